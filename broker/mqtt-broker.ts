@@ -1,0 +1,353 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Duplex as DuplexStream, pipeline } from 'node:stream';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import type { Logger } from 'pino';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { Clock } from '../devices/index.js';
+import { isDeviceId } from '../devices/index.js';
+import { authorizePublish, authorizeSubscribe, type Principal } from './acl.js';
+import { AedesBus } from './bus/aedes-bus.js';
+import type { MessageBus } from './bus/message-bus.js';
+import { DEFAULT_LOGIN_THROTTLE, LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
+import { PacketSizeGuard, PacketTooLargeError } from './packet-size-guard.js';
+
+/** Checks a device's secret against the registry; the broker knows nothing of how it is stored. */
+export interface DeviceAuthenticator {
+  verifyDeviceSecret(deviceId: string, secret: string): Promise<boolean>;
+}
+
+export type AuthFailureReason = 'missing-credentials' | 'identity-mismatch' | 'unknown-or-bad-secret';
+
+export type BrokerSecurityEvent =
+  | {
+      type: 'auth-failed';
+      clientId: string;
+      username: string | null;
+      address: string;
+      reason: AuthFailureReason;
+    }
+  | {
+      type: 'acl-denied';
+      clientId: string;
+      action: 'publish' | 'subscribe';
+      topic: string;
+      reason: string;
+      address: string;
+    }
+  | { type: 'oversized-packet'; clientId: string | null; address: string; size: number; limit: number };
+
+/** How a session ended: a DISCONNECT packet, a lost connection whose will was published, or neither. */
+export type SessionEnd = 'disconnect' | 'will' | 'connection-lost';
+
+export interface BrokerHooks {
+  onSecurityEvent?(event: BrokerSecurityEvent): void;
+  onClientConnected?(clientId: string, principal: Principal): void;
+  onClientDisconnected?(clientId: string, principal: Principal, end: SessionEnd): void;
+}
+
+export interface MqttBrokerOptions {
+  host: string;
+  port: number;
+  maxPacketBytes: number;
+  internalUsername: string;
+  internalPassword: string;
+  authenticator: DeviceAuthenticator;
+  clock: Clock;
+  logger: Logger;
+  hooks?: BrokerHooks;
+  throttle?: LoginThrottleOptions;
+  /** A subscriber whose socket stays full this long is dropped so it cannot stall delivery to others. */
+  drainTimeoutMs?: number;
+  /** The protocol uses four levels; a little headroom for platform topics, far below Aedes' 100. */
+  maxTopicLevels?: number;
+  connectTimeoutMs?: number;
+  keepaliveLimitS?: number;
+  webSocketPath?: string;
+}
+
+interface ConnectionInfo {
+  address: string;
+  transport: 'tcp' | 'ws';
+  clientId: string | null;
+}
+
+const AUTH_BAD_CREDENTIALS = 4; // [MQTT-3.2.2.3] return code 4: bad user name or password
+const AUTH_IDENTIFIER_REJECTED = 2;
+
+/**
+ * The embedded MQTT broker: Aedes on TCP and on WebSocket (`/mqtt` on the HTTP server), with
+ * per-device authentication, the topic ACL, a transport-level packet size limit and slowed-down
+ * repeated failed logins.
+ */
+export class MqttBroker {
+  private aedes: Aedes | null = null;
+  private tcp: net.Server | null = null;
+  private ws: WebSocketServer | null = null;
+  private readonly connections = new WeakMap<Duplex, ConnectionInfo>();
+  private readonly principals = new WeakMap<Client, Principal>();
+  /** Sessions that connected with a last will [MQTT-3.1.2-8]. */
+  private readonly withWill = new WeakSet<Client>();
+  /** Authenticated sessions not yet registered, by client id: they may be taking over an old one. */
+  private readonly arriving = new Map<string, Client>();
+  private readonly throttle: LoginThrottle;
+  private readonly internalPassword: Buffer;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: MqttBrokerOptions) {
+    this.throttle = new LoginThrottle(options.throttle ?? DEFAULT_LOGIN_THROTTLE);
+    this.internalPassword = Buffer.from(options.internalPassword);
+    this.logger = options.logger.child({ component: 'broker' });
+  }
+
+  async start(): Promise<void> {
+    const aedes = await Aedes.createBroker({
+      drainTimeout: this.options.drainTimeoutMs ?? 10_000,
+      maxTopicLevels: this.options.maxTopicLevels ?? 16,
+      connectTimeout: this.options.connectTimeoutMs ?? 10_000,
+      keepaliveLimit: this.options.keepaliveLimitS ?? 1_200,
+      authenticate: (client, username, password, done) => {
+        this.authenticate(client, username, password).then(
+          (error) => done(error, error === null),
+          (error: unknown) => {
+            this.logger.error(
+              { err: error, clientId: client.id },
+              'authentication failed with an internal error',
+            );
+            done(
+              Object.assign(new Error('server unavailable'), { returnCode: 3 }) as AuthenticateError,
+              false,
+            );
+          },
+        );
+      },
+      authorizePublish: (client, packet, callback) => {
+        // client is null when Aedes re-publishes a stored will after a restart: the will was
+        // authorised when its owner connected.
+        if (!client) return callback(null);
+        callback(this.authorize(client, 'publish', packet.topic));
+      },
+      authorizeSubscribe: (client, subscription, callback) => {
+        // A refused subscription is answered with 0x80 in SUBACK [MQTT-3.9.3-2], not a disconnect.
+        const refused = this.authorize(client, 'subscribe', subscription.topic);
+        callback(null, refused ? null : subscription);
+      },
+    });
+    aedes.on('clientReady', (client) => {
+      const principal = this.principals.get(client);
+      const info = this.connections.get(client.conn as Duplex);
+      if (info) info.clientId = client.id;
+      if (this.arriving.get(client.id) === client) this.arriving.delete(client.id);
+      if ((client as unknown as { will: unknown }).will) this.withWill.add(client);
+      if (principal) this.options.hooks?.onClientConnected?.(client.id, principal);
+    });
+    aedes.on('clientDisconnect', (client) => {
+      const principal = this.principals.get(client);
+      // A reconnect that took over the client id [MQTT-3.1.4-2] has already replaced this session.
+      if (principal && !this.isTakenOver(client)) {
+        this.options.hooks?.onClientDisconnected?.(client.id, principal, this.sessionEnd(client));
+      }
+    });
+    aedes.on('clientError', (client, err) => this.logger.debug({ err, clientId: client.id }, 'client error'));
+    aedes.on('connectionError', (client, err) =>
+      this.logger.debug({ err, clientId: client.id }, 'connection error'),
+    );
+    this.aedes = aedes;
+
+    // noDelay: without it Nagle's algorithm holds small QoS 1 packets for up to ~40 ms per hop.
+    const tcp = net.createServer({ noDelay: true }, (socket) => {
+      this.accept(socket, { address: socket.remoteAddress ?? 'unknown', transport: 'tcp', clientId: null });
+    });
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(this.options.port, this.options.host, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
+    });
+    this.tcp = tcp;
+    const address = tcp.address() as net.AddressInfo;
+    this.logger.info({ port: address.port, host: this.options.host }, 'MQTT broker listening');
+  }
+
+  /** Serves MQTT over WebSocket on an HTTP server's upgrade requests for the given path. */
+  attachWebSocket(server: HttpServer): void {
+    const path = this.options.webSocketPath ?? '/mqtt';
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.options.maxPacketBytes + 8,
+      // Browsers and MQTT.js offer the `mqtt` subprotocol; answer with it when asked.
+      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
+    });
+    server.on('upgrade', (request: IncomingMessage, socket, head) => {
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      if (url.pathname !== path) return; // other upgrade handlers (Socket.IO) take the rest
+      wss.handleUpgrade(request, socket, head, (websocket) => {
+        const stream = createWebSocketStream(websocket);
+        this.accept(
+          stream,
+          { address: request.socket.remoteAddress ?? 'unknown', transport: 'ws', clientId: null },
+          request,
+        );
+      });
+    });
+    this.ws = wss;
+  }
+
+  get port(): number {
+    const address = this.tcp?.address();
+    if (!address || typeof address === 'string') throw new Error('broker not started');
+    return address.port;
+  }
+
+  get connectedClients(): number {
+    return this.aedes?.connectedClients ?? 0;
+  }
+
+  /** The in-process bus for services running beside the broker. */
+  createBus(): MessageBus {
+    return new AedesBus(this.requireAedes(), this.logger);
+  }
+
+  async stop(): Promise<void> {
+    const tcp = this.tcp;
+    const aedes = this.aedes;
+    this.tcp = null;
+    this.aedes = null;
+    for (const client of this.ws?.clients ?? []) client.terminate();
+    await new Promise<void>((resolve) => (this.ws ? this.ws.close(() => resolve()) : resolve()));
+    this.ws = null;
+    const tcpClosed = new Promise<void>((resolve) => (tcp ? tcp.close(() => resolve()) : resolve()));
+    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await tcpClosed;
+  }
+
+  private accept(raw: Duplex, info: ConnectionInfo, request?: IncomingMessage): void {
+    const aedes = this.requireAedes();
+    const guard = new PacketSizeGuard(this.options.maxPacketBytes);
+    const guarded = DuplexStream.from({ readable: guard, writable: raw });
+    pipeline(raw, guard, (error) => {
+      if (error instanceof PacketTooLargeError) {
+        this.options.hooks?.onSecurityEvent?.({
+          type: 'oversized-packet',
+          clientId: info.clientId,
+          address: info.address,
+          size: error.size,
+          limit: error.limit,
+        });
+        this.logger.warn(
+          { clientId: info.clientId, address: info.address, size: error.size },
+          'oversized packet',
+        );
+      }
+      if (error) {
+        raw.destroy();
+        guarded.destroy();
+      }
+    });
+    this.connections.set(guarded, info);
+    aedes.handle(guarded, request);
+  }
+
+  private async authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+  ): Promise<AuthenticateError | null> {
+    const info = this.connections.get(client.conn as Duplex);
+    const address = info?.address ?? 'unknown';
+    const delay = this.throttle.delayFor(address, this.options.clock.now());
+    if (delay > 0) await new Promise<void>((resolve) => this.options.clock.setTimeout(resolve, delay));
+
+    const result = await this.identify(client.id, username, password);
+    if ('principal' in result) {
+      this.throttle.recordSuccess(address);
+      this.principals.set(client, result.principal);
+      this.arriving.set(client.id, client);
+      (client.conn as Duplex).once('close', () => {
+        if (this.arriving.get(client.id) === client) this.arriving.delete(client.id);
+      });
+      return null;
+    }
+    const failures = this.throttle.recordFailure(address, this.options.clock.now());
+    this.logger.warn(
+      { clientId: client.id, username, address, reason: result.reason, failures },
+      'MQTT login refused',
+    );
+    this.options.hooks?.onSecurityEvent?.({
+      type: 'auth-failed',
+      clientId: client.id,
+      username: username ?? null,
+      address,
+      reason: result.reason,
+    });
+    const returnCode =
+      result.reason === 'identity-mismatch' ? AUTH_IDENTIFIER_REJECTED : AUTH_BAD_CREDENTIALS;
+    return Object.assign(new Error(`login refused: ${result.reason}`), { returnCode }) as AuthenticateError;
+  }
+
+  private async identify(
+    clientId: string,
+    username: string | undefined,
+    password: Buffer | undefined,
+  ): Promise<{ principal: Principal } | { reason: AuthFailureReason }> {
+    if (!username || !password || password.length === 0) return { reason: 'missing-credentials' };
+    if (username === this.options.internalUsername) {
+      const ok =
+        password.length === this.internalPassword.length && timingSafeEqual(password, this.internalPassword);
+      return ok ? { principal: { kind: 'platform' } } : { reason: 'unknown-or-bad-secret' };
+    }
+    // The device id is the username and the client id at once, so the ACL is one pattern.
+    if (username !== clientId || !isDeviceId(username)) return { reason: 'identity-mismatch' };
+    const ok = await this.options.authenticator.verifyDeviceSecret(username, password.toString('utf8'));
+    return ok ? { principal: { kind: 'device', deviceId: username } } : { reason: 'unknown-or-bad-secret' };
+  }
+
+  /** Returns the denial as an Error (what Aedes expects), or null when allowed. */
+  private authorize(client: Client, action: 'publish' | 'subscribe', topic: string): Error | null {
+    const principal = this.principals.get(client);
+    const decision = principal
+      ? action === 'publish'
+        ? authorizePublish(principal, topic)
+        : authorizeSubscribe(principal, topic)
+      : ({ allowed: false, reason: 'unauthenticated' } as const);
+    if (decision.allowed) return null;
+    const address = this.connections.get(client.conn as Duplex)?.address ?? 'unknown';
+    this.logger.warn({ clientId: client.id, action, topic, reason: decision.reason }, 'MQTT ACL denied');
+    this.options.hooks?.onSecurityEvent?.({
+      type: 'acl-denied',
+      clientId: client.id,
+      action,
+      topic,
+      reason: decision.reason,
+      address,
+    });
+    return new Error(`${action} to ${topic} not allowed: ${decision.reason}`);
+  }
+
+  /**
+   * Aedes marks a session closed by a DISCONNECT packet; any other end publishes the will, if the
+   * client set one [MQTT-3.1.2-8], and discards it after a DISCONNECT [MQTT-3.14.4-3].
+   */
+  private sessionEnd(client: Client): SessionEnd {
+    if ((client as unknown as { _disconnected?: boolean })._disconnected) return 'disconnect';
+    return this.withWill.has(client) ? 'will' : 'connection-lost';
+  }
+
+  /**
+   * Aedes closes the old session before it registers the new one [MQTT-3.1.4-2], so the old
+   * session's disconnect arrives while the new one is authenticated but not yet ready.
+   */
+  private isTakenOver(client: Client): boolean {
+    const newer = this.arriving.get(client.id);
+    if (newer?.closed) this.arriving.delete(client.id);
+    return newer !== undefined && newer !== client && !newer.closed;
+  }
+
+  private requireAedes(): Aedes {
+    if (!this.aedes) throw new Error('broker not started');
+    return this.aedes;
+  }
+}

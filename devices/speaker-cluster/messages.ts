@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { EpochMsSchema } from '../shared/time.js';
+
+/*
+ * The v1 speaker-cluster protocol. Device → platform messages accept unknown extra fields (newer
+ * firmware may report more) but every listed field is checked; platform → device messages are
+ * strict so firmware can rely on their exact shape. docs/protocol.md documents every field.
+ */
+
+export const NETWORK_KINDS = ['4g', 'wifi', 'ethernet'] as const;
+
+export const StateMessageSchema = z.looseObject({
+  online: z
+    .boolean()
+    .describe('true when published on connect; false in the last will and on a clean shutdown'),
+  ts: EpochMsSchema,
+  fw: z.string().min(1).max(64).optional().describe('firmware version'),
+  model: z.string().max(64).optional(),
+  speakers: z.int().min(1).max(16).optional().describe('number of speaker outputs'),
+});
+export type StateMessage = z.infer<typeof StateMessageSchema>;
+
+export const SpeakerStatusSchema = z.looseObject({
+  idx: z.int().min(1).max(16).describe('speaker output index, 1..n'),
+  ok: z.boolean(),
+  fault: z.string().max(64).optional().describe('fault code when ok is false, e.g. "open-circuit"'),
+});
+export type SpeakerStatus = z.infer<typeof SpeakerStatusSchema>;
+
+export const HeartbeatSchema = z.looseObject({
+  ts: EpochMsSchema,
+  seq: z.int().nonnegative().describe('increments by one per heartbeat, restarts at 0 on boot'),
+  uptimeS: z.number().nonnegative(),
+  rssiDbm: z.number().min(-140).max(0).describe('received signal strength, dBm'),
+  net: z.enum(NETWORK_KINDS),
+  volume: z.int().min(0).max(100).describe('master volume, percent'),
+  power: z.boolean().optional().describe('amplifier power on'),
+  playing: z.boolean(),
+  speakers: z.array(SpeakerStatusSchema).min(1).max(16),
+  tempC: z.number().min(-40).max(125),
+  supplyV: z.number().min(0).max(60),
+});
+export type Heartbeat = z.infer<typeof HeartbeatSchema>;
+
+export const COMMAND_TYPES = ['play', 'stop', 'volume', 'power', 'ping', 'reboot', 'config'] as const;
+export type CommandType = (typeof COMMAND_TYPES)[number];
+
+export const CommandIdSchema = z
+  .string()
+  .min(8)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/);
+
+const commandBase = {
+  id: CommandIdSchema.describe('unique command id; devices de-duplicate on it'),
+  issuedAt: EpochMsSchema,
+  expiresAt: EpochMsSchema.describe('the device rejects the command with error "expired" after this time'),
+};
+
+export const BroadcastIdSchema = z.string().min(1).max(64);
+
+/** Media and stream sources: devices fetch only over HTTP(S), and firmware buffers are finite. */
+const HttpUrlSchema = z.url({ protocol: /^https?$/ }).max(2048);
+
+export const BROADCAST_LEVELS = ['normal', 'priority', 'emergency'] as const;
+export type BroadcastLevel = (typeof BROADCAST_LEVELS)[number];
+
+export const PlayCommandSchema = z.strictObject({
+  ...commandBase,
+  type: z.literal('play'),
+  broadcastId: BroadcastIdSchema,
+  level: z.enum(BROADCAST_LEVELS),
+  source: z.discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('media'),
+      url: HttpUrlSchema,
+      sizeBytes: z.int().positive().optional(),
+      sha256: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/, 'lower-case hex SHA-256')
+        .optional(),
+      durationS: z.number().positive().optional(),
+    }),
+    z.strictObject({ kind: z.literal('stream'), url: HttpUrlSchema }),
+  ]),
+  startAt: EpochMsSchema.describe('when playback starts; a time in the past means now'),
+  endAt: EpochMsSchema.optional().describe('hard stop, for streams and time windows'),
+  volume: z.int().min(0).max(100).optional(),
+  repeat: z.int().min(1).max(20).default(1),
+});
+
+export const StopCommandSchema = z.strictObject({
+  ...commandBase,
+  type: z.literal('stop'),
+  broadcastId: BroadcastIdSchema.optional(),
+});
+export const VolumeCommandSchema = z.strictObject({
+  ...commandBase,
+  type: z.literal('volume'),
+  level: z.int().min(0).max(100),
+});
+export const PowerCommandSchema = z.strictObject({
+  ...commandBase,
+  type: z.literal('power'),
+  on: z.boolean(),
+});
+export const PingCommandSchema = z.strictObject({ ...commandBase, type: z.literal('ping') });
+export const RebootCommandSchema = z.strictObject({ ...commandBase, type: z.literal('reboot') });
+export const ConfigCommandSchema = z.strictObject({
+  ...commandBase,
+  type: z.literal('config'),
+  heartbeatIntervalS: z.int().min(5).max(3600).optional(),
+});
+
+export const CommandSchema = z.discriminatedUnion('type', [
+  PlayCommandSchema,
+  StopCommandSchema,
+  VolumeCommandSchema,
+  PowerCommandSchema,
+  PingCommandSchema,
+  RebootCommandSchema,
+  ConfigCommandSchema,
+]);
+export type Command = z.infer<typeof CommandSchema>;
+export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
+
+export const ACK_STATUSES = ['accepted', 'rejected', 'done', 'failed'] as const;
+export type AckStatus = (typeof ACK_STATUSES)[number];
+
+export const AckSchema = z.looseObject({
+  cmdId: CommandIdSchema,
+  status: z.enum(ACK_STATUSES),
+  error: z.string().max(200).optional().describe('why, when rejected or failed'),
+  ts: EpochMsSchema,
+});
+export type Ack = z.infer<typeof AckSchema>;
+
+export const EVENT_TYPES = [
+  'boot',
+  'playback-started',
+  'playback-finished',
+  'playback-failed',
+  'fault',
+  'fault-cleared',
+] as const;
+
+export const DeviceEventSchema = z.looseObject({
+  type: z.enum(EVENT_TYPES),
+  ts: EpochMsSchema,
+  cmdId: CommandIdSchema.optional(),
+  broadcastId: BroadcastIdSchema.optional(),
+  speaker: z.int().min(1).max(16).optional(),
+  code: z.string().max(64).optional(),
+  message: z.string().max(200).optional(),
+});
+export type DeviceEvent = z.infer<typeof DeviceEventSchema>;

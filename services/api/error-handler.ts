@@ -1,0 +1,60 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import {
+  ConflictError,
+  DeviceOfflineError,
+  DomainError,
+  InvalidRequestError,
+  NotFoundError,
+} from '../errors.js';
+
+const STATUS_BY_ERROR = new Map<new (...args: never[]) => DomainError, number>([
+  [NotFoundError, 404],
+  [ConflictError, 409],
+  [InvalidRequestError, 400],
+  [DeviceOfflineError, 409],
+]);
+
+/** One place turns every error into `{error: {code, message, details?}}`; 5xx bodies reveal nothing. */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const where = error.validationContext ?? 'request';
+      const details = error.validation.map((issue) => ({
+        field: `${where}${issue.instancePath.replaceAll('/', '.')}`.replace(/\.$/, ''),
+        message: issue.message,
+      }));
+      return reply.status(400).send({
+        error: {
+          code: 'invalid_request',
+          message: details.map((d) => `${d.field}: ${d.message}`).join('; '),
+          details,
+        },
+      });
+    }
+    const domain: unknown = error;
+    if (domain instanceof DomainError) {
+      const status = [...STATUS_BY_ERROR].find(([type]) => domain instanceof type)?.[1] ?? 400;
+      return reply
+        .status(status)
+        .send({ error: { code: domain.code, message: domain.message, details: domain.details } });
+    }
+    // Fastify's own client errors (bad JSON, body too large, wrong content type) keep their status.
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      return reply
+        .status(status)
+        .send({ error: { code: error.code ?? 'bad_request', message: error.message } });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply
+      .status(500)
+      .send({ error: { code: 'internal', message: 'Internal error; see the server log.' } });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url}` } }),
+  );
+}

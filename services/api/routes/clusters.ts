@@ -1,0 +1,174 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { DeviceIdSchema } from '../../../devices/index.js';
+import type { PresenceService } from '../../presence/presence-service.js';
+import {
+  type Cluster,
+  ClusterCreateSchema,
+  ClusterPatchSchema,
+  type ClusterRecord,
+  ClusterSchema,
+  IssuedSecretSchema,
+  SlugSchema,
+} from '../../registry/schemas.js';
+import type { ApiDeps } from '../deps.js';
+import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
+
+const IdParams = z.object({ id: DeviceIdSchema });
+const ClusterDetailSchema = ClusterSchema.extend({
+  rejectedMessages: z
+    .record(z.string(), z.int())
+    .describe('malformed messages dropped since start, by reason'),
+});
+
+/** A registry record joined with what presence knows about the device right now. */
+export function toCluster(record: ClusterRecord, presence: PresenceService): Cluster {
+  return {
+    id: record.id,
+    villageId: record.villageId,
+    communeId: record.communeId,
+    name: record.name,
+    address: record.address,
+    location: record.location,
+    heartbeatTimeoutS: record.heartbeatTimeoutS,
+    speakers: record.speakers.map((s) => ({ ...s, ...presence.speakerHealth(record.id, s.idx) })),
+    credential: { issued: record.credentialIssuedAt !== null, issuedAt: record.credentialIssuedAt },
+    status: presence.status(record.id),
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
+export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
+  const { registry, presence, ingress } = deps;
+  const tags = ['clusters'];
+  const detail = (record: ClusterRecord) => ({
+    ...toCluster(record, presence),
+    rejectedMessages: ingress.rejections(record.id),
+  });
+
+  app.get(
+    '/clusters',
+    {
+      schema: {
+        tags,
+        summary: 'List speaker clusters with their live status',
+        description:
+          'Each cluster with its online state, last seen, signal, volume and per-speaker health. ' +
+          'Filter by commune, village or online state.',
+        querystring: PageQuerySchema.extend({
+          communeId: SlugSchema.optional(),
+          villageId: SlugSchema.optional(),
+          online: z.enum(['true', 'false']).optional(),
+        }),
+        response: { 200: pagedSchema(ClusterSchema) },
+      },
+    },
+    async (request) => {
+      const { communeId, villageId, online, ...page } = request.query;
+      if (online === undefined) {
+        const result = registry.listClusters({ communeId, villageId }, page);
+        return { ...result, items: result.items.map((r) => toCluster(r, presence)) };
+      }
+      // Online state lives in memory, not in SQL: filter the commune's clusters, then page.
+      const wanted = online === 'true';
+      const all = registry.listClusters({ communeId, villageId }, { limit: 1_000_000, offset: 0 }).items;
+      const matching = all.filter((r) => presence.isOnline(r.id) === wanted);
+      return {
+        items: matching.slice(page.offset, page.offset + page.limit).map((r) => toCluster(r, presence)),
+        total: matching.length,
+        ...page,
+      };
+    },
+  );
+
+  app.post(
+    '/clusters',
+    {
+      schema: {
+        tags,
+        summary: 'Register a speaker cluster',
+        body: ClusterCreateSchema,
+        response: { 201: ClusterDetailSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const record = registry.createCluster(request.body);
+      presence.setTimeoutOverride(record.id, record.heartbeatTimeoutS);
+      return reply.status(201).send(detail(record));
+    },
+  );
+
+  app.get(
+    '/clusters/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Get a cluster with its live status',
+        params: IdParams,
+        response: { 200: ClusterDetailSchema, ...errorResponses },
+      },
+    },
+    async (request) => detail(registry.getCluster(request.params.id)),
+  );
+
+  app.patch(
+    '/clusters/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Update a cluster (name, address, location, village, speakers, heartbeat timeout)',
+        params: IdParams,
+        body: ClusterPatchSchema,
+        response: { 200: ClusterDetailSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const record = registry.updateCluster(request.params.id, request.body);
+      presence.setTimeoutOverride(record.id, record.heartbeatTimeoutS);
+      return detail(record);
+    },
+  );
+
+  app.delete(
+    '/clusters/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Remove a cluster; its credential stops working at once',
+        params: IdParams,
+        response: { 204: z.null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      registry.deleteCluster(request.params.id);
+      presence.forget(request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/clusters/:id/credentials',
+    {
+      schema: {
+        tags,
+        summary: 'Issue or rotate the device secret',
+        description:
+          'Returns a new secret for the cluster. It is shown only in this response and stored only as a ' +
+          'hash; any earlier secret stops working for new connections at once.',
+        params: IdParams,
+        response: { 201: IssuedSecretSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const issued = await registry.issueSecret(request.params.id);
+      reply.header('cache-control', 'no-store');
+      return reply.status(201).send({
+        deviceId: request.params.id,
+        secret: issued.secret,
+        issuedAt: new Date(issued.issuedAt).toISOString(),
+        rotated: issued.rotated,
+      });
+    },
+  );
+};

@@ -1,0 +1,154 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  CommandSchema,
+  ConfigCommandSchema,
+  DeviceIdSchema,
+  PingCommandSchema,
+  PowerCommandSchema,
+  RebootCommandSchema,
+  StopCommandSchema,
+  VolumeCommandSchema,
+} from '../../../devices/index.js';
+import type { CommandRecord } from '../../commands/command-store.js';
+import { NotFoundError } from '../../errors.js';
+import type { ApiDeps } from '../deps.js';
+import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
+
+const IdParams = z.object({ id: DeviceIdSchema });
+const generated = { id: true, issuedAt: true, expiresAt: true } as const;
+
+const CommandRequestSchema = z.discriminatedUnion('type', [
+  StopCommandSchema.omit(generated),
+  VolumeCommandSchema.omit(generated),
+  PowerCommandSchema.omit(generated),
+  PingCommandSchema.omit(generated),
+  RebootCommandSchema.omit(generated),
+  ConfigCommandSchema.omit(generated),
+]);
+
+const CommandResponseSchema = z.object({
+  id: z.string(),
+  deviceId: z.string(),
+  type: z.string(),
+  status: z.enum(['sent', 'accepted', 'rejected', 'done', 'failed', 'expired']),
+  error: z.string().nullable(),
+  command: CommandSchema,
+  issuedAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+
+const PeriodSchema = z.object({
+  online: z.boolean(),
+  startedAt: z.iso.datetime(),
+  startReason: z.string(),
+  endedAt: z.iso.datetime().nullable(),
+  endReason: z.string().nullable(),
+  durationS: z.number().describe('length of the period so far, seconds'),
+});
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function toResponse(record: CommandRecord) {
+  return {
+    id: record.id,
+    deviceId: record.deviceId,
+    type: record.type,
+    status: record.status,
+    error: record.error,
+    command: record.command,
+    issuedAt: iso(record.issuedAt),
+    expiresAt: iso(record.expiresAt),
+    updatedAt: iso(record.updatedAt),
+  };
+}
+
+export const deviceRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
+  const { registry, presence, commands, clock } = deps;
+  const tags = ['devices'];
+
+  app.post(
+    '/devices/:id/commands',
+    {
+      schema: {
+        tags,
+        summary: 'Send a command to a device (volume, power, ping, stop, reboot, config)',
+        description:
+          'Publishes the command at QoS 1 with a fresh id. With waitMs, answers once the device acks it ' +
+          'as done, rejected or failed, or when waitMs runs out (the status then says how far it got).',
+        params: IdParams,
+        querystring: z.object({
+          waitMs: z.coerce.number().int().min(0).max(30_000).default(0),
+          ttlS: z.coerce.number().int().min(5).max(86_400).default(300),
+          force: z.enum(['true', 'false']).default('false').describe('send even if the device is offline'),
+        }),
+        body: CommandRequestSchema,
+        response: { 202: CommandResponseSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      registry.getCluster(id);
+      const { waitMs, ttlS, force } = request.query;
+      const sent = await commands.send(id, request.body, { ttlMs: ttlS * 1000, force: force === 'true' });
+      if (!sent) throw new NotFoundError('command', id);
+      const final = waitMs > 0 ? await commands.waitForFinal(sent.id, waitMs) : sent;
+      return reply.status(202).send(toResponse(final ?? sent));
+    },
+  );
+
+  app.get(
+    '/devices/:id/commands',
+    {
+      schema: {
+        tags,
+        summary: 'Commands sent to a device, newest first, with their outcome',
+        params: IdParams,
+        querystring: PageQuerySchema,
+        response: { 200: pagedSchema(CommandResponseSchema), ...errorResponses },
+      },
+    },
+    async (request) => {
+      registry.getCluster(request.params.id);
+      const result = commands.list(request.params.id, request.query);
+      return { ...result, items: result.items.map(toResponse), ...request.query };
+    },
+  );
+
+  app.get(
+    '/devices/:id/presence',
+    {
+      schema: {
+        tags,
+        summary: 'Online and offline periods of a device, newest first',
+        params: IdParams,
+        querystring: PageQuerySchema.extend({
+          from: z.iso.datetime().optional().describe('default: 7 days before `to`'),
+          to: z.iso.datetime().optional().describe('default: now'),
+        }),
+        response: { 200: pagedSchema(PeriodSchema), ...errorResponses },
+      },
+    },
+    async (request) => {
+      registry.getCluster(request.params.id);
+      const { from, to, ...page } = request.query;
+      const now = clock.now();
+      const toMs = to ? Date.parse(to) : now;
+      const fromMs = from ? Date.parse(from) : toMs - 7 * 86_400_000;
+      const result = presence.history(request.params.id, { from: fromMs, to: toMs }, page);
+      return {
+        ...page,
+        total: result.total,
+        items: result.items.map((p) => ({
+          online: p.online,
+          startedAt: iso(p.startedAt),
+          startReason: p.startReason,
+          endedAt: p.endedAt === null ? null : iso(p.endedAt),
+          endReason: p.endReason,
+          durationS: ((p.endedAt ?? now) - p.startedAt) / 1000,
+        })),
+      };
+    },
+  );
+};

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const optionalUrl = z.url().optional();
+
+/** Every environment variable the platform reads, validated once at boot (DESIGN.md "Configuration"). */
+export const ConfigSchema = z.object({
+  HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  HTTP_PORT: port.default(3000),
+  MQTT_HOST: z.string().min(1).default('0.0.0.0'),
+  MQTT_PORT: port.default(1883),
+  MQTT_URL: optionalUrl.describe('external broker; when set, no broker is embedded'),
+  MQTT_MAX_PACKET_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(268_435_455)
+    .default(256 * 1024),
+  MQTT_INTERNAL_USERNAME: z.string().min(1).default('_platform'),
+  MQTT_INTERNAL_PASSWORD: z.string().min(16).optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  TZ_DEFAULT: z
+    .string()
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'not an IANA time zone')
+    .default('Asia/Ho_Chi_Minh'),
+  ADMIN_PASSWORD: z.string().min(12).optional(),
+  HEARTBEAT_INTERVAL_S: z.coerce.number().int().min(5).max(3600).default(30),
+  HEARTBEAT_MISSED_LIMIT: z.coerce.number().int().min(1).max(20).default(3),
+  INFLUX_URL: optionalUrl,
+  INFLUX_TOKEN: z.string().optional(),
+  INFLUX_ORG: z.string().optional(),
+  INFLUX_BUCKET: z.string().optional(),
+  INFLUX_API: z.enum(['v2', 'v1']).default('v2'),
+  SEED_PRESET: z.enum(['none', 'huong-dao']).default('none'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; empty strings count as unset so `FOO=` in a .env file means "default". */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const relevant: Record<string, string> = {};
+  for (const key of Object.keys(ConfigSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') relevant[key] = value;
+  }
+  const result = ConfigSchema.safeParse({ ...relevant, ...overrides });
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const key = issue.path.join('.');
+        const shown = key in relevant ? ` (got "${relevant[key]}")` : '';
+        return `${key}: ${issue.message}${shown}`;
+      }),
+    );
+  }
+  return result.data;
+}

@@ -1,0 +1,35 @@
+/** Domain errors; the API maps each class to one HTTP status in one place. */
+export class DomainError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string, id: string) {
+    super(`${what} "${id}" not found`, 'not_found', { [what]: id });
+  }
+}
+
+export class ConflictError extends DomainError {
+  constructor(message: string, details?: unknown) {
+    super(message, 'conflict', details);
+  }
+}
+
+export class InvalidRequestError extends DomainError {
+  constructor(message: string, details?: unknown) {
+    super(message, 'invalid_request', details);
+  }
+}
+
+export class DeviceOfflineError extends DomainError {
+  constructor(deviceId: string) {
+    super(`device "${deviceId}" is offline`, 'device_offline', { deviceId });
+  }
+}

@@ -1,0 +1,247 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { MessageBus } from '../../broker/bus/message-bus.js';
+import { MqttClientBus } from '../../broker/bus/mqtt-client-bus.js';
+import type { LoginThrottleOptions } from '../../broker/login-throttle.js';
+import { type BrokerSecurityEvent, MqttBroker } from '../../broker/mqtt-broker.js';
+import { type Clock, systemClock } from '../../devices/index.js';
+import { buildApp } from '../api/app.js';
+import { CommandService } from '../commands/command-service.js';
+import { CommandStore } from '../commands/command-store.js';
+import type { Config } from '../config.js';
+import { EventBus } from '../event-bus.js';
+import { DeviceIngress } from '../ingress/device-ingress.js';
+import { PresenceService } from '../presence/presence-service.js';
+import { PresenceStore } from '../presence/presence-store.js';
+import { RegistryStore } from '../registry/registry-store.js';
+import { seedPreset } from '../registry/seed.js';
+import { type Db, openDatabase } from '../storage/database.js';
+import { loadInternalPassword } from './internal-credential.js';
+import { createMetrics, type Metrics } from './metrics.js';
+
+export interface PlatformOptions {
+  config: Config;
+  logger: Logger;
+  clock?: Clock;
+  /** Tests shorten the failed-login backoff; production uses the broker's defaults. */
+  loginThrottle?: LoginThrottleOptions;
+}
+
+/** The package version, found by walking up from this module (source and dist/ differ in depth). */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'package.json');
+    if (existsSync(candidate))
+      return (JSON.parse(readFileSync(candidate, 'utf8')) as { version: string }).version;
+    const parent = dirname(dir);
+    if (parent === dir) return '0.0.0';
+    dir = parent;
+  }
+}
+const VERSION = packageVersion();
+
+/**
+ * The composition root: builds every component with its dependencies, starts them in order and
+ * stops them in reverse. Nothing else constructs services.
+ */
+export class Platform {
+  readonly events = new EventBus();
+  readonly clock: Clock;
+  private db: Db | null = null;
+  private broker: MqttBroker | null = null;
+  private bus: MessageBus | null = null;
+  private app: FastifyInstance | null = null;
+  private components: {
+    registry: RegistryStore;
+    presence: PresenceService;
+    commands: CommandService;
+    ingress: DeviceIngress;
+    metrics: Metrics;
+  } | null = null;
+  private internalPassword = '';
+
+  constructor(private readonly options: PlatformOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this.options;
+    const clock = this.clock;
+    const db = openDatabase(join(config.DATA_DIR, 'smart-commune.sqlite'), logger);
+    this.db = db;
+    const registry = new RegistryStore(db, () => clock.now(), config.TZ_DEFAULT);
+    if (config.SEED_PRESET !== 'none') seedPreset(registry, config.SEED_PRESET, logger);
+    const metrics = createMetrics({ devicesOnline: () => this.components?.presence.onlineCount() ?? 0 });
+    this.internalPassword = loadInternalPassword(
+      config.MQTT_INTERNAL_PASSWORD,
+      join(config.DATA_DIR, 'mqtt-internal-password'),
+    );
+
+    if (config.MQTT_URL) {
+      const bus = new MqttClientBus({
+        url: config.MQTT_URL,
+        username: config.MQTT_INTERNAL_USERNAME,
+        password: this.internalPassword,
+        logger,
+      });
+      await bus.start();
+      this.bus = bus;
+    } else {
+      const broker = new MqttBroker({
+        host: config.MQTT_HOST,
+        port: config.MQTT_PORT,
+        maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
+        internalUsername: config.MQTT_INTERNAL_USERNAME,
+        internalPassword: this.internalPassword,
+        authenticator: { verifyDeviceSecret: (id, secret) => registry.verifySecret(id, secret) },
+        clock,
+        logger,
+        ...(this.options.loginThrottle ? { throttle: this.options.loginThrottle } : {}),
+        hooks: {
+          onClientConnected: (clientId, principal) => {
+            if (principal.kind === 'device')
+              this.events.emit('broker.connection', { clientId, connected: true, at: clock.now() });
+          },
+          onClientDisconnected: (clientId, principal, end) => {
+            if (principal.kind === 'device') {
+              this.events.emit('broker.connection', { clientId, connected: false, end, at: clock.now() });
+            }
+          },
+          onSecurityEvent: (event) => this.onSecurityEvent(event),
+        },
+      });
+      await broker.start();
+      this.broker = broker;
+      this.bus = broker.createBus();
+    }
+
+    const presence = new PresenceService({
+      events: this.events,
+      store: new PresenceStore(db),
+      clock,
+      logger,
+      heartbeatIntervalS: config.HEARTBEAT_INTERVAL_S,
+      missedHeartbeats: config.HEARTBEAT_MISSED_LIMIT,
+      timeoutOverrides: registry.clusterTimeouts(),
+    });
+    const ingress = new DeviceIngress({
+      bus: this.bus,
+      events: this.events,
+      clock,
+      logger,
+      rejectedCounter: metrics.rejectedMessages,
+    });
+    const commands = new CommandService({
+      bus: this.bus,
+      events: this.events,
+      store: new CommandStore(db),
+      clock,
+      logger,
+      isOnline: (id) => presence.isOnline(id),
+    });
+    this.components = { registry, presence, commands, ingress, metrics };
+
+    presence.start();
+    commands.start();
+    await ingress.start();
+
+    const app = await buildApp(
+      {
+        registry,
+        presence,
+        commands,
+        ingress,
+        metrics: metrics.registry,
+        clock,
+        version: VERSION,
+        brokerStatus: () => ({
+          embedded: this.broker !== null,
+          connectedClients: this.broker ? this.broker.connectedClients : null,
+        }),
+      },
+      { logger },
+    );
+    this.broker?.attachWebSocket(app.server);
+    await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+    this.app = app;
+  }
+
+  async stop(): Promise<void> {
+    const c = this.components;
+    await this.app?.close();
+    this.app = null;
+    if (c) {
+      await c.ingress.stop();
+      c.commands.stop();
+      c.presence.stop();
+    }
+    await this.broker?.stop();
+    await this.bus?.close();
+    this.broker = null;
+    this.bus = null;
+    this.db?.close();
+    this.db = null;
+    this.components = null;
+  }
+
+  get httpPort(): number {
+    const address = this.requireApp().server.address();
+    if (!address || typeof address === 'string') throw new Error('HTTP server not listening');
+    return address.port;
+  }
+
+  get mqttPort(): number {
+    if (!this.broker) throw new Error('no embedded broker (MQTT_URL is set)');
+    return this.broker.port;
+  }
+
+  get internalMqttCredential(): { username: string; password: string } {
+    return { username: this.options.config.MQTT_INTERNAL_USERNAME, password: this.internalPassword };
+  }
+
+  get registry(): RegistryStore {
+    return this.require().registry;
+  }
+
+  get presence(): PresenceService {
+    return this.require().presence;
+  }
+
+  get ingress(): DeviceIngress {
+    return this.require().ingress;
+  }
+
+  get http(): FastifyInstance {
+    return this.requireApp();
+  }
+
+  private onSecurityEvent(event: BrokerSecurityEvent): void {
+    const c = this.components;
+    if (!c) return;
+    switch (event.type) {
+      case 'auth-failed':
+        c.metrics.authFailures.inc({ reason: event.reason });
+        break;
+      case 'acl-denied':
+        c.metrics.aclDenials.inc({ action: event.action });
+        break;
+      case 'oversized-packet':
+        c.ingress.reject(event.clientId, '(transport)', 'oversized', `${event.size} bytes > ${event.limit}`);
+        break;
+    }
+  }
+
+  private require() {
+    if (!this.components) throw new Error('platform not started');
+    return this.components;
+  }
+
+  private requireApp(): FastifyInstance {
+    if (!this.app) throw new Error('platform not started');
+    return this.app;
+  }
+}

@@ -1,0 +1,254 @@
+import type { Logger } from 'pino';
+import type { Clock, Heartbeat, StateMessage, TimerHandle } from '../../devices/index.js';
+import type { EventBus, PresenceReason } from '../event-bus.js';
+import type { ClusterStatus } from '../registry/schemas.js';
+import { type PresenceInput, type PresenceState, stepPresence } from './presence-machine.js';
+import type { PresencePeriod, PresenceStore } from './presence-store.js';
+
+export interface PresenceServiceOptions {
+  events: EventBus;
+  store: PresenceStore;
+  clock: Clock;
+  logger: Logger;
+  heartbeatIntervalS: number;
+  missedHeartbeats: number;
+  /** Per-device heartbeat timeout overrides in seconds, from the registry. */
+  timeoutOverrides: Map<string, number | null>;
+  /** How often last-seen times and latest heartbeats are written to the database. */
+  persistEveryMs?: number;
+}
+
+interface Live {
+  presence: PresenceState | undefined;
+  lastSeen: number | null;
+  state: StateMessage | null;
+  heartbeat: Heartbeat | null;
+  heartbeatAt: number | null;
+  deadline: TimerHandle | null;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/**
+ * Knows which devices are online. Inputs arrive on the event bus (broker connections, state and
+ * heartbeat messages); each device's heartbeat deadline is a clock timer; transitions are stored as
+ * periods and announced on the bus.
+ */
+export class PresenceService {
+  private readonly live = new Map<string, Live>();
+  private readonly dirty = new Set<string>();
+  private readonly unsubscribers: (() => void)[] = [];
+  private persistTimer: TimerHandle | null = null;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: PresenceServiceOptions) {
+    this.logger = options.logger.child({ component: 'presence' });
+  }
+
+  start(): void {
+    const { events, store, clock } = this.options;
+    for (const status of store.loadStatuses()) {
+      const entry = this.entry(status.deviceId);
+      entry.lastSeen = status.lastSeen;
+      entry.state = status.state as StateMessage | null;
+      entry.heartbeat = status.heartbeat as Heartbeat | null;
+      entry.heartbeatAt = status.heartbeatAt;
+      entry.presence = {
+        online: status.online,
+        since: status.since,
+        reason: status.reason as PresenceReason,
+        connected: false,
+      };
+      if (status.online) {
+        // The platform stopped without closing this period (a crash): what happened while it was
+        // down is unknown, so the online period ends at the last message seen.
+        this.transition(status.deviceId, entry, false, 'platform-stopped', status.lastSeen ?? status.since);
+      }
+    }
+    this.unsubscribers.push(
+      events.on('broker.connection', ({ clientId, connected, end }) =>
+        this.apply(
+          clientId,
+          connected ? { type: 'connected' } : { type: 'disconnected', end: end ?? 'disconnect' },
+        ),
+      ),
+      events.on('device.state', ({ deviceId, state, at }) => {
+        const entry = this.seen(deviceId, at);
+        entry.state = state;
+        this.apply(deviceId, { type: 'state', online: state.online });
+      }),
+      events.on('device.heartbeat', ({ deviceId, heartbeat, at }) => {
+        const entry = this.seen(deviceId, at);
+        entry.heartbeat = heartbeat;
+        entry.heartbeatAt = at;
+        this.apply(deviceId, { type: 'heartbeat' });
+      }),
+      events.on('device.ack', ({ deviceId, at }) => this.seen(deviceId, at)),
+      events.on('device.event', ({ deviceId, at }) => this.seen(deviceId, at)),
+    );
+    this.persistTimer = clock.setInterval(() => this.persist(), this.options.persistEveryMs ?? 5_000);
+  }
+
+  stop(): void {
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    if (this.persistTimer) this.options.clock.clearInterval(this.persistTimer);
+    this.persistTimer = null;
+    const now = this.options.clock.now();
+    for (const [deviceId, entry] of this.live) {
+      if (entry.deadline) this.options.clock.clearTimeout(entry.deadline);
+      entry.deadline = null;
+      // While the platform is down nobody watches: the record says so rather than claim "online".
+      if (entry.presence?.online) this.transition(deviceId, entry, false, 'platform-stopped', now);
+    }
+    this.persist();
+  }
+
+  /** Sets or clears a device's heartbeat timeout override (seconds) after a registry change. */
+  setTimeoutOverride(deviceId: string, seconds: number | null): void {
+    this.options.timeoutOverrides.set(deviceId, seconds);
+    const entry = this.live.get(deviceId);
+    if (entry?.presence?.online) this.armDeadline(deviceId, entry);
+  }
+
+  forget(deviceId: string): void {
+    const entry = this.live.get(deviceId);
+    if (entry?.deadline) this.options.clock.clearTimeout(entry.deadline);
+    this.live.delete(deviceId);
+    this.options.timeoutOverrides.delete(deviceId);
+  }
+
+  timeoutMs(deviceId: string): number {
+    const override = this.options.timeoutOverrides.get(deviceId);
+    const seconds = override ?? this.options.heartbeatIntervalS * this.options.missedHeartbeats;
+    return seconds * 1000;
+  }
+
+  status(deviceId: string): ClusterStatus {
+    const entry = this.live.get(deviceId);
+    const hb = entry?.heartbeat ?? null;
+    const faulty = hb ? hb.speakers.filter((s) => !s.ok).length : null;
+    return {
+      online: entry?.presence?.online ?? false,
+      since: iso(entry?.presence?.since ?? null),
+      reason: entry?.presence?.reason ?? null,
+      lastSeen: iso(entry?.lastSeen ?? null),
+      signalDbm: hb?.rssiDbm ?? null,
+      net: hb?.net ?? null,
+      volume: hb?.volume ?? null,
+      power: hb?.power ?? null,
+      playing: hb?.playing ?? null,
+      tempC: hb?.tempC ?? null,
+      supplyV: hb?.supplyV ?? null,
+      uptimeS: hb?.uptimeS ?? null,
+      fw: entry?.state?.fw ?? null,
+      speakersOk: hb && faulty !== null ? hb.speakers.length - faulty : null,
+      speakersFaulty: faulty,
+    };
+  }
+
+  speakerHealth(deviceId: string, idx: number): { ok: boolean | null; fault: string | null } {
+    const speaker = this.live.get(deviceId)?.heartbeat?.speakers.find((s) => s.idx === idx);
+    return { ok: speaker?.ok ?? null, fault: speaker?.fault ?? null };
+  }
+
+  isOnline(deviceId: string): boolean {
+    return this.live.get(deviceId)?.presence?.online ?? false;
+  }
+
+  onlineCount(): number {
+    let n = 0;
+    for (const entry of this.live.values()) if (entry.presence?.online) n++;
+    return n;
+  }
+
+  history(
+    deviceId: string,
+    range: { from: number; to: number },
+    page: { limit: number; offset: number },
+  ): { items: PresencePeriod[]; total: number } {
+    this.persist();
+    return this.options.store.periods(deviceId, range, page);
+  }
+
+  /** Writes what changed since the last write; called on a timer and at stop. */
+  persist(): void {
+    if (this.dirty.size === 0) return;
+    const updates = [...this.dirty].map((deviceId) => {
+      const e = this.live.get(deviceId);
+      return {
+        deviceId,
+        lastSeen: e?.lastSeen ?? null,
+        state: e?.state ?? null,
+        heartbeat: e?.heartbeat ?? null,
+        heartbeatAt: e?.heartbeatAt ?? null,
+      };
+    });
+    this.dirty.clear();
+    try {
+      this.options.store.saveLive(updates);
+    } catch (error) {
+      // Keep them for the next attempt: a locked or full disk must not lose the latest readings.
+      for (const u of updates) this.dirty.add(u.deviceId);
+      this.logger.error({ err: error, devices: updates.length }, 'could not save device status');
+    }
+  }
+
+  private apply(deviceId: string, input: PresenceInput): void {
+    const entry = this.entry(deviceId);
+    const now = this.options.clock.now();
+    const step = stepPresence(entry.presence, input, now);
+    entry.presence = step.state;
+    if (step.change) this.transition(deviceId, entry, step.change.online, step.change.reason, now);
+    if (step.deadline === 'arm') this.armDeadline(deviceId, entry);
+    else if (step.deadline === 'clear' && entry.deadline) {
+      this.options.clock.clearTimeout(entry.deadline);
+      entry.deadline = null;
+    }
+  }
+
+  private transition(
+    deviceId: string,
+    entry: Live,
+    online: boolean,
+    reason: PresenceReason,
+    at: number,
+  ): void {
+    entry.presence = { online, since: at, reason, connected: entry.presence?.connected ?? false };
+    this.options.store.recordTransition(deviceId, online, reason, at);
+    this.dirty.add(deviceId);
+    this.logger.info({ deviceId, online, reason }, online ? 'device online' : 'device offline');
+    this.options.events.emit('device.presence', { deviceId, online, reason, at });
+  }
+
+  private armDeadline(deviceId: string, entry: Live): void {
+    const { clock } = this.options;
+    if (entry.deadline) clock.clearTimeout(entry.deadline);
+    entry.deadline = clock.setTimeout(() => {
+      entry.deadline = null;
+      this.apply(deviceId, { type: 'heartbeat-timeout' });
+    }, this.timeoutMs(deviceId));
+  }
+
+  private seen(deviceId: string, at: number): Live {
+    const entry = this.entry(deviceId);
+    entry.lastSeen = at;
+    this.dirty.add(deviceId);
+    return entry;
+  }
+
+  private entry(deviceId: string): Live {
+    let entry = this.live.get(deviceId);
+    if (!entry) {
+      entry = {
+        presence: undefined,
+        lastSeen: null,
+        state: null,
+        heartbeat: null,
+        heartbeatAt: null,
+        deadline: null,
+      };
+      this.live.set(deviceId, entry);
+    }
+    return entry;
+  }
+}

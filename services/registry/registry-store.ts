@@ -1,0 +1,418 @@
+import { randomBytes } from 'node:crypto';
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { Db } from '../storage/database.js';
+import {
+  generateDeviceSecret,
+  hashDeviceSecret,
+  secretFingerprint,
+  verifyDeviceSecret,
+} from './device-secrets.js';
+import type {
+  ClusterCreate,
+  ClusterPatch,
+  ClusterRecord,
+  Commune,
+  CommuneCreate,
+  CommunePatch,
+  Village,
+  VillageCreate,
+  VillagePatch,
+} from './schemas.js';
+
+export interface Page {
+  limit: number;
+  offset: number;
+}
+
+export interface Paged<T> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+interface CommuneRow {
+  id: string;
+  name: string;
+  district: string | null;
+  province: string | null;
+  timezone: string;
+  created_at: number;
+  updated_at: number;
+}
+
+interface VillageRow {
+  id: string;
+  commune_id: string;
+  name: string;
+  name_is_placeholder: number;
+  created_at: number;
+  updated_at: number;
+}
+
+interface ClusterRow {
+  id: string;
+  village_id: string;
+  commune_id: string;
+  name: string;
+  address: string | null;
+  lat: number;
+  lon: number;
+  heartbeat_timeout_s: number | null;
+  issued_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const newId = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+function toCommune(row: CommuneRow): Commune {
+  return {
+    id: row.id,
+    name: row.name,
+    district: row.district,
+    province: row.province,
+    timezone: row.timezone,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+function toVillage(row: VillageRow): Village {
+  return {
+    id: row.id,
+    communeId: row.commune_id,
+    name: row.name,
+    namePlaceholder: row.name_is_placeholder === 1,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+/** SQLite constraint failures become conflicts that say what clashed. */
+function translateConstraint<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+      throw new ConflictError(`${what} with this id already exists`);
+    if (code === 'SQLITE_CONSTRAINT_UNIQUE')
+      throw new ConflictError(`${what} with this name already exists here`);
+    // ON DELETE RESTRICT reports as a trigger constraint, a dangling reference as a foreign key one.
+    if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === 'SQLITE_CONSTRAINT_TRIGGER') {
+      throw new ConflictError(`${what} is referenced by other records or refers to a missing one`);
+    }
+    throw error;
+  }
+}
+
+const CLUSTER_SELECT = `
+  SELECT c.*, v.commune_id, dc.issued_at
+  FROM clusters c
+  JOIN villages v ON v.id = c.village_id
+  LEFT JOIN device_credentials dc ON dc.device_id = c.id`;
+
+/**
+ * The commune → village → cluster → speaker registry and device credentials, on SQLite.
+ * Time comes from the injected clock function so records are stamped consistently in tests.
+ */
+export class RegistryStore {
+  /** Secrets verified since start, by device: reconnect storms skip the deliberately slow scrypt. */
+  private readonly verified = new Map<string, { hash: string; fingerprint: string }>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number,
+    private readonly defaultTimezone: string,
+  ) {}
+
+  // Communes
+
+  listCommunes(page: Page): Paged<Commune> {
+    const rows = this.db
+      .prepare('SELECT * FROM communes ORDER BY name, id LIMIT ? OFFSET ?')
+      .all(page.limit, page.offset) as CommuneRow[];
+    const { n } = this.db.prepare('SELECT COUNT(*) AS n FROM communes').get() as { n: number };
+    return { items: rows.map(toCommune), total: n, ...page };
+  }
+
+  getCommune(id: string): Commune {
+    const row = this.db.prepare('SELECT * FROM communes WHERE id = ?').get(id) as CommuneRow | undefined;
+    if (!row) throw new NotFoundError('commune', id);
+    return toCommune(row);
+  }
+
+  createCommune(input: CommuneCreate): Commune {
+    const id = input.id ?? newId('xa');
+    const now = this.now();
+    translateConstraint('commune', () =>
+      this.db
+        .prepare(
+          `INSERT INTO communes (id, name, district, province, timezone, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          id,
+          input.name,
+          input.district ?? null,
+          input.province ?? null,
+          input.timezone ?? this.defaultTimezone,
+          now,
+          now,
+        ),
+    );
+    return this.getCommune(id);
+  }
+
+  updateCommune(id: string, patch: CommunePatch): Commune {
+    const current = this.getCommune(id);
+    this.db
+      .prepare(
+        'UPDATE communes SET name = ?, district = ?, province = ?, timezone = ?, updated_at = ? WHERE id = ?',
+      )
+      .run(
+        patch.name ?? current.name,
+        patch.district === undefined ? current.district : patch.district,
+        patch.province === undefined ? current.province : patch.province,
+        patch.timezone ?? current.timezone,
+        this.now(),
+        id,
+      );
+    return this.getCommune(id);
+  }
+
+  deleteCommune(id: string): void {
+    this.getCommune(id);
+    translateConstraint('commune', () => this.db.prepare('DELETE FROM communes WHERE id = ?').run(id));
+  }
+
+  // Villages
+
+  listVillages(filter: { communeId?: string | undefined }, page: Page): Paged<Village> {
+    const where = filter.communeId ? 'WHERE commune_id = @communeId' : '';
+    const params = { communeId: filter.communeId, limit: page.limit, offset: page.offset };
+    const rows = this.db
+      .prepare(`SELECT * FROM villages ${where} ORDER BY name, id LIMIT @limit OFFSET @offset`)
+      .all(params) as VillageRow[];
+    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM villages ${where}`).get(params) as { n: number };
+    return { items: rows.map(toVillage), total: n, ...page };
+  }
+
+  getVillage(id: string): Village {
+    const row = this.db.prepare('SELECT * FROM villages WHERE id = ?').get(id) as VillageRow | undefined;
+    if (!row) throw new NotFoundError('village', id);
+    return toVillage(row);
+  }
+
+  createVillage(input: VillageCreate): Village {
+    this.getCommune(input.communeId);
+    const id = input.id ?? newId('thon');
+    const now = this.now();
+    translateConstraint('village', () =>
+      this.db
+        .prepare(
+          `INSERT INTO villages (id, commune_id, name, name_is_placeholder, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+        )
+        .run(id, input.communeId, input.name, input.namePlaceholder ? 1 : 0, now, now),
+    );
+    return this.getVillage(id);
+  }
+
+  updateVillage(id: string, patch: VillagePatch): Village {
+    const current = this.getVillage(id);
+    translateConstraint('village', () =>
+      this.db
+        .prepare('UPDATE villages SET name = ?, name_is_placeholder = ?, updated_at = ? WHERE id = ?')
+        .run(
+          patch.name ?? current.name,
+          (patch.namePlaceholder ?? current.namePlaceholder) ? 1 : 0,
+          this.now(),
+          id,
+        ),
+    );
+    return this.getVillage(id);
+  }
+
+  deleteVillage(id: string): void {
+    this.getVillage(id);
+    translateConstraint('village', () => this.db.prepare('DELETE FROM villages WHERE id = ?').run(id));
+  }
+
+  // Clusters and their speakers
+
+  listClusters(
+    filter: { communeId?: string | undefined; villageId?: string | undefined; ids?: string[] | undefined },
+    page: Page,
+  ): Paged<ClusterRecord> {
+    const clauses: string[] = [];
+    if (filter.communeId) clauses.push('v.commune_id = @communeId');
+    if (filter.villageId) clauses.push('c.village_id = @villageId');
+    if (filter.ids) clauses.push('c.id IN (SELECT value FROM json_each(@ids))');
+    const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+    const params = {
+      communeId: filter.communeId,
+      villageId: filter.villageId,
+      ids: filter.ids ? JSON.stringify(filter.ids) : undefined,
+      limit: page.limit,
+      offset: page.offset,
+    };
+    const rows = this.db
+      .prepare(`${CLUSTER_SELECT} ${where} ORDER BY c.id LIMIT @limit OFFSET @offset`)
+      .all(params) as ClusterRow[];
+    const { n } = this.db
+      .prepare(`SELECT COUNT(*) AS n FROM clusters c JOIN villages v ON v.id = c.village_id ${where}`)
+      .get(params) as { n: number };
+    return { items: this.withSpeakers(rows), total: n, ...page };
+  }
+
+  /** Every cluster id with its heartbeat timeout override, for presence bookkeeping. */
+  clusterTimeouts(): Map<string, number | null> {
+    const rows = this.db.prepare('SELECT id, heartbeat_timeout_s FROM clusters').all() as {
+      id: string;
+      heartbeat_timeout_s: number | null;
+    }[];
+    return new Map(rows.map((r) => [r.id, r.heartbeat_timeout_s]));
+  }
+
+  getCluster(id: string): ClusterRecord {
+    const row = this.db.prepare(`${CLUSTER_SELECT} WHERE c.id = ?`).get(id) as ClusterRow | undefined;
+    if (!row) throw new NotFoundError('cluster', id);
+    return this.withSpeakers([row])[0] as ClusterRecord;
+  }
+
+  createCluster(input: ClusterCreate): ClusterRecord {
+    this.getVillage(input.villageId);
+    const now = this.now();
+    this.db.transaction(() => {
+      translateConstraint('cluster', () =>
+        this.db
+          .prepare(
+            `INSERT INTO clusters (id, village_id, name, address, lat, lon, heartbeat_timeout_s, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            input.id,
+            input.villageId,
+            input.name,
+            input.address ?? null,
+            input.location.lat,
+            input.location.lon,
+            input.heartbeatTimeoutS ?? null,
+            now,
+            now,
+          ),
+      );
+      this.replaceSpeakers(input.id, input.speakers ?? 2);
+    })();
+    return this.getCluster(input.id);
+  }
+
+  updateCluster(id: string, patch: ClusterPatch): ClusterRecord {
+    const current = this.getCluster(id);
+    if (patch.villageId) this.getVillage(patch.villageId);
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `UPDATE clusters SET village_id = ?, name = ?, address = ?, lat = ?, lon = ?, heartbeat_timeout_s = ?,
+           updated_at = ? WHERE id = ?`,
+        )
+        .run(
+          patch.villageId ?? current.villageId,
+          patch.name ?? current.name,
+          patch.address === undefined ? current.address : patch.address,
+          patch.location?.lat ?? current.location.lat,
+          patch.location?.lon ?? current.location.lon,
+          patch.heartbeatTimeoutS === undefined ? current.heartbeatTimeoutS : patch.heartbeatTimeoutS,
+          this.now(),
+          id,
+        );
+      if (patch.speakers !== undefined) this.replaceSpeakers(id, patch.speakers);
+    })();
+    return this.getCluster(id);
+  }
+
+  deleteCluster(id: string): void {
+    this.getCluster(id);
+    this.db.prepare('DELETE FROM clusters WHERE id = ?').run(id);
+    this.verified.delete(id);
+  }
+
+  // Device credentials
+
+  /** Issues a new secret for the device, replacing any earlier one. The secret is returned once only. */
+  async issueSecret(deviceId: string): Promise<{ secret: string; issuedAt: number; rotated: boolean }> {
+    this.getCluster(deviceId);
+    const secret = generateDeviceSecret();
+    const hash = await hashDeviceSecret(secret);
+    const issuedAt = this.now();
+    const existing = this.db.prepare('SELECT 1 FROM device_credentials WHERE device_id = ?').get(deviceId);
+    this.db
+      .prepare(
+        `INSERT INTO device_credentials (device_id, secret_hash, issued_at, rotations) VALUES (?, ?, ?, 0)
+         ON CONFLICT (device_id) DO UPDATE SET secret_hash = excluded.secret_hash,
+           issued_at = excluded.issued_at, rotations = rotations + 1`,
+      )
+      .run(deviceId, hash, issuedAt);
+    this.verified.delete(deviceId);
+    return { secret, issuedAt, rotated: existing !== undefined };
+  }
+
+  async verifySecret(deviceId: string, secret: string): Promise<boolean> {
+    const row = this.db
+      .prepare('SELECT secret_hash FROM device_credentials WHERE device_id = ?')
+      .get(deviceId) as { secret_hash: string } | undefined;
+    if (!row) return false;
+    // The cache is keyed to the stored hash, so a rotation made by another process (the
+    // credentials command) invalidates it as surely as one made through the API.
+    const fingerprint = secretFingerprint(secret);
+    const cached = this.verified.get(deviceId);
+    if (cached?.hash === row.secret_hash && cached.fingerprint === fingerprint) return true;
+    const ok = await verifyDeviceSecret(secret, row.secret_hash);
+    if (ok) this.verified.set(deviceId, { hash: row.secret_hash, fingerprint });
+    return ok;
+  }
+
+  private replaceSpeakers(clusterId: string, speakers: number | { idx: number; label: string }[]): void {
+    const list =
+      typeof speakers === 'number'
+        ? Array.from({ length: speakers }, (_, i) => ({ idx: i + 1, label: `Loa ${i + 1}` }))
+        : speakers;
+    this.db.prepare('DELETE FROM speakers WHERE cluster_id = ?').run(clusterId);
+    const insert = this.db.prepare('INSERT INTO speakers (cluster_id, idx, label) VALUES (?, ?, ?)');
+    translateConstraint('speaker', () => {
+      for (const speaker of list) insert.run(clusterId, speaker.idx, speaker.label);
+    });
+  }
+
+  private withSpeakers(rows: ClusterRow[]): ClusterRecord[] {
+    if (rows.length === 0) return [];
+    const speakers = this.db
+      .prepare(
+        'SELECT cluster_id, idx, label FROM speakers WHERE cluster_id IN (SELECT value FROM json_each(?)) ORDER BY idx',
+      )
+      .all(JSON.stringify(rows.map((r) => r.id))) as { cluster_id: string; idx: number; label: string }[];
+    // Map.groupBy needs Node 21; the platform runs on Node 20.
+    const byCluster = new Map<string, { idx: number; label: string }[]>();
+    for (const s of speakers) {
+      const list = byCluster.get(s.cluster_id) ?? [];
+      list.push({ idx: s.idx, label: s.label });
+      byCluster.set(s.cluster_id, list);
+    }
+    return rows.map((row) => ({
+      id: row.id,
+      villageId: row.village_id,
+      communeId: row.commune_id,
+      name: row.name,
+      address: row.address,
+      location: { lat: row.lat, lon: row.lon },
+      heartbeatTimeoutS: row.heartbeat_timeout_s,
+      speakers: byCluster.get(row.id) ?? [],
+      credentialIssuedAt: row.issued_at === null ? null : iso(row.issued_at),
+      createdAt: iso(row.created_at),
+      updatedAt: iso(row.updated_at),
+    }));
+  }
+}

@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import { DeviceIdSchema, NETWORK_KINDS } from '../../devices/index.js';
+
+/** Ids of communes and villages: URL-safe slugs, chosen by the operator or generated. */
+export const SlugSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{1,47}$/, 'lower-case letters, digits and "-", 2 to 48 characters');
+
+const name = z.string().trim().min(1).max(120);
+const timestamp = z.iso.datetime().describe('ISO 8601, UTC');
+
+export const CommuneSchema = z.object({
+  id: SlugSchema,
+  name,
+  district: z.string().max(120).nullable(),
+  province: z.string().max(120).nullable(),
+  timezone: z.string(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+export type Commune = z.infer<typeof CommuneSchema>;
+
+export const CommuneCreateSchema = z.strictObject({
+  id: SlugSchema.optional(),
+  name,
+  district: z.string().max(120).nullable().optional(),
+  province: z.string().max(120).nullable().optional(),
+  timezone: z.string().optional(),
+});
+export type CommuneCreate = z.infer<typeof CommuneCreateSchema>;
+export const CommunePatchSchema = CommuneCreateSchema.omit({ id: true }).partial();
+export type CommunePatch = z.infer<typeof CommunePatchSchema>;
+
+export const VillageSchema = z.object({
+  id: SlugSchema,
+  communeId: SlugSchema,
+  name,
+  namePlaceholder: z
+    .boolean()
+    .describe('true when the name stands in for a real village name not yet entered'),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+export type Village = z.infer<typeof VillageSchema>;
+
+export const VillageCreateSchema = z.strictObject({
+  id: SlugSchema.optional(),
+  communeId: SlugSchema,
+  name,
+  namePlaceholder: z.boolean().optional(),
+});
+export type VillageCreate = z.infer<typeof VillageCreateSchema>;
+export const VillagePatchSchema = VillageCreateSchema.omit({ id: true, communeId: true }).partial();
+export type VillagePatch = z.infer<typeof VillagePatchSchema>;
+
+export const LocationSchema = z.object({
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+});
+
+export const SpeakerSchema = z.object({
+  idx: z.int().min(1).max(16),
+  label: z.string().trim().min(1).max(120),
+});
+
+export const ClusterCreateSchema = z.strictObject({
+  id: DeviceIdSchema.describe('the device id printed on the cluster; also its MQTT username'),
+  villageId: SlugSchema,
+  name,
+  address: z.string().max(240).nullable().optional(),
+  location: LocationSchema,
+  heartbeatTimeoutS: z
+    .int()
+    .min(10)
+    .max(86_400)
+    .nullable()
+    .optional()
+    .describe('offline after this long without a heartbeat; default is 3 heartbeat intervals'),
+  speakers: z
+    .union([z.int().min(1).max(16), z.array(SpeakerSchema).min(1).max(16)])
+    .optional()
+    .describe('a number of outputs (labelled "Loa 1".."Loa n") or the labelled outputs; default 2'),
+});
+export type ClusterCreate = z.infer<typeof ClusterCreateSchema>;
+export const ClusterPatchSchema = ClusterCreateSchema.omit({ id: true }).partial();
+export type ClusterPatch = z.infer<typeof ClusterPatchSchema>;
+
+export interface ClusterRecord {
+  id: string;
+  villageId: string;
+  communeId: string;
+  name: string;
+  address: string | null;
+  location: { lat: number; lon: number };
+  heartbeatTimeoutS: number | null;
+  speakers: { idx: number; label: string }[];
+  credentialIssuedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const SpeakerHealthSchema = SpeakerSchema.extend({
+  ok: z.boolean().nullable().describe('null until the first heartbeat'),
+  fault: z.string().nullable(),
+});
+
+export const ClusterStatusSchema = z.object({
+  online: z.boolean(),
+  since: timestamp.nullable().describe('when the current online/offline period began'),
+  reason: z.string().nullable(),
+  lastSeen: timestamp.nullable(),
+  signalDbm: z.number().nullable(),
+  net: z.enum(NETWORK_KINDS).nullable(),
+  volume: z.number().nullable(),
+  power: z.boolean().nullable(),
+  playing: z.boolean().nullable(),
+  tempC: z.number().nullable(),
+  supplyV: z.number().nullable(),
+  uptimeS: z.number().nullable(),
+  fw: z.string().nullable(),
+  speakersOk: z.int().nullable(),
+  speakersFaulty: z.int().nullable(),
+});
+export type ClusterStatus = z.infer<typeof ClusterStatusSchema>;
+
+export const ClusterSchema = z.object({
+  id: DeviceIdSchema,
+  villageId: SlugSchema,
+  communeId: SlugSchema,
+  name,
+  address: z.string().nullable(),
+  location: LocationSchema,
+  heartbeatTimeoutS: z.int().nullable(),
+  speakers: z.array(SpeakerHealthSchema),
+  credential: z.object({ issued: z.boolean(), issuedAt: timestamp.nullable() }),
+  status: ClusterStatusSchema,
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+export type Cluster = z.infer<typeof ClusterSchema>;
+
+export const IssuedSecretSchema = z.object({
+  deviceId: DeviceIdSchema,
+  secret: z.string().describe('shown once: store it on the device now; it cannot be read again'),
+  issuedAt: timestamp,
+  rotated: z.boolean().describe('true when an earlier secret was replaced and no longer works'),
+});

@@ -1,0 +1,9 @@
+import m0001 from './0001-registry-and-presence.js';
+
+/**
+ * Forward-only migrations, applied in order and never edited once released: a change to the
+ * schema is a new entry at the end.
+ */
+export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  { version: 1, name: 'registry-and-presence', sql: m0001 },
+];

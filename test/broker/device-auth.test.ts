@@ -1,0 +1,108 @@
+import mqtt from 'mqtt';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../support/manual-clock.js';
+import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+
+describe('device authentication', () => {
+  let t: TestPlatform;
+  let secret: string;
+
+  beforeEach(async () => {
+    t = await startTestPlatform();
+    secret = await t.addDevice('hd-c01');
+  });
+  afterEach(() => t.close());
+
+  const refusal = (options: mqtt.IClientOptions) =>
+    mqtt.connectAsync(t.mqttUrl, { reconnectPeriod: 0, connectTimeout: 5_000, ...options }).then(
+      async (client) => {
+        await client.endAsync();
+        return 'connected';
+      },
+      (error: Error & { code?: number }) => error.code ?? error.message,
+    );
+
+  it('accepts a device with its id as username and client id and its issued secret', async () => {
+    const client = await t.connectDevice('hd-c01', secret);
+    expect(client.connected).toBe(true);
+  });
+
+  it('refuses a wrong secret, a missing secret and an unknown device with "bad username or password"', async () => {
+    expect(await refusal({ clientId: 'hd-c01', username: 'hd-c01', password: `${secret}x` })).toBe(4);
+    expect(await refusal({ clientId: 'hd-c01', username: 'hd-c01' })).toBe(4);
+    expect(await refusal({ clientId: 'hd-c01' })).toBe(4);
+    expect(await refusal({ clientId: 'hd-c99', username: 'hd-c99', password: secret })).toBe(4);
+  });
+
+  it('refuses a client id that is not the username', async () => {
+    expect(await refusal({ clientId: 'hd-c02', username: 'hd-c01', password: secret })).toBe(2);
+  });
+
+  it('stops accepting the old secret once the secret is rotated', async () => {
+    const first = await t.connectDevice('hd-c01', secret);
+    await first.endAsync();
+    const rotated = await t.platform.registry.issueSecret('hd-c01');
+    expect(rotated.rotated).toBe(true);
+    expect(await refusal({ clientId: 'hd-c01', username: 'hd-c01', password: secret })).toBe(4);
+    const again = await t.connectDevice('hd-c01', rotated.secret);
+    expect(again.connected).toBe(true);
+  });
+
+  it('counts refused logins in the metrics', async () => {
+    await refusal({ clientId: 'hd-c01', username: 'hd-c01', password: 'nope' });
+    const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/sc_mqtt_auth_failures_total\{reason="unknown-or-bad-secret"\} 1/);
+  });
+});
+
+describe('repeated failed logins', () => {
+  it('holds back answers to an address that keeps failing, while the right secret still gets in', async () => {
+    const clock = new ManualClock();
+    const t = await startTestPlatform({
+      clock,
+      loginThrottle: { freeFailures: 3, baseDelayMs: 2_000, maxDelayMs: 30_000, forgetAfterMs: 600_000 },
+    });
+    try {
+      const secret = await t.addDevice('hd-c01');
+      const attempt = () =>
+        mqtt.connectAsync(t.mqttUrl, {
+          clientId: 'hd-c01',
+          username: 'hd-c01',
+          password: 'guess',
+          reconnectPeriod: 0,
+          connectTimeout: 60_000,
+        });
+      for (let i = 0; i < 3; i++) await expect(attempt()).rejects.toThrow();
+
+      // The fourth wrong guess is held: the broker arms a 2 s timer on the clock before answering.
+      let answered = false;
+      const timersBefore = clock.pendingTimers();
+      const fourth = attempt().catch(() => {
+        answered = true;
+      });
+      await vi.waitFor(() => expect(clock.pendingTimers()).toBe(timersBefore + 1));
+      clock.advance(1_999);
+      expect(clock.pendingTimers()).toBe(timersBefore + 1);
+      expect(answered).toBe(false);
+      clock.advance(1);
+      await fourth;
+      expect(answered).toBe(true);
+
+      // The right secret is also held back from that address (the throttle does not know it is
+      // right before checking), but is accepted and resets the address.
+      const good = mqtt.connectAsync(t.mqttUrl, {
+        clientId: 'hd-c01',
+        username: 'hd-c01',
+        password: secret,
+        reconnectPeriod: 0,
+      });
+      await vi.waitFor(() => expect(clock.pendingTimers()).toBe(timersBefore + 1));
+      clock.advance(4_000);
+      const client = await good;
+      expect(client.connected).toBe(true);
+      await client.endAsync();
+    } finally {
+      await t.close();
+    }
+  });
+});

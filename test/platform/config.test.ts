@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../services/config.js';
+
+describe('configuration', () => {
+  it('uses the documented defaults', () => {
+    expect(loadConfig({})).toMatchObject({
+      HTTP_PORT: 3000,
+      MQTT_PORT: 1883,
+      DATA_DIR: './data',
+      TZ_DEFAULT: 'Asia/Ho_Chi_Minh',
+      HEARTBEAT_INTERVAL_S: 30,
+      HEARTBEAT_MISSED_LIMIT: 3,
+      MQTT_MAX_PACKET_BYTES: 262_144,
+      INFLUX_API: 'v2',
+      LOG_LEVEL: 'info',
+    });
+  });
+
+  it('names every bad variable with its value in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        HTTP_PORT: 'eighty',
+        TZ_DEFAULT: 'Mars/Olympus',
+        HEARTBEAT_INTERVAL_S: '1',
+        MQTT_URL: 'not a url',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(4);
+    expect(problems.find((p) => p.startsWith('HTTP_PORT'))).toContain('"eighty"');
+    expect(problems.find((p) => p.startsWith('TZ_DEFAULT'))).toContain('not an IANA time zone');
+    expect(problems.find((p) => p.startsWith('HEARTBEAT_INTERVAL_S'))).toBeDefined();
+    expect(problems.find((p) => p.startsWith('MQTT_URL'))).toBeDefined();
+  });
+
+  it('treats empty variables as unset', () => {
+    const config = loadConfig({ HTTP_PORT: '', MQTT_URL: '' });
+    expect(config.HTTP_PORT).toBe(3000);
+    expect(config.MQTT_URL).toBeUndefined();
+  });
+});

@@ -1,0 +1,65 @@
+import type { Clock, TimerHandle } from '../../devices/shared/clock.js';
+
+interface Timer {
+  id: number;
+  at: number;
+  every: number | null;
+  fn: () => void;
+}
+
+/** A clock that moves only when the test says so; timers fire in time order during advance(). */
+export class ManualClock implements Clock {
+  private current: number;
+  private nextId = 1;
+  private readonly timers = new Map<number, Timer>();
+
+  constructor(start = Date.UTC(2026, 10, 22, 0, 0, 0)) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    return this.add(fn, ms, null);
+  }
+
+  setInterval(fn: () => void, ms: number): TimerHandle {
+    return this.add(fn, ms, Math.max(1, ms));
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    this.timers.delete(handle as unknown as number);
+  }
+
+  clearInterval(handle: TimerHandle): void {
+    this.timers.delete(handle as unknown as number);
+  }
+
+  /** Moves time forward by ms, firing every timer that falls due, in order. */
+  advance(ms: number): void {
+    const target = this.current + ms;
+    for (;;) {
+      const due = [...this.timers.values()]
+        .filter((t) => t.at <= target)
+        .sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (!due) break;
+      this.current = due.at;
+      if (due.every === null) this.timers.delete(due.id);
+      else due.at += due.every;
+      due.fn();
+    }
+    this.current = target;
+  }
+
+  pendingTimers(): number {
+    return this.timers.size;
+  }
+
+  private add(fn: () => void, ms: number, every: number | null): TimerHandle {
+    const id = this.nextId++;
+    this.timers.set(id, { id, at: this.current + Math.max(0, ms), every, fn });
+    return id as unknown as TimerHandle;
+  }
+}
