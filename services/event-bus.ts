@@ -6,6 +6,7 @@ export type PresenceReason =
   | 'state'
   | 'heartbeat'
   | 'will'
+  | 'shutdown'
   | 'disconnect'
   | 'connection-lost'
   | 'heartbeat-timeout'

@@ -26,8 +26,8 @@ export interface PresenceStep {
 /**
  * The presence rules, free of timers and I/O. A device is online from its connect, an
  * `online:true` state or a heartbeat; it goes offline when its session ends (a clean DISCONNECT,
- * or a lost connection, with or without a will), on an `online:false` state (its last will through
- * an external broker, or an announced shutdown) or when heartbeats stop for longer than its timeout.
+ * or a lost connection, with or without a will), on an `online:false` state (an announced shutdown,
+ * or its last will) or when heartbeats stop for longer than its timeout.
  */
 export function stepPresence(
   current: PresenceState | undefined,
@@ -63,7 +63,11 @@ export function stepPresence(
     case 'disconnected':
       return goOffline(input.end, false);
     case 'state':
-      return input.online ? goOnline('state') : goOffline('will');
+      if (input.online) return goOnline('state');
+      // Said over a live session, `online:false` announces a shutdown; otherwise it is the will,
+      // delivered by the broker after the session was lost (always the case via an external broker,
+      // whose sessions the platform cannot see).
+      return goOffline(prev.connected ? 'shutdown' : 'will');
     case 'heartbeat':
       return goOnline('heartbeat');
     case 'heartbeat-timeout':

@@ -74,7 +74,8 @@ export class PresenceService {
       ),
       events.on('device.state', ({ deviceId, state, at }) => {
         const entry = this.seen(deviceId, at);
-        entry.state = state;
+        // An offline state or a will carries only {online, ts}: keep what the device said before.
+        entry.state = { ...entry.state, ...state };
         this.apply(deviceId, { type: 'state', online: state.online });
       }),
       events.on('device.heartbeat', ({ deviceId, heartbeat, at }) => {

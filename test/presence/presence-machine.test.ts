@@ -15,8 +15,16 @@ describe('presence rules', () => {
     ['state online:true brings it online', offline, { type: 'state', online: true }, true, 'state', 'arm'],
     ['a heartbeat while online re-arms the deadline only', online, { type: 'heartbeat' }, true, null, 'arm'],
     [
-      'the will (state online:false) takes it offline',
+      'state online:false over a live session is a shutdown',
       online,
+      { type: 'state', online: false },
+      false,
+      'shutdown',
+      'clear',
+    ],
+    [
+      'state online:false with no session seen is the will',
+      { ...online, connected: false },
       { type: 'state', online: false },
       false,
       'will',

@@ -59,15 +59,22 @@ describe('presence', () => {
     ]);
   });
 
-  it('goes offline with reason "will" when a device announces it is going offline', async () => {
+  it('goes offline with reason "shutdown" when a device announces it is going offline, keeping its firmware version', async () => {
     const device = await t.connectDevice('hd-c01', secret);
-    await vi.waitFor(() => expect(t.platform.presence.isOnline('hd-c01')).toBe(true));
+    await device.publishAsync(
+      'sc/v1/hd-c01/state',
+      JSON.stringify({ online: true, ts: clock.now(), fw: '3.1.0' }),
+      {
+        qos: 1,
+      },
+    );
+    await vi.waitFor(() => expect(t.platform.presence.status('hd-c01').fw).toBe('3.1.0'));
     await device.publishAsync('sc/v1/hd-c01/state', JSON.stringify({ online: false, ts: clock.now() }), {
       qos: 1,
       retain: true,
     });
     await vi.waitFor(() => expect(t.platform.presence.isOnline('hd-c01')).toBe(false));
-    expect(t.platform.presence.status('hd-c01').reason).toBe('will');
+    expect(t.platform.presence.status('hd-c01')).toMatchObject({ reason: 'shutdown', fw: '3.1.0' });
   });
 
   it('goes offline with reason "connection-lost" when the connection drops without a will', async () => {

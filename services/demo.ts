@@ -1,0 +1,85 @@
+import { createInterface } from 'node:readline';
+import { CONSOLE_HELP, runConsoleCommand } from '../simulators/speaker-cluster/console-commands.js';
+import { SimulatedFleet } from '../simulators/speaker-cluster/fleet.js';
+import { Platform } from './platform/platform.js';
+import { configOrExit, hostForUrl, loggerFor, stopOnSignal } from './platform/run.js';
+
+/*
+ * `npm run demo`: the platform with the Hướng Đạo registry and all 18 of its clusters simulated
+ * over real MQTT connections, in one process. Each start issues the simulated clusters fresh
+ * secrets (secrets are stored only as hashes, so the previous ones cannot be read back).
+ */
+
+const DEMO_COMMUNE = 'huong-dao';
+const ONLINE_WAIT_MS = 30_000;
+
+// The demo is the Hướng Đạo fleet whatever SEED_PRESET says; everything else comes from the environment.
+const config = configOrExit({ SEED_PRESET: DEMO_COMMUNE });
+const logger = loggerFor(config);
+const platform = new Platform({ config, logger });
+await platform.start();
+
+const clusters = platform.registry.listClusters(
+  { communeId: DEMO_COMMUNE },
+  { limit: 10_000, offset: 0 },
+).items;
+const devices = [];
+for (const cluster of clusters) {
+  devices.push({ deviceId: cluster.id, secret: (await platform.registry.issueSecret(cluster.id)).secret });
+}
+const fleet = new SimulatedFleet({
+  devices,
+  url: `mqtt://127.0.0.1:${platform.mqttPort}`,
+  logger: logger.child({ component: 'simulator' }),
+  heartbeatIntervalS: config.HEARTBEAT_INTERVAL_S,
+});
+await fleet.start();
+
+const deadline = Date.now() + ONLINE_WAIT_MS;
+while (clusters.some((c) => !platform.presence.isOnline(c.id)) && Date.now() < deadline) {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+const online = clusters.filter((c) => platform.presence.isOnline(c.id)).length;
+
+const http = `http://${hostForUrl(config.HTTP_HOST)}:${platform.httpPort}`;
+const internal = platform.internalMqttCredential;
+process.stdout.write(
+  [
+    '',
+    'smart-commune demo: Hướng Đạo (Tam Dương, Vĩnh Phúc)',
+    `  clusters online:  ${online}/${clusters.length}`,
+    `  API:              ${http}/api/v1`,
+    `  clusters:         ${http}/api/v1/clusters`,
+    `  API reference:    ${http}/docs`,
+    `  health:           ${http}/healthz`,
+    `  MQTT:             mqtt://${hostForUrl(config.MQTT_HOST)}:${platform.mqttPort}  (WebSocket: ws://${hostForUrl(config.HTTP_HOST)}:${platform.httpPort}/mqtt)`,
+    `  watch traffic:    mosquitto_sub -h 127.0.0.1 -p ${platform.mqttPort} -u ${internal.username} -P '${internal.password}' -t 'sc/v1/#' -v`,
+    `  data:             ${config.DATA_DIR}`,
+    '',
+    'Simulator console: type "help" for commands (e.g. "fault hd-c03 power-cut"); Ctrl-C stops.',
+    '',
+  ].join('\n'),
+);
+
+const stop = async () => {
+  await fleet.stop();
+  await platform.stop();
+};
+
+if (process.stdin.isTTY) {
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: false });
+  let pending = Promise.resolve();
+  rl.on('line', (line) => {
+    pending = pending
+      .then(() => runConsoleCommand(line, fleet, (text) => process.stdout.write(`${text}\n`)))
+      .then(
+        (outcome) => {
+          if (outcome === 'quit') process.kill(process.pid, 'SIGINT');
+        },
+        (error: unknown) => {
+          process.stdout.write(`error: ${(error as Error).message}\n${CONSOLE_HELP}\n`);
+        },
+      );
+  });
+}
+stopOnSignal(logger, stop);

@@ -1,0 +1,206 @@
+import { parseArgs } from 'node:util';
+import { isDeviceId } from '../../devices/index.js';
+import { CLUSTER_DEFAULTS } from './cluster-options.js';
+import type { Fault } from './faults.js';
+import { FAULT_KINDS, FAULT_SUMMARIES, FaultSpecError, parseFault } from './faults.js';
+import { BrokerUrlSchema } from './fleet-file.js';
+
+export const DEFAULT_BROKER_URL = 'mqtt://localhost:1883';
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface FaultSpec {
+  /** `all` or a device id. */
+  target: string;
+  fault: Fault;
+}
+
+export interface CliOptions {
+  help: boolean;
+  fleetFile: string | undefined;
+  /** A single device given on the command line instead of a fleet file. */
+  device: { deviceId: string; secret: string } | undefined;
+  /** From --url; the fleet file's url applies when this is undefined. */
+  url: string | undefined;
+  heartbeatIntervalS: number;
+  speakers: number;
+  count: number | undefined;
+  oversizeBytes: number | undefined;
+  seed: number | undefined;
+  faults: FaultSpec[];
+  logLevel: LogLevel;
+}
+
+export class CliUsageError extends Error {
+  override readonly name = 'CliUsageError';
+}
+
+export const USAGE = `Usage: npm run sim -- --fleet <file> [options]
+       npm run sim -- --device <id> --secret <secret> [options]
+
+Runs simulated speaker clusters that speak protocol v1 to an MQTT broker.
+
+Options:
+  --fleet <file>          credentials file {"url"?, "devices": [{"deviceId", "secret"}]}
+  --device <id>           run one cluster with this id (instead of --fleet)
+  --secret <secret>       its MQTT password (with --device)
+  --url <url>             broker address (default: the file's "url", else ${DEFAULT_BROKER_URL})
+  --heartbeat <s>         heartbeat interval in seconds (default: $HEARTBEAT_INTERVAL_S, else ${CLUSTER_DEFAULTS.heartbeatIntervalS})
+  --speakers <n>          speaker outputs per cluster, 1..16 (default ${CLUSTER_DEFAULTS.speakers})
+  --count <n>             run only the first n devices of the fleet file
+  --fault <target>:<fault>[:<arg>]
+                          inject a fault from the start; target is a device id or "all"; repeatable
+  --oversize-bytes <n>    add an oversized payload of n bytes to the "malformed" rotation
+  --seed <n>              seed for the telemetry noise (default: per device id)
+  --log-level <level>     ${LOG_LEVELS.join(' | ')} (default: $LOG_LEVEL, else info)
+  -h, --help              show this help
+
+Faults:
+${FAULT_KINDS.map((kind) => `  ${kind.padEnd(16)}${FAULT_SUMMARIES[kind]}`).join('\n')}
+
+Examples:
+  npm run sim -- --fleet fleet.json
+  npm run sim -- --fleet fleet.json --count 3 --fault all:weak-signal --fault hd-01:speaker-fault:2
+`;
+
+/** Parses the command line; env supplies HEARTBEAT_INTERVAL_S and LOG_LEVEL defaults. */
+export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): CliOptions {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    values = parse(argv).values;
+  } catch (error) {
+    throw new CliUsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) return { ...defaults(env), help: true };
+
+  const fleetFile = values.fleet;
+  let device: CliOptions['device'];
+  if (values.device !== undefined || values.secret !== undefined) {
+    if (fleetFile !== undefined) throw new CliUsageError('use either --fleet or --device/--secret, not both');
+    if (values.device === undefined || values.secret === undefined) {
+      throw new CliUsageError('--device and --secret go together');
+    }
+    if (!isDeviceId(values.device)) {
+      throw new CliUsageError(
+        `--device "${values.device}" is not a valid device id (lower-case letters, digits, "-")`,
+      );
+    }
+    device = { deviceId: values.device, secret: values.secret };
+  } else if (fleetFile === undefined) {
+    throw new CliUsageError(
+      '--fleet <file> is required (or --device <id> --secret <secret> for one cluster)',
+    );
+  }
+
+  const url = values.url;
+  if (url !== undefined && !BrokerUrlSchema.safeParse(url).success) {
+    throw new CliUsageError(`--url "${url}" must be an mqtt://, mqtts://, ws:// or wss:// address`);
+  }
+  const envHeartbeat = env.HEARTBEAT_INTERVAL_S;
+  const heartbeatIntervalS =
+    values.heartbeat !== undefined
+      ? parseNumberFlag('--heartbeat', values.heartbeat, 1, 3600)
+      : envHeartbeat !== undefined && envHeartbeat !== ''
+        ? parseNumberFlag('HEARTBEAT_INTERVAL_S', envHeartbeat, 1, 3600)
+        : CLUSTER_DEFAULTS.heartbeatIntervalS;
+
+  return {
+    help: false,
+    fleetFile,
+    device,
+    url,
+    heartbeatIntervalS,
+    speakers:
+      values.speakers === undefined
+        ? CLUSTER_DEFAULTS.speakers
+        : parseIntegerFlag('--speakers', values.speakers, 1, 16),
+    count: values.count === undefined ? undefined : parseIntegerFlag('--count', values.count, 1, 100_000),
+    oversizeBytes:
+      values['oversize-bytes'] === undefined
+        ? undefined
+        : parseIntegerFlag('--oversize-bytes', values['oversize-bytes'], 1, 256 * 1024 * 1024),
+    seed: values.seed === undefined ? undefined : parseIntegerFlag('--seed', values.seed, 0, 0xffffffff),
+    faults: (values.fault ?? []).map(parseFaultSpec),
+    logLevel: parseLogLevel(values['log-level'] ?? env.LOG_LEVEL),
+  };
+}
+
+/** `<target>:<fault>[:<arg>]`, e.g. `all:weak-signal` or `hd-01:slow-acks:3000`. */
+export function parseFaultSpec(spec: string): FaultSpec {
+  const [target, kind, arg, ...rest] = spec.split(':');
+  if (!target || !kind || rest.length > 0) {
+    throw new CliUsageError(`--fault "${spec}" must look like <deviceId|all>:<fault>[:<arg>]`);
+  }
+  if (target !== 'all' && !isDeviceId(target)) {
+    throw new CliUsageError(`--fault "${spec}": "${target}" is neither "all" nor a device id`);
+  }
+  try {
+    return { target, fault: parseFault(kind, arg) };
+  } catch (error) {
+    if (error instanceof FaultSpecError) throw new CliUsageError(`--fault "${spec}": ${error.message}`);
+    throw error;
+  }
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      fleet: { type: 'string' },
+      device: { type: 'string' },
+      secret: { type: 'string' },
+      url: { type: 'string' },
+      heartbeat: { type: 'string' },
+      speakers: { type: 'string' },
+      count: { type: 'string' },
+      fault: { type: 'string', multiple: true },
+      'oversize-bytes': { type: 'string' },
+      seed: { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+function defaults(env: NodeJS.ProcessEnv): CliOptions {
+  return {
+    help: false,
+    fleetFile: undefined,
+    device: undefined,
+    url: undefined,
+    heartbeatIntervalS: CLUSTER_DEFAULTS.heartbeatIntervalS,
+    speakers: CLUSTER_DEFAULTS.speakers,
+    count: undefined,
+    oversizeBytes: undefined,
+    seed: undefined,
+    faults: [],
+    logLevel: isLogLevel(env.LOG_LEVEL) ? env.LOG_LEVEL : 'info',
+  };
+}
+
+function parseLogLevel(value: string | undefined): LogLevel {
+  if (value === undefined || value === '') return 'info';
+  if (!isLogLevel(value))
+    throw new CliUsageError(`log level "${value}" must be one of ${LOG_LEVELS.join(', ')}`);
+  return value;
+}
+
+function isLogLevel(value: string | undefined): value is LogLevel {
+  return (LOG_LEVELS as readonly (string | undefined)[]).includes(value);
+}
+
+function parseNumberFlag(name: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
+    throw new CliUsageError(`${name} must be a number from ${min} to ${max} (got "${text}")`);
+  }
+  return value;
+}
+
+function parseIntegerFlag(name: string, text: string, min: number, max: number): number {
+  const value = parseNumberFlag(name, text, min, max);
+  if (!Number.isInteger(value)) throw new CliUsageError(`${name} must be a whole number (got "${text}")`);
+  return value;
+}

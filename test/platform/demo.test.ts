@@ -1,0 +1,91 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { api } from '../support/platform-harness.js';
+
+/**
+ * Runs the README's command exactly as a newcomer would (`npm run demo`, which builds first), on
+ * ephemeral ports and a temporary data directory, and checks what the newcomer would check.
+ */
+describe('npm run demo', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sc-demo-'));
+  let child: ChildProcess | null = null;
+  let output = '';
+
+  afterAll(() => {
+    if (child?.pid && child.exitCode === null && child.signalCode === null)
+      process.kill(-child.pid, 'SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('brings all 18 Hướng Đạo clusters online, visible through GET /api/v1/clusters, and stops cleanly', async () => {
+    child = spawn('npm', ['run', 'demo'], {
+      detached: true, // its own process group, so the whole tree gets the signal
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        HTTP_HOST: '127.0.0.1',
+        HTTP_PORT: '0',
+        MQTT_HOST: '127.0.0.1',
+        MQTT_PORT: '0',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+        SEED_PRESET: '',
+      },
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    // 'close' fires once every process holding the output pipes (npm, its shell, node) has gone.
+    const closed = new Promise<void>((resolve) => child?.once('close', () => resolve()));
+
+    const apiUrl = await vi.waitFor(
+      () => {
+        const match = /API:\s+(http:\/\/\S+)\/api\/v1\n/.exec(output);
+        if (!match?.[1]) throw new Error(`no API address printed yet:\n${output}`);
+        return match[1];
+      },
+      { timeout: 90_000, interval: 200 },
+    );
+    expect(output).toMatch(/clusters online:\s+18\/18/);
+    expect(output).toMatch(/API reference:\s+http:\/\/127\.0\.0\.1:\d+\/docs/);
+
+    const { body } = await api(apiUrl, '/api/v1/clusters?limit=100');
+    expect(body.total).toBe(18);
+    expect(body.items.filter((c: { status: { online: boolean } }) => c.status.online)).toHaveLength(18);
+    for (const cluster of body.items) {
+      expect(cluster.communeId).toBe('huong-dao');
+      expect(cluster.status.lastSeen).not.toBeNull();
+      expect(cluster.speakers).toHaveLength(2);
+    }
+    // The simulated clusters heartbeat at once on connect, so live readings are already there.
+    await vi.waitFor(async () => {
+      const { body: one } = await api(apiUrl, '/api/v1/clusters/hd-c01');
+      expect(one.status.signalDbm).toBeLessThan(0);
+      expect(one.status.volume).toBeGreaterThanOrEqual(0);
+    });
+
+    if (!child.pid) throw new Error('demo has no pid');
+    process.kill(-child.pid, 'SIGINT');
+    await closed;
+    expect(output).not.toMatch(/shutdown failed|"level":50|"level":60/);
+    // A clean stop closes every online period in the database.
+    const db = new Database(join(dataDir, 'smart-commune.sqlite'), { readonly: true });
+    try {
+      const open = db
+        .prepare('SELECT COUNT(*) AS n FROM presence_periods WHERE ended_at IS NULL AND online = 1')
+        .get();
+      const periods = db.prepare('SELECT COUNT(DISTINCT device_id) AS n FROM presence_periods').get();
+      expect(open).toEqual({ n: 0 });
+      expect(periods).toEqual({ n: 18 });
+    } finally {
+      db.close();
+    }
+  }, 120_000);
+});
