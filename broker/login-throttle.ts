@@ -39,6 +39,13 @@ export class LoginThrottle {
     return Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** over);
   }
 
+  /** How much longer the key stays locked after its last failure (for refusing outright instead of delaying). */
+  lockedFor(key: string, now: number): number {
+    const entry = this.current(key, now);
+    if (!entry) return 0;
+    return Math.max(0, entry.lastFailureAt + this.delayFor(key, now) - now);
+  }
+
   recordFailure(address: string, now: number): number {
     const entry = this.current(address, now) ?? { failures: 0, lastFailureAt: now };
     entry.failures += 1;

@@ -39,6 +39,25 @@ export const ConfigSchema = z.object({
   INFLUX_BUCKET: z.string().optional(),
   INFLUX_API: z.enum(['v2', 'v1']).default('v2'),
   SEED_PRESET: z.enum(['none', 'huong-dao']).default('none'),
+  SESSION_MAX_H: z.coerce.number().min(0.1).max(720).default(12),
+  SESSION_IDLE_MIN: z.coerce.number().min(1).max(1440).default(120),
+  COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url())),
+  LOGIN_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).max(10_000).default(30),
+  TRUST_PROXY: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe('behind a reverse proxy: take client addresses and HTTPS from X-Forwarded-* headers'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

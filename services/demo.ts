@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import { CONSOLE_HELP, runConsoleCommand } from '../simulators/speaker-cluster/console-commands.js';
 import { SimulatedFleet } from '../simulators/speaker-cluster/fleet.js';
+import { ensureDemoAccounts } from './platform/demo-accounts.js';
 import { Platform } from './platform/platform.js';
 import { configOrExit, hostForUrl, loggerFor, stopOnSignal } from './platform/run.js';
 
@@ -13,11 +14,17 @@ import { configOrExit, hostForUrl, loggerFor, stopOnSignal } from './platform/ru
 const DEMO_COMMUNE = 'huong-dao';
 const ONLINE_WAIT_MS = 30_000;
 
-// The demo is the Hướng Đạo fleet whatever SEED_PRESET says; everything else comes from the environment.
-const config = configOrExit({ SEED_PRESET: DEMO_COMMUNE });
+// The demo is the Hướng Đạo fleet whatever SEED_PRESET says, and keeps its data apart from a real
+// installation's unless DATA_DIR says otherwise; everything else comes from the environment.
+const config = configOrExit({ SEED_PRESET: DEMO_COMMUNE, DATA_DIR: process.env.DATA_DIR || './data/demo' });
 const logger = loggerFor(config);
-const platform = new Platform({ config, logger });
+// The demo prints every account's password itself, below.
+const platform = new Platform({ config, logger, announce: () => undefined });
 await platform.start();
+const accounts = await ensureDemoAccounts(platform.auth, platform.audit, {
+  communeId: DEMO_COMMUNE,
+  adminPassword: config.ADMIN_PASSWORD,
+});
 
 const clusters = platform.registry.listClusters(
   { communeId: DEMO_COMMUNE },
@@ -55,6 +62,10 @@ process.stdout.write(
     `  MQTT:             mqtt://${hostForUrl(config.MQTT_HOST)}:${platform.mqttPort}  (WebSocket: ws://${hostForUrl(config.HTTP_HOST)}:${platform.httpPort}/mqtt)`,
     `  watch traffic:    mosquitto_sub -h 127.0.0.1 -p ${platform.mqttPort} -u ${internal.username} -P '${internal.password}' -t 'sc/v1/#' -v`,
     `  data:             ${config.DATA_DIR}`,
+    '',
+    'Accounts (passwords are new on every demo start):',
+    ...accounts.map((a) => `  ${a.role.padEnd(11)} ${a.username.padEnd(17)} ${a.password}`),
+    `  sign in:          curl -c cookies.txt -H 'content-type: application/json' -d '{"username":"admin","password":"…"}' ${http}/api/v1/auth/login`,
     '',
     'Simulator console: type "help" for commands (e.g. "fault hd-c03 power-cut"); Ctrl-C stops.',
     '',

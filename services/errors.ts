@@ -33,3 +33,21 @@ export class DeviceOfflineError extends DomainError {
     super(`device "${deviceId}" is offline`, 'device_offline', { deviceId });
   }
 }
+
+export class AuthenticationError extends DomainError {
+  constructor(message = 'sign in first') {
+    super(message, 'unauthenticated');
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  constructor(message = 'your role does not allow this') {
+    super(message, 'forbidden');
+  }
+}
+
+export class TooManyAttemptsError extends DomainError {
+  constructor(readonly retryAfterS: number) {
+    super(`too many failed sign-ins; try again in ${retryAfterS} s`, 'locked', { retryAfterS });
+  }
+}

@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -6,15 +10,20 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Logger } from 'pino';
 import type { ApiDeps } from './deps.js';
 import { registerErrorHandler } from './error-handler.js';
+import { auditRoutes } from './routes/audit.js';
+import { authRoutes } from './routes/auth.js';
 import { clusterRoutes } from './routes/clusters.js';
 import { communeRoutes } from './routes/communes.js';
 import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
+import { userRoutes } from './routes/users.js';
 import { villageRoutes } from './routes/villages.js';
+import { registerSecurity } from './security.js';
 
 export interface AppOptions {
   logger: Logger;
   bodyLimitBytes?: number;
+  trustProxy?: boolean;
 }
 
 /** Builds the Fastify app: external plugins, then the error handler, then routes. */
@@ -25,9 +34,18 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: true },
+    trustProxy: options.trustProxy ?? false,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(cookie);
+  // The console is served from this origin, so its scripts and styles are 'self'.
+  await app.register(helmet, { global: true });
+  // Closed unless origins are configured: a browser page elsewhere cannot call the API.
+  if (deps.corsOrigins.length > 0) await app.register(cors, { origin: deps.corsOrigins, credentials: true });
+  await app.register(rateLimit, { global: false });
+  registerSecurity(app, { auth: deps.auth, audit: deps.audit });
 
   await app.register(swagger, {
     openapi: {
@@ -42,12 +60,14 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
         { name: 'registry', description: 'Communes and villages' },
         { name: 'clusters', description: 'Speaker clusters, their speakers, status and credentials' },
         { name: 'devices', description: 'Commands and presence history of a device' },
+        { name: 'accounts', description: 'Sign-in, sessions, API tokens, accounts and the audit log' },
         { name: 'platform', description: 'Health' },
       ],
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // staticCSP: the UI page gets a CSP with hashes of its own inline code instead of helmet's default.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   registerErrorHandler(app);
 
   await app.register(healthRoutes, { deps });
@@ -57,6 +77,9 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
       await api.register(villageRoutes, { deps });
       await api.register(clusterRoutes, { deps });
       await api.register(deviceRoutes, { deps });
+      await api.register(authRoutes, { deps });
+      await api.register(userRoutes, { deps });
+      await api.register(auditRoutes, { deps });
     },
     { prefix: '/api/v1' },
   );

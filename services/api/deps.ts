@@ -1,5 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../devices/index.js';
+import type { AuthService } from '../accounts/auth-service.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { CommandService } from '../commands/command-service.js';
 import type { DeviceIngress } from '../ingress/device-ingress.js';
 import type { PresenceService } from '../presence/presence-service.js';
@@ -12,6 +14,14 @@ export interface ApiDeps {
   commands: CommandService;
   ingress: DeviceIngress;
   metrics: Registry;
+  auth: AuthService;
+  audit: AuditLog;
+  /** Sign-in attempts per minute from one address. */
+  loginRateLimitPerMinute: number;
+  /** Session cookie Secure flag: 'auto' sets it on HTTPS requests (and behind a trusted TLS proxy). */
+  cookieSecure: boolean | 'auto';
+  /** Origins allowed to call the API from a browser; empty keeps CORS closed. */
+  corsOrigins: string[];
   clock: Clock;
   version: string;
   brokerStatus(): { embedded: boolean; connectedClients: number | null };

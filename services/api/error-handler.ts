@@ -1,11 +1,14 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import {
+  AuthenticationError,
   ConflictError,
   DeviceOfflineError,
   DomainError,
+  ForbiddenError,
   InvalidRequestError,
   NotFoundError,
+  TooManyAttemptsError,
 } from '../errors.js';
 
 const STATUS_BY_ERROR = new Map<new (...args: never[]) => DomainError, number>([
@@ -13,6 +16,9 @@ const STATUS_BY_ERROR = new Map<new (...args: never[]) => DomainError, number>([
   [ConflictError, 409],
   [InvalidRequestError, 400],
   [DeviceOfflineError, 409],
+  [AuthenticationError, 401],
+  [ForbiddenError, 403],
+  [TooManyAttemptsError, 429],
 ]);
 
 /** One place turns every error into `{error: {code, message, details?}}`; 5xx bodies reveal nothing. */
@@ -35,6 +41,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
     const domain: unknown = error;
     if (domain instanceof DomainError) {
       const status = [...STATUS_BY_ERROR].find(([type]) => domain instanceof type)?.[1] ?? 400;
+      if (domain instanceof TooManyAttemptsError) reply.header('retry-after', String(domain.retryAfterS));
       return reply
         .status(status)
         .send({ error: { code: domain.code, message: domain.message, details: domain.details } });

@@ -7,8 +7,12 @@ import type { MessageBus } from '../../broker/bus/message-bus.js';
 import { MqttClientBus } from '../../broker/bus/mqtt-client-bus.js';
 import type { LoginThrottleOptions } from '../../broker/login-throttle.js';
 import { type BrokerSecurityEvent, MqttBroker } from '../../broker/mqtt-broker.js';
-import { type Clock, systemClock } from '../../devices/index.js';
+import { type Clock, systemClock, type TimerHandle } from '../../devices/index.js';
+import { AccountStore } from '../accounts/account-store.js';
+import { AuthService } from '../accounts/auth-service.js';
+import type { ScryptParams } from '../accounts/passwords.js';
 import { buildApp } from '../api/app.js';
+import { AuditLog } from '../audit/audit-log.js';
 import { CommandService } from '../commands/command-service.js';
 import { CommandStore } from '../commands/command-store.js';
 import type { Config } from '../config.js';
@@ -28,6 +32,10 @@ export interface PlatformOptions {
   clock?: Clock;
   /** Tests shorten the failed-login backoff; production uses the broker's defaults. */
   loginThrottle?: LoginThrottleOptions;
+  /** Tests use a cheaper scrypt cost (it is recorded in each hash); production uses OWASP's. */
+  passwordParams?: ScryptParams;
+  /** Where the generated first admin password is shown, once. */
+  announce?: (message: string) => void;
 }
 
 /** The package version, found by walking up from this module (source and dist/ differ in depth). */
@@ -61,7 +69,10 @@ export class Platform {
     commands: CommandService;
     ingress: DeviceIngress;
     metrics: Metrics;
+    auth: AuthService;
+    audit: AuditLog;
   } | null = null;
+  private pruneTimer: TimerHandle | null = null;
   private internalPassword = '';
 
   constructor(private readonly options: PlatformOptions) {
@@ -76,6 +87,30 @@ export class Platform {
     const registry = new RegistryStore(db, () => clock.now(), config.TZ_DEFAULT);
     if (config.SEED_PRESET !== 'none') seedPreset(registry, config.SEED_PRESET, logger);
     const metrics = createMetrics({ devicesOnline: () => this.components?.presence.onlineCount() ?? 0 });
+    const audit = new AuditLog(db, clock, logger);
+    const auth = new AuthService({
+      store: new AccountStore(db),
+      clock,
+      logger,
+      sessionMaxMs: config.SESSION_MAX_H * 3_600_000,
+      sessionIdleMs: config.SESSION_IDLE_MIN * 60_000,
+      ...(this.options.passwordParams ? { passwordParams: this.options.passwordParams } : {}),
+    });
+    const admin = await auth.ensureAdmin(config.ADMIN_PASSWORD);
+    if (admin) {
+      audit.record({
+        actor: { type: 'system', name: 'first-start' },
+        action: 'user.create',
+        target: { type: 'user', id: admin.user.id },
+        outcome: 'success',
+      });
+      if (admin.generatedPassword) {
+        (this.options.announce ?? ((m: string) => process.stdout.write(`${m}\n`)))(
+          `First start: created the account "${admin.user.username}" with password ${admin.generatedPassword}\n` +
+            'It is shown only this once. Sign in and change it (POST /api/v1/auth/password), or set ADMIN_PASSWORD before the first start.',
+        );
+      }
+    }
     this.internalPassword = loadInternalPassword(
       config.MQTT_INTERNAL_PASSWORD,
       join(config.DATA_DIR, 'mqtt-internal-password'),
@@ -143,7 +178,8 @@ export class Platform {
       logger,
       isOnline: (id) => presence.isOnline(id),
     });
-    this.components = { registry, presence, commands, ingress, metrics };
+    this.components = { registry, presence, commands, ingress, metrics, auth, audit };
+    this.pruneTimer = clock.setInterval(() => auth.pruneSessions(), 3_600_000);
 
     presence.start();
     commands.start();
@@ -156,6 +192,11 @@ export class Platform {
         commands,
         ingress,
         metrics: metrics.registry,
+        auth,
+        audit,
+        loginRateLimitPerMinute: config.LOGIN_RATE_LIMIT_PER_MIN,
+        cookieSecure: config.COOKIE_SECURE === 'auto' ? 'auto' : config.COOKIE_SECURE === 'true',
+        corsOrigins: config.CORS_ORIGINS,
         clock,
         version: VERSION,
         brokerStatus: () => ({
@@ -163,7 +204,7 @@ export class Platform {
           connectedClients: this.broker ? this.broker.connectedClients : null,
         }),
       },
-      { logger },
+      { logger, trustProxy: config.TRUST_PROXY },
     );
     this.broker?.attachWebSocket(app.server);
     await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
@@ -172,6 +213,8 @@ export class Platform {
 
   async stop(): Promise<void> {
     const c = this.components;
+    if (this.pruneTimer) this.clock.clearInterval(this.pruneTimer);
+    this.pruneTimer = null;
     await this.app?.close();
     this.app = null;
     if (c) {
@@ -215,6 +258,14 @@ export class Platform {
     return this.require().ingress;
   }
 
+  get auth(): AuthService {
+    return this.require().auth;
+  }
+
+  get audit(): AuditLog {
+    return this.require().audit;
+  }
+
   get http(): FastifyInstance {
     return this.requireApp();
   }
@@ -222,12 +273,29 @@ export class Platform {
   private onSecurityEvent(event: BrokerSecurityEvent): void {
     const c = this.components;
     if (!c) return;
+    const device = { type: 'device' as const, id: event.clientId, name: event.clientId };
     switch (event.type) {
       case 'auth-failed':
         c.metrics.authFailures.inc({ reason: event.reason });
+        c.audit.record({
+          actor: { ...device, name: event.username ?? event.clientId },
+          action: 'mqtt.login',
+          target: { type: 'device', id: event.username ?? event.clientId },
+          outcome: 'denied',
+          address: event.address,
+          detail: { reason: event.reason, clientId: event.clientId },
+        });
         break;
       case 'acl-denied':
         c.metrics.aclDenials.inc({ action: event.action });
+        c.audit.record({
+          actor: device,
+          action: event.action === 'publish' ? 'mqtt.publish' : 'mqtt.subscribe',
+          target: { type: 'topic', id: event.topic },
+          outcome: 'denied',
+          address: event.address,
+          detail: { reason: event.reason },
+        });
         break;
       case 'oversized-packet':
         c.ingress.reject(event.clientId, '(transport)', 'oversized', `${event.size} bytes > ${event.limit}`);

@@ -43,7 +43,7 @@ describe('topic ACL with real clients', () => {
     await other.publishAsync('sc/v1/hd-c02/heartbeat', heartbeat(7));
     await marker;
     expect(seen).not.toContain('sc/v1/hd-c02/state');
-    const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
+    const metrics = (await t.api('/metrics', { as: 'technician' })).body;
     expect(metrics).toMatch(/sc_mqtt_acl_denials_total\{action="publish"\} 1/);
   });
 
@@ -162,10 +162,10 @@ describe.runIf(haveMosquitto || process.env.CI)(
         '10',
       ]);
       await vi.waitFor(() => expect(t.platform.presence.status('hd-c01').online).toBe(true));
-      const response = await fetch(`${t.httpUrl}/api/v1/devices/hd-c01/commands`, {
+      const response = await t.api('/api/v1/devices/hd-c01/commands', {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'ping' }),
+        body: { type: 'ping' },
+        as: 'technician',
       });
       expect(response.status).toBe(202);
       const { stdout } = await sub;

@@ -50,7 +50,7 @@ describe('device authentication', () => {
 
   it('counts refused logins in the metrics', async () => {
     await refusal({ clientId: 'hd-c01', username: 'hd-c01', password: 'nope' });
-    const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
+    const metrics = (await t.api('/metrics', { as: 'technician' })).body;
     expect(metrics).toMatch(/sc_mqtt_auth_failures_total\{reason="unknown-or-bad-secret"\} 1/);
   });
 });

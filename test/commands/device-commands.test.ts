@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CommandSchema } from '../../devices/index.js';
-import { api, nextMessage, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { nextMessage, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 
 describe('device commands', () => {
   let t: TestPlatform;
@@ -13,7 +13,7 @@ describe('device commands', () => {
   afterEach(() => t.close());
 
   const send = (body: unknown, query = '') =>
-    api(t.httpUrl, `/api/v1/devices/hd-c01/commands${query}`, { method: 'POST', body });
+    t.api(`/api/v1/devices/hd-c01/commands${query}`, { method: 'POST', body });
 
   it('publishes a valid command and follows the device acks to done', async () => {
     const device = await t.connectDevice('hd-c01', secret);
@@ -35,7 +35,7 @@ describe('device commands', () => {
 
     // A re-sent ack (the device de-duplicating a retry) and a late "accepted" change nothing.
     await device.publishAsync('sc/v1/hd-c01/ack', ack('accepted'), { qos: 1 });
-    const list = await api(t.httpUrl, '/api/v1/devices/hd-c01/commands');
+    const list = await t.api('/api/v1/devices/hd-c01/commands');
     expect(list.body).toMatchObject({ total: 1, items: [{ id: command.id, status: 'done' }] });
   });
 
@@ -85,7 +85,7 @@ describe('device commands', () => {
     );
     await other.publishAsync('sc/v1/hd-c02/heartbeat', 'x'); // processed after the ack: a marker
     await vi.waitFor(() => expect(t.platform.ingress.rejections('hd-c02')).toEqual({ 'invalid-json': 1 }));
-    const list = await api(t.httpUrl, '/api/v1/devices/hd-c01/commands');
+    const list = await t.api('/api/v1/devices/hd-c01/commands');
     expect(list.body.items[0].status).toBe('sent');
   });
 });

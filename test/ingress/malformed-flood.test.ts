@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { api, heartbeat, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { heartbeat, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 
 describe('malformed and oversized payloads', () => {
   let t: TestPlatform;
@@ -59,12 +59,12 @@ describe('malformed and oversized payloads', () => {
     expect(t.platform.ingress.rejections('hd-good')).toEqual({});
 
     // The rejections are visible to a technician on the cluster, and the broker still serves.
-    const { body: cluster } = await api(t.httpUrl, '/api/v1/clusters/hd-bad');
+    const { body: cluster } = await t.api('/api/v1/clusters/hd-bad');
     expect(cluster.rejectedMessages).toEqual({ 'invalid-json': 300, 'invalid-payload': 600, oversized: 100 });
     const late = await t.connectDevice('hd-bad', badSecret);
     await late.publishAsync('sc/v1/hd-bad/heartbeat', heartbeat(1), { qos: 1 });
     await vi.waitFor(() => expect(t.platform.presence.status('hd-bad').volume).toBe(70));
-    const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
+    const metrics = (await t.api('/metrics', { as: 'technician' })).body;
     expect(metrics).toMatch(/sc_device_messages_rejected_total\{reason="oversized"\} 100/);
   });
 });

@@ -56,7 +56,19 @@ describe('npm run demo', () => {
     expect(output).toMatch(/clusters online:\s+18\/18/);
     expect(output).toMatch(/API reference:\s+http:\/\/127\.0\.0\.1:\d+\/docs/);
 
-    const { body } = await api(apiUrl, '/api/v1/clusters?limit=100');
+    // One account per role is printed; the operator signs in and sees the fleet.
+    const accounts = Object.fromEntries(
+      [...output.matchAll(/^ {2}(admin|operator|police|technician) +(\S+) +(\S+)$/gm)].map((m) => [
+        m[1],
+        { username: m[2], password: m[3] },
+      ]),
+    );
+    expect(Object.keys(accounts).sort()).toEqual(['admin', 'operator', 'police', 'technician']);
+    expect((await api(apiUrl, '/api/v1/clusters')).status).toBe(401);
+    const login = await api(apiUrl, '/api/v1/auth/login', { method: 'POST', body: accounts.operator });
+    expect(login.status).toBe(200);
+    const headers = { cookie: (login.headers.get('set-cookie') ?? '').split(';')[0] as string };
+    const { body } = await api(apiUrl, '/api/v1/clusters?limit=100', { headers });
     expect(body.total).toBe(18);
     expect(body.items.filter((c: { status: { online: boolean } }) => c.status.online)).toHaveLength(18);
     for (const cluster of body.items) {
@@ -66,7 +78,7 @@ describe('npm run demo', () => {
     }
     // The simulated clusters heartbeat at once on connect, so live readings are already there.
     await vi.waitFor(async () => {
-      const { body: one } = await api(apiUrl, '/api/v1/clusters/hd-c01');
+      const { body: one } = await api(apiUrl, '/api/v1/clusters/hd-c01', { headers });
       expect(one.status.signalDbm).toBeLessThan(0);
       expect(one.status.volume).toBeGreaterThanOrEqual(0);
     });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PresenceChange } from '../../services/event-bus.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { api, heartbeat, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { heartbeat, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 
 const willOptions = (id: string, ts: number) => ({
   will: {
@@ -31,7 +31,7 @@ describe('presence', () => {
   afterEach(() => t.close());
 
   const periods = async () => {
-    const { body } = await api(t.httpUrl, '/api/v1/devices/hd-c01/presence');
+    const { body } = await t.api('/api/v1/devices/hd-c01/presence');
     return body.items.map((p: { online: boolean; startReason: string; endReason: string | null }) => [
       p.online,
       p.startReason,
@@ -146,7 +146,7 @@ describe('presence', () => {
       { qos: 1 },
     );
     await vi.waitFor(() => expect(t.platform.presence.status('hd-c01').volume).toBe(55));
-    const { body } = await api(t.httpUrl, '/api/v1/clusters');
+    const { body } = await t.api('/api/v1/clusters');
     expect(body.total).toBe(1);
     expect(body.items[0]).toMatchObject({
       id: 'hd-c01',
@@ -164,7 +164,7 @@ describe('presence', () => {
         { idx: 2, label: 'Loa 2', ok: false, fault: 'open-circuit' },
       ],
     });
-    const { body: offline } = await api(t.httpUrl, '/api/v1/clusters?online=false');
+    const { body: offline } = await t.api('/api/v1/clusters?online=false');
     expect(offline.total).toBe(0);
   });
 });
@@ -191,7 +191,7 @@ describe('presence across a restart', () => {
         });
         await second.connectDevice('hd-c01', secret);
         await vi.waitFor(() => expect(second.platform.presence.isOnline('hd-c01')).toBe(true));
-        const { body: history } = await api(second.httpUrl, '/api/v1/devices/hd-c01/presence');
+        const { body: history } = await second.api('/api/v1/devices/hd-c01/presence');
         expect(
           history.items.map((p: { online: boolean; durationS: number }) => [p.online, p.durationS]),
         ).toEqual([

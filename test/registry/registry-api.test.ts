@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { api, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 
 describe('registry API', () => {
   let t: TestPlatform;
-  const call = (path: string, init?: Parameters<typeof api>[2]) => api(t.httpUrl, `/api/v1${path}`, init);
+  const call = (path: string, init?: Parameters<TestPlatform['api']>[1]) => t.api(`/api/v1${path}`, init);
 
   beforeEach(async () => {
     t = await startTestPlatform();
@@ -133,7 +133,7 @@ describe('registry API', () => {
   });
 
   it('publishes an OpenAPI document with every route at /docs', async () => {
-    const doc = await api(t.httpUrl, '/docs/json');
+    const doc = await t.api('/docs/json');
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body.paths)).toEqual(
       expect.arrayContaining([
@@ -146,7 +146,7 @@ describe('registry API', () => {
         '/api/v1/devices/{id}/presence',
       ]),
     );
-    expect((await fetch(`${t.httpUrl}/docs`)).status).toBe(200);
+    expect((await fetch(`${t.httpUrl}/docs`)).status).toBe(200); // the API reference is public
   });
 });
 
@@ -154,12 +154,12 @@ describe('the huong-dao preset', () => {
   it('seeds Hướng Đạo with 14 villages (names marked as placeholders), 18 clusters and 36 speakers', async () => {
     const t = await startTestPlatform({ config: { SEED_PRESET: 'huong-dao' } });
     try {
-      const commune = await api(t.httpUrl, '/api/v1/communes/huong-dao');
+      const commune = await t.api('/api/v1/communes/huong-dao');
       expect(commune.body).toMatchObject({ name: 'Hướng Đạo', district: 'Tam Dương', province: 'Vĩnh Phúc' });
-      const villages = await api(t.httpUrl, '/api/v1/villages?communeId=huong-dao&limit=100');
+      const villages = await t.api('/api/v1/villages?communeId=huong-dao&limit=100');
       expect(villages.body.total).toBe(14);
       expect(villages.body.items.every((v: { namePlaceholder: boolean }) => v.namePlaceholder)).toBe(true);
-      const clusters = await api(t.httpUrl, '/api/v1/clusters?communeId=huong-dao&limit=100');
+      const clusters = await t.api('/api/v1/clusters?communeId=huong-dao&limit=100');
       expect(clusters.body.total).toBe(18);
       const speakers = clusters.body.items.flatMap((c: { speakers: unknown[] }) => c.speakers);
       expect(speakers).toHaveLength(36);
@@ -170,15 +170,15 @@ describe('the huong-dao preset', () => {
         expect(c.location.lon).toBeLessThan(105.63);
       }
       // Seeding again (every start) adds nothing and keeps the operator's edits.
-      await api(t.httpUrl, '/api/v1/villages/hd-thon-01', {
+      await t.api('/api/v1/villages/hd-thon-01', {
         method: 'PATCH',
         body: { name: 'Thôn Thật', namePlaceholder: false },
       });
       await t.platform.stop();
       const again = await startTestPlatform({ config: { SEED_PRESET: 'huong-dao' }, dataDir: t.dataDir });
       try {
-        expect((await api(again.httpUrl, '/api/v1/clusters?limit=1')).body.total).toBe(18);
-        expect((await api(again.httpUrl, '/api/v1/villages/hd-thon-01')).body).toMatchObject({
+        expect((await again.api('/api/v1/clusters?limit=1')).body.total).toBe(18);
+        expect((await again.api('/api/v1/villages/hd-thon-01')).body).toMatchObject({
           name: 'Thôn Thật',
           namePlaceholder: false,
         });

@@ -5,14 +5,28 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import type { LoginThrottleOptions } from '../../broker/login-throttle.js';
 import type { Clock } from '../../devices/index.js';
+import type { Role } from '../../services/accounts/roles.js';
 import { type Config, loadConfig } from '../../services/config.js';
 import { Platform } from '../../services/platform/platform.js';
+
+export const TEST_ADMIN_PASSWORD = 'admin-password-for-tests';
+/**
+ * Password hashing in tests runs scrypt for real at a low cost (N=2^10). The cost is recorded in
+ * each hash, exactly as production's higher one is.
+ */
+export const TEST_PASSWORD_PARAMS = { N: 1024, r: 8, p: 1 };
+
+export type As = Role | 'anonymous' | { headers: Record<string, string> };
 
 export interface TestPlatform {
   platform: Platform;
   dataDir: string;
   mqttUrl: string;
   httpUrl: string;
+  /** Calls the API signed in as the given role (default admin), through a real session cookie. */
+  api(path: string, init?: ApiInit & { as?: As }): Promise<ApiResponse>;
+  /** Signs in (creating the account on first use) and returns the session cookie header. */
+  headersFor(role: Role, options?: { communeId?: string }): Promise<Record<string, string>>;
   /** Registers a cluster in a test village and returns its freshly issued secret. */
   addDevice(id: string, options?: { heartbeatTimeoutS?: number }): Promise<string>;
   /** An MQTT.js client that is closed with the platform. */
@@ -38,6 +52,7 @@ export async function startTestPlatform(
   const config = loadConfig(
     {},
     {
+      ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: 0,
       MQTT_HOST: '127.0.0.1',
@@ -51,13 +66,48 @@ export async function startTestPlatform(
   const platform = new Platform({
     config,
     logger,
+    passwordParams: TEST_PASSWORD_PARAMS,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.loginThrottle ? { loginThrottle: options.loginThrottle } : {}),
   });
   await platform.start();
   const clients: MqttClient[] = [];
   const mqttUrl = `mqtt://127.0.0.1:${platform.mqttPort}`;
+  const httpUrl = `http://127.0.0.1:${platform.httpPort}`;
   let villageReady = false;
+  const sessions = new Map<string, Record<string, string>>();
+
+  const signIn = async (username: string, password: string) => {
+    const response = await api(httpUrl, '/api/v1/auth/login', {
+      method: 'POST',
+      body: { username, password },
+    });
+    if (response.status !== 200) throw new Error(`sign-in as ${username} failed: ${response.status}`);
+    const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    return { cookie };
+  };
+  const headersFor = async (role: Role, roleOptions: { communeId?: string } = {}) => {
+    const key = `${role}:${roleOptions.communeId ?? ''}`;
+    const cached = sessions.get(key);
+    if (cached) return cached;
+    let headers: Record<string, string>;
+    if (role === 'admin' && !roleOptions.communeId) {
+      headers = await signIn('admin', TEST_ADMIN_PASSWORD);
+    } else {
+      const username = `${role}-${roleOptions.communeId ?? 'all'}`;
+      const password = `${username}-password`;
+      await platform.auth.createUser({
+        username,
+        displayName: `Thử ${role}`,
+        password,
+        roles: [role],
+        communeId: roleOptions.communeId ?? null,
+      });
+      headers = await signIn(username, password);
+    }
+    sessions.set(key, headers);
+    return headers;
+  };
 
   const connect = async (clientOptions: IClientOptions) => {
     const client = await mqtt.connectAsync(mqttUrl, {
@@ -73,7 +123,13 @@ export async function startTestPlatform(
     platform,
     dataDir,
     mqttUrl,
-    httpUrl: `http://127.0.0.1:${platform.httpPort}`,
+    httpUrl,
+    headersFor,
+    async api(path, init = {}) {
+      const { as = 'admin', ...rest } = init;
+      const headers = as === 'anonymous' ? {} : typeof as === 'object' ? as.headers : await headersFor(as);
+      return api(httpUrl, path, { ...rest, headers: { ...headers, ...rest.headers } });
+    },
     async addDevice(id, deviceOptions = {}) {
       if (!villageReady) {
         platform.registry.createCommune({ id: 'test-commune', name: 'Xã Thử' });
@@ -140,12 +196,19 @@ export function heartbeat(seq: number, overrides: Record<string, unknown> = {}, 
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk response bodies of many shapes
 export type Json = any;
 
-/** GET (or another method) against the platform's real HTTP port, returning status and JSON body. */
-export async function api(
-  baseUrl: string,
-  path: string,
-  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<{ status: number; body: Json; headers: Headers }> {
+export interface ApiInit {
+  method?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+export interface ApiResponse {
+  status: number;
+  body: Json;
+  headers: Headers;
+}
+
+/** A request against the platform's real HTTP port, returning status, JSON body and headers. */
+export async function api(baseUrl: string, path: string, init: ApiInit = {}): Promise<ApiResponse> {
   const response = await fetch(`${baseUrl}${path}`, {
     method: init.method ?? 'GET',
     headers: { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers },

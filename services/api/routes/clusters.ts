@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DeviceIdSchema } from '../../../devices/index.js';
+import { NotFoundError } from '../../errors.js';
 import type { PresenceService } from '../../presence/presence-service.js';
 import {
   type Cluster,
@@ -11,8 +12,10 @@ import {
   IssuedSecretSchema,
   SlugSchema,
 } from '../../registry/schemas.js';
+import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';
 import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
+import { communeScope, inScope } from '../security.js';
 
 const IdParams = z.object({ id: DeviceIdSchema });
 const ClusterDetailSchema = ClusterSchema.extend({
@@ -46,10 +49,18 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
     ...toCluster(record, presence),
     rejectedMessages: ingress.rejections(record.id),
   });
+  const visible = (request: Parameters<typeof inScope>[0], id: string) => {
+    const record = registry.getCluster(id);
+    if (!inScope(request, record.communeId)) throw new NotFoundError('cluster', id);
+    return record;
+  };
+  const readers = ['operator', 'technician'] as const;
+  const installers = ['technician'] as const;
 
   app.get(
     '/clusters',
     {
+      config: { access: readers },
       schema: {
         tags,
         summary: 'List speaker clusters with their live status',
@@ -65,7 +76,8 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       },
     },
     async (request) => {
-      const { communeId, villageId, online, ...page } = request.query;
+      const { villageId, online, ...page } = request.query;
+      const communeId = communeScope(request, request.query.communeId);
       if (online === undefined) {
         const result = registry.listClusters({ communeId, villageId }, page);
         return { ...result, items: result.items.map((r) => toCluster(r, presence)) };
@@ -85,6 +97,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
   app.post(
     '/clusters',
     {
+      config: { access: installers, audit: 'cluster.create' },
       schema: {
         tags,
         summary: 'Register a speaker cluster',
@@ -93,8 +106,11 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       },
     },
     async (request, reply) => {
+      const village = registry.getVillage(request.body.villageId);
+      if (!inScope(request, village.communeId)) throw new NotFoundError('village', village.id);
       const record = registry.createCluster(request.body);
       presence.setTimeoutOverride(record.id, record.heartbeatTimeoutS);
+      request.auditNote = { target: { type: 'cluster', id: record.id }, after: summary(record) };
       return reply.status(201).send(detail(record));
     },
   );
@@ -102,6 +118,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
   app.get(
     '/clusters/:id',
     {
+      config: { access: readers },
       schema: {
         tags,
         summary: 'Get a cluster with its live status',
@@ -109,12 +126,13 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         response: { 200: ClusterDetailSchema, ...errorResponses },
       },
     },
-    async (request) => detail(registry.getCluster(request.params.id)),
+    async (request) => detail(visible(request, request.params.id)),
   );
 
   app.patch(
     '/clusters/:id',
     {
+      config: { access: installers, audit: 'cluster.update' },
       schema: {
         tags,
         summary: 'Update a cluster (name, address, location, village, speakers, heartbeat timeout)',
@@ -124,8 +142,16 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       },
     },
     async (request) => {
+      const before = visible(request, request.params.id);
+      if (
+        request.body.villageId &&
+        !inScope(request, registry.getVillage(request.body.villageId).communeId)
+      ) {
+        throw new NotFoundError('village', request.body.villageId);
+      }
       const record = registry.updateCluster(request.params.id, request.body);
       presence.setTimeoutOverride(record.id, record.heartbeatTimeoutS);
+      request.auditNote = changes(before, record);
       return detail(record);
     },
   );
@@ -133,6 +159,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
   app.delete(
     '/clusters/:id',
     {
+      config: { access: installers, audit: 'cluster.delete' },
       schema: {
         tags,
         summary: 'Remove a cluster; its credential stops working at once',
@@ -141,8 +168,10 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       },
     },
     async (request, reply) => {
+      const before = visible(request, request.params.id);
       registry.deleteCluster(request.params.id);
       presence.forget(request.params.id);
+      request.auditNote = { before: summary(before) };
       return reply.status(204).send(null);
     },
   );
@@ -150,6 +179,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
   app.post(
     '/clusters/:id/credentials',
     {
+      config: { access: installers, audit: 'cluster.credentials.issue' },
       schema: {
         tags,
         summary: 'Issue or rotate the device secret',
@@ -161,7 +191,11 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       },
     },
     async (request, reply) => {
+      visible(request, request.params.id);
       const issued = await registry.issueSecret(request.params.id);
+      request.auditNote = {
+        after: { issuedAt: new Date(issued.issuedAt).toISOString(), rotated: issued.rotated },
+      };
       reply.header('cache-control', 'no-store');
       return reply.status(201).send({
         deviceId: request.params.id,

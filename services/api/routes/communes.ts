@@ -1,23 +1,32 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { NotFoundError } from '../../errors.js';
 import {
   CommuneCreateSchema,
   CommunePatchSchema,
   CommuneSchema,
   SlugSchema,
 } from '../../registry/schemas.js';
+import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';
 import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
+import { inScope } from '../security.js';
 
 const IdParams = z.object({ id: SlugSchema });
 
 export const communeRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { registry } = deps;
   const tags = ['registry'];
+  const visible = (request: Parameters<typeof inScope>[0], id: string) => {
+    const commune = registry.getCommune(id);
+    if (!inScope(request, commune.id)) throw new NotFoundError('commune', id);
+    return commune;
+  };
 
   app.get(
     '/communes',
     {
+      config: { access: 'authenticated' },
       schema: {
         tags,
         summary: 'List communes',
@@ -25,11 +34,17 @@ export const communeRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         response: { 200: pagedSchema(CommuneSchema) },
       },
     },
-    async (request) => registry.listCommunes(request.query),
+    async (request) => {
+      const scope = request.principal?.communeId;
+      if (!scope) return registry.listCommunes(request.query);
+      const own = registry.getCommune(scope);
+      return { items: request.query.offset === 0 ? [own] : [], total: 1, ...request.query };
+    },
   );
   app.post(
     '/communes',
     {
+      config: { access: ['admin'], audit: 'commune.create' },
       schema: {
         tags,
         summary: 'Create a commune',
@@ -37,11 +52,16 @@ export const communeRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         response: { 201: CommuneSchema, ...errorResponses },
       },
     },
-    async (request, reply) => reply.status(201).send(registry.createCommune(request.body)),
+    async (request, reply) => {
+      const commune = registry.createCommune(request.body);
+      request.auditNote = { target: { type: 'commune', id: commune.id }, after: summary(commune) };
+      return reply.status(201).send(commune);
+    },
   );
   app.get(
     '/communes/:id',
     {
+      config: { access: 'authenticated' },
       schema: {
         tags,
         summary: 'Get a commune',
@@ -49,11 +69,12 @@ export const communeRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         response: { 200: CommuneSchema, ...errorResponses },
       },
     },
-    async (request) => registry.getCommune(request.params.id),
+    async (request) => visible(request, request.params.id),
   );
   app.patch(
     '/communes/:id',
     {
+      config: { access: ['admin'], audit: 'commune.update' },
       schema: {
         tags,
         summary: 'Update a commune',
@@ -62,11 +83,17 @@ export const communeRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         response: { 200: CommuneSchema, ...errorResponses },
       },
     },
-    async (request) => registry.updateCommune(request.params.id, request.body),
+    async (request) => {
+      const before = visible(request, request.params.id);
+      const after = registry.updateCommune(request.params.id, request.body);
+      request.auditNote = changes(before, after);
+      return after;
+    },
   );
   app.delete(
     '/communes/:id',
     {
+      config: { access: ['admin'], audit: 'commune.delete' },
       schema: {
         tags,
         summary: 'Delete a commune (refused while it has villages)',
@@ -75,7 +102,9 @@ export const communeRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       },
     },
     async (request, reply) => {
+      const before = visible(request, request.params.id);
       registry.deleteCommune(request.params.id);
+      request.auditNote = { before: summary(before) };
       return reply.status(204).send(null);
     },
   );

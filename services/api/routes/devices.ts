@@ -14,6 +14,7 @@ import type { CommandRecord } from '../../commands/command-store.js';
 import { NotFoundError } from '../../errors.js';
 import type { ApiDeps } from '../deps.js';
 import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
+import { inScope } from '../security.js';
 
 const IdParams = z.object({ id: DeviceIdSchema });
 const generated = { id: true, issuedAt: true, expiresAt: true } as const;
@@ -67,10 +68,16 @@ function toResponse(record: CommandRecord) {
 export const deviceRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { registry, presence, commands, clock } = deps;
   const tags = ['devices'];
+  const device = (request: Parameters<typeof inScope>[0], id: string) => {
+    const record = registry.getCluster(id);
+    if (!inScope(request, record.communeId)) throw new NotFoundError('cluster', id);
+    return record;
+  };
 
   app.post(
     '/devices/:id/commands',
     {
+      config: { access: ['technician'], audit: 'device.command' },
       schema: {
         tags,
         summary: 'Send a command to a device (volume, power, ping, stop, reboot, config)',
@@ -89,10 +96,15 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
     },
     async (request, reply) => {
       const { id } = request.params;
-      registry.getCluster(id);
+      device(request, id);
       const { waitMs, ttlS, force } = request.query;
+      request.auditNote = {
+        target: { type: 'device', id },
+        detail: { command: request.body, force: force === 'true' },
+      };
       const sent = await commands.send(id, request.body, { ttlMs: ttlS * 1000, force: force === 'true' });
       if (!sent) throw new NotFoundError('command', id);
+      request.auditNote.after = { commandId: sent.id };
       const final = waitMs > 0 ? await commands.waitForFinal(sent.id, waitMs) : sent;
       return reply.status(202).send(toResponse(final ?? sent));
     },
@@ -101,6 +113,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
   app.get(
     '/devices/:id/commands',
     {
+      config: { access: ['technician', 'operator'] },
       schema: {
         tags,
         summary: 'Commands sent to a device, newest first, with their outcome',
@@ -110,7 +123,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
       },
     },
     async (request) => {
-      registry.getCluster(request.params.id);
+      device(request, request.params.id);
       const result = commands.list(request.params.id, request.query);
       return { ...result, items: result.items.map(toResponse), ...request.query };
     },
@@ -119,6 +132,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
   app.get(
     '/devices/:id/presence',
     {
+      config: { access: ['technician', 'operator'] },
       schema: {
         tags,
         summary: 'Online and offline periods of a device, newest first',
@@ -131,7 +145,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
       },
     },
     async (request) => {
-      registry.getCluster(request.params.id);
+      device(request, request.params.id);
       const { from, to, ...page } = request.query;
       const now = clock.now();
       const toMs = to ? Date.parse(to) : now;

@@ -29,8 +29,13 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
     }),
   );
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    reply.header('content-type', deps.metrics.contentType);
-    return deps.metrics.metrics();
-  });
+  // Prometheus scrapes with an API token of a technician (Authorization: Bearer sct_…).
+  app.get(
+    '/metrics',
+    { config: { access: ['technician'] }, schema: { hide: true } },
+    async (_request, reply) => {
+      reply.header('content-type', deps.metrics.contentType);
+      return deps.metrics.metrics();
+    },
+  );
 };

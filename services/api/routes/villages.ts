@@ -1,23 +1,32 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { NotFoundError } from '../../errors.js';
 import {
   SlugSchema,
   VillageCreateSchema,
   VillagePatchSchema,
   VillageSchema,
 } from '../../registry/schemas.js';
+import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';
 import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
+import { communeScope, inScope } from '../security.js';
 
 const IdParams = z.object({ id: SlugSchema });
 
 export const villageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { registry } = deps;
   const tags = ['registry'];
+  const visible = (request: Parameters<typeof inScope>[0], id: string) => {
+    const village = registry.getVillage(id);
+    if (!inScope(request, village.communeId)) throw new NotFoundError('village', id);
+    return village;
+  };
 
   app.get(
     '/villages',
     {
+      config: { access: 'authenticated' },
       schema: {
         tags,
         summary: 'List villages (thôn), optionally of one commune',
@@ -27,12 +36,13 @@ export const villageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
     },
     async (request) => {
       const { communeId, ...page } = request.query;
-      return registry.listVillages({ communeId }, page);
+      return registry.listVillages({ communeId: communeScope(request, communeId) }, page);
     },
   );
   app.post(
     '/villages',
     {
+      config: { access: ['admin'], audit: 'village.create' },
       schema: {
         tags,
         summary: 'Create a village',
@@ -40,11 +50,18 @@ export const villageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         response: { 201: VillageSchema, ...errorResponses },
       },
     },
-    async (request, reply) => reply.status(201).send(registry.createVillage(request.body)),
+    async (request, reply) => {
+      if (!inScope(request, request.body.communeId))
+        throw new NotFoundError('commune', request.body.communeId);
+      const village = registry.createVillage(request.body);
+      request.auditNote = { target: { type: 'village', id: village.id }, after: summary(village) };
+      return reply.status(201).send(village);
+    },
   );
   app.get(
     '/villages/:id',
     {
+      config: { access: 'authenticated' },
       schema: {
         tags,
         summary: 'Get a village',
@@ -52,11 +69,12 @@ export const villageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         response: { 200: VillageSchema, ...errorResponses },
       },
     },
-    async (request) => registry.getVillage(request.params.id),
+    async (request) => visible(request, request.params.id),
   );
   app.patch(
     '/villages/:id',
     {
+      config: { access: ['admin'], audit: 'village.update' },
       schema: {
         tags,
         summary: 'Rename a village or mark its name as real',
@@ -65,11 +83,17 @@ export const villageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         response: { 200: VillageSchema, ...errorResponses },
       },
     },
-    async (request) => registry.updateVillage(request.params.id, request.body),
+    async (request) => {
+      const before = visible(request, request.params.id);
+      const after = registry.updateVillage(request.params.id, request.body);
+      request.auditNote = changes(before, after);
+      return after;
+    },
   );
   app.delete(
     '/villages/:id',
     {
+      config: { access: ['admin'], audit: 'village.delete' },
       schema: {
         tags,
         summary: 'Delete a village (refused while it has clusters)',
@@ -78,7 +102,9 @@ export const villageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       },
     },
     async (request, reply) => {
+      const before = visible(request, request.params.id);
       registry.deleteVillage(request.params.id);
+      request.auditNote = { before: summary(before) };
       return reply.status(204).send(null);
     },
   );

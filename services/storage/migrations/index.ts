@@ -1,4 +1,5 @@
 import m0001 from './0001-registry-and-presence.js';
+import m0002 from './0002-accounts-and-audit.js';
 
 /**
  * Forward-only migrations, applied in order and never edited once released: a change to the
@@ -6,4 +7,5 @@ import m0001 from './0001-registry-and-presence.js';
  */
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   { version: 1, name: 'registry-and-presence', sql: m0001 },
+  { version: 2, name: 'accounts-and-audit', sql: m0002 },
 ];

@@ -1,0 +1,292 @@
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { Db } from '../storage/database.js';
+import type { Role } from './roles.js';
+import type { ApiToken, User } from './schemas.js';
+
+interface UserRow {
+  id: string;
+  username: string;
+  display_name: string;
+  password_hash: string;
+  roles: string;
+  commune_id: string | null;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+  password_changed_at: number;
+  last_login_at: number | null;
+}
+
+interface TokenRow {
+  id: string;
+  user_id: string;
+  name: string;
+  secret_hash: string;
+  roles: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface UserWithHash extends User {
+  passwordHash: string;
+}
+
+export interface StoredToken extends ApiToken {
+  secretHash: string;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function toUser(row: UserRow): UserWithHash {
+  return {
+    id: row.id,
+    username: row.username,
+    displayName: row.display_name,
+    roles: JSON.parse(row.roles) as Role[],
+    communeId: row.commune_id,
+    disabled: row.disabled === 1,
+    createdAt: iso(row.created_at) as string,
+    updatedAt: iso(row.updated_at) as string,
+    lastLoginAt: iso(row.last_login_at),
+    passwordHash: row.password_hash,
+  };
+}
+
+function toToken(row: TokenRow): StoredToken {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    name: row.name,
+    roles: JSON.parse(row.roles) as Role[],
+    createdAt: iso(row.created_at) as string,
+    expiresAt: iso(row.expires_at),
+    lastUsedAt: iso(row.last_used_at),
+    revokedAt: iso(row.revoked_at),
+    secretHash: row.secret_hash,
+  };
+}
+
+export function publicUser({ passwordHash: _, ...user }: UserWithHash): User {
+  return user;
+}
+
+export function publicToken({ secretHash: _, ...token }: StoredToken): ApiToken {
+  return token;
+}
+
+/** Users, sessions and API tokens in SQLite. Secrets arrive here already hashed. */
+export class AccountStore {
+  constructor(private readonly db: Db) {}
+
+  countUsers(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n;
+  }
+
+  listUsers(page: { limit: number; offset: number }): { items: UserWithHash[]; total: number } {
+    const rows = this.db
+      .prepare('SELECT * FROM users ORDER BY username LIMIT ? OFFSET ?')
+      .all(page.limit, page.offset) as UserRow[];
+    return { items: rows.map(toUser), total: this.countUsers() };
+  }
+
+  findUser(id: string): UserWithHash | null {
+    const row = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  getUser(id: string): UserWithHash {
+    const user = this.findUser(id);
+    if (!user) throw new NotFoundError('user', id);
+    return user;
+  }
+
+  findByUsername(username: string): UserWithHash | null {
+    const row = this.db.prepare('SELECT * FROM users WHERE username = ?').get(username) as
+      | UserRow
+      | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  insertUser(user: {
+    id: string;
+    username: string;
+    displayName: string;
+    passwordHash: string;
+    roles: Role[];
+    communeId: string | null;
+    now: number;
+  }): UserWithHash {
+    try {
+      this.db
+        .prepare(
+          `INSERT INTO users (id, username, display_name, password_hash, roles, commune_id, created_at, updated_at,
+             password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          user.id,
+          user.username,
+          user.displayName,
+          user.passwordHash,
+          JSON.stringify(user.roles),
+          user.communeId,
+          user.now,
+          user.now,
+          user.now,
+        );
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw new ConflictError(`username "${user.username}" is taken`);
+      if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new NotFoundError('commune', user.communeId ?? '');
+      throw error;
+    }
+    return this.getUser(user.id);
+  }
+
+  updateUser(
+    id: string,
+    fields: { displayName: string; roles: Role[]; communeId: string | null; disabled: boolean },
+    now: number,
+  ): UserWithHash {
+    try {
+      this.db
+        .prepare(
+          'UPDATE users SET display_name = ?, roles = ?, commune_id = ?, disabled = ?, updated_at = ? WHERE id = ?',
+        )
+        .run(
+          fields.displayName,
+          JSON.stringify(fields.roles),
+          fields.communeId,
+          fields.disabled ? 1 : 0,
+          now,
+          id,
+        );
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+        throw new NotFoundError('commune', fields.communeId ?? '');
+      }
+      throw error;
+    }
+    return this.getUser(id);
+  }
+
+  setPassword(id: string, passwordHash: string, now: number): void {
+    this.db
+      .prepare('UPDATE users SET password_hash = ?, password_changed_at = ?, updated_at = ? WHERE id = ?')
+      .run(passwordHash, now, now, id);
+  }
+
+  recordLogin(id: string, now: number): void {
+    this.db.prepare('UPDATE users SET last_login_at = ? WHERE id = ?').run(now, id);
+  }
+
+  // Sessions
+
+  insertSession(s: {
+    idHash: string;
+    userId: string;
+    now: number;
+    expiresAt: number;
+    address: string | null;
+    userAgent: string | null;
+  }): void {
+    this.db
+      .prepare(
+        `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, address, user_agent)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(s.idHash, s.userId, s.now, s.now, s.expiresAt, s.address, s.userAgent?.slice(0, 200) ?? null);
+  }
+
+  findSession(
+    idHash: string,
+  ): { userId: string; createdAt: number; lastSeenAt: number; expiresAt: number } | null {
+    const row = this.db.prepare('SELECT * FROM sessions WHERE id_hash = ?').get(idHash) as
+      | { user_id: string; created_at: number; last_seen_at: number; expires_at: number }
+      | undefined;
+    return row
+      ? {
+          userId: row.user_id,
+          createdAt: row.created_at,
+          lastSeenAt: row.last_seen_at,
+          expiresAt: row.expires_at,
+        }
+      : null;
+  }
+
+  touchSession(idHash: string, now: number): void {
+    this.db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?').run(now, idHash);
+  }
+
+  deleteSession(idHash: string): void {
+    this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash);
+  }
+
+  deleteSessionsOf(userId: string, exceptIdHash: string | null = null): number {
+    return this.db
+      .prepare('DELETE FROM sessions WHERE user_id = ? AND id_hash IS NOT ?')
+      .run(userId, exceptIdHash).changes;
+  }
+
+  deleteExpiredSessions(now: number, idleMs: number): number {
+    return this.db
+      .prepare('DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?')
+      .run(now, now - idleMs).changes;
+  }
+
+  // API tokens
+
+  insertToken(t: {
+    id: string;
+    userId: string;
+    name: string;
+    secretHash: string;
+    roles: Role[];
+    now: number;
+    expiresAt: number | null;
+  }): StoredToken {
+    this.db
+      .prepare(
+        `INSERT INTO api_tokens (id, user_id, name, secret_hash, roles, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(t.id, t.userId, t.name, t.secretHash, JSON.stringify(t.roles), t.now, t.expiresAt);
+    return this.getToken(t.id);
+  }
+
+  findToken(id: string): StoredToken | null {
+    const row = this.db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as TokenRow | undefined;
+    return row ? toToken(row) : null;
+  }
+
+  getToken(id: string): StoredToken {
+    const token = this.findToken(id);
+    if (!token) throw new NotFoundError('token', id);
+    return token;
+  }
+
+  listTokens(
+    userId: string | null,
+    page: { limit: number; offset: number },
+  ): { items: StoredToken[]; total: number } {
+    const where = userId === null ? '' : 'WHERE user_id = @userId';
+    const params = { userId, ...page };
+    const rows = this.db
+      .prepare(`SELECT * FROM api_tokens ${where} ORDER BY created_at DESC, id LIMIT @limit OFFSET @offset`)
+      .all(params) as TokenRow[];
+    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM api_tokens ${where}`).get(params) as {
+      n: number;
+    };
+    return { items: rows.map(toToken), total: n };
+  }
+
+  touchToken(id: string, now: number): void {
+    this.db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(now, id);
+  }
+
+  revokeToken(id: string, now: number): void {
+    this.db.prepare('UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(now, id);
+  }
+}

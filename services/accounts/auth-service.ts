@@ -1,0 +1,277 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Logger } from 'pino';
+import { LoginThrottle, type LoginThrottleOptions } from '../../broker/login-throttle.js';
+import type { Clock } from '../../devices/index.js';
+import {
+  AuthenticationError,
+  ForbiddenError,
+  InvalidRequestError,
+  NotFoundError,
+  TooManyAttemptsError,
+} from '../errors.js';
+import { type AccountStore, publicToken, publicUser, type UserWithHash } from './account-store.js';
+import {
+  generatePassword,
+  hashPassword,
+  PASSWORD_SCRYPT,
+  type ScryptParams,
+  verifyPassword,
+} from './passwords.js';
+import type { Principal, Role } from './roles.js';
+import type { ApiToken, User, UserCreate, UserPatch } from './schemas.js';
+
+export interface AuthServiceOptions {
+  store: AccountStore;
+  clock: Clock;
+  logger: Logger;
+  passwordParams?: ScryptParams;
+  /** A session ends this long after sign-in, however active. */
+  sessionMaxMs: number;
+  /** …or after this long unused. */
+  sessionIdleMs: number;
+  lockout?: LoginThrottleOptions;
+}
+
+/** Five wrong passwords, then the account refuses sign-in for 30 s, doubling per failure to 15 min. */
+export const ACCOUNT_LOCKOUT: LoginThrottleOptions = {
+  freeFailures: 5,
+  baseDelayMs: 30_000,
+  maxDelayMs: 15 * 60_000,
+  forgetAfterMs: 24 * 3_600_000,
+};
+
+const TOKEN_PATTERN = /^sct_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
+const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
+const TOUCH_EVERY_MS = 60_000;
+
+/**
+ * Accounts and how they prove who they are: passwords (scrypt), browser sessions (random ids,
+ * stored hashed, with an absolute and an idle expiry) and API tokens for machine clients (shown
+ * once, revocable). Failed sign-ins lock the account with a growing backoff, per account, so one
+ * user being guessed at does not keep anyone else out.
+ */
+export class AuthService {
+  private readonly lockout: LoginThrottle;
+  private readonly params: ScryptParams;
+  private dummyHash: string | null = null;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: AuthServiceOptions) {
+    this.lockout = new LoginThrottle(options.lockout ?? ACCOUNT_LOCKOUT);
+    this.params = options.passwordParams ?? PASSWORD_SCRYPT;
+    this.logger = options.logger.child({ component: 'auth' });
+  }
+
+  /**
+   * On first start, creates `admin` with ADMIN_PASSWORD or a generated password, which the caller
+   * shows once. Later starts change nothing.
+   */
+  async ensureAdmin(
+    configured: string | undefined,
+  ): Promise<{ user: User; generatedPassword: string | null } | null> {
+    if (this.options.store.countUsers() > 0) return null;
+    const password = configured ?? generatePassword();
+    const user = await this.createUser({
+      username: 'admin',
+      displayName: 'Quản trị viên',
+      password,
+      roles: ['admin'],
+    });
+    return { user, generatedPassword: configured ? null : password };
+  }
+
+  // Sign-in and sessions
+
+  async login(
+    username: string,
+    password: string,
+    meta: { address: string | null; userAgent: string | null },
+  ): Promise<{ sessionId: string; user: User; expiresAt: number }> {
+    const { store, clock } = this.options;
+    const key = username.toLowerCase();
+    const locked = this.lockout.lockedFor(key, clock.now());
+    if (locked > 0) throw new TooManyAttemptsError(Math.ceil(locked / 1000));
+
+    const user = store.findByUsername(username);
+    // Unknown names cost the same scrypt work as known ones, so timing does not reveal accounts.
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await this.dummy()));
+    if (!user || !ok || user.disabled) {
+      const failures = this.lockout.recordFailure(key, clock.now());
+      this.logger.warn({ username: key, address: meta.address, failures }, 'sign-in refused');
+      throw new AuthenticationError('wrong username or password');
+    }
+    this.lockout.recordSuccess(key);
+    const now = clock.now();
+    const sessionId = randomBytes(32).toString('base64url');
+    const expiresAt = now + this.options.sessionMaxMs;
+    store.insertSession({ idHash: sha256(sessionId), userId: user.id, now, expiresAt, ...meta });
+    store.recordLogin(user.id, now);
+    return { sessionId, user: publicUser(store.getUser(user.id)), expiresAt };
+  }
+
+  logout(principal: Principal): void {
+    if (principal.sessionId) this.options.store.deleteSession(sha256(principal.sessionId));
+  }
+
+  authenticateSession(sessionId: string): { principal: Principal; expiresAt: number } | null {
+    const { store, clock } = this.options;
+    const idHash = sha256(sessionId);
+    const session = store.findSession(idHash);
+    if (!session) return null;
+    const now = clock.now();
+    if (now >= session.expiresAt || now - session.lastSeenAt >= this.options.sessionIdleMs) {
+      store.deleteSession(idHash);
+      return null;
+    }
+    const user = store.findUser(session.userId);
+    if (!user || user.disabled) return null;
+    if (now - session.lastSeenAt >= TOUCH_EVERY_MS) store.touchSession(idHash, now);
+    return {
+      principal: { via: 'session', sessionId, ...this.identity(user, user.roles) },
+      expiresAt: Math.min(session.expiresAt, Math.max(now, session.lastSeenAt) + this.options.sessionIdleMs),
+    };
+  }
+
+  authenticateToken(bearer: string): Principal | null {
+    const match = TOKEN_PATTERN.exec(bearer);
+    if (!match) return null;
+    const [, id, secret] = match as unknown as [string, string, string];
+    const { store, clock } = this.options;
+    const token = store.findToken(id);
+    if (!token || token.revokedAt) return null;
+    const presented = Buffer.from(sha256(secret));
+    const stored = Buffer.from(token.secretHash);
+    if (presented.length !== stored.length || !timingSafeEqual(presented, stored)) return null;
+    const now = clock.now();
+    if (token.expiresAt && now >= Date.parse(token.expiresAt)) return null;
+    const user = store.findUser(token.userId);
+    if (!user || user.disabled) return null;
+    if (!token.lastUsedAt || now - Date.parse(token.lastUsedAt) >= TOUCH_EVERY_MS) store.touchToken(id, now);
+    // A token never holds more than its owner holds today.
+    const roles = token.roles.filter((role) => user.roles.includes(role));
+    return { via: 'token', tokenId: id, ...this.identity(user, roles) };
+  }
+
+  // Users
+
+  listUsers(page: { limit: number; offset: number }) {
+    const result = this.options.store.listUsers(page);
+    return { ...result, items: result.items.map(publicUser) };
+  }
+
+  getUser(id: string): User {
+    return publicUser(this.options.store.getUser(id));
+  }
+
+  async createUser(input: UserCreate): Promise<User> {
+    const passwordHash = await hashPassword(input.password, this.params);
+    return publicUser(
+      this.options.store.insertUser({
+        id: `u-${randomBytes(5).toString('hex')}`,
+        username: input.username,
+        displayName: input.displayName,
+        passwordHash,
+        roles: [...new Set(input.roles)],
+        communeId: input.communeId ?? null,
+        now: this.options.clock.now(),
+      }),
+    );
+  }
+
+  /** Updates a user; disabling or changing roles signs them out everywhere. */
+  updateUser(id: string, patch: UserPatch, actor: Principal): { before: User; after: User } {
+    const { store, clock } = this.options;
+    const current = store.getUser(id);
+    if (id === actor.userId && (patch.disabled === true || (patch.roles && !patch.roles.includes('admin')))) {
+      throw new InvalidRequestError('you cannot disable yourself or remove your own admin role');
+    }
+    const after = store.updateUser(
+      id,
+      {
+        displayName: patch.displayName ?? current.displayName,
+        roles: patch.roles ? [...new Set(patch.roles)] : current.roles,
+        communeId: patch.communeId === undefined ? current.communeId : patch.communeId,
+        disabled: patch.disabled ?? current.disabled,
+      },
+      clock.now(),
+    );
+    if (after.disabled || patch.roles) store.deleteSessionsOf(id);
+    return { before: publicUser(current), after: publicUser(after) };
+  }
+
+  /** An administrator sets a new password; the user is signed out everywhere. */
+  async resetPassword(id: string, password: string): Promise<void> {
+    const { store, clock } = this.options;
+    store.getUser(id);
+    store.setPassword(id, await hashPassword(password, this.params), clock.now());
+    store.deleteSessionsOf(id);
+    this.lockout.recordSuccess(store.getUser(id).username.toLowerCase());
+  }
+
+  /** A user changes their own password; their other sessions end. */
+  async changePassword(principal: Principal, current: string, next: string): Promise<void> {
+    const { store, clock } = this.options;
+    const user = store.getUser(principal.userId);
+    if (!(await verifyPassword(current, user.passwordHash)))
+      throw new AuthenticationError('current password is wrong');
+    store.setPassword(user.id, await hashPassword(next, this.params), clock.now());
+    store.deleteSessionsOf(user.id, principal.sessionId ? sha256(principal.sessionId) : null);
+  }
+
+  // API tokens
+
+  createToken(
+    principal: Principal,
+    input: { name: string; roles?: Role[] | undefined; expiresInDays?: number | undefined },
+  ): { token: string; record: ApiToken } {
+    const owner = this.options.store.getUser(principal.userId);
+    const roles = input.roles ? [...new Set(input.roles)] : owner.roles;
+    const missing = roles.filter((role) => !owner.roles.includes(role));
+    if (missing.length > 0) throw new ForbiddenError(`you do not hold the role(s) ${missing.join(', ')}`);
+    const id = randomBytes(6).toString('hex');
+    const secret = randomBytes(32).toString('base64url');
+    const now = this.options.clock.now();
+    const record = this.options.store.insertToken({
+      id,
+      userId: owner.id,
+      name: input.name,
+      secretHash: sha256(secret),
+      roles,
+      now,
+      expiresAt: input.expiresInDays ? now + input.expiresInDays * 86_400_000 : null,
+    });
+    return { token: `sct_${id}_${secret}`, record: publicToken(record) };
+  }
+
+  listTokens(principal: Principal, userId: string | undefined, page: { limit: number; offset: number }) {
+    const isAdmin = principal.roles.includes('admin');
+    const owner = isAdmin ? (userId ?? null) : principal.userId;
+    if (!isAdmin && userId && userId !== principal.userId)
+      throw new ForbiddenError("only an admin sees other users' tokens");
+    const result = this.options.store.listTokens(owner, page);
+    return { ...result, items: result.items.map(publicToken) };
+  }
+
+  revokeToken(principal: Principal, id: string): ApiToken {
+    const token = this.options.store.findToken(id);
+    if (!token || (token.userId !== principal.userId && !principal.roles.includes('admin'))) {
+      throw new NotFoundError('token', id);
+    }
+    this.options.store.revokeToken(id, this.options.clock.now());
+    return publicToken(this.options.store.getToken(id));
+  }
+
+  /** Removes sessions past their expiry; run periodically. */
+  pruneSessions(): number {
+    return this.options.store.deleteExpiredSessions(this.options.clock.now(), this.options.sessionIdleMs);
+  }
+
+  private identity(user: UserWithHash, roles: Role[]) {
+    return { userId: user.id, username: user.username, roles, communeId: user.communeId };
+  }
+
+  private async dummy(): Promise<string> {
+    this.dummyHash ??= await hashPassword(randomBytes(16).toString('hex'), this.params);
+    return this.dummyHash;
+  }
+}

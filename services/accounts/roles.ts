@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+/**
+ * Circular 39 asks for accounts and roles. `admin` manages accounts and the registry and may do
+ * everything; the others are scoped to their job.
+ */
+export const ROLES = ['admin', 'operator', 'police', 'technician'] as const;
+export type Role = (typeof ROLES)[number];
+export const RoleSchema = z.enum(ROLES);
+
+/** Who may call a route: anyone, any signed-in account, or holders of one of the listed roles. */
+export type Access = 'public' | 'authenticated' | readonly Role[];
+
+export interface Principal {
+  via: 'session' | 'token';
+  userId: string;
+  username: string;
+  roles: Role[];
+  /** Limited to one commune, or null for every commune. */
+  communeId: string | null;
+  sessionId?: string;
+  tokenId?: string;
+}
+
+/** The pure access rule: admin passes every role check. */
+export function isAllowed(
+  access: Access,
+  principal: Principal | null,
+): 'ok' | 'unauthenticated' | 'forbidden' {
+  if (access === 'public') return 'ok';
+  if (!principal) return 'unauthenticated';
+  if (access === 'authenticated') return 'ok';
+  if (principal.roles.includes('admin')) return 'ok';
+  return access.some((role) => principal.roles.includes(role)) ? 'ok' : 'forbidden';
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { SlugSchema } from '../registry/schemas.js';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords.js';
+import { RoleSchema } from './roles.js';
+
+const timestamp = z.iso.datetime();
+
+export const UsernameSchema = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{2,47}$/, 'letters, digits, ".", "_" or "-", 3 to 48 characters');
+
+export const PasswordSchema = z
+  .string()
+  .min(PASSWORD_MIN_LENGTH, `at least ${PASSWORD_MIN_LENGTH} characters`)
+  .max(PASSWORD_MAX_LENGTH);
+
+export const UserSchema = z.object({
+  id: z.string(),
+  username: z.string(),
+  displayName: z.string(),
+  roles: z.array(RoleSchema),
+  communeId: SlugSchema.nullable().describe('limited to this commune, or null for all communes'),
+  disabled: z.boolean(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  lastLoginAt: timestamp.nullable(),
+});
+export type User = z.infer<typeof UserSchema>;
+
+const roles = z.array(RoleSchema).min(1).max(4);
+
+export const UserCreateSchema = z.strictObject({
+  username: UsernameSchema,
+  displayName: z.string().trim().min(1).max(120),
+  password: PasswordSchema,
+  roles,
+  communeId: SlugSchema.nullable().optional(),
+});
+export type UserCreate = z.infer<typeof UserCreateSchema>;
+
+export const UserPatchSchema = z.strictObject({
+  displayName: z.string().trim().min(1).max(120).optional(),
+  roles: roles.optional(),
+  communeId: SlugSchema.nullable().optional(),
+  disabled: z
+    .boolean()
+    .optional()
+    .describe('disabling signs the user out everywhere and stops their API tokens'),
+});
+export type UserPatch = z.infer<typeof UserPatchSchema>;
+
+export const LoginSchema = z.strictObject({
+  username: z.string().trim().min(1).max(48),
+  password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+});
+
+export const TokenCreateSchema = z.strictObject({
+  name: z.string().trim().min(1).max(80).describe('what the token is for, e.g. "district report pull"'),
+  roles: roles.optional().describe("a subset of the owner's roles; default: all of them"),
+  expiresInDays: z.int().min(1).max(3650).optional(),
+});
+
+export const TokenSchema = z.object({
+  id: z.string(),
+  userId: z.string(),
+  name: z.string(),
+  roles: z.array(RoleSchema),
+  createdAt: timestamp,
+  expiresAt: timestamp.nullable(),
+  lastUsedAt: timestamp.nullable(),
+  revokedAt: timestamp.nullable(),
+});
+export type ApiToken = z.infer<typeof TokenSchema>;

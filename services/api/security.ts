@@ -1,0 +1,138 @@
+import type {} from '@fastify/cookie';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AuthService } from '../accounts/auth-service.js';
+import { type Access, isAllowed, type Principal } from '../accounts/roles.js';
+import type { AuditEntryInput, AuditLog, AuditOutcome } from '../audit/audit-log.js';
+import { AuthenticationError, ForbiddenError } from '../errors.js';
+
+export const SESSION_COOKIE = 'sc_session';
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** What a handler tells the audit log beyond what the request already says. */
+export interface AuditNote {
+  target?: { type: string; id: string | null };
+  before?: unknown;
+  after?: unknown;
+  detail?: unknown;
+  actor?: AuditEntryInput['actor'];
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route; every /api/v1 route must say. */
+    access?: Access;
+    /** The audit action name of a state-changing route, e.g. `cluster.update`. */
+    audit?: string;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+    auditNote: AuditNote;
+  }
+}
+
+function guarded(url: string): boolean {
+  return url.startsWith('/api/') || url === '/metrics';
+}
+
+/**
+ * Authentication, authorisation and the audit trail for every request, in one place:
+ * - at registration, a guarded route without an `access` declaration (or a state-changing one
+ *   without an `audit` action) stops the platform from starting;
+ * - onRequest resolves the caller from the session cookie or a bearer token and answers 401/403
+ *   before any handler or body validation runs;
+ * - onSend writes one audit entry for each state-changing request, whatever its outcome.
+ */
+export function registerSecurity(app: FastifyInstance, deps: { auth: AuthService; audit: AuditLog }): void {
+  app.decorateRequest('principal', null);
+  app.decorateRequest('auditNote', null as unknown as AuditNote);
+
+  app.addHook('onRoute', (route) => {
+    if (!guarded(route.url)) return;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (methods.every((m) => m === 'HEAD' || m === 'OPTIONS')) return;
+    if (route.config?.access === undefined) {
+      throw new Error(
+        `route ${methods.join(',')} ${route.url} does not declare who may call it (config.access)`,
+      );
+    }
+    if (methods.some((m) => STATE_CHANGING.has(m)) && !route.config.audit) {
+      throw new Error(
+        `state-changing route ${methods.join(',')} ${route.url} has no audit action (config.audit)`,
+      );
+    }
+  });
+
+  app.addHook('onRequest', async (request) => {
+    request.auditNote = {};
+    request.principal = resolvePrincipal(request, deps.auth);
+    const access = request.routeOptions.config?.access;
+    if (access === undefined) return; // docs, health and unknown URLs
+    const verdict = isAllowed(access, request.principal);
+    if (verdict === 'unauthenticated') throw new AuthenticationError();
+    if (verdict === 'forbidden') throw new ForbiddenError();
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    const action = request.routeOptions.config?.audit;
+    if (!action || !STATE_CHANGING.has(request.method)) return payload;
+    const status = reply.statusCode;
+    const outcome: AuditOutcome =
+      status < 400 ? 'success' : status === 401 || status === 403 ? 'denied' : 'failure';
+    const note = request.auditNote ?? {};
+    const principal = request.principal;
+    const params = request.params as { id?: string } | undefined;
+    deps.audit.record({
+      requestId: request.id,
+      actor:
+        note.actor ??
+        (principal
+          ? {
+              type: principal.via === 'token' ? 'token' : 'user',
+              id: principal.userId,
+              name: principal.username,
+              roles: principal.roles,
+            }
+          : { type: 'anonymous' }),
+      action,
+      target: note.target ?? (params?.id ? { type: action.split('.')[0] ?? action, id: params.id } : null),
+      before: note.before,
+      after: note.after,
+      outcome,
+      status,
+      address: request.ip,
+      detail: outcome === 'success' ? note.detail : (note.detail ?? errorCode(payload)),
+    });
+    return payload;
+  });
+}
+
+function resolvePrincipal(request: FastifyRequest, auth: AuthService): Principal | null {
+  const header = request.headers.authorization;
+  if (header?.startsWith('Bearer ')) return auth.authenticateToken(header.slice(7).trim());
+  const sessionId = request.cookies?.[SESSION_COOKIE];
+  return sessionId ? (auth.authenticateSession(sessionId)?.principal ?? null) : null;
+}
+
+/** The error code of a JSON error body, for the audit detail of a refused request. */
+function errorCode(payload: unknown): unknown {
+  if (typeof payload !== 'string') return undefined;
+  try {
+    const body = JSON.parse(payload) as { error?: { code?: string; message?: string } };
+    return body.error ? { code: body.error.code, message: body.error.message } : undefined;
+  } catch {
+    // Not a JSON body: nothing to add.
+    return undefined;
+  }
+}
+
+/** The commune a scoped caller is limited to; lists are filtered to it. */
+export function communeScope(request: FastifyRequest, requested?: string): string | undefined {
+  return request.principal?.communeId ?? requested;
+}
+
+/** Whether a record of this commune is visible to the caller (a scoped user sees only theirs). */
+export function inScope(request: FastifyRequest, communeId: string): boolean {
+  const limit = request.principal?.communeId;
+  return !limit || limit === communeId;
+}
