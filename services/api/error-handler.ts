@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import {
   AuthenticationError,
@@ -64,4 +64,16 @@ export function registerErrorHandler(app: FastifyInstance): void {
       .status(404)
       .send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url}` } }),
   );
+}
+
+/**
+ * Fastify answers a malformed %-escape in the path (FST_ERR_BAD_URL) or an over-long path
+ * parameter (FST_ERR_MAX_PARAM_LENGTH) before routing, outside setErrorHandler and with its own
+ * body shape; passed as the `frameworkErrors` option, this keeps those answers in ours.
+ */
+export function onFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id);
+  void reply
+    .status(error.statusCode ?? 400)
+    .send({ error: { code: error.code ?? 'bad_request', message: error.message } });
 }

@@ -46,6 +46,8 @@ export async function startTestPlatform(
     config?: Partial<Config>;
     loginThrottle?: LoginThrottleOptions;
     dataDir?: string;
+    /** Receives the generated first-admin password message instead of stdout. */
+    announce?: (message: string) => void;
   } = {},
 ): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sc-test-'));
@@ -67,6 +69,7 @@ export async function startTestPlatform(
     config,
     logger,
     passwordParams: TEST_PASSWORD_PARAMS,
+    announce: options.announce ?? (() => undefined),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.loginThrottle ? { loginThrottle: options.loginThrottle } : {}),
   });
