@@ -77,7 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     const value = env[key];
     if (value !== undefined && value !== '') relevant[key] = value;
   }
-  const result = ConfigSchema.safeParse({ ...relevant, ...overrides });
+  const result = ConfigSchema.safeParse({ ...relevant, ...asEnvironment(overrides) });
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => {
@@ -88,4 +88,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     );
   }
   return result.data;
+}
+
+/**
+ * Overrides are typed as the parsed configuration, but go through the same schema as the
+ * environment: a list (CORS_ORIGINS) or a flag (TRUST_PROXY) goes back to its environment spelling.
+ */
+function asEnvironment(overrides: Partial<Config>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(overrides).map(([key, value]) => [
+      key,
+      Array.isArray(value) ? value.join(',') : typeof value === 'boolean' ? String(value) : value,
+    ]),
+  );
 }

@@ -286,6 +286,12 @@ export class AccountStore {
     this.db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(now, id);
   }
 
+  revokeTokensOf(userId: string, now: number): number {
+    return this.db
+      .prepare('UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL')
+      .run(now, userId).changes;
+  }
+
   revokeToken(id: string, now: number): void {
     this.db.prepare('UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(now, id);
   }

@@ -196,6 +196,8 @@ export class AuthService {
       clock.now(),
     );
     if (after.disabled || patch.roles) store.deleteSessionsOf(id);
+    // Re-enabling an account must not bring its old machine credentials back with it.
+    if (after.disabled && !current.disabled) store.revokeTokensOf(id, clock.now());
     return { before: publicUser(current), after: publicUser(after) };
   }
 
@@ -225,8 +227,11 @@ export class AuthService {
     input: { name: string; roles?: Role[] | undefined; expiresInDays?: number | undefined },
   ): { token: string; record: ApiToken } {
     const owner = this.options.store.getUser(principal.userId);
-    const roles = input.roles ? [...new Set(input.roles)] : owner.roles;
-    const missing = roles.filter((role) => !owner.roles.includes(role));
+    // The ceiling is what the caller holds now: a session holds the owner's roles, a token only
+    // its own (already cut to the owner's), so a limited token cannot mint a wider one.
+    const held = principal.roles;
+    const roles = input.roles ? [...new Set(input.roles)] : held;
+    const missing = roles.filter((role) => !held.includes(role));
     if (missing.length > 0) throw new ForbiddenError(`you do not hold the role(s) ${missing.join(', ')}`);
     const id = randomBytes(6).toString('hex');
     const secret = randomBytes(32).toString('base64url');

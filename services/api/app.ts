@@ -43,8 +43,15 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
   await app.register(cookie);
   // The console is served from this origin, so its scripts and styles are 'self'.
   await app.register(helmet, { global: true });
-  // Closed unless origins are configured: a browser page elsewhere cannot call the API.
-  if (deps.corsOrigins.length > 0) await app.register(cors, { origin: deps.corsOrigins, credentials: true });
+  // Closed unless origins are configured: a browser page elsewhere cannot call the API. The
+  // plugin's default methods are GET, HEAD and POST; the console also edits and deletes.
+  if (deps.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: deps.corsOrigins,
+      credentials: true,
+      methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+    });
+  }
   await app.register(rateLimit, { global: false });
   registerSecurity(app, { auth: deps.auth, audit: deps.audit });
 

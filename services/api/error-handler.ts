@@ -49,9 +49,8 @@ export function registerErrorHandler(app: FastifyInstance): void {
     // Fastify's own client errors (bad JSON, body too large, wrong content type) keep their status.
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      return reply
-        .status(status)
-        .send({ error: { code: error.code ?? 'bad_request', message: error.message } });
+      const code = status === 429 ? 'rate_limited' : (error.code ?? 'bad_request');
+      return reply.status(status).send({ error: { code, message: error.message } });
     }
     request.log.error({ err: error }, 'request failed');
     return reply

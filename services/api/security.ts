@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthService } from '../accounts/auth-service.js';
 import { type Access, isAllowed, type Principal } from '../accounts/roles.js';
 import type { AuditEntryInput, AuditLog, AuditOutcome } from '../audit/audit-log.js';
-import { AuthenticationError, ForbiddenError } from '../errors.js';
+import { AuthenticationError, ForbiddenError, NotFoundError } from '../errors.js';
 
 export const SESSION_COOKIE = 'sc_session';
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -109,7 +109,12 @@ export function registerSecurity(app: FastifyInstance, deps: { auth: AuthService
 
 function resolvePrincipal(request: FastifyRequest, auth: AuthService): Principal | null {
   const header = request.headers.authorization;
-  if (header?.startsWith('Bearer ')) return auth.authenticateToken(header.slice(7).trim());
+  if (header !== undefined) {
+    // Credentials in the header are the only ones considered, so a bad token is never rescued by a
+    // cookie sent alongside it. The scheme name is case-insensitive [RFC 7235 §2.1].
+    const bearer = /^bearer\s+(\S+)\s*$/i.exec(header);
+    return bearer?.[1] ? auth.authenticateToken(bearer[1]) : null;
+  }
   const sessionId = request.cookies?.[SESSION_COOKIE];
   return sessionId ? (auth.authenticateSession(sessionId)?.principal ?? null) : null;
 }
@@ -126,9 +131,15 @@ function errorCode(payload: unknown): unknown {
   }
 }
 
-/** The commune a scoped caller is limited to; lists are filtered to it. */
+/**
+ * The commune a list is filtered to: the caller's own when they are limited to one. Asking a
+ * limited caller's list for another commune answers 404, as that commune's records would.
+ */
 export function communeScope(request: FastifyRequest, requested?: string): string | undefined {
-  return request.principal?.communeId ?? requested;
+  const limit = request.principal?.communeId;
+  if (!limit) return requested;
+  if (requested && requested !== limit) throw new NotFoundError('commune', requested);
+  return limit;
 }
 
 /** Whether a record of this commune is visible to the caller (a scoped user sees only theirs). */

@@ -85,6 +85,11 @@ describe('failed sign-ins', () => {
         );
       }
       expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+      const limitedAnswer = await api(limited.httpUrl, '/api/v1/auth/login', {
+        method: 'POST',
+        body: { username: 'u', password: 'x' },
+      });
+      expect(limitedAnswer.body.error.code).toBe('rate_limited');
     } finally {
       await limited.close();
     }
