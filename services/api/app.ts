@@ -88,6 +88,9 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
       await api.register(authRoutes, { deps });
       await api.register(userRoutes, { deps });
       await api.register(auditRoutes, { deps });
+      // [media] routes
+      // [schedules] routes
+      // [broadcasts] routes
     },
     { prefix: '/api/v1' },
   );

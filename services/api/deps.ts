@@ -25,4 +25,7 @@ export interface ApiDeps {
   clock: Clock;
   version: string;
   brokerStatus(): { embedded: boolean; connectedClients: number | null };
+  // [media] deps
+  // [schedules] deps
+  // [broadcasts] deps
 }

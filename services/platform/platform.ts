@@ -178,6 +178,9 @@ export class Platform {
       logger,
       isOnline: (id) => presence.isOnline(id),
     });
+    // [media] services
+    // [schedules] services
+    // [broadcasts] services
     this.components = { registry, presence, commands, ingress, metrics, auth, audit };
     this.pruneTimer = clock.setInterval(() => auth.pruneSessions(), 3_600_000);
 

@@ -301,6 +301,9 @@ describe('route × role matrix', () => {
       call: () => ({ url: `/api/v1/users/${targetUser}/password`, body: { password: 'mat-khau-dat-lai' } }),
     },
     { method: 'GET', path: '/api/v1/audit', access: ['admin'], call: () => ({ url: '/api/v1/audit' }) },
+    // [media] routes
+    // [schedules] routes
+    // [broadcasts] routes
   ];
   let targetUser = '';
 
