@@ -39,7 +39,9 @@ export const ConfigSchema = z.object({
   INFLUX_BUCKET: z.string().optional(),
   INFLUX_API: z.enum(['v2', 'v1']).default('v2'),
   SEED_PRESET: z.enum(['none', 'huong-dao']).default('none'),
-  PUBLIC_BASE_URL: optionalUrl.describe('how devices reach the HTTP port (media downloads); default http://<HTTP_HOST>:<port>'),
+  PUBLIC_BASE_URL: optionalUrl.describe(
+    'how devices reach the HTTP port (media downloads); default http://<HTTP_HOST>:<port>',
+  ),
   MEDIA_MAX_MB: z.coerce.number().min(1).max(2048).default(50),
   DISPATCH_LEAD_S: z.coerce.number().int().min(5).max(3600).default(120),
   LATE_START_GRACE_S: z.coerce.number().int().min(0).max(3600).default(60),

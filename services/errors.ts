@@ -51,3 +51,21 @@ export class TooManyAttemptsError extends DomainError {
     super(`too many failed sign-ins; try again in ${retryAfterS} s`, 'locked', { retryAfterS });
   }
 }
+
+export class PayloadTooLargeError extends DomainError {
+  constructor(limitBytes: number) {
+    super(`the upload is larger than the limit of ${limitBytes} bytes`, 'payload_too_large', { limitBytes });
+  }
+}
+
+export class UnsupportedMediaError extends DomainError {
+  constructor(message: string, details?: unknown) {
+    super(message, 'unsupported_media_type', details);
+  }
+}
+
+export class UnprocessableError extends DomainError {
+  constructor(message: string, details?: unknown) {
+    super(message, 'unprocessable', details);
+  }
+}

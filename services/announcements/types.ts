@@ -10,7 +10,10 @@ export const ContentSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('media'), mediaId: z.string().min(1).max(40) }),
   z.strictObject({
     kind: z.literal('stream'),
-    url: z.url({ protocol: /^https?$/ }).max(2048).describe('an external live stream, relayed for the time window'),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .describe('an external live stream, relayed for the time window'),
   }),
 ]);
 export type Content = z.infer<typeof ContentSchema>;
@@ -48,4 +51,11 @@ export const DELIVERY_STATES = [
   'stopped',
 ] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
-export const FINAL_DELIVERY_STATES: readonly DeliveryState[] = ['done', 'failed', 'missed', 'pre-empted', 'expired', 'stopped'];
+export const FINAL_DELIVERY_STATES: readonly DeliveryState[] = [
+  'done',
+  'failed',
+  'missed',
+  'pre-empted',
+  'expired',
+  'stopped',
+];

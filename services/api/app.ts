@@ -12,6 +12,7 @@ import type { ApiDeps } from './deps.js';
 import { onFrameworkError, registerErrorHandler } from './error-handler.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
+import { broadcastRoutes } from './routes/broadcasts.js';
 import { clusterRoutes } from './routes/clusters.js';
 import { communeRoutes } from './routes/communes.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -36,6 +37,12 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
     routerOptions: { ignoreTrailingSlash: true },
     trustProxy: options.trustProxy ?? false,
     frameworkErrors: onFrameworkError,
+  });
+  // On shutdown, requests under way get two seconds to finish; then every connection is closed, so a
+  // device's half-read media download or an idle keep-alive socket cannot hold the stop up.
+  app.addHook('preClose', async () => {
+    setTimeout(() => app.server.closeAllConnections(), 2_000).unref();
+    app.server.closeIdleConnections();
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -89,8 +96,17 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
       await api.register(userRoutes, { deps });
       await api.register(auditRoutes, { deps });
       // [media] routes
+      await api.register((await import('./routes/media.js')).mediaRoutes, { deps });
       // [schedules] routes
+      await api.register((await import('./routes/schedules.js')).scheduleRoutes, { deps });
+      await api.register((await import('./routes/groups.js')).groupRoutes, { deps });
       // [broadcasts] routes
+      await api.register(broadcastRoutes, { deps });
+      // The dispatcher sleeps until its next occurrence is due: a changed schedule wakes it.
+      api.addHook('onResponse', async (request, reply) => {
+        if (reply.statusCode < 400 && request.routeOptions.config?.audit?.startsWith('schedule.'))
+          deps.dispatcher.wake();
+      });
     },
     { prefix: '/api/v1' },
   );

@@ -3,6 +3,8 @@ import type { Clock } from '../../devices/index.js';
 import type { AuthService } from '../accounts/auth-service.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { CommandService } from '../commands/command-service.js';
+import type { BroadcastStore } from '../dispatch/broadcast-store.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { DeviceIngress } from '../ingress/device-ingress.js';
 import type { PresenceService } from '../presence/presence-service.js';
 import type { RegistryStore } from '../registry/registry-store.js';
@@ -26,6 +28,12 @@ export interface ApiDeps {
   version: string;
   brokerStatus(): { embedded: boolean; connectedClients: number | null };
   // [media] deps
+  /** The audio library: uploads, listing, deletion and signed download links. */
+  media: import('../media/media-library.js').MediaLibrary;
   // [schedules] deps
+  /** Schedules, their calendar and conflicts, and the cluster groups they aim at. */
+  schedules: import('../scheduling/schedule-service.js').ScheduleService;
   // [broadcasts] deps
+  dispatcher: Dispatcher;
+  broadcastStore: BroadcastStore;
 }

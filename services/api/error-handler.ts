@@ -8,7 +8,10 @@ import {
   ForbiddenError,
   InvalidRequestError,
   NotFoundError,
+  PayloadTooLargeError,
   TooManyAttemptsError,
+  UnprocessableError,
+  UnsupportedMediaError,
 } from '../errors.js';
 
 const STATUS_BY_ERROR = new Map<new (...args: never[]) => DomainError, number>([
@@ -19,6 +22,9 @@ const STATUS_BY_ERROR = new Map<new (...args: never[]) => DomainError, number>([
   [AuthenticationError, 401],
   [ForbiddenError, 403],
   [TooManyAttemptsError, 429],
+  [PayloadTooLargeError, 413],
+  [UnsupportedMediaError, 415],
+  [UnprocessableError, 422],
 ]);
 
 /** One place turns every error into `{error: {code, message, details?}}`; 5xx bodies reveal nothing. */

@@ -16,6 +16,8 @@ import { AuditLog } from '../audit/audit-log.js';
 import { CommandService } from '../commands/command-service.js';
 import { CommandStore } from '../commands/command-store.js';
 import type { Config } from '../config.js';
+import { BroadcastStore } from '../dispatch/broadcast-store.js';
+import { Dispatcher } from '../dispatch/dispatcher.js';
 import { EventBus } from '../event-bus.js';
 import { DeviceIngress } from '../ingress/device-ingress.js';
 import { PresenceService } from '../presence/presence-service.js';
@@ -74,6 +76,27 @@ export class Platform {
   } | null = null;
   private pruneTimer: TimerHandle | null = null;
   private internalPassword = '';
+  private dispatcher: Dispatcher | null = null;
+  /** Schedules and broadcasts each say which of theirs still use a media item, so it is not deleted. */
+  private mediaReferences: ((mediaId: string) => string[])[] = [];
+  private mediaLibrary: import('../media/media-library.js').MediaLibrary | null = null;
+
+  /** Adds a lookup of what still uses a media item (names; empty when nothing does). */
+  addMediaReferenceCheck(check: (mediaId: string) => string[]): void {
+    this.mediaReferences.push(check);
+  }
+
+  get media(): import('../media/media-library.js').MediaLibrary {
+    if (!this.mediaLibrary) throw new Error('platform not started');
+    return this.mediaLibrary;
+  }
+
+  private scheduleService: import('../scheduling/schedule-service.js').ScheduleService | null = null;
+
+  get schedules(): import('../scheduling/schedule-service.js').ScheduleService {
+    if (!this.scheduleService) throw new Error('platform not started');
+    return this.scheduleService;
+  }
 
   constructor(private readonly options: PlatformOptions) {
     this.clock = options.clock ?? systemClock;
@@ -179,14 +202,60 @@ export class Platform {
       isOnline: (id) => presence.isOnline(id),
     });
     // [media] services
+    const { MediaLibrary } = await import('../media/media-library.js');
+    const { loadSigningKey } = await import('../media/signing-key.js');
+    const media = new MediaLibrary({
+      db,
+      clock,
+      logger,
+      dir: join(config.DATA_DIR, 'media'),
+      maxBytes: config.MEDIA_MAX_MB * 1024 * 1024,
+      // Read per link: the port is only known once the server listens (0 in tests).
+      baseUrl: () =>
+        config.PUBLIC_BASE_URL?.replace(/\/+$/, '') ??
+        `http://${config.HTTP_HOST === '0.0.0.0' ? '127.0.0.1' : config.HTTP_HOST}:${this.httpPort}`,
+      signingKey: loadSigningKey(join(config.DATA_DIR, 'media-signing.key')),
+      isReferenced: (id) => this.mediaReferences.flatMap((check) => check(id)),
+    });
+    await media.start();
+    this.mediaLibrary = media;
     // [schedules] services
+    const { ScheduleService } = await import('../scheduling/schedule-service.js');
+    const schedules = new ScheduleService({
+      db,
+      clock,
+      logger,
+      registry,
+      mediaDuration: (id) => this.media.get(id).durationS,
+      defaultTimezone: config.TZ_DEFAULT,
+    });
+    this.scheduleService = schedules;
+    this.addMediaReferenceCheck((id) => schedules.referencesMedia(id));
     // [broadcasts] services
+    const broadcastStore = new BroadcastStore(db);
+    const dispatcher = new Dispatcher({
+      store: broadcastStore,
+      bus: this.bus,
+      events: this.events,
+      clock,
+      logger,
+      plan: schedules,
+      media,
+      isOnline: (id) => presence.isOnline(id),
+      speakers: (id) => presence.speakersOf(id),
+      leadMs: config.DISPATCH_LEAD_S * 1000,
+      graceMs: config.LATE_START_GRACE_S * 1000,
+    });
+    this.dispatcher = dispatcher;
+    this.addMediaReferenceCheck((id) => broadcastStore.activeUsingMedia(id));
     this.components = { registry, presence, commands, ingress, metrics, auth, audit };
     this.pruneTimer = clock.setInterval(() => auth.pruneSessions(), 3_600_000);
 
     presence.start();
     commands.start();
     await ingress.start();
+    // After ingress, so the acks that answer its reconciliation re-sends are heard.
+    dispatcher.start();
 
     const app = await buildApp(
       {
@@ -195,8 +264,12 @@ export class Platform {
         commands,
         ingress,
         metrics: metrics.registry,
+        dispatcher,
+        broadcastStore,
         auth,
         audit,
+        schedules,
+        media,
         loginRateLimitPerMinute: config.LOGIN_RATE_LIMIT_PER_MIN,
         cookieSecure: config.COOKIE_SECURE === 'auto' ? 'auto' : config.COOKIE_SECURE === 'true',
         corsOrigins: config.CORS_ORIGINS,
@@ -220,6 +293,8 @@ export class Platform {
     this.pruneTimer = null;
     await this.app?.close();
     this.app = null;
+    await this.dispatcher?.stop();
+    this.dispatcher = null;
     if (c) {
       await c.ingress.stop();
       c.commands.stop();
@@ -232,6 +307,7 @@ export class Platform {
     this.db?.close();
     this.db = null;
     this.components = null;
+    this.scheduleService = null;
   }
 
   get httpPort(): number {

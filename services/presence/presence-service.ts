@@ -152,6 +152,12 @@ export class PresenceService {
     return { ok: speaker?.ok ?? null, fault: speaker?.fault ?? null };
   }
 
+  /** Per-speaker health from the latest heartbeat, or null before the first one. */
+  speakersOf(deviceId: string): { idx: number; ok: boolean; fault: string | null }[] | null {
+    const hb = this.live.get(deviceId)?.heartbeat;
+    return hb ? hb.speakers.map((s) => ({ idx: s.idx, ok: s.ok, fault: s.fault ?? null })) : null;
+  }
+
   isOnline(deviceId: string): boolean {
     return this.live.get(deviceId)?.presence?.online ?? false;
   }

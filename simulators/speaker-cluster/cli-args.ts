@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { isDeviceId } from '../../devices/index.js';
-import { CLUSTER_DEFAULTS } from './cluster-options.js';
+import { CLUSTER_DEFAULTS, TIME_SCALE_RANGE } from './cluster-options.js';
 import type { Fault } from './faults.js';
 import { FAULT_KINDS, FAULT_SUMMARIES, FaultSpecError, parseFault } from './faults.js';
 import { BrokerUrlSchema } from './fleet-file.js';
@@ -27,6 +27,10 @@ export interface CliOptions {
   count: number | undefined;
   oversizeBytes: number | undefined;
   seed: number | undefined;
+  /** Playing times are divided by this (--time-scale). */
+  timeScale: number;
+  /** From --media-timeout (seconds on the command line). */
+  mediaTimeoutMs: number;
   faults: FaultSpec[];
   logLevel: LogLevel;
 }
@@ -52,6 +56,8 @@ Options:
                           inject a fault from the start; target is a device id or "all"; repeatable
   --oversize-bytes <n>    add an oversized payload of n bytes to the "malformed" rotation
   --seed <n>              seed for the telemetry noise (default: per device id)
+  --time-scale <factor>   divide playing times by this, e.g. 60 plays a one-minute bulletin in 1 s (default ${CLUSTER_DEFAULTS.timeScale})
+  --media-timeout <s>     a media download or stream check not done in time fails fetch-failed (default ${CLUSTER_DEFAULTS.mediaTimeoutMs / 1000})
   --log-level <level>     ${LOG_LEVELS.join(' | ')} (default: $LOG_LEVEL, else info)
   -h, --help              show this help
 
@@ -61,6 +67,7 @@ ${FAULT_KINDS.map((kind) => `  ${kind.padEnd(16)}${FAULT_SUMMARIES[kind]}`).join
 Examples:
   npm run sim -- --fleet fleet.json
   npm run sim -- --fleet fleet.json --count 3 --fault all:weak-signal --fault hd-01:speaker-fault:2
+  npm run sim -- --fleet fleet.json --time-scale 60 --fault hd-02:download-fail:1
 `;
 
 /** Parses the command line; env supplies HEARTBEAT_INTERVAL_S and LOG_LEVEL defaults. */
@@ -120,6 +127,14 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
         ? undefined
         : parseIntegerFlag('--oversize-bytes', values['oversize-bytes'], 1, 256 * 1024 * 1024),
     seed: values.seed === undefined ? undefined : parseIntegerFlag('--seed', values.seed, 0, 0xffffffff),
+    timeScale:
+      values['time-scale'] === undefined
+        ? CLUSTER_DEFAULTS.timeScale
+        : parseNumberFlag('--time-scale', values['time-scale'], TIME_SCALE_RANGE.min, TIME_SCALE_RANGE.max),
+    mediaTimeoutMs:
+      values['media-timeout'] === undefined
+        ? CLUSTER_DEFAULTS.mediaTimeoutMs
+        : Math.round(parseNumberFlag('--media-timeout', values['media-timeout'], 0.001, 3600) * 1000),
     faults: (values.fault ?? []).map(parseFaultSpec),
     logLevel: parseLogLevel(values['log-level'] ?? env.LOG_LEVEL),
   };
@@ -158,6 +173,8 @@ function parse(argv: readonly string[]) {
       fault: { type: 'string', multiple: true },
       'oversize-bytes': { type: 'string' },
       seed: { type: 'string' },
+      'time-scale': { type: 'string' },
+      'media-timeout': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -175,6 +192,8 @@ function defaults(env: NodeJS.ProcessEnv): CliOptions {
     count: undefined,
     oversizeBytes: undefined,
     seed: undefined,
+    timeScale: CLUSTER_DEFAULTS.timeScale,
+    mediaTimeoutMs: CLUSTER_DEFAULTS.mediaTimeoutMs,
     faults: [],
     logLevel: isLogLevel(env.LOG_LEVEL) ? env.LOG_LEVEL : 'info',
   };

@@ -88,6 +88,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     speakers: options.speakers,
     oversizeBytes: options.oversizeBytes,
     seed: options.seed,
+    timeScale: options.timeScale,
+    mediaTimeoutMs: options.mediaTimeoutMs,
   });
   for (const spec of options.faults) {
     try {

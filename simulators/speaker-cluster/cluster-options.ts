@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock, DeviceId } from '../../devices/index.js';
 import { DeviceIdSchema, systemClock } from '../../devices/index.js';
 import type { MediaFetcher } from './media-fetcher.js';
-import { skipMediaFetch } from './media-fetcher.js';
+import { DEFAULT_MEDIA_TIMEOUT_MS, httpMediaFetch } from './media-fetcher.js';
 import { seedFromString } from './prng.js';
 
 export interface SimulatedClusterOptions {
@@ -34,8 +34,18 @@ export interface SimulatedClusterOptions {
   rebootMs?: number;
   /** Size of the oversized payload in the `malformed` rotation; without it that payload is skipped. */
   oversizeBytes?: number;
-  /** The step that makes a play command's audio ready; the default has nothing to fetch. */
+  /**
+   * The step that makes a play command's audio ready. The default downloads `source.url` over HTTP
+   * and checks its size and SHA-256 (for a stream: opens it and reads its first bytes).
+   */
   fetchMedia?: MediaFetcher;
+  /** A media fetch that has not finished after this long fails with fetch-failed (default 30000 ms). */
+  mediaTimeoutMs?: number;
+  /**
+   * Playing times are divided by this factor (default 1): 60 plays a one-minute bulletin in one
+   * second, for demos and rehearsals. startAt and endAt are instants and are not scaled.
+   */
+  timeScale?: number;
 }
 
 export type ResolvedClusterOptions = Required<Omit<SimulatedClusterOptions, 'oversizeBytes'>> & {
@@ -51,7 +61,12 @@ export const CLUSTER_DEFAULTS = {
   keepaliveS: 60,
   reconnectInitialMs: 1_000,
   rebootMs: 5_000,
+  mediaTimeoutMs: DEFAULT_MEDIA_TIMEOUT_MS,
+  timeScale: 1,
 } as const;
+
+/** The range of SimulatedClusterOptions.timeScale. */
+export const TIME_SCALE_RANGE = { min: 0.001, max: 100_000 } as const;
 
 /** Merges defaults and rejects values no real cluster could have. */
 export function resolveClusterOptions(options: SimulatedClusterOptions): ResolvedClusterOptions {
@@ -59,7 +74,7 @@ export function resolveClusterOptions(options: SimulatedClusterOptions): Resolve
     ...CLUSTER_DEFAULTS,
     clock: systemClock,
     seed: seedFromString(options.deviceId),
-    fetchMedia: skipMediaFetch,
+    fetchMedia: httpMediaFetch,
     ...stripUndefined(options),
     deviceId: options.deviceId,
     secret: options.secret,
@@ -74,6 +89,8 @@ export function resolveClusterOptions(options: SimulatedClusterOptions): Resolve
   checkInteger('keepaliveS', resolved.keepaliveS, 0, 65_535);
   checkInteger('reconnectInitialMs', resolved.reconnectInitialMs, 1, 60_000);
   checkInteger('rebootMs', resolved.rebootMs, 0, 3_600_000);
+  checkInteger('mediaTimeoutMs', resolved.mediaTimeoutMs, 1, 3_600_000);
+  checkNumber('timeScale', resolved.timeScale, TIME_SCALE_RANGE.min, TIME_SCALE_RANGE.max);
   if (resolved.oversizeBytes !== undefined)
     checkInteger('oversizeBytes', resolved.oversizeBytes, 1, 256 * 1024 * 1024);
   return resolved;

@@ -40,4 +40,10 @@ export interface ClusterStatus {
   readonly errors: number;
   /** Messages not sent because the cluster was off the network. */
   readonly dropped: number;
+  /** Media downloads and stream checks begun (download-fail failures included). */
+  readonly mediaFetches: number;
+  /** Of those, the ones that failed (HTTP error, timeout, size or SHA-256 mismatch, fault). */
+  readonly mediaFailures: number;
+  /** Playing times are divided by this. */
+  readonly timeScale: number;
 }

@@ -10,6 +10,7 @@ export const CONSOLE_HELP = `Commands:
   list                              one line per cluster: id, connection, volume, power, playing, faults
   status <id>                       everything one cluster reports
   fault <id|all> <fault> [arg]      inject a fault (${FAULT_KINDS.join(', ')})
+                                    e.g. "fault all download-fail 2", "fault hd-c01 playback-fail 5000"
   clear <id|all> <fault|all> [n]    clear a fault; "clear <id> speaker-fault 2" clears speaker 2 only
   help                              this list
   quit                              stop every cluster cleanly and exit`;
@@ -94,6 +95,7 @@ export function formatStatus(status: ClusterStatus): string {
     `  uptime:           ${status.uptimeS} s`,
     `  faults:           ${status.faults.length === 0 ? 'none' : status.faults.join(', ')}`,
     `  commands:         ${status.commandsExecuted} executed, ${status.duplicateCommands} duplicate, ${status.invalidCommands} invalid, ${status.commandsSeen} ids remembered`,
+    `  media:            ${status.mediaFetches} fetched, ${status.mediaFailures} failed; playing times ÷ ${status.timeScale}`,
     `  errors:           ${status.errors}, messages dropped offline: ${status.dropped}`,
     `  last acks:${acks.length === 0 ? '        none' : `\n${acks.join('\n')}`}`,
   ].join('\n');

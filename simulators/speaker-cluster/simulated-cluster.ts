@@ -21,8 +21,8 @@ import { CommandMemory } from './command-memory.js';
 import type { Fault, FaultKind } from './faults.js';
 import { describeFault, faultKey, SPEAKER_FAULT_CODE } from './faults.js';
 import { malformedHeartbeat, malformedRotation } from './malformed-payloads.js';
-import type { PlayCommand } from './media-fetcher.js';
-import { MediaFetchError } from './media-fetcher.js';
+import type { MediaInfo, PlayCommand } from './media-fetcher.js';
+import { MediaFetchError, redactUrl } from './media-fetcher.js';
 import type { MqttSession } from './mqtt-session.js';
 import { SessionClosedError, untilClosed } from './mqtt-session.js';
 import type { FinishCode } from './playback.js';
@@ -55,7 +55,15 @@ export class SimulatedCluster {
   private readonly tasks = new Set<Promise<void>>();
   private readonly publish: TypedPublish;
   private readonly acks: AckRecord[] = [];
-  private readonly counters = { executed: 0, duplicates: 0, invalid: 0, errors: 0, dropped: 0 };
+  private readonly counters = {
+    executed: 0,
+    duplicates: 0,
+    invalid: 0,
+    errors: 0,
+    dropped: 0,
+    mediaFetches: 0,
+    mediaFailures: 0,
+  };
 
   private started = false;
   private powered = false;
@@ -87,13 +95,27 @@ export class SimulatedCluster {
     this.playback = new Playback({
       clock: this.options.clock,
       timers: this.timers,
+      timeScale: this.options.timeScale,
+      prepare: (play, signal) => this.fetchMedia(play, signal),
+      track: (work) => this.track(work),
+      breakAfterMs: () => {
+        const fault = this.faults.get('playback-fail');
+        return fault?.kind === 'playback-fail' ? fault.afterMs : null;
+      },
       hooks: {
-        started: (play) => this.onPlaybackStarted(play),
+        started: (play, lateMs) => this.onPlaybackStarted(play, lateMs),
         finished: (play, code) => this.onPlaybackFinished(play, code),
-        busy: (play) =>
-          this.failPlay(play, 'busy', 'pre-empted or blocked by an item of higher or equal level'),
+        failed: (play, code, message) => this.onPlaybackFailed(play, code, message),
         // A cancelled item gets ack done without playback events (docs/protocol.md section 7).
-        cancelled: (play) => this.queueAck(play.id, 'done'),
+        cancelled: (play) => {
+          this.log.info({ cmdId: play.id, broadcastId: play.broadcastId }, 'scheduled item cancelled');
+          this.queueAck(play.id, 'done');
+        },
+        late: (play) =>
+          this.log.warn(
+            { cmdId: play.id, broadcastId: play.broadcastId, startAt: play.startAt },
+            'media still downloading at startAt; the item will start late, when the download ends',
+          ),
       },
     });
   }
@@ -151,6 +173,9 @@ export class SimulatedCluster {
       lastAcks: [...this.acks],
       errors: this.counters.errors,
       dropped: this.counters.dropped,
+      mediaFetches: this.counters.mediaFetches,
+      mediaFailures: this.counters.mediaFailures,
+      timeScale: this.options.timeScale,
     };
   }
 
@@ -361,6 +386,13 @@ export class SimulatedCluster {
     session.ready = false;
     if (session.reconnectTimer !== null) this.timers.cancel(session.reconnectTimer);
     const graceful = how === 'disconnect' && session.client.connected;
+    if (graceful) {
+      // MQTT.js holds a graceful end until every in-flight QoS 1 publish is acknowledged; one sent
+      // over an earlier connection (before the broker restarted) never will be, and the stop would
+      // wait forever. The cluster is leaving: what is still in flight is abandoned.
+      for (const messageId of Object.keys(session.client.outgoing))
+        session.client.removeOutgoingMessage(Number(messageId));
+    }
     try {
       await session.client.endAsync(!graceful);
     } finally {
@@ -483,7 +515,7 @@ export class SimulatedCluster {
         await this.reboot(command.id);
         return;
       case 'play':
-        await this.play(command);
+        this.play(command);
         return;
     }
   }
@@ -507,28 +539,79 @@ export class SimulatedCluster {
     await this.closeSession('disconnect');
   }
 
-  private async play(play: PlayCommand): Promise<void> {
+  /** Ack accepted, then the download starts at once (media) and the item waits for its startAt. */
+  private play(play: PlayCommand): void {
     if (!this.playback.canStartNow(play)) {
       this.queueAck(play.id, 'rejected', 'busy');
       return;
     }
     this.queueAck(play.id, 'accepted');
-    const cycle = this.powerCycle;
-    try {
-      await this.options.fetchMedia(play);
-    } catch (error) {
-      if (cycle !== this.powerCycle) return;
-      this.log.warn({ cmdId: play.id, err: error }, 'media not available');
-      const code = error instanceof MediaFetchError ? error.code : 'fetch-failed';
-      this.failPlay(play, code, error instanceof Error ? error.message : String(error));
-      return;
-    }
-    if (cycle !== this.powerCycle) return;
     this.playback.schedule(play);
   }
 
-  private onPlaybackStarted(play: PlayCommand): void {
-    this.log.info({ cmdId: play.id, broadcastId: play.broadcastId }, 'playback started');
+  /**
+   * One media fetch, with the cluster's timeout on its clock; the signal is aborted when the item is
+   * stopped or the power goes. The `download-fail` fault fails a media download before any request.
+   */
+  private async fetchMedia(play: PlayCommand, signal: AbortSignal): Promise<MediaInfo> {
+    const { source } = play;
+    const url = redactUrl(source.url);
+    this.counters.mediaFetches += 1;
+    try {
+      if (source.kind === 'media') this.consumeDownloadFault();
+      this.log.debug({ cmdId: play.id, kind: source.kind, url }, 'fetching media');
+      const timeout = new AbortController();
+      const relay = () => timeout.abort(signal.reason);
+      signal.addEventListener('abort', relay, { once: true });
+      const timeoutS = this.options.mediaTimeoutMs / 1000;
+      const timedOut = `GET ${url}: ${source.kind === 'media' ? 'download not complete' : 'no stream data'} within ${timeoutS} s`;
+      const timer = this.timers.timeout(
+        () => timeout.abort(new MediaFetchError('fetch-failed', timedOut)),
+        this.options.mediaTimeoutMs,
+      );
+      try {
+        // A fetcher that ignores the signal still ends at the timeout.
+        const info = await untilAborted(
+          this.options.fetchMedia(play, { signal: timeout.signal }),
+          timeout.signal,
+        );
+        this.log.info(
+          { cmdId: play.id, kind: source.kind, url, bytes: info?.bytes, durationS: info?.durationS },
+          source.kind === 'media' ? 'media downloaded' : 'stream reachable',
+        );
+        return info ?? {};
+      } finally {
+        this.timers.cancel(timer);
+        signal.removeEventListener('abort', relay);
+      }
+    } catch (error) {
+      if (!signal.aborted) this.counters.mediaFailures += 1;
+      throw error;
+    }
+  }
+
+  /** Throws the download-fail fault's error, counting down (and clearing) a fault limited to n downloads. */
+  private consumeDownloadFault(): void {
+    const fault = this.faults.get('download-fail');
+    if (fault?.kind !== 'download-fail') return;
+    if (fault.remaining !== undefined && fault.remaining > 1) {
+      this.faults.set('download-fail', { kind: 'download-fail', remaining: fault.remaining - 1 });
+    } else if (fault.remaining !== undefined) {
+      this.faults.delete('download-fail');
+      this.log.info('fault download-fail used up; downloads work again');
+    }
+    throw new MediaFetchError('fetch-failed', 'simulated network failure: no response (download-fail fault)');
+  }
+
+  private onPlaybackStarted(play: PlayCommand, lateMs: number): void {
+    if (lateMs > 0) {
+      this.log.warn(
+        { cmdId: play.id, broadcastId: play.broadcastId, lateMs },
+        `playback started ${lateMs} ms late: the media download outlasted startAt`,
+      );
+    } else {
+      this.log.info({ cmdId: play.id, broadcastId: play.broadcastId }, 'playback started');
+    }
     const event: PayloadInput<'event'> = {
       type: 'playback-started',
       ts: this.now(),
@@ -549,6 +632,14 @@ export class SimulatedCluster {
     };
     this.track(this.publish(this.deviceId, 'event', event));
     this.queueAck(play.id, 'done');
+  }
+
+  private onPlaybackFailed(play: PlayCommand, code: string, message: string): void {
+    this.log.warn(
+      { cmdId: play.id, broadcastId: play.broadcastId, code, reason: message },
+      'playback failed',
+    );
+    this.failPlay(play, code, message);
   }
 
   private failPlay(play: PlayCommand, code: string, message: string): void {
@@ -678,4 +769,23 @@ export class SimulatedCluster {
   private now(): number {
     return this.options.clock.now();
   }
+}
+
+/** Settles with the work, or rejects with the signal's reason as soon as it is aborted. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

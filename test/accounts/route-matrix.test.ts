@@ -302,10 +302,214 @@ describe('route × role matrix', () => {
     },
     { method: 'GET', path: '/api/v1/audit', access: ['admin'], call: () => ({ url: '/api/v1/audit' }) },
     // [media] routes
+    {
+      method: 'POST',
+      path: '/api/v1/media',
+      access: ['operator'],
+      call: async (c) => {
+        // This table's requests carry text bodies, so the upload is a WAV whose bytes are all ASCII.
+        const { asciiSafeWav, multipartText } = await import('../media/audio-fixtures.js');
+        const form = multipartText({ bytes: asciiSafeWav(), filename: `${c}.wav`, type: 'audio/wav' });
+        const session = c === 'anonymous' ? {} : await t.headersFor(c);
+        return {
+          url: '/api/v1/media',
+          body: form.body,
+          headers: { ...session, 'content-type': form.contentType },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/media',
+      access: ['operator', 'technician'],
+      call: () => ({ url: '/api/v1/media' }),
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/media/{id}',
+      access: ['operator', 'technician'],
+      call: async () => {
+        const { storeWav } = await import('../media/audio-fixtures.js');
+        return { url: `/api/v1/media/${await storeWav(t.platform.media)}` };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/api/v1/media/{id}',
+      access: ['operator'],
+      call: async () => {
+        const { storeWav } = await import('../media/audio-fixtures.js');
+        return { url: `/api/v1/media/${await storeWav(t.platform.media)}` };
+      },
+    },
+    {
+      // Declared public because devices (not accounts) download with a signed link or their MQTT
+      // secret (test/media/download.test.ts); to sessions it answers as operator/technician-only.
+      method: 'GET',
+      path: '/api/v1/media/{id}/content',
+      access: ['operator', 'technician'],
+      call: async () => {
+        const { storeWav } = await import('../media/audio-fixtures.js');
+        return { url: `/api/v1/media/${await storeWav(t.platform.media)}/content` };
+      },
+    },
     // [schedules] routes
+    ...((): RouteSpec[] => {
+      let slot = 0;
+      /** A one-off an hour apart from every other fixture, so none clash; a stream needs no media. */
+      const schedule = (name: string) => ({
+        name,
+        level: 'normal' as const,
+        content: { kind: 'stream' as const, url: 'https://radio.example.vn/truc-tiep' },
+        durationS: 600,
+        // Wall time in Asia/Ho_Chi_Minh (+07:00), a month ahead: inside the conflict horizon.
+        start: new Date(Date.now() + (30 * 24 + ++slot + 7) * 3_600_000).toISOString().slice(0, 16),
+        targets: { clusterIds: ['c-base'] },
+      });
+      const saved = (name: string) => t.platform.schedules.create(schedule(name), null).schedule.id;
+      const group = (name: string) =>
+        t.platform.schedules.groups.create({ communeId: 'base', name, clusterIds: ['c-base'] }).id;
+      const calendar = () =>
+        `from=${new Date().toISOString()}&to=${new Date(Date.now() + 40 * 86_400_000).toISOString()}`;
+      return [
+        {
+          method: 'GET',
+          path: '/api/v1/schedules',
+          access: ['operator'],
+          call: () => ({ url: '/api/v1/schedules' }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/schedules',
+          access: ['operator'],
+          call: (c) => ({ url: '/api/v1/schedules', body: schedule(`Lịch ${c}`) }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/schedules/occurrences',
+          access: ['operator', 'technician'],
+          call: () => ({ url: `/api/v1/schedules/occurrences?${calendar()}` }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/schedules/{id}',
+          access: ['operator'],
+          call: (c) => ({ url: `/api/v1/schedules/${saved(`Xem ${c}`)}` }),
+        },
+        {
+          method: 'PATCH',
+          path: '/api/v1/schedules/{id}',
+          access: ['operator'],
+          call: (c) => ({
+            url: `/api/v1/schedules/${saved(`Sửa ${c}`)}`,
+            body: { name: `Đã sửa ${c}`, volume: 80 },
+          }),
+        },
+        {
+          method: 'DELETE',
+          path: '/api/v1/schedules/{id}',
+          access: ['operator'],
+          call: (c) => ({ url: `/api/v1/schedules/${saved(`Xoá ${c}`)}` }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/groups',
+          access: ['operator'],
+          call: () => ({ url: '/api/v1/groups' }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/groups',
+          access: ['operator'],
+          call: (c) => ({
+            url: '/api/v1/groups',
+            body: { communeId: 'base', name: `Nhóm ${c}`, clusterIds: ['c-base'] },
+          }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/groups/{id}',
+          access: ['operator'],
+          call: (c) => ({ url: `/api/v1/groups/${group(`Xem nhóm ${c}`)}` }),
+        },
+        {
+          method: 'PATCH',
+          path: '/api/v1/groups/{id}',
+          access: ['operator'],
+          call: (c) => ({
+            url: `/api/v1/groups/${group(`Sửa nhóm ${c}`)}`,
+            body: { name: `Nhóm đã sửa ${c}` },
+          }),
+        },
+        {
+          method: 'DELETE',
+          path: '/api/v1/groups/{id}',
+          access: ['operator'],
+          call: (c) => ({ url: `/api/v1/groups/${group(`Xoá nhóm ${c}`)}` }),
+        },
+      ];
+    })(),
     // [broadcasts] routes
+    {
+      method: 'GET',
+      path: '/api/v1/broadcasts',
+      access: ['operator'],
+      call: () => ({ url: '/api/v1/broadcasts?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z' }),
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/broadcasts/emergency',
+      access: ['operator'],
+      call: () => ({
+        url: '/api/v1/broadcasts/emergency?waitMs=0',
+        body: {
+          content: { kind: 'stream', url: 'http://radio.example/live' },
+          durationS: 60,
+          targets: { clusterIds: ['c-base'] },
+        },
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/broadcasts/live',
+      access: ['operator'],
+      call: () => ({
+        url: '/api/v1/broadcasts/live',
+        body: {
+          name: 'Đài tỉnh',
+          url: 'http://radio.example/live',
+          durationS: 600,
+          targets: { clusterIds: ['c-base'] },
+        },
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/broadcasts/{id}',
+      access: ['operator', 'technician'],
+      call: async () => ({ url: `/api/v1/broadcasts/${await liveBroadcast()}` }),
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/broadcasts/{id}/stop',
+      access: ['operator'],
+      call: async () => ({ url: `/api/v1/broadcasts/${await liveBroadcast()}/stop` }),
+    },
   ];
   let targetUser = '';
+  /** A live relay started by the admin, for the routes that read or stop one. */
+  const liveBroadcast = async () => {
+    const started = await t.api('/api/v1/broadcasts/live', {
+      method: 'POST',
+      body: {
+        name: 'Tiếp sóng',
+        url: 'http://radio.example/live',
+        durationS: 600,
+        targets: { clusterIds: ['c-base'] },
+      },
+    });
+    return started.body.id as string;
+  };
 
   beforeAll(async () => {
     t = await startTestPlatform();

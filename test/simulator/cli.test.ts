@@ -71,8 +71,21 @@ describe('simulator CLI arguments', () => {
     ]);
   });
 
+  it('takes --time-scale and --media-timeout, with defaults 1 and 30 s', () => {
+    expect(parseCliArgs(['--fleet', 'f.json'], {})).toMatchObject({ timeScale: 1, mediaTimeoutMs: 30_000 });
+    expect(
+      parseCliArgs(['--fleet', 'f.json', '--time-scale', '60', '--media-timeout', '2.5'], {}),
+    ).toMatchObject({ timeScale: 60, mediaTimeoutMs: 2_500 });
+    expect(parseCliArgs(['--fleet', 'f.json', '--fault', 'hd-01:download-fail:2'], {}).faults).toEqual([
+      { target: 'hd-01', fault: { kind: 'download-fail', remaining: 2 } },
+    ]);
+  });
+
   it.each([
     [[], /--fleet <file> is required/],
+    [['--fleet', 'f.json', '--time-scale', '0'], /--time-scale must be a number from 0.001 to 100000/],
+    [['--fleet', 'f.json', '--media-timeout', 'x'], /--media-timeout must be a number/],
+    [['--fleet', 'f.json', '--fault', 'all:playback-fail:0'], /playback time/],
     [['--fleet', 'f.json', '--bogus'], /Unknown option '--bogus'/],
     [['--fleet', 'f.json', '--fault', 'all:explode'], /unknown fault "explode"/],
     [['--fleet', 'f.json', '--fault', 'hd-01:weak-signal:3'], /takes no argument/],
@@ -92,6 +105,9 @@ describe('simulator CLI arguments', () => {
     await expect(runCli(['--help'], io)).resolves.toBe(0);
     expect(stdout.text).toContain('Usage: npm run sim');
     expect(stdout.text).toContain('power-cut');
+    expect(stdout.text).toContain('--time-scale <factor>');
+    expect(stdout.text).toContain('download-fail');
+    expect(stdout.text).toContain('playback-fail');
   });
 });
 
@@ -124,7 +140,18 @@ describe('simulator CLI', () => {
     const stdin = new PassThrough();
     const { io, stdout } = captureIo(stdin, { clock: h.clock });
     const run = runCli(
-      ['--fleet', fleetFile, '--count', '2', '--log-level', 'silent', '--fault', 'hd-02:speaker-fault:2'],
+      [
+        '--fleet',
+        fleetFile,
+        '--count',
+        '2',
+        '--log-level',
+        'silent',
+        '--fault',
+        'hd-02:speaker-fault:2',
+        '--time-scale',
+        '60',
+      ],
       io,
     );
     await stdout.waitFor(/2 simulated clusters on mqtt:\/\/127\.0\.0\.1:\d+, 2 connected\. Type "help"/);
@@ -143,10 +170,13 @@ describe('simulator CLI', () => {
     await stdout.waitFor(/ok: cleared speaker-fault on all/);
     await h.observer.waitFor(is('hd-02', 'event', { type: 'fault-cleared' }), 'fault-cleared');
 
+    stdin.write('fault hd-01 download-fail 2\n');
+    await stdout.waitFor(/ok: download-fail 2 on hd-01/);
     stdin.write('status hd-01\n');
     const status = await stdout.waitFor(/^hd-01\n(?: {2}.*\n)+/m);
     expect(status[0]).toContain('connection:       connected');
-    expect(status[0]).toContain('faults:           slow-acks:2000');
+    expect(status[0]).toContain('faults:           slow-acks:2000, download-fail:2');
+    expect(status[0]).toContain('media:            0 fetched, 0 failed; playing times ÷ 60');
 
     stdin.write('quit\n');
     await expect(run).resolves.toBe(0);

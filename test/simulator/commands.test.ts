@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AckSchema, buildCommand, HeartbeatSchema } from '../../devices/index.js';
 import { MediaFetchError } from '../../simulators/speaker-cluster/media-fetcher.js';
+import type { MediaServer } from './media-server.js';
+import { buildWav, captureLogs, startMediaServer } from './media-server.js';
 import type { Harness, Received } from './mqtt-harness.js';
 import { is, onTopic, startHarness } from './mqtt-harness.js';
 
@@ -9,11 +11,14 @@ const acksFor = (h: Harness, cmdId: string) =>
 
 describe('simulated cluster: commands', () => {
   let h: Harness;
+  let media: MediaServer;
   beforeEach(async () => {
     h = await startHarness();
+    media = await startMediaServer();
   });
   afterEach(async () => {
     await h.close();
+    await media.close();
   });
 
   it('sets the volume, acks accepted then done, and reports it in the next heartbeat', async () => {
@@ -95,13 +100,16 @@ describe('simulated cluster: commands', () => {
   });
 
   it('plays media at its start time for duration × repeat, then acks done', async () => {
-    const cluster = await h.startCluster({ volume: 70 });
+    const logs = captureLogs();
+    const cluster = await h.startCluster({ volume: 70, logger: logs.logger });
+    media.serve('/a.wav', buildWav(1));
     const play = buildCommand(
       'play',
       {
         broadcastId: 'bc-1',
         level: 'normal',
-        source: { kind: 'media', url: 'http://media.local/a.mp3', durationS: 5 },
+        // The command's durationS wins over the file's own length.
+        source: { kind: 'media', url: media.url('/a.wav'), durationS: 5 },
         startAt: h.clock.now() + 1_000,
         repeat: 2,
         volume: 90,
@@ -110,7 +118,7 @@ describe('simulated cluster: commands', () => {
     );
     await h.observer.sendCommand('hd-01', play);
     await h.observer.waitFor(is('hd-01', 'ack', { cmdId: play.id, status: 'accepted' }), 'accepted');
-    await vi.waitFor(() => expect(h.clock.pendingTimers()).toBeGreaterThan(1));
+    await vi.waitFor(() => expect(logs.find(/^media downloaded/)).toBeDefined());
 
     h.clock.advance(1_000);
     const started = await h.observer.waitFor(is('hd-01', 'event', { type: 'playback-started' }), 'start');
@@ -131,12 +139,13 @@ describe('simulated cluster: commands', () => {
 
   it('plays a stream until a stop command', async () => {
     const cluster = await h.startCluster();
+    media.stream('/live', Buffer.from('ID3 first bytes of a live stream'));
     const play = buildCommand(
       'play',
       {
         broadcastId: 'live-1',
         level: 'emergency',
-        source: { kind: 'stream', url: 'http://media.local/live' },
+        source: { kind: 'stream', url: media.url('/live') },
         startAt: h.clock.now(),
         repeat: 1,
       },
@@ -190,21 +199,22 @@ describe('simulated cluster: commands', () => {
 
   it('pre-empts a normal item with a priority one, and refuses a normal one while that plays', async () => {
     const cluster = await h.startCluster();
-    const media = { kind: 'media', url: 'http://media.local/a.mp3', durationS: 60 } as const;
+    media.serve('/a.wav', buildWav(1));
+    const source = { kind: 'media', url: media.url('/a.wav'), durationS: 60 } as const;
     const now = h.clock.now();
     const normal = buildCommand(
       'play',
-      { broadcastId: 'n-1', level: 'normal', source: media, startAt: now, repeat: 1 },
+      { broadcastId: 'n-1', level: 'normal', source, startAt: now, repeat: 1 },
       now,
     );
     const priority = buildCommand(
       'play',
-      { broadcastId: 'p-1', level: 'priority', source: media, startAt: now, repeat: 1 },
+      { broadcastId: 'p-1', level: 'priority', source, startAt: now, repeat: 1 },
       now,
     );
     const another = buildCommand(
       'play',
-      { broadcastId: 'n-2', level: 'normal', source: media, startAt: now, repeat: 1 },
+      { broadcastId: 'n-2', level: 'normal', source, startAt: now, repeat: 1 },
       now,
     );
 
@@ -236,13 +246,14 @@ describe('simulated cluster: commands', () => {
 
   it('cancels a scheduled item on stop with ack done and no playback events', async () => {
     await h.startCluster();
+    media.serve('/x.wav', buildWav(1));
     const now = h.clock.now();
     const later = buildCommand(
       'play',
       {
         broadcastId: 'sch-1',
         level: 'normal',
-        source: { kind: 'media', url: 'http://m.local/x.mp3' },
+        source: { kind: 'media', url: media.url('/x.wav') },
         startAt: now + 60_000,
         repeat: 1,
       },

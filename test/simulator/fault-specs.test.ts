@@ -13,6 +13,12 @@ describe('fault specs', () => {
     expect(parseFault('speaker-fault', '3')).toEqual({ kind: 'speaker-fault', speaker: 3 });
     expect(parseFault('slow-acks')).toEqual({ kind: 'slow-acks', delayMs: 5000 });
     expect(describeFault(parseFault('slow-acks', '250'))).toBe('slow-acks:250');
+    expect(parseFault('download-fail')).toEqual({ kind: 'download-fail' });
+    expect(parseFault('download-fail', '3')).toEqual({ kind: 'download-fail', remaining: 3 });
+    expect(describeFault(parseFault('download-fail'))).toBe('download-fail');
+    expect(describeFault(parseFault('download-fail', '3'))).toBe('download-fail:3');
+    expect(parseFault('playback-fail')).toEqual({ kind: 'playback-fail', afterMs: 2000 });
+    expect(describeFault(parseFault('playback-fail', '500'))).toBe('playback-fail:500');
   });
 
   it('rejects unknown faults and bad arguments with a clear message', () => {
@@ -20,6 +26,8 @@ describe('fault specs', () => {
     expect(() => parseFault('speaker-fault', '0')).toThrow(/speaker index must be an integer from 1 to 16/);
     expect(() => parseFault('slow-acks', '1.5')).toThrow(/ack delay/);
     expect(() => parseFault('overheat', '90')).toThrow(/takes no argument/);
+    expect(() => parseFault('download-fail', '0')).toThrow(/number of downloads must be an integer from 1/);
+    expect(() => parseFault('playback-fail', 'soon')).toThrow(/playback time \(ms\)/);
   });
 });
 

@@ -94,6 +94,8 @@ describe('simulated fleet', () => {
       clock: h.clock,
       logger: pino({ level: 'silent' }),
       heartbeatIntervalS: 10,
+      timeScale: 60,
+      mediaTimeoutMs: 5_000,
     });
   });
   afterEach(async () => {
@@ -109,6 +111,7 @@ describe('simulated fleet', () => {
       ['hd-03', true],
     ]);
     expect(fleet.get('hd-02')?.deviceId).toBe('hd-02');
+    expect(fleet.status().map((s) => s.timeScale)).toEqual([60, 60, 60]);
     expect(fleet.get('hd-09')).toBeUndefined();
 
     await fleet.injectFault('all', { kind: 'weak-signal' });

@@ -41,9 +41,11 @@ export class ManualClock implements Clock {
   advance(ms: number): void {
     const target = this.current + ms;
     for (;;) {
-      const due = [...this.timers.values()]
-        .filter((t) => t.at <= target)
-        .sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      // The earliest timer due by the target; ties fire in the order they were set.
+      let due: Timer | undefined;
+      for (const t of this.timers.values()) {
+        if (t.at <= target && (!due || t.at < due.at || (t.at === due.at && t.id < due.id))) due = t;
+      }
       if (!due) break;
       this.current = due.at;
       if (due.every === null) this.timers.delete(due.id);

@@ -99,13 +99,21 @@ export async function startTestPlatform(
     } else {
       const username = `${role}-${roleOptions.communeId ?? 'all'}`;
       const password = `${username}-password`;
-      await platform.auth.createUser({
-        username,
-        displayName: `Thử ${role}`,
-        password,
-        roles: [role],
-        communeId: roleOptions.communeId ?? null,
-      });
+      // A platform restarted on the same data directory already has the account.
+      const existing = platform.auth
+        .listUsers({ limit: 1_000, offset: 0 })
+        .items.find((u) => u.username === username);
+      if (existing) {
+        await platform.auth.resetPassword(existing.id, password);
+      } else {
+        await platform.auth.createUser({
+          username,
+          displayName: `Thử ${role}`,
+          password,
+          roles: [role],
+          communeId: roleOptions.communeId ?? null,
+        });
+      }
       headers = await signIn(username, password);
     }
     sessions.set(key, headers);

@@ -1,6 +1,7 @@
 import m0001 from './0001-registry-and-presence.js';
 import m0002 from './0002-accounts-and-audit.js';
 import m0003 from './0003-announcements.js';
+import m0004 from './0004-dispatcher-state.js';
 
 /**
  * Forward-only migrations, applied in order and never edited once released: a change to the
@@ -10,4 +11,5 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 1, name: 'registry-and-presence', sql: m0001 },
   { version: 2, name: 'accounts-and-audit', sql: m0002 },
   { version: 3, name: 'announcements', sql: m0003 },
+  { version: 4, name: 'dispatcher-state', sql: m0004 },
 ];

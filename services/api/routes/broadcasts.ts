@@ -1,0 +1,317 @@
+import { stringify } from 'csv-stringify/sync';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Principal } from '../../accounts/roles.js';
+import {
+  ContentSchema,
+  DELIVERY_STATES,
+  LevelSchema,
+  type Targets,
+  TargetsSchema,
+} from '../../announcements/types.js';
+import type { BroadcastRecord, DeliveryRecord } from '../../dispatch/broadcast-store.js';
+import { InvalidRequestError, NotFoundError } from '../../errors.js';
+import type { ApiDeps } from '../deps.js';
+import { errorResponses } from '../pagination.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+const DeliverySchema = z.object({
+  clusterId: z.string(),
+  clusterName: z.string().nullable(),
+  villageId: z.string().nullable(),
+  state: z.enum(DELIVERY_STATES),
+  reason: z.string().nullable(),
+  attempts: z.int(),
+  sentAt: z.iso.datetime().nullable(),
+  acceptedAt: z.iso.datetime().nullable(),
+  startedAt: z.iso.datetime().nullable(),
+  finishedAt: z.iso.datetime().nullable(),
+  playedS: z.number().nullable().describe('from playback start to finish, seconds'),
+  speakers: z
+    .array(z.object({ idx: z.int(), ok: z.boolean().nullable(), fault: z.string().nullable() }))
+    .nullable()
+    .describe('per-speaker health reported while it played'),
+});
+
+const BroadcastSchema = z.object({
+  id: z.string(),
+  kind: z.enum(['scheduled', 'emergency', 'live']),
+  scheduleId: z.string().nullable(),
+  name: z.string(),
+  level: LevelSchema,
+  content: ContentSchema,
+  volume: z.int().nullable(),
+  repeat: z.int(),
+  startAt: z.iso.datetime(),
+  endAt: z.iso.datetime(),
+  status: z.enum(['active', 'finished', 'stopped']),
+  createdBy: z.string().nullable(),
+  stoppedAt: z.iso.datetime().nullable(),
+  stoppedBy: z.string().nullable(),
+  summary: z.record(z.string(), z.int()).describe('clusters per delivery state'),
+});
+const BroadcastDetailSchema = BroadcastSchema.extend({ deliveries: z.array(DeliverySchema) });
+
+export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
+  const { dispatcher, registry, clock } = deps;
+  const tags = ['broadcasts'];
+  const operators = ['operator'] as const;
+
+  const summarize = (deliveries: DeliveryRecord[]) => {
+    const counts: Record<string, number> = {};
+    for (const d of deliveries) counts[d.state] = (counts[d.state] ?? 0) + 1;
+    return counts;
+  };
+  const toBroadcast = (b: BroadcastRecord, deliveries: DeliveryRecord[]) => ({
+    id: b.id,
+    kind: b.kind,
+    scheduleId: b.scheduleId,
+    name: b.name,
+    level: b.level,
+    content: b.content,
+    volume: b.volume,
+    repeat: b.repeat,
+    startAt: iso(b.startAt) as string,
+    endAt: iso(b.endAt) as string,
+    status: b.status,
+    createdBy: b.createdBy,
+    stoppedAt: iso(b.stoppedAt),
+    stoppedBy: b.stoppedBy,
+    summary: summarize(deliveries),
+  });
+  const toDeliveries = (deliveries: DeliveryRecord[]) => {
+    const clusters = new Map(
+      registry
+        .listClusters(
+          { ids: deliveries.map((d) => d.clusterId) },
+          { limit: deliveries.length || 1, offset: 0 },
+        )
+        .items.map((c) => [c.id, c]),
+    );
+    return deliveries.map((d) => ({
+      clusterId: d.clusterId,
+      clusterName: clusters.get(d.clusterId)?.name ?? null,
+      villageId: clusters.get(d.clusterId)?.villageId ?? null,
+      state: d.state,
+      reason: d.reason,
+      attempts: d.attempts,
+      sentAt: iso(d.sentAt),
+      acceptedAt: iso(d.acceptedAt),
+      startedAt: iso(d.startedAt),
+      finishedAt: iso(d.finishedAt),
+      playedS: d.startedAt !== null && d.finishedAt !== null ? (d.finishedAt - d.startedAt) / 1000 : null,
+      speakers: d.speakers,
+    }));
+  };
+  const detail = (id: string) => {
+    const { broadcast, deliveries } = dispatcher.get(id);
+    return { ...toBroadcast(broadcast, deliveries), deliveries: toDeliveries(deliveries) };
+  };
+  /** Targets default to everything the caller may address; a limited caller stays in their commune. */
+  const scopedTargets = (principal: Principal | null, targets: Targets | undefined): Targets => {
+    const limit = principal?.communeId;
+    const chosen =
+      targets ??
+      ({
+        communeIds: limit
+          ? [limit]
+          : registry.listCommunes({ limit: 10_000, offset: 0 }).items.map((c) => c.id),
+        villageIds: [],
+        clusterIds: [],
+        groupIds: [],
+      } satisfies Targets);
+    if (limit) {
+      for (const id of dispatcher.resolveTargets(chosen)) {
+        if (registry.getCluster(id).communeId !== limit) throw new NotFoundError('cluster', id);
+      }
+    }
+    return chosen;
+  };
+  const actorName = (principal: Principal | null) => principal?.username ?? null;
+
+  app.get(
+    '/broadcasts',
+    {
+      config: { access: operators },
+      schema: {
+        tags,
+        summary: 'The broadcast log for a period: what played where, when, for how long, who scheduled it',
+        description:
+          'format=csv gives one row per cluster and broadcast, the record a commune reports upward.',
+        querystring: z.object({
+          from: z.iso.datetime(),
+          to: z.iso.datetime(),
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+          offset: z.coerce.number().int().min(0).default(0),
+          format: z.enum(['json', 'csv']).default('json'),
+        }),
+        response: {
+          200: z
+            .union([
+              z.object({
+                items: z.array(BroadcastDetailSchema),
+                total: z.int(),
+                limit: z.int(),
+                offset: z.int(),
+              }),
+              z.string(),
+            ])
+            .describe('JSON page, or text/csv with format=csv'),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { from, to, limit, offset, format } = request.query;
+      const range = { from: Date.parse(from), to: Date.parse(to) };
+      if (range.to <= range.from) throw new InvalidRequestError('querystring.to: must be after from');
+      if (range.to - range.from > 93 * 86_400_000)
+        throw new InvalidRequestError('querystring.to: at most 93 days after from');
+      const page = format === 'csv' ? { limit: 100_000, offset: 0 } : { limit, offset };
+      const result = deps.broadcastStore.list(range, page);
+      const items = result.items.map((b) => {
+        const deliveries = deps.broadcastStore.deliveries(b.id);
+        return { ...toBroadcast(b, deliveries), deliveries: toDeliveries(deliveries) };
+      });
+      if (format === 'json') return { items, total: result.total, limit, offset };
+      const rows = items.flatMap((b) =>
+        b.deliveries.map((d) => ({
+          date: b.startAt.slice(0, 10),
+          broadcast: b.id,
+          name: b.name,
+          kind: b.kind,
+          level: b.level,
+          scheduledBy: b.createdBy ?? '',
+          scheduledStart: b.startAt,
+          cluster: d.clusterId,
+          clusterName: d.clusterName ?? '',
+          village: d.villageId ?? '',
+          outcome: d.state,
+          reason: d.reason ?? '',
+          startedAt: d.startedAt ?? '',
+          finishedAt: d.finishedAt ?? '',
+          playedS: d.playedS ?? '',
+          speakersFaulty: d.speakers
+            ? d.speakers
+                .filter((s) => s.ok === false)
+                .map((s) => s.idx)
+                .join(' ')
+            : '',
+        })),
+      );
+      const day = new Date(clock.now()).toISOString().slice(0, 10);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="broadcast-log-${day}.csv"`)
+        .serializer((payload: string) => payload)
+        .send(`\uFEFF${stringify(rows, { header: true })}`);
+    },
+  );
+
+  app.post(
+    '/broadcasts/emergency',
+    {
+      config: { access: operators, audit: 'broadcast.emergency' },
+      schema: {
+        tags,
+        summary:
+          'Send an emergency bulletin now to every target, pre-empting anything lower, at forced volume',
+        description: 'Answers once every cluster has acknowledged, or after waitMs with the states so far.',
+        querystring: z.object({ waitMs: z.coerce.number().int().min(0).max(30_000).default(5_000) }),
+        body: z.strictObject({
+          name: z.string().trim().min(1).max(120).optional(),
+          content: ContentSchema,
+          targets: TargetsSchema.optional().describe('default: every commune you may address'),
+          volume: z.int().min(0).max(100).optional().describe('default 100'),
+          durationS: z
+            .number()
+            .positive()
+            .max(12 * 3600)
+            .optional()
+            .describe('required for a stream'),
+        }),
+        response: { 201: BroadcastDetailSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const broadcast = dispatcher.emergency(
+        { ...body, targets: scopedTargets(request.principal, body.targets) },
+        actorName(request.principal),
+      );
+      request.auditNote = {
+        target: { type: 'broadcast', id: broadcast.id },
+        after: { name: broadcast.name, level: broadcast.level },
+      };
+      await dispatcher.waitForAnswers(broadcast.id, request.query.waitMs);
+      return reply.status(201).send(detail(broadcast.id));
+    },
+  );
+
+  app.post(
+    '/broadcasts/live',
+    {
+      config: { access: operators, audit: 'broadcast.live.start' },
+      schema: {
+        tags,
+        summary: 'Relay an external live stream (e.g. provincial radio) to the targets for a time window',
+        body: z.strictObject({
+          name: z.string().trim().min(1).max(120),
+          url: z.url({ protocol: /^https?$/ }).max(2048),
+          targets: TargetsSchema.optional(),
+          level: LevelSchema.default('normal'),
+          volume: z.int().min(0).max(100).optional(),
+          durationS: z
+            .number()
+            .positive()
+            .max(12 * 3600),
+        }),
+        response: { 201: BroadcastDetailSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const broadcast = dispatcher.live(
+        { ...body, targets: scopedTargets(request.principal, body.targets) },
+        actorName(request.principal),
+      );
+      request.auditNote = {
+        target: { type: 'broadcast', id: broadcast.id },
+        after: { name: broadcast.name, url: body.url },
+      };
+      return reply.status(201).send(detail(broadcast.id));
+    },
+  );
+
+  app.get(
+    '/broadcasts/:id',
+    {
+      config: { access: ['operator', 'technician'] },
+      schema: {
+        tags,
+        summary: 'Proof of delivery: per-cluster and per-speaker outcome with timestamps',
+        params: z.object({ id: z.string().regex(/^b-[0-9a-f]{12}$/) }),
+        response: { 200: BroadcastDetailSchema, ...errorResponses },
+      },
+    },
+    async (request) => detail(request.params.id),
+  );
+
+  app.post(
+    '/broadcasts/:id/stop',
+    {
+      config: { access: operators, audit: 'broadcast.stop' },
+      schema: {
+        tags,
+        summary: 'Stop a broadcast (or end a live relay) on every cluster still playing or about to',
+        params: z.object({ id: z.string().regex(/^b-[0-9a-f]{12}$/) }),
+        response: { 200: BroadcastDetailSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      dispatcher.stopBroadcast(request.params.id, actorName(request.principal));
+      return detail(request.params.id);
+    },
+  );
+};

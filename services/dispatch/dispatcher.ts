@@ -1,0 +1,575 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { MessageBus } from '../../broker/bus/message-bus.js';
+import {
+  type Clock,
+  type Command,
+  newCommandId,
+  type TimerHandle,
+  type TypedPublish,
+  typedPublish,
+} from '../../devices/index.js';
+import {
+  type Content,
+  type DeliveryState,
+  FINAL_DELIVERY_STATES,
+  type Level,
+  type Targets,
+} from '../announcements/types.js';
+import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
+import type { EventBus } from '../event-bus.js';
+import type { BroadcastKind, BroadcastRecord, BroadcastStore, DeliveryRecord } from './broadcast-store.js';
+import { type DeliveryInput, stepDelivery } from './delivery-machine.js';
+
+/** What the dispatcher needs from the schedules: their occurrences, and targets made concrete. */
+export interface PlanSource {
+  occurrencesBetween(
+    from: number,
+    to: number,
+  ): {
+    schedule: {
+      id: string;
+      name: string;
+      level: Level;
+      content: Content;
+      volume: number | null;
+      repeat: number;
+      createdBy: string | null;
+      createdAt: string;
+    };
+    start: number;
+    end: number;
+    clusterIds: string[];
+  }[];
+  resolveTargets(targets: Targets): string[];
+}
+
+/** What the dispatcher needs from the media library. */
+export interface MediaSource {
+  get(id: string): { sizeBytes: number; sha256: string; durationS: number };
+  signedUrl(id: string, expiresAt: number): string;
+}
+
+export interface DispatcherOptions {
+  store: BroadcastStore;
+  bus: MessageBus;
+  events: EventBus;
+  clock: Clock;
+  logger: Logger;
+  plan: PlanSource;
+  media: MediaSource;
+  isOnline(clusterId: string): boolean;
+  speakers(clusterId: string): { idx: number; ok: boolean | null; fault: string | null }[] | null;
+  /** Plays go out this long before they start, so clusters can fetch the media in time. */
+  leadMs: number;
+  /** A play may still start this late (after a cluster came back, or the platform restarted). */
+  graceMs: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  tickMs?: number;
+}
+
+const LAST_TICK = 'dispatcher.lastTick';
+/** The longest the dispatcher sleeps with nothing to do. */
+const IDLE_MAX_MS = 3_600_000;
+/** How far back a restart looks for occurrences it slept through, to record them as missed. */
+const MAX_LOOKBACK_MS = 24 * 3_600_000;
+/** How long after its expected end a play may go unreported before it is counted as failed. */
+const REPORT_SLACK_MS = 120_000;
+/** How long a device may keep a media URL: long enough to finish a slow download. */
+const URL_SLACK_MS = 10 * 60_000;
+
+const isFinal = (state: DeliveryState) => FINAL_DELIVERY_STATES.includes(state);
+
+/**
+ * Turns schedule occurrences, emergency bulletins and live relays into per-cluster `play`
+ * commands, and follows every cluster to a final state. Each delivery has one command id for its
+ * whole life: retries, and the re-sends that ask a cluster for its status after a restart, carry
+ * the same id, and clusters de-duplicate on it, so nothing plays twice.
+ */
+export class Dispatcher {
+  private readonly publish: TypedPublish;
+  private readonly logger: Logger;
+  private readonly unsubscribers: (() => void)[] = [];
+  private timer: TimerHandle | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
+  private firstTick = true;
+  private lastTickSaved = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.publish = typedPublish((topic, payload, opts) => options.bus.publish(topic, payload, opts));
+    this.logger = options.logger.child({ component: 'dispatcher' });
+  }
+
+  start(): void {
+    const { events, clock } = this.options;
+    this.unsubscribers.push(
+      events.on('device.ack', ({ deviceId, ack }) => this.report(deviceId, ack.cmdId, { type: 'ack', ack })),
+      events.on('device.event', ({ deviceId, event }) => {
+        if (event.cmdId) this.report(deviceId, event.cmdId, { type: 'event', event });
+      }),
+      events.on('device.presence', ({ deviceId, online }) => {
+        if (online) this.options.store.retryNow(deviceId, clock.now());
+      }),
+    );
+    this.reconcile();
+    this.loop();
+  }
+
+  /**
+   * Ticks every second while deliveries are under way; otherwise sleeps until one lead before the
+   * next occurrence (an hour at most). Schedule changes, emergencies and relays wake it at once.
+   */
+  private loop(): void {
+    this.timer = null;
+    const busy = this.tick();
+    const delay = busy ? (this.options.tickMs ?? 1_000) : this.untilNextOccurrence();
+    this.timer = this.options.clock.setTimeout(() => this.loop(), delay);
+  }
+
+  private untilNextOccurrence(): number {
+    const { clock, plan, leadMs } = this.options;
+    const now = clock.now();
+    let next = now + IDLE_MAX_MS;
+    try {
+      for (const occ of plan.occurrencesBetween(now, now + leadMs + IDLE_MAX_MS)) {
+        if (occ.start - leadMs > now) next = Math.min(next, occ.start - leadMs);
+      }
+    } catch (error) {
+      this.logger.error({ err: error }, 'could not expand schedules');
+    }
+    return Math.max(1_000, next - now);
+  }
+
+  async stop(): Promise<void> {
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    if (this.timer) this.options.clock.clearTimeout(this.timer);
+    this.timer = null;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Waits for every command being published right now (tests and shutdown). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /**
+   * One pass: materialise upcoming occurrences, send what is due, close what has run out. Returns
+   * whether deliveries are still under way.
+   */
+  tick(): boolean {
+    const now = this.options.clock.now();
+    this.materialize(now);
+    this.sendDue(now);
+    const open = this.watchdog(now);
+    // Written at most every 10 s: enough to know, after a crash, roughly when the platform stopped.
+    if (now - this.lastTickSaved >= 10_000) {
+      this.options.store.setState(LAST_TICK, String(now), now);
+      this.lastTickSaved = now;
+    }
+    return open > 0;
+  }
+
+  emergency(
+    input: {
+      name?: string | undefined;
+      content: Content;
+      targets: Targets;
+      volume?: number | undefined;
+      durationS?: number | undefined;
+    },
+    actor: string | null,
+  ): BroadcastRecord {
+    return this.createImmediate('emergency', {
+      name: input.name ?? 'Bản tin khẩn cấp',
+      level: 'emergency',
+      content: input.content,
+      targets: input.targets,
+      // Circular 39: an emergency bulletin is heard; the volume is forced.
+      volume: input.volume ?? 100,
+      durationS: input.durationS,
+      actor,
+    });
+  }
+
+  live(
+    input: {
+      name: string;
+      url: string;
+      targets: Targets;
+      level: Level;
+      volume?: number | undefined;
+      durationS: number;
+    },
+    actor: string | null,
+  ): BroadcastRecord {
+    return this.createImmediate('live', {
+      name: input.name,
+      level: input.level,
+      content: { kind: 'stream', url: input.url },
+      targets: input.targets,
+      volume: input.volume ?? null,
+      durationS: input.durationS,
+      actor,
+    });
+  }
+
+  stopBroadcast(id: string, actor: string | null): BroadcastRecord {
+    const { store, clock } = this.options;
+    const broadcast = this.require(id);
+    if (broadcast.status !== 'active')
+      throw new ConflictError(`broadcast ${id} is already ${broadcast.status}`);
+    const now = clock.now();
+    store.setStatus(id, 'stopped', { at: now, by: actor });
+    for (const d of store.deliveries(id)) {
+      if (isFinal(d.state)) continue;
+      if (d.state !== 'scheduled') {
+        this.track(
+          this.publish(d.clusterId, 'cmd', {
+            id: newCommandId(),
+            type: 'stop',
+            broadcastId: id,
+            issuedAt: now,
+            expiresAt: now + 5 * 60_000,
+          }),
+          d.clusterId,
+        );
+      }
+      this.apply(d, { type: 'stop' }, now);
+    }
+    this.logger.info({ broadcastId: id, actor }, 'broadcast stopped');
+    return this.require(id);
+  }
+
+  /** Runs a pass now and keeps ticking every second while there is work. */
+  wake(): void {
+    if (this.timer === null) return; // not started, or stopping
+    this.options.clock.clearTimeout(this.timer);
+    this.loop();
+  }
+
+  resolveTargets(targets: Targets): string[] {
+    return this.options.plan.resolveTargets(targets);
+  }
+
+  /**
+   * Resolves once no cluster of the broadcast is still waiting to acknowledge (or after timeoutMs),
+   * so an operator firing an emergency sees the answers within seconds.
+   */
+  waitForAnswers(broadcastId: string, timeoutMs: number): Promise<void> {
+    const waiting = () =>
+      this.options.store.deliveries(broadcastId).some((d) => d.state === 'scheduled' || d.state === 'sent');
+    if (timeoutMs <= 0 || !waiting()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        unsubscribe();
+        this.options.clock.clearTimeout(timer);
+        resolve();
+      };
+      const unsubscribe = this.options.events.on('device.ack', () => {
+        if (!waiting()) done();
+      });
+      const timer = this.options.clock.setTimeout(done, timeoutMs);
+    });
+  }
+
+  get(id: string): { broadcast: BroadcastRecord; deliveries: DeliveryRecord[] } {
+    const broadcast = this.require(id);
+    return { broadcast, deliveries: this.options.store.deliveries(id) };
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private createImmediate(
+    kind: BroadcastKind,
+    spec: {
+      name: string;
+      level: Level;
+      content: Content;
+      targets: Targets;
+      volume: number | null;
+      durationS: number | undefined;
+      actor: string | null;
+    },
+  ): BroadcastRecord {
+    const { clock, plan, media } = this.options;
+    const now = clock.now();
+    const clusterIds = plan.resolveTargets(spec.targets);
+    if (clusterIds.length === 0) throw new InvalidRequestError('the targets name no clusters');
+    const durationS =
+      spec.content.kind === 'media' ? media.get(spec.content.mediaId).durationS : spec.durationS;
+    if (!durationS) throw new InvalidRequestError('body.durationS: required for a stream');
+    const broadcast: BroadcastRecord = {
+      id: `b-${randomBytes(6).toString('hex')}`,
+      kind,
+      scheduleId: null,
+      occurrenceAt: null,
+      name: spec.name,
+      level: spec.level,
+      content: spec.content,
+      volume: spec.volume,
+      repeat: 1,
+      startAt: now,
+      endAt: now + Math.ceil(durationS * 1000),
+      expiresAt: now + this.options.graceMs,
+      status: 'active',
+      createdBy: spec.actor,
+      createdAt: now,
+      stoppedAt: null,
+      stoppedBy: null,
+    };
+    this.options.store.insert(
+      broadcast,
+      clusterIds.map((clusterId) => ({
+        clusterId,
+        commandId: newCommandId(),
+        state: 'scheduled' as const,
+        reason: null,
+      })),
+    );
+    this.logger.warn(
+      { broadcastId: broadcast.id, kind, clusters: clusterIds.length, actor: spec.actor },
+      'broadcast started',
+    );
+    this.wake();
+    return broadcast;
+  }
+
+  /** Creates the broadcasts of occurrences starting before now + lead that do not exist yet. */
+  private materialize(now: number): void {
+    const { plan, store, graceMs, leadMs } = this.options;
+    const horizon = now + leadMs;
+    let from = now - graceMs;
+    if (this.firstTick) {
+      // After a restart, occurrences slept through are recorded (as missed) rather than forgotten.
+      const last = Number(store.getState(LAST_TICK) ?? now);
+      from = Math.min(from, Math.max(last, now - MAX_LOOKBACK_MS));
+      this.firstTick = false;
+    }
+    let occurrences: ReturnType<PlanSource['occurrencesBetween']>;
+    try {
+      occurrences = plan.occurrencesBetween(from, horizon + 1);
+    } catch (error) {
+      this.logger.error({ err: error }, 'could not expand schedules');
+      return;
+    }
+    for (const occ of occurrences) {
+      if (occ.start < from || occ.start > horizon) continue;
+      if (occ.start < Date.parse(occ.schedule.createdAt)) continue;
+      if (store.hasOccurrence(occ.schedule.id, occ.start)) continue;
+      const tooLate = now > occ.start + graceMs;
+      const { schedule } = occ;
+      const broadcast: BroadcastRecord = {
+        id: `b-${randomBytes(6).toString('hex')}`,
+        kind: 'scheduled',
+        scheduleId: schedule.id,
+        occurrenceAt: occ.start,
+        name: schedule.name,
+        level: schedule.level,
+        content: schedule.content,
+        volume: schedule.volume,
+        repeat: schedule.repeat,
+        startAt: occ.start,
+        endAt: occ.end,
+        expiresAt: occ.start + graceMs,
+        status: tooLate ? 'finished' : 'active',
+        createdBy: schedule.createdBy,
+        createdAt: now,
+        stoppedAt: null,
+        stoppedBy: null,
+      };
+      store.insert(
+        broadcast,
+        occ.clusterIds.map((clusterId) => ({
+          clusterId,
+          commandId: newCommandId(),
+          state: tooLate ? ('missed' as const) : ('scheduled' as const),
+          reason: tooLate ? 'platform-down' : null,
+        })),
+      );
+      this.logger.info(
+        {
+          broadcastId: broadcast.id,
+          scheduleId: schedule.id,
+          start: new Date(occ.start).toISOString(),
+          tooLate,
+        },
+        'occurrence planned',
+      );
+    }
+  }
+
+  private sendDue(now: number): void {
+    const { store, isOnline } = this.options;
+    const broadcasts = new Map<string, BroadcastRecord | null>();
+    for (const d of store.due(now)) {
+      if (!broadcasts.has(d.broadcastId)) broadcasts.set(d.broadcastId, store.get(d.broadcastId));
+      const b = broadcasts.get(d.broadcastId);
+      if (!b || b.status !== 'active') continue;
+      if (now > b.expiresAt) {
+        // Never reached: the cluster was offline throughout, or never answered.
+        const state = d.state === 'sent' ? 'expired' : 'missed';
+        this.finish(d, state, state === 'missed' ? 'offline' : 'no answer before expiry', now);
+        continue;
+      }
+      // Never wait past the expiry, so a missed or expired play is recorded the moment it is.
+      const until = (delay: number) => Math.min(now + delay, b.expiresAt + 1);
+      if (!isOnline(d.clusterId)) {
+        store.update(d, { nextAttemptAt: until(this.options.retryBaseMs ?? 2_000), updatedAt: now });
+        continue;
+      }
+      this.sendPlay(b, d, now);
+      const attempts = d.attempts + 1;
+      const backoff = Math.min(
+        this.options.retryMaxMs ?? 30_000,
+        (this.options.retryBaseMs ?? 2_000) * 2 ** (attempts - 1),
+      );
+      store.update(d, {
+        state: 'sent',
+        attempts,
+        sentAt: d.sentAt ?? now,
+        nextAttemptAt: until(backoff),
+        updatedAt: now,
+      });
+    }
+  }
+
+  private sendPlay(b: BroadcastRecord, d: DeliveryRecord, now: number): void {
+    let command: Command;
+    try {
+      command = this.playCommand(b, d, now);
+    } catch (error) {
+      // The media went missing: nothing can be sent, ever.
+      this.finish(d, 'failed', `cannot build play: ${(error as Error).message}`, now);
+      return;
+    }
+    this.track(this.publish(d.clusterId, 'cmd', command), d.clusterId);
+  }
+
+  private playCommand(b: BroadcastRecord, d: DeliveryRecord, now: number): Command {
+    const source =
+      b.content.kind === 'media'
+        ? (() => {
+            const m = this.options.media.get(b.content.mediaId);
+            return {
+              kind: 'media' as const,
+              url: this.options.media.signedUrl(b.content.mediaId, b.endAt + URL_SLACK_MS),
+              sizeBytes: m.sizeBytes,
+              sha256: m.sha256,
+              durationS: m.durationS,
+            };
+          })()
+        : { kind: 'stream' as const, url: b.content.url };
+    return {
+      id: d.commandId,
+      type: 'play',
+      issuedAt: now,
+      expiresAt: Math.max(b.expiresAt, now + 1),
+      broadcastId: b.id,
+      level: b.level,
+      source,
+      startAt: b.startAt,
+      ...(b.content.kind === 'stream' ? { endAt: b.endAt } : {}),
+      ...(b.volume === null ? {} : { volume: b.volume }),
+      repeat: b.repeat,
+    };
+  }
+
+  /**
+   * Plays accepted but never reported finished are failed once they should long be over. Returns
+   * how many deliveries remain open.
+   */
+  private watchdog(now: number): number {
+    const open = this.options.store.open();
+    for (const d of open) {
+      if (d.state !== 'accepted' && d.state !== 'playing') continue;
+      const b = this.options.store.get(d.broadcastId);
+      if (!b) continue;
+      const lateBy = d.startedAt ? Math.max(0, d.startedAt - b.startAt) : 0;
+      if (now > b.endAt + lateBy + REPORT_SLACK_MS) this.finish(d, 'failed', 'no completion report', now);
+    }
+    return open.length;
+  }
+
+  /**
+   * After a restart: clusters may have acked or finished while nobody listened. Re-sending each
+   * open delivery's command under its own id asks the cluster to repeat its last answer, without
+   * playing anything again.
+   */
+  private reconcile(): void {
+    const { store, clock } = this.options;
+    const now = clock.now();
+    for (const d of store.open()) {
+      const b = store.get(d.broadcastId);
+      if (!b || b.status !== 'active') continue;
+      if (d.state === 'accepted' || d.state === 'playing') {
+        if (this.options.isOnline(d.clusterId)) this.sendPlay(b, d, now);
+        else store.update(d, { nextAttemptAt: now, updatedAt: now });
+      }
+    }
+  }
+
+  private report(deviceId: string, commandId: string, input: DeliveryInput): void {
+    const d = this.options.store.byCommand(commandId);
+    if (!d || d.clusterId !== deviceId) return;
+    this.apply(d, input, this.options.clock.now());
+  }
+
+  private apply(d: DeliveryRecord, input: DeliveryInput, now: number): void {
+    const step = stepDelivery(d.state, input);
+    if (!step) return;
+    const fields: Parameters<BroadcastStore['update']>[1] = {
+      state: step.state,
+      reason: step.reason,
+      updatedAt: now,
+    };
+    // The record says when the cluster says it played, not when its report happened to arrive;
+    // a clock more than five minutes off is not believed.
+    const reported = input.type === 'ack' ? input.ack.ts : input.type === 'event' ? input.event.ts : now;
+    const at = Math.abs(reported - now) <= 5 * 60_000 ? reported : now;
+    if (step.stamp === 'accepted') fields.acceptedAt = at;
+    if (step.stamp === 'started') {
+      fields.startedAt = at;
+      fields.speakers = this.options.speakers(d.clusterId);
+    }
+    if (step.stamp === 'finished') {
+      fields.finishedAt = at;
+      fields.nextAttemptAt = null;
+      fields.speakers = this.options.speakers(d.clusterId) ?? d.speakers;
+    }
+    this.options.store.update(d, fields);
+    this.logger.debug(
+      { broadcastId: d.broadcastId, clusterId: d.clusterId, state: step.state, reason: step.reason },
+      'delivery',
+    );
+    if (isFinal(step.state)) this.closeIfDone(d.broadcastId);
+  }
+
+  private finish(d: DeliveryRecord, state: DeliveryState, reason: string, now: number): void {
+    this.options.store.update(d, { state, reason, finishedAt: now, nextAttemptAt: null, updatedAt: now });
+    this.closeIfDone(d.broadcastId);
+  }
+
+  private closeIfDone(broadcastId: string): void {
+    const { store } = this.options;
+    const b = store.get(broadcastId);
+    if (!b || b.status !== 'active') return;
+    if (store.deliveries(broadcastId).every((d) => isFinal(d.state)))
+      store.setStatus(broadcastId, 'finished');
+  }
+
+  private track(work: Promise<void>, clusterId: string): void {
+    const tracked = work.then(
+      () => undefined,
+      (error: unknown) => this.logger.error({ err: error, clusterId }, 'could not publish a command'),
+    );
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+  }
+
+  private require(id: string): BroadcastRecord {
+    const b = this.options.store.get(id);
+    if (!b) throw new NotFoundError('broadcast', id);
+    return b;
+  }
+}

@@ -1,0 +1,270 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileTypeFromFile } from 'file-type';
+import { parseFile } from 'music-metadata';
+import type { Logger } from 'pino';
+import type { Clock } from '../../devices/index.js';
+import {
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnprocessableError,
+  UnsupportedMediaError,
+} from '../errors.js';
+import type { Db } from '../storage/database.js';
+import { type AudioFormat, acceptedFormat } from './audio-formats.js';
+import type { MediaRecord } from './schemas.js';
+
+export { type MediaRecord, MediaSchema } from './schemas.js';
+
+export interface MediaLibraryOptions {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  /** Where the audio files live: DATA_DIR/media. */
+  dir: string;
+  maxBytes: number;
+  /** `http://host:port` as the devices reach the platform; read per link, as the port may be ephemeral. */
+  baseUrl: () => string;
+  signingKey: Buffer;
+  /** Names of the schedules and broadcasts still using a media item; empty when it is free. */
+  isReferenced: (mediaId: string) => string[];
+}
+
+interface Row {
+  id: string;
+  name: string;
+  mime: string;
+  ext: MediaRecord['ext'];
+  size_bytes: number;
+  sha256: string;
+  duration_s: number;
+  created_at: number;
+  created_by: string | null;
+}
+
+const TEMP_PREFIX = '.upload-';
+const TEMP_SUFFIX = '.part';
+
+/**
+ * The audio library: uploads are streamed to disk, checked for what they really are and how long
+ * they play, then kept as `{dir}/{id}.{ext}` with one row in `media`. Devices fetch the files over
+ * HTTP with links signed here.
+ */
+export class MediaLibrary {
+  private readonly log: Logger;
+
+  constructor(private readonly options: MediaLibraryOptions) {
+    this.log = options.logger.child({ component: 'media' });
+  }
+
+  /** The largest upload accepted, in bytes. */
+  get maxBytes(): number {
+    return this.options.maxBytes;
+  }
+
+  /** Creates the directory and removes uploads a crash left half-written. */
+  async start(): Promise<void> {
+    await mkdir(this.options.dir, { recursive: true });
+    const stale = (await readdir(this.options.dir)).filter(
+      (name) => name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX),
+    );
+    await Promise.all(stale.map((name) => rm(join(this.options.dir, name), { force: true })));
+    if (stale.length > 0) this.log.warn({ count: stale.length }, 'removed unfinished uploads');
+  }
+
+  /**
+   * Stores one upload. Nothing is kept unless every check passes: the partial file is removed on
+   * any failure, including a client that breaks off mid-upload.
+   */
+  async ingest(
+    file: { stream: NodeJS.ReadableStream | Readable; filename: string },
+    meta: { name?: string; createdBy: string | null },
+  ): Promise<MediaRecord> {
+    const { dir } = this.options;
+    const id = `m-${randomBytes(5).toString('hex')}`;
+    const temp = join(dir, `${TEMP_PREFIX}${id}${TEMP_SUFFIX}`);
+    await mkdir(dir, { recursive: true });
+    let kept = false;
+    try {
+      const { sizeBytes, sha256 } = await this.receive(file.stream, temp);
+      if (sizeBytes === 0) throw new UnprocessableError('the file is empty');
+      const format = await this.sniff(temp);
+      const durationS = await this.readDuration(temp, format);
+      const now = this.options.clock.now();
+      const record: MediaRecord = {
+        id,
+        name: nameFor(meta.name, file.filename),
+        mime: format.mime,
+        ext: format.ext,
+        sizeBytes,
+        sha256,
+        durationS,
+        createdAt: new Date(now).toISOString(),
+        createdBy: meta.createdBy,
+      };
+      const path = this.pathOf(record);
+      await rename(temp, path);
+      try {
+        this.options.db
+          .prepare(
+            `INSERT INTO media (id, name, mime, ext, size_bytes, sha256, duration_s, created_at, created_by)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(id, record.name, record.mime, record.ext, sizeBytes, sha256, durationS, now, meta.createdBy);
+      } catch (error) {
+        await rm(path, { force: true });
+        throw error;
+      }
+      kept = true;
+      this.log.info({ id, mime: record.mime, sizeBytes, durationS }, 'media stored');
+      return record;
+    } finally {
+      if (!kept) await rm(temp, { force: true });
+    }
+  }
+
+  get(id: string): MediaRecord {
+    const row = this.options.db.prepare('SELECT * FROM media WHERE id = ?').get(id) as Row | undefined;
+    if (!row) throw new NotFoundError('media', id);
+    return toRecord(row);
+  }
+
+  list(page: { limit: number; offset: number }): { items: MediaRecord[]; total: number } {
+    const { db } = this.options;
+    const rows = db
+      .prepare('SELECT * FROM media ORDER BY created_at DESC, id LIMIT ? OFFSET ?')
+      .all(page.limit, page.offset) as Row[];
+    const { total } = db.prepare('SELECT COUNT(*) AS total FROM media').get() as { total: number };
+    return { items: rows.map(toRecord), total };
+  }
+
+  rename(id: string, name: string): MediaRecord {
+    this.get(id);
+    this.options.db.prepare('UPDATE media SET name = ? WHERE id = ?').run(nameFor(name, ''), id);
+    return this.get(id);
+  }
+
+  /** Removes an item no schedule or broadcast uses any more; returns what was removed. */
+  async delete(id: string): Promise<MediaRecord> {
+    const record = this.get(id);
+    const usedBy = this.options.isReferenced(id);
+    if (usedBy.length > 0) {
+      throw new ConflictError(`media "${id}" is still used by ${usedBy.join(', ')}`, { usedBy });
+    }
+    this.options.db.prepare('DELETE FROM media WHERE id = ?').run(id);
+    // The row is gone, so the file is unreachable whatever happens next; a failure to remove it
+    // only costs disk space, and is logged for the technician rather than failing the request.
+    await rm(this.pathOf(record), { force: true }).catch((error: unknown) =>
+      this.log.error({ err: error, id }, 'could not remove the media file'),
+    );
+    this.log.info({ id }, 'media deleted');
+    return record;
+  }
+
+  /** Where the item's file is, for serving it. */
+  filePath(id: string): string {
+    return this.pathOf(this.get(id));
+  }
+
+  /** A download link a device can use without credentials until `expiresAt` (epoch ms). */
+  signedUrl(mediaId: string, expiresAt: number): string {
+    if (!Number.isSafeInteger(expiresAt)) throw new RangeError('expiresAt must be epoch milliseconds');
+    const sig = this.signature(mediaId, expiresAt);
+    return `${this.options.baseUrl()}/api/v1/media/${encodeURIComponent(mediaId)}/content?exp=${expiresAt}&sig=${sig}`;
+  }
+
+  /** Whether a link's signature is ours and still valid at `now`; compared in constant time. */
+  verifySignature(mediaId: string, exp: number, sig: string, now: number): boolean {
+    if (!Number.isSafeInteger(exp) || now > exp) return false;
+    const expected = Buffer.from(this.signature(mediaId, exp));
+    const given = Buffer.from(sig);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  private signature(mediaId: string, exp: number): string {
+    return createHmac('sha256', this.options.signingKey).update(`${mediaId}:${exp}`).digest('base64url');
+  }
+
+  private pathOf(record: Pick<MediaRecord, 'id' | 'ext'>): string {
+    return join(this.options.dir, `${record.id}.${record.ext}`);
+  }
+
+  /** Writes the stream to `path`, hashing and counting as it goes; stops past the size limit. */
+  private async receive(
+    stream: NodeJS.ReadableStream | Readable,
+    path: string,
+  ): Promise<{ sizeBytes: number; sha256: string }> {
+    const { maxBytes } = this.options;
+    const hash = createHash('sha256');
+    let sizeBytes = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        sizeBytes += chunk.length;
+        if (sizeBytes > maxBytes) {
+          callback(new PayloadTooLargeError(maxBytes));
+          return;
+        }
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    await pipeline(stream, meter, createWriteStream(path, { flags: 'wx', mode: 0o640 }));
+    return { sizeBytes, sha256: hash.digest('hex') };
+  }
+
+  private async sniff(path: string): Promise<AudioFormat> {
+    const detected = await fileTypeFromFile(path);
+    const format = acceptedFormat(detected);
+    if (!format) {
+      const what = detected
+        ? `${detected.mime} (.${detected.ext})`
+        : 'of a type that could not be recognised';
+      throw new UnsupportedMediaError(`the file is ${what}; upload MP3, WAV, OGG or AAC audio`, {
+        detected: detected?.mime ?? null,
+      });
+    }
+    return format;
+  }
+
+  private async readDuration(path: string, format: AudioFormat): Promise<number> {
+    let duration: number | undefined;
+    try {
+      duration = (await parseFile(path, { duration: true })).format.duration;
+    } catch (error) {
+      // A file that sniffs as audio but does not parse is damaged or truncated: the client's fault.
+      // The parser's message names the temporary path, so it goes to the log, not the answer.
+      this.log.debug({ err: error }, 'audio parse failed');
+      throw new UnprocessableError(`the ${format.ext} file is damaged or truncated and could not be read`);
+    }
+    if (duration === undefined || !Number.isFinite(duration) || duration <= 0) {
+      throw new UnprocessableError(`no playing time could be read from the ${format.ext} file`);
+    }
+    return duration;
+  }
+}
+
+/** The given name, else the file name without its directory or extension. */
+function nameFor(given: string | undefined, filename: string): string {
+  const fromFile = basename(filename.replaceAll('\\', '/'));
+  const stem = fromFile.slice(0, fromFile.length - extname(fromFile).length);
+  return (given?.trim() || stem.trim() || 'untitled').slice(0, 200);
+}
+
+function toRecord(row: Row): MediaRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    mime: row.mime,
+    ext: row.ext,
+    sizeBytes: row.size_bytes,
+    sha256: row.sha256,
+    durationS: row.duration_s,
+    createdAt: new Date(row.created_at).toISOString(),
+    createdBy: row.created_by,
+  };
+}

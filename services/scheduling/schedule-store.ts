@@ -1,0 +1,140 @@
+import type { Content, Level, Targets } from '../announcements/types.js';
+import { NotFoundError } from '../errors.js';
+import type { Db } from '../storage/database.js';
+
+/** A saved schedule: what it plays, where, when, and at which level. */
+export interface ScheduleRecord {
+  id: string;
+  name: string;
+  level: Level;
+  content: Content;
+  volume: number | null;
+  repeat: number;
+  timezone: string;
+  /** Wall time of the first occurrence, 'YYYY-MM-DDTHH:mm:ss'. */
+  start: string;
+  /** RFC 5545 RRULE value, null for a one-off. */
+  rrule: string | null;
+  /** Wall times of occurrences that do not take place. */
+  exdates: string[];
+  /** Length of one occurrence in seconds. */
+  durationS: number;
+  targets: Targets;
+  enabled: boolean;
+  /** Username of whoever created it. */
+  createdBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  level: string;
+  content: string;
+  volume: number | null;
+  repeat: number;
+  timezone: string;
+  starts_local: string;
+  duration_s: number;
+  rrule: string | null;
+  exdates: string;
+  targets: string;
+  enabled: number;
+  created_by: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function toRecord(row: Row): ScheduleRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    level: row.level as Level,
+    content: JSON.parse(row.content) as Content,
+    volume: row.volume,
+    repeat: row.repeat,
+    timezone: row.timezone,
+    start: row.starts_local,
+    rrule: row.rrule,
+    exdates: JSON.parse(row.exdates) as string[],
+    durationS: row.duration_s,
+    targets: JSON.parse(row.targets) as Targets,
+    enabled: row.enabled === 1,
+    createdBy: row.created_by,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+/** What is written for a schedule; the store stamps the times. */
+export type ScheduleFields = Omit<ScheduleRecord, 'id' | 'createdBy' | 'createdAt' | 'updatedAt'>;
+
+const columns = (id: string, f: ScheduleFields) => ({
+  id,
+  name: f.name,
+  level: f.level,
+  content: JSON.stringify(f.content),
+  volume: f.volume,
+  repeat: f.repeat,
+  timezone: f.timezone,
+  starts_local: f.start,
+  duration_s: f.durationS,
+  rrule: f.rrule,
+  exdates: JSON.stringify(f.exdates),
+  targets: JSON.stringify(f.targets),
+  enabled: f.enabled ? 1 : 0,
+});
+
+/** Schedules on SQLite (table `schedules`, migration 0003). */
+export class ScheduleStore {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number,
+  ) {}
+
+  /** Every schedule, oldest first: a commune has tens to hundreds, filtered and paged in memory. */
+  all(): ScheduleRecord[] {
+    const rows = this.db.prepare('SELECT * FROM schedules ORDER BY created_at, rowid').all() as Row[];
+    return rows.map(toRecord);
+  }
+
+  get(id: string): ScheduleRecord {
+    const row = this.db.prepare('SELECT * FROM schedules WHERE id = ?').get(id) as Row | undefined;
+    if (!row) throw new NotFoundError('schedule', id);
+    return toRecord(row);
+  }
+
+  insert(id: string, fields: ScheduleFields, createdBy: string | null): ScheduleRecord {
+    const now = this.now();
+    this.db
+      .prepare(
+        `INSERT INTO schedules (id, name, level, content, volume, repeat, timezone, starts_local, duration_s,
+           rrule, exdates, targets, enabled, created_by, created_at, updated_at)
+         VALUES (@id, @name, @level, @content, @volume, @repeat, @timezone, @starts_local, @duration_s,
+           @rrule, @exdates, @targets, @enabled, @created_by, @created_at, @updated_at)`,
+      )
+      .run({ ...columns(id, fields), created_by: createdBy, created_at: now, updated_at: now });
+    return this.get(id);
+  }
+
+  update(id: string, fields: ScheduleFields): ScheduleRecord {
+    const result = this.db
+      .prepare(
+        `UPDATE schedules SET name = @name, level = @level, content = @content, volume = @volume,
+           repeat = @repeat, timezone = @timezone, starts_local = @starts_local, duration_s = @duration_s,
+           rrule = @rrule, exdates = @exdates, targets = @targets, enabled = @enabled, updated_at = @updated_at
+         WHERE id = @id`,
+      )
+      .run({ ...columns(id, fields), updated_at: this.now() });
+    if (result.changes === 0) throw new NotFoundError('schedule', id);
+    return this.get(id);
+  }
+
+  delete(id: string): void {
+    const result = this.db.prepare('DELETE FROM schedules WHERE id = ?').run(id);
+    if (result.changes === 0) throw new NotFoundError('schedule', id);
+  }
+}

@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+
+export interface WavFormat {
+  sampleRate?: number;
+  channels?: number;
+  bitsPerSample?: number;
+}
+
+/**
+ * A valid PCM WAV file of `seconds` of silence: RIFF header, `fmt ` chunk (byte rate at offset 28)
+ * and `data` chunk. The defaults (8 kHz, mono, 8 bit) make 8000 bytes per second.
+ */
+export function buildWav(seconds: number, format: WavFormat = {}): Buffer {
+  const { sampleRate = 8_000, channels = 1, bitsPerSample = 8 } = format;
+  const blockAlign = (channels * bitsPerSample) / 8;
+  const byteRate = sampleRate * blockAlign;
+  const dataBytes = Math.round(seconds * sampleRate) * blockAlign;
+  const wav = Buffer.alloc(44 + dataBytes + (dataBytes % 2));
+  wav.write('RIFF', 0, 'latin1');
+  wav.writeUInt32LE(wav.length - 8, 4);
+  wav.write('WAVE', 8, 'latin1');
+  wav.write('fmt ', 12, 'latin1');
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20); // PCM
+  wav.writeUInt16LE(channels, 22);
+  wav.writeUInt32LE(sampleRate, 24);
+  wav.writeUInt32LE(byteRate, 28);
+  wav.writeUInt16LE(blockAlign, 32);
+  wav.writeUInt16LE(bitsPerSample, 34);
+  wav.write('data', 36, 'latin1');
+  wav.writeUInt32LE(dataBytes, 40);
+  // Silence: 8-bit PCM is unsigned (mid-scale 128), wider PCM is signed (0).
+  if (bitsPerSample === 8) wav.fill(128, 44, 44 + dataBytes);
+  return wav;
+}
+
+export function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export interface SeenRequest {
+  method: string;
+  path: string;
+  /** Path and query, as requested. */
+  url: string;
+  /** Resolves when the client closed the connection or the response ended. */
+  closed: Promise<void>;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** An HTTP server on an ephemeral port, recording every request; unknown paths get 404. */
+export interface MediaServer {
+  readonly requests: SeenRequest[];
+  url(path: string): string;
+  /** Requests for one path (query ignored). */
+  requestsFor(path: string): SeenRequest[];
+  /** Serves these bytes with status 200. */
+  serve(path: string, body: Buffer, contentType?: string): void;
+  /** Answers with this status and a short text body. */
+  status(path: string, code: number): void;
+  /** Serves the body only once release() is called: a download that takes as long as the test wants. */
+  hold(path: string, body: Buffer): { release(): void };
+  /** A live stream: sends `chunk` at once and keeps the response open until the client goes away. */
+  stream(path: string, chunk: Buffer): void;
+  /** Accepts the request and never answers. */
+  silent(path: string): void;
+  close(): Promise<void>;
+}
+
+export async function startMediaServer(): Promise<MediaServer> {
+  const routes = new Map<string, Handler>();
+  const requests: SeenRequest[] = [];
+  const openResponses = new Set<ServerResponse>();
+  const server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    const path = new URL(url, 'http://localhost').pathname;
+    openResponses.add(res);
+    const closed = new Promise<void>((resolve) =>
+      res.once('close', () => {
+        openResponses.delete(res);
+        resolve();
+      }),
+    );
+    requests.push({ method: req.method ?? '', path, url, closed });
+    const handler = routes.get(path);
+    if (handler) handler(req, res);
+    else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    requests,
+    url: (path) => `${base}${path}`,
+    requestsFor: (path) => requests.filter((request) => request.path === path),
+    serve(path, body, contentType = 'audio/wav') {
+      routes.set(path, (_req, res) => {
+        res.writeHead(200, { 'content-type': contentType, 'content-length': body.length }).end(body);
+      });
+    },
+    status(path, code) {
+      routes.set(path, (_req, res) => {
+        res.writeHead(code, { 'content-type': 'text/plain' }).end(`status ${code}`);
+      });
+    },
+    hold(path, body) {
+      const waiting: ServerResponse[] = [];
+      let released = false;
+      const send = (res: ServerResponse) =>
+        res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': body.length }).end(body);
+      routes.set(path, (_req, res) => {
+        if (released) send(res);
+        else waiting.push(res);
+      });
+      return {
+        release() {
+          released = true;
+          for (const res of waiting.splice(0)) send(res);
+        },
+      };
+    },
+    stream(path, chunk) {
+      routes.set(path, (_req, res) => {
+        res.writeHead(200, { 'content-type': 'audio/mpeg' });
+        res.write(chunk);
+      });
+    },
+    silent(path) {
+      routes.set(path, () => undefined);
+    },
+    async close() {
+      for (const res of openResponses) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) =>
+        server.close((error) => (error ? reject(error) : resolve())),
+      );
+    },
+  };
+}
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** A pino logger at debug level whose lines a test can read and wait for. */
+export function captureLogs(): { logger: Logger; lines: LogLine[]; find(msg: RegExp): LogLine | undefined } {
+  const lines: LogLine[] = [];
+  const logger = pino(
+    { level: 'debug' },
+    {
+      write(line: string) {
+        lines.push(JSON.parse(line) as LogLine);
+      },
+    },
+  );
+  return { logger, lines, find: (msg) => lines.find((line) => msg.test(line.msg)) };
+}
