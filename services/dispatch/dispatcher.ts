@@ -405,7 +405,7 @@ export class Dispatcher {
     for (const d of store.due(now)) {
       if (!broadcasts.has(d.broadcastId)) broadcasts.set(d.broadcastId, store.get(d.broadcastId));
       const b = broadcasts.get(d.broadcastId);
-      if (!b || b.status !== 'active') continue;
+      if (b?.status !== 'active') continue;
       if (now > b.expiresAt) {
         // Never reached: the cluster was offline throughout, or never answered.
         const state = d.state === 'sent' ? 'expired' : 'missed';
@@ -501,7 +501,7 @@ export class Dispatcher {
     const now = clock.now();
     for (const d of store.open()) {
       const b = store.get(d.broadcastId);
-      if (!b || b.status !== 'active') continue;
+      if (b?.status !== 'active') continue;
       if (d.state === 'accepted' || d.state === 'playing') {
         if (this.options.isOnline(d.clusterId)) this.sendPlay(b, d, now);
         else store.update(d, { nextAttemptAt: now, updatedAt: now });
@@ -553,7 +553,7 @@ export class Dispatcher {
   private closeIfDone(broadcastId: string): void {
     const { store } = this.options;
     const b = store.get(broadcastId);
-    if (!b || b.status !== 'active') return;
+    if (b?.status !== 'active') return;
     if (store.deliveries(broadcastId).every((d) => isFinal(d.state)))
       store.setStatus(broadcastId, 'finished');
   }

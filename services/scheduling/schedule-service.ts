@@ -303,10 +303,12 @@ export class ScheduleService {
    * whose targets no longer reach any cluster are left out.
    */
   occurrencesBetween(from: number, to: number): DueOccurrence[] {
+    const enabled = this.store.all().filter((s) => s.enabled);
+    // Asked on every dispatcher wake-up: without schedules, the registry is not read at all.
+    if (enabled.length === 0) return [];
     const index = this.index();
     const due: DueOccurrence[] = [];
-    for (const schedule of this.store.all()) {
-      if (!schedule.enabled) continue;
+    for (const schedule of enabled) {
       const clusterIds = this.clustersWith(schedule.targets, index);
       if (clusterIds.length === 0) continue;
       for (const o of expandOccurrences(toExpandable(schedule), from, to)) {
