@@ -16,7 +16,10 @@ import { broadcastRoutes } from './routes/broadcasts.js';
 import { clusterRoutes } from './routes/clusters.js';
 import { communeRoutes } from './routes/communes.js';
 import { deviceRoutes } from './routes/devices.js';
+import { groupRoutes } from './routes/groups.js';
 import { healthRoutes } from './routes/health.js';
+import { mediaRoutes } from './routes/media.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { userRoutes } from './routes/users.js';
 import { villageRoutes } from './routes/villages.js';
 import { registerSecurity } from './security.js';
@@ -76,6 +79,12 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
         { name: 'clusters', description: 'Speaker clusters, their speakers, status and credentials' },
         { name: 'devices', description: 'Commands and presence history of a device' },
         { name: 'accounts', description: 'Sign-in, sessions, API tokens, accounts and the audit log' },
+        { name: 'media', description: 'The audio library, and media downloads for clusters' },
+        { name: 'schedules', description: 'Announcements on a calendar, named groups of clusters' },
+        {
+          name: 'broadcasts',
+          description: 'Emergency bulletins, live relays, the broadcast log and proof of delivery',
+        },
         { name: 'platform', description: 'Health' },
       ],
     },
@@ -96,10 +105,10 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
       await api.register(userRoutes, { deps });
       await api.register(auditRoutes, { deps });
       // [media] routes
-      await api.register((await import('./routes/media.js')).mediaRoutes, { deps });
+      await api.register(mediaRoutes, { deps });
       // [schedules] routes
-      await api.register((await import('./routes/schedules.js')).scheduleRoutes, { deps });
-      await api.register((await import('./routes/groups.js')).groupRoutes, { deps });
+      await api.register(scheduleRoutes, { deps });
+      await api.register(groupRoutes, { deps });
       // [broadcasts] routes
       await api.register(broadcastRoutes, { deps });
       // The dispatcher sleeps until its next occurrence is due: a changed schedule wakes it.

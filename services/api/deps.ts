@@ -6,8 +6,10 @@ import type { CommandService } from '../commands/command-service.js';
 import type { BroadcastStore } from '../dispatch/broadcast-store.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { DeviceIngress } from '../ingress/device-ingress.js';
+import type { MediaLibrary } from '../media/media-library.js';
 import type { PresenceService } from '../presence/presence-service.js';
 import type { RegistryStore } from '../registry/registry-store.js';
+import type { ScheduleService } from '../scheduling/schedule-service.js';
 
 /** What the HTTP routes reach; built once by the composition root. */
 export interface ApiDeps {
@@ -29,10 +31,10 @@ export interface ApiDeps {
   brokerStatus(): { embedded: boolean; connectedClients: number | null };
   // [media] deps
   /** The audio library: uploads, listing, deletion and signed download links. */
-  media: import('../media/media-library.js').MediaLibrary;
+  media: MediaLibrary;
   // [schedules] deps
   /** Schedules, their calendar and conflicts, and the cluster groups they aim at. */
-  schedules: import('../scheduling/schedule-service.js').ScheduleService;
+  schedules: ScheduleService;
   // [broadcasts] deps
   dispatcher: Dispatcher;
   broadcastStore: BroadcastStore;

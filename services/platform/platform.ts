@@ -20,10 +20,13 @@ import { BroadcastStore } from '../dispatch/broadcast-store.js';
 import { Dispatcher } from '../dispatch/dispatcher.js';
 import { EventBus } from '../event-bus.js';
 import { DeviceIngress } from '../ingress/device-ingress.js';
+import { MediaLibrary } from '../media/media-library.js';
+import { loadSigningKey } from '../media/signing-key.js';
 import { PresenceService } from '../presence/presence-service.js';
 import { PresenceStore } from '../presence/presence-store.js';
 import { RegistryStore } from '../registry/registry-store.js';
 import { seedPreset } from '../registry/seed.js';
+import { ScheduleService } from '../scheduling/schedule-service.js';
 import { type Db, openDatabase } from '../storage/database.js';
 import { loadInternalPassword } from './internal-credential.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -79,21 +82,21 @@ export class Platform {
   private dispatcher: Dispatcher | null = null;
   /** Schedules and broadcasts each say which of theirs still use a media item, so it is not deleted. */
   private mediaReferences: ((mediaId: string) => string[])[] = [];
-  private mediaLibrary: import('../media/media-library.js').MediaLibrary | null = null;
+  private mediaLibrary: MediaLibrary | null = null;
 
   /** Adds a lookup of what still uses a media item (names; empty when nothing does). */
   addMediaReferenceCheck(check: (mediaId: string) => string[]): void {
     this.mediaReferences.push(check);
   }
 
-  get media(): import('../media/media-library.js').MediaLibrary {
+  get media(): MediaLibrary {
     if (!this.mediaLibrary) throw new Error('platform not started');
     return this.mediaLibrary;
   }
 
-  private scheduleService: import('../scheduling/schedule-service.js').ScheduleService | null = null;
+  private scheduleService: ScheduleService | null = null;
 
-  get schedules(): import('../scheduling/schedule-service.js').ScheduleService {
+  get schedules(): ScheduleService {
     if (!this.scheduleService) throw new Error('platform not started');
     return this.scheduleService;
   }
@@ -202,8 +205,6 @@ export class Platform {
       isOnline: (id) => presence.isOnline(id),
     });
     // [media] services
-    const { MediaLibrary } = await import('../media/media-library.js');
-    const { loadSigningKey } = await import('../media/signing-key.js');
     const media = new MediaLibrary({
       db,
       clock,
@@ -220,7 +221,6 @@ export class Platform {
     await media.start();
     this.mediaLibrary = media;
     // [schedules] services
-    const { ScheduleService } = await import('../scheduling/schedule-service.js');
     const schedules = new ScheduleService({
       db,
       clock,
@@ -308,6 +308,9 @@ export class Platform {
     this.db = null;
     this.components = null;
     this.scheduleService = null;
+    this.mediaLibrary = null;
+    // A later start() builds new stores and registers their checks again.
+    this.mediaReferences = [];
   }
 
   get httpPort(): number {

@@ -55,6 +55,9 @@ async function setup(
     logger: silent,
     clock,
     heartbeatIntervalS: 30,
+    // Downloads are real I/O while the test moves the manual clock a second per step: under load a
+    // download may span many steps, which must not count as the cluster's 30 s download timeout.
+    mediaTimeoutMs: 3_600_000,
   });
   await fleet.start();
   await vi.waitFor(() => expect(t.platform.presence.onlineCount()).toBe(fleet.size), { timeout: 10_000 });
