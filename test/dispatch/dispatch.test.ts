@@ -383,3 +383,57 @@ describe('a restart between dispatch and playback', () => {
     }
   }, 60_000);
 });
+
+describe('broadcasts seen from a commune-limited account', () => {
+  it('shows an operator of one commune only its own broadcasts and deliveries', async () => {
+    const t = await startTestPlatform({ config: { SEED_PRESET: 'huong-dao' } });
+    try {
+      t.platform.registry.createCommune({ id: 'dao-tu', name: 'Đạo Tú' });
+      t.platform.registry.createVillage({ id: 'dt-thon-1', communeId: 'dao-tu', name: 'Thôn 1' });
+      t.platform.registry.createCluster({
+        id: 'dt-c01',
+        villageId: 'dt-thon-1',
+        name: 'Cụm',
+        location: { lat: 21.4, lon: 105.6 },
+      });
+      const relay = (clusterIds: string[]) =>
+        t.api('/api/v1/broadcasts/live', {
+          method: 'POST',
+          body: {
+            name: 'Đài tỉnh',
+            url: 'http://radio.example/live',
+            durationS: 600,
+            targets: { clusterIds },
+          },
+        });
+      const both = (await relay(['hd-c01', 'dt-c01'])).body;
+      const other = (await relay(['dt-c01'])).body;
+      const local = await t.headersFor('operator', { communeId: 'huong-dao' });
+      const now = new Date();
+      const from = new Date(now.getTime() - 3_600_000).toISOString();
+      const to = new Date(now.getTime() + 3_600_000).toISOString();
+      const list = (await t.api(`/api/v1/broadcasts?from=${from}&to=${to}`, { as: { headers: local } })).body;
+      expect(list.total).toBe(1);
+      expect(list.items[0].id).toBe(both.id);
+      expect(list.items[0].deliveries.map((d: Json) => d.clusterId)).toEqual(['hd-c01']);
+      expect((await t.api(`/api/v1/broadcasts/${other.id}`, { as: { headers: local } })).status).toBe(404);
+      expect(
+        (await t.api(`/api/v1/broadcasts/${other.id}/stop`, { method: 'POST', as: { headers: local } }))
+          .status,
+      ).toBe(404);
+      const refused = await t.api('/api/v1/broadcasts/live', {
+        method: 'POST',
+        as: { headers: local },
+        body: {
+          name: 'x',
+          url: 'http://radio.example/live',
+          durationS: 60,
+          targets: { clusterIds: ['dt-c01'] },
+        },
+      });
+      expect(refused.status).toBe(404);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -104,8 +104,19 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
       speakers: d.speakers,
     }));
   };
-  const detail = (id: string) => {
-    const { broadcast, deliveries } = dispatcher.get(id);
+  /** A commune-limited caller sees only the deliveries to their commune's clusters. */
+  const visibleDeliveries = (principal: Principal | null, deliveries: DeliveryRecord[]) => {
+    const limit = principal?.communeId;
+    if (!limit) return deliveries;
+    const own = new Set(
+      registry.listClusters({ communeId: limit }, { limit: 100_000, offset: 0 }).items.map((c) => c.id),
+    );
+    return deliveries.filter((d) => own.has(d.clusterId));
+  };
+  const detail = (principal: Principal | null, id: string) => {
+    const { broadcast } = dispatcher.get(id);
+    const deliveries = visibleDeliveries(principal, dispatcher.get(id).deliveries);
+    if (deliveries.length === 0 && principal?.communeId) throw new NotFoundError('broadcast', id);
     return { ...toBroadcast(broadcast, deliveries), deliveries: toDeliveries(deliveries) };
   };
   /** Targets default to everything the caller may address; a limited caller stays in their commune. */
@@ -168,13 +179,25 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
       if (range.to <= range.from) throw new InvalidRequestError('querystring.to: must be after from');
       if (range.to - range.from > 93 * 86_400_000)
         throw new InvalidRequestError('querystring.to: at most 93 days after from');
-      const page = format === 'csv' ? { limit: 100_000, offset: 0 } : { limit, offset };
+      // A commune-limited caller's list is filtered after reading, so it pages after filtering.
+      const scoped = Boolean(request.principal?.communeId);
+      const page = format === 'csv' || scoped ? { limit: 100_000, offset: 0 } : { limit, offset };
       const result = deps.broadcastStore.list(range, page);
-      const items = result.items.map((b) => {
-        const deliveries = deps.broadcastStore.deliveries(b.id);
-        return { ...toBroadcast(b, deliveries), deliveries: toDeliveries(deliveries) };
-      });
-      if (format === 'json') return { items, total: result.total, limit, offset };
+      const items = result.items
+        .map((b) => ({
+          b,
+          deliveries: visibleDeliveries(request.principal, deps.broadcastStore.deliveries(b.id)),
+        }))
+        .filter(({ deliveries }) => deliveries.length > 0 || !request.principal?.communeId)
+        .map(({ b, deliveries }) => ({
+          ...toBroadcast(b, deliveries),
+          deliveries: toDeliveries(deliveries),
+        }));
+      if (format === 'json') {
+        return scoped
+          ? { items: items.slice(offset, offset + limit), total: items.length, limit, offset }
+          : { items, total: result.total, limit, offset };
+      }
       const rows = items.flatMap((b) =>
         b.deliveries.map((d) => ({
           date: b.startAt.slice(0, 10),
@@ -245,7 +268,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
         after: { name: broadcast.name, level: broadcast.level },
       };
       await dispatcher.waitForAnswers(broadcast.id, request.query.waitMs);
-      return reply.status(201).send(detail(broadcast.id));
+      return reply.status(201).send(detail(request.principal, broadcast.id));
     },
   );
 
@@ -280,7 +303,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
         target: { type: 'broadcast', id: broadcast.id },
         after: { name: broadcast.name, url: body.url },
       };
-      return reply.status(201).send(detail(broadcast.id));
+      return reply.status(201).send(detail(request.principal, broadcast.id));
     },
   );
 
@@ -295,7 +318,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
         response: { 200: BroadcastDetailSchema, ...errorResponses },
       },
     },
-    async (request) => detail(request.params.id),
+    async (request) => detail(request.principal, request.params.id),
   );
 
   app.post(
@@ -310,8 +333,9 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
       },
     },
     async (request) => {
+      detail(request.principal, request.params.id); // 404 for another commune's broadcast
       dispatcher.stopBroadcast(request.params.id, actorName(request.principal));
-      return detail(request.params.id);
+      return detail(request.principal, request.params.id);
     },
   );
 };
