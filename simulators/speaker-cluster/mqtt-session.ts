@@ -23,12 +23,20 @@ export class SessionClosedError extends Error {
  * of queued or in-flight packets of an ended client pending, and stop() must not hang on them.
  */
 export function untilClosed<T>(session: MqttSession, operation: Promise<T>): Promise<T> {
-  const signal = session.closed.signal;
-  if (signal.aborted) return Promise.reject(new SessionClosedError('connection closed'));
+  return untilAborted(operation, session.closed.signal, () => new SessionClosedError('connection closed'));
+}
+
+/** Settles with the work, or rejects (with the signal's reason by default) as soon as it is aborted. */
+export function untilAborted<T>(
+  work: Promise<T>,
+  signal: AbortSignal,
+  reason: () => unknown = () => signal.reason,
+): Promise<T> {
+  if (signal.aborted) return Promise.reject(reason());
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new SessionClosedError('connection closed'));
+    const onAbort = () => reject(reason());
     signal.addEventListener('abort', onAbort, { once: true });
-    operation.then(
+    work.then(
       (value) => {
         signal.removeEventListener('abort', onAbort);
         resolve(value);

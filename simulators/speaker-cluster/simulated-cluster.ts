@@ -24,7 +24,7 @@ import { malformedHeartbeat, malformedRotation } from './malformed-payloads.js';
 import type { MediaInfo, PlayCommand } from './media-fetcher.js';
 import { MediaFetchError, redactUrl } from './media-fetcher.js';
 import type { MqttSession } from './mqtt-session.js';
-import { SessionClosedError, untilClosed } from './mqtt-session.js';
+import { SessionClosedError, untilAborted, untilClosed } from './mqtt-session.js';
 import type { FinishCode } from './playback.js';
 import { Playback } from './playback.js';
 import { seededRandom } from './prng.js';
@@ -769,23 +769,4 @@ export class SimulatedCluster {
   private now(): number {
     return this.options.clock.now();
   }
-}
-
-/** Settles with the work, or rejects with the signal's reason as soon as it is aborted. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
