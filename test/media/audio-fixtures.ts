@@ -1,39 +1,12 @@
 import { Readable } from 'node:stream';
 import type { MediaLibrary } from '../../services/media/media-library.js';
+import { wavHeader, wavTone } from '../support/wav.js';
 
-/** A RIFF/WAVE header for PCM data [Microsoft RIFF spec, "fmt " chunk with WAVE_FORMAT_PCM]. */
-function wavHeader(dataBytes: number, sampleRate: number, bitsPerSample: 8 | 16): Buffer {
-  const blockAlign = bitsPerSample / 8; // mono
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'ascii');
-  header.writeUInt32LE(36 + dataBytes, 4);
-  header.write('WAVE', 8, 'ascii');
-  header.write('fmt ', 12, 'ascii');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20); // PCM
-  header.writeUInt16LE(1, 22); // mono
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * blockAlign, 28);
-  header.writeUInt16LE(blockAlign, 32);
-  header.writeUInt16LE(bitsPerSample, 34);
-  header.write('data', 36, 'ascii');
-  header.writeUInt32LE(dataBytes, 40);
-  return header;
-}
-
-/** A 16-bit PCM mono WAV holding a sine tone of the given length. */
-export function wavTone(seconds: number, { sampleRate = 8_000, frequency = 440 } = {}): Buffer {
-  const samples = Math.round(seconds * sampleRate);
-  const data = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++) {
-    data.writeInt16LE(Math.round(8_000 * Math.sin((2 * Math.PI * frequency * i) / sampleRate)), i * 2);
-  }
-  return Buffer.concat([wavHeader(data.length, sampleRate, 16), data]);
-}
+export { wavTone };
 
 /** A WAV whose data chunk is empty: it sniffs as WAV but plays for no time at all. */
 export function emptyWav(): Buffer {
-  return wavHeader(0, 8_000, 16);
+  return wavHeader(0, { sampleRate: 8_000, bitsPerSample: 16 });
 }
 
 /**
@@ -48,7 +21,7 @@ export function asciiSafeWav(): Buffer {
   for (let i = 0; i < data.length; i++) {
     data[i] = 0x40 + Math.round(0x30 * Math.sin((2 * Math.PI * 440 * i) / sampleRate));
   }
-  const wav = Buffer.concat([wavHeader(data.length, sampleRate, 8), data]);
+  const wav = Buffer.concat([wavHeader(data.length, { sampleRate, bitsPerSample: 8 }), data]);
   if (wav.some((byte) => byte >= 0x80)) throw new Error('asciiSafeWav has a byte >= 0x80');
   return wav;
 }

@@ -4,40 +4,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
+import { silentWav, type WavFormat } from '../support/wav.js';
 
-export interface WavFormat {
-  sampleRate?: number;
-  channels?: number;
-  bitsPerSample?: number;
-}
-
-/**
- * A valid PCM WAV file of `seconds` of silence: RIFF header, `fmt ` chunk (byte rate at offset 28)
- * and `data` chunk. The defaults (8 kHz, mono, 8 bit) make 8000 bytes per second.
- */
-export function buildWav(seconds: number, format: WavFormat = {}): Buffer {
-  const { sampleRate = 8_000, channels = 1, bitsPerSample = 8 } = format;
-  const blockAlign = (channels * bitsPerSample) / 8;
-  const byteRate = sampleRate * blockAlign;
-  const dataBytes = Math.round(seconds * sampleRate) * blockAlign;
-  const wav = Buffer.alloc(44 + dataBytes + (dataBytes % 2));
-  wav.write('RIFF', 0, 'latin1');
-  wav.writeUInt32LE(wav.length - 8, 4);
-  wav.write('WAVE', 8, 'latin1');
-  wav.write('fmt ', 12, 'latin1');
-  wav.writeUInt32LE(16, 16);
-  wav.writeUInt16LE(1, 20); // PCM
-  wav.writeUInt16LE(channels, 22);
-  wav.writeUInt32LE(sampleRate, 24);
-  wav.writeUInt32LE(byteRate, 28);
-  wav.writeUInt16LE(blockAlign, 32);
-  wav.writeUInt16LE(bitsPerSample, 34);
-  wav.write('data', 36, 'latin1');
-  wav.writeUInt32LE(dataBytes, 40);
-  // Silence: 8-bit PCM is unsigned (mid-scale 128), wider PCM is signed (0).
-  if (bitsPerSample === 8) wav.fill(128, 44, 44 + dataBytes);
-  return wav;
-}
+/** A valid PCM WAV of silence (defaults: 8 kHz, mono, 8 bit, so 8000 bytes per second). */
+export const buildWav = (seconds: number, format: WavFormat = {}): Buffer => silentWav(seconds, format);
 
 export function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
