@@ -480,10 +480,14 @@ export class Dispatcher {
    * how many deliveries remain open.
    */
   private watchdog(now: number): number {
-    const open = this.options.store.open();
+    const { store } = this.options;
+    const open = store.open();
+    // Runs every second while plays are under way: one read per broadcast, not per cluster.
+    const broadcasts = new Map<string, BroadcastRecord | null>();
     for (const d of open) {
       if (d.state !== 'accepted' && d.state !== 'playing') continue;
-      const b = this.options.store.get(d.broadcastId);
+      if (!broadcasts.has(d.broadcastId)) broadcasts.set(d.broadcastId, store.get(d.broadcastId));
+      const b = broadcasts.get(d.broadcastId);
       if (!b) continue;
       const lateBy = d.startedAt ? Math.max(0, d.startedAt - b.startAt) : 0;
       if (now > b.endAt + lateBy + REPORT_SLACK_MS) this.finish(d, 'failed', 'no completion report', now);

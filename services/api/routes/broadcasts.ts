@@ -114,8 +114,9 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
     return deliveries.filter((d) => own.has(d.clusterId));
   };
   const detail = (principal: Principal | null, id: string) => {
-    const { broadcast } = dispatcher.get(id);
-    const deliveries = visibleDeliveries(principal, dispatcher.get(id).deliveries);
+    const found = dispatcher.get(id);
+    const { broadcast } = found;
+    const deliveries = visibleDeliveries(principal, found.deliveries);
     if (deliveries.length === 0 && principal?.communeId) throw new NotFoundError('broadcast', id);
     return { ...toBroadcast(broadcast, deliveries), deliveries: toDeliveries(deliveries) };
   };
