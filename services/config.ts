@@ -33,11 +33,41 @@ export const ConfigSchema = z.object({
   ADMIN_PASSWORD: z.string().min(12).optional(),
   HEARTBEAT_INTERVAL_S: z.coerce.number().int().min(5).max(3600).default(30),
   HEARTBEAT_MISSED_LIMIT: z.coerce.number().int().min(1).max(20).default(3),
-  INFLUX_URL: optionalUrl,
-  INFLUX_TOKEN: z.string().optional(),
-  INFLUX_ORG: z.string().optional(),
-  INFLUX_BUCKET: z.string().optional(),
+  INFLUX_URL: optionalUrl.describe('InfluxDB for history; without it history is kept in DATA_DIR'),
+  INFLUX_TOKEN: z
+    .string()
+    .optional()
+    .describe('v2/v3: an API token; v1: "user:password" when authentication is enabled'),
+  INFLUX_ORG: z.string().optional().describe('v2: the organisation (3.x ignores it)'),
+  INFLUX_BUCKET: z
+    .string()
+    .min(1)
+    .default('smart_commune')
+    .describe('v2: the bucket; v1: the database, or "database/retention-policy"'),
   INFLUX_API: z.enum(['v2', 'v1']).default('v2'),
+  HISTORY_RAW_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(3650)
+    .default(31)
+    .describe('embedded store: days of raw points before they become hourly aggregates'),
+  HISTORY_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(36_500)
+    .default(400)
+    .describe('embedded store: days of hourly aggregates and presence history'),
+  HISTORY_BUFFER_POINTS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(10_000_000)
+    .default(100_000)
+    .describe('points held while the history store is unreachable; beyond it the oldest are dropped'),
+  HISTORY_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(5000),
+  HISTORY_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   SEED_PRESET: z.enum(['none', 'huong-dao']).default('none'),
   PUBLIC_BASE_URL: optionalUrl.describe(
     'how devices reach the HTTP port (media downloads); default http://<HTTP_HOST>:<port>',
@@ -84,6 +114,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     if (value !== undefined && value !== '') relevant[key] = value;
   }
   const result = ConfigSchema.safeParse({ ...relevant, ...asEnvironment(overrides) });
+  if (result.success) {
+    const problems = crossFieldProblems(result.data);
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => {
@@ -107,4 +141,14 @@ function asEnvironment(overrides: Partial<Config>): Record<string, unknown> {
       Array.isArray(value) ? value.join(',') : typeof value === 'boolean' ? String(value) : value,
     ]),
   );
+}
+
+/** Rules that involve more than one variable. */
+function crossFieldProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.INFLUX_URL && config.INFLUX_API === 'v2') {
+    if (!config.INFLUX_TOKEN) problems.push('INFLUX_TOKEN: required with INFLUX_URL and INFLUX_API=v2');
+    if (!config.INFLUX_ORG) problems.push('INFLUX_ORG: required with INFLUX_URL and INFLUX_API=v2');
+  }
+  return problems;
 }

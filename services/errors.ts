@@ -69,3 +69,10 @@ export class UnprocessableError extends DomainError {
     super(message, 'unprocessable', details);
   }
 }
+
+/** A backing service (the history store) is not answering; the client may retry later. */
+export class ServiceUnavailableError extends DomainError {
+  constructor(message: string, code: string, details?: unknown) {
+    super(message, code, details);
+  }
+}

@@ -18,6 +18,7 @@ import { communeRoutes } from './routes/communes.js';
 import { deviceRoutes } from './routes/devices.js';
 import { groupRoutes } from './routes/groups.js';
 import { healthRoutes } from './routes/health.js';
+import { historyRoutes } from './routes/history.js';
 import { mediaRoutes } from './routes/media.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { userRoutes } from './routes/users.js';
@@ -85,6 +86,7 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
           name: 'broadcasts',
           description: 'Emergency bulletins, live relays, the broadcast log and proof of delivery',
         },
+        { name: 'history', description: 'Heartbeat history and availability reports' },
         { name: 'platform', description: 'Health' },
       ],
     },
@@ -111,6 +113,8 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
       await api.register(groupRoutes, { deps });
       // [broadcasts] routes
       await api.register(broadcastRoutes, { deps });
+      // [history] routes
+      await api.register(historyRoutes, { deps });
       // The dispatcher sleeps until its next occurrence is due: a changed schedule wakes it.
       api.addHook('onResponse', async (request, reply) => {
         if (reply.statusCode < 400 && request.routeOptions.config?.audit?.startsWith('schedule.'))

@@ -10,6 +10,7 @@ import type { MediaLibrary } from '../media/media-library.js';
 import type { PresenceService } from '../presence/presence-service.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import type { ScheduleService } from '../scheduling/schedule-service.js';
+import type { TelemetryStore } from '../telemetry/telemetry-store.js';
 
 /** What the HTTP routes reach; built once by the composition root. */
 export interface ApiDeps {
@@ -38,4 +39,7 @@ export interface ApiDeps {
   // [broadcasts] deps
   dispatcher: Dispatcher;
   broadcastStore: BroadcastStore;
+  // [history] deps
+  /** Heartbeat and presence history (InfluxDB or the embedded store). */
+  telemetry: TelemetryStore;
 }

@@ -9,6 +9,7 @@ import {
   InvalidRequestError,
   NotFoundError,
   PayloadTooLargeError,
+  ServiceUnavailableError,
   TooManyAttemptsError,
   UnprocessableError,
   UnsupportedMediaError,
@@ -25,6 +26,7 @@ const STATUS_BY_ERROR = new Map<new (...args: never[]) => DomainError, number>([
   [PayloadTooLargeError, 413],
   [UnsupportedMediaError, 415],
   [UnprocessableError, 422],
+  [ServiceUnavailableError, 503],
 ]);
 
 /** One place turns every error into `{error: {code, message, details?}}`; 5xx bodies reveal nothing. */

@@ -1,7 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { TelemetryStats } from '../telemetry/telemetry-store.js';
 
 /** One Prometheus registry per platform instance (no global default), so tests can run several. */
-export function createMetrics(live: { devicesOnline(): number }) {
+export function createMetrics(live: { devicesOnline(): number; history(): TelemetryStats | null }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
@@ -23,6 +24,31 @@ export function createMetrics(live: { devicesOnline(): number }) {
       help: 'Publishes and subscriptions refused by the topic ACL',
       labelNames: ['action'] as const,
       registers: [registry],
+    }),
+    historyPoints: new Counter({
+      name: 'sc_history_points_total',
+      help: 'History points by outcome: written, retried (per failed attempt) and dropped',
+      labelNames: ['backend', 'outcome'] as const,
+      registers: [registry],
+      collect() {
+        const stats = live.history();
+        this.reset();
+        if (!stats) return;
+        for (const outcome of ['written', 'retried', 'dropped'] as const) {
+          this.inc({ backend: stats.backend, outcome }, stats[outcome]);
+        }
+      },
+    }),
+    historyBuffered: new Gauge({
+      name: 'sc_history_points_buffered',
+      help: 'History points accepted but not yet written',
+      labelNames: ['backend'] as const,
+      registers: [registry],
+      collect() {
+        const stats = live.history();
+        this.reset();
+        if (stats) this.set({ backend: stats.backend }, stats.buffered);
+      },
     }),
     devicesOnline: new Gauge({
       name: 'sc_devices_online',

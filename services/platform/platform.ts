@@ -28,6 +28,9 @@ import { RegistryStore } from '../registry/registry-store.js';
 import { seedPreset } from '../registry/seed.js';
 import { ScheduleService } from '../scheduling/schedule-service.js';
 import { type Db, openDatabase } from '../storage/database.js';
+import { createTelemetryStore } from '../telemetry/create-store.js';
+import { HistoryRecorder } from '../telemetry/history-recorder.js';
+import type { TelemetryStore } from '../telemetry/telemetry-store.js';
 import { loadInternalPassword } from './internal-credential.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
@@ -83,6 +86,13 @@ export class Platform {
   /** Schedules and broadcasts each say which of theirs still use a media item, so it is not deleted. */
   private mediaReferences: ((mediaId: string) => string[])[] = [];
   private mediaLibrary: MediaLibrary | null = null;
+  private telemetryStore: TelemetryStore | null = null;
+  private historyRecorder: HistoryRecorder | null = null;
+
+  get telemetry(): TelemetryStore {
+    if (!this.telemetryStore) throw new Error('platform not started');
+    return this.telemetryStore;
+  }
 
   /** Adds a lookup of what still uses a media item (names; empty when nothing does). */
   addMediaReferenceCheck(check: (mediaId: string) => string[]): void {
@@ -112,7 +122,10 @@ export class Platform {
     this.db = db;
     const registry = new RegistryStore(db, () => clock.now(), config.TZ_DEFAULT);
     if (config.SEED_PRESET !== 'none') seedPreset(registry, config.SEED_PRESET, logger);
-    const metrics = createMetrics({ devicesOnline: () => this.components?.presence.onlineCount() ?? 0 });
+    const metrics = createMetrics({
+      devicesOnline: () => this.components?.presence.onlineCount() ?? 0,
+      history: () => this.telemetryStore?.stats() ?? null,
+    });
     const audit = new AuditLog(db, clock, logger);
     const auth = new AuthService({
       store: new AccountStore(db),
@@ -180,6 +193,26 @@ export class Platform {
       this.bus = broker.createBus();
     }
 
+    // [history] services
+    const telemetry = createTelemetryStore(config, { clock, logger });
+    await telemetry.start();
+    this.telemetryStore = telemetry;
+    const recorder = new HistoryRecorder({
+      events: this.events,
+      store: telemetry,
+      clock,
+      logger,
+      locate: (id) => {
+        const cluster = registry.findCluster(id);
+        if (!cluster) return null;
+        return {
+          commune: registry.getCommune(cluster.communeId).name,
+          village: registry.getVillage(cluster.villageId).name,
+          kind: 'speaker-cluster',
+        };
+      },
+    });
+    this.historyRecorder = recorder;
     const presence = new PresenceService({
       events: this.events,
       store: new PresenceStore(db),
@@ -251,6 +284,8 @@ export class Platform {
     this.components = { registry, presence, commands, ingress, metrics, auth, audit };
     this.pruneTimer = clock.setInterval(() => auth.pruneSessions(), 3_600_000);
 
+    // Before presence, so the transitions it replays at start are recorded too.
+    recorder.start();
     presence.start();
     commands.start();
     await ingress.start();
@@ -270,6 +305,7 @@ export class Platform {
         audit,
         schedules,
         media,
+        telemetry,
         loginRateLimitPerMinute: config.LOGIN_RATE_LIMIT_PER_MIN,
         cookieSecure: config.COOKIE_SECURE === 'auto' ? 'auto' : config.COOKIE_SECURE === 'true',
         corsOrigins: config.CORS_ORIGINS,
@@ -300,6 +336,11 @@ export class Platform {
       c.commands.stop();
       c.presence.stop();
     }
+    // After presence, whose last transitions ("platform-stopped") belong in the history.
+    this.historyRecorder?.stop();
+    this.historyRecorder = null;
+    await this.telemetryStore?.close();
+    this.telemetryStore = null;
     await this.broker?.stop();
     await this.bus?.close();
     this.broker = null;

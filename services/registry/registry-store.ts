@@ -277,10 +277,16 @@ export class RegistryStore {
     return new Map(rows.map((r) => [r.id, r.heartbeat_timeout_s]));
   }
 
-  getCluster(id: string): ClusterRecord {
+  /** The cluster, or null when there is none with this id. */
+  findCluster(id: string): ClusterRecord | null {
     const row = this.db.prepare(`${CLUSTER_SELECT} WHERE c.id = ?`).get(id) as ClusterRow | undefined;
-    if (!row) throw new NotFoundError('cluster', id);
-    return this.withSpeakers([row])[0] as ClusterRecord;
+    return row ? (this.withSpeakers([row])[0] ?? null) : null;
+  }
+
+  getCluster(id: string): ClusterRecord {
+    const cluster = this.findCluster(id);
+    if (!cluster) throw new NotFoundError('cluster', id);
+    return cluster;
   }
 
   createCluster(input: ClusterCreate): ClusterRecord {

@@ -495,6 +495,19 @@ describe('route × role matrix', () => {
       access: ['operator'],
       call: async () => ({ url: `/api/v1/broadcasts/${await liveBroadcast()}/stop` }),
     },
+    // [history] routes
+    {
+      method: 'GET',
+      path: '/api/v1/devices/{id}/history',
+      access: ['operator', 'technician'],
+      call: () => ({ url: '/api/v1/devices/c-base/history?field=signal&window=1h' }),
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/reports/availability',
+      access: ['operator', 'technician'],
+      call: () => ({ url: '/api/v1/reports/availability?communeId=base' }),
+    },
   ];
   let targetUser = '';
   /** A live relay started by the admin, for the routes that read or stop one. */

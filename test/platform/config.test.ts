@@ -42,4 +42,16 @@ describe('configuration', () => {
     expect(config.HTTP_PORT).toBe(3000);
     expect(config.MQTT_URL).toBeUndefined();
   });
+
+  it('asks for what InfluxDB 2.x needs when INFLUX_URL is set, and keeps history embedded without it', () => {
+    expect(loadConfig({}).INFLUX_URL).toBeUndefined();
+    expect(loadConfig({})).toMatchObject({ HISTORY_RAW_DAYS: 31, HISTORY_RETENTION_DAYS: 400 });
+    expect(() => loadConfig({ INFLUX_URL: 'http://influx:8086' })).toThrow(
+      /INFLUX_TOKEN: required[\s\S]*INFLUX_ORG: required/,
+    );
+    expect(loadConfig({ INFLUX_URL: 'http://influx:8086', INFLUX_API: 'v1' })).toMatchObject({
+      INFLUX_API: 'v1',
+      INFLUX_BUCKET: 'smart_commune',
+    });
+  });
 });

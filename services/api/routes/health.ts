@@ -16,6 +16,12 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
             time: z.iso.datetime(),
             broker: z.object({ embedded: z.boolean(), connectedClients: z.int().nullable() }),
             devicesOnline: z.int(),
+            history: z.object({
+              backend: z.string(),
+              buffered: z.int(),
+              dropped: z.int(),
+              lastError: z.string().nullable(),
+            }),
           }),
         },
       },
@@ -26,6 +32,9 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
       time: new Date(deps.clock.now()).toISOString(),
       broker: deps.brokerStatus(),
       devicesOnline: deps.presence.onlineCount(),
+      history: (({ backend, buffered, dropped, lastError }) => ({ backend, buffered, dropped, lastError }))(
+        deps.telemetry.stats(),
+      ),
     }),
   );
 
