@@ -13,6 +13,7 @@ import { onFrameworkError, registerErrorHandler } from './error-handler.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { broadcastRoutes } from './routes/broadcasts.js';
+import { cameraRoutes } from './routes/cameras.js';
 import { clusterRoutes } from './routes/clusters.js';
 import { communeRoutes } from './routes/communes.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -86,6 +87,7 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
           name: 'broadcasts',
           description: 'Emergency bulletins, live relays, the broadcast log and proof of delivery',
         },
+        { name: 'cameras', description: 'ONVIF security cameras: onboarding and the list police read' },
         { name: 'history', description: 'Heartbeat history and availability reports' },
         { name: 'platform', description: 'Health' },
       ],
@@ -113,6 +115,8 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
       await api.register(groupRoutes, { deps });
       // [broadcasts] routes
       await api.register(broadcastRoutes, { deps });
+      // [cameras] routes
+      await api.register(cameraRoutes, { deps });
       // [history] routes
       await api.register(historyRoutes, { deps });
       // The dispatcher sleeps until its next occurrence is due: a changed schedule wakes it.

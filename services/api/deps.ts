@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../../devices/index.js';
 import type { AuthService } from '../accounts/auth-service.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { CameraStore } from '../cameras/camera-store.js';
 import type { CommandService } from '../commands/command-service.js';
 import type { BroadcastStore } from '../dispatch/broadcast-store.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
@@ -39,6 +40,9 @@ export interface ApiDeps {
   // [broadcasts] deps
   dispatcher: Dispatcher;
   broadcastStore: BroadcastStore;
+  // [cameras] deps
+  /** Onboarded cameras; passwords stay sealed inside. */
+  cameras: CameraStore;
   // [history] deps
   /** Heartbeat and presence history (InfluxDB or the embedded store). */
   telemetry: TelemetryStore;

@@ -13,15 +13,16 @@ import { AuthService } from '../accounts/auth-service.js';
 import type { ScryptParams } from '../accounts/passwords.js';
 import { buildApp } from '../api/app.js';
 import { AuditLog } from '../audit/audit-log.js';
+import { CameraStore } from '../cameras/camera-store.js';
 import { CommandService } from '../commands/command-service.js';
 import { CommandStore } from '../commands/command-store.js';
 import type { Config } from '../config.js';
+import { loadKeyFile } from '../crypto/key-file.js';
 import { BroadcastStore } from '../dispatch/broadcast-store.js';
 import { Dispatcher } from '../dispatch/dispatcher.js';
 import { EventBus } from '../event-bus.js';
 import { DeviceIngress } from '../ingress/device-ingress.js';
 import { MediaLibrary } from '../media/media-library.js';
-import { loadSigningKey } from '../media/signing-key.js';
 import { PresenceService } from '../presence/presence-service.js';
 import { PresenceStore } from '../presence/presence-store.js';
 import { RegistryStore } from '../registry/registry-store.js';
@@ -87,6 +88,12 @@ export class Platform {
   private mediaReferences: ((mediaId: string) => string[])[] = [];
   private mediaLibrary: MediaLibrary | null = null;
   private telemetryStore: TelemetryStore | null = null;
+  private cameraStore: CameraStore | null = null;
+
+  get cameras(): CameraStore {
+    if (!this.cameraStore) throw new Error('platform not started');
+    return this.cameraStore;
+  }
   private historyRecorder: HistoryRecorder | null = null;
 
   get telemetry(): TelemetryStore {
@@ -248,7 +255,7 @@ export class Platform {
       baseUrl: () =>
         config.PUBLIC_BASE_URL?.replace(/\/+$/, '') ??
         `http://${config.HTTP_HOST === '0.0.0.0' ? '127.0.0.1' : config.HTTP_HOST}:${this.httpPort}`,
-      signingKey: loadSigningKey(join(config.DATA_DIR, 'media-signing.key')),
+      signingKey: loadKeyFile(join(config.DATA_DIR, 'media-signing.key')),
       isReferenced: (id) => this.mediaReferences.flatMap((check) => check(id)),
     });
     await media.start();
@@ -292,6 +299,12 @@ export class Platform {
     // After ingress, so the acks that answer its reconciliation re-sends are heard.
     dispatcher.start();
 
+    // [cameras] services
+    const cameras = new CameraStore(db, loadKeyFile(join(config.DATA_DIR, 'camera-credentials.key')), () =>
+      clock.now(),
+    );
+    this.cameraStore = cameras;
+
     const app = await buildApp(
       {
         registry,
@@ -306,6 +319,7 @@ export class Platform {
         schedules,
         media,
         telemetry,
+        cameras,
         loginRateLimitPerMinute: config.LOGIN_RATE_LIMIT_PER_MIN,
         cookieSecure: config.COOKIE_SECURE === 'auto' ? 'auto' : config.COOKIE_SECURE === 'true',
         corsOrigins: config.CORS_ORIGINS,
@@ -350,6 +364,7 @@ export class Platform {
     this.components = null;
     this.scheduleService = null;
     this.mediaLibrary = null;
+    this.cameraStore = null;
     // A later start() builds new stores and registers their checks again.
     this.mediaReferences = [];
   }

@@ -495,6 +495,58 @@ describe('route × role matrix', () => {
       access: ['operator'],
       call: async () => ({ url: `/api/v1/broadcasts/${await liveBroadcast()}/stop` }),
     },
+    // [cameras] routes
+    {
+      method: 'GET',
+      path: '/api/v1/cameras',
+      access: ['police', 'technician'],
+      call: () => ({ url: '/api/v1/cameras' }),
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/cameras',
+      access: ['technician'],
+      call: (c) => ({
+        url: '/api/v1/cameras',
+        body: {
+          id: id('cam', c),
+          communeId: 'base',
+          name: `Camera ${c}`,
+          xaddr: `http://10.0.0.${CALLERS.indexOf(c) + 10}/onvif/device_service`,
+          username: 'admin',
+          password: 'camera-password',
+        },
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/cameras/{id}',
+      access: ['police', 'technician'],
+      call: () => ({ url: '/api/v1/cameras/cam-base' }),
+    },
+    {
+      method: 'PATCH',
+      path: '/api/v1/cameras/{id}',
+      access: ['technician'],
+      call: (c) => ({ url: '/api/v1/cameras/cam-base', body: { name: `Ngã tư ${c}` } }),
+    },
+    {
+      method: 'DELETE',
+      path: '/api/v1/cameras/{id}',
+      access: ['technician'],
+      call: async (c) => {
+        const camera = id('gone', c);
+        t.platform.cameras.create({
+          id: camera,
+          communeId: 'base',
+          name: camera,
+          xaddr: `http://10.1.0.${CALLERS.indexOf(c) + 10}/onvif/device_service`,
+          username: 'admin',
+          password: 'x',
+        });
+        return { url: `/api/v1/cameras/${camera}` };
+      },
+    },
     // [history] routes
     {
       method: 'GET',
@@ -528,6 +580,14 @@ describe('route × role matrix', () => {
     t = await startTestPlatform();
     t.platform.registry.createCommune({ id: 'base', name: 'Xã Gốc' });
     t.platform.registry.createVillage({ id: 'v-base', communeId: 'base', name: 'Thôn Gốc' });
+    t.platform.cameras.create({
+      id: 'cam-base',
+      communeId: 'base',
+      name: 'Ngã tư Gốc',
+      xaddr: 'http://10.0.0.1/onvif/device_service',
+      username: 'admin',
+      password: 'camera-password',
+    });
     t.platform.registry.createCluster({
       id: 'c-base',
       villageId: 'v-base',

@@ -2,6 +2,7 @@ import m0001 from './0001-registry-and-presence.js';
 import m0002 from './0002-accounts-and-audit.js';
 import m0003 from './0003-announcements.js';
 import m0004 from './0004-dispatcher-state.js';
+import m0005 from './0005-cameras.js';
 
 /**
  * Forward-only migrations, applied in order and never edited once released: a change to the
@@ -12,4 +13,5 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 2, name: 'accounts-and-audit', sql: m0002 },
   { version: 3, name: 'announcements', sql: m0003 },
   { version: 4, name: 'dispatcher-state', sql: m0004 },
+  { version: 5, name: 'cameras', sql: m0005 },
 ];

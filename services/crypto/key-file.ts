@@ -5,14 +5,15 @@ import { dirname } from 'node:path';
 const KEY_BYTES = 32;
 
 /**
- * The HMAC key that signs media download links: generated once and kept (owner-readable only) in
- * the data directory, so links handed to devices before a restart still work after it.
+ * A 32-byte key generated once and kept (owner-readable only) in the data directory: the HMAC key
+ * of media download links, so links handed out before a restart still work after it, and the
+ * key that seals camera passwords at rest.
  */
-export function loadSigningKey(path: string): Buffer {
+export function loadKeyFile(path: string): Buffer {
   if (existsSync(path)) {
     const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64url');
-    // A truncated or hand-edited key would sign links nobody can check; say so rather than
-    // quietly replacing it and breaking every link already sent.
+    // A truncated or hand-edited key would sign links nobody can check or lose every sealed
+    // password; say so rather than quietly replacing it.
     if (key.length !== KEY_BYTES) {
       throw new Error(`${path} does not hold a ${KEY_BYTES}-byte key; delete it to generate a new one`);
     }

@@ -1,0 +1,159 @@
+import { open, seal } from '../crypto/secret-box.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { Page, Paged } from '../registry/registry-store.js';
+import type { Db } from '../storage/database.js';
+import type { Camera, CameraCreate, CameraPatch } from './schemas.js';
+
+interface CameraRow {
+  id: string;
+  commune_id: string;
+  village_id: string | null;
+  name: string;
+  address: string | null;
+  lat: number | null;
+  lon: number | null;
+  xaddr: string;
+  username: string;
+  password_sealed: string;
+  endpoint_urn: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function toCamera(row: CameraRow): Camera {
+  return {
+    id: row.id,
+    communeId: row.commune_id,
+    villageId: row.village_id,
+    name: row.name,
+    address: row.address,
+    location: row.lat === null || row.lon === null ? null : { lat: row.lat, lon: row.lon },
+    xaddr: row.xaddr,
+    username: row.username,
+    endpointUrn: row.endpoint_urn,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+function translate<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+      throw new ConflictError('a camera with this id already exists');
+    if (code === 'SQLITE_CONSTRAINT_UNIQUE')
+      throw new ConflictError('a camera with this address is already onboarded');
+    if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY')
+      throw new ConflictError('the commune or village does not exist');
+    throw error;
+  }
+}
+
+/**
+ * Onboarded cameras. Passwords are sealed with a key kept in DATA_DIR, bound to the camera's id,
+ * and leave the store only through `credentials()`, for the poller.
+ */
+export class CameraStore {
+  constructor(
+    private readonly db: Db,
+    private readonly key: Buffer,
+    private readonly now: () => number,
+  ) {}
+
+  list(
+    filter: { communeId?: string | undefined; villageId?: string | undefined },
+    page: Page,
+  ): Paged<Camera> {
+    const where =
+      'WHERE (@communeId IS NULL OR commune_id = @communeId) AND (@villageId IS NULL OR village_id = @villageId)';
+    const params = { communeId: filter.communeId ?? null, villageId: filter.villageId ?? null };
+    const rows = this.db
+      .prepare(`SELECT * FROM cameras ${where} ORDER BY id LIMIT @limit OFFSET @offset`)
+      .all({ ...params, limit: page.limit, offset: page.offset }) as CameraRow[];
+    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM cameras ${where}`).get(params) as { n: number };
+    return { items: rows.map(toCamera), total: n, ...page };
+  }
+
+  get(id: string): Camera {
+    return toCamera(this.row(id));
+  }
+
+  /** The camera's ONVIF credentials, opened; only the health poller asks. */
+  credentials(id: string): { xaddr: string; username: string; password: string } {
+    const row = this.row(id);
+    return {
+      xaddr: row.xaddr,
+      username: row.username,
+      password: open(this.key, row.password_sealed, row.id),
+    };
+  }
+
+  create(input: CameraCreate): Camera {
+    const now = this.now();
+    translate(() =>
+      this.db
+        .prepare(
+          `INSERT INTO cameras (id, commune_id, village_id, name, address, lat, lon, xaddr, username,
+             password_sealed, endpoint_urn, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          input.id,
+          input.communeId,
+          input.villageId ?? null,
+          input.name,
+          input.address ?? null,
+          input.location?.lat ?? null,
+          input.location?.lon ?? null,
+          input.xaddr,
+          input.username,
+          seal(this.key, input.password, input.id),
+          input.endpointUrn ?? null,
+          now,
+          now,
+        ),
+    );
+    return this.get(input.id);
+  }
+
+  update(id: string, patch: CameraPatch): Camera {
+    const row = this.row(id);
+    const location = patch.location === undefined ? { lat: row.lat, lon: row.lon } : patch.location;
+    translate(() =>
+      this.db
+        .prepare(
+          `UPDATE cameras SET village_id = ?, name = ?, address = ?, lat = ?, lon = ?, xaddr = ?, username = ?,
+             password_sealed = ?, endpoint_urn = ?, updated_at = ? WHERE id = ?`,
+        )
+        .run(
+          patch.villageId === undefined ? row.village_id : patch.villageId,
+          patch.name ?? row.name,
+          patch.address === undefined ? row.address : patch.address,
+          location?.lat ?? null,
+          location?.lon ?? null,
+          patch.xaddr ?? row.xaddr,
+          patch.username ?? row.username,
+          patch.password === undefined ? row.password_sealed : seal(this.key, patch.password, id),
+          patch.endpointUrn === undefined ? row.endpoint_urn : patch.endpointUrn,
+          this.now(),
+          id,
+        ),
+    );
+    return this.get(id);
+  }
+
+  delete(id: string): void {
+    this.row(id);
+    this.db.prepare('DELETE FROM cameras WHERE id = ?').run(id);
+  }
+
+  private row(id: string): CameraRow {
+    const row = this.db.prepare('SELECT * FROM cameras WHERE id = ?').get(id) as CameraRow | undefined;
+    if (!row) throw new NotFoundError('camera', id);
+    return row;
+  }
+}
