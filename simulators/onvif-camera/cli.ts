@@ -1,0 +1,173 @@
+import { realpathSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import type { Clock } from '../../devices/index.js';
+import { systemClock } from '../../devices/index.js';
+import { CAMERA_DEFAULTS } from './camera-options.js';
+import { DISCOVERY_PORT } from './discovery.js';
+import {
+  CAMERA_FAULT_KINDS,
+  CAMERA_FAULT_SUMMARIES,
+  CameraFaultSpecError,
+  parseCameraFault,
+} from './faults.js';
+import { SimulatedCameraFleet, UnknownCameraError } from './fleet.js';
+
+export const CAMERA_USAGE = `Usage: npm run sim:cameras -- [options]
+
+Runs simulated ONVIF cameras (SOAP device/media services, digest snapshot, RTSP, WS-Discovery).
+
+Options:
+  --count <n>             number of cameras, named after Huong Dao crossroads (default 4)
+  --host <addr>           address to listen on (default ${CAMERA_DEFAULTS.host}; 0.0.0.0 for the LAN)
+  --http-port <port>      first camera's HTTP port, the next ones +1 each (default 8080; 0 = ephemeral)
+  --rtsp-port <port>      first camera's RTSP port, the next ones +1 each (default 8554; 0 = ephemeral)
+  --discovery-port <port> WS-Discovery UDP port (default ${DISCOVERY_PORT}; "off" to not answer probes)
+  --username <name>       ONVIF and snapshot user (default ${CAMERA_DEFAULTS.username})
+  --password <secret>     its password (default ${CAMERA_DEFAULTS.password})
+  --seed <n>              seed for uuids, serial numbers and snapshots
+  --fault <target>:<fault>[:<arg>]
+                          inject a fault from the start; target is a camera number (1..n) or "all"; repeatable
+  --log-level <level>     fatal | error | warn | info | debug | trace | silent (default info)
+  -h, --help              show this help
+
+Faults:
+${CAMERA_FAULT_KINDS.map((kind) => `  ${kind.padEnd(18)}${CAMERA_FAULT_SUMMARIES[kind]}`).join('\n')}
+`;
+
+export interface CameraCliIo {
+  stdout: Writable;
+  stderr: Writable;
+  clock?: Clock;
+  /** Resolves when the simulator should stop; defaults to SIGINT/SIGTERM. */
+  until?: Promise<unknown>;
+}
+
+class UsageError extends Error {}
+
+/** Runs the camera fleet until a stop signal; resolves to the exit code (0 ok, 1 failure, 2 usage). */
+export async function runCameraCli(argv: readonly string[], io: CameraCliIo): Promise<number> {
+  const print = (line: string) => io.stdout.write(`${line}\n`);
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    values = parse(argv).values;
+  } catch (error) {
+    io.stderr.write(
+      `error: ${error instanceof Error ? error.message : String(error)}\nRun with --help for usage.\n`,
+    );
+    return 2;
+  }
+  if (values.help) {
+    io.stdout.write(CAMERA_USAGE);
+    return 0;
+  }
+  let fleet: SimulatedCameraFleet;
+  try {
+    const discovery = values['discovery-port'];
+    fleet = new SimulatedCameraFleet({
+      count: integer('--count', values.count ?? '4', 1, 1000),
+      host: values.host ?? CAMERA_DEFAULTS.host,
+      httpBasePort: integer('--http-port', values['http-port'] ?? '8080', 0, 65535),
+      rtspBasePort: integer('--rtsp-port', values['rtsp-port'] ?? '8554', 0, 65535),
+      discoveryPort:
+        discovery === 'off'
+          ? null
+          : integer('--discovery-port', discovery ?? String(DISCOVERY_PORT), 0, 65535),
+      username: values.username ?? CAMERA_DEFAULTS.username,
+      password: values.password ?? CAMERA_DEFAULTS.password,
+      clock: io.clock ?? systemClock,
+      logger: pino({ level: values['log-level'] ?? 'info' }, io.stderr),
+      ...(values.seed === undefined ? {} : { seed: integer('--seed', values.seed, 0, 0xffffffff) }),
+    });
+    for (const spec of values.fault ?? []) {
+      const [target, kind, arg, ...rest] = spec.split(':');
+      if (!target || !kind || rest.length > 0)
+        throw new UsageError(`--fault "${spec}" must look like <n|all>:<fault>[:<arg>]`);
+      await fleet.injectFault(target, parseCameraFault(kind, arg));
+    }
+  } catch (error) {
+    if (
+      !(
+        error instanceof UsageError ||
+        error instanceof CameraFaultSpecError ||
+        error instanceof UnknownCameraError
+      )
+    ) {
+      throw error;
+    }
+    io.stderr.write(`error: ${error.message}\nRun with --help for usage.\n`);
+    return 2;
+  }
+  try {
+    await fleet.start();
+  } catch (error) {
+    io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    await fleet.stop();
+    return 1;
+  }
+  fleet.status().forEach((status, i) => {
+    const a = status.addresses;
+    print(
+      `${i + 1}. ${status.name}  urn:uuid:${a.uuid}${status.faults.length > 0 ? `  faults: ${status.faults.join(', ')}` : ''}`,
+    );
+    print(`   ONVIF    ${a.deviceXAddr}`);
+    print(`   snapshot ${a.snapshotUri}`);
+    print(`   RTSP     ${a.rtspUri}`);
+  });
+  print(`${fleet.cameras.length} simulated cameras up. Ctrl-C stops them.`);
+  await (io.until ?? untilSignal());
+  await fleet.stop();
+  print('stopped');
+  return 0;
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
+function integer(name: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new UsageError(`${name} must be a whole number from ${min} to ${max} (got "${text}")`);
+  }
+  return value;
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      count: { type: 'string' },
+      host: { type: 'string' },
+      'http-port': { type: 'string' },
+      'rtsp-port': { type: 'string' },
+      'discovery-port': { type: 'string' },
+      username: { type: 'string' },
+      password: { type: 'string' },
+      seed: { type: 'string' },
+      fault: { type: 'string', multiple: true },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  return import.meta.url === pathToFileURL(realpathSync(entry)).href;
+}
+
+if (isEntryPoint()) {
+  process.exitCode = await runCameraCli(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+  });
+}

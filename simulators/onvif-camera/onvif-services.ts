@@ -1,0 +1,248 @@
+import type { CameraIdentity } from './camera-identity.js';
+import { escapeXml, FAULTS, type SoapFault, type SoapRequest, text } from './soap.js';
+
+/** Where the camera's services live as seen by clients. */
+export interface CameraEndpoints {
+  deviceXAddr: string;
+  mediaXAddr: string;
+  snapshotUri: string;
+  /** rtsp://host:port, profile path appended. */
+  rtspBase: string;
+}
+
+export interface StreamProfile {
+  token: string;
+  name: string;
+  encoderToken: string;
+  width: number;
+  height: number;
+  fps: number;
+  bitrateKbps: number;
+  govLength: number;
+  /** Path on the RTSP server. */
+  path: string;
+}
+
+export const VIDEO_SOURCE = {
+  token: 'VideoSource_1',
+  configToken: 'VideoSourceConfig_1',
+  width: 1920,
+  height: 1080,
+};
+
+/** Main and sub stream, the pair nearly every Profile S camera ships with. */
+export const STREAM_PROFILES: readonly StreamProfile[] = [
+  {
+    token: 'Profile_1',
+    name: 'mainStream',
+    encoderToken: 'VideoEncoderConfig_1',
+    width: 1920,
+    height: 1080,
+    fps: 25,
+    bitrateKbps: 4096,
+    govLength: 50,
+    path: '/Streaming/Channels/101',
+  },
+  {
+    token: 'Profile_2',
+    name: 'subStream',
+    encoderToken: 'VideoEncoderConfig_2',
+    width: 640,
+    height: 360,
+    fps: 15,
+    bitrateKbps: 512,
+    govLength: 30,
+    path: '/Streaming/Channels/102',
+  },
+];
+
+export type ServiceAnswer = { ok: true; body: string } | { ok: false; fault: SoapFault };
+
+export interface ServiceContext {
+  identity: CameraIdentity;
+  endpoints: CameraEndpoints;
+  /** The camera's own clock, drift included. */
+  cameraNowMs: number;
+  /** Advertised in GetScopes and ProbeMatch alike. */
+  scopes: readonly string[];
+}
+
+/**
+ * ONVIF Core §5.9.4.3 access class PRE_AUTH: these answer without credentials so a client can learn
+ * the device time and services before it signs anything.
+ */
+export const PRE_AUTH_ACTIONS: ReadonlySet<string> = new Set([
+  'GetSystemDateAndTime',
+  'GetServices',
+  'GetServiceCapabilities',
+  'GetWsdlUrl',
+  'GetEndpointReference',
+]);
+
+const ok = (body: string): ServiceAnswer => ({ ok: true, body });
+
+export function answerDevice(request: SoapRequest, context: ServiceContext): ServiceAnswer {
+  const { identity, endpoints } = context;
+  switch (request.action) {
+    case 'GetSystemDateAndTime':
+      return ok(
+        `<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>${systemDateAndTime(context.cameraNowMs)}</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>`,
+      );
+    case 'GetDeviceInformation':
+      return ok(
+        '<tds:GetDeviceInformationResponse>' +
+          `<tds:Manufacturer>${escapeXml(identity.manufacturer)}</tds:Manufacturer>` +
+          `<tds:Model>${escapeXml(identity.model)}</tds:Model>` +
+          `<tds:FirmwareVersion>${escapeXml(identity.firmwareVersion)}</tds:FirmwareVersion>` +
+          `<tds:SerialNumber>${escapeXml(identity.serialNumber)}</tds:SerialNumber>` +
+          `<tds:HardwareId>${escapeXml(identity.hardwareId)}</tds:HardwareId>` +
+          '</tds:GetDeviceInformationResponse>',
+      );
+    case 'GetCapabilities':
+      return ok(`<tds:GetCapabilitiesResponse>${capabilities(endpoints)}</tds:GetCapabilitiesResponse>`);
+    case 'GetServices':
+      return ok(
+        `<tds:GetServicesResponse>${services(endpoints, text(request.params.IncludeCapability) === 'true')}</tds:GetServicesResponse>`,
+      );
+    case 'GetScopes':
+      return ok(`<tds:GetScopesResponse>${scopesXml(context.scopes)}</tds:GetScopesResponse>`);
+    case 'GetHostname':
+      return ok(
+        `<tds:GetHostnameResponse><tds:HostnameInformation><tt:FromDHCP>false</tt:FromDHCP><tt:Name>${escapeXml(identity.serialNumber)}</tt:Name></tds:HostnameInformation></tds:GetHostnameResponse>`,
+      );
+    default:
+      return { ok: false, fault: FAULTS.actionNotSupported(request.action) };
+  }
+}
+
+export function answerMedia(request: SoapRequest, context: ServiceContext): ServiceAnswer {
+  const token = text(request.params.ProfileToken);
+  const profile = STREAM_PROFILES.find((p) => p.token === token);
+  switch (request.action) {
+    case 'GetProfiles':
+      return ok(
+        `<trt:GetProfilesResponse>${STREAM_PROFILES.map(profileXml).join('')}</trt:GetProfilesResponse>`,
+      );
+    case 'GetProfile':
+      if (!profile) return { ok: false, fault: FAULTS.noProfile(token ?? '') };
+      return ok(
+        `<trt:GetProfileResponse>${profileXml(profile).replace(/trt:Profiles/g, 'trt:Profile')}</trt:GetProfileResponse>`,
+      );
+    case 'GetVideoSources':
+      return ok(
+        `<trt:GetVideoSourcesResponse><trt:VideoSources token="${VIDEO_SOURCE.token}"><tt:Framerate>25</tt:Framerate>` +
+          `<tt:Resolution><tt:Width>${VIDEO_SOURCE.width}</tt:Width><tt:Height>${VIDEO_SOURCE.height}</tt:Height></tt:Resolution>` +
+          '</trt:VideoSources></trt:GetVideoSourcesResponse>',
+      );
+    case 'GetStreamUri':
+      if (!profile) return { ok: false, fault: FAULTS.noProfile(token ?? '') };
+      return ok(
+        `<trt:GetStreamUriResponse>${mediaUri(`${context.endpoints.rtspBase}${profile.path}`)}</trt:GetStreamUriResponse>`,
+      );
+    case 'GetSnapshotUri':
+      if (!profile) return { ok: false, fault: FAULTS.noProfile(token ?? '') };
+      return ok(
+        `<trt:GetSnapshotUriResponse>${mediaUri(context.endpoints.snapshotUri)}</trt:GetSnapshotUriResponse>`,
+      );
+    default:
+      return { ok: false, fault: FAULTS.actionNotSupported(request.action) };
+  }
+}
+
+function mediaUri(uri: string): string {
+  return (
+    `<trt:MediaUri><tt:Uri>${escapeXml(uri)}</tt:Uri><tt:InvalidAfterConnect>false</tt:InvalidAfterConnect>` +
+    '<tt:InvalidAfterReboot>false</tt:InvalidAfterReboot><tt:Timeout>PT60S</tt:Timeout></trt:MediaUri>'
+  );
+}
+
+function dateTimeXml(date: Date): string {
+  return (
+    `<tt:Time><tt:Hour>${date.getUTCHours()}</tt:Hour><tt:Minute>${date.getUTCMinutes()}</tt:Minute>` +
+    `<tt:Second>${date.getUTCSeconds()}</tt:Second></tt:Time>` +
+    `<tt:Date><tt:Year>${date.getUTCFullYear()}</tt:Year><tt:Month>${date.getUTCMonth() + 1}</tt:Month>` +
+    `<tt:Day>${date.getUTCDate()}</tt:Day></tt:Date>`
+  );
+}
+
+/** Vietnam keeps UTC+7 all year; POSIX TZ writes that as ICT-7. */
+function systemDateAndTime(nowMs: number): string {
+  const utc = new Date(nowMs);
+  const local = new Date(nowMs + 7 * 3600 * 1000);
+  return (
+    '<tt:DateTimeType>NTP</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings>' +
+    '<tt:TimeZone><tt:TZ>ICT-7</tt:TZ></tt:TimeZone>' +
+    `<tt:UTCDateTime>${dateTimeXml(utc)}</tt:UTCDateTime>` +
+    `<tt:LocalDateTime>${dateTimeXml(local)}</tt:LocalDateTime>`
+  );
+}
+
+function capabilities(endpoints: CameraEndpoints): string {
+  return (
+    '<tds:Capabilities>' +
+    `<tt:Device><tt:XAddr>${escapeXml(endpoints.deviceXAddr)}</tt:XAddr>` +
+    '<tt:Network><tt:IPFilter>false</tt:IPFilter><tt:ZeroConfiguration>false</tt:ZeroConfiguration>' +
+    '<tt:IPVersion6>false</tt:IPVersion6><tt:DynDNS>false</tt:DynDNS></tt:Network>' +
+    '<tt:System><tt:DiscoveryResolve>false</tt:DiscoveryResolve><tt:DiscoveryBye>false</tt:DiscoveryBye>' +
+    '<tt:RemoteDiscovery>false</tt:RemoteDiscovery><tt:SystemBackup>false</tt:SystemBackup>' +
+    '<tt:SystemLogging>false</tt:SystemLogging><tt:FirmwareUpgrade>false</tt:FirmwareUpgrade>' +
+    '<tt:SupportedVersions><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tt:SupportedVersions></tt:System>' +
+    '<tt:Security><tt:TLS1.1>false</tt:TLS1.1><tt:TLS1.2>false</tt:TLS1.2>' +
+    '<tt:OnboardKeyGeneration>false</tt:OnboardKeyGeneration><tt:AccessPolicyConfig>false</tt:AccessPolicyConfig>' +
+    '<tt:X.509Token>false</tt:X.509Token><tt:SAMLToken>false</tt:SAMLToken><tt:KerberosToken>false</tt:KerberosToken>' +
+    '<tt:RELToken>false</tt:RELToken></tt:Security></tt:Device>' +
+    `<tt:Media><tt:XAddr>${escapeXml(endpoints.mediaXAddr)}</tt:XAddr>` +
+    '<tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP>' +
+    '<tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>' +
+    '</tds:Capabilities>'
+  );
+}
+
+function services(endpoints: CameraEndpoints, includeCapability: boolean): string {
+  const service = (namespace: string, xaddr: string, caps: string) =>
+    `<tds:Service><tds:Namespace>${namespace}</tds:Namespace><tds:XAddr>${escapeXml(xaddr)}</tds:XAddr>` +
+    (includeCapability ? `<tds:Capabilities>${caps}</tds:Capabilities>` : '') +
+    '<tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tds:Version></tds:Service>';
+  return (
+    service(
+      'http://www.onvif.org/ver10/device/wsdl',
+      endpoints.deviceXAddr,
+      '<tds:Capabilities><tds:Network IPFilter="false" ZeroConfiguration="false" IPVersion6="false" DynDNS="false"/>' +
+        '<tds:Security UsernameToken="true" HttpDigest="true"/><tds:System DiscoveryResolve="false" DiscoveryBye="false"/></tds:Capabilities>',
+    ) +
+    service(
+      'http://www.onvif.org/ver10/media/wsdl',
+      endpoints.mediaXAddr,
+      '<trt:Capabilities SnapshotUri="true" Rotation="false"><trt:ProfileCapabilities MaximumNumberOfProfiles="2"/>' +
+        '<trt:StreamingCapabilities RTPMulticast="false" RTP_TCP="true" RTP_RTSP_TCP="true"/></trt:Capabilities>',
+    )
+  );
+}
+
+function scopesXml(scopes: readonly string[]): string {
+  return scopes
+    .map(
+      (scope) =>
+        `<tds:Scopes><tt:ScopeDef>Fixed</tt:ScopeDef><tt:ScopeItem>${escapeXml(scope)}</tt:ScopeItem></tds:Scopes>`,
+    )
+    .join('');
+}
+
+function profileXml(profile: StreamProfile): string {
+  return (
+    `<trt:Profiles token="${profile.token}" fixed="true"><tt:Name>${profile.name}</tt:Name>` +
+    `<tt:VideoSourceConfiguration token="${VIDEO_SOURCE.configToken}"><tt:Name>VideoSourceConfig</tt:Name>` +
+    `<tt:UseCount>${STREAM_PROFILES.length}</tt:UseCount><tt:SourceToken>${VIDEO_SOURCE.token}</tt:SourceToken>` +
+    `<tt:Bounds x="0" y="0" width="${VIDEO_SOURCE.width}" height="${VIDEO_SOURCE.height}"/></tt:VideoSourceConfiguration>` +
+    `<tt:VideoEncoderConfiguration token="${profile.encoderToken}"><tt:Name>${profile.encoderToken}</tt:Name>` +
+    '<tt:UseCount>1</tt:UseCount><tt:Encoding>H264</tt:Encoding>' +
+    `<tt:Resolution><tt:Width>${profile.width}</tt:Width><tt:Height>${profile.height}</tt:Height></tt:Resolution>` +
+    '<tt:Quality>4</tt:Quality>' +
+    `<tt:RateControl><tt:FrameRateLimit>${profile.fps}</tt:FrameRateLimit><tt:EncodingInterval>1</tt:EncodingInterval>` +
+    `<tt:BitrateLimit>${profile.bitrateKbps}</tt:BitrateLimit></tt:RateControl>` +
+    `<tt:H264><tt:GovLength>${profile.govLength}</tt:GovLength><tt:H264Profile>Main</tt:H264Profile></tt:H264>` +
+    '<tt:Multicast><tt:Address><tt:Type>IPv4</tt:Type><tt:IPv4Address>0.0.0.0</tt:IPv4Address></tt:Address>' +
+    '<tt:Port>0</tt:Port><tt:TTL>0</tt:TTL><tt:AutoStart>false</tt:AutoStart></tt:Multicast>' +
+    '<tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration></trt:Profiles>'
+  );
+}
