@@ -66,6 +66,33 @@ export const ConfigSchema = z.object({
     .max(10_000_000)
     .default(100_000)
     .describe('points held while the history store is unreachable; beyond it the oldest are dropped'),
+  CAMERA_DISCOVERY_INTERFACE: z
+    .string()
+    .optional()
+    .describe('network interface WS-Discovery probes from (e.g. eth0); default the default route'),
+  CAMERA_POLL_INTERVAL_S: z.coerce.number().int().min(5).max(3600).default(30),
+  CAMERA_POLL_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .default(16)
+    .describe('cameras polled at once during a health sweep'),
+  CAMERA_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+  CAMERA_OFFLINE_AFTER_POLLS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .default(3)
+    .describe('consecutive unanswered polls before a camera is offline'),
+  CAMERA_RECOVERY_POLLS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .default(2)
+    .describe('consecutive good polls that confirm a camera is back'),
   HISTORY_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(5000),
   HISTORY_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   SEED_PRESET: z.enum(['none', 'huong-dao']).default('none'),

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import { parseCameraFault } from '../simulators/onvif-camera/faults.js';
+import { HUONG_DAO_CAMERA_SITES, SimulatedCameraFleet } from '../simulators/onvif-camera/fleet.js';
 import { CONSOLE_HELP, runConsoleCommand } from '../simulators/speaker-cluster/console-commands.js';
 import { SimulatedFleet } from '../simulators/speaker-cluster/fleet.js';
 import { ensureDemoAccounts } from './platform/demo-accounts.js';
@@ -12,6 +15,7 @@ import { configOrExit, hostForUrl, loggerFor, stopOnSignal } from './platform/ru
  */
 
 const DEMO_COMMUNE = 'huong-dao';
+const DEMO_CAMERAS = 8;
 const ONLINE_WAIT_MS = 30_000;
 
 // The demo is the Hướng Đạo fleet whatever SEED_PRESET says, and keeps its data apart from a real
@@ -42,6 +46,39 @@ const fleet = new SimulatedFleet({
 });
 await fleet.start();
 
+// Crossroads cameras: simulated ONVIF cameras on loopback, onboarded with a password that is new on
+// every start (the platform keeps it sealed; the simulator is told it here).
+const cameraPassword = randomBytes(12).toString('base64url');
+const cameraFleet = new SimulatedCameraFleet({
+  count: DEMO_CAMERAS,
+  username: 'admin',
+  password: cameraPassword,
+  logger: logger.child({ component: 'camera-simulator' }),
+  clock: platform.clock,
+});
+await cameraFleet.start();
+cameraFleet.cameras.forEach((camera, i) => {
+  const id = `hd-cam${String(i + 1).padStart(2, '0')}`;
+  const status = camera.status();
+  const fields = {
+    name: camera.name,
+    address: HUONG_DAO_CAMERA_SITES[i]?.location ?? null,
+    xaddr: status.addresses.deviceXAddr,
+    username: 'admin',
+    password: cameraPassword,
+    endpointUrn: `urn:uuid:${status.addresses.uuid}`,
+  };
+  try {
+    platform.cameras.update(id, fields);
+  } catch {
+    platform.cameras.create({ id, communeId: DEMO_COMMUNE, ...fields });
+  }
+});
+await platform.cameraHealth.sweep();
+const camerasOk = cameraFleet.cameras.filter(
+  (_, i) => platform.cameraHealth.status(`hd-cam${String(i + 1).padStart(2, '0')}`).state === 'ok',
+).length;
+
 const deadline = Date.now() + ONLINE_WAIT_MS;
 while (clusters.some((c) => !platform.presence.isOnline(c.id)) && Date.now() < deadline) {
   await new Promise((resolve) => setTimeout(resolve, 100));
@@ -55,6 +92,7 @@ process.stdout.write(
     '',
     'smart-commune demo: Hướng Đạo (Tam Dương, Vĩnh Phúc)',
     `  clusters online:  ${online}/${clusters.length}`,
+    `  cameras ok:       ${camerasOk}/${cameraFleet.cameras.length}  (police: ${http}/api/v1/cameras)`,
     `  API:              ${http}/api/v1`,
     `  clusters:         ${http}/api/v1/clusters`,
     `  API reference:    ${http}/docs`,
@@ -67,13 +105,15 @@ process.stdout.write(
     ...accounts.map((a) => `  ${a.role.padEnd(11)} ${a.username.padEnd(17)} ${a.password}`),
     `  sign in:          curl -c cookies.txt -H 'content-type: application/json' -d '{"username":"admin","password":"…"}' ${http}/api/v1/auth/login`,
     '',
-    'Simulator console: type "help" for commands (e.g. "fault hd-c03 power-cut"); Ctrl-C stops.',
+    'Simulator console: type "help" for commands (e.g. "fault hd-c03 power-cut"; cameras:',
+    '"camera-fault 2 offline", "camera-clear all"); Ctrl-C stops.',
     '',
   ].join('\n'),
 );
 
 const stop = async () => {
   await fleet.stop();
+  await cameraFleet.stop();
   await platform.stop();
 };
 
@@ -82,7 +122,12 @@ if (process.stdin.isTTY) {
   let pending = Promise.resolve();
   rl.on('line', (line) => {
     pending = pending
-      .then(() => runConsoleCommand(line, fleet, (text) => process.stdout.write(`${text}\n`)))
+      .then(() => {
+        const camera = runCameraCommand(line);
+        return camera === false
+          ? runConsoleCommand(line, fleet, (text) => process.stdout.write(`${text}\n`))
+          : camera.then(() => undefined);
+      })
       .then(
         (outcome) => {
           if (outcome === 'quit') process.kill(process.pid, 'SIGINT');
@@ -94,3 +139,23 @@ if (process.stdin.isTTY) {
   });
 }
 stopOnSignal(logger, stop);
+
+/** `camera-fault <n|all> <kind> [arg]` and `camera-clear <n|all>`; false for other commands. */
+function runCameraCommand(line: string): Promise<void> | false {
+  const [command, target = 'all', kind, arg] = line.trim().split(/\s+/);
+  if (command === 'camera-fault') {
+    if (!kind)
+      throw new Error(
+        'usage: camera-fault <n|all> <offline|slow|wrong-credentials|clock-drift|snapshot-fail|stream-down|reboot> [arg]',
+      );
+    return cameraFleet.injectFault(target, parseCameraFault(kind, arg)).then(() => {
+      process.stdout.write(`camera ${target}: ${kind}\n`);
+    });
+  }
+  if (command === 'camera-clear') {
+    return cameraFleet.clearFault(target, 'all').then(() => {
+      process.stdout.write(`camera ${target}: faults cleared\n`);
+    });
+  }
+  return false;
+}

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Ack, DeviceEvent, Heartbeat, StateMessage } from '../devices/index.js';
+import type { CameraHealthState } from '../devices/onvif-camera/index.js';
 
 export type PresenceReason =
   | 'connect'
@@ -27,6 +28,16 @@ export interface PlatformEvents {
   'device.ack': { deviceId: string; ack: Ack; at: number };
   'device.event': { deviceId: string; event: DeviceEvent; at: number };
   'device.rejected': { deviceId: string | null; topic: string; reason: string; at: number };
+  'camera.health': {
+    cameraId: string;
+    state: CameraHealthState;
+    previous: CameraHealthState;
+    /** When the camera entered the state (the first poll of the deciding run). */
+    since: number;
+    reason: string;
+    detail: string;
+    at: number;
+  };
   'broker.connection': {
     clientId: string;
     connected: boolean;

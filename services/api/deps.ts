@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../../devices/index.js';
 import type { AuthService } from '../accounts/auth-service.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { CameraHealthService } from '../cameras/camera-health-service.js';
 import type { CameraStore } from '../cameras/camera-store.js';
 import type { CommandService } from '../commands/command-service.js';
 import type { BroadcastStore } from '../dispatch/broadcast-store.js';
@@ -43,6 +44,10 @@ export interface ApiDeps {
   // [cameras] deps
   /** Onboarded cameras; passwords stay sealed inside. */
   cameras: CameraStore;
+  /** Camera health from the poller, incidents and latest snapshots. */
+  cameraHealth: CameraHealthService;
+  /** The network interface WS-Discovery probes from when a request names none. */
+  cameraDiscoveryInterface: string | undefined;
   // [history] deps
   /** Heartbeat and presence history (InfluxDB or the embedded store). */
   telemetry: TelemetryStore;

@@ -13,6 +13,8 @@ import { AuthService } from '../accounts/auth-service.js';
 import type { ScryptParams } from '../accounts/passwords.js';
 import { buildApp } from '../api/app.js';
 import { AuditLog } from '../audit/audit-log.js';
+import { CameraHealthService } from '../cameras/camera-health-service.js';
+import { CameraHealthStore } from '../cameras/camera-health-store.js';
 import { CameraStore } from '../cameras/camera-store.js';
 import { CommandService } from '../commands/command-service.js';
 import { CommandStore } from '../commands/command-store.js';
@@ -89,6 +91,12 @@ export class Platform {
   private mediaLibrary: MediaLibrary | null = null;
   private telemetryStore: TelemetryStore | null = null;
   private cameraStore: CameraStore | null = null;
+  private cameraHealthService: CameraHealthService | null = null;
+
+  get cameraHealth(): CameraHealthService {
+    if (!this.cameraHealthService) throw new Error('platform not started');
+    return this.cameraHealthService;
+  }
 
   get cameras(): CameraStore {
     if (!this.cameraStore) throw new Error('platform not started');
@@ -304,6 +312,32 @@ export class Platform {
       clock.now(),
     );
     this.cameraStore = cameras;
+    const cameraHealth = new CameraHealthService({
+      cameras,
+      store: new CameraHealthStore(db),
+      events: this.events,
+      telemetry,
+      clock,
+      logger,
+      tagsOf: (id) => {
+        const camera = cameras.get(id);
+        return {
+          commune: registry.getCommune(camera.communeId).name,
+          village: camera.villageId ? registry.getVillage(camera.villageId).name : '',
+          device: id,
+          kind: 'camera',
+        };
+      },
+      intervalMs: config.CAMERA_POLL_INTERVAL_S * 1000,
+      concurrency: config.CAMERA_POLL_CONCURRENCY,
+      callTimeoutMs: config.CAMERA_CALL_TIMEOUT_MS,
+      health: {
+        failuresBeforeOffline: config.CAMERA_OFFLINE_AFTER_POLLS,
+        successesBeforeRecovery: config.CAMERA_RECOVERY_POLLS,
+      },
+    });
+    this.cameraHealthService = cameraHealth;
+    cameraHealth.start();
 
     const app = await buildApp(
       {
@@ -320,6 +354,8 @@ export class Platform {
         media,
         telemetry,
         cameras,
+        cameraHealth,
+        cameraDiscoveryInterface: config.CAMERA_DISCOVERY_INTERFACE,
         loginRateLimitPerMinute: config.LOGIN_RATE_LIMIT_PER_MIN,
         cookieSecure: config.COOKIE_SECURE === 'auto' ? 'auto' : config.COOKIE_SECURE === 'true',
         corsOrigins: config.CORS_ORIGINS,
@@ -345,6 +381,8 @@ export class Platform {
     this.app = null;
     await this.dispatcher?.stop();
     this.dispatcher = null;
+    await this.cameraHealthService?.stop();
+    this.cameraHealthService = null;
     if (c) {
       await c.ingress.stop();
       c.commands.stop();

@@ -1,5 +1,8 @@
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../devices/index.js';
 import { ROLES, type Role } from '../../services/accounts/roles.js';
+import { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
 import { api, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 
 type Caller = Role | 'anonymous';
@@ -28,6 +31,7 @@ const usernameOf = (role: Role) => (role === 'admin' ? 'admin' : `${role}-all`);
  */
 describe('route × role matrix', () => {
   let t: TestPlatform;
+  let camera: SimulatedCamera;
   let fresh = 0;
   const made: { method: string; url: string; requestId: string; status: number; actor: string | null }[] = [];
 
@@ -525,6 +529,30 @@ describe('route × role matrix', () => {
       call: () => ({ url: '/api/v1/cameras/cam-base' }),
     },
     {
+      method: 'GET',
+      path: '/api/v1/cameras/{id}/snapshot',
+      access: ['police', 'technician'],
+      call: () => ({ url: '/api/v1/cameras/cam-base/snapshot' }),
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/cameras/{id}/incidents',
+      access: ['police', 'technician'],
+      call: () => ({ url: '/api/v1/cameras/cam-base/incidents' }),
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/cameras/{id}/poll',
+      access: ['technician'],
+      call: () => ({ url: '/api/v1/cameras/cam-base/poll' }),
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/cameras/discovery',
+      access: ['technician'],
+      call: () => ({ url: '/api/v1/cameras/discovery', body: { timeoutMs: 500 } }),
+    },
+    {
       method: 'PATCH',
       path: '/api/v1/cameras/{id}',
       access: ['technician'],
@@ -580,14 +608,25 @@ describe('route × role matrix', () => {
     t = await startTestPlatform();
     t.platform.registry.createCommune({ id: 'base', name: 'Xã Gốc' });
     t.platform.registry.createVillage({ id: 'v-base', communeId: 'base', name: 'Thôn Gốc' });
+    camera = new SimulatedCamera({
+      name: 'Ngã tư Gốc',
+      username: 'admin',
+      password: 'camera-password',
+      discoveryPort: null,
+      clock: systemClock,
+      logger: pino({ level: 'silent' }),
+    });
+    await camera.start();
     t.platform.cameras.create({
       id: 'cam-base',
       communeId: 'base',
       name: 'Ngã tư Gốc',
-      xaddr: 'http://10.0.0.1/onvif/device_service',
+      xaddr: camera.addresses().deviceXAddr,
       username: 'admin',
       password: 'camera-password',
     });
+    // One sweep, so the camera has health and a snapshot to read.
+    await t.platform.cameraHealth.sweep();
     t.platform.registry.createCluster({
       id: 'c-base',
       villageId: 'v-base',
@@ -604,7 +643,10 @@ describe('route × role matrix', () => {
     ).id;
     for (const role of ROLES) await t.headersFor(role);
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t.close();
+    await camera.stop();
+  });
 
   it('covers every route the platform serves', async () => {
     const { body: doc } = await t.api('/docs/json');

@@ -54,6 +54,7 @@ describe('npm run demo', () => {
       { timeout: 90_000, interval: 200 },
     );
     expect(output).toMatch(/clusters online:\s+18\/18/);
+    expect(output).toMatch(/cameras ok:\s+8\/8/);
     expect(output).toMatch(/API reference:\s+http:\/\/127\.0\.0\.1:\d+\/docs/);
 
     // One account per role is printed; the operator signs in and sees the fleet.
@@ -82,6 +83,15 @@ describe('npm run demo', () => {
       expect(one.status.signalDbm).toBeLessThan(0);
       expect(one.status.volume).toBeGreaterThanOrEqual(0);
     });
+
+    // Police see the crossroads cameras, healthy, with a snapshot each.
+    const police = await api(apiUrl, '/api/v1/auth/login', { method: 'POST', body: accounts.police });
+    const policeHeaders = { cookie: (police.headers.get('set-cookie') ?? '').split(';')[0] as string };
+    const cameras = await api(apiUrl, '/api/v1/cameras', { headers: policeHeaders });
+    expect(cameras.body.total).toBe(8);
+    for (const camera of cameras.body.items) expect(camera.health.state).toBe('ok');
+    const snapshot = await fetch(`${apiUrl}/api/v1/cameras/hd-cam01/snapshot`, { headers: policeHeaders });
+    expect(snapshot.headers.get('content-type')).toBe('image/jpeg');
 
     if (!child.pid) throw new Error('demo has no pid');
     process.kill(-child.pid, 'SIGINT');

@@ -1,19 +1,77 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DeviceIdSchema } from '../../../devices/index.js';
+import { discoverCameras } from '../../cameras/discovery.js';
 import { type Camera, CameraCreateSchema, CameraPatchSchema, CameraSchema } from '../../cameras/schemas.js';
 import { NotFoundError } from '../../errors.js';
 import { SlugSchema } from '../../registry/schemas.js';
+import { uptimePercent } from '../../telemetry/availability.js';
 import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';
-import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
+import { ErrorSchema, errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
 import { communeScope, inScope } from '../security.js';
 
 const IdParams = z.object({ id: DeviceIdSchema });
+const DAY = 86_400_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
-/** Camera onboarding (technicians) and the camera list police read. Passwords never leave the store. */
+const HealthSchema = z.object({
+  state: z.enum(['unknown', 'ok', 'degraded', 'offline', 'auth_failed']),
+  since: z.iso.datetime().describe('when the camera entered this state (the first poll that showed it)'),
+  reason: z
+    .string()
+    .describe(
+      'a stable code: healthy, unreachable, auth-rejected, clock-drift, stream-down, snapshot-failed, slow',
+    ),
+  detail: z.string(),
+  lastPollAt: z.iso.datetime().nullable(),
+  lastOkAt: z.iso.datetime().nullable(),
+  snapshotAt: z.iso.datetime().nullable().describe('time of the latest good snapshot (GET …/snapshot)'),
+});
+type Health = z.infer<typeof HealthSchema>;
+
+const CameraWithHealthSchema = CameraSchema.extend({
+  health: HealthSchema,
+  uptime: z.object({
+    last24hPct: z.number().nullable().describe('usable (ok or degraded) share of the known time'),
+    last7dPct: z.number().nullable(),
+  }),
+});
+
+const IncidentSchema = z.object({
+  id: z.int(),
+  kind: z.enum(['offline', 'auth_failed']),
+  startedAt: z.iso.datetime(),
+  endedAt: z.iso.datetime().nullable(),
+  durationS: z.number().describe('so far, for an open incident'),
+  reason: z.string(),
+  detail: z.string(),
+});
+
+const DiscoveredSchema = z.object({
+  endpointUrn: z.string(),
+  xaddr: z.string(),
+  name: z.string().nullable(),
+  hardware: z.string().nullable(),
+  location: z.string().nullable(),
+  from: z.string(),
+  onboardedAs: z.string().nullable().describe('the camera id when this device is already onboarded'),
+});
+
+const StepSchema = z.object({
+  name: z.string(),
+  ok: z.boolean(),
+  latencyMs: z.number().nullable(),
+  error: z.string().optional(),
+});
+
+/**
+ * Camera onboarding and health. Technicians onboard (from discovery or by address) and poll on
+ * demand; police read health, snapshots, uptime and incidents. Passwords never leave the store.
+ */
 export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
-  const { cameras, registry } = deps;
+  const { cameras, registry, cameraHealth, telemetry, clock } = deps;
   const tags = ['cameras'];
   const readers = ['police', 'technician'] as const;
   const installers = ['technician'] as const;
@@ -32,6 +90,41 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
     if (village.communeId !== communeId || !inScope(request, village.communeId))
       throw new NotFoundError('village', villageId);
   };
+  const healthOf = (id: string): Health => {
+    const h = cameraHealth.status(id);
+    return {
+      state: h.state,
+      since: iso(h.since),
+      reason: h.reason,
+      detail: h.detail,
+      lastPollAt: isoOrNull(h.lastPollAt),
+      lastOkAt: isoOrNull(h.lastOkAt),
+      snapshotAt: isoOrNull(cameraHealth.snapshot(id)?.at ?? null),
+    };
+  };
+  /** Joins each camera with its health and its uptime over the last day and week (two reads). */
+  const withHealth = async (list: Camera[]) => {
+    const now = clock.now();
+    const devices = list.map((c) => c.id);
+    const [day, week] =
+      devices.length === 0
+        ? [[], []]
+        : await Promise.all([
+            telemetry.availability({ devices, from: now - DAY, to: now }),
+            telemetry.availability({ devices, from: now - 7 * DAY, to: now }),
+          ]);
+    return list.map((camera, i) => {
+      const d = day[i];
+      const w = week[i];
+      return {
+        ...camera,
+        health: healthOf(camera.id),
+        uptime: { last24hPct: d ? uptimePercent(d) : null, last7dPct: w ? uptimePercent(w) : null },
+      };
+    });
+  };
+  const one = async (camera: Camera) =>
+    (await withHealth([camera]))[0] as Awaited<ReturnType<typeof withHealth>>[0];
 
   app.get(
     '/cameras',
@@ -39,20 +132,35 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
       config: { access: readers },
       schema: {
         tags,
-        summary: 'List onboarded cameras',
+        summary: 'Cameras with their health, since when, and uptime over 24 h and 7 days',
+        description:
+          'Health comes from the poller: a camera is offline only after several unanswered polls in a ' +
+          'row and back only after several good ones, so one lost packet never raises an alarm. ' +
+          'With problems=true, only cameras that are not ok.',
         querystring: PageQuerySchema.extend({
           communeId: SlugSchema.optional(),
           villageId: SlugSchema.optional(),
+          problems: z.enum(['true', 'false']).default('false'),
         }),
-        response: { 200: pagedSchema(CameraSchema) },
+        response: { 200: pagedSchema(CameraWithHealthSchema), 503: ErrorSchema },
       },
     },
     async (request) => {
-      const { villageId, limit, offset } = request.query;
-      return cameras.list(
-        { communeId: communeScope(request, request.query.communeId), villageId },
-        { limit, offset },
-      );
+      const { villageId, limit, offset, problems } = request.query;
+      const filter = { communeId: communeScope(request, request.query.communeId), villageId };
+      if (problems === 'false') {
+        const page = cameras.list(filter, { limit, offset });
+        return { ...page, items: await withHealth(page.items) };
+      }
+      // Health lives in memory, not in SQL: filter the commune's cameras, then page.
+      const all = cameras.list(filter, { limit: 1_000_000, offset: 0 }).items;
+      const matching = all.filter((c) => cameraHealth.status(c.id).state !== 'ok');
+      return {
+        items: await withHealth(matching.slice(offset, offset + limit)),
+        total: matching.length,
+        limit,
+        offset,
+      };
     },
   );
 
@@ -63,9 +171,12 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
       schema: {
         tags,
         summary: 'Onboard a camera by its ONVIF address and credentials',
-        description: 'The password is stored sealed (AES-256-GCM, key in DATA_DIR) and is never returned.',
+        description:
+          'From a discovered device (pass its endpointUrn and xaddr) or a manual address. The password ' +
+          'is stored sealed (AES-256-GCM, key in DATA_DIR) and never returned. The poller checks the ' +
+          'camera on its next sweep; POST …/poll checks it at once.',
         body: CameraCreateSchema,
-        response: { 201: CameraSchema, ...errorResponses },
+        response: { 201: CameraWithHealthSchema, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -75,7 +186,52 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
       checkVillage(request, commune.id, request.body.villageId);
       const camera = cameras.create(request.body);
       request.auditNote = { target: { type: 'camera', id: camera.id }, after: summary(camera) };
-      return reply.status(201).send(camera);
+      return reply.status(201).send(await one(camera));
+    },
+  );
+
+  app.post(
+    '/cameras/discovery',
+    {
+      config: { access: installers, audit: 'camera.discover' },
+      schema: {
+        tags,
+        summary: 'Find ONVIF cameras on the local network (WS-Discovery)',
+        description:
+          'Sends a WS-Discovery Probe from the chosen network interface (default: CAMERA_DISCOVERY_INTERFACE, ' +
+          'else the default route) and lists what answers within the timeout, marking devices already onboarded.',
+        body: z.strictObject({
+          networkInterface: z.string().min(1).max(64).optional().describe('e.g. eth0'),
+          timeoutMs: z.int().min(500).max(30_000).default(3000),
+        }),
+        response: { 200: z.object({ items: z.array(DiscoveredSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const networkInterface = request.body.networkInterface ?? deps.cameraDiscoveryInterface;
+      const found = await discoverCameras({
+        timeoutMs: request.body.timeoutMs,
+        ...(networkInterface ? { networkInterface } : {}),
+      });
+      const known = new Map<string, string>();
+      for (const c of cameras.list({}, { limit: 1_000_000, offset: 0 }).items) {
+        known.set(c.xaddr, c.id);
+        if (c.endpointUrn) known.set(c.endpointUrn, c.id);
+      }
+      request.auditNote = {
+        detail: { found: found.cameras.length, networkInterface: networkInterface ?? null },
+      };
+      return {
+        items: found.cameras.map((d) => ({
+          endpointUrn: d.endpointUrn,
+          xaddr: d.xaddr,
+          name: d.name,
+          hardware: d.hardware,
+          location: d.location,
+          from: d.from,
+          onboardedAs: known.get(d.endpointUrn) ?? known.get(d.xaddr) ?? null,
+        })),
+      };
     },
   );
 
@@ -85,12 +241,102 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
       config: { access: readers },
       schema: {
         tags,
-        summary: 'Get a camera',
+        summary: 'Get a camera with its health',
         params: IdParams,
-        response: { 200: CameraSchema, ...errorResponses },
+        response: { 200: CameraWithHealthSchema, ...errorResponses, 503: ErrorSchema },
       },
     },
-    async (request) => visible(request, request.params.id),
+    async (request) => one(visible(request, request.params.id)),
+  );
+
+  app.get(
+    '/cameras/:id/snapshot',
+    {
+      config: { access: readers },
+      schema: {
+        tags,
+        summary: 'The latest good snapshot the poller took (image/jpeg)',
+        params: IdParams,
+        response: { 200: z.any().describe('a JPEG image'), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      visible(request, request.params.id);
+      const snapshot = cameraHealth.snapshot(request.params.id);
+      if (!snapshot) throw new NotFoundError('snapshot', request.params.id);
+      reply.header('content-type', 'image/jpeg');
+      reply.header('last-modified', new Date(snapshot.at).toUTCString());
+      reply.header('cache-control', 'private, no-cache');
+      return reply.send(snapshot.jpeg);
+    },
+  );
+
+  app.get(
+    '/cameras/:id/incidents',
+    {
+      config: { access: readers },
+      schema: {
+        tags,
+        summary: 'Periods the camera was offline or refused the platform, newest first',
+        params: IdParams,
+        querystring: PageQuerySchema,
+        response: { 200: pagedSchema(IncidentSchema), ...errorResponses },
+      },
+    },
+    async (request) => {
+      visible(request, request.params.id);
+      const now = clock.now();
+      const page = cameraHealth.incidents(request.params.id, request.query);
+      return {
+        ...page,
+        items: page.items.map((i) => ({
+          id: i.id,
+          kind: i.kind,
+          startedAt: iso(i.startedAt),
+          endedAt: isoOrNull(i.endedAt),
+          durationS: ((i.endedAt ?? now) - i.startedAt) / 1000,
+          reason: i.reason.code,
+          detail: i.reason.detail,
+        })),
+      };
+    },
+  );
+
+  app.post(
+    '/cameras/:id/poll',
+    {
+      config: { access: installers, audit: 'camera.poll' },
+      schema: {
+        tags,
+        summary: 'Poll the camera now and show each call it made',
+        description: 'The result counts like a scheduled poll: debouncing still applies to the health.',
+        params: IdParams,
+        response: {
+          200: z.object({
+            steps: z.array(StepSchema),
+            clockDriftS: z.number().nullable(),
+            streamUri: z.string().nullable(),
+            snapshotUri: z.string().nullable(),
+            health: HealthSchema,
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      visible(request, request.params.id);
+      const result = await cameraHealth.poll(request.params.id);
+      request.auditNote = {
+        detail: { steps: result.steps.map((s) => `${s.name}:${s.ok ? 'ok' : 'failed'}`) },
+      };
+      return {
+        steps: result.steps,
+        clockDriftS: result.clockDriftS,
+        streamUri: result.streamUri,
+        snapshotUri: result.snapshotUri,
+        health: healthOf(request.params.id),
+      };
+    },
   );
 
   app.patch(
@@ -102,7 +348,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         summary: 'Update a camera (name, place, address, credentials)',
         params: IdParams,
         body: CameraPatchSchema,
-        response: { 200: CameraSchema, ...errorResponses },
+        response: { 200: CameraWithHealthSchema, ...errorResponses },
       },
     },
     async (request) => {
@@ -113,7 +359,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         ...changes(before, after),
         ...(request.body.password !== undefined ? { detail: { passwordChanged: true } } : {}),
       };
-      return after;
+      return one(after);
     },
   );
 
@@ -131,6 +377,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
     async (request, reply) => {
       const before = visible(request, request.params.id);
       cameras.delete(request.params.id);
+      cameraHealth.forget(request.params.id);
       request.auditNote = { before: summary(before) };
       return reply.status(204).send(null);
     },

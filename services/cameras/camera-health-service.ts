@@ -1,0 +1,264 @@
+import { setMaxListeners } from 'node:events';
+import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../../devices/index.js';
+import {
+  type CameraHealth,
+  type CameraHealthConfig,
+  type CameraHealthState,
+  type CameraProbeResult,
+  cameraHealthConfig,
+  initialCameraHealth,
+  probeCamera,
+  stepCameraHealth,
+} from '../../devices/onvif-camera/index.js';
+import type { EventBus } from '../event-bus.js';
+import type { Page, Paged } from '../registry/registry-store.js';
+import type { TelemetryPoint, TelemetryStore, TelemetryTags } from '../telemetry/telemetry-store.js';
+import type { CameraHealthStore, IncidentRecord, StoredCameraStatus } from './camera-health-store.js';
+import type { CameraStore } from './camera-store.js';
+
+export interface CameraHealthServiceOptions {
+  cameras: CameraStore;
+  store: CameraHealthStore;
+  events: EventBus;
+  telemetry: TelemetryStore;
+  clock: Clock;
+  logger: Logger;
+  /** Tags for the history points (commune and village names). */
+  tagsOf(cameraId: string): TelemetryTags;
+  intervalMs: number;
+  /** Cameras polled at once; a sweep of a thousand cameras must not open a thousand sockets. */
+  concurrency: number;
+  callTimeoutMs: number;
+  health?: Partial<CameraHealthConfig>;
+}
+
+/** The `state` field of camera_health points (docs/history.md). */
+const STATE_CODE: Record<CameraHealthState, number> = {
+  ok: 0,
+  degraded: 1,
+  offline: 2,
+  auth_failed: 3,
+  unknown: -1,
+};
+
+/** A camera is usable for uptime when it answers with our credentials, degraded or not. */
+const usable = (state: CameraHealthState) => state === 'ok' || state === 'degraded';
+
+export interface CameraStatus {
+  state: CameraHealthState;
+  since: number;
+  reason: string;
+  detail: string;
+  lastPollAt: number | null;
+  lastOkAt: number | null;
+  signals: StoredCameraStatus['signals'];
+}
+
+export interface SweepReport {
+  cameras: number;
+  startedAt: number;
+  durationMs: number;
+  states: Partial<Record<CameraHealthState, number>>;
+}
+
+/**
+ * Polls every onboarded camera on an interval with bounded concurrency, feeds each poll through
+ * the debouncing health machine, and records the outcome: state and incidents in SQLite, a
+ * `camera_health` point per poll and a `presence` point per change in the history store, and a
+ * `camera.health` event for live consoles.
+ */
+export class CameraHealthService {
+  private readonly logger: Logger;
+  private readonly config: CameraHealthConfig;
+  private readonly live = new Map<string, StoredCameraStatus>();
+  private readonly snapshots = new Map<string, { jpeg: Buffer; at: number }>();
+  private timer: TimerHandle | null = null;
+  private sweeping: Promise<SweepReport> | null = null;
+  private abort = new AbortController();
+
+  constructor(private readonly options: CameraHealthServiceOptions) {
+    this.logger = options.logger.child({ component: 'cameras' });
+    this.config = cameraHealthConfig(options.health);
+  }
+
+  start(): void {
+    for (const status of this.options.store.loadAll()) this.live.set(status.cameraId, status);
+    this.abort = new AbortController();
+    // Every call of every concurrent probe listens for shutdown on this one signal.
+    setMaxListeners(0, this.abort.signal);
+    this.timer = this.options.clock.setInterval(() => {
+      // A sweep still running when the next is due is not doubled: the next one waits its turn.
+      if (!this.sweeping) this.sweep().catch((err) => this.logger.error({ err }, 'camera sweep failed'));
+    }, this.options.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) this.options.clock.clearInterval(this.timer);
+    this.timer = null;
+    this.abort.abort();
+    await this.sweeping?.catch(() => undefined);
+  }
+
+  status(cameraId: string): CameraStatus {
+    const s = this.live.get(cameraId);
+    const health = s?.health ?? initialCameraHealth(this.options.clock.now());
+    return {
+      state: health.state,
+      since: health.since,
+      reason: health.reason.code,
+      detail: health.reason.detail,
+      lastPollAt: s?.lastPollAt ?? null,
+      lastOkAt: s?.lastOkAt ?? null,
+      signals: s?.signals ?? null,
+    };
+  }
+
+  snapshot(cameraId: string): { jpeg: Buffer; at: number } | null {
+    return this.snapshots.get(cameraId) ?? null;
+  }
+
+  incidents(cameraId: string, page: Page): Paged<IncidentRecord> {
+    return this.options.store.incidents(cameraId, page);
+  }
+
+  /** Drops what is kept of a removed camera. */
+  forget(cameraId: string): void {
+    this.live.delete(cameraId);
+    this.snapshots.delete(cameraId);
+  }
+
+  /** Polls every camera once (at most `concurrency` at a time); resolves when all are done. */
+  sweep(): Promise<SweepReport> {
+    if (this.sweeping) return this.sweeping;
+    const run = this.runSweep().finally(() => {
+      this.sweeping = null;
+    });
+    this.sweeping = run;
+    return run;
+  }
+
+  /** Polls one camera now and records the result, as a sweep would. */
+  async poll(cameraId: string): Promise<CameraProbeResult> {
+    const { cameras, clock, callTimeoutMs } = this.options;
+    const { xaddr, username, password } = cameras.credentials(cameraId);
+    const result = await probeCamera(
+      { deviceUrl: xaddr, username, password },
+      { clock, callTimeoutMs, signal: this.abort.signal },
+    );
+    if (!this.abort.signal.aborted) this.record(cameraId, result);
+    return result;
+  }
+
+  private async runSweep(): Promise<SweepReport> {
+    const startedAt = this.options.clock.now();
+    const wallStart = performance.now();
+    const ids = this.allCameraIds();
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length && !this.abort.signal.aborted) {
+        const id = ids[next++] as string;
+        try {
+          await this.poll(id);
+        } catch (err) {
+          // A camera removed mid-sweep, or a store error: the others still get their poll.
+          this.logger.warn({ err, cameraId: id }, 'camera poll could not be recorded');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, ids.length) }, worker));
+    const states: SweepReport['states'] = {};
+    for (const id of ids) {
+      const state = this.status(id).state;
+      states[state] = (states[state] ?? 0) + 1;
+    }
+    const report = { cameras: ids.length, startedAt, durationMs: performance.now() - wallStart, states };
+    this.logger.debug(report, 'camera sweep done');
+    return report;
+  }
+
+  private allCameraIds(): string[] {
+    const ids: string[] = [];
+    for (let offset = 0; ; offset += 500) {
+      const page = this.options.cameras.list({}, { limit: 500, offset });
+      ids.push(...page.items.map((c) => c.id));
+      if (page.items.length === 0 || ids.length >= page.total) return ids;
+    }
+  }
+
+  private record(cameraId: string, result: CameraProbeResult): void {
+    const { clock, events, telemetry, store } = this.options;
+    const now = clock.now();
+    const previous = this.live.get(cameraId);
+    const step = stepCameraHealth(previous?.health as CameraHealth | undefined, result, now, this.config);
+    const signals = {
+      reachable: result.reachable,
+      onvifOk: result.onvifOk,
+      onvifLatencyMs: result.onvifLatencyMs,
+      authOk: result.authOk,
+      clockDriftS: result.clockDriftS,
+      streamUriPresent: result.streamUriPresent,
+      rtspOk: result.rtspOk,
+      snapshotOk: result.snapshotOk,
+      snapshotBytes: result.snapshotBytes,
+      snapshotLatencyMs: result.snapshotLatencyMs,
+      ...(result.error ? { error: result.error } : {}),
+    };
+    const status: StoredCameraStatus = {
+      cameraId,
+      health: step.health,
+      lastPollAt: now,
+      lastOkAt: usable(step.health.state) ? now : (previous?.lastOkAt ?? null),
+      signals,
+    };
+    store.save(status, { opened: step.opened, closed: step.closed });
+    this.live.set(cameraId, status);
+    if (result.snapshotOk && result.snapshot)
+      this.snapshots.set(cameraId, { jpeg: result.snapshot, at: now });
+
+    const tags = this.options.tagsOf(cameraId);
+    const points: TelemetryPoint[] = [
+      {
+        measurement: 'camera_health',
+        tags,
+        at: now,
+        fields: {
+          state: STATE_CODE[step.health.state],
+          reachable: result.reachable,
+          onvif_latency_ms: result.onvifLatencyMs ?? undefined,
+          auth_ok: result.authOk ?? undefined,
+          clock_drift_s: result.clockDriftS ?? undefined,
+          stream_ok: result.rtspOk,
+          snapshot_ok: result.snapshotOk,
+          snapshot_latency_ms: result.snapshotLatencyMs ?? undefined,
+          snapshot_bytes: result.snapshotBytes ?? undefined,
+        },
+      },
+    ];
+    const t = step.transition;
+    if (t && (t.from === 'unknown' || usable(t.from) !== usable(t.to))) {
+      points.push({
+        measurement: 'presence',
+        tags,
+        at: step.health.since,
+        fields: { online: usable(t.to), reason: t.reason.code },
+      });
+    }
+    telemetry.write(points);
+    if (t) {
+      this.logger.info(
+        { cameraId, from: t.from, to: t.to, reason: t.reason.code, detail: t.reason.detail },
+        'camera health changed',
+      );
+      events.emit('camera.health', {
+        cameraId,
+        state: t.to,
+        previous: t.from,
+        since: step.health.since,
+        reason: t.reason.code,
+        detail: t.reason.detail,
+        at: now,
+      });
+    }
+  }
+}

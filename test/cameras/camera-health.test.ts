@@ -1,0 +1,196 @@
+import { pino } from 'pino';
+import { request } from 'urllib';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CameraFault } from '../../simulators/onvif-camera/faults.js';
+import { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+
+/*
+ * Camera health end to end: simulated ONVIF cameras on real sockets, the platform's poller with
+ * its real probe, and the police API. One manual clock drives the platform and the cameras; each
+ * sweep is started by the test, so poll counts are exact.
+ */
+const silent = pino({ level: 'silent' });
+
+interface Setup {
+  t: TestPlatform;
+  clock: ManualClock;
+  cameras: Map<string, SimulatedCamera>;
+  /** Moves the clock 10 s and polls every camera once. */
+  sweep(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function setup(specs: { id: string; faults?: CameraFault[]; password?: string }[]): Promise<Setup> {
+  const clock = new ManualClock();
+  const t = await startTestPlatform({
+    clock,
+    config: {
+      SEED_PRESET: 'huong-dao',
+      // Sweeps are started by the test; the interval timer stays out of the way.
+      CAMERA_POLL_INTERVAL_S: 3600,
+      CAMERA_POLL_CONCURRENCY: 16,
+      CAMERA_CALL_TIMEOUT_MS: 1500,
+    },
+  });
+  const cameras = new Map<string, SimulatedCamera>();
+  for (const spec of specs) {
+    const password = spec.password ?? `pw-${spec.id}`;
+    const camera = new SimulatedCamera({
+      name: `Ngã tư ${spec.id}`,
+      username: 'police',
+      password,
+      discoveryPort: null,
+      clock,
+      logger: silent,
+      faults: spec.faults ?? [],
+    });
+    await camera.start();
+    cameras.set(spec.id, camera);
+    t.platform.cameras.create({
+      id: spec.id,
+      communeId: 'huong-dao',
+      name: `Ngã tư ${spec.id}`,
+      xaddr: camera.addresses().deviceXAddr,
+      username: 'police',
+      password,
+    });
+  }
+  return {
+    t,
+    clock,
+    cameras,
+    async sweep() {
+      clock.advance(10_000);
+      await t.platform.cameraHealth.sweep();
+    },
+    async close() {
+      await t.close();
+      await Promise.all([...cameras.values()].map((c) => c.stop()));
+    },
+  };
+}
+
+const health = async (s: Setup, id: string) =>
+  (await s.t.api(`/api/v1/cameras/${id}`, { as: 'police' })).body.health as Json;
+
+describe('camera health for police', () => {
+  let s: Setup | null = null;
+  afterEach(async () => {
+    await s?.close();
+    s = null;
+  });
+
+  it('brings each injected fault to its state and reason within three polls', async () => {
+    s = await setup([
+      { id: 'cam-ok' },
+      { id: 'cam-down', faults: [{ kind: 'offline' }] },
+      { id: 'cam-pass', faults: [{ kind: 'wrong-credentials' }] },
+      { id: 'cam-drift', faults: [{ kind: 'clock-drift', driftS: 30 }] },
+      { id: 'cam-rtsp', faults: [{ kind: 'stream-down' }] },
+      { id: 'cam-jpeg', faults: [{ kind: 'snapshot-fail', mode: 'corrupt' }] },
+    ]);
+    const firstPoll = s.clock.now() + 10_000;
+    for (let i = 0; i < 3; i++) await s.sweep();
+
+    expect(await health(s, 'cam-ok')).toMatchObject({ state: 'ok', reason: 'healthy' });
+    // Offline is dated from the first unanswered poll, not from when the debounce decided.
+    expect(await health(s, 'cam-down')).toMatchObject({
+      state: 'offline',
+      reason: 'unreachable',
+      since: new Date(firstPoll).toISOString(),
+    });
+    // A camera that answers but refuses the password is not "offline": someone changed it on site.
+    expect(await health(s, 'cam-pass')).toMatchObject({ state: 'auth_failed', reason: 'auth-rejected' });
+    expect(await health(s, 'cam-drift')).toMatchObject({ state: 'degraded', reason: 'clock-drift' });
+    expect(await health(s, 'cam-rtsp')).toMatchObject({ state: 'degraded', reason: 'stream-down' });
+    expect(await health(s, 'cam-jpeg')).toMatchObject({ state: 'degraded', reason: 'snapshot-failed' });
+
+    const problems = await s.t.api('/api/v1/cameras?problems=true', { as: 'police' });
+    expect((problems.body.items as Json[]).map((c) => c.id).sort()).toEqual(
+      ['cam-down', 'cam-drift', 'cam-jpeg', 'cam-pass', 'cam-rtsp'].sort(),
+    );
+    const incidents = await s.t.api('/api/v1/cameras/cam-down/incidents', { as: 'police' });
+    expect(incidents.body.items).toEqual([
+      expect.objectContaining({
+        kind: 'offline',
+        startedAt: new Date(firstPoll).toISOString(),
+        endedAt: null,
+      }),
+    ]);
+    const snapshot = await s.t.api('/api/v1/cameras/cam-ok/snapshot', { as: 'police' });
+    expect(snapshot.status).toBe(200);
+    expect(snapshot.headers.get('content-type')).toBe('image/jpeg');
+  });
+
+  it('does not move on a single dropped poll, and confirms recovery before calling a camera back', async () => {
+    s = await setup([{ id: 'cam-a' }, { id: 'cam-b' }]);
+    const a = s.cameras.get('cam-a') as SimulatedCamera;
+    const b = s.cameras.get('cam-b') as SimulatedCamera;
+    await s.sweep();
+    await s.sweep();
+    expect((await health(s, 'cam-a')).state).toBe('ok');
+
+    // One lost poll: nothing changes, nobody is paged, no incident.
+    await a.injectFault({ kind: 'offline' });
+    await s.sweep();
+    expect(await health(s, 'cam-a')).toMatchObject({ state: 'ok' });
+    await a.clearFault('all');
+    await s.sweep();
+    expect((await s.t.api('/api/v1/cameras/cam-a/incidents', { as: 'police' })).body.total).toBe(0);
+
+    // A real outage: offline after three polls, back only after two good ones.
+    const changes: string[] = [];
+    s.t.platform.events.on('camera.health', (e) => changes.push(`${e.cameraId}:${e.previous}->${e.state}`));
+    await b.injectFault({ kind: 'offline' });
+    const down = s.clock.now() + 10_000;
+    for (let i = 0; i < 3; i++) await s.sweep();
+    expect((await health(s, 'cam-b')).state).toBe('offline');
+    await b.clearFault('all');
+    const back = s.clock.now() + 10_000;
+    await s.sweep();
+    expect((await health(s, 'cam-b')).state).toBe('offline');
+    await s.sweep();
+    expect(await health(s, 'cam-b')).toMatchObject({ state: 'ok', since: new Date(back).toISOString() });
+    expect(changes).toEqual(['cam-b:ok->offline', 'cam-b:offline->ok']);
+    const incidents = await s.t.api('/api/v1/cameras/cam-b/incidents', { as: 'police' });
+    expect(incidents.body.items).toEqual([
+      expect.objectContaining({
+        kind: 'offline',
+        startedAt: new Date(down).toISOString(),
+        endedAt: new Date(back).toISOString(),
+        durationS: (back - down) / 1000,
+      }),
+    ]);
+
+    // The outage is in the history: uptime over the last day is below 100 % for cam-b only.
+    await s.t.platform.telemetry.flush();
+    const list = (await s.t.api('/api/v1/cameras', { as: 'police' })).body.items as Json[];
+    const uptime = Object.fromEntries(list.map((c) => [c.id, c.uptime.last24hPct]));
+    expect(uptime['cam-a']).toBe(100);
+    expect(uptime['cam-b']).toBeLessThan(100);
+    expect(uptime['cam-b']).toBeGreaterThan(0);
+  });
+
+  it('sweeps 50 cameras concurrently without mixing up their credentials or snapshots', async () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `cam-${String(i + 1).padStart(2, '0')}`);
+    s = await setup(ids.map((id) => ({ id, password: `secret-${id}-${id.length * 7}` })));
+    const report = await s.t.platform.cameraHealth.sweep();
+    expect(report.cameras).toBe(50);
+    await s.sweep();
+    for (const id of ids) {
+      expect(s.t.platform.cameraHealth.status(id), id).toMatchObject({ state: 'ok' });
+      // The clock stands still between the poll and this fetch, so the camera draws the same frame:
+      // the stored snapshot must be this camera's, byte for byte.
+      const camera = s.cameras.get(id) as SimulatedCamera;
+      const direct = await request(camera.addresses().snapshotUri, {
+        digestAuth: `police:secret-${id}-${id.length * 7}`,
+        timeout: 3000,
+      });
+      expect(direct.status).toBe(200);
+      const stored = s.t.platform.cameraHealth.snapshot(id)?.jpeg;
+      expect(stored && Buffer.compare(stored, direct.data as Buffer), id).toBe(0);
+    }
+  }, 60_000);
+});
