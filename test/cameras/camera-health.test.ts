@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { request } from 'urllib';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Config } from '../../services/config.js';
 import type { CameraFault } from '../../simulators/onvif-camera/faults.js';
 import { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -22,7 +23,10 @@ interface Setup {
   close(): Promise<void>;
 }
 
-async function setup(specs: { id: string; faults?: CameraFault[]; password?: string }[]): Promise<Setup> {
+async function setup(
+  specs: { id: string; faults?: CameraFault[]; password?: string; discovery?: boolean }[],
+  config: Partial<Config> = {},
+): Promise<Setup> {
   const clock = new ManualClock();
   const t = await startTestPlatform({
     clock,
@@ -32,6 +36,7 @@ async function setup(specs: { id: string; faults?: CameraFault[]; password?: str
       CAMERA_POLL_INTERVAL_S: 3600,
       CAMERA_POLL_CONCURRENCY: 16,
       CAMERA_CALL_TIMEOUT_MS: 1500,
+      ...config,
     },
   });
   const cameras = new Map<string, SimulatedCamera>();
@@ -41,7 +46,7 @@ async function setup(specs: { id: string; faults?: CameraFault[]; password?: str
       name: `Ngã tư ${spec.id}`,
       username: 'police',
       password,
-      discoveryPort: null,
+      discoveryPort: spec.discovery ? undefined : null,
       clock,
       logger: silent,
       faults: spec.faults ?? [],
@@ -193,4 +198,75 @@ describe('camera health for police', () => {
       expect(stored && Buffer.compare(stored, direct.data as Buffer), id).toBe(0);
     }
   }, 60_000);
+
+  it('rides out a reboot shorter than the offline threshold, and pages for a longer one', async () => {
+    s = await setup([{ id: 'cam-short' }, { id: 'cam-long' }]);
+    await s.sweep();
+    await s.sweep();
+    // Sweeps are 10 s apart: a 15 s reboot misses at most two polls, a 60 s one misses five.
+    await (s.cameras.get('cam-short') as SimulatedCamera).injectFault({ kind: 'reboot', downS: 15 });
+    await (s.cameras.get('cam-long') as SimulatedCamera).injectFault({ kind: 'reboot', downS: 60 });
+    const states: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      await s.sweep();
+      states.push(`${(await health(s, 'cam-short')).state}/${(await health(s, 'cam-long')).state}`);
+    }
+    expect(states.every((st) => st.startsWith('ok/'))).toBe(true);
+    expect(states).toContain('ok/offline');
+    expect(states.at(-1)).toBe('ok/ok');
+    expect((await s.t.api('/api/v1/cameras/cam-short/incidents', { as: 'police' })).body.total).toBe(0);
+    expect((await s.t.api('/api/v1/cameras/cam-long/incidents', { as: 'police' })).body.total).toBe(1);
+  });
+
+  it('marks a camera that answers slowly as degraded, not offline', async () => {
+    // The simulator delays its answers on the shared manual clock, and the probe times its calls
+    // on the same clock: the test moves the clock while the sweep runs.
+    s = await setup([{ id: 'cam-slow', faults: [{ kind: 'slow', delayMs: 2500 }] }], {
+      CAMERA_CALL_TIMEOUT_MS: 10_000,
+    });
+    const setup_ = s;
+    const sweepWhileTicking = async () => {
+      setup_.clock.advance(10_000);
+      let done = false;
+      const sweep = setup_.t.platform.cameraHealth.sweep().finally(() => {
+        done = true;
+      });
+      while (!done) {
+        setup_.clock.advance(250);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      await sweep;
+    };
+    for (let i = 0; i < 3; i++) await sweepWhileTicking();
+    expect(await health(s, 'cam-slow')).toMatchObject({ state: 'degraded', reason: 'slow' });
+  });
+
+  it('discovers simulated cameras on the network and marks the ones already onboarded', async () => {
+    s = await setup([
+      { id: 'cam-seen', discovery: true },
+      { id: 'cam-new', discovery: true },
+    ]);
+    const seen = s.cameras.get('cam-seen') as SimulatedCamera;
+    const fresh = s.cameras.get('cam-new') as SimulatedCamera;
+    // Onboarded by address only: discovery recognises it by its XAddr.
+    s.t.platform.cameras.delete('cam-new');
+    const found = await s.t.api('/api/v1/cameras/discovery', {
+      method: 'POST',
+      body: { timeoutMs: 1500 },
+      as: 'technician',
+    });
+    expect(found.status, JSON.stringify(found.body)).toBe(200);
+    const byUrn = new Map((found.body.items as Json[]).map((d) => [d.endpointUrn, d]));
+    // Other simulated cameras on this machine may answer too; these two must be among them.
+    expect(byUrn.get(`urn:uuid:${seen.addresses().uuid}`)).toMatchObject({
+      xaddr: seen.addresses().deviceXAddr,
+      // Cameras put their name in an onvif://…/name/ scope, which has no room for spaces or diacritics.
+      name: 'Nga_tu_cam-seen',
+      onboardedAs: 'cam-seen',
+    });
+    expect(byUrn.get(`urn:uuid:${fresh.addresses().uuid}`)).toMatchObject({
+      xaddr: fresh.addresses().deviceXAddr,
+      onboardedAs: null,
+    });
+  });
 });
