@@ -176,6 +176,27 @@ describe('camera health for police', () => {
     expect(uptime['cam-a']).toBe(100);
     expect(uptime['cam-b']).toBeLessThan(100);
     expect(uptime['cam-b']).toBeGreaterThan(0);
+
+    // Technicians chart a camera's health history like a cluster's heartbeats.
+    const to = new Date(s.clock.now() + 1000).toISOString();
+    const latency = await s.t.api(
+      `/api/v1/devices/cam-b/history?field=reachable&window=1h&agg=sum&to=${to}`,
+      {
+        as: 'technician',
+      },
+    );
+    expect(latency.status, JSON.stringify(latency.body)).toBe(200);
+    const polls = await s.t.api(
+      `/api/v1/devices/cam-b/history?field=reachable&window=1h&agg=count&to=${to}`,
+      {
+        as: 'technician',
+      },
+    );
+    // Nine sweeps polled cam-b, three of them unanswered.
+    expect(polls.body.points.reduce((n: number, p: Json) => n + p.value, 0)).toBe(9);
+    expect(latency.body.points.reduce((n: number, p: Json) => n + p.value, 0)).toBe(6);
+    const wrongKind = await s.t.api('/api/v1/devices/cam-b/history?field=volume', { as: 'technician' });
+    expect(wrongKind.status).toBe(400);
   });
 
   it('sweeps 50 cameras concurrently without mixing up their credentials or snapshots', async () => {

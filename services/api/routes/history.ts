@@ -21,8 +21,11 @@ const Instant = z.iso.datetime({ offset: true }).transform((v) => Date.parse(v))
 
 const HistoryQuerySchema = z.object({
   field: z
-    .enum(numericFieldsOf('heartbeat') as [string, ...string[]])
-    .describe('the heartbeat field to chart'),
+    .enum([...new Set([...numericFieldsOf('heartbeat'), ...numericFieldsOf('camera_health')])] as [
+      string,
+      ...string[],
+    ])
+    .describe('a heartbeat field for a cluster, a camera_health field for a camera (docs/history.md)'),
   from: Instant.optional().describe('ISO 8601 start (inclusive); default 24 h before "to"'),
   to: Instant.optional().describe('ISO 8601 end (exclusive); default now'),
   window: z
@@ -110,7 +113,7 @@ export const historyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       config: { access: ['operator', 'technician'] },
       schema: {
         tags: ['history'],
-        summary: "A device's heartbeat history: raw points, or aggregated into windows",
+        summary: "A cluster's heartbeat or a camera's health history: raw points, or aggregated into windows",
         description:
           'Raw points (no window) come back ascending, at most "limit" of them; "next" continues. ' +
           'With a window, each window gives one value (empty windows are left out); windows of whole ' +
@@ -122,8 +125,12 @@ export const historyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
     },
     async (request) => {
       const { id } = request.params;
-      const cluster = registry.getCluster(id);
-      if (!inScope(request, cluster.communeId)) throw new NotFoundError('cluster', id);
+      // A device id is a cluster's or a camera's; each kind has its own measurement.
+      const cluster = registry.findCluster(id);
+      const device = cluster
+        ? { communeId: cluster.communeId, measurement: 'heartbeat' as const }
+        : { communeId: deps.cameras.get(id).communeId, measurement: 'camera_health' as const };
+      if (!inScope(request, device.communeId)) throw new NotFoundError('device', id);
       const q = request.query;
       const { start, end } = range(q.from, q.to, 3660);
       const windowMs = q.window ? parseWindow(q.window) : null;
@@ -131,12 +138,12 @@ export const historyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       let window: { ms: number; offsetMs: number; agg: (typeof AGGREGATES)[number] } | undefined;
       if (windowMs) {
         // Windows align to the commune's local midnight (InfluxQL's GROUP BY time offset).
-        const zone = registry.getCommune(cluster.communeId).timezone;
+        const zone = registry.getCommune(device.communeId).timezone;
         const offset = -zoneOffsetMs(start, zone);
         window = { ms: windowMs, offsetMs: ((offset % windowMs) + windowMs) % windowMs, agg: q.agg };
       }
       const result = await telemetry.query({
-        measurement: 'heartbeat',
+        measurement: device.measurement,
         device: id,
         field: q.field,
         from: start,
