@@ -115,6 +115,12 @@ export const ConfigSchema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(z.url())),
+  CONSOLE_TILE_URL: z
+    .string()
+    .regex(/^https?:\/\/[^/]+\/.*\{z\}.*/, 'a tile URL template such as https://tile.example/{z}/{x}/{y}.png')
+    .optional()
+    .describe('Leaflet tile URL template for the console map; without it markers sit on a plain background'),
+  CONSOLE_TILE_ATTRIBUTION: z.string().optional().describe("the tile server's attribution, shown on the map"),
   LOGIN_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).max(10_000).default(30),
   TRUST_PROXY: z
     .enum(['true', 'false'])

@@ -23,7 +23,7 @@ const ONLINE_WAIT_MS = 30_000;
 const config = configOrExit({ SEED_PRESET: DEMO_COMMUNE, DATA_DIR: process.env.DATA_DIR || './data/demo' });
 const logger = loggerFor(config);
 // The demo prints every account's password itself, below.
-const platform = new Platform({ config, logger, announce: () => undefined });
+const platform = new Platform({ config, logger, announce: () => undefined, demo: true });
 await platform.start();
 const accounts = await ensureDemoAccounts(platform.auth, platform.audit, {
   communeId: DEMO_COMMUNE,

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Ack, DeviceEvent, Heartbeat, StateMessage } from '../devices/index.js';
 import type { CameraHealthState } from '../devices/onvif-camera/index.js';
+import type { DeliveryState } from './announcements/types.js';
 
 export type PresenceReason =
   | 'connect'
@@ -38,6 +39,8 @@ export interface PlatformEvents {
     detail: string;
     at: number;
   };
+  /** A delivery of a broadcast to one cluster reached a new state (as stored). */
+  'broadcast.delivery': { broadcastId: string; clusterId: string; state: DeliveryState; at: number };
   'broker.connection': {
     clientId: string;
     connected: boolean;

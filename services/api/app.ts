@@ -3,6 +3,7 @@ import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -16,6 +17,7 @@ import { broadcastRoutes } from './routes/broadcasts.js';
 import { cameraRoutes } from './routes/cameras.js';
 import { clusterRoutes } from './routes/clusters.js';
 import { communeRoutes } from './routes/communes.js';
+import { consoleRoutes } from './routes/console.js';
 import { deviceRoutes } from './routes/devices.js';
 import { groupRoutes } from './routes/groups.js';
 import { healthRoutes } from './routes/health.js';
@@ -53,8 +55,9 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
   app.setSerializerCompiler(serializerCompiler);
 
   await app.register(cookie);
-  // The console is served from this origin, so its scripts and styles are 'self'.
-  await app.register(helmet, { global: true });
+  // The console is served from this origin, so its scripts and styles are 'self'; its map's tiles
+  // may come from the configured tile server. Swagger UI at /docs sets its own, stricter policy.
+  await app.register(helmet, { global: true, contentSecurityPolicy: { directives: consoleCsp(deps) } });
   // Closed unless origins are configured: a browser page elsewhere cannot call the API. The
   // plugin's default methods are GET, HEAD and POST; the console also edits and deletes.
   if (deps.corsOrigins.length > 0) {
@@ -96,7 +99,19 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
   });
   // staticCSP: the UI page gets a CSP with hashes of its own inline code instead of helmet's default.
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
-  registerErrorHandler(app);
+  // A fallback route (GET /*) would also catch what the router refuses, such as an over-long id
+  // (414): the console's pages are answered from the not-found handler instead.
+  registerErrorHandler(
+    app,
+    deps.console.webRoot
+      ? (request, reply) =>
+          request.method === 'GET' &&
+          !NOT_CONSOLE.test(request.url) &&
+          request.headers.accept?.includes('text/html')
+            ? reply.header('cache-control', 'no-cache').sendFile('index.html')
+            : null
+      : undefined,
+  );
 
   await app.register(healthRoutes, { deps });
   await app.register(
@@ -119,6 +134,8 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
       await api.register(cameraRoutes, { deps });
       // [history] routes
       await api.register(historyRoutes, { deps });
+      // [console] routes
+      await api.register(consoleRoutes, { deps });
       // The dispatcher sleeps until its next occurrence is due: a changed schedule wakes it.
       api.addHook('onResponse', async (request, reply) => {
         if (reply.statusCode < 400 && request.routeOptions.config?.audit?.startsWith('schedule.'))
@@ -127,6 +144,53 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
     },
     { prefix: '/api/v1' },
   );
-  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs'));
+  if (deps.console.webRoot) await serveConsole(app, deps.console.webRoot);
+  else app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs'));
   return app;
+}
+
+/** Paths the console's router never owns (and missing assets): unknown ones there stay JSON 404s. */
+const NOT_CONSOLE = /^\/(api|assets|docs|healthz|metrics|mqtt|socket\.io)(\/|\?|$)/;
+
+/**
+ * Serves the built console: hashed assets are cached for a year, index.html is revalidated on every
+ * load so a new build is picked up, and any other page a browser asks for gets index.html, where
+ * the console's own router takes over.
+ */
+async function serveConsole(app: FastifyInstance, webRoot: string): Promise<void> {
+  await app.register(fastifyStatic, {
+    root: webRoot,
+    prefix: '/',
+    // Routes for the files present at start; other pages are answered by the not-found handler.
+    wildcard: false,
+    cacheControl: false,
+    setHeaders: (res, path) => {
+      res.setHeader(
+        'cache-control',
+        /[\\/]assets[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache',
+      );
+    },
+  });
+}
+
+/** helmet's defaults, narrowed to what the console loads; tiles are the one other origin. */
+function consoleCsp(deps: ApiDeps): Record<string, Iterable<string> | null> {
+  const tiles = deps.console.tileUrl ? tileSource(deps.console.tileUrl) : null;
+  return {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    // Leaflet positions markers and tiles with inline style attributes.
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    imgSrc: ["'self'", 'data:', 'blob:', ...(tiles ? [tiles] : [])],
+    connectSrc: ["'self'"],
+    // The platform is often reached over plain HTTP on a commune's LAN; upgrading its own asset
+    // requests to HTTPS would break the console there.
+    upgradeInsecureRequests: null,
+  };
+}
+
+/** The CSP source of a tile URL template: `{s}` subdomains become a wildcard label. */
+export function tileSource(template: string): string | null {
+  const origin = /^(https?:\/\/[^/]+)/.exec(template)?.[1];
+  return origin ? origin.replace(/\{[^}]*\}/g, '*') : null;
 }

@@ -51,4 +51,14 @@ export interface ApiDeps {
   // [history] deps
   /** Heartbeat and presence history (InfluxDB or the embedded store). */
   telemetry: TelemetryStore;
+  // [console] deps
+  console: {
+    /** Leaflet tile URL template, when a tile server is configured. */
+    tileUrl: string | undefined;
+    tileAttribution: string | undefined;
+    timeZone: string;
+    demo: boolean;
+    /** The built web console (index.html and assets/), or null to keep `/` on the API reference. */
+    webRoot: string | null;
+  };
 }

@@ -30,7 +30,14 @@ const STATUS_BY_ERROR = new Map<new (...args: never[]) => DomainError, number>([
 ]);
 
 /** One place turns every error into `{error: {code, message, details?}}`; 5xx bodies reveal nothing. */
-export function registerErrorHandler(app: FastifyInstance): void {
+/**
+ * `consolePage`, when the console is served: answers a browser's page request the API does not
+ * know (the console's own routes) with the console's index.html instead of a JSON 404.
+ */
+export function registerErrorHandler(
+  app: FastifyInstance,
+  consolePage?: (request: FastifyRequest, reply: FastifyReply) => FastifyReply | null,
+): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
       const where = error.validationContext ?? 'request';
@@ -66,10 +73,12 @@ export function registerErrorHandler(app: FastifyInstance): void {
       .send({ error: { code: 'internal', message: 'Internal error; see the server log.' } });
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .status(404)
-      .send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url}` } }),
+  app.setNotFoundHandler(
+    (request, reply) =>
+      consolePage?.(request, reply) ??
+      reply
+        .status(404)
+        .send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url}` } }),
   );
 }
 

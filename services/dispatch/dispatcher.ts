@@ -327,6 +327,7 @@ export class Dispatcher {
         reason: null,
       })),
     );
+    for (const clusterId of clusterIds) this.announce(broadcast.id, clusterId, 'scheduled', now);
     this.logger.warn(
       { broadcastId: broadcast.id, kind, clusters: clusterIds.length, actor: spec.actor },
       'broadcast started',
@@ -387,6 +388,8 @@ export class Dispatcher {
           reason: tooLate ? 'platform-down' : null,
         })),
       );
+      for (const clusterId of occ.clusterIds)
+        this.announce(broadcast.id, clusterId, tooLate ? 'missed' : 'scheduled', now);
       this.logger.info(
         {
           broadcastId: broadcast.id,
@@ -431,6 +434,7 @@ export class Dispatcher {
         nextAttemptAt: until(backoff),
         updatedAt: now,
       });
+      if (d.state !== 'sent') this.announce(d.broadcastId, d.clusterId, 'sent', now);
     }
   }
 
@@ -542,6 +546,7 @@ export class Dispatcher {
       fields.speakers = this.options.speakers(d.clusterId) ?? d.speakers;
     }
     this.options.store.update(d, fields);
+    if (step.state !== d.state) this.announce(d.broadcastId, d.clusterId, step.state, now);
     this.logger.debug(
       { broadcastId: d.broadcastId, clusterId: d.clusterId, state: step.state, reason: step.reason },
       'delivery',
@@ -551,6 +556,7 @@ export class Dispatcher {
 
   private finish(d: DeliveryRecord, state: DeliveryState, reason: string, now: number): void {
     this.options.store.update(d, { state, reason, finishedAt: now, nextAttemptAt: null, updatedAt: now });
+    this.announce(d.broadcastId, d.clusterId, state, now);
     this.closeIfDone(d.broadcastId);
   }
 
@@ -560,6 +566,11 @@ export class Dispatcher {
     if (b?.status !== 'active') return;
     if (store.deliveries(broadcastId).every((d) => isFinal(d.state)))
       store.setStatus(broadcastId, 'finished');
+  }
+
+  /** Tells the console a delivery's stored state changed. */
+  private announce(broadcastId: string, clusterId: string, state: DeliveryState, at: number): void {
+    this.options.events.emit('broadcast.delivery', { broadcastId, clusterId, state, at });
   }
 
   private track(work: Promise<void>, clusterId: string): void {

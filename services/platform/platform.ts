@@ -12,6 +12,7 @@ import { AccountStore } from '../accounts/account-store.js';
 import { AuthService } from '../accounts/auth-service.js';
 import type { ScryptParams } from '../accounts/passwords.js';
 import { buildApp } from '../api/app.js';
+import { SESSION_COOKIE } from '../api/security.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { CameraHealthService } from '../cameras/camera-health-service.js';
 import { CameraHealthStore } from '../cameras/camera-health-store.js';
@@ -27,6 +28,7 @@ import { DeviceIngress } from '../ingress/device-ingress.js';
 import { MediaLibrary } from '../media/media-library.js';
 import { PresenceService } from '../presence/presence-service.js';
 import { PresenceStore } from '../presence/presence-store.js';
+import { RealtimeGateway } from '../realtime/realtime-gateway.js';
 import { RegistryStore } from '../registry/registry-store.js';
 import { seedPreset } from '../registry/seed.js';
 import { ScheduleService } from '../scheduling/schedule-service.js';
@@ -47,21 +49,28 @@ export interface PlatformOptions {
   passwordParams?: ScryptParams;
   /** Where the generated first admin password is shown, once. */
   announce?: (message: string) => void;
+  /** The demo fleet runs beside the platform; the console says so. */
+  demo?: boolean;
+  /** The built web console; default the package's `dist/web`. Served only when it holds index.html. */
+  webRoot?: string;
+  /** How often console sockets' sessions are checked again; tests shorten it. */
+  realtimeRecheckMs?: number;
 }
 
-/** The package version, found by walking up from this module (source and dist/ differ in depth). */
-function packageVersion(): string {
+/** The package root, found by walking up from this module (source and dist/ differ in depth). */
+function packageRoot(): string | null {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const candidate = join(dir, 'package.json');
-    if (existsSync(candidate))
-      return (JSON.parse(readFileSync(candidate, 'utf8')) as { version: string }).version;
+    if (existsSync(join(dir, 'package.json'))) return dir;
     const parent = dirname(dir);
-    if (parent === dir) return '0.0.0';
+    if (parent === dir) return null;
     dir = parent;
   }
 }
-const VERSION = packageVersion();
+const PACKAGE_ROOT = packageRoot();
+const VERSION = PACKAGE_ROOT
+  ? (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version
+  : '0.0.0';
 
 /**
  * The composition root: builds every component with its dependencies, starts them in order and
@@ -92,6 +101,12 @@ export class Platform {
   private telemetryStore: TelemetryStore | null = null;
   private cameraStore: CameraStore | null = null;
   private cameraHealthService: CameraHealthService | null = null;
+  private realtimeGateway: RealtimeGateway | null = null;
+
+  get realtime(): RealtimeGateway {
+    if (!this.realtimeGateway) throw new Error('platform not started');
+    return this.realtimeGateway;
+  }
 
   get cameraHealth(): CameraHealthService {
     if (!this.cameraHealthService) throw new Error('platform not started');
@@ -365,10 +380,34 @@ export class Platform {
           embedded: this.broker !== null,
           connectedClients: this.broker ? this.broker.connectedClients : null,
         }),
+        console: {
+          tileUrl: config.CONSOLE_TILE_URL,
+          tileAttribution: config.CONSOLE_TILE_ATTRIBUTION,
+          timeZone: config.TZ_DEFAULT,
+          demo: this.options.demo ?? false,
+          webRoot: this.webRoot(),
+        },
       },
       { logger, trustProxy: config.TRUST_PROXY },
     );
     this.broker?.attachWebSocket(app.server);
+    // [realtime] services
+    const realtime = new RealtimeGateway({
+      events: this.events,
+      bus: this.bus,
+      auth,
+      registry,
+      presence,
+      cameras,
+      cameraHealth,
+      clock,
+      logger,
+      sessionCookie: SESSION_COOKIE,
+      corsOrigins: config.CORS_ORIGINS,
+      ...(this.options.realtimeRecheckMs ? { recheckEveryMs: this.options.realtimeRecheckMs } : {}),
+    });
+    realtime.start(app.server);
+    this.realtimeGateway = realtime;
     await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
     this.app = app;
   }
@@ -377,6 +416,9 @@ export class Platform {
     const c = this.components;
     if (this.pruneTimer) this.clock.clearInterval(this.pruneTimer);
     this.pruneTimer = null;
+    // Before the app: its sockets would otherwise hold the HTTP server open.
+    await this.realtimeGateway?.stop();
+    this.realtimeGateway = null;
     await this.app?.close();
     this.app = null;
     await this.dispatcher?.stop();
@@ -444,6 +486,12 @@ export class Platform {
 
   get http(): FastifyInstance {
     return this.requireApp();
+  }
+
+  /** The console's build folder when it holds a build; null keeps `/` on the API reference. */
+  private webRoot(): string | null {
+    const root = this.options.webRoot ?? (PACKAGE_ROOT ? join(PACKAGE_ROOT, 'dist', 'web') : null);
+    return root && existsSync(join(root, 'index.html')) ? root : null;
   }
 
   private onSecurityEvent(event: BrokerSecurityEvent): void {

@@ -588,6 +588,13 @@ describe('route × role matrix', () => {
       access: ['operator', 'technician'],
       call: () => ({ url: '/api/v1/reports/availability?communeId=base' }),
     },
+    // [console] routes
+    {
+      method: 'GET',
+      path: '/api/v1/console/settings',
+      access: 'authenticated',
+      call: () => ({ url: '/api/v1/console/settings' }),
+    },
   ];
   let targetUser = '';
   /** A live relay started by the admin, for the routes that read or stop one. */

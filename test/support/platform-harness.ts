@@ -48,6 +48,9 @@ export async function startTestPlatform(
     dataDir?: string;
     /** Receives the generated first-admin password message instead of stdout. */
     announce?: (message: string) => void;
+    /** The built console to serve; default none, so suites do not depend on a local build. */
+    webRoot?: string;
+    demo?: boolean;
   } = {},
 ): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sc-test-'));
@@ -71,6 +74,9 @@ export async function startTestPlatform(
     passwordParams: TEST_PASSWORD_PARAMS,
     announce: options.announce ?? (() => undefined),
     ...(options.clock ? { clock: options.clock } : {}),
+    // A folder without index.html serves no console: the API behaves the same on every checkout.
+    webRoot: options.webRoot ?? join(dataDir, 'no-console'),
+    ...(options.demo ? { demo: true } : {}),
     ...(options.loginThrottle ? { loginThrottle: options.loginThrottle } : {}),
   });
   await platform.start();

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/**
+ * The Socket.IO protocol between the platform and the web console: event names and payloads,
+ * one zod schema each (the console imports the types only). Server → client events are
+ * snapshots on connect, then coalesced deltas; client → server events are requests with acks.
+ */
+
+export const ClusterLiveSchema = z.object({
+  id: z.string(),
+  communeId: z.string(),
+  villageId: z.string(),
+  online: z.boolean(),
+  since: z.string().nullable().describe('ISO time of the last online/offline change'),
+  reason: z.string().nullable(),
+  lastSeen: z.string().nullable(),
+  signalDbm: z.number().nullable(),
+  volume: z.number().nullable(),
+  playing: z.boolean().nullable(),
+  temperatureC: z.number().nullable(),
+  supplyV: z.number().nullable(),
+  speakers: z.array(z.object({ idx: z.int(), ok: z.boolean().nullable(), fault: z.string().nullable() })),
+});
+export type ClusterLive = z.infer<typeof ClusterLiveSchema>;
+
+export const CameraLiveSchema = z.object({
+  id: z.string(),
+  communeId: z.string(),
+  state: z.enum(['unknown', 'ok', 'degraded', 'offline', 'auth_failed']),
+  since: z.string(),
+  reason: z.string(),
+  detail: z.string(),
+  lastPollAt: z.string().nullable(),
+});
+export type CameraLive = z.infer<typeof CameraLiveSchema>;
+
+export const DeliveryLiveSchema = z.object({
+  broadcastId: z.string(),
+  clusterId: z.string(),
+  state: z.string().describe('the delivery state, as in GET /api/v1/broadcasts/{id}'),
+  at: z.string(),
+});
+export type DeliveryLive = z.infer<typeof DeliveryLiveSchema>;
+
+export const RawMessageSchema = z.object({
+  deviceId: z.string(),
+  topic: z.string(),
+  direction: z.enum(['in', 'out']),
+  payload: z.string().describe('UTF-8 text, cut to 4 KiB'),
+  at: z.string(),
+});
+export type RawMessage = z.infer<typeof RawMessageSchema>;
+
+/** Server → client. */
+export interface ServerToClientEvents {
+  /** Operators, technicians, admins: every visible cluster, on connect and after reconnect. */
+  'clusters.snapshot': (clusters: ClusterLive[]) => void;
+  /** Changed clusters since the last delta; at most ~10 per second per client. */
+  'clusters.delta': (clusters: ClusterLive[]) => void;
+  /** Police, technicians, admins: every visible camera, on connect. */
+  'cameras.snapshot': (cameras: CameraLive[]) => void;
+  'cameras.delta': (cameras: CameraLive[]) => void;
+  /** Operators and admins: per-cluster delivery progress of broadcasts. */
+  'deliveries.delta': (deliveries: DeliveryLive[]) => void;
+  /** Technicians and admins who asked with `device.watch`: the device's MQTT traffic. */
+  'device.messages': (messages: RawMessage[]) => void;
+}
+
+export const WatchRequestSchema = z.object({ deviceId: z.string() });
+
+/** Client → server, each with an acknowledgement. */
+export interface ClientToServerEvents {
+  'device.watch': (
+    request: { deviceId: string },
+    ack: (answer: { ok: boolean; error?: string }) => void,
+  ) => void;
+  'device.unwatch': (request: { deviceId: string }, ack: (answer: { ok: boolean }) => void) => void;
+}

@@ -1,0 +1,421 @@
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import { Server, type Socket } from 'socket.io';
+import type { MessageBus, Unsubscribe } from '../../broker/bus/message-bus.js';
+import type { Clock } from '../../devices/index.js';
+import type { AuthService } from '../accounts/auth-service.js';
+import type { Principal } from '../accounts/roles.js';
+import type { CameraHealthService } from '../cameras/camera-health-service.js';
+import type { CameraStore } from '../cameras/camera-store.js';
+import { NotFoundError } from '../errors.js';
+import type { EventBus } from '../event-bus.js';
+import type { PresenceService } from '../presence/presence-service.js';
+import type { RegistryStore } from '../registry/registry-store.js';
+import { type Credential, credentialOf, inCommune, type Streams, sameGrant, streamsFor } from './access.js';
+import { cameraLive, clusterLive, rawMessage } from './live-records.js';
+import {
+  type CameraLive,
+  type ClientToServerEvents,
+  type ClusterLive,
+  type DeliveryLive,
+  type RawMessage,
+  type ServerToClientEvents,
+  WatchRequestSchema,
+} from './protocol.js';
+
+export interface RealtimeGatewayOptions {
+  events: EventBus;
+  bus: MessageBus;
+  auth: AuthService;
+  registry: RegistryStore;
+  presence: PresenceService;
+  cameras: CameraStore;
+  cameraHealth: CameraHealthService;
+  clock: Clock;
+  logger: Logger;
+  /** The API's session cookie name, so a console signed in over HTTP is signed in here too. */
+  sessionCookie: string;
+  /** Origins allowed from another site; empty keeps CORS closed, as for the API. */
+  corsOrigins: string[];
+  /** How often every socket's session or token is checked again (disabled account, ended session). */
+  recheckEveryMs?: number;
+  /** The shortest gap between two deltas of one kind to a socket. */
+  flushEveryMs?: number;
+}
+
+interface SocketData {
+  principal: Principal;
+  credential: Credential;
+  streams: Streams;
+  watching: Set<string>;
+}
+
+type ConsoleSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+/** Rooms: one per stream and commune ('*' for accounts that see every commune), one per watched device. */
+const room = (stream: 'clusters' | 'cameras' | 'deliveries', communeId: string | null) =>
+  `${stream}:${communeId ?? '*'}`;
+const deviceRoom = (deviceId: string) => `device:${deviceId}`;
+const PAGE = 500;
+/** A watched device that floods is cut here per flush; the newest messages are kept. */
+const MAX_MESSAGES_PER_FLUSH = 1_000;
+/** Device ids are registry slugs; anything else must not reach an MQTT topic filter. */
+const DEVICE_ID = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/**
+ * The console's live view over Socket.IO on the API's HTTP server. A socket is authenticated like
+ * an HTTP request, joins rooms by role and commune, gets snapshots on connect and then deltas
+ * driven by the event bus. Deltas are coalesced: changed ids are collected and at most one
+ * emission per kind leaves every `flushEveryMs`, carrying each record's latest value.
+ */
+export class RealtimeGateway {
+  private io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData> | null =
+    null;
+  private readonly logger: Logger;
+  private readonly unsubscribers: (() => void)[] = [];
+  private recheckTimer: NodeJS.Timeout | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly dirtyClusters = new Set<string>();
+  private readonly dirtyCameras = new Set<string>();
+  private readonly pendingDeliveries = new Map<string, DeliveryLive>();
+  private readonly pendingMessages = new Map<string, RawMessage[]>();
+  /** MQTT subscriptions of watched devices, held only while someone watches. */
+  private readonly taps = new Map<string, Promise<Unsubscribe>>();
+
+  constructor(private readonly options: RealtimeGatewayOptions) {
+    this.logger = options.logger.child({ component: 'realtime' });
+  }
+
+  start(server: HttpServer): void {
+    const { corsOrigins, events } = this.options;
+    const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(
+      server,
+      {
+        path: '/socket.io',
+        serveClient: false,
+        // The broker's /mqtt WebSocket upgrades arrive on the same server and must survive.
+        destroyUpgrade: false,
+        ...(corsOrigins.length > 0 ? { cors: { origin: corsOrigins, credentials: true } } : {}),
+        // CORS does not cover WebSockets: a page on another site must not open one with the cookie.
+        allowRequest: (request, callback) => callback(null, this.originAllowed(request)),
+      },
+    );
+    io.use((socket, next) => {
+      const credential = credentialOf(
+        socket.handshake.auth as Record<string, unknown>,
+        socket.request.headers,
+        this.options.sessionCookie,
+      );
+      const principal = credential ? this.authenticate(credential) : null;
+      if (!credential || !principal) {
+        next(new Error('unauthenticated'));
+        return;
+      }
+      socket.data = { principal, credential, streams: streamsFor(principal), watching: new Set() };
+      next();
+    });
+    io.on('connection', (socket) => this.onConnection(socket));
+    this.io = io;
+
+    this.unsubscribers.push(
+      events.on('device.presence', ({ deviceId }) => this.markCluster(deviceId)),
+      events.on('device.heartbeat', ({ deviceId }) => this.markCluster(deviceId)),
+      events.on('device.state', ({ deviceId }) => this.markCluster(deviceId)),
+      events.on('camera.health', ({ cameraId }) => {
+        this.dirtyCameras.add(cameraId);
+        this.scheduleFlush();
+      }),
+      events.on('broadcast.delivery', ({ broadcastId, clusterId, state, at }) => {
+        this.pendingDeliveries.set(`${broadcastId}/${clusterId}`, {
+          broadcastId,
+          clusterId,
+          state,
+          at: new Date(at).toISOString(),
+        });
+        this.scheduleFlush();
+      }),
+    );
+    this.recheckTimer = setInterval(() => this.recheck(), this.options.recheckEveryMs ?? 60_000);
+    this.recheckTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    if (this.recheckTimer) clearInterval(this.recheckTimer);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.recheckTimer = null;
+    this.flushTimer = null;
+    const io = this.io;
+    this.io = null;
+    if (io) {
+      io.disconnectSockets(true);
+      // Not io.close(): that closes the HTTP server, which the API owns and closes itself.
+      io.engine.close();
+    }
+    const taps = [...this.taps.values()];
+    this.taps.clear();
+    await Promise.all(taps.map(async (tap) => (await tap)()));
+  }
+
+  /**
+   * Checks every socket's credential again: a disabled account, an ended or expired session, a
+   * revoked token, or changed roles or commune disconnect it (a console then reconnects with what
+   * the account holds now, or is refused).
+   */
+  recheck(): void {
+    for (const socket of this.io?.of('/').sockets.values() ?? []) {
+      const principal = this.authenticate(socket.data.credential);
+      if (!principal || !sameGrant(principal, socket.data.principal)) {
+        this.logger.info({ user: socket.data.principal.username }, 'console socket signed out');
+        socket.disconnect(true);
+      }
+    }
+  }
+
+  /** Sockets connected now, for health and tests. */
+  get connectedSockets(): number {
+    return this.io?.of('/').sockets.size ?? 0;
+  }
+
+  private authenticate(credential: Credential): Principal | null {
+    const { auth } = this.options;
+    return credential.kind === 'token'
+      ? auth.authenticateToken(credential.token)
+      : (auth.authenticateSession(credential.sessionId)?.principal ?? null);
+  }
+
+  private originAllowed(request: IncomingMessage): boolean {
+    const origin = request.headers.origin;
+    if (origin === undefined) return true; // not a browser page: nothing to forge
+    if (this.options.corsOrigins.includes(origin)) return true;
+    try {
+      return new URL(origin).host === request.headers.host;
+    } catch {
+      // "null" or garbage: an opaque origin is never our own page.
+      return false;
+    }
+  }
+
+  private onConnection(socket: ConsoleSocket): void {
+    const { principal, streams } = socket.data;
+    const communeId = principal.communeId;
+    if (streams.clusters) {
+      void socket.join(room('clusters', communeId));
+      socket.emit('clusters.snapshot', this.clusterSnapshot(communeId));
+    }
+    if (streams.cameras) {
+      void socket.join(room('cameras', communeId));
+      socket.emit('cameras.snapshot', this.cameraSnapshot(communeId));
+    }
+    if (streams.deliveries) void socket.join(room('deliveries', communeId));
+
+    socket.on('device.watch', (request, ack) => {
+      if (typeof ack !== 'function') return;
+      this.watch(socket, request).then(ack, (error: unknown) => {
+        this.logger.error({ err: error }, 'could not watch a device');
+        ack({ ok: false, error: 'internal' });
+      });
+    });
+    socket.on('device.unwatch', (request, ack) => {
+      const parsed = WatchRequestSchema.safeParse(request);
+      if (parsed.success && socket.data.watching.delete(parsed.data.deviceId)) {
+        void socket.leave(deviceRoom(parsed.data.deviceId));
+        this.release(parsed.data.deviceId);
+      }
+      if (typeof ack === 'function') ack({ ok: true });
+    });
+    socket.on('disconnect', () => {
+      for (const deviceId of socket.data.watching) this.release(deviceId);
+      socket.data.watching.clear();
+    });
+  }
+
+  private async watch(socket: ConsoleSocket, request: unknown): Promise<{ ok: boolean; error?: string }> {
+    const parsed = WatchRequestSchema.safeParse(request);
+    if (!parsed.success) return { ok: false, error: 'invalid' };
+    const { deviceId } = parsed.data;
+    if (!socket.data.streams.raw) return { ok: false, error: 'forbidden' };
+    const communeId = DEVICE_ID.test(deviceId) ? this.communeOfDevice(deviceId) : null;
+    if (communeId === null || !inCommune(socket.data.principal, communeId)) {
+      return { ok: false, error: 'not_found' };
+    }
+    if (!socket.data.watching.has(deviceId)) {
+      socket.data.watching.add(deviceId);
+      await socket.join(deviceRoom(deviceId));
+      await this.tap(deviceId);
+      // Gone while the subscription was being made: its disconnect found nothing to release yet.
+      if (!socket.connected) this.release(deviceId);
+    }
+    return { ok: true };
+  }
+
+  /** Subscribes to the device's topics once, for every watcher; commands show as outbound. */
+  private tap(deviceId: string): Promise<Unsubscribe> {
+    let tap = this.taps.get(deviceId);
+    if (!tap) {
+      tap = this.options.bus.subscribe(`sc/v1/${deviceId}/#`, (topic, payload) => {
+        let pending = this.pendingMessages.get(deviceId);
+        if (!pending) {
+          pending = [];
+          this.pendingMessages.set(deviceId, pending);
+        }
+        pending.push(rawMessage(deviceId, topic, payload, this.options.clock.now()));
+        if (pending.length > MAX_MESSAGES_PER_FLUSH) pending.shift();
+        this.scheduleFlush();
+      });
+      this.taps.set(deviceId, tap);
+    }
+    return tap;
+  }
+
+  /** Drops the device's subscription when its last watcher has gone. */
+  private release(deviceId: string): void {
+    if (this.io?.of('/').adapter.rooms.get(deviceRoom(deviceId))?.size) return;
+    const tap = this.taps.get(deviceId);
+    if (!tap) return;
+    this.taps.delete(deviceId);
+    this.pendingMessages.delete(deviceId);
+    tap
+      .then((unsubscribe) => unsubscribe())
+      .catch((error: unknown) => this.logger.error({ err: error, deviceId }, 'could not stop watching'));
+  }
+
+  private communeOfDevice(deviceId: string): string | null {
+    const cluster = this.options.registry.findCluster(deviceId);
+    if (cluster) return cluster.communeId;
+    return this.findCamera(deviceId)?.communeId ?? null;
+  }
+
+  private findCamera(cameraId: string): { id: string; communeId: string } | null {
+    try {
+      return this.options.cameras.get(cameraId);
+    } catch (error) {
+      if (error instanceof NotFoundError) return null;
+      throw error;
+    }
+  }
+
+  private clusterSnapshot(communeId: string | null): ClusterLive[] {
+    const out: ClusterLive[] = [];
+    for (let offset = 0; ; offset += PAGE) {
+      const page = this.options.registry.listClusters(
+        { communeId: communeId ?? undefined },
+        { limit: PAGE, offset },
+      );
+      for (const cluster of page.items) out.push(this.liveCluster(cluster));
+      if (page.items.length < PAGE) return out;
+    }
+  }
+
+  private cameraSnapshot(communeId: string | null): CameraLive[] {
+    const out: CameraLive[] = [];
+    for (let offset = 0; ; offset += PAGE) {
+      const page = this.options.cameras.list({ communeId: communeId ?? undefined }, { limit: PAGE, offset });
+      for (const camera of page.items)
+        out.push(cameraLive(camera, this.options.cameraHealth.status(camera.id)));
+      if (page.items.length < PAGE) return out;
+    }
+  }
+
+  private liveCluster(cluster: Parameters<typeof clusterLive>[0]): ClusterLive {
+    const { presence } = this.options;
+    return clusterLive(cluster, presence.status(cluster.id), (idx) =>
+      presence.speakerHealth(cluster.id, idx),
+    );
+  }
+
+  private markCluster(deviceId: string): void {
+    this.dirtyClusters.add(deviceId);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer || !this.io) return;
+    // Real time, not the platform clock: this paces socket writes, it is not domain time.
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      try {
+        this.flush();
+      } catch (error) {
+        this.logger.error({ err: error }, 'could not send live updates');
+      }
+    }, this.options.flushEveryMs ?? 100);
+    this.flushTimer.unref();
+  }
+
+  /** One emission per kind per room; every socket is in one room per stream, so one per socket. */
+  private flush(): void {
+    const io = this.io;
+    if (!io) return;
+    const clusters = [...this.dirtyClusters].flatMap((id) => {
+      const cluster = this.options.registry.findCluster(id);
+      return cluster ? [this.liveCluster(cluster)] : [];
+    });
+    this.dirtyClusters.clear();
+    this.emitByCommune(
+      io,
+      'clusters',
+      clusters,
+      (c) => c.communeId,
+      (room, items) => io.to(room).emit('clusters.delta', items),
+    );
+
+    const cameras = [...this.dirtyCameras].flatMap((id) => {
+      const camera = this.findCamera(id);
+      return camera ? [cameraLive(camera, this.options.cameraHealth.status(id))] : [];
+    });
+    this.dirtyCameras.clear();
+    this.emitByCommune(
+      io,
+      'cameras',
+      cameras,
+      (c) => c.communeId,
+      (room, items) => io.to(room).emit('cameras.delta', items),
+    );
+
+    const deliveries = [...this.pendingDeliveries.values()];
+    this.pendingDeliveries.clear();
+    this.emitByCommune(
+      io,
+      'deliveries',
+      deliveries,
+      (d) => this.options.registry.findCluster(d.clusterId)?.communeId ?? null,
+      (room, items) => io.to(room).emit('deliveries.delta', items),
+    );
+
+    // A technician may watch several devices: their messages leave in one emission per socket.
+    const perSocket = new Map<string, RawMessage[]>();
+    for (const [deviceId, messages] of this.pendingMessages) {
+      for (const socketId of io.of('/').adapter.rooms.get(deviceRoom(deviceId)) ?? []) {
+        const list = perSocket.get(socketId) ?? [];
+        list.push(...messages);
+        perSocket.set(socketId, list);
+      }
+    }
+    this.pendingMessages.clear();
+    for (const [socketId, messages] of perSocket) io.to(socketId).emit('device.messages', messages);
+  }
+
+  private emitByCommune<T>(
+    io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>,
+    stream: 'clusters' | 'cameras' | 'deliveries',
+    items: T[],
+    communeOf: (item: T) => string | null,
+    emit: (room: string, items: T[]) => void,
+  ): void {
+    if (items.length === 0) return;
+    emit(room(stream, null), items);
+    const byCommune = new Map<string, T[]>();
+    for (const item of items) {
+      const communeId = communeOf(item);
+      // A record of no known commune (a removed cluster) reaches only accounts that see all.
+      if (communeId === null) continue;
+      byCommune.set(communeId, [...(byCommune.get(communeId) ?? []), item]);
+    }
+    const rooms = io.of('/').adapter.rooms;
+    for (const [communeId, list] of byCommune) {
+      const name = room(stream, communeId);
+      if (rooms.has(name)) emit(name, list);
+    }
+  }
+}
