@@ -10,6 +10,7 @@ COPY broker ./broker
 COPY devices ./devices
 COPY services ./services
 COPY simulators ./simulators
+COPY web ./web
 RUN npm run build && npm prune --omit=dev
 
 FROM node:22-bookworm-slim

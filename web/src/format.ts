@@ -1,0 +1,115 @@
+import { createContext, useContext, useMemo } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { ConsoleSettings } from './api/types';
+
+export const DEFAULT_SETTINGS: ConsoleSettings = {
+  tileUrl: null,
+  tileAttribution: null,
+  timeZone: 'Asia/Ho_Chi_Minh',
+  demo: false,
+  version: '',
+};
+
+export const SettingsContext = createContext<ConsoleSettings>(DEFAULT_SETTINGS);
+
+export function useSettings(): ConsoleSettings {
+  return useContext(SettingsContext);
+}
+
+export interface Formatters {
+  dateTime: (iso: string | null | undefined) => string;
+  time: (iso: string | null | undefined) => string;
+  day: (iso: string | Date) => string;
+  number: (value: number | null | undefined, digits?: number) => string;
+  duration: (seconds: number | null | undefined) => string;
+  timeZone: string;
+}
+
+/** Times always show in the commune's zone, whatever the browser's clock is set to. */
+export function useFormat(): Formatters {
+  const { timeZone } = useSettings();
+  const { i18n, t } = useTranslation();
+  const locale = i18n.language === 'en' ? 'en-GB' : 'vi-VN';
+  return useMemo(() => {
+    const dateTime = new Intl.DateTimeFormat(locale, { timeZone, dateStyle: 'short', timeStyle: 'medium' });
+    const time = new Intl.DateTimeFormat(locale, { timeZone, hour: '2-digit', minute: '2-digit' });
+    const day = new Intl.DateTimeFormat(locale, {
+      timeZone,
+      weekday: 'short',
+      day: '2-digit',
+      month: '2-digit',
+    });
+    const empty = t('common.none');
+    return {
+      timeZone,
+      dateTime: (iso) => (iso ? dateTime.format(new Date(iso)) : empty),
+      time: (iso) => (iso ? time.format(new Date(iso)) : empty),
+      day: (iso) => day.format(typeof iso === 'string' ? new Date(iso) : iso),
+      number: (value, digits = 0) =>
+        value === null || value === undefined
+          ? empty
+          : value.toLocaleString(locale, { maximumFractionDigits: digits, minimumFractionDigits: digits }),
+      duration: (seconds) => {
+        if (seconds === null || seconds === undefined) return empty;
+        const s = Math.round(seconds);
+        const h = Math.floor(s / 3600);
+        const m = Math.floor((s % 3600) / 60);
+        return h > 0 ? t('common.hoursMinutes', { h, m }) : t('common.minutesSeconds', { m, s: s % 60 });
+      },
+    };
+  }, [locale, timeZone, t]);
+}
+
+/** Calendar date (YYYY-MM-DD) of an instant in a time zone. */
+export function dayKey(date: Date, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(date);
+}
+
+/** The zone's offset from UTC at an instant, in milliseconds. */
+function zoneOffset(date: Date, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(date);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const asUtc = Date.UTC(
+    get('year'),
+    get('month') - 1,
+    get('day'),
+    get('hour'),
+    get('minute'),
+    get('second'),
+  );
+  return asUtc - Math.floor(date.getTime() / 1000) * 1000;
+}
+
+/** The instant a wall-clock date (YYYY-MM-DD) begins in a time zone. */
+export function zoneMidnight(day: string, timeZone: string): Date {
+  const [y, m, d] = day.split('-').map(Number);
+  const guess = Date.UTC(y ?? 1970, (m ?? 1) - 1, d ?? 1);
+  return new Date(guess - zoneOffset(new Date(guess), timeZone));
+}
+
+/** Adds whole days to a YYYY-MM-DD date. */
+export function addDays(day: string, days: number): string {
+  const [y, m, d] = day.split('-').map(Number);
+  return new Date(Date.UTC(y ?? 1970, (m ?? 1) - 1, (d ?? 1) + days)).toISOString().slice(0, 10);
+}
+
+/** Monday of the week holding a YYYY-MM-DD date. */
+export function weekStart(day: string): string {
+  const [y, m, d] = day.split('-').map(Number);
+  const weekday = new Date(Date.UTC(y ?? 1970, (m ?? 1) - 1, d ?? 1)).getUTCDay();
+  return addDays(day, -((weekday + 6) % 7));
+}

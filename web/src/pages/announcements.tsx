@@ -1,0 +1,461 @@
+import { type FormEvent, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { ApiError, api, type Page } from '../api/client';
+import type { Clash, Level, Schedule, ScheduleResult, Targets } from '../api/types';
+import { toApiError, useFetch } from '../api/use-fetch';
+import { ErrorMessage } from '../components/error-message';
+import { MediaPicker } from '../components/media-picker';
+import { countTargets, TargetPicker } from '../components/target-picker';
+import { useFormat } from '../format';
+
+const LEVELS: Level[] = ['normal', 'priority', 'emergency'];
+const WEEKDAYS = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'] as const;
+type Recurrence = 'once' | 'daily' | 'weekly' | 'custom';
+
+interface Draft {
+  name: string;
+  level: Level;
+  contentKind: 'media' | 'stream';
+  mediaId: string;
+  streamUrl: string;
+  start: string;
+  recurrence: Recurrence;
+  weekdays: string[];
+  until: string;
+  rrule: string;
+  volume: string;
+  repeat: string;
+  durationS: string;
+  targets: Targets;
+  enabled: boolean;
+}
+
+const EMPTY: Draft = {
+  name: '',
+  level: 'normal',
+  contentKind: 'media',
+  mediaId: '',
+  streamUrl: '',
+  start: '',
+  recurrence: 'once',
+  weekdays: ['MO', 'TU', 'WE', 'TH', 'FR'],
+  until: '',
+  rrule: '',
+  volume: '',
+  repeat: '1',
+  durationS: '',
+  targets: {},
+  enabled: true,
+};
+
+function draftOf(schedule: Schedule): Draft {
+  const rrule = schedule.rrule ?? '';
+  const weekly = /^FREQ=WEEKLY;BYDAY=([A-Z,]+)$/.exec(rrule);
+  return {
+    ...EMPTY,
+    name: schedule.name,
+    level: schedule.level,
+    contentKind: schedule.content.kind,
+    mediaId: schedule.content.kind === 'media' ? schedule.content.mediaId : '',
+    streamUrl: schedule.content.kind === 'stream' ? schedule.content.url : '',
+    start: schedule.start.slice(0, 16),
+    recurrence: !rrule ? 'once' : rrule === 'FREQ=DAILY' ? 'daily' : weekly ? 'weekly' : 'custom',
+    weekdays: weekly?.[1]?.split(',') ?? EMPTY.weekdays,
+    rrule,
+    volume: schedule.volume === null ? '' : String(schedule.volume),
+    repeat: String(schedule.repeat),
+    durationS: schedule.durationS === null ? '' : String(schedule.durationS),
+    targets: schedule.targets,
+    enabled: schedule.enabled,
+  };
+}
+
+function rruleOf(draft: Draft): string | undefined {
+  const until = draft.until ? `;UNTIL=${draft.until.replaceAll('-', '')}T235959` : '';
+  switch (draft.recurrence) {
+    case 'once':
+      return undefined;
+    case 'daily':
+      return `FREQ=DAILY${until}`;
+    case 'weekly':
+      return `FREQ=WEEKLY;BYDAY=${draft.weekdays.join(',')}${until}`;
+    case 'custom':
+      return draft.rrule.trim() || undefined;
+  }
+}
+
+function bodyOf(draft: Draft) {
+  return {
+    name: draft.name.trim(),
+    level: draft.level,
+    content:
+      draft.contentKind === 'media'
+        ? { kind: 'media', mediaId: draft.mediaId }
+        : { kind: 'stream', url: draft.streamUrl.trim() },
+    start: draft.start.length === 16 ? `${draft.start}:00` : draft.start,
+    rrule: rruleOf(draft),
+    volume: draft.volume ? Number(draft.volume) : undefined,
+    repeat: draft.repeat ? Number(draft.repeat) : undefined,
+    durationS: draft.durationS ? Number(draft.durationS) : undefined,
+    targets: draft.targets,
+    enabled: draft.enabled,
+  };
+}
+
+export default function AnnouncementsPage() {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const schedules = useFetch<Page<Schedule>>('/api/v1/schedules', { limit: 500 });
+  const [editing, setEditing] = useState<Schedule | 'new' | null>(null);
+
+  return (
+    <section>
+      <h1>{t('announcements.title')}</h1>
+      <div className="toolbar">
+        <button
+          type="button"
+          className="primary"
+          onClick={() => setEditing('new')}
+          data-testid="schedule-new"
+        >
+          {t('announcements.new')}
+        </button>
+      </div>
+      {editing ? (
+        <ScheduleForm
+          key={editing === 'new' ? 'new' : editing.id}
+          schedule={editing === 'new' ? null : editing}
+          onDone={() => {
+            setEditing(null);
+            schedules.reload();
+          }}
+          onCancel={() => setEditing(null)}
+        />
+      ) : null}
+      <ErrorMessage error={schedules.error} />
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t('schedule.name')}</th>
+              <th scope="col">{t('schedule.level')}</th>
+              <th scope="col">{t('schedule.recurrence')}</th>
+              <th scope="col">{t('schedule.next')}</th>
+              <th scope="col">{t('schedule.clusters')}</th>
+              <th scope="col">{t('common.actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {schedules.data?.items.map((schedule) => (
+              <tr key={schedule.id} data-testid={`schedule-${schedule.id}`}>
+                <th scope="row">
+                  {schedule.name}
+                  {schedule.enabled ? null : <span className="badge">{t('schedule.disabled')}</span>}
+                </th>
+                <td>
+                  <span className={`level level-${schedule.level}`}>{t(`level.${schedule.level}`)}</span>
+                </td>
+                <td>
+                  <code>{schedule.rrule ?? t('schedule.once')}</code>
+                </td>
+                <td>{schedule.next ? format.dateTime(schedule.next.start) : t('common.none')}</td>
+                <td>{schedule.clusterIds.length}</td>
+                <td>
+                  <button type="button" onClick={() => setEditing(schedule)}>
+                    {t('common.edit')}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+function ScheduleForm({
+  schedule,
+  onDone,
+  onCancel,
+}: {
+  schedule: Schedule | null;
+  onDone: () => void;
+  onCancel: () => void;
+}) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const [draft, setDraft] = useState<Draft>(() => (schedule ? draftOf(schedule) : EMPTY));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [clashes, setClashes] = useState<Clash[]>([]);
+  const [result, setResult] = useState<ScheduleResult | null>(null);
+  const set = (patch: Partial<Draft>) => setDraft((current) => ({ ...current, ...patch }));
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (countTargets(draft.targets) === 0) {
+      setError(new ApiError(400, 'no_targets', t('schedule.needTargets')));
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    setClashes([]);
+    const request = schedule
+      ? api<ScheduleResult>(`/api/v1/schedules/${schedule.id}`, { method: 'PATCH', body: bodyOf(draft) })
+      : api<ScheduleResult>('/api/v1/schedules', { method: 'POST', body: bodyOf(draft) });
+    request
+      .then((answer) => {
+        setResult(answer);
+        if (answer.preempts.length === 0 && answer.preemptedBy.length === 0) onDone();
+      })
+      .catch((caught: unknown) => {
+        const apiError = toApiError(caught);
+        setError(apiError);
+        const details = apiError.details as { clashes?: Clash[] } | undefined;
+        if (apiError.status === 409 && Array.isArray(details?.clashes)) setClashes(details.clashes);
+      })
+      .finally(() => setBusy(false));
+  };
+
+  const remove = () => {
+    if (!schedule) return;
+    setBusy(true);
+    api(`/api/v1/schedules/${schedule.id}`, { method: 'DELETE' })
+      .then(onDone)
+      .catch((caught: unknown) => setError(toApiError(caught)))
+      .finally(() => setBusy(false));
+  };
+
+  return (
+    <form className="card form" onSubmit={submit} data-testid="schedule-form">
+      <h2>{schedule ? t('announcements.edit', { name: schedule.name }) : t('announcements.new')}</h2>
+      <div className="grid">
+        <label>
+          {t('schedule.name')}
+          <input
+            required
+            maxLength={200}
+            value={draft.name}
+            onChange={(e) => set({ name: e.target.value })}
+            data-testid="schedule-name"
+          />
+        </label>
+        <label>
+          {t('schedule.level')}
+          <select
+            value={draft.level}
+            onChange={(e) => set({ level: e.target.value as Level })}
+            data-testid="schedule-level"
+          >
+            {LEVELS.map((level) => (
+              <option key={level} value={level}>
+                {t(`level.${level}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <fieldset className="inline">
+          <legend>{t('schedule.content')}</legend>
+          <label>
+            <input
+              type="radio"
+              name="content"
+              checked={draft.contentKind === 'media'}
+              onChange={() => set({ contentKind: 'media' })}
+            />
+            {t('schedule.contentMedia')}
+          </label>
+          <label>
+            <input
+              type="radio"
+              name="content"
+              checked={draft.contentKind === 'stream'}
+              onChange={() => set({ contentKind: 'stream' })}
+            />
+            {t('schedule.contentStream')}
+          </label>
+        </fieldset>
+        {draft.contentKind === 'media' ? (
+          <MediaPicker id="schedule-media" value={draft.mediaId} onChange={(mediaId) => set({ mediaId })} />
+        ) : (
+          <label>
+            {t('schedule.streamUrl')}
+            <input
+              type="url"
+              required
+              value={draft.streamUrl}
+              onChange={(e) => set({ streamUrl: e.target.value })}
+            />
+          </label>
+        )}
+        <label>
+          {t('schedule.start', { zone: format.timeZone })}
+          <input
+            type="datetime-local"
+            required
+            value={draft.start}
+            onChange={(e) => set({ start: e.target.value })}
+            data-testid="schedule-start"
+          />
+        </label>
+        <label>
+          {t('schedule.recurrence')}
+          <select
+            value={draft.recurrence}
+            onChange={(e) => set({ recurrence: e.target.value as Recurrence })}
+            data-testid="schedule-recurrence"
+          >
+            <option value="once">{t('schedule.once')}</option>
+            <option value="daily">{t('schedule.daily')}</option>
+            <option value="weekly">{t('schedule.weekly')}</option>
+            <option value="custom">{t('schedule.custom')}</option>
+          </select>
+        </label>
+        {draft.recurrence === 'weekly' ? (
+          <fieldset className="inline">
+            <legend>{t('schedule.weekdays')}</legend>
+            {WEEKDAYS.map((day) => (
+              <label key={day}>
+                <input
+                  type="checkbox"
+                  checked={draft.weekdays.includes(day)}
+                  onChange={(e) =>
+                    set({
+                      weekdays: e.target.checked
+                        ? WEEKDAYS.filter((d) => d === day || draft.weekdays.includes(d))
+                        : draft.weekdays.filter((d) => d !== day),
+                    })
+                  }
+                />
+                {t(`weekday.${day}`)}
+              </label>
+            ))}
+          </fieldset>
+        ) : null}
+        {draft.recurrence === 'daily' || draft.recurrence === 'weekly' ? (
+          <label>
+            {t('schedule.until')}
+            <input type="date" value={draft.until} onChange={(e) => set({ until: e.target.value })} />
+          </label>
+        ) : null}
+        {draft.recurrence === 'custom' ? (
+          <label>
+            {t('schedule.rrule')}
+            <input
+              value={draft.rrule}
+              placeholder={t('schedule.rrulePlaceholder')}
+              onChange={(e) => set({ rrule: e.target.value })}
+            />
+          </label>
+        ) : null}
+        <label>
+          {t('schedule.volume')}
+          <input
+            type="number"
+            min={0}
+            max={100}
+            value={draft.volume}
+            onChange={(e) => set({ volume: e.target.value })}
+          />
+        </label>
+        <label>
+          {t('schedule.repeat')}
+          <input
+            type="number"
+            min={1}
+            max={20}
+            value={draft.repeat}
+            onChange={(e) => set({ repeat: e.target.value })}
+          />
+        </label>
+        <label>
+          {t('schedule.duration')}
+          <input
+            type="number"
+            min={1}
+            value={draft.durationS}
+            onChange={(e) => set({ durationS: e.target.value })}
+          />
+        </label>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={draft.enabled}
+            onChange={(e) => set({ enabled: e.target.checked })}
+          />
+          {t('schedule.enabled')}
+        </label>
+      </div>
+      <TargetPicker
+        legend={t('schedule.targets')}
+        value={draft.targets}
+        onChange={(targets) => set({ targets })}
+      />
+      <ErrorMessage error={error} />
+      {clashes.length > 0 ? (
+        <div className="clashes" data-testid="schedule-clashes">
+          <h3>{t('schedule.clashesTitle')}</h3>
+          <ul>
+            {clashes.map((clash) => (
+              <li key={`${clash.scheduleId}-${clash.occurrence.start}`}>
+                {t('schedule.clash', {
+                  name: clash.scheduleName,
+                  level: t(`level.${clash.level}`),
+                  start: format.dateTime(clash.other.start),
+                  end: format.time(clash.other.end),
+                  clusters: clash.clusterIds.join(', '),
+                })}
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+      {result ? (
+        <div className="notice" data-testid="schedule-preempts">
+          <p>{t('schedule.saved')}</p>
+          <ul>
+            {result.preempts.map((clash) => (
+              <li key={`p-${clash.scheduleId}-${clash.occurrence.start}`}>
+                {t('schedule.preempts', {
+                  name: clash.scheduleName,
+                  start: format.dateTime(clash.other.start),
+                })}
+              </li>
+            ))}
+            {result.preemptedBy.map((clash) => (
+              <li key={`b-${clash.scheduleId}-${clash.occurrence.start}`}>
+                {t('schedule.preemptedBy', {
+                  name: clash.scheduleName,
+                  start: format.dateTime(clash.other.start),
+                })}
+              </li>
+            ))}
+          </ul>
+          <button type="button" onClick={onDone}>
+            {t('common.ok')}
+          </button>
+        </div>
+      ) : null}
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy} data-testid="schedule-save">
+          {t('common.save')}
+        </button>
+        <button type="button" onClick={onCancel}>
+          {t('common.cancel')}
+        </button>
+        {schedule ? (
+          <button
+            type="button"
+            className="danger"
+            disabled={busy}
+            onClick={remove}
+            data-testid="schedule-delete"
+          >
+            {t('common.delete')}
+          </button>
+        ) : null}
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,113 @@
+import { useTranslation } from 'react-i18next';
+import { Link } from 'wouter';
+import { type ClusterView, useClusters } from '../api/registry';
+import { ErrorMessage } from '../components/error-message';
+import { useFormat } from '../format';
+import { allowed, useSession } from '../session';
+
+export default function DashboardPage() {
+  const { t } = useTranslation();
+  const { clusters, villages, error, loading } = useClusters();
+  const online = clusters.filter((c) => c.online).length;
+  const faults = clusters.reduce((sum, c) => sum + c.speakers.filter((s) => s.ok === false).length, 0);
+
+  const byVillage = new Map<string, ClusterView[]>();
+  for (const cluster of clusters) {
+    byVillage.set(cluster.villageId, [...(byVillage.get(cluster.villageId) ?? []), cluster]);
+  }
+  const villageList = villages.filter((v) => byVillage.has(v.id));
+  const orphans = [...byVillage.keys()].filter((id) => !villages.some((v) => v.id === id));
+
+  return (
+    <section>
+      <h1>{t('dashboard.title')}</h1>
+      <ErrorMessage error={error} />
+      <ul className="summary" aria-label={t('dashboard.summary')}>
+        <li data-testid="summary-online">{t('dashboard.online', { online, total: clusters.length })}</li>
+        <li data-testid="summary-faults">{t('dashboard.faults', { count: faults })}</li>
+      </ul>
+      {loading && clusters.length === 0 ? <p className="loading">{t('common.loading')}</p> : null}
+      {villageList.map((village) => (
+        <VillageBlock key={village.id} name={village.name} clusters={byVillage.get(village.id) ?? []} />
+      ))}
+      {orphans.map((id) => (
+        <VillageBlock key={id} name={id} clusters={byVillage.get(id) ?? []} />
+      ))}
+    </section>
+  );
+}
+
+function VillageBlock({ name, clusters }: { name: string; clusters: ClusterView[] }) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const { me } = useSession();
+  const technician = allowed(me.roles, ['technician']);
+  return (
+    <section className="village">
+      <h2>{name}</h2>
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t('cluster.name')}</th>
+              <th scope="col">{t('cluster.status')}</th>
+              <th scope="col">{t('cluster.signal')}</th>
+              <th scope="col">{t('cluster.volume')}</th>
+              <th scope="col">{t('cluster.playing')}</th>
+              <th scope="col">{t('cluster.speakers')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {clusters.map((cluster) => (
+              <tr key={cluster.id} data-testid={`cluster-${cluster.id}`} data-online={String(cluster.online)}>
+                <th scope="row">
+                  {technician ? <Link href={`/devices/${cluster.id}`}>{cluster.name}</Link> : cluster.name}
+                  <div className="muted">{cluster.id}</div>
+                </th>
+                <td>
+                  <span className={cluster.online ? 'dot ok' : 'dot bad'} aria-hidden="true" />
+                  {cluster.online ? t('cluster.online') : t('cluster.offline')}
+                  <div className="muted">
+                    {t('cluster.since', { time: format.dateTime(cluster.since) })}
+                    {!cluster.online && cluster.reason
+                      ? ` · ${t(`reason.${cluster.reason}`, { defaultValue: cluster.reason })}`
+                      : ''}
+                  </div>
+                </td>
+                <td>
+                  {cluster.signalDbm === null
+                    ? t('common.none')
+                    : t('units.dbm', { value: cluster.signalDbm })}
+                </td>
+                <td>{format.number(cluster.volume)}</td>
+                <td>
+                  {cluster.playing === null
+                    ? t('common.none')
+                    : cluster.playing
+                      ? t('common.yes')
+                      : t('common.no')}
+                </td>
+                <td>
+                  <ul className="speakers">
+                    {cluster.speakers.map((speaker) => (
+                      <li
+                        key={speaker.idx}
+                        className={speaker.ok === false ? 'bad' : speaker.ok ? 'ok' : 'unknown'}
+                        data-testid={`speaker-${cluster.id}-${speaker.idx}`}
+                      >
+                        {t('cluster.speaker', { idx: speaker.idx })}
+                        {speaker.fault
+                          ? `: ${t(`fault.${speaker.fault}`, { defaultValue: speaker.fault })}`
+                          : ''}
+                      </li>
+                    ))}
+                  </ul>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,64 @@
+import { type FormEvent, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { type ApiError, api } from '../api/client';
+import { toApiError } from '../api/use-fetch';
+import { ErrorMessage } from '../components/error-message';
+import { LanguageSwitch } from '../components/language-switch';
+
+export function LoginPage({ onSignedIn }: { onSignedIn: () => void }) {
+  const { t } = useTranslation();
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    api('/api/v1/auth/login', { method: 'POST', body: { username, password } })
+      .then(() => onSignedIn())
+      .catch((caught: unknown) => setError(toApiError(caught)))
+      .finally(() => setBusy(false));
+  };
+
+  return (
+    <main className="login" id="main">
+      <div className="login-box">
+        <div className="login-lang">
+          <LanguageSwitch />
+        </div>
+        <h1>{t('app.title')}</h1>
+        <form onSubmit={submit} data-testid="login-form">
+          <label>
+            {t('login.username')}
+            <input
+              name="username"
+              autoComplete="username"
+              required
+              value={username}
+              onChange={(event) => setUsername(event.target.value)}
+              data-testid="login-username"
+            />
+          </label>
+          <label>
+            {t('login.password')}
+            <input
+              name="password"
+              type="password"
+              autoComplete="current-password"
+              required
+              value={password}
+              onChange={(event) => setPassword(event.target.value)}
+              data-testid="login-password"
+            />
+          </label>
+          <ErrorMessage error={error} />
+          <button type="submit" className="primary" disabled={busy} data-testid="login-submit">
+            {busy ? t('login.signingIn') : t('login.signIn')}
+          </button>
+        </form>
+      </div>
+    </main>
+  );
+}

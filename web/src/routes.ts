@@ -1,0 +1,88 @@
+import { lazy } from 'react';
+import type { Role } from './api/types';
+
+export interface PageRoute {
+  path: string;
+  /** i18n key of the navigation label; routes without one are reached by links only. */
+  nav?: string;
+  testId?: string;
+  roles: readonly Role[];
+  component: ReturnType<typeof lazy>;
+}
+
+const operators = ['operator', 'technician'] as const;
+
+/** One chunk per page, so Leaflet and uPlot only load where they are drawn. */
+export const ROUTES: PageRoute[] = [
+  {
+    path: '/',
+    nav: 'nav.dashboard',
+    testId: 'nav-dashboard',
+    roles: operators,
+    component: lazy(() => import('./pages/dashboard')),
+  },
+  {
+    path: '/map',
+    nav: 'nav.map',
+    testId: 'nav-map',
+    roles: operators,
+    component: lazy(() => import('./pages/map')),
+  },
+  {
+    path: '/calendar',
+    nav: 'nav.calendar',
+    testId: 'nav-calendar',
+    roles: operators,
+    component: lazy(() => import('./pages/calendar')),
+  },
+  {
+    path: '/announcements',
+    nav: 'nav.announcements',
+    testId: 'nav-announcements',
+    roles: ['operator'],
+    component: lazy(() => import('./pages/announcements')),
+  },
+  {
+    path: '/emergency',
+    nav: 'nav.emergency',
+    testId: 'nav-emergency',
+    roles: ['operator'],
+    component: lazy(() => import('./pages/emergency')),
+  },
+  {
+    path: '/reports',
+    nav: 'nav.reports',
+    testId: 'nav-reports',
+    roles: ['operator'],
+    component: lazy(() => import('./pages/reports')),
+  },
+  {
+    path: '/cameras',
+    nav: 'nav.cameras',
+    testId: 'nav-cameras',
+    roles: ['police', 'technician'],
+    component: lazy(() => import('./pages/cameras')),
+  },
+  { path: '/devices/:id', roles: ['technician'], component: lazy(() => import('./pages/device')) },
+  {
+    path: '/users',
+    nav: 'nav.users',
+    testId: 'nav-users',
+    roles: ['admin'],
+    component: lazy(() => import('./pages/users')),
+  },
+  {
+    path: '/credentials',
+    nav: 'nav.credentials',
+    testId: 'nav-credentials',
+    roles: ['technician'],
+    component: lazy(() => import('./pages/credentials')),
+  },
+  {
+    path: '/audit',
+    nav: 'nav.audit',
+    testId: 'nav-audit',
+    roles: ['admin'],
+    component: lazy(() => import('./pages/audit')),
+  },
+];
