@@ -93,6 +93,7 @@ process.stdout.write(
     'smart-commune demo: Hướng Đạo (Tam Dương, Vĩnh Phúc)',
     `  clusters online:  ${online}/${clusters.length}`,
     `  cameras ok:       ${camerasOk}/${cameraFleet.cameras.length}  (police: ${http}/api/v1/cameras)`,
+    `  console:          ${http}/`,
     `  API:              ${http}/api/v1`,
     `  clusters:         ${http}/api/v1/clusters`,
     `  API reference:    ${http}/docs`,

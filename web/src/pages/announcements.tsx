@@ -58,7 +58,7 @@ function draftOf(schedule: Schedule): Draft {
     contentKind: schedule.content.kind,
     mediaId: schedule.content.kind === 'media' ? schedule.content.mediaId : '',
     streamUrl: schedule.content.kind === 'stream' ? schedule.content.url : '',
-    start: schedule.start.slice(0, 16),
+    start: schedule.start.slice(0, 19),
     recurrence: !rrule ? 'once' : rrule === 'FREQ=DAILY' ? 'daily' : weekly ? 'weekly' : 'custom',
     weekdays: weekly?.[1]?.split(',') ?? EMPTY.weekdays,
     rrule,
@@ -293,6 +293,8 @@ function ScheduleForm({
           {t('schedule.start', { zone: format.timeZone })}
           <input
             type="datetime-local"
+            // Bulletins are timed to the second ("at 06:00:00"), not only to the minute.
+            step={1}
             required
             value={draft.start}
             onChange={(e) => set({ start: e.target.value })}

@@ -81,7 +81,7 @@ export default function ReportsPage() {
           </thead>
           <tbody>
             {log.data?.items.map((broadcast) => (
-              <tr key={broadcast.id} data-testid={`broadcast-${broadcast.id}`}>
+              <tr key={broadcast.id} data-testid={`broadcast-${broadcast.id}`} data-status={broadcast.status}>
                 <td>{format.dateTime(broadcast.startAt)}</td>
                 <th scope="row">{broadcast.name}</th>
                 <td>{t(`broadcastKind.${broadcast.kind}`)}</td>
