@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { parseCameraFault } from '../simulators/onvif-camera/faults.js';
 import { HUONG_DAO_CAMERA_SITES, SimulatedCameraFleet } from '../simulators/onvif-camera/fleet.js';
+import type { SimulatedCamera } from '../simulators/onvif-camera/simulated-camera.js';
 import { CONSOLE_HELP, runConsoleCommand } from '../simulators/speaker-cluster/console-commands.js';
 import { SimulatedFleet } from '../simulators/speaker-cluster/fleet.js';
 import { ensureDemoAccounts } from './platform/demo-accounts.js';
+import { demoSimulators } from './platform/demo-simulators.js';
 import { Platform } from './platform/platform.js';
 import { configOrExit, hostForUrl, loggerFor, stopOnSignal } from './platform/run.js';
 
@@ -23,7 +25,16 @@ const ONLINE_WAIT_MS = 30_000;
 const config = configOrExit({ SEED_PRESET: DEMO_COMMUNE, DATA_DIR: process.env.DATA_DIR || './data/demo' });
 const logger = loggerFor(config);
 // The demo prints every account's password itself, below.
-const platform = new Platform({ config, logger, announce: () => undefined, demo: true });
+// The fleets below start after the platform; the fault panel finds them once they exist.
+let clusterFleet: SimulatedFleet | null = null;
+const camerasById = new Map<string, SimulatedCamera>();
+const platform = new Platform({
+  config,
+  logger,
+  announce: () => undefined,
+  demo: true,
+  simulators: demoSimulators({ clusters: () => clusterFleet, cameras: () => camerasById }),
+});
 await platform.start();
 const accounts = await ensureDemoAccounts(platform.auth, platform.audit, {
   communeId: DEMO_COMMUNE,
@@ -45,6 +56,7 @@ const fleet = new SimulatedFleet({
   heartbeatIntervalS: config.HEARTBEAT_INTERVAL_S,
 });
 await fleet.start();
+clusterFleet = fleet;
 
 // Crossroads cameras: simulated ONVIF cameras on loopback, onboarded with a password that is new on
 // every start (the platform keeps it sealed; the simulator is told it here).
@@ -59,6 +71,7 @@ const cameraFleet = new SimulatedCameraFleet({
 await cameraFleet.start();
 cameraFleet.cameras.forEach((camera, i) => {
   const id = `hd-cam${String(i + 1).padStart(2, '0')}`;
+  camerasById.set(id, camera);
   const status = camera.status();
   const fields = {
     name: camera.name,

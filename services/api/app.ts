@@ -18,6 +18,7 @@ import { cameraRoutes } from './routes/cameras.js';
 import { clusterRoutes } from './routes/clusters.js';
 import { communeRoutes } from './routes/communes.js';
 import { consoleRoutes } from './routes/console.js';
+import { demoRoutes } from './routes/demo.js';
 import { deviceRoutes } from './routes/devices.js';
 import { groupRoutes } from './routes/groups.js';
 import { healthRoutes } from './routes/health.js';
@@ -134,6 +135,8 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
       await api.register(cameraRoutes, { deps });
       // [history] routes
       await api.register(historyRoutes, { deps });
+      // [demo] routes
+      if (deps.demoSimulators) await api.register(demoRoutes, { deps, simulators: deps.demoSimulators });
       // [console] routes
       await api.register(consoleRoutes, { deps });
       // The dispatcher sleeps until its next occurrence is due: a changed schedule wakes it.

@@ -13,6 +13,7 @@ import type { PresenceService } from '../presence/presence-service.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import type { ScheduleService } from '../scheduling/schedule-service.js';
 import type { TelemetryStore } from '../telemetry/telemetry-store.js';
+import type { DemoSimulators } from './routes/demo.js';
 
 /** What the HTTP routes reach; built once by the composition root. */
 export interface ApiDeps {
@@ -51,6 +52,9 @@ export interface ApiDeps {
   // [history] deps
   /** Heartbeat and presence history (InfluxDB or the embedded store). */
   telemetry: TelemetryStore;
+  // [demo] deps
+  /** The demo's simulated devices, for fault injection from the console; null outside the demo. */
+  demoSimulators: DemoSimulators | null;
   // [console] deps
   console: {
     /** Leaflet tile URL template, when a tile server is configured. */

@@ -12,6 +12,7 @@ import { AccountStore } from '../accounts/account-store.js';
 import { AuthService } from '../accounts/auth-service.js';
 import type { ScryptParams } from '../accounts/passwords.js';
 import { buildApp } from '../api/app.js';
+import type { DemoSimulators } from '../api/routes/demo.js';
 import { SESSION_COOKIE } from '../api/security.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { CameraHealthService } from '../cameras/camera-health-service.js';
@@ -51,6 +52,8 @@ export interface PlatformOptions {
   announce?: (message: string) => void;
   /** The demo fleet runs beside the platform; the console says so. */
   demo?: boolean;
+  /** The demo's simulated devices, which technicians may inject faults into from the console. */
+  simulators?: DemoSimulators;
   /** The built web console; default the package's `dist/web`. Served only when it holds index.html. */
   webRoot?: string;
   /** How often console sockets' sessions are checked again; tests shorten it. */
@@ -380,6 +383,7 @@ export class Platform {
           embedded: this.broker !== null,
           connectedClients: this.broker ? this.broker.connectedClients : null,
         }),
+        demoSimulators: this.options.simulators ?? null,
         console: {
           tileUrl: config.CONSOLE_TILE_URL,
           tileAttribution: config.CONSOLE_TILE_ATTRIBUTION,

@@ -8,6 +8,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../devices/index.js';
+import { demoSimulators } from '../../services/platform/demo-simulators.js';
 import { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
 import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.js';
@@ -101,6 +102,10 @@ describe.skipIf(skip !== null)(`operator console in Chromium${skip ? ` — skipp
     t = await startTestPlatform({
       webRoot,
       demo: true,
+      simulators: demoSimulators({
+        clusters: () => fleet ?? null,
+        cameras: () => new Map(cameras.map((c, i) => [`hd-cam0${i + 1}`, c])),
+      }),
       config: {
         SEED_PRESET: 'huong-dao',
         DISPATCH_LEAD_S: 5,
@@ -224,6 +229,35 @@ describe.skipIf(skip !== null)(`operator console in Chromium${skip ? ` — skipp
     await close();
   }, 120_000);
 
+  it('sends an emergency bulletin after a confirmation and shows each cluster acknowledge it live', async () => {
+    const { page, errors, close } = await signIn('operator');
+    await page.getByTestId('nav-emergency').click();
+    await page.getByTestId('media-upload').setInputFiles({
+      name: 'bao-lu.wav',
+      mimeType: 'audio/wav',
+      buffer: wavTone(1),
+    });
+    await expect.poll(() => page.getByTestId('media-select').inputValue(), { timeout: 10_000 }).not.toBe('');
+    await page.getByTestId('emergency-all').check();
+    await page.getByTestId('emergency-button').click();
+    // Nothing goes out until the operator confirms.
+    expect(await page.getByTestId('emergency-progress').count()).toBe(0);
+    await shot(page, 'emergency-confirm');
+    await page.getByTestId('emergency-confirm-confirm').click();
+    await page
+      .getByTestId('emergency-progress')
+      .waitFor({ timeout: 15_000 })
+      .catch(async (error: Error) => {
+        throw new Error(`${error.message}\npage errors: ${errors.join('; ')}`);
+      });
+    await expect
+      .poll(() => page.locator('[data-testid^="delivery-"][data-state="done"]').count(), { timeout: 30_000 })
+      .toBe(18);
+    await shot(page, 'emergency');
+    expect(errors).toEqual([]);
+    await close();
+  }, 60_000);
+
   it('shows a cut cluster offline without a reload', async () => {
     const { page, close } = await signIn('operator');
     const row = page.getByTestId('cluster-hd-c05');
@@ -278,6 +312,13 @@ describe.skipIf(skip !== null)(`operator console in Chromium${skip ? ` — skipp
     await page.getByTestId('history-chart').waitFor();
     await page.getByTestId('device-messages').waitFor();
     await shot(page, 'device');
+    // Demo mode: rehearse a power cut from the page, and see the device go offline.
+    await page.getByTestId('fault-kind').selectOption('power-cut');
+    await page.getByTestId('fault-inject').click();
+    await expect.poll(() => page.getByTestId('fault-active').textContent()).toContain('power-cut');
+    await expect.poll(() => t.platform.presence.isOnline('hd-c01'), { timeout: 15_000 }).toBe(false);
+    await page.getByTestId('fault-clear').click();
+    await expect.poll(() => t.platform.presence.isOnline('hd-c01'), { timeout: 20_000 }).toBe(true);
     expect(errors).toEqual([]);
     await close();
   }, 60_000);

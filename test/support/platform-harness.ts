@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import type { LoginThrottleOptions } from '../../broker/login-throttle.js';
 import type { Clock } from '../../devices/index.js';
 import type { Role } from '../../services/accounts/roles.js';
+import type { DemoSimulators } from '../../services/api/routes/demo.js';
 import { type Config, loadConfig } from '../../services/config.js';
 import { Platform } from '../../services/platform/platform.js';
 
@@ -51,6 +52,8 @@ export async function startTestPlatform(
     /** The built console to serve; default none, so suites do not depend on a local build. */
     webRoot?: string;
     demo?: boolean;
+    /** Demo mode's simulated devices, for the fault-injection routes. */
+    simulators?: DemoSimulators;
   } = {},
 ): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sc-test-'));
@@ -77,6 +80,7 @@ export async function startTestPlatform(
     // A folder without index.html serves no console: the API behaves the same on every checkout.
     webRoot: options.webRoot ?? join(dataDir, 'no-console'),
     ...(options.demo ? { demo: true } : {}),
+    ...(options.simulators ? { simulators: options.simulators } : {}),
     ...(options.loginThrottle ? { loginThrottle: options.loginThrottle } : {}),
   });
   await platform.start();

@@ -192,7 +192,7 @@ export interface Delivery {
   startedAt: string | null;
   finishedAt: string | null;
   playedS: number | null;
-  speakers: { idx: number; ok: boolean | null; fault: string | null }[];
+  speakers: { idx: number; ok: boolean | null; fault: string | null }[] | null;
 }
 
 export interface Broadcast {

@@ -52,7 +52,7 @@ export function DeliveryTable({
                 <td>{format.time(delivery.finishedAt)}</td>
                 <td>{format.duration(delivery.playedS)}</td>
                 <td>
-                  {delivery.speakers.map((speaker) => (
+                  {(delivery.speakers ?? []).map((speaker) => (
                     <span key={speaker.idx} className={speaker.ok === false ? 'chip bad' : 'chip ok'}>
                       {t('cluster.speaker', { idx: speaker.idx })}
                       {speaker.fault ? `: ${speaker.fault}` : ''}

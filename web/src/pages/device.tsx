@@ -41,12 +41,7 @@ export default function DevicePage() {
         <Commands id={id} />
         <Messages id={id} />
       </div>
-      {demo ? (
-        <section className="card" data-testid="fault-panel">
-          <h2>{t('device.faultsTitle')}</h2>
-          <p className="muted">{t('device.faultsPlaceholder')}</p>
-        </section>
-      ) : null}
+      {demo ? <FaultPanel id={id} /> : null}
     </section>
   );
 }
@@ -283,6 +278,80 @@ function Messages({ id }: { id: string }) {
           </li>
         ))}
       </ol>
+    </section>
+  );
+}
+
+interface DemoFaults {
+  deviceId: string;
+  kinds: { kind: string; summary: string }[];
+  active: string[];
+}
+
+/** Demo mode: rehearse a fault on the simulated device, as the demo console's `fault` command does. */
+function FaultPanel({ id }: { id: string }) {
+  const { t } = useTranslation();
+  const faults = useFetch<DemoFaults>(`/api/v1/demo/faults/${encodeURIComponent(id)}`);
+  const [kind, setKind] = useState('');
+  const [arg, setArg] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const chosen = kind || faults.data?.kinds[0]?.kind || '';
+
+  const run = (method: 'POST' | 'DELETE') => {
+    setBusy(true);
+    setError(null);
+    api<DemoFaults>(`/api/v1/demo/faults/${encodeURIComponent(id)}`, {
+      method,
+      ...(method === 'POST' ? { body: { kind: chosen, ...(arg ? { arg } : {}) } } : {}),
+    })
+      .then(() => faults.reload())
+      .catch((caught: unknown) => setError(toApiError(caught)))
+      .finally(() => setBusy(false));
+  };
+
+  return (
+    <section className="card" data-testid="fault-panel">
+      <h2>{t('device.faultsTitle')}</h2>
+      <form
+        className="toolbar"
+        onSubmit={(event) => {
+          event.preventDefault();
+          run('POST');
+        }}
+      >
+        <label>
+          {t('device.faultKind')}
+          <select value={chosen} onChange={(e) => setKind(e.target.value)} data-testid="fault-kind">
+            {faults.data?.kinds.map((k) => (
+              <option key={k.kind} value={k.kind} title={k.summary}>
+                {k.kind}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('device.faultArg')}
+          <input
+            value={arg}
+            onChange={(e) => setArg(e.target.value)}
+            maxLength={40}
+            data-testid="fault-arg"
+          />
+        </label>
+        <button type="submit" className="danger" disabled={busy || !chosen} data-testid="fault-inject">
+          {t('device.faultInject')}
+        </button>
+        <button type="button" disabled={busy} onClick={() => run('DELETE')} data-testid="fault-clear">
+          {t('device.faultClear')}
+        </button>
+      </form>
+      <p className="muted">{faults.data?.kinds.find((k) => k.kind === chosen)?.summary}</p>
+      <p data-testid="fault-active">
+        {t('device.faultActive')}:{' '}
+        {faults.data?.active.length ? faults.data.active.join(', ') : t('common.none')}
+      </p>
+      <ErrorMessage error={error ?? faults.error} />
     </section>
   );
 }
