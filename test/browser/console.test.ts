@@ -288,6 +288,40 @@ describe.skipIf(skip !== null)(`operator console in Chromium${skip ? ` — skipp
     await close();
   }, 90_000);
 
+  it('works on a phone-sized screen and with the keyboard alone', async () => {
+    await t.headersFor('operator');
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    const page = await context.newPage();
+    await page.goto(`${t.httpUrl}/`);
+    await page.getByTestId('login-username').waitFor();
+    // Keyboard only: focus the first field, type, Tab to the next, Enter submits.
+    await page.getByTestId('login-username').focus();
+    await page.keyboard.type('operator-all');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('operator-all-password');
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(() => page.locator('[data-testid^="cluster-"][data-online]').count(), { timeout: 20_000 })
+      .toBe(18);
+    // Nothing is wider than the phone's screen.
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    expect(overflow).toBeLessThanOrEqual(1);
+    await shot(page, 'dashboard-phone');
+    // On a phone the pages are behind a menu button; it and the page links work from the keyboard.
+    await page.getByTestId('menu-button').focus();
+    await page.keyboard.press('Enter');
+    const calendar = page.getByTestId('nav-calendar');
+    await calendar.waitFor();
+    await calendar.focus();
+    await page.keyboard.press('Enter');
+    await page.getByTestId('calendar-next').waitFor();
+    await context.close();
+  }, 60_000);
+
   it('switches between Vietnamese and English', async () => {
     const { page, close } = await signIn('operator');
     const nav = page.getByTestId('nav-dashboard');

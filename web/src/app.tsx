@@ -93,6 +93,7 @@ function Shell({ me, signOut, demo }: { me: Me; signOut: () => void; demo: boole
         <button
           type="button"
           className="menu-toggle"
+          data-testid="menu-button"
           aria-expanded={menuOpen}
           aria-controls="main-nav"
           onClick={() => setMenuOpen((open) => !open)}
