@@ -13,6 +13,7 @@ import { AedesBus } from './bus/aedes-bus.js';
 import type { MessageBus } from './bus/message-bus.js';
 import { DEFAULT_LOGIN_THROTTLE, LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 import { PacketSizeGuard, PacketTooLargeError } from './packet-size-guard.js';
+import { createRedisBackends, type RedisClusterBackends } from './redis-cluster.js';
 
 /** Checks a device's secret against the registry; the broker knows nothing of how it is stored. */
 export interface DeviceAuthenticator {
@@ -66,6 +67,11 @@ export interface MqttBrokerOptions {
   connectTimeoutMs?: number;
   keepaliveLimitS?: number;
   webSocketPath?: string;
+  /**
+   * Share pub/sub and sessions with other instances through Redis, so several brokers behind a
+   * TCP load balancer act as one. `brokerId` must differ between running instances.
+   */
+  cluster?: { redisUrl: string; brokerId: string };
 }
 
 interface ConnectionInfo {
@@ -84,6 +90,7 @@ const AUTH_IDENTIFIER_REJECTED = 2;
  */
 export class MqttBroker {
   private aedes: Aedes | null = null;
+  private redis: RedisClusterBackends | null = null;
   private tcp: net.Server | null = null;
   private ws: WebSocketServer | null = null;
   private readonly connections = new WeakMap<Duplex, ConnectionInfo>();
@@ -103,7 +110,11 @@ export class MqttBroker {
   }
 
   async start(): Promise<void> {
+    const cluster = this.options.cluster;
+    const redis = cluster ? createRedisBackends(cluster.redisUrl, this.logger) : null;
+    this.redis = redis;
     const aedes = await Aedes.createBroker({
+      ...(cluster && redis ? { id: cluster.brokerId, mq: redis.mq, persistence: redis.persistence } : {}),
       drainTimeout: this.options.drainTimeoutMs ?? 10_000,
       maxTopicLevels: this.options.maxTopicLevels ?? 16,
       connectTimeout: this.options.connectTimeoutMs ?? 10_000,
@@ -150,6 +161,11 @@ export class MqttBroker {
         this.options.hooks?.onClientDisconnected?.(client.id, principal, this.sessionEnd(client));
       }
     });
+    // Persistence failures (Redis unreachable) arrive here; unheard, Aedes' emit would throw.
+    // The typings omit the event, but Aedes emits it (aedes.js: enqueueOffline, _clearWills).
+    (aedes as unknown as NodeJS.EventEmitter).on('error', (err: unknown) =>
+      this.logger.error({ err }, 'broker persistence error'),
+    );
     aedes.on('clientError', (client, err) => this.logger.debug({ err, clientId: client.id }, 'client error'));
     aedes.on('connectionError', (client, err) =>
       this.logger.debug({ err, clientId: client.id }, 'connection error'),
@@ -222,6 +238,11 @@ export class MqttBroker {
     const tcpClosed = new Promise<void>((resolve) => (tcp ? tcp.close(() => resolve()) : resolve()));
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     await tcpClosed;
+    // Aedes closes the emitter it was given but leaves the persistence's connection open.
+    const redis = this.redis;
+    this.redis = null;
+    if (redis && !aedes) await new Promise<void>((resolve) => redis.mq.close(() => resolve()));
+    await redis?.persistence.destroy();
   }
 
   private accept(raw: Duplex, info: ConnectionInfo, request?: IncomingMessage): void {

@@ -16,6 +16,9 @@ export const ConfigSchema = z.object({
     .min(1024)
     .max(268_435_455)
     .default(256 * 1024),
+  REDIS_URL: optionalUrl.describe(
+    'redis:// for the embedded broker to share pub/sub and sessions with other instances (docs/scale-out.md)',
+  ),
   MQTT_INTERNAL_USERNAME: z.string().min(1).default('_platform'),
   MQTT_INTERNAL_PASSWORD: z.string().min(16).optional(),
   DATA_DIR: z.string().min(1).default('./data'),
@@ -182,6 +185,9 @@ function crossFieldProblems(config: Config): string[] {
   if (config.INFLUX_URL && config.INFLUX_API === 'v2') {
     if (!config.INFLUX_TOKEN) problems.push('INFLUX_TOKEN: required with INFLUX_URL and INFLUX_API=v2');
     if (!config.INFLUX_ORG) problems.push('INFLUX_ORG: required with INFLUX_URL and INFLUX_API=v2');
+  }
+  if (config.REDIS_URL && config.MQTT_URL) {
+    problems.push('REDIS_URL: only the embedded broker uses it; with MQTT_URL the external broker clusters');
   }
   return problems;
 }

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -208,6 +210,16 @@ export class Platform {
         clock,
         logger,
         ...(this.options.loginThrottle ? { throttle: this.options.loginThrottle } : {}),
+        // A fresh id per start: Aedes publishes a dead instance's stored wills only once that id
+        // stops heartbeating, which a restart under the same id would prevent.
+        ...(config.REDIS_URL
+          ? {
+              cluster: {
+                redisUrl: config.REDIS_URL,
+                brokerId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+              },
+            }
+          : {}),
         hooks: {
           onClientConnected: (clientId, principal) => {
             if (principal.kind === 'device')
