@@ -1,0 +1,278 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Aedes } from 'aedes';
+import mqtt from 'mqtt';
+import { progress, registerFleet, sizesFrom, startBenchPlatform } from './bench-platform.js';
+import { LoadGenerator } from './generator-client.js';
+import { type BenchResult, percentile } from './report.js';
+
+const MOSQUITTO = '/usr/sbin/mosquitto';
+
+interface StageRow extends Record<string, number | string> {
+  target: string;
+  offeredPerS: number;
+  sentPerS: number;
+  acceptedPerS: number;
+  lossPct: number;
+  acceptP50Ms: number;
+  acceptP99Ms: number;
+  storedP50Ms: number;
+  storedP99Ms: number;
+}
+
+/**
+ * K device connections (forked load generator) publish QoS 0 heartbeats at rising offered rates,
+ * each stage `BENCH_INGEST_STAGE_MS` long. Against the platform: "accepted" is the
+ * `device.heartbeat` event (MQTT → ACL → ingress zod parse), latency = event time − heartbeat `ts`
+ * (stamped by the generator just before publish); "stored" is when the history store's written
+ * counter covers the point (polled every 5 ms; includes the HISTORY_FLUSH_MS batching). Against a
+ * bare Aedes and Mosquitto: one subscriber on `#` in this process, latency = receipt − `ts`.
+ */
+export async function ingestBench(): Promise<BenchResult> {
+  const rates = sizesFrom('BENCH_INGEST_RATES', [5000, 10_000, 20_000, 40_000]);
+  const connections = sizesFrom('BENCH_INGEST_CONNECTIONS', [1000])[0] ?? 1000;
+  const stageMs = Number(process.env.BENCH_INGEST_STAGE_MS ?? 5000);
+  const rows: StageRow[] = [];
+  const summary: Record<string, number | string> = { connections, stageMs };
+
+  rows.push(...(await platformStages(rates, connections, stageMs, summary)));
+  // Bare Aedes 1.2 (default options) died at 40,000/s offered with "Maximum call stack size
+  // exceeded" in mqemitter's publish chain, taking the bench down; it is capped unless overridden.
+  const aedesMax = Number(process.env.BENCH_INGEST_AEDES_MAX ?? 20_000);
+  summary.bareAedesMaxRate = aedesMax;
+  rows.push(
+    ...(await bareStages(
+      'aedes',
+      rates.filter((r) => r <= aedesMax),
+      connections,
+      stageMs,
+    )),
+  );
+  try {
+    rows.push(...(await bareStages('mosquitto', rates, connections, stageMs)));
+  } catch (error) {
+    summary.mosquitto = `not measured: ${(error as Error).message}`;
+  }
+  for (const rate of rates) {
+    const platform = rows.find((r) => r.target === 'platform' && r.offeredPerS === rate);
+    const aedes = rows.find((r) => r.target === 'bare aedes' && r.offeredPerS === rate);
+    if (platform && aedes)
+      summary[`platform/aedes @${rate}`] =
+        `${Math.round((100 * platform.acceptedPerS) / aedes.acceptedPerS)}%`;
+  }
+  return {
+    scenario: 'ingest',
+    title: 'Heartbeat ingest: platform vs bare Aedes vs Mosquitto (load generator in a child process)',
+    summary,
+    columns: [
+      'target',
+      'offeredPerS',
+      'sentPerS',
+      'acceptedPerS',
+      'lossPct',
+      'acceptP50Ms',
+      'acceptP99Ms',
+      'storedP50Ms',
+      'storedP99Ms',
+    ],
+    rows,
+  };
+}
+
+async function platformStages(
+  rates: number[],
+  connections: number,
+  stageMs: number,
+  summary: Record<string, number | string>,
+): Promise<StageRow[]> {
+  const bench = await startBenchPlatform();
+  const generator = new LoadGenerator();
+  try {
+    const { platform } = bench;
+    summary.historyFlushMs = 1000;
+    progress(`ingest: registering ${connections} clusters`);
+    const { devices, issueMs } = await registerFleet(platform, connections, 'in');
+    summary.secretsIssuedPerS = Math.round(connections / (issueMs / 1000));
+    const connected = await generator.request(
+      { type: 'connect', url: bench.mqttUrl, devices, concurrency: 64, announce: false, ackBot: false },
+      'connected',
+    );
+    summary.platformConnectsPerS = Math.round(connected.connected / (connected.ms / 1000));
+    if (connected.failed > 0)
+      throw new Error(`${connected.failed} connections failed: ${connected.firstError}`);
+    await new Promise((r) => setTimeout(r, 1500));
+
+    const rows: StageRow[] = [];
+    for (const rate of rates) {
+      await platform.telemetry.flush();
+      const acceptLatency: number[] = [];
+      const storedLatency: number[] = [];
+      const pending: number[] = [];
+      let pendingHead = 0;
+      let written = platform.telemetry.stats().written;
+      const off = platform.events.on('device.heartbeat', ({ heartbeat, at }) => {
+        acceptLatency.push(at - heartbeat.ts);
+        pending.push(heartbeat.ts);
+      });
+      const poll = setInterval(() => {
+        const now = Date.now();
+        const total = platform.telemetry.stats().written;
+        for (let n = total - written; n > 0 && pendingHead < pending.length; n--) {
+          storedLatency.push(now - (pending[pendingHead++] as number));
+        }
+        written = total;
+      }, 5);
+      progress(`ingest: platform at ${rate}/s offered`);
+      const published = await generator.request(
+        { type: 'publish', perSecond: rate, durationMs: stageMs },
+        'published',
+      );
+      // Drain: what is still queued is counted, but only if it arrives within 2 s.
+      await new Promise((r) => setTimeout(r, 2000));
+      await platform.telemetry.flush();
+      await new Promise((r) => setTimeout(r, 20));
+      off();
+      clearInterval(poll);
+      rows.push(stageRow('platform', rate, published, acceptLatency, storedLatency));
+    }
+    return rows;
+  } finally {
+    await generator.close();
+    await bench.close();
+  }
+}
+
+function stageRow(
+  target: string,
+  rate: number,
+  published: { sent: number; ms: number },
+  latency: number[],
+  stored: number[] | null,
+): StageRow {
+  return {
+    target,
+    offeredPerS: rate,
+    sentPerS: Math.round(published.sent / (published.ms / 1000)),
+    acceptedPerS: Math.round(latency.length / (published.ms / 1000)),
+    lossPct: Math.round((1000 * (published.sent - latency.length)) / Math.max(1, published.sent)) / 10,
+    acceptP50Ms: percentile(latency, 50),
+    acceptP99Ms: percentile(latency, 99),
+    storedP50Ms: stored ? percentile(stored, 50) : '—',
+    storedP99Ms: stored ? percentile(stored, 99) : '—',
+  } as StageRow;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** A bare broker (no auth, no ACL, no ingress) with one `#` subscriber in this process. */
+async function bareStages(
+  kind: 'aedes' | 'mosquitto',
+  rates: number[],
+  connections: number,
+  stageMs: number,
+): Promise<StageRow[]> {
+  const port = await freePort();
+  let stopBroker: () => Promise<void>;
+  if (kind === 'aedes') {
+    const aedes = await Aedes.createBroker();
+    const server = net.createServer({ noDelay: true }, aedes.handle);
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    stopBroker = async () => {
+      await new Promise((r) => aedes.close(() => r(undefined)));
+      await new Promise((r) => server.close(r));
+    };
+  } else {
+    stopBroker = await startMosquitto(port);
+  }
+  const generator = new LoadGenerator();
+  const subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+    clientId: `bench-sub-${kind}`,
+    reconnectPeriod: 0,
+  });
+  try {
+    await subscriber.subscribeAsync('#', { qos: 0 });
+    const devices = Array.from({ length: connections }, (_, i) => ({ id: `bare-${i}`, secret: '' }));
+    const connected = await generator.request(
+      {
+        type: 'connect',
+        url: `mqtt://127.0.0.1:${port}`,
+        devices,
+        concurrency: 64,
+        announce: false,
+        ackBot: false,
+      },
+      'connected',
+    );
+    if (connected.failed > 0)
+      throw new Error(`${connected.failed} connections failed: ${connected.firstError}`);
+    const rows: StageRow[] = [];
+    for (const rate of rates) {
+      const latency: number[] = [];
+      const onMessage = (_topic: string, payload: Buffer) => {
+        latency.push(Date.now() - (JSON.parse(payload.toString('utf8')) as { ts: number }).ts);
+      };
+      subscriber.on('message', onMessage);
+      progress(`ingest: bare ${kind} at ${rate}/s offered`);
+      const published = await generator.request(
+        { type: 'publish', perSecond: rate, durationMs: stageMs },
+        'published',
+      );
+      await new Promise((r) => setTimeout(r, 2000));
+      subscriber.off('message', onMessage);
+      rows.push(stageRow(`bare ${kind}`, rate, published, latency, null));
+    }
+    return rows;
+  } finally {
+    await generator.close();
+    await subscriber.endAsync(true).catch(() => undefined);
+    await stopBroker();
+  }
+}
+
+async function startMosquitto(port: number): Promise<() => Promise<void>> {
+  const dir = mkdtempSync(join(tmpdir(), 'sc-bench-mosquitto-'));
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n`);
+  const child: ChildProcess = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+  const failed = new Promise<never>((_, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`mosquitto exited with ${code}`)));
+  });
+  const ready = (async () => {
+    for (let i = 0; i < 50; i++) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(false));
+      });
+      if (ok) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('mosquitto did not listen');
+  })();
+  try {
+    await Promise.race([ready, failed]);
+  } catch (error) {
+    child.kill();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  failed.catch(() => undefined);
+  return async () => {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
