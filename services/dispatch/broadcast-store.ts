@@ -201,6 +201,21 @@ export class BroadcastStore {
     ).map(toDelivery);
   }
 
+  /** Whether any delivery of the broadcast is in one of these states (an index lookup). */
+  hasDeliveriesIn(broadcastId: string, states: readonly DeliveryState[]): boolean {
+    const marks = states.map(() => '?').join(', ');
+    return (
+      this.db
+        .prepare(`SELECT 1 FROM deliveries WHERE broadcast_id = ? AND state IN (${marks}) LIMIT 1`)
+        .get(broadcastId, ...states) !== undefined
+    );
+  }
+
+  /** Runs several writes as one transaction: one commit for a whole pass of sends. */
+  transaction(work: () => void): void {
+    this.db.transaction(work)();
+  }
+
   byCommand(commandId: string): DeliveryRecord | null {
     const row = this.db.prepare('SELECT * FROM deliveries WHERE command_id = ?').get(commandId) as
       | DeliveryRow

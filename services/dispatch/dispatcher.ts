@@ -11,6 +11,7 @@ import {
 } from '../../devices/index.js';
 import {
   type Content,
+  DELIVERY_STATES,
   type DeliveryState,
   FINAL_DELIVERY_STATES,
   type Level,
@@ -80,6 +81,7 @@ const REPORT_SLACK_MS = 120_000;
 const URL_SLACK_MS = 10 * 60_000;
 
 const isFinal = (state: DeliveryState) => FINAL_DELIVERY_STATES.includes(state);
+const OPEN_DELIVERY_STATES = DELIVERY_STATES.filter((state) => !isFinal(state));
 
 /**
  * Turns schedule occurrences, emergency bulletins and live relays into per-cluster `play`
@@ -160,7 +162,8 @@ export class Dispatcher {
   tick(): boolean {
     const now = this.options.clock.now();
     this.materialize(now);
-    this.sendDue(now);
+    // One commit for the whole pass: an emergency to thousands of clusters is one write, not thousands.
+    this.options.store.transaction(() => this.sendDue(now));
     const open = this.watchdog(now);
     // Written at most every 10 s: enough to know, after a crash, roughly when the platform stopped.
     if (now - this.lastTickSaved >= 10_000) {
@@ -257,8 +260,7 @@ export class Dispatcher {
    * so an operator firing an emergency sees the answers within seconds.
    */
   waitForAnswers(broadcastId: string, timeoutMs: number): Promise<void> {
-    const waiting = () =>
-      this.options.store.deliveries(broadcastId).some((d) => d.state === 'scheduled' || d.state === 'sent');
+    const waiting = () => this.options.store.hasDeliveriesIn(broadcastId, ['scheduled', 'sent']);
     if (timeoutMs <= 0 || !waiting()) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
@@ -564,8 +566,7 @@ export class Dispatcher {
     const { store } = this.options;
     const b = store.get(broadcastId);
     if (b?.status !== 'active') return;
-    if (store.deliveries(broadcastId).every((d) => isFinal(d.state)))
-      store.setStatus(broadcastId, 'finished');
+    if (!store.hasDeliveriesIn(broadcastId, OPEN_DELIVERY_STATES)) store.setStatus(broadcastId, 'finished');
   }
 
   /** Tells the console a delivery's stored state changed. */

@@ -25,7 +25,32 @@ export function openDatabase(path: string, logger: Logger): Db {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db, logger);
+  cacheStatements(db);
   return db;
+}
+
+/** Distinct statement texts kept compiled; beyond it the cache starts over (SQL built per call). */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * better-sqlite3 compiles a statement on every prepare(), and the stores prepare where they use
+ * them: on the hot paths (an emergency's thousands of acks) compiling cost more than running.
+ * Compiled statements are kept per SQL text. They are safe to share because nothing here binds
+ * them permanently or switches them to raw/pluck modes, and SQLite recompiles them itself after a
+ * schema change.
+ */
+function cacheStatements(db: Db): void {
+  const compile = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  db.prepare = ((sql: string) => {
+    let statement = cache.get(sql);
+    if (!statement) {
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
+      statement = compile(sql);
+      cache.set(sql, statement);
+    }
+    return statement;
+  }) as Db['prepare'];
 }
 
 export function migrate(db: Db, logger: Logger): void {

@@ -4,6 +4,7 @@ import m0003 from './0003-announcements.js';
 import m0004 from './0004-dispatcher-state.js';
 import m0005 from './0005-cameras.js';
 import m0006 from './0006-camera-health.js';
+import m0007 from './0007-delivery-progress.js';
 
 /**
  * Forward-only migrations, applied in order and never edited once released: a change to the
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 4, name: 'dispatcher-state', sql: m0004 },
   { version: 5, name: 'cameras', sql: m0005 },
   { version: 6, name: 'camera-health', sql: m0006 },
+  { version: 7, name: 'delivery-progress', sql: m0007 },
 ];
