@@ -13,7 +13,9 @@ import { wavTone } from './wav.js';
 export async function fanoutBench(): Promise<BenchResult> {
   const sizes = sizesFrom('BENCH_FANOUT_SIZES', [1000]);
   const largest = Math.max(...sizes);
-  const bench = await startBenchPlatform();
+  // The ack-bots announce themselves but do not heartbeat, and connecting 10,000 of them takes
+  // minutes: a long heartbeat timeout keeps the first ones online until the bulletin goes out.
+  const bench = await startBenchPlatform({ HEARTBEAT_INTERVAL_S: 3600, HEARTBEAT_MISSED_LIMIT: 20 });
   const generator = new LoadGenerator();
   try {
     const { platform } = bench;
