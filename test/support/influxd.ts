@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quoteIdent, quoteString } from '../../services/telemetry/influxql.js';
+import { freePort, stopProcess, track } from './server-process.js';
 
 /** Debian's `influxdb` package (1.6): the server CI tests the 1.x backend against. */
 export const INFLUXD = process.env.INFLUXD_PATH ?? '/usr/bin/influxd';
@@ -32,24 +32,6 @@ export function freshDatabase(prefix = 'test'): string {
   databases++;
   return `${prefix}_${process.pid}_${databases}`;
 }
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-const running = new Set<ChildProcess>();
-// A test runner that dies mid-suite must not leave servers behind.
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 /**
  * A real `influxd run` on loopback with its own data directory. `stop()` and `start()` again
@@ -109,10 +91,9 @@ export class Influxd {
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     this.child = child;
-    running.add(child);
+    track(child);
     const exited = new Promise<never>((_, reject) => {
       child.once('exit', (code, signal) => {
-        running.delete(child);
         if (this.child === child) this.child = null;
         reject(new Error(`influxd exited (${code ?? signal}) while starting:\n${this.output}`));
       });
@@ -141,14 +122,7 @@ export class Influxd {
     const child = this.child;
     if (!child) return;
     this.child = null;
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    running.delete(child);
+    await stopProcess(child);
   }
 
   async cleanup(): Promise<void> {

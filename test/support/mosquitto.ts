@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, spawnUntilReady, stopProcess } from './redis-server.js';
+import { freePort, spawnUntilReady, stopProcess } from './server-process.js';
 
 /** Debian's `mosquitto` package (2.0): the external broker CI runs the platform against. */
 export const MOSQUITTO = process.env.MOSQUITTO_PATH ?? '/usr/sbin/mosquitto';
