@@ -77,12 +77,25 @@ async function setup(options: { dataDir?: string; config?: Partial<Config> } = {
   };
 }
 
-/** Moves the shared clock a second at a time, letting the real sockets keep up. */
-async function advance(clock: ManualClock, ms: number): Promise<void> {
+/**
+ * Moves the shared clock a second at a time and, after each step, waits until the observer has
+ * seen every heartbeat the connected clusters have sent, so the real sockets never fall behind the
+ * manual clock (a heartbeat handled minutes of clock time after its `ts` would be stored at its
+ * arrival time instead).
+ */
+async function advance(s: Setup, ms: number): Promise<void> {
+  const { clock, fleet, sent } = s;
   const until = clock.now() + ms;
   while (clock.now() < until) {
     clock.advance(Math.min(1_000, until - clock.now()));
-    await new Promise((resolve) => setImmediate(resolve));
+    await vi.waitFor(
+      () => {
+        for (const cluster of fleet.status())
+          if (cluster.connected)
+            expect(sent.get(cluster.deviceId)?.length ?? 0).toBeGreaterThanOrEqual(cluster.seq);
+      },
+      { timeout: 10_000, interval: 5 },
+    );
   }
 }
 
@@ -121,8 +134,8 @@ describe('heartbeat history through the API', () => {
 
   it('returns exactly the heartbeats each simulated cluster sent', async () => {
     s = await setup();
-    const { t, clock, fleet } = s;
-    await advance(clock, 15 * 60_000);
+    const { t, fleet } = s;
+    await advance(s, 15 * 60_000);
     // Each cluster heartbeats at connect and every 30 s after: 31 heartbeats in 15 minutes.
     await vi.waitFor(() => expect(sentCount(s as Setup)).toBe(fleet.size * 31), { timeout: 10_000 });
     await t.platform.telemetry.flush();
@@ -133,8 +146,8 @@ describe('heartbeat history through the API', () => {
 
   it('aggregates into windows, pages raw points, and refuses bad queries naming the field', async () => {
     s = await setup();
-    const { t, clock } = s;
-    await advance(clock, 10 * 60_000);
+    const { t } = s;
+    await advance(s, 10 * 60_000);
     const id = 'hd-c07';
     await vi.waitFor(() => expect(s?.sent.get(id)?.length).toBe(21), { timeout: 10_000 });
     await t.platform.telemetry.flush();
@@ -187,12 +200,12 @@ describe('heartbeat history through the API', () => {
     s = await setup({ dataDir });
     const { t, clock, fleet } = s;
     const connected = clock.now();
-    await advance(clock, 30 * 60_000);
+    await advance(s, 30 * 60_000);
     // Cluster 7 loses power: its will marks it offline at once.
     await fleet.injectFault('hd-c07', { kind: 'power-cut' });
     await vi.waitFor(() => expect(t.platform.presence.isOnline('hd-c07')).toBe(false), { timeout: 10_000 });
     const cut = clock.now();
-    await advance(clock, 30 * 60_000);
+    await advance(s, 30 * 60_000);
     const end = clock.now();
     await t.platform.telemetry.flush();
 
@@ -253,8 +266,8 @@ describe.skipIf(skip !== null)(
       s = await setup({
         config: { INFLUX_URL: server.url, INFLUX_API: 'v1', INFLUX_BUCKET: freshDatabase('history_api') },
       });
-      const { t, clock, fleet } = s;
-      await advance(clock, 5 * 60_000);
+      const { t, fleet } = s;
+      await advance(s, 5 * 60_000);
       await vi.waitFor(() => expect(sentCount(s as Setup)).toBe(fleet.size * 11), { timeout: 10_000 });
 
       // The broker and presence carry on; the points wait in the buffer, and the API says why it cannot read.
@@ -267,7 +280,7 @@ describe.skipIf(skip !== null)(
       expect(unavailable.body.error.code).toBe('history_unavailable');
 
       await server.start();
-      await advance(clock, 5 * 60_000);
+      await advance(s, 5 * 60_000);
       await vi.waitFor(() => expect(sentCount(s as Setup)).toBe(fleet.size * 21), { timeout: 10_000 });
       await vi.waitFor(() => t.platform.telemetry.flush(), { timeout: 20_000, interval: 200 });
       await expectExactHistory(s);
