@@ -6,7 +6,7 @@ import { type Config, loadConfig } from '../services/config.js';
 import { Platform } from '../services/platform/platform.js';
 
 export const BENCH_ADMIN_PASSWORD = 'bench-admin-password';
-/** Only the admin account's hash uses a low scrypt cost; device secrets keep production's N=2^14. */
+/** The admin account's password hash uses a low scrypt cost: the bench signs in often. */
 const ADMIN_PASSWORD_PARAMS = { N: 1024, r: 8, p: 1 };
 
 export interface BenchPlatform {
@@ -86,7 +86,7 @@ export async function startBenchPlatform(config: Partial<Config> = {}): Promise<
 
 /**
  * Registers `count` clusters in one bench commune (villages of 100) and issues each its own secret
- * through the registry, as the API does (scrypt N=2^14 per secret, on the libuv pool).
+ * through the registry, as the API does.
  */
 export async function registerFleet(
   platform: Platform,

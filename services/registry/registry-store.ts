@@ -4,7 +4,7 @@ import type { Db } from '../storage/database.js';
 import {
   generateDeviceSecret,
   hashDeviceSecret,
-  secretFingerprint,
+  isLegacyDeviceHash,
   verifyDeviceSecret,
 } from './device-secrets.js';
 import type {
@@ -119,9 +119,6 @@ const CLUSTER_SELECT = `
  * Time comes from the injected clock function so records are stamped consistently in tests.
  */
 export class RegistryStore {
-  /** Secrets verified since start, by device: reconnect storms skip the deliberately slow scrypt. */
-  private readonly verified = new Map<string, { hash: string; fingerprint: string }>();
-
   constructor(
     private readonly db: Db,
     private readonly now: () => number,
@@ -343,7 +340,6 @@ export class RegistryStore {
   deleteCluster(id: string): void {
     this.getCluster(id);
     this.db.prepare('DELETE FROM clusters WHERE id = ?').run(id);
-    this.verified.delete(id);
   }
 
   // Device credentials
@@ -352,7 +348,7 @@ export class RegistryStore {
   async issueSecret(deviceId: string): Promise<{ secret: string; issuedAt: number; rotated: boolean }> {
     this.getCluster(deviceId);
     const secret = generateDeviceSecret();
-    const hash = await hashDeviceSecret(secret);
+    const hash = hashDeviceSecret(secret);
     const issuedAt = this.now();
     const existing = this.db.prepare('SELECT 1 FROM device_credentials WHERE device_id = ?').get(deviceId);
     this.db
@@ -362,7 +358,6 @@ export class RegistryStore {
            issued_at = excluded.issued_at, rotations = rotations + 1`,
       )
       .run(deviceId, hash, issuedAt);
-    this.verified.delete(deviceId);
     return { secret, issuedAt, rotated: existing !== undefined };
   }
 
@@ -371,13 +366,13 @@ export class RegistryStore {
       .prepare('SELECT secret_hash FROM device_credentials WHERE device_id = ?')
       .get(deviceId) as { secret_hash: string } | undefined;
     if (!row) return false;
-    // The cache is keyed to the stored hash, so a rotation made by another process (the
-    // credentials command) invalidates it as surely as one made through the API.
-    const fingerprint = secretFingerprint(secret);
-    const cached = this.verified.get(deviceId);
-    if (cached?.hash === row.secret_hash && cached.fingerprint === fingerprint) return true;
     const ok = await verifyDeviceSecret(secret, row.secret_hash);
-    if (ok) this.verified.set(deviceId, { hash: row.secret_hash, fingerprint });
+    if (ok && isLegacyDeviceHash(row.secret_hash)) {
+      // Upgrade a slow hash from an earlier version, unless the secret was rotated meanwhile.
+      this.db
+        .prepare('UPDATE device_credentials SET secret_hash = ? WHERE device_id = ? AND secret_hash = ?')
+        .run(hashDeviceSecret(secret), deviceId, row.secret_hash);
+    }
     return ok;
   }
 

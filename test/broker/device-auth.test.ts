@@ -1,5 +1,8 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { scryptHash } from '../../services/crypto/scrypt-hash.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 
@@ -46,6 +49,33 @@ describe('device authentication', () => {
     expect(await refusal({ clientId: 'hd-c01', username: 'hd-c01', password: secret })).toBe(4);
     const again = await t.connectDevice('hd-c01', rotated.secret);
     expect(again.connected).toBe(true);
+  });
+
+  it('lets in a device whose secret an earlier version stored as scrypt, and keeps only the fast form after', async () => {
+    // Earlier versions stored device secrets with scrypt; the row is written as they wrote it.
+    const db = new Database(join(t.dataDir, 'smart-commune.sqlite'));
+    try {
+      const legacy = await scryptHash(secret, { N: 1024, r: 8, p: 1 });
+      db.prepare('UPDATE device_credentials SET secret_hash = ? WHERE device_id = ?').run(legacy, 'hd-c01');
+      const stored = () =>
+        (
+          db.prepare('SELECT secret_hash FROM device_credentials WHERE device_id = ?').get('hd-c01') as {
+            secret_hash: string;
+          }
+        ).secret_hash;
+
+      expect(await refusal({ clientId: 'hd-c01', username: 'hd-c01', password: `${secret}x` })).toBe(4);
+      expect(stored()).toBe(legacy);
+      const first = await t.connectDevice('hd-c01', secret);
+      await first.endAsync();
+      expect(stored()).toMatch(/^sha256\$/);
+      const again = await t.connectDevice('hd-c01', secret);
+      expect(again.connected).toBe(true);
+      await again.endAsync();
+      expect(await refusal({ clientId: 'hd-c01', username: 'hd-c01', password: `${secret}x` })).toBe(4);
+    } finally {
+      db.close();
+    }
   });
 
   it('counts refused logins in the metrics', async () => {
