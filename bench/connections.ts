@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { measureMemory, progress, registerFleet, sizesFrom, startBenchPlatform } from './bench-platform.js';
 import { LoadGenerator } from './generator-client.js';
 import type { BenchResult } from './report.js';
@@ -9,9 +10,15 @@ import type { BenchResult } from './report.js';
  * not connected. Clients run in a forked load generator.
  */
 export async function connectionsBench(): Promise<BenchResult> {
-  const sizes = sizesFrom('BENCH_CONNECTION_SIZES', [1000, 2000]).sort((a, b) => a - b);
+  // Each connection is a file descriptor in the platform process: sizes beyond what the process may
+  // open are measured at the largest that fits, and the summary says so.
+  const fdLimit = openFileLimit();
+  const fits = fdLimit === null ? Number.POSITIVE_INFINITY : fdLimit - FD_RESERVE;
+  const asked = sizesFrom('BENCH_CONNECTION_SIZES', [1000, 10000, 20000]).sort((a, b) => a - b);
+  const sizes = [...new Set(asked.map((n) => Math.min(n, fits)))];
   const largest = sizes.at(-1) ?? 1000;
-  const bench = await startBenchPlatform();
+  // The idle clients do not heartbeat: a long interval keeps them online while the fleet connects.
+  const bench = await startBenchPlatform({ HEARTBEAT_INTERVAL_S: 3600, HEARTBEAT_MISSED_LIMIT: 20 });
   const generator = new LoadGenerator();
   try {
     const { platform } = bench;
@@ -56,6 +63,10 @@ export async function connectionsBench(): Promise<BenchResult> {
         baselineRssMb: base.rssMb,
         baselineHeapMb: base.heapUsedMb,
         gcForced: base.gc ? 'yes' : 'no',
+        openFileLimit: fdLimit ?? 'unknown',
+        ...(sizes.length < asked.length || largest < (asked.at(-1) ?? 0)
+          ? { clampedFrom: asked.at(-1) ?? 0 }
+          : {}),
         secretsIssuedPerS: Math.round(largest / (issueMs / 1000)),
         connectsPerS: Math.round(connectedSoFar / (connectMs / 1000)),
       },
@@ -73,5 +84,21 @@ export async function connectionsBench(): Promise<BenchResult> {
   } finally {
     await generator.close();
     await bench.close();
+  }
+}
+
+/** Descriptors kept free for the platform's own files, HTTP and the generator's control channel. */
+const FD_RESERVE = 500;
+
+/** The process's soft limit on open files (Linux), or null where it cannot be read. */
+function openFileLimit(): number | null {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const soft = line?.split(/\s{2,}/)[1];
+    return soft && /^\d+$/.test(soft) ? Number(soft) : null;
+  } catch {
+    return null;
   }
 }

@@ -11,6 +11,7 @@ import { isDeviceId } from '../devices/index.js';
 import { authorizePublish, authorizeSubscribe, type Principal } from './acl.js';
 import { AedesBus } from './bus/aedes-bus.js';
 import type { MessageBus } from './bus/message-bus.js';
+import { indexedMemoryPersistence } from './indexed-memory-persistence.js';
 import { DEFAULT_LOGIN_THROTTLE, LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 import { PacketSizeGuard, PacketTooLargeError } from './packet-size-guard.js';
 import { createRedisBackends, type RedisClusterBackends } from './redis-cluster.js';
@@ -114,7 +115,9 @@ export class MqttBroker {
     const redis = cluster ? createRedisBackends(cluster.redisUrl, this.logger) : null;
     this.redis = redis;
     const aedes = await Aedes.createBroker({
-      ...(cluster && redis ? { id: cluster.brokerId, mq: redis.mq, persistence: redis.persistence } : {}),
+      ...(cluster && redis
+        ? { id: cluster.brokerId, mq: redis.mq, persistence: redis.persistence }
+        : { persistence: indexedMemoryPersistence() }),
       drainTimeout: this.options.drainTimeoutMs ?? 10_000,
       maxTopicLevels: this.options.maxTopicLevels ?? 16,
       connectTimeout: this.options.connectTimeoutMs ?? 10_000,
