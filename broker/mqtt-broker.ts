@@ -11,6 +11,7 @@ import { isDeviceId } from '../devices/index.js';
 import { authorizePublish, authorizeSubscribe, type Principal } from './acl.js';
 import { AedesBus } from './bus/aedes-bus.js';
 import type { MessageBus } from './bus/message-bus.js';
+import { localEmitter } from './emitter-queue.js';
 import { indexedMemoryPersistence } from './indexed-memory-persistence.js';
 import { DEFAULT_LOGIN_THROTTLE, LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 import { PacketSizeGuard, PacketTooLargeError } from './packet-size-guard.js';
@@ -117,7 +118,7 @@ export class MqttBroker {
     const aedes = await Aedes.createBroker({
       ...(cluster && redis
         ? { id: cluster.brokerId, mq: redis.mq, persistence: redis.persistence }
-        : { persistence: indexedMemoryPersistence() }),
+        : { mq: localEmitter(), persistence: indexedMemoryPersistence() }),
       drainTimeout: this.options.drainTimeoutMs ?? 10_000,
       maxTopicLevels: this.options.maxTopicLevels ?? 16,
       connectTimeout: this.options.connectTimeoutMs ?? 10_000,

@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import aedesPersistenceRedis from 'aedes-persistence-redis';
 import mqemitterRedis from 'mqemitter-redis';
 import type { Logger } from 'pino';
+import { withConstantTimeQueue } from './emitter-queue.js';
 
 /** What lets several Aedes instances act as one broker: a shared emitter and shared sessions. */
 export interface RedisClusterBackends {
@@ -15,11 +16,13 @@ export interface RedisClusterBackends {
  * wills where any instance finds them.
  */
 export function createRedisBackends(redisUrl: string, logger: Logger): RedisClusterBackends {
-  const mq = mqemitterRedis({
-    connectionString: redisUrl,
-    // As Aedes' own default emitter: `a/#` also matches `a` (MQTT 3.1.1 §4.7.1.2).
-    matchEmptyLevels: true,
-  });
+  const mq = withConstantTimeQueue(
+    mqemitterRedis({
+      connectionString: redisUrl,
+      // As Aedes' own default emitter: `a/#` also matches `a` (MQTT 3.1.1 §4.7.1.2).
+      matchEmptyLevels: true,
+    }),
+  );
   // mqemitter-redis re-emits connection errors here; an EventEmitter without an error listener
   // would throw them and end the process on a Redis restart.
   (mq as unknown as { state: EventEmitter }).state.on('error', (err: unknown) =>
