@@ -59,6 +59,12 @@ export class CommandStore {
    * de-duplicated command, or a late `accepted` after `done`, leaves the record as it is.
    */
   applyAck(id: string, deviceId: string, status: AckStatus, error: string | null, now: number): boolean {
+    // Most acks answer broadcast plays, which are not console commands: a read settles those
+    // without opening a write transaction (thousands of them follow an emergency).
+    const known = this.db
+      .prepare("SELECT 1 FROM device_commands WHERE id = ? AND status IN ('sent', 'accepted')")
+      .get(id);
+    if (known === undefined) return false;
     const result = this.db
       .prepare(
         `UPDATE device_commands SET status = ?, error = ?, updated_at = ?

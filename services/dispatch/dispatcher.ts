@@ -80,6 +80,8 @@ const REPORT_SLACK_MS = 120_000;
 /** How long a device may keep a media URL: long enough to finish a slow download. */
 const URL_SLACK_MS = 10 * 60_000;
 
+type PlaySource = Extract<Command, { type: 'play' }>['source'];
+
 const isFinal = (state: DeliveryState) => FINAL_DELIVERY_STATES.includes(state);
 const OPEN_DELIVERY_STATES = DELIVERY_STATES.filter((state) => !isFinal(state));
 
@@ -97,6 +99,9 @@ export class Dispatcher {
   private readonly inFlight = new Set<Promise<void>>();
   private firstTick = true;
   private lastTickSaved = Number.NEGATIVE_INFINITY;
+  /** Reports received since the last batch was stored, and the pending turn that will store them. */
+  private readonly reports: { deviceId: string; commandId: string; input: DeliveryInput; at: number }[] = [];
+  private reportsTurn: NodeJS.Immediate | null = null;
 
   constructor(private readonly options: DispatcherOptions) {
     this.publish = typedPublish((topic, payload, opts) => options.bus.publish(topic, payload, opts));
@@ -145,6 +150,7 @@ export class Dispatcher {
 
   async stop(): Promise<void> {
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    this.storeReports();
     if (this.timer) this.options.clock.clearTimeout(this.timer);
     this.timer = null;
     await Promise.allSettled([...this.inFlight]);
@@ -268,8 +274,8 @@ export class Dispatcher {
         this.options.clock.clearTimeout(timer);
         resolve();
       };
-      const unsubscribe = this.options.events.on('device.ack', () => {
-        if (!waiting()) done();
+      const unsubscribe = this.options.events.on('broadcast.delivery', (change) => {
+        if (change.broadcastId === broadcastId && !waiting()) done();
       });
       const timer = this.options.clock.setTimeout(done, timeoutMs);
     });
@@ -407,6 +413,8 @@ export class Dispatcher {
   private sendDue(now: number): void {
     const { store, isOnline } = this.options;
     const broadcasts = new Map<string, BroadcastRecord | null>();
+    // Every delivery of a broadcast fetches the same media by the same signed URL: built once a pass.
+    const sources = new Map<string, PlaySource>();
     for (const d of store.due(now)) {
       if (!broadcasts.has(d.broadcastId)) broadcasts.set(d.broadcastId, store.get(d.broadcastId));
       const b = broadcasts.get(d.broadcastId);
@@ -423,7 +431,7 @@ export class Dispatcher {
         store.update(d, { nextAttemptAt: until(this.options.retryBaseMs ?? 2_000), updatedAt: now });
         continue;
       }
-      this.sendPlay(b, d, now);
+      this.sendPlay(b, d, now, sources);
       const attempts = d.attempts + 1;
       const backoff = Math.min(
         this.options.retryMaxMs ?? 30_000,
@@ -440,10 +448,20 @@ export class Dispatcher {
     }
   }
 
-  private sendPlay(b: BroadcastRecord, d: DeliveryRecord, now: number): void {
+  private sendPlay(
+    b: BroadcastRecord,
+    d: DeliveryRecord,
+    now: number,
+    sources = new Map<string, PlaySource>(),
+  ): void {
     let command: Command;
     try {
-      command = this.playCommand(b, d, now);
+      let source = sources.get(b.id);
+      if (!source) {
+        source = this.playSource(b);
+        sources.set(b.id, source);
+      }
+      command = this.playCommand(b, d, source, now);
     } catch (error) {
       // The media went missing: nothing can be sent, ever.
       this.finish(d, 'failed', `cannot build play: ${(error as Error).message}`, now);
@@ -452,20 +470,20 @@ export class Dispatcher {
     this.track(this.publish(d.clusterId, 'cmd', command), d.clusterId);
   }
 
-  private playCommand(b: BroadcastRecord, d: DeliveryRecord, now: number): Command {
-    const source =
-      b.content.kind === 'media'
-        ? (() => {
-            const m = this.options.media.get(b.content.mediaId);
-            return {
-              kind: 'media' as const,
-              url: this.options.media.signedUrl(b.content.mediaId, b.endAt + URL_SLACK_MS),
-              sizeBytes: m.sizeBytes,
-              sha256: m.sha256,
-              durationS: m.durationS,
-            };
-          })()
-        : { kind: 'stream' as const, url: b.content.url };
+  /** Where a broadcast's clusters fetch what they play; the signed URL outlives the broadcast. */
+  private playSource(b: BroadcastRecord): PlaySource {
+    if (b.content.kind === 'stream') return { kind: 'stream', url: b.content.url };
+    const m = this.options.media.get(b.content.mediaId);
+    return {
+      kind: 'media',
+      url: this.options.media.signedUrl(b.content.mediaId, b.endAt + URL_SLACK_MS),
+      sizeBytes: m.sizeBytes,
+      sha256: m.sha256,
+      durationS: m.durationS,
+    };
+  }
+
+  private playCommand(b: BroadcastRecord, d: DeliveryRecord, source: PlaySource, now: number): Command {
     return {
       id: d.commandId,
       type: 'play',
@@ -519,13 +537,52 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Cluster reports are stored in batches, one transaction per turn of the event loop: an
+   * emergency to 10,000 clusters brings 20,000 acks within seconds, and committing each alone
+   * cost more than everything else the platform does for them.
+   */
   private report(deviceId: string, commandId: string, input: DeliveryInput): void {
-    const d = this.options.store.byCommand(commandId);
-    if (!d || d.clusterId !== deviceId) return;
-    this.apply(d, input, this.options.clock.now());
+    this.reports.push({ deviceId, commandId, input, at: this.options.clock.now() });
+    this.reportsTurn ??= setImmediate(() => this.storeReports());
   }
 
-  private apply(d: DeliveryRecord, input: DeliveryInput, now: number): void {
+  private storeReports(): void {
+    if (this.reportsTurn) clearImmediate(this.reportsTurn);
+    this.reportsTurn = null;
+    const batch = this.reports.splice(0);
+    if (batch.length === 0) return;
+    const applyAll = (reports: typeof batch) => {
+      const finished = new Set<string>();
+      for (const r of reports) {
+        const d = this.options.store.byCommand(r.commandId);
+        if (d && d.clusterId === r.deviceId) this.apply(d, r.input, r.at, finished);
+      }
+      for (const broadcastId of finished) this.closeIfDone(broadcastId);
+    };
+    try {
+      this.options.store.transaction(() => applyAll(batch));
+    } catch (error) {
+      // One bad report must not cost the others: store them one by one, logging what still fails.
+      this.logger.warn(
+        { err: error, reports: batch.length },
+        'storing a batch of reports failed; retrying singly',
+      );
+      for (const r of batch) {
+        try {
+          this.options.store.transaction(() => applyAll([r]));
+        } catch (single) {
+          this.logger.error(
+            { err: single, clusterId: r.deviceId, commandId: r.commandId },
+            'could not store a cluster report',
+          );
+        }
+      }
+    }
+  }
+
+  /** Applies one report; a broadcast whose delivery became final is added to `finished`, or closed at once. */
+  private apply(d: DeliveryRecord, input: DeliveryInput, now: number, finished?: Set<string>): void {
     const step = stepDelivery(d.state, input);
     if (!step) return;
     const fields: Parameters<BroadcastStore['update']>[1] = {
@@ -553,7 +610,9 @@ export class Dispatcher {
       { broadcastId: d.broadcastId, clusterId: d.clusterId, state: step.state, reason: step.reason },
       'delivery',
     );
-    if (isFinal(step.state)) this.closeIfDone(d.broadcastId);
+    if (!isFinal(step.state)) return;
+    if (finished) finished.add(d.broadcastId);
+    else this.closeIfDone(d.broadcastId);
   }
 
   private finish(d: DeliveryRecord, state: DeliveryState, reason: string, now: number): void {

@@ -265,6 +265,15 @@ export class RegistryStore {
     return { items: this.withSpeakers(rows), total: n, ...page };
   }
 
+  /** Every cluster with its village and commune, and nothing else: for resolving broadcast targets. */
+  clusterPlacements(): { id: string; villageId: string; communeId: string }[] {
+    return this.db
+      .prepare(
+        'SELECT c.id, c.village_id AS villageId, v.commune_id AS communeId FROM clusters c JOIN villages v ON v.id = c.village_id',
+      )
+      .all() as { id: string; villageId: string; communeId: string }[];
+  }
+
   /** Every cluster id with its heartbeat timeout override, for presence bookkeeping. */
   clusterTimeouts(): Map<string, number | null> {
     const rows = this.db.prepare('SELECT id, heartbeat_timeout_s FROM clusters').all() as {

@@ -448,9 +448,7 @@ export class ScheduleService {
     const { registry } = this.options;
     const all = { limit: Number.MAX_SAFE_INTEGER, offset: 0 };
     const clusters = new Map(
-      registry
-        .listClusters({}, all)
-        .items.map((c) => [c.id, { communeId: c.communeId, villageId: c.villageId }]),
+      registry.clusterPlacements().map((c) => [c.id, { communeId: c.communeId, villageId: c.villageId }]),
     );
     const villages = new Map(registry.listVillages({}, all).items.map((v) => [v.id, v.communeId]));
     return { clusters, villages, groups: this.groups.allMembers() };
