@@ -236,6 +236,45 @@ describe('embedded history store', () => {
     expect(r.points.map((p) => p.value)).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
   });
 
+  it('keeps the write-ahead log short by checkpointing outside the writer, and folds it in at close', async () => {
+    const clock = new ManualClock(T0 + 2 * DAY);
+    // The background interval is out of the way: the test asks for each checkpoint itself.
+    const store = await openStore(clock, { checkpointIntervalMs: HOUR });
+    const file = (store as unknown as { file: string }).file;
+    const walBytes = () => statSync(`${file}-wal`).size;
+    const round = async (day: number) => {
+      store.write(heartbeats(`cum-${day}`, T0 + day * HOUR, T0 + (day + 1) * HOUR));
+      await store.flush();
+    };
+    await round(0);
+    expect(walBytes()).toBeGreaterThan(0);
+    // Nothing folds the log back on its own: the writer's automatic checkpoints are off.
+    await round(1);
+    const grown = walBytes();
+    expect(grown).toBeGreaterThan(0);
+    const done = await store.checkpoint();
+    expect(done.busy).toBe(0);
+    expect(done.checkpointed).toBe(done.log);
+    // Once checkpointed, the writer starts the log over instead of growing it.
+    for (let day = 2; day < 8; day++) {
+      await round(day);
+      expect((await store.checkpoint()).checkpointed).toBeGreaterThan(0);
+    }
+    expect(walBytes()).toBeLessThanOrEqual(grown);
+    const count = await store.query({
+      measurement: 'heartbeat',
+      device: 'cum-7',
+      field: 'signal',
+      from: T0,
+      to: T0 + 9 * HOUR,
+      limit: 1000,
+    });
+    expect(count.points.length).toBe(120);
+
+    await store.close();
+    expect(() => statSync(`${file}-wal`)).toThrow();
+  });
+
   it('never writes inside write(), and flushes a full batch on the next turn of the event loop', async () => {
     const clock = new ManualClock(T0 + HOUR);
     const store = await openStore(clock, { batchSize: 5 });
