@@ -14,7 +14,7 @@ export async function connectionsBench(): Promise<BenchResult> {
   // open are measured at the largest that fits, and the summary says so.
   const fdLimit = openFileLimit();
   const fits = fdLimit === null ? Number.POSITIVE_INFINITY : fdLimit - FD_RESERVE;
-  const asked = sizesFrom('BENCH_CONNECTION_SIZES', [1000, 10000, 20000]).sort((a, b) => a - b);
+  const asked = sizesFrom('BENCH_CONNECTION_SIZES', [1000, 10_000, 20_000]).sort((a, b) => a - b);
   const sizes = [...new Set(asked.map((n) => Math.min(n, fits)))];
   const largest = sizes.at(-1) ?? 1000;
   // The idle clients do not heartbeat: a long interval keeps them online while the fleet connects.
