@@ -1,4 +1,6 @@
 import { execSync } from 'node:child_process';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { progress, registerFleet, sizesFrom, startBenchPlatform } from './bench-platform.js';
 import { LoadGenerator } from './generator-client.js';
 import { type BenchResult, percentile } from './report.js';
@@ -65,12 +67,18 @@ export async function fanoutBench(): Promise<BenchResult> {
         }),
       });
       const httpMs = Date.now() - t0;
-      const body = (await response.json()) as { summary?: Record<string, number> };
+      const body = (await response.json()) as { id?: string; summary?: Record<string, number> };
       if (response.status !== 201)
         throw new Error(`emergency answered ${response.status}: ${JSON.stringify(body)}`);
       const wait = Date.now() + 30_000;
       while (doneAt.size < size && Date.now() < wait) await new Promise((r) => setTimeout(r, 50));
       off();
+      // Commands sent more than once: no answer came within the retry backoff (2 s at first).
+      const resent = new Database(join(bench.dataDir, 'smart-commune.sqlite'), { readonly: true });
+      const { n: resentCount } = resent
+        .prepare('SELECT COUNT(*) AS n FROM deliveries WHERE broadcast_id = ? AND attempts > 1')
+        .get(body.id ?? '') as { n: number };
+      resent.close();
       const latencies = [...doneAt.values()];
       const accepted = [...acceptedAt.values()];
       progress(
@@ -84,6 +92,7 @@ export async function fanoutBench(): Promise<BenchResult> {
         doneP99Ms: percentile(latencies, 99),
         doneMaxMs: latencies.length > 0 ? Math.max(...latencies) : Number.NaN,
         httpAnswerMs: httpMs,
+        resent: resentCount,
       });
       // Let the finished broadcast settle before the next pre-empts nothing.
       await new Promise((r) => setTimeout(r, 2000));
@@ -98,7 +107,16 @@ export async function fanoutBench(): Promise<BenchResult> {
         connectsPerS: Math.round(connected.connected / (connected.ms / 1000)),
         connectFailures: connected.failed,
       },
-      columns: ['clusters', 'acked', 'acceptedP50Ms', 'doneP50Ms', 'doneP99Ms', 'doneMaxMs', 'httpAnswerMs'],
+      columns: [
+        'clusters',
+        'acked',
+        'acceptedP50Ms',
+        'doneP50Ms',
+        'doneP99Ms',
+        'doneMaxMs',
+        'httpAnswerMs',
+        'resent',
+      ],
       rows,
     };
   } finally {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { camerasBench } from './cameras.js';
@@ -21,11 +22,28 @@ const SCENARIOS: Record<string, () => Promise<BenchResult>> = {
 // Compiled to dist/bench/: results go to the source tree's bench/ folder.
 const benchDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench');
 const wanted = process.argv.slice(2);
-for (const name of wanted.length > 0 ? wanted : Object.keys(SCENARIOS)) {
-  const scenario = SCENARIOS[name];
-  if (!scenario) {
-    process.stderr.write(`unknown scenario "${name}"; choose from ${Object.keys(SCENARIOS).join(', ')}\n`);
-    process.exit(2);
+const names = wanted.length > 0 ? wanted : Object.keys(SCENARIOS);
+const unknown = names.filter((name) => !SCENARIOS[name]);
+if (unknown.length > 0) {
+  process.stderr.write(
+    `unknown scenario "${unknown[0]}"; choose from ${Object.keys(SCENARIOS).join(', ')}\n`,
+  );
+  process.exit(2);
+}
+if (names.length === 1) {
+  report(benchDir, await (SCENARIOS[names[0] as string] as () => Promise<BenchResult>)());
+} else {
+  // Each scenario in a process of its own: one scenario's heap, JIT state and memory the allocator
+  // has not yet returned would otherwise weigh on the next one's figures.
+  const failed: string[] = [];
+  for (const name of names) {
+    const run = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), name], {
+      stdio: 'inherit',
+    });
+    if (run.status !== 0) failed.push(name);
   }
-  report(benchDir, await scenario());
+  if (failed.length > 0) {
+    process.stderr.write(`scenarios that failed: ${failed.join(', ')}\n`);
+    process.exit(1);
+  }
 }

@@ -67,6 +67,8 @@ export interface DispatcherOptions {
   graceMs: number;
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** Added to the wait for an answer, per command sent in the same pass (default 0.5 ms). */
+  retrySlackPerCommandMs?: number;
   tickMs?: number;
 }
 
@@ -79,6 +81,8 @@ const MAX_LOOKBACK_MS = 24 * 3_600_000;
 const REPORT_SLACK_MS = 120_000;
 /** How long a device may keep a media URL: long enough to finish a slow download. */
 const URL_SLACK_MS = 10 * 60_000;
+/** Added to a retry's backoff for each command sent in the same pass (5 s for 10,000). */
+const RETRY_SLACK_PER_COMMAND_MS = 0.5;
 
 type PlaySource = Extract<Command, { type: 'play' }>['source'];
 
@@ -415,7 +419,13 @@ export class Dispatcher {
     const broadcasts = new Map<string, BroadcastRecord | null>();
     // Every delivery of a broadcast fetches the same media by the same signed URL: built once a pass.
     const sources = new Map<string, PlaySource>();
-    for (const d of store.due(now)) {
+    const due = store.due(now);
+    // A large pass takes the broker a while to get out and its answers a while to come back: each
+    // command in it adds to the wait before the first retry, so 10,000 clusters acking in 2 s are
+    // not all sent their command again (which doubled the load just as the answers arrived).
+    const sending = due.filter((d) => isOnline(d.clusterId)).length;
+    const passSlack = sending * (this.options.retrySlackPerCommandMs ?? RETRY_SLACK_PER_COMMAND_MS);
+    for (const d of due) {
       if (!broadcasts.has(d.broadcastId)) broadcasts.set(d.broadcastId, store.get(d.broadcastId));
       const b = broadcasts.get(d.broadcastId);
       if (b?.status !== 'active') continue;
@@ -441,7 +451,7 @@ export class Dispatcher {
         state: 'sent',
         attempts,
         sentAt: d.sentAt ?? now,
-        nextAttemptAt: until(backoff),
+        nextAttemptAt: until(backoff + passSlack),
         updatedAt: now,
       });
       if (d.state !== 'sent') this.announce(d.broadcastId, d.clusterId, 'sent', now);
