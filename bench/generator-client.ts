@@ -11,7 +11,14 @@ export class LoadGenerator {
   constructor() {
     this.child = fork(join(dirname(fileURLToPath(import.meta.url)), 'load-generator.js'), [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      execArgv: ['--max-old-space-size=8192'],
+      execArgv: [
+        '--max-old-space-size=8192',
+        // BENCH_GENERATOR_PROF=<dir> writes a CPU profile of the load generator, to tell its costs
+        // from the platform's.
+        ...(process.env.BENCH_GENERATOR_PROF
+          ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_GENERATOR_PROF}`]
+          : []),
+      ],
     });
     this.child.on('message', (message: GeneratorReply) => {
       const index = this.waiting.findIndex((w) => w.type === message.type);

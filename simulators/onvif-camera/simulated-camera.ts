@@ -453,7 +453,7 @@ export class SimulatedCamera {
     const image =
       failure?.kind === 'snapshot-fail'
         ? Buffer.from('<html><body>encoder busy</body></html>')
-        : renderSnapshot(this.name, this.cameraNow(), this.seed);
+        : await renderSnapshot(this.name, this.cameraNow(), this.seed);
     res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image);
   }
 }
