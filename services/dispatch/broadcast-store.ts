@@ -112,6 +112,8 @@ const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
   updatedAt: r.updated_at,
 });
 
+const DUE_WHERE = `WHERE b.status = 'active' AND d.state IN ('scheduled', 'sent') AND d.next_attempt_at <= ?`;
+
 /** Broadcasts and their per-cluster deliveries: the durable record of what was sent and what played. */
 export class BroadcastStore {
   constructor(private readonly db: Db) {}
@@ -224,14 +226,27 @@ export class BroadcastStore {
   }
 
   /** Deliveries still waiting to be sent or answered whose next attempt is due. */
-  due(now: number): DeliveryRecord[] {
+  /**
+   * Deliveries of active broadcasts still waiting to be sent or answered whose next attempt is
+   * due, oldest first; every one needs handling, so a limited read always makes progress.
+   */
+  due(now: number, limit = -1): DeliveryRecord[] {
     return (
       this.db
-        .prepare(
-          "SELECT * FROM deliveries WHERE state IN ('scheduled', 'sent') AND next_attempt_at <= ? ORDER BY next_attempt_at",
-        )
-        .all(now) as DeliveryRow[]
+        .prepare(`SELECT d.* FROM deliveries d JOIN broadcasts b ON b.id = d.broadcast_id ${DUE_WHERE}
+           ORDER BY d.next_attempt_at LIMIT ?`)
+        .all(now, limit) as DeliveryRow[]
     ).map(toDelivery);
+  }
+
+  /** How many deliveries are due, without reading them. */
+  countDue(now: number): number {
+    const { n } = this.db
+      .prepare(
+        `SELECT COUNT(*) AS n FROM deliveries d JOIN broadcasts b ON b.id = d.broadcast_id ${DUE_WHERE}`,
+      )
+      .get(now) as { n: number };
+    return n;
   }
 
   /** Deliveries not yet final, for reconciliation and expiry. */

@@ -81,7 +81,9 @@ const MAX_LOOKBACK_MS = 24 * 3_600_000;
 const REPORT_SLACK_MS = 120_000;
 /** How long a device may keep a media URL: long enough to finish a slow download. */
 const URL_SLACK_MS = 10 * 60_000;
-/** Added to a retry's backoff for each command sent in the same pass (5 s for 10,000). */
+/** Deliveries sent per transaction and turn of the event loop. */
+const SEND_CHUNK = 1000;
+/** Added to a retry's backoff for each delivery due in the same pass (5 s for 10,000). */
 const RETRY_SLACK_PER_COMMAND_MS = 0.5;
 
 type PlaySource = Extract<Command, { type: 'play' }>['source'];
@@ -106,6 +108,9 @@ export class Dispatcher {
   /** Reports received since the last batch was stored, and the pending turn that will store them. */
   private readonly reports: { deviceId: string; commandId: string; input: DeliveryInput; at: number }[] = [];
   private reportsTurn: NodeJS.Immediate | null = null;
+  /** The next chunk of a large pass of sends, while one is pending. */
+  private continuing: Promise<void> | null = null;
+  private stopped = false;
 
   constructor(private readonly options: DispatcherOptions) {
     this.publish = typedPublish((topic, payload, opts) => options.bus.publish(topic, payload, opts));
@@ -154,15 +159,19 @@ export class Dispatcher {
 
   async stop(): Promise<void> {
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    this.stopped = true;
     this.storeReports();
     if (this.timer) this.options.clock.clearTimeout(this.timer);
     this.timer = null;
     await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Waits for every command being published right now (tests and shutdown). */
+  /** Waits until every due command has been handed to the broker and published (tests and shutdown). */
   async settle(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
+    while (this.continuing || this.inFlight.size > 0) {
+      await this.continuing;
+      await Promise.allSettled([...this.inFlight]);
+    }
   }
 
   /**
@@ -172,8 +181,7 @@ export class Dispatcher {
   tick(): boolean {
     const now = this.options.clock.now();
     this.materialize(now);
-    // One commit for the whole pass: an emergency to thousands of clusters is one write, not thousands.
-    this.options.store.transaction(() => this.sendDue(now));
+    this.sendInChunks(now);
     const open = this.watchdog(now);
     // Written at most every 10 s: enough to know, after a crash, roughly when the platform stopped.
     if (now - this.lastTickSaved >= 10_000) {
@@ -414,17 +422,38 @@ export class Dispatcher {
     }
   }
 
-  private sendDue(now: number): void {
+  /**
+   * Sends what is due a chunk at a time, one transaction each, the next chunk on the next turn of
+   * the event loop: the first clusters of a 10,000-cluster emergency have their command, and are
+   * answering, while the platform is still preparing the last ones.
+   */
+  private sendInChunks(now: number): void {
+    let more = false;
+    this.options.store.transaction(() => {
+      more = this.sendDue(now, SEND_CHUNK);
+    });
+    if (!more || this.continuing || this.stopped) return;
+    this.continuing = new Promise((resolve) =>
+      setImmediate(() => {
+        this.continuing = null;
+        if (!this.stopped) this.sendInChunks(this.options.clock.now());
+        resolve();
+      }),
+    );
+  }
+
+  /** Sends up to `limit` due deliveries; true when more may be due. */
+  private sendDue(now: number, limit: number): boolean {
     const { store, isOnline } = this.options;
     const broadcasts = new Map<string, BroadcastRecord | null>();
     // Every delivery of a broadcast fetches the same media by the same signed URL: built once a pass.
     const sources = new Map<string, PlaySource>();
-    const due = store.due(now);
+    const due = store.due(now, limit);
     // A large pass takes the broker a while to get out and its answers a while to come back: each
-    // command in it adds to the wait before the first retry, so 10,000 clusters acking in 2 s are
-    // not all sent their command again (which doubled the load just as the answers arrived).
-    const sending = due.filter((d) => isOnline(d.clusterId)).length;
-    const passSlack = sending * (this.options.retrySlackPerCommandMs ?? RETRY_SLACK_PER_COMMAND_MS);
+    // delivery still due adds to the wait before a retry, so 10,000 clusters acking in 2 s are not
+    // all sent their command again (which doubled the load just as the answers arrived).
+    const backlog = due.length < limit ? due.length : store.countDue(now);
+    const passSlack = backlog * (this.options.retrySlackPerCommandMs ?? RETRY_SLACK_PER_COMMAND_MS);
     for (const d of due) {
       if (!broadcasts.has(d.broadcastId)) broadcasts.set(d.broadcastId, store.get(d.broadcastId));
       const b = broadcasts.get(d.broadcastId);
@@ -456,6 +485,7 @@ export class Dispatcher {
       });
       if (d.state !== 'sent') this.announce(d.broadcastId, d.clusterId, 'sent', now);
     }
+    return due.length === limit;
   }
 
   private sendPlay(

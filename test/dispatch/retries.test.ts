@@ -130,3 +130,22 @@ describe('commands nobody answers', () => {
     expect(sent.slice(3).map((x) => x.at - start)).toEqual([5_000, 5_000, 5_000]);
   });
 });
+
+describe('a pass larger than one chunk of sends', () => {
+  let s: Setup | null = null;
+  afterEach(async () => {
+    await s?.close();
+    s = null;
+  });
+
+  it('sends every cluster its command once, over a few turns of the event loop', async () => {
+    s = await setup();
+    const { dispatcher, store, sent } = s;
+    const clusterIds = Array.from({ length: 2_500 }, (_, i) => `pv-c${String(i).padStart(4, '0')}`);
+    const b = dispatcher.emergency(relay(clusterIds), 'operator');
+    // The first chunk goes out at once; the rest follow without waiting for the next tick.
+    await dispatcher.settle();
+    expect(sent.map((x) => x.clusterId).sort()).toEqual(clusterIds);
+    expect(store.deliveries(b.id).every((d) => d.state === 'sent' && d.attempts === 1)).toBe(true);
+  });
+});
