@@ -81,6 +81,8 @@ export class SimulatedCluster {
   private seq = 0;
   private malformedIndex = 0;
   private ackChain: Promise<void> = Promise.resolve();
+  /** Resolves once the latest queued ack has been published (or given up on). */
+  private lastAckSent: Promise<void> = Promise.resolve();
   private lastConnectError: string | null = null;
 
   constructor(options: SimulatedClusterOptions) {
@@ -524,7 +526,7 @@ export class SimulatedCluster {
   private async reboot(cmdId: string): Promise<void> {
     const cycle = this.powerCycle;
     this.queueAck(cmdId, 'done');
-    await this.ackChain;
+    await this.lastAckSent;
     if (cycle !== this.powerCycle) return;
     if (this.connected) await this.guard(this.publishOffline());
     if (cycle !== this.powerCycle) return;
@@ -545,6 +547,7 @@ export class SimulatedCluster {
       this.queueAck(play.id, 'rejected', 'busy');
       return;
     }
+    this.memory.record(play.id, { status: 'accepted', attempt: play.attempt ?? 1 });
     this.queueAck(play.id, 'accepted');
     this.playback.schedule(play);
   }
@@ -612,6 +615,7 @@ export class SimulatedCluster {
     } else {
       this.log.info({ cmdId: play.id, broadcastId: play.broadcastId }, 'playback started');
     }
+    this.memory.markStarted(play.id);
     const event: PayloadInput<'event'> = {
       type: 'playback-started',
       ts: this.now(),
@@ -677,13 +681,21 @@ export class SimulatedCluster {
     }
     const slow = this.faults.get('slow-acks');
     const dueAt = ts + (slow?.kind === 'slow-acks' ? slow.delayMs : 0);
+    // The chain keeps acks in order and holds each for the slow-acks delay; it hands each to the
+    // client without waiting for the previous one's PUBACK (MQTT.js writes in call order). A
+    // publish left in flight by a broker crash may never complete, and must not hold back every
+    // later ack. `handed` resolves once this ack's publish has completed or failed.
+    let handed: Promise<void> = Promise.resolve();
     const link = this.ackChain
       .then(async () => {
         if (!(await this.timers.delay(dueAt - this.now()))) return;
-        await this.publish(this.deviceId, 'ack', { ...record });
+        const sending = this.publish(this.deviceId, 'ack', { ...record });
+        handed = sending.catch((failure: unknown) => this.countFailure(failure, 'ack not sent'));
+        this.track(handed);
       })
       .catch((failure: unknown) => this.countFailure(failure, 'ack not sent'));
     this.ackChain = link;
+    this.lastAckSent = link.then(() => handed);
     this.track(link);
   }
 
