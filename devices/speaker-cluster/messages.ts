@@ -87,6 +87,12 @@ export const PlayCommandSchema = z.strictObject({
   endAt: EpochMsSchema.optional().describe('hard stop, for streams and time windows'),
   volume: z.int().min(0).max(100).optional(),
   repeat: z.int().min(1).max(20).default(1),
+  attempt: z
+    .int()
+    .min(2)
+    .max(1000)
+    .optional()
+    .describe('a fresh attempt of a play that failed fetch-failed before its first sound (absent = 1)'),
 });
 
 export const StopCommandSchema = z.strictObject({

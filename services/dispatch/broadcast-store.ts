@@ -31,6 +31,8 @@ export interface DeliveryRecord {
   state: DeliveryState;
   reason: string | null;
   attempts: number;
+  /** 1, or more once a play the platform made fail was tried afresh (docs/protocol.md section 7). */
+  playAttempt: number;
   nextAttemptAt: number | null;
   sentAt: number | null;
   acceptedAt: number | null;
@@ -67,6 +69,7 @@ interface DeliveryRow {
   state: DeliveryState;
   reason: string | null;
   attempts: number;
+  play_attempt: number;
   next_attempt_at: number | null;
   sent_at: number | null;
   accepted_at: number | null;
@@ -103,6 +106,7 @@ const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
   state: r.state,
   reason: r.reason,
   attempts: r.attempts,
+  playAttempt: r.play_attempt,
   nextAttemptAt: r.next_attempt_at,
   sentAt: r.sent_at,
   acceptedAt: r.accepted_at,
@@ -112,7 +116,9 @@ const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
   updatedAt: r.updated_at,
 });
 
-const DUE_WHERE = `WHERE b.status = 'active' AND d.state IN ('scheduled', 'sent') AND d.next_attempt_at <= ?`;
+// Accepted and playing deliveries have a next attempt only while they are to be confirmed after a restart.
+const DUE_WHERE = `WHERE b.status = 'active' AND d.state IN ('scheduled', 'sent', 'accepted', 'playing')
+  AND d.next_attempt_at <= ?`;
 
 /** Broadcasts and their per-cluster deliveries: the durable record of what was sent and what played. */
 export class BroadcastStore {
@@ -266,6 +272,7 @@ export class BroadcastStore {
       state: 'state',
       reason: 'reason',
       attempts: 'attempts',
+      playAttempt: 'play_attempt',
       nextAttemptAt: 'next_attempt_at',
       sentAt: 'sent_at',
       acceptedAt: 'accepted_at',
@@ -304,7 +311,8 @@ export class BroadcastStore {
   retryNow(clusterId: string, now: number): void {
     this.db
       .prepare(
-        "UPDATE deliveries SET next_attempt_at = ? WHERE cluster_id = ? AND state IN ('scheduled', 'sent')",
+        `UPDATE deliveries SET next_attempt_at = ? WHERE cluster_id = ? AND next_attempt_at IS NOT NULL
+           AND state IN ('scheduled', 'sent', 'accepted', 'playing')`,
       )
       .run(now, clusterId);
   }

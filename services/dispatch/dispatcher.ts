@@ -85,6 +85,20 @@ const URL_SLACK_MS = 10 * 60_000;
 const SEND_CHUNK = 1000;
 /** Added to a retry's backoff for each delivery due in the same pass (5 s for 10,000). */
 const RETRY_SLACK_PER_COMMAND_MS = 0.5;
+/**
+ * The longest sleep between two looks at the wall clock. Timers run on a monotonic clock, so a
+ * sleep computed before the wall clock jumped (NTP, a wrong clock set right) would end late.
+ */
+const WALL_CHECK_MS = 5_000;
+/** A wall clock this far from where the sleep expected it has jumped. */
+const JUMP_TOLERANCE_MS = 2_000;
+/**
+ * After a restart, how long clusters whose deliveries were open get to come back and say where
+ * those stand before the record gives up on them.
+ */
+const RECONCILE_WINDOW_MS = 5 * 60_000;
+/** Fresh attempts of a normal or priority play whose download a restart cut; emergencies have no cap. */
+const MAX_FRESH_ATTEMPTS = 3;
 
 type PlaySource = Extract<Command, { type: 'play' }>['source'];
 
@@ -105,6 +119,17 @@ export class Dispatcher {
   private readonly inFlight = new Set<Promise<void>>();
   private firstTick = true;
   private lastTickSaved = Number.NEGATIVE_INFINITY;
+  /** When the last pass ran: occurrences between it and now are never skipped, whatever the clock did. */
+  private lastTickAt: number | null = null;
+  /**
+   * Command ids of deliveries that were open when this process started: the cluster may have
+   * acted on them while nobody listened, so they are asked again once the cluster is back, and
+   * not given up before it had the chance to answer.
+   */
+  private readonly unconfirmed = new Set<string>();
+  /** Command ids open when this process started: a download failure among them may be the restart's doing. */
+  private readonly openAtRestart = new Set<string>();
+  private startedAt = 0;
   /** Reports received since the last batch was stored, and the pending turn that will store them. */
   private readonly reports: { deviceId: string; commandId: string; input: DeliveryInput; at: number }[] = [];
   private reportsTurn: NodeJS.Immediate | null = null;
@@ -128,6 +153,7 @@ export class Dispatcher {
         if (online) this.options.store.retryNow(deviceId, clock.now());
       }),
     );
+    this.startedAt = clock.now();
     this.reconcile();
     this.loop();
   }
@@ -140,7 +166,27 @@ export class Dispatcher {
     this.timer = null;
     const busy = this.tick();
     const delay = busy ? (this.options.tickMs ?? 1_000) : this.untilNextOccurrence();
-    this.timer = this.options.clock.setTimeout(() => this.loop(), delay);
+    this.sleep(this.options.clock.now() + delay);
+  }
+
+  /**
+   * Sleeps until the wall clock reaches `wakeAt`, looking at it at least every few seconds: when
+   * it has jumped (forward or back), the pass runs at once instead of when the old timer ends.
+   */
+  private sleep(wakeAt: number): void {
+    const { clock } = this.options;
+    const now = clock.now();
+    const step = Math.max(0, Math.min(wakeAt - now, WALL_CHECK_MS));
+    const expected = now + step;
+    this.timer = clock.setTimeout(() => {
+      const current = clock.now();
+      if (current >= wakeAt || Math.abs(current - expected) > JUMP_TOLERANCE_MS) {
+        if (current < wakeAt) this.logger.warn({ jumpedMs: current - expected }, 'the wall clock jumped');
+        this.loop();
+      } else {
+        this.sleep(wakeAt);
+      }
+    }, step);
   }
 
   private untilNextOccurrence(): number {
@@ -361,12 +407,18 @@ export class Dispatcher {
     const { plan, store, graceMs, leadMs } = this.options;
     const horizon = now + leadMs;
     let from = now - graceMs;
+    const missedReason = this.firstTick ? 'platform-down' : 'clock-jump';
     if (this.firstTick) {
       // After a restart, occurrences slept through are recorded (as missed) rather than forgotten.
       const last = Number(store.getState(LAST_TICK) ?? now);
       from = Math.min(from, Math.max(last, now - MAX_LOOKBACK_MS));
       this.firstTick = false;
+    } else if (this.lastTickAt !== null) {
+      // A wall clock that jumped forward skips the time between the last pass and now: what was
+      // due in it is dispatched late within the grace, or recorded as missed, never dropped.
+      from = Math.min(from, Math.max(this.lastTickAt, now - MAX_LOOKBACK_MS));
     }
+    this.lastTickAt = now;
     let occurrences: ReturnType<PlanSource['occurrencesBetween']>;
     try {
       occurrences = plan.occurrencesBetween(from, horizon + 1);
@@ -405,7 +457,7 @@ export class Dispatcher {
           clusterId,
           commandId: newCommandId(),
           state: tooLate ? ('missed' as const) : ('scheduled' as const),
-          reason: tooLate ? 'platform-down' : null,
+          reason: tooLate ? missedReason : null,
         })),
       );
       for (const clusterId of occ.clusterIds)
@@ -458,6 +510,15 @@ export class Dispatcher {
       if (!broadcasts.has(d.broadcastId)) broadcasts.set(d.broadcastId, store.get(d.broadcastId));
       const b = broadcasts.get(d.broadcastId);
       if (b?.status !== 'active') continue;
+      if (this.unconfirmed.has(d.commandId)) {
+        this.askAgain(b, d, now, sources);
+        continue;
+      }
+      if (d.state === 'accepted' || d.state === 'playing') {
+        // The cluster has it; nothing to send (a next attempt left over from an earlier release).
+        store.update(d, { nextAttemptAt: null, updatedAt: now });
+        continue;
+      }
       if (now > b.expiresAt) {
         // Never reached: the cluster was offline throughout, or never answered.
         const state = d.state === 'sent' ? 'expired' : 'missed';
@@ -470,7 +531,10 @@ export class Dispatcher {
         store.update(d, { nextAttemptAt: until(this.options.retryBaseMs ?? 2_000), updatedAt: now });
         continue;
       }
-      this.sendPlay(b, d, now, sources);
+      if (!this.sendPlay(b, d, now, sources)) {
+        if (!isFinal(d.state)) store.update(d, { nextAttemptAt: until(1_000), updatedAt: now });
+        continue;
+      }
       const attempts = d.attempts + 1;
       const backoff = Math.min(
         this.options.retryMaxMs ?? 30_000,
@@ -488,12 +552,51 @@ export class Dispatcher {
     return due.length === limit;
   }
 
+  /**
+   * A delivery open at the restart: the same command again under its own id makes the cluster
+   * repeat where it stands (docs/protocol.md section 7, "After a platform restart") without playing
+   * anything twice. It is asked until it answers or its chance to has passed.
+   */
+  private askAgain(
+    b: BroadcastRecord,
+    d: DeliveryRecord,
+    now: number,
+    sources: Map<string, PlaySource>,
+  ): void {
+    const { store, isOnline } = this.options;
+    const deadline = this.reportDeadline(b, d);
+    if (now > deadline) {
+      this.unconfirmed.delete(d.commandId);
+      if (d.state === 'sent') this.finish(d, 'expired', 'no answer after the platform restarted', now);
+      else this.finish(d, 'failed', 'no completion report after the platform restarted', now);
+      return;
+    }
+    const base = this.options.retryBaseMs ?? 2_000;
+    if (!isOnline(d.clusterId)) {
+      store.update(d, { nextAttemptAt: Math.min(now + base, deadline + 1), updatedAt: now });
+      return;
+    }
+    if (!this.sendPlay(b, d, now, sources)) return;
+    const attempts = d.attempts + 1;
+    const backoff = Math.min(this.options.retryMaxMs ?? 30_000, base * 2 ** Math.min(attempts - 1, 10));
+    store.update(d, { attempts, nextAttemptAt: Math.min(now + backoff, deadline + 1), updatedAt: now });
+  }
+
+  /** When an accepted play should long have reported its end; a restart leaves clusters time to answer. */
+  private reportDeadline(b: BroadcastRecord, d: DeliveryRecord): number {
+    const lateBy = d.startedAt ? Math.max(0, d.startedAt - b.startAt) : 0;
+    const deadline = b.endAt + lateBy + REPORT_SLACK_MS;
+    return this.unconfirmed.has(d.commandId)
+      ? Math.max(deadline, this.startedAt + RECONCILE_WINDOW_MS)
+      : deadline;
+  }
+
   private sendPlay(
     b: BroadcastRecord,
     d: DeliveryRecord,
     now: number,
     sources = new Map<string, PlaySource>(),
-  ): void {
+  ): boolean {
     let command: Command;
     try {
       let source = sources.get(b.id);
@@ -503,11 +606,17 @@ export class Dispatcher {
       }
       command = this.playCommand(b, d, source, now);
     } catch (error) {
-      // The media went missing: nothing can be sent, ever.
-      this.finish(d, 'failed', `cannot build play: ${(error as Error).message}`, now);
-      return;
+      if (error instanceof NotFoundError) {
+        // The media went missing: nothing can be sent, ever.
+        this.finish(d, 'failed', `cannot build play: ${error.message}`, now);
+        return false;
+      }
+      // Anything else is the platform's own passing trouble: the delivery stays due and is tried again.
+      this.logger.error({ err: error, broadcastId: b.id, clusterId: d.clusterId }, 'could not build a play');
+      return false;
     }
     this.track(this.publish(d.clusterId, 'cmd', command), d.clusterId);
+    return true;
   }
 
   /** Where a broadcast's clusters fetch what they play; the signed URL outlives the broadcast. */
@@ -536,6 +645,7 @@ export class Dispatcher {
       ...(b.content.kind === 'stream' ? { endAt: b.endAt } : {}),
       ...(b.volume === null ? {} : { volume: b.volume }),
       repeat: b.repeat,
+      ...(d.playAttempt > 1 ? { attempt: d.playAttempt } : {}),
     };
   }
 
@@ -553,28 +663,35 @@ export class Dispatcher {
       if (!broadcasts.has(d.broadcastId)) broadcasts.set(d.broadcastId, store.get(d.broadcastId));
       const b = broadcasts.get(d.broadcastId);
       if (!b) continue;
-      const lateBy = d.startedAt ? Math.max(0, d.startedAt - b.startAt) : 0;
-      if (now > b.endAt + lateBy + REPORT_SLACK_MS) this.finish(d, 'failed', 'no completion report', now);
+      // A delivery still to be confirmed after a restart is given up by askAgain, with its reason.
+      if (this.unconfirmed.has(d.commandId)) continue;
+      if (now > this.reportDeadline(b, d)) this.finish(d, 'failed', 'no completion report', now);
     }
     return open.length;
   }
 
   /**
-   * After a restart: clusters may have acked or finished while nobody listened. Re-sending each
-   * open delivery's command under its own id asks the cluster to repeat its last answer, without
-   * playing anything again.
+   * After a restart: clusters may have acked, played or finished while nobody listened, and the
+   * platform's own broker has just dropped them all. Every delivery that was sent and not final is
+   * marked to be asked again under its own id as soon as its cluster is back (sendDue), so the
+   * record says what each cluster actually did.
    */
   private reconcile(): void {
     const { store, clock } = this.options;
     const now = clock.now();
     for (const d of store.open()) {
+      if (d.state === 'scheduled') continue;
       const b = store.get(d.broadcastId);
       if (b?.status !== 'active') continue;
-      if (d.state === 'accepted' || d.state === 'playing') {
-        if (this.options.isOnline(d.clusterId)) this.sendPlay(b, d, now);
-        else store.update(d, { nextAttemptAt: now, updatedAt: now });
-      }
+      this.unconfirmed.add(d.commandId);
+      this.openAtRestart.add(d.commandId);
+      store.update(d, { nextAttemptAt: now, updatedAt: now });
     }
+    if (this.unconfirmed.size > 0)
+      this.logger.info(
+        { deliveries: this.unconfirmed.size },
+        'asking clusters where their open deliveries stand',
+      );
   }
 
   /**
@@ -623,13 +740,24 @@ export class Dispatcher {
 
   /** Applies one report; a broadcast whose delivery became final is added to `finished`, or closed at once. */
   private apply(d: DeliveryRecord, input: DeliveryInput, now: number, finished?: Set<string>): void {
+    const confirmed = this.isAnswer(d, input, now) && this.unconfirmed.delete(d.commandId);
+    if (d.state === 'scheduled' && d.playAttempt > 1 && input.type !== 'stop') return; // the earlier attempt's news
+    if (this.retryFresh(d, input, now)) return;
     const step = stepDelivery(d.state, input);
-    if (!step) return;
+    if (!step) {
+      if (confirmed && d.state !== 'sent')
+        this.options.store.update(d, { nextAttemptAt: null, updatedAt: now });
+      return;
+    }
     const fields: Parameters<BroadcastStore['update']>[1] = {
       state: step.state,
       reason: step.reason,
       updatedAt: now,
     };
+    // Accepted or playing: the cluster has it, nothing is re-sent (reconcile asks again after a restart).
+    // Still to be confirmed after a restart: it stays due, so the cluster is asked again.
+    if ((step.state === 'accepted' || step.state === 'playing') && !this.unconfirmed.has(d.commandId))
+      fields.nextAttemptAt = null;
     // The record says when the cluster says it played, not when its report happened to arrive;
     // a clock more than five minutes off is not believed.
     const reported = input.type === 'ack' ? input.ack.ts : input.type === 'event' ? input.event.ts : now;
@@ -653,6 +781,51 @@ export class Dispatcher {
     if (!isFinal(step.state)) return;
     if (finished) finished.add(d.broadcastId);
     else this.closeIfDone(d.broadcastId);
+  }
+
+  /**
+   * Whether a report answers the question asked after a restart. Only an ack does: events queued
+   * on the cluster before the restart may arrive late and tell an old story. An `accepted` for a
+   * play that should be over by now is such a story too, so the cluster is asked again.
+   */
+  private isAnswer(d: DeliveryRecord, input: DeliveryInput, now: number): boolean {
+    if (input.type !== 'ack' || !this.unconfirmed.has(d.commandId)) return false;
+    if (input.ack.status !== 'accepted') return true;
+    const b = this.options.store.get(d.broadcastId);
+    const lateBy = d.startedAt && b ? Math.max(0, d.startedAt - b.startAt) : 0;
+    return b !== null && now <= b.endAt + lateBy;
+  }
+
+  /**
+   * A download cut by the platform's own restart fails `fetch-failed` before the first sound: the
+   * play is sent again as a fresh attempt under the same id, which a cluster executes only when
+   * that id failed so and never started (docs/protocol.md section 7). An emergency is tried until
+   * it can no longer start; other levels three times.
+   */
+  private retryFresh(d: DeliveryRecord, input: DeliveryInput, now: number): boolean {
+    const code =
+      input.type === 'ack' && input.ack.status === 'failed'
+        ? input.ack.error
+        : input.type === 'event' && input.event.type === 'playback-failed'
+          ? input.event.code
+          : undefined;
+    if (code !== 'fetch-failed' || d.startedAt !== null || !this.openAtRestart.has(d.commandId)) return false;
+    const b = this.options.store.get(d.broadcastId);
+    if (b?.status !== 'active' || now > b.expiresAt) return false;
+    if (b.level !== 'emergency' && d.playAttempt >= MAX_FRESH_ATTEMPTS) return false;
+    this.options.store.update(d, {
+      state: 'scheduled',
+      reason: `fetch-failed during the platform restart; attempt ${d.playAttempt + 1}`,
+      playAttempt: d.playAttempt + 1,
+      nextAttemptAt: now + 1_000 * Math.min(8, d.playAttempt),
+      updatedAt: now,
+    });
+    this.announce(d.broadcastId, d.clusterId, 'scheduled', now);
+    this.logger.warn(
+      { broadcastId: d.broadcastId, clusterId: d.clusterId, attempt: d.playAttempt + 1 },
+      'download failed across a restart; sending a fresh attempt',
+    );
+    return true;
   }
 
   private finish(d: DeliveryRecord, state: DeliveryState, reason: string, now: number): void {

@@ -334,8 +334,6 @@ export class Platform {
     presence.start();
     commands.start();
     await ingress.start();
-    // After ingress, so the acks that answer its reconciliation re-sends are heard.
-    dispatcher.start();
 
     // [cameras] services
     const cameras = new CameraStore(db, loadKeyFile(join(config.DATA_DIR, 'camera-credentials.key')), () =>
@@ -426,6 +424,9 @@ export class Platform {
     this.realtimeGateway = realtime;
     await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
     this.app = app;
+    // Last: a play names the media URL, which needs the listening port, and the acks that answer
+    // the dispatcher's questions after a restart must find ingress running.
+    dispatcher.start();
   }
 
   async stop(): Promise<void> {

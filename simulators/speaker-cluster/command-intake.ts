@@ -30,7 +30,15 @@ export function classifyCommand(payload: Buffer, memory: CommandMemory, now: num
   const cmdId = id.data;
 
   const remembered = memory.get(cmdId);
-  if (remembered) return { action: 'repeat-ack', cmdId, ack: remembered };
+  // A fresh attempt (a higher `attempt`) of a play that failed fetch-failed before its first sound
+  // is executed; anything else seen before is a repeat (docs/protocol.md section 7).
+  const attempt = 'attempt' in json && typeof json.attempt === 'number' ? json.attempt : 1;
+  const fresh =
+    remembered?.status === 'failed' &&
+    remembered.error === 'fetch-failed' &&
+    remembered.started !== true &&
+    attempt > (remembered.attempt ?? 1);
+  if (remembered && !fresh) return { action: 'repeat-ack', cmdId, ack: remembered };
 
   const type = 'type' in json ? json.type : undefined;
   if (typeof type === 'string' && !(COMMAND_TYPES as readonly string[]).includes(type)) {

@@ -5,6 +5,10 @@ export const COMMAND_MEMORY_SIZE = 512;
 export interface RememberedAck {
   status: AckStatus;
   error?: string;
+  /** A play's attempt number (docs/protocol.md section 7, fresh attempts); absent = 1. */
+  attempt?: number;
+  /** A play whose first sound was heard. */
+  started?: boolean;
 }
 
 /**
@@ -25,10 +29,24 @@ export class CommandMemory {
     return this.acks.get(cmdId);
   }
 
+  /** Notes that a play was heard: it is never played again, whatever attempt asks for it. */
+  markStarted(cmdId: string): void {
+    const known = this.acks.get(cmdId);
+    if (known) known.started = true;
+  }
+
   /** Updates the ack of a known id in place; a new id evicts the oldest one beyond capacity. */
   record(cmdId: string, ack: RememberedAck): void {
-    const known = this.acks.has(cmdId);
-    this.acks.set(cmdId, ack);
+    const previous = this.acks.get(cmdId);
+    const known = previous !== undefined;
+    const attempt = ack.attempt ?? previous?.attempt;
+    const started = ack.started ?? previous?.started;
+    this.acks.set(cmdId, {
+      status: ack.status,
+      ...(ack.error === undefined ? {} : { error: ack.error }),
+      ...(attempt === undefined ? {} : { attempt }),
+      ...(started === undefined ? {} : { started }),
+    });
     if (known) return;
     while (this.acks.size > this.capacity) {
       const oldest = this.acks.keys().next();

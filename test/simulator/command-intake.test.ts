@@ -64,3 +64,37 @@ describe('command intake', () => {
     expect(intake).toMatchObject({ action: 'execute', command: { id: play.id, type: 'play', repeat: 1 } });
   });
 });
+
+describe('fresh attempts of a play (docs/protocol.md section 7)', () => {
+  const play = (attempt?: number) => ({
+    id: 'play-00000001',
+    type: 'play',
+    issuedAt: now,
+    expiresAt: now + 60_000,
+    broadcastId: 'b-1',
+    level: 'emergency',
+    source: { kind: 'media', url: 'http://127.0.0.1:3000/api/v1/media/m-1/content' },
+    startAt: now,
+    ...(attempt ? { attempt } : {}),
+  });
+
+  it('executes a higher attempt of a play whose download failed before its first sound', () => {
+    const memory = new CommandMemory();
+    memory.record('play-00000001', { status: 'accepted', attempt: 1 });
+    memory.record('play-00000001', { status: 'failed', error: 'fetch-failed' });
+    expect(classifyCommand(bytes(play(2)), memory, now)).toMatchObject({ action: 'execute' });
+    // The same attempt again is a repeat.
+    expect(classifyCommand(bytes(play()), memory, now)).toMatchObject({ action: 'repeat-ack' });
+  });
+
+  it('never plays again what was heard, whatever attempt asks for it', () => {
+    const memory = new CommandMemory();
+    memory.record('play-00000001', { status: 'accepted', attempt: 1 });
+    memory.markStarted('play-00000001');
+    memory.record('play-00000001', { status: 'failed', error: 'fetch-failed' });
+    expect(classifyCommand(bytes(play(5)), memory, now)).toMatchObject({ action: 'repeat-ack' });
+    const done = new CommandMemory();
+    done.record('play-00000001', { status: 'done' });
+    expect(classifyCommand(bytes(play(2)), done, now)).toMatchObject({ action: 'repeat-ack' });
+  });
+});

@@ -55,6 +55,15 @@ export class ManualClock implements Clock {
     this.current = target;
   }
 
+  /**
+   * The wall clock jumps (NTP, a clock set right) by ms, forward or back, firing nothing: timers
+   * run on a monotonic clock, so each still fires after the delay it was set for.
+   */
+  jump(ms: number): void {
+    this.current += ms;
+    for (const t of this.timers.values()) t.at += ms;
+  }
+
   pendingTimers(): number {
     return this.timers.size;
   }

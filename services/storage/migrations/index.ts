@@ -5,6 +5,7 @@ import m0004 from './0004-dispatcher-state.js';
 import m0005 from './0005-cameras.js';
 import m0006 from './0006-camera-health.js';
 import m0007 from './0007-delivery-progress.js';
+import m0008 from './0008-play-attempts.js';
 
 /**
  * Forward-only migrations, applied in order and never edited once released: a change to the
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 5, name: 'cameras', sql: m0005 },
   { version: 6, name: 'camera-health', sql: m0006 },
   { version: 7, name: 'delivery-progress', sql: m0007 },
+  { version: 8, name: 'play-attempts', sql: m0008 },
 ];

@@ -1,0 +1,219 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
+import { api, type Json } from '../support/platform-harness.js';
+import { freePort, track } from '../support/server-process.js';
+import { wavTone } from '../support/wav.js';
+
+/*
+ * The platform is a real child process, killed with SIGKILL at several moments of an emergency
+ * bulletin to the 18 Hướng Đạo clusters, then started again on the same data directory and ports.
+ * The simulated clusters run in this (another) process on the real clock and outlive every kill;
+ * what they played is read from their own logs, and the broadcast record must match it.
+ */
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..', '..');
+const BUILD = join(ROOT, '.test-build', `crash-recovery-${process.pid}`);
+const ADMIN_PASSWORD = 'admin-password-for-crash-tests';
+const CLUSTERS = Array.from({ length: 18 }, (_, i) => `hd-c${String(i + 1).padStart(2, '0')}`);
+
+interface PlayLog {
+  deviceId: string;
+  broadcastId: string;
+  msg: string;
+  code?: string;
+}
+
+/** The clusters' own log lines about playback, parsed from their JSON log. */
+function playLogSink(lines: PlayLog[]): Writable {
+  let rest = '';
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      const text = rest + chunk.toString();
+      const parts = text.split('\n');
+      rest = parts.pop() ?? '';
+      for (const line of parts) {
+        const entry = JSON.parse(line) as PlayLog;
+        if (entry.msg === 'playback started' || entry.msg === 'playback finished') lines.push(entry);
+        else if (entry.msg.startsWith('playback started ')) lines.push({ ...entry, msg: 'playback started' });
+      }
+      done();
+    },
+  });
+}
+
+describe('an emergency bulletin through platform crashes (SIGKILL)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sc-crash-'));
+  const played: PlayLog[] = [];
+  let ports = { http: 0, mqtt: 0 };
+  let child: ChildProcess | null = null;
+  let output = '';
+  let fleet: SimulatedFleet | null = null;
+  let headers: Record<string, string> = {};
+  let mediaId = '';
+  const base = () => `http://127.0.0.1:${ports.http}`;
+
+  const startPlatform = async () => {
+    output = '';
+    const proc = spawn(process.execPath, [join(BUILD, 'services', 'main.js')], {
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        DATA_DIR: dataDir,
+        HTTP_HOST: '127.0.0.1',
+        HTTP_PORT: String(ports.http),
+        MQTT_HOST: '127.0.0.1',
+        MQTT_PORT: String(ports.mqtt),
+        ADMIN_PASSWORD,
+        SEED_PRESET: 'huong-dao',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    track(proc);
+    proc.stdout?.on('data', (c: Buffer) => {
+      output = (output + c.toString()).slice(-20_000);
+    });
+    proc.stderr?.on('data', (c: Buffer) => {
+      output = (output + c.toString()).slice(-20_000);
+    });
+    child = proc;
+    await vi.waitFor(
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`platform exited ${proc.exitCode}:\n${output}`);
+        const response = await fetch(`${base()}/healthz`);
+        expect(response.status).toBe(200);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+  };
+
+  const kill = async () => {
+    const proc = child;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill('SIGKILL');
+    await exited;
+  };
+
+  const signIn = async () => {
+    const login = await api(base(), '/api/v1/auth/login', {
+      method: 'POST',
+      body: { username: 'admin', password: ADMIN_PASSWORD },
+    });
+    expect(login.status).toBe(200);
+    headers = { cookie: (login.headers.get('set-cookie') ?? '').split(';')[0] as string };
+  };
+
+  beforeAll(async () => {
+    await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', BUILD], { cwd: ROOT });
+    ports = { http: await freePort(), mqtt: await freePort() };
+    await startPlatform();
+    await signIn();
+    const devices = [];
+    for (const id of CLUSTERS) {
+      const issued = await api(base(), `/api/v1/clusters/${id}/credentials`, { method: 'POST', headers });
+      expect(issued.status, JSON.stringify(issued.body)).toBe(201);
+      devices.push({ deviceId: id, secret: issued.body.secret as string });
+    }
+    const form = new FormData();
+    form.append('file', new Blob([wavTone(3)], { type: 'audio/wav' }), 'canh-bao.wav');
+    const upload = await fetch(`${base()}/api/v1/media`, { method: 'POST', body: form, headers });
+    const uploaded = (await upload.json()) as Json;
+    expect(upload.status, JSON.stringify(uploaded)).toBe(201);
+    mediaId = uploaded.id as string;
+    fleet = new SimulatedFleet({
+      devices,
+      url: `mqtt://127.0.0.1:${ports.mqtt}`,
+      logger: pino({ level: 'info' }, playLogSink(played)),
+      heartbeatIntervalS: 30,
+    });
+    await fleet.start();
+    await vi.waitFor(() => expect(fleet?.status().every((s) => s.connected)).toBe(true), { timeout: 20_000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await fleet?.stop();
+    await kill();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(BUILD, { recursive: true, force: true });
+  });
+
+  const deliveriesOf = async (broadcastId: string) => {
+    const response = await api(base(), `/api/v1/broadcasts/${broadcastId}`, { headers });
+    return (response.body.deliveries ?? []) as Json[];
+  };
+
+  // Each moment is counted from the answer to the POST; the bulletin plays for 3 s once fetched.
+  const moments: [string, number, number][] = [
+    ['at start, as the commands go out', 0, 0],
+    ['during the download and the first acks', 120, 0],
+    ['mid-play', 1_500, 0],
+    ['near the end', 2_800, 0],
+    ['during the storm of done acks', 3_150, 0],
+    ['mid-play, down until after the end', 1_500, 5_000],
+  ];
+
+  it.each(moments)(
+    'killed %s: every cluster plays it exactly once to the end, and the record says so',
+    async (_name, killAfterMs, downMs) => {
+      await signIn();
+      const sent = await api(base(), '/api/v1/broadcasts/emergency?waitMs=0', {
+        method: 'POST',
+        headers,
+        body: {
+          name: 'Cảnh báo lũ',
+          content: { kind: 'media', mediaId },
+          targets: { communeIds: ['huong-dao'] },
+        },
+      });
+      expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+      const broadcastId = sent.body.id as string;
+      await new Promise((resolve) => setTimeout(resolve, killAfterMs));
+      await kill();
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+      await startPlatform();
+      await signIn();
+
+      const ofThis = () => played.filter((p) => p.broadcastId === broadcastId);
+      await vi.waitFor(
+        async () => {
+          const finished = ofThis().filter((p) => p.msg === 'playback finished');
+          const states = (await deliveriesOf(broadcastId)).map(
+            (d) => `${d.clusterId}:${d.state}:${d.reason ?? ''}`,
+          );
+          expect(finished.length, `${JSON.stringify(states)}\n${output}`).toBe(18);
+          expect(
+            states.filter((x) => !x.includes(':done:')),
+            output,
+          ).toEqual([]);
+        },
+        { timeout: 60_000, interval: 250 },
+      );
+
+      // Played exactly once, to the end, on every cluster: from the clusters' own logs.
+      for (const id of CLUSTERS) {
+        const own = ofThis().filter((p) => p.deviceId === id);
+        expect(
+          own.filter((p) => p.msg === 'playback started'),
+          id,
+        ).toHaveLength(1);
+        expect(
+          own.filter((p) => p.msg === 'playback finished').map((p) => p.code),
+          id,
+        ).toEqual(['completed']);
+      }
+      const deliveries = await deliveriesOf(broadcastId);
+      expect(deliveries.map((d) => d.clusterId).sort()).toEqual(CLUSTERS);
+      expect(deliveries.every((d) => d.state === 'done')).toBe(true);
+      // Nothing more arrives later: no second play after the record was final.
+      expect(fleet?.status().reduce((n, s) => n + (s.playing ? 1 : 0), 0)).toBe(0);
+    },
+    90_000,
+  );
+});
