@@ -1,11 +1,25 @@
 import { defineConfig } from 'vitest/config';
 
+/** Kills a platform child process while 18 simulated clusters play: alone, so no other suite's load skews its timing or its load theirs. */
+const CRASH_SUITES = ['test/dispatch/crash-recovery.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // Suites open real sockets and SQLite files; two workers match the two-core target machine.
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'suites',
+          include: ['test/**/*.test.ts'],
+          exclude: CRASH_SUITES,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      { extends: true, test: { name: 'crash', include: CRASH_SUITES, sequence: { groupOrder: 1 } } },
+    ],
   },
 });
