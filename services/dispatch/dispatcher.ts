@@ -528,18 +528,14 @@ export class Dispatcher {
       // Never wait past the expiry, so a missed or expired play is recorded the moment it is.
       const until = (delay: number) => Math.min(now + delay, b.expiresAt + 1);
       if (!isOnline(d.clusterId)) {
-        store.update(d, { nextAttemptAt: until(this.options.retryBaseMs ?? 2_000), updatedAt: now });
+        store.update(d, { nextAttemptAt: until(this.retryBaseMs), updatedAt: now });
         continue;
       }
-      if (!this.sendPlay(b, d, now, sources)) {
-        if (!isFinal(d.state)) store.update(d, { nextAttemptAt: until(1_000), updatedAt: now });
-        continue;
-      }
+      const outcome = this.sendPlay(b, d, now, sources);
+      if (outcome === 'later') store.update(d, { nextAttemptAt: until(1_000), updatedAt: now });
+      if (outcome !== 'sent') continue;
       const attempts = d.attempts + 1;
-      const backoff = Math.min(
-        this.options.retryMaxMs ?? 30_000,
-        (this.options.retryBaseMs ?? 2_000) * 2 ** (attempts - 1),
-      );
+      const backoff = this.backoffMs(attempts);
       store.update(d, {
         state: 'sent',
         attempts,
@@ -571,15 +567,26 @@ export class Dispatcher {
       else this.finish(d, 'failed', 'no completion report after the platform restarted', now);
       return;
     }
-    const base = this.options.retryBaseMs ?? 2_000;
     if (!isOnline(d.clusterId)) {
-      store.update(d, { nextAttemptAt: Math.min(now + base, deadline + 1), updatedAt: now });
+      store.update(d, { nextAttemptAt: Math.min(now + this.retryBaseMs, deadline + 1), updatedAt: now });
       return;
     }
-    if (!this.sendPlay(b, d, now, sources)) return;
+    if (this.sendPlay(b, d, now, sources) !== 'sent') return;
     const attempts = d.attempts + 1;
-    const backoff = Math.min(this.options.retryMaxMs ?? 30_000, base * 2 ** Math.min(attempts - 1, 10));
-    store.update(d, { attempts, nextAttemptAt: Math.min(now + backoff, deadline + 1), updatedAt: now });
+    store.update(d, {
+      attempts,
+      nextAttemptAt: Math.min(now + this.backoffMs(attempts), deadline + 1),
+      updatedAt: now,
+    });
+  }
+
+  private get retryBaseMs(): number {
+    return this.options.retryBaseMs ?? 2_000;
+  }
+
+  /** The wait after the n-th send of a command: doubling from the base, up to the maximum. */
+  private backoffMs(attempts: number): number {
+    return Math.min(this.options.retryMaxMs ?? 30_000, this.retryBaseMs * 2 ** Math.min(attempts - 1, 20));
   }
 
   /** When an accepted play should long have reported its end; a restart leaves clusters time to answer. */
@@ -596,7 +603,7 @@ export class Dispatcher {
     d: DeliveryRecord,
     now: number,
     sources = new Map<string, PlaySource>(),
-  ): boolean {
+  ): 'sent' | 'failed' | 'later' {
     let command: Command;
     try {
       let source = sources.get(b.id);
@@ -609,14 +616,14 @@ export class Dispatcher {
       if (error instanceof NotFoundError) {
         // The media went missing: nothing can be sent, ever.
         this.finish(d, 'failed', `cannot build play: ${error.message}`, now);
-        return false;
+        return 'failed';
       }
       // Anything else is the platform's own passing trouble: the delivery stays due and is tried again.
       this.logger.error({ err: error, broadcastId: b.id, clusterId: d.clusterId }, 'could not build a play');
-      return false;
+      return 'later';
     }
     this.track(this.publish(d.clusterId, 'cmd', command), d.clusterId);
-    return true;
+    return 'sent';
   }
 
   /** Where a broadcast's clusters fetch what they play; the signed URL outlives the broadcast. */
