@@ -103,6 +103,8 @@ export const ConfigSchema = z.object({
     'how devices reach the HTTP port (media downloads); default http://<HTTP_HOST>:<port>',
   ),
   MEDIA_MAX_MB: z.coerce.number().min(1).max(2048).default(50),
+  /** Disk space held back in DATA_DIR so an emergency bulletin is recorded on a disk that filled up. */
+  DISK_RESERVE_MB: z.coerce.number().int().min(0).max(4096).default(32),
   DISPATCH_LEAD_S: z.coerce.number().int().min(5).max(3600).default(120),
   LATE_START_GRACE_S: z.coerce.number().int().min(0).max(3600).default(60),
   SESSION_MAX_H: z.coerce.number().min(0.1).max(720).default(12),

@@ -76,3 +76,10 @@ export class ServiceUnavailableError extends DomainError {
     super(message, code, details);
   }
 }
+
+/** The platform's disk has no room for what was asked (HTTP 507 Insufficient Storage, RFC 4918). */
+export class InsufficientStorageError extends DomainError {
+  constructor(message: string, details?: unknown) {
+    super(message, 'insufficient_storage', details);
+  }
+}

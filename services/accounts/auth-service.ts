@@ -109,6 +109,24 @@ export class AuthService {
     return { sessionId, user: publicUser(store.getUser(user.id)), expiresAt };
   }
 
+  /**
+   * Notes that a session or token was used. A disk that cannot take the write (full, read-only)
+   * must not lock an operator out of sending an emergency: the note is skipped and logged once a
+   * minute, and the session ends on its idle deadline a little early at worst.
+   */
+  private touch(write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      const now = this.options.clock.now();
+      if (now - this.touchFailedLoggedAt >= 60_000) {
+        this.touchFailedLoggedAt = now;
+        this.logger.warn({ err: error }, 'could not record a session as used');
+      }
+    }
+  }
+  private touchFailedLoggedAt = Number.NEGATIVE_INFINITY;
+
   logout(principal: Principal): void {
     if (principal.sessionId) this.options.store.deleteSession(sha256(principal.sessionId));
   }
@@ -125,7 +143,7 @@ export class AuthService {
     }
     const user = store.findUser(session.userId);
     if (!user || user.disabled) return null;
-    if (now - session.lastSeenAt >= TOUCH_EVERY_MS) store.touchSession(idHash, now);
+    if (now - session.lastSeenAt >= TOUCH_EVERY_MS) this.touch(() => store.touchSession(idHash, now));
     return {
       principal: { via: 'session', sessionId, ...this.identity(user, user.roles) },
       expiresAt: Math.min(session.expiresAt, Math.max(now, session.lastSeenAt) + this.options.sessionIdleMs),
@@ -146,7 +164,8 @@ export class AuthService {
     if (token.expiresAt && now >= Date.parse(token.expiresAt)) return null;
     const user = store.findUser(token.userId);
     if (!user || user.disabled) return null;
-    if (!token.lastUsedAt || now - Date.parse(token.lastUsedAt) >= TOUCH_EVERY_MS) store.touchToken(id, now);
+    if (!token.lastUsedAt || now - Date.parse(token.lastUsedAt) >= TOUCH_EVERY_MS)
+      this.touch(() => store.touchToken(id, now));
     // A token never holds more than its owner holds today.
     const roles = token.roles.filter((role) => user.roles.includes(role));
     return { via: 'token', tokenId: id, ...this.identity(user, roles) };

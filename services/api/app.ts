@@ -112,6 +112,7 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
             ? reply.header('cache-control', 'no-cache').sendFile('index.html')
             : null
       : undefined,
+    (_failure, error) => deps.disk.noteWriteError(error),
   );
 
   await app.register(healthRoutes, { deps });

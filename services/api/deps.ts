@@ -12,6 +12,7 @@ import type { MediaLibrary } from '../media/media-library.js';
 import type { PresenceService } from '../presence/presence-service.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import type { ScheduleService } from '../scheduling/schedule-service.js';
+import type { DiskGuard } from '../storage/disk-guard.js';
 import type { TelemetryStore } from '../telemetry/telemetry-store.js';
 import type { DemoSimulators } from './routes/demo.js';
 
@@ -42,6 +43,8 @@ export interface ApiDeps {
   // [broadcasts] deps
   dispatcher: Dispatcher;
   broadcastStore: BroadcastStore;
+  /** The data disk's state and the space held back for emergencies. */
+  disk: DiskGuard;
   // [cameras] deps
   /** Onboarded cameras; passwords stay sealed inside. */
   cameras: CameraStore;

@@ -6,6 +6,7 @@ import {
   DeviceOfflineError,
   DomainError,
   ForbiddenError,
+  InsufficientStorageError,
   InvalidRequestError,
   NotFoundError,
   PayloadTooLargeError,
@@ -14,6 +15,7 @@ import {
   UnprocessableError,
   UnsupportedMediaError,
 } from '../errors.js';
+import { type StorageFailure, storageFailure } from '../storage/storage-errors.js';
 
 const STATUS_BY_ERROR = new Map<new (...args: never[]) => DomainError, number>([
   [NotFoundError, 404],
@@ -27,6 +29,7 @@ const STATUS_BY_ERROR = new Map<new (...args: never[]) => DomainError, number>([
   [UnsupportedMediaError, 415],
   [UnprocessableError, 422],
   [ServiceUnavailableError, 503],
+  [InsufficientStorageError, 507],
 ]);
 
 /** One place turns every error into `{error: {code, message, details?}}`; 5xx bodies reveal nothing. */
@@ -37,6 +40,7 @@ const STATUS_BY_ERROR = new Map<new (...args: never[]) => DomainError, number>([
 export function registerErrorHandler(
   app: FastifyInstance,
   consolePage?: (request: FastifyRequest, reply: FastifyReply) => FastifyReply | null,
+  onStorageFailure?: (failure: StorageFailure, error: unknown) => void,
 ): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
@@ -66,6 +70,19 @@ export function registerErrorHandler(
     if (status >= 400 && status < 500) {
       const code = status === 429 ? 'rate_limited' : (error.code ?? 'bad_request');
       return reply.status(status).send({ error: { code, message: error.message } });
+    }
+    // A write the disk refused says why (full, read-only, failing) and that nothing was saved.
+    const storage = storageFailure(error);
+    if (storage) {
+      onStorageFailure?.(storage, error);
+      request.log.error({ err: error, storage: storage.code }, 'request failed: storage');
+      return reply.status(storage.kind === 'full' ? 507 : 503).send({
+        error: {
+          code: storage.kind === 'full' ? 'insufficient_storage' : 'storage_unavailable',
+          message: `Nothing was saved: ${storage.cause}. See /healthz for the disk's state.`,
+          details: { storage: storage.code },
+        },
+      });
     }
     request.log.error({ err: error }, 'request failed');
     return reply

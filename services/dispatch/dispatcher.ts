@@ -19,6 +19,7 @@ import {
 } from '../announcements/types.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
 import type { EventBus } from '../event-bus.js';
+import { storageFailure } from '../storage/storage-errors.js';
 import type { BroadcastKind, BroadcastRecord, BroadcastStore, DeliveryRecord } from './broadcast-store.js';
 import { type DeliveryInput, stepDelivery } from './delivery-machine.js';
 
@@ -70,6 +71,14 @@ export interface DispatcherOptions {
   /** Added to the wait for an answer, per command sent in the same pass (default 0.5 ms). */
   retrySlackPerCommandMs?: number;
   tickMs?: number;
+  /**
+   * The data disk: told of every failed write, and asked to make room (give up its reserve) when
+   * an emergency's record does not fit.
+   */
+  disk?: {
+    noteWriteError(error: unknown): unknown;
+    makeRoomForEmergency(error: unknown): boolean;
+  };
 }
 
 const LAST_TICK = 'dispatcher.lastTick';
@@ -136,6 +145,12 @@ export class Dispatcher {
   /** The next chunk of a large pass of sends, while one is pending. */
   private continuing: Promise<void> | null = null;
   private stopped = false;
+  /** Emergencies sent while the disk could not record them, until it can (sendUnrecorded). */
+  private readonly unrecorded = new Map<
+    string,
+    { broadcast: BroadcastRecord; deliveries: DeliveryRecord[] }
+  >();
+  private readonly unrecordedByCommand = new Map<string, DeliveryRecord>();
 
   constructor(private readonly options: DispatcherOptions) {
     this.publish = typedPublish((topic, payload, opts) => options.bus.publish(topic, payload, opts));
@@ -164,10 +179,23 @@ export class Dispatcher {
    */
   private loop(): void {
     this.timer = null;
-    const busy = this.tick();
+    let busy = true;
+    try {
+      busy = this.tick();
+    } catch (error) {
+      // A pass that cannot write (a full or failing disk) must not end the loop: the next one, a
+      // second later, sends what is still due. Logged once a minute, not every second.
+      this.options.disk?.noteWriteError(error);
+      const now = this.options.clock.now();
+      if (now - this.tickFailedLoggedAt >= 60_000) {
+        this.tickFailedLoggedAt = now;
+        this.logger.error({ err: error }, 'a dispatch pass failed; trying again every second');
+      }
+    }
     const delay = busy ? (this.options.tickMs ?? 1_000) : this.untilNextOccurrence();
     this.sleep(this.options.clock.now() + delay);
   }
+  private tickFailedLoggedAt = Number.NEGATIVE_INFINITY;
 
   /**
    * Sleeps until the wall clock reaches `wakeAt`, looking at it at least every few seconds: when
@@ -226,15 +254,23 @@ export class Dispatcher {
    */
   tick(): boolean {
     const now = this.options.clock.now();
-    this.materialize(now);
+    const unrecorded = this.unrecorded.size > 0 && this.recordUnrecorded(now);
+    // Planning writes new broadcasts; when the disk refuses them, what is already due still goes.
+    let planFailure: unknown = null;
+    try {
+      this.materialize(now);
+    } catch (error) {
+      planFailure = error;
+    }
     this.sendInChunks(now);
     const open = this.watchdog(now);
+    if (planFailure) throw planFailure;
     // Written at most every 10 s: enough to know, after a crash, roughly when the platform stopped.
     if (now - this.lastTickSaved >= 10_000) {
       this.options.store.setState(LAST_TICK, String(now), now);
       this.lastTickSaved = now;
     }
-    return open > 0;
+    return open > 0 || unrecorded;
   }
 
   emergency(
@@ -283,6 +319,8 @@ export class Dispatcher {
 
   stopBroadcast(id: string, actor: string | null): BroadcastRecord {
     const { store, clock } = this.options;
+    const held = this.unrecorded.get(id);
+    if (held) return this.stopHeld(held, actor);
     const broadcast = this.require(id);
     if (broadcast.status !== 'active')
       throw new ConflictError(`broadcast ${id} is already ${broadcast.status}`);
@@ -290,22 +328,40 @@ export class Dispatcher {
     store.setStatus(id, 'stopped', { at: now, by: actor });
     for (const d of store.deliveries(id)) {
       if (isFinal(d.state)) continue;
-      if (d.state !== 'scheduled') {
-        this.track(
-          this.publish(d.clusterId, 'cmd', {
-            id: newCommandId(),
-            type: 'stop',
-            broadcastId: id,
-            issuedAt: now,
-            expiresAt: now + 5 * 60_000,
-          }),
-          d.clusterId,
-        );
-      }
+      if (d.state !== 'scheduled') this.sendStop(id, d.clusterId, now);
       this.apply(d, { type: 'stop' }, now);
     }
     this.logger.info({ broadcastId: id, actor }, 'broadcast stopped');
     return this.require(id);
+  }
+
+  private stopHeld(
+    held: { broadcast: BroadcastRecord; deliveries: DeliveryRecord[] },
+    actor: string | null,
+  ): BroadcastRecord {
+    const now = this.options.clock.now();
+    if (held.broadcast.status !== 'active')
+      throw new ConflictError(`broadcast ${held.broadcast.id} is already ${held.broadcast.status}`);
+    Object.assign(held.broadcast, { status: 'stopped', stoppedAt: now, stoppedBy: actor });
+    for (const d of held.deliveries) {
+      if (isFinal(d.state)) continue;
+      if (d.state !== 'scheduled') this.sendStop(held.broadcast.id, d.clusterId, now);
+      this.applyHeld(d, { type: 'stop' }, now);
+    }
+    return held.broadcast;
+  }
+
+  private sendStop(broadcastId: string, clusterId: string, now: number): void {
+    this.track(
+      this.publish(clusterId, 'cmd', {
+        id: newCommandId(),
+        type: 'stop',
+        broadcastId,
+        issuedAt: now,
+        expiresAt: now + 5 * 60_000,
+      }),
+      clusterId,
+    );
   }
 
   /** Runs a pass now and keeps ticking every second while there is work. */
@@ -324,7 +380,12 @@ export class Dispatcher {
    * so an operator firing an emergency sees the answers within seconds.
    */
   waitForAnswers(broadcastId: string, timeoutMs: number): Promise<void> {
-    const waiting = () => this.options.store.hasDeliveriesIn(broadcastId, ['scheduled', 'sent']);
+    const waiting = () => {
+      const held = this.unrecorded.get(broadcastId);
+      return held
+        ? held.deliveries.some((d) => d.state === 'scheduled' || d.state === 'sent')
+        : this.options.store.hasDeliveriesIn(broadcastId, ['scheduled', 'sent']);
+    };
     if (timeoutMs <= 0 || !waiting()) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
@@ -339,9 +400,16 @@ export class Dispatcher {
     });
   }
 
-  get(id: string): { broadcast: BroadcastRecord; deliveries: DeliveryRecord[] } {
+  get(id: string): { broadcast: BroadcastRecord; deliveries: DeliveryRecord[]; recorded: boolean } {
+    const held = this.unrecorded.get(id);
+    if (held)
+      return {
+        broadcast: held.broadcast,
+        deliveries: held.deliveries.map((d) => ({ ...d })),
+        recorded: false,
+      };
     const broadcast = this.require(id);
-    return { broadcast, deliveries: this.options.store.deliveries(id) };
+    return { broadcast, deliveries: this.options.store.deliveries(id), recorded: true };
   }
 
   // --- internals -------------------------------------------------------------------------------
@@ -384,15 +452,16 @@ export class Dispatcher {
       stoppedAt: null,
       stoppedBy: null,
     };
-    this.options.store.insert(
-      broadcast,
-      clusterIds.map((clusterId) => ({
-        clusterId,
-        commandId: newCommandId(),
-        state: 'scheduled' as const,
-        reason: null,
-      })),
-    );
+    const deliveries = clusterIds.map((clusterId) => ({
+      clusterId,
+      commandId: newCommandId(),
+      state: 'scheduled' as const,
+      reason: null,
+    }));
+    if (!this.insertBroadcast(broadcast, deliveries)) {
+      this.sendUnrecorded(broadcast, deliveries, now);
+      return broadcast;
+    }
     for (const clusterId of clusterIds) this.announce(broadcast.id, clusterId, 'scheduled', now);
     this.logger.warn(
       { broadcastId: broadcast.id, kind, clusters: clusterIds.length, actor: spec.actor },
@@ -400,6 +469,133 @@ export class Dispatcher {
     );
     this.wake();
     return broadcast;
+  }
+
+  /**
+   * Writes a new broadcast. An emergency whose record the disk refuses gets the disk's reserve and
+   * one more try; if even that fails, false: it is sent without a record (sendUnrecorded). Any
+   * other broadcast's failure is thrown, and the API answers 507 naming the cause.
+   */
+  private insertBroadcast(
+    broadcast: BroadcastRecord,
+    deliveries: Parameters<BroadcastStore['insert']>[1],
+  ): boolean {
+    const { store, disk } = this.options;
+    try {
+      store.insert(broadcast, deliveries);
+      return true;
+    } catch (error) {
+      if (broadcast.level !== 'emergency') throw error;
+      if (!storageFailure(error)) throw error;
+      if (disk?.makeRoomForEmergency(error)) {
+        try {
+          store.insert(broadcast, deliveries);
+          this.logger.warn({ broadcastId: broadcast.id }, 'emergency recorded in the space held back for it');
+          return true;
+        } catch (again) {
+          disk.noteWriteError(again);
+          this.logger.error({ err: again, broadcastId: broadcast.id }, 'emergency record failed again');
+        }
+      } else {
+        disk?.noteWriteError(error);
+      }
+      return false;
+    }
+  }
+
+  /**
+   * The disk took nothing, not even the emergency's record: it is sent all the same, to every
+   * target online now (and to the rest as they come back), and held in memory. Each pass tries to
+   * write it down; its deliveries follow the clusters' answers in memory until then. The API shows
+   * it with `recorded: false`, and /healthz says why.
+   */
+  private sendUnrecorded(
+    broadcast: BroadcastRecord,
+    deliveries: Parameters<BroadcastStore['insert']>[1],
+    now: number,
+  ): void {
+    const records: DeliveryRecord[] = deliveries.map((d) => ({
+      broadcastId: broadcast.id,
+      clusterId: d.clusterId,
+      commandId: d.commandId,
+      state: 'scheduled',
+      reason: null,
+      attempts: 0,
+      playAttempt: 1,
+      nextAttemptAt: now,
+      sentAt: null,
+      acceptedAt: null,
+      startedAt: null,
+      finishedAt: null,
+      speakers: null,
+      updatedAt: now,
+    }));
+    const held = { broadcast, deliveries: records };
+    this.unrecorded.set(broadcast.id, held);
+    for (const d of records) this.unrecordedByCommand.set(d.commandId, d);
+    this.logger.error(
+      { broadcastId: broadcast.id, clusters: records.length },
+      'the disk is full: emergency sent without a record; it is written down as soon as the disk has room',
+    );
+    this.sendHeld(held, now);
+    this.wake();
+  }
+
+  /** Sends a held emergency's play to its clusters that are online and not yet sent it, or due again. */
+  private sendHeld(held: { broadcast: BroadcastRecord; deliveries: DeliveryRecord[] }, now: number): void {
+    const sources = new Map<string, PlaySource>();
+    for (const d of held.deliveries) {
+      if (isFinal(d.state) || d.state === 'accepted' || d.state === 'playing') continue;
+      if (now > held.broadcast.expiresAt) {
+        Object.assign(d, {
+          state: d.state === 'sent' ? 'expired' : 'missed',
+          finishedAt: now,
+          updatedAt: now,
+        });
+        continue;
+      }
+      if (d.nextAttemptAt !== null && d.nextAttemptAt > now) continue;
+      if (!this.options.isOnline(d.clusterId)) continue;
+      if (this.sendPlay(held.broadcast, d, now, sources) !== 'sent') continue;
+      d.attempts += 1;
+      d.sentAt ??= now;
+      d.state = 'sent';
+      d.nextAttemptAt = now + this.backoffMs(d.attempts);
+      d.updatedAt = now;
+    }
+  }
+
+  /** Writes held emergencies down once the disk takes them; true while any is still held. */
+  private recordUnrecorded(now: number): boolean {
+    for (const [id, held] of this.unrecorded) {
+      try {
+        this.options.store.transaction(() => {
+          this.options.store.insert(
+            held.broadcast,
+            held.deliveries.map((d) => ({
+              clusterId: d.clusterId,
+              commandId: d.commandId,
+              state: d.state,
+              reason: d.reason,
+            })),
+          );
+          for (const d of held.deliveries) {
+            const { broadcastId: _b, clusterId: _c, commandId: _i, ...fields } = d;
+            const stored = this.options.store.byCommand(d.commandId);
+            if (stored) this.options.store.update(stored, fields);
+          }
+        });
+      } catch (error) {
+        this.options.disk?.noteWriteError(error);
+        this.sendHeld(held, now);
+        continue;
+      }
+      this.unrecorded.delete(id);
+      for (const d of held.deliveries) this.unrecordedByCommand.delete(d.commandId);
+      this.logger.warn({ broadcastId: id }, 'an emergency sent without a record is now recorded');
+      this.closeIfDone(id);
+    }
+    return this.unrecorded.size > 0;
   }
 
   /** Creates the broadcasts of occurrences starting before now + lead that do not exist yet. */
@@ -520,6 +716,11 @@ export class Dispatcher {
         continue;
       }
       if (now > b.expiresAt) {
+        if (d.playAttempt > 1) {
+          // Fresh attempts after failed downloads ran out of time: that failure is why it was not heard.
+          this.finish(d, 'failed', `fetch-failed on ${d.playAttempt} attempts`, now);
+          continue;
+        }
         // Never reached: the cluster was offline throughout, or never answered.
         const state = d.state === 'sent' ? 'expired' : 'missed';
         this.finish(d, state, state === 'missed' ? 'offline' : 'no answer before expiry', now);
@@ -719,6 +920,11 @@ export class Dispatcher {
     const applyAll = (reports: typeof batch) => {
       const finished = new Set<string>();
       for (const r of reports) {
+        const held = this.unrecordedByCommand.get(r.commandId);
+        if (held) {
+          if (held.clusterId === r.deviceId) this.applyHeld(held, r.input, r.at);
+          continue;
+        }
         const d = this.options.store.byCommand(r.commandId);
         if (d && d.clusterId === r.deviceId) this.apply(d, r.input, r.at, finished);
       }
@@ -743,6 +949,20 @@ export class Dispatcher {
         }
       }
     }
+  }
+
+  /** A report on an emergency held in memory (sendUnrecorded): the same steps, kept in memory. */
+  private applyHeld(d: DeliveryRecord, input: DeliveryInput, now: number): void {
+    const step = stepDelivery(d.state, input);
+    if (!step) return;
+    d.state = step.state;
+    d.reason = step.reason;
+    d.updatedAt = now;
+    if (step.state === 'accepted' || step.state === 'playing' || isFinal(step.state)) d.nextAttemptAt = null;
+    if (step.stamp === 'accepted') d.acceptedAt = now;
+    if (step.stamp === 'started') d.startedAt = now;
+    if (step.stamp === 'finished') d.finishedAt = now;
+    this.announce(d.broadcastId, d.clusterId, step.state, now);
   }
 
   /** Applies one report; a broadcast whose delivery became final is added to `finished`, or closed at once. */
@@ -807,7 +1027,8 @@ export class Dispatcher {
    * A download cut by the platform's own restart fails `fetch-failed` before the first sound: the
    * play is sent again as a fresh attempt under the same id, which a cluster executes only when
    * that id failed so and never started (docs/protocol.md section 7). An emergency is tried until
-   * it can no longer start; other levels three times.
+   * it can no longer start, whatever cut the download; other levels three times, and only across a
+   * restart.
    */
   private retryFresh(d: DeliveryRecord, input: DeliveryInput, now: number): boolean {
     const code =
@@ -816,13 +1037,18 @@ export class Dispatcher {
         : input.type === 'event' && input.event.type === 'playback-failed'
           ? input.event.code
           : undefined;
-    if (code !== 'fetch-failed' || d.startedAt !== null || !this.openAtRestart.has(d.commandId)) return false;
+    if (code !== 'fetch-failed' || d.startedAt !== null) return false;
     const b = this.options.store.get(d.broadcastId);
     if (b?.status !== 'active' || now > b.expiresAt) return false;
-    if (b.level !== 'emergency' && d.playAttempt >= MAX_FRESH_ATTEMPTS) return false;
+    const emergency = b.level === 'emergency';
+    // Across a restart the failure is the platform's own; an emergency is tried again whatever cut
+    // its download (the platform's media server, the cluster's link), as long as it can still start.
+    if (!emergency && !this.openAtRestart.has(d.commandId)) return false;
+    if (!emergency && d.playAttempt >= MAX_FRESH_ATTEMPTS) return false;
+    const why = this.openAtRestart.has(d.commandId) ? 'during the platform restart' : 'before any sound';
     this.options.store.update(d, {
       state: 'scheduled',
-      reason: `fetch-failed during the platform restart; attempt ${d.playAttempt + 1}`,
+      reason: `fetch-failed ${why}; attempt ${d.playAttempt + 1}`,
       playAttempt: d.playAttempt + 1,
       nextAttemptAt: now + 1_000 * Math.min(8, d.playAttempt),
       updatedAt: now,

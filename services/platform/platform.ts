@@ -36,6 +36,7 @@ import { RegistryStore } from '../registry/registry-store.js';
 import { seedPreset } from '../registry/seed.js';
 import { ScheduleService } from '../scheduling/schedule-service.js';
 import { type Db, openDatabase } from '../storage/database.js';
+import { DiskGuard } from '../storage/disk-guard.js';
 import { createTelemetryStore } from '../telemetry/create-store.js';
 import { HistoryRecorder } from '../telemetry/history-recorder.js';
 import type { TelemetryStore } from '../telemetry/telemetry-store.js';
@@ -85,6 +86,7 @@ export class Platform {
   readonly events = new EventBus();
   readonly clock: Clock;
   private db: Db | null = null;
+  private diskGuard: DiskGuard | null = null;
   private broker: MqttBroker | null = null;
   private bus: MessageBus | null = null;
   private app: FastifyInstance | null = null;
@@ -153,7 +155,24 @@ export class Platform {
   async start(): Promise<void> {
     const { config, logger } = this.options;
     const clock = this.clock;
-    const db = openDatabase(join(config.DATA_DIR, 'smart-commune.sqlite'), logger);
+    // Before the database: on a disk already full, the reserve is given up so the platform starts.
+    const disk = new DiskGuard({
+      dir: config.DATA_DIR,
+      reserveBytes: config.DISK_RESERVE_MB * 1024 * 1024,
+      clock,
+      logger,
+    });
+    disk.start();
+    this.diskGuard = disk;
+    let db: Db;
+    try {
+      db = openDatabase(join(config.DATA_DIR, 'smart-commune.sqlite'), logger);
+    } catch (error) {
+      disk.stop();
+      this.diskGuard = null;
+      throw error;
+    }
+    disk.check(); // a new DATA_DIR exists only now
     this.db = db;
     const registry = new RegistryStore(db, () => clock.now(), config.TZ_DEFAULT);
     if (config.SEED_PRESET !== 'none') seedPreset(registry, config.SEED_PRESET, logger);
@@ -323,6 +342,7 @@ export class Platform {
       speakers: (id) => presence.speakersOf(id),
       leadMs: config.DISPATCH_LEAD_S * 1000,
       graceMs: config.LATE_START_GRACE_S * 1000,
+      disk,
     });
     this.dispatcher = dispatcher;
     this.addMediaReferenceCheck((id) => broadcastStore.activeUsingMedia(id));
@@ -376,6 +396,7 @@ export class Platform {
         metrics: metrics.registry,
         dispatcher,
         broadcastStore,
+        disk,
         auth,
         audit,
         schedules,
@@ -458,6 +479,8 @@ export class Platform {
     this.bus = null;
     this.db?.close();
     this.db = null;
+    this.diskGuard?.stop();
+    this.diskGuard = null;
     this.components = null;
     this.scheduleService = null;
     this.mediaLibrary = null;

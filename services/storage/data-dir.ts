@@ -47,9 +47,11 @@ function reason(error: unknown): { code: string | undefined; text: string } {
 
 /**
  * Creates `dir` if needed and proves it writable by creating and removing a small probe file,
- * so a bad DATA_DIR fails at start-up with a plain message instead of deep inside SQLite.
+ * so a bad DATA_DIR fails at start-up with a plain message instead of deep inside SQLite. A full
+ * disk is no reason to stay down (the platform can still send an emergency bulletin, and says on
+ * /healthz that the disk is full): it answers 'full' instead of throwing.
  */
-export function ensureWritableDataDir(dir: string): void {
+export function ensureWritableDataDir(dir: string): 'ok' | 'full' {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (error) {
@@ -66,6 +68,7 @@ export function ensureWritableDataDir(dir: string): void {
     }
   } catch (error) {
     const { code, text } = reason(error);
+    if (code === 'ENOSPC' || code === 'EDQUOT') return 'full';
     throw new DataDirError(dir, code, `is not writable (${text})`);
   } finally {
     try {
@@ -74,6 +77,7 @@ export function ensureWritableDataDir(dir: string): void {
       // Not created, or already gone.
     }
   }
+  return 'ok';
 }
 
 /** The markers of an earlier install that `dir` holds (empty for a fresh directory). */

@@ -224,6 +224,7 @@ export class EmbeddedTelemetryStore implements TelemetryStore {
       dropped: this.dropped,
       lastError: this.lastError,
       lastErrorAt: this.lastErrorAt,
+      failingSince: this.failingSince,
     };
   }
 

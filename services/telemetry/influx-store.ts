@@ -331,6 +331,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
       dropped: this.dropped,
       lastError: this.lastError,
       lastErrorAt: this.lastErrorAt,
+      failingSince: this.failingSince,
     };
   }
 

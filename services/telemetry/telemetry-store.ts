@@ -85,6 +85,8 @@ export interface TelemetryStats {
   dropped: number;
   lastError: string | null;
   lastErrorAt: number | null;
+  /** Since when writes have been failing; null while they succeed (lastError stays for the record). */
+  failingSince: number | null;
 }
 
 export type TelemetryBackend = 'embedded' | 'influxdb-v1' | 'influxdb-v2';

@@ -2,12 +2,12 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { api, type Json } from '../support/platform-harness.js';
+import { type PlayLog, playLogSink } from '../support/play-log.js';
 import { freePort, track } from '../support/server-process.js';
 import { wavTone } from '../support/wav.js';
 
@@ -22,31 +22,6 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const BUILD = join(ROOT, '.test-build', `crash-recovery-${process.pid}`);
 const ADMIN_PASSWORD = 'admin-password-for-crash-tests';
 const CLUSTERS = Array.from({ length: 18 }, (_, i) => `hd-c${String(i + 1).padStart(2, '0')}`);
-
-interface PlayLog {
-  deviceId: string;
-  broadcastId: string;
-  msg: string;
-  code?: string;
-}
-
-/** The clusters' own log lines about playback, parsed from their JSON log. */
-function playLogSink(lines: PlayLog[]): Writable {
-  let rest = '';
-  return new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      const text = rest + chunk.toString();
-      const parts = text.split('\n');
-      rest = parts.pop() ?? '';
-      for (const line of parts) {
-        const entry = JSON.parse(line) as PlayLog;
-        if (entry.msg === 'playback started' || entry.msg === 'playback finished') lines.push(entry);
-        else if (entry.msg.startsWith('playback started ')) lines.push({ ...entry, msg: 'playback started' });
-      }
-      done();
-    },
-  });
-}
 
 describe('an emergency bulletin through platform crashes (SIGKILL)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sc-crash-'));

@@ -308,6 +308,63 @@ describe('emergency bulletin', () => {
   }, 60_000);
 });
 
+describe('an emergency whose download fails', () => {
+  let s: Setup | null = null;
+  afterEach(async () => {
+    await s?.fleet.stop();
+    await s?.t.close();
+    s = null;
+  });
+
+  it('is sent again afresh until heard, never played twice, and one never heard says so with its reason', async () => {
+    s = await setup();
+    const { t, clock, fleet } = s;
+    const media = await uploadWav(t, 2);
+    // hd-c01's first download fails (a dropped link); hd-c02's never succeed.
+    await fleet.injectFault('hd-c01', { kind: 'download-fail', remaining: 1 });
+    await fleet.injectFault('hd-c02', { kind: 'download-fail' });
+    // What the clusters played, seen on the wire by an independent observer.
+    const starts = new Map<string, number>();
+    const observer = await mqtt.connectAsync(t.mqttUrl, {
+      ...t.platform.internalMqttCredential,
+      reconnectPeriod: 0,
+    });
+    observer.on('message', (topic, payload) => {
+      const id = topic.split('/')[2] as string;
+      if ((JSON.parse(payload.toString()) as { type: string }).type === 'playback-started')
+        starts.set(id, (starts.get(id) ?? 0) + 1);
+    });
+    await observer.subscribeAsync('sc/v1/+/event', { qos: 1 });
+    const emergency = await t.api('/api/v1/broadcasts/emergency?waitMs=0', {
+      method: 'POST',
+      as: 'operator',
+      body: {
+        name: 'Cảnh báo sạt lở',
+        content: { kind: 'media', mediaId: media },
+        targets: { clusterIds: ['hd-c01', 'hd-c02', 'hd-c03'] },
+      },
+    });
+    expect(emergency.status, JSON.stringify(emergency.body)).toBe(201);
+    const detail = async () =>
+      (await t.api(`/api/v1/broadcasts/${emergency.body.id}`, { as: 'operator' })).body;
+    await advanceUntil(
+      clock,
+      clock.now() + 90_000,
+      async () => (await detail()).status === 'finished',
+      async () => JSON.stringify((await detail()).deliveries),
+    );
+    const byCluster = Object.fromEntries((await detail()).deliveries.map((d: Json) => [d.clusterId, d]));
+    expect(byCluster['hd-c01']).toMatchObject({ state: 'done', heard: true });
+    expect(byCluster['hd-c03']).toMatchObject({ state: 'done', heard: true });
+    // Tried until the emergency could no longer start (LATE_START_GRACE_S), then recorded unheard.
+    expect(byCluster['hd-c02']).toMatchObject({ state: 'failed', heard: false });
+    expect(byCluster['hd-c02'].reason).toMatch(/^fetch-failed/);
+    expect(byCluster['hd-c02'].attempts).toBeGreaterThan(2);
+    expect(Object.fromEntries(starts)).toEqual({ 'hd-c01': 1, 'hd-c03': 1 });
+    await observer.endAsync();
+  }, 60_000);
+});
+
 describe('a restart between dispatch and playback', () => {
   let s: Setup | null = null;
   let first: TestPlatform | null = null;

@@ -67,6 +67,8 @@ export async function startTestPlatform(
       MQTT_PORT: 0,
       DATA_DIR: dataDir,
       LOG_LEVEL: 'silent',
+      // A small reserve: hundreds of platforms start in a run (the disk-full suite sets its own).
+      DISK_RESERVE_MB: 1,
       ...options.config,
     },
   );

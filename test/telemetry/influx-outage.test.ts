@@ -162,6 +162,9 @@ describe.skipIf(skip !== null)(`InfluxDB outages (real influxd)${skip ? ` — sk
         timeout: 10_000,
         interval: 5,
       });
+      // /healthz reads these: failing since the outage, with its cause.
+      expect(store.stats().failingSince).not.toBeNull();
+      expect(store.stats().lastError).not.toBeNull();
       await writtenBy(atStop + 500);
       await server.start();
       await writtenBy(next + 300);
@@ -174,6 +177,9 @@ describe.skipIf(skip !== null)(`InfluxDB outages (real influxd)${skip ? ` — sk
       interval: 20,
     });
     expect(store.stats().dropped).toBe(0);
+    // Recovered: no longer failing, while the last error stays on record.
+    expect(store.stats().failingSince).toBeNull();
+    expect(store.stats().lastError).not.toBeNull();
     expect(log.at(40)).toContain('history writes to InfluxDB failing; retrying with backoff');
     const offsets = await storedOffsets(server, db);
     expect(offsets.length).toBe(total);

@@ -5,6 +5,7 @@ import type { Principal } from '../../accounts/roles.js';
 import {
   ContentSchema,
   DELIVERY_STATES,
+  FINAL_DELIVERY_STATES,
   LevelSchema,
   type Targets,
   TargetsSchema,
@@ -28,6 +29,12 @@ const DeliverySchema = z.object({
   startedAt: z.iso.datetime().nullable(),
   finishedAt: z.iso.datetime().nullable(),
   playedS: z.number().nullable().describe('from playback start to finish, seconds'),
+  heard: z
+    .boolean()
+    .nullable()
+    .describe(
+      'true once the cluster reported sound; false when it ended without any (see reason); null while open',
+    ),
   speakers: z
     .array(z.object({ idx: z.int(), ok: z.boolean().nullable(), fault: z.string().nullable() }))
     .nullable()
@@ -51,7 +58,12 @@ const BroadcastSchema = z.object({
   stoppedBy: z.string().nullable(),
   summary: z.record(z.string(), z.int()).describe('clusters per delivery state'),
 });
-const BroadcastDetailSchema = BroadcastSchema.extend({ deliveries: z.array(DeliverySchema) });
+const BroadcastDetailSchema = BroadcastSchema.extend({
+  deliveries: z.array(DeliverySchema),
+  recorded: z
+    .boolean()
+    .describe('false while the disk could not store the broadcast: it was sent and is held in memory'),
+});
 
 export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { dispatcher, registry, clock } = deps;
@@ -101,6 +113,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
       startedAt: iso(d.startedAt),
       finishedAt: iso(d.finishedAt),
       playedS: d.startedAt !== null && d.finishedAt !== null ? (d.finishedAt - d.startedAt) / 1000 : null,
+      heard: d.startedAt !== null ? true : FINAL_DELIVERY_STATES.includes(d.state) ? false : null,
       speakers: d.speakers,
     }));
   };
@@ -118,7 +131,11 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
     const { broadcast } = found;
     const deliveries = visibleDeliveries(principal, found.deliveries);
     if (deliveries.length === 0 && principal?.communeId) throw new NotFoundError('broadcast', id);
-    return { ...toBroadcast(broadcast, deliveries), deliveries: toDeliveries(deliveries) };
+    return {
+      ...toBroadcast(broadcast, deliveries),
+      deliveries: toDeliveries(deliveries),
+      recorded: found.recorded,
+    };
   };
   /** Targets default to everything the caller may address; a limited caller stays in their commune. */
   const scopedTargets = (principal: Principal | null, targets: Targets | undefined): Targets => {
@@ -193,6 +210,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
         .map(({ b, deliveries }) => ({
           ...toBroadcast(b, deliveries),
           deliveries: toDeliveries(deliveries),
+          recorded: true,
         }));
       if (format === 'json') {
         return scoped
@@ -212,6 +230,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
           clusterName: d.clusterName ?? '',
           village: d.villageId ?? '',
           outcome: d.state,
+          heard: d.heard === null ? '' : d.heard ? 'yes' : 'no',
           reason: d.reason ?? '',
           startedAt: d.startedAt ?? '',
           finishedAt: d.finishedAt ?? '',

@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.js';
 
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
 export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   app.get(
     '/healthz',
@@ -18,9 +20,20 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
             devicesOnline: z.int(),
             history: z.object({
               backend: z.string(),
+              state: z.enum(['ok', 'failing']).describe('failing while writes are being retried'),
+              failingSince: z.iso.datetime().nullable(),
               buffered: z.int(),
               dropped: z.int(),
+              lastError: z.string().nullable().describe('the last write error, even after recovery'),
+              lastErrorAt: z.iso.datetime().nullable(),
+            }),
+            disk: z.object({
+              state: z.enum(['ok', 'low', 'full']),
+              freeBytes: z.int().nullable(),
+              totalBytes: z.int().nullable(),
+              reserveBytes: z.int().describe('held back for emergency bulletins'),
               lastError: z.string().nullable(),
+              lastErrorAt: z.iso.datetime().nullable(),
             }),
           }),
         },
@@ -32,9 +45,16 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
       time: new Date(deps.clock.now()).toISOString(),
       broker: deps.brokerStatus(),
       devicesOnline: deps.presence.onlineCount(),
-      history: (({ backend, buffered, dropped, lastError }) => ({ backend, buffered, dropped, lastError }))(
-        deps.telemetry.stats(),
-      ),
+      history: (({ backend, buffered, dropped, lastError, lastErrorAt, failingSince }) => ({
+        backend,
+        state: failingSince === null ? ('ok' as const) : ('failing' as const),
+        failingSince: iso(failingSince),
+        buffered,
+        dropped,
+        lastError,
+        lastErrorAt: iso(lastErrorAt),
+      }))(deps.telemetry.stats()),
+      disk: (({ lastErrorAt, ...rest }) => ({ ...rest, lastErrorAt: iso(lastErrorAt) }))(deps.disk.status()),
     }),
   );
 

@@ -17,6 +17,7 @@ import {
 import { parseByteRange } from '../../media/byte-range.js';
 import type { MediaRecord } from '../../media/media-library.js';
 import { MediaIdSchema, MediaNameSchema, MediaSchema } from '../../media/schemas.js';
+import { storageFailure } from '../../storage/storage-errors.js';
 import type { ApiDeps } from '../deps.js';
 import { ErrorSchema, errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
 
@@ -62,6 +63,8 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
   /** A transport error from the multipart parser, as the client error it is. */
   const asClientError = (error: unknown): unknown => {
     if (error instanceof DomainError) return error;
+    // The disk refused the file (full, read-only): the platform's failure, not the client's body.
+    if (storageFailure(error)) return error;
     if (error instanceof RequestFileTooLargeError) return new PayloadTooLargeError(media.maxBytes);
     if (error instanceof FilesLimitError) return new InvalidRequestError('send one file per upload');
     if (error instanceof PartsLimitError || error instanceof FieldsLimitError) {
@@ -86,7 +89,8 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
           'multipart/form-data with one file in the field `file` and an optional text field `name` ' +
           '(default: the file name). The type is read from the bytes, not from the file name or the ' +
           'Content-Type; the playing time is read from the file. Answers 413 past MEDIA_MAX_MB, 415 for ' +
-          'anything but MP3, WAV, OGG or AAC audio, 422 when no playing time can be read.',
+          'anything but MP3, WAV, OGG or AAC audio, 422 when no playing time can be read, 507 when ' +
+          "the platform's disk has no room for it.",
         consumes: ['multipart/form-data'],
         response: {
           201: MediaSchema,
@@ -94,6 +98,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
           413: ErrorSchema,
           415: ErrorSchema,
           422: ErrorSchema,
+          507: ErrorSchema,
         },
       },
     },
@@ -101,6 +106,8 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
       if (!request.isMultipart()) {
         throw new UnsupportedMediaError('send the file as multipart/form-data in a field named "file"');
       }
+      // 507 before a byte is stored when the disk cannot take the file (or is already full).
+      deps.disk.assertRoomFor(Number(request.headers['content-length'] ?? 0) || 0);
       const parts = request.parts();
       let name: string | undefined;
       let record: MediaRecord | null = null;

@@ -1,0 +1,31 @@
+import { Writable } from 'node:stream';
+
+/** One line of a simulated cluster's own log about playback. */
+export interface PlayLog {
+  deviceId: string;
+  broadcastId: string;
+  msg: 'playback started' | 'playback finished';
+  code?: string;
+}
+
+/**
+ * A pino destination that keeps the simulated clusters' own lines about playback: what they
+ * played is counted from these, not from what the platform believes.
+ */
+export function playLogSink(lines: PlayLog[]): Writable {
+  let rest = '';
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      const text = rest + chunk.toString();
+      const parts = text.split('\n');
+      rest = parts.pop() ?? '';
+      for (const line of parts) {
+        const entry = JSON.parse(line) as Omit<PlayLog, 'msg'> & { msg: string };
+        if (entry.msg === 'playback started' || entry.msg === 'playback finished')
+          lines.push(entry as PlayLog);
+        else if (entry.msg.startsWith('playback started ')) lines.push({ ...entry, msg: 'playback started' });
+      }
+      done();
+    },
+  });
+}
