@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { camerasBench } from './cameras.js';
 import { connectionsBench } from './connections.js';
 import { consoleBench } from './console.js';
+import { crashRecoveryBench } from './crash-recovery.js';
 import { fanoutBench } from './fanout.js';
 import { historyBench } from './history.js';
 import { ingestBench } from './ingest.js';
@@ -17,6 +18,7 @@ const SCENARIOS: Record<string, () => Promise<BenchResult>> = {
   connections: connectionsBench,
   cameras: camerasBench,
   console: consoleBench,
+  'crash-recovery': crashRecoveryBench,
 };
 
 // Compiled to dist/bench/: results go to the source tree's bench/ folder.

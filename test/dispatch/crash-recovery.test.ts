@@ -6,8 +6,8 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
+import { type PlayLog, playLogSink } from '../../simulators/speaker-cluster/play-log.js';
 import { api, type Json } from '../support/platform-harness.js';
-import { type PlayLog, playLogSink } from '../support/play-log.js';
 import { freePort, track } from '../support/server-process.js';
 import { wavTone } from '../support/wav.js';
 

@@ -6,8 +6,8 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
+import { type PlayLog, playLogSink } from '../../simulators/speaker-cluster/play-log.js';
 import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
-import { type PlayLog, playLogSink } from '../support/play-log.js';
 import { wavTone } from '../support/wav.js';
 
 /*

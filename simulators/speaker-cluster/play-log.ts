@@ -9,8 +9,9 @@ export interface PlayLog {
 }
 
 /**
- * A pino destination that keeps the simulated clusters' own lines about playback: what they
- * played is counted from these, not from what the platform believes.
+ * A pino destination that keeps a simulated fleet's own log lines about playback, so what the
+ * clusters actually played can be counted (tests and benchmarks count this, not the platform's
+ * record).
  */
 export function playLogSink(lines: PlayLog[]): Writable {
   let rest = '';
