@@ -26,4 +26,37 @@ describe("the broker's message emitter", () => {
     expect(seen).toEqual(Array.from({ length: 30_000 }, (_, n) => n));
     expect(queued()).toBe(0);
   });
+
+  it('drains 100,000 waiting messages whose deliveries complete at once without overflowing the stack', () => {
+    // Deliveries that finish synchronously (a subscriber already gone) used to start the next
+    // waiting message one call deeper each time: about 10,000 overflowed the stack.
+    const mq = localEmitter(100);
+    const held: (() => void)[] = [];
+    let delivered = 0;
+    let order = 0;
+    let inOrder = true;
+    mq.on('sc/v1/+/cmd', (message, done) => {
+      delivered++;
+      if (message.hold) {
+        held.push(done);
+        return;
+      }
+      if ((message.n as number) !== order++) inOrder = false;
+      done();
+    });
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        for (let i = 0; i < 100; i++) mq.emit({ topic: 'sc/v1/held/cmd', hold: true });
+        for (let n = 0; n < 100_000; n++) mq.emit({ topic: `sc/v1/c${n % 100}/cmd`, n });
+        expect(delivered).toBe(100);
+        expect(() => {
+          for (const done of held) done();
+        }).not.toThrow();
+        expect(delivered).toBe(100_100);
+        expect(inOrder).toBe(true);
+        expect((mq as unknown as { length: number }).length).toBe(0);
+        resolve();
+      }),
+    );
+  });
 });
