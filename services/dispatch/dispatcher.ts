@@ -151,6 +151,13 @@ export class Dispatcher {
     { broadcast: BroadcastRecord; deliveries: DeliveryRecord[] }
   >();
   private readonly unrecordedByCommand = new Map<string, DeliveryRecord>();
+  /**
+   * Play commands handed to the broker and not yet written to their cluster's socket, and when
+   * each was written: a retry waits its backoff from the write, not from the hand-over, so a large
+   * fan-out still queued at the broker is not sent a second time while the first answers arrive.
+   */
+  private readonly writing = new Set<string>();
+  private readonly writtenAt = new Map<string, number>();
 
   constructor(private readonly options: DispatcherOptions) {
     this.publish = typedPublish((topic, payload, opts) => options.bus.publish(topic, payload, opts));
@@ -728,6 +735,19 @@ export class Dispatcher {
       }
       // Never wait past the expiry, so a missed or expired play is recorded the moment it is.
       const until = (delay: number) => Math.min(now + delay, b.expiresAt + 1);
+      if (d.state === 'sent' && d.attempts > 0) {
+        // The retry clock runs from when the command reached the cluster's socket.
+        const written = this.writtenAt.get(d.commandId);
+        const retryAt = this.writing.has(d.commandId)
+          ? now + this.backoffMs(d.attempts)
+          : written === undefined
+            ? now
+            : written + this.backoffMs(d.attempts) + passSlack;
+        if (retryAt > now) {
+          store.update(d, { nextAttemptAt: until(retryAt - now), updatedAt: now });
+          continue;
+        }
+      }
       if (!isOnline(d.clusterId)) {
         store.update(d, { nextAttemptAt: until(this.retryBaseMs), updatedAt: now });
         continue;
@@ -823,7 +843,12 @@ export class Dispatcher {
       this.logger.error({ err: error, broadcastId: b.id, clusterId: d.clusterId }, 'could not build a play');
       return 'later';
     }
-    this.track(this.publish(d.clusterId, 'cmd', command), d.clusterId);
+    const id = d.commandId;
+    this.writing.add(id);
+    this.track(this.publish(d.clusterId, 'cmd', command), d.clusterId, () => {
+      this.writing.delete(id);
+      this.writtenAt.set(id, this.options.clock.now());
+    });
     return 'sent';
   }
 
@@ -972,8 +997,14 @@ export class Dispatcher {
     if (this.retryFresh(d, input, now)) return;
     const step = stepDelivery(d.state, input);
     if (!step) {
-      if (confirmed && d.state !== 'sent')
+      const lateStart = d.startedAt === null && d.state === 'done' ? this.reportedStart(input, now) : null;
+      if (lateStart !== null) {
+        // The start of a play whose record an answer closed before its playback-started arrived
+        // (lost while the platform was down): a late event, or the start time a repeated ack carries.
+        this.options.store.update(d, { startedAt: lateStart, updatedAt: now });
+      } else if (confirmed && d.state !== 'sent') {
         this.options.store.update(d, { nextAttemptAt: null, updatedAt: now });
+      }
       return;
     }
     const fields: Parameters<BroadcastStore['update']>[1] = {
@@ -995,6 +1026,10 @@ export class Dispatcher {
       fields.speakers = this.options.speakers(d.clusterId);
     }
     if (step.stamp === 'finished') {
+      if (d.startedAt === null) {
+        const started = this.reportedStart(input, now);
+        if (started !== null) fields.startedAt = started;
+      }
       fields.finishedAt = at;
       fields.nextAttemptAt = null;
       fields.speakers = this.options.speakers(d.clusterId) ?? d.speakers;
@@ -1006,8 +1041,21 @@ export class Dispatcher {
       'delivery',
     );
     if (!isFinal(step.state)) return;
+    this.forgetWrites(d.commandId);
     if (finished) finished.add(d.broadcastId);
     else this.closeIfDone(d.broadcastId);
+  }
+
+  /** When a report says the play's first sound was heard: a playback-started event, or an ack's startedAt. */
+  private reportedStart(input: DeliveryInput, now: number): number | null {
+    const at =
+      input.type === 'event' && input.event.type === 'playback-started'
+        ? input.event.ts
+        : input.type === 'ack'
+          ? input.ack.startedAt
+          : undefined;
+    if (at === undefined) return null;
+    return Math.abs(at - now) <= 24 * 3_600_000 ? at : now;
   }
 
   /**
@@ -1062,6 +1110,7 @@ export class Dispatcher {
   }
 
   private finish(d: DeliveryRecord, state: DeliveryState, reason: string, now: number): void {
+    this.forgetWrites(d.commandId);
     this.options.store.update(d, { state, reason, finishedAt: now, nextAttemptAt: null, updatedAt: now });
     this.announce(d.broadcastId, d.clusterId, state, now);
     this.closeIfDone(d.broadcastId);
@@ -1074,15 +1123,19 @@ export class Dispatcher {
     if (!store.hasDeliveriesIn(broadcastId, OPEN_DELIVERY_STATES)) store.setStatus(broadcastId, 'finished');
   }
 
+  private forgetWrites(commandId: string): void {
+    this.writing.delete(commandId);
+    this.writtenAt.delete(commandId);
+  }
+
   /** Tells the console a delivery's stored state changed. */
   private announce(broadcastId: string, clusterId: string, state: DeliveryState, at: number): void {
     this.options.events.emit('broadcast.delivery', { broadcastId, clusterId, state, at });
   }
 
-  private track(work: Promise<void>, clusterId: string): void {
-    const tracked = work.then(
-      () => undefined,
-      (error: unknown) => this.logger.error({ err: error, clusterId }, 'could not publish a command'),
+  private track(work: Promise<void>, clusterId: string, written?: () => void): void {
+    const tracked = work.then(written, (error: unknown) =>
+      this.logger.error({ err: error, clusterId }, 'could not publish a command'),
     );
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));

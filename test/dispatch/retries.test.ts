@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AedesBus } from '../../broker/bus/aedes-bus.js';
 import { BroadcastStore } from '../../services/dispatch/broadcast-store.js';
 import { Dispatcher } from '../../services/dispatch/dispatcher.js';
@@ -24,10 +24,12 @@ interface Setup {
   store: BroadcastStore;
   /** Every play command published, with the clock time it went out. */
   sent: { clusterId: string; commandId: string; at: number }[];
+  /** With `holdWrites`: the deliveries the broker is still writing out; call one to finish it. */
+  held: (() => void)[];
   close(): Promise<void>;
 }
 
-async function setup(options: { slackPerCommandMs?: number } = {}): Promise<Setup> {
+async function setup(options: { slackPerCommandMs?: number; holdWrites?: boolean } = {}): Promise<Setup> {
   const dir = mkdtempSync(join(tmpdir(), 'sc-retries-'));
   const db: Db = openDatabase(join(dir, 'smart-commune.sqlite'), silent);
   const clock = new ManualClock(Date.UTC(2026, 11, 2, 3, 0, 0));
@@ -38,6 +40,13 @@ async function setup(options: { slackPerCommandMs?: number } = {}): Promise<Setu
     const command = JSON.parse(payload.toString()) as { id: string };
     sent.push({ clusterId: topic.split('/')[2] as string, commandId: command.id, at: clock.now() });
   });
+  // A subscriber that finishes its deliveries only when told: the broker's publish completes, as
+  // for a cluster whose socket is full, only once every delivery has been written.
+  const held: (() => void)[] = [];
+  if (options.holdWrites)
+    await new Promise<void>((resolve) =>
+      aedes.subscribe('sc/v1/+/cmd', (_packet, done) => held.push(done), resolve),
+    );
   const store = new BroadcastStore(db);
   const dispatcher = new Dispatcher({
     store,
@@ -66,7 +75,9 @@ async function setup(options: { slackPerCommandMs?: number } = {}): Promise<Setu
     dispatcher,
     store,
     sent,
+    held,
     async close() {
+      for (const done of held.splice(0)) done();
       await dispatcher.stop();
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       db.close();
@@ -139,5 +150,31 @@ describe('commands nobody answers', () => {
     await dispatcher.settle();
     expect(sent.map((x) => x.clusterId).sort()).toEqual(clusterIds);
     expect(store.deliveries(b.id).every((d) => d.state === 'sent' && d.attempts === 1)).toBe(true);
+  });
+
+  it('wait their backoff from when the broker wrote them out, not from when they were handed over', async () => {
+    s = await setup({ holdWrites: true });
+    const { clock, dispatcher, sent, held } = s;
+    const start = clock.now();
+    dispatcher.emergency(relay(['hd-c09']), 'operator');
+    await vi.waitFor(() => expect(sent).toHaveLength(1));
+    // Still being written out ten seconds later (a fan-out queued at the broker): not sent again.
+    for (let i = 0; i < 10; i++) {
+      clock.advance(1_000);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(sent.map((x) => x.at - start)).toEqual([0]);
+    expect(held).toHaveLength(1);
+    (held.shift() as () => void)();
+    await dispatcher.settle();
+    // Written at 10 s: the first retry is due 2 s later, on the next one-second tick; from now on
+    // every delivery is written at once.
+    for (let i = 0; i < 4; i++) {
+      clock.advance(1_000);
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const done of held.splice(0)) done();
+      await dispatcher.settle();
+    }
+    expect(sent.map((x) => (x.at - start) / 1000)).toEqual([0, 13]);
   });
 });
