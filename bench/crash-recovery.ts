@@ -19,7 +19,7 @@ import { wavTone } from './wav.js';
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'services', 'main.js');
 const PLAY_S = 3;
 /** [name, kill this long after the POST answered, stay down this long]. */
-const MOMENTS: [string, number, number][] = [
+const ALL_MOMENTS: [string, number, number][] = [
   ['at the POST', 0, 0],
   ['150 ms after', 150, 0],
   ['1 s after (downloads, first acks)', 1_000, 0],
@@ -28,6 +28,10 @@ const MOMENTS: [string, number, number][] = [
   ['during the done acks', 4_000, 0],
   ['mid-play, down 10 s', 2_000, 10_000],
 ];
+/** `BENCH_CRASH_MOMENTS=0,6` runs only those moments (indices into the list above). */
+const MOMENTS = process.env.BENCH_CRASH_MOMENTS
+  ? process.env.BENCH_CRASH_MOMENTS.split(',').flatMap((i) => ALL_MOMENTS.slice(Number(i), Number(i) + 1))
+  : ALL_MOMENTS;
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -123,6 +127,16 @@ export async function crashRecoveryBench(): Promise<BenchResult> {
     await until(() => fleet.status().every((s) => s.connected), 60_000, 'clusters connected');
 
     for (const [name, killAfterMs, downMs] of MOMENTS) {
+      // Every cluster back from the previous trial's restart (their reconnect backoff grows with
+      // each failed attempt): a cluster still away at the POST would be missed, and rightly so.
+      await until(
+        async () => {
+          const health = (await (await fetch(`${base}/healthz`)).json()) as { devicesOnline: number };
+          return health.devicesOnline === count;
+        },
+        120_000,
+        'every cluster online',
+      );
       progress(`crash-recovery: killed ${name}`);
       const sent = await fetch(`${base}/api/v1/broadcasts/emergency?waitMs=0`, {
         method: 'POST',
@@ -143,7 +157,13 @@ export async function crashRecoveryBench(): Promise<BenchResult> {
       await startPlatform();
       headers = await login();
 
-      type Delivery = { clusterId: string; state: string; heard: boolean | null };
+      type Delivery = {
+        clusterId: string;
+        state: string;
+        heard: boolean | null;
+        reason: string | null;
+        startedAt: string | null;
+      };
       let deliveries: Delivery[] = [];
       const finalStates = new Set(['done', 'failed', 'missed', 'pre-empted', 'expired', 'stopped']);
       const allFinal = async () => {
@@ -165,6 +185,7 @@ export async function crashRecoveryBench(): Promise<BenchResult> {
       let twice = 0;
       let never = 0;
       let matches = 0;
+      let startTimes = 0;
       for (const d of deliveries) {
         const lines = own.get(d.clusterId) ?? [];
         const starts = lines.filter((p) => p.msg === 'playback started').length;
@@ -175,9 +196,13 @@ export async function crashRecoveryBench(): Promise<BenchResult> {
         // The record matches when it says done exactly for a cluster that played to the end, and
         // heard exactly for one that made a sound.
         if ((d.state === 'done') === (completed === 1) && Boolean(d.heard) === starts > 0) matches++;
+        if ((d.startedAt !== null) === starts > 0) startTimes++;
       }
       const states: Record<string, number> = {};
-      for (const d of deliveries) states[d.state] = (states[d.state] ?? 0) + 1;
+      for (const d of deliveries) {
+        const key = d.state === 'done' ? d.state : `${d.state} (${d.reason ?? 'no reason'})`;
+        states[key] = (states[key] ?? 0) + 1;
+      }
       rows.push({
         moment: name,
         killAfterMs,
@@ -186,6 +211,7 @@ export async function crashRecoveryBench(): Promise<BenchResult> {
         playedTwice: twice,
         neverPlayed: never,
         recordMatches: `${matches}/${count}`,
+        startTimeRecorded: `${startTimes}/${count}`,
         allFinalAfterRestartS: settled ? finalAfterS : 'no',
         states: Object.entries(states)
           .map(([k, v]) => `${k}:${v}`)
@@ -217,6 +243,7 @@ export async function crashRecoveryBench(): Promise<BenchResult> {
       'playedTwice',
       'neverPlayed',
       'recordMatches',
+      'startTimeRecorded',
       'allFinalAfterRestartS',
       'states',
     ],

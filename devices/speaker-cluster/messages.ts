@@ -138,6 +138,9 @@ export const AckSchema = z.looseObject({
   status: z.enum(ACK_STATUSES),
   error: z.string().max(200).optional().describe('why, when rejected or failed'),
   ts: EpochMsSchema,
+  startedAt: EpochMsSchema.optional().describe(
+    'a play: when its first sound was heard, on every ack after that',
+  ),
 });
 export type Ack = z.infer<typeof AckSchema>;
 

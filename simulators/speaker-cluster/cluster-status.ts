@@ -5,6 +5,7 @@ export interface AckRecord {
   readonly status: AckStatus;
   readonly error?: string;
   readonly ts: number;
+  readonly startedAt?: number;
 }
 
 /** What a simulated cluster reports about itself to tests and the simulator console. */

@@ -9,6 +9,8 @@ export interface RememberedAck {
   attempt?: number;
   /** A play whose first sound was heard. */
   started?: boolean;
+  /** When that first sound was heard (sent with the play's acks, docs/protocol.md section 6.4). */
+  startedAt?: number;
 }
 
 /**
@@ -30,9 +32,11 @@ export class CommandMemory {
   }
 
   /** Notes that a play was heard: it is never played again, whatever attempt asks for it. */
-  markStarted(cmdId: string): void {
+  markStarted(cmdId: string, at: number): void {
     const known = this.acks.get(cmdId);
-    if (known) known.started = true;
+    if (!known) return;
+    known.started = true;
+    known.startedAt = at;
   }
 
   /** Updates the ack of a known id in place; a new id evicts the oldest one beyond capacity. */
@@ -41,11 +45,13 @@ export class CommandMemory {
     const known = previous !== undefined;
     const attempt = ack.attempt ?? previous?.attempt;
     const started = ack.started ?? previous?.started;
+    const startedAt = ack.startedAt ?? previous?.startedAt;
     this.acks.set(cmdId, {
       status: ack.status,
       ...(ack.error === undefined ? {} : { error: ack.error }),
       ...(attempt === undefined ? {} : { attempt }),
       ...(started === undefined ? {} : { started }),
+      ...(startedAt === undefined ? {} : { startedAt }),
     });
     if (known) return;
     while (this.acks.size > this.capacity) {

@@ -615,7 +615,7 @@ export class SimulatedCluster {
     } else {
       this.log.info({ cmdId: play.id, broadcastId: play.broadcastId }, 'playback started');
     }
-    this.memory.markStarted(play.id);
+    this.memory.markStarted(play.id, this.now());
     const event: PayloadInput<'event'> = {
       type: 'playback-started',
       ts: this.now(),
@@ -671,8 +671,17 @@ export class SimulatedCluster {
    */
   private queueAck(cmdId: string, status: AckStatus, error?: string): void {
     const ts = this.now();
-    const record: AckRecord = error === undefined ? { cmdId, status, ts } : { cmdId, status, error, ts };
     this.memory.record(cmdId, error === undefined ? { status } : { status, error });
+    // A play's acks say when it was first heard: the playback-started event may have been lost
+    // while the platform was away, and a repeated ack is then all the platform hears of it.
+    const startedAt = this.memory.get(cmdId)?.startedAt;
+    const record: AckRecord = {
+      cmdId,
+      status,
+      ...(error === undefined ? {} : { error }),
+      ts,
+      ...(startedAt === undefined ? {} : { startedAt }),
+    };
     this.acks.push(record);
     if (this.acks.length > LAST_ACKS_KEPT) this.acks.shift();
     if (this.faults.has('no-acks')) {

@@ -186,6 +186,14 @@ describe('an emergency bulletin through platform crashes (SIGKILL)', () => {
       const deliveries = await deliveriesOf(broadcastId);
       expect(deliveries.map((d) => d.clusterId).sort()).toEqual(CLUSTERS);
       expect(deliveries.every((d) => d.state === 'done')).toBe(true);
+      // Heard, with the time the sound started, even when that report was queued across the crash.
+      await vi.waitFor(
+        async () =>
+          expect((await deliveriesOf(broadcastId)).filter((d) => d.startedAt === null || !d.heard)).toEqual(
+            [],
+          ),
+        { timeout: 10_000, interval: 250 },
+      );
       // Nothing more arrives later: no second play after the record was final.
       expect(fleet?.status().reduce((n, s) => n + (s.playing ? 1 : 0), 0)).toBe(0);
     },

@@ -90,7 +90,7 @@ describe('fresh attempts of a play (docs/protocol.md section 7)', () => {
   it('never plays again what was heard, whatever attempt asks for it', () => {
     const memory = new CommandMemory();
     memory.record('play-00000001', { status: 'accepted', attempt: 1 });
-    memory.markStarted('play-00000001');
+    memory.markStarted('play-00000001', 1_000);
     memory.record('play-00000001', { status: 'failed', error: 'fetch-failed' });
     expect(classifyCommand(bytes(play(5)), memory, now)).toMatchObject({ action: 'repeat-ack' });
     const done = new CommandMemory();

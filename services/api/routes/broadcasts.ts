@@ -113,7 +113,13 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
       startedAt: iso(d.startedAt),
       finishedAt: iso(d.finishedAt),
       playedS: d.startedAt !== null && d.finishedAt !== null ? (d.finishedAt - d.startedAt) / 1000 : null,
-      heard: d.startedAt !== null ? true : FINAL_DELIVERY_STATES.includes(d.state) ? false : null,
+      // Done means played to the end, even when the start was never reported (a report lost in a crash).
+      heard:
+        d.startedAt !== null || d.state === 'done'
+          ? true
+          : FINAL_DELIVERY_STATES.includes(d.state)
+            ? false
+            : null,
       speakers: d.speakers,
     }));
   };
