@@ -116,21 +116,71 @@ const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
   updatedAt: r.updated_at,
 });
 
-// Accepted and playing deliveries have a next attempt only while they are to be confirmed after a restart.
-const DUE_WHERE = `WHERE b.status = 'active' AND d.state IN ('scheduled', 'sent', 'accepted', 'playing')
-  AND d.next_attempt_at <= ?`;
+const OPEN_STATES: readonly DeliveryState[] = ['scheduled', 'sent', 'accepted', 'playing'];
+const isOpen = (state: DeliveryState) => OPEN_STATES.includes(state);
 
-/** Broadcasts and their per-cluster deliveries: the durable record of what was sent and what played. */
+type DeliveryFields = Partial<Omit<DeliveryRecord, 'broadcastId' | 'clusterId' | 'commandId'>> & {
+  updatedAt: number;
+};
+
+const COLUMNS: Record<string, string> = {
+  state: 'state',
+  reason: 'reason',
+  attempts: 'attempts',
+  playAttempt: 'play_attempt',
+  nextAttemptAt: 'next_attempt_at',
+  sentAt: 'sent_at',
+  acceptedAt: 'accepted_at',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  speakers: 'speakers',
+  updatedAt: 'updated_at',
+};
+
+/**
+ * Broadcasts and their per-cluster deliveries: the durable record of what was sent and what played.
+ *
+ * Open deliveries (not yet final) also live in memory, keyed by command id: an emergency to 10,000
+ * clusters brings 20,000 acks within seconds, and the dispatcher's per-ack lookups, its due and
+ * open lists and its "any still waiting?" checks read memory, not SQLite. Changes are written
+ * behind, in one transaction per turn of the event loop (or at the end of `transaction()`), field
+ * by field, so an `accepted` and a `done` arriving together are one write. A write the disk
+ * refuses stays pending and is tried again a second later; reads of a broadcast's deliveries
+ * write what is pending first, so the API always shows what the dispatcher knows.
+ */
 export class BroadcastStore {
-  constructor(private readonly db: Db) {}
+  private readonly openByCommand = new Map<string, DeliveryRecord>();
+  private readonly openByCluster = new Map<string, Set<DeliveryRecord>>();
+  /** Open deliveries per broadcast and state: `hasDeliveriesIn` without a query. */
+  private readonly counts = new Map<string, Map<DeliveryState, number>>();
+  private readonly activeBroadcasts = new Set<string>();
+  /** Fields changed in memory and not yet written, per delivery. */
+  private readonly pending = new Map<DeliveryRecord, Partial<DeliveryFields>>();
+  private flushTurn: NodeJS.Immediate | NodeJS.Timeout | null = null;
+  private depth = 0;
+
+  constructor(
+    private readonly db: Db,
+    /** Told of a write-behind batch that failed (it is kept and tried again). */
+    private readonly onWriteError: (error: unknown) => void = () => undefined,
+  ) {
+    for (const row of this.db
+      .prepare(`SELECT * FROM deliveries WHERE state IN (${OPEN_STATES.map(() => '?').join(', ')})`)
+      .all(...OPEN_STATES) as DeliveryRow[])
+      this.track(toDelivery(row));
+    for (const { id } of this.db.prepare("SELECT id FROM broadcasts WHERE status = 'active'").all() as {
+      id: string;
+    }[])
+      this.activeBroadcasts.add(id);
+  }
 
   /** Inserts a broadcast with one delivery per cluster, atomically; false if this occurrence exists. */
   insert(
     broadcast: BroadcastRecord,
     deliveries: { clusterId: string; commandId: string; state: DeliveryState; reason: string | null }[],
   ): boolean {
-    return this.db.transaction(() => {
-      const inserted = this.db
+    const inserted = this.db.transaction(() => {
+      const added = this.db
         .prepare(
           `INSERT OR IGNORE INTO broadcasts (id, kind, schedule_id, occurrence_at, name, level, content, volume, repeat,
              start_at, end_at, expires_at, status, created_by, created_at)
@@ -138,7 +188,7 @@ export class BroadcastStore {
              @expiresAt, @status, @createdBy, @createdAt)`,
         )
         .run({ ...broadcast, content: JSON.stringify(broadcast.content) });
-      if (inserted.changes === 0) return false;
+      if (added.changes === 0) return false;
       const add = this.db.prepare(
         `INSERT INTO deliveries (broadcast_id, cluster_id, command_id, state, reason, next_attempt_at, updated_at,
            finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -158,6 +208,28 @@ export class BroadcastStore {
       }
       return true;
     })();
+    if (!inserted) return false;
+    if (broadcast.status === 'active') this.activeBroadcasts.add(broadcast.id);
+    for (const d of deliveries) {
+      if (d.state !== 'scheduled') continue;
+      this.track({
+        broadcastId: broadcast.id,
+        clusterId: d.clusterId,
+        commandId: d.commandId,
+        state: d.state,
+        reason: d.reason,
+        attempts: 0,
+        playAttempt: 1,
+        nextAttemptAt: broadcast.createdAt,
+        sentAt: null,
+        acceptedAt: null,
+        startedAt: null,
+        finishedAt: null,
+        speakers: null,
+        updatedAt: broadcast.createdAt,
+      });
+    }
+    return true;
   }
 
   hasOccurrence(scheduleId: string, occurrenceAt: number): boolean {
@@ -199,9 +271,13 @@ export class BroadcastStore {
         'UPDATE broadcasts SET status = ?, stopped_at = COALESCE(?, stopped_at), stopped_by = COALESCE(?, stopped_by) WHERE id = ?',
       )
       .run(status, stopped?.at ?? null, stopped?.by ?? null, id);
+    if (status === 'active') this.activeBroadcasts.add(id);
+    else this.activeBroadcasts.delete(id);
   }
 
+  /** A broadcast's deliveries as stored, after writing what is pending. */
   deliveries(broadcastId: string): DeliveryRecord[] {
+    this.flush();
     return (
       this.db
         .prepare('SELECT * FROM deliveries WHERE broadcast_id = ? ORDER BY cluster_id')
@@ -209,91 +285,95 @@ export class BroadcastStore {
     ).map(toDelivery);
   }
 
-  /** Whether any delivery of the broadcast is in one of these states (an index lookup). */
+  /** Whether any delivery of the broadcast is in one of these states. */
   hasDeliveriesIn(broadcastId: string, states: readonly DeliveryState[]): boolean {
-    const marks = states.map(() => '?').join(', ');
+    const open = states.filter(isOpen);
+    const counts = this.counts.get(broadcastId);
+    if (counts && open.some((state) => (counts.get(state) ?? 0) > 0)) return true;
+    if (open.length === states.length) return false;
+    // Final states are not kept in memory.
+    this.flush();
+    const finals = states.filter((state) => !isOpen(state));
     return (
       this.db
-        .prepare(`SELECT 1 FROM deliveries WHERE broadcast_id = ? AND state IN (${marks}) LIMIT 1`)
-        .get(broadcastId, ...states) !== undefined
+        .prepare(
+          `SELECT 1 FROM deliveries WHERE broadcast_id = ? AND state IN (${finals.map(() => '?').join(', ')}) LIMIT 1`,
+        )
+        .get(broadcastId, ...finals) !== undefined
     );
   }
 
   /** Runs several writes as one transaction: one commit for a whole pass of sends. */
   transaction(work: () => void): void {
-    this.db.transaction(work)();
+    this.depth++;
+    try {
+      this.db.transaction(() => {
+        work();
+        if (this.depth === 1) this.writePending();
+      })();
+    } catch (error) {
+      // Rolled back: what changed in memory stays pending and is written with a later batch.
+      this.depth--;
+      if (this.depth === 0) this.scheduleFlush();
+      throw error;
+    }
+    this.depth--;
+    if (this.depth === 0) this.pending.clear();
   }
 
   byCommand(commandId: string): DeliveryRecord | null {
+    const open = this.openByCommand.get(commandId);
+    if (open) return { ...open };
+    this.flush();
     const row = this.db.prepare('SELECT * FROM deliveries WHERE command_id = ?').get(commandId) as
       | DeliveryRow
       | undefined;
     return row ? toDelivery(row) : null;
   }
 
-  /** Deliveries still waiting to be sent or answered whose next attempt is due. */
   /**
    * Deliveries of active broadcasts still waiting to be sent or answered whose next attempt is
    * due, oldest first; every one needs handling, so a limited read always makes progress.
    */
   due(now: number, limit = -1): DeliveryRecord[] {
-    return (
-      this.db
-        .prepare(`SELECT d.* FROM deliveries d JOIN broadcasts b ON b.id = d.broadcast_id ${DUE_WHERE}
-           ORDER BY d.next_attempt_at LIMIT ?`)
-        .all(now, limit) as DeliveryRow[]
-    ).map(toDelivery);
+    const due = this.dueNow(now).sort((a, b) => (a.nextAttemptAt as number) - (b.nextAttemptAt as number));
+    return (limit >= 0 ? due.slice(0, limit) : due).map((d) => ({ ...d }));
   }
 
-  /** How many deliveries are due, without reading them. */
+  /** How many deliveries are due. */
   countDue(now: number): number {
-    const { n } = this.db
-      .prepare(
-        `SELECT COUNT(*) AS n FROM deliveries d JOIN broadcasts b ON b.id = d.broadcast_id ${DUE_WHERE}`,
-      )
-      .get(now) as { n: number };
-    return n;
+    return this.dueNow(now).length;
   }
 
   /** Deliveries not yet final, for reconciliation and expiry. */
   open(): DeliveryRecord[] {
-    return (
-      this.db
-        .prepare("SELECT * FROM deliveries WHERE state IN ('scheduled', 'sent', 'accepted', 'playing')")
-        .all() as DeliveryRow[]
-    ).map(toDelivery);
+    return [...this.openByCommand.values()].map((d) => ({ ...d }));
   }
 
-  update(
-    d: Pick<DeliveryRecord, 'broadcastId' | 'clusterId'>,
-    fields: Partial<Omit<DeliveryRecord, 'broadcastId' | 'clusterId' | 'commandId'>> & { updatedAt: number },
-  ): void {
-    const columns: Record<string, string> = {
-      state: 'state',
-      reason: 'reason',
-      attempts: 'attempts',
-      playAttempt: 'play_attempt',
-      nextAttemptAt: 'next_attempt_at',
-      sentAt: 'sent_at',
-      acceptedAt: 'accepted_at',
-      startedAt: 'started_at',
-      finishedAt: 'finished_at',
-      speakers: 'speakers',
-      updatedAt: 'updated_at',
-    };
-    const sets: string[] = [];
-    const params: Record<string, unknown> = { broadcastId: d.broadcastId, clusterId: d.clusterId };
-    for (const [key, value] of Object.entries(fields)) {
-      const column = columns[key];
-      if (!column) continue;
-      sets.push(`${column} = @${key}`);
-      params[key] = key === 'speakers' && value !== null ? JSON.stringify(value) : value;
+  /** Changes a delivery: in memory at once, on disk with the next batch. */
+  update(d: Pick<DeliveryRecord, 'broadcastId' | 'clusterId' | 'commandId'>, fields: DeliveryFields): void {
+    const record = this.openByCommand.get(d.commandId);
+    if (!record) {
+      // A final delivery (a late detail of its record): written now.
+      this.writeRow(d, fields);
+      return;
     }
-    this.db
-      .prepare(
-        `UPDATE deliveries SET ${sets.join(', ')} WHERE broadcast_id = @broadcastId AND cluster_id = @clusterId`,
-      )
-      .run(params);
+    const before = record.state;
+    Object.assign(record, fields);
+    this.pending.set(record, { ...this.pending.get(record), ...fields });
+    if (record.state !== before) {
+      this.count(record.broadcastId, before, -1);
+      if (isOpen(record.state)) this.count(record.broadcastId, record.state, 1);
+      else this.untrack(record);
+    }
+    this.scheduleFlush();
+  }
+
+  /** Writes every pending change now. */
+  flush(): void {
+    if (this.pending.size === 0 || this.depth > 0) return;
+    this.db.transaction(() => this.writePending())();
+    this.pending.clear();
   }
 
   /** Names of broadcasts still under way that play this media. */
@@ -309,12 +389,9 @@ export class BroadcastStore {
 
   /** A cluster came back: its waiting deliveries are tried at once rather than at their backoff. */
   retryNow(clusterId: string, now: number): void {
-    this.db
-      .prepare(
-        `UPDATE deliveries SET next_attempt_at = ? WHERE cluster_id = ? AND next_attempt_at IS NOT NULL
-           AND state IN ('scheduled', 'sent', 'accepted', 'playing')`,
-      )
-      .run(now, clusterId);
+    for (const d of this.openByCluster.get(clusterId) ?? []) {
+      if (d.nextAttemptAt !== null) this.update(d, { nextAttemptAt: now, updatedAt: d.updatedAt });
+    }
   }
 
   getState(key: string): string | null {
@@ -330,5 +407,94 @@ export class BroadcastStore {
         'INSERT INTO service_state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
       )
       .run(key, value, now);
+  }
+
+  /** Writes what is pending before the database closes. */
+  close(): void {
+    if (this.flushTurn) {
+      clearImmediate(this.flushTurn as NodeJS.Immediate);
+      clearTimeout(this.flushTurn as NodeJS.Timeout);
+    }
+    this.flushTurn = null;
+    this.flush();
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private dueNow(now: number): DeliveryRecord[] {
+    const due: DeliveryRecord[] = [];
+    for (const d of this.openByCommand.values()) {
+      if (d.nextAttemptAt !== null && d.nextAttemptAt <= now && this.activeBroadcasts.has(d.broadcastId))
+        due.push(d);
+    }
+    return due;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTurn || this.depth > 0) return;
+    this.flushTurn = setImmediate(() => this.flushLater());
+  }
+
+  private flushLater(): void {
+    this.flushTurn = null;
+    try {
+      this.flush();
+    } catch (error) {
+      // Kept and tried again: the dispatcher goes on from memory meanwhile.
+      this.onWriteError(error);
+      this.flushTurn = setTimeout(() => this.flushLater(), 1_000);
+      this.flushTurn.unref();
+    }
+  }
+
+  private writePending(): void {
+    for (const [record, fields] of this.pending) this.writeRow(record, fields as DeliveryFields);
+  }
+
+  private writeRow(d: Pick<DeliveryRecord, 'broadcastId' | 'clusterId'>, fields: Partial<DeliveryFields>): void {
+    const sets: string[] = [];
+    const params: Record<string, unknown> = { broadcastId: d.broadcastId, clusterId: d.clusterId };
+    for (const [key, value] of Object.entries(fields)) {
+      const column = COLUMNS[key];
+      if (!column) continue;
+      sets.push(`${column} = @${key}`);
+      params[key] = key === 'speakers' && value !== null ? JSON.stringify(value) : value;
+    }
+    if (sets.length === 0) return;
+    this.db
+      .prepare(
+        `UPDATE deliveries SET ${sets.join(', ')} WHERE broadcast_id = @broadcastId AND cluster_id = @clusterId`,
+      )
+      .run(params);
+  }
+
+  private track(d: DeliveryRecord): void {
+    this.openByCommand.set(d.commandId, d);
+    let own = this.openByCluster.get(d.clusterId);
+    if (!own) {
+      own = new Set();
+      this.openByCluster.set(d.clusterId, own);
+    }
+    own.add(d);
+    this.count(d.broadcastId, d.state, 1);
+  }
+
+  private untrack(d: DeliveryRecord): void {
+    this.openByCommand.delete(d.commandId);
+    const own = this.openByCluster.get(d.clusterId);
+    own?.delete(d);
+    if (own?.size === 0) this.openByCluster.delete(d.clusterId);
+  }
+
+  private count(broadcastId: string, state: DeliveryState, delta: number): void {
+    let counts = this.counts.get(broadcastId);
+    if (!counts) {
+      counts = new Map();
+      this.counts.set(broadcastId, counts);
+    }
+    const n = (counts.get(state) ?? 0) + delta;
+    if (n > 0) counts.set(state, n);
+    else counts.delete(state);
+    if (counts.size === 0) this.counts.delete(broadcastId);
   }
 }

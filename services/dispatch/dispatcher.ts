@@ -245,6 +245,12 @@ export class Dispatcher {
     if (this.timer) this.options.clock.clearTimeout(this.timer);
     this.timer = null;
     await Promise.allSettled([...this.inFlight]);
+    try {
+      this.options.store.close();
+    } catch (error) {
+      this.options.disk?.noteWriteError(error);
+      this.logger.error({ err: error }, 'could not write the last delivery changes at stop');
+    }
   }
 
   /** Waits until every due command has been handed to the broker and published (tests and shutdown). */

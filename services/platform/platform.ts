@@ -329,7 +329,9 @@ export class Platform {
     this.scheduleService = schedules;
     this.addMediaReferenceCheck((id) => schedules.referencesMedia(id));
     // [broadcasts] services
-    const broadcastStore = new BroadcastStore(db);
+    const broadcastStore = new BroadcastStore(db, (error) => {
+      if (!disk.noteWriteError(error)) logger.error({ err: error }, 'could not write delivery changes; retrying');
+    });
     const dispatcher = new Dispatcher({
       store: broadcastStore,
       bus: this.bus,
@@ -554,7 +556,7 @@ export class Platform {
         c.metrics.aclDenials.inc({ action: event.action });
         c.audit.record({
           actor: device,
-          action: event.action === 'publish' ? 'mqtt.publish' : 'mqtt.subscribe',
+          action: `mqtt.${event.action}`,
           target: { type: 'topic', id: event.topic },
           outcome: 'denied',
           address: event.address,
