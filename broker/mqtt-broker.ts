@@ -35,7 +35,7 @@ export type BrokerSecurityEvent =
   | {
       type: 'acl-denied';
       clientId: string;
-      action: 'publish' | 'subscribe';
+      action: 'publish' | 'subscribe' | 'will';
       topic: string;
       reason: string;
       address: string;
@@ -69,11 +69,19 @@ export interface MqttBrokerOptions {
   connectTimeoutMs?: number;
   keepaliveLimitS?: number;
   webSocketPath?: string;
+  /** How often instances sharing Redis announce they are alive (Aedes' default 60 s; tests shorten it). */
+  heartbeatIntervalMs?: number;
   /**
    * Share pub/sub and sessions with other instances through Redis, so several brokers behind a
    * TCP load balancer act as one. `brokerId` must differ between running instances.
    */
   cluster?: { redisUrl: string; brokerId: string };
+}
+
+/** The part of an Aedes persistence that keeps last wills (its typings leave the persistence out). */
+interface WillStore {
+  streamWill(brokers: unknown): AsyncIterable<{ clientId?: unknown; brokerId?: unknown; topic?: unknown }>;
+  delWill(client: { id: string; brokerId: unknown }): Promise<unknown>;
 }
 
 interface ConnectionInfo {
@@ -84,6 +92,7 @@ interface ConnectionInfo {
 
 const AUTH_BAD_CREDENTIALS = 4; // [MQTT-3.2.2.3] return code 4: bad user name or password
 const AUTH_IDENTIFIER_REJECTED = 2;
+const AUTH_NOT_AUTHORIZED = 5;
 
 /**
  * The embedded MQTT broker: Aedes on TCP and on WebSocket (`/mqtt` on the HTTP server), with
@@ -120,6 +129,7 @@ export class MqttBroker {
         ? { id: cluster.brokerId, mq: redis.mq, persistence: redis.persistence }
         : { mq: localEmitter(), persistence: indexedMemoryPersistence() }),
       drainTimeout: this.options.drainTimeoutMs ?? 10_000,
+      ...(this.options.heartbeatIntervalMs ? { heartbeatInterval: this.options.heartbeatIntervalMs } : {}),
       maxTopicLevels: this.options.maxTopicLevels ?? 16,
       connectTimeout: this.options.connectTimeoutMs ?? 10_000,
       keepaliveLimit: this.options.keepaliveLimitS ?? 1_200,
@@ -139,8 +149,9 @@ export class MqttBroker {
         );
       },
       authorizePublish: (client, packet, callback) => {
-        // client is null when Aedes re-publishes a stored will after a restart: the will was
-        // authorised when its owner connected.
+        // client is null when Aedes publishes a will stored by another instance that died: those
+        // reach it only through filterStoredWills, which checks them against their owner's ACL.
+        // (Refusing here would reject a promise Aedes leaves unhandled.)
         if (!client) return callback(null);
         callback(this.authorize(client, 'publish', packet.topic));
       },
@@ -174,6 +185,7 @@ export class MqttBroker {
     aedes.on('connectionError', (client, err) =>
       this.logger.debug({ err, clientId: client.id }, 'connection error'),
     );
+    this.filterStoredWills((aedes as unknown as { persistence: WillStore }).persistence);
     this.aedes = aedes;
 
     // noDelay: without it Nagle's algorithm holds small QoS 1 packets for up to ~40 ms per hop.
@@ -288,6 +300,19 @@ export class MqttBroker {
 
     const result = await this.identify(client.id, username, password);
     if ('principal' in result) {
+      // A last will is published in its owner's name, maybe by another instance long after the
+      // owner is gone [MQTT-3.1.2-8]: one aimed where the owner may not publish refuses the CONNECT.
+      const will = (client as unknown as { _will?: { topic?: unknown } | null })._will;
+      if (will && typeof will.topic === 'string') {
+        const decision = authorizePublish(result.principal, will.topic);
+        if (!decision.allowed) {
+          this.denied(client.id, 'will', will.topic, decision.reason, address);
+          // [MQTT-3.2.2.3] return code 5: not authorized.
+          return Object.assign(new Error(`will to ${will.topic} not allowed: ${decision.reason}`), {
+            returnCode: AUTH_NOT_AUTHORIZED,
+          }) as AuthenticateError;
+        }
+      }
       this.throttle.recordSuccess(address);
       this.principals.set(client, result.principal);
       this.arriving.set(client.id, client);
@@ -340,16 +365,50 @@ export class MqttBroker {
       : ({ allowed: false, reason: 'unauthenticated' } as const);
     if (decision.allowed) return null;
     const address = this.connections.get(client.conn as Duplex)?.address ?? 'unknown';
-    this.logger.warn({ clientId: client.id, action, topic, reason: decision.reason }, 'MQTT ACL denied');
-    this.options.hooks?.onSecurityEvent?.({
-      type: 'acl-denied',
-      clientId: client.id,
-      action,
-      topic,
-      reason: decision.reason,
-      address,
-    });
+    this.denied(client.id, action, topic, decision.reason, address);
     return new Error(`${action} to ${topic} not allowed: ${decision.reason}`);
+  }
+
+  /**
+   * Wills stored by instances that died are read through this filter before Aedes publishes them
+   * with no client: one is let through only on a topic its owning device may publish to. A refused
+   * one is deleted from the shared store, so it is never retried, retained or replayed.
+   */
+  private filterStoredWills(store: WillStore): void {
+    const stream = store.streamWill.bind(store);
+    store.streamWill = (brokers) => {
+      const broker = this;
+      return (async function* () {
+        for await (const will of stream(brokers)) {
+          const owner = typeof will.clientId === 'string' ? will.clientId : '';
+          const topic = typeof will.topic === 'string' ? will.topic : '';
+          const decision = isDeviceId(owner)
+            ? authorizePublish({ kind: 'device', deviceId: owner }, topic)
+            : ({ allowed: false, reason: 'not-own-topic' } as const);
+          if (decision.allowed) {
+            yield will;
+            continue;
+          }
+          broker.denied(owner || 'unknown', 'will', topic, decision.reason, 'stored will');
+          try {
+            await store.delWill({ id: owner, brokerId: will.brokerId });
+          } catch (err) {
+            broker.logger.error({ err, clientId: owner }, 'could not delete a refused stored will');
+          }
+        }
+      })();
+    };
+  }
+
+  private denied(
+    clientId: string,
+    action: 'publish' | 'subscribe' | 'will',
+    topic: string,
+    reason: string,
+    address: string,
+  ): void {
+    this.logger.warn({ clientId, action, topic, reason }, 'MQTT ACL denied');
+    this.options.hooks?.onSecurityEvent?.({ type: 'acl-denied', clientId, action, topic, reason, address });
   }
 
   /**
