@@ -91,12 +91,14 @@ export class AuthService {
     const key = username.toLowerCase();
     const locked = this.lockout.lockedFor(key, clock.now());
     if (locked > 0) throw new TooManyAttemptsError(Math.ceil(locked / 1000));
+    // Counted as a failure before the (slow) hash check and forgiven on success: attempts sent in
+    // parallel would otherwise all pass the lock check while the first ones were still hashing.
+    const failures = this.lockout.recordFailure(key, clock.now());
 
     const user = store.findByUsername(username);
     // Unknown names cost the same scrypt work as known ones, so timing does not reveal accounts.
     const ok = await verifyPassword(password, user?.passwordHash ?? (await this.dummy()));
     if (!user || !ok || user.disabled) {
-      const failures = this.lockout.recordFailure(key, clock.now());
       this.logger.warn({ username: key, address: meta.address, failures }, 'sign-in refused');
       throw new AuthenticationError('wrong username or password');
     }
@@ -221,22 +223,33 @@ export class AuthService {
   }
 
   /** An administrator sets a new password; the user is signed out everywhere. */
-  async resetPassword(id: string, password: string): Promise<void> {
+  /**
+   * An administrator sets a new password; the user is signed out everywhere and their API tokens
+   * are revoked (a token is a credential of the password that minted it). Returns how many.
+   */
+  async resetPassword(id: string, password: string): Promise<{ tokensRevoked: number }> {
     const { store, clock } = this.options;
     store.getUser(id);
     store.setPassword(id, await hashPassword(password, this.params), clock.now());
     store.deleteSessionsOf(id);
+    const tokensRevoked = store.revokeTokensOf(id, clock.now());
     this.lockout.recordSuccess(store.getUser(id).username.toLowerCase());
+    return { tokensRevoked };
   }
 
-  /** A user changes their own password; their other sessions end. */
-  async changePassword(principal: Principal, current: string, next: string): Promise<void> {
+  /** A user changes their own password; their other sessions end and their API tokens are revoked. */
+  async changePassword(
+    principal: Principal,
+    current: string,
+    next: string,
+  ): Promise<{ tokensRevoked: number }> {
     const { store, clock } = this.options;
     const user = store.getUser(principal.userId);
     if (!(await verifyPassword(current, user.passwordHash)))
       throw new AuthenticationError('current password is wrong');
     store.setPassword(user.id, await hashPassword(next, this.params), clock.now());
     store.deleteSessionsOf(user.id, principal.sessionId ? sha256(principal.sessionId) : null);
+    return { tokensRevoked: store.revokeTokensOf(user.id, clock.now()) };
   }
 
   // API tokens
@@ -245,9 +258,10 @@ export class AuthService {
     principal: Principal,
     input: { name: string; roles?: Role[] | undefined; expiresInDays?: number | undefined },
   ): { token: string; record: ApiToken } {
+    // Only a person signed in mints a token: a token minting tokens would let a stolen or
+    // short-lived one outlive its own revocation or expiry through its children.
+    if (principal.via !== 'session') throw new ForbiddenError('sign in to create an API token');
     const owner = this.options.store.getUser(principal.userId);
-    // The ceiling is what the caller holds now: a session holds the owner's roles, a token only
-    // its own (already cut to the owner's), so a limited token cannot mint a wider one.
     const held = principal.roles;
     const roles = input.roles ? [...new Set(input.roles)] : held;
     const missing = roles.filter((role) => !held.includes(role));

@@ -451,7 +451,10 @@ export class BroadcastStore {
     for (const [record, fields] of this.pending) this.writeRow(record, fields as DeliveryFields);
   }
 
-  private writeRow(d: Pick<DeliveryRecord, 'broadcastId' | 'clusterId'>, fields: Partial<DeliveryFields>): void {
+  private writeRow(
+    d: Pick<DeliveryRecord, 'broadcastId' | 'clusterId'>,
+    fields: Partial<DeliveryFields>,
+  ): void {
     const sets: string[] = [];
     const params: Record<string, unknown> = { broadcastId: d.broadcastId, clusterId: d.clusterId };
     for (const [key, value] of Object.entries(fields)) {

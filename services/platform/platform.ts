@@ -330,7 +330,8 @@ export class Platform {
     this.addMediaReferenceCheck((id) => schedules.referencesMedia(id));
     // [broadcasts] services
     const broadcastStore = new BroadcastStore(db, (error) => {
-      if (!disk.noteWriteError(error)) logger.error({ err: error }, 'could not write delivery changes; retrying');
+      if (!disk.noteWriteError(error))
+        logger.error({ err: error }, 'could not write delivery changes; retrying');
     });
     const dispatcher = new Dispatcher({
       store: broadcastStore,

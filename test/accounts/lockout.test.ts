@@ -51,6 +51,16 @@ describe('failed sign-ins', () => {
     expect((await login('nguoi-bi-doan', 'mat-khau-that-su')).status).toBe(200);
   });
 
+  it('counts wrong passwords sent in parallel exactly: five are checked, the rest are locked out', async () => {
+    // All sent before the first answer: each used to pass the lock check while the others hashed.
+    const statuses = (
+      await Promise.all(Array.from({ length: 25 }, (_, i) => login('nguoi-bi-doan', `song-song-${i}`)))
+    ).map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(20);
+    expect((await login('nguoi-bi-doan', 'mat-khau-that-su')).status).toBe(429);
+  });
+
   it('doubles the lockout with each further failure, up to 15 minutes', async () => {
     const lockFor = async () => Number((await login('nguoi-bi-doan', 'sai')).headers.get('retry-after'));
     for (let i = 0; i < 5; i++) await login('nguoi-bi-doan', 'sai');

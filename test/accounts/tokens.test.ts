@@ -98,24 +98,52 @@ describe('API tokens', () => {
     expect((await fetch(`${t.httpUrl}/metrics`, { headers: tuan.as.headers })).status).toBe(200);
   });
 
-  it('does not let a limited token mint a token with more roles than it holds', async () => {
+  it('mints tokens only from a signed-in session, never from another token', async () => {
     const tuan = await signedInUser(t, 'tuan', ['operator', 'technician']);
-    const { token } = await createToken(t, tuan.as, { name: 'dashboard', roles: ['operator'] });
+    const { token } = await createToken(t, tuan.as, {
+      name: 'dashboard',
+      roles: ['operator'],
+      expiresInDays: 1,
+    });
+    // A one-day token minting one without expiry would outlive its own revocation.
+    for (const body of [{ name: 'forever' }, { name: 'escalated', roles: ['technician'] }]) {
+      const minted = await t.api('/api/v1/auth/tokens', { as: bearer(token), method: 'POST', body });
+      expect(minted.status).toBe(403);
+      expect(minted.body.error.message).toMatch(/sign in/);
+    }
+    const listed = await t.api('/api/v1/auth/tokens', { as: tuan.as });
+    expect(listed.body.items.map((x: Json) => x.name)).toEqual(['dashboard']);
+  });
 
-    const wider = await t.api('/api/v1/auth/tokens', {
-      as: bearer(token),
+  it('revokes the tokens of an account whose password is changed or reset, and says how many', async () => {
+    const lan = await signedInUser(t, 'lan', ['technician']);
+    const first = await createToken(t, lan.as, { name: 'prometheus' });
+    const second = await createToken(t, lan.as, { name: 'backup' });
+    expect((await fetch(`${t.httpUrl}/metrics`, bearer(first.token))).status).toBe(200);
+    const changed = await t.api('/api/v1/auth/password', {
+      as: lan.as,
       method: 'POST',
-      body: { name: 'escalated', roles: ['technician'] },
+      body: { currentPassword: 'lan-password', newPassword: 'lan-new-password-1' },
     });
-    expect(wider.status).toBe(403);
-    const unspecified = await t.api('/api/v1/auth/tokens', {
-      as: bearer(token),
+    expect(changed.status).toBe(200);
+    expect(changed.body).toEqual({ tokensRevoked: 2 });
+    for (const { token } of [first, second])
+      expect((await fetch(`${t.httpUrl}/metrics`, bearer(token))).status).toBe(401);
+
+    // An admin reset does the same, so a token stolen before the reset stops with it.
+    const relogin = await api(t.httpUrl, '/api/v1/auth/login', {
       method: 'POST',
-      body: { name: 'everything' },
+      body: { username: 'lan', password: 'lan-new-password-1' },
     });
-    expect(unspecified.status).toBe(201);
-    expect(unspecified.body.roles).toEqual(['operator']);
-    expect((await fetch(`${t.httpUrl}/metrics`, bearer(unspecified.body.token as string))).status).toBe(403);
+    const as = { headers: { cookie: (relogin.headers.get('set-cookie') ?? '').split(';')[0] as string } };
+    const third = await createToken(t, as, { name: 'after-change' });
+    const reset = await t.api(`/api/v1/users/${lan.id}/password`, {
+      method: 'POST',
+      body: { password: 'lan-reset-password-2' },
+    });
+    expect(reset.status).toBe(200);
+    expect(reset.body).toEqual({ tokensRevoked: 1 });
+    expect((await fetch(`${t.httpUrl}/metrics`, bearer(third.token))).status).toBe(401);
   });
 
   it('refuses a token with a role its owner does not hold', async () => {

@@ -13,6 +13,11 @@ import type { ApiDeps } from '../deps.js';
 import { ErrorSchema, errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
 import { SESSION_COOKIE } from '../security.js';
 
+/** What a password change or reset did besides changing the password. */
+export const PasswordChangedSchema = z.object({
+  tokensRevoked: z.int().describe('API tokens of the account revoked with the old password'),
+});
+
 const MeSchema = z.object({
   user: UserSchema,
   via: z.enum(['session', 'token']),
@@ -104,15 +109,14 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
       config: { access: 'authenticated', audit: 'auth.password.change' },
       schema: {
         tags,
-        summary: 'Change your own password; your other sessions end',
+        summary: 'Change your own password; your other sessions end and your API tokens are revoked',
         body: z.strictObject({ currentPassword: z.string().min(1).max(256), newPassword: PasswordSchema }),
-        response: { 204: z.null(), ...errorResponses, 401: ErrorSchema },
+        response: { 200: PasswordChangedSchema, ...errorResponses, 401: ErrorSchema },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       if (!request.principal) throw new AuthenticationError();
-      await auth.changePassword(request.principal, request.body.currentPassword, request.body.newPassword);
-      return reply.status(204).send(null);
+      return auth.changePassword(request.principal, request.body.currentPassword, request.body.newPassword);
     },
   );
 
@@ -123,7 +127,9 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
       schema: {
         tags,
         summary: 'Create an API token for a machine client (shown once)',
-        description: 'Use it as `Authorization: Bearer <token>`. It acts as you, with at most your roles.',
+        description:
+          'Use it as `Authorization: Bearer <token>`. It acts as you, with at most your roles. Only a ' +
+          'signed-in session creates tokens (403 for a token); a password change or reset revokes them.',
         body: TokenCreateSchema,
         response: {
           201: TokenSchema.extend({ token: z.string() }),

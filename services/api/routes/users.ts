@@ -5,6 +5,7 @@ import { AuthenticationError } from '../../errors.js';
 import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';
 import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
+import { PasswordChangedSchema } from './auth.js';
 
 const IdParams = z.object({ id: z.string().regex(/^u-[0-9a-f]{10}$/) });
 
@@ -88,15 +89,13 @@ export const userRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
       config: { access: admin, audit: 'user.password.reset' },
       schema: {
         tags,
-        summary: 'Reset an account’s password; the user is signed out everywhere',
+        summary:
+          'Reset an account’s password; the user is signed out everywhere and their API tokens revoked',
         params: IdParams,
         body: z.strictObject({ password: PasswordSchema }),
-        response: { 204: z.null(), ...errorResponses },
+        response: { 200: PasswordChangedSchema, ...errorResponses },
       },
     },
-    async (request, reply) => {
-      await auth.resetPassword(request.params.id, request.body.password);
-      return reply.status(204).send(null);
-    },
+    async (request) => auth.resetPassword(request.params.id, request.body.password),
   );
 };
