@@ -330,7 +330,12 @@ export class Dispatcher {
     });
   }
 
-  stopBroadcast(id: string, actor: string | null): BroadcastRecord {
+  /**
+   * Stops a broadcast on every cluster still playing or about to; with `scope`, only on the
+   * clusters in it (an operator limited to one commune stops only their commune's part, and the
+   * broadcast goes on elsewhere until its last delivery ends).
+   */
+  stopBroadcast(id: string, actor: string | null, scope?: (clusterId: string) => boolean): BroadcastRecord {
     const { store, clock } = this.options;
     const held = this.unrecorded.get(id);
     if (held) return this.stopHeld(held, actor);
@@ -338,13 +343,15 @@ export class Dispatcher {
     if (broadcast.status !== 'active')
       throw new ConflictError(`broadcast ${id} is already ${broadcast.status}`);
     const now = clock.now();
-    store.setStatus(id, 'stopped', { at: now, by: actor });
-    for (const d of store.deliveries(id)) {
-      if (isFinal(d.state)) continue;
+    const deliveries = store.deliveries(id);
+    const whole = !scope || deliveries.every((d) => scope(d.clusterId));
+    if (whole) store.setStatus(id, 'stopped', { at: now, by: actor });
+    for (const d of deliveries) {
+      if (isFinal(d.state) || (scope && !scope(d.clusterId))) continue;
       if (d.state !== 'scheduled') this.sendStop(id, d.clusterId, now);
       this.apply(d, { type: 'stop' }, now);
     }
-    this.logger.info({ broadcastId: id, actor }, 'broadcast stopped');
+    this.logger.info({ broadcastId: id, actor, whole }, 'broadcast stopped');
     return this.require(id);
   }
 

@@ -489,6 +489,22 @@ describe('broadcasts seen from a commune-limited account', () => {
         },
       });
       expect(refused.status).toBe(404);
+
+      // Stopping the shared relay stops it on Hướng Đạo's cluster only; Đạo Tú's keeps playing.
+      const stopped = await t.api(`/api/v1/broadcasts/${both.id}/stop`, {
+        method: 'POST',
+        as: { headers: local },
+      });
+      expect(stopped.status).toBe(200);
+      expect(stopped.body.deliveries.map((d: Json) => `${d.clusterId}:${d.state}`)).toEqual([
+        'hd-c01:stopped',
+      ]);
+      const whole = (await t.api(`/api/v1/broadcasts/${both.id}`, { as: 'operator' })).body;
+      expect(whole.status).toBe('active');
+      expect(Object.fromEntries(whole.deliveries.map((d: Json) => [d.clusterId, d.state]))).toEqual({
+        'hd-c01': 'stopped',
+        'dt-c01': 'scheduled',
+      });
     } finally {
       await t.close();
     }

@@ -124,13 +124,17 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
     }));
   };
   /** A commune-limited caller sees only the deliveries to their commune's clusters. */
-  const visibleDeliveries = (principal: Principal | null, deliveries: DeliveryRecord[]) => {
+  /** The clusters of a commune-limited caller's commune; null for a caller who sees everything. */
+  const ownClusters = (principal: Principal | null): Set<string> | null => {
     const limit = principal?.communeId;
-    if (!limit) return deliveries;
-    const own = new Set(
+    if (!limit) return null;
+    return new Set(
       registry.listClusters({ communeId: limit }, { limit: 100_000, offset: 0 }).items.map((c) => c.id),
     );
-    return deliveries.filter((d) => own.has(d.clusterId));
+  };
+  const visibleDeliveries = (principal: Principal | null, deliveries: DeliveryRecord[]) => {
+    const own = ownClusters(principal);
+    return own ? deliveries.filter((d) => own.has(d.clusterId)) : deliveries;
   };
   const detail = (principal: Principal | null, id: string) => {
     const found = dispatcher.get(id);
@@ -353,14 +357,21 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
       config: { access: operators, audit: 'broadcast.stop' },
       schema: {
         tags,
-        summary: 'Stop a broadcast (or end a live relay) on every cluster still playing or about to',
+        summary:
+          'Stop a broadcast (or end a live relay) on every cluster still playing or about to; a ' +
+          'commune-limited operator stops it on their commune’s clusters only',
         params: z.object({ id: z.string().regex(/^b-[0-9a-f]{12}$/) }),
         response: { 200: BroadcastDetailSchema, ...errorResponses },
       },
     },
     async (request) => {
       detail(request.principal, request.params.id); // 404 for another commune's broadcast
-      dispatcher.stopBroadcast(request.params.id, actorName(request.principal));
+      const own = ownClusters(request.principal);
+      dispatcher.stopBroadcast(
+        request.params.id,
+        actorName(request.principal),
+        own ? (clusterId) => own.has(clusterId) : undefined,
+      );
       return detail(request.principal, request.params.id);
     },
   );
