@@ -101,6 +101,36 @@ describe('camera onboarding', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toContain('xaddr');
   });
+
+  it('does not sign for a new host with the stored password: moving a camera needs it typed again', async () => {
+    t = await startTestPlatform({ config: { SEED_PRESET: 'huong-dao' } });
+    await t.api('/api/v1/cameras', { method: 'POST', body: camera, as: 'technician' });
+    // A technician points the camera at a host they control, hoping for the stored password's digest.
+    const moved = await t.api('/api/v1/cameras/hd-cam01', {
+      method: 'PATCH',
+      body: { xaddr: 'http://127.0.0.9:8080/onvif/device_service' },
+      as: 'technician',
+    });
+    expect(moved.status).toBe(400);
+    expect(moved.body.error.message).toMatch(/^body\.password: /);
+    expect(t.platform.cameras.credentials('hd-cam01').xaddr).toBe(camera.xaddr);
+    // With the password typed again the move is theirs to make; an admin may move it without.
+    const withPassword = await t.api('/api/v1/cameras/hd-cam01', {
+      method: 'PATCH',
+      body: { xaddr: 'http://127.0.0.2:9/onvif/device_service', password: 'typed-again' },
+      as: 'technician',
+    });
+    expect(withPassword.status, JSON.stringify(withPassword.body)).toBe(200);
+    const byAdmin = await t.api('/api/v1/cameras/hd-cam01', {
+      method: 'PATCH',
+      body: { xaddr: 'http://127.0.0.3:9/onvif/device_service' },
+    });
+    expect(byAdmin.status).toBe(200);
+    expect(t.platform.cameras.credentials('hd-cam01')).toMatchObject({
+      xaddr: 'http://127.0.0.3:9/onvif/device_service',
+      password: 'typed-again',
+    });
+  });
 });
 
 describe('sealed secrets', () => {

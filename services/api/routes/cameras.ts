@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DeviceIdSchema } from '../../../devices/index.js';
 import { discoverCameras } from '../../cameras/discovery.js';
 import { type Camera, CameraCreateSchema, CameraPatchSchema, CameraSchema } from '../../cameras/schemas.js';
-import { NotFoundError } from '../../errors.js';
+import { InvalidRequestError, NotFoundError } from '../../errors.js';
 import { SlugSchema } from '../../registry/schemas.js';
 import { uptimePercent } from '../../telemetry/availability.js';
 import { changes, summary } from '../audit-summary.js';
@@ -12,6 +12,14 @@ import { ErrorSchema, errorResponses, PageQuerySchema, pagedSchema } from '../pa
 import { communeScope, inScope } from '../security.js';
 
 const IdParams = z.object({ id: DeviceIdSchema });
+/** host:port of a device-service address, as the camera is reached; the path may change freely. */
+const originOf = (xaddr: string) => {
+  try {
+    return new URL(xaddr).origin;
+  } catch {
+    return xaddr;
+  }
+};
 const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
@@ -354,6 +362,16 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
     async (request) => {
       const before = visible(request, request.params.id);
       checkVillage(request, before.communeId, request.body.villageId);
+      // The stored password signs every call to the address: pointed at a host of the caller's
+      // choosing, it would hand them the digest to crack. A new host needs the password again,
+      // typed by someone who knows it (an admin may move a camera without it).
+      const { xaddr, password } = request.body;
+      const admin = request.principal?.roles.includes('admin') ?? false;
+      if (xaddr !== undefined && password === undefined && !admin && originOf(xaddr) !== originOf(before.xaddr)) {
+        throw new InvalidRequestError(
+          "body.password: enter the camera's password again when its address moves to another host or port",
+        );
+      }
       const after = cameras.update(request.params.id, request.body);
       request.auditNote = {
         ...changes(before, after),
