@@ -93,6 +93,8 @@ interface ConnectionInfo {
 const AUTH_BAD_CREDENTIALS = 4; // [MQTT-3.2.2.3] return code 4: bad user name or password
 const AUTH_IDENTIFIER_REJECTED = 2;
 const AUTH_NOT_AUTHORIZED = 5;
+/** Refusals one connection may collect before it is closed. */
+const MAX_DENIALS_PER_CONNECTION = 10;
 
 /**
  * The embedded MQTT broker: Aedes on TCP and on WebSocket (`/mqtt` on the HTTP server), with
@@ -106,6 +108,8 @@ export class MqttBroker {
   private ws: WebSocketServer | null = null;
   private readonly connections = new WeakMap<Duplex, ConnectionInfo>();
   private readonly principals = new WeakMap<Client, Principal>();
+  /** ACL denials per connection. */
+  private readonly denials = new WeakMap<Client, number>();
   /** Sessions that connected with a last will [MQTT-3.1.2-8]. */
   private readonly withWill = new WeakSet<Client>();
   /** Authenticated sessions not yet registered, by client id: they may be taking over an old one. */
@@ -322,10 +326,8 @@ export class MqttBroker {
       return null;
     }
     const failures = this.throttle.recordFailure(address, this.options.clock.now());
-    this.logger.warn(
-      { clientId: client.id, username, address, reason: result.reason, failures },
-      'MQTT login refused',
-    );
+    // The platform logs refusals in a bounded digest (services/audit/security-digest.ts).
+    this.logger.debug({ address, reason: result.reason, failures }, 'MQTT login refused');
     this.options.hooks?.onSecurityEvent?.({
       type: 'auth-failed',
       clientId: client.id,
@@ -366,6 +368,14 @@ export class MqttBroker {
     if (decision.allowed) return null;
     const address = this.connections.get(client.conn as Duplex)?.address ?? 'unknown';
     this.denied(client.id, action, topic, decision.reason, address);
+    // A refused publish closes the connection (Aedes); refused subscriptions do not, so a device
+    // that keeps asking for what it may not have is closed after a few.
+    const denials = (this.denials.get(client) ?? 0) + 1;
+    this.denials.set(client, denials);
+    if (denials >= MAX_DENIALS_PER_CONNECTION) {
+      this.logger.warn({ clientId: client.id, denials }, 'closing a connection that keeps being denied');
+      client.close();
+    }
     return new Error(`${action} to ${topic} not allowed: ${decision.reason}`);
   }
 
@@ -407,7 +417,7 @@ export class MqttBroker {
     reason: string,
     address: string,
   ): void {
-    this.logger.warn({ clientId, action, topic, reason }, 'MQTT ACL denied');
+    this.logger.debug({ clientId: clientId.slice(0, 200), action, reason }, 'MQTT ACL denied');
     this.options.hooks?.onSecurityEvent?.({ type: 'acl-denied', clientId, action, topic, reason, address });
   }
 

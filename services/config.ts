@@ -104,6 +104,8 @@ export const ConfigSchema = z.object({
   ),
   MEDIA_MAX_MB: z.coerce.number().min(1).max(2048).default(50),
   /** Disk space held back in DATA_DIR so an emergency bulletin is recorded on a disk that filled up. */
+  /** Audit entries older than this are archived to DATA_DIR/audit-archive and removed (0: kept forever). */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(400),
   DISK_RESERVE_MB: z.coerce.number().int().min(0).max(4096).default(32),
   DISPATCH_LEAD_S: z.coerce.number().int().min(5).max(3600).default(120),
   LATE_START_GRACE_S: z.coerce.number().int().min(0).max(3600).default(60),

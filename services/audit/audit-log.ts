@@ -1,3 +1,6 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { Clock } from '../../devices/index.js';
 import type { Db } from '../storage/database.js';
@@ -82,8 +85,22 @@ export function redact(value: unknown, depth = 0): unknown {
   );
 }
 
-const json = (value: unknown) =>
-  value === undefined || value === null ? null : JSON.stringify(redact(value));
+/** A stored summary (before, after, detail) longer than this is replaced by its size. */
+const JSON_MAX = 16 * 1024;
+/** Names, ids and addresses are cut to this. */
+const TEXT_MAX = 256;
+
+const json = (value: unknown) => {
+  if (value === undefined || value === null) return null;
+  const text = JSON.stringify(redact(value));
+  return text.length <= JSON_MAX ? text : JSON.stringify({ truncated: true, chars: text.length });
+};
+const text = (value: string | null | undefined) =>
+  value === undefined || value === null
+    ? null
+    : value.length <= TEXT_MAX
+      ? value
+      : `${value.slice(0, TEXT_MAX)}…(${value.length} chars)`;
 const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
 
 /**
@@ -93,6 +110,7 @@ const parse = (text: string | null): unknown => (text === null ? null : JSON.par
 export class AuditLog {
   private readonly insert;
   private failures = 0;
+  private failureLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly db: Db,
@@ -109,31 +127,65 @@ export class AuditLog {
 
   record(entry: AuditEntryInput): void {
     try {
+      // Every field is bounded: names, ids and topics come from whoever is being refused.
       this.insert.run({
         at: this.clock.now(),
-        requestId: entry.requestId ?? null,
+        requestId: text(entry.requestId),
         actorType: entry.actor.type,
-        actorId: entry.actor.id ?? null,
-        actorName: entry.actor.name ?? null,
-        actorRoles: entry.actor.roles ? JSON.stringify(entry.actor.roles) : null,
-        action: entry.action,
-        targetType: entry.target?.type ?? null,
-        targetId: entry.target?.id ?? null,
+        actorId: text(entry.actor.id),
+        actorName: text(entry.actor.name),
+        actorRoles: entry.actor.roles ? json(entry.actor.roles) : null,
+        action: text(entry.action) as string,
+        targetType: text(entry.target?.type),
+        targetId: text(entry.target?.id),
         before: json(entry.before),
         after: json(entry.after),
         outcome: entry.outcome,
         status: entry.status ?? null,
-        address: entry.address ?? null,
+        address: text(entry.address),
         detail: json(entry.detail),
       });
     } catch (error) {
-      // The action already happened; losing its record is serious but must not undo it.
+      // The action already happened; losing its record is serious but must not undo it. Counted
+      // always, logged once a minute (a full disk fails every write).
       this.failures++;
-      this.logger.error(
-        { err: error, action: entry.action, failures: this.failures },
-        'could not write audit entry',
-      );
+      const now = this.clock.now();
+      if (now - this.failureLoggedAt >= 60_000) {
+        this.failureLoggedAt = now;
+        this.logger.error(
+          { err: error, action: text(entry.action), failures: this.failures },
+          'could not write audit entry',
+        );
+      }
     }
+  }
+
+  /**
+   * Retention: entries older than `before` are appended to a gzip file of JSON lines in
+   * `archiveDir` (owner-readable, one gzip member per batch, so `zcat` reads it whole), then
+   * deleted. Returns how many were archived and where.
+   */
+  prune(before: number, archiveDir: string): { archived: number; file: string | null } {
+    const select = this.db.prepare('SELECT * FROM audit_log WHERE at < ? ORDER BY id LIMIT 5000');
+    const remove = this.db.prepare('DELETE FROM audit_log WHERE at < ? AND id <= ?');
+    let archived = 0;
+    let file: string | null = null;
+    for (;;) {
+      const rows = select.all(before) as Row[];
+      if (rows.length === 0) break;
+      if (!file) {
+        mkdirSync(archiveDir, { recursive: true, mode: 0o700 });
+        file = join(archiveDir, `audit-before-${new Date(before).toISOString().slice(0, 10)}.jsonl.gz`);
+      }
+      const lines = rows.map((row) => JSON.stringify(toEntry(row))).join('\n');
+      // Written (and synced by the OS) before the rows go: an entry is never only in neither place.
+      appendFileSync(file, gzipSync(`${lines}\n`), { mode: 0o600 });
+      remove.run(before, (rows[rows.length - 1] as Row).id);
+      archived += rows.length;
+    }
+    if (archived > 0)
+      this.logger.info({ archived, file }, 'audit entries past retention archived and removed');
+    return { archived, file };
   }
 
   get writeFailures(): number {

@@ -17,6 +17,7 @@ import { buildApp } from '../api/app.js';
 import type { DemoSimulators } from '../api/routes/demo.js';
 import { SESSION_COOKIE } from '../api/security.js';
 import { AuditLog } from '../audit/audit-log.js';
+import { SecurityEventDigest } from '../audit/security-digest.js';
 import { CameraHealthService } from '../cameras/camera-health-service.js';
 import { CameraHealthStore } from '../cameras/camera-health-store.js';
 import { CameraStore } from '../cameras/camera-store.js';
@@ -100,6 +101,8 @@ export class Platform {
     audit: AuditLog;
   } | null = null;
   private pruneTimer: TimerHandle | null = null;
+  private auditPruneTimer: TimerHandle | null = null;
+  private securityDigest: SecurityEventDigest | null = null;
   private internalPassword = '';
   private dispatcher: Dispatcher | null = null;
   /** Schedules and broadcasts each say which of theirs still use a media item, so it is not deleted. */
@@ -181,6 +184,22 @@ export class Platform {
       history: () => this.telemetryStore?.stats() ?? null,
     });
     const audit = new AuditLog(db, clock, logger);
+    this.securityDigest = new SecurityEventDigest({ audit, clock, logger });
+    this.securityDigest.start();
+    if (config.AUDIT_RETENTION_DAYS > 0) {
+      const prune = () => {
+        try {
+          audit.prune(
+            clock.now() - config.AUDIT_RETENTION_DAYS * 86_400_000,
+            join(config.DATA_DIR, 'audit-archive'),
+          );
+        } catch (error) {
+          logger.error({ err: error }, 'could not archive old audit entries; trying again tomorrow');
+        }
+      };
+      prune();
+      this.auditPruneTimer = clock.setInterval(prune, 86_400_000);
+    }
     const auth = new AuthService({
       store: new AccountStore(db),
       clock,
@@ -457,6 +476,8 @@ export class Platform {
     const c = this.components;
     if (this.pruneTimer) this.clock.clearInterval(this.pruneTimer);
     this.pruneTimer = null;
+    if (this.auditPruneTimer) this.clock.clearInterval(this.auditPruneTimer);
+    this.auditPruneTimer = null;
     // Before the app: its sockets would otherwise hold the HTTP server open.
     await this.realtimeGateway?.stop();
     this.realtimeGateway = null;
@@ -480,6 +501,8 @@ export class Platform {
     await this.bus?.close();
     this.broker = null;
     this.bus = null;
+    this.securityDigest?.stop();
+    this.securityDigest = null;
     this.db?.close();
     this.db = null;
     this.diskGuard?.stop();
@@ -540,29 +563,14 @@ export class Platform {
   private onSecurityEvent(event: BrokerSecurityEvent): void {
     const c = this.components;
     if (!c) return;
-    const device = { type: 'device' as const, id: event.clientId, name: event.clientId };
     switch (event.type) {
       case 'auth-failed':
         c.metrics.authFailures.inc({ reason: event.reason });
-        c.audit.record({
-          actor: { ...device, name: event.username ?? event.clientId },
-          action: 'mqtt.login',
-          target: { type: 'device', id: event.username ?? event.clientId },
-          outcome: 'denied',
-          address: event.address,
-          detail: { reason: event.reason, clientId: event.clientId },
-        });
+        this.securityDigest?.record(event);
         break;
       case 'acl-denied':
         c.metrics.aclDenials.inc({ action: event.action });
-        c.audit.record({
-          actor: device,
-          action: `mqtt.${event.action}`,
-          target: { type: 'topic', id: event.topic },
-          outcome: 'denied',
-          address: event.address,
-          detail: { reason: event.reason },
-        });
+        this.securityDigest?.record(event);
         break;
       case 'oversized-packet':
         c.ingress.reject(event.clientId, '(transport)', 'oversized', `${event.size} bytes > ${event.limit}`);

@@ -367,7 +367,12 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
       // typed by someone who knows it (an admin may move a camera without it).
       const { xaddr, password } = request.body;
       const admin = request.principal?.roles.includes('admin') ?? false;
-      if (xaddr !== undefined && password === undefined && !admin && originOf(xaddr) !== originOf(before.xaddr)) {
+      if (
+        xaddr !== undefined &&
+        password === undefined &&
+        !admin &&
+        originOf(xaddr) !== originOf(before.xaddr)
+      ) {
         throw new InvalidRequestError(
           "body.password: enter the camera's password again when its address moves to another host or port",
         );
