@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { DEFAULT_CAMERA_NETWORKS } from '../devices/onvif-camera/address-policy.js';
 import { type Config, loadConfig } from '../services/config.js';
 import { Platform } from '../services/platform/platform.js';
 
@@ -47,6 +48,8 @@ export async function startBenchPlatform(config: Partial<Config> = {}): Promise<
       {},
       {
         DATA_DIR: dataDir,
+        // The simulated cameras listen on loopback.
+        CAMERA_NETWORKS: [...DEFAULT_CAMERA_NETWORKS, '127.0.0.0/8'],
         HTTP_HOST: '127.0.0.1',
         HTTP_PORT: 0,
         MQTT_HOST: '127.0.0.1',

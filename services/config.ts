@@ -1,7 +1,18 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DEFAULT_CAMERA_NETWORKS } from '../devices/onvif-camera/address-policy.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const optionalUrl = z.url().optional();
+/** `10.0.0.0/8`, `fc00::/7` or a single address. */
+const isNetwork = (value: string) => {
+  const [address, bits, ...rest] = value.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return Number.isInteger(n) && n >= 0 && n <= (family === 4 ? 32 : 128);
+};
 
 /** Every environment variable the platform reads, validated once at boot (DESIGN.md "Configuration"). */
 export const ConfigSchema = z.object({
@@ -73,6 +84,17 @@ export const ConfigSchema = z.object({
     .string()
     .optional()
     .describe('network interface WS-Discovery probes from (e.g. eth0); default the default route'),
+  CAMERA_NETWORKS: z
+    .string()
+    .default(DEFAULT_CAMERA_NETWORKS.join(','))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine((networks) => networks.every(isNetwork), 'comma-separated addresses or CIDR networks')
+    .describe('networks cameras may be reached on (SSRF guard); default the private LAN ranges'),
   CAMERA_POLL_INTERVAL_S: z.coerce.number().int().min(5).max(3600).default(30),
   CAMERA_POLL_CONCURRENCY: z.coerce
     .number()

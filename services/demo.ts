@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import { DEFAULT_CAMERA_NETWORKS } from '../devices/onvif-camera/address-policy.js';
 import { parseCameraFault } from '../simulators/onvif-camera/faults.js';
 import { HUONG_DAO_CAMERA_SITES, SimulatedCameraFleet } from '../simulators/onvif-camera/fleet.js';
 import type { SimulatedCamera } from '../simulators/onvif-camera/simulated-camera.js';
@@ -22,7 +23,12 @@ const ONLINE_WAIT_MS = 30_000;
 
 // The demo is the Hướng Đạo fleet whatever SEED_PRESET says, and keeps its data apart from a real
 // installation's unless DATA_DIR says otherwise; everything else comes from the environment.
-const config = configOrExit({ SEED_PRESET: DEMO_COMMUNE, DATA_DIR: process.env.DATA_DIR || './data/demo' });
+const config = configOrExit({
+  SEED_PRESET: DEMO_COMMUNE,
+  DATA_DIR: process.env.DATA_DIR || './data/demo',
+  // The demo's simulated cameras listen on this machine's loopback.
+  CAMERA_NETWORKS: [...DEFAULT_CAMERA_NETWORKS, '127.0.0.0/8', '::1'],
+});
 const logger = loggerFor(config);
 // The demo prints every account's password itself, below.
 // The fleets below start after the platform; the fault panel finds them once they exist.

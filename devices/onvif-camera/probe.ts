@@ -1,7 +1,8 @@
-import { connect } from 'node:net';
+import { connect, type LookupFunction } from 'node:net';
 import type { XMLParser } from 'fast-xml-parser';
 import { HttpClient } from 'urllib';
 import type { Clock } from '../shared/clock.js';
+import type { CameraAddressPolicy } from './address-policy.js';
 import type { CameraPollSignals } from './health-machine.js';
 import { child, createSoapParser, faultText, securityHeader, soapEnvelope, text, xmlEscape } from './soap.js';
 
@@ -37,6 +38,8 @@ export interface ProbeOptions {
   rebaseHost?: boolean;
   /** Defaults to a client per probe, so no connection or auth state is shared between cameras. */
   httpClient?: HttpClient;
+  /** Where cameras may be reached (every call is checked, redirects are never followed). */
+  policy?: CameraAddressPolicy;
 }
 
 export interface ProbeStep {
@@ -100,7 +103,16 @@ export async function probeCamera(target: CameraTarget, options: ProbeOptions): 
   const maxSnapshotBytes = options.maxSnapshotBytes ?? DEFAULTS.maxSnapshotBytes;
   const rebaseHost = options.rebaseHost ?? true;
   const ownClient = options.httpClient === undefined;
-  const http = options.httpClient ?? new HttpClient({ connect: { timeout: callTimeoutMs } });
+  const policy = options.policy;
+  const http =
+    options.httpClient ??
+    new HttpClient({
+      connect: { timeout: callTimeoutMs },
+      // urllib checks every address a name resolves to, and literal IPs, before connecting.
+      ...(policy ? { checkAddress: (ip: string) => policy.allowsIp(ip) } : {}),
+    });
+  /** Refuses a call to an address outside the policy before it is made. */
+  const allowed = (url: string) => policy?.assertAllowed(url);
   const parser: XMLParser = createSoapParser();
   const deviceUrl = new URL(target.deviceUrl);
   const digestAuth = `${target.username}:${target.password}`;
@@ -169,9 +181,11 @@ export async function probeCamera(target: CameraTarget, options: ProbeOptions): 
       ? securityHeader(target.username, target.password, clock.now() + result.clockOffsetMs)
       : '';
     try {
+      allowed(url);
       const res = await withCallSignal((signal) =>
         http.request<string>(url, {
           method: 'POST',
+          followRedirect: false,
           content: soapEnvelope(body, header),
           headers: { 'content-type': 'application/soap+xml; charset=utf-8' },
           dataType: 'text',
@@ -366,7 +380,8 @@ export async function probeCamera(target: CameraTarget, options: ProbeOptions): 
     if (!result.streamUri) return;
     const started = clock.now();
     try {
-      await withCallSignal((signal) => rtspOptions(result.streamUri as string, signal));
+      allowed(result.streamUri);
+      await withCallSignal((signal) => rtspOptions(result.streamUri as string, signal, policy?.lookup));
       result.rtspOk = true;
       result.steps.push({ name: 'RTSP OPTIONS', ok: true, latencyMs: clock.now() - started });
     } catch (err) {
@@ -378,9 +393,12 @@ export async function probeCamera(target: CameraTarget, options: ProbeOptions): 
     if (!result.snapshotUri) return;
     const started = clock.now();
     try {
+      allowed(result.snapshotUri);
       const res = await withCallSignal((signal) =>
         http.request<Buffer>(result.snapshotUri as string, {
           method: 'GET',
+          // A redirect would take the fetch past the host rewrite to wherever the camera says.
+          followRedirect: false,
           dataType: 'buffer',
           timeout: callTimeoutMs,
           signal,
@@ -446,7 +464,7 @@ export function isCompleteJpeg(data: Buffer): boolean {
  * RTSP OPTIONS (RFC 2326 §10.1) to the stream's server. Any RTSP status line counts: a 401 still
  * proves the media server is up, and credentials for RTSP are a separate concern from stream health.
  */
-export function rtspOptions(uri: string, signal: AbortSignal): Promise<string> {
+export function rtspOptions(uri: string, signal: AbortSignal, lookup?: LookupFunction): Promise<string> {
   const url = new URL(uri);
   const port = url.port ? Number(url.port) : 554;
   const requestUri = `rtsp://${url.host}${url.pathname}${url.search}`;
@@ -455,7 +473,7 @@ export function rtspOptions(uri: string, signal: AbortSignal): Promise<string> {
       reject(signal.reason);
       return;
     }
-    const socket = connect({ host: url.hostname, port });
+    const socket = connect({ host: url.hostname, port, ...(lookup ? { lookup } : {}) });
     let received = '';
     const finish = (err: unknown, status?: string) => {
       signal.removeEventListener('abort', onAbort);

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../devices/index.js';
+import type { CameraAddressPolicy } from '../../devices/onvif-camera/address-policy.js';
 import type { AuthService } from '../accounts/auth-service.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { CameraHealthService } from '../cameras/camera-health-service.js';
@@ -52,6 +53,8 @@ export interface ApiDeps {
   cameraHealth: CameraHealthService;
   /** The network interface WS-Discovery probes from when a request names none. */
   cameraDiscoveryInterface: string | undefined;
+  /** Where cameras may be onboarded (CAMERA_NETWORKS, never the platform's own ports). */
+  cameraPolicy: CameraAddressPolicy;
   // [history] deps
   /** Heartbeat and presence history (InfluxDB or the embedded store). */
   telemetry: TelemetryStore;

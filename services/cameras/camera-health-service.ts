@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../devices/index.js';
+import type { CameraAddressPolicy } from '../../devices/onvif-camera/address-policy.js';
 import {
   type CameraHealth,
   type CameraHealthConfig,
@@ -31,6 +32,8 @@ export interface CameraHealthServiceOptions {
   concurrency: number;
   callTimeoutMs: number;
   health?: Partial<CameraHealthConfig>;
+  /** Where cameras may be reached; every call of a poll is checked against it. */
+  policy?: CameraAddressPolicy;
 }
 
 /** The `state` field of camera_health points (docs/history.md). */
@@ -144,7 +147,12 @@ export class CameraHealthService {
     const { xaddr, username, password } = cameras.credentials(cameraId);
     const result = await probeCamera(
       { deviceUrl: xaddr, username, password },
-      { clock, callTimeoutMs, signal: this.abort.signal },
+      {
+        clock,
+        callTimeoutMs,
+        signal: this.abort.signal,
+        ...(this.options.policy ? { policy: this.options.policy } : {}),
+      },
     );
     if (!this.abort.signal.aborted) this.record(cameraId, result);
     return result;

@@ -10,6 +10,7 @@ import { MqttClientBus } from '../../broker/bus/mqtt-client-bus.js';
 import type { LoginThrottleOptions } from '../../broker/login-throttle.js';
 import { type BrokerSecurityEvent, MqttBroker } from '../../broker/mqtt-broker.js';
 import { type Clock, systemClock, type TimerHandle } from '../../devices/index.js';
+import { CameraAddressPolicy } from '../../devices/onvif-camera/address-policy.js';
 import { AccountStore } from '../accounts/account-store.js';
 import { AuthService } from '../accounts/auth-service.js';
 import type { ScryptParams } from '../accounts/passwords.js';
@@ -382,7 +383,23 @@ export class Platform {
       clock.now(),
     );
     this.cameraStore = cameras;
+    // Cameras are reached only on CAMERA_NETWORKS, and never on a port of the platform's own or
+    // of the services it talks to (the ports are read at each check: in tests they are ephemeral).
+    const servicePorts = [config.REDIS_URL, config.INFLUX_URL, config.MQTT_URL].flatMap((url) => {
+      if (!url) return [];
+      const parsed = new URL(url);
+      return parsed.port ? [Number(parsed.port)] : [];
+    });
+    const cameraPolicy = new CameraAddressPolicy({
+      networks: config.CAMERA_NETWORKS,
+      deniedPorts: () => [
+        ...servicePorts,
+        this.app ? this.httpPort : config.HTTP_PORT,
+        this.broker ? this.broker.port : config.MQTT_PORT,
+      ],
+    });
     const cameraHealth = new CameraHealthService({
+      policy: cameraPolicy,
       cameras,
       store: new CameraHealthStore(db),
       events: this.events,
@@ -427,6 +444,7 @@ export class Platform {
         cameras,
         cameraHealth,
         cameraDiscoveryInterface: config.CAMERA_DISCOVERY_INTERFACE,
+        cameraPolicy,
         loginRateLimitPerMinute: config.LOGIN_RATE_LIMIT_PER_MIN,
         cookieSecure: config.COOKIE_SECURE === 'auto' ? 'auto' : config.COOKIE_SECURE === 'true',
         corsOrigins: config.CORS_ORIGINS,

@@ -102,6 +102,25 @@ describe('camera onboarding', () => {
     expect(bad.body.error.message).toContain('xaddr');
   });
 
+  it('refuses to onboard an address off the camera networks or on a port of the platform', async () => {
+    t = await startTestPlatform({ config: { SEED_PRESET: 'huong-dao' } });
+    const platformPort = new URL(t.httpUrl).port;
+    for (const [xaddr, why] of [
+      ['http://169.254.169.254/latest/meta-data', /not on a camera network/],
+      [`http://127.0.0.1:${platformPort}/api/v1/audit`, /belongs to the platform/],
+      [`http://127.0.0.1:${new URL(t.mqttUrl).port}/`, /belongs to the platform/],
+    ] as const) {
+      const refused = await t.api('/api/v1/cameras', {
+        method: 'POST',
+        body: { ...camera, id: 'hd-cam09', xaddr },
+        as: 'technician',
+      });
+      expect(refused.status, xaddr).toBe(400);
+      expect(refused.body.error.message).toMatch(/^body\.xaddr: /);
+      expect(refused.body.error.message).toMatch(why);
+    }
+  });
+
   it('does not sign for a new host with the stored password: moving a camera needs it typed again', async () => {
     t = await startTestPlatform({ config: { SEED_PRESET: 'huong-dao' } });
     await t.api('/api/v1/cameras', { method: 'POST', body: camera, as: 'technician' });

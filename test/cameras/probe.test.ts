@@ -9,6 +9,7 @@ import {
 import { XMLParser } from 'fast-xml-parser';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CameraAddressPolicy } from '../../devices/onvif-camera/address-policy.js';
 import { classifyPoll, defaultCameraHealthConfig } from '../../devices/onvif-camera/health-machine.js';
 import { isCompleteJpeg, probeCamera } from '../../devices/onvif-camera/probe.js';
 import { passwordDigest } from '../../devices/onvif-camera/soap.js';
@@ -33,6 +34,10 @@ interface FakeCameraOptions {
   rtsp?: boolean;
   /** The private address the camera believes it has (behind a 4G router). */
   advertisedHost?: string;
+  /** The snapshot answers a redirect to this URL. */
+  snapshotRedirect?: string;
+  /** GetSnapshotUri names this port instead of the camera's own. */
+  snapshotPort?: number;
 }
 
 const JPEG = Buffer.concat([
@@ -100,6 +105,11 @@ class FakeCamera {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     if (req.method === 'GET' && req.url === '/snapshot.jpg') {
+      if (this.options.snapshotRedirect) {
+        res.writeHead(302, { location: this.options.snapshotRedirect });
+        res.end();
+        return;
+      }
       const user = checkDigest(req, this.options.accounts);
       if (!user) {
         res.writeHead(401, {
@@ -172,7 +182,7 @@ class FakeCamera {
         return soap(
           res,
           200,
-          `<trt:GetSnapshotUriResponse><trt:MediaUri><tt:Uri>http://${host}:${this.httpPort}/snapshot.jpg</tt:Uri></trt:MediaUri></trt:GetSnapshotUriResponse>`,
+          `<trt:GetSnapshotUriResponse><trt:MediaUri><tt:Uri>http://${host}:${this.options.snapshotPort ?? this.httpPort}/snapshot.jpg</tt:Uri></trt:MediaUri></trt:GetSnapshotUriResponse>`,
         );
       default:
         return soap(res, 400, '<s:Fault><s:Code><s:Value>s:Receiver</s:Value></s:Code></s:Fault>');
@@ -298,6 +308,51 @@ describe('probeCamera', () => {
       'GetSnapshotUri',
     ]);
     expect(classifyPoll(result, defaultCameraHealthConfig).kind).toBe('ok');
+  });
+
+  it('never follows a snapshot redirect, so a camera cannot point the platform at an internal host', async () => {
+    const clock = new ManualClock();
+    let internalRequests = 0;
+    const internal = createServer((_req, res) => {
+      internalRequests++;
+      res.writeHead(200, { 'content-type': 'image/jpeg' });
+      res.end(JPEG);
+    });
+    const internalPort = await listen(internal);
+    openServers.push(internal as unknown as TcpServer);
+    const cam = await camera({ clock, snapshotRedirect: `http://127.0.0.1:${internalPort}/secret.jpg` });
+    const policy = new CameraAddressPolicy({ networks: ['127.0.0.0/8'] });
+    const result = await probeCamera({ deviceUrl: cam.deviceUrl, ...creds }, { clock, policy });
+    expect(result.snapshotOk).toBe(false);
+    expect(result.steps.find((s) => s.name === 'snapshot')?.error).toBe('HTTP 302');
+    expect(internalRequests).toBe(0);
+  });
+
+  it('refuses to call a platform port or an address off the camera networks, whatever the camera says', async () => {
+    const clock = new ManualClock();
+    let platformRequests = 0;
+    const platform = createServer((_req, res) => {
+      platformRequests++;
+      res.end('{}');
+    });
+    const platformPort = await listen(platform);
+    openServers.push(platform as unknown as TcpServer);
+    const cam = await camera({ clock, snapshotPort: platformPort });
+    const policy = new CameraAddressPolicy({ networks: ['127.0.0.0/8'], deniedPorts: () => [platformPort] });
+    const result = await probeCamera({ deviceUrl: cam.deviceUrl, ...creds }, { clock, policy });
+    expect(result.onvifOk).toBe(true);
+    expect(result.steps.find((s) => s.name === 'snapshot')?.error).toMatch(
+      `port ${platformPort} belongs to the platform`,
+    );
+    expect(platformRequests).toBe(0);
+
+    // A device address off the camera networks (a cloud metadata service, here loopback not listed)
+    // is not even connected to.
+    const outside = new CameraAddressPolicy({ networks: ['10.0.0.0/8'] });
+    const refused = await probeCamera({ deviceUrl: cam.deviceUrl, ...creds }, { clock, policy: outside });
+    expect(refused.reachable).toBe(false);
+    expect(refused.error).toMatch(/not on a camera network/);
+    expect(cam.actions).toHaveLength(6); // only the first probe's calls reached the camera
   });
 
   it('reports a refused password as auth rejected, not as unreachable', async () => {

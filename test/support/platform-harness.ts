@@ -5,6 +5,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import type { LoginThrottleOptions } from '../../broker/login-throttle.js';
 import type { Clock } from '../../devices/index.js';
+import { DEFAULT_CAMERA_NETWORKS } from '../../devices/onvif-camera/address-policy.js';
 import type { Role } from '../../services/accounts/roles.js';
 import type { DemoSimulators } from '../../services/api/routes/demo.js';
 import { type Config, loadConfig } from '../../services/config.js';
@@ -69,6 +70,8 @@ export async function startTestPlatform(
       LOG_LEVEL: 'silent',
       // A small reserve: hundreds of platforms start in a run (the disk-full suite sets its own).
       DISK_RESERVE_MB: 1,
+      // The simulated cameras listen on loopback.
+      CAMERA_NETWORKS: [...DEFAULT_CAMERA_NETWORKS, '127.0.0.0/8', '::1'],
       ...options.config,
     },
   );

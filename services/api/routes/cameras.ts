@@ -79,6 +79,11 @@ const StepSchema = z.object({
  * demand; police read health, snapshots, uptime and incidents. Passwords never leave the store.
  */
 export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
+  /** An address the platform may not reach (CAMERA_NETWORKS, its own ports) is refused at onboarding. */
+  const checkAddress = (xaddr: string) => {
+    const refusal = deps.cameraPolicy.refusal(xaddr);
+    if (refusal) throw new InvalidRequestError(`body.xaddr: ${refusal}`);
+  };
   const { cameras, registry, cameraHealth, telemetry, clock } = deps;
   const tags = ['cameras'];
   const readers = ['police', 'technician'] as const;
@@ -192,6 +197,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         communeScope(request, request.body.communeId) ?? request.body.communeId,
       );
       checkVillage(request, commune.id, request.body.villageId);
+      checkAddress(request.body.xaddr);
       const camera = cameras.create(request.body);
       request.auditNote = { target: { type: 'camera', id: camera.id }, after: summary(camera) };
       return reply.status(201).send(await one(camera));
@@ -366,6 +372,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
       // choosing, it would hand them the digest to crack. A new host needs the password again,
       // typed by someone who knows it (an admin may move a camera without it).
       const { xaddr, password } = request.body;
+      if (xaddr !== undefined) checkAddress(xaddr);
       const admin = request.principal?.roles.includes('admin') ?? false;
       if (
         xaddr !== undefined &&
