@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configOrExit, hostForUrl, loggerFor } from './platform/run.js';
@@ -46,6 +46,8 @@ try {
   }
   const url = values.url ?? config.MQTT_URL ?? `mqtt://${hostForUrl(config.MQTT_HOST)}:${config.MQTT_PORT}`;
   writeFileSync(values.out, `${JSON.stringify({ url, devices }, null, 2)}\n`, { mode: 0o600 });
+  // `mode` applies only to a new file: an existing one keeps its (maybe world-readable) mode.
+  chmodSync(values.out, 0o600);
   process.stdout.write(`Issued new secrets for ${devices.length} clusters; wrote ${values.out}\n`);
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n`);

@@ -53,7 +53,8 @@ function reason(error: unknown): { code: string | undefined; text: string } {
  */
 export function ensureWritableDataDir(dir: string): 'ok' | 'full' {
   try {
-    mkdirSync(dir, { recursive: true });
+    // It holds the database, the keys and the internal credential: the platform's user only.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
     const { code, text } = reason(error);
     throw new DataDirError(dir, code, `cannot be created (${text})`);

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { chmodSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
@@ -132,7 +132,22 @@ export function openDatabase(path: string, logger: Logger): Db {
     throw error;
   }
   cacheStatements(db);
+  if (path !== ':memory:') ownerOnly(path);
   return db;
+}
+
+/**
+ * The database and its WAL hold device secrets' hashes, sessions and the audit log: readable by the
+ * platform's user only, whatever the umask made them (SQLite creates them 0644).
+ */
+function ownerOnly(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(file, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
 }
 
 /** Distinct statement texts kept compiled; beyond it the cache starts over (SQL built per call). */

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 import { wavTone } from './audio-fixtures.js';
@@ -21,9 +22,12 @@ describe('media downloads', () => {
   let id = '';
   let contentUrl = '';
   let deviceSecret = '';
+  const logLines: string[] = [];
 
   beforeAll(async () => {
-    t = await startTestPlatform();
+    t = await startTestPlatform({
+      logger: pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }),
+    });
     id = (
       await t.platform.media.ingest(
         { stream: Readable.from([wav]), filename: 'ban-tin.wav' },
@@ -53,6 +57,12 @@ describe('media downloads', () => {
     expect(headers.get('accept-ranges')).toBe('bytes');
     const { sha256 } = t.platform.media.get(id);
     expect(headers.get('etag')).toBe(`"${sha256}"`);
+    // The request is logged, its signature is not: the log must not hand out working links.
+    const sig = new URL(url).searchParams.get('sig') as string;
+    const logged = logLines.filter((line) => line.includes(`/api/v1/media/${id}/content`));
+    expect(logged.length).toBeGreaterThan(0);
+    expect(logged.some((line) => line.includes('sig=[redacted]'))).toBe(true);
+    expect(logLines.some((line) => line.includes(sig))).toBe(false);
   });
 
   it('refuses an expired link, and a link whose signature or expiry was altered', async () => {

@@ -67,6 +67,10 @@ describe('openDatabase start-up checks', () => {
     const row = db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number };
     expect(row.n).toBeGreaterThan(0);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    // Device secrets' hashes, sessions and the audit log: the platform's user only.
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    for (const file of ['smart-commune.sqlite', 'smart-commune.sqlite-wal'])
+      expect(statSync(join(dir, file)).mode & 0o777, file).toBe(0o600);
   });
 
   it('reopens an intact existing database', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { LoginThrottleOptions } from '../../broker/login-throttle.js';
 import type { Clock } from '../../devices/index.js';
 import { DEFAULT_CAMERA_NETWORKS } from '../../devices/onvif-camera/address-policy.js';
@@ -47,6 +47,8 @@ export async function startTestPlatform(
     clock?: Clock;
     config?: Partial<Config>;
     loginThrottle?: LoginThrottleOptions;
+    /** The platform's logger (default silent, or TEST_LOG_LEVEL). */
+    logger?: Logger;
     dataDir?: string;
     /** Receives the generated first-admin password message instead of stdout. */
     announce?: (message: string) => void;
@@ -75,7 +77,7 @@ export async function startTestPlatform(
       ...options.config,
     },
   );
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const platform = new Platform({
     config,
     logger,
