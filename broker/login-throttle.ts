@@ -15,6 +15,9 @@ export const DEFAULT_LOGIN_THROTTLE: LoginThrottleOptions = {
   forgetAfterMs: 15 * 60_000,
 };
 
+/** Keys remembered at most, whatever the rate of new ones. */
+const MAX_ENTRIES = 50_000;
+
 interface Entry {
   failures: number;
   lastFailureAt: number;
@@ -50,6 +53,8 @@ export class LoginThrottle {
     const entry = this.current(address, now) ?? { failures: 0, lastFailureAt: now };
     entry.failures += 1;
     entry.lastFailureAt = now;
+    // Re-inserted so the map's order is the order of last failure (prune drops the oldest first).
+    this.entries.delete(address);
     this.entries.set(address, entry);
     this.prune(now);
     return entry.failures;
@@ -73,6 +78,11 @@ export class LoginThrottle {
     if (this.entries.size < 10_000) return;
     for (const [address, entry] of this.entries) {
       if (now - entry.lastFailureAt > this.options.forgetAfterMs) this.entries.delete(address);
+    }
+    // Still full of fresh keys (names rotated from many addresses): the oldest go first.
+    for (const key of this.entries.keys()) {
+      if (this.entries.size <= MAX_ENTRIES) break;
+      this.entries.delete(key);
     }
   }
 }

@@ -299,7 +299,10 @@ export class MqttBroker {
   ): Promise<AuthenticateError | null> {
     const info = this.connections.get(client.conn as Duplex);
     const address = info?.address ?? 'unknown';
-    const delay = this.throttle.delayFor(address, this.options.clock.now());
+    // Per address and username: a neighbour failing behind the same carrier NAT or proxy must not
+    // hold back a device that has the right secret; a guesser is slowed on each name it tries.
+    const throttleKey = `${address}\u0000${(username ?? '').slice(0, 128)}`;
+    const delay = this.throttle.delayFor(throttleKey, this.options.clock.now());
     if (delay > 0) await new Promise<void>((resolve) => this.options.clock.setTimeout(resolve, delay));
 
     const result = await this.identify(client.id, username, password);
@@ -317,7 +320,7 @@ export class MqttBroker {
           }) as AuthenticateError;
         }
       }
-      this.throttle.recordSuccess(address);
+      this.throttle.recordSuccess(throttleKey);
       this.principals.set(client, result.principal);
       this.arriving.set(client.id, client);
       (client.conn as Duplex).once('close', () => {
@@ -325,7 +328,7 @@ export class MqttBroker {
       });
       return null;
     }
-    const failures = this.throttle.recordFailure(address, this.options.clock.now());
+    const failures = this.throttle.recordFailure(throttleKey, this.options.clock.now());
     // The platform logs refusals in a bounded digest (services/audit/security-digest.ts).
     this.logger.debug({ address, reason: result.reason, failures }, 'MQTT login refused');
     this.options.hooks?.onSecurityEvent?.({

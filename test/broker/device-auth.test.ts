@@ -118,6 +118,23 @@ describe('repeated failed logins', () => {
       await fourth;
       expect(answered).toBe(true);
 
+      // Another device behind the same address (a carrier NAT, a proxy) with its right secret is
+      // answered at once: no timer is armed for it, it is not held for its neighbour's failures.
+      const neighbourSecret = await t.addDevice('hd-c02');
+      const timersNow = clock.pendingTimers();
+      const neighbour = await Promise.race([
+        mqtt.connectAsync(t.mqttUrl, {
+          clientId: 'hd-c02',
+          username: 'hd-c02',
+          password: neighbourSecret,
+          reconnectPeriod: 0,
+        }),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('held back')), 3_000)),
+      ]);
+      expect(neighbour.connected).toBe(true);
+      expect(clock.pendingTimers()).toBeLessThanOrEqual(timersNow);
+      await neighbour.endAsync();
+
       // The right secret is also held back from that address (the throttle does not know it is
       // right before checking), but is accepted and resets the address.
       const good = mqtt.connectAsync(t.mqttUrl, {
