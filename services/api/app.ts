@@ -86,7 +86,7 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
     });
   }
   await app.register(rateLimit, { global: false });
-  registerSecurity(app, { auth: deps.auth, audit: deps.audit });
+  registerSecurity(app, { auth: deps.auth, audit: deps.audit, corsOrigins: deps.corsOrigins });
 
   await app.register(swagger, {
     openapi: {

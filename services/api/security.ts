@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthService } from '../accounts/auth-service.js';
 import { type Access, isAllowed, type Principal } from '../accounts/roles.js';
 import type { AuditEntryInput, AuditLog, AuditOutcome } from '../audit/audit-log.js';
-import { AuthenticationError, ForbiddenError, NotFoundError } from '../errors.js';
+import { AuthenticationError, ForbiddenError, NotFoundError, UnsupportedMediaError } from '../errors.js';
 
 export const SESSION_COOKIE = 'sc_session';
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -42,7 +42,10 @@ function guarded(url: string): boolean {
  *   before any handler or body validation runs;
  * - onSend writes one audit entry for each state-changing request, whatever its outcome.
  */
-export function registerSecurity(app: FastifyInstance, deps: { auth: AuthService; audit: AuditLog }): void {
+export function registerSecurity(
+  app: FastifyInstance,
+  deps: { auth: AuthService; audit: AuditLog; corsOrigins?: readonly string[] },
+): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('auditNote', null as unknown as AuditNote);
 
@@ -65,6 +68,8 @@ export function registerSecurity(app: FastifyInstance, deps: { auth: AuthService
   app.addHook('onRequest', async (request) => {
     request.auditNote = {};
     request.principal = resolvePrincipal(request, deps.auth);
+    if (STATE_CHANGING.has(request.method) && request.principal?.via === 'session')
+      refuseCrossSite(request, deps.corsOrigins ?? []);
     const access = request.routeOptions.config?.access;
     if (access === undefined) return; // docs, health and unknown URLs
     const verdict = isAllowed(access, request.principal);
@@ -105,6 +110,35 @@ export function registerSecurity(app: FastifyInstance, deps: { auth: AuthService
     });
     return payload;
   });
+}
+
+/** Content types a page on another site can send without asking first (a plain HTML form). */
+const FORM_TYPES = /^\s*(text\/plain|application\/x-www-form-urlencoded)\b/i;
+
+/**
+ * Cross-site request forgery: a state-changing request carried by the session cookie must come
+ * from the console's own origin. SameSite=Strict already keeps the cookie off other sites'
+ * requests; this is the second line (OWASP: verify the origin with Fetch Metadata and Origin, and
+ * refuse the content types a form can send). Clients without a browser send neither header and
+ * are not a forgery vector; API tokens are not sent by browsers on their own.
+ */
+function refuseCrossSite(request: FastifyRequest, corsOrigins: readonly string[]): void {
+  const site = request.headers['sec-fetch-site'];
+  const origin = request.headers.origin;
+  const allowedOrigin = (value: string) => {
+    if (corsOrigins.includes(value)) return true;
+    try {
+      return new URL(value).host === request.host;
+    } catch {
+      return false;
+    }
+  };
+  if (origin !== undefined ? !allowedOrigin(origin) : site === 'cross-site' || site === 'same-site') {
+    throw new ForbiddenError('cross-site request refused: send it from the console or with an API token');
+  }
+  if (FORM_TYPES.test(request.headers['content-type'] ?? '')) {
+    throw new UnsupportedMediaError('send application/json (or multipart/form-data for uploads)');
+  }
 }
 
 function resolvePrincipal(request: FastifyRequest, auth: AuthService): Principal | null {
