@@ -131,6 +131,28 @@ export class AuthService {
 
   logout(principal: Principal): void {
     if (principal.sessionId) this.options.store.deleteSession(sha256(principal.sessionId));
+    this.credentialsEnded();
+  }
+
+  /**
+   * Calls `listener` whenever sessions or tokens end (sign-out, password change or reset, an
+   * account disabled or its roles changed, a token revoked): the console's live sockets are
+   * checked again at once instead of at their next periodic check.
+   */
+  onCredentialsEnded(listener: () => void): () => void {
+    this.endListeners.add(listener);
+    return () => this.endListeners.delete(listener);
+  }
+  private readonly endListeners = new Set<() => void>();
+
+  private credentialsEnded(): void {
+    for (const listener of this.endListeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.logger.error({ err: error }, 'a listener for ended sessions failed');
+      }
+    }
   }
 
   authenticateSession(sessionId: string): { principal: Principal; expiresAt: number } | null {
@@ -219,6 +241,7 @@ export class AuthService {
     if (after.disabled || patch.roles) store.deleteSessionsOf(id);
     // Re-enabling an account must not bring its old machine credentials back with it.
     if (after.disabled && !current.disabled) store.revokeTokensOf(id, clock.now());
+    this.credentialsEnded();
     return { before: publicUser(current), after: publicUser(after) };
   }
 
@@ -234,6 +257,7 @@ export class AuthService {
     store.deleteSessionsOf(id);
     const tokensRevoked = store.revokeTokensOf(id, clock.now());
     this.lockout.recordSuccess(store.getUser(id).username.toLowerCase());
+    this.credentialsEnded();
     return { tokensRevoked };
   }
 
@@ -249,7 +273,9 @@ export class AuthService {
       throw new AuthenticationError('current password is wrong');
     store.setPassword(user.id, await hashPassword(next, this.params), clock.now());
     store.deleteSessionsOf(user.id, principal.sessionId ? sha256(principal.sessionId) : null);
-    return { tokensRevoked: store.revokeTokensOf(user.id, clock.now()) };
+    const tokensRevoked = store.revokeTokensOf(user.id, clock.now());
+    this.credentialsEnded();
+    return { tokensRevoked };
   }
 
   // API tokens
@@ -296,6 +322,7 @@ export class AuthService {
       throw new NotFoundError('token', id);
     }
     this.options.store.revokeToken(id, this.options.clock.now());
+    this.credentialsEnded();
     return publicToken(this.options.store.getToken(id));
   }
 

@@ -137,6 +137,9 @@ export class RealtimeGateway {
         this.scheduleFlush();
       }),
     );
+    // At once when a session or token ends (a sign-out must not leave a console streaming), and
+    // periodically for those that simply expire.
+    this.unsubscribers.push(this.options.auth.onCredentialsEnded(() => this.recheck()));
     this.recheckTimer = setInterval(() => this.recheck(), this.options.recheckEveryMs ?? 60_000);
     this.recheckTimer.unref();
   }

@@ -19,7 +19,7 @@ describe('state-changing requests with a session', () => {
   afterAll(() => t.close());
 
   it('are refused from another origin, or when the browser says they come from another site', async () => {
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       { origin: 'http://evil.example' },
       { origin: 'null' },
       { 'sec-fetch-site': 'cross-site' },

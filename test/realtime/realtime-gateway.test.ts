@@ -272,6 +272,33 @@ describe('realtime gateway', () => {
     expect(c.socket.connected).toBe(true);
   });
 
+  it('drops a console socket the moment its session signs out', async () => {
+    await t.platform.auth.createUser({
+      username: 'signing-out',
+      displayName: 'Đăng xuất',
+      password: 'signing-out-password',
+      roles: ['operator'],
+    });
+    const login = await api(t.httpUrl, '/api/v1/auth/login', {
+      method: 'POST',
+      body: { username: 'signing-out', password: 'signing-out-password' },
+    });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const c = client(t.httpUrl, { headers: { cookie } });
+    await connected(c);
+    const stays = await as('operator');
+    let reason = '';
+    c.socket.on('disconnect', (why) => {
+      reason = why;
+    });
+    expect(
+      (await api(t.httpUrl, '/api/v1/auth/logout', { method: 'POST', headers: { cookie } })).status,
+    ).toBe(204);
+    // No periodic recheck is run here: the sign-out itself ends the stream.
+    await vi.waitFor(() => expect(reason).toBe('io server disconnect'), { timeout: 2_000 });
+    expect(stays.socket.connected).toBe(true);
+  });
+
   it('disconnects the socket of an account that is disabled', async () => {
     const user = await t.platform.auth.createUser({
       username: 'leaving-operator',
