@@ -197,6 +197,11 @@ describe('camera health for police', () => {
     expect(latency.body.points.reduce((n: number, p: Json) => n + p.value, 0)).toBe(6);
     const wrongKind = await s.t.api('/api/v1/devices/cam-b/history?field=volume', { as: 'technician' });
     expect(wrongKind.status).toBe(400);
+    // Broadcast operators chart clusters, not the police's cameras.
+    const operator = await s.t.api(`/api/v1/devices/cam-b/history?field=reachable&to=${to}`, {
+      as: 'operator',
+    });
+    expect(operator.status).toBe(403);
   });
 
   it('sweeps 50 cameras concurrently without mixing up their credentials or snapshots', async () => {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DeviceIdSchema } from '../../../devices/index.js';
-import { InvalidRequestError, NotFoundError } from '../../errors.js';
+import { ForbiddenError, InvalidRequestError, NotFoundError } from '../../errors.js';
 import type { ClusterRecord } from '../../registry/schemas.js';
 import { zoneOffsetMs } from '../../scheduling/wall-time.js';
 import { availabilityOf, uptimePercent } from '../../telemetry/availability.js';
@@ -131,6 +131,10 @@ export const historyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         ? { communeId: cluster.communeId, measurement: 'heartbeat' as const }
         : { communeId: deps.cameras.get(id).communeId, measurement: 'camera_health' as const };
       if (!inScope(request, device.communeId)) throw new NotFoundError('device', id);
+      // Cameras are the police's and the technicians' business; broadcast operators see clusters.
+      const roles = request.principal?.roles ?? [];
+      if (!cluster && !roles.includes('technician') && !roles.includes('admin'))
+        throw new ForbiddenError("a camera's health history is for technicians");
       const q = request.query;
       const { start, end } = range(q.from, q.to, 3660);
       const windowMs = q.window ? parseWindow(q.window) : null;
