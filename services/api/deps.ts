@@ -53,6 +53,8 @@ export interface ApiDeps {
   cameraHealth: CameraHealthService;
   /** The network interface WS-Discovery probes from when a request names none. */
   cameraDiscoveryInterface: string | undefined;
+  /** A device credential refused outside the broker (a media download): counted and audited as on it. */
+  deviceAuthFailed(event: { username: string; address: string; reason: 'unknown-or-bad-secret' }): void;
   /** Where cameras may be onboarded (CAMERA_NETWORKS, never the platform's own ports). */
   cameraPolicy: CameraAddressPolicy;
   // [history] deps

@@ -9,7 +9,8 @@ export const SECURITY_FIELD_MAX = 200;
 const MAX_SOURCES = 1_000;
 const OTHER_SOURCES = '(other sources)';
 
-type Counted = Exclude<BrokerSecurityEvent, { type: 'oversized-packet' }>;
+/** A broker security event, or a device credential refused on the media route (`via: 'media'`). */
+type Counted = Exclude<BrokerSecurityEvent, { type: 'oversized-packet' }> & { via?: 'mqtt' | 'media' };
 
 interface Source {
   first: AuditEntryInput;
@@ -74,7 +75,7 @@ export class SecurityEventDigest {
     this.options.audit.record(entry);
     this.log.warn(
       { action: entry.action, actor: entry.actor.name, address: entry.address, detail: entry.detail },
-      event.type === 'auth-failed' ? 'MQTT login refused' : 'MQTT ACL denied',
+      event.type === 'auth-failed' ? 'device login refused' : 'MQTT ACL denied',
     );
   }
 
@@ -105,7 +106,7 @@ function toEntry(event: Counted): AuditEntryInput {
     const name = bounded(event.username ?? event.clientId);
     return {
       actor: { type: 'device', id: clientId, name },
-      action: 'mqtt.login',
+      action: event.via === 'media' ? 'media.device-login' : 'mqtt.login',
       target: { type: 'device', id: name },
       outcome: 'denied',
       address: event.address,

@@ -376,6 +376,22 @@ export class BroadcastStore {
     this.pending.clear();
   }
 
+  /**
+   * Whether a cluster was sent this media to play, in a broadcast still under way or ended less
+   * than `graceMs` ago: a device's own credential fetches only the media of its own deliveries.
+   */
+  deliversMediaTo(clusterId: string, mediaId: string, now: number, graceMs: number): boolean {
+    return (
+      this.db
+        .prepare(
+          `SELECT 1 FROM deliveries d JOIN broadcasts b ON b.id = d.broadcast_id
+           WHERE d.cluster_id = ? AND json_extract(b.content, '$.mediaId') = ?
+             AND (b.status = 'active' OR b.end_at > ?) LIMIT 1`,
+        )
+        .get(clusterId, mediaId, now - graceMs) !== undefined
+    );
+  }
+
   /** Names of broadcasts still under way that play this media. */
   activeUsingMedia(mediaId: string): string[] {
     return (

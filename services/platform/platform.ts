@@ -445,6 +445,17 @@ export class Platform {
         cameraHealth,
         cameraDiscoveryInterface: config.CAMERA_DISCOVERY_INTERFACE,
         cameraPolicy,
+        deviceAuthFailed: ({ username, address, reason }) => {
+          this.components?.metrics.authFailures.inc({ reason: `media-${reason}` });
+          this.securityDigest?.record({
+            type: 'auth-failed',
+            via: 'media',
+            clientId: username,
+            username,
+            address,
+            reason,
+          });
+        },
         loginRateLimitPerMinute: config.LOGIN_RATE_LIMIT_PER_MIN,
         cookieSecure: config.COOKIE_SECURE === 'auto' ? 'auto' : config.COOKIE_SECURE === 'true',
         corsOrigins: config.CORS_ORIGINS,

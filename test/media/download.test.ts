@@ -88,13 +88,39 @@ describe('media downloads', () => {
     expect((await fetch(borrowed)).status).toBe(401);
   });
 
-  it('serves a device that presents its own MQTT credential, and refuses a wrong or unknown one', async () => {
+  it('serves a device that presents its own MQTT credential the media it was sent, and refuses a wrong or unknown one', async () => {
+    // hd-c01 is sent the bulletin (it is offline, so the delivery waits): it may fetch it.
+    const sent = await t.api('/api/v1/broadcasts/emergency?waitMs=0', {
+      method: 'POST',
+      as: 'operator',
+      body: { content: { kind: 'media', mediaId: id }, targets: { clusterIds: ['hd-c01'] } },
+    });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(201);
     const ok = await fetchBytes(contentUrl, basic('hd-c01', deviceSecret));
     expect(ok.status).toBe(200);
     expect(ok.bytes.equals(wav)).toBe(true);
+    // Another device, with its own right secret, was sent nothing of it.
+    const bystander = await t.addDevice('hd-c02');
+    expect((await fetch(contentUrl, { headers: basic('hd-c02', bystander) })).status).toBe(403);
     expect((await fetch(contentUrl, { headers: basic('hd-c01', `${deviceSecret}x`) })).status).toBe(401);
     expect((await fetch(contentUrl, { headers: basic('hd-c99', deviceSecret) })).status).toBe(401);
     expect((await fetch(contentUrl, { headers: { authorization: 'Basic !!!' } })).status).toBe(401);
+  });
+
+  it('slows, counts and audits guessed device secrets as the broker does', async () => {
+    const guessed = await t.addDevice('hd-c03');
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++)
+      statuses.push((await fetch(contentUrl, { headers: basic('hd-c03', `${guessed}-${i}`) })).status);
+    expect(statuses.slice(0, 3)).toEqual([401, 401, 401]);
+    expect(statuses.slice(3)).toContain(429);
+    const audit = await t.api('/api/v1/audit?action=media.device-login');
+    expect(audit.body.items.length).toBeGreaterThanOrEqual(1);
+    expect(audit.body.items[0]).toMatchObject({ outcome: 'denied', address: '127.0.0.1' });
+    const metrics = await (
+      await fetch(`${t.httpUrl}/metrics`, { headers: await t.headersFor('technician') })
+    ).text();
+    expect(metrics).toMatch(/sc_mqtt_auth_failures_total\{reason="media-unknown-or-bad-secret"\} [1-9]/);
   });
 
   it('serves operators and technicians through their session, not other roles', async () => {
@@ -148,7 +174,9 @@ describe('media downloads', () => {
   it('answers 404 for an unknown item only to a caller who may download', async () => {
     const unknown = `${t.httpUrl}/api/v1/media/m-0000000000/content`;
     expect((await fetch(unknown)).status).toBe(401);
-    expect((await fetch(unknown, { headers: basic('hd-c01', deviceSecret) })).status).toBe(404);
+    // A device learns nothing of items it was not sent, whether they exist or not.
+    expect((await fetch(unknown, { headers: basic('hd-c01', deviceSecret) })).status).toBe(403);
+    expect((await fetch(unknown, { headers: await t.headersFor('operator') })).status).toBe(404);
   });
 
   it('keeps its signing key across restarts, owner-readable only, so links already sent keep working', async () => {

@@ -4,6 +4,7 @@ import multipart, { type Multipart } from '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { LoginThrottle } from '../../../broker/login-throttle.js';
 import { isAllowed } from '../../accounts/roles.js';
 import {
   AuthenticationError,
@@ -12,6 +13,7 @@ import {
   InvalidRequestError,
   NotFoundError,
   PayloadTooLargeError,
+  TooManyAttemptsError,
   UnsupportedMediaError,
 } from '../../errors.js';
 import { parseByteRange } from '../../media/byte-range.js';
@@ -202,6 +204,10 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
     },
   );
 
+  const deviceLogins = new LoginThrottle();
+  /** How long after a broadcast ends its clusters may still fetch its media (a slow download). */
+  const MEDIA_GRACE_MS = 10 * 60_000;
+
   /**
    * Devices are not accounts, so the session check cannot guard this route: it is declared public
    * and admits a caller itself, by a signed link, a device's own MQTT credential, or a session.
@@ -213,7 +219,24 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
   ): Promise<void> => {
     if (exp !== undefined && sig !== undefined && media.verifySignature(id, exp, sig, clock.now())) return;
     const basic = basicCredentials(request.headers.authorization);
-    if (basic && (await registry.verifySecret(basic.username, basic.password))) return;
+    if (basic) {
+      // Device credentials are guessed here as on the broker: throttled, counted and audited alike.
+      const key = `${request.ip}\u0000${basic.username.slice(0, 128)}`;
+      const locked = deviceLogins.lockedFor(key, clock.now());
+      if (locked > 0) throw new TooManyAttemptsError(Math.ceil(locked / 1000));
+      if (await registry.verifySecret(basic.username, basic.password)) {
+        deviceLogins.recordSuccess(key);
+        // A device fetches only what it was sent to play.
+        if (deps.broadcastStore.deliversMediaTo(basic.username, id, clock.now(), MEDIA_GRACE_MS)) return;
+        throw new ForbiddenError('this device has no delivery of that media');
+      }
+      deviceLogins.recordFailure(key, clock.now());
+      deps.deviceAuthFailed({
+        username: basic.username,
+        address: request.ip,
+        reason: 'unknown-or-bad-secret',
+      });
+    }
     const verdict = isAllowed(LISTENERS, request.principal);
     if (verdict === 'ok') return;
     if (verdict === 'forbidden') throw new ForbiddenError();
