@@ -49,6 +49,8 @@ export interface BrokerHooks {
   onSecurityEvent?(event: BrokerSecurityEvent): void;
   onClientConnected?(clientId: string, principal: Principal): void;
   onClientDisconnected?(clientId: string, principal: Principal, end: SessionEnd): void;
+  /** A connection broke the protocol: before its CONNECT was accepted, or as a client after. */
+  onConnectionError?(stage: 'before-connect' | 'client'): void;
 }
 
 export interface MqttBrokerOptions {
@@ -185,10 +187,16 @@ export class MqttBroker {
     (aedes as unknown as NodeJS.EventEmitter).on('error', (err: unknown) =>
       this.logger.error({ err }, 'broker persistence error'),
     );
-    aedes.on('clientError', (client, err) => this.logger.debug({ err, clientId: client.id }, 'client error'));
-    aedes.on('connectionError', (client, err) =>
-      this.logger.debug({ err, clientId: client.id }, 'connection error'),
-    );
+    // Counted (sc_mqtt_connection_errors_total), logged at debug only: a flood of garbage must
+    // not flood the log.
+    aedes.on('clientError', (client, err) => {
+      this.options.hooks?.onConnectionError?.('client');
+      this.logger.debug({ err, clientId: client.id }, 'client error');
+    });
+    aedes.on('connectionError', (client, err) => {
+      this.options.hooks?.onConnectionError?.('before-connect');
+      this.logger.debug({ err, clientId: client.id }, 'connection error');
+    });
     this.filterStoredWills((aedes as unknown as { persistence: WillStore }).persistence);
     this.aedes = aedes;
 

@@ -35,6 +35,8 @@ export interface AppOptions {
   trustProxy?: boolean;
 }
 
+const REFUSED = new Set([401, 403, 429]);
+
 /** Query parameters that are credentials: a signed media link's signature stays out of the log. */
 const SECRET_QUERY = /([?&](?:sig|token|secret|password)=)[^&#]*/gi;
 
@@ -61,7 +63,11 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: true },
     trustProxy: options.trustProxy ?? false,
-    frameworkErrors: onFrameworkError,
+    // Malformed URLs are answered before routing; they are counted as refused too.
+    frameworkErrors: (error, request, reply) => {
+      deps.countRefused(request.method, error.statusCode ?? 400);
+      onFrameworkError(error, request, reply);
+    },
   });
   // On shutdown, requests under way get two seconds to finish; then every connection is closed, so a
   // device's half-read media download or an idle keep-alive socket cannot hold the stop up.
@@ -87,6 +93,11 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
   }
   await app.register(rateLimit, { global: false });
   registerSecurity(app, { auth: deps.auth, audit: deps.audit, corsOrigins: deps.corsOrigins });
+  // Refused reads leave no audit entry (only state changes do); they are counted instead, so a
+  // scan of the API shows in /metrics.
+  app.addHook('onResponse', async (request, reply) => {
+    if (REFUSED.has(reply.statusCode)) deps.countRefused(request.method, reply.statusCode);
+  });
 
   await app.register(swagger, {
     openapi: {

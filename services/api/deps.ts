@@ -24,6 +24,8 @@ export interface ApiDeps {
   commands: CommandService;
   ingress: DeviceIngress;
   metrics: Registry;
+  /** Counts a request refused before a handler ran (sc_http_refused_total). */
+  countRefused(method: string, status: number): void;
   auth: AuthService;
   audit: AuditLog;
   /** Sign-in attempts per minute from one address. */

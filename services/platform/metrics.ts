@@ -25,6 +25,18 @@ export function createMetrics(live: { devicesOnline(): number; history(): Teleme
       labelNames: ['action'] as const,
       registers: [registry],
     }),
+    mqttConnectionErrors: new Counter({
+      name: 'sc_mqtt_connection_errors_total',
+      help: 'MQTT connections that broke the protocol (malformed framing, a bad CONNECT, a timeout), by stage',
+      labelNames: ['stage'] as const,
+      registers: [registry],
+    }),
+    httpRefused: new Counter({
+      name: 'sc_http_refused_total',
+      help: 'HTTP requests refused before any handler ran (401, 403, 429, malformed URLs), by method and status',
+      labelNames: ['method', 'status'] as const,
+      registers: [registry],
+    }),
     historyPoints: new Counter({
       name: 'sc_history_points_total',
       help: 'History points by outcome: written, retried (per failed attempt) and dropped',

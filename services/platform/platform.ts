@@ -270,6 +270,7 @@ export class Platform {
             }
           },
           onSecurityEvent: (event) => this.onSecurityEvent(event),
+          onConnectionError: (stage) => metrics.mqttConnectionErrors.inc({ stage }),
         },
       });
       await broker.start();
@@ -433,6 +434,7 @@ export class Platform {
         commands,
         ingress,
         metrics: metrics.registry,
+        countRefused: (method, status) => metrics.httpRefused.inc({ method, status: String(status) }),
         dispatcher,
         broadcastStore,
         disk,
