@@ -123,14 +123,9 @@ export class GroupStore {
         .items.map((c) => [c.id, c.communeId]),
     );
     for (const clusterId of unique) {
-      const commune = found.get(clusterId);
-      if (commune === undefined) throw new NotFoundError('cluster', clusterId);
-      if (commune !== communeId) {
-        throw new InvalidRequestError(
-          `body.clusterIds: cluster "${clusterId}" belongs to commune "${commune}", not "${communeId}"`,
-          [{ field: 'body.clusterIds', message: `cluster "${clusterId}" is not in commune "${communeId}"` }],
-        );
-      }
+      // Another commune's cluster answers as a missing one: the error names no other commune, so
+      // a commune-limited caller learns nothing of records outside it.
+      if (found.get(clusterId) !== communeId) throw new NotFoundError('cluster', clusterId);
     }
     return unique;
   }

@@ -159,8 +159,9 @@ describe('schedules API', () => {
       as: 'operator',
       body: { communeId: 'xa-a', name: 'Lẫn xã khác', clusterIds: ['a1', 'b1'] },
     });
-    expect(outsider.status).toBe(400);
-    expect(outsider.body.error.message).toMatch(/^body\.clusterIds: cluster "b1"/);
+    // Another commune's cluster answers as a missing one, naming no other commune.
+    expect(outsider.status).toBe(404);
+    expect(outsider.body.error.message).toBe('cluster "b1" not found');
 
     const cases: [Json, string[]][] = [
       [{ communeIds: ['xa-a'] }, ['a1', 'a2', 'a3']],
