@@ -45,6 +45,7 @@ interface Row {
   duration_s: number;
   created_at: number;
   created_by: string | null;
+  commune_id: string | null;
 }
 
 const TEMP_PREFIX = '.upload-';
@@ -83,7 +84,7 @@ export class MediaLibrary {
    */
   async ingest(
     file: { stream: NodeJS.ReadableStream | Readable; filename: string },
-    meta: { name?: string; createdBy: string | null },
+    meta: { name?: string; createdBy: string | null; communeId?: string | null },
   ): Promise<MediaRecord> {
     const { dir } = this.options;
     const id = `m-${randomBytes(5).toString('hex')}`;
@@ -106,16 +107,28 @@ export class MediaLibrary {
         durationS,
         createdAt: new Date(now).toISOString(),
         createdBy: meta.createdBy,
+        communeId: meta.communeId ?? null,
       };
       const path = this.pathOf(record);
       await rename(temp, path);
       try {
         this.options.db
           .prepare(
-            `INSERT INTO media (id, name, mime, ext, size_bytes, sha256, duration_s, created_at, created_by)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            `INSERT INTO media (id, name, mime, ext, size_bytes, sha256, duration_s, created_at, created_by,
+               commune_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(id, record.name, record.mime, record.ext, sizeBytes, sha256, durationS, now, meta.createdBy);
+          .run(
+            id,
+            record.name,
+            record.mime,
+            record.ext,
+            sizeBytes,
+            sha256,
+            durationS,
+            now,
+            meta.createdBy,
+            record.communeId,
+          );
       } catch (error) {
         await rm(path, { force: true });
         throw error;
@@ -134,13 +147,30 @@ export class MediaLibrary {
     return toRecord(row);
   }
 
-  list(page: { limit: number; offset: number }): { items: MediaRecord[]; total: number } {
+  /** Newest first; with `communeId`, only that commune's items and the shared library. */
+  list(page: { limit: number; offset: number }, communeId?: string): { items: MediaRecord[]; total: number } {
     const { db } = this.options;
+    const scoped = communeId !== undefined;
+    const where = scoped ? 'WHERE commune_id IS NULL OR commune_id = @communeId' : '';
+    const params = scoped ? { communeId } : {};
     const rows = db
-      .prepare('SELECT * FROM media ORDER BY created_at DESC, id LIMIT ? OFFSET ?')
-      .all(page.limit, page.offset) as Row[];
-    const { total } = db.prepare('SELECT COUNT(*) AS total FROM media').get() as { total: number };
+      .prepare(`SELECT * FROM media ${where} ORDER BY created_at DESC, id LIMIT @limit OFFSET @offset`)
+      .all({ ...page, ...params }) as Row[];
+    const { total } = db.prepare(`SELECT COUNT(*) AS total FROM media ${where}`).get(params) as {
+      total: number;
+    };
     return { items: rows.map(toRecord), total };
+  }
+
+  /**
+   * The item, when a caller limited to `communeId` may use it (its own commune's or the shared
+   * library's); otherwise NotFoundError, as for an item that does not exist.
+   */
+  getVisible(id: string, communeId: string | null | undefined): MediaRecord {
+    const record = this.get(id);
+    if (communeId && record.communeId !== null && record.communeId !== communeId)
+      throw new NotFoundError('media', id);
+    return record;
   }
 
   rename(id: string, name: string): MediaRecord {
@@ -266,5 +296,6 @@ function toRecord(row: Row): MediaRecord {
     durationS: row.duration_s,
     createdAt: new Date(row.created_at).toISOString(),
     createdBy: row.created_by,
+    communeId: row.commune_id,
   };
 }

@@ -21,6 +21,10 @@ export const MediaSchema = z.object({
   durationS: z.number().positive().describe('playing time in seconds, read from the file'),
   createdAt: z.iso.datetime(),
   createdBy: z.string().nullable().describe('username of the uploader'),
+  communeId: z
+    .string()
+    .nullable()
+    .describe("the uploader's commune; null for the shared library of accounts that address every commune"),
 });
 export type MediaRecord = z.infer<typeof MediaSchema>;
 export type MediaExt = MediaRecord['ext'];

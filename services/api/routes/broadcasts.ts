@@ -289,6 +289,9 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
     },
     async (request, reply) => {
       const body = request.body;
+      // A commune-limited operator plays only media their commune may use.
+      if (body.content.kind === 'media')
+        deps.media.getVisible(body.content.mediaId, request.principal?.communeId);
       const broadcast = dispatcher.emergency(
         { ...body, targets: scopedTargets(request.principal, body.targets) },
         actorName(request.principal),

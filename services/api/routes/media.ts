@@ -140,7 +140,11 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
           try {
             record = await media.ingest(
               { stream: part.file, filename: part.filename },
-              { name, createdBy: request.principal?.username ?? null },
+              {
+                name,
+                createdBy: request.principal?.username ?? null,
+                communeId: request.principal?.communeId ?? null,
+              },
             );
           } catch (error) {
             throw part.file.errored === error ? asClientError(error) : error;
@@ -168,7 +172,10 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
         response: { 200: pagedSchema(MediaSchema) },
       },
     },
-    async (request) => ({ ...media.list(request.query), ...request.query }),
+    async (request) => ({
+      ...media.list(request.query, request.principal?.communeId ?? undefined),
+      ...request.query,
+    }),
   );
 
   app.get(
@@ -182,7 +189,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
         response: { 200: MediaSchema, ...errorResponses },
       },
     },
-    async (request) => media.get(request.params.id),
+    async (request) => media.getVisible(request.params.id, request.principal?.communeId),
   );
 
   app.delete(
@@ -198,6 +205,12 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
       },
     },
     async (request, reply) => {
+      // A commune-limited operator removes only their commune's items, not the shared library's.
+      const item = media.getVisible(request.params.id, request.principal?.communeId);
+      if (request.principal?.communeId && item.communeId === null)
+        throw new ForbiddenError(
+          "the shared library's items are removed by an account that addresses every commune",
+        );
       const removed = await media.delete(request.params.id);
       request.auditNote = { before: audited(removed) };
       return reply.status(204).send(null);
@@ -285,7 +298,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
     },
     async (request, reply) => {
       await admit(request, reply, { id: request.params.id, ...request.query });
-      const record = media.get(request.params.id);
+      const record = media.getVisible(request.params.id, request.principal?.communeId);
       const path = media.filePath(record.id);
       const size = await stat(path).then(
         (s) => s.size,

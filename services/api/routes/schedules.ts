@@ -37,6 +37,11 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
     if (limit && !schedules.inCommune(schedule, limit)) throw new NotFoundError('schedule', id);
     return schedule;
   };
+  /** …plays only its commune's media and the shared library's… */
+  const checkContent = (request: FastifyRequest, content: { kind: string; mediaId?: string }) => {
+    if (content.kind === 'media' && content.mediaId)
+      deps.media.getVisible(content.mediaId, request.principal?.communeId);
+  };
   /** …and may aim schedules only inside it; anything else answers as if it did not exist. */
   const checkTargets = (request: FastifyRequest, targets: Parameters<typeof schedules.targetOutside>[0]) => {
     const limit = request.principal?.communeId;
@@ -88,6 +93,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
     },
     async (request, reply) => {
       checkTargets(request, request.body.targets);
+      checkContent(request, request.body.content);
       const result = schedules.create(request.body, actorOf(request));
       request.auditNote = {
         target: { type: 'schedule', id: result.schedule.id },
@@ -163,6 +169,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
     async (request) => {
       const before = visible(request, request.params.id);
       if (request.body.targets) checkTargets(request, request.body.targets);
+      if (request.body.content) checkContent(request, request.body.content);
       const result = schedules.update(request.params.id, request.body, actorOf(request));
       request.auditNote = changes(before, result.schedule);
       return answer(result);

@@ -6,6 +6,7 @@ import m0005 from './0005-cameras.js';
 import m0006 from './0006-camera-health.js';
 import m0007 from './0007-delivery-progress.js';
 import m0008 from './0008-play-attempts.js';
+import m0009 from './0009-media-commune.js';
 
 /**
  * Forward-only migrations, applied in order and never edited once released: a change to the
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 6, name: 'camera-health', sql: m0006 },
   { version: 7, name: 'delivery-progress', sql: m0007 },
   { version: 8, name: 'play-attempts', sql: m0008 },
+  { version: 9, name: 'media-commune', sql: m0009 },
 ];
