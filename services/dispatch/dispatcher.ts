@@ -49,7 +49,7 @@ export interface PlanSource {
 /** What the dispatcher needs from the media library. */
 export interface MediaSource {
   get(id: string): { sizeBytes: number; sha256: string; durationS: number };
-  signedUrl(id: string, expiresAt: number): string;
+  signedUrl(id: string, expiresAt: number, broadcastId?: string): string;
 }
 
 export interface DispatcherOptions {
@@ -871,7 +871,7 @@ export class Dispatcher {
     const m = this.options.media.get(b.content.mediaId);
     return {
       kind: 'media',
-      url: this.options.media.signedUrl(b.content.mediaId, b.endAt + URL_SLACK_MS),
+      url: this.options.media.signedUrl(b.content.mediaId, b.endAt + URL_SLACK_MS, b.id),
       sizeBytes: m.sizeBytes,
       sha256: m.sha256,
       durationS: m.durationS,

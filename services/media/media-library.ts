@@ -202,22 +202,30 @@ export class MediaLibrary {
   }
 
   /** A download link a device can use without credentials until `expiresAt` (epoch ms). */
-  signedUrl(mediaId: string, expiresAt: number): string {
+  /**
+   * A link devices download with until `expiresAt`. With `broadcastId` the link belongs to that
+   * broadcast (signed with it): it stops working as soon as the broadcast is stopped.
+   */
+  signedUrl(mediaId: string, expiresAt: number, broadcastId?: string): string {
     if (!Number.isSafeInteger(expiresAt)) throw new RangeError('expiresAt must be epoch milliseconds');
-    const sig = this.signature(mediaId, expiresAt);
-    return `${this.options.baseUrl()}/api/v1/media/${encodeURIComponent(mediaId)}/content?exp=${expiresAt}&sig=${sig}`;
+    const sig = this.signature(mediaId, expiresAt, broadcastId);
+    const scope = broadcastId ? `&b=${encodeURIComponent(broadcastId)}` : '';
+    return `${this.options.baseUrl()}/api/v1/media/${encodeURIComponent(mediaId)}/content?exp=${expiresAt}${scope}&sig=${sig}`;
   }
 
   /** Whether a link's signature is ours and still valid at `now`; compared in constant time. */
-  verifySignature(mediaId: string, exp: number, sig: string, now: number): boolean {
+  verifySignature(mediaId: string, exp: number, sig: string, now: number, broadcastId?: string): boolean {
     if (!Number.isSafeInteger(exp) || now > exp) return false;
-    const expected = Buffer.from(this.signature(mediaId, exp));
+    const expected = Buffer.from(this.signature(mediaId, exp, broadcastId));
     const given = Buffer.from(sig);
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
-  private signature(mediaId: string, exp: number): string {
-    return createHmac('sha256', this.options.signingKey).update(`${mediaId}:${exp}`).digest('base64url');
+  private signature(mediaId: string, exp: number, broadcastId?: string): string {
+    const scope = broadcastId ? `:${broadcastId}` : '';
+    return createHmac('sha256', this.options.signingKey)
+      .update(`${mediaId}:${exp}${scope}`)
+      .digest('base64url');
   }
 
   private pathOf(record: Pick<MediaRecord, 'id' | 'ext'>): string {

@@ -107,6 +107,24 @@ describe('media downloads', () => {
     expect((await fetch(contentUrl, { headers: { authorization: 'Basic !!!' } })).status).toBe(401);
   });
 
+  it("stops a broadcast's signed link the moment the broadcast is stopped", async () => {
+    const sent = await t.api('/api/v1/broadcasts/emergency?waitMs=0', {
+      method: 'POST',
+      as: 'operator',
+      body: { content: { kind: 'media', mediaId: id }, targets: { clusterIds: ['hd-c01'] } },
+    });
+    const link = t.platform.media.signedUrl(id, Date.now() + 60_000, sent.body.id);
+    expect((await fetchBytes(link)).status).toBe(200);
+    // The broadcast id is part of what is signed: moved to another broadcast, the link is void.
+    expect((await fetch(link.replace(sent.body.id, 'b-000000000000'))).status).toBe(401);
+    const stopped = await t.api(`/api/v1/broadcasts/${sent.body.id}/stop`, {
+      method: 'POST',
+      as: 'operator',
+    });
+    expect(stopped.status).toBe(200);
+    expect((await fetch(link)).status).toBe(403);
+  });
+
   it('slows, counts and audits guessed device secrets as the broker does', async () => {
     const guessed = await t.addDevice('hd-c03');
     const statuses: number[] = [];

@@ -27,6 +27,11 @@ const IdParams = z.object({ id: MediaIdSchema });
 const ContentQuery = z.object({
   exp: z.coerce.number().int().optional().describe('expiry of a signed link, epoch ms'),
   sig: z.string().max(128).optional().describe('signature of a signed link'),
+  b: z
+    .string()
+    .regex(/^b-[0-9a-f]{12}$/)
+    .optional()
+    .describe('the broadcast a signed link belongs to; it stops working when the broadcast is stopped'),
 });
 /** Signed-in people who may listen to the library; devices come with a signed link or their secret. */
 const LISTENERS = ['operator', 'technician'] as const;
@@ -228,9 +233,12 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
   const admit = async (
     request: FastifyRequest,
     reply: FastifyReply,
-    { id, exp, sig }: { id: string } & z.infer<typeof ContentQuery>,
+    { id, exp, sig, b }: { id: string } & z.infer<typeof ContentQuery>,
   ): Promise<void> => {
-    if (exp !== undefined && sig !== undefined && media.verifySignature(id, exp, sig, clock.now())) return;
+    if (exp !== undefined && sig !== undefined && media.verifySignature(id, exp, sig, clock.now(), b)) {
+      if (b === undefined || deps.broadcastStore.get(b)?.status !== 'stopped') return;
+      throw new ForbiddenError('the broadcast this link belongs to was stopped');
+    }
     const basic = basicCredentials(request.headers.authorization);
     if (basic) {
       // Device credentials are guessed here as on the broker: throttled, counted and audited alike.
