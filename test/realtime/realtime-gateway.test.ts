@@ -272,56 +272,47 @@ describe('realtime gateway', () => {
     expect(c.socket.connected).toBe(true);
   });
 
-  it('drops a console socket the moment its session signs out', async () => {
-    await t.platform.auth.createUser({
-      username: 'signing-out',
-      displayName: 'Đăng xuất',
-      password: 'signing-out-password',
+  /** A new operator account's console socket beside another's, and why the first was disconnected. */
+  const watchedConsole = async (username: string) => {
+    const user = await t.platform.auth.createUser({
+      username,
+      displayName: username,
+      password: `${username}-password`,
       roles: ['operator'],
     });
     const login = await api(t.httpUrl, '/api/v1/auth/login', {
       method: 'POST',
-      body: { username: 'signing-out', password: 'signing-out-password' },
+      body: { username, password: `${username}-password` },
     });
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
     const c = client(t.httpUrl, { headers: { cookie } });
     await connected(c);
     const stays = await as('operator');
-    let reason = '';
+    const watched = { user, cookie, stays, reason: '' };
     c.socket.on('disconnect', (why) => {
-      reason = why;
+      watched.reason = why;
     });
+    return watched;
+  };
+
+  it('drops a console socket the moment its session signs out', async () => {
+    const watched = await watchedConsole('signing-out');
+    const { cookie, stays } = watched;
     expect(
       (await api(t.httpUrl, '/api/v1/auth/logout', { method: 'POST', headers: { cookie } })).status,
     ).toBe(204);
     // No periodic recheck is run here: the sign-out itself ends the stream.
-    await vi.waitFor(() => expect(reason).toBe('io server disconnect'), { timeout: 2_000 });
+    await vi.waitFor(() => expect(watched.reason).toBe('io server disconnect'), { timeout: 2_000 });
     expect(stays.socket.connected).toBe(true);
   });
 
   it('disconnects the socket of an account that is disabled', async () => {
-    const user = await t.platform.auth.createUser({
-      username: 'leaving-operator',
-      displayName: 'Rời đi',
-      password: 'leaving-operator-password',
-      roles: ['operator'],
-    });
-    const login = await api(t.httpUrl, '/api/v1/auth/login', {
-      method: 'POST',
-      body: { username: 'leaving-operator', password: 'leaving-operator-password' },
-    });
-    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
-    const c = client(t.httpUrl, { headers: { cookie } });
-    await connected(c);
-    const stays = await as('operator');
-    let reason = '';
-    c.socket.on('disconnect', (why) => {
-      reason = why;
-    });
+    const watched = await watchedConsole('leaving-operator');
+    const { user, cookie, stays } = watched;
     const patched = await t.api(`/api/v1/users/${user.id}`, { method: 'PATCH', body: { disabled: true } });
     expect(patched.status).toBe(200);
     t.platform.realtime.recheck();
-    await vi.waitFor(() => expect(reason).toBe('io server disconnect'));
+    await vi.waitFor(() => expect(watched.reason).toBe('io server disconnect'));
     expect(stays.socket.connected).toBe(true);
     // …and it cannot come back with the same cookie.
     await expect(connected(client(t.httpUrl, { headers: { cookie } }))).rejects.toThrow('unauthenticated');
