@@ -2,7 +2,6 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Duplex as DuplexStream, pipeline } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
@@ -14,7 +13,7 @@ import type { MessageBus } from './bus/message-bus.js';
 import { localEmitter } from './emitter-queue.js';
 import { indexedMemoryPersistence } from './indexed-memory-persistence.js';
 import { DEFAULT_LOGIN_THROTTLE, LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
-import { PacketSizeGuard, PacketTooLargeError } from './packet-size-guard.js';
+import { limitPacketSize, PacketTooLargeError, type SizedParser } from './packet-size-guard.js';
 import { createRedisBackends, type RedisClusterBackends } from './redis-cluster.js';
 
 /** Checks a device's secret against the registry; the broker knows nothing of how it is stored. */
@@ -190,11 +189,11 @@ export class MqttBroker {
     // Counted (sc_mqtt_connection_errors_total), logged at debug only: a flood of garbage must
     // not flood the log.
     aedes.on('clientError', (client, err) => {
-      this.options.hooks?.onConnectionError?.('client');
+      this.onProtocolError(client, err, 'client');
       this.logger.debug({ err, clientId: client.id }, 'client error');
     });
     aedes.on('connectionError', (client, err) => {
-      this.options.hooks?.onConnectionError?.('before-connect');
+      this.onProtocolError(client, err, 'before-connect');
       this.logger.debug({ err, clientId: client.id }, 'connection error');
     });
     this.filterStoredWills((aedes as unknown as { persistence: WillStore }).persistence);
@@ -275,29 +274,25 @@ export class MqttBroker {
 
   private accept(raw: Duplex, info: ConnectionInfo, request?: IncomingMessage): void {
     const aedes = this.requireAedes();
-    const guard = new PacketSizeGuard(this.options.maxPacketBytes);
-    const guarded = DuplexStream.from({ readable: guard, writable: raw });
-    pipeline(raw, guard, (error) => {
-      if (error instanceof PacketTooLargeError) {
-        this.options.hooks?.onSecurityEvent?.({
-          type: 'oversized-packet',
-          clientId: info.clientId,
-          address: info.address,
-          size: error.size,
-          limit: error.limit,
-        });
-        this.logger.warn(
-          { clientId: info.clientId, address: info.address, size: error.size },
-          'oversized packet',
-        );
-      }
-      if (error) {
-        raw.destroy();
-        guarded.destroy();
-      }
+    this.connections.set(raw, info);
+    const client = aedes.handle(raw, request) as unknown as { _parser: SizedParser };
+    limitPacketSize(client._parser, this.options.maxPacketBytes);
+  }
+
+  /** A connection's protocol error: counted, and an oversized packet also reported as a security event. */
+  private onProtocolError(client: Client, err: unknown, stage: 'before-connect' | 'client'): void {
+    this.options.hooks?.onConnectionError?.(stage);
+    if (!(err instanceof PacketTooLargeError)) return;
+    const info = this.connections.get(client.conn as Duplex);
+    const clientId = stage === 'client' ? client.id : (info?.clientId ?? null);
+    this.options.hooks?.onSecurityEvent?.({
+      type: 'oversized-packet',
+      clientId,
+      address: info?.address ?? 'unknown',
+      size: err.size,
+      limit: err.limit,
     });
-    this.connections.set(guarded, info);
-    aedes.handle(guarded, request);
+    this.logger.debug({ clientId, size: err.size }, 'oversized packet');
   }
 
   private async authenticate(

@@ -1,5 +1,3 @@
-import { Transform, type TransformCallback } from 'node:stream';
-
 export class PacketTooLargeError extends Error {
   constructor(
     readonly size: number,
@@ -10,68 +8,39 @@ export class PacketTooLargeError extends Error {
   }
 }
 
-export class MalformedLengthError extends Error {
-  constructor() {
-    super('MQTT remaining length longer than four bytes');
-    this.name = 'MalformedLengthError';
-  }
+/** The part of mqtt-packet's parser (the one Aedes gives each client) the limit hooks into. */
+export interface SizedParser {
+  packet: { length: number };
+  _parseLength(): boolean;
+  _emitError(error: Error): boolean;
+  /** Set by limitPacketSize. */
+  _maxPacketBytes?: number;
 }
 
 /**
- * Enforces a maximum MQTT packet size on the byte stream before the broker parses it. Aedes 1.x
- * has no such limit: its parser buffers a packet until the announced remaining length has arrived,
- * so one CONNECT or PUBLISH announcing 256 MB would be held in memory. This reads each fixed header
- * ([MQTT-2.2]: one type byte, then a remaining length of 1-4 bytes, 7 bits each, [MQTT-2.2.3]) and
- * fails the stream as soon as a header announces more than the limit; the bytes of the packet are
- * never accumulated.
+ * Enforces a maximum MQTT packet size inside the parser Aedes already runs for each connection.
+ * Aedes 1.x has no such limit: its parser buffers a packet until the announced remaining length
+ * has arrived, so one CONNECT or PUBLISH announcing 256 MB would be held in memory. The parser
+ * reads the fixed header ([MQTT-2.2]: a type byte, then a remaining length of 1-4 bytes,
+ * [MQTT-2.2.3]) before it waits for the body; right then a packet announcing more than the limit
+ * fails the parser, and Aedes closes the connection before the body is accumulated. (A stream in
+ * front of each socket did the same, at the price of a stream per connection and of Aedes'
+ * batched writes.) A remaining length longer than four bytes is refused by the parser itself.
  */
-export class PacketSizeGuard extends Transform {
-  private phase: 'type' | 'length' | 'body' = 'type';
-  private bodyLeft = 0;
-  private length = 0;
-  private multiplier = 1;
-  private lengthBytes = 0;
+export function limitPacketSize(parser: SizedParser, maxPacketBytes: number): void {
+  parser._maxPacketBytes = maxPacketBytes;
+  parser._parseLength = guardedParseLength;
+}
 
-  constructor(private readonly maxPacketBytes: number) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    let i = 0;
-    while (i < chunk.length) {
-      if (this.phase === 'body') {
-        const take = Math.min(this.bodyLeft, chunk.length - i);
-        i += take;
-        this.bodyLeft -= take;
-        if (this.bodyLeft === 0) this.phase = 'type';
-        continue;
-      }
-      const byte = chunk[i++] as number;
-      if (this.phase === 'type') {
-        this.phase = 'length';
-        this.length = 0;
-        this.multiplier = 1;
-        this.lengthBytes = 0;
-        continue;
-      }
-      this.length += (byte & 0x7f) * this.multiplier;
-      this.multiplier *= 128;
-      this.lengthBytes += 1;
-      if (byte & 0x80) {
-        if (this.lengthBytes === 4) {
-          callback(new MalformedLengthError());
-          return;
-        }
-        continue;
-      }
-      const packetBytes = 1 + this.lengthBytes + this.length;
-      if (packetBytes > this.maxPacketBytes) {
-        callback(new PacketTooLargeError(packetBytes, this.maxPacketBytes));
-        return;
-      }
-      this.bodyLeft = this.length;
-      this.phase = this.bodyLeft > 0 ? 'body' : 'type';
-    }
-    callback(null, chunk);
-  }
+/** One function for every parser (no closure per connection): the limit lives on the parser. */
+function guardedParseLength(this: SizedParser): boolean {
+  const parsed = (Object.getPrototypeOf(this) as SizedParser)._parseLength.call(this);
+  if (!parsed) return false;
+  const body = this.packet.length;
+  // Type byte, the remaining length's own bytes (7 bits each), then the body.
+  const size = 1 + (body < 128 ? 1 : body < 16_384 ? 2 : body < 2_097_152 ? 3 : 4) + body;
+  const limit = this._maxPacketBytes ?? Number.POSITIVE_INFINITY;
+  if (size <= limit) return true;
+  this._emitError(new PacketTooLargeError(size, limit));
+  return false;
 }

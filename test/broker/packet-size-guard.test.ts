@@ -1,7 +1,6 @@
-import { Readable } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { PacketSizeGuard, PacketTooLargeError } from '../../broker/packet-size-guard.js';
+import { limitPacketSize, PacketTooLargeError, type SizedParser } from '../../broker/packet-size-guard.js';
 
 const publish = (bytes: number) =>
   mqttPacket.generate({
@@ -13,12 +12,27 @@ const publish = (bytes: number) =>
     dup: false,
   });
 
-async function pass(chunks: Buffer[], limit: number): Promise<Buffer> {
-  const out: Buffer[] = [];
-  const guard = new PacketSizeGuard(limit);
-  Readable.from(chunks).pipe(guard);
-  for await (const chunk of guard) out.push(chunk as Buffer);
-  return Buffer.concat(out);
+/** Feeds chunks to a real mqtt-packet parser (the one Aedes runs per client) under the limit. */
+function parse(
+  chunks: Buffer[],
+  limit: number,
+): { packets: number[]; error: Error | null; buffered: number } {
+  const parser = mqttPacket.parser();
+  limitPacketSize(parser as unknown as SizedParser, limit);
+  const packets: number[] = [];
+  let error: Error | null = null;
+  parser.on('packet', (packet) => {
+    if (packet.cmd === 'publish') packets.push(Buffer.byteLength(packet.payload));
+  });
+  parser.on('error', (e: Error) => {
+    error = e;
+  });
+  let buffered = 0;
+  for (const chunk of chunks) {
+    if (error) break;
+    buffered = parser.parse(chunk);
+  }
+  return { packets, error, buffered };
 }
 
 /** Splits a buffer into pieces of the given size, to cross header and body boundaries. */
@@ -27,30 +41,35 @@ const split = (buffer: Buffer, size: number) =>
     buffer.subarray(i * size, (i + 1) * size),
   );
 
-describe('PacketSizeGuard', () => {
-  it('passes packets within the limit byte for byte, however the stream is chunked', async () => {
+describe('the packet size limit inside the MQTT parser', () => {
+  it('parses packets within the limit, however the stream is chunked', () => {
     const stream = Buffer.concat([publish(10), publish(200), publish(1_000), publish(0)]);
     for (const size of [1, 2, 3, 7, 64, stream.length]) {
-      expect(await pass(split(stream, size), 2_000)).toEqual(stream);
+      const { packets, error } = parse(split(stream, size), 2_000);
+      expect(error).toBeNull();
+      expect(packets).toEqual([10, 200, 1_000, 0]);
     }
   });
 
-  it('fails the stream on the header of a packet over the limit, before its body arrives', async () => {
+  it('fails on the header of a packet over the limit, before its body is held', () => {
     const big = publish(5_000);
-    const headerOnly = big.subarray(0, 4);
-    await expect(pass([publish(10), headerOnly], 1_024)).rejects.toBeInstanceOf(PacketTooLargeError);
-  });
-
-  it('reports the announced size and the limit', async () => {
-    const error = await pass(split(publish(300_000), 1_000), 256 * 1024).catch((e: unknown) => e);
+    const { packets, error, buffered } = parse([publish(10), big.subarray(0, 4)], 1_024);
+    expect(packets).toEqual([10]);
     expect(error).toBeInstanceOf(PacketTooLargeError);
-    expect((error as PacketTooLargeError).size).toBe(publish(300_000).length);
-    expect((error as PacketTooLargeError).limit).toBe(256 * 1024);
+    expect(buffered).toBeLessThan(16);
   });
 
-  it('rejects a remaining length longer than four bytes', async () => {
-    await expect(pass([Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])], 1_024)).rejects.toThrow(
-      /four bytes/,
-    );
+  it('reports the announced size and the limit, exactly at the boundary', () => {
+    const size = publish(300_000).length;
+    const { error } = parse(split(publish(300_000), 1_000), 256 * 1024);
+    expect((error as unknown as PacketTooLargeError).size).toBe(size);
+    expect((error as unknown as PacketTooLargeError).limit).toBe(256 * 1024);
+    expect(parse([publish(1_000)], publish(1_000).length).error).toBeNull();
+    expect(parse([publish(1_000)], publish(1_000).length - 1).error).toBeInstanceOf(PacketTooLargeError);
+  });
+
+  it('rejects a remaining length longer than four bytes', () => {
+    const { error } = parse([Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])], 1_024);
+    expect(error).not.toBeNull();
   });
 });
