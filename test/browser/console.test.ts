@@ -21,7 +21,11 @@ import { wavTone } from '../support/wav.js';
  * cannot share a manual one). Screenshots of the main pages go to docs/screenshots for the README.
  */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
+// The README's pictures are refreshed only when asked (UPDATE_SCREENSHOTS=1): a plain test run
+// must leave the working tree as it found it. Otherwise they are still taken, into a temp dir.
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
+  ? join(ROOT, 'docs', 'screenshots')
+  : mkdtempSync(join(tmpdir(), 'sc-screenshots-'));
 const silent = pino({ level: 'silent' });
 const skip = chromiumSkipReason();
 
