@@ -106,6 +106,14 @@ const JUMP_TOLERANCE_MS = 2_000;
  * those stand before the record gives up on them.
  */
 const RECONCILE_WINDOW_MS = 5 * 60_000;
+/** Outcomes the platform inferred for want of news, which a cluster's late report may correct. */
+const INFERRED_REASONS = new Set([
+  'no completion report',
+  'no completion report after the platform restarted',
+  'no answer before expiry',
+  'no answer after the platform restarted',
+  'offline',
+]);
 /** Fresh attempts of a normal or priority play whose download a restart cut; emergencies have no cap. */
 const MAX_FRESH_ATTEMPTS = 3;
 
@@ -1008,6 +1016,7 @@ export class Dispatcher {
     const confirmed = this.isAnswer(d, input, now) && this.unconfirmed.delete(d.commandId);
     if (d.state === 'scheduled' && d.playAttempt > 1 && input.type !== 'stop') return; // the earlier attempt's news
     if (this.retryFresh(d, input, now)) return;
+    if (this.correctLate(d, input, now)) return;
     const step = stepDelivery(d.state, input);
     if (!step) {
       const lateStart = d.startedAt === null && d.state === 'done' ? this.reportedStart(input, now) : null;
@@ -1057,6 +1066,39 @@ export class Dispatcher {
     this.forgetWrites(d.commandId);
     if (finished) finished.add(d.broadcastId);
     else this.closeIfDone(d.broadcastId);
+  }
+
+  /**
+   * A record the platform closed for want of news ("no completion report", "no answer before
+   * expiry", missed while offline) is corrected by what the cluster reports later, say after a
+   * 4G outage: a final report (done, failed, pre-empted, stopped) replaces the inferred outcome,
+   * with the time it arrived in the reason; a late playback-started adds the start time.
+   * Returns whether the report was such a correction.
+   */
+  private correctLate(d: DeliveryRecord, input: DeliveryInput, now: number): boolean {
+    if (!isFinal(d.state) || !INFERRED_REASONS.has(d.reason ?? '')) return false;
+    const before: DeliveryState = d.startedAt ? 'playing' : d.acceptedAt ? 'accepted' : 'sent';
+    const step = stepDelivery(before, input);
+    const started = d.startedAt === null ? this.reportedStart(input, now) : null;
+    if (!step || !isFinal(step.state)) {
+      if (started !== null) this.options.store.update(d, { startedAt: started, updatedAt: now });
+      return true;
+    }
+    const reported = input.type === 'ack' ? input.ack.ts : input.type === 'event' ? input.event.ts : now;
+    const arrived = `reported late (arrived ${new Date(now).toISOString()})`;
+    this.options.store.update(d, {
+      state: step.state,
+      reason: step.reason ? `${step.reason}; ${arrived}` : arrived,
+      finishedAt: Math.abs(reported - now) <= 24 * 3_600_000 ? reported : now,
+      ...(started !== null ? { startedAt: started } : {}),
+      updatedAt: now,
+    });
+    this.announce(d.broadcastId, d.clusterId, step.state, now);
+    this.logger.info(
+      { broadcastId: d.broadcastId, clusterId: d.clusterId, state: step.state, was: d.reason },
+      'a late report corrected a delivery',
+    );
+    return true;
   }
 
   /** When a report says the play's first sound was heard: a playback-started event, or an ack's startedAt. */

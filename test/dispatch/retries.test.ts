@@ -26,6 +26,7 @@ interface Setup {
   sent: { clusterId: string; commandId: string; at: number }[];
   /** With `holdWrites`: the deliveries the broker is still writing out; call one to finish it. */
   held: (() => void)[];
+  events: EventBus;
   close(): Promise<void>;
 }
 
@@ -48,10 +49,11 @@ async function setup(options: { slackPerCommandMs?: number; holdWrites?: boolean
       aedes.subscribe('sc/v1/+/cmd', (_packet, done) => held.push(done), resolve),
     );
   const store = new BroadcastStore(db);
+  const events = new EventBus();
   const dispatcher = new Dispatcher({
     store,
     bus,
-    events: new EventBus(),
+    events,
     clock,
     logger: silent,
     plan: { occurrencesBetween: () => [], resolveTargets: (targets) => [...targets.clusterIds].sort() },
@@ -76,6 +78,7 @@ async function setup(options: { slackPerCommandMs?: number; holdWrites?: boolean
     store,
     sent,
     held,
+    events,
     async close() {
       for (const done of held.splice(0)) done();
       await dispatcher.stop();
@@ -176,5 +179,47 @@ describe('commands nobody answers', () => {
       await dispatcher.settle();
     }
     expect(sent.map((x) => (x.at - start) / 1000)).toEqual([0, 13]);
+  });
+});
+
+describe('reports that arrive late', () => {
+  let s: Setup | null = null;
+  afterEach(async () => {
+    await s?.close();
+    s = null;
+  });
+
+  it('correct a record closed for want of news: played on time through a 4G outage, reported on reconnect', async () => {
+    s = await setup();
+    const { clock, dispatcher, store, events, sent } = s;
+    const start = clock.now();
+    const b = dispatcher.emergency({ ...relay(['hd-c11']), durationS: 60 }, 'operator');
+    await vi.waitFor(() => expect(sent).toHaveLength(1));
+    const cmdId = sent[0]?.commandId as string;
+    const report = async (ack: Record<string, unknown>) => {
+      events.emit('device.ack', {
+        deviceId: 'hd-c11',
+        ack: { cmdId, ts: clock.now(), ...ack } as never,
+        at: clock.now(),
+      });
+      await new Promise((resolve) => setImmediate(resolve)); // reports are stored once a turn
+    };
+    await report({ status: 'accepted' });
+    await advance(s, 1_000);
+    expect(store.deliveries(b.id)[0]?.state).toBe('accepted');
+    // The cluster plays, but its link is down: nothing more arrives until well after the end.
+    await advance(s, 60_000 + 125_000);
+    expect(store.deliveries(b.id)[0]).toMatchObject({ state: 'failed', reason: 'no completion report' });
+
+    const arrivedAt = clock.now();
+    await report({ status: 'done', ts: start + 61_000, startedAt: start + 1_000 });
+    await advance(s, 1_000);
+    const [corrected] = store.deliveries(b.id);
+    expect(corrected).toMatchObject({ state: 'done', startedAt: start + 1_000, finishedAt: start + 61_000 });
+    expect(corrected?.reason).toBe(`reported late (arrived ${new Date(arrivedAt).toISOString()})`);
+    // A record the cluster itself closed is never rewritten.
+    await report({ status: 'failed', error: 'internal' });
+    await advance(s, 1_000);
+    expect(store.deliveries(b.id)[0]?.state).toBe('done');
   });
 });
