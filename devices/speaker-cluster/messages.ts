@@ -39,6 +39,12 @@ export const HeartbeatSchema = z.looseObject({
   speakers: z.array(SpeakerStatusSchema).min(1).max(16),
   tempC: z.number().min(-40).max(125),
   supplyV: z.number().min(0).max(60),
+  heartbeatIntervalS: z
+    .int()
+    .min(5)
+    .max(3600)
+    .optional()
+    .describe('the interval the device heartbeats at now; the platform times its offline check by it'),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 

@@ -103,6 +103,7 @@ export class Platform {
   } | null = null;
   private pruneTimer: TimerHandle | null = null;
   private auditPruneTimer: TimerHandle | null = null;
+  private configListener: (() => void) | null = null;
   private securityDigest: SecurityEventDigest | null = null;
   private internalPassword = '';
   private dispatcher: Dispatcher | null = null;
@@ -373,6 +374,18 @@ export class Platform {
     this.components = { registry, presence, commands, ingress, metrics, auth, audit };
     this.pruneTimer = clock.setInterval(() => auth.pruneSessions(), 3_600_000);
 
+    // A `config` command the device acknowledged as done moves its offline timeout with its new
+    // heartbeat interval (firmware that does not report the interval in its heartbeats too).
+    this.configListener = this.events.on('device.ack', ({ deviceId, ack }) => {
+      if (ack.status !== 'done') return;
+      const command = commands.get(ack.cmdId);
+      if (
+        command?.deviceId === deviceId &&
+        command.command.type === 'config' &&
+        command.command.heartbeatIntervalS
+      )
+        presence.setHeartbeatInterval(deviceId, command.command.heartbeatIntervalS);
+    });
     // Before presence, so the transitions it replays at start are recorded too.
     recorder.start();
     presence.start();
@@ -509,6 +522,8 @@ export class Platform {
     this.pruneTimer = null;
     if (this.auditPruneTimer) this.clock.clearInterval(this.auditPruneTimer);
     this.auditPruneTimer = null;
+    this.configListener?.();
+    this.configListener = null;
     // Before the app: its sockets would otherwise hold the HTTP server open.
     await this.realtimeGateway?.stop();
     this.realtimeGateway = null;

@@ -36,6 +36,8 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  */
 export class PresenceService {
   private readonly live = new Map<string, Live>();
+  /** Heartbeat intervals devices reported or were configured with, in seconds. */
+  private readonly intervals = new Map<string, number>();
   private readonly dirty = new Set<string>();
   private readonly unsubscribers: (() => void)[] = [];
   private persistTimer: TimerHandle | null = null;
@@ -82,6 +84,8 @@ export class PresenceService {
         const entry = this.seen(deviceId, at);
         entry.heartbeat = heartbeat;
         entry.heartbeatAt = at;
+        if (heartbeat.heartbeatIntervalS !== undefined)
+          this.intervals.set(deviceId, heartbeat.heartbeatIntervalS);
         this.apply(deviceId, { type: 'heartbeat' });
       }),
       events.on('device.ack', ({ deviceId, at }) => this.seen(deviceId, at)),
@@ -112,15 +116,32 @@ export class PresenceService {
   }
 
   forget(deviceId: string): void {
+    this.intervals.delete(deviceId);
     const entry = this.live.get(deviceId);
     if (entry?.deadline) this.options.clock.clearTimeout(entry.deadline);
     this.live.delete(deviceId);
     this.options.timeoutOverrides.delete(deviceId);
   }
 
+  /**
+   * A device's heartbeat interval changed (a `config` command it acknowledged): its offline
+   * timeout follows from the next check on, so a slower device is not declared offline between
+   * two heartbeats, nor a faster one missed for minutes (docs/protocol.md 6.3).
+   */
+  setHeartbeatInterval(deviceId: string, seconds: number): void {
+    this.intervals.set(deviceId, seconds);
+    const entry = this.live.get(deviceId);
+    if (entry?.presence?.online) this.armDeadline(deviceId, entry);
+  }
+
+  /**
+   * The registry's override for the device, else its missed-heartbeat limit times the interval it
+   * heartbeats at (as its heartbeats or its last `config` say), else the platform's interval.
+   */
   timeoutMs(deviceId: string): number {
     const override = this.options.timeoutOverrides.get(deviceId);
-    const seconds = override ?? this.options.heartbeatIntervalS * this.options.missedHeartbeats;
+    const interval = this.intervals.get(deviceId) ?? this.options.heartbeatIntervalS;
+    const seconds = override ?? interval * this.options.missedHeartbeats;
     return seconds * 1000;
   }
 

@@ -451,6 +451,7 @@ export class SimulatedCluster {
       }),
       tempC: sample.tempC,
       supplyV: sample.supplyV,
+      heartbeatIntervalS: this.heartbeatIntervalS,
     };
   }
 

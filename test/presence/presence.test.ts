@@ -114,6 +114,66 @@ describe('presence', () => {
     expect(changes.at(-1)).toMatchObject({ online: true, reason: 'heartbeat' });
   });
 
+  it('times a device out by the interval it was configured to heartbeat at: no false offline at 100 s, no 90 s wait at 10 s', async () => {
+    const device = await t.connectDevice('hd-c01', secret);
+    const configure = async (heartbeatIntervalS: number) => {
+      const sent = t.api('/api/v1/devices/hd-c01/commands?waitMs=5000', {
+        method: 'POST',
+        as: 'technician',
+        body: { type: 'config', heartbeatIntervalS },
+      });
+      const [, payload] = await new Promise<[string, Buffer]>((resolve) =>
+        device.once('message', (topic, message) => resolve([topic, message])),
+      );
+      const { id } = JSON.parse(payload.toString()) as { id: string };
+      await device.publishAsync(
+        'sc/v1/hd-c01/ack',
+        JSON.stringify({ cmdId: id, status: 'done', ts: clock.now() }),
+        {
+          qos: 1,
+        },
+      );
+      expect((await sent).body.status).toBe('done');
+    };
+    await device.subscribeAsync('sc/v1/hd-c01/cmd', { qos: 1 });
+
+    // Slower: 100 s between heartbeats stays online (the platform's 30 s would flap every 90 s).
+    await configure(100);
+    for (let seq = 1; seq <= 3; seq++) {
+      await device.publishAsync('sc/v1/hd-c01/heartbeat', heartbeat(seq, {}, clock.now()), { qos: 1 });
+      await vi.waitFor(() => expect(t.platform.presence.status('hd-c01').uptimeS).toBe(seq * 30));
+      clock.advance(100_000);
+      expect(t.platform.presence.isOnline('hd-c01')).toBe(true);
+    }
+    expect(changes.filter((c) => !c.online)).toEqual([]);
+
+    // Faster: 10 s, and a device gone silent is offline after 30 s, not 90 s.
+    await configure(10);
+    await device.publishAsync('sc/v1/hd-c01/heartbeat', heartbeat(4, {}, clock.now()), { qos: 1 });
+    await vi.waitFor(() => expect(t.platform.presence.status('hd-c01').uptimeS).toBe(120));
+    clock.advance(29_999);
+    expect(t.platform.presence.isOnline('hd-c01')).toBe(true);
+    clock.advance(1);
+    expect(t.platform.presence.isOnline('hd-c01')).toBe(false);
+    expect(changes.at(-1)).toMatchObject({ online: false, reason: 'heartbeat-timeout' });
+  });
+
+  it('times out a device by the interval its heartbeats report', async () => {
+    const device = await t.connectDevice('hd-c01', secret);
+    await device.publishAsync(
+      'sc/v1/hd-c01/heartbeat',
+      heartbeat(1, { heartbeatIntervalS: 200 }, clock.now()),
+      {
+        qos: 1,
+      },
+    );
+    await vi.waitFor(() => expect(t.platform.presence.status('hd-c01').uptimeS).toBe(30));
+    clock.advance(599_999);
+    expect(t.platform.presence.isOnline('hd-c01')).toBe(true);
+    clock.advance(1);
+    expect(t.platform.presence.isOnline('hd-c01')).toBe(false);
+  });
+
   it('honours a per-device heartbeat timeout', async () => {
     const fast = await t.addDevice('hd-c02', { heartbeatTimeoutS: 20 });
     await t.connectDevice('hd-c02', fast);
