@@ -203,18 +203,29 @@ describe('scheduled bulletin on 18 clusters', () => {
       .map((d: Json) => d.clusterId)
       .sort();
     expect(logged).toEqual(finished);
-    const csv = (
-      await t.api('/api/v1/broadcasts?from=2026-12-01T17:00:00Z&to=2026-12-02T17:00:00Z&format=csv', {
-        as: 'operator',
-      })
-    ).body as string;
-    const rows = csv
-      .replace(/^\uFEFF/, '')
-      .trim()
-      .split('\n');
+    const csv = async (lang: string) =>
+      (
+        (
+          await t.api(
+            `/api/v1/broadcasts?from=2026-12-01T17:00:00Z&to=2026-12-02T17:00:00Z&format=csv&lang=${lang}`,
+            { as: 'operator' },
+          )
+        ).body as string
+      )
+        .replace(/^\uFEFF/, '')
+        .trim()
+        .split('\n');
+    const rows = await csv('en');
     expect(rows).toHaveLength(1 + 18);
     expect(rows.filter((r) => r.includes(',done,'))).toHaveLength(16);
     expect(rows.find((r) => r.includes('hd-c17'))).toContain('fetch-failed');
+    // As the commune reports it: Vietnamese headers, its own day and clock (06:00 on 2 December is
+    // 23:00 UTC on the 1st), commune and village names.
+    const [header, ...vi] = await csv('vi');
+    expect(header).toMatch(/^Ngày,Mã bản tin,Tên bản tin,Loại,Mức độ,/);
+    expect(vi.every((r) => r.startsWith('2026-12-02,'))).toBe(true);
+    expect(vi.filter((r) => r.includes(',2026-12-02 06:00:00,Hướng Đạo,'))).toHaveLength(18);
+    expect(vi.filter((r) => r.includes(',Đã phát xong,Có,'))).toHaveLength(16);
     await observer.endAsync();
   }, 60_000);
 });

@@ -12,10 +12,118 @@ import {
 } from '../../announcements/types.js';
 import type { BroadcastRecord, DeliveryRecord } from '../../dispatch/broadcast-store.js';
 import { InvalidRequestError, NotFoundError } from '../../errors.js';
+import { formatWallTime, instantToWallTime } from '../../scheduling/wall-time.js';
 import type { ApiDeps } from '../deps.js';
 import { errorResponses } from '../pagination.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** 'YYYY-MM-DD HH:mm:ss' on the wall clock of `timeZone`. */
+function localTime(ms: number, timeZone: string): string {
+  const wall = instantToWallTime(ms, timeZone);
+  return formatWallTime(wall).replace('T', ' ');
+}
+
+const CSV_COLUMNS = [
+  'date',
+  'broadcast',
+  'name',
+  'kind',
+  'level',
+  'scheduledBy',
+  'scheduledStart',
+  'commune',
+  'village',
+  'cluster',
+  'clusterName',
+  'outcome',
+  'heard',
+  'reason',
+  'startedAt',
+  'finishedAt',
+  'playedS',
+  'speakersFaulty',
+] as const;
+
+/** The broadcast log's CSV in the console's two languages: headers and coded values. */
+const CSV_WORDS = {
+  vi: {
+    headers: {
+      date: 'Ngày',
+      broadcast: 'Mã bản tin',
+      name: 'Tên bản tin',
+      kind: 'Loại',
+      level: 'Mức độ',
+      scheduledBy: 'Người lập',
+      scheduledStart: 'Giờ phát dự kiến',
+      commune: 'Xã',
+      village: 'Thôn',
+      cluster: 'Mã cụm loa',
+      clusterName: 'Tên cụm loa',
+      outcome: 'Kết quả',
+      heard: 'Đã phát ra loa',
+      reason: 'Lý do',
+      startedAt: 'Bắt đầu phát',
+      finishedAt: 'Kết thúc',
+      playedS: 'Thời lượng phát (giây)',
+      speakersFaulty: 'Loa lỗi',
+    },
+    kind: { scheduled: 'Theo lịch', emergency: 'Khẩn cấp', live: 'Tiếp sóng trực tiếp' },
+    level: { normal: 'Thông thường', priority: 'Ưu tiên', emergency: 'Khẩn cấp' },
+    state: {
+      scheduled: 'Chờ gửi',
+      sent: 'Đã gửi',
+      accepted: 'Đã nhận',
+      playing: 'Đang phát',
+      done: 'Đã phát xong',
+      failed: 'Lỗi',
+      missed: 'Bỏ lỡ',
+      'pre-empted': 'Bị bản tin ưu tiên hơn thay thế',
+      expired: 'Hết hạn',
+      stopped: 'Đã dừng',
+    },
+    yes: 'Có',
+    no: 'Không',
+  },
+  en: {
+    headers: {
+      date: 'Date',
+      broadcast: 'Broadcast',
+      name: 'Name',
+      kind: 'Kind',
+      level: 'Level',
+      scheduledBy: 'Scheduled by',
+      scheduledStart: 'Scheduled start',
+      commune: 'Commune',
+      village: 'Village',
+      cluster: 'Cluster',
+      clusterName: 'Cluster name',
+      outcome: 'Outcome',
+      heard: 'Heard',
+      reason: 'Reason',
+      startedAt: 'Started',
+      finishedAt: 'Finished',
+      playedS: 'Played (s)',
+      speakersFaulty: 'Faulty speakers',
+    },
+    kind: { scheduled: 'scheduled', emergency: 'emergency', live: 'live relay' },
+    level: { normal: 'normal', priority: 'priority', emergency: 'emergency' },
+    state: {
+      scheduled: 'scheduled',
+      sent: 'sent',
+      accepted: 'accepted',
+      playing: 'playing',
+      done: 'done',
+      failed: 'failed',
+      missed: 'missed',
+      'pre-empted': 'pre-empted',
+      expired: 'expired',
+      stopped: 'stopped',
+    },
+    yes: 'yes',
+    no: 'no',
+  },
+} as const;
 
 const DeliverySchema = z.object({
   clusterId: z.string(),
@@ -184,6 +292,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
           limit: z.coerce.number().int().min(1).max(500).default(100),
           offset: z.coerce.number().int().min(0).default(0),
           format: z.enum(['json', 'csv']).default('json'),
+          lang: z.enum(['vi', 'en']).default('vi').describe('language of the CSV headers and values'),
         }),
         response: {
           200: z
@@ -227,38 +336,66 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
           ? { items: items.slice(offset, offset + limit), total: items.length, limit, offset }
           : { items, total: result.total, limit, offset };
       }
+      // One row per cluster and broadcast, as the commune reports it: dated and timed in the
+      // cluster's commune's own zone (a 06:00 bulletin is on its own day, not UTC's), with names.
+      const words = CSV_WORDS[request.query.lang];
+      const places = new Map<string, { commune: string; village: string; zone: string }>();
+      const placeOf = (clusterId: string) => {
+        let place = places.get(clusterId);
+        if (!place) {
+          const cluster = registry.findCluster(clusterId);
+          const commune = cluster ? registry.getCommune(cluster.communeId) : null;
+          place = {
+            commune: commune?.name ?? '',
+            village: cluster ? registry.getVillage(cluster.villageId).name : '',
+            zone: commune?.timezone ?? deps.console.timeZone,
+          };
+          places.set(clusterId, place);
+        }
+        return place;
+      };
       const rows = items.flatMap((b) =>
-        b.deliveries.map((d) => ({
-          date: b.startAt.slice(0, 10),
-          broadcast: b.id,
-          name: b.name,
-          kind: b.kind,
-          level: b.level,
-          scheduledBy: b.createdBy ?? '',
-          scheduledStart: b.startAt,
-          cluster: d.clusterId,
-          clusterName: d.clusterName ?? '',
-          village: d.villageId ?? '',
-          outcome: d.state,
-          heard: d.heard === null ? '' : d.heard ? 'yes' : 'no',
-          reason: d.reason ?? '',
-          startedAt: d.startedAt ?? '',
-          finishedAt: d.finishedAt ?? '',
-          playedS: d.playedS ?? '',
-          speakersFaulty: d.speakers
-            ? d.speakers
-                .filter((s) => s.ok === false)
-                .map((s) => s.idx)
-                .join(' ')
-            : '',
-        })),
+        b.deliveries.map((d) => {
+          const place = placeOf(d.clusterId);
+          const local = (at: string | null) => (at ? localTime(Date.parse(at), place.zone) : '');
+          return {
+            date: local(b.startAt).slice(0, 10),
+            broadcast: b.id,
+            name: b.name,
+            kind: words.kind[b.kind],
+            level: words.level[b.level],
+            scheduledBy: b.createdBy ?? '',
+            scheduledStart: local(b.startAt),
+            commune: place.commune,
+            village: place.village,
+            cluster: d.clusterId,
+            clusterName: d.clusterName ?? '',
+            outcome: words.state[d.state],
+            heard: d.heard === null ? '' : d.heard ? words.yes : words.no,
+            reason: d.reason ?? '',
+            startedAt: local(d.startedAt),
+            finishedAt: local(d.finishedAt),
+            playedS: d.playedS ?? '',
+            speakersFaulty: d.speakers
+              ? d.speakers
+                  .filter((sp) => sp.ok === false)
+                  .map((sp) => sp.idx)
+                  .join(' ')
+              : '',
+          };
+        }),
       );
-      const day = new Date(clock.now()).toISOString().slice(0, 10);
+      const day = localTime(clock.now(), deps.console.timeZone).slice(0, 10);
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="broadcast-log-${day}.csv"`)
         .serializer((payload: string) => payload)
-        .send(`\uFEFF${stringify(rows, { header: true })}`);
+        .send(
+          `\uFEFF${stringify(rows, {
+            header: true,
+            columns: CSV_COLUMNS.map((key) => ({ key, header: words.headers[key] })),
+          })}`,
+        );
     },
   );
 

@@ -11,7 +11,7 @@ import { addDays, dayKey, useFormat, zoneMidnight } from '../format';
 const PAGE = 50;
 
 export default function ReportsPage() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const format = useFormat();
   const { timeZone } = format;
   const today = dayKey(new Date(), timeZone);
@@ -55,7 +55,14 @@ export default function ReportsPage() {
         </label>
         <a
           className="button"
-          href={buildUrl('/api/v1/broadcasts', { from, to, format: 'csv', limit: 500 })}
+          href={buildUrl('/api/v1/broadcasts', {
+            from,
+            to,
+            format: 'csv',
+            limit: 500,
+            // The report in the console's language: Vietnamese headers and values, or English.
+            lang: i18n.language.startsWith('en') ? 'en' : 'vi',
+          })}
           download
           data-testid="broadcasts-csv"
         >
