@@ -35,6 +35,8 @@ const logger = loggerFor(config);
 let clusterFleet: SimulatedFleet | null = null;
 const camerasById = new Map<string, SimulatedCamera>();
 const platform = new Platform({
+  // The demo's simulated clusters run on this PC: they download media over loopback.
+  mediaHost: '127.0.0.1',
   config,
   logger,
   announce: () => undefined,

@@ -57,6 +57,8 @@ export interface ApiDeps {
   cameraDiscoveryInterface: string | undefined;
   /** A device credential refused outside the broker (a media download): counted and audited as on it. */
   deviceAuthFailed(event: { username: string; address: string; reason: 'unknown-or-bad-secret' }): void;
+  /** Where clusters download media from, and a warning when they probably cannot. */
+  mediaBase(): { url: string; source: string; warning: string | null };
   /** Where cameras may be onboarded (CAMERA_NETWORKS, never the platform's own ports). */
   cameraPolicy: CameraAddressPolicy;
   // [history] deps

@@ -43,6 +43,7 @@ import { createTelemetryStore } from '../telemetry/create-store.js';
 import { HistoryRecorder } from '../telemetry/history-recorder.js';
 import type { TelemetryStore } from '../telemetry/telemetry-store.js';
 import { loadInternalPassword } from './internal-credential.js';
+import { lanAddress, type MediaBase, mediaBaseUrl } from './media-base-url.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
 export interface PlatformOptions {
@@ -63,6 +64,8 @@ export interface PlatformOptions {
   webRoot?: string;
   /** How often console sockets' sessions are checked again; tests shorten it. */
   realtimeRecheckMs?: number;
+  /** The host clusters download media from when PUBLIC_BASE_URL is unset (the demo's are local). */
+  mediaHost?: string;
 }
 
 /** The package root, found by walking up from this module (source and dist/ differ in depth). */
@@ -331,9 +334,7 @@ export class Platform {
       dir: join(config.DATA_DIR, 'media'),
       maxBytes: config.MEDIA_MAX_MB * 1024 * 1024,
       // Read per link: the port is only known once the server listens (0 in tests).
-      baseUrl: () =>
-        config.PUBLIC_BASE_URL?.replace(/\/+$/, '') ??
-        `http://${config.HTTP_HOST === '0.0.0.0' ? '127.0.0.1' : config.HTTP_HOST}:${this.httpPort}`,
+      baseUrl: () => this.mediaBase().url,
       signingKey: loadKeyFile(join(config.DATA_DIR, 'media-signing.key')),
       isReferenced: (id) => this.mediaReferences.flatMap((check) => check(id)),
     });
@@ -460,6 +461,7 @@ export class Platform {
         cameraHealth,
         cameraDiscoveryInterface: config.CAMERA_DISCOVERY_INTERFACE,
         cameraPolicy,
+        mediaBase: () => this.mediaBase(),
         deviceAuthFailed: ({ username, address, reason }) => {
           this.components?.metrics.authFailures.inc({ reason: `media-${reason}` });
           this.securityDigest?.record({
@@ -511,6 +513,9 @@ export class Platform {
     this.realtimeGateway = realtime;
     await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
     this.app = app;
+    const base = this.mediaBase();
+    if (base.warning) logger.warn({ mediaBaseUrl: base.url }, base.warning);
+    else logger.info({ mediaBaseUrl: base.url, source: base.source }, 'clusters download media from here');
     // Last: a play names the media URL, which needs the listening port, and the acks that answer
     // the dispatcher's questions after a restart must find ingress running.
     dispatcher.start();
@@ -560,6 +565,14 @@ export class Platform {
     // A later start() builds new stores and registers their checks again.
     this.mediaReferences = [];
   }
+
+  /** Where clusters download media from, how it was chosen, and a warning when they probably cannot. */
+  mediaBase(): MediaBase {
+    const { config } = this.options;
+    this.lan ??= this.options.mediaHost ?? lanAddress();
+    return mediaBaseUrl(config, this.httpPort, this.lan);
+  }
+  private lan: string | null | undefined;
 
   get httpPort(): number {
     const address = this.requireApp().server.address();

@@ -27,6 +27,13 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
               lastError: z.string().nullable().describe('the last write error, even after recovery'),
               lastErrorAt: z.iso.datetime().nullable(),
             }),
+            media: z
+              .object({
+                baseUrl: z.string().describe('where clusters download media from'),
+                source: z.enum(['configured', 'http-host', 'lan-address', 'loopback']),
+                warning: z.string().nullable().describe('set when real clusters probably cannot reach it'),
+              })
+              .describe('PUBLIC_BASE_URL, or the address derived when it is unset'),
             disk: z.object({
               state: z.enum(['ok', 'low', 'full']),
               freeBytes: z.int().nullable(),
@@ -54,6 +61,11 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         lastError,
         lastErrorAt: iso(lastErrorAt),
       }))(deps.telemetry.stats()),
+      media: (({ url, source, warning }) => ({
+        baseUrl: url,
+        source: source as 'configured' | 'http-host' | 'lan-address' | 'loopback',
+        warning,
+      }))(deps.mediaBase()),
       disk: (({ lastErrorAt, ...rest }) => ({ ...rest, lastErrorAt: iso(lastErrorAt) }))(deps.disk.status()),
     }),
   );
