@@ -6,7 +6,7 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Clock } from '../devices/index.js';
-import { isDeviceId } from '../devices/index.js';
+import { isDeviceId, topicFor } from '../devices/index.js';
 import { authorizePublish, authorizeSubscribe, type Principal } from './acl.js';
 import { AedesBus } from './bus/aedes-bus.js';
 import type { MessageBus } from './bus/message-bus.js';
@@ -158,7 +158,18 @@ export class MqttBroker {
         // reach it only through filterStoredWills, which checks them against their owner's ACL.
         // (Refusing here would reject a promise Aedes leaves unhandled.)
         if (!client) return callback(null);
-        callback(this.authorize(client, 'publish', packet.topic));
+        const refused = this.authorize(client, 'publish', packet.topic);
+        // Only a device's state is retained (docs/protocol.md section 5): a retained heartbeat,
+        // ack or event would be replayed to every later subscriber as if it were new.
+        const principal = this.principals.get(client);
+        if (
+          !refused &&
+          packet.retain &&
+          principal?.kind === 'device' &&
+          packet.topic !== topicFor(principal.deviceId, 'state')
+        )
+          packet.retain = false;
+        callback(refused);
       },
       authorizeSubscribe: (client, subscription, callback) => {
         // A refused subscription is answered with 0x80 in SUBACK [MQTT-3.9.3-2], not a disconnect.

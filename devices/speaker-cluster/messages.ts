@@ -36,7 +36,14 @@ export const HeartbeatSchema = z.looseObject({
   volume: z.int().min(0).max(100).describe('master volume, percent'),
   power: z.boolean().optional().describe('amplifier power on'),
   playing: z.boolean(),
-  speakers: z.array(SpeakerStatusSchema).min(1).max(16),
+  speakers: z
+    .array(SpeakerStatusSchema)
+    .min(1)
+    .max(16)
+    .refine(
+      (speakers) => speakers.every((s, i) => i === 0 || s.idx > (speakers[i - 1] as SpeakerStatus).idx),
+      'one entry per output, in ascending idx, each output once',
+    ),
   tempC: z.number().min(-40).max(125),
   supplyV: z.number().min(0).max(60),
   heartbeatIntervalS: z
@@ -139,15 +146,20 @@ export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
 export const ACK_STATUSES = ['accepted', 'rejected', 'done', 'failed'] as const;
 export type AckStatus = (typeof ACK_STATUSES)[number];
 
-export const AckSchema = z.looseObject({
-  cmdId: CommandIdSchema,
-  status: z.enum(ACK_STATUSES),
-  error: z.string().max(200).optional().describe('why, when rejected or failed'),
-  ts: EpochMsSchema,
-  startedAt: EpochMsSchema.optional().describe(
-    'a play: when its first sound was heard, on every ack after that',
-  ),
-});
+export const AckSchema = z
+  .looseObject({
+    cmdId: CommandIdSchema,
+    status: z.enum(ACK_STATUSES),
+    error: z.string().max(200).optional().describe('why, when rejected or failed'),
+    ts: EpochMsSchema,
+    startedAt: EpochMsSchema.optional().describe(
+      'a play: when its first sound was heard, on every ack after that',
+    ),
+  })
+  .refine((ack) => (ack.status !== 'rejected' && ack.status !== 'failed') || ack.error !== undefined, {
+    message: 'a rejected or failed ack says why (error)',
+    path: ['error'],
+  });
 export type Ack = z.infer<typeof AckSchema>;
 
 export const EVENT_TYPES = [
@@ -159,13 +171,18 @@ export const EVENT_TYPES = [
   'fault-cleared',
 ] as const;
 
-export const DeviceEventSchema = z.looseObject({
-  type: z.enum(EVENT_TYPES),
-  ts: EpochMsSchema,
-  cmdId: CommandIdSchema.optional(),
-  broadcastId: BroadcastIdSchema.optional(),
-  speaker: z.int().min(1).max(16).optional(),
-  code: z.string().max(64).optional(),
-  message: z.string().max(200).optional(),
-});
+export const DeviceEventSchema = z
+  .looseObject({
+    type: z.enum(EVENT_TYPES),
+    ts: EpochMsSchema,
+    cmdId: CommandIdSchema.optional(),
+    broadcastId: BroadcastIdSchema.optional(),
+    speaker: z.int().min(1).max(16).optional(),
+    code: z.string().max(64).optional(),
+    message: z.string().max(200).optional(),
+  })
+  .refine((event) => !event.type.startsWith('playback-') || event.cmdId !== undefined, {
+    message: 'a playback event names its play (cmdId)',
+    path: ['cmdId'],
+  });
 export type DeviceEvent = z.infer<typeof DeviceEventSchema>;
