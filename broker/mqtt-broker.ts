@@ -183,7 +183,11 @@ export class MqttBroker {
       if (info) info.clientId = client.id;
       if (this.arriving.get(client.id) === client) this.arriving.delete(client.id);
       if ((client as unknown as { will: unknown }).will) this.withWill.add(client);
-      if (principal) this.options.hooks?.onClientConnected?.(client.id, principal);
+      // A connection that dropped while its CONNECT was being authenticated still reaches
+      // clientReady, but Aedes never announces its disconnect (it was not connected yet): it must
+      // not be announced as connected either, or the device would stay online until its timeout.
+      const gone = client.closed || (client.conn as Duplex).destroyed;
+      if (principal && !gone) this.options.hooks?.onClientConnected?.(client.id, principal);
     });
     aedes.on('clientDisconnect', (client) => {
       const principal = this.principals.get(client);
