@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DEFAULT_CAMERA_NETWORKS } from '../devices/onvif-camera/address-policy.js';
 import { parseCameraFault } from '../simulators/onvif-camera/faults.js';
@@ -6,6 +8,7 @@ import { HUONG_DAO_CAMERA_SITES, SimulatedCameraFleet } from '../simulators/onvi
 import type { SimulatedCamera } from '../simulators/onvif-camera/simulated-camera.js';
 import { CONSOLE_HELP, runConsoleCommand } from '../simulators/speaker-cluster/console-commands.js';
 import { SimulatedFleet } from '../simulators/speaker-cluster/fleet.js';
+import type { Config } from './config.js';
 import { ensureDemoAccounts } from './platform/demo-accounts.js';
 import { demoSimulators } from './platform/demo-simulators.js';
 import { Platform } from './platform/platform.js';
@@ -26,6 +29,8 @@ const ONLINE_WAIT_MS = 30_000;
 const config = configOrExit({
   SEED_PRESET: DEMO_COMMUNE,
   DATA_DIR: process.env.DATA_DIR || './data/demo',
+  // Quiet unless asked: an hour of info lines (about 19,000) scrolled the printed passwords away.
+  LOG_LEVEL: (process.env.LOG_LEVEL as Config['LOG_LEVEL'] | undefined) || 'warn',
   // The demo's simulated cameras listen on this machine's loopback.
   CAMERA_NETWORKS: [...DEFAULT_CAMERA_NETWORKS, '127.0.0.0/8', '::1'],
 });
@@ -132,6 +137,16 @@ process.stdout.write(
     '',
   ].join('\n'),
 );
+
+// The accounts also go to a file only this user can read, for when the terminal has scrolled on.
+const accountsFile = join(config.DATA_DIR, 'demo-accounts.txt');
+writeFileSync(
+  accountsFile,
+  `${accounts.map((a) => `${a.role}\t${a.username}\t${a.password}`).join('\n')}\n`,
+  { mode: 0o600 },
+);
+chmodSync(accountsFile, 0o600);
+process.stdout.write(`Accounts saved in ${accountsFile} (readable by you only).\n\n`);
 
 const stop = async () => {
   await fleet.stop();

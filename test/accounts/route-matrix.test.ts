@@ -61,6 +61,7 @@ describe('route × role matrix', () => {
   const ROUTES: RouteSpec[] = [
     { method: 'GET', path: '/healthz', access: 'public', call: () => ({ url: '/healthz' }) },
     { method: 'GET', path: '/metrics', access: ['technician'], call: () => ({ url: '/metrics' }) },
+    { method: 'GET', path: '/favicon.ico', access: 'public', call: () => ({ url: '/favicon.ico' }) },
     {
       method: 'GET',
       path: '/api/v1/communes',
@@ -661,8 +662,8 @@ describe('route × role matrix', () => {
       ([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
     );
     const specified = ROUTES.map((r) => `${r.method} ${r.path}`);
-    // /metrics is left out of the API reference but guarded like the rest.
-    expect([...served, 'GET /metrics'].sort()).toEqual([...specified].sort());
+    // /metrics and the icon are left out of the API reference but declared like the rest.
+    expect([...served, 'GET /metrics', 'GET /favicon.ico'].sort()).toEqual([...specified].sort());
   });
 
   const cases = ROUTES.flatMap((route) => CALLERS.map((caller) => [route, caller] as const));

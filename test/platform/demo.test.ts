@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -65,6 +65,12 @@ describe('npm run demo', () => {
       ]),
     );
     expect(Object.keys(accounts).sort()).toEqual(['admin', 'operator', 'police', 'technician']);
+    // …and kept in a file only this user reads, for when the terminal has scrolled on.
+    const saved = join(dataDir, 'demo-accounts.txt');
+    expect(statSync(saved).mode & 0o777).toBe(0o600);
+    expect(readFileSync(saved, 'utf8')).toContain(
+      `operator\t${accounts.operator?.username}\t${accounts.operator?.password}`,
+    );
     expect((await api(apiUrl, '/api/v1/clusters')).status).toBe(401);
     const login = await api(apiUrl, '/api/v1/auth/login', { method: 'POST', body: accounts.operator });
     expect(login.status).toBe(200);

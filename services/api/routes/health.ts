@@ -2,6 +2,12 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.js';
 
+/** A loudspeaker, the console's icon. */
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#b91c1c"/>' +
+  '<path d="M7 13h5l7-6v18l-7-6H7z" fill="#fff"/><path d="M22 11a7 7 0 0 1 0 10M24.5 8a11 11 0 0 1 0 16" ' +
+  'stroke="#fff" stroke-width="2" fill="none" stroke-linecap="round"/></svg>';
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
@@ -68,6 +74,11 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
       }))(deps.mediaBase()),
       disk: (({ lastErrorAt, ...rest }) => ({ ...rest, lastErrorAt: iso(lastErrorAt) }))(deps.disk.status()),
     }),
+  );
+
+  // Browsers and bookmarks ask for it on every page; a 404 in every log is noise.
+  app.get('/favicon.ico', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
+    reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON),
   );
 
   // Prometheus scrapes with an API token of a technician (Authorization: Bearer sct_…).
