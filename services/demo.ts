@@ -154,7 +154,9 @@ const stop = async () => {
   await platform.stop();
 };
 
-if (process.stdin.isTTY) {
+// Commands come from a terminal or from a pipe alike (a script, a FIFO, a process manager's
+// stdin); with no input at all (stdin closed or /dev/null) the reader simply ends.
+{
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: false });
   let pending = Promise.resolve();
   rl.on('line', (line) => {

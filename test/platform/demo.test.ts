@@ -24,7 +24,8 @@ describe('npm run demo', () => {
   it('brings all 18 Hướng Đạo clusters online, visible through GET /api/v1/clusters, and stops cleanly', async () => {
     child = spawn('npm', ['run', 'demo'], {
       detached: true, // its own process group, so the whole tree gets the signal
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // Commands on a pipe, as a script or a process manager would send them, not a terminal.
+      stdio: ['pipe', 'pipe', 'pipe'],
       env: {
         ...process.env,
         HTTP_HOST: '127.0.0.1',
@@ -98,6 +99,16 @@ describe('npm run demo', () => {
     for (const camera of cameras.body.items) expect(camera.health.state).toBe('ok');
     const snapshot = await fetch(`${apiUrl}/api/v1/cameras/hd-cam01/snapshot`, { headers: policeHeaders });
     expect(snapshot.headers.get('content-type')).toBe('image/jpeg');
+
+    // The fault console reads its pipe: a power cut takes hd-c03 offline by its will.
+    child.stdin?.write('fault hd-c03 power-cut\n');
+    await vi.waitFor(
+      async () => {
+        const { body: cut } = await api(apiUrl, '/api/v1/clusters/hd-c03', { headers });
+        expect(cut.status).toMatchObject({ online: false, reason: 'will' });
+      },
+      { timeout: 20_000, interval: 200 },
+    );
 
     if (!child.pid) throw new Error('demo has no pid');
     process.kill(-child.pid, 'SIGINT');
