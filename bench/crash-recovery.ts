@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { SimulatedFleet } from '../simulators/speaker-cluster/fleet.js';
 import { type PlayLog, playLogSink } from '../simulators/speaker-cluster/play-log.js';
 import { BENCH_ADMIN_PASSWORD, progress, registerFleet, startBenchPlatform } from './bench-platform.js';
+import { freePort } from './reference-brokers.js';
 import type { BenchResult } from './report.js';
 import { wavTone } from './wav.js';
 
@@ -32,16 +32,6 @@ const ALL_MOMENTS: [string, number, number][] = [
 const MOMENTS = process.env.BENCH_CRASH_MOMENTS
   ? process.env.BENCH_CRASH_MOMENTS.split(',').flatMap((i) => ALL_MOMENTS.slice(Number(i), Number(i) + 1))
   : ALL_MOMENTS;
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 
 export async function crashRecoveryBench(): Promise<BenchResult> {
   const count = Math.max(1, Number(process.env.BENCH_CRASH_CLUSTERS ?? 500));

@@ -1,8 +1,10 @@
 import { execSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import mqtt from 'mqtt';
 import { progress, registerFleet, sizesFrom, startBenchPlatform } from './bench-platform.js';
 import { LoadGenerator } from './generator-client.js';
+import { freePort, startBareAedes, startMosquitto } from './reference-brokers.js';
 import { type BenchResult, percentile } from './report.js';
 import { wavTone } from './wav.js';
 
@@ -46,7 +48,7 @@ export async function fanoutBench(): Promise<BenchResult> {
     const media = (await upload.json()) as { id?: string };
     if (upload.status !== 201 || !media.id) throw new Error(`media upload answered ${upload.status}`);
 
-    const rows = [];
+    const rows: Record<string, number | string>[] = [];
     // Each size is sent several times: the first bulletin runs cold, and the rest show how much
     // one run differs from the next on a shared two-core machine.
     const runs = Math.max(1, Number(process.env.BENCH_FANOUT_RUNS ?? 3));
@@ -89,6 +91,7 @@ export async function fanoutBench(): Promise<BenchResult> {
         `fanout ${size}: ${doneAt.size} done in ${Math.max(...latencies)} ms; summary ${JSON.stringify(body.summary)}`,
       );
       rows.push({
+        target: 'platform',
         clusters: size,
         run,
         acked: doneAt.size,
@@ -102,6 +105,32 @@ export async function fanoutBench(): Promise<BenchResult> {
       // Let the finished broadcast settle before the next pre-empts nothing.
       await new Promise((r) => setTimeout(r, 2000));
     }
+    // The same fan-out through the reference brokers, with the same ack-bots, after the platform
+    // is done (one load at a time on two cores): the ratio is the platform's own cost.
+    await generator.close();
+    const references: Record<string, number | string>[] = [];
+    for (const kind of ['bare aedes', 'mosquitto'] as const) {
+      try {
+        references.push(...(await referenceFanout(kind, sizes, runs)));
+      } catch (error) {
+        progress(`fanout: ${kind} not measured: ${(error as Error).message}`);
+      }
+    }
+    rows.push(...references);
+    const median = (target: string, size: number) => {
+      const values = rows
+        .filter((r) => r.target === target && r.clusters === size)
+        .map((r) => Number(r.doneMaxMs))
+        .sort((a, b) => a - b);
+      return values[Math.floor(values.length / 2)] ?? Number.NaN;
+    };
+    const ratios: Record<string, number | string> = {};
+    for (const size of sizes) {
+      ratios[`platformVsBareAedes${size}`] =
+        Math.round((median('platform', size) / median('bare aedes', size)) * 100) / 100;
+      ratios[`platformVsMosquitto${size}`] =
+        Math.round((median('platform', size) / median('mosquitto', size)) * 100) / 100;
+    }
     return {
       scenario: 'fanout',
       title: 'Emergency bulletin fan-out to registered ack-bot clusters (load generator in a child process)',
@@ -111,8 +140,10 @@ export async function fanoutBench(): Promise<BenchResult> {
         connectSeconds: Math.round(connected.ms / 100) / 10,
         connectsPerS: Math.round(connected.connected / (connected.ms / 1000)),
         connectFailures: connected.failed,
+        ...ratios,
       },
       columns: [
+        'target',
         'clusters',
         'run',
         'acked',
@@ -126,8 +157,124 @@ export async function fanoutBench(): Promise<BenchResult> {
       rows,
     };
   } finally {
-    await generator.close();
+    await generator.close().catch(() => undefined);
     await bench.close();
+  }
+}
+
+/**
+ * One play command to each of `size` ack-bots through a reference broker, timed to the last `done`:
+ * a bare Aedes in this process (commands published and acks read in-process, as the platform
+ * does), or Mosquitto (through one MQTT client here).
+ */
+async function referenceFanout(
+  kind: 'bare aedes' | 'mosquitto',
+  sizes: number[],
+  runs: number,
+): Promise<Record<string, number | string>[]> {
+  const port = await freePort();
+  const largest = Math.max(...sizes);
+  let stop: () => Promise<void>;
+  let send: (topic: string, payload: string) => void;
+  let onAck: (handler: (topic: string, payload: Buffer) => void) => Promise<void>;
+  let client: mqtt.MqttClient | null = null;
+  if (kind === 'bare aedes') {
+    // Stock Aedes overflows its stack on a 10,000-message burst; the reference gets the platform's
+    // queue, so what it measures is the broker, not that crash.
+    const bare = await startBareAedes(port, { queue: 'platform' });
+    stop = bare.stop;
+    send = (topic, payload) =>
+      bare.aedes.publish(
+        { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false },
+        () => undefined,
+      );
+    onAck = (handler) =>
+      new Promise((resolve) =>
+        bare.aedes.subscribe(
+          'sc/v1/+/ack',
+          (packet, done) => {
+            handler(packet.topic, packet.payload as Buffer);
+            done();
+          },
+          resolve,
+        ),
+      );
+  } else {
+    stop = await startMosquitto(port);
+    const sender = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+      clientId: 'bench-sender',
+      reconnectPeriod: 0,
+    });
+    (sender.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+    client = sender;
+    send = (topic, payload) => sender.publish(topic, payload, { qos: 1 });
+    onAck = async (handler) => {
+      sender.on('message', handler);
+      await sender.subscribeAsync('sc/v1/+/ack', { qos: 1 });
+    };
+  }
+  const generator = new LoadGenerator();
+  const rows: Record<string, number | string>[] = [];
+  try {
+    progress(`fanout: connecting ${largest} ack-bots to ${kind}`);
+    const devices = Array.from({ length: largest }, (_, i) => ({
+      id: `ref-${String(i).padStart(5, '0')}`,
+      secret: '',
+    }));
+    const connected = await generator.request(
+      {
+        type: 'connect',
+        url: `mqtt://127.0.0.1:${port}`,
+        devices,
+        concurrency: 64,
+        announce: false,
+        ackBot: true,
+      },
+      'connected',
+    );
+    if (connected.failed > 0)
+      throw new Error(`${connected.failed} connections failed: ${connected.firstError}`);
+    let current: { ids: Map<string, number>; t0: number; done: number[] } | null = null;
+    await onAck((_topic, payload) => {
+      const ack = JSON.parse(payload.toString('utf8')) as { cmdId: string; status: string };
+      if (!current || ack.status !== 'done' || !current.ids.has(ack.cmdId)) return;
+      current.ids.delete(ack.cmdId);
+      current.done.push(Date.now() - current.t0);
+    });
+    for (const size of sizes.flatMap((n) => Array.from({ length: runs }, () => n))) {
+      const run = rows.filter((r) => r.clusters === size).length + 1;
+      const ids = new Map<string, number>();
+      const t0 = Date.now();
+      current = { ids, t0, done: [] };
+      for (let i = 0; i < size; i++) {
+        const id = `ref-${run}-${size}-${i}`;
+        ids.set(id, i);
+        send(`sc/v1/${devices[i]?.id}/cmd`, JSON.stringify({ id, type: 'play' }));
+      }
+      const deadline = Date.now() + 30_000;
+      while (ids.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const done = current.done;
+      progress(`fanout ${kind} ${size}: ${done.length} done in ${Math.max(...done)} ms`);
+      rows.push({
+        target: kind,
+        clusters: size,
+        run,
+        acked: done.length,
+        acceptedP50Ms: '—',
+        doneP50Ms: percentile(done, 50),
+        doneP99Ms: percentile(done, 99),
+        doneMaxMs: done.length > 0 ? Math.max(...done) : Number.NaN,
+        httpAnswerMs: '—',
+        resent: '—',
+      });
+      current = null;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    return rows;
+  } finally {
+    await generator.close().catch(() => undefined);
+    await client?.endAsync(true).catch(() => undefined);
+    await stop();
   }
 }
 

@@ -1,16 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import { progress, registerFleet, sizesFrom, startBenchPlatform } from './bench-platform.js';
 import { LoadGenerator } from './generator-client.js';
+import { freePort, startBareAedes, startMosquitto } from './reference-brokers.js';
 import { type BenchResult, percentile } from './report.js';
-
-const MOSQUITTO = '/usr/sbin/mosquitto';
 
 interface StageRow extends Record<string, number | string> {
   target: string;
@@ -174,14 +167,6 @@ function stageRow(
   } as StageRow;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 /** A bare broker (no auth, no ACL, no ingress) with one `#` subscriber in this process. */
 async function bareStages(
   kind: 'aedes' | 'mosquitto',
@@ -192,13 +177,7 @@ async function bareStages(
   const port = await freePort();
   let stopBroker: () => Promise<void>;
   if (kind === 'aedes') {
-    const aedes = await Aedes.createBroker();
-    const server = net.createServer({ noDelay: true }, aedes.handle);
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-    stopBroker = async () => {
-      await new Promise((r) => aedes.close(() => r(undefined)));
-      await new Promise((r) => server.close(r));
-    };
+    stopBroker = (await startBareAedes(port)).stop;
   } else {
     stopBroker = await startMosquitto(port);
   }
@@ -248,43 +227,4 @@ async function bareStages(
     await subscriber.endAsync(true).catch(() => undefined);
     await stopBroker();
   }
-}
-
-async function startMosquitto(port: number): Promise<() => Promise<void>> {
-  const dir = mkdtempSync(join(tmpdir(), 'sc-bench-mosquitto-'));
-  const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n`);
-  const child: ChildProcess = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
-  const failed = new Promise<never>((_, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`mosquitto exited with ${code}`)));
-  });
-  const ready = (async () => {
-    for (let i = 0; i < 50; i++) {
-      const ok = await new Promise<boolean>((resolve) => {
-        const socket = net.connect(port, '127.0.0.1', () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.once('error', () => resolve(false));
-      });
-      if (ok) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('mosquitto did not listen');
-  })();
-  try {
-    await Promise.race([ready, failed]);
-  } catch (error) {
-    child.kill();
-    rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
-  failed.catch(() => undefined);
-  return async () => {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
-  };
 }
