@@ -129,7 +129,7 @@ export class RegistryStore {
 
   listCommunes(page: Page): Paged<Commune> {
     const rows = this.db
-      .prepare('SELECT * FROM communes ORDER BY name, id LIMIT ? OFFSET ?')
+      .prepare('SELECT * FROM communes ORDER BY natural_key(name), id LIMIT ? OFFSET ?')
       .all(page.limit, page.offset) as CommuneRow[];
     const { n } = this.db.prepare('SELECT COUNT(*) AS n FROM communes').get() as { n: number };
     return { items: rows.map(toCommune), total: n, ...page };
@@ -191,7 +191,7 @@ export class RegistryStore {
     const where = filter.communeId ? 'WHERE commune_id = @communeId' : '';
     const params = { communeId: filter.communeId, limit: page.limit, offset: page.offset };
     const rows = this.db
-      .prepare(`SELECT * FROM villages ${where} ORDER BY name, id LIMIT @limit OFFSET @offset`)
+      .prepare(`SELECT * FROM villages ${where} ORDER BY natural_key(name), id LIMIT @limit OFFSET @offset`)
       .all(params) as VillageRow[];
     const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM villages ${where}`).get(params) as { n: number };
     return { items: rows.map(toVillage), total: n, ...page };

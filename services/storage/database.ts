@@ -132,6 +132,10 @@ export function openDatabase(path: string, logger: Logger): Db {
     throw error;
   }
   cacheStatements(db);
+  // ORDER BY natural_key(name): "Thôn 2" before "Thôn 10", as people number villages.
+  db.function('natural_key', { deterministic: true }, (value: unknown) =>
+    typeof value === 'string' ? value.replace(/\d+/g, (digits) => digits.padStart(12, '0')) : value,
+  );
   if (path !== ':memory:') ownerOnly(path);
   return db;
 }

@@ -132,6 +132,20 @@ describe('registry API', () => {
     expect((await call('/villages?limit=0')).status).toBe(400);
   });
 
+  it('lists villages in the order people number them: Thôn 2 before Thôn 10', async () => {
+    await call('/communes', { method: 'POST', body: { id: 'xa-n', name: 'N' } });
+    for (const name of ['Thôn 10', 'Thôn 2', 'Thôn 11', 'Thôn 1', 'Xóm Đình'])
+      await call('/villages', { method: 'POST', body: { communeId: 'xa-n', name } });
+    const listed = await call('/villages?communeId=xa-n');
+    expect(listed.body.items.map((v: { name: string }) => v.name)).toEqual([
+      'Thôn 1',
+      'Thôn 2',
+      'Thôn 10',
+      'Thôn 11',
+      'Xóm Đình',
+    ]);
+  });
+
   it('publishes an OpenAPI document with every route at /docs', async () => {
     const doc = await t.api('/docs/json');
     expect(doc.status).toBe(200);

@@ -93,7 +93,7 @@ export default function ReportsPage() {
                 <th scope="row">{broadcast.name}</th>
                 <td>{t(`broadcastKind.${broadcast.kind}`)}</td>
                 <td>{t(`level.${broadcast.level}`)}</td>
-                <td>{t(`broadcastStatus.${broadcast.status}`)}</td>
+                <td>{t(`broadcastStatus.${statusOf(broadcast)}`)}</td>
                 <td>
                   {broadcast.deliveries.filter((d) => d.state === 'done').length}/
                   {broadcast.deliveries.length}
@@ -174,4 +174,11 @@ export default function ReportsPage() {
       ) : null}
     </section>
   );
+}
+
+/** 'upcoming' for a broadcast under way whose start is still ahead: it is not playing yet. */
+function statusOf(broadcast: Broadcast): Broadcast['status'] | 'upcoming' {
+  return broadcast.status === 'active' && Date.parse(broadcast.startAt) > Date.now()
+    ? 'upcoming'
+    : broadcast.status;
 }
