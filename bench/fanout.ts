@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { progress, registerFleet, sizesFrom, startBenchPlatform } from './bench-platform.js';
 import { LoadGenerator } from './generator-client.js';
-import { freePort, startBareAedes, startMosquitto } from './reference-brokers.js';
+import { connectToReference, freePort, startBareAedes, startMosquitto } from './reference-brokers.js';
 import { type BenchResult, percentile } from './report.js';
 import { wavTone } from './wav.js';
 
@@ -217,23 +217,8 @@ async function referenceFanout(
   const rows: Record<string, number | string>[] = [];
   try {
     progress(`fanout: connecting ${largest} ack-bots to ${kind}`);
-    const devices = Array.from({ length: largest }, (_, i) => ({
-      id: `ref-${String(i).padStart(5, '0')}`,
-      secret: '',
-    }));
-    const connected = await generator.request(
-      {
-        type: 'connect',
-        url: `mqtt://127.0.0.1:${port}`,
-        devices,
-        concurrency: 64,
-        announce: false,
-        ackBot: true,
-      },
-      'connected',
-    );
-    if (connected.failed > 0)
-      throw new Error(`${connected.failed} connections failed: ${connected.firstError}`);
+    const devices = Array.from({ length: largest }, (_, i) => `ref-${String(i).padStart(5, '0')}`);
+    await connectToReference(generator, port, devices, true);
     let current: { ids: Map<string, number>; t0: number; done: number[] } | null = null;
     await onAck((_topic, payload) => {
       const ack = JSON.parse(payload.toString('utf8')) as { cmdId: string; status: string };
@@ -249,7 +234,7 @@ async function referenceFanout(
       for (let i = 0; i < size; i++) {
         const id = `ref-${run}-${size}-${i}`;
         ids.set(id, i);
-        send(`sc/v1/${devices[i]?.id}/cmd`, JSON.stringify({ id, type: 'play' }));
+        send(`sc/v1/${devices[i]}/cmd`, JSON.stringify({ id, type: 'play' }));
       }
       const deadline = Date.now() + 30_000;
       while (ids.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -2,7 +2,7 @@ import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import mqtt from 'mqtt';
 import { progress, registerFleet, sizesFrom, startBenchPlatform } from './bench-platform.js';
 import { LoadGenerator } from './generator-client.js';
-import { freePort, startBareAedes, startMosquitto } from './reference-brokers.js';
+import { connectToReference, freePort, startBareAedes, startMosquitto } from './reference-brokers.js';
 import { type BenchResult, percentile } from './report.js';
 
 interface StageRow extends Record<string, number | string> {
@@ -188,20 +188,12 @@ async function bareStages(
   });
   try {
     await subscriber.subscribeAsync('#', { qos: 0 });
-    const devices = Array.from({ length: connections }, (_, i) => ({ id: `bare-${i}`, secret: '' }));
-    const connected = await generator.request(
-      {
-        type: 'connect',
-        url: `mqtt://127.0.0.1:${port}`,
-        devices,
-        concurrency: 64,
-        announce: false,
-        ackBot: false,
-      },
-      'connected',
+    await connectToReference(
+      generator,
+      port,
+      Array.from({ length: connections }, (_, i) => `bare-${i}`),
+      false,
     );
-    if (connected.failed > 0)
-      throw new Error(`${connected.failed} connections failed: ${connected.firstError}`);
     const rows: StageRow[] = [];
     for (const rate of rates) {
       const latency: number[] = [];

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import { localEmitter } from '../broker/emitter-queue.js';
+import type { LoadGenerator } from './generator-client.js';
 
 /**
  * The reference brokers the platform's figures are set against in the same run: a bare Aedes
@@ -86,4 +87,26 @@ export async function startMosquitto(port: number): Promise<() => Promise<void>>
     await exited;
     rmSync(dir, { recursive: true, force: true });
   };
+}
+
+/** Connects the generator's clients to a reference broker (no credentials); throws if any failed. */
+export async function connectToReference(
+  generator: LoadGenerator,
+  port: number,
+  ids: string[],
+  ackBot: boolean,
+): Promise<void> {
+  const connected = await generator.request(
+    {
+      type: 'connect',
+      url: `mqtt://127.0.0.1:${port}`,
+      devices: ids.map((id) => ({ id, secret: '' })),
+      concurrency: 64,
+      announce: false,
+      ackBot,
+    },
+    'connected',
+  );
+  if (connected.failed > 0)
+    throw new Error(`${connected.failed} connections failed: ${connected.firstError}`);
 }

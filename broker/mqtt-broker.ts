@@ -161,14 +161,7 @@ export class MqttBroker {
         const refused = this.authorize(client, 'publish', packet.topic);
         // Only a device's state is retained (docs/protocol.md section 5): a retained heartbeat,
         // ack or event would be replayed to every later subscriber as if it were new.
-        const principal = this.principals.get(client);
-        if (
-          !refused &&
-          packet.retain &&
-          principal?.kind === 'device' &&
-          packet.topic !== topicFor(principal.deviceId, 'state')
-        )
-          packet.retain = false;
+        if (!refused && packet.retain) this.clearStrayRetain(client, packet);
         callback(refused);
       },
       authorizeSubscribe: (client, subscription, callback) => {
@@ -376,6 +369,13 @@ export class MqttBroker {
     if (username !== clientId || !isDeviceId(username)) return { reason: 'identity-mismatch' };
     const ok = await this.options.authenticator.verifyDeviceSecret(username, password.toString('utf8'));
     return ok ? { principal: { kind: 'device', deviceId: username } } : { reason: 'unknown-or-bad-secret' };
+  }
+
+  /** Clears the retain flag of a device's publish on anything but its own state topic. */
+  private clearStrayRetain(client: Client, packet: { topic: string; retain: boolean }): void {
+    const principal = this.principals.get(client);
+    if (principal?.kind === 'device' && packet.topic !== topicFor(principal.deviceId, 'state'))
+      packet.retain = false;
   }
 
   /** Returns the denial as an Error (what Aedes expects), or null when allowed. */

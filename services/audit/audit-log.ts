@@ -95,12 +95,12 @@ const json = (value: unknown) => {
   const text = JSON.stringify(redact(value));
   return text.length <= JSON_MAX ? text : JSON.stringify({ truncated: true, chars: text.length });
 };
+/** Cuts a string someone else chose to a bounded length, saying how long it was. */
+export function bounded(value: string, max = TEXT_MAX): string {
+  return value.length <= max ? value : `${value.slice(0, max)}…(${value.length} chars)`;
+}
 const text = (value: string | null | undefined) =>
-  value === undefined || value === null
-    ? null
-    : value.length <= TEXT_MAX
-      ? value
-      : `${value.slice(0, TEXT_MAX)}…(${value.length} chars)`;
+  value === undefined || value === null ? null : bounded(value);
 const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
 
 /**

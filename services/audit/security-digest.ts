@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { BrokerSecurityEvent } from '../../broker/mqtt-broker.js';
 import type { Clock, TimerHandle } from '../../devices/index.js';
-import type { AuditEntryInput, AuditLog } from './audit-log.js';
+import { type AuditEntryInput, type AuditLog, bounded } from './audit-log.js';
 
 /** The longest username, client id or topic kept from a refused device; the rest is counted. */
 export const SECURITY_FIELD_MAX = 200;
@@ -15,11 +15,6 @@ type Counted = Exclude<BrokerSecurityEvent, { type: 'oversized-packet' }> & { vi
 interface Source {
   first: AuditEntryInput;
   repeats: number;
-}
-
-/** Cuts a string an attacker chose to a bounded length, saying how long it was. */
-export function bounded(value: string, max = SECURITY_FIELD_MAX): string {
-  return value.length <= max ? value : `${value.slice(0, max)}…(${value.length} chars)`;
 }
 
 /**
@@ -101,9 +96,9 @@ export class SecurityEventDigest {
 }
 
 function toEntry(event: Counted): AuditEntryInput {
-  const clientId = bounded(event.clientId);
+  const clientId = bounded(event.clientId, SECURITY_FIELD_MAX);
   if (event.type === 'auth-failed') {
-    const name = bounded(event.username ?? event.clientId);
+    const name = bounded(event.username ?? event.clientId, SECURITY_FIELD_MAX);
     return {
       actor: { type: 'device', id: clientId, name },
       action: event.via === 'media' ? 'media.device-login' : 'mqtt.login',
@@ -116,7 +111,7 @@ function toEntry(event: Counted): AuditEntryInput {
   return {
     actor: { type: 'device', id: clientId, name: clientId },
     action: `mqtt.${event.action}`,
-    target: { type: 'topic', id: bounded(event.topic) },
+    target: { type: 'topic', id: bounded(event.topic, SECURITY_FIELD_MAX) },
     outcome: 'denied',
     address: event.address,
     detail: { reason: event.reason },

@@ -40,6 +40,3 @@ export function storageFailure(error: unknown): StorageFailure | null {
     return { kind: 'io', code, cause: `the database could not be written (${code})` };
   return null;
 }
-
-/** Whether `error` says the disk is full. */
-export const isStorageFull = (error: unknown): boolean => storageFailure(error)?.kind === 'full';
