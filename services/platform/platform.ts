@@ -568,8 +568,11 @@ export class Platform {
 
   /** Where clusters download media from, how it was chosen, and a warning when they probably cannot. */
   mediaBase(): MediaBase {
-    const { config } = this.options;
-    this.lan ??= this.options.mediaHost ?? lanAddress();
+    const { config, mediaHost } = this.options;
+    // A host given by the caller (the demo's clusters run on this PC) is used as HTTP_HOST would be.
+    if (mediaHost && !config.PUBLIC_BASE_URL)
+      return mediaBaseUrl({ ...config, HTTP_HOST: mediaHost }, this.httpPort, null);
+    this.lan ??= lanAddress();
     return mediaBaseUrl(config, this.httpPort, this.lan);
   }
   private lan: string | null | undefined;
