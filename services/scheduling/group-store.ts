@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import type { Page, Paged, RegistryStore } from '../registry/registry-store.js';
 import type { Db } from '../storage/database.js';
 import type { Group, GroupCreate, GroupPatch } from './schemas.js';
