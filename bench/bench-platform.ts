@@ -17,6 +17,8 @@ export interface BenchPlatform {
   httpUrl: string;
   /** Signs in as the admin and returns the session cookie (`name=value`). */
   login(): Promise<string>;
+  /** Stops the platform and keeps its data dir (for a restart on it). */
+  stop(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,8 +43,11 @@ export function sizesFrom(name: string, defaults: number[]): number[] {
 }
 
 /** The production platform on ephemeral ports with a temp data dir, as `npm start` builds it. */
-export async function startBenchPlatform(config: Partial<Config> = {}): Promise<BenchPlatform> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'sc-bench-'));
+export async function startBenchPlatform(
+  config: Partial<Config> = {},
+  options: { dataDir?: string } = {},
+): Promise<BenchPlatform> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sc-bench-'));
   const platform = new Platform({
     config: loadConfig(
       {},
@@ -79,6 +84,9 @@ export async function startBenchPlatform(config: Partial<Config> = {}): Promise<
       });
       if (response.status !== 200) throw new Error(`admin login answered ${response.status}`);
       return (response.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    },
+    async stop() {
+      await platform.stop();
     },
     async close() {
       await platform.stop();
@@ -129,7 +137,13 @@ export async function registerFleet(
 }
 
 /** Heap and RSS after a full GC (`--expose-gc`, or switched on at run time when absent). */
-export async function measureMemory(): Promise<{ rssMb: number; heapUsedMb: number; gc: boolean }> {
+export async function measureMemory(): Promise<{
+  rssMb: number;
+  heapUsedMb: number;
+  heapTotalMb: number;
+  externalMb: number;
+  gc: boolean;
+}> {
   const gc = await gcFunction();
   if (gc) {
     gc();
@@ -137,7 +151,13 @@ export async function measureMemory(): Promise<{ rssMb: number; heapUsedMb: numb
     gc();
   }
   const m = process.memoryUsage();
-  return { rssMb: m.rss / 1_048_576, heapUsedMb: m.heapUsed / 1_048_576, gc: gc !== null };
+  return {
+    rssMb: m.rss / 1_048_576,
+    heapUsedMb: m.heapUsed / 1_048_576,
+    heapTotalMb: m.heapTotal / 1_048_576,
+    externalMb: m.external / 1_048_576,
+    gc: gc !== null,
+  };
 }
 
 let cachedGc: (() => void) | null | undefined;

@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { measureMemory, progress, registerFleet, sizesFrom, startBenchPlatform } from './bench-platform.js';
+import type { ReferenceMemoryRow } from './connections-reference.js';
 import { LoadGenerator } from './generator-client.js';
 import type { BenchResult } from './report.js';
 
@@ -7,7 +11,8 @@ import type { BenchResult } from './report.js';
  * Memory of the platform process per idle, authenticated device connection (each with its own
  * issued secret, subscribed to its command topic, retained online state published), measured as
  * RSS and heap used after a forced GC, against the same platform with the fleet registered but
- * not connected. Clients run in a forked load generator.
+ * not connected. Clients run in a forked load generator. The same clients then connect to a bare
+ * Aedes and to Mosquitto, each measured in a process of its own, for the ratio.
  */
 export async function connectionsBench(): Promise<BenchResult> {
   // Each connection is a file descriptor in the platform process: sizes beyond what the process may
@@ -20,12 +25,13 @@ export async function connectionsBench(): Promise<BenchResult> {
   // The idle clients do not heartbeat: a long interval keeps them online while the fleet connects.
   const bench = await startBenchPlatform({ HEARTBEAT_INTERVAL_S: 3600, HEARTBEAT_MISSED_LIMIT: 20 });
   const generator = new LoadGenerator();
+  let closed = false;
   try {
     const { platform } = bench;
     progress(`connections: registering ${largest} clusters`);
     const { devices, issueMs } = await registerFleet(platform, largest, 'cn');
     const base = await measureMemory();
-    const rows = [];
+    const rows: Record<string, number | string>[] = [];
     let connectedSoFar = 0;
     let connectMs = 0;
     for (const size of sizes) {
@@ -46,7 +52,11 @@ export async function connectionsBench(): Promise<BenchResult> {
       connectedSoFar = size;
       await new Promise((r) => setTimeout(r, 2000));
       const memory = await measureMemory();
+      progress(
+        `connections: ${size}: heap total ${memory.heapTotalMb.toFixed(1)} MB, external ${memory.externalMb.toFixed(1)} MB (base ${base.heapTotalMb.toFixed(1)} / ${base.externalMb.toFixed(1)})`,
+      );
       rows.push({
+        target: 'platform',
         connections: result.connected,
         failed: result.failed,
         rssMb: memory.rssMb,
@@ -55,6 +65,38 @@ export async function connectionsBench(): Promise<BenchResult> {
         heapKbPerConnection: ((memory.heapUsedMb - base.heapUsedMb) * 1024) / result.connected,
         online: platform.presence.onlineCount(),
       });
+    }
+    await generator.close();
+    await bench.close();
+    closed = true;
+    const ratios: Record<string, number | string> = {};
+    for (const kind of ['bare aedes', 'mosquitto'] as const) {
+      progress(`connections: ${kind} at ${sizes.join(', ')}`);
+      const reference = referenceRows(kind, sizes);
+      if (typeof reference === 'string') {
+        ratios[kind] = `not measured: ${reference}`;
+        continue;
+      }
+      for (const row of reference) {
+        rows.push({
+          target: kind,
+          connections: row.connections,
+          failed: 0,
+          online: '—',
+          rssMb: row.rssMb,
+          heapUsedMb: row.heapUsedMb ?? '—',
+          rssKbPerConnection: row.rssKbPerConnection,
+          heapKbPerConnection: row.heapKbPerConnection ?? '—',
+        });
+        const own = rows.find((r) => r.target === 'platform' && r.connections === row.connections);
+        if (!own) continue;
+        const name = kind === 'bare aedes' ? 'BareAedes' : 'Mosquitto';
+        ratios[`rssPerConnectionVs${name}@${row.connections}`] =
+          Math.round((Number(own.rssKbPerConnection) / row.rssKbPerConnection) * 100) / 100;
+        if (row.heapKbPerConnection !== null)
+          ratios[`heapPerConnectionVs${name}@${row.connections}`] =
+            Math.round((Number(own.heapKbPerConnection) / row.heapKbPerConnection) * 100) / 100;
+      }
     }
     return {
       scenario: 'connections',
@@ -69,8 +111,10 @@ export async function connectionsBench(): Promise<BenchResult> {
           : {}),
         secretsIssuedPerS: Math.round(largest / (issueMs / 1000)),
         connectsPerS: Math.round(connectedSoFar / (connectMs / 1000)),
+        ...ratios,
       },
       columns: [
+        'target',
         'connections',
         'failed',
         'online',
@@ -82,8 +126,26 @@ export async function connectionsBench(): Promise<BenchResult> {
       rows,
     };
   } finally {
-    await generator.close();
-    await bench.close();
+    if (!closed) {
+      await generator.close();
+      await bench.close();
+    }
+  }
+}
+
+/** A reference broker's rows from a child process (connections-reference.js), or why not. */
+function referenceRows(kind: 'bare aedes' | 'mosquitto', sizes: number[]): ReferenceMemoryRow[] | string {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'connections-reference.js');
+  const run = spawnSync(process.execPath, ['--expose-gc', script, kind, sizes.join(',')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
+  if (run.status !== 0) return `exited with ${run.status}`;
+  try {
+    return JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '') as ReferenceMemoryRow[];
+  } catch {
+    return 'no result';
   }
 }
 

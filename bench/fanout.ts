@@ -200,7 +200,7 @@ async function referenceFanout(
         ),
       );
   } else {
-    stop = await startMosquitto(port);
+    stop = (await startMosquitto(port)).stop;
     const sender = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
       clientId: 'bench-sender',
       reconnectPeriod: 0,

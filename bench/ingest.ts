@@ -16,6 +16,7 @@ interface StageRow extends Record<string, number | string> {
   storedP50Ms: number;
   storedP99Ms: number;
   loopDelayP99Ms: number | string;
+  cpuUsPerHeartbeat: number;
 }
 
 /**
@@ -54,9 +55,12 @@ export async function ingestBench(): Promise<BenchResult> {
   for (const rate of rates) {
     const platform = rows.find((r) => r.target === 'platform' && r.offeredPerS === rate);
     const aedes = rows.find((r) => r.target === 'bare aedes' && r.offeredPerS === rate);
-    if (platform && aedes)
+    if (platform && aedes) {
       summary[`platform/aedes @${rate}`] =
         `${Math.round((100 * platform.acceptedPerS) / aedes.acceptedPerS)}%`;
+      summary[`cpuPerHeartbeatVsBareAedes@${rate}`] =
+        Math.round((100 * platform.cpuUsPerHeartbeat) / aedes.cpuUsPerHeartbeat) / 100;
+    }
   }
   return {
     scenario: 'ingest',
@@ -73,6 +77,7 @@ export async function ingestBench(): Promise<BenchResult> {
       'storedP50Ms',
       'storedP99Ms',
       'loopDelayP99Ms',
+      'cpuUsPerHeartbeat',
     ],
     rows,
   };
@@ -124,6 +129,7 @@ async function platformStages(
       progress(`ingest: platform at ${rate}/s offered`);
       const loop = monitorEventLoopDelay({ resolution: 5 });
       loop.enable();
+      const cpu0 = processCpuMicros();
       const published = await generator.request(
         { type: 'publish', perSecond: rate, durationMs: stageMs },
         'published',
@@ -133,9 +139,10 @@ async function platformStages(
       await new Promise((r) => setTimeout(r, 2000));
       await platform.telemetry.flush();
       await new Promise((r) => setTimeout(r, 20));
+      const cpu = processCpuMicros() - cpu0;
       off();
       clearInterval(poll);
-      rows.push(stageRow('platform', rate, published, acceptLatency, storedLatency, loop));
+      rows.push(stageRow('platform', rate, published, acceptLatency, storedLatency, loop, cpu));
     }
     return rows;
   } finally {
@@ -151,6 +158,7 @@ function stageRow(
   latency: number[],
   stored: number[] | null,
   loop: IntervalHistogram | null,
+  cpuMicros: number,
 ): StageRow {
   return {
     target,
@@ -164,10 +172,15 @@ function stageRow(
     storedP99Ms: stored ? percentile(stored, 99) : '—',
     // How late the broker's event loop ran its timers (the broker runs in this process, except Mosquitto).
     loopDelayP99Ms: loop ? Math.round(loop.percentile(99) / 1e5) / 10 : '—',
+    // The broker process's CPU over the stage and its drain, per heartbeat it passed on.
+    cpuUsPerHeartbeat: Math.round(cpuMicros / Math.max(1, latency.length)),
   } as StageRow;
 }
 
-/** A bare broker (no auth, no ACL, no ingress) with one `#` subscriber in this process. */
+/**
+ * A bare broker (no auth, no ACL, no ingress) with one subscriber to every heartbeat: inside the
+ * process for Aedes (as the platform reads them), through one MQTT client for Mosquitto.
+ */
 async function bareStages(
   kind: 'aedes' | 'mosquitto',
   rates: number[],
@@ -176,18 +189,36 @@ async function bareStages(
 ): Promise<StageRow[]> {
   const port = await freePort();
   let stopBroker: () => Promise<void>;
+  let cpuMicros: () => number;
+  let handler: (payload: Buffer) => void = () => undefined;
+  let subscriber: mqtt.MqttClient | null = null;
   if (kind === 'aedes') {
-    stopBroker = (await startBareAedes(port)).stop;
+    const bare = await startBareAedes(port);
+    stopBroker = bare.stop;
+    cpuMicros = processCpuMicros;
+    await new Promise<void>((resolve) =>
+      bare.aedes.subscribe(
+        'sc/v1/+/heartbeat',
+        (packet, done) => {
+          handler(packet.payload as Buffer);
+          done();
+        },
+        () => resolve(),
+      ),
+    );
   } else {
-    stopBroker = await startMosquitto(port);
+    const mosquitto = await startMosquitto(port);
+    stopBroker = () => mosquitto.stop();
+    cpuMicros = () => mosquitto.cpuMicros();
+    subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+      clientId: `bench-sub-${kind}`,
+      reconnectPeriod: 0,
+    });
+    subscriber.on('message', (_topic, payload) => handler(payload));
+    await subscriber.subscribeAsync('sc/v1/+/heartbeat', { qos: 0 });
   }
   const generator = new LoadGenerator();
-  const subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
-    clientId: `bench-sub-${kind}`,
-    reconnectPeriod: 0,
-  });
   try {
-    await subscriber.subscribeAsync('#', { qos: 0 });
     await connectToReference(
       generator,
       port,
@@ -197,26 +228,33 @@ async function bareStages(
     const rows: StageRow[] = [];
     for (const rate of rates) {
       const latency: number[] = [];
-      const onMessage = (_topic: string, payload: Buffer) => {
+      handler = (payload) => {
         latency.push(Date.now() - (JSON.parse(payload.toString('utf8')) as { ts: number }).ts);
       };
-      subscriber.on('message', onMessage);
       progress(`ingest: bare ${kind} at ${rate}/s offered`);
       const loop = kind === 'aedes' ? monitorEventLoopDelay({ resolution: 5 }) : null;
       loop?.enable();
+      const cpu0 = cpuMicros();
       const published = await generator.request(
         { type: 'publish', perSecond: rate, durationMs: stageMs },
         'published',
       );
       loop?.disable();
       await new Promise((r) => setTimeout(r, 2000));
-      subscriber.off('message', onMessage);
-      rows.push(stageRow(`bare ${kind}`, rate, published, latency, null, loop));
+      const cpu = cpuMicros() - cpu0;
+      handler = () => undefined;
+      rows.push(stageRow(`bare ${kind}`, rate, published, latency, null, loop, cpu));
     }
     return rows;
   } finally {
     await generator.close();
-    await subscriber.endAsync(true).catch(() => undefined);
+    await subscriber?.endAsync(true).catch(() => undefined);
     await stopBroker();
   }
+}
+
+/** CPU time (user + system) this process has used so far, in microseconds. */
+function processCpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
 }

@@ -26,7 +26,15 @@ export type GeneratorRequest =
       announce: boolean;
       /** Acknowledge play commands with `accepted` then `done` at once. */
       ackBot: boolean;
+      /**
+       * Reconnect after a lost connection every this many ms, as firmware does (MQTT.js' default
+       * 1 s, with its default 30 s CONNECT timeout), announcing again on each connect. Absent: no
+       * reconnects.
+       */
+      reconnectMs?: number;
     }
+  | { type: 'mark-reconnect' }
+  | { type: 'reconnect-status' }
   | { type: 'publish'; perSecond: number; durationMs: number }
   | { type: 'sockets'; url: string; cookie: string; count: number }
   | { type: 'socket-stats' }
@@ -36,6 +44,17 @@ export type GeneratorRequest =
 export type GeneratorReply =
   | { type: 'connected'; connected: number; failed: number; ms: number; firstError: string | null }
   | { type: 'published'; sent: number; ms: number }
+  | { type: 'marked' }
+  | {
+      type: 'reconnect-status';
+      /** Clients connected again since the mark. */
+      reconnected: number;
+      connectedNow: number;
+      /** Connections closed since the mark: the broker going away, refused or timed-out attempts. */
+      closes: number;
+      /** Date.now() of the last reconnect, or null. */
+      lastAt: number | null;
+    }
   | { type: 'sockets-ready'; connected: number; ms: number }
   | { type: 'socket-stats'; events: number[]; records: number[] }
   | { type: 'cameras-ready'; xaddrs: string[]; ms: number }
@@ -47,6 +66,10 @@ const cameras: SimulatedCamera[] = [];
 let socketEvents: number[] = [];
 let socketRecords: number[] = [];
 let seq = 0;
+/** Since the last `mark-reconnect`: clients connected again, connections closed, last connect time. */
+let reconnected = new Set<string>();
+let closes = 0;
+let lastReconnectAt: number | null = null;
 
 function reply(message: GeneratorReply): void {
   process.send?.(message);
@@ -71,24 +94,46 @@ function heartbeat(ts: number): string {
   });
 }
 
-async function connectOne(url: string, device: GeneratorDevice, announce: boolean, ackBot: boolean) {
+async function connectOne(
+  url: string,
+  device: GeneratorDevice,
+  announce: boolean,
+  ackBot: boolean,
+  reconnectMs?: number,
+) {
   const client = await mqtt.connectAsync(url, {
     clientId: device.id,
     ...(device.secret ? { username: device.id, password: device.secret } : {}),
-    reconnectPeriod: 0,
-    connectTimeout: 120_000,
+    reconnectPeriod: reconnectMs ?? 0,
+    connectTimeout: reconnectMs ? 30_000 : 120_000,
     keepalive: 600,
     protocolVersion: 4,
   });
   // Nagle's algorithm would hold each small heartbeat until the previous one is acknowledged
   // (up to the receiver's 40 ms delayed ACK), measuring TCP rather than the broker.
-  (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+  const noDelay = () => (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+  noDelay();
   clients.push({ client, id: device.id });
+  const stateTopic = `sc/v1/${device.id}/state`;
   if (announce) {
-    await client.publishAsync(`sc/v1/${device.id}/state`, JSON.stringify({ online: true, ts: Date.now() }), {
+    await client.publishAsync(stateTopic, JSON.stringify({ online: true, ts: Date.now() }), {
       qos: 1,
       retain: true,
     });
+  }
+  if (reconnectMs) {
+    // MQTT.js re-subscribes by itself; the online state is the firmware's to publish again.
+    client.on('connect', () => {
+      noDelay();
+      reconnected.add(device.id);
+      lastReconnectAt = Date.now();
+      if (announce)
+        client.publish(stateTopic, JSON.stringify({ online: true, ts: Date.now() }), {
+          qos: 1,
+          retain: true,
+        });
+    });
+    client.on('close', () => closes++);
   }
   if (ackBot) {
     const ackTopic = `sc/v1/${device.id}/ack`;
@@ -115,7 +160,7 @@ async function connectAll(request: Extract<GeneratorRequest, { type: 'connect' }
     while (next < request.devices.length) {
       const device = request.devices[next++] as GeneratorDevice;
       try {
-        await connectOne(request.url, device, request.announce, request.ackBot);
+        await connectOne(request.url, device, request.announce, request.ackBot, request.reconnectMs);
       } catch (error) {
         failed++;
         firstError ??= (error as Error).message;
@@ -236,6 +281,21 @@ process.on('message', (request: GeneratorRequest) => {
       break;
     case 'sockets':
       void done(openSockets(request.url, request.cookie, request.count));
+      break;
+    case 'mark-reconnect':
+      reconnected = new Set();
+      closes = 0;
+      lastReconnectAt = null;
+      reply({ type: 'marked' });
+      break;
+    case 'reconnect-status':
+      reply({
+        type: 'reconnect-status',
+        reconnected: reconnected.size,
+        connectedNow: clients.filter(({ client }) => client.connected).length,
+        closes,
+        lastAt: lastReconnectAt,
+      });
       break;
     case 'socket-stats':
       reply({ type: 'socket-stats', events: [...socketEvents], records: [...socketRecords] });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,8 +44,16 @@ export async function startBareAedes(
   };
 }
 
+export interface RunningMosquitto {
+  stop(): Promise<void>;
+  /** CPU time (user + system) the Mosquitto process has used so far, in microseconds. */
+  cpuMicros(): number;
+  /** Its resident memory now, in MiB. */
+  rssMb(): number;
+}
+
 /** Debian's Mosquitto on loopback, anonymous, without persistence or logs. */
-export async function startMosquitto(port: number): Promise<() => Promise<void>> {
+export async function startMosquitto(port: number): Promise<RunningMosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'sc-bench-mosquitto-'));
   const conf = join(dir, 'mosquitto.conf');
   // max_queued_messages: a subscriber reading a whole fan-out's acks must not lose them past the
@@ -81,13 +89,31 @@ export async function startMosquitto(port: number): Promise<() => Promise<void>>
     throw error;
   }
   failed.catch(() => undefined);
-  return async () => {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
+  const proc = `/proc/${child.pid}`;
+  return {
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+    cpuMicros() {
+      // /proc/<pid>/stat fields 14 and 15 (utime, stime) in clock ticks, after the `(comm)` field.
+      const fields = readFileSync(`${proc}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      return (ticks / CLOCK_TICKS_PER_S) * 1e6;
+    },
+    rssMb() {
+      const line = readFileSync(`${proc}/status`, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('VmRSS:'));
+      return Number(line?.match(/(\d+)/)?.[1] ?? Number.NaN) / 1024;
+    },
   };
 }
+
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat's CPU times (100 on every mainstream build). */
+const CLOCK_TICKS_PER_S = 100;
 
 /** Connects the generator's clients to a reference broker (no credentials); throws if any failed. */
 export async function connectToReference(
@@ -95,6 +121,8 @@ export async function connectToReference(
   port: number,
   ids: string[],
   ackBot: boolean,
+  /** Publish a retained online state after connecting, as the platform's clusters do. */
+  announce = false,
 ): Promise<void> {
   const connected = await generator.request(
     {
@@ -102,7 +130,7 @@ export async function connectToReference(
       url: `mqtt://127.0.0.1:${port}`,
       devices: ids.map((id) => ({ id, secret: '' })),
       concurrency: 64,
-      announce: false,
+      announce,
       ackBot,
     },
     'connected',

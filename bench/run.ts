@@ -8,6 +8,7 @@ import { crashRecoveryBench } from './crash-recovery.js';
 import { fanoutBench } from './fanout.js';
 import { historyBench } from './history.js';
 import { ingestBench } from './ingest.js';
+import { reconnectBench } from './reconnect.js';
 import { type BenchResult, report } from './report.js';
 
 /** `npm run bench [scenario…]`: runs the named scenarios (default all) and records their results. */
@@ -16,6 +17,7 @@ const SCENARIOS: Record<string, () => Promise<BenchResult>> = {
   ingest: ingestBench,
   fanout: fanoutBench,
   connections: connectionsBench,
+  reconnect: reconnectBench,
   cameras: camerasBench,
   console: consoleBench,
   'crash-recovery': crashRecoveryBench,
