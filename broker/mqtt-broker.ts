@@ -98,6 +98,12 @@ const AUTH_NOT_AUTHORIZED = 5;
 const MAX_DENIALS_PER_CONNECTION = 10;
 
 /**
+ * Connections the kernel may queue before the broker accepts them (see start()); the HTTP server,
+ * which carries MQTT over WebSocket, uses the same.
+ */
+export const LISTEN_BACKLOG = 8192;
+
+/**
  * The embedded MQTT broker: Aedes on TCP and on WebSocket (`/mqtt` on the HTTP server), with
  * per-device authentication, the topic ACL, a transport-level packet size limit and slowed-down
  * repeated failed logins.
@@ -213,7 +219,10 @@ export class MqttBroker {
     });
     await new Promise<void>((resolve, reject) => {
       tcp.once('error', reject);
-      tcp.listen(this.options.port, this.options.host, () => {
+      // A province's clusters all reconnect at once after a restart: with Node's default backlog
+      // of 511 the kernel drops the SYNs beyond it, and those clients wait out TCP's retransmit
+      // backoff (1, 3, 7, 15, 31 s). The kernel caps this at net.core.somaxconn.
+      tcp.listen({ port: this.options.port, host: this.options.host, backlog: LISTEN_BACKLOG }, () => {
         tcp.off('error', reject);
         resolve();
       });

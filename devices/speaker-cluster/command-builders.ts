@@ -4,8 +4,20 @@ import type { Command, CommandOf, CommandType } from './messages.js';
 /** Default validity of a command that is not a scheduled play: long enough for a reconnect. */
 export const DEFAULT_COMMAND_TTL_MS = 5 * 60_000;
 
+/** Random bytes for ids are drawn in blocks: one call per id costs more than the id itself. */
+const ID_BYTES = 12;
+const POOL_IDS = 1024;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
 export function newCommandId(): string {
-  return randomBytes(12).toString('base64url');
+  if (poolOffset + ID_BYTES > pool.length) {
+    pool = randomBytes(ID_BYTES * POOL_IDS);
+    poolOffset = 0;
+  }
+  const id = pool.toString('base64url', poolOffset, poolOffset + ID_BYTES);
+  poolOffset += ID_BYTES;
+  return id;
 }
 
 type CommandParams<T extends CommandType> = Omit<CommandOf<T>, 'id' | 'type' | 'issuedAt' | 'expiresAt'>;

@@ -25,6 +25,8 @@ export interface CommandServiceOptions {
   clock: Clock;
   logger: Logger;
   isOnline(deviceId: string): boolean;
+  /** Called with a command's record each time a device's ack changed it. */
+  onAcked?(record: CommandRecord): void;
 }
 
 /**
@@ -48,7 +50,9 @@ export class CommandService {
       const now = this.options.clock.now();
       if (!this.options.store.applyAck(ack.cmdId, deviceId, ack.status, ack.error ?? null, now)) return;
       const record = this.options.store.get(ack.cmdId, now);
-      if (record) this.notify(record);
+      if (!record) return;
+      this.notify(record);
+      this.options.onAcked?.(record);
     });
   }
 

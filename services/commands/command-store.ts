@@ -28,9 +28,23 @@ interface Row {
   updated_at: number;
 }
 
-/** Commands sent to devices and what the devices answered. */
+/**
+ * Commands sent to devices and what the devices answered. The ids still waiting for an answer are
+ * also kept in memory: most acks answer broadcast plays, which are not these commands, and an
+ * emergency to thousands of clusters must not cost a database read per ack to learn that.
+ */
 export class CommandStore {
-  constructor(private readonly db: Db) {}
+  private readonly open = new Set<string>();
+
+  constructor(private readonly db: Db) {
+    // With several instances on one database, each receives every ack over the shared bus, so
+    // the instance that sent a command (and holds it here) is the one that records its answer.
+    const rows = db
+      .prepare("SELECT id FROM device_commands WHERE status IN ('sent', 'accepted')")
+      .pluck()
+      .all() as string[];
+    for (const id of rows) this.open.add(id);
+  }
 
   insert(deviceId: string, command: Command, now: number): void {
     this.db
@@ -47,6 +61,7 @@ export class CommandStore {
         command.expiresAt,
         now,
       );
+    this.open.add(command.id);
   }
 
   get(id: string, now: number): CommandRecord | null {
@@ -59,12 +74,7 @@ export class CommandStore {
    * de-duplicated command, or a late `accepted` after `done`, leaves the record as it is.
    */
   applyAck(id: string, deviceId: string, status: AckStatus, error: string | null, now: number): boolean {
-    // Most acks answer broadcast plays, which are not console commands: a read settles those
-    // without opening a write transaction (thousands of them follow an emergency).
-    const known = this.db
-      .prepare("SELECT 1 FROM device_commands WHERE id = ? AND status IN ('sent', 'accepted')")
-      .get(id);
-    if (known === undefined) return false;
+    if (!this.open.has(id)) return false;
     const result = this.db
       .prepare(
         `UPDATE device_commands SET status = ?, error = ?, updated_at = ?
@@ -72,6 +82,7 @@ export class CommandStore {
            AND NOT (status = 'accepted' AND ? = 'accepted')`,
       )
       .run(status, error, now, id, deviceId, status);
+    if (result.changes > 0 && FINAL_STATUSES.includes(status)) this.open.delete(id);
     return result.changes > 0;
   }
 

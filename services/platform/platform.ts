@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { MessageBus } from '../../broker/bus/message-bus.js';
 import { MqttClientBus } from '../../broker/bus/mqtt-client-bus.js';
 import type { LoginThrottleOptions } from '../../broker/login-throttle.js';
-import { type BrokerSecurityEvent, MqttBroker } from '../../broker/mqtt-broker.js';
+import { type BrokerSecurityEvent, LISTEN_BACKLOG, MqttBroker } from '../../broker/mqtt-broker.js';
 import { type Clock, systemClock, type TimerHandle } from '../../devices/index.js';
 import { CameraAddressPolicy } from '../../devices/onvif-camera/address-policy.js';
 import { AccountStore } from '../accounts/account-store.js';
@@ -106,7 +106,6 @@ export class Platform {
   } | null = null;
   private pruneTimer: TimerHandle | null = null;
   private auditPruneTimer: TimerHandle | null = null;
-  private configListener: (() => void) | null = null;
   private securityDigest: SecurityEventDigest | null = null;
   private internalPassword = '';
   private dispatcher: Dispatcher | null = null;
@@ -325,6 +324,12 @@ export class Platform {
       clock,
       logger,
       isOnline: (id) => presence.isOnline(id),
+      // A `config` command the device acknowledged as done moves its offline timeout with its new
+      // heartbeat interval (firmware that does not report the interval in its heartbeats too).
+      onAcked: ({ deviceId, status, command }) => {
+        if (status === 'done' && command.type === 'config' && command.heartbeatIntervalS)
+          presence.setHeartbeatInterval(deviceId, command.heartbeatIntervalS);
+      },
     });
     // [media] services
     const media = new MediaLibrary({
@@ -375,18 +380,6 @@ export class Platform {
     this.components = { registry, presence, commands, ingress, metrics, auth, audit };
     this.pruneTimer = clock.setInterval(() => auth.pruneSessions(), 3_600_000);
 
-    // A `config` command the device acknowledged as done moves its offline timeout with its new
-    // heartbeat interval (firmware that does not report the interval in its heartbeats too).
-    this.configListener = this.events.on('device.ack', ({ deviceId, ack }) => {
-      if (ack.status !== 'done') return;
-      const command = commands.get(ack.cmdId);
-      if (
-        command?.deviceId === deviceId &&
-        command.command.type === 'config' &&
-        command.command.heartbeatIntervalS
-      )
-        presence.setHeartbeatInterval(deviceId, command.command.heartbeatIntervalS);
-    });
     // Before presence, so the transitions it replays at start are recorded too.
     recorder.start();
     presence.start();
@@ -511,7 +504,7 @@ export class Platform {
     });
     realtime.start(app.server);
     this.realtimeGateway = realtime;
-    await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+    await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT, backlog: LISTEN_BACKLOG });
     this.app = app;
     const base = this.mediaBase();
     if (base.warning) logger.warn({ mediaBaseUrl: base.url }, base.warning);
@@ -527,8 +520,6 @@ export class Platform {
     this.pruneTimer = null;
     if (this.auditPruneTimer) this.clock.clearInterval(this.auditPruneTimer);
     this.auditPruneTimer = null;
-    this.configListener?.();
-    this.configListener = null;
     // Before the app: its sockets would otherwise hold the HTTP server open.
     await this.realtimeGateway?.stop();
     this.realtimeGateway = null;

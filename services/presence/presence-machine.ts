@@ -42,7 +42,8 @@ export function stepPresence(
   };
   const goOnline = (reason: PresenceReason, connected = prev.connected): PresenceStep =>
     prev.online
-      ? { state: { ...prev, connected }, change: null, deadline: 'arm' }
+      ? // Unchanged (every heartbeat of an online device): the same state, not a copy of it.
+        { state: prev.connected === connected ? prev : { ...prev, connected }, change: null, deadline: 'arm' }
       : {
           state: { online: true, since: now, reason, connected },
           change: { online: true, reason },

@@ -24,7 +24,11 @@ interface Live {
   state: StateMessage | null;
   heartbeat: Heartbeat | null;
   heartbeatAt: number | null;
+  /** The timer that checks the heartbeat deadline, set to fire at `timerAt`. */
   deadline: TimerHandle | null;
+  timerAt: number;
+  /** When the device goes offline unless heard from again. */
+  deadlineAt: number;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -248,13 +252,29 @@ export class PresenceService {
     this.options.events.emit('device.presence', { deviceId, online, reason, at });
   }
 
+  /**
+   * Moves the device's deadline to its timeout from now. A heartbeat only moves the deadline
+   * later, so the timer already set is kept and, when it fires early, set again for what is left:
+   * one timer per timeout rather than a clear and a new timer per heartbeat.
+   */
   private armDeadline(deviceId: string, entry: Live): void {
     const { clock } = this.options;
+    const now = clock.now();
+    entry.deadlineAt = now + this.timeoutMs(deviceId);
+    if (entry.deadline && entry.timerAt <= entry.deadlineAt) return;
     if (entry.deadline) clock.clearTimeout(entry.deadline);
+    this.setDeadlineTimer(deviceId, entry, entry.deadlineAt - now);
+  }
+
+  private setDeadlineTimer(deviceId: string, entry: Live, delayMs: number): void {
+    const { clock } = this.options;
+    entry.timerAt = clock.now() + delayMs;
     entry.deadline = clock.setTimeout(() => {
       entry.deadline = null;
-      this.apply(deviceId, { type: 'heartbeat-timeout' });
-    }, this.timeoutMs(deviceId));
+      const left = entry.deadlineAt - clock.now();
+      if (left > 0) this.setDeadlineTimer(deviceId, entry, left);
+      else this.apply(deviceId, { type: 'heartbeat-timeout' });
+    }, delayMs);
   }
 
   private seen(deviceId: string, at: number): Live {
@@ -274,6 +294,8 @@ export class PresenceService {
         heartbeat: null,
         heartbeatAt: null,
         deadline: null,
+        timerAt: 0,
+        deadlineAt: 0,
       };
       this.live.set(deviceId, entry);
     }

@@ -240,6 +240,16 @@ export class RegistryStore {
 
   // Clusters and their speakers
 
+  /** Name and village of each of these clusters (ids not in the registry are left out). */
+  clusterLabels(ids: readonly string[]): Map<string, { name: string; villageId: string }> {
+    const rows = this.db
+      .prepare(
+        'SELECT id, name, village_id AS villageId FROM clusters WHERE id IN (SELECT value FROM json_each(?))',
+      )
+      .all(JSON.stringify(ids)) as { id: string; name: string; villageId: string }[];
+    return new Map(rows.map((r) => [r.id, { name: r.name, villageId: r.villageId }]));
+  }
+
   listClusters(
     filter: { communeId?: string | undefined; villageId?: string | undefined; ids?: string[] | undefined },
     page: Page,

@@ -96,6 +96,11 @@ export class EmbeddedTelemetryStore implements TelemetryStore {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly writers = new Map<string, Writer>();
   private readonly seriesIds = new Map<string, number>();
+  /**
+   * The series key of a tags object, per measurement: the history recorder hands the same tags
+   * object with every point of a device, so the key is not joined again for each heartbeat.
+   */
+  private readonly keysOfTags = new WeakMap<object, Map<string, string>>();
   private readonly buffer = new PointBuffer();
   private flushTimer: NodeJS.Timeout | null = null;
   private flushSoon: NodeJS.Immediate | null = null;
@@ -402,7 +407,16 @@ export class EmbeddedTelemetryStore implements TelemetryStore {
 
   private seriesId(point: TelemetryPoint, pending: Map<string, number>): number {
     const { commune, village, device, kind } = point.tags;
-    const key = [point.measurement, commune, village, device, kind].join('\u0000');
+    let keys = this.keysOfTags.get(point.tags);
+    if (!keys) {
+      keys = new Map();
+      this.keysOfTags.set(point.tags, keys);
+    }
+    let key = keys.get(point.measurement);
+    if (key === undefined) {
+      key = [point.measurement, commune, village, device, kind].join('\u0000');
+      keys.set(point.measurement, key);
+    }
     const known = this.seriesIds.get(key) ?? pending.get(key);
     if (known !== undefined) return known;
     const tags = [point.measurement, commune, village, device, kind];

@@ -201,14 +201,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
     summary: summarize(deliveries),
   });
   const toDeliveries = (deliveries: DeliveryRecord[]) => {
-    const clusters = new Map(
-      registry
-        .listClusters(
-          { ids: deliveries.map((d) => d.clusterId) },
-          { limit: deliveries.length || 1, offset: 0 },
-        )
-        .items.map((c) => [c.id, c]),
-    );
+    const clusters = registry.clusterLabels(deliveries.map((d) => d.clusterId));
     return deliveries.map((d) => ({
       clusterId: d.clusterId,
       clusterName: clusters.get(d.clusterId)?.name ?? null,
