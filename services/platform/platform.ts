@@ -316,6 +316,7 @@ export class Platform {
       clock,
       logger,
       rejectedCounter: metrics.rejectedMessages,
+      registeredOutputs: (id) => registry.outputMask(id),
     });
     const commands = new CommandService({
       bus: this.bus,

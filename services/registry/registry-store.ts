@@ -118,12 +118,18 @@ const CLUSTER_SELECT = `
  * The commune → village → cluster → speaker registry and device credentials, on SQLite.
  * Time comes from the injected clock function so records are stamped consistently in tests.
  */
+/** How long the outputs of every cluster are kept in memory before they are read again. */
+const OUTPUT_MASKS_TTL_MS = 60_000;
+
 export class RegistryStore {
   constructor(
     private readonly db: Db,
     private readonly now: () => number,
     private readonly defaultTimezone: string,
   ) {}
+
+  private outputMasks: Map<string, number> | null = null;
+  private outputMasksAt = 0;
 
   // Communes
 
@@ -293,6 +299,27 @@ export class RegistryStore {
     return new Map(rows.map((r) => [r.id, r.heartbeat_timeout_s]));
   }
 
+  /**
+   * The outputs registered for a cluster as a bit mask (bit n for output n), or null for a device
+   * that is not a registered cluster. Read on every heartbeat, so kept in memory: this store's own
+   * changes drop it to be read again, and it is read afresh every minute for changes made by
+   * another instance on the same database.
+   */
+  outputMask(clusterId: string): number | null {
+    const now = this.now();
+    if (!this.outputMasks || now - this.outputMasksAt > OUTPUT_MASKS_TTL_MS || now < this.outputMasksAt) {
+      const masks = new Map<string, number>();
+      for (const row of this.db.prepare('SELECT cluster_id AS id, idx FROM speakers').iterate() as Iterable<{
+        id: string;
+        idx: number;
+      }>)
+        masks.set(row.id, (masks.get(row.id) ?? 0) | (1 << row.idx));
+      this.outputMasks = masks;
+      this.outputMasksAt = now;
+    }
+    return this.outputMasks.get(clusterId) ?? null;
+  }
+
   /** The cluster, or null when there is none with this id. */
   findCluster(id: string): ClusterRecord | null {
     const row = this.db.prepare(`${CLUSTER_SELECT} WHERE c.id = ?`).get(id) as ClusterRow | undefined;
@@ -359,6 +386,7 @@ export class RegistryStore {
   deleteCluster(id: string): void {
     this.getCluster(id);
     this.db.prepare('DELETE FROM clusters WHERE id = ?').run(id);
+    this.outputMasks = null;
   }
 
   // Device credentials
@@ -396,6 +424,8 @@ export class RegistryStore {
   }
 
   private replaceSpeakers(clusterId: string, speakers: number | { idx: number; label: string }[]): void {
+    // Read again on the next heartbeat: after this transaction, whether it commits or not.
+    this.outputMasks = null;
     const list =
       typeof speakers === 'number'
         ? Array.from({ length: speakers }, (_, i) => ({ idx: i + 1, label: `Loa ${i + 1}` }))

@@ -22,6 +22,14 @@ const ClusterDetailSchema = ClusterSchema.extend({
   rejectedMessages: z
     .record(z.string(), z.int())
     .describe('malformed messages dropped since start, by reason'),
+  lastRejection: z
+    .object({
+      reason: z.string(),
+      detail: z.string().nullable().describe('what was wrong, e.g. which field'),
+      at: z.iso.datetime(),
+    })
+    .nullable()
+    .describe('the last message dropped since start'),
 });
 
 /** A registry record joined with what presence knows about the device right now. */
@@ -48,7 +56,12 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
   const detail = (record: ClusterRecord) => ({
     ...toCluster(record, presence),
     rejectedMessages: ingress.rejections(record.id),
+    lastRejection: lastRejection(record.id),
   });
+  const lastRejection = (id: string) => {
+    const last = ingress.lastRejection(id);
+    return last ? { reason: last.reason, detail: last.detail, at: new Date(last.at).toISOString() } : null;
+  };
   const visible = (request: Parameters<typeof inScope>[0], id: string) => {
     const record = registry.getCluster(id);
     if (!inScope(request, record.communeId)) throw new NotFoundError('cluster', id);
