@@ -3,7 +3,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthService } from '../accounts/auth-service.js';
 import { type Access, isAllowed, type Principal } from '../accounts/roles.js';
 import type { AuditEntryInput, AuditLog, AuditOutcome } from '../audit/audit-log.js';
-import { AuthenticationError, ForbiddenError, NotFoundError, UnsupportedMediaError } from '../errors.js';
+import {
+  AuthenticationError,
+  ForbiddenError,
+  InvalidRequestError,
+  NotFoundError,
+  UnsupportedMediaError,
+} from '../errors.js';
 
 export const SESSION_COOKIE = 'sc_session';
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -180,4 +186,18 @@ export function communeScope(request: FastifyRequest, requested?: string): strin
 export function inScope(request: FastifyRequest, communeId: string): boolean {
   const limit = request.principal?.communeId;
   return !limit || limit === communeId;
+}
+
+/**
+ * A record id a commune-limited caller chose for a record whose ids are shared by every commune
+ * (groups): it must begin with the caller's commune id and a dash, a namespace no other commune's
+ * accounts can write in, so a taken id can only be one of the caller's own commune and a 409
+ * reveals nothing about others. Device ids (clusters, cameras) are printed on the hardware and
+ * stay global, like the broker's usernames they are.
+ */
+export function assertOwnNamespace(request: FastifyRequest, id: string | undefined, field: string): void {
+  const limit = request.principal?.communeId;
+  if (!limit || id === undefined || id.startsWith(`${limit}-`)) return;
+  const message = `an id chosen by an account of commune "${limit}" begins with "${limit}-" (or leave it out)`;
+  throw new InvalidRequestError(`${field}: ${message}`, [{ field, message }]);
 }

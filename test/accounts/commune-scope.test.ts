@@ -151,6 +151,40 @@ describe('an account limited to one commune', () => {
     expect(own.body.communeId).toBe('xa-a');
   });
 
+  it('cannot learn from a taken group id that another commune has the group: its ids live in its own namespace', async () => {
+    const operatorA = { headers: await t.headersFor('operator', { communeId: 'xa-a' }) };
+    const operatorAll = { headers: await t.headersFor('operator') };
+    const group = (id: string | undefined, communeId: string, as: typeof operatorA) =>
+      call('/groups', {
+        method: 'POST',
+        as,
+        body: { ...(id ? { id } : {}), communeId, name: `Nhóm ${id ?? 'mới'}` },
+      });
+    // Commune B's groups, one under an id A's operator might guess.
+    expect((await group('nhom-loa', 'xa-b', operatorAll)).status).toBe(201);
+    expect((await group('xa-b-nhom', 'xa-b', operatorAll)).status).toBe(201);
+
+    // Taken or not, an id outside A's namespace gets the same answer: no 409 to tell them apart.
+    for (const id of ['nhom-loa', 'nhom-chua-co', 'xa-b-nhom']) {
+      const refused = await group(id, 'xa-a', operatorA);
+      expect(refused.status, id).toBe(400);
+      expect(refused.body.error.details, id).toEqual([
+        { field: 'body.id', message: expect.stringContaining('begins with "xa-a-"') },
+      ]);
+    }
+    const own = await group('xa-a-nhom', 'xa-a', operatorA);
+    expect(own.status).toBe(201);
+    // A 409 can now only be about the caller's own commune.
+    expect((await group('xa-a-nhom', 'xa-a', operatorA)).status).toBe(409);
+    const generated = await group(undefined, 'xa-a', operatorA);
+    expect(generated.status).toBe(201);
+    expect(generated.body.communeId).toBe('xa-a');
+    // Every group A's operator can see is its own.
+    expect(ids((await call('/groups', { as: operatorA })).body)).toEqual(
+      [generated.body.id as string, 'xa-a-nhom'].sort(),
+    );
+  });
+
   it('leaves an account without a commune seeing every commune', async () => {
     expect(ids((await call('/communes', { as: everywhere })).body)).toEqual(['xa-a', 'xa-b']);
     expect((await call('/villages', { as: everywhere })).body.total).toBe(3);

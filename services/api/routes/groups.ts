@@ -7,7 +7,7 @@ import { type Group, GroupCreateSchema, GroupPatchSchema, GroupSchema } from '..
 import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';
 import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
-import { communeScope, inScope } from '../security.js';
+import { assertOwnNamespace, communeScope, inScope } from '../security.js';
 
 const IdParams = z.object({ id: z.string().min(1).max(48) });
 
@@ -46,7 +46,9 @@ export const groupRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
       schema: {
         tags,
         summary: 'Create a cluster group',
-        description: 'Every member must be a cluster of the commune; the name is unique within it.',
+        description:
+          'Every member must be a cluster of the commune; the name is unique within it. An id chosen ' +
+          'by a commune-limited account begins with its commune id and a dash.',
         body: GroupCreateSchema,
         response: { 201: GroupSchema, ...errorResponses },
       },
@@ -54,6 +56,7 @@ export const groupRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
     async (request, reply) => {
       if (!inScope(request, request.body.communeId))
         throw new NotFoundError('commune', request.body.communeId);
+      assertOwnNamespace(request, request.body.id, 'body.id');
       const group = groups.create(request.body);
       request.auditNote = { target: { type: 'group', id: group.id }, after: summary(group) };
       return reply.status(201).send(group);
