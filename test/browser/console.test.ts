@@ -11,9 +11,11 @@ import { systemClock } from '../../devices/index.js';
 import { demoSimulators } from '../../services/platform/demo-simulators.js';
 import { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
 import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
+import { SimulatedCluster } from '../../simulators/speaker-cluster/simulated-cluster.js';
 import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.js';
-import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { api, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 import { wavTone } from '../support/wav.js';
+import { ForeignWords } from './foreign-words.js';
 
 /*
  * The console in a real browser: the production build of web/ served by a real platform with the
@@ -179,6 +181,13 @@ describe.skipIf(skip !== null)(`operator console in Chromium${skip ? ` — skipp
     await shot(page, 'dashboard');
     await page.getByTestId('nav-map').click();
     await page.locator('.leaflet-container').waitFor();
+    // Without a tile server the map still reads: every cluster named, every village outlined and named.
+    await expect.poll(() => page.locator('.leaflet-tooltip.cluster-label').count()).toBe(18);
+    expect(await page.locator('.leaflet-tooltip.cluster-label').allTextContents()).toContain(
+      'Cụm loa Thôn 3',
+    );
+    expect(await page.locator('path.village-area').count()).toBe(14);
+    expect(await page.locator('.leaflet-tooltip.village-label').allTextContents()).toContain('Thôn 14');
     await shot(page, 'map');
     await page.getByTestId('nav-calendar').click();
     await page.getByTestId('calendar-next').waitFor();
@@ -353,11 +362,318 @@ describe.skipIf(skip !== null)(`operator console in Chromium${skip ? ` — skipp
     // Demo mode: rehearse a power cut from the page, and see the device go offline.
     await page.getByTestId('fault-kind').selectOption('power-cut');
     await page.getByTestId('fault-inject').click();
-    await expect.poll(() => page.getByTestId('fault-active').textContent()).toContain('power-cut');
+    await expect.poll(() => page.getByTestId('fault-active').textContent()).toContain('Mất điện');
     await expect.poll(() => t.platform.presence.isOnline('hd-c01'), { timeout: 15_000 }).toBe(false);
     await page.getByTestId('fault-clear').click();
     await expect.poll(() => t.platform.presence.isOnline('hd-c01'), { timeout: 20_000 }).toBe(true);
     expect(errors).toEqual([]);
     await close();
   }, 60_000);
+
+  it('lets a technician register a cluster, issue its secret, and see the cluster come online with it', async () => {
+    const { page, errors, close } = await signIn('technician');
+    await page.getByTestId('nav-clusters').click();
+    await page.getByTestId('cluster-new').click();
+    await page.getByTestId('cluster-form-id').fill('hd-c19');
+    await page.getByTestId('cluster-form-village').selectOption('hd-thon-03');
+    await page.getByTestId('cluster-form-name').fill('Cụm loa chợ Thôn 3');
+    await page.getByTestId('cluster-form-address').fill('Chợ Thôn 3, xã Hướng Đạo');
+    await page.getByTestId('cluster-form-lat').fill('21.3512');
+    await page.getByTestId('cluster-form-lon').fill('105.5921');
+    await page.getByTestId('cluster-form-save').click();
+    // A registered cluster cannot connect yet: the page offers its secret at once.
+    await page.getByTestId('credential-confirm-confirm').click();
+    const secret = (await page.getByTestId('credential-secret-value').textContent()) ?? '';
+    expect(secret.length).toBeGreaterThanOrEqual(16);
+    await shot(page, 'cluster-secret');
+    await page.getByTestId('credential-secret-done').click();
+    const row = page.getByTestId('device-row-hd-c19');
+    expect(await row.getAttribute('data-online')).toBe('false');
+
+    const cluster = new SimulatedCluster({
+      deviceId: 'hd-c19',
+      secret,
+      url: t.mqttUrl,
+      logger: silent,
+      clock: systemClock,
+    });
+    await cluster.start();
+    try {
+      await expect.poll(() => row.getAttribute('data-online'), { timeout: 15_000 }).toBe('true');
+      await page.getByTestId('cluster-edit-hd-c19').click();
+      await page.getByTestId('cluster-form-name').fill('Cụm loa chợ Thôn 3 (mới)');
+      await page.getByTestId('cluster-form-save').click();
+      await expect.poll(() => row.locator('th a').textContent()).toBe('Cụm loa chợ Thôn 3 (mới)');
+      expect(t.platform.registry.getCluster('hd-c19')).toMatchObject({
+        villageId: 'hd-thon-03',
+        address: 'Chợ Thôn 3, xã Hướng Đạo',
+        location: { lat: 21.3512, lon: 105.5921 },
+      });
+    } finally {
+      await cluster.stop();
+    }
+    await page.getByTestId('cluster-delete-hd-c19').click();
+    await page.getByTestId('cluster-remove-confirm').click();
+    await row.waitFor({ state: 'detached' });
+    expect(errors).toEqual([]);
+    await close();
+  }, 60_000);
+
+  it('lets a technician onboard a camera found on the network, and shows it on the wall', async () => {
+    const camera = new SimulatedCamera({
+      name: 'Cho Huong Dao',
+      username: 'admin',
+      password: 'camera-2',
+      clock: systemClock,
+      logger: silent,
+    });
+    await camera.start();
+    cameras.push(camera);
+    const { deviceXAddr } = camera.addresses();
+    const { page, errors, close } = await signIn('technician');
+    await page.getByTestId('nav-cameras').click();
+    await page.getByTestId('camera-new').click();
+    await page.getByTestId('camera-discover').click();
+    // Other simulated cameras on this machine may answer too; pick this one by its address.
+    const found = page.locator('li[data-testid^="camera-found-"]', { hasText: deviceXAddr });
+    await found.getByRole('button').click({ timeout: 15_000 });
+    expect(await page.getByTestId('camera-form-xaddr').inputValue()).toBe(deviceXAddr);
+    expect(await page.getByTestId('camera-form-name').inputValue()).toBe('Cho_Huong_Dao');
+    await page.getByTestId('camera-form-id').fill('hd-cam03');
+    await page.getByTestId('camera-form-name').fill('Chợ Hướng Đạo');
+    await page.getByTestId('camera-form-username').fill('admin');
+    await page.getByTestId('camera-form-password').fill('camera-2');
+    await page.getByTestId('camera-form-save').click();
+    await page.getByTestId('camera-form').waitFor({ state: 'detached' });
+    const tile = page.getByTestId('camera-hd-cam03');
+    await expect.poll(() => tile.getAttribute('data-state'), { timeout: 20_000 }).toBe('ok');
+    expect(await tile.locator('h2').textContent()).toBe('Chợ Hướng Đạo');
+    expect(t.platform.cameras.get('hd-cam03').endpointUrn).toBe(`urn:uuid:${camera.addresses().uuid}`);
+    await shot(page, 'camera-onboarded');
+
+    await page.getByTestId('camera-delete-hd-cam03').click();
+    await page.getByTestId('camera-remove-confirm').click();
+    await tile.waitFor({ state: 'detached' });
+    expect(errors).toEqual([]);
+    await close();
+  }, 60_000);
+
+  it('lets an operator group two clusters by village and rename the group', async () => {
+    const { page, errors, close } = await signIn('operator');
+    await page.getByTestId('nav-groups').click();
+    await page.getByTestId('group-new').click();
+    await page.getByTestId('group-form-name').fill('Trung tâm xã');
+    // Thôn 1 has two clusters: its checkbox takes both.
+    await page.getByTestId('group-village-hd-thon-01').check();
+    expect(await page.getByTestId('group-cluster-hd-c01').isChecked()).toBe(true);
+    expect(await page.getByTestId('group-cluster-hd-c02').isChecked()).toBe(true);
+    await shot(page, 'group-form');
+    await page.getByTestId('group-form-save').click();
+    const row = page.locator('tr[data-name="Trung tâm xã"]');
+    await row.waitFor();
+    const id = ((await row.getAttribute('data-testid')) ?? '').replace(/^group-/, '');
+    await page.getByTestId(`group-edit-${id}`).click();
+    await page.getByTestId('group-form-name').fill('Trung tâm xã Hướng Đạo');
+    await page.getByTestId('group-form-save').click();
+    await expect
+      .poll(() => page.getByTestId(`group-${id}`).getAttribute('data-name'))
+      .toBe('Trung tâm xã Hướng Đạo');
+    const saved = await t.api(`/api/v1/groups/${id}`, { as: 'operator' });
+    expect(saved.body).toMatchObject({ name: 'Trung tâm xã Hướng Đạo', communeId: 'huong-dao' });
+    expect([...(saved.body as { clusterIds: string[] }).clusterIds].sort()).toEqual(['hd-c01', 'hd-c02']);
+    await page.getByTestId(`group-delete-${id}`).click();
+    await page.getByTestId('group-remove-confirm').click();
+    await page.getByTestId(`group-${id}`).waitFor({ state: 'detached' });
+    expect(errors).toEqual([]);
+    await close();
+  }, 60_000);
+
+  it("lets an admin reset someone's password: the new one signs in, the old one no longer does", async () => {
+    const username = 'can-bo-van-hoa';
+    const oldPassword = 'mat-khau-cu-123';
+    const newPassword = 'mat-khau-moi-456';
+    await t.platform.auth.createUser({
+      username,
+      displayName: 'Cán bộ văn hoá',
+      password: oldPassword,
+      roles: ['operator'],
+      communeId: null,
+    });
+    const login = (password: string) =>
+      api(t.httpUrl, '/api/v1/auth/login', { method: 'POST', body: { username, password } });
+    // The user has a token for a reporting script: the reset revokes it.
+    const session = await login(oldPassword);
+    const cookie = (session.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const token = await api(t.httpUrl, '/api/v1/auth/tokens', {
+      method: 'POST',
+      body: { name: 'báo cáo tuần' },
+      headers: { cookie },
+    });
+    expect(token.status).toBe(201);
+
+    const { page, errors, close } = await signIn('admin');
+    await page.getByTestId('nav-users').click();
+    await page.getByTestId(`user-reset-password-${username}`).click();
+    await page.getByTestId('password-reset-new').fill(newPassword);
+    await page.getByTestId('password-reset-repeat').fill(newPassword);
+    await page.getByTestId('password-reset-save').click();
+    const revoked = page.getByTestId('password-reset-tokens');
+    await revoked.waitFor();
+    expect(await revoked.getAttribute('data-count')).toBe('1');
+    expect(await revoked.textContent()).toContain('1');
+    await page.getByTestId('password-reset-close').click();
+    expect(errors).toEqual([]);
+    await close();
+
+    expect((await login(oldPassword)).status).toBe(401);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const userPage = await context.newPage();
+    await userPage.goto(`${t.httpUrl}/`);
+    await userPage.getByTestId('login-username').fill(username);
+    await userPage.getByTestId('login-password').fill(newPassword);
+    await userPage.getByTestId('login-submit').click();
+    await userPage.getByTestId('nav-dashboard').waitFor();
+    // And they may choose their own from there.
+    await userPage.getByTestId('nav-password').click();
+    await userPage.getByTestId('own-password-current').fill(newPassword);
+    await userPage.getByTestId('own-password-new').fill('mat-khau-rieng-789');
+    await userPage.getByTestId('own-password-repeat').fill('mat-khau-rieng-789');
+    await userPage.getByTestId('own-password-save').click();
+    await userPage.getByTestId('own-password-done').waitFor();
+    expect((await login('mat-khau-rieng-789')).status).toBe(200);
+    await context.close();
+  }, 60_000);
+
+  it('shows schedule rules in words, in Vietnamese and English', async () => {
+    const schedule = (name: string, start: string, rrule: string) =>
+      t.api('/api/v1/schedules', {
+        method: 'POST',
+        as: 'operator',
+        body: {
+          name,
+          level: 'normal',
+          content: { kind: 'stream', url: 'http://127.0.0.1:9/dai-tinh' },
+          durationS: 600,
+          start,
+          rrule,
+          targets: { clusterIds: ['hd-c01'] },
+          enabled: false,
+        },
+      });
+    const created = await Promise.all([
+      schedule('Phát thanh sáng', '2030-01-07T06:30:00', 'FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR'),
+      schedule('Bản tin chiều', '2030-01-07T17:15:00', 'FREQ=DAILY;UNTIL=20301231'),
+      schedule('Họp thôn', '2030-01-07T19:00:00', 'FREQ=MONTHLY;BYDAY=MO'),
+    ]);
+    const ids = created.map((answer) => {
+      expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+      return (answer.body as { schedule: { id: string } }).schedule.id;
+    });
+    const { page, errors, close } = await signIn('operator');
+    await page.getByTestId('nav-announcements').click();
+    const rule = (id: string) => page.getByTestId(`schedule-${id}`).getByTestId('schedule-rule');
+    await expect.poll(() => rule(ids[0] as string).textContent()).toBe('Thứ Hai – Thứ Sáu, 06:30');
+    expect(await rule(ids[1] as string).textContent()).toBe('Hằng ngày, 17:15, đến 31/12/2030');
+    // A rule without plain words is shown as it is.
+    expect(await rule(ids[2] as string).textContent()).toBe('FREQ=MONTHLY;BYDAY=MO');
+    await page.getByTestId('language-switch').first().selectOption('en');
+    await expect.poll(() => rule(ids[0] as string).textContent()).toBe('Monday – Friday, 06:30');
+    expect(await rule(ids[1] as string).textContent()).toBe('Every day, 17:15, until 31/12/2030');
+    expect(errors).toEqual([]);
+    await close();
+    for (const id of ids) await t.api(`/api/v1/schedules/${id}`, { method: 'DELETE', as: 'operator' });
+  }, 60_000);
+
+  it('fits the registration and onboarding forms on a phone', async () => {
+    await t.headersFor('technician');
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+    const page = await context.newPage();
+    await page.goto(`${t.httpUrl}/clusters`);
+    await page.getByTestId('login-username').fill('technician-all');
+    await page.getByTestId('login-password').fill('technician-all-password');
+    await page.getByTestId('login-password').press('Enter');
+    const overflow = () => page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    await page.getByTestId('cluster-new').click();
+    await page.getByTestId('cluster-form').waitFor();
+    // The form opens with the keyboard in its first field.
+    expect(await page.evaluate<string | null>("document.activeElement?.getAttribute('data-testid')")).toBe(
+      'cluster-form-id',
+    );
+    expect(await overflow()).toBeLessThanOrEqual(1);
+    await page.goto(`${t.httpUrl}/cameras`);
+    await page.getByTestId('camera-new').click();
+    await page.getByTestId('camera-form').waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(1);
+    await shot(page, 'camera-form-phone');
+    await context.close();
+  }, 60_000);
+
+  it('shows every page of every role in Vietnamese: no English word, no raw code from the server', async () => {
+    // Something of each kind on the pages: a speaker fault, a cluster offline for a reason, a camera
+    // down with what it answered, a finished bulletin, the audit log of everything before.
+    await fleet.injectFault('hd-c07', { kind: 'speaker-fault', speaker: 2 });
+    await fleet.injectFault('hd-c08', { kind: 'drop' });
+    await expect.poll(() => t.platform.presence.isOnline('hd-c08'), { timeout: 15_000 }).toBe(false);
+    // A bulletin of its own, with a delivery that cannot download its audio (a reason to word).
+    await fleet.injectFault('hd-c09', { kind: 'download-fail', remaining: 1 });
+    const form = new FormData();
+    form.append('file', new Blob([wavTone(1)], { type: 'audio/wav' }), 'thong-bao.wav');
+    const operator = await t.headersFor('operator');
+    const upload = await fetch(`${t.httpUrl}/api/v1/media`, {
+      method: 'POST',
+      body: form,
+      headers: operator,
+    });
+    const { id: mediaId } = (await upload.json()) as { id: string };
+    const sent = await t.api('/api/v1/broadcasts/emergency?waitMs=10000', {
+      method: 'POST',
+      as: 'operator',
+      body: {
+        name: 'Thông báo kiểm tra',
+        content: { kind: 'media', mediaId },
+        targets: { clusterIds: ['hd-c07', 'hd-c09'] },
+      },
+    });
+    expect(sent.status).toBe(201);
+    // Record names and ids are the users' own words, whatever they look like.
+    for (const role of ['operator', 'technician', 'police', 'admin'] as const) await t.headersFor(role);
+    const names = new Set<string>();
+    for (const path of ['/clusters', '/villages', '/cameras', '/users', '/groups', '/media', '/schedules']) {
+      const answer = await t.api(`/api/v1${path}?limit=500`, { as: 'admin' });
+      for (const item of (answer.body.items ?? []) as Record<string, unknown>[])
+        for (const key of ['id', 'username', 'name', 'displayName', 'fileName', 'originalName'])
+          if (typeof item[key] === 'string')
+            for (const word of String(item[key]).split(/\s+/)) names.add(word);
+    }
+    const words = new ForeignWords(ROOT, names);
+    const found: string[] = [];
+    for (const role of ['operator', 'technician', 'police', 'admin'] as const) {
+      const { page, errors, close } = await signIn(role);
+      await page.locator('nav a').first().waitFor();
+      const paths = await page
+        .locator('nav a')
+        .evaluateAll((links) =>
+          links.map((link) => new URL((link as unknown as { href: string }).href).pathname),
+        );
+      if (role === 'technician') paths.push('/devices/hd-c07', '/devices/hd-c08');
+      for (const path of paths) {
+        await page.goto(`${t.httpUrl}${path}`);
+        await page.locator('main h1').first().waitFor();
+        // The page's own requests: lists, the chart, the live view.
+        await page.waitForLoadState('networkidle').catch(() => undefined);
+        if (path === '/reports') {
+          await page.locator('main table button[aria-expanded]').first().click();
+          await page.getByTestId('broadcast-detail').waitFor();
+        }
+        const text = await page.locator('main').innerText();
+        const foreign = words.find(text);
+        if (foreign.length > 0) found.push(`${role} ${path}: ${foreign.join(', ')}`);
+      }
+      expect(errors).toEqual([]);
+      await close();
+    }
+    await fleet.clearFault('hd-c07', 'all');
+    await fleet.clearFault('hd-c08', 'all');
+    expect(found).toEqual([]);
+  }, 180_000);
 });

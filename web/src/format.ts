@@ -20,6 +20,8 @@ export interface Formatters {
   dateTime: (iso: string | null | undefined) => string;
   time: (iso: string | null | undefined) => string;
   day: (iso: string | Date) => string;
+  /** A calendar date typed as YYYY-MM-DD (a date input's value) as the language writes it. */
+  calendarDate: (day: string) => string;
   number: (value: number | null | undefined, digits?: number) => string;
   duration: (seconds: number | null | undefined) => string;
   timeZone: string;
@@ -31,13 +33,35 @@ export function useFormat(): Formatters {
   const { i18n, t } = useTranslation();
   const locale = i18n.language === 'en' ? 'en-GB' : 'vi-VN';
   return useMemo(() => {
-    const dateTime = new Intl.DateTimeFormat(locale, { timeZone, dateStyle: 'short', timeStyle: 'medium' });
-    const time = new Intl.DateTimeFormat(locale, { timeZone, hour: '2-digit', minute: '2-digit' });
+    // 24-hour and dd/mm/yyyy in both languages, as Vietnamese documents write them.
+    const dateTime = new Intl.DateTimeFormat(locale, {
+      timeZone,
+      day: '2-digit',
+      month: '2-digit',
+      year: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
+    const time = new Intl.DateTimeFormat(locale, {
+      timeZone,
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
     const day = new Intl.DateTimeFormat(locale, {
       timeZone,
       weekday: 'short',
       day: '2-digit',
       month: '2-digit',
+    });
+    // Dates of no zone: the date input's day, read at UTC midnight and shown as that day.
+    const calendarDate = new Intl.DateTimeFormat(locale, {
+      timeZone: 'UTC',
+      day: '2-digit',
+      month: '2-digit',
+      year: 'numeric',
     });
     const empty = t('common.none');
     return {
@@ -45,6 +69,10 @@ export function useFormat(): Formatters {
       dateTime: (iso) => (iso ? dateTime.format(new Date(iso)) : empty),
       time: (iso) => (iso ? time.format(new Date(iso)) : empty),
       day: (iso) => day.format(typeof iso === 'string' ? new Date(iso) : iso),
+      calendarDate: (value) => {
+        const [y, m, d] = value.split('-').map(Number);
+        return y && m && d ? calendarDate.format(new Date(Date.UTC(y, m - 1, d))) : value;
+      },
       number: (value, digits = 0) =>
         value === null || value === undefined
           ? empty

@@ -43,6 +43,13 @@ export const ROUTES: PageRoute[] = [
     component: lazy(() => import('./pages/announcements')),
   },
   {
+    path: '/groups',
+    nav: 'groups.nav',
+    testId: 'nav-groups',
+    roles: ['operator'],
+    component: lazy(() => import('./pages/groups')),
+  },
+  {
     path: '/emergency',
     nav: 'nav.emergency',
     testId: 'nav-emergency',
@@ -72,6 +79,13 @@ export const ROUTES: PageRoute[] = [
     component: lazy(() => import('./pages/users')),
   },
   {
+    path: '/clusters',
+    nav: 'clusterForm.nav',
+    testId: 'nav-clusters',
+    roles: ['technician'],
+    component: lazy(() => import('./pages/clusters')),
+  },
+  {
     path: '/credentials',
     nav: 'nav.credentials',
     testId: 'nav-credentials',
@@ -84,5 +98,12 @@ export const ROUTES: PageRoute[] = [
     testId: 'nav-audit',
     roles: ['admin'],
     component: lazy(() => import('./pages/audit')),
+  },
+  {
+    path: '/password',
+    nav: 'passwordReset.nav',
+    testId: 'nav-password',
+    roles: ['admin', 'operator', 'police', 'technician'],
+    component: lazy(() => import('./pages/password')),
   },
 ];

@@ -30,6 +30,14 @@ export interface ConsoleSettings {
   version: string;
 }
 
+export interface Commune {
+  id: string;
+  name: string;
+  district: string | null;
+  province: string | null;
+  timezone: string;
+}
+
 export interface Village {
   id: string;
   communeId: string;
@@ -62,10 +70,13 @@ export interface Cluster {
   name: string;
   address: string | null;
   location: { lat: number; lon: number };
-  heartbeatTimeoutS: number;
+  heartbeatTimeoutS: number | null;
   speakers: { idx: number; label: string | null; ok: boolean | null; fault: string | null }[];
   credential: { issued: boolean; issuedAt: string | null };
   status: ClusterStatus;
+  /** On a single cluster's answer only. */
+  rejectedMessages?: Record<string, number>;
+  lastRejection?: { reason: string; detail: string | null; at: string } | null;
 }
 
 export interface Group {
@@ -83,6 +94,10 @@ export interface Camera {
   villageId: string | null;
   name: string;
   address: string | null;
+  location: { lat: number; lon: number } | null;
+  xaddr: string;
+  username: string;
+  endpointUrn: string | null;
   health: {
     state: CameraState;
     since: string;
@@ -93,6 +108,22 @@ export interface Camera {
     snapshotAt: string | null;
   };
   uptime: { last24hPct: number | null; last7dPct: number | null };
+}
+
+/** A camera that answered a WS-Discovery probe. */
+export interface DiscoveredCamera {
+  endpointUrn: string;
+  xaddr: string;
+  name: string | null;
+  hardware: string | null;
+  location: string | null;
+  from: string;
+  onboardedAs: string | null;
+}
+
+/** What a password change or reset did besides changing the password. */
+export interface PasswordChanged {
+  tokensRevoked: number;
 }
 
 export interface CameraIncident {

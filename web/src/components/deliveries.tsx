@@ -2,6 +2,7 @@ import { useTranslation } from 'react-i18next';
 import type { DeliveryLive } from '../api/live';
 import type { Delivery } from '../api/types';
 import { useFormat } from '../format';
+import { useLabels } from '../labels';
 
 export const FINAL_STATES = new Set(['done', 'failed', 'missed', 'pre-empted', 'expired', 'stopped']);
 
@@ -15,6 +16,7 @@ export function DeliveryTable({
 }) {
   const { t } = useTranslation();
   const format = useFormat();
+  const labels = useLabels();
   return (
     <div className="table-wrap">
       <table data-testid="delivery-table">
@@ -44,7 +46,9 @@ export function DeliveryTable({
                   <span className={`state state-${state}`}>
                     {t(`deliveryState.${state}`, { defaultValue: state })}
                   </span>
-                  {delivery.reason ? <div className="muted">{delivery.reason}</div> : null}
+                  {delivery.reason ? (
+                    <div className="muted">{labels.deliveryReason(delivery.reason)}</div>
+                  ) : null}
                 </td>
                 <td>{format.time(delivery.sentAt)}</td>
                 <td>{format.time(delivery.acceptedAt)}</td>
@@ -55,7 +59,7 @@ export function DeliveryTable({
                   {(delivery.speakers ?? []).map((speaker) => (
                     <span key={speaker.idx} className={speaker.ok === false ? 'chip bad' : 'chip ok'}>
                       {t('cluster.speaker', { idx: speaker.idx })}
-                      {speaker.fault ? `: ${speaker.fault}` : ''}
+                      {speaker.fault ? `: ${labels.fault(speaker.fault)}` : ''}
                     </span>
                   ))}
                 </td>

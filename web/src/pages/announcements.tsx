@@ -5,6 +5,7 @@ import type { Clash, Level, Schedule, ScheduleResult, Targets } from '../api/typ
 import { toApiError, useFetch } from '../api/use-fetch';
 import { ErrorMessage } from '../components/error-message';
 import { MediaPicker } from '../components/media-picker';
+import { ScheduleRule } from '../components/schedule-rule';
 import { countTargets, TargetPicker } from '../components/target-picker';
 import { useFormat } from '../format';
 
@@ -156,7 +157,7 @@ export default function AnnouncementsPage() {
                   <span className={`level level-${schedule.level}`}>{t(`level.${schedule.level}`)}</span>
                 </td>
                 <td>
-                  <code>{schedule.rrule ?? t('schedule.once')}</code>
+                  <ScheduleRule rule={schedule.rrule} start={schedule.start} timeZone={schedule.timezone} />
                 </td>
                 <td>{schedule.next ? format.dateTime(schedule.next.start) : t('common.none')}</td>
                 <td>{schedule.clusterIds.length}</td>
@@ -350,6 +351,16 @@ function ScheduleForm({
               onChange={(e) => set({ rrule: e.target.value })}
             />
           </label>
+        ) : null}
+        {draft.start ? (
+          <p className="muted" aria-live="polite">
+            <ScheduleRule
+              rule={rruleOf(draft) ?? null}
+              start={draft.start}
+              timeZone={schedule?.timezone ?? format.timeZone}
+              testId="schedule-rule-preview"
+            />
+          </p>
         ) : null}
         <label>
           {t('schedule.volume')}

@@ -3,9 +3,11 @@ import { useTranslation } from 'react-i18next';
 import { buildUrl, type Page, type Query } from '../api/client';
 import type { AuditEntry } from '../api/types';
 import { useFetch } from '../api/use-fetch';
+import { DateInput } from '../components/date-input';
 import { ErrorMessage } from '../components/error-message';
 import { Pager } from '../components/pager';
 import { addDays, useFormat, zoneMidnight } from '../format';
+import { useLabels } from '../labels';
 
 const PAGE = 100;
 
@@ -24,6 +26,7 @@ const EMPTY: Filters = { from: '', to: '', actor: '', action: '', targetType: ''
 export default function AuditPage() {
   const { t } = useTranslation();
   const format = useFormat();
+  const labels = useLabels();
   const [draft, setDraft] = useState<Filters>(EMPTY);
   const [filters, setFilters] = useState<Filters>(EMPTY);
   const [offset, setOffset] = useState(0);
@@ -39,14 +42,30 @@ export default function AuditPage() {
     setOffset(0);
     setFilters(draft);
   };
-  const field = (name: keyof Filters, type = 'text') => (
+  const field = (name: keyof Filters) => (
     <label>
       {t(`audit.${name}`)}
-      <input
-        type={type}
-        value={draft[name]}
-        onChange={(e) => setDraft({ ...draft, [name]: e.target.value })}
-      />
+      <input value={draft[name]} onChange={(e) => setDraft({ ...draft, [name]: e.target.value })} />
+    </label>
+  );
+  const dateField = (name: 'from' | 'to') => (
+    <label>
+      {t(`audit.${name}`)}
+      <DateInput value={draft[name]} onChange={(value) => setDraft({ ...draft, [name]: value })} />
+    </label>
+  );
+  /** A filter chosen from the labelled codes of one i18n section (audit actions, target types). */
+  const choice = (name: 'action' | 'targetType', section: string, label: (code: string) => string) => (
+    <label>
+      {t(`audit.${name}`)}
+      <select value={draft[name]} onChange={(e) => setDraft({ ...draft, [name]: e.target.value })}>
+        <option value="">{t('audit.any')}</option>
+        {codesOf(t(section, { returnObjects: true })).map((code) => (
+          <option key={code} value={code}>
+            {label(code)}
+          </option>
+        ))}
+      </select>
     </label>
   );
 
@@ -54,11 +73,11 @@ export default function AuditPage() {
     <section>
       <h1>{t('audit.title')}</h1>
       <form className="toolbar wrap" onSubmit={submit} data-testid="audit-filters">
-        {field('from', 'date')}
-        {field('to', 'date')}
+        {dateField('from')}
+        {dateField('to')}
         {field('actor')}
-        {field('action')}
-        {field('targetType')}
+        {choice('action', 'auditAction', labels.auditAction)}
+        {choice('targetType', 'targetType', labels.targetType)}
         {field('targetId')}
         <label>
           {t('audit.outcome')}
@@ -99,15 +118,19 @@ export default function AuditPage() {
               <tr key={entry.id} className={`outcome-${entry.outcome}`}>
                 <td>{format.dateTime(entry.at)}</td>
                 <td>
-                  {entry.actorName ?? entry.actorType}
+                  {labels.actor(entry.actorType, entry.actorName)}
                   {entry.actorRoles.length > 0 ? (
-                    <div className="muted">{entry.actorRoles.join(', ')}</div>
+                    <div className="muted">
+                      {entry.actorRoles.map((role) => t(`role.${role}`, { defaultValue: role })).join(', ')}
+                    </div>
                   ) : null}
                 </td>
+                <td data-action={entry.action}>{labels.auditAction(entry.action)}</td>
                 <td>
-                  <code>{entry.action}</code>
+                  {entry.targetType
+                    ? `${labels.targetType(entry.targetType)} ${entry.targetId ?? ''}`
+                    : t('common.none')}
                 </td>
-                <td>{entry.targetType ? `${entry.targetType} ${entry.targetId ?? ''}` : t('common.none')}</td>
                 <td>
                   {t(`outcome.${entry.outcome}`)}
                   {entry.status ? <span className="muted"> {entry.status}</span> : null}
@@ -121,4 +144,10 @@ export default function AuditPage() {
       <Pager page={log.data} onOffset={setOffset} />
     </section>
   );
+}
+
+/** The dotted codes of a nested i18n section: {cluster: {create: …}} → ["cluster.create"]. */
+function codesOf(section: unknown, prefix = ''): string[] {
+  if (typeof section !== 'object' || section === null) return prefix ? [prefix] : [];
+  return Object.entries(section).flatMap(([key, value]) => codesOf(value, prefix ? `${prefix}.${key}` : key));
 }

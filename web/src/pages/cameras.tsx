@@ -4,9 +4,11 @@ import type { Page } from '../api/client';
 import { useLive } from '../api/live';
 import type { Camera, CameraIncident } from '../api/types';
 import { useFetch } from '../api/use-fetch';
+import { useCameraOnboarding } from '../components/camera-form';
 import { Dialog } from '../components/dialog';
 import { ErrorMessage } from '../components/error-message';
 import { useFormat } from '../format';
+import { allowed, useSession } from '../session';
 
 export default function CamerasPage() {
   const { t } = useTranslation();
@@ -15,6 +17,8 @@ export default function CamerasPage() {
   const { cameras: liveCameras } = useLive();
   const [problemsOnly, setProblemsOnly] = useState(false);
   const [incidentsOf, setIncidentsOf] = useState<Camera | null>(null);
+  const installer = allowed(useSession().me.roles, ['technician']);
+  const onboarding = useCameraOnboarding(cameras.reload);
 
   const items = (cameras.data?.items ?? []).map((camera) => {
     const update = liveCameras.get(camera.id);
@@ -49,7 +53,9 @@ export default function CamerasPage() {
           {t('cameras.problemsOnly')}
         </label>
         <span data-testid="cameras-summary">{t('cameras.summary', { problems, total: items.length })}</span>
+        {installer ? onboarding.toolbar : null}
       </div>
+      {installer ? onboarding.panel : null}
       <ErrorMessage error={cameras.error} />
       <ul className="camera-wall">
         {shown.map((camera) => (
@@ -77,8 +83,10 @@ export default function CamerasPage() {
               {camera.health.state !== 'ok' ? (
                 <p className="muted">
                   {t(`cameraReason.${camera.health.reason}`, { defaultValue: camera.health.reason })}
-                  {camera.health.detail ? ` · ${camera.health.detail}` : ''}
                 </p>
+              ) : null}
+              {camera.health.state !== 'ok' && camera.health.detail ? (
+                <TechnicalDetail text={camera.health.detail} />
               ) : null}
               <p className="muted">
                 {t('cameras.uptime', {
@@ -93,6 +101,7 @@ export default function CamerasPage() {
               >
                 {t('cameras.incidents')}
               </button>
+              {installer ? onboarding.tileActions(camera) : null}
             </div>
           </li>
         ))}
@@ -133,11 +142,25 @@ function Incidents({ cameraId }: { cameraId: string }) {
             {incident.durationS !== null ? ` · ${format.duration(incident.durationS)}` : ''}
             <div className="muted">
               {t(`cameraReason.${incident.reason}`, { defaultValue: incident.reason })}
-              {incident.detail ? ` · ${incident.detail}` : ''}
+              {incident.detail ? <TechnicalDetail text={incident.detail} /> : null}
             </div>
           </li>
         ))}
       </ol>
     </>
+  );
+}
+
+/**
+ * What the camera answered (a SOAP fault, an HTTP status), as it came: for the technician, folded
+ * away so the wall reads in the console's language.
+ */
+function TechnicalDetail({ text }: { text: string }) {
+  const { t } = useTranslation();
+  return (
+    <details className="technical">
+      <summary>{t('cameras.technical')}</summary>
+      <code>{text}</code>
+    </details>
   );
 }

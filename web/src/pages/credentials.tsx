@@ -1,45 +1,22 @@
-import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { type ApiError, api, type Page } from '../api/client';
+import type { Page } from '../api/client';
 import type { Cluster } from '../api/types';
-import { toApiError, useFetch } from '../api/use-fetch';
-import { ConfirmDialog, Dialog } from '../components/dialog';
+import { useFetch } from '../api/use-fetch';
+import { useCredentialIssuer } from '../components/credential-issuer';
 import { ErrorMessage } from '../components/error-message';
 import { useFormat } from '../format';
-
-interface Issued {
-  deviceId: string;
-  secret: string;
-  issuedAt: string;
-  rotated: boolean;
-}
 
 export default function CredentialsPage() {
   const { t } = useTranslation();
   const format = useFormat();
   const clusters = useFetch<Page<Cluster>>('/api/v1/clusters', { limit: 500 });
-  const [asking, setAsking] = useState<Cluster | null>(null);
-  const [issued, setIssued] = useState<Issued | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-
-  const issue = () => {
-    const cluster = asking;
-    setAsking(null);
-    if (!cluster) return;
-    setError(null);
-    api<Issued>(`/api/v1/clusters/${encodeURIComponent(cluster.id)}/credentials`, { method: 'POST' })
-      .then((answer) => {
-        setIssued(answer);
-        clusters.reload();
-      })
-      .catch((caught: unknown) => setError(toApiError(caught)));
-  };
+  const issuer = useCredentialIssuer(() => clusters.reload());
 
   return (
     <section>
       <h1>{t('credentials.title')}</h1>
       <p className="muted">{t('credentials.intro')}</p>
-      <ErrorMessage error={error ?? clusters.error} />
+      <ErrorMessage error={issuer.error ?? clusters.error} />
       <div className="table-wrap">
         <table>
           <thead>
@@ -63,7 +40,7 @@ export default function CredentialsPage() {
                 <td>
                   <button
                     type="button"
-                    onClick={() => setAsking(cluster)}
+                    onClick={() => issuer.ask(cluster)}
                     data-testid={`credential-issue-${cluster.id}`}
                   >
                     {cluster.credential.issued ? t('credentials.rotate') : t('credentials.issue')}
@@ -74,57 +51,7 @@ export default function CredentialsPage() {
           </tbody>
         </table>
       </div>
-      <ConfirmDialog
-        open={asking !== null}
-        title={t('credentials.confirmTitle', { name: asking?.name ?? '' })}
-        message={asking?.credential.issued ? t('credentials.confirmRotate') : t('credentials.confirmIssue')}
-        confirmLabel={asking?.credential.issued ? t('credentials.rotate') : t('credentials.issue')}
-        danger={asking?.credential.issued}
-        onConfirm={issue}
-        onCancel={() => setAsking(null)}
-        testId="credential-confirm"
-      />
-      <Dialog
-        open={issued !== null}
-        title={t('credentials.secretTitle')}
-        onClose={() => setIssued(null)}
-        testId="credential-secret"
-      >
-        {issued ? (
-          <>
-            <p>{t('credentials.secretOnce')}</p>
-            <dl className="values">
-              <div>
-                <dt>{t('credentials.deviceId')}</dt>
-                <dd>
-                  <code>{issued.deviceId}</code>
-                </dd>
-              </div>
-              <div>
-                <dt>{t('credentials.secret')}</dt>
-                <dd>
-                  <code className="secret" data-testid="credential-secret-value">
-                    {issued.secret}
-                  </code>
-                </dd>
-              </div>
-            </dl>
-            <div className="actions">
-              <button
-                type="button"
-                onClick={() => {
-                  void navigator.clipboard?.writeText(issued.secret);
-                }}
-              >
-                {t('credentials.copy')}
-              </button>
-              <button type="button" className="primary" onClick={() => setIssued(null)}>
-                {t('common.done')}
-              </button>
-            </div>
-          </>
-        ) : null}
-      </Dialog>
+      {issuer.dialogs}
     </section>
   );
 }

@@ -3,6 +3,7 @@ import { Link } from 'wouter';
 import { type ClusterView, useClusters } from '../api/registry';
 import { ErrorMessage } from '../components/error-message';
 import { useFormat } from '../format';
+import { useLabels } from '../labels';
 import { allowed, useSession } from '../session';
 
 export default function DashboardPage() {
@@ -40,6 +41,7 @@ export default function DashboardPage() {
 function VillageBlock({ name, clusters }: { name: string; clusters: ClusterView[] }) {
   const { t } = useTranslation();
   const format = useFormat();
+  const labels = useLabels();
   const { me } = useSession();
   const technician = allowed(me.roles, ['technician']);
   return (
@@ -69,9 +71,7 @@ function VillageBlock({ name, clusters }: { name: string; clusters: ClusterView[
                   {cluster.online ? t('cluster.online') : t('cluster.offline')}
                   <div className="muted">
                     {t('cluster.since', { time: format.dateTime(cluster.since) })}
-                    {!cluster.online && cluster.reason
-                      ? ` · ${t(`reason.${cluster.reason}`, { defaultValue: cluster.reason })}`
-                      : ''}
+                    {!cluster.online && cluster.reason ? ` · ${labels.presenceReason(cluster.reason)}` : ''}
                   </div>
                 </td>
                 <td>
@@ -96,9 +96,7 @@ function VillageBlock({ name, clusters }: { name: string; clusters: ClusterView[
                         data-testid={`speaker-${cluster.id}-${speaker.idx}`}
                       >
                         {t('cluster.speaker', { idx: speaker.idx })}
-                        {speaker.fault
-                          ? `: ${t(`fault.${speaker.fault}`, { defaultValue: speaker.fault })}`
-                          : ''}
+                        {speaker.fault ? `: ${labels.fault(speaker.fault)}` : ''}
                       </li>
                     ))}
                   </ul>

@@ -8,6 +8,7 @@ import { toApiError, useFetch } from '../api/use-fetch';
 import { ErrorMessage } from '../components/error-message';
 import { HistoryChart } from '../components/history-chart';
 import { useFormat, useSettings } from '../format';
+import { type Labels, useLabels } from '../labels';
 
 const FIELDS = [
   'signal',
@@ -49,6 +50,7 @@ export default function DevicePage() {
 function LiveValues({ id, cluster }: { id: string; cluster: Cluster | null }) {
   const { t } = useTranslation();
   const format = useFormat();
+  const labels = useLabels();
   const state = useLive();
   const update = state.clusters.get(id);
   const status = cluster?.status;
@@ -56,14 +58,16 @@ function LiveValues({ id, cluster }: { id: string; cluster: Cluster | null }) {
   const rows: [string, string][] = [
     [t('cluster.status'), online ? t('cluster.online') : t('cluster.offline')],
     [t('cluster.sinceLabel'), format.dateTime(update?.since ?? status?.since)],
-    [t('cluster.reason'), update?.reason ?? status?.reason ?? t('common.none')],
+    [t('cluster.reason'), labels.presenceReason(update?.reason ?? status?.reason)],
     [t('cluster.lastSeen'), format.dateTime(update?.lastSeen ?? status?.lastSeen)],
     [t('cluster.signal'), format.number(update?.signalDbm ?? status?.signalDbm)],
     [t('cluster.volume'), format.number(update?.volume ?? status?.volume)],
     [t('cluster.temperature'), format.number(update?.temperatureC ?? status?.tempC, 1)],
     [t('cluster.supply'), format.number(update?.supplyV ?? status?.supplyV, 1)],
     [t('cluster.firmware'), status?.fw ?? t('common.none')],
+    [t('device.rejected'), rejectedText(cluster, labels, t('device.rejectedNone'))],
   ];
+  const last = cluster?.lastRejection;
   return (
     <section className="card" data-testid="device-live" data-online={String(online)}>
       <h2>{t('device.live')}</h2>
@@ -75,8 +79,30 @@ function LiveValues({ id, cluster }: { id: string; cluster: Cluster | null }) {
           </div>
         ))}
       </dl>
+      {last ? (
+        <p className="muted" data-testid="device-last-rejection">
+          {t('device.lastRejection', {
+            time: format.dateTime(last.at),
+            reason: labels.rejection(last.reason),
+          })}
+          {last.detail ? (
+            <>
+              {' '}
+              <code>{last.detail}</code>
+            </>
+          ) : null}
+        </p>
+      ) : null}
     </section>
   );
+}
+
+/** "invalid JSON 3, malformed 1": the messages refused since start, by reason. */
+function rejectedText(cluster: Cluster | null, labels: Labels, none: string): string {
+  const counts = Object.entries(cluster?.rejectedMessages ?? {}).filter(([, n]) => n > 0);
+  return counts.length === 0
+    ? none
+    : counts.map(([reason, n]) => `${labels.rejection(reason)} ${n}`).join(', ');
 }
 
 function History({ id }: { id: string }) {
@@ -324,8 +350,12 @@ function FaultPanel({ id }: { id: string }) {
           {t('device.faultKind')}
           <select value={chosen} onChange={(e) => setKind(e.target.value)} data-testid="fault-kind">
             {faults.data?.kinds.map((k) => (
-              <option key={k.kind} value={k.kind} title={k.summary}>
-                {k.kind}
+              <option
+                key={k.kind}
+                value={k.kind}
+                title={t(`faultHint.${k.kind}`, { defaultValue: k.summary })}
+              >
+                {t(`faultKind.${k.kind}`, { defaultValue: k.kind })}
               </option>
             ))}
           </select>
@@ -346,12 +376,27 @@ function FaultPanel({ id }: { id: string }) {
           {t('device.faultClear')}
         </button>
       </form>
-      <p className="muted">{faults.data?.kinds.find((k) => k.kind === chosen)?.summary}</p>
+      <p className="muted">
+        {chosen
+          ? t(`faultHint.${chosen}`, {
+              defaultValue: faults.data?.kinds.find((k) => k.kind === chosen)?.summary ?? '',
+            })
+          : null}
+      </p>
       <p data-testid="fault-active">
         {t('device.faultActive')}:{' '}
-        {faults.data?.active.length ? faults.data.active.join(', ') : t('common.none')}
+        {faults.data?.active.length
+          ? faults.data.active.map((fault) => activeFault(fault, t)).join(', ')
+          : t('common.none')}
       </p>
       <ErrorMessage error={error ?? faults.error} />
     </section>
   );
+}
+
+/** An active simulated fault as the simulator lists it (`speaker-fault:2`): its name, then its value. */
+function activeFault(fault: string, t: (key: string, options?: Record<string, unknown>) => string): string {
+  const [kind = fault, arg] = fault.split(':');
+  const name = t(`faultKind.${kind}`, { defaultValue: kind });
+  return arg ? `${name} (${arg})` : name;
 }

@@ -12,6 +12,14 @@ export function LoginPage({ onSignedIn }: { onSignedIn: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
 
+  /** A refused sign-in is about the name and password, not a session to renew. */
+  const loginFailure = (failed: ApiError): string | undefined => {
+    if (failed.code === 'unauthenticated') return t('login.failed');
+    if (failed.code === 'locked')
+      return t('login.locked', { seconds: (failed.details as { retryAfterS?: number })?.retryAfterS ?? '' });
+    return undefined;
+  };
+
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
@@ -53,7 +61,7 @@ export function LoginPage({ onSignedIn }: { onSignedIn: () => void }) {
               data-testid="login-password"
             />
           </label>
-          <ErrorMessage error={error} />
+          <ErrorMessage error={error} message={error ? loginFailure(error) : undefined} />
           <button type="submit" className="primary" disabled={busy} data-testid="login-submit">
             {busy ? t('login.signingIn') : t('login.signIn')}
           </button>

@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { buildUrl, type Page } from '../api/client';
 import type { AvailabilityReport, Broadcast } from '../api/types';
 import { useFetch } from '../api/use-fetch';
+import { DateInput } from '../components/date-input';
 import { DeliveryTable } from '../components/deliveries';
 import { ErrorMessage } from '../components/error-message';
 import { Pager } from '../components/pager';
@@ -31,24 +32,22 @@ export default function ReportsPage() {
       <form className="toolbar" onSubmit={(e) => e.preventDefault()}>
         <label>
           {t('reports.from')}
-          <input
-            type="date"
+          <DateInput
             value={fromDay}
             max={toDay}
-            onChange={(e) => {
-              setFromDay(e.target.value);
+            onChange={(day) => {
+              setFromDay(day);
               setOffset(0);
             }}
           />
         </label>
         <label>
           {t('reports.to')}
-          <input
-            type="date"
+          <DateInput
             value={toDay}
             min={fromDay}
-            onChange={(e) => {
-              setToDay(e.target.value);
+            onChange={(day) => {
+              setToDay(day);
               setOffset(0);
             }}
           />

@@ -4,6 +4,7 @@ import { type ApiError, api, type Page } from '../api/client';
 import type { Role, User } from '../api/types';
 import { toApiError, useFetch } from '../api/use-fetch';
 import { ErrorMessage } from '../components/error-message';
+import { PasswordResetDialog } from '../components/password-reset';
 import { useFormat } from '../format';
 
 const ROLES: Role[] = ['admin', 'operator', 'police', 'technician'];
@@ -42,6 +43,7 @@ export default function UsersPage() {
   const users = useFetch<Page<User>>('/api/v1/users', { limit: 500 });
   const [error, setError] = useState<ApiError | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
+  const [resetting, setResetting] = useState<User | null>(null);
 
   const patch = (user: User, body: Partial<Pick<User, 'roles' | 'disabled' | 'displayName'>>) => {
     setError(null);
@@ -102,12 +104,20 @@ export default function UsersPage() {
                   <button type="button" onClick={() => patch(user, { disabled: !user.disabled })}>
                     {user.disabled ? t('users.enable') : t('users.disable')}
                   </button>
+                  <button
+                    type="button"
+                    onClick={() => setResetting(user)}
+                    data-testid={`user-reset-password-${user.username}`}
+                  >
+                    {t('passwordReset.open')}
+                  </button>
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
       </div>
+      <PasswordResetDialog user={resetting} onClose={() => setResetting(null)} />
     </section>
   );
 }

@@ -1,0 +1,250 @@
+import { type FormEvent, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { type ApiError, api } from '../api/client';
+import type { Cluster, Commune, Village } from '../api/types';
+import { toApiError } from '../api/use-fetch';
+import { ErrorMessage } from './error-message';
+import { useFocusFirst } from './focus-first';
+import { VillageSelect } from './village-select';
+
+interface Draft {
+  id: string;
+  villageId: string;
+  name: string;
+  address: string;
+  lat: string;
+  lon: string;
+  heartbeatTimeoutS: string;
+  speakers: string;
+}
+
+function draftOf(cluster: Cluster | null): Draft {
+  if (!cluster)
+    return {
+      id: '',
+      villageId: '',
+      name: '',
+      address: '',
+      lat: '',
+      lon: '',
+      heartbeatTimeoutS: '',
+      speakers: '2',
+    };
+  return {
+    id: cluster.id,
+    villageId: cluster.villageId,
+    name: cluster.name,
+    address: cluster.address ?? '',
+    lat: String(cluster.location.lat),
+    lon: String(cluster.location.lon),
+    heartbeatTimeoutS: cluster.heartbeatTimeoutS === null ? '' : String(cluster.heartbeatTimeoutS),
+    speakers: String(cluster.speakers.length),
+  };
+}
+
+/** The body of POST /clusters, or of a PATCH naming only what changed. */
+function bodyOf(draft: Draft, before: Cluster | null): Record<string, unknown> {
+  const fields = {
+    villageId: draft.villageId,
+    name: draft.name.trim(),
+    address: draft.address.trim() || null,
+    location: { lat: Number(draft.lat), lon: Number(draft.lon) },
+    heartbeatTimeoutS: draft.heartbeatTimeoutS ? Number(draft.heartbeatTimeoutS) : null,
+  };
+  const speakers = Number(draft.speakers);
+  if (!before) return { id: draft.id.trim(), ...fields, speakers };
+  const original = draftOf(before);
+  const patch: Record<string, unknown> = {};
+  if (draft.villageId !== original.villageId) patch.villageId = fields.villageId;
+  if (fields.name !== before.name) patch.name = fields.name;
+  if (fields.address !== before.address) patch.address = fields.address;
+  if (draft.lat !== original.lat || draft.lon !== original.lon) patch.location = fields.location;
+  if (draft.heartbeatTimeoutS !== original.heartbeatTimeoutS)
+    patch.heartbeatTimeoutS = fields.heartbeatTimeoutS;
+  // A new count relabels the outputs "Loa 1".."Loa n"; unchanged, the labels stay.
+  if (draft.speakers !== original.speakers) patch.speakers = speakers;
+  return patch;
+}
+
+/** Registers a speaker cluster by the id printed on it, or edits a registered one. */
+export function ClusterForm({
+  cluster,
+  villages,
+  communes,
+  onSaved,
+  onCancel,
+}: {
+  cluster: Cluster | null;
+  villages: Village[];
+  communes: Commune[];
+  onSaved: (saved: Cluster, created: boolean) => void;
+  onCancel: () => void;
+}) {
+  const { t } = useTranslation();
+  const [draft, setDraft] = useState<Draft>(() => draftOf(cluster));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const formRef = useRef<HTMLFormElement>(null);
+  useFocusFirst(formRef);
+  const [locating, setLocating] = useState(false);
+  const [locateError, setLocateError] = useState<string | null>(null);
+  const set = (patch: Partial<Draft>) => setDraft((current) => ({ ...current, ...patch }));
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    const request = cluster
+      ? api<Cluster>(`/api/v1/clusters/${encodeURIComponent(cluster.id)}`, {
+          method: 'PATCH',
+          body: bodyOf(draft, cluster),
+        })
+      : api<Cluster>('/api/v1/clusters', { method: 'POST', body: bodyOf(draft, null) });
+    request
+      .then((saved) => onSaved(saved, cluster === null))
+      .catch((caught: unknown) => setError(toApiError(caught)))
+      .finally(() => setBusy(false));
+  };
+
+  const locate = () => {
+    setLocating(true);
+    setLocateError(null);
+    navigator.geolocation.getCurrentPosition(
+      (position) => {
+        set({
+          lat: position.coords.latitude.toFixed(6),
+          lon: position.coords.longitude.toFixed(6),
+        });
+        setLocating(false);
+      },
+      (failure) => {
+        setLocateError(failure.message || t('clusterForm.locateFailed'));
+        setLocating(false);
+      },
+      { enableHighAccuracy: true, timeout: 15_000 },
+    );
+  };
+
+  return (
+    <form ref={formRef} className="card form" onSubmit={submit} data-testid="cluster-form">
+      <h2>{cluster ? t('clusterForm.editTitle', { name: cluster.name }) : t('clusterForm.newTitle')}</h2>
+      <div className="grid">
+        <label>
+          {t('clusterForm.id')}
+          <input
+            required
+            value={draft.id}
+            readOnly={cluster !== null}
+            pattern="[a-z0-9][a-z0-9\-]{1,22}"
+            title={t('clusterForm.idHint')}
+            autoCapitalize="none"
+            autoComplete="off"
+            spellCheck={false}
+            onChange={(e) => set({ id: e.target.value.toLowerCase() })}
+            data-testid="cluster-form-id"
+          />
+          <span className="muted">{t('clusterForm.idHint')}</span>
+        </label>
+        <label htmlFor="cluster-form-village">
+          {t('clusterForm.village')}
+          <VillageSelect
+            id="cluster-form-village"
+            required
+            value={draft.villageId}
+            onChange={(villageId) => set({ villageId })}
+            villages={villages}
+            communes={communes}
+            emptyLabel={t('clusterForm.chooseVillage')}
+            testId="cluster-form-village"
+          />
+        </label>
+        <label>
+          {t('clusterForm.name')}
+          <input
+            required
+            maxLength={120}
+            value={draft.name}
+            onChange={(e) => set({ name: e.target.value })}
+            data-testid="cluster-form-name"
+          />
+        </label>
+        <label>
+          {t('clusterForm.address')}
+          <input
+            maxLength={240}
+            value={draft.address}
+            onChange={(e) => set({ address: e.target.value })}
+            data-testid="cluster-form-address"
+          />
+        </label>
+        <label>
+          {t('clusterForm.lat')}
+          <input
+            required
+            type="number"
+            inputMode="decimal"
+            step="any"
+            min={-90}
+            max={90}
+            value={draft.lat}
+            onChange={(e) => set({ lat: e.target.value })}
+            data-testid="cluster-form-lat"
+          />
+        </label>
+        <label>
+          {t('clusterForm.lon')}
+          <input
+            required
+            type="number"
+            inputMode="decimal"
+            step="any"
+            min={-180}
+            max={180}
+            value={draft.lon}
+            onChange={(e) => set({ lon: e.target.value })}
+            data-testid="cluster-form-lon"
+          />
+        </label>
+        {'geolocation' in navigator ? (
+          <div className="actions">
+            <button type="button" onClick={locate} disabled={locating}>
+              {locating ? t('clusterForm.locating') : t('clusterForm.here')}
+            </button>
+            {locateError ? <span className="error">{locateError}</span> : null}
+          </div>
+        ) : null}
+        <label>
+          {t('clusterForm.speakers')}
+          <input
+            required
+            type="number"
+            min={1}
+            max={16}
+            value={draft.speakers}
+            onChange={(e) => set({ speakers: e.target.value })}
+            data-testid="cluster-form-speakers"
+          />
+        </label>
+        <label>
+          {t('clusterForm.heartbeatTimeout')}
+          <input
+            type="number"
+            min={10}
+            max={86_400}
+            value={draft.heartbeatTimeoutS}
+            onChange={(e) => set({ heartbeatTimeoutS: e.target.value })}
+          />
+        </label>
+      </div>
+      <ErrorMessage error={error} />
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy} data-testid="cluster-form-save">
+          {cluster ? t('common.save') : t('clusterForm.register')}
+        </button>
+        <button type="button" onClick={onCancel}>
+          {t('common.cancel')}
+        </button>
+      </div>
+    </form>
+  );
+}

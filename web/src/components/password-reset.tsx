@@ -1,0 +1,132 @@
+import { type FormEvent, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { type ApiError, api } from '../api/client';
+import type { PasswordChanged, User } from '../api/types';
+import { toApiError } from '../api/use-fetch';
+import { Dialog } from './dialog';
+import { ErrorMessage } from './error-message';
+
+/** The platform's minimum (services/accounts/passwords.ts), checked here before a round trip. */
+export const PASSWORD_MIN_LENGTH = 12;
+
+/** A new password typed twice; reports it only when both agree. */
+export function NewPasswordFields({
+  value,
+  onChange,
+  prefix,
+}: {
+  value: { password: string; repeat: string };
+  onChange: (value: { password: string; repeat: string }) => void;
+  prefix: string;
+}) {
+  const { t } = useTranslation();
+  const mismatch = value.repeat !== '' && value.repeat !== value.password;
+  return (
+    <>
+      <label>
+        {t('passwordReset.newPassword', { min: PASSWORD_MIN_LENGTH })}
+        <input
+          required
+          type="password"
+          minLength={PASSWORD_MIN_LENGTH}
+          maxLength={256}
+          autoComplete="new-password"
+          value={value.password}
+          onChange={(e) => onChange({ ...value, password: e.target.value })}
+          data-testid={`${prefix}-new`}
+        />
+      </label>
+      <label>
+        {t('passwordReset.repeat')}
+        <input
+          required
+          type="password"
+          autoComplete="new-password"
+          value={value.repeat}
+          aria-invalid={mismatch}
+          aria-describedby={mismatch ? `${prefix}-mismatch` : undefined}
+          onChange={(e) => onChange({ ...value, repeat: e.target.value })}
+          data-testid={`${prefix}-repeat`}
+        />
+        {mismatch ? (
+          <span id={`${prefix}-mismatch`} className="error">
+            {t('passwordReset.mismatch')}
+          </span>
+        ) : null}
+      </label>
+    </>
+  );
+}
+
+/** An admin sets a new password for someone; their sessions end and their API tokens stop working. */
+export function PasswordResetDialog({ user, onClose }: { user: User | null; onClose: () => void }) {
+  const { t } = useTranslation();
+  return (
+    <Dialog
+      open={user !== null}
+      title={t('passwordReset.title', { name: user?.displayName || user?.username || '' })}
+      onClose={onClose}
+      testId="password-reset"
+    >
+      {user ? <ResetForm user={user} onClose={onClose} /> : null}
+    </Dialog>
+  );
+}
+
+function ResetForm({ user, onClose }: { user: User; onClose: () => void }) {
+  const { t } = useTranslation();
+  const [value, setValue] = useState({ password: '', repeat: '' });
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [done, setDone] = useState<PasswordChanged | null>(null);
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (value.password !== value.repeat) return;
+    setBusy(true);
+    setError(null);
+    api<PasswordChanged>(`/api/v1/users/${encodeURIComponent(user.id)}/password`, {
+      method: 'POST',
+      body: { password: value.password },
+    })
+      .then(setDone)
+      .catch((caught: unknown) => setError(toApiError(caught)))
+      .finally(() => setBusy(false));
+  };
+
+  if (done)
+    return (
+      <div className="notice" role="status" data-testid="password-reset-result">
+        <p>{t('passwordReset.done', { name: user.username })}</p>
+        <p data-testid="password-reset-tokens" data-count={done.tokensRevoked}>
+          {t('passwordReset.tokensRevoked', { count: done.tokensRevoked })}
+        </p>
+        <div className="actions">
+          <button type="button" className="primary" onClick={onClose} data-testid="password-reset-close">
+            {t('common.done')}
+          </button>
+        </div>
+      </div>
+    );
+
+  return (
+    <form className="form" onSubmit={submit} data-testid="password-reset-form">
+      <p className="muted">{t('passwordReset.explain')}</p>
+      <NewPasswordFields value={value} onChange={setValue} prefix="password-reset" />
+      <ErrorMessage error={error} />
+      <div className="actions">
+        <button type="button" onClick={onClose}>
+          {t('common.cancel')}
+        </button>
+        <button
+          type="submit"
+          className="danger"
+          disabled={busy || value.password !== value.repeat}
+          data-testid="password-reset-save"
+        >
+          {t('passwordReset.reset')}
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,77 @@
+import { type FormEvent, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { type ApiError, api } from '../api/client';
+import type { PasswordChanged } from '../api/types';
+import { toApiError } from '../api/use-fetch';
+import { ErrorMessage } from '../components/error-message';
+import { NewPasswordFields } from '../components/password-reset';
+import { useSession } from '../session';
+
+/** Anyone signed in changes their own password; their other sessions end and API tokens stop. */
+export default function PasswordPage() {
+  const { t } = useTranslation();
+  const { me } = useSession();
+  const [current, setCurrent] = useState('');
+  const [value, setValue] = useState({ password: '', repeat: '' });
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [done, setDone] = useState<PasswordChanged | null>(null);
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (value.password !== value.repeat) return;
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    api<PasswordChanged>('/api/v1/auth/password', {
+      method: 'POST',
+      body: { currentPassword: current, newPassword: value.password },
+    })
+      .then((answer) => {
+        setDone(answer);
+        setCurrent('');
+        setValue({ password: '', repeat: '' });
+      })
+      .catch((caught: unknown) => setError(toApiError(caught)))
+      .finally(() => setBusy(false));
+  };
+
+  return (
+    <section>
+      <h1>{t('passwordReset.ownTitle')}</h1>
+      <p className="muted">{t('passwordReset.ownExplain', { name: me.user.username })}</p>
+      <form className="card form narrow" onSubmit={submit} data-testid="own-password-form">
+        {/* Lets a password manager file the new password under the right account. */}
+        <input type="hidden" autoComplete="username" value={me.user.username} readOnly />
+        <label>
+          {t('passwordReset.current')}
+          <input
+            required
+            type="password"
+            autoComplete="current-password"
+            value={current}
+            onChange={(e) => setCurrent(e.target.value)}
+            data-testid="own-password-current"
+          />
+        </label>
+        <NewPasswordFields value={value} onChange={setValue} prefix="own-password" />
+        <ErrorMessage error={error} />
+        {done ? (
+          <p className="notice" role="status" data-testid="own-password-done">
+            {t('passwordReset.ownDone')} {t('passwordReset.tokensRevoked', { count: done.tokensRevoked })}
+          </p>
+        ) : null}
+        <div className="actions">
+          <button
+            type="submit"
+            className="primary"
+            disabled={busy || value.password !== value.repeat}
+            data-testid="own-password-save"
+          >
+            {t('passwordReset.change')}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
