@@ -9,6 +9,7 @@ import type { SimulatedCamera } from '../simulators/onvif-camera/simulated-camer
 import { CONSOLE_HELP, runConsoleCommand } from '../simulators/speaker-cluster/console-commands.js';
 import { SimulatedFleet } from '../simulators/speaker-cluster/fleet.js';
 import type { Config } from './config.js';
+import { NotFoundError } from './errors.js';
 import { ensureDemoAccounts } from './platform/demo-accounts.js';
 import { demoSimulators } from './platform/demo-simulators.js';
 import { Platform } from './platform/platform.js';
@@ -94,9 +95,12 @@ cameraFleet.cameras.forEach((camera, i) => {
     password: cameraPassword,
     endpointUrn: `urn:uuid:${status.addresses.uuid}`,
   };
+  // Updated when a previous demo run left it; only a camera that is not there is created. Any
+  // other error (a locked or full database) stops the demo with its cause.
   try {
     platform.cameras.update(id, fields);
-  } catch {
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
     platform.cameras.create({ id, communeId: DEMO_COMMUNE, ...fields });
   }
 });

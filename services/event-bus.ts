@@ -1,7 +1,7 @@
-import { EventEmitter } from 'node:events';
 import type { Ack, DeviceEvent, Heartbeat, StateMessage } from '../devices/index.js';
 import type { CameraHealthState } from '../devices/onvif-camera/index.js';
 import type { DeliveryState } from './announcements/types.js';
+import type { RegistryChange } from './registry/registry-store.js';
 
 export type PresenceReason =
   | 'connect'
@@ -13,6 +13,12 @@ export type PresenceReason =
   | 'connection-lost'
   | 'heartbeat-timeout'
   | 'platform-stopped';
+
+export interface ScheduleChange {
+  what: 'schedule' | 'group';
+  id: string;
+  change: 'created' | 'updated' | 'deleted';
+}
 
 export interface PresenceChange {
   deviceId: string;
@@ -41,6 +47,10 @@ export interface PlatformEvents {
   };
   /** A delivery of a broadcast to one cluster reached a new state (as stored). */
   'broadcast.delivery': { broadcastId: string; clusterId: string; state: DeliveryState; at: number };
+  /** A commune, village or cluster was created, changed or removed, by any path. */
+  'registry.changed': RegistryChange & { at: number };
+  /** A schedule or a group of clusters was created, changed or removed, by any path. */
+  'schedules.changed': ScheduleChange & { at: number };
   'broker.connection': {
     clientId: string;
     connected: boolean;
@@ -51,26 +61,99 @@ export interface PlatformEvents {
 }
 
 export type EventName = keyof PlatformEvents;
-type Listener<K extends EventName> = (payload: PlatformEvents[K]) => void;
+/** What a listener returns is ignored, except a promise, whose rejection is a failure too. */
+type Listener<K extends EventName> = (payload: PlatformEvents[K]) => unknown;
 
+interface Entry {
+  listener: (payload: never) => unknown;
+  owner: string;
+}
+
+/** A listener that threw or whose promise rejected, with who registered it. */
+export interface ListenerFailure {
+  owner: string;
+  event: EventName;
+  error: unknown;
+}
+
+/**
+ * Everything services tell each other in-process. Each listener runs on its own: one that throws
+ * (or rejects) is counted against its owner and reported, and the event still reaches every other
+ * listener. A service registers under its name and removes all of its listeners at its stop.
+ */
 export class EventBus {
-  private readonly emitter = new EventEmitter({ captureRejections: false });
+  // Copied on change, not on emit: listeners change at start and stop, events flow all the time.
+  private readonly listeners = new Map<EventName, readonly Entry[]>();
+  private readonly failed = new Map<string, { owner: string; event: EventName; count: number }>();
+  private failureHandler: ((failure: ListenerFailure) => void) | null = null;
 
-  constructor() {
-    // One listener per service per event, plus one per console socket later on.
-    this.emitter.setMaxListeners(0);
+  on<K extends EventName>(event: K, listener: Listener<K>, owner = 'unnamed'): () => void {
+    const entry: Entry = { listener: listener as Entry['listener'], owner };
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), entry]);
+    return () => this.remove(event, (e) => e === entry);
   }
 
-  on<K extends EventName>(event: K, listener: Listener<K>): () => void {
-    this.emitter.on(event, listener);
-    return () => this.emitter.off(event, listener);
+  /** A service's handle: its listeners are registered under its name and removed together. */
+  owner(name: string): OwnedListeners {
+    return {
+      on: (event, listener) => this.on(event, listener, name),
+      removeAll: () => {
+        for (const event of [...this.listeners.keys()]) this.remove(event, (e) => e.owner === name);
+      },
+    };
   }
 
   emit<K extends EventName>(event: K, payload: PlatformEvents[K]): void {
-    this.emitter.emit(event, payload);
+    const entries = this.listeners.get(event);
+    if (!entries) return;
+    for (const entry of entries) {
+      try {
+        const result = (entry.listener as Listener<K>)(payload);
+        if (result instanceof Promise)
+          result.then(undefined, (error: unknown) => this.fail(entry.owner, event, error));
+      } catch (error) {
+        this.fail(entry.owner, event, error);
+      }
+    }
   }
 
   listenerCount(event: EventName): number {
-    return this.emitter.listenerCount(event);
+    return this.listeners.get(event)?.length ?? 0;
   }
+
+  /** Where failed listeners are reported (the platform counts them on /metrics and logs them). */
+  onListenerFailure(handler: (failure: ListenerFailure) => void): void {
+    this.failureHandler = handler;
+  }
+
+  /** Listener failures since start, by owner and event. */
+  failures(): { owner: string; event: EventName; count: number }[] {
+    return [...this.failed.values()].map((f) => ({ ...f }));
+  }
+
+  private fail(owner: string, event: EventName, error: unknown): void {
+    const key = `${owner}\u0000${event}`;
+    const counted = this.failed.get(key) ?? { owner, event, count: 0 };
+    counted.count++;
+    this.failed.set(key, counted);
+    try {
+      this.failureHandler?.({ owner, event, error });
+    } catch {
+      // Reporting must not break the delivery of the event to the next listener.
+    }
+  }
+
+  private remove(event: EventName, match: (entry: Entry) => boolean): void {
+    const entries = this.listeners.get(event);
+    if (!entries) return;
+    const kept = entries.filter((entry) => !match(entry));
+    if (kept.length > 0) this.listeners.set(event, kept);
+    else this.listeners.delete(event);
+  }
+}
+
+export interface OwnedListeners {
+  on<K extends EventName>(event: K, listener: Listener<K>): () => void;
+  /** Removes every listener registered through this handle (and any other under the same name). */
+  removeAll(): void;
 }

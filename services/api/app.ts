@@ -168,11 +168,6 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
       if (deps.demoSimulators) await api.register(demoRoutes, { deps, simulators: deps.demoSimulators });
       // [console] routes
       await api.register(consoleRoutes, { deps });
-      // The dispatcher sleeps until its next occurrence is due: a changed schedule wakes it.
-      api.addHook('onResponse', async (request, reply) => {
-        if (reply.statusCode < 400 && request.routeOptions.config?.audit?.startsWith('schedule.'))
-          deps.dispatcher.wake();
-      });
     },
     { prefix: '/api/v1' },
   );

@@ -28,6 +28,8 @@ export interface ApiDeps {
   countRefused(method: string, status: number): void;
   auth: AuthService;
   audit: AuditLog;
+  /** Event listeners that failed since start, by owner and event. */
+  listenerFailures(): { owner: string; event: string; count: number }[];
   /** Sign-in attempts per minute from one address. */
   loginRateLimitPerMinute: number;
   /** Session cookie Secure flag: 'auto' sets it on HTTPS requests (and behind a trusted TLS proxy). */

@@ -13,6 +13,7 @@ import {
   stepCameraHealth,
 } from '../../devices/onvif-camera/index.js';
 import type { EventBus } from '../event-bus.js';
+import { BurstLogger } from '../ingress/burst-logger.js';
 import type { Page, Paged } from '../registry/registry-store.js';
 import type { TelemetryPoint, TelemetryStore, TelemetryTags } from '../telemetry/telemetry-store.js';
 import type { CameraHealthStore, IncidentRecord, StoredCameraStatus } from './camera-health-store.js';
@@ -48,6 +49,10 @@ const STATE_CODE: Record<CameraHealthState, number> = {
 /** A camera is usable for uptime when it answers with our credentials, degraded or not. */
 const usable = (state: CameraHealthState) => state === 'ok' || state === 'degraded';
 
+type IncidentChange = Parameters<CameraHealthStore['save']>[1];
+/** Incident changes kept per camera while its polls cannot be stored (a full disk). */
+const MAX_UNSAVED = 100;
+
 export interface CameraStatus {
   state: CameraHealthState;
   since: number;
@@ -79,9 +84,16 @@ export class CameraHealthService {
   private timer: TimerHandle | null = null;
   private sweeping: Promise<SweepReport> | null = null;
   private abort = new AbortController();
+  /** Incidents opened or closed by polls whose outcome could not be stored, per camera, in order. */
+  private readonly unsaved = new Map<string, IncidentChange[]>();
+  private saveFailures = 0;
+  private lastSaveError: string | null = null;
+  private lastSaveErrorAt: number | null = null;
+  private readonly saveLog: BurstLogger;
 
   constructor(private readonly options: CameraHealthServiceOptions) {
     this.logger = options.logger.child({ component: 'cameras' });
+    this.saveLog = new BurstLogger(this.logger, options.clock, 60_000);
     this.config = cameraHealthConfig(options.health);
   }
 
@@ -158,6 +170,43 @@ export class CameraHealthService {
     return result;
   }
 
+  /** Polls whose outcome could not be stored (written later), and the last such error. */
+  stats(): {
+    unsavedCameras: number;
+    saveFailures: number;
+    lastSaveError: string | null;
+    lastSaveErrorAt: number | null;
+  } {
+    return {
+      unsavedCameras: this.unsaved.size,
+      saveFailures: this.saveFailures,
+      lastSaveError: this.lastSaveError,
+      lastSaveErrorAt: this.lastSaveErrorAt,
+    };
+  }
+
+  /** Stores a poll's outcome after any earlier ones of the camera that could not be stored. */
+  private save(status: StoredCameraStatus, incidents: IncidentChange): void {
+    const pending = [...(this.unsaved.get(status.cameraId) ?? []), incidents];
+    try {
+      while (pending.length > 0) {
+        this.options.store.save(status, pending[0] as IncidentChange);
+        pending.shift();
+      }
+      this.unsaved.delete(status.cameraId);
+    } catch (err) {
+      this.unsaved.set(status.cameraId, pending.filter((p) => p.opened || p.closed).slice(-MAX_UNSAVED));
+      this.saveFailures++;
+      this.lastSaveError = err instanceof Error ? err.message : String(err);
+      this.lastSaveErrorAt = this.options.clock.now();
+      this.saveLog.warn(
+        'save',
+        { err, cameraId: status.cameraId },
+        'camera poll could not be stored; kept for the next poll',
+      );
+    }
+  }
+
   private async runSweep(): Promise<SweepReport> {
     const startedAt = this.options.clock.now();
     const wallStart = performance.now();
@@ -195,7 +244,7 @@ export class CameraHealthService {
   }
 
   private record(cameraId: string, result: CameraProbeResult): void {
-    const { clock, events, telemetry, store } = this.options;
+    const { clock, events, telemetry } = this.options;
     const now = clock.now();
     const previous = this.live.get(cameraId);
     const step = stepCameraHealth(previous?.health as CameraHealth | undefined, result, now, this.config);
@@ -219,8 +268,10 @@ export class CameraHealthService {
       lastOkAt: usable(step.health.state) ? now : (previous?.lastOkAt ?? null),
       signals,
     };
-    store.save(status, { opened: step.opened, closed: step.closed });
+    // What the camera is doing is known now, stored or not: police see it either way, and the
+    // incidents a failed write would lose are kept to be written with the next poll.
     this.live.set(cameraId, status);
+    this.save(status, { opened: step.opened, closed: step.closed });
     if (result.snapshotOk && result.snapshot)
       this.snapshots.set(cameraId, { jpeg: result.snapshot, at: now });
 

@@ -46,7 +46,7 @@ export class CommandService {
   }
 
   start(): void {
-    this.unsubscribe = this.options.events.on('device.ack', ({ deviceId, ack }) => {
+    this.unsubscribe = this.options.events.owner('commands').on('device.ack', ({ deviceId, ack }) => {
       const now = this.options.clock.now();
       if (!this.options.store.applyAck(ack.cmdId, deviceId, ack.status, ack.error ?? null, now)) return;
       const record = this.options.store.get(ack.cmdId, now);

@@ -173,12 +173,15 @@ export class Dispatcher {
   }
 
   start(): void {
-    const { events, clock } = this.options;
+    const { clock } = this.options;
+    const events = this.options.events.owner('dispatcher');
     this.unsubscribers.push(
       events.on('device.ack', ({ deviceId, ack }) => this.report(deviceId, ack.cmdId, { type: 'ack', ack })),
       events.on('device.event', ({ deviceId, event }) => {
         if (event.cmdId) this.report(deviceId, event.cmdId, { type: 'event', event });
       }),
+      // Asleep until the next occurrence it knew of: a changed schedule or group may bring one sooner.
+      events.on('schedules.changed', () => this.wake()),
       events.on('device.presence', ({ deviceId, online }) => {
         if (online) this.options.store.retryNow(deviceId, clock.now());
       }),
@@ -421,9 +424,13 @@ export class Dispatcher {
         this.options.clock.clearTimeout(timer);
         resolve();
       };
-      const unsubscribe = this.options.events.on('broadcast.delivery', (change) => {
-        if (change.broadcastId === broadcastId && !waiting()) done();
-      });
+      const unsubscribe = this.options.events.on(
+        'broadcast.delivery',
+        (change) => {
+          if (change.broadcastId === broadcastId && !waiting()) done();
+        },
+        'dispatcher',
+      );
       const timer = this.options.clock.setTimeout(done, timeoutMs);
     });
   }

@@ -2,7 +2,13 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { TelemetryStats } from '../telemetry/telemetry-store.js';
 
 /** One Prometheus registry per platform instance (no global default), so tests can run several. */
-export function createMetrics(live: { devicesOnline(): number; history(): TelemetryStats | null }) {
+export function createMetrics(live: {
+  devicesOnline(): number;
+  history(): TelemetryStats | null;
+  listenerFailures(): { owner: string; event: string; count: number }[];
+  /** Errors the platform runs through, by kind: each also on /healthz. */
+  keptRunning(): { kind: string; count: number }[];
+}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
@@ -36,6 +42,26 @@ export function createMetrics(live: { devicesOnline(): number; history(): Teleme
       help: 'HTTP requests refused before any handler ran (401, 403, 429, malformed URLs), by method and status',
       labelNames: ['method', 'status'] as const,
       registers: [registry],
+    }),
+    listenerFailures: new Counter({
+      name: 'sc_event_listener_failures_total',
+      help: 'Event listeners that threw or rejected (the event still reached the others), by owner and event',
+      labelNames: ['owner', 'event'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { owner, event, count } of live.listenerFailures()) this.inc({ owner, event }, count);
+      },
+    }),
+    keptRunning: new Counter({
+      name: 'sc_errors_kept_running_total',
+      help: 'Errors the platform ran through, by kind (schedule-expansion, audit-write, camera-poll-save)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { kind, count } of live.keptRunning()) this.inc({ kind }, count);
+      },
     }),
     historyPoints: new Counter({
       name: 'sc_history_points_total',

@@ -29,6 +29,7 @@ import { loadKeyFile } from '../crypto/key-file.js';
 import { BroadcastStore } from '../dispatch/broadcast-store.js';
 import { Dispatcher } from '../dispatch/dispatcher.js';
 import { EventBus } from '../event-bus.js';
+import { BurstLogger } from '../ingress/burst-logger.js';
 import { DeviceIngress } from '../ingress/device-ingress.js';
 import { MediaLibrary } from '../media/media-library.js';
 import { PresenceService } from '../presence/presence-service.js';
@@ -181,12 +182,31 @@ export class Platform {
     }
     disk.check(); // a new DATA_DIR exists only now
     this.db = db;
-    const registry = new RegistryStore(db, () => clock.now(), config.TZ_DEFAULT);
+    const registry = new RegistryStore(
+      db,
+      () => clock.now(),
+      config.TZ_DEFAULT,
+      (change) => this.events.emit('registry.changed', { ...change, at: clock.now() }),
+    );
     if (config.SEED_PRESET !== 'none') seedPreset(registry, config.SEED_PRESET, logger);
     const metrics = createMetrics({
       devicesOnline: () => this.components?.presence.onlineCount() ?? 0,
       history: () => this.telemetryStore?.stats() ?? null,
+      listenerFailures: () => this.events.failures(),
+      keptRunning: () => [
+        {
+          kind: 'schedule-expansion',
+          count: (this.scheduleService?.expansionFailures() ?? []).reduce((n, f) => n + f.count, 0),
+        },
+        { kind: 'audit-write', count: this.components?.audit.writeFailures ?? 0 },
+        { kind: 'camera-poll-save', count: this.cameraHealthService?.stats().saveFailures ?? 0 },
+      ],
     });
+    // A failing listener is counted (sc_event_listener_failures_total) and logged once per burst.
+    const listenerLog = new BurstLogger(logger.child({ component: 'events' }), clock);
+    this.events.onListenerFailure(({ owner, event, error }) =>
+      listenerLog.warn(`${owner}:${event}`, { owner, event, err: error }, 'an event listener failed'),
+    );
     const audit = new AuditLog(db, clock, logger);
     this.securityDigest = new SecurityEventDigest({ audit, clock, logger });
     this.securityDigest.start();
@@ -354,6 +374,7 @@ export class Platform {
       registry,
       mediaDuration: (id) => this.media.get(id).durationS,
       defaultTimezone: config.TZ_DEFAULT,
+      onChange: (change) => this.events.emit('schedules.changed', { ...change, at: clock.now() }),
     });
     this.scheduleService = schedules;
     this.addMediaReferenceCheck((id) => schedules.referencesMedia(id));
@@ -448,6 +469,7 @@ export class Platform {
         disk,
         auth,
         audit,
+        listenerFailures: () => this.events.failures(),
         schedules,
         media,
         telemetry,

@@ -52,7 +52,8 @@ export class PresenceService {
   }
 
   start(): void {
-    const { events, store, clock } = this.options;
+    const { store, clock } = this.options;
+    const events = this.options.events.owner('presence');
     for (const status of store.loadStatuses()) {
       const entry = this.entry(status.deviceId);
       entry.lastSeen = status.lastSeen;
@@ -93,6 +94,12 @@ export class PresenceService {
         this.apply(deviceId, { type: 'heartbeat' });
       }),
       events.on('device.ack', ({ deviceId, at }) => this.seen(deviceId, at)),
+      // A cluster's own timeout follows the registry, whoever changed it.
+      events.on('registry.changed', ({ entity, id, change, heartbeatTimeoutS }) => {
+        if (entity !== 'cluster') return;
+        if (change === 'deleted') this.forget(id);
+        else this.setTimeoutOverride(id, heartbeatTimeoutS ?? null);
+      }),
       events.on('device.event', ({ deviceId, at }) => this.seen(deviceId, at)),
     );
     this.persistTimer = clock.setInterval(() => this.persist(), this.options.persistEveryMs ?? 5_000);

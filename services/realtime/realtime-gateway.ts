@@ -87,7 +87,8 @@ export class RealtimeGateway {
   }
 
   start(server: HttpServer): void {
-    const { corsOrigins, events } = this.options;
+    const { corsOrigins } = this.options;
+    const events = this.options.events.owner('realtime');
     const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(
       server,
       {

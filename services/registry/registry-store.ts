@@ -118,6 +118,16 @@ const CLUSTER_SELECT = `
  * The commune → village → cluster → speaker registry and device credentials, on SQLite.
  * Time comes from the injected clock function so records are stamped consistently in tests.
  */
+/** A committed change to the registry, and the clusters whose placement or settings it touches. */
+export interface RegistryChange {
+  entity: 'commune' | 'village' | 'cluster';
+  id: string;
+  change: 'created' | 'updated' | 'deleted';
+  clusterIds: string[];
+  /** A created or updated cluster's heartbeat timeout override. */
+  heartbeatTimeoutS?: number | null;
+}
+
 /** How long the outputs of every cluster are kept in memory before they are read again. */
 const OUTPUT_MASKS_TTL_MS = 60_000;
 
@@ -126,7 +136,30 @@ export class RegistryStore {
     private readonly db: Db,
     private readonly now: () => number,
     private readonly defaultTimezone: string,
+    /** Told after every committed change, whoever made it (API, seed, command line). */
+    private readonly onChange: (change: RegistryChange) => void = () => undefined,
   ) {}
+
+  /** The clusters a change of this record moves or renames (their placement tags change). */
+  private clustersUnder(entity: 'commune' | 'village', id: string): string[] {
+    const sql =
+      entity === 'village'
+        ? 'SELECT id FROM clusters WHERE village_id = ?'
+        : 'SELECT c.id FROM clusters c JOIN villages v ON v.id = c.village_id WHERE v.commune_id = ?';
+    return this.db.prepare(sql).pluck().all(id) as string[];
+  }
+
+  private changed(entity: RegistryChange['entity'], id: string, change: RegistryChange['change']): void {
+    const clusterIds = entity === 'cluster' ? [id] : this.clustersUnder(entity, id);
+    const cluster = entity === 'cluster' && change !== 'deleted' ? this.findCluster(id) : null;
+    this.onChange({
+      entity,
+      id,
+      change,
+      clusterIds,
+      ...(cluster ? { heartbeatTimeoutS: cluster.heartbeatTimeoutS } : {}),
+    });
+  }
 
   private outputMasks: Map<string, number> | null = null;
   private outputMasksAt = 0;
@@ -166,6 +199,7 @@ export class RegistryStore {
           now,
         ),
     );
+    this.changed('commune', id, 'created');
     return this.getCommune(id);
   }
 
@@ -183,12 +217,14 @@ export class RegistryStore {
         this.now(),
         id,
       );
+    this.changed('commune', id, 'updated');
     return this.getCommune(id);
   }
 
   deleteCommune(id: string): void {
     this.getCommune(id);
     translateConstraint('commune', () => this.db.prepare('DELETE FROM communes WHERE id = ?').run(id));
+    this.changed('commune', id, 'deleted');
   }
 
   // Villages
@@ -221,6 +257,7 @@ export class RegistryStore {
         )
         .run(id, input.communeId, input.name, input.namePlaceholder ? 1 : 0, now, now),
     );
+    this.changed('village', id, 'created');
     return this.getVillage(id);
   }
 
@@ -236,12 +273,14 @@ export class RegistryStore {
           id,
         ),
     );
+    this.changed('village', id, 'updated');
     return this.getVillage(id);
   }
 
   deleteVillage(id: string): void {
     this.getVillage(id);
     translateConstraint('village', () => this.db.prepare('DELETE FROM villages WHERE id = ?').run(id));
+    this.changed('village', id, 'deleted');
   }
 
   // Clusters and their speakers
@@ -356,6 +395,7 @@ export class RegistryStore {
       );
       this.replaceSpeakers(input.id, input.speakers ?? 2);
     })();
+    this.changed('cluster', input.id, 'created');
     return this.getCluster(input.id);
   }
 
@@ -380,6 +420,7 @@ export class RegistryStore {
         );
       if (patch.speakers !== undefined) this.replaceSpeakers(id, patch.speakers);
     })();
+    this.changed('cluster', id, 'updated');
     return this.getCluster(id);
   }
 
@@ -387,6 +428,7 @@ export class RegistryStore {
     this.getCluster(id);
     this.db.prepare('DELETE FROM clusters WHERE id = ?').run(id);
     this.outputMasks = null;
+    this.changed('cluster', id, 'deleted');
   }
 
   // Device credentials

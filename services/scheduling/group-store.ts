@@ -18,6 +18,8 @@ export interface GroupStoreOptions {
   registry: RegistryStore;
   /** Names of the schedules that target a group; a group in use is not deleted. */
   usedBy: (groupId: string) => string[];
+  /** Told after every committed change. */
+  onChange?: (change: { id: string; change: 'created' | 'updated' | 'deleted' }) => void;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -83,6 +85,7 @@ export class GroupStore {
       );
       this.replaceMembers(id, members);
     })();
+    this.options.onChange?.({ id, change: 'created' });
     return this.get(id);
   }
 
@@ -99,6 +102,7 @@ export class GroupStore {
       );
       if (members) this.replaceMembers(id, members);
     })();
+    this.options.onChange?.({ id, change: 'updated' });
     return this.get(id);
   }
 
@@ -111,6 +115,7 @@ export class GroupStore {
       });
     }
     this.options.db.prepare('DELETE FROM cluster_groups WHERE id = ?').run(id);
+    this.options.onChange?.({ id, change: 'deleted' });
   }
 
   /** Deduplicated, sorted members, each an existing cluster of the group's commune. */

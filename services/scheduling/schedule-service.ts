@@ -4,6 +4,8 @@ import type { z } from 'zod';
 import type { Clock } from '../../devices/index.js';
 import { LEVEL_RANK, type Targets } from '../announcements/types.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
+import type { ScheduleChange } from '../event-bus.js';
+import { BurstLogger } from '../ingress/burst-logger.js';
 import type { Page, Paged, RegistryStore } from '../registry/registry-store.js';
 import type { Db } from '../storage/database.js';
 import { GroupStore } from './group-store.js';
@@ -43,6 +45,20 @@ export interface ScheduleServiceOptions {
   mediaDuration: (mediaId: string) => number;
   /** Zone of schedules that name none. */
   defaultTimezone: string;
+  /**
+   * Told after every committed change to a schedule or a group, whoever made it (the API, the
+   * seed, a command line): the dispatcher, asleep until the next occurrence it knew of, wakes.
+   */
+  onChange?: (change: ScheduleChange) => void;
+}
+
+/** A schedule the dispatcher cannot expand, since when and how often it has been tried. */
+export interface ExpansionFailure {
+  scheduleId: string;
+  name: string;
+  count: number;
+  since: number;
+  lastError: string;
 }
 
 export interface Actor {
@@ -114,10 +130,13 @@ export class ScheduleService {
   readonly groups: GroupStore;
   private readonly store: ScheduleStore;
   private readonly logger: Logger;
+  private readonly failedExpansions = new Map<string, ExpansionFailure>();
+  private readonly expansionLog: BurstLogger;
 
   constructor(private readonly options: ScheduleServiceOptions) {
     this.store = new ScheduleStore(options.db, () => options.clock.now());
     this.logger = options.logger.child({ component: 'schedules' });
+    this.expansionLog = new BurstLogger(this.logger, options.clock, 3_600_000);
     this.groups = new GroupStore({
       db: options.db,
       now: () => options.clock.now(),
@@ -127,6 +146,7 @@ export class ScheduleService {
           .all()
           .filter((s) => s.targets.groupIds.includes(groupId))
           .map((s) => s.name),
+      onChange: (change) => options.onChange?.({ what: 'group', ...change }),
     });
   }
 
@@ -136,6 +156,7 @@ export class ScheduleService {
     const id = `lich-${randomBytes(5).toString('hex')}`;
     const schedule = this.store.insert(id, fields, actor?.username ?? null);
     this.logger.info({ scheduleId: id, name: schedule.name, by: actor?.username }, 'schedule created');
+    this.options.onChange?.({ what: 'schedule', id, change: 'created' });
     return this.result(schedule, report);
   }
 
@@ -172,14 +193,41 @@ export class ScheduleService {
     const report = this.vet(id, fields, p.targets !== undefined);
     const schedule = this.store.update(id, fields);
     this.logger.info({ scheduleId: id, by: actor?.username }, 'schedule updated');
+    this.options.onChange?.({ what: 'schedule', id, change: 'updated' });
     return this.result(schedule, report);
+  }
+
+  /** Schedules that could not be expanded for the dispatcher on its last look, and why. */
+  expansionFailures(): ExpansionFailure[] {
+    return [...this.failedExpansions.values()].map((f) => ({ ...f }));
+  }
+
+  private expansionFailed(schedule: ScheduleRecord, error: unknown): void {
+    const now = this.options.clock.now();
+    const failure = this.failedExpansions.get(schedule.id) ?? {
+      scheduleId: schedule.id,
+      name: schedule.name,
+      count: 0,
+      since: now,
+      lastError: '',
+    };
+    failure.count++;
+    failure.lastError = (error instanceof Error ? error.message : String(error)).slice(0, 300);
+    this.failedExpansions.set(schedule.id, failure);
+    this.expansionLog.warn(
+      schedule.id,
+      { err: error, scheduleId: schedule.id },
+      'a schedule could not be expanded',
+    );
   }
 
   /** Removes a schedule and returns what it was; broadcasts it made keep their history. */
   delete(id: string): ScheduleRecord {
     const schedule = this.store.get(id);
     this.store.delete(id);
+    this.failedExpansions.delete(id);
     this.logger.info({ scheduleId: id }, 'schedule deleted');
+    this.options.onChange?.({ what: 'schedule', id, change: 'deleted' });
     return schedule;
   }
 
@@ -309,10 +357,17 @@ export class ScheduleService {
     const index = this.index();
     const due: DueOccurrence[] = [];
     for (const schedule of enabled) {
-      const clusterIds = this.clustersWith(schedule.targets, index);
-      if (clusterIds.length === 0) continue;
-      for (const o of expandOccurrences(toExpandable(schedule), from, to)) {
-        due.push({ schedule, start: o.start, end: o.end, clusterIds });
+      // One schedule that cannot be expanded (a rule this version cannot read) must not stop the
+      // others: it is counted, shown on /healthz, and logged once an hour.
+      try {
+        const clusterIds = this.clustersWith(schedule.targets, index);
+        if (clusterIds.length === 0) continue;
+        for (const o of expandOccurrences(toExpandable(schedule), from, to)) {
+          due.push({ schedule, start: o.start, end: o.end, clusterIds });
+        }
+        this.failedExpansions.delete(schedule.id);
+      } catch (error) {
+        this.expansionFailed(schedule, error);
       }
     }
     return due.sort(

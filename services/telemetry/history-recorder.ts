@@ -36,12 +36,16 @@ export class HistoryRecorder {
   }
 
   start(): void {
-    const { events } = this.options;
+    const events = this.options.events.owner('history');
     this.unsubscribers.push(
       events.on('device.heartbeat', ({ deviceId, heartbeat, at }) =>
         this.onHeartbeat(deviceId, heartbeat, at),
       ),
       events.on('device.presence', (change) => this.onPresence(change)),
+      // A renamed or moved village, commune or cluster: the next point carries the new tags.
+      events.on('registry.changed', ({ clusterIds }) => {
+        for (const id of clusterIds) this.forget(id);
+      }),
     );
   }
 

@@ -57,6 +57,8 @@ export async function startTestPlatform(
     demo?: boolean;
     /** Demo mode's simulated devices, for the fault-injection routes. */
     simulators?: DemoSimulators;
+    /** Runs on the constructed platform before it starts (to listen ahead of its services). */
+    beforeStart?: (platform: Platform) => void;
   } = {},
 ): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sc-test-'));
@@ -90,6 +92,7 @@ export async function startTestPlatform(
     ...(options.simulators ? { simulators: options.simulators } : {}),
     ...(options.loginThrottle ? { loginThrottle: options.loginThrottle } : {}),
   });
+  options.beforeStart?.(platform);
   await platform.start();
   const clients: MqttClient[] = [];
   const mqttUrl = `mqtt://127.0.0.1:${platform.mqttPort}`;
@@ -171,8 +174,6 @@ export async function startTestPlatform(
         location: { lat: 21.3, lon: 105.5 },
         heartbeatTimeoutS: deviceOptions.heartbeatTimeoutS ?? null,
       });
-      if (deviceOptions.heartbeatTimeoutS)
-        platform.presence.setTimeoutOverride(id, deviceOptions.heartbeatTimeoutS);
       return (await platform.registry.issueSecret(id)).secret;
     },
     connect,

@@ -122,7 +122,6 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       const village = registry.getVillage(request.body.villageId);
       if (!inScope(request, village.communeId)) throw new NotFoundError('village', village.id);
       const record = registry.createCluster(request.body);
-      presence.setTimeoutOverride(record.id, record.heartbeatTimeoutS);
       request.auditNote = { target: { type: 'cluster', id: record.id }, after: summary(record) };
       return reply.status(201).send(detail(record));
     },
@@ -163,7 +162,6 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         throw new NotFoundError('village', request.body.villageId);
       }
       const record = registry.updateCluster(request.params.id, request.body);
-      presence.setTimeoutOverride(record.id, record.heartbeatTimeoutS);
       request.auditNote = changes(before, record);
       return detail(record);
     },
@@ -183,7 +181,6 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
     async (request, reply) => {
       const before = visible(request, request.params.id);
       registry.deleteCluster(request.params.id);
-      presence.forget(request.params.id);
       request.auditNote = { before: summary(before) };
       return reply.status(204).send(null);
     },

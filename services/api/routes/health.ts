@@ -40,6 +40,31 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
                 warning: z.string().nullable().describe('set when real clusters probably cannot reach it'),
               })
               .describe('PUBLIC_BASE_URL, or the address derived when it is unset'),
+            problems: z
+              .object({
+                schedulesNotExpanded: z
+                  .array(
+                    z.object({
+                      scheduleId: z.string(),
+                      name: z.string(),
+                      count: z.int(),
+                      since: z.iso.datetime(),
+                      lastError: z.string(),
+                    }),
+                  )
+                  .describe('schedules the dispatcher cannot expand (first 20): they do not play'),
+                auditWriteFailures: z.int().describe('audit entries that could not be written since start'),
+                cameraPollsUnsaved: z.object({
+                  cameras: z.int().describe('cameras whose latest poll is known but not yet stored'),
+                  failures: z.int(),
+                  lastError: z.string().nullable(),
+                  lastErrorAt: z.iso.datetime().nullable(),
+                }),
+                eventListenerFailures: z
+                  .array(z.object({ owner: z.string(), event: z.string(), count: z.int() }))
+                  .describe('services whose event listeners failed since start'),
+              })
+              .describe('errors the platform kept running through; each is also on /metrics'),
             disk: z.object({
               state: z.enum(['ok', 'low', 'full']),
               freeBytes: z.int().nullable(),
@@ -72,6 +97,20 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         source: source as 'configured' | 'http-host' | 'lan-address' | 'loopback',
         warning,
       }))(deps.mediaBase()),
+      problems: {
+        schedulesNotExpanded: deps.schedules
+          .expansionFailures()
+          .slice(0, 20)
+          .map((f) => ({ ...f, since: iso(f.since) as string })),
+        auditWriteFailures: deps.audit.writeFailures,
+        cameraPollsUnsaved: (({ unsavedCameras, saveFailures, lastSaveError, lastSaveErrorAt }) => ({
+          cameras: unsavedCameras,
+          failures: saveFailures,
+          lastError: lastSaveError,
+          lastErrorAt: iso(lastSaveErrorAt),
+        }))(deps.cameraHealth.stats()),
+        eventListenerFailures: deps.listenerFailures(),
+      },
       disk: (({ lastErrorAt, ...rest }) => ({ ...rest, lastErrorAt: iso(lastErrorAt) }))(deps.disk.status()),
     }),
   );
