@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { systemClock } from '../../devices/index.js';
+import { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
 import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { type PlayLog, playLogSink } from '../../simulators/speaker-cluster/play-log.js';
 import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
@@ -240,5 +242,71 @@ describe.skipIf(Boolean(mountError) && !process.env.CI)('a full disk', () => {
       { as: { headers: operator } },
     );
     expect(log.body.items.map((b: Json) => b.id)).toContain(broadcastId);
+  }, 60_000);
+
+  it('shows a camera going offline while its polls cannot be stored, and stores the outage once there is room', async () => {
+    const dataDir = join(MOUNT, 'cameras');
+    mkdirSync(dataDir);
+    const platform = await startTestPlatform({
+      dataDir,
+      config: { SEED_PRESET: 'huong-dao', DISK_RESERVE_MB: 0, CAMERA_OFFLINE_AFTER_POLLS: 1 },
+    });
+    t = platform;
+    const camera = new SimulatedCamera({
+      name: 'Ngã ba chợ',
+      username: 'admin',
+      password: 'camera-password',
+      discoveryPort: null,
+      clock: systemClock,
+      logger: pino({ level: 'silent' }),
+    });
+    await camera.start();
+    try {
+      platform.platform.cameras.create({
+        id: 'hd-cam-cho',
+        communeId: 'huong-dao',
+        name: 'Ngã ba chợ',
+        xaddr: camera.addresses().deviceXAddr,
+        username: 'admin',
+        password: 'camera-password',
+      });
+      await platform.platform.cameraHealth.sweep();
+      expect(platform.platform.cameraHealth.status('hd-cam-cho').state).toBe('ok');
+      const police = { headers: await platform.headersFor('police') };
+      const told: string[] = [];
+      platform.platform.events.on('camera.health', ({ cameraId, state }) =>
+        told.push(`${cameraId}:${state}`),
+      );
+      const db = new Database(join(dataDir, 'smart-commune.sqlite'));
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      db.close();
+      fillDisk(join(MOUNT, 'filler'));
+
+      await camera.stop();
+      await platform.platform.cameraHealth.sweep();
+      // Police see it at once, stored or not.
+      expect(told).toEqual(['hd-cam-cho:offline']);
+      const wall = await platform.api('/api/v1/cameras/hd-cam-cho', { as: police });
+      expect(wall.body.health.state).toBe('offline');
+      const full = (await platform.api('/healthz', { as: 'anonymous' })).body.problems.cameraPollsUnsaved;
+      expect(full).toMatchObject({
+        cameras: 1,
+        failures: 1,
+        lastError: expect.stringMatching(/SQLITE_FULL|full/i),
+      });
+
+      rmSync(join(MOUNT, 'filler'));
+      await platform.platform.cameraHealth.sweep();
+      const incidents = await platform.api('/api/v1/cameras/hd-cam-cho/incidents', { as: police });
+      expect(incidents.body.items).toEqual([expect.objectContaining({ kind: 'offline', endedAt: null })]);
+      expect(
+        (await platform.api('/healthz', { as: 'anonymous' })).body.problems.cameraPollsUnsaved,
+      ).toMatchObject({
+        cameras: 0,
+        failures: 1,
+      });
+    } finally {
+      await camera.stop().catch(() => undefined);
+    }
   }, 60_000);
 });
