@@ -1,5 +1,7 @@
-import { ConflictError, NotFoundError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
+import { translateConstraint } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import { isoTimeOrNull } from '../time.js';
 import type { Role } from './roles.js';
 import type { ApiToken, User } from './schemas.js';
 
@@ -37,8 +39,6 @@ export interface StoredToken extends ApiToken {
   secretHash: string;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 function toUser(row: UserRow): UserWithHash {
   return {
     id: row.id,
@@ -47,9 +47,9 @@ function toUser(row: UserRow): UserWithHash {
     roles: JSON.parse(row.roles) as Role[],
     communeId: row.commune_id,
     disabled: row.disabled === 1,
-    createdAt: iso(row.created_at) as string,
-    updatedAt: iso(row.updated_at) as string,
-    lastLoginAt: iso(row.last_login_at),
+    createdAt: isoTimeOrNull(row.created_at) as string,
+    updatedAt: isoTimeOrNull(row.updated_at) as string,
+    lastLoginAt: isoTimeOrNull(row.last_login_at),
     passwordHash: row.password_hash,
   };
 }
@@ -60,10 +60,10 @@ function toToken(row: TokenRow): StoredToken {
     userId: row.user_id,
     name: row.name,
     roles: JSON.parse(row.roles) as Role[],
-    createdAt: iso(row.created_at) as string,
-    expiresAt: iso(row.expires_at),
-    lastUsedAt: iso(row.last_used_at),
-    revokedAt: iso(row.revoked_at),
+    createdAt: isoTimeOrNull(row.created_at) as string,
+    expiresAt: isoTimeOrNull(row.expires_at),
+    lastUsedAt: isoTimeOrNull(row.last_used_at),
+    revokedAt: isoTimeOrNull(row.revoked_at),
     secretHash: row.secret_hash,
   };
 }
@@ -118,30 +118,29 @@ export class AccountStore {
     communeId: string | null;
     now: number;
   }): UserWithHash {
-    try {
-      this.db
-        .prepare(
-          `INSERT INTO users (id, username, display_name, password_hash, roles, commune_id, created_at, updated_at,
+    translateConstraint(
+      {
+        duplicate: `username "${user.username}" is taken`,
+        reference: () => new NotFoundError('commune', user.communeId ?? ''),
+      },
+      () =>
+        this.db
+          .prepare(
+            `INSERT INTO users (id, username, display_name, password_hash, roles, commune_id, created_at, updated_at,
              password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          user.id,
-          user.username,
-          user.displayName,
-          user.passwordHash,
-          JSON.stringify(user.roles),
-          user.communeId,
-          user.now,
-          user.now,
-          user.now,
-        );
-    } catch (error) {
-      const code = (error as { code?: string }).code ?? '';
-      if (code === 'SQLITE_CONSTRAINT_UNIQUE')
-        throw new ConflictError(`username "${user.username}" is taken`);
-      if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new NotFoundError('commune', user.communeId ?? '');
-      throw error;
-    }
+          )
+          .run(
+            user.id,
+            user.username,
+            user.displayName,
+            user.passwordHash,
+            JSON.stringify(user.roles),
+            user.communeId,
+            user.now,
+            user.now,
+            user.now,
+          ),
+    );
     return this.getUser(user.id);
   }
 
@@ -150,7 +149,7 @@ export class AccountStore {
     fields: { displayName: string; roles: Role[]; communeId: string | null; disabled: boolean },
     now: number,
   ): UserWithHash {
-    try {
+    translateConstraint({ reference: () => new NotFoundError('commune', fields.communeId ?? '') }, () =>
       this.db
         .prepare(
           'UPDATE users SET display_name = ?, roles = ?, commune_id = ?, disabled = ?, updated_at = ? WHERE id = ?',
@@ -162,13 +161,8 @@ export class AccountStore {
           fields.disabled ? 1 : 0,
           now,
           id,
-        );
-    } catch (error) {
-      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
-        throw new NotFoundError('commune', fields.communeId ?? '');
-      }
-      throw error;
-    }
+        ),
+    );
     return this.getUser(id);
   }
 

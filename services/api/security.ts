@@ -182,6 +182,11 @@ export function communeScope(request: FastifyRequest, requested?: string): strin
   return limit;
 }
 
+/** Answers 404, as if the record did not exist, when it is of a commune the caller may not see. */
+export function assertInScope(request: FastifyRequest, communeId: string, what: string, id: string): void {
+  if (!inScope(request, communeId)) throw new NotFoundError(what, id);
+}
+
 /** Whether a record of this commune is visible to the caller (a scoped user sees only theirs). */
 export function inScope(request: FastifyRequest, communeId: string): boolean {
   const limit = request.principal?.communeId;

@@ -1,7 +1,9 @@
 import { open, seal } from '../crypto/secret-box.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import type { Page, Paged } from '../registry/registry-store.js';
+import { translateConstraint } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import { isoTime } from '../time.js';
 import type { Camera, CameraCreate, CameraPatch } from './schemas.js';
 
 interface CameraRow {
@@ -20,8 +22,6 @@ interface CameraRow {
   updated_at: number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 function toCamera(row: CameraRow): Camera {
   return {
     id: row.id,
@@ -33,24 +33,20 @@ function toCamera(row: CameraRow): Camera {
     xaddr: row.xaddr,
     username: row.username,
     endpointUrn: row.endpoint_urn,
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
+    createdAt: isoTime(row.created_at),
+    updatedAt: isoTime(row.updated_at),
   };
 }
 
-function translate<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? '';
-    if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
-      throw new ConflictError('a camera with this id already exists');
-    if (code === 'SQLITE_CONSTRAINT_UNIQUE')
-      throw new ConflictError('a camera with this address is already onboarded');
-    if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY')
-      throw new ConflictError('the commune or village does not exist');
-    throw error;
-  }
+function translate<T>(write: () => T): T {
+  return translateConstraint(
+    {
+      duplicateId: 'a camera with this id already exists',
+      duplicate: 'a camera with this address is already onboarded',
+      reference: 'the commune or village does not exist',
+    },
+    write,
+  );
 }
 
 /**

@@ -20,6 +20,7 @@ import {
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
 import type { EventBus } from '../event-bus.js';
 import { storageFailure } from '../storage/storage-errors.js';
+import { deviceTime } from '../time.js';
 import type { BroadcastKind, BroadcastRecord, BroadcastStore, DeliveryRecord } from './broadcast-store.js';
 import { type DeliveryInput, stepDelivery } from './delivery-machine.js';
 
@@ -106,6 +107,8 @@ const JUMP_TOLERANCE_MS = 2_000;
  * those stand before the record gives up on them.
  */
 const RECONCILE_WINDOW_MS = 5 * 60_000;
+/** A report sent late (after a reconnect) is believed for its own time within a day of it. */
+const LATE_REPORT_WINDOW_MS = 24 * 3_600_000;
 /** Outcomes the platform inferred for want of news, which a cluster's late report may correct. */
 const INFERRED_REASONS = new Set([
   'no completion report',
@@ -1048,7 +1051,7 @@ export class Dispatcher {
     // The record says when the cluster says it played, not when its report happened to arrive;
     // a clock more than five minutes off is not believed.
     const reported = input.type === 'ack' ? input.ack.ts : input.type === 'event' ? input.event.ts : now;
-    const at = Math.abs(reported - now) <= 5 * 60_000 ? reported : now;
+    const at = deviceTime(reported, now);
     if (step.stamp === 'accepted') fields.acceptedAt = at;
     if (step.stamp === 'started') {
       fields.startedAt = at;
@@ -1096,7 +1099,7 @@ export class Dispatcher {
     this.options.store.update(d, {
       state: step.state,
       reason: step.reason ? `${step.reason}; ${arrived}` : arrived,
-      finishedAt: Math.abs(reported - now) <= 24 * 3_600_000 ? reported : now,
+      finishedAt: deviceTime(reported, now, LATE_REPORT_WINDOW_MS),
       ...(started !== null ? { startedAt: started } : {}),
       updatedAt: now,
     });
@@ -1117,7 +1120,7 @@ export class Dispatcher {
           ? input.ack.startedAt
           : undefined;
     if (at === undefined) return null;
-    return Math.abs(at - now) <= 24 * 3_600_000 ? at : now;
+    return deviceTime(at, now, LATE_REPORT_WINDOW_MS);
   }
 
   /**

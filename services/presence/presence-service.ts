@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock, Heartbeat, StateMessage, TimerHandle } from '../../devices/index.js';
 import type { EventBus, PresenceReason } from '../event-bus.js';
 import type { ClusterStatus } from '../registry/schemas.js';
+import { isoTimeOrNull } from '../time.js';
 import { type PresenceInput, type PresenceState, stepPresence } from './presence-machine.js';
 import type { PresencePeriod, PresenceStore } from './presence-store.js';
 
@@ -30,8 +31,6 @@ interface Live {
   /** When the device goes offline unless heard from again. */
   deadlineAt: number;
 }
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /**
  * Knows which devices are online. Inputs arrive on the event bus (broker connections, state and
@@ -162,9 +161,9 @@ export class PresenceService {
     const faulty = hb ? hb.speakers.filter((s) => !s.ok).length : null;
     return {
       online: entry?.presence?.online ?? false,
-      since: iso(entry?.presence?.since ?? null),
+      since: isoTimeOrNull(entry?.presence?.since ?? null),
       reason: entry?.presence?.reason ?? null,
-      lastSeen: iso(entry?.lastSeen ?? null),
+      lastSeen: isoTimeOrNull(entry?.lastSeen ?? null),
       signalDbm: hb?.rssiDbm ?? null,
       net: hb?.net ?? null,
       volume: hb?.volume ?? null,

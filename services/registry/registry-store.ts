@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
+import { translateConstraint } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import { isoTime } from '../time.js';
 import {
   generateDeviceSecret,
   hashDeviceSecret,
@@ -64,7 +66,6 @@ interface ClusterRow {
   updated_at: number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const newId = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
 function toCommune(row: CommuneRow): Commune {
@@ -74,8 +75,8 @@ function toCommune(row: CommuneRow): Commune {
     district: row.district,
     province: row.province,
     timezone: row.timezone,
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
+    createdAt: isoTime(row.created_at),
+    updatedAt: isoTime(row.updated_at),
   };
 }
 
@@ -85,27 +86,21 @@ function toVillage(row: VillageRow): Village {
     communeId: row.commune_id,
     name: row.name,
     namePlaceholder: row.name_is_placeholder === 1,
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
+    createdAt: isoTime(row.created_at),
+    updatedAt: isoTime(row.updated_at),
   };
 }
 
 /** SQLite constraint failures become conflicts that say what clashed. */
-function translateConstraint<T>(what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? '';
-    if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
-      throw new ConflictError(`${what} with this id already exists`);
-    if (code === 'SQLITE_CONSTRAINT_UNIQUE')
-      throw new ConflictError(`${what} with this name already exists here`);
-    // ON DELETE RESTRICT reports as a trigger constraint, a dangling reference as a foreign key one.
-    if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === 'SQLITE_CONSTRAINT_TRIGGER') {
-      throw new ConflictError(`${what} is referenced by other records or refers to a missing one`);
-    }
-    throw error;
-  }
+function constrained<T>(what: string, write: () => T): T {
+  return translateConstraint(
+    {
+      duplicateId: `${what} with this id already exists`,
+      duplicate: `${what} with this name already exists here`,
+      reference: `${what} is referenced by other records or refers to a missing one`,
+    },
+    write,
+  );
 }
 
 const CLUSTER_SELECT = `
@@ -183,7 +178,7 @@ export class RegistryStore {
   createCommune(input: CommuneCreate): Commune {
     const id = input.id ?? newId('xa');
     const now = this.now();
-    translateConstraint('commune', () =>
+    constrained('commune', () =>
       this.db
         .prepare(
           `INSERT INTO communes (id, name, district, province, timezone, created_at, updated_at)
@@ -223,7 +218,7 @@ export class RegistryStore {
 
   deleteCommune(id: string): void {
     this.getCommune(id);
-    translateConstraint('commune', () => this.db.prepare('DELETE FROM communes WHERE id = ?').run(id));
+    constrained('commune', () => this.db.prepare('DELETE FROM communes WHERE id = ?').run(id));
     this.changed('commune', id, 'deleted');
   }
 
@@ -249,7 +244,7 @@ export class RegistryStore {
     this.getCommune(input.communeId);
     const id = input.id ?? newId('thon');
     const now = this.now();
-    translateConstraint('village', () =>
+    constrained('village', () =>
       this.db
         .prepare(
           `INSERT INTO villages (id, commune_id, name, name_is_placeholder, created_at, updated_at)
@@ -263,7 +258,7 @@ export class RegistryStore {
 
   updateVillage(id: string, patch: VillagePatch): Village {
     const current = this.getVillage(id);
-    translateConstraint('village', () =>
+    constrained('village', () =>
       this.db
         .prepare('UPDATE villages SET name = ?, name_is_placeholder = ?, updated_at = ? WHERE id = ?')
         .run(
@@ -279,7 +274,7 @@ export class RegistryStore {
 
   deleteVillage(id: string): void {
     this.getVillage(id);
-    translateConstraint('village', () => this.db.prepare('DELETE FROM villages WHERE id = ?').run(id));
+    constrained('village', () => this.db.prepare('DELETE FROM villages WHERE id = ?').run(id));
     this.changed('village', id, 'deleted');
   }
 
@@ -375,7 +370,7 @@ export class RegistryStore {
     this.getVillage(input.villageId);
     const now = this.now();
     this.db.transaction(() => {
-      translateConstraint('cluster', () =>
+      constrained('cluster', () =>
         this.db
           .prepare(
             `INSERT INTO clusters (id, village_id, name, address, lat, lon, heartbeat_timeout_s, created_at, updated_at)
@@ -474,7 +469,7 @@ export class RegistryStore {
         : speakers;
     this.db.prepare('DELETE FROM speakers WHERE cluster_id = ?').run(clusterId);
     const insert = this.db.prepare('INSERT INTO speakers (cluster_id, idx, label) VALUES (?, ?, ?)');
-    translateConstraint('speaker', () => {
+    constrained('speaker', () => {
       for (const speaker of list) insert.run(clusterId, speaker.idx, speaker.label);
     });
   }
@@ -502,9 +497,9 @@ export class RegistryStore {
       location: { lat: row.lat, lon: row.lon },
       heartbeatTimeoutS: row.heartbeat_timeout_s,
       speakers: byCluster.get(row.id) ?? [],
-      credentialIssuedAt: row.issued_at === null ? null : iso(row.issued_at),
-      createdAt: iso(row.created_at),
-      updatedAt: iso(row.updated_at),
+      credentialIssuedAt: row.issued_at === null ? null : isoTime(row.issued_at),
+      createdAt: isoTime(row.created_at),
+      updatedAt: isoTime(row.updated_at),
     }));
   }
 }

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Page, Paged, RegistryStore } from '../registry/registry-store.js';
+import { translateConstraint } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import { isoTime } from '../time.js';
 import type { Group, GroupCreate, GroupPatch } from './schemas.js';
 
 interface GroupRow {
@@ -21,8 +23,6 @@ export interface GroupStoreOptions {
   /** Told after every committed change. */
   onChange?: (change: { id: string; change: 'created' | 'updated' | 'deleted' }) => void;
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * Named sets of clusters within one commune ("loa trung tâm", "các thôn ven sông"), for schedule
@@ -151,22 +151,19 @@ export class GroupStore {
       communeId: row.commune_id,
       name: row.name,
       clusterIds: members.map((m) => m.cluster_id),
-      createdAt: iso(row.created_at),
-      updatedAt: iso(row.updated_at),
+      createdAt: isoTime(row.created_at),
+      updatedAt: isoTime(row.updated_at),
     };
   }
 }
 
 /** A duplicate id or a name already used in the commune is a 409 that says which. */
-function uniquely<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? '';
-    if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
-      throw new ConflictError('a group with this id already exists');
-    if (code === 'SQLITE_CONSTRAINT_UNIQUE')
-      throw new ConflictError('a group with this name already exists in the commune');
-    throw error;
-  }
+function uniquely<T>(write: () => T): T {
+  return translateConstraint(
+    {
+      duplicateId: 'a group with this id already exists',
+      duplicate: 'a group with this name already exists in the commune',
+    },
+    write,
+  );
 }

@@ -8,6 +8,7 @@ import type { ScheduleChange } from '../event-bus.js';
 import { BurstLogger } from '../ingress/burst-logger.js';
 import type { Page, Paged, RegistryStore } from '../registry/registry-store.js';
 import type { Db } from '../storage/database.js';
+import { isoTime } from '../time.js';
 import { GroupStore } from './group-store.js';
 import { normalizeRecurrence } from './recurrence-rule.js';
 import {
@@ -83,7 +84,6 @@ export interface DueOccurrence {
 
 /** Lists of overlaps in answers stop here; a 409 also says how many there were in all. */
 const MAX_REPORTED = 200;
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The registry and the groups as they stand, so many schedules' targets resolve with few queries. */
 interface TargetIndex {
@@ -106,8 +106,8 @@ export function toOverlapView(overlap: Overlap): OverlapView {
     scheduleName: overlap.scheduleName,
     level: overlap.level,
     clusterIds: overlap.clusterIds,
-    occurrence: { start: iso(overlap.occurrence.start), end: iso(overlap.occurrence.end) },
-    other: { start: iso(overlap.other.start), end: iso(overlap.other.end) },
+    occurrence: { start: isoTime(overlap.occurrence.start), end: isoTime(overlap.occurrence.end) },
+    other: { start: isoTime(overlap.other.start), end: isoTime(overlap.other.end) },
   };
 }
 
@@ -282,7 +282,7 @@ export class ScheduleService {
       return {
         ...s,
         clusterIds: this.clustersWith(s.targets, index),
-        next: next ? { start: iso(next.start), end: iso(next.end) } : null,
+        next: next ? { start: isoTime(next.start), end: isoTime(next.end) } : null,
       };
     });
   }
@@ -329,8 +329,8 @@ export class ScheduleService {
           name: schedule.name,
           level: schedule.level,
           content: schedule.content,
-          start: iso(occurrence.start),
-          end: iso(occurrence.end),
+          start: isoTime(occurrence.start),
+          end: isoTime(occurrence.end),
           clusterIds: subject.clusterIds as string[],
           preempts: at(report.preempts, occurrence),
           preemptedBy: at(report.preemptedBy, occurrence),
@@ -484,7 +484,7 @@ export class ScheduleService {
       const more = report.clashes.length > 1 ? ` and ${report.clashes.length - 1} more` : '';
       throw new ConflictError(
         `overlaps "${first.scheduleName}" (also ${first.level}) on ${first.clusterIds.join(', ')} at ` +
-          `${iso(first.other.start)}${more}; move it, change the targets or use a different level`,
+          `${isoTime(first.other.start)}${more}; move it, change the targets or use a different level`,
         { clashes: report.clashes.slice(0, MAX_REPORTED).map(toOverlapView), total: report.clashes.length },
       );
     }

@@ -1,6 +1,7 @@
 import type { Content, Level, Targets } from '../announcements/types.js';
 import { NotFoundError } from '../errors.js';
 import type { Db } from '../storage/database.js';
+import { isoTime } from '../time.js';
 
 /** A saved schedule: what it plays, where, when, and at which level. */
 export interface ScheduleRecord {
@@ -46,8 +47,6 @@ interface Row {
   updated_at: number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 function toRecord(row: Row): ScheduleRecord {
   return {
     id: row.id,
@@ -64,8 +63,8 @@ function toRecord(row: Row): ScheduleRecord {
     targets: JSON.parse(row.targets) as Targets,
     enabled: row.enabled === 1,
     createdBy: row.created_by,
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
+    createdAt: isoTime(row.created_at),
+    updatedAt: isoTime(row.updated_at),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock, Heartbeat } from '../../devices/index.js';
 import type { EventBus, PresenceChange } from '../event-bus.js';
+import { deviceTime } from '../time.js';
 import type { DeviceKind } from './measurements.js';
 import type { TelemetryPoint, TelemetryStore, TelemetryTags } from './telemetry-store.js';
 
@@ -18,9 +19,6 @@ export interface HistoryRecorderOptions {
   /** Tags are looked up once per device and refreshed after this long (a village rename, a move). */
   tagTtlMs?: number;
 }
-
-/** A device clock further off than this is not trusted for the point's time (as for deliveries). */
-const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 /**
  * Turns accepted heartbeats and presence transitions into history points. It only hands points
@@ -62,7 +60,7 @@ export class HistoryRecorder {
     const point: TelemetryPoint<'heartbeat'> = {
       measurement: 'heartbeat',
       tags: this.tagsOf(deviceId),
-      at: Math.abs(hb.ts - receivedAt) <= MAX_CLOCK_SKEW_MS ? hb.ts : receivedAt,
+      at: deviceTime(hb.ts, receivedAt),
       fields: {
         signal: hb.rssiDbm,
         volume: hb.volume,

@@ -13,10 +13,9 @@ import {
 import type { BroadcastRecord, DeliveryRecord } from '../../dispatch/broadcast-store.js';
 import { InvalidRequestError, NotFoundError } from '../../errors.js';
 import { formatWallTime, instantToWallTime } from '../../scheduling/wall-time.js';
+import { isoTimeOrNull } from '../../time.js';
 import type { ApiDeps } from '../deps.js';
 import { errorResponses } from '../pagination.js';
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** 'YYYY-MM-DD HH:mm:ss' on the wall clock of `timeZone`. */
 function localTime(ms: number, timeZone: string): string {
@@ -192,11 +191,11 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
     content: b.content,
     volume: b.volume,
     repeat: b.repeat,
-    startAt: iso(b.startAt) as string,
-    endAt: iso(b.endAt) as string,
+    startAt: isoTimeOrNull(b.startAt) as string,
+    endAt: isoTimeOrNull(b.endAt) as string,
     status: b.status,
     createdBy: b.createdBy,
-    stoppedAt: iso(b.stoppedAt),
+    stoppedAt: isoTimeOrNull(b.stoppedAt),
     stoppedBy: b.stoppedBy,
     summary: summarize(deliveries),
   });
@@ -209,10 +208,10 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
       state: d.state,
       reason: d.reason,
       attempts: d.attempts,
-      sentAt: iso(d.sentAt),
-      acceptedAt: iso(d.acceptedAt),
-      startedAt: iso(d.startedAt),
-      finishedAt: iso(d.finishedAt),
+      sentAt: isoTimeOrNull(d.sentAt),
+      acceptedAt: isoTimeOrNull(d.acceptedAt),
+      startedAt: isoTimeOrNull(d.startedAt),
+      finishedAt: isoTimeOrNull(d.finishedAt),
       playedS: d.startedAt !== null && d.finishedAt !== null ? (d.finishedAt - d.startedAt) / 1000 : null,
       // Done means played to the end, even when the start was never reported (a report lost in a crash).
       heard:

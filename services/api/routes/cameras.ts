@@ -6,10 +6,11 @@ import { type Camera, CameraCreateSchema, CameraPatchSchema, CameraSchema } from
 import { InvalidRequestError, NotFoundError } from '../../errors.js';
 import { SlugSchema } from '../../registry/schemas.js';
 import { uptimePercent } from '../../telemetry/availability.js';
+import { isoTime } from '../../time.js';
 import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';
 import { ErrorSchema, errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
-import { communeScope, inScope } from '../security.js';
+import { assertInScope, communeScope, inScope } from '../security.js';
 
 const IdParams = z.object({ id: DeviceIdSchema });
 /** host:port of a device-service address, as the camera is reached; the path may change freely. */
@@ -21,8 +22,7 @@ const originOf = (xaddr: string) => {
   }
 };
 const DAY = 86_400_000;
-const iso = (ms: number) => new Date(ms).toISOString();
-const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
+const isoOrNull = (ms: number | null) => (ms === null ? null : isoTime(ms));
 
 const HealthSchema = z.object({
   state: z.enum(['unknown', 'ok', 'degraded', 'offline', 'auth_failed']),
@@ -90,7 +90,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
   const installers = ['technician'] as const;
   const visible = (request: Parameters<typeof inScope>[0], id: string): Camera => {
     const camera = cameras.get(id);
-    if (!inScope(request, camera.communeId)) throw new NotFoundError('camera', id);
+    assertInScope(request, camera.communeId, 'camera', id);
     return camera;
   };
   const checkVillage = (
@@ -107,7 +107,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
     const h = cameraHealth.status(id);
     return {
       state: h.state,
-      since: iso(h.since),
+      since: isoTime(h.since),
       reason: h.reason,
       detail: h.detail,
       lastPollAt: isoOrNull(h.lastPollAt),
@@ -306,7 +306,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         items: page.items.map((i) => ({
           id: i.id,
           kind: i.kind,
-          startedAt: iso(i.startedAt),
+          startedAt: isoTime(i.startedAt),
           endedAt: isoOrNull(i.endedAt),
           durationS: ((i.endedAt ?? now) - i.startedAt) / 1000,
           reason: i.reason.code,

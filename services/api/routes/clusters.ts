@@ -15,7 +15,7 @@ import {
 import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';
 import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
-import { communeScope, inScope } from '../security.js';
+import { assertInScope, communeScope, inScope } from '../security.js';
 
 const IdParams = z.object({ id: DeviceIdSchema });
 const ClusterDetailSchema = ClusterSchema.extend({
@@ -64,7 +64,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
   };
   const visible = (request: Parameters<typeof inScope>[0], id: string) => {
     const record = registry.getCluster(id);
-    if (!inScope(request, record.communeId)) throw new NotFoundError('cluster', id);
+    assertInScope(request, record.communeId, 'cluster', id);
     return record;
   };
   const readers = ['operator', 'technician'] as const;
@@ -120,7 +120,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
     },
     async (request, reply) => {
       const village = registry.getVillage(request.body.villageId);
-      if (!inScope(request, village.communeId)) throw new NotFoundError('village', village.id);
+      assertInScope(request, village.communeId, 'village', village.id);
       const record = registry.createCluster(request.body);
       request.auditNote = { target: { type: 'cluster', id: record.id }, after: summary(record) };
       return reply.status(201).send(detail(record));

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { NotFoundError } from '../../errors.js';
 import {
   CommuneCreateSchema,
   CommunePatchSchema,
@@ -10,7 +9,7 @@ import {
 import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';
 import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
-import { inScope } from '../security.js';
+import { assertInScope, type inScope } from '../security.js';
 
 const IdParams = z.object({ id: SlugSchema });
 
@@ -19,7 +18,7 @@ export const communeRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
   const tags = ['registry'];
   const visible = (request: Parameters<typeof inScope>[0], id: string) => {
     const commune = registry.getCommune(id);
-    if (!inScope(request, commune.id)) throw new NotFoundError('commune', id);
+    assertInScope(request, commune.id, 'commune', id);
     return commune;
   };
 

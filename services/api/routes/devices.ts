@@ -12,9 +12,10 @@ import {
 } from '../../../devices/index.js';
 import type { CommandRecord } from '../../commands/command-store.js';
 import { NotFoundError } from '../../errors.js';
+import { isoTime } from '../../time.js';
 import type { ApiDeps } from '../deps.js';
 import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
-import { inScope } from '../security.js';
+import { assertInScope, type inScope } from '../security.js';
 
 const IdParams = z.object({ id: DeviceIdSchema });
 const generated = { id: true, issuedAt: true, expiresAt: true } as const;
@@ -49,8 +50,6 @@ const PeriodSchema = z.object({
   durationS: z.number().describe('length of the period so far, seconds'),
 });
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 function toResponse(record: CommandRecord) {
   return {
     id: record.id,
@@ -59,9 +58,9 @@ function toResponse(record: CommandRecord) {
     status: record.status,
     error: record.error,
     command: record.command,
-    issuedAt: iso(record.issuedAt),
-    expiresAt: iso(record.expiresAt),
-    updatedAt: iso(record.updatedAt),
+    issuedAt: isoTime(record.issuedAt),
+    expiresAt: isoTime(record.expiresAt),
+    updatedAt: isoTime(record.updatedAt),
   };
 }
 
@@ -70,7 +69,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
   const tags = ['devices'];
   const device = (request: Parameters<typeof inScope>[0], id: string) => {
     const record = registry.getCluster(id);
-    if (!inScope(request, record.communeId)) throw new NotFoundError('cluster', id);
+    assertInScope(request, record.communeId, 'cluster', id);
     return record;
   };
 
@@ -156,9 +155,9 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         total: result.total,
         items: result.items.map((p) => ({
           online: p.online,
-          startedAt: iso(p.startedAt),
+          startedAt: isoTime(p.startedAt),
           startReason: p.startReason,
-          endedAt: p.endedAt === null ? null : iso(p.endedAt),
+          endedAt: p.endedAt === null ? null : isoTime(p.endedAt),
           endReason: p.endReason,
           durationS: ((p.endedAt ?? now) - p.startedAt) / 1000,
         })),

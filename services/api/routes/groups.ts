@@ -1,13 +1,12 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { NotFoundError } from '../../errors.js';
 import { SlugSchema } from '../../registry/schemas.js';
 import { type Group, GroupCreateSchema, GroupPatchSchema, GroupSchema } from '../../scheduling/schemas.js';
 import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';
 import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
-import { assertOwnNamespace, communeScope, inScope } from '../security.js';
+import { assertInScope, assertOwnNamespace, communeScope } from '../security.js';
 
 const IdParams = z.object({ id: z.string().min(1).max(48) });
 
@@ -18,7 +17,7 @@ export const groupRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
   const planners = ['operator'] as const;
   const visible = (request: FastifyRequest, id: string): Group => {
     const group = groups.get(id);
-    if (!inScope(request, group.communeId)) throw new NotFoundError('group', id);
+    assertInScope(request, group.communeId, 'group', id);
     return group;
   };
 
@@ -54,8 +53,7 @@ export const groupRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
       },
     },
     async (request, reply) => {
-      if (!inScope(request, request.body.communeId))
-        throw new NotFoundError('commune', request.body.communeId);
+      assertInScope(request, request.body.communeId, 'commune', request.body.communeId);
       assertOwnNamespace(request, request.body.id, 'body.id');
       const group = groups.create(request.body);
       request.auditNote = { target: { type: 'group', id: group.id }, after: summary(group) };

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { isoTimeOrNull } from '../../time.js';
 import type { ApiDeps } from '../deps.js';
 
 /** A loudspeaker, the console's icon. */
@@ -7,8 +8,6 @@ const FAVICON =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#b91c1c"/>' +
   '<path d="M7 13h5l7-6v18l-7-6H7z" fill="#fff"/><path d="M22 11a7 7 0 0 1 0 10M24.5 8a11 11 0 0 1 0 16" ' +
   'stroke="#fff" stroke-width="2" fill="none" stroke-linecap="round"/></svg>';
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   app.get(
@@ -86,11 +85,11 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
       history: (({ backend, buffered, dropped, lastError, lastErrorAt, failingSince }) => ({
         backend,
         state: failingSince === null ? ('ok' as const) : ('failing' as const),
-        failingSince: iso(failingSince),
+        failingSince: isoTimeOrNull(failingSince),
         buffered,
         dropped,
         lastError,
-        lastErrorAt: iso(lastErrorAt),
+        lastErrorAt: isoTimeOrNull(lastErrorAt),
       }))(deps.telemetry.stats()),
       media: (({ url, source, warning }) => ({
         baseUrl: url,
@@ -101,17 +100,19 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         schedulesNotExpanded: deps.schedules
           .expansionFailures()
           .slice(0, 20)
-          .map((f) => ({ ...f, since: iso(f.since) as string })),
+          .map((f) => ({ ...f, since: isoTimeOrNull(f.since) as string })),
         auditWriteFailures: deps.audit.writeFailures,
         cameraPollsUnsaved: (({ unsavedCameras, saveFailures, lastSaveError, lastSaveErrorAt }) => ({
           cameras: unsavedCameras,
           failures: saveFailures,
           lastError: lastSaveError,
-          lastErrorAt: iso(lastSaveErrorAt),
+          lastErrorAt: isoTimeOrNull(lastSaveErrorAt),
         }))(deps.cameraHealth.stats()),
         eventListenerFailures: deps.listenerFailures(),
       },
-      disk: (({ lastErrorAt, ...rest }) => ({ ...rest, lastErrorAt: iso(lastErrorAt) }))(deps.disk.status()),
+      disk: (({ lastErrorAt, ...rest }) => ({ ...rest, lastErrorAt: isoTimeOrNull(lastErrorAt) }))(
+        deps.disk.status(),
+      ),
     }),
   );
 

@@ -1,22 +1,22 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DeviceIdSchema } from '../../../devices/index.js';
-import { ForbiddenError, InvalidRequestError, NotFoundError } from '../../errors.js';
+import { ForbiddenError, InvalidRequestError } from '../../errors.js';
 import type { ClusterRecord } from '../../registry/schemas.js';
 import { zoneOffsetMs } from '../../scheduling/wall-time.js';
 import { availabilityOf, uptimePercent } from '../../telemetry/availability.js';
 import { numericFieldsOf } from '../../telemetry/measurements.js';
 import { MAX_RAW_POINTS, parseWindow } from '../../telemetry/series-query.js';
 import { AGGREGATES, type DeviceAvailability } from '../../telemetry/telemetry-store.js';
+import { isoTime } from '../../time.js';
 import type { ApiDeps } from '../deps.js';
 import { ErrorSchema, errorResponses, PageQuerySchema } from '../pagination.js';
-import { communeScope, inScope } from '../security.js';
+import { assertInScope, communeScope } from '../security.js';
 
 const DAY = 86_400_000;
 /** The longest availability report: a year and a bit, so "last 12 months" always fits. */
 const MAX_REPORT_DAYS = 400;
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const Instant = z.iso.datetime({ offset: true }).transform((v) => Date.parse(v));
 
 const HistoryQuerySchema = z.object({
@@ -130,7 +130,7 @@ export const historyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       const device = cluster
         ? { communeId: cluster.communeId, measurement: 'heartbeat' as const }
         : { communeId: deps.cameras.get(id).communeId, measurement: 'camera_health' as const };
-      if (!inScope(request, device.communeId)) throw new NotFoundError('device', id);
+      assertInScope(request, device.communeId, 'device', id);
       // Cameras are the police's and the technicians' business; broadcast operators see clusters.
       const roles = request.principal?.roles ?? [];
       if (!cluster && !roles.includes('technician') && !roles.includes('admin'))
@@ -160,12 +160,12 @@ export const historyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       return {
         deviceId: id,
         field: q.field,
-        from: iso(start),
-        to: iso(end),
+        from: isoTime(start),
+        to: isoTime(end),
         window: q.window ?? null,
         agg: window ? q.agg : null,
-        points: result.points.map((p) => ({ at: iso(p.at), value: p.value })),
-        next: next === null ? null : iso(next),
+        points: result.points.map((p) => ({ at: isoTime(p.at), value: p.value })),
+        next: next === null ? null : isoTime(next),
       };
     },
   );
@@ -190,7 +190,7 @@ export const historyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       const communeId = communeScope(request, q.communeId);
       if (q.villageId) {
         const village = registry.getVillage(q.villageId);
-        if (!inScope(request, village.communeId)) throw new NotFoundError('village', q.villageId);
+        assertInScope(request, village.communeId, 'village', q.villageId);
       }
       const { start, end } = range(q.from, q.to, MAX_REPORT_DAYS);
       // Time after now is neither up nor down yet.
@@ -213,8 +213,8 @@ export const historyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       const villages = new Map<string, ClusterRecord[]>();
       for (const c of clusters) villages.set(c.villageId, [...(villages.get(c.villageId) ?? []), c]);
       return {
-        from: iso(start),
-        to: iso(end),
+        from: isoTime(start),
+        to: isoTime(end),
         overall: { ...summarise(clusters.map(of)), devices: clusters.length },
         villages: [...villages].map(([villageId, members]) => ({
           id: villageId,

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { NotFoundError } from '../../errors.js';
 import {
   SlugSchema,
   VillageCreateSchema,
@@ -10,7 +9,7 @@ import {
 import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';
 import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
-import { communeScope, inScope } from '../security.js';
+import { assertInScope, communeScope, type inScope } from '../security.js';
 
 const IdParams = z.object({ id: SlugSchema });
 
@@ -19,7 +18,7 @@ export const villageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
   const tags = ['registry'];
   const visible = (request: Parameters<typeof inScope>[0], id: string) => {
     const village = registry.getVillage(id);
-    if (!inScope(request, village.communeId)) throw new NotFoundError('village', id);
+    assertInScope(request, village.communeId, 'village', id);
     return village;
   };
 
@@ -51,8 +50,7 @@ export const villageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       },
     },
     async (request, reply) => {
-      if (!inScope(request, request.body.communeId))
-        throw new NotFoundError('commune', request.body.communeId);
+      assertInScope(request, request.body.communeId, 'commune', request.body.communeId);
       const village = registry.createVillage(request.body);
       request.auditNote = { target: { type: 'village', id: village.id }, after: summary(village) };
       return reply.status(201).send(village);
