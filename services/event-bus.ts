@@ -1,5 +1,6 @@
 import type { Ack, DeviceEvent, Heartbeat, StateMessage } from '../devices/index.js';
 import type { CameraHealthState } from '../devices/onvif-camera/index.js';
+import type { AccountChange } from './accounts/auth-service.js';
 import type { DeliveryState } from './announcements/types.js';
 import type { RegistryChange } from './registry/registry-store.js';
 
@@ -51,6 +52,8 @@ export interface PlatformEvents {
   'registry.changed': RegistryChange & { at: number };
   /** A schedule or a group of clusters was created, changed or removed, by any path. */
   'schedules.changed': ScheduleChange & { at: number };
+  /** An account was created or changed, or its sessions or tokens ended, by any path. */
+  'accounts.changed': AccountChange & { at: number };
   'broker.connection': {
     clientId: string;
     connected: boolean;

@@ -30,6 +30,16 @@ export interface AuthServiceOptions {
   /** …or after this long unused. */
   sessionIdleMs: number;
   lockout?: LoginThrottleOptions;
+  /** Told after every committed change to an account or its credentials, by whatever path. */
+  onChange?: (change: AccountChange) => void;
+}
+
+/** An account created or changed, and whether sessions or tokens ended with it. */
+export interface AccountChange {
+  userId: string;
+  change: 'created' | 'updated' | 'password' | 'signed-out' | 'token-revoked';
+  /** Sessions or tokens ended (sign-out, password, disabling, roles, a revoked token). */
+  credentialsEnded: boolean;
 }
 
 /** Five wrong passwords, then the account refuses sign-in for 30 s, doubling per failure to 15 min. */
@@ -131,28 +141,12 @@ export class AuthService {
 
   logout(principal: Principal): void {
     if (principal.sessionId) this.options.store.deleteSession(sha256(principal.sessionId));
-    this.credentialsEnded();
+    this.changed(principal.userId, 'signed-out', true);
   }
 
-  /**
-   * Calls `listener` whenever sessions or tokens end (sign-out, password change or reset, an
-   * account disabled or its roles changed, a token revoked): the console's live sockets are
-   * checked again at once instead of at their next periodic check.
-   */
-  onCredentialsEnded(listener: () => void): () => void {
-    this.endListeners.add(listener);
-    return () => this.endListeners.delete(listener);
-  }
-  private readonly endListeners = new Set<() => void>();
-
-  private credentialsEnded(): void {
-    for (const listener of this.endListeners) {
-      try {
-        listener();
-      } catch (error) {
-        this.logger.error({ err: error }, 'a listener for ended sessions failed');
-      }
-    }
+  /** Tells the platform about a committed change to an account or its credentials. */
+  private changed(userId: string, change: AccountChange['change'], credentialsEnded: boolean): void {
+    this.options.onChange?.({ userId, change, credentialsEnded });
   }
 
   authenticateSession(sessionId: string): { principal: Principal; expiresAt: number } | null {
@@ -208,7 +202,7 @@ export class AuthService {
 
   async createUser(input: UserCreate): Promise<User> {
     const passwordHash = await hashPassword(input.password, this.params);
-    return publicUser(
+    const user = publicUser(
       this.options.store.insertUser({
         id: `u-${randomBytes(5).toString('hex')}`,
         username: input.username,
@@ -219,6 +213,8 @@ export class AuthService {
         now: this.options.clock.now(),
       }),
     );
+    this.changed(user.id, 'created', false);
+    return user;
   }
 
   /** Updates a user; disabling or changing roles signs them out everywhere. */
@@ -241,7 +237,7 @@ export class AuthService {
     if (after.disabled || patch.roles) store.deleteSessionsOf(id);
     // Re-enabling an account must not bring its old machine credentials back with it.
     if (after.disabled && !current.disabled) store.revokeTokensOf(id, clock.now());
-    this.credentialsEnded();
+    this.changed(id, 'updated', after.disabled || patch.roles !== undefined || patch.communeId !== undefined);
     return { before: publicUser(current), after: publicUser(after) };
   }
 
@@ -257,7 +253,7 @@ export class AuthService {
     store.deleteSessionsOf(id);
     const tokensRevoked = store.revokeTokensOf(id, clock.now());
     this.lockout.recordSuccess(store.getUser(id).username.toLowerCase());
-    this.credentialsEnded();
+    this.changed(id, 'password', true);
     return { tokensRevoked };
   }
 
@@ -274,7 +270,7 @@ export class AuthService {
     store.setPassword(user.id, await hashPassword(next, this.params), clock.now());
     store.deleteSessionsOf(user.id, principal.sessionId ? sha256(principal.sessionId) : null);
     const tokensRevoked = store.revokeTokensOf(user.id, clock.now());
-    this.credentialsEnded();
+    this.changed(user.id, 'password', true);
     return { tokensRevoked };
   }
 
@@ -322,7 +318,7 @@ export class AuthService {
       throw new NotFoundError('token', id);
     }
     this.options.store.revokeToken(id, this.options.clock.now());
-    this.credentialsEnded();
+    this.changed(token.userId, 'token-revoked', true);
     return publicToken(this.options.store.getToken(id));
   }
 

@@ -231,6 +231,7 @@ export class Platform {
       sessionMaxMs: config.SESSION_MAX_H * 3_600_000,
       sessionIdleMs: config.SESSION_IDLE_MIN * 60_000,
       ...(this.options.passwordParams ? { passwordParams: this.options.passwordParams } : {}),
+      onChange: (change) => this.events.emit('accounts.changed', { ...change, at: clock.now() }),
     });
     const admin = await auth.ensureAdmin(config.ADMIN_PASSWORD);
     if (admin) {

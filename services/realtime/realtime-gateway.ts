@@ -140,7 +140,13 @@ export class RealtimeGateway {
     );
     // At once when a session or token ends (a sign-out must not leave a console streaming), and
     // periodically for those that simply expire.
-    this.unsubscribers.push(this.options.auth.onCredentialsEnded(() => this.recheck()));
+    // Sessions or tokens that ended (sign-out, a password, a disabled account, a revoked token):
+    // the sockets are checked again at once, not at their next periodic check.
+    this.unsubscribers.push(
+      events.on('accounts.changed', ({ credentialsEnded }) => {
+        if (credentialsEnded) this.recheck();
+      }),
+    );
     this.recheckTimer = setInterval(() => this.recheck(), this.options.recheckEveryMs ?? 60_000);
     this.recheckTimer.unref();
   }

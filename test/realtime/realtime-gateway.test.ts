@@ -317,4 +317,20 @@ describe('realtime gateway', () => {
     // …and it cannot come back with the same cookie.
     await expect(connected(client(t.httpUrl, { headers: { cookie } }))).rejects.toThrow('unauthenticated');
   });
+
+  it('drops the socket of an account disabled without the HTTP API (a command line), at once', async () => {
+    const watched = await watchedConsole('disabled-offline');
+    const admin = t.platform.auth
+      .listUsers({ limit: 100, offset: 0 })
+      .items.find((u) => u.username === 'admin');
+    if (!admin) throw new Error('no admin account');
+    t.platform.auth.updateUser(
+      watched.user.id,
+      { disabled: true },
+      { via: 'token', userId: admin.id, username: 'admin', roles: ['admin'], communeId: null },
+    );
+    // No periodic recheck is run here: the account change itself ends the stream.
+    await vi.waitFor(() => expect(watched.reason).toBe('io server disconnect'), { timeout: 2_000 });
+    expect(watched.stays.socket.connected).toBe(true);
+  });
 });
