@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Clock } from '../devices/index.js';
 import { isDeviceId, topicFor } from '../devices/index.js';
+import { settle, type Tunable } from '../services/options.js';
 import { authorizePublish, authorizeSubscribe, type Principal } from './acl.js';
 import { AedesBus } from './bus/aedes-bus.js';
 import type { MessageBus } from './bus/message-bus.js';
@@ -103,6 +104,17 @@ const MAX_DENIALS_PER_CONNECTION = 10;
  */
 export const LISTEN_BACKLOG = 8192;
 
+/** The broker's optional numbers (MqttBrokerOptions), their defaults and sane ranges. */
+const BROKER_TUNABLES = {
+  /** How long a slow client's writes may back up before it is dropped. */
+  drainTimeoutMs: { default: 10_000, min: 100, max: 600_000 },
+  maxTopicLevels: { default: 16, min: 4, max: 128 },
+  /** How long a connection may take to send its CONNECT. */
+  connectTimeoutMs: { default: 10_000, min: 100, max: 120_000 },
+  /** The longest keepalive a client may ask for. */
+  keepaliveLimitS: { default: 1_200, min: 10, max: 65_535 },
+} satisfies Record<string, Tunable>;
+
 /**
  * The embedded MQTT broker: Aedes on TCP and on WebSocket (`/mqtt` on the HTTP server), with
  * per-device authentication, the topic ACL, a transport-level packet size limit and slowed-down
@@ -125,7 +137,10 @@ export class MqttBroker {
   private readonly internalPassword: Buffer;
   private readonly logger: Logger;
 
+  private readonly settings: Record<keyof typeof BROKER_TUNABLES, number>;
+
   constructor(private readonly options: MqttBrokerOptions) {
+    this.settings = settle(options, BROKER_TUNABLES);
     this.throttle = new LoginThrottle(options.throttle ?? DEFAULT_LOGIN_THROTTLE);
     this.internalPassword = Buffer.from(options.internalPassword);
     this.logger = options.logger.child({ component: 'broker' });
@@ -139,11 +154,11 @@ export class MqttBroker {
       ...(cluster && redis
         ? { id: cluster.brokerId, mq: redis.mq, persistence: redis.persistence }
         : { mq: localEmitter(), persistence: indexedMemoryPersistence() }),
-      drainTimeout: this.options.drainTimeoutMs ?? 10_000,
+      drainTimeout: this.settings.drainTimeoutMs,
       ...(this.options.heartbeatIntervalMs ? { heartbeatInterval: this.options.heartbeatIntervalMs } : {}),
-      maxTopicLevels: this.options.maxTopicLevels ?? 16,
-      connectTimeout: this.options.connectTimeoutMs ?? 10_000,
-      keepaliveLimit: this.options.keepaliveLimitS ?? 1_200,
+      maxTopicLevels: this.settings.maxTopicLevels,
+      connectTimeout: this.settings.connectTimeoutMs,
+      keepaliveLimit: this.settings.keepaliveLimitS,
       authenticate: (client, username, password, done) => {
         this.authenticate(client, username, password).then(
           (error) => done(error, error === null),

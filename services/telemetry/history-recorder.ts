@@ -29,7 +29,10 @@ export class HistoryRecorder {
   private readonly tags = new Map<string, { tags: TelemetryTags; until: number }>();
   private readonly logger: Logger;
 
+  private readonly tagTtlMs: number;
+
   constructor(private readonly options: HistoryRecorderOptions) {
+    this.tagTtlMs = Math.max(0, options.tagTtlMs ?? 10 * 60_000);
     this.logger = options.logger.child({ component: 'history' });
   }
 
@@ -102,7 +105,7 @@ export class HistoryRecorder {
       device: deviceId,
       kind: located?.kind ?? 'speaker-cluster',
     };
-    this.tags.set(deviceId, { tags, until: now + (this.options.tagTtlMs ?? 10 * 60_000) });
+    this.tags.set(deviceId, { tags, until: now + this.tagTtlMs });
     return tags;
   }
 }

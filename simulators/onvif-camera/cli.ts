@@ -1,10 +1,9 @@
-import { realpathSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Clock } from '../../devices/index.js';
 import { systemClock } from '../../devices/index.js';
+import { CliUsageError, integerFlag, isEntryPoint, parseLogLevel } from '../shared/cli.js';
 import { CAMERA_DEFAULTS } from './camera-options.js';
 import { DISCOVERY_PORT } from './discovery.js';
 import {
@@ -45,8 +44,6 @@ export interface CameraCliIo {
   until?: Promise<unknown>;
 }
 
-class UsageError extends Error {}
-
 /** Runs the camera fleet until a stop signal; resolves to the exit code (0 ok, 1 failure, 2 usage). */
 export async function runCameraCli(argv: readonly string[], io: CameraCliIo): Promise<number> {
   const print = (line: string) => io.stdout.write(`${line}\n`);
@@ -67,30 +64,30 @@ export async function runCameraCli(argv: readonly string[], io: CameraCliIo): Pr
   try {
     const discovery = values['discovery-port'];
     fleet = new SimulatedCameraFleet({
-      count: integer('--count', values.count ?? '4', 1, 1000),
+      count: integerFlag('--count', values.count ?? '4', 1, 1000),
       host: values.host ?? CAMERA_DEFAULTS.host,
-      httpBasePort: integer('--http-port', values['http-port'] ?? '8080', 0, 65535),
-      rtspBasePort: integer('--rtsp-port', values['rtsp-port'] ?? '8554', 0, 65535),
+      httpBasePort: integerFlag('--http-port', values['http-port'] ?? '8080', 0, 65535),
+      rtspBasePort: integerFlag('--rtsp-port', values['rtsp-port'] ?? '8554', 0, 65535),
       discoveryPort:
         discovery === 'off'
           ? null
-          : integer('--discovery-port', discovery ?? String(DISCOVERY_PORT), 0, 65535),
+          : integerFlag('--discovery-port', discovery ?? String(DISCOVERY_PORT), 0, 65535),
       username: values.username ?? CAMERA_DEFAULTS.username,
       password: values.password ?? CAMERA_DEFAULTS.password,
       clock: io.clock ?? systemClock,
-      logger: pino({ level: values['log-level'] ?? 'info' }, io.stderr),
-      ...(values.seed === undefined ? {} : { seed: integer('--seed', values.seed, 0, 0xffffffff) }),
+      logger: pino({ level: parseLogLevel(values['log-level']) }, io.stderr),
+      ...(values.seed === undefined ? {} : { seed: integerFlag('--seed', values.seed, 0, 0xffffffff) }),
     });
     for (const spec of values.fault ?? []) {
       const [target, kind, arg, ...rest] = spec.split(':');
       if (!target || !kind || rest.length > 0)
-        throw new UsageError(`--fault "${spec}" must look like <n|all>:<fault>[:<arg>]`);
+        throw new CliUsageError(`--fault "${spec}" must look like <n|all>:<fault>[:<arg>]`);
       await fleet.injectFault(target, parseCameraFault(kind, arg));
     }
   } catch (error) {
     if (
       !(
-        error instanceof UsageError ||
+        error instanceof CliUsageError ||
         error instanceof CameraFaultSpecError ||
         error instanceof UnknownCameraError
       )
@@ -130,14 +127,6 @@ function untilSignal(): Promise<void> {
   });
 }
 
-function integer(name: string, text: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < min || value > max) {
-    throw new UsageError(`${name} must be a whole number from ${min} to ${max} (got "${text}")`);
-  }
-  return value;
-}
-
 function parse(argv: readonly string[]) {
   return parseArgs({
     args: [...argv],
@@ -159,13 +148,7 @@ function parse(argv: readonly string[]) {
   });
 }
 
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  return import.meta.url === pathToFileURL(realpathSync(entry)).href;
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   process.exitCode = await runCameraCli(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,

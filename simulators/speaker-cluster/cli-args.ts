@@ -1,13 +1,20 @@
 import { parseArgs } from 'node:util';
 import { isDeviceId } from '../../devices/index.js';
+import {
+  CliUsageError,
+  integerFlag,
+  isLogLevel,
+  LOG_LEVELS,
+  type LogLevel,
+  numberFlag,
+  parseLogLevel,
+} from '../shared/cli.js';
 import { CLUSTER_DEFAULTS, TIME_SCALE_RANGE } from './cluster-options.js';
 import type { Fault } from './faults.js';
 import { FAULT_KINDS, FAULT_SUMMARIES, FaultSpecError, parseFault } from './faults.js';
 import { BrokerUrlSchema } from './fleet-file.js';
 
 export const DEFAULT_BROKER_URL = 'mqtt://localhost:1883';
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface FaultSpec {
   /** `all` or a device id. */
@@ -33,10 +40,6 @@ export interface CliOptions {
   mediaTimeoutMs: number;
   faults: FaultSpec[];
   logLevel: LogLevel;
-}
-
-export class CliUsageError extends Error {
-  override readonly name = 'CliUsageError';
 }
 
 export const USAGE = `Usage: npm run sim -- --fleet <file> [options]
@@ -106,9 +109,9 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
   const envHeartbeat = env.HEARTBEAT_INTERVAL_S;
   const heartbeatIntervalS =
     values.heartbeat !== undefined
-      ? parseNumberFlag('--heartbeat', values.heartbeat, 1, 3600)
+      ? numberFlag('--heartbeat', values.heartbeat, 1, 3600)
       : envHeartbeat !== undefined && envHeartbeat !== ''
-        ? parseNumberFlag('HEARTBEAT_INTERVAL_S', envHeartbeat, 1, 3600)
+        ? numberFlag('HEARTBEAT_INTERVAL_S', envHeartbeat, 1, 3600)
         : CLUSTER_DEFAULTS.heartbeatIntervalS;
 
   return {
@@ -120,21 +123,21 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
     speakers:
       values.speakers === undefined
         ? CLUSTER_DEFAULTS.speakers
-        : parseIntegerFlag('--speakers', values.speakers, 1, 16),
-    count: values.count === undefined ? undefined : parseIntegerFlag('--count', values.count, 1, 100_000),
+        : integerFlag('--speakers', values.speakers, 1, 16),
+    count: values.count === undefined ? undefined : integerFlag('--count', values.count, 1, 100_000),
     oversizeBytes:
       values['oversize-bytes'] === undefined
         ? undefined
-        : parseIntegerFlag('--oversize-bytes', values['oversize-bytes'], 1, 256 * 1024 * 1024),
-    seed: values.seed === undefined ? undefined : parseIntegerFlag('--seed', values.seed, 0, 0xffffffff),
+        : integerFlag('--oversize-bytes', values['oversize-bytes'], 1, 256 * 1024 * 1024),
+    seed: values.seed === undefined ? undefined : integerFlag('--seed', values.seed, 0, 0xffffffff),
     timeScale:
       values['time-scale'] === undefined
         ? CLUSTER_DEFAULTS.timeScale
-        : parseNumberFlag('--time-scale', values['time-scale'], TIME_SCALE_RANGE.min, TIME_SCALE_RANGE.max),
+        : numberFlag('--time-scale', values['time-scale'], TIME_SCALE_RANGE.min, TIME_SCALE_RANGE.max),
     mediaTimeoutMs:
       values['media-timeout'] === undefined
         ? CLUSTER_DEFAULTS.mediaTimeoutMs
-        : Math.round(parseNumberFlag('--media-timeout', values['media-timeout'], 0.001, 3600) * 1000),
+        : Math.round(numberFlag('--media-timeout', values['media-timeout'], 0.001, 3600) * 1000),
     faults: (values.fault ?? []).map(parseFaultSpec),
     logLevel: parseLogLevel(values['log-level'] ?? env.LOG_LEVEL),
   };
@@ -197,29 +200,4 @@ function defaults(env: NodeJS.ProcessEnv): CliOptions {
     faults: [],
     logLevel: isLogLevel(env.LOG_LEVEL) ? env.LOG_LEVEL : 'info',
   };
-}
-
-function parseLogLevel(value: string | undefined): LogLevel {
-  if (value === undefined || value === '') return 'info';
-  if (!isLogLevel(value))
-    throw new CliUsageError(`log level "${value}" must be one of ${LOG_LEVELS.join(', ')}`);
-  return value;
-}
-
-function isLogLevel(value: string | undefined): value is LogLevel {
-  return (LOG_LEVELS as readonly (string | undefined)[]).includes(value);
-}
-
-function parseNumberFlag(name: string, text: string, min: number, max: number): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
-    throw new CliUsageError(`${name} must be a number from ${min} to ${max} (got "${text}")`);
-  }
-  return value;
-}
-
-function parseIntegerFlag(name: string, text: string, min: number, max: number): number {
-  const value = parseNumberFlag(name, text, min, max);
-  if (!Number.isInteger(value)) throw new CliUsageError(`${name} must be a whole number (got "${text}")`);
-  return value;
 }

@@ -1,14 +1,14 @@
-import { fstatSync, realpathSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import pretty from 'pino-pretty';
 import type { Clock } from '../../devices/index.js';
 import { systemClock } from '../../devices/index.js';
-import type { CliOptions, LogLevel } from './cli-args.js';
-import { CliUsageError, DEFAULT_BROKER_URL, parseCliArgs, USAGE } from './cli-args.js';
+import { CliUsageError, isEntryPoint, type LogLevel } from '../shared/cli.js';
+import type { CliOptions } from './cli-args.js';
+import { DEFAULT_BROKER_URL, parseCliArgs, USAGE } from './cli-args.js';
 import { runConsoleCommand } from './console-commands.js';
 import { SimulatedFleet, UnknownDeviceError } from './fleet.js';
 import type { FleetDevice } from './fleet-file.js';
@@ -191,13 +191,7 @@ function commandInput(): Readable | null {
   }
 }
 
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  return import.meta.url === pathToFileURL(realpathSync(entry)).href;
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   process.exitCode = await runCli(process.argv.slice(2), {
     stdin: commandInput(),
     stdout: process.stdout,
