@@ -7,6 +7,7 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY broker ./broker
+COPY contracts ./contracts
 COPY devices ./devices
 COPY services ./services
 COPY simulators ./simulators

@@ -1,7 +1,7 @@
+import type { DeliveryState } from '../contracts/broadcasts.js';
 import type { Ack, DeviceEvent, Heartbeat, StateMessage } from '../devices/index.js';
 import type { CameraHealthState } from '../devices/onvif-camera/index.js';
 import type { AccountChange } from './accounts/auth-service.js';
-import type { DeliveryState } from './announcements/types.js';
 import type { RegistryChange } from './registry/registry-store.js';
 
 export type PresenceReason =

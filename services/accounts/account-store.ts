@@ -1,9 +1,8 @@
+import type { ApiToken, Role, User } from '../../contracts/accounts.js';
 import { NotFoundError } from '../errors.js';
 import { translateConstraint } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
 import { isoTimeOrNull } from '../time.js';
-import type { Role } from './roles.js';
-import type { ApiToken, User } from './schemas.js';
 
 interface UserRow {
   id: string;

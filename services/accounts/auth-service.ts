@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { LoginThrottle, type LoginThrottleOptions } from '../../broker/login-throttle.js';
+import type { ApiToken, Role, User, UserCreate, UserPatch } from '../../contracts/accounts.js';
 import type { Clock } from '../../devices/index.js';
 import {
   AuthenticationError,
@@ -17,8 +18,7 @@ import {
   type ScryptParams,
   verifyPassword,
 } from './passwords.js';
-import type { Principal, Role } from './roles.js';
-import type { ApiToken, User, UserCreate, UserPatch } from './schemas.js';
+import type { Principal } from './roles.js';
 
 export interface AuthServiceOptions {
   store: AccountStore;

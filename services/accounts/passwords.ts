@@ -5,8 +5,6 @@ export type { ScryptParams };
 
 /** OWASP Password Storage Cheat Sheet: scrypt N=2^15, r=8, p=3 (32 MiB; ~0.2 s on a commune PC). */
 export const PASSWORD_SCRYPT: ScryptParams = { N: 32_768, r: 8, p: 3 };
-export const PASSWORD_MIN_LENGTH = 12;
-export const PASSWORD_MAX_LENGTH = 256;
 
 // Vietnamese letters have precomposed and combining spellings; NFC makes both the same password.
 export function hashPassword(password: string, params: ScryptParams = PASSWORD_SCRYPT): Promise<string> {

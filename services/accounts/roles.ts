@@ -1,12 +1,4 @@
-import { z } from 'zod';
-
-/**
- * Circular 39 asks for accounts and roles. `admin` manages accounts and the registry and may do
- * everything; the others are scoped to their job.
- */
-export const ROLES = ['admin', 'operator', 'police', 'technician'] as const;
-export type Role = (typeof ROLES)[number];
-export const RoleSchema = z.enum(ROLES);
+import type { Role } from '../../contracts/accounts.js';
 
 /** Who may call a route: anyone, any signed-in account, or holders of one of the listed roles. */
 export type Access = 'public' | 'authenticated' | readonly Role[];

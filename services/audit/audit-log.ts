@@ -2,10 +2,10 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
+import type { AUDIT_OUTCOMES } from '../../contracts/audit.js';
 import type { Clock } from '../../devices/index.js';
 import type { Db } from '../storage/database.js';
 
-export const AUDIT_OUTCOMES = ['success', 'failure', 'denied'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 export type ActorType = 'user' | 'token' | 'device' | 'system' | 'anonymous';
 

@@ -1,10 +1,10 @@
+import type { Camera, CameraCreate, CameraPatch } from '../../contracts/cameras.js';
 import { open, seal } from '../crypto/secret-box.js';
 import { NotFoundError } from '../errors.js';
 import type { Page, Paged } from '../registry/registry-store.js';
 import { translateConstraint } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
 import { isoTime } from '../time.js';
-import type { Camera, CameraCreate, CameraPatch } from './schemas.js';
 
 interface CameraRow {
   id: string;

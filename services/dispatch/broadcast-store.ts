@@ -1,4 +1,4 @@
-import type { Content, DeliveryState, Level } from '../announcements/types.js';
+import type { Content, DeliveryState, Level } from '../../contracts/broadcasts.js';
 import type { Db } from '../storage/database.js';
 
 export type BroadcastKind = 'scheduled' | 'emergency' | 'live';

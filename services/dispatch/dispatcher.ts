@@ -2,6 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { MessageBus } from '../../broker/bus/message-bus.js';
 import {
+  type Content,
+  DELIVERY_STATES,
+  type DeliveryState,
+  type Level,
+  type Targets,
+} from '../../contracts/broadcasts.js';
+import {
   type Clock,
   type Command,
   newCommandId,
@@ -9,16 +16,10 @@ import {
   type TypedPublish,
   typedPublish,
 } from '../../devices/index.js';
-import {
-  type Content,
-  DELIVERY_STATES,
-  type DeliveryState,
-  FINAL_DELIVERY_STATES,
-  type Level,
-  type Targets,
-} from '../announcements/types.js';
+import { FINAL_DELIVERY_STATES } from '../announcements/types.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
 import type { EventBus } from '../event-bus.js';
+import { settle, type Tunable } from '../options.js';
 import { storageFailure } from '../storage/storage-errors.js';
 import { deviceTime } from '../time.js';
 import type { BroadcastKind, BroadcastRecord, BroadcastStore, DeliveryRecord } from './broadcast-store.js';
@@ -93,8 +94,16 @@ const REPORT_SLACK_MS = 120_000;
 const URL_SLACK_MS = 10 * 60_000;
 /** Deliveries sent per transaction and turn of the event loop. */
 const SEND_CHUNK = 1000;
-/** Added to a retry's backoff for each delivery due in the same pass (5 s for 10,000). */
-const RETRY_SLACK_PER_COMMAND_MS = 0.5;
+/** The dispatcher's optional numbers (DispatcherOptions), their defaults and sane ranges. */
+const DISPATCH_TUNABLES = {
+  /** The first wait for an answer before a command is sent again; it doubles per attempt. */
+  retryBaseMs: { default: 2_000, min: 100, max: 600_000 },
+  retryMaxMs: { default: 30_000, min: 100, max: 3_600_000 },
+  /** Added to a retry's backoff for each delivery due in the same pass (5 s for 10,000). */
+  retrySlackPerCommandMs: { default: 0.5, min: 0, max: 10_000 },
+  /** How soon a pass that found work runs again. */
+  tickMs: { default: 1_000, min: 10, max: 60_000 },
+} satisfies Record<string, Tunable>;
 /**
  * The longest sleep between two looks at the wall clock. Timers run on a monotonic clock, so a
  * sleep computed before the wall clock jumped (NTP, a wrong clock set right) would end late.
@@ -170,7 +179,10 @@ export class Dispatcher {
   private readonly writing = new Set<string>();
   private readonly writtenAt = new Map<string, number>();
 
+  private readonly settings: Record<keyof typeof DISPATCH_TUNABLES, number>;
+
   constructor(private readonly options: DispatcherOptions) {
+    this.settings = settle(options, DISPATCH_TUNABLES);
     this.publish = typedPublish((topic, payload, opts) => options.bus.publish(topic, payload, opts));
     this.logger = options.logger.child({ component: 'dispatcher' });
   }
@@ -213,7 +225,7 @@ export class Dispatcher {
         this.logger.error({ err: error }, 'a dispatch pass failed; trying again every second');
       }
     }
-    const delay = busy ? (this.options.tickMs ?? 1_000) : this.untilNextOccurrence();
+    const delay = busy ? this.settings.tickMs : this.untilNextOccurrence();
     this.sleep(this.options.clock.now() + delay);
   }
   private tickFailedLoggedAt = Number.NEGATIVE_INFINITY;
@@ -739,7 +751,7 @@ export class Dispatcher {
     // delivery still due adds to the wait before a retry, so 10,000 clusters acking in 2 s are not
     // all sent their command again (which doubled the load just as the answers arrived).
     const backlog = due.length < limit ? due.length : store.countDue(now);
-    const passSlack = backlog * (this.options.retrySlackPerCommandMs ?? RETRY_SLACK_PER_COMMAND_MS);
+    const passSlack = backlog * this.settings.retrySlackPerCommandMs;
     for (const d of due) {
       if (!broadcasts.has(d.broadcastId)) broadcasts.set(d.broadcastId, store.get(d.broadcastId));
       const b = broadcasts.get(d.broadcastId);
@@ -780,7 +792,7 @@ export class Dispatcher {
         }
       }
       if (!isOnline(d.clusterId)) {
-        store.update(d, { nextAttemptAt: until(this.retryBaseMs), updatedAt: now });
+        store.update(d, { nextAttemptAt: until(this.settings.retryBaseMs), updatedAt: now });
         continue;
       }
       const outcome = this.sendPlay(b, d, now, sources);
@@ -820,7 +832,10 @@ export class Dispatcher {
       return;
     }
     if (!isOnline(d.clusterId)) {
-      store.update(d, { nextAttemptAt: Math.min(now + this.retryBaseMs, deadline + 1), updatedAt: now });
+      store.update(d, {
+        nextAttemptAt: Math.min(now + this.settings.retryBaseMs, deadline + 1),
+        updatedAt: now,
+      });
       return;
     }
     if (this.sendPlay(b, d, now, sources) !== 'sent') return;
@@ -832,13 +847,10 @@ export class Dispatcher {
     });
   }
 
-  private get retryBaseMs(): number {
-    return this.options.retryBaseMs ?? 2_000;
-  }
-
   /** The wait after the n-th send of a command: doubling from the base, up to the maximum. */
   private backoffMs(attempts: number): number {
-    return Math.min(this.options.retryMaxMs ?? 30_000, this.retryBaseMs * 2 ** Math.min(attempts - 1, 20));
+    const { retryBaseMs, retryMaxMs } = this.settings;
+    return Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(attempts - 1, 20));
   }
 
   /** When an accepted play should long have reported its end; a restart leaves clusters time to answer. */

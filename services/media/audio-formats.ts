@@ -1,4 +1,4 @@
-import type { MediaExt } from './schemas.js';
+import type { MediaExt } from '../../contracts/media.js';
 
 /** What `file-type` reports for a file's leading bytes. */
 export interface DetectedType {

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileTypeFromFile } from 'file-type';
 import { parseFile } from 'music-metadata';
 import type { Logger } from 'pino';
+import type { MediaRecord } from '../../contracts/media.js';
 import type { Clock } from '../../devices/index.js';
 import {
   ConflictError,
@@ -17,9 +18,6 @@ import {
 } from '../errors.js';
 import type { Db } from '../storage/database.js';
 import { type AudioFormat, acceptedFormat } from './audio-formats.js';
-import type { MediaRecord } from './schemas.js';
-
-export { type MediaRecord, MediaSchema } from './schemas.js';
 
 export interface MediaLibraryOptions {
   db: Db;

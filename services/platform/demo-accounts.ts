@@ -1,6 +1,6 @@
+import { ROLES, type Role } from '../../contracts/accounts.js';
 import type { AuthService } from '../accounts/auth-service.js';
 import { generatePassword } from '../accounts/passwords.js';
-import { ROLES, type Role } from '../accounts/roles.js';
 import type { AuditLog } from '../audit/audit-log.js';
 
 export interface DemoAccount {

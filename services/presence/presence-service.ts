@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
+import type { ClusterStatus } from '../../contracts/registry.js';
 import type { Clock, Heartbeat, StateMessage, TimerHandle } from '../../devices/index.js';
 import type { EventBus, PresenceReason } from '../event-bus.js';
-import type { ClusterStatus } from '../registry/schemas.js';
 import { isoTimeOrNull } from '../time.js';
 import { type PresenceInput, type PresenceState, stepPresence } from './presence-machine.js';
 import type { PresencePeriod, PresenceStore } from './presence-store.js';

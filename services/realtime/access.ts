@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { fastifyCookie } from '@fastify/cookie';
-import type { Principal, Role } from '../accounts/roles.js';
+import type { Role } from '../../contracts/accounts.js';
+import type { Principal } from '../accounts/roles.js';
 
 /** What a console socket presented: a browser session, or an API token for a machine client. */
 export type Credential = { kind: 'session'; sessionId: string } | { kind: 'token'; token: string };

@@ -1,6 +1,7 @@
+import type { CameraLive, ClusterLive, RawMessage } from '../../contracts/realtime.js';
+import type { ClusterStatus } from '../../contracts/registry.js';
 import type { CameraStatus } from '../cameras/camera-health-service.js';
-import type { ClusterRecord, ClusterStatus } from '../registry/schemas.js';
-import type { CameraLive, ClusterLive, RawMessage } from './protocol.js';
+import type { ClusterRecord } from '../registry/cluster-record.js';
 
 /** A device's raw traffic is shown as text, cut so one noisy payload cannot flood a console. */
 export const RAW_PAYLOAD_MAX_BYTES = 4096;

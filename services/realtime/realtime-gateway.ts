@@ -2,6 +2,15 @@ import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { Server, type Socket } from 'socket.io';
 import type { MessageBus, Unsubscribe } from '../../broker/bus/message-bus.js';
+import {
+  type CameraLive,
+  type ClientToServerEvents,
+  type ClusterLive,
+  type DeliveryLive,
+  type RawMessage,
+  type ServerToClientEvents,
+  WatchRequestSchema,
+} from '../../contracts/realtime.js';
 import type { Clock } from '../../devices/index.js';
 import type { AuthService } from '../accounts/auth-service.js';
 import type { Principal } from '../accounts/roles.js';
@@ -13,15 +22,6 @@ import type { PresenceService } from '../presence/presence-service.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import { type Credential, credentialOf, inCommune, type Streams, sameGrant, streamsFor } from './access.js';
 import { cameraLive, clusterLive, rawMessage } from './live-records.js';
-import {
-  type CameraLive,
-  type ClientToServerEvents,
-  type ClusterLive,
-  type DeliveryLive,
-  type RawMessage,
-  type ServerToClientEvents,
-  WatchRequestSchema,
-} from './protocol.js';
 
 export interface RealtimeGatewayOptions {
   events: EventBus;

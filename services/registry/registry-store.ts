@@ -1,25 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { NotFoundError } from '../errors.js';
-import { translateConstraint } from '../storage/constraints.js';
-import type { Db } from '../storage/database.js';
-import { isoTime } from '../time.js';
-import {
-  generateDeviceSecret,
-  hashDeviceSecret,
-  isLegacyDeviceHash,
-  verifyDeviceSecret,
-} from './device-secrets.js';
 import type {
   ClusterCreate,
   ClusterPatch,
-  ClusterRecord,
   Commune,
   CommuneCreate,
   CommunePatch,
   Village,
   VillageCreate,
   VillagePatch,
-} from './schemas.js';
+} from '../../contracts/registry.js';
+import { NotFoundError } from '../errors.js';
+import { translateConstraint } from '../storage/constraints.js';
+import type { Db } from '../storage/database.js';
+import { isoTime } from '../time.js';
+import type { ClusterRecord } from './cluster-record.js';
+import {
+  generateDeviceSecret,
+  hashDeviceSecret,
+  isLegacyDeviceHash,
+  verifyDeviceSecret,
+} from './device-secrets.js';
 
 export interface Page {
   limit: number;

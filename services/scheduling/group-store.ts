@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import type { Group, GroupCreate, GroupPatch } from '../../contracts/schedules.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Page, Paged, RegistryStore } from '../registry/registry-store.js';
 import { translateConstraint } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
 import { isoTime } from '../time.js';
-import type { Group, GroupCreate, GroupPatch } from './schemas.js';
 
 interface GroupRow {
   id: string;

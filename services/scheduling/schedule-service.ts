@@ -1,8 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { Targets } from '../../contracts/broadcasts.js';
+import {
+  type CalendarOccurrence,
+  type OverlapView,
+  type ScheduleCreate,
+  type ScheduleCreateInput,
+  ScheduleCreateSchema,
+  type SchedulePatch,
+  SchedulePatchSchema,
+  type ScheduleView,
+} from '../../contracts/schedules.js';
 import type { Clock } from '../../devices/index.js';
-import { LEVEL_RANK, type Targets } from '../announcements/types.js';
+import { LEVEL_RANK } from '../announcements/types.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
 import type { ScheduleChange } from '../event-bus.js';
 import { BurstLogger } from '../ingress/burst-logger.js';
@@ -26,16 +37,6 @@ import {
   normalizeWall,
 } from './schedule-expansion.js';
 import { type ScheduleFields, type ScheduleRecord, ScheduleStore } from './schedule-store.js';
-import {
-  type CalendarOccurrence,
-  type OverlapView,
-  type ScheduleCreate,
-  type ScheduleCreateInput,
-  ScheduleCreateSchema,
-  type SchedulePatch,
-  SchedulePatchSchema,
-  type ScheduleView,
-} from './schemas.js';
 
 export interface ScheduleServiceOptions {
   db: Db;

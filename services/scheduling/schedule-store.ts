@@ -1,4 +1,4 @@
-import type { Content, Level, Targets } from '../announcements/types.js';
+import type { Content, Level, Targets } from '../../contracts/broadcasts.js';
 import { NotFoundError } from '../errors.js';
 import type { Db } from '../storage/database.js';
 import { isoTime } from '../time.js';

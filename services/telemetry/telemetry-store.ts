@@ -1,3 +1,4 @@
+import type { AGGREGATES } from '../../contracts/history.js';
 import { InvalidRequestError, ServiceUnavailableError } from '../errors.js';
 import type { DeviceKind, FieldName, Measurement } from './measurements.js';
 
@@ -18,7 +19,6 @@ export interface TelemetryPoint<M extends Measurement = Measurement> {
   at: number;
 }
 
-export const AGGREGATES = ['mean', 'min', 'max', 'first', 'last', 'count', 'sum'] as const;
 export type Aggregate = (typeof AGGREGATES)[number];
 
 export interface SeriesWindow {

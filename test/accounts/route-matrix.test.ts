@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLES, type Role } from '../../contracts/accounts.js';
 import { systemClock } from '../../devices/index.js';
-import { ROLES, type Role } from '../../services/accounts/roles.js';
 import { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
 import { api, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 

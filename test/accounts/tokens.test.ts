@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Role } from '../../services/accounts/roles.js';
+import type { Role } from '../../contracts/accounts.js';
 import { ManualClock } from '../support/manual-clock.js';
 import {
   type As,

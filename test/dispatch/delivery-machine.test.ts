@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DeliveryState } from '../../services/announcements/types.js';
+import type { DeliveryState } from '../../contracts/broadcasts.js';
 import { type DeliveryInput, stepDelivery } from '../../services/dispatch/delivery-machine.js';
 
 const ts = 1_795_000_000_000;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Role } from '../../services/accounts/roles.js';
+import type { Role } from '../../contracts/accounts.js';
 import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 import { emptyWav, SILENT_MP3_SECONDS, silentMp3, wavTone } from './audio-fixtures.js';
 

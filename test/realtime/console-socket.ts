@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../services/realtime/protocol.js';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../contracts/realtime.js';
 
 export type ConsoleClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 

@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ClusterLive, RawMessage } from '../../services/realtime/protocol.js';
+import type { ClusterLive, RawMessage } from '../../contracts/realtime.js';
 import { api, heartbeat, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 import { connected, consoleSocket, type Recorded } from './console-socket.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Level } from '../../services/announcements/types.js';
+import type { Level } from '../../contracts/broadcasts.js';
 import { type ConflictSubject, findConflicts } from '../../services/scheduling/schedule-conflicts.js';
 import { expandOccurrences } from '../../services/scheduling/schedule-expansion.js';
 

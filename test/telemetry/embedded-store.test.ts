@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { AGGREGATES } from '../../contracts/history.js';
 import {
   type EmbeddedStoreOptions,
   EmbeddedTelemetryStore,
 } from '../../services/telemetry/embedded-store.js';
 import {
-  AGGREGATES,
   type SeriesQuery,
   type SeriesWindow,
   type TelemetryPoint,

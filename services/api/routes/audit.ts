@@ -1,29 +1,10 @@
 import { stringify } from 'csv-stringify/sync';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AUDIT_OUTCOMES } from '../../audit/audit-log.js';
+import { AUDIT_OUTCOMES, AuditEntrySchema } from '../../../contracts/audit.js';
 import { InvalidRequestError } from '../../errors.js';
 import type { ApiDeps } from '../deps.js';
 import { PageQuerySchema } from '../pagination.js';
-
-const EntrySchema = z.object({
-  id: z.int(),
-  at: z.iso.datetime(),
-  requestId: z.string().nullable(),
-  actorType: z.string(),
-  actorId: z.string().nullable(),
-  actorName: z.string().nullable(),
-  actorRoles: z.array(z.string()),
-  action: z.string(),
-  targetType: z.string().nullable(),
-  targetId: z.string().nullable(),
-  before: z.unknown(),
-  after: z.unknown(),
-  outcome: z.enum(AUDIT_OUTCOMES),
-  status: z.int().nullable(),
-  address: z.string().nullable(),
-  detail: z.unknown(),
-});
 
 const CSV_COLUMNS = [
   'at',
@@ -68,7 +49,7 @@ export const auditRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
         response: {
           200: z
             .union([
-              z.object({ items: z.array(EntrySchema), total: z.int(), limit: z.int(), offset: z.int() }),
+              z.object({ items: z.array(AuditEntrySchema), total: z.int(), limit: z.int(), offset: z.int() }),
               z.string(),
             ])
             .describe('JSON page, or text/csv with format=csv'),

@@ -1,29 +1,19 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { RoleSchema } from '../../accounts/roles.js';
 import {
   LoginSchema,
-  PasswordSchema,
+  MeSchema,
+  PasswordChangedSchema,
+  PasswordChangeSchema,
   TokenCreateSchema,
   TokenSchema,
   UserSchema,
-} from '../../accounts/schemas.js';
+} from '../../../contracts/accounts.js';
+import { ErrorSchema, pagedSchema } from '../../../contracts/pages.js';
 import { AuthenticationError } from '../../errors.js';
 import type { ApiDeps } from '../deps.js';
-import { ErrorSchema, errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
+import { errorResponses, PageQuerySchema } from '../pagination.js';
 import { SESSION_COOKIE } from '../security.js';
-
-/** What a password change or reset did besides changing the password. */
-export const PasswordChangedSchema = z.object({
-  tokensRevoked: z.int().describe('API tokens of the account revoked with the old password'),
-});
-
-const MeSchema = z.object({
-  user: UserSchema,
-  via: z.enum(['session', 'token']),
-  roles: z.array(RoleSchema).describe('the roles in force for this request (a token may hold fewer)'),
-  sessionExpiresAt: z.iso.datetime().nullable(),
-});
 
 export const authRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { auth } = deps;
@@ -110,7 +100,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
       schema: {
         tags,
         summary: 'Change your own password; your other sessions end and your API tokens are revoked',
-        body: z.strictObject({ currentPassword: z.string().min(1).max(256), newPassword: PasswordSchema }),
+        body: PasswordChangeSchema,
         response: { 200: PasswordChangedSchema, ...errorResponses, 401: ErrorSchema },
       },
     },

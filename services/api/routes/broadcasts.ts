@@ -1,15 +1,14 @@
 import { stringify } from 'csv-stringify/sync';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Principal } from '../../accounts/roles.js';
 import {
-  ContentSchema,
-  DELIVERY_STATES,
-  FINAL_DELIVERY_STATES,
-  LevelSchema,
+  BroadcastDetailSchema,
+  EmergencyRequestSchema,
+  LiveRequestSchema,
   type Targets,
-  TargetsSchema,
-} from '../../announcements/types.js';
+} from '../../../contracts/broadcasts.js';
+import type { Principal } from '../../accounts/roles.js';
+import { FINAL_DELIVERY_STATES } from '../../announcements/types.js';
 import type { BroadcastRecord, DeliveryRecord } from '../../dispatch/broadcast-store.js';
 import { InvalidRequestError, NotFoundError } from '../../errors.js';
 import { formatWallTime, instantToWallTime } from '../../scheduling/wall-time.js';
@@ -123,54 +122,6 @@ const CSV_WORDS = {
     no: 'no',
   },
 } as const;
-
-const DeliverySchema = z.object({
-  clusterId: z.string(),
-  clusterName: z.string().nullable(),
-  villageId: z.string().nullable(),
-  state: z.enum(DELIVERY_STATES),
-  reason: z.string().nullable(),
-  attempts: z.int(),
-  sentAt: z.iso.datetime().nullable(),
-  acceptedAt: z.iso.datetime().nullable(),
-  startedAt: z.iso.datetime().nullable(),
-  finishedAt: z.iso.datetime().nullable(),
-  playedS: z.number().nullable().describe('from playback start to finish, seconds'),
-  heard: z
-    .boolean()
-    .nullable()
-    .describe(
-      'true once the cluster reported sound; false when it ended without any (see reason); null while open',
-    ),
-  speakers: z
-    .array(z.object({ idx: z.int(), ok: z.boolean().nullable(), fault: z.string().nullable() }))
-    .nullable()
-    .describe('per-speaker health reported while it played'),
-});
-
-const BroadcastSchema = z.object({
-  id: z.string(),
-  kind: z.enum(['scheduled', 'emergency', 'live']),
-  scheduleId: z.string().nullable(),
-  name: z.string(),
-  level: LevelSchema,
-  content: ContentSchema,
-  volume: z.int().nullable(),
-  repeat: z.int(),
-  startAt: z.iso.datetime(),
-  endAt: z.iso.datetime(),
-  status: z.enum(['active', 'finished', 'stopped']),
-  createdBy: z.string().nullable(),
-  stoppedAt: z.iso.datetime().nullable(),
-  stoppedBy: z.string().nullable(),
-  summary: z.record(z.string(), z.int()).describe('clusters per delivery state'),
-});
-const BroadcastDetailSchema = BroadcastSchema.extend({
-  deliveries: z.array(DeliverySchema),
-  recorded: z
-    .boolean()
-    .describe('false while the disk could not store the broadcast: it was sent and is held in memory'),
-});
 
 export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { dispatcher, registry, clock } = deps;
@@ -401,18 +352,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
           'Send an emergency bulletin now to every target, pre-empting anything lower, at forced volume',
         description: 'Answers once every cluster has acknowledged, or after waitMs with the states so far.',
         querystring: z.object({ waitMs: z.coerce.number().int().min(0).max(30_000).default(5_000) }),
-        body: z.strictObject({
-          name: z.string().trim().min(1).max(120).optional(),
-          content: ContentSchema,
-          targets: TargetsSchema.optional().describe('default: every commune you may address'),
-          volume: z.int().min(0).max(100).optional().describe('default 100'),
-          durationS: z
-            .number()
-            .positive()
-            .max(12 * 3600)
-            .optional()
-            .describe('required for a stream'),
-        }),
+        body: EmergencyRequestSchema,
         response: { 201: BroadcastDetailSchema, ...errorResponses },
       },
     },
@@ -441,17 +381,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (
       schema: {
         tags,
         summary: 'Relay an external live stream (e.g. provincial radio) to the targets for a time window',
-        body: z.strictObject({
-          name: z.string().trim().min(1).max(120),
-          url: z.url({ protocol: /^https?$/ }).max(2048),
-          targets: TargetsSchema.optional(),
-          level: LevelSchema.default('normal'),
-          volume: z.int().min(0).max(100).optional(),
-          durationS: z
-            .number()
-            .positive()
-            .max(12 * 3600),
-        }),
+        body: LiveRequestSchema,
         response: { 201: BroadcastDetailSchema, ...errorResponses },
       },
     },

@@ -1,15 +1,26 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import {
+  type Camera,
+  CameraCreateSchema,
+  type CameraHealth,
+  CameraIncidentSchema,
+  CameraPatchSchema,
+  CameraWithHealthSchema,
+  DiscoveryRequestSchema,
+  DiscoveryResultSchema,
+  PollResultSchema,
+} from '../../../contracts/cameras.js';
+import { ErrorSchema, pagedSchema } from '../../../contracts/pages.js';
+import { SlugSchema } from '../../../contracts/registry.js';
 import { DeviceIdSchema } from '../../../devices/index.js';
 import { discoverCameras } from '../../cameras/discovery.js';
-import { type Camera, CameraCreateSchema, CameraPatchSchema, CameraSchema } from '../../cameras/schemas.js';
 import { InvalidRequestError, NotFoundError } from '../../errors.js';
-import { SlugSchema } from '../../registry/schemas.js';
 import { uptimePercent } from '../../telemetry/availability.js';
 import { isoTime } from '../../time.js';
 import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';
-import { ErrorSchema, errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
+import { errorResponses, PageQuerySchema } from '../pagination.js';
 import { assertInScope, communeScope, inScope } from '../security.js';
 
 const IdParams = z.object({ id: DeviceIdSchema });
@@ -23,56 +34,6 @@ const originOf = (xaddr: string) => {
 };
 const DAY = 86_400_000;
 const isoOrNull = (ms: number | null) => (ms === null ? null : isoTime(ms));
-
-const HealthSchema = z.object({
-  state: z.enum(['unknown', 'ok', 'degraded', 'offline', 'auth_failed']),
-  since: z.iso.datetime().describe('when the camera entered this state (the first poll that showed it)'),
-  reason: z
-    .string()
-    .describe(
-      'a stable code: healthy, unreachable, auth-rejected, clock-drift, stream-down, snapshot-failed, slow',
-    ),
-  detail: z.string(),
-  lastPollAt: z.iso.datetime().nullable(),
-  lastOkAt: z.iso.datetime().nullable(),
-  snapshotAt: z.iso.datetime().nullable().describe('time of the latest good snapshot (GET …/snapshot)'),
-});
-type Health = z.infer<typeof HealthSchema>;
-
-const CameraWithHealthSchema = CameraSchema.extend({
-  health: HealthSchema,
-  uptime: z.object({
-    last24hPct: z.number().nullable().describe('usable (ok or degraded) share of the known time'),
-    last7dPct: z.number().nullable(),
-  }),
-});
-
-const IncidentSchema = z.object({
-  id: z.int(),
-  kind: z.enum(['offline', 'auth_failed']),
-  startedAt: z.iso.datetime(),
-  endedAt: z.iso.datetime().nullable(),
-  durationS: z.number().describe('so far, for an open incident'),
-  reason: z.string(),
-  detail: z.string(),
-});
-
-const DiscoveredSchema = z.object({
-  endpointUrn: z.string(),
-  xaddr: z.string(),
-  name: z.string().nullable(),
-  hardware: z.string().nullable(),
-  location: z.string().nullable(),
-  from: z.string(),
-  onboardedAs: z.string().nullable().describe('the camera id when this device is already onboarded'),
-});
-
-const StepSchema = z.object({
-  name: z.string(),
-  ok: z.boolean(),
-  latencyMs: z.number().nullable(),
-  error: z.string().optional(),
-});
 
 /**
  * Camera onboarding and health. Technicians onboard (from discovery or by address) and poll on
@@ -103,7 +64,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
     if (village.communeId !== communeId || !inScope(request, village.communeId))
       throw new NotFoundError('village', villageId);
   };
-  const healthOf = (id: string): Health => {
+  const healthOf = (id: string): CameraHealth => {
     const h = cameraHealth.status(id);
     return {
       state: h.state,
@@ -214,11 +175,8 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         description:
           'Sends a WS-Discovery Probe from the chosen network interface (default: CAMERA_DISCOVERY_INTERFACE, ' +
           'else the default route) and lists what answers within the timeout, marking devices already onboarded.',
-        body: z.strictObject({
-          networkInterface: z.string().min(1).max(64).optional().describe('e.g. eth0'),
-          timeoutMs: z.int().min(500).max(30_000).default(3000),
-        }),
-        response: { 200: z.object({ items: z.array(DiscoveredSchema) }), ...errorResponses },
+        body: DiscoveryRequestSchema,
+        response: { 200: DiscoveryResultSchema, ...errorResponses },
       },
     },
     async (request) => {
@@ -294,7 +252,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         summary: 'Periods the camera was offline or refused the platform, newest first',
         params: IdParams,
         querystring: PageQuerySchema,
-        response: { 200: pagedSchema(IncidentSchema), ...errorResponses },
+        response: { 200: pagedSchema(CameraIncidentSchema), ...errorResponses },
       },
     },
     async (request) => {
@@ -326,13 +284,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         description: 'The result counts like a scheduled poll: debouncing still applies to the health.',
         params: IdParams,
         response: {
-          200: z.object({
-            steps: z.array(StepSchema),
-            clockDriftS: z.number().nullable(),
-            streamUri: z.string().nullable(),
-            snapshotUri: z.string().nullable(),
-            health: HealthSchema,
-          }),
+          200: PollResultSchema,
           ...errorResponses,
         },
       },

@@ -1,36 +1,25 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { DeviceIdSchema } from '../../../devices/index.js';
-import { NotFoundError } from '../../errors.js';
-import type { PresenceService } from '../../presence/presence-service.js';
+import { pagedSchema } from '../../../contracts/pages.js';
 import {
   type Cluster,
   ClusterCreateSchema,
+  ClusterDetailSchema,
   ClusterPatchSchema,
-  type ClusterRecord,
   ClusterSchema,
   IssuedSecretSchema,
   SlugSchema,
-} from '../../registry/schemas.js';
+} from '../../../contracts/registry.js';
+import { DeviceIdSchema } from '../../../devices/index.js';
+import { NotFoundError } from '../../errors.js';
+import type { PresenceService } from '../../presence/presence-service.js';
+import type { ClusterRecord } from '../../registry/cluster-record.js';
 import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';
-import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
+import { errorResponses, PageQuerySchema } from '../pagination.js';
 import { assertInScope, communeScope, inScope } from '../security.js';
 
 const IdParams = z.object({ id: DeviceIdSchema });
-const ClusterDetailSchema = ClusterSchema.extend({
-  rejectedMessages: z
-    .record(z.string(), z.int())
-    .describe('malformed messages dropped since start, by reason'),
-  lastRejection: z
-    .object({
-      reason: z.string(),
-      detail: z.string().nullable().describe('what was wrong, e.g. which field'),
-      at: z.iso.datetime(),
-    })
-    .nullable()
-    .describe('the last message dropped since start'),
-});
 
 /** A registry record joined with what presence knows about the device right now. */
 export function toCluster(record: ClusterRecord, presence: PresenceService): Cluster {

@@ -1,14 +1,15 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { pagedSchema } from '../../../contracts/pages.js';
 import {
   CommuneCreateSchema,
   CommunePatchSchema,
   CommuneSchema,
   SlugSchema,
-} from '../../registry/schemas.js';
+} from '../../../contracts/registry.js';
 import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';
-import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
+import { errorResponses, PageQuerySchema } from '../pagination.js';
 import { assertInScope, type inScope } from '../security.js';
 
 const IdParams = z.object({ id: SlugSchema });

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { DemoFaultsSchema, FaultInjectSchema } from '../../../contracts/demo.js';
 import { DeviceIdSchema } from '../../../devices/index.js';
 import { InvalidRequestError, NotFoundError } from '../../errors.js';
 import type { ApiDeps } from '../deps.js';
@@ -16,12 +17,6 @@ export interface DemoSimulators {
 }
 
 const IdParams = z.object({ id: DeviceIdSchema });
-const FaultsSchema = z.object({
-  deviceId: z.string(),
-  kinds: z.array(z.object({ kind: z.string(), summary: z.string() })),
-  active: z.array(z.string()),
-});
-
 /** Fault injection into the demo's simulated clusters and cameras; registered only in demo mode. */
 export const demoRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; simulators: DemoSimulators }> = async (
   app,
@@ -44,7 +39,7 @@ export const demoRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; simulators: Demo
         tags,
         summary: 'The faults a simulated device can rehearse, and the active ones (demo only)',
         params: IdParams,
-        response: { 200: FaultsSchema, ...errorResponses },
+        response: { 200: DemoFaultsSchema, ...errorResponses },
       },
     },
     async (request) => simulated(request, request.params.id),
@@ -58,11 +53,8 @@ export const demoRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; simulators: Demo
         tags,
         summary: 'Inject a fault into a simulated device (demo only)',
         params: IdParams,
-        body: z.strictObject({
-          kind: z.string().min(1).max(40),
-          arg: z.string().max(40).optional().describe('e.g. milliseconds, seconds, a speaker number'),
-        }),
-        response: { 200: FaultsSchema, ...errorResponses },
+        body: FaultInjectSchema,
+        response: { 200: DemoFaultsSchema, ...errorResponses },
       },
     },
     async (request) => {
@@ -85,7 +77,7 @@ export const demoRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; simulators: Demo
         tags,
         summary: 'Clear every fault of a simulated device (demo only)',
         params: IdParams,
-        response: { 200: FaultsSchema, ...errorResponses },
+        response: { 200: DemoFaultsSchema, ...errorResponses },
       },
     },
     async (request) => {

@@ -1,55 +1,17 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import {
-  CommandSchema,
-  ConfigCommandSchema,
-  DeviceIdSchema,
-  PingCommandSchema,
-  PowerCommandSchema,
-  RebootCommandSchema,
-  StopCommandSchema,
-  VolumeCommandSchema,
-} from '../../../devices/index.js';
+import { CommandRequestSchema, CommandResponseSchema } from '../../../contracts/commands.js';
+import { PresencePeriodSchema } from '../../../contracts/history.js';
+import { pagedSchema } from '../../../contracts/pages.js';
+import { DeviceIdSchema } from '../../../devices/index.js';
 import type { CommandRecord } from '../../commands/command-store.js';
 import { NotFoundError } from '../../errors.js';
 import { isoTime } from '../../time.js';
 import type { ApiDeps } from '../deps.js';
-import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
+import { errorResponses, PageQuerySchema } from '../pagination.js';
 import { assertInScope, type inScope } from '../security.js';
 
 const IdParams = z.object({ id: DeviceIdSchema });
-const generated = { id: true, issuedAt: true, expiresAt: true } as const;
-
-const CommandRequestSchema = z.discriminatedUnion('type', [
-  StopCommandSchema.omit(generated),
-  VolumeCommandSchema.omit(generated),
-  PowerCommandSchema.omit(generated),
-  PingCommandSchema.omit(generated),
-  RebootCommandSchema.omit(generated),
-  ConfigCommandSchema.omit(generated),
-]);
-
-const CommandResponseSchema = z.object({
-  id: z.string(),
-  deviceId: z.string(),
-  type: z.string(),
-  status: z.enum(['sent', 'accepted', 'rejected', 'done', 'failed', 'expired']),
-  error: z.string().nullable(),
-  command: CommandSchema,
-  issuedAt: z.iso.datetime(),
-  expiresAt: z.iso.datetime(),
-  updatedAt: z.iso.datetime(),
-});
-
-const PeriodSchema = z.object({
-  online: z.boolean(),
-  startedAt: z.iso.datetime(),
-  startReason: z.string(),
-  endedAt: z.iso.datetime().nullable(),
-  endReason: z.string().nullable(),
-  durationS: z.number().describe('length of the period so far, seconds'),
-});
-
 function toResponse(record: CommandRecord) {
   return {
     id: record.id,
@@ -140,7 +102,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
           from: z.iso.datetime().optional().describe('default: 7 days before `to`'),
           to: z.iso.datetime().optional().describe('default: now'),
         }),
-        response: { 200: pagedSchema(PeriodSchema), ...errorResponses },
+        response: { 200: pagedSchema(PresencePeriodSchema), ...errorResponses },
       },
     },
     async (request) => {

@@ -1,11 +1,17 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { SlugSchema } from '../../registry/schemas.js';
-import { type Group, GroupCreateSchema, GroupPatchSchema, GroupSchema } from '../../scheduling/schemas.js';
+import { pagedSchema } from '../../../contracts/pages.js';
+import { SlugSchema } from '../../../contracts/registry.js';
+import {
+  type Group,
+  GroupCreateSchema,
+  GroupPatchSchema,
+  GroupSchema,
+} from '../../../contracts/schedules.js';
 import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';
-import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
+import { errorResponses, PageQuerySchema } from '../pagination.js';
 import { assertInScope, assertOwnNamespace, communeScope } from '../security.js';
 
 const IdParams = z.object({ id: z.string().min(1).max(48) });

@@ -1,16 +1,18 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { AGGREGATES, AvailabilityReportSchema, HistoryResponseSchema } from '../../../contracts/history.js';
+import { ErrorSchema } from '../../../contracts/pages.js';
 import { DeviceIdSchema } from '../../../devices/index.js';
 import { ForbiddenError, InvalidRequestError } from '../../errors.js';
-import type { ClusterRecord } from '../../registry/schemas.js';
+import type { ClusterRecord } from '../../registry/cluster-record.js';
 import { zoneOffsetMs } from '../../scheduling/wall-time.js';
 import { availabilityOf, uptimePercent } from '../../telemetry/availability.js';
 import { numericFieldsOf } from '../../telemetry/measurements.js';
 import { MAX_RAW_POINTS, parseWindow } from '../../telemetry/series-query.js';
-import { AGGREGATES, type DeviceAvailability } from '../../telemetry/telemetry-store.js';
+import type { DeviceAvailability } from '../../telemetry/telemetry-store.js';
 import { isoTime } from '../../time.js';
 import type { ApiDeps } from '../deps.js';
-import { ErrorSchema, errorResponses, PageQuerySchema } from '../pagination.js';
+import { errorResponses, PageQuerySchema } from '../pagination.js';
 import { assertInScope, communeScope } from '../security.js';
 
 const DAY = 86_400_000;
@@ -37,45 +39,11 @@ const HistoryQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_RAW_POINTS).default(1000),
 });
 
-const HistoryResponseSchema = z.object({
-  deviceId: z.string(),
-  field: z.string(),
-  from: z.iso.datetime(),
-  to: z.iso.datetime(),
-  window: z.string().nullable(),
-  agg: z.enum(AGGREGATES).nullable(),
-  points: z.array(z.object({ at: z.iso.datetime(), value: z.number() })),
-  next: z.iso
-    .datetime()
-    .nullable()
-    .describe('when the limit cut the answer: pass this as "from" to get the rest'),
-});
-
-const AvailabilitySchema = z.object({
-  uptimePct: z.number().nullable().describe('online share of the time whose state is known; null if none is'),
-  onlineS: z.number(),
-  offlineS: z.number(),
-  unknownS: z.number().describe('time before the device was first heard of in the range'),
-});
-
 const ReportQuerySchema = PageQuerySchema.extend({
   from: Instant.optional().describe('default 24 h before "to"'),
   to: Instant.optional().describe('default now; a later time counts only up to now'),
   communeId: z.string().optional(),
   villageId: z.string().optional(),
-});
-
-const ReportSchema = z.object({
-  from: z.iso.datetime(),
-  to: z.iso.datetime(),
-  overall: AvailabilitySchema.extend({ devices: z.int() }),
-  villages: z.array(AvailabilitySchema.extend({ id: z.string(), name: z.string(), devices: z.int() })),
-  devices: z.object({
-    items: z.array(AvailabilitySchema.extend({ id: z.string(), name: z.string(), villageId: z.string() })),
-    total: z.int(),
-    limit: z.int(),
-    offset: z.int(),
-  }),
 });
 
 function summarise(parts: readonly DeviceAvailability[]) {
@@ -182,7 +150,7 @@ export const historyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
           'reported down for the days before it was first heard of. Devices are paged; villages and ' +
           'the overall figure cover every device matching the filter.',
         querystring: ReportQuerySchema,
-        response: { 200: ReportSchema, ...errorResponses, 503: ErrorSchema },
+        response: { 200: AvailabilityReportSchema, ...errorResponses, 503: ErrorSchema },
       },
     },
     async (request) => {

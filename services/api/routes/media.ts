@@ -5,6 +5,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LoginThrottle } from '../../../broker/login-throttle.js';
+import { MediaIdSchema, MediaNameSchema, type MediaRecord, MediaSchema } from '../../../contracts/media.js';
+import { ErrorSchema, pagedSchema } from '../../../contracts/pages.js';
 import { isAllowed } from '../../accounts/roles.js';
 import {
   AuthenticationError,
@@ -17,11 +19,9 @@ import {
   UnsupportedMediaError,
 } from '../../errors.js';
 import { parseByteRange } from '../../media/byte-range.js';
-import type { MediaRecord } from '../../media/media-library.js';
-import { MediaIdSchema, MediaNameSchema, MediaSchema } from '../../media/schemas.js';
 import { storageFailure } from '../../storage/storage-errors.js';
 import type { ApiDeps } from '../deps.js';
-import { ErrorSchema, errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
+import { errorResponses, PageQuerySchema } from '../pagination.js';
 
 const IdParams = z.object({ id: MediaIdSchema });
 const ContentQuery = z.object({

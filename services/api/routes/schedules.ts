@@ -1,20 +1,21 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { InvalidRequestError, NotFoundError } from '../../errors.js';
-import { SlugSchema } from '../../registry/schemas.js';
-import type { ScheduleResult } from '../../scheduling/schedule-service.js';
-import type { ScheduleRecord } from '../../scheduling/schedule-store.js';
+import { pagedSchema } from '../../../contracts/pages.js';
+import { SlugSchema } from '../../../contracts/registry.js';
 import {
   CalendarOccurrenceSchema,
   ScheduleCreateSchema,
   SchedulePatchSchema,
   ScheduleResultSchema,
   ScheduleSchema,
-} from '../../scheduling/schemas.js';
+} from '../../../contracts/schedules.js';
+import { InvalidRequestError, NotFoundError } from '../../errors.js';
+import type { ScheduleResult } from '../../scheduling/schedule-service.js';
+import type { ScheduleRecord } from '../../scheduling/schedule-store.js';
 import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';
-import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
+import { errorResponses, PageQuerySchema } from '../pagination.js';
 import { communeScope } from '../security.js';
 
 const IdParams = z.object({ id: z.string().min(1).max(48) });

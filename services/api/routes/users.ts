@@ -1,11 +1,17 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { PasswordSchema, UserCreateSchema, UserPatchSchema, UserSchema } from '../../accounts/schemas.js';
+import {
+  PasswordChangedSchema,
+  PasswordResetSchema,
+  UserCreateSchema,
+  UserPatchSchema,
+  UserSchema,
+} from '../../../contracts/accounts.js';
+import { pagedSchema } from '../../../contracts/pages.js';
 import { AuthenticationError } from '../../errors.js';
 import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';
-import { errorResponses, PageQuerySchema, pagedSchema } from '../pagination.js';
-import { PasswordChangedSchema } from './auth.js';
+import { errorResponses, PageQuerySchema } from '../pagination.js';
 
 const IdParams = z.object({ id: z.string().regex(/^u-[0-9a-f]{10}$/) });
 
@@ -92,7 +98,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
         summary:
           'Reset an account’s password; the user is signed out everywhere and their API tokens revoked',
         params: IdParams,
-        body: z.strictObject({ password: PasswordSchema }),
+        body: PasswordResetSchema,
         response: { 200: PasswordChangedSchema, ...errorResponses },
       },
     },

@@ -1,4 +1,4 @@
-import type { ClusterCreate, CommuneCreate, VillageCreate } from '../schemas.js';
+import type { ClusterCreate, CommuneCreate, VillageCreate } from '../../../contracts/registry.js';
 
 /*
  * Hướng Đạo commune, Tam Dương district, Vĩnh Phúc province: the reference site, 14 villages

@@ -1,4 +1,6 @@
 /** The one way the console calls the platform's HTTP API: same-origin cookie, JSON, typed errors. */
+import type { z } from 'zod';
+import type { ErrorSchema, pagedSchema } from '../../../contracts/pages';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -67,8 +69,8 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     }
   }
   if (!response.ok) {
-    const error = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | null)
-      ?.error;
+    // A proxy in front of the platform may answer errors of its own, without this body.
+    const error = (parsed as Partial<z.infer<typeof ErrorSchema>> | null)?.error;
     if (response.status === 401 && !path.endsWith('/auth/login')) unauthorizedListener?.();
     throw new ApiError(
       response.status,
@@ -80,9 +82,4 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   return parsed as T;
 }
 
-export interface Page<T> {
-  items: T[];
-  total: number;
-  limit: number;
-  offset: number;
-}
+export type Page<T> = z.infer<ReturnType<typeof pagedSchema<z.ZodType<T>>>>;

@@ -7,7 +7,7 @@ import type {
   DeliveryLive,
   RawMessage,
   ServerToClientEvents,
-} from '../../../services/realtime/protocol';
+} from '../../../contracts/realtime';
 
 export type { CameraLive, ClusterLive, DeliveryLive, RawMessage };
 

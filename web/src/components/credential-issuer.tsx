@@ -1,15 +1,9 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { type ApiError, api } from '../api/client';
+import type { IssuedSecret } from '../api/types';
 import { toApiError } from '../api/use-fetch';
 import { ConfirmDialog, Dialog } from './dialog';
-
-export interface IssuedSecret {
-  deviceId: string;
-  secret: string;
-  issuedAt: string;
-  rotated: boolean;
-}
 
 /** What the issuer needs to know of a cluster. */
 export interface SecretTarget {

@@ -3,7 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'wouter';
 import { type ApiError, api, type Page } from '../api/client';
 import { live, useDeviceMessages, useLive } from '../api/live';
-import type { Cluster, CommandRecord, HistoryAnswer } from '../api/types';
+import type { ClusterDetail, CommandRecord, DemoFaults, HistoryAnswer } from '../api/types';
 import { toApiError, useFetch } from '../api/use-fetch';
 import { ErrorMessage } from '../components/error-message';
 import { HistoryChart } from '../components/history-chart';
@@ -26,7 +26,7 @@ const RANGES = [6, 24, 72, 168] as const;
 export default function DevicePage() {
   const { id = '' } = useParams<{ id: string }>();
   const { t } = useTranslation();
-  const cluster = useFetch<Cluster>(`/api/v1/clusters/${encodeURIComponent(id)}`);
+  const cluster = useFetch<ClusterDetail>(`/api/v1/clusters/${encodeURIComponent(id)}`);
   const { demo } = useSettings();
 
   return (
@@ -47,7 +47,7 @@ export default function DevicePage() {
   );
 }
 
-function LiveValues({ id, cluster }: { id: string; cluster: Cluster | null }) {
+function LiveValues({ id, cluster }: { id: string; cluster: ClusterDetail | null }) {
   const { t } = useTranslation();
   const format = useFormat();
   const labels = useLabels();
@@ -98,7 +98,7 @@ function LiveValues({ id, cluster }: { id: string; cluster: Cluster | null }) {
 }
 
 /** "invalid JSON 3, malformed 1": the messages refused since start, by reason. */
-function rejectedText(cluster: Cluster | null, labels: Labels, none: string): string {
+function rejectedText(cluster: ClusterDetail | null, labels: Labels, none: string): string {
   const counts = Object.entries(cluster?.rejectedMessages ?? {}).filter(([, n]) => n > 0);
   return counts.length === 0
     ? none
@@ -306,12 +306,6 @@ function Messages({ id }: { id: string }) {
       </ol>
     </section>
   );
-}
-
-interface DemoFaults {
-  deviceId: string;
-  kinds: { kind: string; summary: string }[];
-  active: string[];
 }
 
 /** Demo mode: rehearse a fault on the simulated device, as the demo console's `fault` command does. */

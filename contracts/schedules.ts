@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { ContentSchema, LevelSchema, TargetsSchema } from '../announcements/types.js';
-import { SlugSchema } from '../registry/schemas.js';
-import { recurrenceProblem, recurrenceSyntaxProblem } from './recurrence-rule.js';
-import { isTimeZone, parseWallTime } from './wall-time.js';
+import { recurrenceProblem, recurrenceSyntaxProblem } from '../services/scheduling/recurrence-rule.js';
+import { isTimeZone, parseWallTime } from '../services/scheduling/wall-time.js';
+import { ContentSchema, LevelSchema, TargetsSchema } from './broadcasts.js';
+import { SlugSchema } from './registry.js';
 
 const timestamp = z.iso.datetime().describe('ISO 8601, UTC');
 const name = z.string().trim().min(1).max(120);

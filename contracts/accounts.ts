@@ -1,7 +1,16 @@
 import { z } from 'zod';
-import { SlugSchema } from '../registry/schemas.js';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords.js';
-import { RoleSchema } from './roles.js';
+import { SlugSchema } from './registry.js';
+
+/**
+ * Circular 39 asks for accounts and roles. `admin` manages accounts and the registry and may do
+ * everything; the others are scoped to their job.
+ */
+export const ROLES = ['admin', 'operator', 'police', 'technician'] as const;
+export type Role = (typeof ROLES)[number];
+export const RoleSchema = z.enum(ROLES);
+
+export const PASSWORD_MIN_LENGTH = 12;
+export const PASSWORD_MAX_LENGTH = 256;
 
 const timestamp = z.iso.datetime();
 
@@ -72,3 +81,22 @@ export const TokenSchema = z.object({
   revokedAt: timestamp.nullable(),
 });
 export type ApiToken = z.infer<typeof TokenSchema>;
+
+/** What a password change or reset did besides changing the password. */
+export const PasswordChangedSchema = z.object({
+  tokensRevoked: z.int().describe('API tokens of the account revoked with the old password'),
+});
+
+export const PasswordChangeSchema = z.strictObject({
+  currentPassword: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+  newPassword: PasswordSchema,
+});
+
+export const PasswordResetSchema = z.strictObject({ password: PasswordSchema });
+
+export const MeSchema = z.object({
+  user: UserSchema,
+  via: z.enum(['session', 'token']),
+  roles: z.array(RoleSchema).describe('the roles in force for this request (a token may hold fewer)'),
+  sessionExpiresAt: z.iso.datetime().nullable(),
+});

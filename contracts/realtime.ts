@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CAMERA_STATES } from './cameras.js';
 
 /**
  * The Socket.IO protocol between the platform and the web console: event names and payloads,
@@ -26,7 +27,7 @@ export type ClusterLive = z.infer<typeof ClusterLiveSchema>;
 export const CameraLiveSchema = z.object({
   id: z.string(),
   communeId: z.string(),
-  state: z.enum(['unknown', 'ok', 'degraded', 'offline', 'auth_failed']),
+  state: z.enum(CAMERA_STATES),
   since: z.string(),
   reason: z.string(),
   detail: z.string(),

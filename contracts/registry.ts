@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DeviceIdSchema, NETWORK_KINDS } from '../../devices/index.js';
+import { DeviceIdSchema } from '../devices/shared/device-id.js';
+import { NETWORK_KINDS } from '../devices/speaker-cluster/messages.js';
 
 /** Ids of communes and villages: URL-safe slugs, chosen by the operator or generated. */
 export const SlugSchema = z
@@ -85,20 +86,6 @@ export type ClusterCreate = z.infer<typeof ClusterCreateSchema>;
 export const ClusterPatchSchema = ClusterCreateSchema.omit({ id: true }).partial();
 export type ClusterPatch = z.infer<typeof ClusterPatchSchema>;
 
-export interface ClusterRecord {
-  id: string;
-  villageId: string;
-  communeId: string;
-  name: string;
-  address: string | null;
-  location: { lat: number; lon: number };
-  heartbeatTimeoutS: number | null;
-  speakers: { idx: number; label: string }[];
-  credentialIssuedAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
 export const SpeakerHealthSchema = SpeakerSchema.extend({
   ok: z.boolean().nullable().describe('null until the first heartbeat'),
   fault: z.string().nullable(),
@@ -138,6 +125,21 @@ export const ClusterSchema = z.object({
   updatedAt: timestamp,
 });
 export type Cluster = z.infer<typeof ClusterSchema>;
+
+/** A single cluster's answer: the record plus what ingress dropped from it since start. */
+export const ClusterDetailSchema = ClusterSchema.extend({
+  rejectedMessages: z
+    .record(z.string(), z.int())
+    .describe('malformed messages dropped since start, by reason'),
+  lastRejection: z
+    .object({
+      reason: z.string(),
+      detail: z.string().nullable().describe('what was wrong, e.g. which field'),
+      at: z.iso.datetime(),
+    })
+    .nullable()
+    .describe('the last message dropped since start'),
+});
 
 export const IssuedSecretSchema = z.object({
   deviceId: DeviceIdSchema,

@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { BROADCAST_LEVELS, type BroadcastLevel } from '../devices/speaker-cluster/messages.js';
+
+export type Level = BroadcastLevel;
+export const LevelSchema = z.enum(BROADCAST_LEVELS);
+export const ContentSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('media'), mediaId: z.string().min(1).max(40) }),
+  z.strictObject({
+    kind: z.literal('stream'),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .describe('an external live stream, relayed for the time window'),
+  }),
+]);
+export type Content = z.infer<typeof ContentSchema>;
+
+export const TargetsSchema = z
+  .strictObject({
+    communeIds: z.array(z.string().max(48)).max(100).default([]),
+    villageIds: z.array(z.string().max(48)).max(500).default([]),
+    clusterIds: z.array(z.string().max(23)).max(10_000).default([]),
+    groupIds: z.array(z.string().max(48)).max(100).default([]),
+  })
+  .refine(
+    (t) => t.communeIds.length + t.villageIds.length + t.clusterIds.length + t.groupIds.length > 0,
+    'name at least one commune, village, cluster or group',
+  );
+export type Targets = z.infer<typeof TargetsSchema>;
+
+export const DELIVERY_STATES = [
+  'scheduled',
+  'sent',
+  'accepted',
+  'playing',
+  'done',
+  'failed',
+  'missed',
+  'pre-empted',
+  'expired',
+  'stopped',
+] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+export const DeliverySchema = z.object({
+  clusterId: z.string(),
+  clusterName: z.string().nullable(),
+  villageId: z.string().nullable(),
+  state: z.enum(DELIVERY_STATES),
+  reason: z.string().nullable(),
+  attempts: z.int(),
+  sentAt: z.iso.datetime().nullable(),
+  acceptedAt: z.iso.datetime().nullable(),
+  startedAt: z.iso.datetime().nullable(),
+  finishedAt: z.iso.datetime().nullable(),
+  playedS: z.number().nullable().describe('from playback start to finish, seconds'),
+  heard: z
+    .boolean()
+    .nullable()
+    .describe(
+      'true once the cluster reported sound; false when it ended without any (see reason); null while open',
+    ),
+  speakers: z
+    .array(z.object({ idx: z.int(), ok: z.boolean().nullable(), fault: z.string().nullable() }))
+    .nullable()
+    .describe('per-speaker health reported while it played'),
+});
+
+export const BroadcastSchema = z.object({
+  id: z.string(),
+  kind: z.enum(['scheduled', 'emergency', 'live']),
+  scheduleId: z.string().nullable(),
+  name: z.string(),
+  level: LevelSchema,
+  content: ContentSchema,
+  volume: z.int().nullable(),
+  repeat: z.int(),
+  startAt: z.iso.datetime(),
+  endAt: z.iso.datetime(),
+  status: z.enum(['active', 'finished', 'stopped']),
+  createdBy: z.string().nullable(),
+  stoppedAt: z.iso.datetime().nullable(),
+  stoppedBy: z.string().nullable(),
+  summary: z.record(z.string(), z.int()).describe('clusters per delivery state'),
+});
+
+export const BroadcastDetailSchema = BroadcastSchema.extend({
+  deliveries: z.array(DeliverySchema),
+  recorded: z
+    .boolean()
+    .describe('false while the disk could not store the broadcast: it was sent and is held in memory'),
+});
+
+export const EmergencyRequestSchema = z.strictObject({
+  name: z.string().trim().min(1).max(120).optional(),
+  content: ContentSchema,
+  targets: TargetsSchema.optional().describe('default: every commune you may address'),
+  volume: z.int().min(0).max(100).optional().describe('default 100'),
+  durationS: z
+    .number()
+    .positive()
+    .max(12 * 3600)
+    .optional()
+    .describe('required for a stream'),
+});
+
+export const LiveRequestSchema = z.strictObject({
+  name: z.string().trim().min(1).max(120),
+  url: z.url({ protocol: /^https?$/ }).max(2048),
+  targets: TargetsSchema.optional(),
+  level: LevelSchema.default('normal'),
+  volume: z.int().min(0).max(100).optional(),
+  durationS: z
+    .number()
+    .positive()
+    .max(12 * 3600),
+});
