@@ -1,9 +1,11 @@
-import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
+import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { type ApiError, api } from '../api/client';
 import { usePlaces } from '../api/places';
 import type { Camera, DiscoveredCamera } from '../api/types';
 import { toApiError } from '../api/use-fetch';
+import { useRecordEditor, useRecordForm } from '../api/use-record-editor';
+import { DeviceIdField, LocationFields } from './device-fields';
 import { ConfirmDialog } from './dialog';
 import { ErrorMessage } from './error-message';
 import { useFocusFirst } from './focus-first';
@@ -134,35 +136,22 @@ export function CameraForm({
 }) {
   const { t } = useTranslation();
   const { communes, villages, error: placesError } = usePlaces();
-  const [draft, setDraft] = useState<Draft>(() => draftOf(camera));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { draft, setDraft, set, busy, error, submit } = useRecordForm({
+    collection: '/api/v1/cameras',
+    record: camera,
+    draftOf,
+    bodyOf,
+    onSaved,
+  });
   const formRef = useRef<HTMLFormElement>(null);
   useFocusFirst(formRef);
-  const set = (patch: Partial<Draft>) => setDraft((current) => ({ ...current, ...patch }));
 
   // An account of one commune has nothing to choose.
   useEffect(() => {
     const only = communes[0];
     if (!camera && communes.length === 1 && only && draft.communeId !== only.id)
       setDraft((current) => ({ ...current, communeId: only.id }));
-  }, [camera, communes, draft.communeId]);
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    const request = camera
-      ? api<Camera>(`/api/v1/cameras/${encodeURIComponent(camera.id)}`, {
-          method: 'PATCH',
-          body: bodyOf(draft, camera),
-        })
-      : api<Camera>('/api/v1/cameras', { method: 'POST', body: bodyOf(draft, null) });
-    request
-      .then((saved) => onSaved(saved, camera === null))
-      .catch((caught: unknown) => setError(toApiError(caught)))
-      .finally(() => setBusy(false));
-  };
+  }, [camera, communes, draft.communeId, setDraft]);
 
   const pick = (found: DiscoveredCamera) =>
     set({
@@ -179,22 +168,13 @@ export function CameraForm({
       <h2>{camera ? t('cameraForm.editTitle', { name: camera.name }) : t('cameraForm.newTitle')}</h2>
       {camera ? null : <Discovery onPick={pick} />}
       <div className="grid">
-        <label>
-          {t('cameraForm.id')}
-          <input
-            required
-            value={draft.id}
-            readOnly={camera !== null}
-            pattern="[a-z0-9][a-z0-9\-]{1,22}"
-            title={t('clusterForm.idHint')}
-            autoCapitalize="none"
-            autoComplete="off"
-            spellCheck={false}
-            onChange={(e) => set({ id: e.target.value.toLowerCase() })}
-            data-testid="camera-form-id"
-          />
-          <span className="muted">{t('clusterForm.idHint')}</span>
-        </label>
+        <DeviceIdField
+          label={t('cameraForm.id')}
+          value={draft.id}
+          fixed={camera !== null}
+          onChange={(id) => set({ id })}
+          testId="camera-form-id"
+        />
         {camera || communes.length === 1 ? null : (
           <label>
             {t('cameraForm.commune')}
@@ -273,32 +253,13 @@ export function CameraForm({
             data-testid="camera-form-password"
           />
         </label>
-        <label>
-          {t('clusterForm.lat')}
-          <input
-            type="number"
-            inputMode="decimal"
-            step="any"
-            min={-90}
-            max={90}
-            required={draft.lon !== ''}
-            value={draft.lat}
-            onChange={(e) => set({ lat: e.target.value })}
-          />
-        </label>
-        <label>
-          {t('clusterForm.lon')}
-          <input
-            type="number"
-            inputMode="decimal"
-            step="any"
-            min={-180}
-            max={180}
-            required={draft.lat !== ''}
-            value={draft.lon}
-            onChange={(e) => set({ lon: e.target.value })}
-          />
-        </label>
+        <LocationFields
+          lat={draft.lat}
+          lon={draft.lon}
+          onChange={(location) => set(location)}
+          required="as-a-pair"
+          testIdPrefix="camera-form"
+        />
       </div>
       {draft.endpointUrn && !camera ? (
         <p className="muted">{t('cameraForm.fromDiscovery', { urn: draft.endpointUrn })}</p>
@@ -327,25 +288,16 @@ export function useCameraOnboarding(reload: () => void): {
   tileActions: (camera: Camera) => ReactNode;
 } {
   const { t } = useTranslation();
-  const [editing, setEditing] = useState<Camera | 'new' | null>(null);
-  const [removing, setRemoving] = useState<Camera | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { editing, setEditing, removing, setRemoving, error, setError, remove } = useRecordEditor<Camera>(
+    '/api/v1/cameras',
+    reload,
+  );
 
   const saved = (camera: Camera, created: boolean) => {
     setEditing(null);
     reload();
     if (!created) return;
     api(`/api/v1/cameras/${encodeURIComponent(camera.id)}/poll`, { method: 'POST' })
-      .then(reload)
-      .catch((caught: unknown) => setError(toApiError(caught)));
-  };
-
-  const remove = () => {
-    const camera = removing;
-    setRemoving(null);
-    if (!camera) return;
-    setError(null);
-    api(`/api/v1/cameras/${encodeURIComponent(camera.id)}`, { method: 'DELETE' })
       .then(reload)
       .catch((caught: unknown) => setError(toApiError(caught)));
   };

@@ -1,8 +1,8 @@
-import { type FormEvent, useRef, useState } from 'react';
+import { useRef } from 'react';
 import { useTranslation } from 'react-i18next';
-import { type ApiError, api } from '../api/client';
 import type { Cluster, Commune, Village } from '../api/types';
-import { toApiError } from '../api/use-fetch';
+import { useRecordForm } from '../api/use-record-editor';
+import { DeviceIdField, LocationFields } from './device-fields';
 import { ErrorMessage } from './error-message';
 import { useFocusFirst } from './focus-first';
 import { VillageSelect } from './village-select';
@@ -81,70 +81,27 @@ export function ClusterForm({
   onCancel: () => void;
 }) {
   const { t } = useTranslation();
-  const [draft, setDraft] = useState<Draft>(() => draftOf(cluster));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { draft, set, busy, error, submit } = useRecordForm({
+    collection: '/api/v1/clusters',
+    record: cluster,
+    draftOf,
+    bodyOf,
+    onSaved,
+  });
   const formRef = useRef<HTMLFormElement>(null);
   useFocusFirst(formRef);
-  const [locating, setLocating] = useState(false);
-  const [locateError, setLocateError] = useState<string | null>(null);
-  const set = (patch: Partial<Draft>) => setDraft((current) => ({ ...current, ...patch }));
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    const request = cluster
-      ? api<Cluster>(`/api/v1/clusters/${encodeURIComponent(cluster.id)}`, {
-          method: 'PATCH',
-          body: bodyOf(draft, cluster),
-        })
-      : api<Cluster>('/api/v1/clusters', { method: 'POST', body: bodyOf(draft, null) });
-    request
-      .then((saved) => onSaved(saved, cluster === null))
-      .catch((caught: unknown) => setError(toApiError(caught)))
-      .finally(() => setBusy(false));
-  };
-
-  const locate = () => {
-    setLocating(true);
-    setLocateError(null);
-    navigator.geolocation.getCurrentPosition(
-      (position) => {
-        set({
-          lat: position.coords.latitude.toFixed(6),
-          lon: position.coords.longitude.toFixed(6),
-        });
-        setLocating(false);
-      },
-      (failure) => {
-        setLocateError(failure.message || t('clusterForm.locateFailed'));
-        setLocating(false);
-      },
-      { enableHighAccuracy: true, timeout: 15_000 },
-    );
-  };
 
   return (
     <form ref={formRef} className="card form" onSubmit={submit} data-testid="cluster-form">
       <h2>{cluster ? t('clusterForm.editTitle', { name: cluster.name }) : t('clusterForm.newTitle')}</h2>
       <div className="grid">
-        <label>
-          {t('clusterForm.id')}
-          <input
-            required
-            value={draft.id}
-            readOnly={cluster !== null}
-            pattern="[a-z0-9][a-z0-9\-]{1,22}"
-            title={t('clusterForm.idHint')}
-            autoCapitalize="none"
-            autoComplete="off"
-            spellCheck={false}
-            onChange={(e) => set({ id: e.target.value.toLowerCase() })}
-            data-testid="cluster-form-id"
-          />
-          <span className="muted">{t('clusterForm.idHint')}</span>
-        </label>
+        <DeviceIdField
+          label={t('clusterForm.id')}
+          value={draft.id}
+          fixed={cluster !== null}
+          onChange={(id) => set({ id })}
+          testId="cluster-form-id"
+        />
         <label htmlFor="cluster-form-village">
           {t('clusterForm.village')}
           <VillageSelect
@@ -177,42 +134,13 @@ export function ClusterForm({
             data-testid="cluster-form-address"
           />
         </label>
-        <label>
-          {t('clusterForm.lat')}
-          <input
-            required
-            type="number"
-            inputMode="decimal"
-            step="any"
-            min={-90}
-            max={90}
-            value={draft.lat}
-            onChange={(e) => set({ lat: e.target.value })}
-            data-testid="cluster-form-lat"
-          />
-        </label>
-        <label>
-          {t('clusterForm.lon')}
-          <input
-            required
-            type="number"
-            inputMode="decimal"
-            step="any"
-            min={-180}
-            max={180}
-            value={draft.lon}
-            onChange={(e) => set({ lon: e.target.value })}
-            data-testid="cluster-form-lon"
-          />
-        </label>
-        {'geolocation' in navigator ? (
-          <div className="actions">
-            <button type="button" onClick={locate} disabled={locating}>
-              {locating ? t('clusterForm.locating') : t('clusterForm.here')}
-            </button>
-            {locateError ? <span className="error">{locateError}</span> : null}
-          </div>
-        ) : null}
+        <LocationFields
+          lat={draft.lat}
+          lon={draft.lon}
+          onChange={(location) => set(location)}
+          required="always"
+          testIdPrefix="cluster-form"
+        />
         <label>
           {t('clusterForm.speakers')}
           <input

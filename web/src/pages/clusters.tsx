@@ -1,11 +1,12 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
-import { type ApiError, api, type Page } from '../api/client';
+import type { Page } from '../api/client';
 import { useLive } from '../api/live';
 import { usePlaces } from '../api/places';
 import type { Cluster } from '../api/types';
-import { toApiError, useFetch } from '../api/use-fetch';
+import { useFetch } from '../api/use-fetch';
+import { useRecordEditor } from '../api/use-record-editor';
 import { ClusterForm } from '../components/cluster-form';
 import { useCredentialIssuer } from '../components/credential-issuer';
 import { ConfirmDialog } from '../components/dialog';
@@ -21,20 +22,11 @@ export default function ClustersPage() {
   const { communes, villages, error: placesError } = usePlaces();
   const [villageId, setVillageId] = useState('');
   const clusters = useFetch<Page<Cluster>>('/api/v1/clusters', { limit: 500, villageId });
-  const [editing, setEditing] = useState<Cluster | 'new' | null>(null);
-  const [removing, setRemoving] = useState<Cluster | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { editing, setEditing, removing, setRemoving, error, remove } = useRecordEditor<Cluster>(
+    '/api/v1/clusters',
+    () => clusters.reload(),
+  );
   const issuer = useCredentialIssuer(() => clusters.reload());
-
-  const remove = () => {
-    const cluster = removing;
-    setRemoving(null);
-    if (!cluster) return;
-    setError(null);
-    api(`/api/v1/clusters/${encodeURIComponent(cluster.id)}`, { method: 'DELETE' })
-      .then(() => clusters.reload())
-      .catch((caught: unknown) => setError(toApiError(caught)));
-  };
 
   const villageName = (id: string) => villages.find((v) => v.id === id)?.name ?? id;
   const items = clusters.data?.items ?? [];

@@ -1,10 +1,8 @@
-import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { type ApiError, api } from '../api/client';
 import { usePlaces } from '../api/places';
 import { useClusters, useGroups } from '../api/registry';
 import type { Group } from '../api/types';
-import { toApiError } from '../api/use-fetch';
+import { useRecordEditor } from '../api/use-record-editor';
 import { ConfirmDialog } from '../components/dialog';
 import { ErrorMessage } from '../components/error-message';
 import { GroupForm } from '../components/group-form';
@@ -15,19 +13,10 @@ export default function GroupsPage() {
   const groups = useGroups();
   const { clusters, villages, error: clustersError } = useClusters();
   const { communes } = usePlaces();
-  const [editing, setEditing] = useState<Group | 'new' | null>(null);
-  const [removing, setRemoving] = useState<Group | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-
-  const remove = () => {
-    const group = removing;
-    setRemoving(null);
-    if (!group) return;
-    setError(null);
-    api(`/api/v1/groups/${encodeURIComponent(group.id)}`, { method: 'DELETE' })
-      .then(() => groups.reload())
-      .catch((caught: unknown) => setError(toApiError(caught)));
-  };
+  const { editing, setEditing, removing, setRemoving, error, remove } = useRecordEditor<Group>(
+    '/api/v1/groups',
+    () => groups.reload(),
+  );
 
   const clusterName = (id: string) => clusters.find((c) => c.id === id)?.name ?? id;
   const communeName = (id: string) => communes.find((c) => c.id === id)?.name ?? id;
