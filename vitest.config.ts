@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /** Kills a platform child process while 18 simulated clusters play: alone, so no other suite's load skews its timing or its load theirs. */
-const CRASH_SUITES = ['test/dispatch/crash-recovery.test.ts'];
+const CRASH_SUITES = ['test/broadcasts/crash-recovery.test.ts'];
 
 export default defineConfig({
   test: {

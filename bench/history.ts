@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../services/config.js';
+import type { TelemetryPoint } from '../services/history/telemetry-store.js';
 import { Platform } from '../services/platform/platform.js';
-import type { TelemetryPoint } from '../services/telemetry/telemetry-store.js';
 import { type BenchResult, percentile } from './report.js';
 
 const DAY = 86_400_000;

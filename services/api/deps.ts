@@ -3,18 +3,18 @@ import type { Clock } from '../../devices/index.js';
 import type { CameraAddressPolicy } from '../../devices/onvif-camera/address-policy.js';
 import type { AuthService } from '../accounts/auth-service.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { BroadcastStore } from '../broadcasts/broadcast-store.js';
+import type { Dispatcher } from '../broadcasts/dispatcher.js';
 import type { CameraHealthService } from '../cameras/camera-health-service.js';
 import type { CameraStore } from '../cameras/camera-store.js';
 import type { CommandService } from '../commands/command-service.js';
-import type { BroadcastStore } from '../dispatch/broadcast-store.js';
-import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { TelemetryStore } from '../history/telemetry-store.js';
 import type { DeviceIngress } from '../ingress/device-ingress.js';
 import type { MediaLibrary } from '../media/media-library.js';
 import type { PresenceService } from '../presence/presence-service.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import type { ScheduleService } from '../scheduling/schedule-service.js';
 import type { DiskGuard } from '../storage/disk-guard.js';
-import type { TelemetryStore } from '../telemetry/telemetry-store.js';
 import type { DemoSimulators } from './routes/demo.js';
 
 /** What the HTTP routes reach; built once by the composition root. */

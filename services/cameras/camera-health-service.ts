@@ -13,9 +13,9 @@ import {
   stepCameraHealth,
 } from '../../devices/onvif-camera/index.js';
 import type { EventBus } from '../event-bus.js';
+import type { TelemetryPoint, TelemetryStore, TelemetryTags } from '../history/telemetry-store.js';
 import { BurstLogger } from '../ingress/burst-logger.js';
 import type { Page, Paged } from '../registry/registry-store.js';
-import type { TelemetryPoint, TelemetryStore, TelemetryTags } from '../telemetry/telemetry-store.js';
 import type { CameraHealthStore, IncidentRecord, StoredCameraStatus } from './camera-health-store.js';
 import type { CameraStore } from './camera-store.js';
 

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { TelemetryStats } from '../telemetry/telemetry-store.js';
+import type { TelemetryStats } from '../history/telemetry-store.js';
 
 /** One Prometheus registry per platform instance (no global default), so tests can run several. */
 export function createMetrics(live: {

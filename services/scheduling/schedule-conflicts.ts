@@ -1,5 +1,5 @@
 import type { Level } from '../../contracts/broadcasts.js';
-import { LEVEL_RANK } from '../announcements/types.js';
+import { LEVEL_RANK } from '../broadcasts/types.js';
 import type { Interval } from './schedule-expansion.js';
 
 /** Conflicts are looked for this far ahead; the end of a rule ends the search sooner by itself. */

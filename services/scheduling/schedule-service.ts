@@ -13,7 +13,7 @@ import {
   type ScheduleView,
 } from '../../contracts/schedules.js';
 import type { Clock } from '../../devices/index.js';
-import { LEVEL_RANK } from '../announcements/types.js';
+import { LEVEL_RANK } from '../broadcasts/types.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
 import type { ScheduleChange } from '../event-bus.js';
 import { BurstLogger } from '../ingress/burst-logger.js';

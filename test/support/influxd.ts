@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quoteIdent, quoteString } from '../../services/telemetry/influxql.js';
+import { quoteIdent, quoteString } from '../../services/history/influxql.js';
 import { freePort, stopProcess, track } from './server-process.js';
 
 /** Debian's `influxdb` package (1.6): the server CI tests the 1.x backend against. */

@@ -8,8 +8,8 @@ import {
   type Targets,
 } from '../../../contracts/broadcasts.js';
 import type { Principal } from '../../accounts/roles.js';
-import { FINAL_DELIVERY_STATES } from '../../announcements/types.js';
-import type { BroadcastRecord, DeliveryRecord } from '../../dispatch/broadcast-store.js';
+import type { BroadcastRecord, DeliveryRecord } from '../../broadcasts/broadcast-store.js';
+import { FINAL_DELIVERY_STATES } from '../../broadcasts/types.js';
 import { InvalidRequestError, NotFoundError } from '../../errors.js';
 import { formatWallTime, instantToWallTime } from '../../scheduling/wall-time.js';
 import { isoTimeOrNull } from '../../time.js';

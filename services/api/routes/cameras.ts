@@ -16,7 +16,7 @@ import { SlugSchema } from '../../../contracts/registry.js';
 import { DeviceIdSchema } from '../../../devices/index.js';
 import { discoverCameras } from '../../cameras/discovery.js';
 import { InvalidRequestError, NotFoundError } from '../../errors.js';
-import { uptimePercent } from '../../telemetry/availability.js';
+import { uptimePercent } from '../../history/availability.js';
 import { isoTime } from '../../time.js';
 import { changes, summary } from '../audit-summary.js';
 import type { ApiDeps } from '../deps.js';

@@ -4,12 +4,12 @@ import { AGGREGATES, AvailabilityReportSchema, HistoryResponseSchema } from '../
 import { ErrorSchema } from '../../../contracts/pages.js';
 import { DeviceIdSchema } from '../../../devices/index.js';
 import { ForbiddenError, InvalidRequestError } from '../../errors.js';
+import { availabilityOf, uptimePercent } from '../../history/availability.js';
+import { numericFieldsOf } from '../../history/measurements.js';
+import { MAX_RAW_POINTS, parseWindow } from '../../history/series-query.js';
+import type { DeviceAvailability } from '../../history/telemetry-store.js';
 import type { ClusterRecord } from '../../registry/cluster-record.js';
 import { zoneOffsetMs } from '../../scheduling/wall-time.js';
-import { availabilityOf, uptimePercent } from '../../telemetry/availability.js';
-import { numericFieldsOf } from '../../telemetry/measurements.js';
-import { MAX_RAW_POINTS, parseWindow } from '../../telemetry/series-query.js';
-import type { DeviceAvailability } from '../../telemetry/telemetry-store.js';
 import { isoTime } from '../../time.js';
 import type { ApiDeps } from '../deps.js';
 import { errorResponses, PageQuerySchema } from '../pagination.js';

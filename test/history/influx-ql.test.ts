@@ -1,6 +1,6 @@
 import { HttpError } from '@influxdata/influxdb-client';
 import { describe, expect, it } from 'vitest';
-import { linesRefused } from '../../services/telemetry/influx-store.js';
+import { linesRefused } from '../../services/history/influx-store.js';
 import {
   parseTarget,
   presenceBeforeStatement,
@@ -9,7 +9,7 @@ import {
   quoteString,
   seriesStatement,
   timeLiteral,
-} from '../../services/telemetry/influxql.js';
+} from '../../services/history/influxql.js';
 
 const T0 = Date.UTC(2026, 10, 20);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DeliveryState } from '../../contracts/broadcasts.js';
-import { type DeliveryInput, stepDelivery } from '../../services/dispatch/delivery-machine.js';
+import { type DeliveryInput, stepDelivery } from '../../services/broadcasts/delivery-machine.js';
 
 const ts = 1_795_000_000_000;
 const ack = (status: 'accepted' | 'rejected' | 'done' | 'failed', error?: string): DeliveryInput => ({

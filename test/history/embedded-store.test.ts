@@ -5,16 +5,13 @@ import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AGGREGATES } from '../../contracts/history.js';
-import {
-  type EmbeddedStoreOptions,
-  EmbeddedTelemetryStore,
-} from '../../services/telemetry/embedded-store.js';
+import { type EmbeddedStoreOptions, EmbeddedTelemetryStore } from '../../services/history/embedded-store.js';
 import {
   type SeriesQuery,
   type SeriesWindow,
   type TelemetryPoint,
   TelemetryUnavailableError,
-} from '../../services/telemetry/telemetry-store.js';
+} from '../../services/history/telemetry-store.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 const MINUTE = 60_000;

@@ -1,8 +1,8 @@
 import { pino } from 'pino';
 import { describe } from 'vitest';
-import { InfluxTelemetryStore } from '../../services/telemetry/influx-store.js';
-import type { TelemetryStore } from '../../services/telemetry/telemetry-store.js';
-import { describeTelemetryContract } from './telemetry-contract.js';
+import { InfluxTelemetryStore } from '../../services/history/influx-store.js';
+import type { TelemetryStore } from '../../services/history/telemetry-store.js';
+import { describeTelemetryContract } from './history-contract.js';
 
 /**
  * The contract against InfluxDB 2.x or 3.x, which Debian does not package: it runs only when

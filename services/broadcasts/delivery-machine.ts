@@ -1,6 +1,6 @@
 import type { DeliveryState } from '../../contracts/broadcasts.js';
 import type { Ack, DeviceEvent } from '../../devices/index.js';
-import { FINAL_DELIVERY_STATES } from '../announcements/types.js';
+import { FINAL_DELIVERY_STATES } from './types.js';
 
 export type DeliveryInput =
   | { type: 'ack'; ack: Ack }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { availabilityOf, uptimePercent } from '../../services/telemetry/availability.js';
+import { availabilityOf, uptimePercent } from '../../services/history/availability.js';
 
 const H = 3_600_000;
 

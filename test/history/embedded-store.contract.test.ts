@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll } from 'vitest';
-import { EmbeddedTelemetryStore } from '../../services/telemetry/embedded-store.js';
-import { describeTelemetryContract } from './telemetry-contract.js';
+import { EmbeddedTelemetryStore } from '../../services/history/embedded-store.js';
+import { describeTelemetryContract } from './history-contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'history-contract-'));
 let opened = 0;

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sanitizeTagValue, toLineProtocol } from '../../services/telemetry/influx-line-protocol.js';
-import { InfluxTelemetryStore } from '../../services/telemetry/influx-store.js';
-import { quoteString } from '../../services/telemetry/influxql.js';
-import type { TelemetryPoint, TelemetryTags } from '../../services/telemetry/telemetry-store.js';
+import { sanitizeTagValue, toLineProtocol } from '../../services/history/influx-line-protocol.js';
+import { InfluxTelemetryStore } from '../../services/history/influx-store.js';
+import { quoteString } from '../../services/history/influxql.js';
+import type { TelemetryPoint, TelemetryTags } from '../../services/history/telemetry-store.js';
 import { freshDatabase, Influxd, influxdSkipReason } from '../support/influxd.js';
 
 const T0 = Date.UTC(2026, 10, 20);

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type InfluxStoreOptions, InfluxTelemetryStore } from '../../services/telemetry/influx-store.js';
-import { type TelemetryPoint, TelemetryUnavailableError } from '../../services/telemetry/telemetry-store.js';
+import { type InfluxStoreOptions, InfluxTelemetryStore } from '../../services/history/influx-store.js';
+import { type TelemetryPoint, TelemetryUnavailableError } from '../../services/history/telemetry-store.js';
 import { freshDatabase, Influxd, influxdSkipReason } from '../support/influxd.js';
 
 const skip = influxdSkipReason();

@@ -3,8 +3,8 @@ import type {
   TelemetryPoint,
   TelemetryStore,
   TelemetryTags,
-} from '../../services/telemetry/telemetry-store.js';
-import { TelemetryQueryError } from '../../services/telemetry/telemetry-store.js';
+} from '../../services/history/telemetry-store.js';
+import { TelemetryQueryError } from '../../services/history/telemetry-store.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 export interface ContractTarget {

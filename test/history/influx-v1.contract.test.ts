@@ -1,9 +1,9 @@
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { InfluxTelemetryStore } from '../../services/telemetry/influx-store.js';
-import { type TelemetryPoint, TelemetryUnavailableError } from '../../services/telemetry/telemetry-store.js';
+import { InfluxTelemetryStore } from '../../services/history/influx-store.js';
+import { type TelemetryPoint, TelemetryUnavailableError } from '../../services/history/telemetry-store.js';
 import { freshDatabase, Influxd, influxdSkipReason } from '../support/influxd.js';
-import { describeTelemetryContract } from './telemetry-contract.js';
+import { describeTelemetryContract } from './history-contract.js';
 
 const skip = influxdSkipReason();
 

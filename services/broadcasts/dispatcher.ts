@@ -16,7 +16,6 @@ import {
   type TypedPublish,
   typedPublish,
 } from '../../devices/index.js';
-import { FINAL_DELIVERY_STATES } from '../announcements/types.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
 import type { EventBus } from '../event-bus.js';
 import { settle, type Tunable } from '../options.js';
@@ -24,6 +23,7 @@ import { storageFailure } from '../storage/storage-errors.js';
 import { deviceTime } from '../time.js';
 import type { BroadcastKind, BroadcastRecord, BroadcastStore, DeliveryRecord } from './broadcast-store.js';
 import { type DeliveryInput, stepDelivery } from './delivery-machine.js';
+import { FINAL_DELIVERY_STATES } from './types.js';
 
 /** What the dispatcher needs from the schedules: their occurrences, and targets made concrete. */
 export interface PlanSource {
