@@ -33,6 +33,9 @@ interface OnvifDiscovery {
   removeListener(event: 'device' | 'error', listener: (...args: never[]) => void): void;
 }
 
+/** When the probe is sent again (WS-Discovery: between UDP_MIN_DELAY 50 ms and UDP_MAX_DELAY 250 ms). */
+const REPEAT_DELAY_MS = 150;
+
 // The `onvif` package is CommonJS without type declarations.
 const onvif = createRequire(import.meta.url)('onvif') as { Discovery: OnvifDiscovery };
 
@@ -78,21 +81,32 @@ export function discoverCameras(options: {
     };
     onvif.Discovery.on('device', onDevice);
     onvif.Discovery.on('error', onError);
-    onvif.Discovery.probe(
-      {
-        timeout: options.timeoutMs,
-        resolve: false,
-        ...(options.networkInterface ? { device: options.networkInterface } : {}),
-      },
-      (error) => {
-        onvif.Discovery.removeListener('device', onDevice as never);
-        onvif.Discovery.removeListener('error', onError as never);
-        // Answers that were not ProbeMatches come back as errors beside the matches; only a
-        // socket failure with nothing found is a failed discovery.
-        if (error && found.size === 0 && !Array.isArray(error)) {
-          reject(error instanceof Error ? error : new Error(String(error)));
-        } else resolve({ cameras: [...found.values()], ignoredAnswers: ignored });
-      },
+    // UDP may drop a probe or its answer: WS-Discovery sends each multicast message twice
+    // (MULTICAST_UDP_REPEAT 1), the repeat after 50–250 ms (UDP_MIN_DELAY, UDP_MAX_DELAY).
+    const probes = [0, REPEAT_DELAY_MS].map(
+      (delayMs) =>
+        new Promise<unknown>((done) => {
+          setTimeout(() => {
+            onvif.Discovery.probe(
+              {
+                timeout: Math.max(100, options.timeoutMs - delayMs),
+                resolve: false,
+                ...(options.networkInterface ? { device: options.networkInterface } : {}),
+              },
+              (error) => done(error),
+            );
+          }, delayMs);
+        }),
     );
+    void Promise.all(probes).then((errors) => {
+      onvif.Discovery.removeListener('device', onDevice as never);
+      onvif.Discovery.removeListener('error', onError as never);
+      // Answers that were not ProbeMatches come back as errors beside the matches; only a
+      // socket failure of both probes with nothing found is a failed discovery.
+      const failure = errors.find((error) => error && !Array.isArray(error));
+      if (failure && errors.every((error) => error && !Array.isArray(error)) && found.size === 0) {
+        reject(failure instanceof Error ? failure : new Error(String(failure)));
+      } else resolve({ cameras: [...found.values()], ignoredAnswers: ignored });
+    });
   });
 }

@@ -18,6 +18,7 @@ import type { CameraHealthService } from '../cameras/camera-health-service.js';
 import type { CameraStore } from '../cameras/camera-store.js';
 import { NotFoundError } from '../errors.js';
 import type { EventBus } from '../event-bus.js';
+import { settle, type Tunable } from '../options.js';
 import type { PresenceService } from '../presence/presence-service.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import { type Credential, credentialOf, inCommune, type Streams, sameGrant, streamsFor } from './access.js';
@@ -42,6 +43,12 @@ export interface RealtimeGatewayOptions {
   /** The shortest gap between two deltas of one kind to a socket. */
   flushEveryMs?: number;
 }
+
+/** The gateway's optional numbers (RealtimeGatewayOptions), their defaults and sane ranges. */
+const REALTIME_TUNABLES = {
+  recheckEveryMs: { default: 60_000, min: 1_000, max: 3_600_000 },
+  flushEveryMs: { default: 100, min: 10, max: 10_000 },
+} satisfies Record<string, Tunable>;
 
 interface SocketData {
   principal: Principal;
@@ -82,7 +89,10 @@ export class RealtimeGateway {
   /** MQTT subscriptions of watched devices, held only while someone watches. */
   private readonly taps = new Map<string, Promise<Unsubscribe>>();
 
+  private readonly settings: Record<keyof typeof REALTIME_TUNABLES, number>;
+
   constructor(private readonly options: RealtimeGatewayOptions) {
+    this.settings = settle(options, REALTIME_TUNABLES);
     this.logger = options.logger.child({ component: 'realtime' });
   }
 
@@ -147,7 +157,7 @@ export class RealtimeGateway {
         if (credentialsEnded) this.recheck();
       }),
     );
-    this.recheckTimer = setInterval(() => this.recheck(), this.options.recheckEveryMs ?? 60_000);
+    this.recheckTimer = setInterval(() => this.recheck(), this.settings.recheckEveryMs);
     this.recheckTimer.unref();
   }
 
@@ -361,7 +371,7 @@ export class RealtimeGateway {
       } catch (error) {
         this.logger.error({ err: error }, 'could not send live updates');
       }
-    }, this.options.flushEveryMs ?? 100);
+    }, this.settings.flushEveryMs);
     this.flushTimer.unref();
   }
 

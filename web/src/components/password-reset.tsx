@@ -73,26 +73,39 @@ export function PasswordResetDialog({ user, onClose }: { user: User | null; onCl
   );
 }
 
-function ResetForm({ user, onClose }: { user: User; onClose: () => void }) {
-  const { t } = useTranslation();
+/**
+ * A new password typed twice and sent (only when both agree) to `url` with `bodyOf`; `done` holds
+ * the answer (how many API tokens were revoked with the old one).
+ */
+export function useNewPassword(url: string, bodyOf: (password: string) => Record<string, unknown>) {
   const [value, setValue] = useState({ password: '', repeat: '' });
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const [done, setDone] = useState<PasswordChanged | null>(null);
-
-  const submit = (event: FormEvent) => {
+  const submit = (event: FormEvent, after?: () => void) => {
     event.preventDefault();
     if (value.password !== value.repeat) return;
     setBusy(true);
     setError(null);
-    api<PasswordChanged>(`/api/v1/users/${encodeURIComponent(user.id)}/password`, {
-      method: 'POST',
-      body: { password: value.password },
-    })
-      .then(setDone)
+    setDone(null);
+    api<PasswordChanged>(url, { method: 'POST', body: bodyOf(value.password) })
+      .then((answer) => {
+        setDone(answer);
+        setValue({ password: '', repeat: '' });
+        after?.();
+      })
       .catch((caught: unknown) => setError(toApiError(caught)))
       .finally(() => setBusy(false));
   };
+  return { value, setValue, busy, error, done, submit };
+}
+
+function ResetForm({ user, onClose }: { user: User; onClose: () => void }) {
+  const { t } = useTranslation();
+  const { value, setValue, busy, error, done, submit } = useNewPassword(
+    `/api/v1/users/${encodeURIComponent(user.id)}/password`,
+    (password) => ({ password }),
+  );
 
   if (done)
     return (

@@ -1,10 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { type ApiError, api } from '../api/client';
-import type { PasswordChanged } from '../api/types';
-import { toApiError } from '../api/use-fetch';
 import { ErrorMessage } from '../components/error-message';
-import { NewPasswordFields } from '../components/password-reset';
+import { NewPasswordFields, useNewPassword } from '../components/password-reset';
 import { useSession } from '../session';
 
 /** Anyone signed in changes their own password; their other sessions end and API tokens stop. */
@@ -12,29 +9,12 @@ export default function PasswordPage() {
   const { t } = useTranslation();
   const { me } = useSession();
   const [current, setCurrent] = useState('');
-  const [value, setValue] = useState({ password: '', repeat: '' });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [done, setDone] = useState<PasswordChanged | null>(null);
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    if (value.password !== value.repeat) return;
-    setBusy(true);
-    setError(null);
-    setDone(null);
-    api<PasswordChanged>('/api/v1/auth/password', {
-      method: 'POST',
-      body: { currentPassword: current, newPassword: value.password },
-    })
-      .then((answer) => {
-        setDone(answer);
-        setCurrent('');
-        setValue({ password: '', repeat: '' });
-      })
-      .catch((caught: unknown) => setError(toApiError(caught)))
-      .finally(() => setBusy(false));
-  };
+  const change = useNewPassword('/api/v1/auth/password', (newPassword) => ({
+    currentPassword: current,
+    newPassword,
+  }));
+  const { value, setValue, busy, error, done } = change;
+  const submit = (event: FormEvent) => change.submit(event, () => setCurrent(''));
 
   return (
     <section>
