@@ -144,16 +144,21 @@ export class RegistryStore {
     return this.db.prepare(sql).pluck().all(id) as string[];
   }
 
-  private changed(entity: RegistryChange['entity'], id: string, change: RegistryChange['change']): void {
-    const clusterIds = entity === 'cluster' ? [id] : this.clustersUnder(entity, id);
-    const cluster = entity === 'cluster' && change !== 'deleted' ? this.findCluster(id) : null;
+  private changed(entity: 'commune' | 'village', id: string, change: RegistryChange['change']): void {
+    this.onChange({ entity, id, change, clusterIds: this.clustersUnder(entity, id) });
+  }
+
+  /** A cluster created or changed: its record, read once, is both the answer and the news. */
+  private clusterChanged(id: string, change: 'created' | 'updated'): ClusterRecord {
+    const cluster = this.getCluster(id);
     this.onChange({
-      entity,
+      entity: 'cluster',
       id,
       change,
-      clusterIds,
-      ...(cluster ? { heartbeatTimeoutS: cluster.heartbeatTimeoutS } : {}),
+      clusterIds: [id],
+      heartbeatTimeoutS: cluster.heartbeatTimeoutS,
     });
+    return cluster;
   }
 
   private outputMasks: Map<string, number> | null = null;
@@ -390,8 +395,7 @@ export class RegistryStore {
       );
       this.replaceSpeakers(input.id, input.speakers ?? 2);
     })();
-    this.changed('cluster', input.id, 'created');
-    return this.getCluster(input.id);
+    return this.clusterChanged(input.id, 'created');
   }
 
   updateCluster(id: string, patch: ClusterPatch): ClusterRecord {
@@ -415,15 +419,14 @@ export class RegistryStore {
         );
       if (patch.speakers !== undefined) this.replaceSpeakers(id, patch.speakers);
     })();
-    this.changed('cluster', id, 'updated');
-    return this.getCluster(id);
+    return this.clusterChanged(id, 'updated');
   }
 
   deleteCluster(id: string): void {
     this.getCluster(id);
     this.db.prepare('DELETE FROM clusters WHERE id = ?').run(id);
     this.outputMasks = null;
-    this.changed('cluster', id, 'deleted');
+    this.onChange({ entity: 'cluster', id, change: 'deleted', clusterIds: [id] });
   }
 
   // Device credentials
