@@ -6,6 +6,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
+COPY bin ./bin
 COPY broker ./broker
 COPY contracts ./contracts
 COPY devices ./devices
@@ -25,4 +26,4 @@ USER node
 VOLUME ["/data"]
 EXPOSE 3000 1883
 HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:'+process.env.HTTP_PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/services/main.js"]
+CMD ["node", "dist/bin/main.js"]

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { recurrenceProblem, recurrenceSyntaxProblem } from '../services/scheduling/recurrence-rule.js';
-import { isTimeZone, parseWallTime } from '../services/scheduling/wall-time.js';
+import { recurrenceProblem, recurrenceSyntaxProblem } from '../services/schedules/recurrence-rule.js';
+import { isTimeZone, parseWallTime } from '../services/schedules/wall-time.js';
 import { ContentSchema, LevelSchema, TargetsSchema } from './broadcasts.js';
 import { SlugSchema } from './registry.js';
 

@@ -1,3 +1,4 @@
+import type { BrokerSecurityEvent } from '../broker/mqtt-broker.js';
 import type { DeliveryState } from '../contracts/broadcasts.js';
 import type { Ack, DeviceEvent, Heartbeat, StateMessage } from '../devices/index.js';
 import type { CameraHealthState } from '../devices/onvif-camera/index.js';
@@ -54,6 +55,12 @@ export interface PlatformEvents {
   'schedules.changed': ScheduleChange & { at: number };
   /** An account was created or changed, or its sessions or tokens ended, by any path. */
   'accounts.changed': AccountChange & { at: number };
+  /**
+   * A device refused: a bad credential or a topic it may not use on the broker, a bad credential on
+   * the media route, or an oversized packet. Counted, audited (in a bounded digest) and, for a
+   * packet, told to ingress as a rejected message.
+   */
+  'security.refused': BrokerSecurityEvent & { via: 'mqtt' | 'media'; at: number };
   'broker.connection': {
     clientId: string;
     connected: boolean;

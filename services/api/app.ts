@@ -6,28 +6,41 @@ import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyRequest,
+} from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import type { ApiDeps } from './deps.js';
+import type { AuthService } from '../accounts/auth-service.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import { onFrameworkError, registerErrorHandler } from './error-handler.js';
-import { auditRoutes } from './routes/audit.js';
-import { authRoutes } from './routes/auth.js';
-import { broadcastRoutes } from './routes/broadcasts.js';
-import { cameraRoutes } from './routes/cameras.js';
-import { clusterRoutes } from './routes/clusters.js';
-import { communeRoutes } from './routes/communes.js';
-import { consoleRoutes } from './routes/console.js';
-import { demoRoutes } from './routes/demo.js';
-import { deviceRoutes } from './routes/devices.js';
-import { groupRoutes } from './routes/groups.js';
-import { healthRoutes } from './routes/health.js';
-import { historyRoutes } from './routes/history.js';
-import { mediaRoutes } from './routes/media.js';
-import { scheduleRoutes } from './routes/schedules.js';
-import { userRoutes } from './routes/users.js';
-import { villageRoutes } from './routes/villages.js';
-import { registerSecurity } from './security.js';
+import { securityPlugin } from './security.js';
+
+/** What the HTTP layer itself uses: sign-in and the audit trail, and how the console is served. */
+export interface AppDeps {
+  auth: AuthService;
+  audit: AuditLog;
+  /** Counts a request refused before a handler ran (sc_http_refused_total). */
+  countRefused(method: string, status: number): void;
+  /** Tells the data disk of a write that failed for want of space or storage (it shows on /healthz). */
+  noteWriteError(error: unknown): unknown;
+  /** Origins allowed to call the API from a browser; empty keeps CORS closed. */
+  corsOrigins: string[];
+  version: string;
+  /** Leaflet tile URL template, when a tile server is configured (allowed by the CSP). */
+  tileUrl: string | undefined;
+  /** The built web console (index.html and assets/), or null to keep `/` on the API reference. */
+  webRoot: string | null;
+}
+
+/** The routes of every feature: at the root (health, metrics) and under /api/v1. */
+export interface AppRoutes {
+  root: FastifyPluginAsync[];
+  api: FastifyPluginAsync[];
+}
 
 export interface AppOptions {
   logger: Logger;
@@ -51,8 +64,12 @@ function requestForLog(request: FastifyRequest) {
   };
 }
 
-/** Builds the Fastify app: external plugins, then the error handler, then routes. */
-export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<FastifyInstance> {
+/** Builds the Fastify app: external plugins, then the error handler, then every feature's routes. */
+export async function buildApp(
+  deps: AppDeps,
+  routes: AppRoutes,
+  options: AppOptions,
+): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger.child(
       { component: 'api' },
@@ -92,7 +109,7 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
     });
   }
   await app.register(rateLimit, { global: false });
-  registerSecurity(app, { auth: deps.auth, audit: deps.audit, corsOrigins: deps.corsOrigins });
+  await app.register(securityPlugin, { auth: deps.auth, audit: deps.audit, corsOrigins: deps.corsOrigins });
   // Refused reads leave no audit entry (only state changes do); they are counted instead, so a
   // scan of the API shows in /metrics.
   app.addHook('onResponse', async (request, reply) => {
@@ -132,7 +149,7 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
   // (414): the console's pages are answered from the not-found handler instead.
   registerErrorHandler(
     app,
-    deps.console.webRoot
+    deps.webRoot
       ? (request, reply) =>
           request.method === 'GET' &&
           !NOT_CONSOLE.test(request.url) &&
@@ -140,38 +157,17 @@ export async function buildApp(deps: ApiDeps, options: AppOptions): Promise<Fast
             ? reply.header('cache-control', 'no-cache').sendFile('index.html')
             : null
       : undefined,
-    (_failure, error) => deps.disk.noteWriteError(error),
+    (_failure, error) => deps.noteWriteError(error),
   );
 
-  await app.register(healthRoutes, { deps });
+  for (const plugin of routes.root) await app.register(plugin);
   await app.register(
     async (api) => {
-      await api.register(communeRoutes, { deps });
-      await api.register(villageRoutes, { deps });
-      await api.register(clusterRoutes, { deps });
-      await api.register(deviceRoutes, { deps });
-      await api.register(authRoutes, { deps });
-      await api.register(userRoutes, { deps });
-      await api.register(auditRoutes, { deps });
-      // [media] routes
-      await api.register(mediaRoutes, { deps });
-      // [schedules] routes
-      await api.register(scheduleRoutes, { deps });
-      await api.register(groupRoutes, { deps });
-      // [broadcasts] routes
-      await api.register(broadcastRoutes, { deps });
-      // [cameras] routes
-      await api.register(cameraRoutes, { deps });
-      // [history] routes
-      await api.register(historyRoutes, { deps });
-      // [demo] routes
-      if (deps.demoSimulators) await api.register(demoRoutes, { deps, simulators: deps.demoSimulators });
-      // [console] routes
-      await api.register(consoleRoutes, { deps });
+      for (const plugin of routes.api) await api.register(plugin);
     },
     { prefix: '/api/v1' },
   );
-  if (deps.console.webRoot) await serveConsole(app, deps.console.webRoot);
+  if (deps.webRoot) await serveConsole(app, deps.webRoot);
   else app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs'));
   return app;
 }
@@ -201,8 +197,8 @@ async function serveConsole(app: FastifyInstance, webRoot: string): Promise<void
 }
 
 /** helmet's defaults, narrowed to what the console loads; tiles are the one other origin. */
-function consoleCsp(deps: ApiDeps): Record<string, Iterable<string> | null> {
-  const tiles = deps.console.tileUrl ? tileSource(deps.console.tileUrl) : null;
+function consoleCsp(deps: AppDeps): Record<string, Iterable<string> | null> {
+  const tiles = deps.tileUrl ? tileSource(deps.tileUrl) : null;
   return {
     defaultSrc: ["'self'"],
     scriptSrc: ["'self'"],

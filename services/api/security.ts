@@ -1,5 +1,6 @@
 import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import type { AuthService } from '../accounts/auth-service.js';
 import { type Access, isAllowed, type Principal } from '../accounts/roles.js';
 import type { AuditEntryInput, AuditLog, AuditOutcome } from '../audit/audit-log.js';
@@ -12,6 +13,8 @@ import {
 } from '../errors.js';
 
 export const SESSION_COOKIE = 'sc_session';
+/** The name every feature's route plugin declares as its dependency. */
+export const SECURITY_PLUGIN = 'security';
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** What a handler tells the audit log beyond what the request already says. */
@@ -48,10 +51,18 @@ function guarded(url: string): boolean {
  *   before any handler or body validation runs;
  * - onSend writes one audit entry for each state-changing request, whatever its outcome.
  */
-export function registerSecurity(
-  app: FastifyInstance,
-  deps: { auth: AuthService; audit: AuditLog; corsOrigins?: readonly string[] },
-): void {
+export const securityPlugin = fp<SecurityOptions>(async (app, deps) => registerSecurity(app, deps), {
+  name: SECURITY_PLUGIN,
+  fastify: '5.x',
+});
+
+interface SecurityOptions {
+  auth: AuthService;
+  audit: AuditLog;
+  corsOrigins?: readonly string[];
+}
+
+function registerSecurity(app: FastifyInstance, deps: SecurityOptions): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('auditNote', null as unknown as AuditNote);
 

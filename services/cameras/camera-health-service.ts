@@ -12,9 +12,9 @@ import {
   probeCamera,
   stepCameraHealth,
 } from '../../devices/onvif-camera/index.js';
+import { BurstLogger } from '../burst-logger.js';
 import type { EventBus } from '../event-bus.js';
 import type { TelemetryPoint, TelemetryStore, TelemetryTags } from '../history/telemetry-store.js';
-import { BurstLogger } from '../ingress/burst-logger.js';
 import type { Page, Paged } from '../registry/registry-store.js';
 import type { CameraHealthStore, IncidentRecord, StoredCameraStatus } from './camera-health-store.js';
 import type { CameraStore } from './camera-store.js';

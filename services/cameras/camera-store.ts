@@ -78,6 +78,12 @@ export class CameraStore {
     return toCamera(this.row(id));
   }
 
+  /** The camera, or null when no camera has this id. */
+  find(id: string): Camera | null {
+    const row = this.db.prepare('SELECT * FROM cameras WHERE id = ?').get(id) as CameraRow | undefined;
+    return row ? toCamera(row) : null;
+  }
+
   /** The camera's ONVIF credentials, opened; only the health poller asks. */
   credentials(id: string): { xaddr: string; username: string; password: string } {
     const row = this.row(id);

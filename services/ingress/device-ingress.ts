@@ -10,8 +10,8 @@ import {
   parseTopic,
   TOPICS,
 } from '../../devices/index.js';
+import { BurstLogger } from '../burst-logger.js';
 import type { EventBus } from '../event-bus.js';
-import { BurstLogger } from './burst-logger.js';
 
 export const REJECTION_REASONS = ['invalid-json', 'invalid-payload', 'unknown-topic', 'oversized'] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];

@@ -8,7 +8,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../devices/index.js';
-import { demoSimulators } from '../../services/platform/demo-simulators.js';
+import { demoSimulators } from '../../services/demo/demo-simulators.js';
 import { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
 import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { SimulatedCluster } from '../../simulators/speaker-cluster/simulated-cluster.js';

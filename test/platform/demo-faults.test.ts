@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../devices/index.js';
-import { demoSimulators } from '../../services/platform/demo-simulators.js';
+import { demoSimulators } from '../../services/demo/demo-simulators.js';
 import { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
 import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lanAddress, mediaBaseUrl } from '../../services/platform/media-base-url.js';
+import { lanAddress, mediaBaseUrl } from '../../services/media/media-base-url.js';
 import { startTestPlatform } from '../support/platform-harness.js';
 
 /*

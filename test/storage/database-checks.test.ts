@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backupDatabase } from '../../services/backup-cli.js';
+import { backupDatabase } from '../../services/storage/backup.js';
 import { DataDirError } from '../../services/storage/data-dir.js';
 import { DatabaseCorruptError, type Db, openDatabase } from '../../services/storage/database.js';
 

@@ -1,0 +1,453 @@
+import { stringify } from 'csv-stringify/sync';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  BroadcastDetailSchema,
+  EmergencyRequestSchema,
+  LiveRequestSchema,
+  type Targets,
+} from '../../contracts/broadcasts.js';
+import type { Clock } from '../../devices/index.js';
+import type { Principal } from '../accounts/roles.js';
+import { errorResponses } from '../api/pagination.js';
+import { InvalidRequestError, NotFoundError } from '../errors.js';
+import type { MediaLibrary } from '../media/media-library.js';
+import type { RegistryStore } from '../registry/registry-store.js';
+import { formatWallTime, instantToWallTime } from '../schedules/wall-time.js';
+import { isoTimeOrNull } from '../time.js';
+import type { BroadcastRecord, BroadcastStore, DeliveryRecord } from './broadcast-store.js';
+import type { Dispatcher } from './dispatcher.js';
+import { FINAL_DELIVERY_STATES } from './types.js';
+
+/** 'YYYY-MM-DD HH:mm:ss' on the wall clock of `timeZone`. */
+function localTime(ms: number, timeZone: string): string {
+  const wall = instantToWallTime(ms, timeZone);
+  return formatWallTime(wall).replace('T', ' ');
+}
+
+export interface BroadcastRouteDeps {
+  dispatcher: Dispatcher;
+  broadcastStore: BroadcastStore;
+  registry: RegistryStore;
+  media: MediaLibrary;
+  clock: Clock;
+  /** The platform's default time zone (TZ_DEFAULT), for a log without a commune. */
+  timeZone: string;
+}
+
+const CSV_COLUMNS = [
+  'date',
+  'broadcast',
+  'name',
+  'kind',
+  'level',
+  'scheduledBy',
+  'scheduledStart',
+  'commune',
+  'village',
+  'cluster',
+  'clusterName',
+  'outcome',
+  'heard',
+  'reason',
+  'startedAt',
+  'finishedAt',
+  'playedS',
+  'speakersFaulty',
+] as const;
+
+/** The broadcast log's CSV in the console's two languages: headers and coded values. */
+const CSV_WORDS = {
+  vi: {
+    headers: {
+      date: 'Ngày',
+      broadcast: 'Mã bản tin',
+      name: 'Tên bản tin',
+      kind: 'Loại',
+      level: 'Mức độ',
+      scheduledBy: 'Người lập',
+      scheduledStart: 'Giờ phát dự kiến',
+      commune: 'Xã',
+      village: 'Thôn',
+      cluster: 'Mã cụm loa',
+      clusterName: 'Tên cụm loa',
+      outcome: 'Kết quả',
+      heard: 'Đã phát ra loa',
+      reason: 'Lý do',
+      startedAt: 'Bắt đầu phát',
+      finishedAt: 'Kết thúc',
+      playedS: 'Thời lượng phát (giây)',
+      speakersFaulty: 'Loa lỗi',
+    },
+    kind: { scheduled: 'Theo lịch', emergency: 'Khẩn cấp', live: 'Tiếp sóng trực tiếp' },
+    level: { normal: 'Thông thường', priority: 'Ưu tiên', emergency: 'Khẩn cấp' },
+    state: {
+      scheduled: 'Chờ gửi',
+      sent: 'Đã gửi',
+      accepted: 'Đã nhận',
+      playing: 'Đang phát',
+      done: 'Đã phát xong',
+      failed: 'Lỗi',
+      missed: 'Bỏ lỡ',
+      'pre-empted': 'Bị bản tin ưu tiên hơn thay thế',
+      expired: 'Hết hạn',
+      stopped: 'Đã dừng',
+    },
+    yes: 'Có',
+    no: 'Không',
+  },
+  en: {
+    headers: {
+      date: 'Date',
+      broadcast: 'Broadcast',
+      name: 'Name',
+      kind: 'Kind',
+      level: 'Level',
+      scheduledBy: 'Scheduled by',
+      scheduledStart: 'Scheduled start',
+      commune: 'Commune',
+      village: 'Village',
+      cluster: 'Cluster',
+      clusterName: 'Cluster name',
+      outcome: 'Outcome',
+      heard: 'Heard',
+      reason: 'Reason',
+      startedAt: 'Started',
+      finishedAt: 'Finished',
+      playedS: 'Played (s)',
+      speakersFaulty: 'Faulty speakers',
+    },
+    kind: { scheduled: 'scheduled', emergency: 'emergency', live: 'live relay' },
+    level: { normal: 'normal', priority: 'priority', emergency: 'emergency' },
+    state: {
+      scheduled: 'scheduled',
+      sent: 'sent',
+      accepted: 'accepted',
+      playing: 'playing',
+      done: 'done',
+      failed: 'failed',
+      missed: 'missed',
+      'pre-empted': 'pre-empted',
+      expired: 'expired',
+      stopped: 'stopped',
+    },
+    yes: 'yes',
+    no: 'no',
+  },
+} as const;
+
+export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }> = async (app, { deps }) => {
+  const { dispatcher, registry, clock } = deps;
+  const tags = ['broadcasts'];
+  const operators = ['operator'] as const;
+
+  const summarize = (deliveries: DeliveryRecord[]) => {
+    const counts: Record<string, number> = {};
+    for (const d of deliveries) counts[d.state] = (counts[d.state] ?? 0) + 1;
+    return counts;
+  };
+  const toBroadcast = (b: BroadcastRecord, deliveries: DeliveryRecord[]) => ({
+    id: b.id,
+    kind: b.kind,
+    scheduleId: b.scheduleId,
+    name: b.name,
+    level: b.level,
+    content: b.content,
+    volume: b.volume,
+    repeat: b.repeat,
+    startAt: isoTimeOrNull(b.startAt) as string,
+    endAt: isoTimeOrNull(b.endAt) as string,
+    status: b.status,
+    createdBy: b.createdBy,
+    stoppedAt: isoTimeOrNull(b.stoppedAt),
+    stoppedBy: b.stoppedBy,
+    summary: summarize(deliveries),
+  });
+  const toDeliveries = (deliveries: DeliveryRecord[]) => {
+    const clusters = registry.clusterLabels(deliveries.map((d) => d.clusterId));
+    return deliveries.map((d) => ({
+      clusterId: d.clusterId,
+      clusterName: clusters.get(d.clusterId)?.name ?? null,
+      villageId: clusters.get(d.clusterId)?.villageId ?? null,
+      state: d.state,
+      reason: d.reason,
+      attempts: d.attempts,
+      sentAt: isoTimeOrNull(d.sentAt),
+      acceptedAt: isoTimeOrNull(d.acceptedAt),
+      startedAt: isoTimeOrNull(d.startedAt),
+      finishedAt: isoTimeOrNull(d.finishedAt),
+      playedS: d.startedAt !== null && d.finishedAt !== null ? (d.finishedAt - d.startedAt) / 1000 : null,
+      // Done means played to the end, even when the start was never reported (a report lost in a crash).
+      heard:
+        d.startedAt !== null || d.state === 'done'
+          ? true
+          : FINAL_DELIVERY_STATES.includes(d.state)
+            ? false
+            : null,
+      speakers: d.speakers,
+    }));
+  };
+  /** A commune-limited caller sees only the deliveries to their commune's clusters. */
+  /** The clusters of a commune-limited caller's commune; null for a caller who sees everything. */
+  const ownClusters = (principal: Principal | null): Set<string> | null => {
+    const limit = principal?.communeId;
+    if (!limit) return null;
+    return new Set(
+      registry.listClusters({ communeId: limit }, { limit: 100_000, offset: 0 }).items.map((c) => c.id),
+    );
+  };
+  const visibleDeliveries = (principal: Principal | null, deliveries: DeliveryRecord[]) => {
+    const own = ownClusters(principal);
+    return own ? deliveries.filter((d) => own.has(d.clusterId)) : deliveries;
+  };
+  const detail = (principal: Principal | null, id: string) => {
+    const found = dispatcher.get(id);
+    const { broadcast } = found;
+    const deliveries = visibleDeliveries(principal, found.deliveries);
+    if (deliveries.length === 0 && principal?.communeId) throw new NotFoundError('broadcast', id);
+    return {
+      ...toBroadcast(broadcast, deliveries),
+      deliveries: toDeliveries(deliveries),
+      recorded: found.recorded,
+    };
+  };
+  /** Targets default to everything the caller may address; a limited caller stays in their commune. */
+  const scopedTargets = (principal: Principal | null, targets: Targets | undefined): Targets => {
+    const limit = principal?.communeId;
+    const chosen =
+      targets ??
+      ({
+        communeIds: limit
+          ? [limit]
+          : registry.listCommunes({ limit: 10_000, offset: 0 }).items.map((c) => c.id),
+        villageIds: [],
+        clusterIds: [],
+        groupIds: [],
+      } satisfies Targets);
+    if (limit) {
+      for (const id of dispatcher.resolveTargets(chosen)) {
+        if (registry.getCluster(id).communeId !== limit) throw new NotFoundError('cluster', id);
+      }
+    }
+    return chosen;
+  };
+  const actorName = (principal: Principal | null) => principal?.username ?? null;
+
+  app.get(
+    '/broadcasts',
+    {
+      config: { access: operators },
+      schema: {
+        tags,
+        summary: 'The broadcast log for a period: what played where, when, for how long, who scheduled it',
+        description:
+          'format=csv gives one row per cluster and broadcast, the record a commune reports upward.',
+        querystring: z.object({
+          from: z.iso.datetime(),
+          to: z.iso.datetime(),
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+          offset: z.coerce.number().int().min(0).default(0),
+          format: z.enum(['json', 'csv']).default('json'),
+          lang: z.enum(['vi', 'en']).default('vi').describe('language of the CSV headers and values'),
+        }),
+        response: {
+          200: z
+            .union([
+              z.object({
+                items: z.array(BroadcastDetailSchema),
+                total: z.int(),
+                limit: z.int(),
+                offset: z.int(),
+              }),
+              z.string(),
+            ])
+            .describe('JSON page, or text/csv with format=csv'),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { from, to, limit, offset, format } = request.query;
+      const range = { from: Date.parse(from), to: Date.parse(to) };
+      if (range.to <= range.from) throw new InvalidRequestError('querystring.to: must be after from');
+      if (range.to - range.from > 93 * 86_400_000)
+        throw new InvalidRequestError('querystring.to: at most 93 days after from');
+      // A commune-limited caller's list is filtered after reading, so it pages after filtering.
+      const scoped = Boolean(request.principal?.communeId);
+      const page = format === 'csv' || scoped ? { limit: 100_000, offset: 0 } : { limit, offset };
+      const result = deps.broadcastStore.list(range, page);
+      const items = result.items
+        .map((b) => ({
+          b,
+          deliveries: visibleDeliveries(request.principal, deps.broadcastStore.deliveries(b.id)),
+        }))
+        .filter(({ deliveries }) => deliveries.length > 0 || !request.principal?.communeId)
+        .map(({ b, deliveries }) => ({
+          ...toBroadcast(b, deliveries),
+          deliveries: toDeliveries(deliveries),
+          recorded: true,
+        }));
+      if (format === 'json') {
+        return scoped
+          ? { items: items.slice(offset, offset + limit), total: items.length, limit, offset }
+          : { items, total: result.total, limit, offset };
+      }
+      // One row per cluster and broadcast, as the commune reports it: dated and timed in the
+      // cluster's commune's own zone (a 06:00 bulletin is on its own day, not UTC's), with names.
+      const words = CSV_WORDS[request.query.lang];
+      const places = new Map<string, { commune: string; village: string; zone: string }>();
+      const placeOf = (clusterId: string) => {
+        let place = places.get(clusterId);
+        if (!place) {
+          const cluster = registry.findCluster(clusterId);
+          const commune = cluster ? registry.getCommune(cluster.communeId) : null;
+          place = {
+            commune: commune?.name ?? '',
+            village: cluster ? registry.getVillage(cluster.villageId).name : '',
+            zone: commune?.timezone ?? deps.timeZone,
+          };
+          places.set(clusterId, place);
+        }
+        return place;
+      };
+      const rows = items.flatMap((b) =>
+        b.deliveries.map((d) => {
+          const place = placeOf(d.clusterId);
+          const local = (at: string | null) => (at ? localTime(Date.parse(at), place.zone) : '');
+          return {
+            date: local(b.startAt).slice(0, 10),
+            broadcast: b.id,
+            name: b.name,
+            kind: words.kind[b.kind],
+            level: words.level[b.level],
+            scheduledBy: b.createdBy ?? '',
+            scheduledStart: local(b.startAt),
+            commune: place.commune,
+            village: place.village,
+            cluster: d.clusterId,
+            clusterName: d.clusterName ?? '',
+            outcome: words.state[d.state],
+            heard: d.heard === null ? '' : d.heard ? words.yes : words.no,
+            reason: d.reason ?? '',
+            startedAt: local(d.startedAt),
+            finishedAt: local(d.finishedAt),
+            playedS: d.playedS ?? '',
+            speakersFaulty: d.speakers
+              ? d.speakers
+                  .filter((sp) => sp.ok === false)
+                  .map((sp) => sp.idx)
+                  .join(' ')
+              : '',
+          };
+        }),
+      );
+      const day = localTime(clock.now(), deps.timeZone).slice(0, 10);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="broadcast-log-${day}.csv"`)
+        .serializer((payload: string) => payload)
+        .send(
+          `\uFEFF${stringify(rows, {
+            header: true,
+            columns: CSV_COLUMNS.map((key) => ({ key, header: words.headers[key] })),
+          })}`,
+        );
+    },
+  );
+
+  app.post(
+    '/broadcasts/emergency',
+    {
+      config: { access: operators, audit: 'broadcast.emergency' },
+      schema: {
+        tags,
+        summary:
+          'Send an emergency bulletin now to every target, pre-empting anything lower, at forced volume',
+        description: 'Answers once every cluster has acknowledged, or after waitMs with the states so far.',
+        querystring: z.object({ waitMs: z.coerce.number().int().min(0).max(30_000).default(5_000) }),
+        body: EmergencyRequestSchema,
+        response: { 201: BroadcastDetailSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      // A commune-limited operator plays only media their commune may use.
+      if (body.content.kind === 'media')
+        deps.media.getVisible(body.content.mediaId, request.principal?.communeId);
+      const broadcast = dispatcher.emergency(
+        { ...body, targets: scopedTargets(request.principal, body.targets) },
+        actorName(request.principal),
+      );
+      request.auditNote = {
+        target: { type: 'broadcast', id: broadcast.id },
+        after: { name: broadcast.name, level: broadcast.level },
+      };
+      await dispatcher.waitForAnswers(broadcast.id, request.query.waitMs);
+      return reply.status(201).send(detail(request.principal, broadcast.id));
+    },
+  );
+
+  app.post(
+    '/broadcasts/live',
+    {
+      config: { access: operators, audit: 'broadcast.live.start' },
+      schema: {
+        tags,
+        summary: 'Relay an external live stream (e.g. provincial radio) to the targets for a time window',
+        body: LiveRequestSchema,
+        response: { 201: BroadcastDetailSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const broadcast = dispatcher.live(
+        { ...body, targets: scopedTargets(request.principal, body.targets) },
+        actorName(request.principal),
+      );
+      request.auditNote = {
+        target: { type: 'broadcast', id: broadcast.id },
+        after: { name: broadcast.name, url: body.url },
+      };
+      return reply.status(201).send(detail(request.principal, broadcast.id));
+    },
+  );
+
+  app.get(
+    '/broadcasts/:id',
+    {
+      config: { access: ['operator', 'technician'] },
+      schema: {
+        tags,
+        summary: 'Proof of delivery: per-cluster and per-speaker outcome with timestamps',
+        params: z.object({ id: z.string().regex(/^b-[0-9a-f]{12}$/) }),
+        response: { 200: BroadcastDetailSchema, ...errorResponses },
+      },
+    },
+    async (request) => detail(request.principal, request.params.id),
+  );
+
+  app.post(
+    '/broadcasts/:id/stop',
+    {
+      config: { access: operators, audit: 'broadcast.stop' },
+      schema: {
+        tags,
+        summary:
+          'Stop a broadcast (or end a live relay) on every cluster still playing or about to; a ' +
+          'commune-limited operator stops it on their commune’s clusters only',
+        params: z.object({ id: z.string().regex(/^b-[0-9a-f]{12}$/) }),
+        response: { 200: BroadcastDetailSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      detail(request.principal, request.params.id); // 404 for another commune's broadcast
+      const own = ownClusters(request.principal);
+      dispatcher.stopBroadcast(
+        request.params.id,
+        actorName(request.principal),
+        own ? (clusterId) => own.has(clusterId) : undefined,
+      );
+      return detail(request.principal, request.params.id);
+    },
+  );
+};

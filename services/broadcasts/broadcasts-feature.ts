@@ -1,0 +1,78 @@
+import { routePlugin } from '../api/route-plugin.js';
+import type { Feature } from '../platform/feature.js';
+import { broadcastRoutes } from './broadcast-routes.js';
+import { BroadcastStore } from './broadcast-store.js';
+import { Dispatcher } from './dispatcher.js';
+
+declare module '../platform/feature.js' {
+  interface Provides {
+    broadcasts: { dispatcher: Dispatcher; store: BroadcastStore };
+  }
+}
+
+/** How long after a broadcast ends its clusters may still fetch its media (a slow download). */
+const MEDIA_GRACE_MS = 10 * 60_000;
+
+/**
+ * Broadcasts: the dispatcher that sends schedules' occurrences, emergency bulletins and relays on
+ * time with priorities and pre-emption, each cluster's delivery proven by its acks, and
+ * `/broadcasts` (the broadcast log and its CSV). The dispatcher's loop starts once the API listens:
+ * a play names the media URL, which needs the port.
+ */
+export function broadcastsFeature(): Feature<'broadcasts'> {
+  let dispatcher: Dispatcher | null = null;
+  return {
+    name: 'broadcasts',
+    dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'media', 'schedules'],
+    start(ctx) {
+      const { config, clock, logger } = ctx;
+      const { db, disk } = ctx.get('storage');
+      const presence = ctx.get('presence');
+      const media = ctx.get('media');
+      const store = new BroadcastStore(db, (error) => {
+        if (!disk.noteWriteError(error))
+          logger.error({ err: error }, 'could not write delivery changes; retrying');
+      });
+      const service = new Dispatcher({
+        store,
+        bus: ctx.get('mqtt').bus,
+        events: ctx.events,
+        clock,
+        logger,
+        plan: ctx.get('schedules'),
+        media: media.library,
+        isOnline: (id) => presence.isOnline(id),
+        speakers: (id) => presence.speakersOf(id),
+        leadMs: config.DISPATCH_LEAD_S * 1000,
+        graceMs: config.LATE_START_GRACE_S * 1000,
+        disk,
+      });
+      dispatcher = service;
+      media.addUse({
+        references: (id) => store.activeUsingMedia(id),
+        sentTo: (deviceId, mediaId, now) => store.deliversMediaTo(deviceId, mediaId, now, MEDIA_GRACE_MS),
+        linkRevoked: (broadcastId) => store.get(broadcastId)?.status === 'stopped',
+      });
+      ctx.routes(
+        routePlugin('broadcast-routes', broadcastRoutes, {
+          dispatcher: service,
+          broadcastStore: store,
+          registry: ctx.get('registry'),
+          media: media.library,
+          clock,
+          timeZone: config.TZ_DEFAULT,
+        }),
+      );
+      return { dispatcher: service, store };
+    },
+    // Last: the acks answering the dispatcher's questions after a restart must find ingress running.
+    ready() {
+      dispatcher?.start();
+    },
+    async stop() {
+      const stopping = dispatcher;
+      dispatcher = null;
+      await stopping?.stop();
+    },
+  };
+}

@@ -1,0 +1,385 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  type Camera,
+  CameraCreateSchema,
+  type CameraHealth,
+  CameraIncidentSchema,
+  CameraPatchSchema,
+  CameraWithHealthSchema,
+  DiscoveryRequestSchema,
+  DiscoveryResultSchema,
+  PollResultSchema,
+} from '../../contracts/cameras.js';
+import { ErrorSchema, pagedSchema } from '../../contracts/pages.js';
+import { SlugSchema } from '../../contracts/registry.js';
+import { type Clock, DeviceIdSchema } from '../../devices/index.js';
+import type { CameraAddressPolicy } from '../../devices/onvif-camera/address-policy.js';
+import { changes, summary } from '../api/audit-summary.js';
+import { errorResponses, PageQuerySchema } from '../api/pagination.js';
+import { assertInScope, communeScope, inScope } from '../api/security.js';
+import { InvalidRequestError, NotFoundError } from '../errors.js';
+import { uptimePercent } from '../history/availability.js';
+import type { TelemetryStore } from '../history/telemetry-store.js';
+import type { RegistryStore } from '../registry/registry-store.js';
+import { isoTime } from '../time.js';
+import type { CameraHealthService } from './camera-health-service.js';
+import type { CameraStore } from './camera-store.js';
+import { discoverCameras } from './discovery.js';
+
+const IdParams = z.object({ id: DeviceIdSchema });
+/** host:port of a device-service address, as the camera is reached; the path may change freely. */
+const originOf = (xaddr: string) => {
+  try {
+    return new URL(xaddr).origin;
+  } catch {
+    return xaddr;
+  }
+};
+export interface CameraRouteDeps {
+  /** Onboarded cameras; passwords stay sealed inside. */
+  cameras: CameraStore;
+  /** Camera health from the poller, incidents and latest snapshots. */
+  cameraHealth: CameraHealthService;
+  registry: RegistryStore;
+  telemetry: TelemetryStore;
+  clock: Clock;
+  /** Where cameras may be onboarded (CAMERA_NETWORKS, never the platform's own ports). */
+  cameraPolicy: CameraAddressPolicy;
+  /** The network interface WS-Discovery probes from when a request names none. */
+  cameraDiscoveryInterface: string | undefined;
+}
+
+const DAY = 86_400_000;
+const isoOrNull = (ms: number | null) => (ms === null ? null : isoTime(ms));
+
+/**
+ * Camera onboarding and health. Technicians onboard (from discovery or by address) and poll on
+ * demand; police read health, snapshots, uptime and incidents. Passwords never leave the store.
+ */
+export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = async (app, { deps }) => {
+  /** An address the platform may not reach (CAMERA_NETWORKS, its own ports) is refused at onboarding. */
+  const checkAddress = (xaddr: string) => {
+    const refusal = deps.cameraPolicy.refusal(xaddr);
+    if (refusal) throw new InvalidRequestError(`body.xaddr: ${refusal}`);
+  };
+  const { cameras, registry, cameraHealth, telemetry, clock } = deps;
+  const tags = ['cameras'];
+  const readers = ['police', 'technician'] as const;
+  const installers = ['technician'] as const;
+  const visible = (request: Parameters<typeof inScope>[0], id: string): Camera => {
+    const camera = cameras.get(id);
+    assertInScope(request, camera.communeId, 'camera', id);
+    return camera;
+  };
+  const checkVillage = (
+    request: Parameters<typeof inScope>[0],
+    communeId: string,
+    villageId?: string | null,
+  ) => {
+    if (!villageId) return;
+    const village = registry.getVillage(villageId);
+    if (village.communeId !== communeId || !inScope(request, village.communeId))
+      throw new NotFoundError('village', villageId);
+  };
+  const healthOf = (id: string): CameraHealth => {
+    const h = cameraHealth.status(id);
+    return {
+      state: h.state,
+      since: isoTime(h.since),
+      reason: h.reason,
+      detail: h.detail,
+      lastPollAt: isoOrNull(h.lastPollAt),
+      lastOkAt: isoOrNull(h.lastOkAt),
+      snapshotAt: isoOrNull(cameraHealth.snapshot(id)?.at ?? null),
+    };
+  };
+  /** Joins each camera with its health and its uptime over the last day and week (two reads). */
+  const withHealth = async (list: Camera[]) => {
+    const now = clock.now();
+    const devices = list.map((c) => c.id);
+    const [day, week] =
+      devices.length === 0
+        ? [[], []]
+        : await Promise.all([
+            telemetry.availability({ devices, from: now - DAY, to: now }),
+            telemetry.availability({ devices, from: now - 7 * DAY, to: now }),
+          ]);
+    return list.map((camera, i) => {
+      const d = day[i];
+      const w = week[i];
+      return {
+        ...camera,
+        health: healthOf(camera.id),
+        uptime: { last24hPct: d ? uptimePercent(d) : null, last7dPct: w ? uptimePercent(w) : null },
+      };
+    });
+  };
+  const one = async (camera: Camera) =>
+    (await withHealth([camera]))[0] as Awaited<ReturnType<typeof withHealth>>[0];
+
+  app.get(
+    '/cameras',
+    {
+      config: { access: readers },
+      schema: {
+        tags,
+        summary: 'Cameras with their health, since when, and uptime over 24 h and 7 days',
+        description:
+          'Health comes from the poller: a camera is offline only after several unanswered polls in a ' +
+          'row and back only after several good ones, so one lost packet never raises an alarm. ' +
+          'With problems=true, only cameras that are not ok.',
+        querystring: PageQuerySchema.extend({
+          communeId: SlugSchema.optional(),
+          villageId: SlugSchema.optional(),
+          problems: z.enum(['true', 'false']).default('false'),
+        }),
+        response: { 200: pagedSchema(CameraWithHealthSchema), 503: ErrorSchema },
+      },
+    },
+    async (request) => {
+      const { villageId, limit, offset, problems } = request.query;
+      const filter = { communeId: communeScope(request, request.query.communeId), villageId };
+      if (problems === 'false') {
+        const page = cameras.list(filter, { limit, offset });
+        return { ...page, items: await withHealth(page.items) };
+      }
+      // Health lives in memory, not in SQL: filter the commune's cameras, then page.
+      const all = cameras.list(filter, { limit: 1_000_000, offset: 0 }).items;
+      const matching = all.filter((c) => cameraHealth.status(c.id).state !== 'ok');
+      return {
+        items: await withHealth(matching.slice(offset, offset + limit)),
+        total: matching.length,
+        limit,
+        offset,
+      };
+    },
+  );
+
+  app.post(
+    '/cameras',
+    {
+      config: { access: installers, audit: 'camera.create' },
+      schema: {
+        tags,
+        summary: 'Onboard a camera by its ONVIF address and credentials',
+        description:
+          'From a discovered device (pass its endpointUrn and xaddr) or a manual address. The password ' +
+          'is stored sealed (AES-256-GCM, key in DATA_DIR) and never returned. The poller checks the ' +
+          'camera on its next sweep; POST …/poll checks it at once.',
+        body: CameraCreateSchema,
+        response: { 201: CameraWithHealthSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const commune = registry.getCommune(
+        communeScope(request, request.body.communeId) ?? request.body.communeId,
+      );
+      checkVillage(request, commune.id, request.body.villageId);
+      checkAddress(request.body.xaddr);
+      const camera = cameras.create(request.body);
+      request.auditNote = { target: { type: 'camera', id: camera.id }, after: summary(camera) };
+      return reply.status(201).send(await one(camera));
+    },
+  );
+
+  app.post(
+    '/cameras/discovery',
+    {
+      config: { access: installers, audit: 'camera.discover' },
+      schema: {
+        tags,
+        summary: 'Find ONVIF cameras on the local network (WS-Discovery)',
+        description:
+          'Sends a WS-Discovery Probe from the chosen network interface (default: CAMERA_DISCOVERY_INTERFACE, ' +
+          'else the default route) and lists what answers within the timeout, marking devices already onboarded.',
+        body: DiscoveryRequestSchema,
+        response: { 200: DiscoveryResultSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const networkInterface = request.body.networkInterface ?? deps.cameraDiscoveryInterface;
+      const found = await discoverCameras({
+        timeoutMs: request.body.timeoutMs,
+        ...(networkInterface ? { networkInterface } : {}),
+      });
+      const known = new Map<string, string>();
+      for (const c of cameras.list({}, { limit: 1_000_000, offset: 0 }).items) {
+        known.set(c.xaddr, c.id);
+        if (c.endpointUrn) known.set(c.endpointUrn, c.id);
+      }
+      request.auditNote = {
+        detail: { found: found.cameras.length, networkInterface: networkInterface ?? null },
+      };
+      return {
+        items: found.cameras.map((d) => ({
+          endpointUrn: d.endpointUrn,
+          xaddr: d.xaddr,
+          name: d.name,
+          hardware: d.hardware,
+          location: d.location,
+          from: d.from,
+          onboardedAs: known.get(d.endpointUrn) ?? known.get(d.xaddr) ?? null,
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/cameras/:id',
+    {
+      config: { access: readers },
+      schema: {
+        tags,
+        summary: 'Get a camera with its health',
+        params: IdParams,
+        response: { 200: CameraWithHealthSchema, ...errorResponses, 503: ErrorSchema },
+      },
+    },
+    async (request) => one(visible(request, request.params.id)),
+  );
+
+  app.get(
+    '/cameras/:id/snapshot',
+    {
+      config: { access: readers },
+      schema: {
+        tags,
+        summary: 'The latest good snapshot the poller took (image/jpeg)',
+        params: IdParams,
+        response: { 200: z.any().describe('a JPEG image'), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      visible(request, request.params.id);
+      const snapshot = cameraHealth.snapshot(request.params.id);
+      if (!snapshot) throw new NotFoundError('snapshot', request.params.id);
+      reply.header('content-type', 'image/jpeg');
+      reply.header('last-modified', new Date(snapshot.at).toUTCString());
+      reply.header('cache-control', 'private, no-cache');
+      return reply.send(snapshot.jpeg);
+    },
+  );
+
+  app.get(
+    '/cameras/:id/incidents',
+    {
+      config: { access: readers },
+      schema: {
+        tags,
+        summary: 'Periods the camera was offline or refused the platform, newest first',
+        params: IdParams,
+        querystring: PageQuerySchema,
+        response: { 200: pagedSchema(CameraIncidentSchema), ...errorResponses },
+      },
+    },
+    async (request) => {
+      visible(request, request.params.id);
+      const now = clock.now();
+      const page = cameraHealth.incidents(request.params.id, request.query);
+      return {
+        ...page,
+        items: page.items.map((i) => ({
+          id: i.id,
+          kind: i.kind,
+          startedAt: isoTime(i.startedAt),
+          endedAt: isoOrNull(i.endedAt),
+          durationS: ((i.endedAt ?? now) - i.startedAt) / 1000,
+          reason: i.reason.code,
+          detail: i.reason.detail,
+        })),
+      };
+    },
+  );
+
+  app.post(
+    '/cameras/:id/poll',
+    {
+      config: { access: installers, audit: 'camera.poll' },
+      schema: {
+        tags,
+        summary: 'Poll the camera now and show each call it made',
+        description: 'The result counts like a scheduled poll: debouncing still applies to the health.',
+        params: IdParams,
+        response: {
+          200: PollResultSchema,
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      visible(request, request.params.id);
+      const result = await cameraHealth.poll(request.params.id);
+      request.auditNote = {
+        detail: { steps: result.steps.map((s) => `${s.name}:${s.ok ? 'ok' : 'failed'}`) },
+      };
+      return {
+        steps: result.steps,
+        clockDriftS: result.clockDriftS,
+        streamUri: result.streamUri,
+        snapshotUri: result.snapshotUri,
+        health: healthOf(request.params.id),
+      };
+    },
+  );
+
+  app.patch(
+    '/cameras/:id',
+    {
+      config: { access: installers, audit: 'camera.update' },
+      schema: {
+        tags,
+        summary: 'Update a camera (name, place, address, credentials)',
+        params: IdParams,
+        body: CameraPatchSchema,
+        response: { 200: CameraWithHealthSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const before = visible(request, request.params.id);
+      checkVillage(request, before.communeId, request.body.villageId);
+      // The stored password signs every call to the address: pointed at a host of the caller's
+      // choosing, it would hand them the digest to crack. A new host needs the password again,
+      // typed by someone who knows it (an admin may move a camera without it).
+      const { xaddr, password } = request.body;
+      if (xaddr !== undefined) checkAddress(xaddr);
+      const admin = request.principal?.roles.includes('admin') ?? false;
+      if (
+        xaddr !== undefined &&
+        password === undefined &&
+        !admin &&
+        originOf(xaddr) !== originOf(before.xaddr)
+      ) {
+        throw new InvalidRequestError(
+          "body.password: enter the camera's password again when its address moves to another host or port",
+        );
+      }
+      const after = cameras.update(request.params.id, request.body);
+      request.auditNote = {
+        ...changes(before, after),
+        ...(request.body.password !== undefined ? { detail: { passwordChanged: true } } : {}),
+      };
+      return one(after);
+    },
+  );
+
+  app.delete(
+    '/cameras/:id',
+    {
+      config: { access: installers, audit: 'camera.delete' },
+      schema: {
+        tags,
+        summary: 'Remove a camera',
+        params: IdParams,
+        response: { 204: z.null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const before = visible(request, request.params.id);
+      cameras.delete(request.params.id);
+      cameraHealth.forget(request.params.id);
+      request.auditNote = { before: summary(before) };
+      return reply.status(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,117 @@
+import { join } from 'node:path';
+import { CameraAddressPolicy } from '../../devices/onvif-camera/address-policy.js';
+import { routePlugin } from '../api/route-plugin.js';
+import { loadKeyFile } from '../crypto/key-file.js';
+import type { Feature } from '../platform/feature.js';
+import { isoTimeOrNull } from '../time.js';
+import { CameraHealthService } from './camera-health-service.js';
+import { CameraHealthStore } from './camera-health-store.js';
+import { cameraRoutes } from './camera-routes.js';
+import { CameraStore } from './camera-store.js';
+
+declare module '../platform/feature.js' {
+  interface Provides {
+    cameras: { store: CameraStore; health: CameraHealthService };
+  }
+}
+
+/**
+ * ONVIF security cameras: onboarding (discovery or an address on CAMERA_NETWORKS), their sealed
+ * credentials, the health poller and its incidents, `/cameras`, and camera health in the history.
+ */
+export function camerasFeature(): Feature<'cameras'> {
+  let health: CameraHealthService | null = null;
+  return {
+    name: 'cameras',
+    dependsOn: ['storage', 'registry', 'history'],
+    start(ctx) {
+      const { config, clock, logger, endpoints } = ctx;
+      const { db } = ctx.get('storage');
+      const registry = ctx.get('registry');
+      const history = ctx.get('history');
+      const cameras = new CameraStore(db, loadKeyFile(join(config.DATA_DIR, 'camera-credentials.key')), () =>
+        clock.now(),
+      );
+      // Cameras are reached only on CAMERA_NETWORKS, and never on a port of the platform's own or
+      // of the services it talks to (the ports are read at each check: in tests they are ephemeral).
+      const servicePorts = [config.REDIS_URL, config.INFLUX_URL, config.MQTT_URL].flatMap((url) => {
+        if (!url) return [];
+        const parsed = new URL(url);
+        return parsed.port ? [Number(parsed.port)] : [];
+      });
+      const policy = new CameraAddressPolicy({
+        networks: config.CAMERA_NETWORKS,
+        deniedPorts: () => [
+          ...servicePorts,
+          endpoints.httpPort() ?? config.HTTP_PORT,
+          endpoints.mqttPort() ?? config.MQTT_PORT,
+        ],
+      });
+      const service = new CameraHealthService({
+        policy,
+        cameras,
+        store: new CameraHealthStore(db),
+        events: ctx.events,
+        telemetry: history.store,
+        clock,
+        logger,
+        tagsOf: (id) => {
+          const camera = cameras.get(id);
+          return {
+            commune: registry.getCommune(camera.communeId).name,
+            village: camera.villageId ? registry.getVillage(camera.villageId).name : '',
+            device: id,
+            kind: 'camera',
+          };
+        },
+        intervalMs: config.CAMERA_POLL_INTERVAL_S * 1000,
+        concurrency: config.CAMERA_POLL_CONCURRENCY,
+        callTimeoutMs: config.CAMERA_CALL_TIMEOUT_MS,
+        health: {
+          failuresBeforeOffline: config.CAMERA_OFFLINE_AFTER_POLLS,
+          successesBeforeRecovery: config.CAMERA_RECOVERY_POLLS,
+        },
+      });
+      health = service;
+      history.addDeviceKind((id) => {
+        const camera = cameras.find(id);
+        return camera
+          ? { communeId: camera.communeId, measurement: 'camera_health', technicianOnly: true }
+          : null;
+      });
+      ctx.keptRunning('camera-poll-save', () => service.stats().saveFailures);
+      service.start();
+      ctx.routes(
+        routePlugin('camera-routes', cameraRoutes, {
+          cameras,
+          cameraHealth: service,
+          registry,
+          telemetry: history.store,
+          clock,
+          cameraPolicy: policy,
+          cameraDiscoveryInterface: config.CAMERA_DISCOVERY_INTERFACE,
+        }),
+      );
+      return { store: cameras, health: service };
+    },
+    async stop() {
+      const stopping = health;
+      health = null;
+      await stopping?.stop();
+    },
+    health() {
+      if (!health) return {};
+      const { unsavedCameras, saveFailures, lastSaveError, lastSaveErrorAt } = health.stats();
+      return {
+        problems: {
+          cameraPollsUnsaved: {
+            cameras: unsavedCameras,
+            failures: saveFailures,
+            lastError: lastSaveError,
+            lastErrorAt: isoTimeOrNull(lastSaveErrorAt),
+          },
+        },
+      };
+    },
+  };
+}

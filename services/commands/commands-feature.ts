@@ -1,0 +1,55 @@
+import { routePlugin } from '../api/route-plugin.js';
+import type { Feature } from '../platform/feature.js';
+import { CommandService } from './command-service.js';
+import { CommandStore } from './command-store.js';
+import { deviceRoutes } from './device-routes.js';
+
+declare module '../platform/feature.js' {
+  interface Provides {
+    commands: CommandService;
+  }
+}
+
+/**
+ * Technicians' direct commands to one device (volume, power, ping, stop, reboot, config), each
+ * tracked through its acks, and `/devices/:id` (commands and the presence history).
+ */
+export function commandsFeature(): Feature<'commands'> {
+  let commands: CommandService | null = null;
+  return {
+    name: 'commands',
+    dependsOn: ['storage', 'registry', 'mqtt', 'presence'],
+    start(ctx) {
+      const presence = ctx.get('presence');
+      const service = new CommandService({
+        bus: ctx.get('mqtt').bus,
+        events: ctx.events,
+        store: new CommandStore(ctx.get('storage').db),
+        clock: ctx.clock,
+        logger: ctx.logger,
+        isOnline: (id) => presence.isOnline(id),
+        // A `config` command the device acknowledged as done moves its offline timeout with its new
+        // heartbeat interval (firmware that does not report the interval in its heartbeats too).
+        onAcked: ({ deviceId, status, command }) => {
+          if (status === 'done' && command.type === 'config' && command.heartbeatIntervalS)
+            presence.setHeartbeatInterval(deviceId, command.heartbeatIntervalS);
+        },
+      });
+      commands = service;
+      service.start();
+      ctx.routes(
+        routePlugin('device-routes', deviceRoutes, {
+          registry: ctx.get('registry'),
+          presence,
+          commands: service,
+          clock: ctx.clock,
+        }),
+      );
+      return service;
+    },
+    stop() {
+      commands?.stop();
+      commands = null;
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import { routePlugin } from '../api/route-plugin.js';
+import type { Feature } from '../platform/feature.js';
+import { communeRoutes } from './commune-routes.js';
+import { RegistryStore } from './registry-store.js';
+import { seedPreset } from './seed.js';
+import { villageRoutes } from './village-routes.js';
+
+declare module '../platform/feature.js' {
+  interface Provides {
+    registry: RegistryStore;
+  }
+}
+
+/**
+ * Communes, villages and clusters (with their device secrets), `/communes` and `/villages`, and the
+ * preset fleet a new platform starts with. Every change is a `registry.changed` event.
+ */
+export function registryFeature(): Feature<'registry'> {
+  return {
+    name: 'registry',
+    dependsOn: ['storage'],
+    start(ctx) {
+      const { config, clock, logger } = ctx;
+      const registry = new RegistryStore(
+        ctx.get('storage').db,
+        () => clock.now(),
+        config.TZ_DEFAULT,
+        (change) => ctx.events.emit('registry.changed', { ...change, at: clock.now() }),
+      );
+      if (config.SEED_PRESET !== 'none') seedPreset(registry, config.SEED_PRESET, logger);
+      ctx.routes(routePlugin('commune-routes', communeRoutes, { registry }));
+      ctx.routes(routePlugin('village-routes', villageRoutes, { registry }));
+      return registry;
+    },
+    stop() {},
+  };
+}

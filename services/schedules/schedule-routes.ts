@@ -1,0 +1,204 @@
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { pagedSchema } from '../../contracts/pages.js';
+import { SlugSchema } from '../../contracts/registry.js';
+import {
+  CalendarOccurrenceSchema,
+  ScheduleCreateSchema,
+  SchedulePatchSchema,
+  ScheduleResultSchema,
+  ScheduleSchema,
+} from '../../contracts/schedules.js';
+import { changes, summary } from '../api/audit-summary.js';
+import { errorResponses, PageQuerySchema } from '../api/pagination.js';
+import { communeScope } from '../api/security.js';
+import { InvalidRequestError, NotFoundError } from '../errors.js';
+import type { MediaLibrary } from '../media/media-library.js';
+import type { ScheduleResult, ScheduleService } from './schedule-service.js';
+import type { ScheduleRecord } from './schedule-store.js';
+
+const IdParams = z.object({ id: z.string().min(1).max(48) });
+/** A calendar asks for at most a quarter at a time. */
+const MAX_CALENDAR_DAYS = 93;
+const instant = z.iso.datetime({ offset: true }).describe('ISO 8601 date-time with Z or an offset');
+
+export interface ScheduleRouteDeps {
+  schedules: ScheduleService;
+  media: MediaLibrary;
+}
+
+export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> = async (app, { deps }) => {
+  const { schedules } = deps;
+  const tags = ['schedules'];
+  const planners = ['operator'] as const;
+  const readers = ['operator', 'technician'] as const;
+
+  const actorOf = (request: FastifyRequest) =>
+    request.principal ? { userId: request.principal.userId, username: request.principal.username } : null;
+  /** A commune-limited account sees only schedules whose targets all lie in its commune. */
+  const visible = (request: FastifyRequest, id: string): ScheduleRecord => {
+    const schedule = schedules.get(id);
+    const limit = request.principal?.communeId;
+    if (limit && !schedules.inCommune(schedule, limit)) throw new NotFoundError('schedule', id);
+    return schedule;
+  };
+  /** …plays only its commune's media and the shared library's… */
+  const checkContent = (request: FastifyRequest, content: { kind: string; mediaId?: string }) => {
+    if (content.kind === 'media' && content.mediaId)
+      deps.media.getVisible(content.mediaId, request.principal?.communeId);
+  };
+  /** …and may aim schedules only inside it; anything else answers as if it did not exist. */
+  const checkTargets = (request: FastifyRequest, targets: Parameters<typeof schedules.targetOutside>[0]) => {
+    const limit = request.principal?.communeId;
+    const outside = limit ? schedules.targetOutside(targets, limit) : null;
+    if (outside) throw new NotFoundError(outside.kind, outside.id);
+  };
+  const view = (schedule: ScheduleRecord) => schedules.views([schedule])[0] as z.infer<typeof ScheduleSchema>;
+  const answer = (result: ScheduleResult) => ({
+    schedule: view(result.schedule),
+    preempts: result.preempts,
+    preemptedBy: result.preemptedBy,
+  });
+
+  app.get(
+    '/schedules',
+    {
+      config: { access: planners },
+      schema: {
+        tags,
+        summary: 'List schedules',
+        description: 'Oldest first, each with the clusters its targets reach now and its next occurrence.',
+        querystring: PageQuerySchema.extend({
+          communeId: SlugSchema.optional().describe('only schedules whose targets all lie in this commune'),
+        }),
+        response: { 200: pagedSchema(ScheduleSchema), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { communeId: requested, ...page } = request.query;
+      const result = schedules.list(page, { communeId: communeScope(request, requested) });
+      return { ...result, items: schedules.views(result.items) };
+    },
+  );
+
+  app.post(
+    '/schedules',
+    {
+      config: { access: planners, audit: 'schedule.create' },
+      schema: {
+        tags,
+        summary: 'Create a one-off or recurring schedule',
+        description:
+          'Wall times are in `timezone` (default Asia/Ho_Chi_Minh). An overlap with a schedule of the same ' +
+          'level on a shared cluster answers 409 with the clashing occurrences (`details.clashes`); a ' +
+          'higher level is accepted and `preempts` lists what it interrupts, a lower one `preemptedBy`.',
+        body: ScheduleCreateSchema,
+        response: { 201: ScheduleResultSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      checkTargets(request, request.body.targets);
+      checkContent(request, request.body.content);
+      const result = schedules.create(request.body, actorOf(request));
+      request.auditNote = {
+        target: { type: 'schedule', id: result.schedule.id },
+        after: summary(result.schedule),
+      };
+      return reply.status(201).send(answer(result));
+    },
+  );
+
+  app.get(
+    '/schedules/occurrences',
+    {
+      config: { access: readers },
+      schema: {
+        tags,
+        summary: 'Every occurrence in a time range, for a calendar',
+        description:
+          `Occurrences of enabled schedules overlapping [from, to), one-offs included, at most ${MAX_CALENDAR_DAYS} ` +
+          'days at a time, each with what it pre-empts and what pre-empts it.',
+        querystring: z.object({
+          from: instant,
+          to: instant,
+          communeId: SlugSchema.optional().describe('only schedules whose targets all lie in this commune'),
+        }),
+        response: { 200: z.object({ items: z.array(CalendarOccurrenceSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const from = Date.parse(request.query.from);
+      const to = Date.parse(request.query.to);
+      if (to <= from) {
+        const message = 'must be after from';
+        throw new InvalidRequestError(`query.to: ${message}`, [{ field: 'query.to', message }]);
+      }
+      if (to - from > MAX_CALENDAR_DAYS * 86_400_000) {
+        const message = `the range may span at most ${MAX_CALENDAR_DAYS} days`;
+        throw new InvalidRequestError(`query.to: ${message}`, [{ field: 'query.to', message }]);
+      }
+      const communeId = communeScope(request, request.query.communeId);
+      return { items: schedules.occurrences(from, to, { communeId }) };
+    },
+  );
+
+  app.get(
+    '/schedules/:id',
+    {
+      config: { access: planners },
+      schema: {
+        tags,
+        summary: 'Get a schedule',
+        params: IdParams,
+        response: { 200: ScheduleSchema, ...errorResponses },
+      },
+    },
+    async (request) => view(visible(request, request.params.id)),
+  );
+
+  app.patch(
+    '/schedules/:id',
+    {
+      config: { access: planners, audit: 'schedule.update' },
+      schema: {
+        tags,
+        summary: 'Change a schedule',
+        description:
+          'Only the fields given change; null clears `volume`, `rrule` (making it a one-off) or `durationS`. ' +
+          'The result is checked for clashes as a new schedule is.',
+        params: IdParams,
+        body: SchedulePatchSchema,
+        response: { 200: ScheduleResultSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const before = visible(request, request.params.id);
+      if (request.body.targets) checkTargets(request, request.body.targets);
+      if (request.body.content) checkContent(request, request.body.content);
+      const result = schedules.update(request.params.id, request.body, actorOf(request));
+      request.auditNote = changes(before, result.schedule);
+      return answer(result);
+    },
+  );
+
+  app.delete(
+    '/schedules/:id',
+    {
+      config: { access: planners, audit: 'schedule.delete' },
+      schema: {
+        tags,
+        summary: 'Delete a schedule',
+        description: 'Broadcasts it already made keep their history.',
+        params: IdParams,
+        response: { 204: z.null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      visible(request, request.params.id);
+      const removed = schedules.delete(request.params.id);
+      request.auditNote = { before: summary(removed) };
+      return reply.status(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,551 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { Targets } from '../../contracts/broadcasts.js';
+import {
+  type CalendarOccurrence,
+  type OverlapView,
+  type ScheduleCreate,
+  type ScheduleCreateInput,
+  ScheduleCreateSchema,
+  type SchedulePatch,
+  SchedulePatchSchema,
+  type ScheduleView,
+} from '../../contracts/schedules.js';
+import type { Clock } from '../../devices/index.js';
+import { LEVEL_RANK } from '../broadcasts/types.js';
+import { BurstLogger } from '../burst-logger.js';
+import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
+import type { ScheduleChange } from '../event-bus.js';
+import type { Page, Paged, RegistryStore } from '../registry/registry-store.js';
+import type { Db } from '../storage/database.js';
+import { isoTime } from '../time.js';
+import { GroupStore } from './group-store.js';
+import { normalizeRecurrence } from './recurrence-rule.js';
+import {
+  CONFLICT_HORIZON_MS,
+  type ConflictReport,
+  type ConflictSubject,
+  findConflicts,
+  type Overlap,
+} from './schedule-conflicts.js';
+import {
+  type ExpandableSchedule,
+  expandOccurrences,
+  type Interval,
+  nextOccurrence,
+  normalizeWall,
+} from './schedule-expansion.js';
+import { type ScheduleFields, type ScheduleRecord, ScheduleStore } from './schedule-store.js';
+
+export interface ScheduleServiceOptions {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  registry: RegistryStore;
+  /** A media item's length in seconds; throws NotFoundError for an unknown id. */
+  mediaDuration: (mediaId: string) => number;
+  /** Zone of schedules that name none. */
+  defaultTimezone: string;
+  /**
+   * Told after every committed change to a schedule or a group, whoever made it (the API, the
+   * seed, a command line): the dispatcher, asleep until the next occurrence it knew of, wakes.
+   */
+  onChange?: (change: ScheduleChange) => void;
+}
+
+/** A schedule the dispatcher cannot expand, since when and how often it has been tried. */
+export interface ExpansionFailure {
+  scheduleId: string;
+  name: string;
+  count: number;
+  since: number;
+  lastError: string;
+}
+
+export interface Actor {
+  userId: string;
+  username: string;
+}
+
+/** A saved schedule with what it pre-empts and what pre-empts it (first 200 of each). */
+export interface ScheduleResult {
+  schedule: ScheduleRecord;
+  preempts: OverlapView[];
+  preemptedBy: OverlapView[];
+}
+
+/** One occurrence for the dispatcher to play. */
+export interface DueOccurrence {
+  schedule: ScheduleRecord;
+  start: number;
+  end: number;
+  clusterIds: string[];
+}
+
+/** Lists of overlaps in answers stop here; a 409 also says how many there were in all. */
+const MAX_REPORTED = 200;
+
+/** The registry and the groups as they stand, so many schedules' targets resolve with few queries. */
+interface TargetIndex {
+  clusters: Map<string, { communeId: string; villageId: string }>;
+  villages: Map<string, string>;
+  groups: Map<string, { communeId: string; clusterIds: string[] }>;
+}
+
+const toExpandable = (s: ScheduleFields): ExpandableSchedule => ({
+  startsLocal: s.start,
+  timezone: s.timezone,
+  rrule: s.rrule,
+  exdates: s.exdates,
+  durationS: s.durationS,
+});
+
+export function toOverlapView(overlap: Overlap): OverlapView {
+  return {
+    scheduleId: overlap.scheduleId,
+    scheduleName: overlap.scheduleName,
+    level: overlap.level,
+    clusterIds: overlap.clusterIds,
+    occurrence: { start: isoTime(overlap.occurrence.start), end: isoTime(overlap.occurrence.end) },
+    other: { start: isoTime(overlap.other.start), end: isoTime(overlap.other.end) },
+  };
+}
+
+/** Zod issues as the API words them: `body.rrule: never occurs …`. */
+function invalid(error: z.ZodError): InvalidRequestError {
+  const details = error.issues.map((issue) => ({
+    field: ['body', ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+  return new InvalidRequestError(details.map((d) => `${d.field}: ${d.message}`).join('; '), details);
+}
+
+/**
+ * Schedules of announcements (Circular 39 levels normal, priority, emergency): one-off or
+ * recurring by RFC 5545 RRULE in a time zone, aimed at communes, villages, clusters or groups.
+ * Saving one that overlaps a same-level schedule on a shared cluster is refused with the clashing
+ * occurrences; a higher level is accepted and reported as pre-empting the lower.
+ */
+export class ScheduleService {
+  readonly groups: GroupStore;
+  private readonly store: ScheduleStore;
+  private readonly logger: Logger;
+  private readonly failedExpansions = new Map<string, ExpansionFailure>();
+  private readonly expansionLog: BurstLogger;
+
+  constructor(private readonly options: ScheduleServiceOptions) {
+    this.store = new ScheduleStore(options.db, () => options.clock.now());
+    this.logger = options.logger.child({ component: 'schedules' });
+    this.expansionLog = new BurstLogger(this.logger, options.clock, 3_600_000);
+    this.groups = new GroupStore({
+      db: options.db,
+      now: () => options.clock.now(),
+      registry: options.registry,
+      usedBy: (groupId) =>
+        this.store
+          .all()
+          .filter((s) => s.targets.groupIds.includes(groupId))
+          .map((s) => s.name),
+      onChange: (change) => options.onChange?.({ what: 'group', ...change }),
+    });
+  }
+
+  create(input: ScheduleCreateInput, actor: Actor | null): ScheduleResult {
+    const fields = this.toFields(this.parse(input));
+    const report = this.vet(null, fields, true);
+    const id = `lich-${randomBytes(5).toString('hex')}`;
+    const schedule = this.store.insert(id, fields, actor?.username ?? null);
+    this.logger.info({ scheduleId: id, name: schedule.name, by: actor?.username }, 'schedule created');
+    this.options.onChange?.({ what: 'schedule', id, change: 'created' });
+    return this.result(schedule, report);
+  }
+
+  update(id: string, patch: SchedulePatch, actor: Actor | null): ScheduleResult {
+    const current = this.store.get(id);
+    const checked = SchedulePatchSchema.safeParse(patch);
+    if (!checked.success) throw invalid(checked.error);
+    const p = checked.data;
+    const content = p.content ?? current.content;
+    // A stream keeps its relay window unless told otherwise; media takes its length from the file.
+    const durationS =
+      p.durationS !== undefined
+        ? p.durationS
+        : content.kind === 'stream' && current.content.kind === 'stream'
+          ? current.durationS
+          : undefined;
+    const merged: ScheduleCreateInput = {
+      name: p.name ?? current.name,
+      level: p.level ?? current.level,
+      content,
+      volume: p.volume === undefined ? current.volume : p.volume,
+      repeat: p.repeat ?? current.repeat,
+      timezone: p.timezone ?? current.timezone,
+      start: p.start ?? current.start,
+      rrule: p.rrule === undefined ? current.rrule : p.rrule,
+      exdates: p.exdates ?? current.exdates,
+      durationS,
+      targets: p.targets ?? current.targets,
+      enabled: p.enabled ?? current.enabled,
+    };
+    const fields = this.toFields(this.parse(merged));
+    // Targets named anew must all exist; kept ones may have lost a cluster since, which is no reason
+    // to refuse renaming the schedule.
+    const report = this.vet(id, fields, p.targets !== undefined);
+    const schedule = this.store.update(id, fields);
+    this.logger.info({ scheduleId: id, by: actor?.username }, 'schedule updated');
+    this.options.onChange?.({ what: 'schedule', id, change: 'updated' });
+    return this.result(schedule, report);
+  }
+
+  /** Schedules that could not be expanded for the dispatcher on its last look, and why. */
+  expansionFailures(): ExpansionFailure[] {
+    return [...this.failedExpansions.values()].map((f) => ({ ...f }));
+  }
+
+  private expansionFailed(schedule: ScheduleRecord, error: unknown): void {
+    const now = this.options.clock.now();
+    const failure = this.failedExpansions.get(schedule.id) ?? {
+      scheduleId: schedule.id,
+      name: schedule.name,
+      count: 0,
+      since: now,
+      lastError: '',
+    };
+    failure.count++;
+    failure.lastError = (error instanceof Error ? error.message : String(error)).slice(0, 300);
+    this.failedExpansions.set(schedule.id, failure);
+    this.expansionLog.warn(
+      schedule.id,
+      { err: error, scheduleId: schedule.id },
+      'a schedule could not be expanded',
+    );
+  }
+
+  /** Removes a schedule and returns what it was; broadcasts it made keep their history. */
+  delete(id: string): ScheduleRecord {
+    const schedule = this.store.get(id);
+    this.store.delete(id);
+    this.failedExpansions.delete(id);
+    this.logger.info({ scheduleId: id }, 'schedule deleted');
+    this.options.onChange?.({ what: 'schedule', id, change: 'deleted' });
+    return schedule;
+  }
+
+  get(id: string): ScheduleRecord {
+    return this.store.get(id);
+  }
+
+  /** Schedules oldest first; with a commune, only those whose targets all lie in it. */
+  list(page: Page, filter: { communeId?: string | undefined } = {}): Paged<ScheduleRecord> {
+    let all = this.store.all();
+    const { communeId } = filter;
+    if (communeId) {
+      const index = this.index();
+      all = all.filter((s) => this.within(s.targets, communeId, index));
+    }
+    return { items: all.slice(page.offset, page.offset + page.limit), total: all.length, ...page };
+  }
+
+  /** Whether every target of the schedule lies in the commune (what a commune-limited account may see). */
+  inCommune(schedule: ScheduleRecord, communeId: string): boolean {
+    return this.within(schedule.targets, communeId, this.index());
+  }
+
+  /**
+   * The first target outside the commune, for refusing a commune-limited account's schedule that
+   * reaches beyond it; null when all lie inside. Unknown ids are left to resolveTargets.
+   */
+  targetOutside(targets: Targets, communeId: string): { kind: string; id: string } | null {
+    const index = this.index();
+    for (const id of targets.communeIds) if (id !== communeId) return { kind: 'commune', id };
+    for (const id of targets.villageIds) {
+      const commune = index.villages.get(id);
+      if (commune !== undefined && commune !== communeId) return { kind: 'village', id };
+    }
+    for (const id of targets.clusterIds) {
+      const cluster = index.clusters.get(id);
+      if (cluster !== undefined && cluster.communeId !== communeId) return { kind: 'cluster', id };
+    }
+    for (const id of targets.groupIds) {
+      const group = index.groups.get(id);
+      if (group !== undefined && group.communeId !== communeId) return { kind: 'group', id };
+    }
+    return null;
+  }
+
+  /** The API's view of schedules: each with the clusters it reaches now and its next occurrence. */
+  views(schedules: ScheduleRecord[]): ScheduleView[] {
+    const index = this.index();
+    const now = this.options.clock.now();
+    return schedules.map((s) => {
+      const next = s.enabled ? nextOccurrence(toExpandable(s), now) : null;
+      return {
+        ...s,
+        clusterIds: this.clustersWith(s.targets, index),
+        next: next ? { start: isoTime(next.start), end: isoTime(next.end) } : null,
+      };
+    });
+  }
+
+  /**
+   * The calendar: every occurrence of the enabled schedules overlapping [from, to), one-offs
+   * included, each with what it pre-empts, what pre-empts it and any same-level clash. With a
+   * commune, only schedules whose targets all lie in it are listed (overlaps with others still show).
+   */
+  occurrences(
+    from: number,
+    to: number,
+    filter: { communeId?: string | undefined } = {},
+  ): CalendarOccurrence[] {
+    const index = this.index();
+    const enabled = this.store.all().filter((s) => s.enabled);
+    // Overlaps of an occurrence near the window's edge may lie just outside it.
+    const pad = Math.max(0, ...enabled.map((s) => s.durationS * 1000));
+    const subjects = enabled.map((s) => ({
+      schedule: s,
+      subject: {
+        id: s.id,
+        name: s.name,
+        level: s.level,
+        clusterIds: this.clustersWith(s.targets, index),
+        occurrences: expandOccurrences(toExpandable(s), from - pad, to + pad),
+      } satisfies ConflictSubject,
+    }));
+    const others = subjects.map((x) => x.subject);
+    const { communeId } = filter;
+    const listed = communeId
+      ? subjects.filter(({ schedule }) => this.within(schedule.targets, communeId, index))
+      : subjects;
+    const calendar: (CalendarOccurrence & { rank: number })[] = [];
+    for (const { schedule, subject } of listed) {
+      const inWindow = subject.occurrences.filter((o) => o.start < to && o.end > from);
+      if (inWindow.length === 0) continue;
+      const report = findConflicts({ ...subject, occurrences: inWindow }, others);
+      const at = (list: Overlap[], occurrence: Interval) =>
+        list.filter((o) => o.occurrence.start === occurrence.start).map(toOverlapView);
+      for (const occurrence of inWindow) {
+        calendar.push({
+          scheduleId: schedule.id,
+          name: schedule.name,
+          level: schedule.level,
+          content: schedule.content,
+          start: isoTime(occurrence.start),
+          end: isoTime(occurrence.end),
+          clusterIds: subject.clusterIds as string[],
+          preempts: at(report.preempts, occurrence),
+          preemptedBy: at(report.preemptedBy, occurrence),
+          clashes: at(report.clashes, occurrence),
+          rank: LEVEL_RANK[schedule.level],
+        });
+      }
+    }
+    calendar.sort(
+      (a, b) => a.start.localeCompare(b.start) || b.rank - a.rank || a.name.localeCompare(b.name),
+    );
+    return calendar.map(({ rank: _rank, ...occurrence }) => occurrence);
+  }
+
+  /**
+   * What the dispatcher plays: occurrences of enabled schedules overlapping [from, to), with the
+   * clusters their targets reach now, sorted by start and then highest level first. Schedules
+   * whose targets no longer reach any cluster are left out.
+   */
+  occurrencesBetween(from: number, to: number): DueOccurrence[] {
+    const enabled = this.store.all().filter((s) => s.enabled);
+    // Asked on every dispatcher wake-up: without schedules, the registry is not read at all.
+    if (enabled.length === 0) return [];
+    const index = this.index();
+    const due: DueOccurrence[] = [];
+    for (const schedule of enabled) {
+      // One schedule that cannot be expanded (a rule this version cannot read) must not stop the
+      // others: it is counted, shown on /healthz, and logged once an hour.
+      try {
+        const clusterIds = this.clustersWith(schedule.targets, index);
+        if (clusterIds.length === 0) continue;
+        for (const o of expandOccurrences(toExpandable(schedule), from, to)) {
+          due.push({ schedule, start: o.start, end: o.end, clusterIds });
+        }
+        this.failedExpansions.delete(schedule.id);
+      } catch (error) {
+        this.expansionFailed(schedule, error);
+      }
+    }
+    return due.sort(
+      (a, b) =>
+        a.start - b.start ||
+        LEVEL_RANK[b.schedule.level] - LEVEL_RANK[a.schedule.level] ||
+        a.schedule.id.localeCompare(b.schedule.id),
+    );
+  }
+
+  /**
+   * The cluster ids targets reach, deduplicated and sorted: a commune's or village's clusters, a
+   * group's members, clusters as named. An unknown id is a NotFoundError naming its kind.
+   */
+  resolveTargets(targets: Targets): string[] {
+    const { registry } = this.options;
+    const index = this.index();
+    for (const id of targets.communeIds) registry.getCommune(id);
+    for (const id of targets.villageIds) if (!index.villages.has(id)) throw new NotFoundError('village', id);
+    for (const id of targets.groupIds) if (!index.groups.has(id)) throw new NotFoundError('group', id);
+    for (const id of targets.clusterIds) if (!index.clusters.has(id)) throw new NotFoundError('cluster', id);
+    return this.clustersWith(targets, index);
+  }
+
+  /** Names of enabled schedules still to play this media item, so it is not deleted under them. */
+  referencesMedia(mediaId: string): string[] {
+    const now = this.options.clock.now();
+    return this.store
+      .all()
+      .filter(
+        (s) =>
+          s.enabled &&
+          s.content.kind === 'media' &&
+          s.content.mediaId === mediaId &&
+          nextOccurrence(toExpandable(s), now) !== null,
+      )
+      .map((s) => s.name);
+  }
+
+  private parse(input: ScheduleCreateInput): ScheduleCreate {
+    const checked = ScheduleCreateSchema.safeParse(input);
+    if (!checked.success) throw invalid(checked.error);
+    return checked.data;
+  }
+
+  /** The stored form: normalized times and rule, the zone filled in, the length worked out. */
+  private toFields(input: ScheduleCreate): ScheduleFields {
+    const { content } = input;
+    const durationS =
+      content.kind === 'media'
+        ? Math.ceil(this.options.mediaDuration(content.mediaId) * input.repeat)
+        : (input.durationS as number);
+    const sorted = (ids: string[]) => [...new Set(ids)].sort();
+    return {
+      name: input.name,
+      level: input.level,
+      content,
+      volume: input.volume ?? null,
+      repeat: input.repeat,
+      timezone: input.timezone ?? this.options.defaultTimezone,
+      start: normalizeWall(input.start),
+      rrule: input.rrule ? normalizeRecurrence(input.rrule) : null,
+      exdates: sorted(input.exdates.map(normalizeWall)),
+      durationS,
+      targets: {
+        communeIds: sorted(input.targets.communeIds),
+        villageIds: sorted(input.targets.villageIds),
+        clusterIds: sorted(input.targets.clusterIds),
+        groupIds: sorted(input.targets.groupIds),
+      },
+      enabled: input.enabled,
+    };
+  }
+
+  /**
+   * Checks targets and looks for overlaps from now to the end of the rule or 366 days, whichever
+   * is sooner. Same-level clashes are refused (409) with the clashing occurrences.
+   */
+  private vet(id: string | null, fields: ScheduleFields, strictTargets: boolean): ConflictReport {
+    const clusterIds = strictTargets
+      ? this.resolveTargets(fields.targets)
+      : this.clustersWith(fields.targets, this.index());
+    if (clusterIds.length === 0) {
+      const message = 'the targets contain no clusters';
+      throw new InvalidRequestError(`body.targets: ${message}`, [{ field: 'body.targets', message }]);
+    }
+    const none: ConflictReport = { clashes: [], preempts: [], preemptedBy: [] };
+    if (!fields.enabled) return none;
+    const from = this.options.clock.now();
+    const to = from + CONFLICT_HORIZON_MS;
+    const occurrences = expandOccurrences(toExpandable(fields), from, to);
+    if (occurrences.length === 0) return none;
+    const index = this.index();
+    const mine = new Set(clusterIds);
+    const others: ConflictSubject[] = [];
+    for (const s of this.store.all()) {
+      if (!s.enabled || s.id === id) continue;
+      const theirs = this.clustersWith(s.targets, index);
+      if (!theirs.some((c) => mine.has(c))) continue;
+      others.push({
+        id: s.id,
+        name: s.name,
+        level: s.level,
+        clusterIds: theirs,
+        occurrences: expandOccurrences(toExpandable(s), from, to),
+      });
+    }
+    const report = findConflicts(
+      { id, name: fields.name, level: fields.level, clusterIds, occurrences },
+      others,
+    );
+    const [first] = report.clashes;
+    if (first) {
+      const more = report.clashes.length > 1 ? ` and ${report.clashes.length - 1} more` : '';
+      throw new ConflictError(
+        `overlaps "${first.scheduleName}" (also ${first.level}) on ${first.clusterIds.join(', ')} at ` +
+          `${isoTime(first.other.start)}${more}; move it, change the targets or use a different level`,
+        { clashes: report.clashes.slice(0, MAX_REPORTED).map(toOverlapView), total: report.clashes.length },
+      );
+    }
+    return report;
+  }
+
+  private result(schedule: ScheduleRecord, report: ConflictReport): ScheduleResult {
+    return {
+      schedule,
+      preempts: report.preempts.slice(0, MAX_REPORTED).map(toOverlapView),
+      preemptedBy: report.preemptedBy.slice(0, MAX_REPORTED).map(toOverlapView),
+    };
+  }
+
+  private index(): TargetIndex {
+    const { registry } = this.options;
+    const all = { limit: Number.MAX_SAFE_INTEGER, offset: 0 };
+    const clusters = new Map(
+      registry.clusterPlacements().map((c) => [c.id, { communeId: c.communeId, villageId: c.villageId }]),
+    );
+    const villages = new Map(registry.listVillages({}, all).items.map((v) => [v.id, v.communeId]));
+    return { clusters, villages, groups: this.groups.allMembers() };
+  }
+
+  /** Resolution that skips ids gone from the registry since the schedule was saved. */
+  private clustersWith(targets: Targets, index: TargetIndex): string[] {
+    const communes = new Set(targets.communeIds);
+    const villages = new Set(targets.villageIds);
+    const found = new Set<string>();
+    for (const [id, c] of index.clusters) {
+      if (communes.has(c.communeId) || villages.has(c.villageId)) found.add(id);
+    }
+    for (const id of targets.clusterIds) if (index.clusters.has(id)) found.add(id);
+    for (const groupId of targets.groupIds) {
+      for (const id of index.groups.get(groupId)?.clusterIds ?? []) if (index.clusters.has(id)) found.add(id);
+    }
+    return [...found].sort();
+  }
+
+  /** Whether every known target lies in the commune (and there is at least one). */
+  private within(targets: Targets, communeId: string, index: TargetIndex): boolean {
+    const communes = this.communesWith(targets, index);
+    return communes.length > 0 && communes.every((c) => c === communeId);
+  }
+
+  /** The communes the known targets lie in. */
+  private communesWith(targets: Targets, index: TargetIndex): string[] {
+    const communes = new Set(targets.communeIds);
+    for (const id of targets.villageIds) {
+      const commune = index.villages.get(id);
+      if (commune !== undefined) communes.add(commune);
+    }
+    for (const id of targets.clusterIds) {
+      const cluster = index.clusters.get(id);
+      if (cluster) communes.add(cluster.communeId);
+    }
+    for (const id of targets.groupIds) {
+      const group = index.groups.get(id);
+      if (group) communes.add(group.communeId);
+    }
+    return [...communes];
+  }
+}
