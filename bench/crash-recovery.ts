@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { SimulatedFleet } from '../simulators/speaker-cluster/fleet.js';
 import { type PlayLog, playLogSink } from '../simulators/speaker-cluster/play-log.js';
+import { PlatformProcess } from '../test/support/platform-process.js';
 import { BENCH_ADMIN_PASSWORD, progress, registerFleet, startBenchPlatform } from './bench-platform.js';
 import { freePort } from './reference-brokers.js';
 import type { BenchResult } from './report.js';
@@ -16,7 +16,7 @@ import { wavTone } from './wav.js';
  * download the media over HTTP, play it for its 3 s, and outlive every kill. What they played is
  * read from their own logs and compared with the record, cluster by cluster.
  */
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'services', 'main.js');
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'main.js');
 const PLAY_S = 3;
 /** [name, kill this long after the POST answered, stay down this long]. */
 const ALL_MOMENTS: [string, number, number][] = [
@@ -43,49 +43,15 @@ export async function crashRecoveryBench(): Promise<BenchResult> {
   await setup.platform.stop();
 
   const ports = { http: await freePort(), mqtt: await freePort() };
-  const base = `http://127.0.0.1:${ports.http}`;
-  let child: ChildProcess | null = null;
-  let output = '';
-  const startPlatform = async () => {
-    output = '';
-    const proc = spawn(process.execPath, [MAIN], {
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        DATA_DIR: dataDir,
-        HTTP_HOST: '127.0.0.1',
-        HTTP_PORT: String(ports.http),
-        MQTT_HOST: '127.0.0.1',
-        MQTT_PORT: String(ports.mqtt),
-        ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const keep = (c: Buffer) => {
-      output = (output + c.toString()).slice(-20_000);
-    };
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
-    child = proc;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`platform exited ${proc.exitCode}:\n${output}`);
-      try {
-        if ((await fetch(`${base}/healthz`)).status === 200) return;
-      } catch {
-        // Not listening yet.
-      }
-      if (Date.now() > deadline) throw new Error(`platform did not start:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-  const kill = async () => {
-    const proc = child;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGKILL');
-    await exited;
-  };
+  const platform = new PlatformProcess({
+    main: MAIN,
+    dataDir,
+    httpPort: ports.http,
+    mqttPort: ports.mqtt,
+    adminPassword: BENCH_ADMIN_PASSWORD,
+    startTimeoutMs: 60_000,
+  });
+  const base = platform.baseUrl;
   const login = async () => {
     const response = await fetch(`${base}/api/v1/auth/login`, {
       method: 'POST',
@@ -105,7 +71,7 @@ export async function crashRecoveryBench(): Promise<BenchResult> {
   });
   const rows: Record<string, number | string>[] = [];
   try {
-    await startPlatform();
+    await platform.start();
     let headers = await login();
     const form = new FormData();
     form.append('file', new Blob([wavTone(PLAY_S)], { type: 'audio/wav' }), 'canh-bao.wav');
@@ -141,10 +107,10 @@ export async function crashRecoveryBench(): Promise<BenchResult> {
       if (sent.status !== 201)
         throw new Error(`emergency answered ${sent.status}: ${JSON.stringify(broadcast)}`);
       await new Promise((r) => setTimeout(r, killAfterMs));
-      await kill();
+      await platform.kill();
       if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       const restartedAt = Date.now();
-      await startPlatform();
+      await platform.start();
       headers = await login();
 
       type Delivery = {
@@ -210,7 +176,7 @@ export async function crashRecoveryBench(): Promise<BenchResult> {
     }
   } finally {
     await fleet.stop();
-    await kill();
+    await platform.kill();
     await setup.close();
   }
   const perfect = rows.filter(

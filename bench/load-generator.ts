@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { systemClock } from '../devices/index.js';
 import { SimulatedCamera } from '../simulators/onvif-camera/simulated-camera.js';
+import { heartbeatPayload } from '../test/support/heartbeat.js';
 
 /*
  * The load generator runs in a child process (node:child_process fork) so the MQTT clients and
@@ -76,22 +77,7 @@ function reply(message: GeneratorReply): void {
 }
 
 function heartbeat(ts: number): string {
-  return JSON.stringify({
-    ts,
-    seq: seq++,
-    uptimeS: 3600,
-    rssiDbm: -71,
-    net: '4g',
-    volume: 70,
-    power: true,
-    playing: false,
-    speakers: [
-      { idx: 1, ok: true },
-      { idx: 2, ok: true },
-    ],
-    tempC: 36.5,
-    supplyV: 12.6,
-  });
+  return heartbeatPayload({ ts, seq: seq++, uptimeS: 3600 });
 }
 
 async function connectOne(

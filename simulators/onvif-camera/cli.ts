@@ -1,9 +1,15 @@
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Clock } from '../../devices/index.js';
 import { systemClock } from '../../devices/index.js';
-import { CliUsageError, integerFlag, isEntryPoint, parseLogLevel } from '../shared/cli.js';
+import {
+  CliUsageError,
+  integerFlag,
+  isEntryPoint,
+  parseFlags,
+  parseLogLevel,
+  splitFaultSpec,
+} from '../shared/cli.js';
 import { CAMERA_DEFAULTS } from './camera-options.js';
 import { DISCOVERY_PORT } from './discovery.js';
 import {
@@ -47,13 +53,12 @@ export interface CameraCliIo {
 /** Runs the camera fleet until a stop signal; resolves to the exit code (0 ok, 1 failure, 2 usage). */
 export async function runCameraCli(argv: readonly string[], io: CameraCliIo): Promise<number> {
   const print = (line: string) => io.stdout.write(`${line}\n`);
-  let values: ReturnType<typeof parse>['values'];
+  let values: ReturnType<typeof parse>;
   try {
-    values = parse(argv).values;
+    values = parse(argv);
   } catch (error) {
-    io.stderr.write(
-      `error: ${error instanceof Error ? error.message : String(error)}\nRun with --help for usage.\n`,
-    );
+    if (!(error instanceof CliUsageError)) throw error;
+    io.stderr.write(`error: ${error.message}\nRun with --help for usage.\n`);
     return 2;
   }
   if (values.help) {
@@ -79,9 +84,7 @@ export async function runCameraCli(argv: readonly string[], io: CameraCliIo): Pr
       ...(values.seed === undefined ? {} : { seed: integerFlag('--seed', values.seed, 0, 0xffffffff) }),
     });
     for (const spec of values.fault ?? []) {
-      const [target, kind, arg, ...rest] = spec.split(':');
-      if (!target || !kind || rest.length > 0)
-        throw new CliUsageError(`--fault "${spec}" must look like <n|all>:<fault>[:<arg>]`);
+      const { target, kind, arg } = splitFaultSpec(spec, 'n|all');
       await fleet.injectFault(target, parseCameraFault(kind, arg));
     }
   } catch (error) {
@@ -128,23 +131,18 @@ function untilSignal(): Promise<void> {
 }
 
 function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
-    options: {
-      count: { type: 'string' },
-      host: { type: 'string' },
-      'http-port': { type: 'string' },
-      'rtsp-port': { type: 'string' },
-      'discovery-port': { type: 'string' },
-      username: { type: 'string' },
-      password: { type: 'string' },
-      seed: { type: 'string' },
-      fault: { type: 'string', multiple: true },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  return parseFlags(argv, {
+    count: { type: 'string' },
+    host: { type: 'string' },
+    'http-port': { type: 'string' },
+    'rtsp-port': { type: 'string' },
+    'discovery-port': { type: 'string' },
+    username: { type: 'string' },
+    password: { type: 'string' },
+    seed: { type: 'string' },
+    fault: { type: 'string', multiple: true },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
 }
 

@@ -10,6 +10,7 @@ import { createServer as createTcpServer, type Socket, type Server as TcpServer 
 import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../devices/index.js';
+import { seedFromString } from '../shared/prng.js';
 import { asciiFold, type CameraIdentity, cameraScopes, deriveIdentity } from './camera-identity.js';
 import { CAMERA_DEFAULTS, type SimulatedCameraOptions } from './camera-options.js';
 import { DISCOVERY_MULTICAST_ADDRESS, parseProbe, probeMatches, probeMatchXml } from './discovery.js';
@@ -24,7 +25,6 @@ import {
   STREAM_PROFILES,
 } from './onvif-services.js';
 import { serveRtsp } from './rtsp-responder.js';
-import { seedFromString } from './seed.js';
 import { renderSnapshot } from './snapshot.js';
 import {
   FAULTS,

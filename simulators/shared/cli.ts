@@ -1,11 +1,27 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
-/** What the simulators' command lines share: usage errors, number flags, log levels, entry check. */
+/**
+ * What the simulators' command lines share: flag parsing, usage errors, number flags, fault specs,
+ * log levels, entry check.
+ */
 
 /** A command line that cannot be run as given; the CLI prints it with a hint and exits with 2. */
 export class CliUsageError extends Error {
   override readonly name = 'CliUsageError';
+}
+
+/** The `--name value` flags of `options` and nothing else (no positionals); anything off is a usage error. */
+export function parseFlags<const T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: readonly string[],
+  options: T,
+) {
+  try {
+    return parseArgs({ args: [...argv], strict: true, allowPositionals: false, options }).values;
+  } catch (error) {
+    throw new CliUsageError(error instanceof Error ? error.message : String(error));
+  }
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -37,6 +53,21 @@ export function integerFlag(name: string, text: string, min: number, max: number
   const value = numberFlag(name, text, min, max);
   if (!Number.isInteger(value)) throw new CliUsageError(`${name} must be a whole number (got "${text}")`);
   return value;
+}
+
+/**
+ * `--fault`'s `<target>:<fault>[:<arg>]`, split; `targetForm` names the targets in the usage error
+ * (`n|all`, `deviceId|all`).
+ */
+export function splitFaultSpec(
+  spec: string,
+  targetForm: string,
+): { target: string; kind: string; arg: string | undefined } {
+  const [target, kind, arg, ...rest] = spec.split(':');
+  if (!target || !kind || rest.length > 0) {
+    throw new CliUsageError(`--fault "${spec}" must look like <${targetForm}>:<fault>[:<arg>]`);
+  }
+  return { target, kind, arg };
 }
 
 /** Whether the module at `moduleUrl` is the one node was started with (not imported by a test). */

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { isDeviceId } from '../../devices/index.js';
 import {
   CliUsageError,
@@ -7,7 +6,9 @@ import {
   LOG_LEVELS,
   type LogLevel,
   numberFlag,
+  parseFlags,
   parseLogLevel,
+  splitFaultSpec,
 } from '../shared/cli.js';
 import { CLUSTER_DEFAULTS, TIME_SCALE_RANGE } from './cluster-options.js';
 import type { Fault } from './faults.js';
@@ -75,12 +76,7 @@ Examples:
 
 /** Parses the command line; env supplies HEARTBEAT_INTERVAL_S and LOG_LEVEL defaults. */
 export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): CliOptions {
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    values = parse(argv).values;
-  } catch (error) {
-    throw new CliUsageError(error instanceof Error ? error.message : String(error));
-  }
+  const values = parse(argv);
   if (values.help) return { ...defaults(env), help: true };
 
   const fleetFile = values.fleet;
@@ -145,10 +141,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
 
 /** `<target>:<fault>[:<arg>]`, e.g. `all:weak-signal` or `hd-01:slow-acks:3000`. */
 export function parseFaultSpec(spec: string): FaultSpec {
-  const [target, kind, arg, ...rest] = spec.split(':');
-  if (!target || !kind || rest.length > 0) {
-    throw new CliUsageError(`--fault "${spec}" must look like <deviceId|all>:<fault>[:<arg>]`);
-  }
+  const { target, kind, arg } = splitFaultSpec(spec, 'deviceId|all');
   if (target !== 'all' && !isDeviceId(target)) {
     throw new CliUsageError(`--fault "${spec}": "${target}" is neither "all" nor a device id`);
   }
@@ -161,26 +154,21 @@ export function parseFaultSpec(spec: string): FaultSpec {
 }
 
 function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
-    options: {
-      fleet: { type: 'string' },
-      device: { type: 'string' },
-      secret: { type: 'string' },
-      url: { type: 'string' },
-      heartbeat: { type: 'string' },
-      speakers: { type: 'string' },
-      count: { type: 'string' },
-      fault: { type: 'string', multiple: true },
-      'oversize-bytes': { type: 'string' },
-      seed: { type: 'string' },
-      'time-scale': { type: 'string' },
-      'media-timeout': { type: 'string' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  return parseFlags(argv, {
+    fleet: { type: 'string' },
+    device: { type: 'string' },
+    secret: { type: 'string' },
+    url: { type: 'string' },
+    heartbeat: { type: 'string' },
+    speakers: { type: 'string' },
+    count: { type: 'string' },
+    fault: { type: 'string', multiple: true },
+    'oversize-bytes': { type: 'string' },
+    seed: { type: 'string' },
+    'time-scale': { type: 'string' },
+    'media-timeout': { type: 'string' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
 }
 

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { Clock, DeviceId } from '../../devices/index.js';
 import { DeviceIdSchema, systemClock } from '../../devices/index.js';
+import { seedFromString } from '../shared/prng.js';
 import type { MediaFetcher } from './media-fetcher.js';
 import { DEFAULT_MEDIA_TIMEOUT_MS, httpMediaFetch } from './media-fetcher.js';
-import { seedFromString } from './prng.js';
 
 export interface SimulatedClusterOptions {
   deviceId: DeviceId;

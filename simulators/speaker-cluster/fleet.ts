@@ -1,8 +1,8 @@
+import { seedFromString } from '../shared/prng.js';
 import type { SimulatedClusterOptions } from './cluster-options.js';
 import type { ClusterStatus } from './cluster-status.js';
 import type { Fault, FaultKind } from './faults.js';
 import type { FleetDevice } from './fleet-file.js';
-import { seedFromString } from './prng.js';
 import { SimulatedCluster } from './simulated-cluster.js';
 
 export type SimulatedFleetOptions = Omit<SimulatedClusterOptions, 'deviceId' | 'secret'> & {

@@ -1,4 +1,4 @@
-import type { Random } from './prng.js';
+import type { Random } from '../shared/prng.js';
 
 export interface BackoffPolicy {
   /** First wait after a connection loss. */

@@ -12,6 +12,7 @@ import type {
   TypedPublish,
 } from '../../devices/index.js';
 import { StateMessageSchema, TOPICS, topicFor, typedPublish } from '../../devices/index.js';
+import { seededRandom } from '../shared/prng.js';
 import { ClockTimers } from './clock-timers.js';
 import type { ResolvedClusterOptions, SimulatedClusterOptions } from './cluster-options.js';
 import { resolveClusterOptions } from './cluster-options.js';
@@ -27,7 +28,6 @@ import type { MqttSession } from './mqtt-session.js';
 import { SessionClosedError, untilAborted, untilClosed } from './mqtt-session.js';
 import type { FinishCode } from './playback.js';
 import { Playback } from './playback.js';
-import { seededRandom } from './prng.js';
 import { PROTOCOL_BACKOFF, ReconnectBackoff } from './reconnect-backoff.js';
 import { TelemetryModel } from './telemetry-model.js';
 

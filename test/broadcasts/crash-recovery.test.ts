@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { type PlayLog, playLogSink } from '../../simulators/speaker-cluster/play-log.js';
 import { api, type Json } from '../support/platform-harness.js';
-import { freePort, track } from '../support/server-process.js';
+import { PlatformProcess } from '../support/platform-process.js';
+import { freePort } from '../support/server-process.js';
 import { wavTone } from '../support/wav.js';
 
 /*
@@ -26,55 +27,12 @@ const CLUSTERS = Array.from({ length: 18 }, (_, i) => `hd-c${String(i + 1).padSt
 describe('an emergency bulletin through platform crashes (SIGKILL)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sc-crash-'));
   const played: PlayLog[] = [];
-  let ports = { http: 0, mqtt: 0 };
-  let child: ChildProcess | null = null;
-  let output = '';
+  /** Created once the ports are known; killed and started again by every test. */
+  let platform: PlatformProcess;
   let fleet: SimulatedFleet | null = null;
   let headers: Record<string, string> = {};
   let mediaId = '';
-  const base = () => `http://127.0.0.1:${ports.http}`;
-
-  const startPlatform = async () => {
-    output = '';
-    const proc = spawn(process.execPath, [join(BUILD, 'services', 'main.js')], {
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        DATA_DIR: dataDir,
-        HTTP_HOST: '127.0.0.1',
-        HTTP_PORT: String(ports.http),
-        MQTT_HOST: '127.0.0.1',
-        MQTT_PORT: String(ports.mqtt),
-        ADMIN_PASSWORD,
-        SEED_PRESET: 'huong-dao',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    track(proc);
-    proc.stdout?.on('data', (c: Buffer) => {
-      output = (output + c.toString()).slice(-20_000);
-    });
-    proc.stderr?.on('data', (c: Buffer) => {
-      output = (output + c.toString()).slice(-20_000);
-    });
-    child = proc;
-    await vi.waitFor(
-      async () => {
-        if (proc.exitCode !== null) throw new Error(`platform exited ${proc.exitCode}:\n${output}`);
-        const response = await fetch(`${base()}/healthz`);
-        expect(response.status).toBe(200);
-      },
-      { timeout: 30_000, interval: 100 },
-    );
-  };
-
-  const kill = async () => {
-    const proc = child;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGKILL');
-    await exited;
-  };
+  const base = () => platform.baseUrl;
 
   const signIn = async () => {
     const login = await api(base(), '/api/v1/auth/login', {
@@ -87,8 +45,17 @@ describe('an emergency bulletin through platform crashes (SIGKILL)', () => {
 
   beforeAll(async () => {
     await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', BUILD], { cwd: ROOT });
-    ports = { http: await freePort(), mqtt: await freePort() };
-    await startPlatform();
+    const ports = { http: await freePort(), mqtt: await freePort() };
+    platform = new PlatformProcess({
+      main: join(BUILD, 'bin', 'main.js'),
+      dataDir,
+      httpPort: ports.http,
+      mqttPort: ports.mqtt,
+      adminPassword: ADMIN_PASSWORD,
+      env: { SEED_PRESET: 'huong-dao' },
+      startTimeoutMs: 30_000,
+    });
+    await platform.start();
     await signIn();
     const devices = [];
     for (const id of CLUSTERS) {
@@ -114,7 +81,7 @@ describe('an emergency bulletin through platform crashes (SIGKILL)', () => {
 
   afterAll(async () => {
     await fleet?.stop();
-    await kill();
+    await platform?.kill();
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(BUILD, { recursive: true, force: true });
   });
@@ -150,9 +117,9 @@ describe('an emergency bulletin through platform crashes (SIGKILL)', () => {
       expect(sent.status, JSON.stringify(sent.body)).toBe(201);
       const broadcastId = sent.body.id as string;
       await new Promise((resolve) => setTimeout(resolve, killAfterMs));
-      await kill();
+      await platform.kill();
       if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
-      await startPlatform();
+      await platform.start();
       await signIn();
 
       const ofThis = () => played.filter((p) => p.broadcastId === broadcastId);
@@ -162,10 +129,10 @@ describe('an emergency bulletin through platform crashes (SIGKILL)', () => {
           const states = (await deliveriesOf(broadcastId)).map(
             (d) => `${d.clusterId}:${d.state}:${d.reason ?? ''}`,
           );
-          expect(finished.length, `${JSON.stringify(states)}\n${output}`).toBe(18);
+          expect(finished.length, `${JSON.stringify(states)}\n${platform.output}`).toBe(18);
           expect(
             states.filter((x) => !x.includes(':done:')),
-            output,
+            platform.output,
           ).toEqual([]);
         },
         { timeout: 60_000, interval: 250 },

@@ -1,23 +1,17 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { scryptHash } from '../../services/crypto/scrypt-hash.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { platformWithDeviceEachTest } from '../support/platform-fixture.js';
+import { startTestPlatform } from '../support/platform-harness.js';
 
 describe('device authentication', () => {
-  let t: TestPlatform;
-  let secret: string;
-
-  beforeEach(async () => {
-    t = await startTestPlatform();
-    secret = await t.addDevice('hd-c01');
-  });
-  afterEach(() => t.close());
+  const fixture = platformWithDeviceEachTest('hd-c01');
 
   const refusal = (options: mqtt.IClientOptions) =>
-    mqtt.connectAsync(t.mqttUrl, { reconnectPeriod: 0, connectTimeout: 5_000, ...options }).then(
+    mqtt.connectAsync(fixture.t.mqttUrl, { reconnectPeriod: 0, connectTimeout: 5_000, ...options }).then(
       async (client) => {
         await client.endAsync();
         return 'connected';
@@ -26,11 +20,13 @@ describe('device authentication', () => {
     );
 
   it('accepts a device with its id as username and client id and its issued secret', async () => {
+    const { t, secret } = fixture;
     const client = await t.connectDevice('hd-c01', secret);
     expect(client.connected).toBe(true);
   });
 
   it('refuses a wrong secret, a missing secret and an unknown device with "bad username or password"', async () => {
+    const { secret } = fixture;
     expect(await refusal({ clientId: 'hd-c01', username: 'hd-c01', password: `${secret}x` })).toBe(4);
     expect(await refusal({ clientId: 'hd-c01', username: 'hd-c01' })).toBe(4);
     expect(await refusal({ clientId: 'hd-c01' })).toBe(4);
@@ -38,10 +34,12 @@ describe('device authentication', () => {
   });
 
   it('refuses a client id that is not the username', async () => {
+    const { secret } = fixture;
     expect(await refusal({ clientId: 'hd-c02', username: 'hd-c01', password: secret })).toBe(2);
   });
 
   it('stops accepting the old secret once the secret is rotated', async () => {
+    const { t, secret } = fixture;
     const first = await t.connectDevice('hd-c01', secret);
     await first.endAsync();
     const rotated = await t.platform.registry.issueSecret('hd-c01');
@@ -52,6 +50,7 @@ describe('device authentication', () => {
   });
 
   it('lets in a device whose secret an earlier version stored as scrypt, and keeps only the fast form after', async () => {
+    const { t, secret } = fixture;
     // Earlier versions stored device secrets with scrypt; the row is written as they wrote it.
     const db = new Database(join(t.dataDir, 'smart-commune.sqlite'));
     try {
@@ -79,6 +78,7 @@ describe('device authentication', () => {
   });
 
   it('counts refused logins in the metrics', async () => {
+    const { t } = fixture;
     await refusal({ clientId: 'hd-c01', username: 'hd-c01', password: 'nope' });
     const metrics = (await t.api('/metrics', { as: 'technician' })).body;
     expect(metrics).toMatch(/sc_mqtt_auth_failures_total\{reason="unknown-or-bad-secret"\} 1/);

@@ -1,24 +1,26 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CommandSchema } from '../../devices/index.js';
-import { nextMessage, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { platformWithDeviceEachTest } from '../support/platform-fixture.js';
+import { nextMessage } from '../support/platform-harness.js';
 
 describe('device commands', () => {
-  let t: TestPlatform;
-  let secret: string;
-
-  beforeEach(async () => {
-    t = await startTestPlatform();
-    secret = await t.addDevice('hd-c01');
-  });
-  afterEach(() => t.close());
+  const fixture = platformWithDeviceEachTest('hd-c01');
 
   const send = (body: unknown, query = '') =>
-    t.api(`/api/v1/devices/hd-c01/commands${query}`, { method: 'POST', body });
+    fixture.t.api(`/api/v1/devices/hd-c01/commands${query}`, { method: 'POST', body });
 
-  it('publishes a valid command and follows the device acks to done', async () => {
+  /** hd-c01 connected and subscribed to its commands, once the platform has it online. */
+  const listeningDevice = async () => {
+    const { t, secret } = fixture;
     const device = await t.connectDevice('hd-c01', secret);
     await device.subscribeAsync('sc/v1/hd-c01/cmd', { qos: 1 });
     await vi.waitFor(() => expect(t.platform.presence.isOnline('hd-c01')).toBe(true));
+    return device;
+  };
+
+  it('publishes a valid command and follows the device acks to done', async () => {
+    const { t } = fixture;
+    const device = await listeningDevice();
 
     const received = nextMessage(device);
     const pending = send({ type: 'volume', level: 35 }, '?waitMs=5000');
@@ -40,9 +42,7 @@ describe('device commands', () => {
   });
 
   it('records a rejection with its reason', async () => {
-    const device = await t.connectDevice('hd-c01', secret);
-    await device.subscribeAsync('sc/v1/hd-c01/cmd', { qos: 1 });
-    await vi.waitFor(() => expect(t.platform.presence.isOnline('hd-c01')).toBe(true));
+    const device = await listeningDevice();
     const received = nextMessage(device);
     const pending = send({ type: 'reboot' }, '?waitMs=5000');
     const { id } = JSON.parse((await received).payload.toString());
@@ -54,6 +54,7 @@ describe('device commands', () => {
   });
 
   it('answers with the status so far when the device does not ack within waitMs', async () => {
+    const { t, secret } = fixture;
     const device = await t.connectDevice('hd-c01', secret);
     await vi.waitFor(() => expect(t.platform.presence.isOnline('hd-c01')).toBe(true));
     const response = await send({ type: 'ping' }, '?waitMs=100');
@@ -73,6 +74,7 @@ describe('device commands', () => {
   });
 
   it('ignores an ack for the command from a different device', async () => {
+    const { t, secret } = fixture;
     const otherSecret = await t.addDevice('hd-c02');
     const other = await t.connectDevice('hd-c02', otherSecret);
     await t.connectDevice('hd-c01', secret);

@@ -1,54 +1,39 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../services/config.js';
-import { Platform } from '../../services/platform/platform.js';
-import { api, TEST_ADMIN_PASSWORD, TEST_PASSWORD_PARAMS } from '../support/platform-harness.js';
+import {
+  api,
+  startTestPlatform,
+  TEST_ADMIN_PASSWORD,
+  type TestPlatform,
+} from '../support/platform-harness.js';
 
 const INDEX = '<!doctype html><title>Bảng điều khiển</title><div id="app"></div>';
 
 describe('the built console', () => {
-  let platform: Platform;
-  let dataDir: string;
+  let t: TestPlatform;
   let webRoot: string;
   let base: string;
   const html = { accept: 'text/html,application/xhtml+xml' };
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'sc-console-'));
     webRoot = mkdtempSync(join(tmpdir(), 'sc-web-'));
     writeFileSync(join(webRoot, 'index.html'), INDEX);
     mkdirSync(join(webRoot, 'assets'));
     writeFileSync(join(webRoot, 'assets', 'x.js'), 'console.log("x");');
-    const config = loadConfig(
-      {},
-      {
-        ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
-        HTTP_HOST: '127.0.0.1',
-        HTTP_PORT: 0,
-        MQTT_HOST: '127.0.0.1',
-        MQTT_PORT: 0,
-        DATA_DIR: dataDir,
+    t = await startTestPlatform({
+      webRoot,
+      demo: true,
+      config: {
         CONSOLE_TILE_URL: 'https://{s}.tile.example.org/{z}/{x}/{y}.png',
         CONSOLE_TILE_ATTRIBUTION: '© Tile Example',
       },
-    );
-    platform = new Platform({
-      config,
-      logger: pino({ level: 'silent' }),
-      passwordParams: TEST_PASSWORD_PARAMS,
-      announce: () => undefined,
-      webRoot,
-      demo: true,
     });
-    await platform.start();
-    base = `http://127.0.0.1:${platform.httpPort}`;
+    base = t.httpUrl;
   });
   afterAll(async () => {
-    await platform.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await t.close();
     rmSync(webRoot, { recursive: true, force: true });
   });
 

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import rrulePkg from 'rrule';
 import { describe, expect, it } from 'vitest';
-import { recurrenceProblem, recurrenceSyntaxProblem } from '../../services/scheduling/recurrence-rule.js';
-import { parseWallTime, type WallTime } from '../../services/scheduling/wall-time.js';
+import { recurrenceProblem, recurrenceSyntaxProblem } from '../../services/schedules/recurrence-rule.js';
+import { parseWallTime, type WallTime } from '../../services/schedules/wall-time.js';
 
 const { RRule } = rrulePkg;
 const wall = (text: string): WallTime => parseWallTime(text) ?? { y: 0, m: 0, d: 0, h: 0, mi: 0, s: 0 };

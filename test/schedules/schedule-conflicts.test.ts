@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Level } from '../../contracts/broadcasts.js';
-import { type ConflictSubject, findConflicts } from '../../services/scheduling/schedule-conflicts.js';
-import { expandOccurrences } from '../../services/scheduling/schedule-expansion.js';
+import { type ConflictSubject, findConflicts } from '../../services/schedules/schedule-conflicts.js';
+import { expandOccurrences } from '../../services/schedules/schedule-expansion.js';
 
 const from = Date.parse('2026-12-01T00:00:00Z');
 const to = Date.parse('2026-12-15T00:00:00Z');

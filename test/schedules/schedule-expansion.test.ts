@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import rrulePkg from 'rrule';
 import { describe, expect, it } from 'vitest';
-import { recurrenceProblem } from '../../services/scheduling/recurrence-rule.js';
+import { recurrenceProblem } from '../../services/schedules/recurrence-rule.js';
 import {
   type ExpandableSchedule,
   expandOccurrences,
   MAX_OCCURRENCES,
   nextOccurrence,
-} from '../../services/scheduling/schedule-expansion.js';
-import { parseWallTime, wallTimeToInstant, wallToFloating } from '../../services/scheduling/wall-time.js';
+} from '../../services/schedules/schedule-expansion.js';
+import { parseWallTime, wallTimeToInstant, wallToFloating } from '../../services/schedules/wall-time.js';
 
 const { RRule } = rrulePkg;
 

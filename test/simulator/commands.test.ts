@@ -1,27 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AckSchema, buildCommand, HeartbeatSchema } from '../../devices/index.js';
 import { MediaFetchError } from '../../simulators/speaker-cluster/media-fetcher.js';
-import type { MediaServer } from './media-server.js';
-import { buildWav, captureLogs, startMediaServer } from './media-server.js';
+import { harnessWithMediaEachTest } from '../support/simulator-fixtures.js';
+import { buildWav, captureLogs } from './media-server.js';
 import type { Harness, Received } from './mqtt-harness.js';
-import { is, onTopic, startHarness } from './mqtt-harness.js';
+import { is, onTopic } from './mqtt-harness.js';
 
 const acksFor = (h: Harness, cmdId: string) =>
   h.observer.all(is('hd-01', 'ack', { cmdId })).map((m: Received) => AckSchema.parse(m.json).status);
 
 describe('simulated cluster: commands', () => {
-  let h: Harness;
-  let media: MediaServer;
-  beforeEach(async () => {
-    h = await startHarness();
-    media = await startMediaServer();
-  });
-  afterEach(async () => {
-    await h.close();
-    await media.close();
-  });
+  const fixture = harnessWithMediaEachTest();
 
   it('sets the volume, acks accepted then done, and reports it in the next heartbeat', async () => {
+    const { h } = fixture;
     await h.startCluster({ heartbeatIntervalS: 30, volume: 70 });
     const volume = buildCommand('volume', { level: 40 }, h.clock.now());
     await h.observer.sendCommand('hd-01', volume);
@@ -33,6 +25,7 @@ describe('simulated cluster: commands', () => {
   });
 
   it('executes a resent command once and re-sends its last ack', async () => {
+    const { h } = fixture;
     const cluster = await h.startCluster();
     const first = buildCommand('volume', { level: 40 }, h.clock.now());
     const second = buildCommand('volume', { level: 60 }, h.clock.now());
@@ -49,6 +42,7 @@ describe('simulated cluster: commands', () => {
   });
 
   it('rejects an expired command without executing it', async () => {
+    const { h } = fixture;
     const cluster = await h.startCluster({ volume: 70 });
     const stale = buildCommand('volume', { level: 10 }, h.clock.now() - 60_000, 30_000);
     await h.observer.sendCommand('hd-01', stale);
@@ -58,6 +52,7 @@ describe('simulated cluster: commands', () => {
   });
 
   it('rejects invalid and unsupported commands that have an id, and drops those that have none', async () => {
+    const { h } = fixture;
     const cluster = await h.startCluster();
     const now = h.clock.now();
     await h.observer.sendCommand('hd-01', {
@@ -89,6 +84,7 @@ describe('simulated cluster: commands', () => {
   });
 
   it('switches the amplifier off and reports it', async () => {
+    const { h } = fixture;
     const cluster = await h.startCluster({ heartbeatIntervalS: 10 });
     const power = buildCommand('power', { on: false }, h.clock.now());
     await h.observer.sendCommand('hd-01', power);
@@ -100,6 +96,7 @@ describe('simulated cluster: commands', () => {
   });
 
   it('plays media at its start time for duration × repeat, then acks done', async () => {
+    const { h, media } = fixture;
     const logs = captureLogs();
     const cluster = await h.startCluster({ volume: 70, logger: logs.logger });
     media.serve('/a.wav', buildWav(1));
@@ -138,6 +135,7 @@ describe('simulated cluster: commands', () => {
   });
 
   it('plays a stream until a stop command', async () => {
+    const { h, media } = fixture;
     const cluster = await h.startCluster();
     media.stream('/live', Buffer.from('ID3 first bytes of a live stream'));
     const play = buildCommand(
@@ -166,6 +164,7 @@ describe('simulated cluster: commands', () => {
   });
 
   it('reboots: acks done, goes offline, comes back after the reboot time with seq 0 and a boot event', async () => {
+    const { h } = fixture;
     const cluster = await h.startCluster({ heartbeatIntervalS: 10, rebootMs: 5_000 });
     h.clock.advance(10_000);
     await h.observer.waitFor(is('hd-01', 'heartbeat', { seq: 1 }), 'heartbeat 1');
@@ -198,6 +197,7 @@ describe('simulated cluster: commands', () => {
   });
 
   it('pre-empts a normal item with a priority one, and refuses a normal one while that plays', async () => {
+    const { h, media } = fixture;
     const cluster = await h.startCluster();
     media.serve('/a.wav', buildWav(1));
     const source = { kind: 'media', url: media.url('/a.wav'), durationS: 60 } as const;
@@ -245,6 +245,7 @@ describe('simulated cluster: commands', () => {
   });
 
   it('cancels a scheduled item on stop with ack done and no playback events', async () => {
+    const { h, media } = fixture;
     await h.startCluster();
     media.serve('/x.wav', buildWav(1));
     const now = h.clock.now();
@@ -274,6 +275,7 @@ describe('simulated cluster: commands', () => {
   });
 
   it("fails an item whose media step fails, with the step's error code", async () => {
+    const { h } = fixture;
     await h.startCluster({
       fetchMedia: () => Promise.reject(new MediaFetchError('checksum-mismatch', 'sha256 differs')),
     });

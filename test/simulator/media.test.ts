@@ -1,14 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Command, CommandOf } from '../../devices/index.js';
 import { AckSchema, buildCommand, DeviceEventSchema } from '../../devices/index.js';
 import { parseFault } from '../../simulators/speaker-cluster/faults.js';
 import { redactUrl, wavDurationS } from '../../simulators/speaker-cluster/media-fetcher.js';
-import type { MediaServer } from './media-server.js';
-import { buildWav, captureLogs, sha256, startMediaServer } from './media-server.js';
-import type { Harness } from './mqtt-harness.js';
-import { is, onTopic, startHarness } from './mqtt-harness.js';
+import { harnessWithMediaEachTest } from '../support/simulator-fixtures.js';
+import { buildWav, captureLogs, sha256 } from './media-server.js';
+import { is, onTopic } from './mqtt-harness.js';
 
 /** A loopback port that was free a moment ago: connecting to it is refused. */
 async function closedPort(): Promise<number> {
@@ -53,30 +52,22 @@ describe('WAV header reading', () => {
 });
 
 describe('simulated cluster: media, playback and its faults', () => {
-  let h: Harness;
-  let media: MediaServer;
-  beforeEach(async () => {
-    h = await startHarness();
-    media = await startMediaServer();
-  });
-  afterEach(async () => {
-    await h.close();
-    await media.close();
-  });
+  const fixture = harnessWithMediaEachTest();
 
   const playCommand = (params: PlayParams): Command =>
-    buildCommand('play', { repeat: 1, ...params }, h.clock.now(), 3_600_000);
+    buildCommand('play', { repeat: 1, ...params }, fixture.h.clock.now(), 3_600_000);
 
   const acksFor = (cmdId: string) =>
-    h.observer
+    fixture.h.observer
       .all(is('hd-01', 'ack', { cmdId }))
       .map((m) => AckSchema.parse(m.json))
       .map((ack) => (ack.error === undefined ? ack.status : `${ack.status}:${ack.error}`));
 
   const eventsFor = (cmdId: string) =>
-    h.observer.all(is('hd-01', 'event', { cmdId })).map((m) => DeviceEventSchema.parse(m.json));
+    fixture.h.observer.all(is('hd-01', 'event', { cmdId })).map((m) => DeviceEventSchema.parse(m.json));
 
   it('downloads at receipt, plays at startAt for the WAV length, and never fetches twice for a resent id', async () => {
+    const { h, media } = fixture;
     const logs = captureLogs();
     const cluster = await h.startCluster({ logger: logs.logger });
     const wav = buildWav(3);
@@ -143,6 +134,7 @@ describe('simulated cluster: media, playback and its faults', () => {
       /SHA-256 [0-9a-f]{64} differs/,
     ],
   ])('fails with checksum-mismatch when %s differs', async (_what, check, message) => {
+    const { h, media } = fixture;
     await h.startCluster();
     const wav = buildWav(1);
     media.serve('/a.wav', wav);
@@ -161,6 +153,7 @@ describe('simulated cluster: media, playback and its faults', () => {
   });
 
   it.each([401, 404])('fails with fetch-failed naming HTTP %i, without the URL signature', async (status) => {
+    const { h, media } = fixture;
     const cluster = await h.startCluster();
     media.status('/gone.wav', status);
     const play = playCommand({
@@ -181,6 +174,7 @@ describe('simulated cluster: media, playback and its faults', () => {
   });
 
   it('fails with fetch-failed when the server cannot be reached', async () => {
+    const { h } = fixture;
     await h.startCluster();
     const port = await closedPort();
     const play = playCommand({
@@ -198,6 +192,7 @@ describe('simulated cluster: media, playback and its faults', () => {
   });
 
   it('fails with fetch-failed when the download outlasts the media timeout on its clock', async () => {
+    const { h, media } = fixture;
     await h.startCluster({ mediaTimeoutMs: 30_000 });
     media.silent('/slow.wav');
     const play = playCommand({
@@ -224,6 +219,7 @@ describe('simulated cluster: media, playback and its faults', () => {
   });
 
   it('starts late, when the download ends, if it outlasts startAt, and says so in the log', async () => {
+    const { h, media } = fixture;
     const logs = captureLogs();
     const cluster = await h.startCluster({ logger: logs.logger });
     const download = media.hold('/late.wav', buildWav(4));
@@ -261,6 +257,7 @@ describe('simulated cluster: media, playback and its faults', () => {
   });
 
   it('time-scale 60 plays a 120 s bulletin in 2 s of clock', async () => {
+    const { h, media } = fixture;
     const cluster = await h.startCluster({ timeScale: 60 });
     media.serve('/long.wav', buildWav(1));
     const play = playCommand({
@@ -284,6 +281,7 @@ describe('simulated cluster: media, playback and its faults', () => {
   });
 
   it('download-fail n: the next n media downloads fail without a request, then the fault clears itself', async () => {
+    const { h, media } = fixture;
     const cluster = await h.startCluster();
     await cluster.injectFault(parseFault('download-fail', '2'));
     expect(cluster.status().faults).toEqual(['download-fail:2']);
@@ -322,6 +320,7 @@ describe('simulated cluster: media, playback and its faults', () => {
   });
 
   it('download-fail without a count fails every download until cleared', async () => {
+    const { h, media } = fixture;
     const cluster = await h.startCluster();
     await cluster.injectFault(parseFault('download-fail'));
     media.serve('/a.wav', buildWav(1));
@@ -349,6 +348,7 @@ describe('simulated cluster: media, playback and its faults', () => {
   });
 
   it('playback-fail: playback starts, then breaks with playback-failed and ack failed', async () => {
+    const { h, media } = fixture;
     const cluster = await h.startCluster();
     await cluster.injectFault(parseFault('playback-fail'));
     media.serve('/a.wav', buildWav(1));
@@ -381,6 +381,7 @@ describe('simulated cluster: media, playback and its faults', () => {
   });
 
   it('opens a stream at startAt, reads its first bytes, aborts the request and plays until endAt', async () => {
+    const { h, media } = fixture;
     await h.startCluster();
     media.stream('/live.mp3', Buffer.from('first bytes of the live stream'));
     const startAt = h.clock.now() + 5_000;
@@ -409,6 +410,7 @@ describe('simulated cluster: media, playback and its faults', () => {
   });
 
   it('fails a stream that cannot be opened with fetch-failed at startAt', async () => {
+    const { h, media } = fixture;
     await h.startCluster();
     media.status('/dead.mp3', 503);
     const play = playCommand({
@@ -431,6 +433,7 @@ describe('simulated cluster: media, playback and its faults', () => {
   });
 
   it('stop with a broadcastId stops only that broadcast; the other still plays at its time', async () => {
+    const { h, media } = fixture;
     const cluster = await h.startCluster();
     media.serve('/a.wav', buildWav(1));
     const now = h.clock.now();
@@ -457,6 +460,7 @@ describe('simulated cluster: media, playback and its faults', () => {
   });
 
   it('an emergency pre-empts a running item, which gets playback-failed busy and ack failed busy', async () => {
+    const { h, media } = fixture;
     await h.startCluster();
     media.serve('/a.wav', buildWav(1));
     const now = h.clock.now();
@@ -476,6 +480,7 @@ describe('simulated cluster: media, playback and its faults', () => {
   });
 
   it('a power cut abandons the download in flight; the item is gone after the reboot', async () => {
+    const { h, media } = fixture;
     const cluster = await h.startCluster();
     media.hold('/cut.wav', buildWav(1));
     const play = playCommand({

@@ -1,15 +1,8 @@
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseCameraFault } from '../../simulators/onvif-camera/faults.js';
-import type { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
-import {
-  fetchSnapshot,
-  PASSWORD,
-  postSoap,
-  rtspExchange,
-  soapRequest,
-  startCamera,
-} from './onvif-harness.js';
+import { startCameraForTest } from '../support/simulator-fixtures.js';
+import { fetchSnapshot, PASSWORD, postSoap, rtspExchange, soapRequest } from './onvif-harness.js';
 
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -23,14 +16,8 @@ function refused(port: number): Promise<boolean> {
 }
 
 describe('simulated ONVIF camera faults', () => {
-  let camera: SimulatedCamera | undefined;
-  afterEach(async () => {
-    await camera?.stop();
-    camera = undefined;
-  });
-
   it('goes offline at start and answers again once cleared', async () => {
-    ({ camera } = await startCamera({ faults: [{ kind: 'offline' }], httpPort: 0 }));
+    const { camera } = await startCameraForTest({ faults: [{ kind: 'offline' }], httpPort: 0 });
     expect(camera.status().online).toBe(false);
     await camera.clearFault('offline');
     const { httpPort, rtspPort } = camera.addresses();
@@ -44,8 +31,7 @@ describe('simulated ONVIF camera faults', () => {
   });
 
   it('delays every answer by the slow fault on the camera clock', async () => {
-    const { camera: started, clock } = await startCamera({ faults: [parseCameraFault('slow', '4000')] });
-    camera = started;
+    const { camera, clock } = await startCameraForTest({ faults: [parseCameraFault('slow', '4000')] });
     let answered = false;
     const pending = postSoap(camera.addresses().deviceXAddr, soapRequest('GetSystemDateAndTime')).then(
       (r) => {
@@ -62,11 +48,10 @@ describe('simulated ONVIF camera faults', () => {
   });
 
   it('fails authentication after the password changed on site', async () => {
-    const { camera: started, clock } = await startCamera();
-    camera = started;
+    const { camera, clock } = await startCameraForTest();
     const request = () =>
       postSoap(
-        camera?.addresses().deviceXAddr ?? '',
+        camera.addresses().deviceXAddr,
         soapRequest('GetDeviceInformation', {
           password: PASSWORD,
           created: new Date(clock.now()).toISOString(),
@@ -81,8 +66,7 @@ describe('simulated ONVIF camera faults', () => {
   });
 
   it('reports a drifted clock and judges token freshness by it', async () => {
-    const { camera: started, clock } = await startCamera({ faults: [{ kind: 'clock-drift', driftS: 3600 }] });
-    camera = started;
+    const { camera, clock } = await startCameraForTest({ faults: [{ kind: 'clock-drift', driftS: 3600 }] });
     const { deviceXAddr } = camera.addresses();
     const time = await postSoap(deviceXAddr, soapRequest('GetSystemDateAndTime'));
     expect(time.text).toContain('<tt:UTCDateTime><tt:Time><tt:Hour>1</tt:Hour><tt:Minute>0</tt:Minute>');
@@ -105,7 +89,7 @@ describe('simulated ONVIF camera faults', () => {
   });
 
   it('fails snapshots with 500 or a corrupt body', async () => {
-    ({ camera } = await startCamera({ faults: [{ kind: 'snapshot-fail', mode: 'error' }] }));
+    const { camera } = await startCameraForTest({ faults: [{ kind: 'snapshot-fail', mode: 'error' }] });
     const { snapshotUri } = camera.addresses();
     const error = await fetchSnapshot(snapshotUri);
     await error.arrayBuffer();
@@ -118,7 +102,7 @@ describe('simulated ONVIF camera faults', () => {
   });
 
   it('refuses RTSP while the stream is down but keeps answering ONVIF', async () => {
-    ({ camera } = await startCamera());
+    const { camera } = await startCameraForTest();
     const { rtspPort, rtspUri, deviceXAddr } = camera.addresses();
     await camera.injectFault({ kind: 'stream-down' });
     expect(await refused(rtspPort)).toBe(true);
@@ -129,8 +113,7 @@ describe('simulated ONVIF camera faults', () => {
   });
 
   it('reboots: offline for the given time, then back with the same identity and addresses', async () => {
-    const { camera: started, clock } = await startCamera();
-    camera = started;
+    const { camera, clock } = await startCameraForTest();
     const before = camera.addresses();
     const serial = camera.identity.serialNumber;
     await camera.injectFault({ kind: 'reboot', downS: 30 });

@@ -1,25 +1,11 @@
 import jpeg from 'jpeg-js';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
-import {
-  fetchSnapshot,
-  PASSWORD,
-  postSoap,
-  rtspExchange,
-  soapRequest,
-  startCamera,
-} from './onvif-harness.js';
+import { describe, expect, it } from 'vitest';
+import { startCameraForTest } from '../support/simulator-fixtures.js';
+import { fetchSnapshot, PASSWORD, postSoap, rtspExchange, soapRequest } from './onvif-harness.js';
 
 describe('simulated ONVIF camera protocol', () => {
-  let camera: SimulatedCamera | undefined;
-  afterEach(async () => {
-    await camera?.stop();
-    camera = undefined;
-  });
-
   it('answers GetSystemDateAndTime without credentials with the clock in UTC', async () => {
-    const started = await startCamera();
-    camera = started.camera;
+    const { camera } = await startCameraForTest();
     const { status, text } = await postSoap(
       camera.addresses().deviceXAddr,
       soapRequest('GetSystemDateAndTime'),
@@ -33,7 +19,7 @@ describe('simulated ONVIF camera protocol', () => {
   });
 
   it('answers a wrong password with a ter:NotAuthorized fault and HTTP 400', async () => {
-    ({ camera } = await startCamera());
+    const { camera } = await startCameraForTest();
     const { status, text } = await postSoap(
       camera.addresses().deviceXAddr,
       soapRequest('GetDeviceInformation', {
@@ -46,7 +32,7 @@ describe('simulated ONVIF camera protocol', () => {
   });
 
   it('answers a missing UsernameToken with ter:NotAuthorized', async () => {
-    ({ camera } = await startCamera());
+    const { camera } = await startCameraForTest();
     const { status, text } = await postSoap(
       camera.addresses().deviceXAddr,
       soapRequest('GetDeviceInformation'),
@@ -56,8 +42,7 @@ describe('simulated ONVIF camera protocol', () => {
   });
 
   it('accepts a Created within five minutes of the camera clock and rejects a stale one', async () => {
-    const { camera: started, clock } = await startCamera();
-    camera = started;
+    const { camera, clock } = await startCameraForTest();
     const { deviceXAddr } = camera.addresses();
     const at = (ms: number) => new Date(clock.now() + ms).toISOString();
     const fresh = await postSoap(
@@ -74,8 +59,7 @@ describe('simulated ONVIF camera protocol', () => {
   });
 
   it('answers an unknown action with ter:ActionNotSupported', async () => {
-    const { camera: started, clock } = await startCamera();
-    camera = started;
+    const { camera, clock } = await startCameraForTest();
     const { status, text } = await postSoap(
       camera.addresses().deviceXAddr,
       soapRequest('SystemReboot', { password: PASSWORD, created: new Date(clock.now()).toISOString() }),
@@ -85,7 +69,7 @@ describe('simulated ONVIF camera protocol', () => {
   });
 
   it('challenges a snapshot without digest and serves a JPEG with it', async () => {
-    ({ camera } = await startCamera());
+    const { camera } = await startCameraForTest();
     const { snapshotUri } = camera.addresses();
     const bare = await fetch(snapshotUri);
     await bare.arrayBuffer();
@@ -101,8 +85,7 @@ describe('simulated ONVIF camera protocol', () => {
   });
 
   it('serves different snapshots at different clock times', async () => {
-    const { camera: started, clock } = await startCamera();
-    camera = started;
+    const { camera, clock } = await startCameraForTest();
     const { snapshotUri } = camera.addresses();
     const first = Buffer.from(await (await fetchSnapshot(snapshotUri)).arrayBuffer());
     clock.advance(61_000);
@@ -112,7 +95,7 @@ describe('simulated ONVIF camera protocol', () => {
   });
 
   it('answers RTSP OPTIONS and DESCRIBE with the CSeq echoed and an H264 SDP', async () => {
-    ({ camera } = await startCamera());
+    const { camera } = await startCameraForTest();
     const { rtspUri, rtspPort } = camera.addresses();
     const [options, describe] = await rtspExchange(rtspPort, [
       `OPTIONS ${rtspUri} RTSP/1.0\r\nCSeq: 1\r\n\r\n`,

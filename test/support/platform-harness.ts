@@ -7,9 +7,10 @@ import type { LoginThrottleOptions } from '../../broker/login-throttle.js';
 import type { Role } from '../../contracts/accounts.js';
 import type { Clock } from '../../devices/index.js';
 import { DEFAULT_CAMERA_NETWORKS } from '../../devices/onvif-camera/address-policy.js';
-import type { DemoSimulators } from '../../services/api/routes/demo.js';
 import { type Config, loadConfig } from '../../services/config.js';
+import type { DemoSimulators } from '../../services/demo/demo-routes.js';
 import { Platform } from '../../services/platform/platform.js';
+import { heartbeatPayload } from './heartbeat.js';
 
 export const TEST_ADMIN_PASSWORD = 'admin-password-for-tests';
 /**
@@ -202,24 +203,9 @@ export function nextMessage(
   });
 }
 
+/** A healthy heartbeat with sequence number `seq`, `seq` × 30 s after boot. */
 export function heartbeat(seq: number, overrides: Record<string, unknown> = {}, ts = Date.now()) {
-  return JSON.stringify({
-    ts,
-    seq,
-    uptimeS: seq * 30,
-    rssiDbm: -71,
-    net: '4g',
-    volume: 70,
-    power: true,
-    playing: false,
-    speakers: [
-      { idx: 1, ok: true },
-      { idx: 2, ok: true },
-    ],
-    tempC: 36.5,
-    supplyV: 12.6,
-    ...overrides,
-  });
+  return heartbeatPayload({ ts, seq, uptimeS: seq * 30 }, overrides);
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk response bodies of many shapes

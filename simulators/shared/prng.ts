@@ -13,7 +13,7 @@ export function seededRandom(seed: number): Random {
   };
 }
 
-/** FNV-1a, so each device id gets its own stable default seed. */
+/** FNV-1a, so each device id or camera name gets its own stable default seed. */
 export function seedFromString(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
