@@ -2,12 +2,28 @@ import { type FormEvent, useState } from 'react';
 import { type ApiError, api } from './client';
 import { toApiError } from './use-fetch';
 
+export interface RecordEditor<T> {
+  /** The record whose form is open, or 'new' for an empty one. */
+  editing: T | 'new' | null;
+  setEditing: (record: T | 'new' | null) => void;
+  /** The record waiting for the user to confirm its removal. */
+  removing: T | null;
+  setRemoving: (record: T | null) => void;
+  error: ApiError | null;
+  setError: (error: ApiError | null) => void;
+  /** Deletes `removing`, then reloads the list. */
+  remove: () => void;
+}
+
 /**
  * The state of a list page that edits its records: the record being edited (or a new one), the
  * one waiting for the user to confirm its removal, and the removal itself (DELETE, then the list
  * reloads; a refusal such as 409 is kept to show).
  */
-export function useRecordEditor<T extends { id: string }>(collection: string, reload: () => void) {
+export function useRecordEditor<T extends { id: string }>(
+  collection: string,
+  reload: () => void,
+): RecordEditor<T> {
   const [editing, setEditing] = useState<T | 'new' | null>(null);
   const [removing, setRemoving] = useState<T | null>(null);
   const [error, setError] = useState<ApiError | null>(null);

@@ -1,15 +1,16 @@
-import { type ReactNode, useEffect, useRef, useState } from 'react';
+import { type ReactNode, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { type ApiError, api } from '../api/client';
 import { usePlaces } from '../api/places';
 import type { Camera, DiscoveredCamera } from '../api/types';
 import { toApiError } from '../api/use-fetch';
 import { useRecordEditor, useRecordForm } from '../api/use-record-editor';
-import { DeviceIdField, LocationFields } from './device-fields';
-import { ConfirmDialog } from './dialog';
+import { DeviceIdField, LocationFields, NameAddressFields } from './device-fields';
 import { ErrorMessage } from './error-message';
-import { useFocusFirst } from './focus-first';
-import { VillageSelect } from './village-select';
+import { FormCard } from './form-card';
+import { CommuneSelect, VillageSelect } from './place-select';
+import { RecordButtons, RemoveDialog } from './record-actions';
+import { TextField } from './text-field';
 
 interface Draft {
   id: string;
@@ -143,8 +144,6 @@ export function CameraForm({
     bodyOf,
     onSaved,
   });
-  const formRef = useRef<HTMLFormElement>(null);
-  useFocusFirst(formRef);
 
   // An account of one commune has nothing to choose.
   useEffect(() => {
@@ -164,8 +163,15 @@ export function CameraForm({
   const communeVillages = villages.filter((v) => v.communeId === draft.communeId);
 
   return (
-    <form ref={formRef} className="card form" onSubmit={submit} data-testid="camera-form">
-      <h2>{camera ? t('cameraForm.editTitle', { name: camera.name }) : t('cameraForm.newTitle')}</h2>
+    <FormCard
+      title={camera ? t('cameraForm.editTitle', { name: camera.name }) : t('cameraForm.newTitle')}
+      testId="camera-form"
+      onSubmit={submit}
+      error={error ?? placesError}
+      busy={busy}
+      submitLabel={camera ? t('common.save') : t('cameraForm.onboard')}
+      onCancel={onCancel}
+    >
       {camera ? null : <Discovery onPick={pick} />}
       <div className="grid">
         <DeviceIdField
@@ -176,21 +182,17 @@ export function CameraForm({
           testId="camera-form-id"
         />
         {camera || communes.length === 1 ? null : (
-          <label>
+          <label htmlFor="camera-form-commune">
             {t('cameraForm.commune')}
-            <select
+            <CommuneSelect
+              id="camera-form-commune"
               required
               value={draft.communeId}
-              onChange={(e) => set({ communeId: e.target.value, villageId: '' })}
-              data-testid="camera-form-commune"
-            >
-              <option value="">{t('cameraForm.chooseCommune')}</option>
-              {communes.map((commune) => (
-                <option key={commune.id} value={commune.id}>
-                  {commune.name}
-                </option>
-              ))}
-            </select>
+              onChange={(communeId) => set({ communeId, villageId: '' })}
+              communes={communes}
+              emptyLabel={t('cameraForm.chooseCommune')}
+              testId="camera-form-commune"
+            />
           </label>
         )}
         <label htmlFor="camera-form-village">
@@ -204,59 +206,45 @@ export function CameraForm({
             emptyLabel={t('cameraForm.noVillage')}
           />
         </label>
-        <label>
-          {t('cameraForm.name')}
-          <input
-            required
-            maxLength={120}
-            value={draft.name}
-            onChange={(e) => set({ name: e.target.value })}
-            data-testid="camera-form-name"
-          />
-        </label>
-        <label>
-          {t('cameraForm.address')}
-          <input maxLength={240} value={draft.address} onChange={(e) => set({ address: e.target.value })} />
-        </label>
-        <label>
-          {t('cameraForm.xaddr')}
-          <input
-            required
-            type="url"
-            maxLength={512}
-            placeholder="http://192.168.1.64/onvif/device_service"
-            value={draft.xaddr}
-            onChange={(e) => set({ xaddr: e.target.value })}
-            data-testid="camera-form-xaddr"
-          />
-        </label>
-        <label>
-          {t('cameraForm.username')}
-          <input
-            required
-            maxLength={64}
-            autoComplete="off"
-            value={draft.username}
-            onChange={(e) => set({ username: e.target.value })}
-            data-testid="camera-form-username"
-          />
-        </label>
-        <label>
-          {camera ? t('cameraForm.passwordKeep') : t('cameraForm.password')}
-          <input
-            required={camera === null}
-            type="password"
-            maxLength={128}
-            autoComplete="new-password"
-            value={draft.password}
-            onChange={(e) => set({ password: e.target.value })}
-            data-testid="camera-form-password"
-          />
-        </label>
+        <NameAddressFields
+          labels={{ name: t('cameraForm.name'), address: t('cameraForm.address') }}
+          value={draft}
+          onChange={set}
+          testIdPrefix="camera-form"
+        />
+        <TextField
+          label={t('cameraForm.xaddr')}
+          required
+          type="url"
+          maxLength={512}
+          placeholder="http://192.168.1.64/onvif/device_service"
+          value={draft.xaddr}
+          onChange={(xaddr) => set({ xaddr })}
+          testId="camera-form-xaddr"
+        />
+        <TextField
+          label={t('cameraForm.username')}
+          required
+          maxLength={64}
+          autoComplete="off"
+          value={draft.username}
+          onChange={(username) => set({ username })}
+          testId="camera-form-username"
+        />
+        <TextField
+          label={camera ? t('cameraForm.passwordKeep') : t('cameraForm.password')}
+          required={camera === null}
+          type="password"
+          maxLength={128}
+          autoComplete="new-password"
+          value={draft.password}
+          onChange={(password) => set({ password })}
+          testId="camera-form-password"
+        />
         <LocationFields
           lat={draft.lat}
           lon={draft.lon}
-          onChange={(location) => set(location)}
+          onChange={set}
           required="as-a-pair"
           testIdPrefix="camera-form"
         />
@@ -264,16 +252,7 @@ export function CameraForm({
       {draft.endpointUrn && !camera ? (
         <p className="muted">{t('cameraForm.fromDiscovery', { urn: draft.endpointUrn })}</p>
       ) : null}
-      <ErrorMessage error={error ?? placesError} />
-      <div className="actions">
-        <button type="submit" className="primary" disabled={busy} data-testid="camera-form-save">
-          {camera ? t('common.save') : t('cameraForm.onboard')}
-        </button>
-        <button type="button" onClick={onCancel}>
-          {t('common.cancel')}
-        </button>
-      </div>
-    </form>
+    </FormCard>
   );
 }
 
@@ -288,10 +267,8 @@ export function useCameraOnboarding(reload: () => void): {
   tileActions: (camera: Camera) => ReactNode;
 } {
   const { t } = useTranslation();
-  const { editing, setEditing, removing, setRemoving, error, setError, remove } = useRecordEditor<Camera>(
-    '/api/v1/cameras',
-    reload,
-  );
+  const editor = useRecordEditor<Camera>('/api/v1/cameras', reload);
+  const { editing, setEditing, error, setError } = editor;
 
   const saved = (camera: Camera, created: boolean) => {
     setEditing(null);
@@ -319,32 +296,14 @@ export function useCameraOnboarding(reload: () => void): {
           />
         ) : null}
         <ErrorMessage error={error} />
-        <ConfirmDialog
-          open={removing !== null}
-          title={t('cameraForm.removeTitle', { name: removing?.name ?? '' })}
+        <RemoveDialog
+          editor={editor}
+          title={t('cameraForm.removeTitle', { name: editor.removing?.name ?? '' })}
           message={t('cameraForm.removeMessage')}
-          confirmLabel={t('common.delete')}
-          danger
-          onConfirm={remove}
-          onCancel={() => setRemoving(null)}
           testId="camera-remove"
         />
       </>
     ),
-    tileActions: (camera) => (
-      <>
-        <button type="button" onClick={() => setEditing(camera)} data-testid={`camera-edit-${camera.id}`}>
-          {t('common.edit')}
-        </button>
-        <button
-          type="button"
-          className="danger"
-          onClick={() => setRemoving(camera)}
-          data-testid={`camera-delete-${camera.id}`}
-        >
-          {t('common.delete')}
-        </button>
-      </>
-    ),
+    tileActions: (camera) => <RecordButtons editor={editor} record={camera} testIdPrefix="camera" />,
   };
 }

@@ -1,11 +1,10 @@
-import { useRef } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Cluster, Commune, Village } from '../api/types';
 import { useRecordForm } from '../api/use-record-editor';
-import { DeviceIdField, LocationFields } from './device-fields';
-import { ErrorMessage } from './error-message';
-import { useFocusFirst } from './focus-first';
-import { VillageSelect } from './village-select';
+import { DeviceIdField, LocationFields, NameAddressFields } from './device-fields';
+import { FormCard } from './form-card';
+import { VillageSelect } from './place-select';
+import { TextField } from './text-field';
 
 interface Draft {
   id: string;
@@ -88,12 +87,16 @@ export function ClusterForm({
     bodyOf,
     onSaved,
   });
-  const formRef = useRef<HTMLFormElement>(null);
-  useFocusFirst(formRef);
-
   return (
-    <form ref={formRef} className="card form" onSubmit={submit} data-testid="cluster-form">
-      <h2>{cluster ? t('clusterForm.editTitle', { name: cluster.name }) : t('clusterForm.newTitle')}</h2>
+    <FormCard
+      title={cluster ? t('clusterForm.editTitle', { name: cluster.name }) : t('clusterForm.newTitle')}
+      testId="cluster-form"
+      onSubmit={submit}
+      error={error}
+      busy={busy}
+      submitLabel={cluster ? t('common.save') : t('clusterForm.register')}
+      onCancel={onCancel}
+    >
       <div className="grid">
         <DeviceIdField
           label={t('clusterForm.id')}
@@ -115,64 +118,38 @@ export function ClusterForm({
             testId="cluster-form-village"
           />
         </label>
-        <label>
-          {t('clusterForm.name')}
-          <input
-            required
-            maxLength={120}
-            value={draft.name}
-            onChange={(e) => set({ name: e.target.value })}
-            data-testid="cluster-form-name"
-          />
-        </label>
-        <label>
-          {t('clusterForm.address')}
-          <input
-            maxLength={240}
-            value={draft.address}
-            onChange={(e) => set({ address: e.target.value })}
-            data-testid="cluster-form-address"
-          />
-        </label>
+        <NameAddressFields
+          labels={{ name: t('clusterForm.name'), address: t('clusterForm.address') }}
+          value={draft}
+          onChange={set}
+          testIdPrefix="cluster-form"
+        />
         <LocationFields
           lat={draft.lat}
           lon={draft.lon}
-          onChange={(location) => set(location)}
+          onChange={set}
           required="always"
           testIdPrefix="cluster-form"
         />
-        <label>
-          {t('clusterForm.speakers')}
-          <input
-            required
-            type="number"
-            min={1}
-            max={16}
-            value={draft.speakers}
-            onChange={(e) => set({ speakers: e.target.value })}
-            data-testid="cluster-form-speakers"
-          />
-        </label>
-        <label>
-          {t('clusterForm.heartbeatTimeout')}
-          <input
-            type="number"
-            min={10}
-            max={86_400}
-            value={draft.heartbeatTimeoutS}
-            onChange={(e) => set({ heartbeatTimeoutS: e.target.value })}
-          />
-        </label>
+        <TextField
+          label={t('clusterForm.speakers')}
+          required
+          type="number"
+          min={1}
+          max={16}
+          value={draft.speakers}
+          onChange={(speakers) => set({ speakers })}
+          testId="cluster-form-speakers"
+        />
+        <TextField
+          label={t('clusterForm.heartbeatTimeout')}
+          type="number"
+          min={10}
+          max={86_400}
+          value={draft.heartbeatTimeoutS}
+          onChange={(heartbeatTimeoutS) => set({ heartbeatTimeoutS })}
+        />
       </div>
-      <ErrorMessage error={error} />
-      <div className="actions">
-        <button type="submit" className="primary" disabled={busy} data-testid="cluster-form-save">
-          {cluster ? t('common.save') : t('clusterForm.register')}
-        </button>
-        <button type="button" onClick={onCancel}>
-          {t('common.cancel')}
-        </button>
-      </div>
-    </form>
+    </FormCard>
   );
 }

@@ -1,15 +1,23 @@
-import { useState } from 'react';
+import { type ReactNode, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { type ApiError, api } from '../api/client';
 import type { IssuedSecret } from '../api/types';
 import { toApiError } from '../api/use-fetch';
+import { useFormat } from '../format';
 import { ConfirmDialog, Dialog } from './dialog';
 
 /** What the issuer needs to know of a cluster. */
 export interface SecretTarget {
   id: string;
   name: string;
-  credential: { issued: boolean };
+  credential: { issued: boolean; issuedAt?: string | null };
+}
+
+/** When the cluster's current secret was issued, or that it never was. */
+export function IssuedAt({ credential }: { credential: SecretTarget['credential'] }) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  return <>{credential.issued ? format.dateTime(credential.issuedAt) : t('credentials.never')}</>;
 }
 
 /**
@@ -96,5 +104,12 @@ export function useCredentialIssuer(onIssued: (issued: IssuedSecret) => void) {
     </>
   );
 
-  return { ask: setAsking, error, dialogs };
+  /** A cluster's button that asks to issue its first secret, or to rotate the one it has. */
+  const button = (cluster: SecretTarget): ReactNode => (
+    <button type="button" onClick={() => setAsking(cluster)} data-testid={`credential-issue-${cluster.id}`}>
+      {cluster.credential.issued ? t('credentials.rotate') : t('credentials.issue')}
+    </button>
+  );
+
+  return { ask: setAsking, error, dialogs, button };
 }

@@ -3,6 +3,7 @@ import type { DeliveryLive } from '../api/live';
 import type { Delivery } from '../api/types';
 import { useFormat } from '../format';
 import { useLabels } from '../labels';
+import { DataTable } from './data-table';
 
 export const FINAL_STATES = new Set(['done', 'failed', 'missed', 'pre-empted', 'expired', 'stopped']);
 
@@ -17,57 +18,56 @@ export function DeliveryTable({
   const { t } = useTranslation();
   const format = useFormat();
   const labels = useLabels();
+  /** The live state where it is newer than the fetched one. */
+  const stateOf = (delivery: Delivery) => {
+    const update = live?.get(delivery.clusterId);
+    return update && update.at > (delivery.finishedAt ?? delivery.sentAt ?? '')
+      ? update.state
+      : delivery.state;
+  };
   return (
-    <div className="table-wrap">
-      <table data-testid="delivery-table">
-        <thead>
-          <tr>
-            <th scope="col">{t('delivery.cluster')}</th>
-            <th scope="col">{t('delivery.state')}</th>
-            <th scope="col">{t('delivery.sent')}</th>
-            <th scope="col">{t('delivery.accepted')}</th>
-            <th scope="col">{t('delivery.started')}</th>
-            <th scope="col">{t('delivery.finished')}</th>
-            <th scope="col">{t('delivery.played')}</th>
-            <th scope="col">{t('delivery.speakers')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {deliveries.map((delivery) => {
-            const update = live?.get(delivery.clusterId);
-            const state =
-              update && update.at > (delivery.finishedAt ?? delivery.sentAt ?? '')
-                ? update.state
-                : delivery.state;
+    <DataTable
+      testId="delivery-table"
+      rows={deliveries}
+      rowKey={(delivery) => delivery.clusterId}
+      rowAttributes={(delivery) => ({
+        'data-testid': `delivery-${delivery.clusterId}`,
+        'data-state': stateOf(delivery),
+      })}
+      columns={[
+        { header: t('delivery.cluster'), names: true, cell: (delivery) => delivery.clusterName },
+        {
+          header: t('delivery.state'),
+          cell: (delivery) => {
+            const state = stateOf(delivery);
             return (
-              <tr key={delivery.clusterId} data-testid={`delivery-${delivery.clusterId}`} data-state={state}>
-                <th scope="row">{delivery.clusterName}</th>
-                <td>
-                  <span className={`state state-${state}`}>
-                    {t(`deliveryState.${state}`, { defaultValue: state })}
-                  </span>
-                  {delivery.reason ? (
-                    <div className="muted">{labels.deliveryReason(delivery.reason)}</div>
-                  ) : null}
-                </td>
-                <td>{format.time(delivery.sentAt)}</td>
-                <td>{format.time(delivery.acceptedAt)}</td>
-                <td>{format.time(delivery.startedAt)}</td>
-                <td>{format.time(delivery.finishedAt)}</td>
-                <td>{format.duration(delivery.playedS)}</td>
-                <td>
-                  {(delivery.speakers ?? []).map((speaker) => (
-                    <span key={speaker.idx} className={speaker.ok === false ? 'chip bad' : 'chip ok'}>
-                      {t('cluster.speaker', { idx: speaker.idx })}
-                      {speaker.fault ? `: ${labels.fault(speaker.fault)}` : ''}
-                    </span>
-                  ))}
-                </td>
-              </tr>
+              <>
+                <span className={`state state-${state}`}>
+                  {t(`deliveryState.${state}`, { defaultValue: state })}
+                </span>
+                {delivery.reason ? (
+                  <div className="muted">{labels.deliveryReason(delivery.reason)}</div>
+                ) : null}
+              </>
             );
-          })}
-        </tbody>
-      </table>
-    </div>
+          },
+        },
+        { header: t('delivery.sent'), cell: (delivery) => format.time(delivery.sentAt) },
+        { header: t('delivery.accepted'), cell: (delivery) => format.time(delivery.acceptedAt) },
+        { header: t('delivery.started'), cell: (delivery) => format.time(delivery.startedAt) },
+        { header: t('delivery.finished'), cell: (delivery) => format.time(delivery.finishedAt) },
+        { header: t('delivery.played'), cell: (delivery) => format.duration(delivery.playedS) },
+        {
+          header: t('delivery.speakers'),
+          cell: (delivery) =>
+            (delivery.speakers ?? []).map((speaker) => (
+              <span key={speaker.idx} className={speaker.ok === false ? 'chip bad' : 'chip ok'}>
+                {t('cluster.speaker', { idx: speaker.idx })}
+                {speaker.fault ? `: ${labels.fault(speaker.fault)}` : ''}
+              </span>
+            )),
+        },
+      ]}
+    />
   );
 }

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { TextField } from './text-field';
 
 /**
  * The device id printed on a cluster or a camera: lower case, fixed once registered (it is the
@@ -20,22 +21,57 @@ export function DeviceIdField({
 }) {
   const { t } = useTranslation();
   return (
-    <label>
-      {label}
-      <input
-        required
-        value={value}
-        readOnly={fixed}
-        pattern="[a-z0-9][a-z0-9\-]{1,22}"
-        title={t('clusterForm.idHint')}
-        autoCapitalize="none"
-        autoComplete="off"
-        spellCheck={false}
-        onChange={(e) => onChange(e.target.value.toLowerCase())}
-        data-testid={testId}
-      />
+    <TextField
+      label={label}
+      required
+      value={value}
+      readOnly={fixed}
+      pattern="[a-z0-9][a-z0-9\-]{1,22}"
+      title={t('clusterForm.idHint')}
+      autoCapitalize="none"
+      autoComplete="off"
+      spellCheck={false}
+      onChange={(id) => onChange(id.toLowerCase())}
+      testId={testId}
+    >
       <span className="muted">{t('clusterForm.idHint')}</span>
-    </label>
+    </TextField>
+  );
+}
+
+/**
+ * A device's name, required, and the address where it stands (or, for a camera, what it watches),
+ * optional; each form words the two labels its own way.
+ */
+export function NameAddressFields({
+  labels,
+  value,
+  onChange,
+  testIdPrefix,
+}: {
+  labels: { name: string; address: string };
+  value: { name: string; address: string };
+  onChange: (change: { name: string } | { address: string }) => void;
+  testIdPrefix: string;
+}) {
+  return (
+    <>
+      <TextField
+        label={labels.name}
+        required
+        maxLength={120}
+        value={value.name}
+        onChange={(name) => onChange({ name })}
+        testId={`${testIdPrefix}-name`}
+      />
+      <TextField
+        label={labels.address}
+        maxLength={240}
+        value={value.address}
+        onChange={(address) => onChange({ address })}
+        testId={`${testIdPrefix}-address`}
+      />
+    </>
   );
 }
 
@@ -76,22 +112,18 @@ export function LocationFields({
     );
   };
   const coordinate = (which: 'lat' | 'lon', limit: number) => (
-    <label>
-      {t(`clusterForm.${which}`)}
-      <input
-        required={required === 'always' || (which === 'lat' ? lon !== '' : lat !== '')}
-        type="number"
-        inputMode="decimal"
-        step="any"
-        min={-limit}
-        max={limit}
-        value={which === 'lat' ? lat : lon}
-        onChange={(e) =>
-          onChange(which === 'lat' ? { lat: e.target.value, lon } : { lat, lon: e.target.value })
-        }
-        data-testid={`${testIdPrefix}-${which}`}
-      />
-    </label>
+    <TextField
+      label={t(`clusterForm.${which}`)}
+      required={required === 'always' || (which === 'lat' ? lon !== '' : lat !== '')}
+      type="number"
+      inputMode="decimal"
+      step="any"
+      min={-limit}
+      max={limit}
+      value={which === 'lat' ? lat : lon}
+      onChange={(value) => onChange(which === 'lat' ? { lat: value, lon } : { lat, lon: value })}
+      testId={`${testIdPrefix}-${which}`}
+    />
   );
   return (
     <>

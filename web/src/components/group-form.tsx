@@ -4,8 +4,9 @@ import { type ApiError, api } from '../api/client';
 import type { ClusterView } from '../api/registry';
 import type { Commune, Group, Village } from '../api/types';
 import { toApiError } from '../api/use-fetch';
-import { ErrorMessage } from './error-message';
-import { useFocusFirst } from './focus-first';
+import { FormCard } from './form-card';
+import { CommuneSelect } from './place-select';
+import { TextField } from './text-field';
 
 /** A village's checkbox: ticked when all its clusters are members, mixed when some are. */
 function VillageCheck({
@@ -61,8 +62,6 @@ export function GroupForm({
   const [members, setMembers] = useState<Set<string>>(() => new Set(group?.clusterIds ?? []));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
-  const formRef = useRef<HTMLFormElement>(null);
-  useFocusFirst(formRef);
 
   // The communes arrive after the form may have opened.
   useEffect(() => {
@@ -107,35 +106,36 @@ export function GroupForm({
   const chosen = inCommune.filter((c) => members.has(c.id)).length;
 
   return (
-    <form ref={formRef} className="card form" onSubmit={submit} data-testid="group-form">
-      <h2>{group ? t('groups.editTitle', { name: group.name }) : t('groups.newTitle')}</h2>
+    <FormCard
+      title={group ? t('groups.editTitle', { name: group.name }) : t('groups.newTitle')}
+      testId="group-form"
+      onSubmit={submit}
+      error={error}
+      busy={busy}
+      submitLabel={t('common.save')}
+      onCancel={onCancel}
+    >
       <div className="grid">
-        <label>
-          {t('groups.name')}
-          <input
-            required
-            maxLength={120}
-            value={name}
-            onChange={(e) => setName(e.target.value)}
-            data-testid="group-form-name"
-          />
-        </label>
+        <TextField
+          label={t('groups.name')}
+          required
+          maxLength={120}
+          value={name}
+          onChange={setName}
+          testId="group-form-name"
+        />
         {!group && communes.length > 1 ? (
-          <label>
+          <label htmlFor="group-form-commune">
             {t('groups.commune')}
-            <select
+            <CommuneSelect
+              id="group-form-commune"
               value={communeId}
-              onChange={(e) => {
-                setCommuneId(e.target.value);
+              onChange={(id) => {
+                setCommuneId(id);
                 setMembers(new Set());
               }}
-            >
-              {communes.map((commune) => (
-                <option key={commune.id} value={commune.id}>
-                  {commune.name}
-                </option>
-              ))}
-            </select>
+              communes={communes}
+            />
           </label>
         ) : null}
       </div>
@@ -173,15 +173,6 @@ export function GroupForm({
           );
         })}
       </fieldset>
-      <ErrorMessage error={error} />
-      <div className="actions">
-        <button type="submit" className="primary" disabled={busy} data-testid="group-form-save">
-          {t('common.save')}
-        </button>
-        <button type="button" onClick={onCancel}>
-          {t('common.cancel')}
-        </button>
-      </div>
-    </form>
+    </FormCard>
   );
 }

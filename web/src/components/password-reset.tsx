@@ -5,6 +5,7 @@ import type { PasswordChanged, User } from '../api/types';
 import { toApiError } from '../api/use-fetch';
 import { Dialog } from './dialog';
 import { ErrorMessage } from './error-message';
+import { TextField } from './text-field';
 
 /** The platform's minimum (services/accounts/passwords.ts), checked here before a round trip. */
 export const PASSWORD_MIN_LENGTH = 12;
@@ -23,37 +24,34 @@ export function NewPasswordFields({
   const mismatch = value.repeat !== '' && value.repeat !== value.password;
   return (
     <>
-      <label>
-        {t('passwordReset.newPassword', { min: PASSWORD_MIN_LENGTH })}
-        <input
-          required
-          type="password"
-          minLength={PASSWORD_MIN_LENGTH}
-          maxLength={256}
-          autoComplete="new-password"
-          value={value.password}
-          onChange={(e) => onChange({ ...value, password: e.target.value })}
-          data-testid={`${prefix}-new`}
-        />
-      </label>
-      <label>
-        {t('passwordReset.repeat')}
-        <input
-          required
-          type="password"
-          autoComplete="new-password"
-          value={value.repeat}
-          aria-invalid={mismatch}
-          aria-describedby={mismatch ? `${prefix}-mismatch` : undefined}
-          onChange={(e) => onChange({ ...value, repeat: e.target.value })}
-          data-testid={`${prefix}-repeat`}
-        />
+      <TextField
+        label={t('passwordReset.newPassword', { min: PASSWORD_MIN_LENGTH })}
+        required
+        type="password"
+        minLength={PASSWORD_MIN_LENGTH}
+        maxLength={256}
+        autoComplete="new-password"
+        value={value.password}
+        onChange={(password) => onChange({ ...value, password })}
+        testId={`${prefix}-new`}
+      />
+      <TextField
+        label={t('passwordReset.repeat')}
+        required
+        type="password"
+        autoComplete="new-password"
+        value={value.repeat}
+        aria-invalid={mismatch}
+        aria-describedby={mismatch ? `${prefix}-mismatch` : undefined}
+        onChange={(repeat) => onChange({ ...value, repeat })}
+        testId={`${prefix}-repeat`}
+      >
         {mismatch ? (
           <span id={`${prefix}-mismatch`} className="error">
             {t('passwordReset.mismatch')}
           </span>
         ) : null}
-      </label>
+      </TextField>
     </>
   );
 }
@@ -74,8 +72,8 @@ export function PasswordResetDialog({ user, onClose }: { user: User | null; onCl
 }
 
 /**
- * A new password typed twice and sent (only when both agree) to `url` with `bodyOf`; `done` holds
- * the answer (how many API tokens were revoked with the old one).
+ * A new password typed twice and sent (only when both agree) to `url` with `bodyOf`; `ready` says
+ * the form may be sent, `done` holds the answer (how many API tokens were revoked with the old one).
  */
 export function useNewPassword(url: string, bodyOf: (password: string) => Record<string, unknown>) {
   const [value, setValue] = useState({ password: '', repeat: '' });
@@ -97,12 +95,13 @@ export function useNewPassword(url: string, bodyOf: (password: string) => Record
       .catch((caught: unknown) => setError(toApiError(caught)))
       .finally(() => setBusy(false));
   };
-  return { value, setValue, busy, error, done, submit };
+  const ready = !busy && value.password === value.repeat;
+  return { value, setValue, ready, error, done, submit };
 }
 
 function ResetForm({ user, onClose }: { user: User; onClose: () => void }) {
   const { t } = useTranslation();
-  const { value, setValue, busy, error, done, submit } = useNewPassword(
+  const { value, setValue, ready, error, done, submit } = useNewPassword(
     `/api/v1/users/${encodeURIComponent(user.id)}/password`,
     (password) => ({ password }),
   );
@@ -131,12 +130,7 @@ function ResetForm({ user, onClose }: { user: User; onClose: () => void }) {
         <button type="button" onClick={onClose}>
           {t('common.cancel')}
         </button>
-        <button
-          type="submit"
-          className="danger"
-          disabled={busy || value.password !== value.repeat}
-          data-testid="password-reset-save"
-        >
+        <button type="submit" className="danger" disabled={!ready} data-testid="password-reset-save">
           {t('passwordReset.reset')}
         </button>
       </div>

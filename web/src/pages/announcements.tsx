@@ -3,10 +3,13 @@ import { useTranslation } from 'react-i18next';
 import { ApiError, api, type Page } from '../api/client';
 import type { Clash, Level, Schedule, ScheduleResult, Targets } from '../api/types';
 import { toApiError, useFetch } from '../api/use-fetch';
+import { DataTable } from '../components/data-table';
 import { ErrorMessage } from '../components/error-message';
+import { FormActions } from '../components/form-card';
 import { MediaPicker } from '../components/media-picker';
 import { ScheduleRule } from '../components/schedule-rule';
 import { countTargets, TargetPicker } from '../components/target-picker';
+import { TextField } from '../components/text-field';
 import { useFormat } from '../format';
 
 const LEVELS: Level[] = ['normal', 'priority', 'emergency'];
@@ -133,44 +136,49 @@ export default function AnnouncementsPage() {
           onCancel={() => setEditing(null)}
         />
       ) : null}
-      <ErrorMessage error={schedules.error} />
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('schedule.name')}</th>
-              <th scope="col">{t('schedule.level')}</th>
-              <th scope="col">{t('schedule.recurrence')}</th>
-              <th scope="col">{t('schedule.next')}</th>
-              <th scope="col">{t('schedule.clusters')}</th>
-              <th scope="col">{t('common.actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {schedules.data?.items.map((schedule) => (
-              <tr key={schedule.id} data-testid={`schedule-${schedule.id}`}>
-                <th scope="row">
-                  {schedule.name}
-                  {schedule.enabled ? null : <span className="badge">{t('schedule.disabled')}</span>}
-                </th>
-                <td>
-                  <span className={`level level-${schedule.level}`}>{t(`level.${schedule.level}`)}</span>
-                </td>
-                <td>
-                  <ScheduleRule rule={schedule.rrule} start={schedule.start} timeZone={schedule.timezone} />
-                </td>
-                <td>{schedule.next ? format.dateTime(schedule.next.start) : t('common.none')}</td>
-                <td>{schedule.clusterIds.length}</td>
-                <td>
-                  <button type="button" onClick={() => setEditing(schedule)}>
-                    {t('common.edit')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        error={schedules.error}
+        rows={schedules.data?.items}
+        rowKey={(schedule) => schedule.id}
+        rowAttributes={(schedule) => ({ 'data-testid': `schedule-${schedule.id}` })}
+        columns={[
+          {
+            header: t('schedule.name'),
+            names: true,
+            cell: (schedule) => (
+              <>
+                {schedule.name}
+                {schedule.enabled ? null : <span className="badge">{t('schedule.disabled')}</span>}
+              </>
+            ),
+          },
+          {
+            header: t('schedule.level'),
+            cell: (schedule) => (
+              <span className={`level level-${schedule.level}`}>{t(`level.${schedule.level}`)}</span>
+            ),
+          },
+          {
+            header: t('schedule.recurrence'),
+            cell: (schedule) => (
+              <ScheduleRule rule={schedule.rrule} start={schedule.start} timeZone={schedule.timezone} />
+            ),
+          },
+          {
+            header: t('schedule.next'),
+            cell: (schedule) => (schedule.next ? format.dateTime(schedule.next.start) : t('common.none')),
+          },
+          { header: t('schedule.clusters'), cell: (schedule) => schedule.clusterIds.length },
+          {
+            header: t('common.actions'),
+            cell: (schedule) => (
+              <button type="button" onClick={() => setEditing(schedule)}>
+                {t('common.edit')}
+              </button>
+            ),
+          },
+        ]}
+      />
     </section>
   );
 }
@@ -232,16 +240,14 @@ function ScheduleForm({
     <form className="card form" onSubmit={submit} data-testid="schedule-form">
       <h2>{schedule ? t('announcements.edit', { name: schedule.name }) : t('announcements.new')}</h2>
       <div className="grid">
-        <label>
-          {t('schedule.name')}
-          <input
-            required
-            maxLength={200}
-            value={draft.name}
-            onChange={(e) => set({ name: e.target.value })}
-            data-testid="schedule-name"
-          />
-        </label>
+        <TextField
+          label={t('schedule.name')}
+          required
+          maxLength={200}
+          value={draft.name}
+          onChange={(name) => set({ name })}
+          testId="schedule-name"
+        />
         <label>
           {t('schedule.level')}
           <select
@@ -280,28 +286,24 @@ function ScheduleForm({
         {draft.contentKind === 'media' ? (
           <MediaPicker id="schedule-media" value={draft.mediaId} onChange={(mediaId) => set({ mediaId })} />
         ) : (
-          <label>
-            {t('schedule.streamUrl')}
-            <input
-              type="url"
-              required
-              value={draft.streamUrl}
-              onChange={(e) => set({ streamUrl: e.target.value })}
-            />
-          </label>
-        )}
-        <label>
-          {t('schedule.start', { zone: format.timeZone })}
-          <input
-            type="datetime-local"
-            // Bulletins are timed to the second ("at 06:00:00"), not only to the minute.
-            step={1}
+          <TextField
+            label={t('schedule.streamUrl')}
+            type="url"
             required
-            value={draft.start}
-            onChange={(e) => set({ start: e.target.value })}
-            data-testid="schedule-start"
+            value={draft.streamUrl}
+            onChange={(streamUrl) => set({ streamUrl })}
           />
-        </label>
+        )}
+        <TextField
+          label={t('schedule.start', { zone: format.timeZone })}
+          type="datetime-local"
+          // Bulletins are timed to the second ("at 06:00:00"), not only to the minute.
+          step={1}
+          required
+          value={draft.start}
+          onChange={(start) => set({ start })}
+          testId="schedule-start"
+        />
         <label>
           {t('schedule.recurrence')}
           <select
@@ -337,20 +339,20 @@ function ScheduleForm({
           </fieldset>
         ) : null}
         {draft.recurrence === 'daily' || draft.recurrence === 'weekly' ? (
-          <label>
-            {t('schedule.until')}
-            <input type="date" value={draft.until} onChange={(e) => set({ until: e.target.value })} />
-          </label>
+          <TextField
+            label={t('schedule.until')}
+            type="date"
+            value={draft.until}
+            onChange={(until) => set({ until })}
+          />
         ) : null}
         {draft.recurrence === 'custom' ? (
-          <label>
-            {t('schedule.rrule')}
-            <input
-              value={draft.rrule}
-              placeholder={t('schedule.rrulePlaceholder')}
-              onChange={(e) => set({ rrule: e.target.value })}
-            />
-          </label>
+          <TextField
+            label={t('schedule.rrule')}
+            value={draft.rrule}
+            placeholder={t('schedule.rrulePlaceholder')}
+            onChange={(rrule) => set({ rrule })}
+          />
         ) : null}
         {draft.start ? (
           <p className="muted" aria-live="polite">
@@ -362,35 +364,29 @@ function ScheduleForm({
             />
           </p>
         ) : null}
-        <label>
-          {t('schedule.volume')}
-          <input
-            type="number"
-            min={0}
-            max={100}
-            value={draft.volume}
-            onChange={(e) => set({ volume: e.target.value })}
-          />
-        </label>
-        <label>
-          {t('schedule.repeat')}
-          <input
-            type="number"
-            min={1}
-            max={20}
-            value={draft.repeat}
-            onChange={(e) => set({ repeat: e.target.value })}
-          />
-        </label>
-        <label>
-          {t('schedule.duration')}
-          <input
-            type="number"
-            min={1}
-            value={draft.durationS}
-            onChange={(e) => set({ durationS: e.target.value })}
-          />
-        </label>
+        <TextField
+          label={t('schedule.volume')}
+          type="number"
+          min={0}
+          max={100}
+          value={draft.volume}
+          onChange={(volume) => set({ volume })}
+        />
+        <TextField
+          label={t('schedule.repeat')}
+          type="number"
+          min={1}
+          max={20}
+          value={draft.repeat}
+          onChange={(repeat) => set({ repeat })}
+        />
+        <TextField
+          label={t('schedule.duration')}
+          type="number"
+          min={1}
+          value={draft.durationS}
+          onChange={(durationS) => set({ durationS })}
+        />
         <label className="check">
           <input
             type="checkbox"
@@ -450,13 +446,7 @@ function ScheduleForm({
           </button>
         </div>
       ) : null}
-      <div className="actions">
-        <button type="submit" className="primary" disabled={busy} data-testid="schedule-save">
-          {t('common.save')}
-        </button>
-        <button type="button" onClick={onCancel}>
-          {t('common.cancel')}
-        </button>
+      <FormActions label={t('common.save')} disabled={busy} testId="schedule-save" onCancel={onCancel}>
         {schedule ? (
           <button
             type="button"
@@ -468,7 +458,7 @@ function ScheduleForm({
             {t('common.delete')}
           </button>
         ) : null}
-      </div>
+      </FormActions>
     </form>
   );
 }

@@ -3,8 +3,8 @@ import { useTranslation } from 'react-i18next';
 import { buildUrl, type Page, type Query } from '../api/client';
 import type { AuditEntry } from '../api/types';
 import { useFetch } from '../api/use-fetch';
+import { DataTable } from '../components/data-table';
 import { DateInput } from '../components/date-input';
-import { ErrorMessage } from '../components/error-message';
 import { Pager } from '../components/pager';
 import { addDays, useFormat, zoneMidnight } from '../format';
 import { useLabels } from '../labels';
@@ -100,47 +100,51 @@ export default function AuditPage() {
           {t('audit.csv')}
         </a>
       </form>
-      <ErrorMessage error={log.error} />
-      <div className="table-wrap">
-        <table data-testid="audit-log">
-          <thead>
-            <tr>
-              <th scope="col">{t('audit.at')}</th>
-              <th scope="col">{t('audit.actor')}</th>
-              <th scope="col">{t('audit.action')}</th>
-              <th scope="col">{t('audit.target')}</th>
-              <th scope="col">{t('audit.outcome')}</th>
-              <th scope="col">{t('audit.address')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {log.data?.items.map((entry) => (
-              <tr key={entry.id} className={`outcome-${entry.outcome}`}>
-                <td>{format.dateTime(entry.at)}</td>
-                <td>
-                  {labels.actor(entry.actorType, entry.actorName)}
-                  {entry.actorRoles.length > 0 ? (
-                    <div className="muted">
-                      {entry.actorRoles.map((role) => t(`role.${role}`, { defaultValue: role })).join(', ')}
-                    </div>
-                  ) : null}
-                </td>
-                <td data-action={entry.action}>{labels.auditAction(entry.action)}</td>
-                <td>
-                  {entry.targetType
-                    ? `${labels.targetType(entry.targetType)} ${entry.targetId ?? ''}`
-                    : t('common.none')}
-                </td>
-                <td>
-                  {t(`outcome.${entry.outcome}`)}
-                  {entry.status ? <span className="muted"> {entry.status}</span> : null}
-                </td>
-                <td>{entry.address ?? t('common.none')}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        error={log.error}
+        testId="audit-log"
+        rows={log.data?.items}
+        rowKey={(entry) => entry.id}
+        rowAttributes={(entry) => ({ className: `outcome-${entry.outcome}` })}
+        columns={[
+          { header: t('audit.at'), cell: (entry) => format.dateTime(entry.at) },
+          {
+            header: t('audit.actor'),
+            cell: (entry) => (
+              <>
+                {labels.actor(entry.actorType, entry.actorName)}
+                {entry.actorRoles.length > 0 ? (
+                  <div className="muted">
+                    {entry.actorRoles.map((role) => t(`role.${role}`, { defaultValue: role })).join(', ')}
+                  </div>
+                ) : null}
+              </>
+            ),
+          },
+          {
+            header: t('audit.action'),
+            cell: (entry) => labels.auditAction(entry.action),
+            data: (entry) => ({ 'data-action': entry.action }),
+          },
+          {
+            header: t('audit.target'),
+            cell: (entry) =>
+              entry.targetType
+                ? `${labels.targetType(entry.targetType)} ${entry.targetId ?? ''}`
+                : t('common.none'),
+          },
+          {
+            header: t('audit.outcome'),
+            cell: (entry) => (
+              <>
+                {t(`outcome.${entry.outcome}`)}
+                {entry.status ? <span className="muted"> {entry.status}</span> : null}
+              </>
+            ),
+          },
+          { header: t('audit.address'), cell: (entry) => entry.address ?? t('common.none') },
+        ]}
+      />
       <Pager page={log.data} onOffset={setOffset} />
     </section>
   );

@@ -8,10 +8,11 @@ import type { Cluster } from '../api/types';
 import { useFetch } from '../api/use-fetch';
 import { useRecordEditor } from '../api/use-record-editor';
 import { ClusterForm } from '../components/cluster-form';
-import { useCredentialIssuer } from '../components/credential-issuer';
-import { ConfirmDialog } from '../components/dialog';
-import { ErrorMessage } from '../components/error-message';
-import { VillageSelect } from '../components/village-select';
+import { IssuedAt, useCredentialIssuer } from '../components/credential-issuer';
+import { DataTable } from '../components/data-table';
+import { VillageSelect } from '../components/place-select';
+import { Presence } from '../components/presence';
+import { RecordButtons, RemoveDialog } from '../components/record-actions';
 import { useFormat } from '../format';
 
 /** The technician's cluster registry: register by device id, issue the secret, edit, remove. */
@@ -22,14 +23,12 @@ export default function ClustersPage() {
   const { communes, villages, error: placesError } = usePlaces();
   const [villageId, setVillageId] = useState('');
   const clusters = useFetch<Page<Cluster>>('/api/v1/clusters', { limit: 500, villageId });
-  const { editing, setEditing, removing, setRemoving, error, remove } = useRecordEditor<Cluster>(
-    '/api/v1/clusters',
-    () => clusters.reload(),
-  );
+  const editor = useRecordEditor<Cluster>('/api/v1/clusters', () => clusters.reload());
+  const { editing, setEditing, error } = editor;
   const issuer = useCredentialIssuer(() => clusters.reload());
 
   const villageName = (id: string) => villages.find((v) => v.id === id)?.name ?? id;
-  const items = clusters.data?.items ?? [];
+  const onlineOf = (cluster: Cluster) => live.get(cluster.id)?.online ?? cluster.status.online;
 
   return (
     <section>
@@ -67,82 +66,55 @@ export default function ClustersPage() {
           onCancel={() => setEditing(null)}
         />
       ) : null}
-      <ErrorMessage error={error ?? issuer.error ?? clusters.error ?? placesError} />
-      {clusters.data && items.length === 0 ? <p>{t('clusterForm.empty')}</p> : null}
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('cluster.name')}</th>
-              <th scope="col">{t('clusterForm.village')}</th>
-              <th scope="col">{t('cluster.status')}</th>
-              <th scope="col">{t('clusterForm.location')}</th>
-              <th scope="col">{t('clusterForm.credential')}</th>
-              <th scope="col">{t('common.actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((cluster) => {
-              const online = live.get(cluster.id)?.online ?? cluster.status.online;
-              return (
-                <tr key={cluster.id} data-testid={`device-row-${cluster.id}`} data-online={String(online)}>
-                  <th scope="row">
-                    <Link href={`/devices/${encodeURIComponent(cluster.id)}`}>{cluster.name}</Link>
-                    <div className="muted">{cluster.id}</div>
-                    {cluster.address ? <div className="muted">{cluster.address}</div> : null}
-                  </th>
-                  <td>{villageName(cluster.villageId)}</td>
-                  <td>
-                    <span className={online ? 'dot ok' : 'dot bad'} aria-hidden="true" />
-                    {online ? t('cluster.online') : t('cluster.offline')}
-                  </td>
-                  <td>
-                    {format.number(cluster.location.lat, 5)}, {format.number(cluster.location.lon, 5)}
-                  </td>
-                  <td>
-                    {cluster.credential.issued
-                      ? format.dateTime(cluster.credential.issuedAt)
-                      : t('credentials.never')}
-                  </td>
-                  <td className="row-actions">
-                    <button
-                      type="button"
-                      onClick={() => setEditing(cluster)}
-                      data-testid={`cluster-edit-${cluster.id}`}
-                    >
-                      {t('common.edit')}
-                    </button>
-                    <button
-                      type="button"
-                      onClick={() => issuer.ask(cluster)}
-                      data-testid={`credential-issue-${cluster.id}`}
-                    >
-                      {cluster.credential.issued ? t('credentials.rotate') : t('credentials.issue')}
-                    </button>
-                    <button
-                      type="button"
-                      className="danger"
-                      onClick={() => setRemoving(cluster)}
-                      data-testid={`cluster-delete-${cluster.id}`}
-                    >
-                      {t('common.delete')}
-                    </button>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        error={error ?? issuer.error ?? clusters.error ?? placesError}
+        empty={t('clusterForm.empty')}
+        rows={clusters.data?.items}
+        rowKey={(cluster) => cluster.id}
+        rowAttributes={(cluster) => ({
+          'data-testid': `device-row-${cluster.id}`,
+          'data-online': String(onlineOf(cluster)),
+        })}
+        columns={[
+          {
+            header: t('cluster.name'),
+            names: true,
+            cell: (cluster) => (
+              <>
+                <Link href={`/devices/${encodeURIComponent(cluster.id)}`}>{cluster.name}</Link>
+                <div className="muted">{cluster.id}</div>
+                {cluster.address ? <div className="muted">{cluster.address}</div> : null}
+              </>
+            ),
+          },
+          { header: t('clusterForm.village'), cell: (cluster) => villageName(cluster.villageId) },
+          { header: t('cluster.status'), cell: (cluster) => <Presence online={onlineOf(cluster)} /> },
+          {
+            header: t('clusterForm.location'),
+            cell: (cluster) =>
+              `${format.number(cluster.location.lat, 5)}, ${format.number(cluster.location.lon, 5)}`,
+          },
+          {
+            header: t('clusterForm.credential'),
+            cell: (cluster) => <IssuedAt credential={cluster.credential} />,
+          },
+          {
+            header: t('common.actions'),
+            className: 'row-actions',
+            cell: (cluster) => (
+              <RecordButtons editor={editor} record={cluster} testIdPrefix="cluster">
+                {issuer.button(cluster)}
+              </RecordButtons>
+            ),
+          },
+        ]}
+      />
       {issuer.dialogs}
-      <ConfirmDialog
-        open={removing !== null}
-        title={t('clusterForm.removeTitle', { name: removing?.name ?? '' })}
+      <RemoveDialog
+        editor={editor}
+        title={t('clusterForm.removeTitle', { name: editor.removing?.name ?? '' })}
         message={t('clusterForm.removeMessage')}
         confirmLabel={t('clusterForm.remove')}
-        danger
-        onConfirm={remove}
-        onCancel={() => setRemoving(null)}
         testId="cluster-remove"
       />
     </section>

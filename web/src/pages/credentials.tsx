@@ -2,13 +2,11 @@ import { useTranslation } from 'react-i18next';
 import type { Page } from '../api/client';
 import type { Cluster } from '../api/types';
 import { useFetch } from '../api/use-fetch';
-import { useCredentialIssuer } from '../components/credential-issuer';
-import { ErrorMessage } from '../components/error-message';
-import { useFormat } from '../format';
+import { IssuedAt, useCredentialIssuer } from '../components/credential-issuer';
+import { DataTable } from '../components/data-table';
 
 export default function CredentialsPage() {
   const { t } = useTranslation();
-  const format = useFormat();
   const clusters = useFetch<Page<Cluster>>('/api/v1/clusters', { limit: 500 });
   const issuer = useCredentialIssuer(() => clusters.reload());
 
@@ -16,41 +14,28 @@ export default function CredentialsPage() {
     <section>
       <h1>{t('credentials.title')}</h1>
       <p className="muted">{t('credentials.intro')}</p>
-      <ErrorMessage error={issuer.error ?? clusters.error} />
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('cluster.name')}</th>
-              <th scope="col">{t('credentials.issued')}</th>
-              <th scope="col">{t('common.actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {clusters.data?.items.map((cluster) => (
-              <tr key={cluster.id} data-testid={`credential-${cluster.id}`}>
-                <th scope="row">
-                  {cluster.name} <span className="muted">{cluster.id}</span>
-                </th>
-                <td>
-                  {cluster.credential.issued
-                    ? format.dateTime(cluster.credential.issuedAt)
-                    : t('credentials.never')}
-                </td>
-                <td>
-                  <button
-                    type="button"
-                    onClick={() => issuer.ask(cluster)}
-                    data-testid={`credential-issue-${cluster.id}`}
-                  >
-                    {cluster.credential.issued ? t('credentials.rotate') : t('credentials.issue')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        error={issuer.error ?? clusters.error}
+        rows={clusters.data?.items}
+        rowKey={(cluster) => cluster.id}
+        rowAttributes={(cluster) => ({ 'data-testid': `credential-${cluster.id}` })}
+        columns={[
+          {
+            header: t('cluster.name'),
+            names: true,
+            cell: (cluster) => (
+              <>
+                {cluster.name} <span className="muted">{cluster.id}</span>
+              </>
+            ),
+          },
+          {
+            header: t('credentials.issued'),
+            cell: (cluster) => <IssuedAt credential={cluster.credential} />,
+          },
+          { header: t('common.actions'), cell: (cluster) => issuer.button(cluster) },
+        ]}
+      />
       {issuer.dialogs}
     </section>
   );

@@ -1,7 +1,9 @@
 import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
 import { type ClusterView, useClusters } from '../api/registry';
+import { DataTable } from '../components/data-table';
 import { ErrorMessage } from '../components/error-message';
+import { Presence } from '../components/presence';
 import { useFormat } from '../format';
 import { useLabels } from '../labels';
 import { allowed, useSession } from '../session';
@@ -47,65 +49,70 @@ function VillageBlock({ name, clusters }: { name: string; clusters: ClusterView[
   return (
     <section className="village">
       <h2>{name}</h2>
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('cluster.name')}</th>
-              <th scope="col">{t('cluster.status')}</th>
-              <th scope="col">{t('cluster.signal')}</th>
-              <th scope="col">{t('cluster.volume')}</th>
-              <th scope="col">{t('cluster.playing')}</th>
-              <th scope="col">{t('cluster.speakers')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {clusters.map((cluster) => (
-              <tr key={cluster.id} data-testid={`cluster-${cluster.id}`} data-online={String(cluster.online)}>
-                <th scope="row">
-                  {technician ? <Link href={`/devices/${cluster.id}`}>{cluster.name}</Link> : cluster.name}
-                  <div className="muted">{cluster.id}</div>
-                </th>
-                <td>
-                  <span className={cluster.online ? 'dot ok' : 'dot bad'} aria-hidden="true" />
-                  {cluster.online ? t('cluster.online') : t('cluster.offline')}
-                  <div className="muted">
-                    {t('cluster.since', { time: format.dateTime(cluster.since) })}
-                    {!cluster.online && cluster.reason ? ` · ${labels.presenceReason(cluster.reason)}` : ''}
-                  </div>
-                </td>
-                <td>
-                  {cluster.signalDbm === null
-                    ? t('common.none')
-                    : t('units.dbm', { value: cluster.signalDbm })}
-                </td>
-                <td>{format.number(cluster.volume)}</td>
-                <td>
-                  {cluster.playing === null
-                    ? t('common.none')
-                    : cluster.playing
-                      ? t('common.yes')
-                      : t('common.no')}
-                </td>
-                <td>
-                  <ul className="speakers">
-                    {cluster.speakers.map((speaker) => (
-                      <li
-                        key={speaker.idx}
-                        className={speaker.ok === false ? 'bad' : speaker.ok ? 'ok' : 'unknown'}
-                        data-testid={`speaker-${cluster.id}-${speaker.idx}`}
-                      >
-                        {t('cluster.speaker', { idx: speaker.idx })}
-                        {speaker.fault ? `: ${labels.fault(speaker.fault)}` : ''}
-                      </li>
-                    ))}
-                  </ul>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        rows={clusters}
+        rowKey={(cluster) => cluster.id}
+        rowAttributes={(cluster) => ({
+          'data-testid': `cluster-${cluster.id}`,
+          'data-online': String(cluster.online),
+        })}
+        columns={[
+          {
+            header: t('cluster.name'),
+            names: true,
+            cell: (cluster) => (
+              <>
+                {technician ? <Link href={`/devices/${cluster.id}`}>{cluster.name}</Link> : cluster.name}
+                <div className="muted">{cluster.id}</div>
+              </>
+            ),
+          },
+          {
+            header: t('cluster.status'),
+            cell: (cluster) => (
+              <>
+                <Presence online={cluster.online} />
+                <div className="muted">
+                  {t('cluster.since', { time: format.dateTime(cluster.since) })}
+                  {!cluster.online && cluster.reason ? ` · ${labels.presenceReason(cluster.reason)}` : ''}
+                </div>
+              </>
+            ),
+          },
+          {
+            header: t('cluster.signal'),
+            cell: (cluster) =>
+              cluster.signalDbm === null ? t('common.none') : t('units.dbm', { value: cluster.signalDbm }),
+          },
+          { header: t('cluster.volume'), cell: (cluster) => format.number(cluster.volume) },
+          {
+            header: t('cluster.playing'),
+            cell: (cluster) =>
+              cluster.playing === null
+                ? t('common.none')
+                : cluster.playing
+                  ? t('common.yes')
+                  : t('common.no'),
+          },
+          {
+            header: t('cluster.speakers'),
+            cell: (cluster) => (
+              <ul className="speakers">
+                {cluster.speakers.map((speaker) => (
+                  <li
+                    key={speaker.idx}
+                    className={speaker.ok === false ? 'bad' : speaker.ok ? 'ok' : 'unknown'}
+                    data-testid={`speaker-${cluster.id}-${speaker.idx}`}
+                  >
+                    {t('cluster.speaker', { idx: speaker.idx })}
+                    {speaker.fault ? `: ${labels.fault(speaker.fault)}` : ''}
+                  </li>
+                ))}
+              </ul>
+            ),
+          },
+        ]}
+      />
     </section>
   );
 }

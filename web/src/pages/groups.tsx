@@ -3,9 +3,9 @@ import { usePlaces } from '../api/places';
 import { useClusters, useGroups } from '../api/registry';
 import type { Group } from '../api/types';
 import { useRecordEditor } from '../api/use-record-editor';
-import { ConfirmDialog } from '../components/dialog';
-import { ErrorMessage } from '../components/error-message';
+import { DataTable } from '../components/data-table';
 import { GroupForm } from '../components/group-form';
+import { RecordButtons, RemoveDialog } from '../components/record-actions';
 
 /** Named sets of clusters an operator aims bulletins at. */
 export default function GroupsPage() {
@@ -13,14 +13,11 @@ export default function GroupsPage() {
   const groups = useGroups();
   const { clusters, villages, error: clustersError } = useClusters();
   const { communes } = usePlaces();
-  const { editing, setEditing, removing, setRemoving, error, remove } = useRecordEditor<Group>(
-    '/api/v1/groups',
-    () => groups.reload(),
-  );
+  const editor = useRecordEditor<Group>('/api/v1/groups', () => groups.reload());
+  const { editing, setEditing, error } = editor;
 
   const clusterName = (id: string) => clusters.find((c) => c.id === id)?.name ?? id;
   const communeName = (id: string) => communes.find((c) => c.id === id)?.name ?? id;
-  const items = groups.data?.items ?? [];
 
   return (
     <section>
@@ -45,59 +42,38 @@ export default function GroupsPage() {
           onCancel={() => setEditing(null)}
         />
       ) : null}
-      <ErrorMessage error={error ?? groups.error ?? clustersError} />
-      {groups.data && items.length === 0 ? <p>{t('groups.empty')}</p> : null}
-      {items.length > 0 ? (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t('groups.name')}</th>
-                {communes.length > 1 ? <th scope="col">{t('groups.commune')}</th> : null}
-                <th scope="col">{t('groups.clusters')}</th>
-                <th scope="col">{t('common.actions')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((group) => (
-                <tr key={group.id} data-testid={`group-${group.id}`} data-name={group.name}>
-                  <th scope="row">{group.name}</th>
-                  {communes.length > 1 ? <td>{communeName(group.communeId)}</td> : null}
-                  <td>
-                    <strong>{t('groups.count', { count: group.clusterIds.length })}</strong>
-                    <div className="muted">{group.clusterIds.map(clusterName).join(', ')}</div>
-                  </td>
-                  <td className="row-actions">
-                    <button
-                      type="button"
-                      onClick={() => setEditing(group)}
-                      data-testid={`group-edit-${group.id}`}
-                    >
-                      {t('common.edit')}
-                    </button>
-                    <button
-                      type="button"
-                      className="danger"
-                      onClick={() => setRemoving(group)}
-                      data-testid={`group-delete-${group.id}`}
-                    >
-                      {t('common.delete')}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
-      <ConfirmDialog
-        open={removing !== null}
-        title={t('groups.removeTitle', { name: removing?.name ?? '' })}
+      <DataTable
+        error={error ?? groups.error ?? clustersError}
+        empty={t('groups.empty')}
+        rows={groups.data?.items}
+        rowKey={(group) => group.id}
+        rowAttributes={(group) => ({ 'data-testid': `group-${group.id}`, 'data-name': group.name })}
+        columns={[
+          { header: t('groups.name'), names: true, cell: (group) => group.name },
+          communes.length > 1 && {
+            header: t('groups.commune'),
+            cell: (group) => communeName(group.communeId),
+          },
+          {
+            header: t('groups.clusters'),
+            cell: (group) => (
+              <>
+                <strong>{t('groups.count', { count: group.clusterIds.length })}</strong>
+                <div className="muted">{group.clusterIds.map(clusterName).join(', ')}</div>
+              </>
+            ),
+          },
+          {
+            header: t('common.actions'),
+            className: 'row-actions',
+            cell: (group) => <RecordButtons editor={editor} record={group} testIdPrefix="group" />,
+          },
+        ]}
+      />
+      <RemoveDialog
+        editor={editor}
+        title={t('groups.removeTitle', { name: editor.removing?.name ?? '' })}
         message={t('groups.removeMessage')}
-        confirmLabel={t('common.delete')}
-        danger
-        onConfirm={remove}
-        onCancel={() => setRemoving(null)}
         testId="group-remove"
       />
     </section>

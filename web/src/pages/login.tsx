@@ -4,6 +4,7 @@ import { type ApiError, api } from '../api/client';
 import { toApiError } from '../api/use-fetch';
 import { ErrorMessage } from '../components/error-message';
 import { LanguageSwitch } from '../components/language-switch';
+import { TextField } from '../components/text-field';
 
 export function LoginPage({ onSignedIn }: { onSignedIn: () => void }) {
   const { t } = useTranslation();
@@ -38,29 +39,25 @@ export function LoginPage({ onSignedIn }: { onSignedIn: () => void }) {
         </div>
         <h1>{t('app.title')}</h1>
         <form onSubmit={submit} data-testid="login-form">
-          <label>
-            {t('login.username')}
-            <input
-              name="username"
-              autoComplete="username"
-              required
-              value={username}
-              onChange={(event) => setUsername(event.target.value)}
-              data-testid="login-username"
-            />
-          </label>
-          <label>
-            {t('login.password')}
-            <input
-              name="password"
-              type="password"
-              autoComplete="current-password"
-              required
-              value={password}
-              onChange={(event) => setPassword(event.target.value)}
-              data-testid="login-password"
-            />
-          </label>
+          <TextField
+            label={t('login.username')}
+            name="username"
+            autoComplete="username"
+            required
+            value={username}
+            onChange={setUsername}
+            testId="login-username"
+          />
+          <TextField
+            label={t('login.password')}
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onChange={setPassword}
+            testId="login-password"
+          />
           <ErrorMessage error={error} message={error ? loginFailure(error) : undefined} />
           <button type="submit" className="primary" disabled={busy} data-testid="login-submit">
             {busy ? t('login.signingIn') : t('login.signIn')}

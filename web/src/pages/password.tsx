@@ -1,7 +1,9 @@
 import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ErrorMessage } from '../components/error-message';
+import { FormActions } from '../components/form-card';
 import { NewPasswordFields, useNewPassword } from '../components/password-reset';
+import { TextField } from '../components/text-field';
 import { useSession } from '../session';
 
 /** Anyone signed in changes their own password; their other sessions end and API tokens stop. */
@@ -13,7 +15,7 @@ export default function PasswordPage() {
     currentPassword: current,
     newPassword,
   }));
-  const { value, setValue, busy, error, done } = change;
+  const { value, setValue, ready, error, done } = change;
   const submit = (event: FormEvent) => change.submit(event, () => setCurrent(''));
 
   return (
@@ -23,17 +25,15 @@ export default function PasswordPage() {
       <form className="card form narrow" onSubmit={submit} data-testid="own-password-form">
         {/* Lets a password manager file the new password under the right account. */}
         <input type="hidden" autoComplete="username" value={me.user.username} readOnly />
-        <label>
-          {t('passwordReset.current')}
-          <input
-            required
-            type="password"
-            autoComplete="current-password"
-            value={current}
-            onChange={(e) => setCurrent(e.target.value)}
-            data-testid="own-password-current"
-          />
-        </label>
+        <TextField
+          label={t('passwordReset.current')}
+          required
+          type="password"
+          autoComplete="current-password"
+          value={current}
+          onChange={setCurrent}
+          testId="own-password-current"
+        />
         <NewPasswordFields value={value} onChange={setValue} prefix="own-password" />
         <ErrorMessage error={error} />
         {done ? (
@@ -41,16 +41,7 @@ export default function PasswordPage() {
             {t('passwordReset.ownDone')} {t('passwordReset.tokensRevoked', { count: done.tokensRevoked })}
           </p>
         ) : null}
-        <div className="actions">
-          <button
-            type="submit"
-            className="primary"
-            disabled={busy || value.password !== value.repeat}
-            data-testid="own-password-save"
-          >
-            {t('passwordReset.change')}
-          </button>
-        </div>
+        <FormActions label={t('passwordReset.change')} disabled={!ready} testId="own-password-save" />
       </form>
     </section>
   );

@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { buildUrl, type Page } from '../api/client';
 import type { AvailabilityReport, Broadcast } from '../api/types';
 import { useFetch } from '../api/use-fetch';
+import { DataTable } from '../components/data-table';
 import { DateInput } from '../components/date-input';
 import { DeliveryTable } from '../components/deliveries';
 import { ErrorMessage } from '../components/error-message';
@@ -25,6 +26,7 @@ export default function ReportsPage() {
   const log = useFetch<Page<Broadcast>>('/api/v1/broadcasts', { from, to, limit: PAGE, offset });
   const availability = useFetch<AvailabilityReport>('/api/v1/reports/availability', { from, to, limit: 500 });
   const detail = useFetch<Broadcast>(openId ? `/api/v1/broadcasts/${openId}` : null);
+  const percent = (pct: number | null) => t('units.percent', { value: format.number(pct, 1) });
 
   return (
     <section>
@@ -70,48 +72,44 @@ export default function ReportsPage() {
       </form>
 
       <h2>{t('reports.log')}</h2>
-      <ErrorMessage error={log.error} />
-      <div className="table-wrap">
-        <table data-testid="broadcast-log">
-          <thead>
-            <tr>
-              <th scope="col">{t('broadcast.start')}</th>
-              <th scope="col">{t('broadcast.name')}</th>
-              <th scope="col">{t('broadcast.kind')}</th>
-              <th scope="col">{t('schedule.level')}</th>
-              <th scope="col">{t('broadcast.status')}</th>
-              <th scope="col">{t('broadcast.delivered')}</th>
-              <th scope="col">{t('broadcast.by')}</th>
-              <th scope="col">{t('common.actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {log.data?.items.map((broadcast) => (
-              <tr key={broadcast.id} data-testid={`broadcast-${broadcast.id}`} data-status={broadcast.status}>
-                <td>{format.dateTime(broadcast.startAt)}</td>
-                <th scope="row">{broadcast.name}</th>
-                <td>{t(`broadcastKind.${broadcast.kind}`)}</td>
-                <td>{t(`level.${broadcast.level}`)}</td>
-                <td>{t(`broadcastStatus.${statusOf(broadcast)}`)}</td>
-                <td>
-                  {broadcast.deliveries.filter((d) => d.state === 'done').length}/
-                  {broadcast.deliveries.length}
-                </td>
-                <td>{broadcast.createdBy ?? t('common.none')}</td>
-                <td>
-                  <button
-                    type="button"
-                    aria-expanded={openId === broadcast.id}
-                    onClick={() => setOpenId(openId === broadcast.id ? null : broadcast.id)}
-                  >
-                    {t('reports.detail')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        error={log.error}
+        testId="broadcast-log"
+        rows={log.data?.items}
+        rowKey={(broadcast) => broadcast.id}
+        rowAttributes={(broadcast) => ({
+          'data-testid': `broadcast-${broadcast.id}`,
+          'data-status': broadcast.status,
+        })}
+        columns={[
+          { header: t('broadcast.start'), cell: (broadcast) => format.dateTime(broadcast.startAt) },
+          { header: t('broadcast.name'), names: true, cell: (broadcast) => broadcast.name },
+          { header: t('broadcast.kind'), cell: (broadcast) => t(`broadcastKind.${broadcast.kind}`) },
+          { header: t('schedule.level'), cell: (broadcast) => t(`level.${broadcast.level}`) },
+          {
+            header: t('broadcast.status'),
+            cell: (broadcast) => t(`broadcastStatus.${statusOf(broadcast)}`),
+          },
+          {
+            header: t('broadcast.delivered'),
+            cell: (broadcast) =>
+              `${broadcast.deliveries.filter((d) => d.state === 'done').length}/${broadcast.deliveries.length}`,
+          },
+          { header: t('broadcast.by'), cell: (broadcast) => broadcast.createdBy ?? t('common.none') },
+          {
+            header: t('common.actions'),
+            cell: (broadcast) => (
+              <button
+                type="button"
+                aria-expanded={openId === broadcast.id}
+                onClick={() => setOpenId(openId === broadcast.id ? null : broadcast.id)}
+              >
+                {t('reports.detail')}
+              </button>
+            ),
+          },
+        ]}
+      />
       <Pager page={log.data} onOffset={setOffset} />
       {openId && detail.data?.id === openId ? (
         <section className="card" data-testid="broadcast-detail">
@@ -131,43 +129,27 @@ export default function ReportsPage() {
               devices: availability.data.overall.devices,
             })}
           </p>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t('reports.village')}</th>
-                  <th scope="col">{t('reports.devices')}</th>
-                  <th scope="col">{t('reports.uptime')}</th>
-                  <th scope="col">{t('reports.offlineTime')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {availability.data.villages.map((village) => (
-                  <tr key={village.id}>
-                    <th scope="row">{village.name}</th>
-                    <td>{village.devices}</td>
-                    <td>{t('units.percent', { value: format.number(village.uptimePct, 1) })}</td>
-                    <td>{format.duration(village.offlineS)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            rows={availability.data.villages}
+            rowKey={(village) => village.id}
+            columns={[
+              { header: t('reports.village'), names: true, cell: (village) => village.name },
+              { header: t('reports.devices'), cell: (village) => village.devices },
+              { header: t('reports.uptime'), cell: (village) => percent(village.uptimePct) },
+              { header: t('reports.offlineTime'), cell: (village) => format.duration(village.offlineS) },
+            ]}
+          />
           <details>
             <summary>{t('reports.perCluster')}</summary>
-            <div className="table-wrap">
-              <table>
-                <tbody>
-                  {availability.data.devices.items.map((device) => (
-                    <tr key={device.id}>
-                      <th scope="row">{device.name}</th>
-                      <td>{t('units.percent', { value: format.number(device.uptimePct, 1) })}</td>
-                      <td>{format.duration(device.offlineS)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              rows={availability.data.devices.items}
+              rowKey={(device) => device.id}
+              columns={[
+                { names: true, cell: (device) => device.name },
+                { cell: (device) => percent(device.uptimePct) },
+                { cell: (device) => format.duration(device.offlineS) },
+              ]}
+            />
           </details>
         </>
       ) : null}

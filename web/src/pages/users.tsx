@@ -3,8 +3,11 @@ import { useTranslation } from 'react-i18next';
 import { type ApiError, api, type Page } from '../api/client';
 import type { Role, User } from '../api/types';
 import { toApiError, useFetch } from '../api/use-fetch';
+import { DataTable } from '../components/data-table';
 import { ErrorMessage } from '../components/error-message';
-import { PasswordResetDialog } from '../components/password-reset';
+import { FormActions } from '../components/form-card';
+import { PASSWORD_MIN_LENGTH, PasswordResetDialog } from '../components/password-reset';
+import { TextField } from '../components/text-field';
 import { useFormat } from '../format';
 
 const ROLES: Role[] = ['admin', 'operator', 'police', 'technician'];
@@ -59,64 +62,64 @@ export default function UsersPage() {
     <section>
       <h1>{t('users.title')}</h1>
       <CreateUser onCreated={users.reload} />
-      <ErrorMessage error={error ?? users.error} />
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('users.username')}</th>
-              <th scope="col">{t('users.displayName')}</th>
-              <th scope="col">{t('users.roles')}</th>
-              <th scope="col">{t('users.commune')}</th>
-              <th scope="col">{t('users.lastLogin')}</th>
-              <th scope="col">{t('common.actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {users.data?.items.map((user) => (
-              <tr
-                key={user.id}
-                data-testid={`user-${user.username}`}
-                className={user.disabled ? 'disabled' : undefined}
-              >
-                <th scope="row">
-                  {user.username}
-                  {user.disabled ? <span className="badge">{t('users.disabled')}</span> : null}
-                </th>
-                <td>{user.displayName}</td>
-                <td>
-                  {editing === user.id ? (
-                    <RoleChecks
-                      prefix={`edit-${user.username}`}
-                      value={user.roles}
-                      onChange={(roles) => patch(user, { roles })}
-                    />
-                  ) : (
-                    user.roles.map((role) => t(`role.${role}`)).join(', ')
-                  )}
-                </td>
-                <td>{user.communeId ?? t('users.allCommunes')}</td>
-                <td>{format.dateTime(user.lastLoginAt)}</td>
-                <td className="row-actions">
-                  <button type="button" onClick={() => setEditing(editing === user.id ? null : user.id)}>
-                    {editing === user.id ? t('common.done') : t('users.editRoles')}
-                  </button>
-                  <button type="button" onClick={() => patch(user, { disabled: !user.disabled })}>
-                    {user.disabled ? t('users.enable') : t('users.disable')}
-                  </button>
-                  <button
-                    type="button"
-                    onClick={() => setResetting(user)}
-                    data-testid={`user-reset-password-${user.username}`}
-                  >
-                    {t('passwordReset.open')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        error={error ?? users.error}
+        rows={users.data?.items}
+        rowKey={(user) => user.id}
+        rowAttributes={(user) => ({
+          'data-testid': `user-${user.username}`,
+          className: user.disabled ? 'disabled' : undefined,
+        })}
+        columns={[
+          {
+            header: t('users.username'),
+            names: true,
+            cell: (user) => (
+              <>
+                {user.username}
+                {user.disabled ? <span className="badge">{t('users.disabled')}</span> : null}
+              </>
+            ),
+          },
+          { header: t('users.displayName'), cell: (user) => user.displayName },
+          {
+            header: t('users.roles'),
+            cell: (user) =>
+              editing === user.id ? (
+                <RoleChecks
+                  prefix={`edit-${user.username}`}
+                  value={user.roles}
+                  onChange={(roles) => patch(user, { roles })}
+                />
+              ) : (
+                user.roles.map((role) => t(`role.${role}`)).join(', ')
+              ),
+          },
+          { header: t('users.commune'), cell: (user) => user.communeId ?? t('users.allCommunes') },
+          { header: t('users.lastLogin'), cell: (user) => format.dateTime(user.lastLoginAt) },
+          {
+            header: t('common.actions'),
+            className: 'row-actions',
+            cell: (user) => (
+              <>
+                <button type="button" onClick={() => setEditing(editing === user.id ? null : user.id)}>
+                  {editing === user.id ? t('common.done') : t('users.editRoles')}
+                </button>
+                <button type="button" onClick={() => patch(user, { disabled: !user.disabled })}>
+                  {user.disabled ? t('users.enable') : t('users.disable')}
+                </button>
+                <button
+                  type="button"
+                  onClick={() => setResetting(user)}
+                  data-testid={`user-reset-password-${user.username}`}
+                >
+                  {t('passwordReset.open')}
+                </button>
+              </>
+            ),
+          },
+        ]}
+      />
       <PasswordResetDialog user={resetting} onClose={() => setResetting(null)} />
     </section>
   );
@@ -154,40 +157,32 @@ function CreateUser({ onCreated }: { onCreated: () => void }) {
     <details className="card">
       <summary>{t('users.create')}</summary>
       <form className="form grid" onSubmit={submit} data-testid="user-form">
-        <label>
-          {t('users.username')}
-          <input required autoComplete="off" value={username} onChange={(e) => setUsername(e.target.value)} />
-        </label>
-        <label>
-          {t('users.displayName')}
-          <input required value={displayName} onChange={(e) => setDisplayName(e.target.value)} />
-        </label>
-        <label>
-          {t('users.password')}
-          <input
-            required
-            type="password"
-            minLength={12}
-            autoComplete="new-password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-        </label>
-        <label>
-          {t('users.commune')}
-          <input
-            value={communeId}
-            placeholder={t('users.allCommunes')}
-            onChange={(e) => setCommuneId(e.target.value)}
-          />
-        </label>
+        <TextField
+          label={t('users.username')}
+          required
+          autoComplete="off"
+          value={username}
+          onChange={setUsername}
+        />
+        <TextField label={t('users.displayName')} required value={displayName} onChange={setDisplayName} />
+        <TextField
+          label={t('users.password')}
+          required
+          type="password"
+          minLength={PASSWORD_MIN_LENGTH}
+          autoComplete="new-password"
+          value={password}
+          onChange={setPassword}
+        />
+        <TextField
+          label={t('users.commune')}
+          value={communeId}
+          placeholder={t('users.allCommunes')}
+          onChange={setCommuneId}
+        />
         <RoleChecks prefix="new" value={roles} onChange={setRoles} />
         <ErrorMessage error={error} />
-        <div className="actions">
-          <button type="submit" className="primary" disabled={busy} data-testid="user-save">
-            {t('common.save')}
-          </button>
-        </div>
+        <FormActions label={t('common.save')} disabled={busy} testId="user-save" />
       </form>
     </details>
   );

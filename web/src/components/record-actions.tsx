@@ -1,0 +1,71 @@
+import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { RecordEditor } from '../api/use-record-editor';
+import { ConfirmDialog } from './dialog';
+
+/**
+ * A record's edit and delete buttons (test ids `<prefix>-edit-<id>` and `<prefix>-delete-<id>`);
+ * the record's other actions, as `children`, stand between them.
+ */
+export function RecordButtons<T extends { id: string }>({
+  editor,
+  record,
+  testIdPrefix,
+  children,
+}: {
+  editor: RecordEditor<T>;
+  record: T;
+  testIdPrefix: string;
+  children?: ReactNode;
+}) {
+  const { t } = useTranslation();
+  return (
+    <>
+      <button
+        type="button"
+        onClick={() => editor.setEditing(record)}
+        data-testid={`${testIdPrefix}-edit-${record.id}`}
+      >
+        {t('common.edit')}
+      </button>
+      {children}
+      <button
+        type="button"
+        className="danger"
+        onClick={() => editor.setRemoving(record)}
+        data-testid={`${testIdPrefix}-delete-${record.id}`}
+      >
+        {t('common.delete')}
+      </button>
+    </>
+  );
+}
+
+/** Asks before the editor removes the record waiting in `removing`; the confirm button reads "Delete" unless told. */
+export function RemoveDialog<T>({
+  editor,
+  title,
+  message,
+  confirmLabel,
+  testId,
+}: {
+  editor: RecordEditor<T>;
+  title: string;
+  message: string;
+  confirmLabel?: string;
+  testId: string;
+}) {
+  const { t } = useTranslation();
+  return (
+    <ConfirmDialog
+      open={editor.removing !== null}
+      title={title}
+      message={message}
+      confirmLabel={confirmLabel ?? t('common.delete')}
+      danger
+      onConfirm={editor.remove}
+      onCancel={() => editor.setRemoving(null)}
+      testId={testId}
+    />
+  );
+}
