@@ -14,8 +14,8 @@ try {
 const host = hostForUrl(config.HTTP_HOST);
 logger.info(
   {
-    api: `http://${host}:${platform.httpPort}/api/v1`,
-    docs: `http://${host}:${platform.httpPort}/docs`,
+    api: `${platform.httpScheme}://${host}:${platform.httpPort}/api/v1`,
+    docs: `${platform.httpScheme}://${host}:${platform.httpPort}/docs`,
     mqtt: config.MQTT_URL ?? `mqtt://${hostForUrl(config.MQTT_HOST)}:${platform.mqttPort}`,
     dataDir: config.DATA_DIR,
   },

@@ -157,6 +157,16 @@ export const ConfigSchema = z.object({
     .transform((v) => v === 'true')
     .describe('behind a reverse proxy: take client addresses and HTTPS from X-Forwarded-* headers'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TLS_CERT_FILE: z.string().min(1).optional().describe('PEM certificate (chain): HTTP_PORT serves HTTPS'),
+  TLS_KEY_FILE: z.string().min(1).optional().describe('PEM private key of TLS_CERT_FILE'),
+  TLS_SELF_SIGNED: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe('HTTPS with a certificate issued by a local authority kept in DATA_DIR/tls (docs/https.md)'),
+  MEDIA_HTTP_PORT: port
+    .optional()
+    .describe('with HTTPS: a plain-HTTP port that serves only media downloads, for clusters without TLS'),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -212,6 +222,14 @@ function crossFieldProblems(config: Config): string[] {
     if (!config.INFLUX_TOKEN) problems.push('INFLUX_TOKEN: required with INFLUX_URL and INFLUX_API=v2');
     if (!config.INFLUX_ORG) problems.push('INFLUX_ORG: required with INFLUX_URL and INFLUX_API=v2');
   }
+  if (!config.TLS_CERT_FILE !== !config.TLS_KEY_FILE)
+    problems.push('TLS_CERT_FILE: TLS_CERT_FILE and TLS_KEY_FILE go together');
+  if (config.TLS_CERT_FILE && config.TLS_SELF_SIGNED)
+    problems.push('TLS_SELF_SIGNED: not with TLS_CERT_FILE (use one or the other)');
+  if (config.MEDIA_HTTP_PORT !== undefined && !config.TLS_CERT_FILE && !config.TLS_SELF_SIGNED)
+    problems.push(
+      'MEDIA_HTTP_PORT: only with HTTPS (TLS_CERT_FILE or TLS_SELF_SIGNED); HTTP_PORT already serves media',
+    );
   if (config.REDIS_URL && config.MQTT_URL) {
     problems.push('REDIS_URL: only the embedded broker uses it; with MQTT_URL the external broker clusters');
   }

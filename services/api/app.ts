@@ -43,6 +43,8 @@ export interface AppRoutes {
 }
 
 export interface AppOptions {
+  /** Serve HTTPS with this key and certificate (PEM). */
+  https?: { key: string; cert: string } | null;
   logger: Logger;
   bodyLimitBytes?: number;
   trustProxy?: boolean;
@@ -70,7 +72,9 @@ export async function buildApp(
   routes: AppRoutes,
   options: AppOptions,
 ): Promise<FastifyInstance> {
+  // One instance type whatever the transport: the routes never see the difference.
   const app = Fastify({
+    ...(options.https ? { https: { key: options.https.key, cert: options.https.cert } } : {}),
     loggerInstance: options.logger.child(
       { component: 'api' },
       { serializers: { req: requestForLog } },

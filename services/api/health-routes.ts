@@ -57,6 +57,17 @@ export const HealthSchema = z.object({
         .describe('services whose event listeners failed since start'),
     })
     .describe('errors the platform kept running through; each is also on /metrics'),
+  https: z
+    .object({
+      source: z.enum(['files', 'self-signed']),
+      fingerprint: z
+        .string()
+        .describe('SHA-256 of the certificate to trust (the local authority when self-signed)'),
+      validTo: z.iso.datetime(),
+      mediaHttpPort: z.int().nullable().describe('the plain-HTTP port for media downloads, when one is open'),
+    })
+    .nullable()
+    .describe('null when the API is plain HTTP'),
   disk: z.object({
     state: z.enum(['ok', 'low', 'full']),
     freeBytes: z.int().nullable(),

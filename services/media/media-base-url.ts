@@ -35,17 +35,18 @@ export function mediaBaseUrl(
   config: { PUBLIC_BASE_URL?: string | undefined; HTTP_HOST: string },
   port: number,
   lan: string | null,
+  scheme: 'http' | 'https' = 'http',
 ): MediaBase {
   if (config.PUBLIC_BASE_URL)
     return { url: config.PUBLIC_BASE_URL.replace(/\/+$/, ''), source: 'configured', warning: null };
   const wildcard = config.HTTP_HOST === '0.0.0.0' || config.HTTP_HOST === '::';
   if (!wildcard) {
     const host = config.HTTP_HOST.includes(':') ? `[${config.HTTP_HOST}]` : config.HTTP_HOST;
-    return { url: `http://${host}:${port}`, source: 'http-host', warning: null };
+    return { url: `${scheme}://${host}:${port}`, source: 'http-host', warning: null };
   }
-  if (lan) return { url: `http://${lan}:${port}`, source: 'lan-address', warning: null };
+  if (lan) return { url: `${scheme}://${lan}:${port}`, source: 'lan-address', warning: null };
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${scheme}://127.0.0.1:${port}`,
     source: 'loopback',
     warning:
       'PUBLIC_BASE_URL is not set and this PC has no LAN address: clusters on the network cannot download ' +

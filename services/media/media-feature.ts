@@ -44,13 +44,13 @@ export function mediaFeature(): Feature<'media'> {
       const uses: MediaUse[] = [];
       let lan: string | null | undefined;
       const mediaBase = (): MediaBase => {
-        const port = endpoints.httpPort();
-        if (port === null) throw new Error('HTTP server not listening');
+        const server = endpoints.mediaServer();
+        if (server === null) throw new Error('HTTP server not listening');
         // A host given by the caller (the demo's clusters run on this PC) is used as HTTP_HOST would be.
         if (options.mediaHost && !config.PUBLIC_BASE_URL)
-          return mediaBaseUrl({ ...config, HTTP_HOST: options.mediaHost }, port, null);
+          return mediaBaseUrl({ ...config, HTTP_HOST: options.mediaHost }, server.port, null, server.scheme);
         lan ??= lanAddress();
-        return mediaBaseUrl(config, port, lan);
+        return mediaBaseUrl(config, server.port, lan, server.scheme);
       };
       base = mediaBase;
       announce = logger;

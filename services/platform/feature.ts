@@ -19,8 +19,10 @@ export type FeatureName = keyof Provides & string;
 
 /** Where the platform listens, once it does (0 ports in tests are only known then). */
 export interface Endpoints {
-  /** The HTTP port, or null before the API listens. */
+  /** The HTTP(S) port, or null before the API listens. */
   httpPort(): number | null;
+  /** Where clusters download media: the API's port and scheme, or the plain MEDIA_HTTP_PORT; null before. */
+  mediaServer(): { port: number; scheme: 'http' | 'https' } | null;
   /** The embedded broker's MQTT port, or null when an external broker is used (or before it listens). */
   mqttPort(): number | null;
 }

@@ -9,7 +9,7 @@ import { type Clock, systemClock } from '../../devices/index.js';
 import { accountsFeature } from '../accounts/accounts-feature.js';
 import type { AuthService } from '../accounts/auth-service.js';
 import type { ScryptParams } from '../accounts/passwords.js';
-import { apiFeature } from '../api/api-feature.js';
+import { apiFeature, type Listening } from '../api/api-feature.js';
 import { auditFeature } from '../audit/audit-feature.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { broadcastsFeature } from '../broadcasts/broadcasts-feature.js';
@@ -113,7 +113,7 @@ export class Platform {
   readonly events = new EventBus();
   readonly clock: Clock;
   private lifecycle: FeatureLifecycle | null = null;
-  private listeningOn: number | null = null;
+  private listeningOn: Listening | null = null;
 
   constructor(private readonly options: PlatformOptions) {
     this.clock = options.clock ?? systemClock;
@@ -138,7 +138,12 @@ export class Platform {
       metrics,
       options: this.options,
       endpoints: {
-        httpPort: () => this.listeningOn,
+        httpPort: () => this.listeningOn?.port ?? null,
+        mediaServer: () =>
+          this.listeningOn && {
+            port: this.listeningOn.mediaPort ?? this.listeningOn.port,
+            scheme: this.listeningOn.mediaPort === null ? this.listeningOn.scheme : 'http',
+          },
         mqttPort: (): number | null => lifecycle.get('mqtt')?.broker?.port ?? null,
       },
     });
@@ -148,8 +153,8 @@ export class Platform {
       features(this.options, {
         routes: () => lifecycle.takeRoutes(),
         health: () => lifecycle.health(),
-        listening: (port) => {
-          this.listeningOn = port;
+        listening: (listening) => {
+          this.listeningOn = listening;
         },
         version: VERSION,
         webRoot: this.webRoot(),
@@ -177,7 +182,13 @@ export class Platform {
 
   get httpPort(): number {
     if (this.listeningOn === null) throw new Error('HTTP server not listening');
-    return this.listeningOn;
+    return this.listeningOn.port;
+  }
+
+  /** `https` when the API serves HTTPS (TLS_CERT_FILE or TLS_SELF_SIGNED), else `http`. */
+  get httpScheme(): 'http' | 'https' {
+    if (this.listeningOn === null) throw new Error('HTTP server not listening');
+    return this.listeningOn.scheme;
   }
 
   get mqttPort(): number {

@@ -37,6 +37,25 @@ describe('configuration', () => {
     expect(problems.find((p) => p.startsWith('MQTT_URL'))).toBeDefined();
   });
 
+  it('refuses HTTPS settings that do not go together, naming each', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problems({ TLS_CERT_FILE: '/etc/ssl/loa.pem' })).toEqual([
+      'TLS_CERT_FILE: TLS_CERT_FILE and TLS_KEY_FILE go together',
+    ]);
+    expect(problems({ TLS_CERT_FILE: '/a.pem', TLS_KEY_FILE: '/a.key', TLS_SELF_SIGNED: 'true' })[0]).toMatch(
+      /^TLS_SELF_SIGNED: not with TLS_CERT_FILE/,
+    );
+    expect(problems({ MEDIA_HTTP_PORT: '8080' })[0]).toMatch(/^MEDIA_HTTP_PORT: only with HTTPS/);
+    expect(problems({ TLS_SELF_SIGNED: 'true', MEDIA_HTTP_PORT: '8080' })).toEqual([]);
+  });
+
   it('treats empty variables as unset', () => {
     const config = loadConfig({ HTTP_PORT: '', MQTT_URL: '' });
     expect(config.HTTP_PORT).toBe(3000);

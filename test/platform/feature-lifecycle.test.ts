@@ -21,7 +21,7 @@ function lifecycle(events = new EventBus()) {
     events,
     metrics: new Registry(),
     options: { config: loadConfig({}, {}), logger: pino({ level: 'silent' }) },
-    endpoints: { httpPort: () => null, mqttPort: () => null },
+    endpoints: { httpPort: () => null, mqttPort: () => null, mediaServer: () => null },
   });
 }
 

@@ -97,7 +97,7 @@ export async function startTestPlatform(
   await platform.start();
   const clients: MqttClient[] = [];
   const mqttUrl = `mqtt://127.0.0.1:${platform.mqttPort}`;
-  const httpUrl = `http://127.0.0.1:${platform.httpPort}`;
+  const httpUrl = `${platform.httpScheme}://127.0.0.1:${platform.httpPort}`;
   let villageReady = false;
   const sessions = new Map<string, Record<string, string>>();
 
