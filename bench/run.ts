@@ -8,6 +8,7 @@ import { crashRecoveryBench } from './crash-recovery.js';
 import { fanoutBench } from './fanout.js';
 import { historyBench } from './history.js';
 import { ingestBench } from './ingest.js';
+import { liveBench } from './live.js';
 import { reconnectBench } from './reconnect.js';
 import { type BenchResult, report } from './report.js';
 
@@ -21,6 +22,7 @@ const SCENARIOS: Record<string, () => Promise<BenchResult>> = {
   cameras: camerasBench,
   console: consoleBench,
   'crash-recovery': crashRecoveryBench,
+  live: liveBench,
 };
 
 // Compiled to dist/bench/: results go to the source tree's bench/ folder.

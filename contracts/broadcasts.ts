@@ -68,7 +68,9 @@ export const DeliverySchema = z.object({
 
 export const BroadcastSchema = z.object({
   id: z.string(),
-  kind: z.enum(['scheduled', 'emergency', 'live']),
+  kind: z
+    .enum(['scheduled', 'emergency', 'live', 'talk'])
+    .describe('live: a relayed external stream; talk: spoken from the console'),
   scheduleId: z.string().nullable(),
   name: z.string(),
   level: LevelSchema,
@@ -81,6 +83,10 @@ export const BroadcastSchema = z.object({
   createdBy: z.string().nullable(),
   stoppedAt: z.iso.datetime().nullable(),
   stoppedBy: z.string().nullable(),
+  recordingMediaId: z
+    .string()
+    .nullable()
+    .describe("a live talk's recording in the media library (GET /api/v1/media/{id}/content)"),
   summary: z.record(z.string(), z.int()).describe('clusters per delivery state'),
 });
 

@@ -11,6 +11,7 @@ export * from './commands.js';
 export * from './console.js';
 export * from './demo.js';
 export * from './history.js';
+export * from './live.js';
 export * from './media.js';
 export * from './pages.js';
 export * from './realtime.js';

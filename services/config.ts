@@ -164,6 +164,20 @@ export const ConfigSchema = z.object({
     .default('false')
     .transform((v) => v === 'true')
     .describe('HTTPS with a certificate issued by a local authority kept in DATA_DIR/tls (docs/https.md)'),
+  LIVE_MAX_MIN: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(120)
+    .describe('the longest live talk; it ends by itself then'),
+  LIVE_SILENCE_S: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(600)
+    .default(10)
+    .describe('without audio from the console this long (a lost connection), a live talk ends everywhere'),
   MEDIA_HTTP_PORT: port
     .optional()
     .describe('with HTTPS: a plain-HTTP port that serves only media downloads, for clusters without TLS'),

@@ -21,7 +21,7 @@ export interface Listening {
 }
 
 /** Media downloads, the one thing the plain-HTTP port beside HTTPS serves. */
-const MEDIA_CONTENT = /^\/api\/v1\/media\/[^/?#]+\/content(\?|$)/;
+const MEDIA_CONTENT = /^\/api\/v1\/(media\/[^/?#]+\/content|live\/lt-[0-9a-f]+\/stream\.mp3)(\?|$)/;
 
 declare module '../platform/feature.js' {
   interface Provides {

@@ -17,6 +17,7 @@ import { formatWallTime, instantToWallTime } from '../schedules/wall-time.js';
 import { isoTimeOrNull } from '../time.js';
 import type { BroadcastRecord, BroadcastStore, DeliveryRecord } from './broadcast-store.js';
 import type { Dispatcher } from './dispatcher.js';
+import { scopedTargets } from './targets.js';
 import { FINAL_DELIVERY_STATES } from './types.js';
 
 /** 'YYYY-MM-DD HH:mm:ss' on the wall clock of `timeZone`. */
@@ -79,7 +80,12 @@ const CSV_WORDS = {
       playedS: 'Thời lượng phát (giây)',
       speakersFaulty: 'Loa lỗi',
     },
-    kind: { scheduled: 'Theo lịch', emergency: 'Khẩn cấp', live: 'Tiếp sóng trực tiếp' },
+    kind: {
+      scheduled: 'Theo lịch',
+      emergency: 'Khẩn cấp',
+      live: 'Tiếp sóng trực tiếp',
+      talk: 'Phát trực tiếp',
+    },
     level: { normal: 'Thông thường', priority: 'Ưu tiên', emergency: 'Khẩn cấp' },
     state: {
       scheduled: 'Chờ gửi',
@@ -117,7 +123,7 @@ const CSV_WORDS = {
       playedS: 'Played (s)',
       speakersFaulty: 'Faulty speakers',
     },
-    kind: { scheduled: 'scheduled', emergency: 'emergency', live: 'live relay' },
+    kind: { scheduled: 'scheduled', emergency: 'emergency', live: 'live relay', talk: 'live talk' },
     level: { normal: 'normal', priority: 'priority', emergency: 'emergency' },
     state: {
       scheduled: 'scheduled',
@@ -161,6 +167,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
     createdBy: b.createdBy,
     stoppedAt: isoTimeOrNull(b.stoppedAt),
     stoppedBy: b.stoppedBy,
+    recordingMediaId: b.recordingMediaId,
     summary: summarize(deliveries),
   });
   const toDeliveries = (deliveries: DeliveryRecord[]) => {
@@ -211,26 +218,12 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
       recorded: found.recorded,
     };
   };
-  /** Targets default to everything the caller may address; a limited caller stays in their commune. */
-  const scopedTargets = (principal: Principal | null, targets: Targets | undefined): Targets => {
-    const limit = principal?.communeId;
-    const chosen =
-      targets ??
-      ({
-        communeIds: limit
-          ? [limit]
-          : registry.listCommunes({ limit: 10_000, offset: 0 }).items.map((c) => c.id),
-        villageIds: [],
-        clusterIds: [],
-        groupIds: [],
-      } satisfies Targets);
-    if (limit) {
-      for (const id of dispatcher.resolveTargets(chosen)) {
-        if (registry.getCluster(id).communeId !== limit) throw new NotFoundError('cluster', id);
-      }
-    }
-    return chosen;
-  };
+  const targetsFor = (principal: Principal | null, targets: Targets | undefined): Targets =>
+    scopedTargets(
+      { registry, resolveTargets: (t) => dispatcher.resolveTargets(t) },
+      principal?.communeId,
+      targets,
+    );
   const actorName = (principal: Principal | null) => principal?.username ?? null;
 
   app.get(
@@ -375,7 +368,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
       if (body.content.kind === 'media')
         deps.media.getVisible(body.content.mediaId, request.principal?.communeId);
       const broadcast = dispatcher.emergency(
-        { ...body, targets: scopedTargets(request.principal, body.targets) },
+        { ...body, targets: targetsFor(request.principal, body.targets) },
         actorName(request.principal),
       );
       request.auditNote = {
@@ -401,7 +394,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
     async (request, reply) => {
       const body = request.body;
       const broadcast = dispatcher.live(
-        { ...body, targets: scopedTargets(request.principal, body.targets) },
+        { ...body, targets: targetsFor(request.principal, body.targets) },
         actorName(request.principal),
       );
       request.auditNote = {

@@ -1,7 +1,8 @@
 import type { Content, DeliveryState, Level } from '../../contracts/broadcasts.js';
 import type { Db } from '../storage/database.js';
 
-export type BroadcastKind = 'scheduled' | 'emergency' | 'live';
+/** live: a relayed external stream; talk: the console's microphone. */
+export type BroadcastKind = 'scheduled' | 'emergency' | 'live' | 'talk';
 export type BroadcastStatus = 'active' | 'finished' | 'stopped';
 
 export interface BroadcastRecord {
@@ -22,6 +23,8 @@ export interface BroadcastRecord {
   createdAt: number;
   stoppedAt: number | null;
   stoppedBy: string | null;
+  /** A live talk's recording in the media library, once it is kept. */
+  recordingMediaId: string | null;
 }
 
 export interface DeliveryRecord {
@@ -60,6 +63,7 @@ interface BroadcastRow {
   created_at: number;
   stopped_at: number | null;
   stopped_by: string | null;
+  recording_media_id: string | null;
 }
 
 interface DeliveryRow {
@@ -97,6 +101,7 @@ const toBroadcast = (r: BroadcastRow): BroadcastRecord => ({
   createdAt: r.created_at,
   stoppedAt: r.stopped_at,
   stoppedBy: r.stopped_by,
+  recordingMediaId: r.recording_media_id,
 });
 
 const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
@@ -273,6 +278,20 @@ export class BroadcastStore {
       .run(status, stopped?.at ?? null, stopped?.by ?? null, id);
     if (status === 'active') this.activeBroadcasts.add(id);
     else this.activeBroadcasts.delete(id);
+  }
+
+  /** Links a live talk's recording (a media item) to its broadcast. */
+  setRecording(id: string, mediaId: string): void {
+    this.db.prepare('UPDATE broadcasts SET recording_media_id = ? WHERE id = ?').run(mediaId, id);
+  }
+
+  /** The broadcasts whose recording a media item is, by name: the item is kept while they are. */
+  recordingsUsing(mediaId: string): string[] {
+    return (
+      this.db.prepare('SELECT name FROM broadcasts WHERE recording_media_id = ?').all(mediaId) as {
+        name: string;
+      }[]
+    ).map((r) => r.name);
   }
 
   /** A broadcast's deliveries as stored, after writing what is pending. */

@@ -49,7 +49,7 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
       });
       dispatcher = service;
       media.addUse({
-        references: (id) => store.activeUsingMedia(id),
+        references: (id) => [...store.activeUsingMedia(id), ...store.recordingsUsing(id)],
         sentTo: (deviceId, mediaId, now) => store.deliversMediaTo(deviceId, mediaId, now, MEDIA_GRACE_MS),
         linkRevoked: (broadcastId) => store.get(broadcastId)?.status === 'stopped',
       });

@@ -5,7 +5,7 @@ import { FINAL_DELIVERY_STATES } from './types.js';
 export type DeliveryInput =
   | { type: 'ack'; ack: Ack }
   | { type: 'event'; event: DeviceEvent }
-  | { type: 'stop' };
+  | { type: 'stop'; reason?: string };
 
 export interface DeliveryStep {
   state: DeliveryState;
@@ -32,7 +32,8 @@ const outcomeOf = (code: string | undefined): { state: DeliveryState; reason: st
  */
 export function stepDelivery(current: DeliveryState, input: DeliveryInput): DeliveryStep | null {
   if (isFinal(current)) return null;
-  if (input.type === 'stop') return { state: 'stopped', reason: 'stopped by operator', stamp: 'finished' };
+  if (input.type === 'stop')
+    return { state: 'stopped', reason: input.reason ?? 'stopped by operator', stamp: 'finished' };
   if (input.type === 'ack') {
     const { status, error } = input.ack;
     if (status === 'accepted') {

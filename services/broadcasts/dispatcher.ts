@@ -334,6 +334,7 @@ export class Dispatcher {
     });
   }
 
+  /** A live stream now: a relayed station (`live`), or the console's microphone (`talk`). */
   live(
     input: {
       name: string;
@@ -342,10 +343,11 @@ export class Dispatcher {
       level: Level;
       volume?: number | undefined;
       durationS: number;
+      kind?: 'live' | 'talk';
     },
     actor: string | null,
   ): BroadcastRecord {
-    return this.createImmediate('live', {
+    return this.createImmediate(input.kind ?? 'live', {
       name: input.name,
       level: input.level,
       content: { kind: 'stream', url: input.url },
@@ -361,10 +363,15 @@ export class Dispatcher {
    * clusters in it (an operator limited to one commune stops only their commune's part, and the
    * broadcast goes on elsewhere until its last delivery ends).
    */
-  stopBroadcast(id: string, actor: string | null, scope?: (clusterId: string) => boolean): BroadcastRecord {
+  stopBroadcast(
+    id: string,
+    actor: string | null,
+    scope?: (clusterId: string) => boolean,
+    reason?: string,
+  ): BroadcastRecord {
     const { store, clock } = this.options;
     const held = this.unrecorded.get(id);
-    if (held) return this.stopHeld(held, actor);
+    if (held) return this.stopHeld(held, actor, reason);
     const broadcast = this.require(id);
     if (broadcast.status !== 'active')
       throw new ConflictError(`broadcast ${id} is already ${broadcast.status}`);
@@ -375,7 +382,7 @@ export class Dispatcher {
     for (const d of deliveries) {
       if (isFinal(d.state) || (scope && !scope(d.clusterId))) continue;
       if (d.state !== 'scheduled') this.sendStop(id, d.clusterId, now);
-      this.apply(d, { type: 'stop' }, now);
+      this.apply(d, reason ? { type: 'stop', reason } : { type: 'stop' }, now);
     }
     this.logger.info({ broadcastId: id, actor, whole }, 'broadcast stopped');
     return this.require(id);
@@ -384,6 +391,7 @@ export class Dispatcher {
   private stopHeld(
     held: { broadcast: BroadcastRecord; deliveries: DeliveryRecord[] },
     actor: string | null,
+    reason?: string,
   ): BroadcastRecord {
     const now = this.options.clock.now();
     if (held.broadcast.status !== 'active')
@@ -392,7 +400,7 @@ export class Dispatcher {
     for (const d of held.deliveries) {
       if (isFinal(d.state)) continue;
       if (d.state !== 'scheduled') this.sendStop(held.broadcast.id, d.clusterId, now);
-      this.applyHeld(d, { type: 'stop' }, now);
+      this.applyHeld(d, reason ? { type: 'stop', reason } : { type: 'stop' }, now);
     }
     return held.broadcast;
   }
@@ -501,6 +509,7 @@ export class Dispatcher {
       createdAt: now,
       stoppedAt: null,
       stoppedBy: null,
+      recordingMediaId: null,
     };
     const deliveries = clusterIds.map((clusterId) => ({
       clusterId,
@@ -696,6 +705,7 @@ export class Dispatcher {
         createdAt: now,
         stoppedAt: null,
         stoppedBy: null,
+        recordingMediaId: null,
       };
       store.insert(
         broadcast,

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { Namespace } from 'socket.io';
+import type { Role } from '../../contracts/accounts.js';
 import type { Clock } from '../../devices/index.js';
 import type { HealthEntry } from '../api/health-routes.js';
 import type { Config } from '../config.js';
@@ -16,6 +18,14 @@ import type { PlatformOptions } from './platform.js';
 export interface Provides {}
 
 export type FeatureName = keyof Provides & string;
+
+/** A feature's Socket.IO namespace (see FeatureContext.namespace). */
+export interface NamespaceRequest {
+  name: string;
+  roles: readonly Role[];
+  // biome-ignore lint/suspicious/noExplicitAny: each feature types its own events
+  attach(namespace: Namespace<any, any, Record<string, never>, any>): void;
+}
 
 /** Where the platform listens, once it does (0 ports in tests are only known then). */
 export interface Endpoints {
@@ -47,6 +57,11 @@ export interface FeatureContext {
    * the API starts; features with routes are listed before it.
    */
   routes(plugin: FastifyPluginAsync): void;
+  /**
+   * Adds a Socket.IO namespace of the feature's own on the console's connection (same session),
+   * open to accounts holding one of `roles` (and admins); `attach` receives it once realtime runs.
+   */
+  namespace(request: NamespaceRequest): void;
   /** Counts an error the feature runs through, on `sc_errors_kept_running_total{kind}`. */
   keptRunning(kind: string, count: () => number): void;
 }

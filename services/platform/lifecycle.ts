@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { HealthEntry } from '../api/health-routes.js';
-import type { Feature, FeatureContext, FeatureName, Provides } from './feature.js';
+import type { Feature, FeatureContext, FeatureName, NamespaceRequest, Provides } from './feature.js';
 
 /** What every feature's context shares; the lifecycle adds the per-feature parts. */
-export type SharedContext = Omit<FeatureContext, 'on' | 'get' | 'routes' | 'keptRunning'>;
+export type SharedContext = Omit<FeatureContext, 'on' | 'get' | 'routes' | 'namespace' | 'keptRunning'>;
 
 /**
  * Starts a list of features in its order, each after those it depends on, tells them `ready` once
@@ -15,6 +15,8 @@ export class FeatureLifecycle {
   private readonly provided = new Map<FeatureName, unknown>();
   private readonly routes: FastifyPluginAsync[] = [];
   private routesTaken = false;
+  private readonly namespaces: NamespaceRequest[] = [];
+  private namespacesTaken = false;
   private readonly kept: { kind: string; count: () => number }[] = [];
 
   constructor(private readonly shared: SharedContext) {}
@@ -66,6 +68,12 @@ export class FeatureLifecycle {
     return this.routes;
   }
 
+  /** The Socket.IO namespaces the features asked for; after this, asking is refused. */
+  takeNamespaces(): NamespaceRequest[] {
+    this.namespacesTaken = true;
+    return this.namespaces;
+  }
+
   /** Errors features ran through, by kind (sc_errors_kept_running_total). */
   keptRunning(): { kind: string; count: number }[] {
     return this.kept.map(({ kind, count }) => ({ kind, count: count() }));
@@ -98,6 +106,13 @@ export class FeatureLifecycle {
             `feature "${feature.name}" adds routes after the API started: list it before "api"`,
           );
         this.routes.push(plugin);
+      },
+      namespace: (request) => {
+        if (this.namespacesTaken)
+          throw new Error(
+            `feature "${feature.name}" adds a namespace after realtime started: list it before "realtime"`,
+          );
+        this.namespaces.push(request);
       },
       keptRunning: (kind, count) => {
         this.kept.push({ kind, count });

@@ -27,6 +27,8 @@ import { historyFeature } from '../history/history-feature.js';
 import type { TelemetryStore } from '../history/telemetry-store.js';
 import type { DeviceIngress } from '../ingress/device-ingress.js';
 import { ingressFeature } from '../ingress/ingress-feature.js';
+import { liveFeature } from '../live/live-feature.js';
+import type { LiveService } from '../live/live-service.js';
 import type { MediaBase } from '../media/media-base-url.js';
 import { mediaFeature } from '../media/media-feature.js';
 import type { MediaLibrary } from '../media/media-library.js';
@@ -85,7 +87,11 @@ const VERSION = PACKAGE_ROOT
  * told `ready` once all have started and the API listens, and stopped in reverse order, every stop
  * awaited even when an earlier one failed. A feature with routes comes before `api`.
  */
-function features(options: PlatformOptions, api: Parameters<typeof apiFeature>[0]): Feature[] {
+function features(
+  options: PlatformOptions,
+  api: Parameters<typeof apiFeature>[0],
+  realtime: Parameters<typeof realtimeFeature>[0],
+): Feature[] {
   return [
     storageFeature(),
     auditFeature(),
@@ -102,9 +108,10 @@ function features(options: PlatformOptions, api: Parameters<typeof apiFeature>[0
     schedulesFeature(),
     broadcastsFeature(),
     camerasFeature(),
+    liveFeature(),
     ...(options.simulators ? [demoFeature(options.simulators)] : []),
     apiFeature(api),
-    realtimeFeature(),
+    realtimeFeature(realtime),
   ] as Feature[];
 }
 
@@ -150,15 +157,19 @@ export class Platform {
     this.lifecycle = lifecycle;
     platformMetrics(metrics, this.events, () => lifecycle.keptRunning());
     await lifecycle.start(
-      features(this.options, {
-        routes: () => lifecycle.takeRoutes(),
-        health: () => lifecycle.health(),
-        listening: (listening) => {
-          this.listeningOn = listening;
+      features(
+        this.options,
+        {
+          routes: () => lifecycle.takeRoutes(),
+          health: () => lifecycle.health(),
+          listening: (listening) => {
+            this.listeningOn = listening;
+          },
+          version: VERSION,
+          webRoot: this.webRoot(),
         },
-        version: VERSION,
-        webRoot: this.webRoot(),
-      }),
+        { namespaces: () => lifecycle.takeNamespaces() },
+      ),
     );
   }
 
@@ -243,6 +254,10 @@ export class Platform {
 
   get cameraHealth(): CameraHealthService {
     return this.use('cameras').health;
+  }
+
+  get live(): LiveService {
+    return this.use('live');
   }
 
   get realtime(): RealtimeGateway {

@@ -1,5 +1,5 @@
 import { SESSION_COOKIE } from '../api/security.js';
-import type { Feature } from '../platform/feature.js';
+import type { Feature, NamespaceRequest } from '../platform/feature.js';
 import { RealtimeGateway } from './realtime-gateway.js';
 
 declare module '../platform/feature.js' {
@@ -13,7 +13,10 @@ declare module '../platform/feature.js' {
  * health and deliveries, each console seeing only its commune. Stopped before the API, whose
  * server its sockets would otherwise hold open.
  */
-export function realtimeFeature(): Feature<'realtime'> {
+export function realtimeFeature(sources: {
+  /** The namespaces features before this one asked for (ctx.namespace). */
+  namespaces(): NamespaceRequest[];
+}): Feature<'realtime'> {
   let gateway: RealtimeGateway | null = null;
   return {
     name: 'realtime',
@@ -37,6 +40,7 @@ export function realtimeFeature(): Feature<'realtime'> {
       });
       service.start(ctx.get('api').server);
       gateway = service;
+      for (const { name, roles, attach } of sources.namespaces()) attach(service.namespace(name, roles));
       return service;
     },
     async stop() {

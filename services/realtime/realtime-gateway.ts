@@ -1,7 +1,8 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import { Server, type Socket } from 'socket.io';
+import { type Namespace, Server, type Socket } from 'socket.io';
 import type { MessageBus, Unsubscribe } from '../../broker/bus/message-bus.js';
+import type { Role } from '../../contracts/accounts.js';
 import {
   type CameraLive,
   type ClientToServerEvents,
@@ -80,6 +81,8 @@ export class RealtimeGateway {
     null;
   private readonly logger: Logger;
   private readonly unsubscribers: (() => void)[] = [];
+  /** Other features' namespaces (namespace()), checked again with the main one. */
+  private namespaces: Namespace[] = [];
   private recheckTimer: NodeJS.Timeout | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly dirtyClusters = new Set<string>();
@@ -169,8 +172,10 @@ export class RealtimeGateway {
     this.flushTimer = null;
     const io = this.io;
     this.io = null;
+    this.namespaces = [];
     if (io) {
       io.disconnectSockets(true);
+      for (const namespace of io._nsps.values()) namespace.disconnectSockets(true);
       // Not io.close(): that closes the HTTP server, which the API owns and closes itself.
       io.engine.close();
     }
@@ -185,13 +190,51 @@ export class RealtimeGateway {
    * the account holds now, or is refused).
    */
   recheck(): void {
-    for (const socket of this.io?.of('/').sockets.values() ?? []) {
+    const sockets = [
+      ...(this.io?.of('/').sockets.values() ?? []),
+      ...this.namespaces.flatMap((namespace) => [...namespace.sockets.values()]),
+    ] as { data: { principal: Principal; credential: Credential }; disconnect(close: boolean): void }[];
+    for (const socket of sockets) {
       const principal = this.authenticate(socket.data.credential);
       if (!principal || !sameGrant(principal, socket.data.principal)) {
         this.logger.info({ user: socket.data.principal.username }, 'console socket signed out');
         socket.disconnect(true);
       }
     }
+  }
+
+  /**
+   * A namespace of its own for another feature (live talk), on the same server and session: its
+   * sockets are authenticated as the console's, refused unless the account holds one of `roles`,
+   * and disconnected when their session ends, as on the main namespace.
+   */
+  namespace<C extends EventHandlers<C>, S extends EventHandlers<S>>(
+    name: string,
+    roles: readonly Role[],
+  ): Namespace<C, S, Record<string, never>, { principal: Principal; credential: Credential }> {
+    const io = this.io;
+    if (!io) throw new Error('realtime gateway not started');
+    const namespace = io.of(name) as unknown as Namespace<
+      C,
+      S,
+      Record<string, never>,
+      { principal: Principal; credential: Credential }
+    >;
+    namespace.use((socket, next) => {
+      const credential = credentialOf(
+        socket.handshake.auth as Record<string, unknown>,
+        socket.request.headers,
+        this.options.sessionCookie,
+      );
+      const principal = credential ? this.authenticate(credential) : null;
+      if (!credential || !principal) return next(new Error('unauthenticated'));
+      if (!principal.roles.some((role) => role === 'admin' || roles.includes(role)))
+        return next(new Error('forbidden'));
+      socket.data = { principal, credential };
+      next();
+    });
+    this.namespaces.push(namespace as unknown as Namespace);
+    return namespace;
   }
 
   /** Sockets connected now, for health and tests. */
@@ -451,3 +494,6 @@ export class RealtimeGateway {
     }
   }
 }
+
+/** An interface of Socket.IO events (name → handler), as socket.io's own EventsMap. */
+type EventHandlers<T> = { [K in keyof T]: (...args: never[]) => void };

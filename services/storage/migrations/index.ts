@@ -7,6 +7,7 @@ import m0006 from './0006-camera-health.js';
 import m0007 from './0007-delivery-progress.js';
 import m0008 from './0008-play-attempts.js';
 import m0009 from './0009-media-commune.js';
+import m0010 from './0010-broadcast-recording.js';
 
 /**
  * Forward-only migrations, applied in order and never edited once released: a change to the
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 7, name: 'delivery-progress', sql: m0007 },
   { version: 8, name: 'play-attempts', sql: m0008 },
   { version: 9, name: 'media-commune', sql: m0009 },
+  { version: 10, name: 'broadcast-recording', sql: m0010 },
 ];
