@@ -61,7 +61,7 @@ Options:
   --oversize-bytes <n>    add an oversized payload of n bytes to the "malformed" rotation
   --seed <n>              seed for the telemetry noise (default: per device id)
   --time-scale <factor>   divide playing times by this, e.g. 60 plays a one-minute bulletin in 1 s (default ${CLUSTER_DEFAULTS.timeScale})
-  --media-timeout <s>     a media download or stream check not done in time fails fetch-failed (default ${CLUSTER_DEFAULTS.mediaTimeoutMs / 1000})
+  --media-timeout <s>     a media download, or a stream's first audio, not done in time fails the item (default ${CLUSTER_DEFAULTS.mediaTimeoutMs / 1000})
   --log-level <level>     ${LOG_LEVELS.join(' | ')} (default: $LOG_LEVEL, else info)
   -h, --help              show this help
 

@@ -35,11 +35,14 @@ export interface SimulatedClusterOptions {
   /** Size of the oversized payload in the `malformed` rotation; without it that payload is skipped. */
   oversizeBytes?: number;
   /**
-   * The step that makes a play command's audio ready. The default downloads `source.url` over HTTP
-   * and checks its size and SHA-256 (for a stream: opens it and reads its first bytes).
+   * The step that makes a `media` source ready. The default downloads `source.url` over HTTP and
+   * checks its size and SHA-256. Streams are always read over HTTP and decoded (StreamPlayer).
    */
   fetchMedia?: MediaFetcher;
-  /** A media fetch that has not finished after this long fails with fetch-failed (default 30000 ms). */
+  /**
+   * A media fetch that has not finished after this long fails with fetch-failed, and so does a
+   * stream without audio this long after it was opened (default 30000 ms).
+   */
   mediaTimeoutMs?: number;
   /**
    * Playing times are divided by this factor (default 1): 60 plays a one-minute bulletin in one

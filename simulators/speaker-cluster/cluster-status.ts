@@ -1,4 +1,5 @@
 import type { AckStatus, DeviceId } from '../../devices/index.js';
+import type { StreamReport } from './stream-report.js';
 
 export interface AckRecord {
   readonly cmdId: string;
@@ -41,10 +42,18 @@ export interface ClusterStatus {
   readonly errors: number;
   /** Messages not sent because the cluster was off the network. */
   readonly dropped: number;
-  /** Media downloads and stream checks begun (download-fail failures included). */
+  /** Media downloads and stream openings begun (download-fail failures included). */
   readonly mediaFetches: number;
-  /** Of those, the ones that failed (HTTP error, timeout, size or SHA-256 mismatch, fault). */
+  /**
+   * Of those, the ones that failed before the item started (HTTP error, timeout, size or SHA-256
+   * mismatch, a stream that is not MP3, fault).
+   */
   readonly mediaFailures: number;
   /** Playing times are divided by this. */
   readonly timeScale: number;
+  /**
+   * The newest stream item's report: the one opening or playing now, else the last one played
+   * (its health `ended` or `fault`); null before the first stream.
+   */
+  readonly stream: StreamReport | null;
 }

@@ -3,11 +3,12 @@ import type { Fault, FaultKind } from './faults.js';
 import { FAULT_KINDS, FaultSpecError, isFaultKind, parseFault } from './faults.js';
 import type { SimulatedFleet } from './fleet.js';
 import { UnknownDeviceError } from './fleet.js';
+import type { StreamReport } from './stream-report.js';
 
 export type ConsoleOutcome = 'continue' | 'quit';
 
 export const CONSOLE_HELP = `Commands:
-  list                              one line per cluster: id, connection, volume, power, playing, faults
+  list                              one line per cluster: id, connection, volume, power, playing, faults, stream
   status <id>                       everything one cluster reports
   fault <id|all> <fault> [arg]      inject a fault (${FAULT_KINDS.join(', ')})
                                     e.g. "fault all download-fail 2", "fault hd-c01 playback-fail 5000"
@@ -77,6 +78,7 @@ export function formatListLine(status: ClusterStatus, idWidth = 0): string {
     `power=${status.power ? 'on' : 'off'}`.padEnd(9),
     `playing=${status.playing ? (status.broadcastId ?? 'yes') : 'no'}`,
     `faults=${status.faults.length === 0 ? 'none' : status.faults.join(',')}`,
+    ...(status.stream ? [`stream=${status.stream.health}`] : []),
   ].join('  ');
 }
 
@@ -96,9 +98,19 @@ export function formatStatus(status: ClusterStatus): string {
     `  faults:           ${status.faults.length === 0 ? 'none' : status.faults.join(', ')}`,
     `  commands:         ${status.commandsExecuted} executed, ${status.duplicateCommands} duplicate, ${status.invalidCommands} invalid, ${status.commandsSeen} ids remembered`,
     `  media:            ${status.mediaFetches} fetched, ${status.mediaFailures} failed; playing times ÷ ${status.timeScale}`,
+    `  stream:           ${status.stream ? formatStream(status.stream) : 'none'}`,
     `  errors:           ${status.errors}, messages dropped offline: ${status.dropped}`,
     `  last acks:${acks.length === 0 ? '        none' : `\n${acks.join('\n')}`}`,
   ].join('\n');
+}
+
+/** One line of stream health: `decoding, 12.4 s decoded, 440 Hz, 1 gap, 0 reconnects (bc-1)`. */
+export function formatStream(report: StreamReport): string {
+  const hz = report.dominantHz === null ? 'no tone' : `${Math.round(report.dominantHz)} Hz`;
+  const gaps = `${report.gaps.length} gap${report.gaps.length === 1 ? '' : 's'}`;
+  const reconnects = `${report.reconnects.length} reconnect${report.reconnects.length === 1 ? '' : 's'}`;
+  const ended = report.ended === null ? '' : `; ${report.ended}`;
+  return `${report.health}, ${report.decodedS.toFixed(1)} s decoded, ${hz}, ${gaps}, ${reconnects} (${report.broadcastId})${ended}`;
 }
 
 class ConsoleUsageError extends Error {}

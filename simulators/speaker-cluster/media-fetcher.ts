@@ -13,6 +13,8 @@ export class MediaFetchError extends Error {
   constructor(
     readonly code: MediaErrorCode,
     message: string,
+    /** The HTTP status that refused the request, when one did. */
+    readonly httpStatus?: number,
   ) {
     super(message);
   }
@@ -28,15 +30,15 @@ export interface MediaFetchContext {
 
 /** What the media step learnt about the audio. */
 export interface MediaInfo {
-  /** Body bytes received (for a stream: of the first chunk). */
+  /** Body bytes received. */
   readonly bytes?: number;
   /** Playing time of one repetition, when the file tells it (a PCM WAV header). */
   readonly durationS?: number;
 }
 
 /**
- * Makes a play command's audio ready (download, size and SHA-256 check; for a stream, a check that
- * it can be opened). A rejection fails the item with event `playback-failed` and ack `failed`,
+ * Makes a `media` source ready (download, size and SHA-256 check); streams are read by a
+ * StreamPlayer instead. A rejection fails the item with event `playback-failed` and ack `failed`,
  * using the MediaFetchError code, or `fetch-failed` for any other error.
  */
 export type MediaFetcher = (play: PlayCommand, context: MediaFetchContext) => Promise<MediaInfo | undefined>;
@@ -54,15 +56,16 @@ const HEAD_BYTES_KEPT = 64 * 1024;
  * The default media step, as a cluster does it (docs/protocol.md section 7, `play`): a plain HTTP
  * GET of the signed `source.url`, no credentials. Media is downloaded in full, its length checked
  * against `sizeBytes` and its SHA-256 against `sha256` when given, then thrown away (a simulator
- * plays nothing); only the first 64 KiB are kept long enough to read a WAV header. A stream is
- * opened, its first chunk read, and the request aborted.
+ * plays nothing); only the first 64 KiB are kept long enough to read a WAV header.
  */
 export const httpMediaFetch: MediaFetcher = (play, { signal }) =>
-  play.source.kind === 'media' ? downloadMedia(play.source, signal) : probeStream(play.source.url, signal);
+  play.source.kind === 'media'
+    ? downloadMedia(play.source, signal)
+    : Promise.reject(new MediaFetchError('internal', 'a stream is played by a StreamPlayer, not downloaded'));
 
 async function downloadMedia(source: MediaSource, signal: AbortSignal): Promise<MediaInfo> {
   const where = `GET ${redactUrl(source.url)}`;
-  const response = await get(source.url, signal, where);
+  const response = await httpGet(source.url, signal, where);
   const reader = response.body?.getReader();
   const hash = createHash('sha256');
   const head: Buffer[] = [];
@@ -108,33 +111,13 @@ async function downloadMedia(source: MediaSource, signal: AbortSignal): Promise<
   return durationS === undefined ? { bytes: length } : { bytes: length, durationS };
 }
 
-async function probeStream(url: string, signal: AbortSignal): Promise<MediaInfo> {
-  const where = `GET ${redactUrl(url)}`;
-  // A live stream never ends: this request is aborted once its first bytes have arrived.
-  const request = new AbortController();
-  const relay = () => request.abort(signal.reason);
-  if (signal.aborted) relay();
-  else signal.addEventListener('abort', relay, { once: true });
-  try {
-    const response = await get(url, request.signal, where, signal);
-    const reader = response.body?.getReader();
-    if (!reader) throw new MediaFetchError('fetch-failed', `${where}: the stream has no body`);
-    const first = await reader.read().catch((error: unknown) => {
-      throw fetchFailure(error, signal, `${where}: stream broke before sending data`);
-    });
-    await reader.cancel().catch(() => undefined);
-    if (first.done || first.value.byteLength === 0) {
-      throw new MediaFetchError('fetch-failed', `${where}: the stream ended without sending data`);
-    }
-    return { bytes: first.value.byteLength };
-  } finally {
-    signal.removeEventListener('abort', relay);
-    request.abort();
-  }
-}
-
 /** A GET whose failures are MediaFetchErrors; an HTTP status other than 2xx is one, with the status. */
-async function get(url: string, requestSignal: AbortSignal, where: string, reasonSignal = requestSignal) {
+export async function httpGet(
+  url: string,
+  requestSignal: AbortSignal,
+  where: string,
+  reasonSignal = requestSignal,
+): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(url, { method: 'GET', redirect: 'follow', signal: requestSignal });
@@ -144,13 +127,13 @@ async function get(url: string, requestSignal: AbortSignal, where: string, reaso
   if (!response.ok) {
     await response.body?.cancel().catch(() => undefined);
     const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
-    throw new MediaFetchError('fetch-failed', `${where}: HTTP ${status}`);
+    throw new MediaFetchError('fetch-failed', `${where}: HTTP ${status}`, response.status);
   }
   return response;
 }
 
 /** The abort reason when it is the error to report (a timeout), else fetch-failed with the cause. */
-function fetchFailure(error: unknown, signal: AbortSignal, what: string): MediaFetchError {
+export function fetchFailure(error: unknown, signal: AbortSignal, what: string): MediaFetchError {
   if (error instanceof MediaFetchError) return error;
   if (signal.aborted) {
     return signal.reason instanceof MediaFetchError

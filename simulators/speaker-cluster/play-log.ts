@@ -1,17 +1,23 @@
 import { Writable } from 'node:stream';
+import type { StreamReport } from './stream-report.js';
 
 /** One line of a simulated cluster's own log about playback. */
 export interface PlayLog {
   deviceId: string;
   broadcastId: string;
-  msg: 'playback started' | 'playback finished';
+  msg: 'playback started' | 'playback finished' | 'stream report';
   code?: string;
+  cmdId?: string;
+  /** With `stream report`: what the cluster received and decoded of a stream item, once it ended. */
+  stream?: StreamReport;
 }
+
+const KEPT: readonly string[] = ['playback started', 'playback finished', 'stream report'];
 
 /**
  * A pino destination that keeps a simulated fleet's own log lines about playback, so what the
  * clusters actually played can be counted (tests and benchmarks count this, not the platform's
- * record).
+ * record), and, for streams, what audio reached each cluster.
  */
 export function playLogSink(lines: PlayLog[]): Writable {
   let rest = '';
@@ -22,8 +28,7 @@ export function playLogSink(lines: PlayLog[]): Writable {
       rest = parts.pop() ?? '';
       for (const line of parts) {
         const entry = JSON.parse(line) as Omit<PlayLog, 'msg'> & { msg: string };
-        if (entry.msg === 'playback started' || entry.msg === 'playback finished')
-          lines.push(entry as PlayLog);
+        if (KEPT.includes(entry.msg)) lines.push(entry as PlayLog);
         else if (entry.msg.startsWith('playback started ')) lines.push({ ...entry, msg: 'playback started' });
       }
       done();

@@ -31,7 +31,8 @@ export interface PlaybackDeps {
   hooks: PlaybackHooks;
   /**
    * Makes an item's audio ready: called on scheduling for media (prefetch), at startAt for a stream
-   * (opened when due). The signal is aborted when the item is stopped or everything is reset.
+   * (opened when due; it resolves at the stream's first audio). The signal is aborted when the item
+   * is stopped or everything is reset.
    */
   prepare(play: PlayCommand, signal: AbortSignal): Promise<MediaInfo>;
   /** Runs background work that the owner waits for when stopping. */
@@ -124,6 +125,20 @@ export class Playback {
       this.deps.hooks.cancelled(item.play);
     }
     if (this.active && matches(this.active.play)) this.end('stopped');
+  }
+
+  /** Ends the item playing now, if it is this command's: its stream ended (`completed`). */
+  finish(cmdId: string, code: FinishCode): void {
+    if (this.active?.play.id === cmdId) this.end(code);
+  }
+
+  /** Fails the item playing now, if it is this command's: its stream broke for good. */
+  fail(cmdId: string, code: string, message: string): void {
+    const active = this.active;
+    if (active?.play.id !== cmdId) return;
+    this.active = null;
+    this.cancelTimers(active);
+    this.deps.hooks.failed(active.play, code, message);
   }
 
   /** Forgets everything without events, as when power is lost; the caller cancels the timers. */
@@ -252,10 +267,8 @@ export class Playback {
 
   private break(active: Active, afterMs: number): void {
     if (this.active !== active) return;
-    this.active = null;
-    this.cancelTimers(active);
-    this.deps.hooks.failed(
-      active.play,
+    this.fail(
+      active.play.id,
       PLAYBACK_FAIL_CODE,
       `playback-error: the output failed ${afterMs} ms into the item (playback-fail fault)`,
     );

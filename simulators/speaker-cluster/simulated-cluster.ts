@@ -29,13 +29,17 @@ import { SessionClosedError, untilAborted, untilClosed } from './mqtt-session.js
 import type { FinishCode } from './playback.js';
 import { Playback } from './playback.js';
 import { PROTOCOL_BACKOFF, ReconnectBackoff } from './reconnect-backoff.js';
+import { StreamPlayer } from './stream-player.js';
+import type { StreamEnd, StreamRecorder, StreamReport } from './stream-report.js';
 import { TelemetryModel } from './telemetry-model.js';
 
 export type { AckRecord, ClusterStatus } from './cluster-status.js';
+export type { StreamReport } from './stream-report.js';
 
 type BootReason = 'power-on' | 'reboot-command';
 
 const LAST_ACKS_KEPT = 16;
+const STREAM_REPORTS_KEPT = 20;
 /** CONNACK return codes 4 and 5: the broker refused this device's credentials. */
 const REFUSED_LOGIN_CODES: readonly unknown[] = [4, 5];
 
@@ -55,6 +59,10 @@ export class SimulatedCluster {
   private readonly tasks = new Set<Promise<void>>();
   private readonly publish: TypedPublish;
   private readonly acks: AckRecord[] = [];
+  /** The stream items being opened or played, by command id. */
+  private readonly streams = new Map<string, StreamPlayer>();
+  /** What the last stream items received, newest last. */
+  private readonly streamRecords: StreamRecorder[] = [];
   private readonly counters = {
     executed: 0,
     duplicates: 0,
@@ -98,7 +106,8 @@ export class SimulatedCluster {
       clock: this.options.clock,
       timers: this.timers,
       timeScale: this.options.timeScale,
-      prepare: (play, signal) => this.fetchMedia(play, signal),
+      prepare: (play, signal) =>
+        play.source.kind === 'stream' ? this.openStream(play) : this.fetchMedia(play, signal),
       track: (work) => this.track(work),
       breakAfterMs: () => {
         const fault = this.faults.get('playback-fail');
@@ -111,6 +120,7 @@ export class SimulatedCluster {
         // A cancelled item gets ack done without playback events (docs/protocol.md section 7).
         cancelled: (play) => {
           this.log.info({ cmdId: play.id, broadcastId: play.broadcastId }, 'scheduled item cancelled');
+          this.closeStream(play, 'stopped');
           this.queueAck(play.id, 'done');
         },
         late: (play) =>
@@ -147,7 +157,7 @@ export class SimulatedCluster {
     if (!this.started) return;
     this.started = false;
     if (this.connected) await this.guard(this.publishOffline());
-    this.powerOff();
+    this.powerOff('simulator stopped');
     await this.closeSession('disconnect');
     await this.settle();
     this.log.info('simulated cluster stopped');
@@ -178,7 +188,14 @@ export class SimulatedCluster {
       mediaFetches: this.counters.mediaFetches,
       mediaFailures: this.counters.mediaFailures,
       timeScale: this.options.timeScale,
+      stream: this.streamRecords.at(-1)?.report(this.now()) ?? null,
     };
+  }
+
+  /** What each of the last 20 stream items received and decoded, newest last. */
+  streamReports(): StreamReport[] {
+    const now = this.now();
+    return this.streamRecords.map((record) => record.report(now));
   }
 
   hasFault(kind: FaultKind): boolean {
@@ -200,7 +217,7 @@ export class SimulatedCluster {
         await this.closeSession('disconnect');
         return;
       case 'power-cut':
-        this.powerOff();
+        this.powerOff('power cut');
         await this.closeSession('vanish');
         return;
       case 'speaker-fault':
@@ -259,7 +276,8 @@ export class SimulatedCluster {
   }
 
   /** Everything volatile is lost; volume, power setting, interval and command memory live in flash. */
-  private powerOff(): void {
+  private powerOff(why: string): void {
+    for (const player of this.streams.values()) player.close(`error: ${why}`);
     this.powerCycle += 1;
     this.powered = false;
     this.rebooting = false;
@@ -531,7 +549,7 @@ export class SimulatedCluster {
     if (cycle !== this.powerCycle) return;
     if (this.connected) await this.guard(this.publishOffline());
     if (cycle !== this.powerCycle) return;
-    this.powerOff();
+    this.powerOff('reboot');
     this.rebooting = true;
     this.bootReason = 'reboot-command';
     this.log.info({ rebootMs: this.options.rebootMs }, 'rebooting');
@@ -554,21 +572,21 @@ export class SimulatedCluster {
   }
 
   /**
-   * One media fetch, with the cluster's timeout on its clock; the signal is aborted when the item is
-   * stopped or the power goes. The `download-fail` fault fails a media download before any request.
+   * One media download, with the cluster's timeout on its clock; the signal is aborted when the item
+   * is stopped or the power goes. The `download-fail` fault fails it before any request.
    */
   private async fetchMedia(play: PlayCommand, signal: AbortSignal): Promise<MediaInfo> {
     const { source } = play;
     const url = redactUrl(source.url);
     this.counters.mediaFetches += 1;
     try {
-      if (source.kind === 'media') this.consumeDownloadFault();
+      this.consumeDownloadFault();
       this.log.debug({ cmdId: play.id, kind: source.kind, url }, 'fetching media');
       const timeout = new AbortController();
       const relay = () => timeout.abort(signal.reason);
       signal.addEventListener('abort', relay, { once: true });
       const timeoutS = this.options.mediaTimeoutMs / 1000;
-      const timedOut = `GET ${url}: ${source.kind === 'media' ? 'download not complete' : 'no stream data'} within ${timeoutS} s`;
+      const timedOut = `GET ${url}: download not complete within ${timeoutS} s`;
       const timer = this.timers.timeout(
         () => timeout.abort(new MediaFetchError('fetch-failed', timedOut)),
         this.options.mediaTimeoutMs,
@@ -581,7 +599,7 @@ export class SimulatedCluster {
         );
         this.log.info(
           { cmdId: play.id, kind: source.kind, url, bytes: info?.bytes, durationS: info?.durationS },
-          source.kind === 'media' ? 'media downloaded' : 'stream reachable',
+          'media downloaded',
         );
         return info ?? {};
       } finally {
@@ -592,6 +610,48 @@ export class SimulatedCluster {
       if (!signal.aborted) this.counters.mediaFailures += 1;
       throw error;
     }
+  }
+
+  /**
+   * Opens a stream item at its startAt; resolves at its first decoded audio, when the item starts.
+   * The player reads on until the stream ends or the item does (closeStream); its report is kept.
+   */
+  private openStream(play: PlayCommand): Promise<MediaInfo> {
+    this.counters.mediaFetches += 1;
+    const player = new StreamPlayer(play, {
+      clock: this.options.clock,
+      timers: this.timers,
+      log: this.log,
+      openTimeoutMs: this.options.mediaTimeoutMs,
+      ended: (outcome) =>
+        outcome.kind === 'end-of-stream'
+          ? this.playback.finish(play.id, 'completed')
+          : this.playback.fail(play.id, outcome.code, outcome.message),
+    });
+    this.streams.set(play.id, player);
+    this.streamRecords.push(player.recorder);
+    if (this.streamRecords.length > STREAM_REPORTS_KEPT) this.streamRecords.shift();
+    this.log.debug({ cmdId: play.id, url: redactUrl(play.source.url) }, 'opening stream');
+    this.track(
+      player.run().then(() => {
+        if (this.streams.get(play.id) === player) this.streams.delete(play.id);
+        const stream = player.recorder.report(this.now());
+        this.log.info({ cmdId: play.id, broadcastId: play.broadcastId, stream }, 'stream report');
+      }),
+    );
+    return player.firstAudio.then(
+      () => ({}),
+      (error: unknown) => {
+        // A stream closed by its owner before any audio (stop, power) failed nothing.
+        if (error instanceof MediaFetchError) this.counters.mediaFailures += 1;
+        throw error;
+      },
+    );
+  }
+
+  /** Ends a stream item's connection, if it has one, recording how the item ended. */
+  private closeStream(play: PlayCommand, how: StreamEnd): void {
+    if (play.source.kind === 'stream') this.streams.get(play.id)?.close(how);
   }
 
   /** Throws the download-fail fault's error, counting down (and clearing) a fault limited to n downloads. */
@@ -609,14 +669,19 @@ export class SimulatedCluster {
 
   private onPlaybackStarted(play: PlayCommand, lateMs: number): void {
     if (lateMs > 0) {
+      const why =
+        play.source.kind === 'media'
+          ? 'the media download outlasted startAt'
+          : 'the stream gave its first audio only then';
       this.log.warn(
         { cmdId: play.id, broadcastId: play.broadcastId, lateMs },
-        `playback started ${lateMs} ms late: the media download outlasted startAt`,
+        `playback started ${lateMs} ms late: ${why}`,
       );
     } else {
       this.log.info({ cmdId: play.id, broadcastId: play.broadcastId }, 'playback started');
     }
     this.memory.markStarted(play.id, this.now());
+    this.streams.get(play.id)?.playing();
     const event: PayloadInput<'event'> = {
       type: 'playback-started',
       ts: this.now(),
@@ -628,6 +693,8 @@ export class SimulatedCluster {
 
   private onPlaybackFinished(play: PlayCommand, code: FinishCode): void {
     this.log.info({ cmdId: play.id, broadcastId: play.broadcastId, code }, 'playback finished');
+    // `completed` is the stream's own end, already recorded.
+    if (code !== 'completed') this.closeStream(play, code === 'end-at' ? 'endAt' : 'stopped');
     const event: PayloadInput<'event'> = {
       type: 'playback-finished',
       ts: this.now(),
@@ -644,6 +711,7 @@ export class SimulatedCluster {
       { cmdId: play.id, broadcastId: play.broadcastId, code, reason: message },
       'playback failed',
     );
+    this.closeStream(play, `error: ${code}: ${message}`);
     this.failPlay(play, code, message);
   }
 

@@ -3,6 +3,7 @@ import { AckSchema, buildCommand, HeartbeatSchema } from '../../devices/index.js
 import { MediaFetchError } from '../../simulators/speaker-cluster/media-fetcher.js';
 import { harnessWithMediaEachTest } from '../support/simulator-fixtures.js';
 import { buildWav, captureLogs } from './media-server.js';
+import { mp3Tone } from './mp3-tones.js';
 import type { Harness, Received } from './mqtt-harness.js';
 import { is, onTopic } from './mqtt-harness.js';
 
@@ -137,7 +138,7 @@ describe('simulated cluster: commands', () => {
   it('plays a stream until a stop command', async () => {
     const { h, media } = fixture;
     const cluster = await h.startCluster();
-    media.stream('/live', Buffer.from('ID3 first bytes of a live stream'));
+    media.stream('/live', await mp3Tone(440, 1));
     const play = buildCommand(
       'play',
       {

@@ -24,6 +24,25 @@ export interface SeenRequest {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** One request to a live route, answered as the test decides. */
+export interface LiveResponse {
+  /** Sends bytes (after a 200 head without Content-Length, on the first call); resolves once written. */
+  write(bytes: Buffer): Promise<void>;
+  /** Sends the last bytes and ends the response, as the platform does when a talk ends. */
+  end(bytes?: Buffer): Promise<void>;
+  /** Answers with this status instead of a stream. */
+  fail(status: number): void;
+  /** Breaks the connection mid-body, as a crashed sender or a lost link does. */
+  destroy(): void;
+  /** Resolves when the client closed the connection or the response ended. */
+  readonly closed: Promise<void>;
+}
+
+export interface LiveRoute {
+  /** The next request for the route, already arrived or still to come. */
+  next(): Promise<LiveResponse>;
+}
+
 /** An HTTP server on an ephemeral port, recording every request; unknown paths get 404. */
 export interface MediaServer {
   readonly requests: SeenRequest[];
@@ -40,6 +59,8 @@ export interface MediaServer {
   stream(path: string, chunk: Buffer): void;
   /** Accepts the request and never answers. */
   silent(path: string): void;
+  /** A live stream whose every request the test answers, byte by byte (see LiveResponse). */
+  live(path: string, contentType?: string): LiveRoute;
   close(): Promise<void>;
 }
 
@@ -104,6 +125,22 @@ export async function startMediaServer(): Promise<MediaServer> {
     silent(path) {
       routes.set(path, () => undefined);
     },
+    live(path, contentType = 'audio/mpeg') {
+      const arrived: LiveResponse[] = [];
+      const waiting: ((response: LiveResponse) => void)[] = [];
+      routes.set(path, (_req, res) => {
+        const response = liveResponse(res, contentType);
+        const waiter = waiting.shift();
+        if (waiter) waiter(response);
+        else arrived.push(response);
+      });
+      return {
+        next() {
+          const response = arrived.shift();
+          return response ? Promise.resolve(response) : new Promise((resolve) => waiting.push(resolve));
+        },
+      };
+    },
     async close() {
       for (const res of openResponses) res.destroy();
       server.closeAllConnections();
@@ -111,6 +148,32 @@ export async function startMediaServer(): Promise<MediaServer> {
         server.close((error) => (error ? reject(error) : resolve())),
       );
     },
+  };
+}
+
+function liveResponse(res: ServerResponse, contentType: string): LiveResponse {
+  const closed = new Promise<void>((resolve) => res.once('close', () => resolve()));
+  const head = () => {
+    if (!res.headersSent) res.writeHead(200, { 'content-type': contentType });
+  };
+  return {
+    write(bytes) {
+      head();
+      return new Promise((resolve, reject) =>
+        res.write(bytes, (error) => (error ? reject(error) : resolve())),
+      );
+    },
+    end(bytes = Buffer.alloc(0)) {
+      head();
+      return new Promise((resolve) => res.end(bytes, () => resolve()));
+    },
+    fail(status) {
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(`status ${status}`);
+    },
+    destroy() {
+      res.destroy();
+    },
+    closed,
   };
 }
 

@@ -7,6 +7,7 @@ import { parseFault } from '../../simulators/speaker-cluster/faults.js';
 import { redactUrl, wavDurationS } from '../../simulators/speaker-cluster/media-fetcher.js';
 import { harnessWithMediaEachTest } from '../support/simulator-fixtures.js';
 import { buildWav, captureLogs, sha256 } from './media-server.js';
+import { mp3Tone } from './mp3-tones.js';
 import { is, onTopic } from './mqtt-harness.js';
 
 /** A loopback port that was free a moment ago: connecting to it is refused. */
@@ -380,10 +381,10 @@ describe('simulated cluster: media, playback and its faults', () => {
     expect(cluster.status().playing).toBe(false);
   });
 
-  it('opens a stream at startAt, reads its first bytes, aborts the request and plays until endAt', async () => {
+  it('opens a stream at startAt, starts at its first audio, keeps the connection while it plays and closes it at endAt', async () => {
     const { h, media } = fixture;
-    await h.startCluster();
-    media.stream('/live.mp3', Buffer.from('first bytes of the live stream'));
+    const cluster = await h.startCluster();
+    media.stream('/live.mp3', await mp3Tone(440, 1));
     const startAt = h.clock.now() + 5_000;
     const play = playCommand({
       broadcastId: 'live-2',
@@ -400,13 +401,15 @@ describe('simulated cluster: media, playback and its faults', () => {
     h.clock.advance(5_000);
     await h.observer.waitFor(is('hd-01', 'event', { type: 'playback-started' }), 'started');
     const [request] = media.requestsFor('/live.mp3');
-    // The check reads the first chunk and hangs up; the server sees the connection end.
-    await request?.closed;
+    expect(cluster.status().stream).toMatchObject({ cmdId: play.id, ended: null });
 
     h.clock.advance(600_000);
     const finished = await h.observer.waitFor(is('hd-01', 'event', { type: 'playback-finished' }), 'end-at');
     expect(finished.json).toMatchObject({ cmdId: play.id, code: 'end-at' });
     expect(acksFor(play.id)).toEqual(['accepted', 'done']);
+    // endAt hangs up: the server sees the connection end.
+    await request?.closed;
+    expect(cluster.status().stream).toMatchObject({ ended: 'endAt' });
   });
 
   it('fails a stream that cannot be opened with fetch-failed at startAt', async () => {
