@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BROADCAST_LEVELS, type BroadcastLevel } from '../devices/speaker-cluster/messages.js';
+import { RelaySwitchSchema, StationIdSchema } from './stations.js';
 
 export type Level = BroadcastLevel;
 export const LevelSchema = z.enum(BROADCAST_LEVELS);
@@ -11,6 +12,10 @@ export const ContentSchema = z.discriminatedUnion('kind', [
       .url({ protocol: /^https?$/ })
       .max(2048)
       .describe('an external live stream, relayed for the time window'),
+  }),
+  z.strictObject({
+    kind: z.literal('station'),
+    stationId: StationIdSchema.describe('a station from /stations, relayed and watched for the time window'),
   }),
 ]);
 export type Content = z.infer<typeof ContentSchema>;
@@ -92,6 +97,9 @@ export const BroadcastSchema = z.object({
 
 export const BroadcastDetailSchema = BroadcastSchema.extend({
   deliveries: z.array(DeliverySchema),
+  switches: z
+    .array(RelaySwitchSchema)
+    .describe('a station relay that switched to its fallback: when, why and to what'),
   recorded: z
     .boolean()
     .describe('false while the disk could not store the broadcast: it was sent and is held in memory'),
@@ -110,14 +118,26 @@ export const EmergencyRequestSchema = z.strictObject({
     .describe('required for a stream'),
 });
 
-export const LiveRequestSchema = z.strictObject({
-  name: z.string().trim().min(1).max(120),
-  url: z.url({ protocol: /^https?$/ }).max(2048),
-  targets: TargetsSchema.optional(),
-  level: LevelSchema.default('normal'),
-  volume: z.int().min(0).max(100).optional(),
-  durationS: z
-    .number()
-    .positive()
-    .max(12 * 3600),
-});
+export const LiveRequestSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(120),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional()
+      .describe('a stream to relay as it is; or name a station'),
+    stationId: StationIdSchema.optional().describe(
+      'a station from /stations, watched and switched to its fallback',
+    ),
+    targets: TargetsSchema.optional(),
+    level: LevelSchema.default('normal'),
+    volume: z.int().min(0).max(100).optional(),
+    durationS: z
+      .number()
+      .positive()
+      .max(12 * 3600),
+  })
+  .refine((r) => (r.url === undefined) !== (r.stationId === undefined), {
+    message: 'name a url or a stationId (one of them)',
+    path: ['url'],
+  });

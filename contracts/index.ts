@@ -17,3 +17,4 @@ export * from './pages.js';
 export * from './realtime.js';
 export * from './registry.js';
 export * from './schedules.js';
+export * from './stations.js';

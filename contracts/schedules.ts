@@ -63,18 +63,18 @@ function crossCheck(
   value: { content?: { kind: string }; durationS?: number | null; rrule?: string | null; start?: string },
   ctx: z.RefinementCtx,
 ) {
-  if (value.content?.kind === 'stream' && value.durationS == null) {
+  if ((value.content?.kind === 'stream' || value.content?.kind === 'station') && value.durationS == null) {
     ctx.addIssue({
       code: 'custom',
       path: ['durationS'],
-      message: 'required for stream content (the relay window)',
+      message: `required for ${value.content.kind} content (the relay window)`,
     });
   }
   if (value.content?.kind === 'media' && value.durationS != null) {
     ctx.addIssue({
       code: 'custom',
       path: ['durationS'],
-      message: "only for stream content: a media item's length comes from the file",
+      message: "only for stream or station content: a media item's length comes from the file",
     });
   }
   const start = value.start === undefined ? null : parseWallTime(value.start);

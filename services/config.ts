@@ -178,6 +178,19 @@ export const ConfigSchema = z.object({
     .max(600)
     .default(10)
     .describe('without audio from the console this long (a lost connection), a live talk ends everywhere'),
+  STATION_DEAD_AIR_S: z.coerce
+    .number()
+    .int()
+    .min(3)
+    .max(600)
+    .default(20)
+    .describe('a relayed station silent this long switches the relay to its fallback'),
+  STATION_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(10_000),
+  STATION_ALLOW_LOOPBACK: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe('let stations be fetched from this PC (a stream server running beside the platform)'),
   MEDIA_HTTP_PORT: port
     .optional()
     .describe('with HTTPS: a plain-HTTP port that serves only media downloads, for clusters without TLS'),

@@ -194,7 +194,8 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
       speakers: d.speakers,
     }));
   };
-  /** A commune-limited caller sees only the deliveries to their commune's clusters. */
+  const switchesOf = (id: string) =>
+    deps.broadcastStore.switches(id).map((s) => ({ ...s, at: isoTimeOrNull(s.at) as string }));
   /** The clusters of a commune-limited caller's commune; null for a caller who sees everything. */
   const ownClusters = (principal: Principal | null): Set<string> | null => {
     const limit = principal?.communeId;
@@ -215,6 +216,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
     return {
       ...toBroadcast(broadcast, deliveries),
       deliveries: toDeliveries(deliveries),
+      switches: switchesOf(broadcast.id),
       recorded: found.recorded,
     };
   };
@@ -278,6 +280,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
         .map(({ b, deliveries }) => ({
           ...toBroadcast(b, deliveries),
           deliveries: toDeliveries(deliveries),
+          switches: switchesOf(b.id),
           recorded: true,
         }));
       if (format === 'json') {

@@ -1,4 +1,5 @@
 import type { Content, DeliveryState, Level } from '../../contracts/broadcasts.js';
+import type { Fallback } from '../../contracts/stations.js';
 import type { Db } from '../storage/database.js';
 
 /** live: a relayed external stream; talk: the console's microphone. */
@@ -278,6 +279,44 @@ export class BroadcastStore {
       .run(status, stopped?.at ?? null, stopped?.by ?? null, id);
     if (status === 'active') this.activeBroadcasts.add(id);
     else this.activeBroadcasts.delete(id);
+  }
+
+  /** A station relay switched to its fallback (the new broadcast, or none when it stopped). */
+  recordSwitch(entry: {
+    broadcastId: string;
+    at: number;
+    reason: string;
+    fallback: Fallback;
+    toBroadcastId: string | null;
+  }): void {
+    this.db
+      .prepare(
+        'INSERT INTO relay_switches (broadcast_id, at, reason, fallback, to_broadcast_id) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(entry.broadcastId, entry.at, entry.reason, JSON.stringify(entry.fallback), entry.toBroadcastId);
+  }
+
+  switches(
+    broadcastId: string,
+  ): { at: number; reason: string; to: Fallback; toBroadcastId: string | null }[] {
+    return (
+      this.db.prepare('SELECT * FROM relay_switches WHERE broadcast_id = ? ORDER BY at').all(broadcastId) as {
+        at: number;
+        reason: string;
+        fallback: string;
+        to_broadcast_id: string | null;
+      }[]
+    ).map((r) => ({
+      at: r.at,
+      reason: r.reason,
+      to: JSON.parse(r.fallback) as Fallback,
+      toBroadcastId: r.to_broadcast_id,
+    }));
+  }
+
+  /** Active broadcasts (status active), for watching the relays among them. */
+  activeIds(): string[] {
+    return [...this.activeBroadcasts];
   }
 
   /** Links a live talk's recording (a media item) to its broadcast. */

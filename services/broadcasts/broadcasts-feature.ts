@@ -3,6 +3,7 @@ import type { Feature } from '../platform/feature.js';
 import { broadcastRoutes } from './broadcast-routes.js';
 import { BroadcastStore } from './broadcast-store.js';
 import { Dispatcher } from './dispatcher.js';
+import { RelayWatch } from './relay-watch.js';
 
 declare module '../platform/feature.js' {
   interface Provides {
@@ -21,14 +22,16 @@ const MEDIA_GRACE_MS = 10 * 60_000;
  */
 export function broadcastsFeature(): Feature<'broadcasts'> {
   let dispatcher: Dispatcher | null = null;
+  let watch: RelayWatch | null = null;
   return {
     name: 'broadcasts',
-    dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'media', 'schedules'],
+    dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'media', 'stations', 'schedules'],
     start(ctx) {
       const { config, clock, logger } = ctx;
       const { db, disk } = ctx.get('storage');
       const presence = ctx.get('presence');
       const media = ctx.get('media');
+      const stations = ctx.get('stations');
       const store = new BroadcastStore(db, (error) => {
         if (!disk.noteWriteError(error))
           logger.error({ err: error }, 'could not write delivery changes; retrying');
@@ -43,11 +46,22 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
         media: media.library,
         isOnline: (id) => presence.isOnline(id),
         speakers: (id) => presence.speakersOf(id),
+        stationUrl: (id) => stations.store.get(id).url,
         leadMs: config.DISPATCH_LEAD_S * 1000,
         graceMs: config.LATE_START_GRACE_S * 1000,
         disk,
       });
       dispatcher = service;
+      watch = new RelayWatch({
+        store,
+        dispatcher: service,
+        stations: stations.store,
+        policy: stations.policy,
+        clock,
+        logger,
+        deadAirS: config.STATION_DEAD_AIR_S,
+        timeoutMs: config.STATION_TIMEOUT_MS,
+      });
       media.addUse({
         references: (id) => [...store.activeUsingMedia(id), ...store.recordingsUsing(id)],
         sentTo: (deviceId, mediaId, now) => store.deliversMediaTo(deviceId, mediaId, now, MEDIA_GRACE_MS),
@@ -68,8 +82,11 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
     // Last: the acks answering the dispatcher's questions after a restart must find ingress running.
     ready() {
       dispatcher?.start();
+      watch?.start();
     },
     async stop() {
+      watch?.stop();
+      watch = null;
       const stopping = dispatcher;
       dispatcher = null;
       await stopping?.stop();

@@ -8,6 +8,7 @@ import {
   type Level,
   type Targets,
 } from '../../contracts/broadcasts.js';
+import type { Fallback } from '../../contracts/stations.js';
 import {
   type Clock,
   type Command,
@@ -56,6 +57,8 @@ export interface MediaSource {
 
 export interface DispatcherOptions {
   store: BroadcastStore;
+  /** The stream URL of a station relay's station, read at each play (an admin may change it). */
+  stationUrl?(stationId: string): string;
   bus: MessageBus;
   events: EventBus;
   clock: Clock;
@@ -338,7 +341,9 @@ export class Dispatcher {
   live(
     input: {
       name: string;
-      url: string;
+      /** A stream relayed as it is, or a station (watched, with its fallback). */
+      url?: string | undefined;
+      stationId?: string | undefined;
       targets: Targets;
       level: Level;
       volume?: number | undefined;
@@ -347,10 +352,14 @@ export class Dispatcher {
     },
     actor: string | null,
   ): BroadcastRecord {
+    // An unknown station is refused now (404), not at the first play.
+    if (input.stationId) this.options.stationUrl?.(input.stationId);
     return this.createImmediate(input.kind ?? 'live', {
       name: input.name,
       level: input.level,
-      content: { kind: 'stream', url: input.url },
+      content: input.stationId
+        ? { kind: 'station', stationId: input.stationId }
+        : { kind: 'stream', url: input.url as string },
       targets: input.targets,
       volume: input.volume ?? null,
       durationS: input.durationS,
@@ -403,6 +412,45 @@ export class Dispatcher {
       this.applyHeld(d, reason ? { type: 'stop', reason } : { type: 'stop' }, now);
     }
     return held.broadcast;
+  }
+
+  /**
+   * A station relay whose station failed (unreachable, the wrong type, dead air): stopped on its
+   * clusters with the reason, and the fallback — another station or a media item — started on the
+   * clusters still playing or due, for the rest of the window (or nothing, for `stop`). The switch
+   * is kept in the broadcast log. Null when the relay had already ended.
+   */
+  switchToFallback(id: string, fallback: Fallback, reason: string): { toBroadcastId: string | null } | null {
+    const { store, clock } = this.options;
+    const b = store.get(id);
+    if (!b || b.status !== 'active') return null;
+    const clusterIds = store
+      .deliveries(id)
+      .filter((d) => !isFinal(d.state))
+      .map((d) => d.clusterId);
+    this.stopBroadcast(id, null, undefined, `switched to the fallback: ${reason}`);
+    const now = clock.now();
+    let toBroadcastId: string | null = null;
+    if (fallback.kind !== 'stop' && clusterIds.length > 0 && b.endAt > now) {
+      const startAt = Math.max(now, b.startAt);
+      const next = this.createImmediate(b.kind === 'scheduled' ? 'live' : b.kind, {
+        name: `${b.name} (dự phòng)`,
+        level: b.level,
+        content:
+          fallback.kind === 'station'
+            ? { kind: 'station', stationId: fallback.stationId }
+            : { kind: 'media', mediaId: fallback.mediaId },
+        targets: { communeIds: [], villageIds: [], clusterIds, groupIds: [] },
+        volume: b.volume,
+        durationS: fallback.kind === 'station' ? (b.endAt - startAt) / 1000 : undefined,
+        actor: null,
+        startAt,
+      });
+      toBroadcastId = next.id;
+    }
+    store.recordSwitch({ broadcastId: id, at: now, reason, fallback, toBroadcastId });
+    this.logger.warn({ broadcastId: id, reason, fallback, toBroadcastId }, 'relay switched to its fallback');
+    return { toBroadcastId };
   }
 
   private sendStop(broadcastId: string, clusterId: string, now: number): void {
@@ -482,10 +530,13 @@ export class Dispatcher {
       volume: number | null;
       durationS: number | undefined;
       actor: string | null;
+      /** Later than now: a fallback keeps the start its relay had planned. */
+      startAt?: number;
     },
   ): BroadcastRecord {
     const { clock, plan, media } = this.options;
     const now = clock.now();
+    const startAt = Math.max(now, spec.startAt ?? now);
     const clusterIds = plan.resolveTargets(spec.targets);
     if (clusterIds.length === 0) throw new InvalidRequestError('the targets name no clusters');
     const durationS =
@@ -501,9 +552,9 @@ export class Dispatcher {
       content: spec.content,
       volume: spec.volume,
       repeat: 1,
-      startAt: now,
-      endAt: now + Math.ceil(durationS * 1000),
-      expiresAt: now + this.options.graceMs,
+      startAt,
+      endAt: startAt + Math.ceil(durationS * 1000),
+      expiresAt: startAt + this.options.graceMs,
       status: 'active',
       createdBy: spec.actor,
       createdAt: now,
@@ -908,6 +959,10 @@ export class Dispatcher {
   /** Where a broadcast's clusters fetch what they play; the signed URL outlives the broadcast. */
   private playSource(b: BroadcastRecord): PlaySource {
     if (b.content.kind === 'stream') return { kind: 'stream', url: b.content.url };
+    if (b.content.kind === 'station') {
+      if (!this.options.stationUrl) throw new Error('station relays need the stations feature');
+      return { kind: 'stream', url: this.options.stationUrl(b.content.stationId) };
+    }
     const m = this.options.media.get(b.content.mediaId);
     return {
       kind: 'media',
@@ -928,7 +983,7 @@ export class Dispatcher {
       level: b.level,
       source,
       startAt: b.startAt,
-      ...(b.content.kind === 'stream' ? { endAt: b.endAt } : {}),
+      ...(b.content.kind !== 'media' ? { endAt: b.endAt } : {}),
       ...(b.volume === null ? {} : { volume: b.volume }),
       repeat: b.repeat,
       ...(d.playAttempt > 1 ? { attempt: d.playAttempt } : {}),

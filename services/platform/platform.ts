@@ -41,6 +41,7 @@ import { registryFeature } from '../registry/registry-feature.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import type { ScheduleService } from '../schedules/schedule-service.js';
 import { schedulesFeature } from '../schedules/schedules-feature.js';
+import { stationsFeature } from '../stations/stations-feature.js';
 import { storageFeature } from '../storage/storage-feature.js';
 import type { Feature, FeatureName, Provides } from './feature.js';
 import { FeatureLifecycle } from './lifecycle.js';
@@ -105,6 +106,7 @@ function features(
     ingressFeature(),
     clustersFeature(),
     mediaFeature(),
+    stationsFeature(),
     schedulesFeature(),
     broadcastsFeature(),
     camerasFeature(),

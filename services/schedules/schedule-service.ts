@@ -45,6 +45,8 @@ export interface ScheduleServiceOptions {
   registry: RegistryStore;
   /** A media item's length in seconds; throws NotFoundError for an unknown id. */
   mediaDuration: (mediaId: string) => number;
+  /** Throws NotFoundError for a station that does not exist (station relays). */
+  checkStation?: (stationId: string) => void;
   /** Zone of schedules that name none. */
   defaultTimezone: string;
   /**
@@ -171,7 +173,7 @@ export class ScheduleService {
     const durationS =
       p.durationS !== undefined
         ? p.durationS
-        : content.kind === 'stream' && current.content.kind === 'stream'
+        : content.kind !== 'media' && current.content.kind !== 'media'
           ? current.durationS
           : undefined;
     const merged: ScheduleCreateInput = {
@@ -417,6 +419,7 @@ export class ScheduleService {
   /** The stored form: normalized times and rule, the zone filled in, the length worked out. */
   private toFields(input: ScheduleCreate): ScheduleFields {
     const { content } = input;
+    if (content.kind === 'station') this.options.checkStation?.(content.stationId);
     const durationS =
       content.kind === 'media'
         ? Math.ceil(this.options.mediaDuration(content.mediaId) * input.repeat)

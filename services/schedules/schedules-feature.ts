@@ -20,7 +20,7 @@ export function schedulesFeature(): Feature<'schedules'> {
   let schedules: ScheduleService | null = null;
   return {
     name: 'schedules',
-    dependsOn: ['storage', 'registry', 'media'],
+    dependsOn: ['storage', 'registry', 'media', 'stations'],
     start(ctx) {
       const { config, clock, logger } = ctx;
       const media = ctx.get('media');
@@ -30,6 +30,7 @@ export function schedulesFeature(): Feature<'schedules'> {
         logger,
         registry: ctx.get('registry'),
         mediaDuration: (id) => media.library.get(id).durationS,
+        checkStation: (id) => void ctx.get('stations').store.get(id),
         defaultTimezone: config.TZ_DEFAULT,
         onChange: (change) => ctx.events.emit('schedules.changed', { ...change, at: clock.now() }),
       });

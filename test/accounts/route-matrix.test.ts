@@ -454,6 +454,64 @@ describe('route × role matrix', () => {
         },
       ];
     })(),
+    // [stations] routes
+    ...(() => {
+      let n = 0;
+      const station = async (name: string) => {
+        const id = `st-${++n}`;
+        const made = await t.api('/api/v1/stations', {
+          method: 'POST',
+          as: 'admin',
+          body: { id, name, url: 'http://radio.invalid/live.mp3' },
+        });
+        if (made.status !== 201) throw new Error(`station: ${made.status}`);
+        return id;
+      };
+      return [
+        {
+          method: 'GET',
+          path: '/api/v1/stations',
+          access: ['operator', 'technician'],
+          call: () => ({ url: '/api/v1/stations' }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/stations',
+          access: ['admin'],
+          call: (c) => ({
+            url: '/api/v1/stations',
+            body: { id: `new-${c}-${++n}`, name: `Đài ${c}`, url: 'http://radio.invalid/live.mp3' },
+          }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/stations/{id}',
+          access: ['operator', 'technician'],
+          call: async (c) => ({ url: `/api/v1/stations/${await station(`Xem ${c}`)}` }),
+        },
+        {
+          method: 'PATCH',
+          path: '/api/v1/stations/{id}',
+          access: ['admin'],
+          call: async (c) => ({
+            url: `/api/v1/stations/${await station(`Sửa ${c}`)}`,
+            body: { kind: 'provincial' },
+          }),
+        },
+        {
+          method: 'DELETE',
+          path: '/api/v1/stations/{id}',
+          access: ['admin'],
+          call: async (c) => ({ url: `/api/v1/stations/${await station(`Xoá ${c}`)}` }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/stations/{id}/check',
+          access: ['operator', 'technician'],
+          call: async (c) => ({ url: `/api/v1/stations/${await station(`Kiểm tra ${c}`)}/check` }),
+        },
+      ] satisfies RouteSpec[];
+    })(),
     // [broadcasts] routes
     {
       method: 'GET',

@@ -8,6 +8,7 @@ import m0007 from './0007-delivery-progress.js';
 import m0008 from './0008-play-attempts.js';
 import m0009 from './0009-media-commune.js';
 import m0010 from './0010-broadcast-recording.js';
+import m0011 from './0011-stations.js';
 
 /**
  * Forward-only migrations, applied in order and never edited once released: a change to the
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 8, name: 'play-attempts', sql: m0008 },
   { version: 9, name: 'media-commune', sql: m0009 },
   { version: 10, name: 'broadcast-recording', sql: m0010 },
+  { version: 11, name: 'stations', sql: m0011 },
 ];

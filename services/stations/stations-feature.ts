@@ -1,0 +1,43 @@
+import { routePlugin } from '../api/route-plugin.js';
+import type { Feature } from '../platform/feature.js';
+import { stationRoutes } from './station-routes.js';
+import { StationStore } from './station-store.js';
+import { StationAddressPolicy } from './station-watch.js';
+
+declare module '../platform/feature.js' {
+  interface Provides {
+    stations: { store: StationStore; policy: StationAddressPolicy };
+  }
+}
+
+/**
+ * Radio stations a commune relays (VOV, the provincial station), kept by admins with their
+ * fallback, and `/stations`. Relays of them are broadcasts, watched by the broadcasts feature.
+ */
+export function stationsFeature(): Feature<'stations'> {
+  return {
+    name: 'stations',
+    dependsOn: ['storage', 'media'],
+    start(ctx) {
+      const { config, clock, endpoints } = ctx;
+      const store = new StationStore(ctx.get('storage').db, () => clock.now());
+      const policy = new StationAddressPolicy({
+        allowLoopback: config.STATION_ALLOW_LOOPBACK,
+        deniedPorts: () => [
+          endpoints.httpPort() ?? config.HTTP_PORT,
+          endpoints.mqttPort() ?? config.MQTT_PORT,
+        ],
+      });
+      ctx.routes(
+        routePlugin('station-routes', stationRoutes, {
+          stations: store,
+          media: ctx.get('media').library,
+          policy,
+          timeoutMs: config.STATION_TIMEOUT_MS,
+        }),
+      );
+      return { store, policy };
+    },
+    stop() {},
+  };
+}
