@@ -423,7 +423,7 @@ export class Dispatcher {
   switchToFallback(id: string, fallback: Fallback, reason: string): { toBroadcastId: string | null } | null {
     const { store, clock } = this.options;
     const b = store.get(id);
-    if (!b || b.status !== 'active') return null;
+    if (b?.status !== 'active') return null;
     const clusterIds = store
       .deliveries(id)
       .filter((d) => !isFinal(d.state))

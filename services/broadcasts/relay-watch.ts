@@ -54,7 +54,7 @@ export class RelayWatch {
     const active = new Set<string>();
     for (const id of store.activeIds()) {
       const b = store.get(id);
-      if (!b || b.content.kind !== 'station') continue;
+      if (b?.content.kind !== 'station') continue;
       active.add(id);
       if (this.listening.has(id)) continue;
       let station: ReturnType<StationDirectory['get']>;

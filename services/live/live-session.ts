@@ -48,7 +48,7 @@ export class LiveSession {
   private endedWith: LiveEndReason | null = null;
 
   private constructor(
-    private readonly options: LiveSessionOptions,
+    options: LiveSessionOptions,
     encoder: Awaited<ReturnType<typeof createMp3Encoder>>,
   ) {
     this.id = options.id;
