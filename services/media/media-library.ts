@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
@@ -18,6 +18,7 @@ import {
 } from '../errors.js';
 import type { Db } from '../storage/database.js';
 import { type AudioFormat, acceptedFormat } from './audio-formats.js';
+import { WebmRefusal, webmToOggOpus } from './webm-remux.js';
 
 export interface MediaLibraryOptions {
   db: Db;
@@ -90,8 +91,10 @@ export class MediaLibrary {
     await mkdir(dir, { recursive: true });
     let kept = false;
     try {
-      const { sizeBytes, sha256 } = await this.receive(file.stream, temp);
-      if (sizeBytes === 0) throw new UnprocessableError('the file is empty');
+      const received = await this.receive(file.stream, temp);
+      if (received.sizeBytes === 0) throw new UnprocessableError('the file is empty');
+      // A browser recording (WebM) is kept as Ogg Opus: the same audio, in a container clusters play.
+      const { sizeBytes, sha256 } = (await this.fromWebm(temp)) ?? received;
       const format = await this.sniff(temp);
       const durationS = await this.readDuration(temp, format);
       const now = this.options.clock.now();
@@ -253,6 +256,30 @@ export class MediaLibrary {
     return { sizeBytes, sha256: hash.digest('hex') };
   }
 
+  /** Replaces a WebM upload by its Ogg Opus remux; null when the file is not WebM. */
+  private async fromWebm(path: string): Promise<{ sizeBytes: number; sha256: string } | null> {
+    const detected = await fileTypeFromFile(path);
+    if (detected?.ext !== 'webm') return null;
+    const ogg = `${path}.ogg`;
+    try {
+      await webmToOggOpus(path, ogg);
+    } catch (error) {
+      await rm(ogg, { force: true });
+      if (error instanceof WebmRefusal)
+        throw new UnsupportedMediaError(error.message, { detected: detected.mime });
+      this.log.debug({ err: error }, 'WebM remux failed');
+      throw new UnprocessableError('the WebM file is damaged or truncated and could not be read');
+    }
+    await rename(ogg, path);
+    const hash = createHash('sha256');
+    let sizeBytes = 0;
+    for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      sizeBytes += chunk.length;
+    }
+    return { sizeBytes, sha256: hash.digest('hex') };
+  }
+
   private async sniff(path: string): Promise<AudioFormat> {
     const detected = await fileTypeFromFile(path);
     const format = acceptedFormat(detected);
@@ -260,7 +287,7 @@ export class MediaLibrary {
       const what = detected
         ? `${detected.mime} (.${detected.ext})`
         : 'of a type that could not be recognised';
-      throw new UnsupportedMediaError(`the file is ${what}; upload MP3, WAV, OGG or AAC audio`, {
+      throw new UnsupportedMediaError(`the file is ${what}; upload MP3, WAV, OGG, AAC or WebM (Opus) audio`, {
         detected: detected?.mime ?? null,
       });
     }
