@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { StreamHealthSchema } from '../devices/speaker-cluster/messages.js';
 import { CAMERA_STATES } from './cameras.js';
 
 /**
@@ -21,6 +22,7 @@ export const ClusterLiveSchema = z.object({
   temperatureC: z.number().nullable(),
   supplyV: z.number().nullable(),
   speakers: z.array(z.object({ idx: z.int(), ok: z.boolean().nullable(), fault: z.string().nullable() })),
+  stream: StreamHealthSchema.nullable(),
 });
 export type ClusterLive = z.infer<typeof ClusterLiveSchema>;
 

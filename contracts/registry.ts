@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DeviceIdSchema } from '../devices/shared/device-id.js';
-import { NETWORK_KINDS } from '../devices/speaker-cluster/messages.js';
+import { NETWORK_KINDS, StreamHealthSchema } from '../devices/speaker-cluster/messages.js';
 
 /** Ids of communes and villages: URL-safe slugs, chosen by the operator or generated. */
 export const SlugSchema = z
@@ -107,6 +107,7 @@ export const ClusterStatusSchema = z.object({
   fw: z.string().nullable(),
   speakersOk: z.int().nullable(),
   speakersFaulty: z.int().nullable(),
+  stream: StreamHealthSchema.nullable().describe('the live stream it reported playing in its last heartbeat'),
 });
 export type ClusterStatus = z.infer<typeof ClusterStatusSchema>;
 

@@ -27,6 +27,17 @@ export const SpeakerStatusSchema = z.looseObject({
 });
 export type SpeakerStatus = z.infer<typeof SpeakerStatusSchema>;
 
+/** The live stream a cluster is playing, as it reports it in its heartbeats (docs/protocol.md 6.2). */
+export const STREAM_STATES = ['opening', 'decoding', 'gap', 'reconnecting', 'fault'] as const;
+export const StreamHealthSchema = z.strictObject({
+  broadcastId: z.string().min(1).max(64),
+  state: z.enum(STREAM_STATES),
+  decodedS: z.number().nonnegative().describe('seconds of audio decoded so far'),
+  gaps: z.int().nonnegative().describe('pauses of more than a second in the arriving audio'),
+  reconnects: z.int().nonnegative(),
+});
+export type StreamHealth = z.infer<typeof StreamHealthSchema>;
+
 export const HeartbeatSchema = z.looseObject({
   ts: EpochMsSchema,
   seq: z.int().nonnegative().describe('increments by one per heartbeat, restarts at 0 on boot'),
@@ -52,6 +63,7 @@ export const HeartbeatSchema = z.looseObject({
     .max(3600)
     .optional()
     .describe('the interval the device heartbeats at now; the platform times its offline check by it'),
+  stream: StreamHealthSchema.optional().describe('while a live stream (talk or relay) plays'),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 

@@ -175,6 +175,7 @@ export class PresenceService {
       fw: entry?.state?.fw ?? null,
       speakersOk: hb && faulty !== null ? hb.speakers.length - faulty : null,
       speakersFaulty: faulty,
+      stream: hb?.stream ?? null,
     };
   }
 

@@ -25,6 +25,7 @@ export function clusterLive(
     temperatureC: status.tempC,
     supplyV: status.supplyV,
     speakers: cluster.speakers.map(({ idx }) => ({ idx, ...speakerHealth(idx) })),
+    stream: status.stream,
   };
 }
 

@@ -470,6 +470,22 @@ export class SimulatedCluster {
       tempC: sample.tempC,
       supplyV: sample.supplyV,
       heartbeatIntervalS: this.heartbeatIntervalS,
+      ...this.streamHealth(),
+    };
+  }
+
+  /** The stream playing now, for the heartbeat: how it is going, as technicians see it. */
+  private streamHealth(): Pick<Heartbeat, 'stream'> {
+    const report = this.streamRecords.at(-1)?.report(this.now());
+    if (!report || report.health === 'ended') return {};
+    return {
+      stream: {
+        broadcastId: report.broadcastId,
+        state: report.health,
+        decodedS: Math.round(report.decodedS * 10) / 10,
+        gaps: report.gaps.length,
+        reconnects: report.reconnects.length,
+      },
     };
   }
 

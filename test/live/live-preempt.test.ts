@@ -52,7 +52,7 @@ describe('an emergency live talk', () => {
       devices,
       url: t.mqttUrl,
       logger: pino({ level: 'silent' }),
-      heartbeatIntervalS: 30,
+      heartbeatIntervalS: 5,
     });
     await fleet.start();
     await vi.waitFor(() => expect(t.platform.presence.onlineCount()).toBe(2), { timeout: 10_000 });
@@ -146,6 +146,18 @@ describe('an emergency live talk', () => {
         expect(Math.abs((report?.dominantHz ?? 0) - 1000)).toBeLessThan(50);
       }
     });
+    // Technicians see how the stream plays on each cluster, from its heartbeats.
+    await vi.waitFor(
+      async () => {
+        const cluster = await t.api('/api/v1/clusters/hd-p1', { as: 'technician' });
+        expect(cluster.body.status.stream).toMatchObject({
+          broadcastId: started.broadcastId,
+          state: expect.stringMatching(/^(decoding|gap)$/),
+          reconnects: 0,
+        });
+      },
+      { timeout: 12_000, interval: 250 },
+    );
     await new Promise<void>((resolve) => live.emit('live.stop', () => resolve()));
   }, 60_000);
 });
