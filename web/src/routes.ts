@@ -57,6 +57,13 @@ export const ROUTES: PageRoute[] = [
     component: lazy(() => import('./pages/emergency')),
   },
   {
+    path: '/live',
+    nav: 'nav.live',
+    testId: 'nav-live',
+    roles: ['operator'],
+    component: lazy(() => import('./pages/live')),
+  },
+  {
     path: '/reports',
     nav: 'nav.reports',
     testId: 'nav-reports',
@@ -98,6 +105,11 @@ export const ROUTES: PageRoute[] = [
     testId: 'nav-audit',
     roles: ['admin'],
     component: lazy(() => import('./pages/audit')),
+  },
+  {
+    path: '/help/https',
+    roles: ['admin', 'operator', 'police', 'technician'],
+    component: lazy(() => import('./pages/https-help')),
   },
   {
     path: '/password',

@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { type ApiError, api, type Page } from '../api/client';
 import type { Media } from '../api/types';
 import { toApiError, useFetch } from '../api/use-fetch';
+import { ClipRecorder } from './clip-recorder';
 import { ErrorMessage } from './error-message';
 
 interface Props {
@@ -11,7 +12,7 @@ interface Props {
   id: string;
 }
 
-/** Picks an audio item from the library, or uploads a new one and picks it. */
+/** Picks an audio item from the library, or uploads or records a new one and picks it. */
 export function MediaPicker({ value, onChange, id }: Props) {
   const { t } = useTranslation();
   const library = useFetch<Page<Media>>('/api/v1/media', { limit: 500 });
@@ -63,6 +64,12 @@ export function MediaPicker({ value, onChange, id }: Props) {
           data-testid="media-upload"
         />
       </label>
+      <ClipRecorder
+        onRecorded={(mediaId) => {
+          library.reload();
+          onChange(mediaId);
+        }}
+      />
       <ErrorMessage error={error ?? library.error} />
     </div>
   );

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useSearch } from 'wouter';
 import { buildUrl, type Page } from '../api/client';
 import type { AvailabilityReport, Broadcast } from '../api/types';
 import { useFetch } from '../api/use-fetch';
@@ -20,7 +21,9 @@ export default function ReportsPage() {
   const [fromDay, setFromDay] = useState(addDays(today, -6));
   const [toDay, setToDay] = useState(today);
   const [offset, setOffset] = useState(0);
-  const [openId, setOpenId] = useState<string | null>(null);
+  // `?broadcast=<id>` (a link from the live talk page) opens that broadcast's detail.
+  const search = useSearch();
+  const [openId, setOpenId] = useState<string | null>(() => new URLSearchParams(search).get('broadcast'));
   const from = zoneMidnight(fromDay, timeZone).toISOString();
   const to = zoneMidnight(addDays(toDay, 1), timeZone).toISOString();
   const log = useFetch<Page<Broadcast>>('/api/v1/broadcasts', { from, to, limit: PAGE, offset });
@@ -114,6 +117,19 @@ export default function ReportsPage() {
       {openId && detail.data?.id === openId ? (
         <section className="card" data-testid="broadcast-detail">
           <h3>{detail.data.name}</h3>
+          {detail.data.recordingMediaId ? (
+            <figure className="recording">
+              <figcaption>{t('live.recording')}</figcaption>
+              {/* biome-ignore lint/a11y/useMediaCaption: a recording of the operator's own voice has no captions. */}
+              <audio
+                controls
+                preload="none"
+                src={`/api/v1/media/${encodeURIComponent(detail.data.recordingMediaId)}/content`}
+                data-testid="broadcast-recording"
+                data-media-id={detail.data.recordingMediaId}
+              />
+            </figure>
+          ) : null}
           <DeliveryTable deliveries={detail.data.deliveries} />
         </section>
       ) : null}
