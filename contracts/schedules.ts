@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lunarRuleSchema } from '../services/schedules/lunar-calendar.js';
 import { recurrenceProblem, recurrenceSyntaxProblem } from '../services/schedules/recurrence-rule.js';
 import { isTimeZone, parseWallTime } from '../services/schedules/wall-time.js';
 import { ContentSchema, LevelSchema, TargetsSchema } from './broadcasts.js';
@@ -46,6 +47,12 @@ const fields = {
   timezone: TimeZoneSchema,
   start: WallTimeSchema.describe('wall time of the (first) occurrence, YYYY-MM-DDTHH:mm[:ss]'),
   rrule: RecurrenceSchema,
+  lunar: lunarRuleSchema.describe(
+    'a recurrence on Vietnamese lunar dates (UTC+7) at the time of `start`, from its date on: ' +
+      '{kind: "monthly", day} (e.g. 15: rằm) or {kind: "yearly", month, day} (e.g. 3/10: Giỗ Tổ); ' +
+      'a leap month keeps monthly dates unless leap is "skip"; day 30 of a 29-day month is its last day ' +
+      'unless shortMonth is "skip"',
+  ),
   exdates: z.array(WallTimeSchema).max(1_000).describe('wall times of occurrences that do not take place'),
   durationS: z
     .int()
@@ -60,9 +67,22 @@ const fields = {
 
 /** Cross-field rules, shared by creation and by a patch merged onto a saved schedule. */
 function crossCheck(
-  value: { content?: { kind: string }; durationS?: number | null; rrule?: string | null; start?: string },
+  value: {
+    content?: { kind: string };
+    durationS?: number | null;
+    rrule?: string | null;
+    lunar?: unknown;
+    start?: string;
+  },
   ctx: z.RefinementCtx,
 ) {
+  if (value.rrule && value.lunar) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['lunar'],
+      message: 'a schedule recurs by rrule or by lunar dates, not both',
+    });
+  }
   if ((value.content?.kind === 'stream' || value.content?.kind === 'station') && value.durationS == null) {
     ctx.addIssue({
       code: 'custom',
@@ -96,6 +116,7 @@ export const ScheduleCreateSchema = z
       .describe('IANA time zone of the wall times; default Asia/Ho_Chi_Minh'),
     start: fields.start,
     rrule: fields.rrule.nullable().optional().describe('absent or null: a one-off'),
+    lunar: fields.lunar.nullable().optional().describe('instead of rrule: recur on lunar dates'),
     exdates: fields.exdates.default([]),
     durationS: fields.durationS.nullable().optional(),
     targets: fields.targets,
@@ -115,6 +136,7 @@ export const SchedulePatchSchema = z.strictObject({
   timezone: fields.timezone.optional(),
   start: fields.start.optional(),
   rrule: fields.rrule.nullable().optional(),
+  lunar: fields.lunar.nullable().optional(),
   exdates: fields.exdates.optional(),
   durationS: fields.durationS.nullable().optional(),
   targets: fields.targets.optional(),
@@ -134,6 +156,7 @@ export const ScheduleSchema = z.object({
   timezone: z.string(),
   start: z.string().describe('wall time of the first occurrence, YYYY-MM-DDTHH:mm:ss'),
   rrule: z.string().nullable(),
+  lunar: lunarRuleSchema.nullable(),
   exdates: z.array(z.string()),
   durationS: z.number().describe('length of one occurrence in seconds'),
   targets: TargetsSchema,
@@ -173,6 +196,9 @@ export const CalendarOccurrenceSchema = z.object({
   content: ContentSchema,
   start: timestamp,
   end: timestamp,
+  lunarDate: z
+    .object({ day: z.int(), month: z.int(), year: z.int(), leap: z.boolean() })
+    .describe("the start's date in the Vietnamese lunar calendar (in the schedule's zone)"),
   clusterIds: z.array(z.string()),
   preempts: z.array(OverlapSchema),
   preemptedBy: z.array(OverlapSchema),

@@ -284,6 +284,8 @@ export const lunarRuleSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('yearly'), month: z.int().min(1).max(12), day: lunarDay, shortMonth }),
 ]);
 export type LunarRule = z.input<typeof lunarRuleSchema>;
+/** A rule with its defaults filled in, as schedules store it. */
+export type ParsedLunarRule = z.output<typeof lunarRuleSchema>;
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 function parseIsoDate(text: string): number {

@@ -1,8 +1,10 @@
 import rrulePkg from 'rrule';
+import { type LunarRule, lunarRuleDates } from './lunar-calendar.js';
 import { untilToFloating } from './recurrence-rule.js';
 import {
   floatingToWall,
   formatWallTime,
+  instantToWallTime,
   parseWallTime,
   type WallTime,
   wallTimeConverter,
@@ -24,6 +26,8 @@ export interface ExpandableSchedule {
   timezone: string;
   /** RFC 5545 RRULE value (validated with recurrenceProblem), or null for a one-off. */
   rrule: string | null;
+  /** A recurrence on Vietnamese lunar dates instead (absent or null: none). */
+  lunar?: LunarRule | null;
   /** Wall times of occurrences that do not take place (RFC 5545 EXDATE). */
   exdates: string[];
   /** Length of one occurrence. */
@@ -67,6 +71,18 @@ export function expandOccurrences(s: ExpandableSchedule, from: number, to: numbe
       found.push({ start: instant, end: instant + durationMs });
   };
 
+  if (s.lunar) {
+    // The lunar dates in the window, each at the start's time of day, from the start's date on.
+    const firstDay = formatWallTime(instantToWallTime(windowStart, s.timezone)).slice(0, 10);
+    const lastDay = formatWallTime(instantToWallTime(windowEnd, s.timezone)).slice(0, 10);
+    const startDay = formatWallTime(start).slice(0, 10);
+    const time = formatWallTime(start).slice(10);
+    for (const date of lunarRuleDates(s.lunar, firstDay > startDay ? firstDay : startDay, lastDay)) {
+      if (found.length >= MAX_OCCURRENCES) break;
+      consider(wallToFloating(parseWallTime(`${date}${time}`) as WallTime));
+    }
+    return found;
+  }
   if (s.rrule === null) {
     consider(wallToFloating(start));
     return found;

@@ -21,6 +21,7 @@ import type { Page, Paged, RegistryStore } from '../registry/registry-store.js';
 import type { Db } from '../storage/database.js';
 import { isoTime } from '../time.js';
 import { GroupStore } from './group-store.js';
+import { solarToLunar } from './lunar-calendar.js';
 import { normalizeRecurrence } from './recurrence-rule.js';
 import {
   CONFLICT_HORIZON_MS,
@@ -37,6 +38,7 @@ import {
   normalizeWall,
 } from './schedule-expansion.js';
 import { type ScheduleFields, type ScheduleRecord, ScheduleStore } from './schedule-store.js';
+import { instantToWallTime } from './wall-time.js';
 
 export interface ScheduleServiceOptions {
   db: Db;
@@ -99,6 +101,7 @@ const toExpandable = (s: ScheduleFields): ExpandableSchedule => ({
   startsLocal: s.start,
   timezone: s.timezone,
   rrule: s.rrule,
+  lunar: s.lunar,
   exdates: s.exdates,
   durationS: s.durationS,
 });
@@ -185,6 +188,7 @@ export class ScheduleService {
       timezone: p.timezone ?? current.timezone,
       start: p.start ?? current.start,
       rrule: p.rrule === undefined ? current.rrule : p.rrule,
+      lunar: p.lunar === undefined ? current.lunar : p.lunar,
       exdates: p.exdates ?? current.exdates,
       durationS,
       targets: p.targets ?? current.targets,
@@ -334,6 +338,7 @@ export class ScheduleService {
           content: schedule.content,
           start: isoTime(occurrence.start),
           end: isoTime(occurrence.end),
+          lunarDate: lunarDateOf(occurrence.start, schedule.timezone),
           clusterIds: subject.clusterIds as string[],
           preempts: at(report.preempts, occurrence),
           preemptedBy: at(report.preemptedBy, occurrence),
@@ -434,6 +439,7 @@ export class ScheduleService {
       timezone: input.timezone ?? this.options.defaultTimezone,
       start: normalizeWall(input.start),
       rrule: input.rrule ? normalizeRecurrence(input.rrule) : null,
+      lunar: input.lunar ?? null,
       exdates: sorted(input.exdates.map(normalizeWall)),
       durationS,
       targets: {
@@ -551,4 +557,13 @@ export class ScheduleService {
     }
     return [...communes];
   }
+}
+
+/** An instant's date in the Vietnamese lunar calendar, read in the schedule's zone. */
+function lunarDateOf(
+  instant: number,
+  timeZone: string,
+): { day: number; month: number; year: number; leap: boolean } {
+  const wall = instantToWallTime(instant, timeZone);
+  return solarToLunar(wall.y, wall.m, wall.d);
 }

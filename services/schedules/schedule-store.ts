@@ -2,6 +2,7 @@ import type { Content, Level, Targets } from '../../contracts/broadcasts.js';
 import { NotFoundError } from '../errors.js';
 import type { Db } from '../storage/database.js';
 import { isoTime } from '../time.js';
+import type { ParsedLunarRule } from './lunar-calendar.js';
 
 /** A saved schedule: what it plays, where, when, and at which level. */
 export interface ScheduleRecord {
@@ -16,6 +17,8 @@ export interface ScheduleRecord {
   start: string;
   /** RFC 5545 RRULE value, null for a one-off. */
   rrule: string | null;
+  /** A recurrence on Vietnamese lunar dates instead of an RRULE, or null. */
+  lunar: ParsedLunarRule | null;
   /** Wall times of occurrences that do not take place. */
   exdates: string[];
   /** Length of one occurrence in seconds. */
@@ -39,6 +42,7 @@ interface Row {
   starts_local: string;
   duration_s: number;
   rrule: string | null;
+  lunar: string | null;
   exdates: string;
   targets: string;
   enabled: number;
@@ -58,6 +62,7 @@ function toRecord(row: Row): ScheduleRecord {
     timezone: row.timezone,
     start: row.starts_local,
     rrule: row.rrule,
+    lunar: row.lunar === null ? null : (JSON.parse(row.lunar) as ParsedLunarRule),
     exdates: JSON.parse(row.exdates) as string[],
     durationS: row.duration_s,
     targets: JSON.parse(row.targets) as Targets,
@@ -82,6 +87,7 @@ const columns = (id: string, f: ScheduleFields) => ({
   starts_local: f.start,
   duration_s: f.durationS,
   rrule: f.rrule,
+  lunar: f.lunar === null ? null : JSON.stringify(f.lunar),
   exdates: JSON.stringify(f.exdates),
   targets: JSON.stringify(f.targets),
   enabled: f.enabled ? 1 : 0,
@@ -111,9 +117,9 @@ export class ScheduleStore {
     this.db
       .prepare(
         `INSERT INTO schedules (id, name, level, content, volume, repeat, timezone, starts_local, duration_s,
-           rrule, exdates, targets, enabled, created_by, created_at, updated_at)
+           rrule, lunar, exdates, targets, enabled, created_by, created_at, updated_at)
          VALUES (@id, @name, @level, @content, @volume, @repeat, @timezone, @starts_local, @duration_s,
-           @rrule, @exdates, @targets, @enabled, @created_by, @created_at, @updated_at)`,
+           @rrule, @lunar, @exdates, @targets, @enabled, @created_by, @created_at, @updated_at)`,
       )
       .run({ ...columns(id, fields), created_by: createdBy, created_at: now, updated_at: now });
     return this.get(id);
@@ -124,7 +130,7 @@ export class ScheduleStore {
       .prepare(
         `UPDATE schedules SET name = @name, level = @level, content = @content, volume = @volume,
            repeat = @repeat, timezone = @timezone, starts_local = @starts_local, duration_s = @duration_s,
-           rrule = @rrule, exdates = @exdates, targets = @targets, enabled = @enabled, updated_at = @updated_at
+           rrule = @rrule, lunar = @lunar, exdates = @exdates, targets = @targets, enabled = @enabled, updated_at = @updated_at
          WHERE id = @id`,
       )
       .run({ ...columns(id, fields), updated_at: this.now() });

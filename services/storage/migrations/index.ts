@@ -9,6 +9,7 @@ import m0008 from './0008-play-attempts.js';
 import m0009 from './0009-media-commune.js';
 import m0010 from './0010-broadcast-recording.js';
 import m0011 from './0011-stations.js';
+import m0012 from './0012-lunar-schedules.js';
 
 /**
  * Forward-only migrations, applied in order and never edited once released: a change to the
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 9, name: 'media-commune', sql: m0009 },
   { version: 10, name: 'broadcast-recording', sql: m0010 },
   { version: 11, name: 'stations', sql: m0011 },
+  { version: 12, name: 'lunar-schedules', sql: m0012 },
 ];
