@@ -8,6 +8,7 @@ import {
   StopCommandSchema,
   VolumeCommandSchema,
 } from '../devices/speaker-cluster/messages.js';
+import { TargetsSchema } from './broadcasts.js';
 
 const generated = { id: true, issuedAt: true, expiresAt: true } as const;
 
@@ -20,6 +21,30 @@ export const CommandRequestSchema = z.discriminatedUnion('type', [
   RebootCommandSchema.omit(generated),
   ConfigCommandSchema.omit(generated),
 ]);
+
+/** What operators may do to clusters themselves: their volume and their amplifiers' power. */
+export const OPERATOR_COMMANDS = ['volume', 'power'] as const;
+
+export const ControlRequestSchema = z.strictObject({
+  targets: TargetsSchema.describe('the clusters: communes, villages, clusters or groups'),
+  command: z.discriminatedUnion('type', [
+    VolumeCommandSchema.omit(generated),
+    PowerCommandSchema.omit(generated),
+  ]),
+});
+
+export const ControlResponseSchema = z.object({
+  items: z.array(
+    z.object({
+      clusterId: z.string(),
+      status: z
+        .enum(['offline', 'sent', 'accepted', 'rejected', 'done', 'failed', 'expired'])
+        .describe('offline: not sent (the cluster is offline); otherwise the command as it stands'),
+      commandId: z.string().nullable(),
+      error: z.string().nullable(),
+    }),
+  ),
+});
 
 export const CommandResponseSchema = z.object({
   id: z.string(),

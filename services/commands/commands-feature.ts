@@ -18,7 +18,7 @@ export function commandsFeature(): Feature<'commands'> {
   let commands: CommandService | null = null;
   return {
     name: 'commands',
-    dependsOn: ['storage', 'registry', 'mqtt', 'presence'],
+    dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'schedules'],
     start(ctx) {
       const presence = ctx.get('presence');
       const service = new CommandService({
@@ -43,6 +43,7 @@ export function commandsFeature(): Feature<'commands'> {
           presence,
           commands: service,
           clock: ctx.clock,
+          resolveTargets: (targets) => ctx.get('schedules').resolveTargets(targets),
         }),
       );
       return service;

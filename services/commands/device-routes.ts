@@ -1,13 +1,21 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { CommandRequestSchema, CommandResponseSchema } from '../../contracts/commands.js';
+import type { Targets } from '../../contracts/broadcasts.js';
+import {
+  CommandRequestSchema,
+  CommandResponseSchema,
+  ControlRequestSchema,
+  ControlResponseSchema,
+  OPERATOR_COMMANDS,
+} from '../../contracts/commands.js';
 import { PresencePeriodSchema } from '../../contracts/history.js';
 import { pagedSchema } from '../../contracts/pages.js';
 import type { Clock } from '../../devices/index.js';
 import { DeviceIdSchema } from '../../devices/index.js';
 import { errorResponses, PageQuerySchema } from '../api/pagination.js';
 import { assertInScope, type inScope } from '../api/security.js';
-import { NotFoundError } from '../errors.js';
+import { scopedTargets } from '../broadcasts/targets.js';
+import { ForbiddenError, NotFoundError } from '../errors.js';
 import type { PresenceService } from '../presence/presence-service.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import { isoTime } from '../time.js';
@@ -34,6 +42,15 @@ export interface DeviceRouteDeps {
   presence: PresenceService;
   commands: CommandService;
   clock: Clock;
+  /** The clusters targets name (communes, villages, clusters, groups). */
+  resolveTargets(targets: Targets): string[];
+}
+
+/** Operators set volume and power; every other command is a technician's. */
+function assertMayCommand(roles: readonly string[], type: string): void {
+  if (roles.includes('technician') || roles.includes('admin')) return;
+  if (!(OPERATOR_COMMANDS as readonly string[]).includes(type))
+    throw new ForbiddenError(`a ${type} command is for technicians; operators set the volume and the power`);
 }
 
 export const deviceRoutes: FastifyPluginAsyncZod<{ deps: DeviceRouteDeps }> = async (app, { deps }) => {
@@ -48,10 +65,11 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ deps: DeviceRouteDeps }> = as
   app.post(
     '/devices/:id/commands',
     {
-      config: { access: ['technician'], audit: 'device.command' },
+      config: { access: ['technician', 'operator'], audit: 'device.command' },
       schema: {
         tags,
-        summary: 'Send a command to a device (volume, power, ping, stop, reboot, config)',
+        summary:
+          'Send a command to a device (volume, power, ping, stop, reboot, config); operators volume and power only',
         description:
           'Publishes the command at QoS 1 with a fresh id. With waitMs, answers once the device acks it ' +
           'as done, rejected or failed, or when waitMs runs out (the status then says how far it got).',
@@ -68,6 +86,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ deps: DeviceRouteDeps }> = as
     async (request, reply) => {
       const { id } = request.params;
       device(request, id);
+      assertMayCommand(request.principal?.roles ?? [], request.body.type);
       const { waitMs, ttlS, force } = request.query;
       request.auditNote = {
         target: { type: 'device', id },
@@ -78,6 +97,59 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ deps: DeviceRouteDeps }> = as
       request.auditNote.after = { commandId: sent.id };
       const final = waitMs > 0 ? await commands.waitForFinal(sent.id, waitMs) : sent;
       return reply.status(202).send(toResponse(final ?? sent));
+    },
+  );
+
+  app.post(
+    '/clusters/control',
+    {
+      config: { access: ['operator', 'technician'], audit: 'cluster.control' },
+      schema: {
+        tags,
+        summary: 'Set the volume of, or switch the amplifiers of, every cluster of some targets',
+        description:
+          'Sends the command to each online cluster of the targets (a commune-limited account: its own ' +
+          'only); offline clusters are listed as offline. With waitMs, answers once every cluster has ' +
+          'acknowledged or waitMs runs out.',
+        querystring: z.object({ waitMs: z.coerce.number().int().min(0).max(30_000).default(0) }),
+        body: ControlRequestSchema,
+        response: { 200: ControlResponseSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const targets = scopedTargets(
+        { registry, resolveTargets: (t: Targets) => deps.resolveTargets(t) },
+        request.principal?.communeId,
+        request.body.targets,
+      );
+      const clusterIds = deps.resolveTargets(targets);
+      const sent = await Promise.all(
+        clusterIds.map(async (clusterId) =>
+          presence.isOnline(clusterId)
+            ? { clusterId, record: await commands.send(clusterId, request.body.command) }
+            : { clusterId, record: null },
+        ),
+      );
+      const { waitMs } = request.query;
+      const final = await Promise.all(
+        sent.map(async ({ clusterId, record }) => ({
+          clusterId,
+          record:
+            record && waitMs > 0 ? ((await commands.waitForFinal(record.id, waitMs)) ?? record) : record,
+        })),
+      );
+      request.auditNote = {
+        target: { type: 'clusters', id: null },
+        detail: { command: request.body.command, targets, clusters: clusterIds.length },
+      };
+      return {
+        items: final.map(({ clusterId, record }) => ({
+          clusterId,
+          status: record ? record.status : ('offline' as const),
+          commandId: record?.id ?? null,
+          error: record?.error ?? null,
+        })),
+      };
     },
   );
 

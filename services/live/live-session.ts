@@ -47,10 +47,7 @@ export class LiveSession {
   private lastAudioAt: number;
   private endedWith: LiveEndReason | null = null;
 
-  private constructor(
-    options: LiveSessionOptions,
-    encoder: Awaited<ReturnType<typeof createMp3Encoder>>,
-  ) {
+  private constructor(options: LiveSessionOptions, encoder: Awaited<ReturnType<typeof createMp3Encoder>>) {
     this.id = options.id;
     this.broadcast = options.broadcastId;
     this.sampleRate = options.sampleRate;

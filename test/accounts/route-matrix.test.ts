@@ -183,8 +183,21 @@ describe('route × role matrix', () => {
     {
       method: 'POST',
       path: '/api/v1/devices/{id}/commands',
-      access: ['technician'],
-      call: () => ({ url: '/api/v1/devices/c-base/commands?force=true', body: { type: 'ping' } }),
+      // Operators set the volume and the power; a ping or a reboot is a technician's (tested apart).
+      access: ['technician', 'operator'],
+      call: () => ({
+        url: '/api/v1/devices/c-base/commands?force=true',
+        body: { type: 'volume', level: 40 },
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/clusters/control',
+      access: ['operator', 'technician'],
+      call: () => ({
+        url: '/api/v1/clusters/control',
+        body: { targets: { clusterIds: ['c-base'] }, command: { type: 'power', on: true } },
+      }),
     },
     {
       method: 'GET',
