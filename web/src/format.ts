@@ -18,6 +18,8 @@ export function useSettings(): ConsoleSettings {
 
 export interface Formatters {
   dateTime: (iso: string | null | undefined) => string;
+  /** An instant as a log line writes it, the same in both languages: 07/12/2026 06:00:05 (24 h). */
+  stamp: (iso: string | null | undefined) => string;
   time: (iso: string | null | undefined) => string;
   day: (iso: string | Date) => string;
   /** A calendar date typed as YYYY-MM-DD (a date input's value) as the language writes it. */
@@ -64,9 +66,15 @@ export function useFormat(): Formatters {
       year: 'numeric',
     });
     const empty = t('common.none');
+    const stamp = (iso: string) => {
+      const parts = dateTime.formatToParts(new Date(iso));
+      const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
+      return `${get('day')}/${get('month')}/${get('year')} ${get('hour')}:${get('minute')}:${get('second')}`;
+    };
     return {
       timeZone,
       dateTime: (iso) => (iso ? dateTime.format(new Date(iso)) : empty),
+      stamp: (iso) => (iso ? stamp(iso) : empty),
       time: (iso) => (iso ? time.format(new Date(iso)) : empty),
       day: (iso) => day.format(typeof iso === 'string' ? new Date(iso) : iso),
       calendarDate: (value) => {

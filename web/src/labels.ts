@@ -2,6 +2,7 @@ import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ApiError } from './api/client';
 import { useFormat } from './format';
+import { type ProblemWords, relayReason, stationProblem } from './station-problem';
 
 /**
  * Words for the codes the server sends (presence reasons, speaker faults, delivery outcomes, audit
@@ -18,6 +19,13 @@ export interface Labels {
   actor(type: string, name: string | null): string;
   targetType(type: string): string;
   rejection(reason: string): string;
+  /** What was wrong with a station, or null when the detail has no words (show it as it came). */
+  stationProblem(detail: string): string | null;
+  /**
+   * Why a relay switched to its fallback ("VOV1: dead air for 20 s") in the console's language;
+   * a reason without words says only that the station failed (show the reason itself folded away).
+   */
+  relayReason(reason: string): string;
   /** The error as a sentence, with the fields to correct when the server named them. */
   error(error: ApiError): string;
 }
@@ -28,6 +36,13 @@ export function useLabels(): Labels {
   return useMemo(() => {
     const known = (key: string) => i18n.exists(key);
     const label = (key: string, fallback: string) => (known(key) ? t(key) : fallback);
+    const problem = (words: ProblemWords) => t(`stationProblem.${words.key}`, words.values);
+    /** A switch reason in words; one without words says only that the station failed. */
+    const relay = (reason: string) => {
+      const { station, problem: words } = relayReason(reason);
+      if (!words) return t('stationProblem.other');
+      return station === null ? problem(words) : t('stationProblem.of', { station, problem: problem(words) });
+    };
     /** One `;`-separated part of a delivery reason, as the dispatcher words it. */
     const reasonPart = (part: string): string => {
       const key = `deliveryReason.${part}`;
@@ -38,6 +53,8 @@ export function useLabels(): Labels {
       if (attempt) return t('deliveryReason.attempt', { count: Number(attempt[1]) });
       const late = /^reported late \(arrived (.+)\)$/.exec(part);
       if (late) return t('deliveryReason.reportedLate', { time: format.dateTime(late[1]) });
+      const switched = /^switched to the fallback: (.+)$/.exec(part);
+      if (switched) return t('deliveryReason.switched', { reason: relay(switched[1] ?? '') });
       return part;
     };
     return {
@@ -56,6 +73,11 @@ export function useLabels(): Labels {
           : (name ?? label(`actorType.${type}`, type)),
       targetType: (type) => label(`targetType.${type}`, type),
       rejection: (reason) => label(`rejection.${reason}`, reason),
+      stationProblem: (detail) => {
+        const words = stationProblem(detail);
+        return words ? problem(words) : null;
+      },
+      relayReason: relay,
       error: (error) => {
         const details = error.details as { retryAfterS?: number } | { field?: string }[] | undefined;
         const seconds = !Array.isArray(details) ? details?.retryAfterS : undefined;

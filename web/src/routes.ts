@@ -64,6 +64,14 @@ export const ROUTES: PageRoute[] = [
     component: lazy(() => import('./pages/live')),
   },
   {
+    path: '/stations',
+    nav: 'nav.stations',
+    testId: 'nav-stations',
+    // Admins keep the list, operators relay from it, technicians check it.
+    roles: ['operator', 'technician'],
+    component: lazy(() => import('./pages/stations')),
+  },
+  {
     path: '/reports',
     nav: 'nav.reports',
     testId: 'nav-reports',

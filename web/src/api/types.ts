@@ -41,6 +41,7 @@ import type {
   ScheduleResultSchema,
   ScheduleSchema,
 } from '../../../contracts/schedules';
+import type { FallbackSchema, RelaySwitchSchema, StationSchema } from '../../../contracts/stations';
 
 export type Role = z.infer<typeof RoleSchema>;
 export type Level = z.infer<typeof LevelSchema>;
@@ -79,6 +80,16 @@ export type Schedule = z.infer<typeof ScheduleSchema>;
 export type Clash = z.infer<typeof OverlapSchema>;
 export type ScheduleResult = z.infer<typeof ScheduleResultSchema>;
 export type Occurrence = z.infer<typeof CalendarOccurrenceSchema>;
+
+/** A radio station a commune relays, with its fallback and its last health check. */
+export type Station = z.infer<typeof StationSchema>;
+export type StationKind = Station['kind'];
+export type StationHealthState = Station['health']['state'];
+export type Fallback = z.infer<typeof FallbackSchema>;
+/** A relay that switched to its station's fallback, as the broadcast log keeps it. */
+export type RelaySwitch = z.infer<typeof RelaySwitchSchema>;
+/** The live stream a cluster reported playing in its last heartbeat. */
+export type StreamHealth = NonNullable<ClusterStatus['stream']>;
 
 export type Delivery = z.infer<typeof DeliverySchema>;
 export type DeliveryState = Delivery['state'];

@@ -36,7 +36,8 @@ export function FormActions({
 
 /**
  * A record's form opened above its list: its title, its fields, the refusal if saving failed,
- * then save (test id `<testId>-save`) and cancel. It takes the keyboard as it opens.
+ * then save (test id `<testId>-save` unless `saveTestId` names it) and cancel. It takes the
+ * keyboard as it opens.
  */
 export function FormCard({
   title,
@@ -46,10 +47,12 @@ export function FormCard({
   busy,
   submitLabel,
   onCancel,
+  saveTestId,
   children,
 }: {
   title: string;
   testId: string;
+  saveTestId?: string;
   onSubmit: (event: FormEvent) => void;
   error: ApiError | null;
   busy: boolean;
@@ -64,7 +67,12 @@ export function FormCard({
       <h2>{title}</h2>
       {children}
       <ErrorMessage error={error} />
-      <FormActions label={submitLabel} disabled={busy} testId={`${testId}-save`} onCancel={onCancel} />
+      <FormActions
+        label={submitLabel}
+        disabled={busy}
+        testId={saveTestId ?? `${testId}-save`}
+        onCancel={onCancel}
+      />
     </form>
   );
 }

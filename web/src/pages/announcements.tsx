@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError, api, type Page } from '../api/client';
-import type { Clash, Level, Schedule, ScheduleResult, Targets } from '../api/types';
+import type { Clash, Content, Level, Schedule, ScheduleResult, Station, Targets } from '../api/types';
 import { toApiError, useFetch } from '../api/use-fetch';
 import { DataTable } from '../components/data-table';
 import { ErrorMessage } from '../components/error-message';
@@ -10,18 +10,27 @@ import { MediaPicker } from '../components/media-picker';
 import { ScheduleRule } from '../components/schedule-rule';
 import { countTargets, TargetPicker } from '../components/target-picker';
 import { TextField } from '../components/text-field';
+import { useContentWords } from '../content-words';
 import { useFormat } from '../format';
 
 const LEVELS: Level[] = ['normal', 'priority', 'emergency'];
 const WEEKDAYS = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'] as const;
 type Recurrence = 'once' | 'daily' | 'weekly' | 'custom';
+type ContentKind = Content['kind'];
+/** The content choices of the form, each with its label's i18n key. */
+const CONTENT_KINDS: [ContentKind, string][] = [
+  ['media', 'schedule.contentMedia'],
+  ['stream', 'schedule.contentStream'],
+  ['station', 'schedule.contentStation'],
+];
 
 interface Draft {
   name: string;
   level: Level;
-  contentKind: 'media' | 'stream';
+  contentKind: ContentKind;
   mediaId: string;
   streamUrl: string;
+  stationId: string;
   start: string;
   recurrence: Recurrence;
   weekdays: string[];
@@ -40,6 +49,7 @@ const EMPTY: Draft = {
   contentKind: 'media',
   mediaId: '',
   streamUrl: '',
+  stationId: '',
   start: '',
   recurrence: 'once',
   weekdays: ['MO', 'TU', 'WE', 'TH', 'FR'],
@@ -62,13 +72,15 @@ function draftOf(schedule: Schedule): Draft {
     contentKind: schedule.content.kind,
     mediaId: schedule.content.kind === 'media' ? schedule.content.mediaId : '',
     streamUrl: schedule.content.kind === 'stream' ? schedule.content.url : '',
+    stationId: schedule.content.kind === 'station' ? schedule.content.stationId : '',
     start: schedule.start.slice(0, 19),
     recurrence: !rrule ? 'once' : rrule === 'FREQ=DAILY' ? 'daily' : weekly ? 'weekly' : 'custom',
     weekdays: weekly?.[1]?.split(',') ?? EMPTY.weekdays,
     rrule,
     volume: schedule.volume === null ? '' : String(schedule.volume),
     repeat: String(schedule.repeat),
-    durationS: schedule.durationS === null ? '' : String(schedule.durationS),
+    // A media item's length is the file's; only a relay keeps a window of its own.
+    durationS: schedule.content.kind === 'media' ? '' : String(schedule.durationS),
     targets: schedule.targets,
     enabled: schedule.enabled,
   };
@@ -88,19 +100,29 @@ function rruleOf(draft: Draft): string | undefined {
   }
 }
 
+function contentOf(draft: Draft): Content {
+  switch (draft.contentKind) {
+    case 'media':
+      return { kind: 'media', mediaId: draft.mediaId };
+    case 'stream':
+      return { kind: 'stream', url: draft.streamUrl.trim() };
+    case 'station':
+      return { kind: 'station', stationId: draft.stationId };
+  }
+}
+
 function bodyOf(draft: Draft) {
+  const relay = draft.contentKind !== 'media';
   return {
     name: draft.name.trim(),
     level: draft.level,
-    content:
-      draft.contentKind === 'media'
-        ? { kind: 'media', mediaId: draft.mediaId }
-        : { kind: 'stream', url: draft.streamUrl.trim() },
+    content: contentOf(draft),
     start: draft.start.length === 16 ? `${draft.start}:00` : draft.start,
     rrule: rruleOf(draft),
     volume: draft.volume ? Number(draft.volume) : undefined,
     repeat: draft.repeat ? Number(draft.repeat) : undefined,
-    durationS: draft.durationS ? Number(draft.durationS) : undefined,
+    // The server refuses a window for media (its length is the file's) and clears it with null.
+    durationS: relay ? (draft.durationS ? Number(draft.durationS) : undefined) : null,
     targets: draft.targets,
     enabled: draft.enabled,
   };
@@ -110,6 +132,7 @@ export default function AnnouncementsPage() {
   const { t } = useTranslation();
   const format = useFormat();
   const schedules = useFetch<Page<Schedule>>('/api/v1/schedules', { limit: 500 });
+  const { words, error: wordsError } = useContentWords();
   const [editing, setEditing] = useState<Schedule | 'new' | null>(null);
 
   return (
@@ -129,6 +152,7 @@ export default function AnnouncementsPage() {
         <ScheduleForm
           key={editing === 'new' ? 'new' : editing.id}
           schedule={editing === 'new' ? null : editing}
+          stations={words.stations}
           onDone={() => {
             setEditing(null);
             schedules.reload();
@@ -137,7 +161,7 @@ export default function AnnouncementsPage() {
         />
       ) : null}
       <DataTable
-        error={schedules.error}
+        error={schedules.error ?? wordsError}
         rows={schedules.data?.items}
         rowKey={(schedule) => schedule.id}
         rowAttributes={(schedule) => ({ 'data-testid': `schedule-${schedule.id}` })}
@@ -157,6 +181,11 @@ export default function AnnouncementsPage() {
             cell: (schedule) => (
               <span className={`level level-${schedule.level}`}>{t(`level.${schedule.level}`)}</span>
             ),
+          },
+          {
+            header: t('schedule.content'),
+            cell: (schedule) => words.content(schedule.content),
+            data: (schedule) => ({ 'data-content-kind': schedule.content.kind }),
           },
           {
             header: t('schedule.recurrence'),
@@ -185,10 +214,13 @@ export default function AnnouncementsPage() {
 
 function ScheduleForm({
   schedule,
+  stations,
   onDone,
   onCancel,
 }: {
   schedule: Schedule | null;
+  /** The stations an operator may relay on a schedule. */
+  stations: Station[];
   onDone: () => void;
   onCancel: () => void;
 }) {
@@ -264,34 +296,59 @@ function ScheduleForm({
         </label>
         <fieldset className="inline">
           <legend>{t('schedule.content')}</legend>
-          <label>
-            <input
-              type="radio"
-              name="content"
-              checked={draft.contentKind === 'media'}
-              onChange={() => set({ contentKind: 'media' })}
-            />
-            {t('schedule.contentMedia')}
-          </label>
-          <label>
-            <input
-              type="radio"
-              name="content"
-              checked={draft.contentKind === 'stream'}
-              onChange={() => set({ contentKind: 'stream' })}
-            />
-            {t('schedule.contentStream')}
-          </label>
+          {CONTENT_KINDS.map(([kind, label]) => (
+            <label key={kind}>
+              <input
+                type="radio"
+                name="content"
+                checked={draft.contentKind === kind}
+                onChange={() => set({ contentKind: kind })}
+                data-testid={`content-${kind}`}
+              />
+              {t(label)}
+            </label>
+          ))}
         </fieldset>
         {draft.contentKind === 'media' ? (
           <MediaPicker id="schedule-media" value={draft.mediaId} onChange={(mediaId) => set({ mediaId })} />
-        ) : (
+        ) : null}
+        {draft.contentKind === 'stream' ? (
           <TextField
             label={t('schedule.streamUrl')}
             type="url"
             required
             value={draft.streamUrl}
             onChange={(streamUrl) => set({ streamUrl })}
+          />
+        ) : null}
+        {draft.contentKind === 'station' ? (
+          <label>
+            {t('schedule.station')}
+            <select
+              required
+              value={draft.stationId}
+              onChange={(e) => set({ stationId: e.target.value })}
+              data-testid="station-select"
+            >
+              <option value="">{t('stations.choose')}</option>
+              {stations.map((station) => (
+                <option key={station.id} value={station.id}>
+                  {station.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        ) : null}
+        {draft.contentKind === 'media' ? null : (
+          <TextField
+            label={t('schedule.duration')}
+            type="number"
+            required
+            min={1}
+            max={86_400}
+            value={draft.durationS}
+            onChange={(durationS) => set({ durationS })}
+            testId="schedule-duration"
           />
         )}
         <TextField
@@ -379,13 +436,6 @@ function ScheduleForm({
           max={20}
           value={draft.repeat}
           onChange={(repeat) => set({ repeat })}
-        />
-        <TextField
-          label={t('schedule.duration')}
-          type="number"
-          min={1}
-          value={draft.durationS}
-          onChange={(durationS) => set({ durationS })}
         />
         <label className="check">
           <input

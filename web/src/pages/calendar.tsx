@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import type { Occurrence } from '../api/types';
 import { useFetch } from '../api/use-fetch';
 import { ErrorMessage } from '../components/error-message';
+import { useContentWords } from '../content-words';
 import { addDays, dayKey, useFormat, weekStart, zoneMidnight } from '../format';
 
 export default function CalendarPage() {
@@ -17,6 +18,8 @@ export default function CalendarPage() {
     from,
     to,
   });
+
+  const { words, error: wordsError } = useContentWords();
 
   const byDay = new Map<string, Occurrence[]>();
   for (const occurrence of data?.items ?? []) {
@@ -45,7 +48,7 @@ export default function CalendarPage() {
           {loading ? ` · ${t('common.loading')}` : ''}
         </span>
       </div>
-      <ErrorMessage error={error} />
+      <ErrorMessage error={error ?? wordsError} />
       <div className="week">
         {days.map((day) => {
           const items = byDay.get(day) ?? [];
@@ -60,13 +63,14 @@ export default function CalendarPage() {
                     className={`occurrence level-${occurrence.level}`}
                     data-testid="occurrence"
                     data-schedule-id={occurrence.scheduleId}
+                    data-content-kind={occurrence.content.kind}
                   >
                     <time dateTime={occurrence.start}>
                       {format.time(occurrence.start)}–{format.time(occurrence.end)}
                     </time>{' '}
                     <strong>{occurrence.name}</strong>
                     <div className="muted">
-                      {t(`level.${occurrence.level}`)} ·{' '}
+                      {t(`level.${occurrence.level}`)} · {words.content(occurrence.content)} ·{' '}
                       {t('calendar.clusters', { count: occurrence.clusterIds.length })}
                     </div>
                     {occurrence.preemptedBy.length > 0 ? (

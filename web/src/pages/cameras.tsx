@@ -7,6 +7,7 @@ import { useFetch } from '../api/use-fetch';
 import { useCameraOnboarding } from '../components/camera-form';
 import { Dialog } from '../components/dialog';
 import { ErrorMessage } from '../components/error-message';
+import { TechnicalDetail } from '../components/technical-detail';
 import { useFormat } from '../format';
 import { allowed, useSession } from '../session';
 
@@ -148,19 +149,5 @@ function Incidents({ cameraId }: { cameraId: string }) {
         ))}
       </ol>
     </>
-  );
-}
-
-/**
- * What the camera answered (a SOAP fault, an HTTP status), as it came: for the technician, folded
- * away so the wall reads in the console's language.
- */
-function TechnicalDetail({ text }: { text: string }) {
-  const { t } = useTranslation();
-  return (
-    <details className="technical">
-      <summary>{t('cameras.technical')}</summary>
-      <code>{text}</code>
-    </details>
   );
 }

@@ -13,6 +13,7 @@ import { DataTable } from '../components/data-table';
 import { VillageSelect } from '../components/place-select';
 import { Presence } from '../components/presence';
 import { RecordButtons, RemoveDialog } from '../components/record-actions';
+import { StreamHealthView } from '../components/stream-health';
 import { useFormat } from '../format';
 
 /** The technician's cluster registry: register by device id, issue the secret, edit, remove. */
@@ -29,6 +30,10 @@ export default function ClustersPage() {
 
   const villageName = (id: string) => villages.find((v) => v.id === id)?.name ?? id;
   const onlineOf = (cluster: Cluster) => live.get(cluster.id)?.online ?? cluster.status.online;
+  const streamOf = (cluster: Cluster) => {
+    const update = live.get(cluster.id);
+    return update ? update.stream : cluster.status.stream;
+  };
 
   return (
     <section>
@@ -88,7 +93,18 @@ export default function ClustersPage() {
             ),
           },
           { header: t('clusterForm.village'), cell: (cluster) => villageName(cluster.villageId) },
-          { header: t('cluster.status'), cell: (cluster) => <Presence online={onlineOf(cluster)} /> },
+          {
+            header: t('cluster.status'),
+            cell: (cluster) => {
+              const stream = streamOf(cluster);
+              return (
+                <>
+                  <Presence online={onlineOf(cluster)} />
+                  {stream ? <StreamHealthView stream={stream} compact /> : null}
+                </>
+              );
+            },
+          },
           {
             header: t('clusterForm.location'),
             cell: (cluster) =>

@@ -7,6 +7,7 @@ import type { ClusterDetail, CommandRecord, DemoFaults, HistoryAnswer } from '..
 import { toApiError, useFetch } from '../api/use-fetch';
 import { ErrorMessage } from '../components/error-message';
 import { HistoryChart } from '../components/history-chart';
+import { StreamHealthView } from '../components/stream-health';
 import { useFormat, useSettings } from '../format';
 import { type Labels, useLabels } from '../labels';
 
@@ -55,6 +56,8 @@ function LiveValues({ id, cluster }: { id: string; cluster: ClusterDetail | null
   const update = state.clusters.get(id);
   const status = cluster?.status;
   const online = update?.online ?? status?.online ?? false;
+  // A live record without a stream means the stream ended since the cluster was read.
+  const stream = update ? update.stream : (status?.stream ?? null);
   const rows: [string, string][] = [
     [t('cluster.status'), online ? t('cluster.online') : t('cluster.offline')],
     [t('cluster.sinceLabel'), format.dateTime(update?.since ?? status?.since)],
@@ -79,6 +82,7 @@ function LiveValues({ id, cluster }: { id: string; cluster: ClusterDetail | null
           </div>
         ))}
       </dl>
+      {stream ? <StreamHealthView stream={stream} /> : null}
       {last ? (
         <p className="muted" data-testid="device-last-rejection">
           {t('device.lastRejection', {

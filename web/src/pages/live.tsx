@@ -7,6 +7,7 @@ import type { Commune, Level, Targets } from '../api/types';
 import { useFetch } from '../api/use-fetch';
 import { type TalkRequest, type TalkState, useLiveTalk } from '../audio/live-talk';
 import { microphoneSupport } from '../audio/microphone';
+import { broadcastLogPath } from '../broadcast-log';
 import { ErrorMessage } from '../components/error-message';
 import { Elapsed, LevelMeter } from '../components/live-meters';
 import { MicrophoneNotice } from '../components/microphone-notice';
@@ -17,11 +18,6 @@ import { useFormat } from '../format';
 const LEVELS: Level[] = ['normal', 'priority', 'emergency'];
 /** Delivery states counted as a cluster that will not play the talk. */
 const FAILED_STATES = ['failed', 'missed', 'expired'] as const;
-
-/** The broadcast log, opened at one broadcast (pages/reports.tsx reads `broadcast`). */
-function broadcastLogPath(broadcastId: string): string {
-  return `/reports?broadcast=${encodeURIComponent(broadcastId)}`;
-}
 
 /** A signed-in operator reads library items here (clusters use signed links instead). */
 function mediaContentPath(mediaId: string): string {

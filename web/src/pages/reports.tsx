@@ -1,15 +1,19 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useSearch } from 'wouter';
+import { Link, useSearch } from 'wouter';
 import { buildUrl, type Page } from '../api/client';
-import type { AvailabilityReport, Broadcast } from '../api/types';
+import type { AvailabilityReport, Broadcast, RelaySwitch } from '../api/types';
 import { useFetch } from '../api/use-fetch';
+import { broadcastLogPath } from '../broadcast-log';
 import { DataTable } from '../components/data-table';
 import { DateInput } from '../components/date-input';
 import { DeliveryTable } from '../components/deliveries';
 import { ErrorMessage } from '../components/error-message';
 import { Pager } from '../components/pager';
+import { TechnicalDetail } from '../components/technical-detail';
+import { type ContentWords, useContentWords } from '../content-words';
 import { addDays, dayKey, useFormat, zoneMidnight } from '../format';
+import { useLabels } from '../labels';
 
 const PAGE = 50;
 
@@ -23,12 +27,19 @@ export default function ReportsPage() {
   const [offset, setOffset] = useState(0);
   // `?broadcast=<id>` (a link from the live talk page) opens that broadcast's detail.
   const search = useSearch();
-  const [openId, setOpenId] = useState<string | null>(() => new URLSearchParams(search).get('broadcast'));
+  const linkedId = new URLSearchParams(search).get('broadcast');
+  const [openId, setOpenId] = useState<string | null>(linkedId);
+  // A link within the page (a relay's fallback broadcast) opens that one instead.
+  useEffect(() => {
+    if (linkedId) setOpenId(linkedId);
+  }, [linkedId]);
   const from = zoneMidnight(fromDay, timeZone).toISOString();
   const to = zoneMidnight(addDays(toDay, 1), timeZone).toISOString();
   const log = useFetch<Page<Broadcast>>('/api/v1/broadcasts', { from, to, limit: PAGE, offset });
   const availability = useFetch<AvailabilityReport>('/api/v1/reports/availability', { from, to, limit: 500 });
   const detail = useFetch<Broadcast>(openId ? `/api/v1/broadcasts/${openId}` : null);
+  // Read with the page, so a detail opened (or followed from a switch) names what it played at once.
+  const content = useContentWords();
   const percent = (pct: number | null) => t('units.percent', { value: format.number(pct, 1) });
 
   return (
@@ -115,24 +126,9 @@ export default function ReportsPage() {
       />
       <Pager page={log.data} onOffset={setOffset} />
       {openId && detail.data?.id === openId ? (
-        <section className="card" data-testid="broadcast-detail">
-          <h3>{detail.data.name}</h3>
-          {detail.data.recordingMediaId ? (
-            <figure className="recording">
-              <figcaption>{t('live.recording')}</figcaption>
-              {/* biome-ignore lint/a11y/useMediaCaption: a recording of the operator's own voice has no captions. */}
-              <audio
-                controls
-                preload="none"
-                src={`/api/v1/media/${encodeURIComponent(detail.data.recordingMediaId)}/content`}
-                data-testid="broadcast-recording"
-                data-media-id={detail.data.recordingMediaId}
-              />
-            </figure>
-          ) : null}
-          <DeliveryTable deliveries={detail.data.deliveries} />
-        </section>
+        <BroadcastDetail broadcast={detail.data} words={content.words} />
       ) : null}
+      <ErrorMessage error={content.error} />
       <ErrorMessage error={detail.error} />
 
       <h2>{t('reports.availability')}</h2>
@@ -178,4 +174,82 @@ function statusOf(broadcast: Broadcast): Broadcast['status'] | 'upcoming' {
   return broadcast.status === 'active' && Date.parse(broadcast.startAt) > Date.now()
     ? 'upcoming'
     : broadcast.status;
+}
+
+/** One broadcast: what it played, its recording, its switches to a fallback, and each cluster's outcome. */
+function BroadcastDetail({ broadcast, words }: { broadcast: Broadcast; words: ContentWords }) {
+  const { t } = useTranslation();
+  return (
+    <section className="card" data-testid="broadcast-detail" data-broadcast-id={broadcast.id}>
+      <h3>{broadcast.name}</h3>
+      <p data-testid="broadcast-content" data-content-kind={broadcast.content.kind}>
+        {/* A talk's stream is the platform's own signed link: say what it was instead. */}
+        {t('schedule.content')}:{' '}
+        {broadcast.kind === 'talk' ? t('contentText.talk') : words.content(broadcast.content)}
+      </p>
+      {broadcast.recordingMediaId ? (
+        <figure className="recording">
+          <figcaption>{t('live.recording')}</figcaption>
+          {/* biome-ignore lint/a11y/useMediaCaption: a recording of the operator's own voice has no captions. */}
+          <audio
+            controls
+            preload="none"
+            src={`/api/v1/media/${encodeURIComponent(broadcast.recordingMediaId)}/content`}
+            data-testid="broadcast-recording"
+            data-media-id={broadcast.recordingMediaId}
+          />
+        </figure>
+      ) : null}
+      {broadcast.switches.length > 0 ? <Switches switches={broadcast.switches} words={words} /> : null}
+      <DeliveryTable deliveries={broadcast.deliveries} />
+    </section>
+  );
+}
+
+/** A station relay's switches to its fallback: when, why, to what, and the broadcast that played it. */
+function Switches({ switches, words }: { switches: RelaySwitch[]; words: ContentWords }) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const labels = useLabels();
+  return (
+    <section data-testid="broadcast-switches">
+      <h4>{t('switches.title')}</h4>
+      <DataTable
+        rows={switches}
+        rowKey={(change) => `${change.at}-${change.toBroadcastId ?? 'stop'}`}
+        rowAttributes={(change) => ({
+          'data-testid': 'broadcast-switch',
+          'data-to': change.to.kind,
+          'data-to-broadcast-id': change.toBroadcastId ?? undefined,
+        })}
+        columns={[
+          {
+            header: t('switches.at'),
+            cell: (change) => <time dateTime={change.at}>{format.stamp(change.at)}</time>,
+          },
+          {
+            header: t('switches.reason'),
+            cell: (change) => (
+              <>
+                {labels.relayReason(change.reason)}
+                <TechnicalDetail text={change.reason} />
+              </>
+            ),
+          },
+          { header: t('switches.to'), cell: (change) => words.switchedTo(change.to) },
+          {
+            header: t('switches.broadcast'),
+            cell: (change) =>
+              change.toBroadcastId ? (
+                <Link href={broadcastLogPath(change.toBroadcastId)} data-testid="switch-broadcast">
+                  {t('switches.open')}
+                </Link>
+              ) : (
+                t('common.none')
+              ),
+          },
+        ]}
+      />
+    </section>
+  );
 }
