@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../devices/index.js';
 import { demoSimulators } from '../../services/demo/demo-simulators.js';
@@ -13,6 +12,7 @@ import { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.
 import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { SimulatedCluster } from '../../simulators/speaker-cluster/simulated-cluster.js';
 import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.js';
+import { buildConsole } from '../support/console-build.js';
 import { api, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 import { wavTone } from '../support/wav.js';
 import { ForeignWords } from './foreign-words.js';
@@ -91,19 +91,7 @@ describe.skipIf(skip !== null)(`operator console in Chromium${skip ? ` — skipp
     page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: false });
 
   beforeAll(async () => {
-    webRoot = mkdtempSync(join(tmpdir(), 'sc-console-'));
-    // vitest runs with NODE_ENV=test, which would give React's development build; CI ships production.
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = 'production';
-    try {
-      await build({
-        configFile: join(ROOT, 'web', 'vite.config.ts'),
-        logLevel: 'warn',
-        build: { outDir: webRoot, emptyOutDir: true },
-      });
-    } finally {
-      process.env.NODE_ENV = nodeEnv;
-    }
+    webRoot = await buildConsole('sc-console-');
     mkdirSync(SCREENSHOTS, { recursive: true });
     t = await startTestPlatform({
       webRoot,

@@ -1,14 +1,13 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.js';
+import { buildConsole } from '../support/console-build.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 import { wavTone } from '../support/wav.js';
 
@@ -17,7 +16,6 @@ import { wavTone } from '../support/wav.js';
  * a 1 kHz tone from a WAV file, talking to the 18 simulated Hướng Đạo clusters over real MQTT;
  * what counts is what each simulated cluster decoded from the stream.
  */
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const skip = chromiumSkipReason();
 const TONE_HZ = 1000;
 
@@ -55,6 +53,16 @@ describe.skipIf(skip !== null)(`live talk from the console${skip ? ` — skipped
     return talk.id;
   };
 
+  /** Starts talking on the page and waits until all 18 clusters play; the talk's broadcast id. */
+  const talkToAll = async (page: Page): Promise<string> => {
+    await page.getByTestId('live-start').click();
+    await vi.waitFor(async () => expect(await page.getByTestId('live-playing').innerText()).toBe('18'), {
+      timeout: 30_000,
+      interval: 250,
+    });
+    return activeTalk();
+  };
+
   const reportsOf = (broadcastId: string) =>
     clusterIds.map((id) =>
       fleet
@@ -64,18 +72,7 @@ describe.skipIf(skip !== null)(`live talk from the console${skip ? ` — skipped
     );
 
   beforeAll(async () => {
-    webRoot = mkdtempSync(join(tmpdir(), 'sc-live-console-'));
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = 'production';
-    try {
-      await build({
-        configFile: join(ROOT, 'web', 'vite.config.ts'),
-        logLevel: 'warn',
-        build: { outDir: webRoot, emptyOutDir: true },
-      });
-    } finally {
-      process.env.NODE_ENV = nodeEnv;
-    }
+    webRoot = await buildConsole('sc-live-console-');
     t = await startTestPlatform({ webRoot, config: { SEED_PRESET: 'huong-dao', LIVE_SILENCE_S: 4 } });
     const devices = [];
     for (const cluster of t.platform.registry.listClusters(
@@ -121,12 +118,7 @@ describe.skipIf(skip !== null)(`live talk from the console${skip ? ` — skipped
 
   it("plays the operator's microphone on all 18 clusters, and keeps the recording in the log", async () => {
     const { page, close } = await operatorOnLivePage();
-    await page.getByTestId('live-start').click();
-    await vi.waitFor(async () => expect(await page.getByTestId('live-playing').innerText()).toBe('18'), {
-      timeout: 30_000,
-      interval: 250,
-    });
-    const broadcastId = await activeTalk();
+    const broadcastId = await talkToAll(page);
     // The level meter moves with the tone.
     await vi.waitFor(async () =>
       expect(Number(await page.getByTestId('live-level').getAttribute('aria-valuenow'))).toBeGreaterThan(10),
@@ -155,12 +147,7 @@ describe.skipIf(skip !== null)(`live talk from the console${skip ? ` — skipped
 
   it("ends the talk on every cluster, with the reason, when the operator's tab is closed mid-talk", async () => {
     const { page, close } = await operatorOnLivePage();
-    await page.getByTestId('live-start').click();
-    await vi.waitFor(async () => expect(await page.getByTestId('live-playing').innerText()).toBe('18'), {
-      timeout: 30_000,
-      interval: 250,
-    });
-    const broadcastId = await activeTalk();
+    const broadcastId = await talkToAll(page);
     await vi.waitFor(() => {
       for (const report of reportsOf(broadcastId)) expect(report?.decodedS ?? 0).toBeGreaterThan(1);
     });
