@@ -75,7 +75,12 @@ function listen(url: string, count: number, onBurst: (at: number) => void) {
       decoder?.free();
     })();
   }
-  return { bytes, close: () => controllers.forEach((c) => c.abort()) };
+  return {
+    bytes,
+    close: () => {
+      for (const controller of controllers) controller.abort();
+    },
+  };
 }
 
 process.on('message', async (request: LiveClientRequest) => {

@@ -179,7 +179,7 @@ const CURRENCY = ['VNĐ', 'VND', 'đồng', 'đ'];
 
 /** Units and currency right after a number (already read as words): "150 mi-li-mét", "500 nghìn đồng". */
 function readUnits(text: string): string {
-  const names = [...UNITS.map(([unit]) => unit), ...CURRENCY].map(escape).join('|');
+  const names = [...UNITS.map(([unit]) => unit), ...CURRENCY].map(escapeRegExp).join('|');
   const after = new RegExp(`(${NUMBER_WORD})\\s?(${names})(?![\\p{L}\\d/])`, 'gu');
   return text.replace(after, (_all, number: string, unit: string) => {
     const word = CURRENCY.includes(unit) ? 'đồng' : (UNITS.find(([u]) => u === unit)?.[1] ?? unit);
@@ -187,7 +187,7 @@ function readUnits(text: string): string {
   });
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
@@ -195,7 +195,7 @@ function escape(text: string): string {
 function readAbbreviations(text: string): string {
   let out = text;
   for (const [short, long] of ABBREVIATIONS) {
-    out = out.replace(new RegExp(`(?<![\\p{L}\\d])${escape(short)}(?![\\p{L}\\d])`, 'gu'), long);
+    out = out.replace(new RegExp(`(?<![\\p{L}\\d])${escapeRegExp(short)}(?![\\p{L}\\d])`, 'gu'), long);
   }
   return out;
 }

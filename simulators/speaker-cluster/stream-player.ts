@@ -127,7 +127,10 @@ export class StreamPlayer {
           // Only a stream that has played is opened again; one that never did fails at startAt.
           if (failure.code !== 'fetch-failed' || cause === null) throw failure;
           // Gone (404, 410) while reopening: the talk ended meanwhile, as the protocol says.
-          if (failure instanceof MediaFetchError && (failure.httpStatus === 404 || failure.httpStatus === 410)) {
+          if (
+            failure instanceof MediaFetchError &&
+            (failure.httpStatus === 404 || failure.httpStatus === 410)
+          ) {
             this.endOfStream();
             return;
           }
