@@ -22,6 +22,8 @@ export interface Formatters {
   stamp: (iso: string | null | undefined) => string;
   time: (iso: string | null | undefined) => string;
   day: (iso: string | Date) => string;
+  /** An instant's date without the year, as a calendar entry writes it: 21/08. */
+  dayMonth: (iso: string) => string;
   /** A calendar date typed as YYYY-MM-DD (a date input's value) as the language writes it. */
   calendarDate: (day: string) => string;
   number: (value: number | null | undefined, digits?: number) => string;
@@ -65,6 +67,7 @@ export function useFormat(): Formatters {
       month: '2-digit',
       year: 'numeric',
     });
+    const dayMonth = new Intl.DateTimeFormat('en-GB', { timeZone, day: '2-digit', month: '2-digit' });
     const empty = t('common.none');
     const stamp = (iso: string) => {
       const parts = dateTime.formatToParts(new Date(iso));
@@ -77,6 +80,10 @@ export function useFormat(): Formatters {
       stamp: (iso) => (iso ? stamp(iso) : empty),
       time: (iso) => (iso ? time.format(new Date(iso)) : empty),
       day: (iso) => day.format(typeof iso === 'string' ? new Date(iso) : iso),
+      dayMonth: (iso) => {
+        const parts = dayMonth.formatToParts(new Date(iso));
+        return `${parts.find((p) => p.type === 'day')?.value}/${parts.find((p) => p.type === 'month')?.value}`;
+      },
       calendarDate: (value) => {
         const [y, m, d] = value.split('-').map(Number);
         return y && m && d ? calendarDate.format(new Date(Date.UTC(y, m - 1, d))) : value;

@@ -17,7 +17,11 @@ import type {
   CameraWithHealthSchema,
   DiscoveredCameraSchema,
 } from '../../../contracts/cameras';
-import type { CommandResponseSchema } from '../../../contracts/commands';
+import type {
+  CommandResponseSchema,
+  ControlRequestSchema,
+  ControlResponseSchema,
+} from '../../../contracts/commands';
 import type { ConsoleSettingsSchema } from '../../../contracts/console';
 import type { DemoFaultsSchema } from '../../../contracts/demo';
 import type {
@@ -80,6 +84,10 @@ export type Schedule = z.infer<typeof ScheduleSchema>;
 export type Clash = z.infer<typeof OverlapSchema>;
 export type ScheduleResult = z.infer<typeof ScheduleResultSchema>;
 export type Occurrence = z.infer<typeof CalendarOccurrenceSchema>;
+/** A recurrence on Vietnamese lunar dates, as a schedule keeps it (defaults filled in). */
+export type LunarRule = NonNullable<Schedule['lunar']>;
+/** An occurrence's date in the Vietnamese lunar calendar. */
+export type LunarDate = Occurrence['lunarDate'];
 
 /** A radio station a commune relays, with its fallback and its last health check. */
 export type Station = z.infer<typeof StationSchema>;
@@ -99,6 +107,11 @@ export type Availability = z.infer<typeof AvailabilitySchema>;
 export type AvailabilityReport = z.infer<typeof AvailabilityReportSchema>;
 
 export type CommandRecord = z.infer<typeof CommandResponseSchema>;
+/** What operators may send to the clusters of some targets: a volume or the amplifiers' power. */
+export type ControlCommand = z.input<typeof ControlRequestSchema>['command'];
+/** Each cluster's answer to a volume or power command sent to some targets. */
+export type ControlResult = z.infer<typeof ControlResponseSchema>;
+export type ControlStatus = ControlResult['items'][number]['status'];
 export type HistoryAnswer = z.infer<typeof HistoryResponseSchema>;
 export type AuditEntry = z.infer<typeof AuditEntrySchema>;
 /** Demo mode: a simulated device's faults. */

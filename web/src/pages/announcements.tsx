@@ -6,6 +6,7 @@ import { toApiError, useFetch } from '../api/use-fetch';
 import { DataTable } from '../components/data-table';
 import { ErrorMessage } from '../components/error-message';
 import { FormActions } from '../components/form-card';
+import { type LunarDraft, LunarFields, lunarDraftOf, lunarOf, NEW_LUNAR } from '../components/lunar-fields';
 import { MediaPicker } from '../components/media-picker';
 import { ScheduleRule } from '../components/schedule-rule';
 import { countTargets, TargetPicker } from '../components/target-picker';
@@ -15,7 +16,7 @@ import { useFormat } from '../format';
 
 const LEVELS: Level[] = ['normal', 'priority', 'emergency'];
 const WEEKDAYS = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'] as const;
-type Recurrence = 'once' | 'daily' | 'weekly' | 'custom';
+type Recurrence = 'once' | 'daily' | 'weekly' | 'lunar' | 'custom';
 type ContentKind = Content['kind'];
 /** The content choices of the form, each with its label's i18n key. */
 const CONTENT_KINDS: [ContentKind, string][] = [
@@ -36,6 +37,7 @@ interface Draft {
   weekdays: string[];
   until: string;
   rrule: string;
+  lunar: LunarDraft;
   volume: string;
   repeat: string;
   durationS: string;
@@ -55,6 +57,7 @@ const EMPTY: Draft = {
   weekdays: ['MO', 'TU', 'WE', 'TH', 'FR'],
   until: '',
   rrule: '',
+  lunar: NEW_LUNAR,
   volume: '',
   repeat: '1',
   durationS: '',
@@ -74,9 +77,18 @@ function draftOf(schedule: Schedule): Draft {
     streamUrl: schedule.content.kind === 'stream' ? schedule.content.url : '',
     stationId: schedule.content.kind === 'station' ? schedule.content.stationId : '',
     start: schedule.start.slice(0, 19),
-    recurrence: !rrule ? 'once' : rrule === 'FREQ=DAILY' ? 'daily' : weekly ? 'weekly' : 'custom',
+    recurrence: schedule.lunar
+      ? 'lunar'
+      : !rrule
+        ? 'once'
+        : rrule === 'FREQ=DAILY'
+          ? 'daily'
+          : weekly
+            ? 'weekly'
+            : 'custom',
     weekdays: weekly?.[1]?.split(',') ?? EMPTY.weekdays,
     rrule,
+    lunar: schedule.lunar ? lunarDraftOf(schedule.lunar) : NEW_LUNAR,
     volume: schedule.volume === null ? '' : String(schedule.volume),
     repeat: String(schedule.repeat),
     // A media item's length is the file's; only a relay keeps a window of its own.
@@ -90,6 +102,7 @@ function rruleOf(draft: Draft): string | undefined {
   const until = draft.until ? `;UNTIL=${draft.until.replaceAll('-', '')}T235959` : '';
   switch (draft.recurrence) {
     case 'once':
+    case 'lunar':
       return undefined;
     case 'daily':
       return `FREQ=DAILY${until}`;
@@ -118,7 +131,9 @@ function bodyOf(draft: Draft) {
     level: draft.level,
     content: contentOf(draft),
     start: draft.start.length === 16 ? `${draft.start}:00` : draft.start,
-    rrule: rruleOf(draft),
+    // null, not absent: an edit that changes the kind of recurrence clears the other kind.
+    rrule: rruleOf(draft) ?? null,
+    lunar: draft.recurrence === 'lunar' ? lunarOf(draft.lunar) : null,
     volume: draft.volume ? Number(draft.volume) : undefined,
     repeat: draft.repeat ? Number(draft.repeat) : undefined,
     // The server refuses a window for media (its length is the file's) and clears it with null.
@@ -190,7 +205,12 @@ export default function AnnouncementsPage() {
           {
             header: t('schedule.recurrence'),
             cell: (schedule) => (
-              <ScheduleRule rule={schedule.rrule} start={schedule.start} timeZone={schedule.timezone} />
+              <ScheduleRule
+                rule={schedule.rrule}
+                lunar={schedule.lunar}
+                start={schedule.start}
+                timeZone={schedule.timezone}
+              />
             ),
           },
           {
@@ -232,11 +252,17 @@ function ScheduleForm({
   const [clashes, setClashes] = useState<Clash[]>([]);
   const [result, setResult] = useState<ScheduleResult | null>(null);
   const set = (patch: Partial<Draft>) => setDraft((current) => ({ ...current, ...patch }));
+  const lunar = draft.recurrence === 'lunar';
+  const lunarRule = lunar ? lunarOf(draft.lunar) : null;
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (countTargets(draft.targets) === 0) {
       setError(new ApiError(400, 'no_targets', t('schedule.needTargets')));
+      return;
+    }
+    if (draft.recurrence === 'lunar' && !lunarOf(draft.lunar)) {
+      setError(new ApiError(400, 'invalid_lunar', t('schedule.lunarInvalid')));
       return;
     }
     setBusy(true);
@@ -352,7 +378,7 @@ function ScheduleForm({
           />
         )}
         <TextField
-          label={t('schedule.start', { zone: format.timeZone })}
+          label={t(lunar ? 'schedule.lunarStart' : 'schedule.start', { zone: format.timeZone })}
           type="datetime-local"
           // Bulletins are timed to the second ("at 06:00:00"), not only to the minute.
           step={1}
@@ -360,7 +386,9 @@ function ScheduleForm({
           value={draft.start}
           onChange={(start) => set({ start })}
           testId="schedule-start"
-        />
+        >
+          {lunar ? <span className="muted">{t('schedule.lunarStartHint')}</span> : null}
+        </TextField>
         <label>
           {t('schedule.recurrence')}
           <select
@@ -371,9 +399,16 @@ function ScheduleForm({
             <option value="once">{t('schedule.once')}</option>
             <option value="daily">{t('schedule.daily')}</option>
             <option value="weekly">{t('schedule.weekly')}</option>
+            <option value="lunar">{t('schedule.lunar')}</option>
             <option value="custom">{t('schedule.custom')}</option>
           </select>
         </label>
+        {lunar ? (
+          <LunarFields
+            value={draft.lunar}
+            onChange={(patch) => set({ lunar: { ...draft.lunar, ...patch } })}
+          />
+        ) : null}
         {draft.recurrence === 'weekly' ? (
           <fieldset className="inline">
             <legend>{t('schedule.weekdays')}</legend>
@@ -411,10 +446,11 @@ function ScheduleForm({
             onChange={(rrule) => set({ rrule })}
           />
         ) : null}
-        {draft.start ? (
+        {draft.start && (!lunar || lunarRule) ? (
           <p className="muted" aria-live="polite">
             <ScheduleRule
               rule={rruleOf(draft) ?? null}
+              lunar={lunarRule}
               start={draft.start}
               timeZone={schedule?.timezone ?? format.timeZone}
               testId="schedule-rule-preview"

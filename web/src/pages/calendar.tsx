@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { Occurrence } from '../api/types';
+import type { LunarDate, Occurrence } from '../api/types';
 import { useFetch } from '../api/use-fetch';
 import { ErrorMessage } from '../components/error-message';
 import { useContentWords } from '../content-words';
@@ -69,6 +69,7 @@ export default function CalendarPage() {
                       {format.time(occurrence.start)}–{format.time(occurrence.end)}
                     </time>{' '}
                     <strong>{occurrence.name}</strong>
+                    <OccurrenceDates start={occurrence.start} lunar={occurrence.lunarDate} />
                     <div className="muted">
                       {t(`level.${occurrence.level}`)} · {words.content(occurrence.content)} ·{' '}
                       {t('calendar.clusters', { count: occurrence.clusterIds.length })}
@@ -102,5 +103,26 @@ export default function CalendarPage() {
         })}
       </div>
     </section>
+  );
+}
+
+/** An occurrence's day in both calendars: 21/08 · 15/7 ÂL, with "nhuận" in a leap month. */
+function OccurrenceDates({ start, lunar }: { start: string; lunar: LunarDate }) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const values = { day: lunar.day, month: lunar.month, year: lunar.year };
+  return (
+    <div
+      className="muted"
+      data-testid="occurrence-dates"
+      data-lunar-day={lunar.day}
+      data-lunar-month={lunar.month}
+      data-lunar-leap={String(lunar.leap)}
+    >
+      {format.dayMonth(start)} ·{' '}
+      <span title={t(lunar.leap ? 'calendar.lunarLeapTitle' : 'calendar.lunarTitle', values)}>
+        {t(lunar.leap ? 'calendar.lunarLeapDate' : 'calendar.lunarDate', values)}
+      </span>
+    </div>
   );
 }

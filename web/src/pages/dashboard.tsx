@@ -1,6 +1,7 @@
 import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
 import { type ClusterView, useClusters } from '../api/registry';
+import { ClusterControl, useMayControl } from '../components/cluster-control';
 import { DataTable } from '../components/data-table';
 import { ErrorMessage } from '../components/error-message';
 import { Presence } from '../components/presence';
@@ -11,6 +12,7 @@ import { allowed, useSession } from '../session';
 export default function DashboardPage() {
   const { t } = useTranslation();
   const { clusters, villages, error, loading } = useClusters();
+  const mayControl = useMayControl();
   const online = clusters.filter((c) => c.online).length;
   const faults = clusters.reduce((sum, c) => sum + c.speakers.filter((s) => s.ok === false).length, 0);
 
@@ -20,6 +22,8 @@ export default function DashboardPage() {
   }
   const villageList = villages.filter((v) => byVillage.has(v.id));
   const orphans = [...byVillage.keys()].filter((id) => !villages.some((v) => v.id === id));
+  // "All" is every commune the account sees clusters of: a commune-limited account, its own.
+  const communeIds = [...new Set(clusters.map((c) => c.communeId))];
 
   return (
     <section>
@@ -30,17 +34,45 @@ export default function DashboardPage() {
         <li data-testid="summary-faults">{t('dashboard.faults', { count: faults })}</li>
       </ul>
       {loading && clusters.length === 0 ? <p className="loading">{t('common.loading')}</p> : null}
+      {mayControl && clusters.length > 0 ? (
+        <section className="card" aria-labelledby="control-all-title">
+          <h2 id="control-all-title">{t('control.allTitle')}</h2>
+          <p className="muted">{t('control.powerHint')}</p>
+          <ClusterControl
+            scope="all"
+            label={t('control.allClusters')}
+            targets={{ communeIds }}
+            clusters={clusters}
+          />
+        </section>
+      ) : null}
       {villageList.map((village) => (
-        <VillageBlock key={village.id} name={village.name} clusters={byVillage.get(village.id) ?? []} />
+        <VillageBlock
+          key={village.id}
+          id={village.id}
+          name={village.name}
+          clusters={byVillage.get(village.id) ?? []}
+          mayControl={mayControl}
+        />
       ))}
       {orphans.map((id) => (
-        <VillageBlock key={id} name={id} clusters={byVillage.get(id) ?? []} />
+        <VillageBlock key={id} id={id} name={id} clusters={byVillage.get(id) ?? []} mayControl={mayControl} />
       ))}
     </section>
   );
 }
 
-function VillageBlock({ name, clusters }: { name: string; clusters: ClusterView[] }) {
+function VillageBlock({
+  id,
+  name,
+  clusters,
+  mayControl,
+}: {
+  id: string;
+  name: string;
+  clusters: ClusterView[];
+  mayControl: boolean;
+}) {
   const { t } = useTranslation();
   const format = useFormat();
   const labels = useLabels();
@@ -49,6 +81,14 @@ function VillageBlock({ name, clusters }: { name: string; clusters: ClusterView[
   return (
     <section className="village">
       <h2>{name}</h2>
+      {mayControl ? (
+        <ClusterControl
+          scope={`village:${id}`}
+          label={name}
+          targets={{ villageIds: [id] }}
+          clusters={clusters}
+        />
+      ) : null}
       <DataTable
         rows={clusters}
         rowKey={(cluster) => cluster.id}

@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { CircleMarker, MapContainer, Polygon, Popup, TileLayer, Tooltip } from 'react-leaflet';
 import { type ClusterView, useClusters } from '../api/registry';
 import type { Village } from '../api/types';
+import { ClusterControl, useMayControl } from '../components/cluster-control';
 import { ErrorMessage } from '../components/error-message';
 import { useFormat, useSettings } from '../format';
 import { type LatLon, villageOutline } from '../village-areas';
@@ -42,6 +43,7 @@ export default function MapPage() {
   const { tileUrl, tileAttribution } = useSettings();
   const format = useFormat();
   const { clusters, villages, error } = useClusters();
+  const mayControl = useMayControl();
   const located = clusters.filter((c) => Number.isFinite(c.location.lat) && Number.isFinite(c.location.lon));
   // Live status updates re-render the page often; the outlines change only when places do.
   const placesKey = JSON.stringify([
@@ -120,6 +122,16 @@ export default function MapPage() {
                 {t('cluster.since', { time: format.dateTime(cluster.since) })}
                 <br />
                 {cluster.address}
+                <br />
+                {t('cluster.volume')}: {format.number(cluster.volume)}
+                {mayControl ? (
+                  <ClusterControl
+                    scope={`cluster:${cluster.id}`}
+                    label={cluster.name}
+                    targets={{ clusterIds: [cluster.id] }}
+                    clusters={[cluster]}
+                  />
+                ) : null}
               </Popup>
             </CircleMarker>
           ))}
