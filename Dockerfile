@@ -20,6 +20,8 @@ ENV NODE_ENV=production DATA_DIR=/data HTTP_PORT=3000 MQTT_PORT=1883
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The speech synthesizer runs as a program of its own: plain JavaScript beside the compiled code.
+COPY --from=build /app/services/tts/espeak-worker.mjs ./dist/services/tts/espeak-worker.mjs
 COPY package.json ./
 RUN mkdir -p /data && chown node:node /data
 USER node

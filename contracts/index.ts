@@ -18,3 +18,4 @@ export * from './realtime.js';
 export * from './registry.js';
 export * from './schedules.js';
 export * from './stations.js';
+export * from './tts.js';

@@ -191,6 +191,13 @@ export const ConfigSchema = z.object({
     .default('false')
     .transform((v) => v === 'true')
     .describe('let stations be fetched from this PC (a stream server running beside the platform)'),
+  TTS_COMMAND: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(' ').filter(Boolean) : undefined))
+    .describe(
+      'a program that reads text on stdin and writes a WAV to {out} ({voice}, {dialect} filled in); default eSpeak NG',
+    ),
   MEDIA_HTTP_PORT: port
     .optional()
     .describe('with HTTPS: a plain-HTTP port that serves only media downloads, for clusters without TLS'),

@@ -43,6 +43,7 @@ import type { ScheduleService } from '../schedules/schedule-service.js';
 import { schedulesFeature } from '../schedules/schedules-feature.js';
 import { stationsFeature } from '../stations/stations-feature.js';
 import { storageFeature } from '../storage/storage-feature.js';
+import { ttsFeature } from '../tts/tts-feature.js';
 import type { Feature, FeatureName, Provides } from './feature.js';
 import { FeatureLifecycle } from './lifecycle.js';
 
@@ -111,6 +112,7 @@ function features(
     broadcastsFeature(),
     camerasFeature(),
     liveFeature(),
+    ttsFeature(),
     ...(options.simulators ? [demoFeature(options.simulators)] : []),
     apiFeature(api),
     realtimeFeature(realtime),

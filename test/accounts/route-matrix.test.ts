@@ -467,6 +467,19 @@ describe('route × role matrix', () => {
         },
       ];
     })(),
+    // [tts] routes
+    {
+      method: 'POST',
+      path: '/api/v1/tts/preview',
+      access: ['operator'],
+      call: () => ({ url: '/api/v1/tts/preview', body: { text: 'Xin chào bà con', voice: 'northern' } }),
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/tts/media',
+      access: ['operator'],
+      call: (c) => ({ url: '/api/v1/tts/media', body: { text: 'Xin chào bà con', name: `Lời chào ${c}` } }),
+    },
     // [stations] routes
     ...(() => {
       let n = 0;
