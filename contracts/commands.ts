@@ -9,6 +9,7 @@ import {
   VolumeCommandSchema,
 } from '../devices/speaker-cluster/messages.js';
 import { TargetsSchema } from './broadcasts.js';
+import { RecurrenceSchema, TimeZoneSchema, WallTimeSchema } from './schedules.js';
 
 const generated = { id: true, issuedAt: true, expiresAt: true } as const;
 
@@ -57,3 +58,43 @@ export const CommandResponseSchema = z.object({
   expiresAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
+
+const ControlCommandSchema = z.discriminatedUnion('type', [
+  VolumeCommandSchema.omit(generated),
+  PowerCommandSchema.omit(generated),
+]);
+
+/** A volume or power setting on a calendar, e.g. amplifiers off at 22:00 every night. */
+export const ControlScheduleCreateSchema = z.strictObject({
+  name: z.string().trim().min(1).max(120),
+  targets: TargetsSchema,
+  command: ControlCommandSchema,
+  start: WallTimeSchema.describe('wall time of the (first) run, YYYY-MM-DDTHH:mm[:ss]'),
+  rrule: RecurrenceSchema.nullable().optional().describe('absent or null: once'),
+  timezone: TimeZoneSchema.optional().describe('default the platform\'s TZ_DEFAULT'),
+  enabled: z.boolean().default(true),
+});
+
+export const ControlSchedulePatchSchema = z.strictObject({
+  name: z.string().trim().min(1).max(120).optional(),
+  enabled: z.boolean().optional(),
+});
+
+export const ControlScheduleSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  targets: TargetsSchema,
+  command: ControlCommandSchema,
+  start: z.string(),
+  rrule: z.string().nullable(),
+  timezone: z.string(),
+  enabled: z.boolean(),
+  next: z.iso.datetime().nullable(),
+  lastRun: z
+    .object({ at: z.iso.datetime(), done: z.int(), offline: z.int(), failed: z.int() })
+    .nullable()
+    .describe('the last run: clusters that acknowledged, were offline, or refused'),
+  createdBy: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+});
+export type ControlSchedule = z.infer<typeof ControlScheduleSchema>;

@@ -1,7 +1,10 @@
+import type { Targets } from '../../contracts/broadcasts.js';
 import { routePlugin } from '../api/route-plugin.js';
 import type { Feature } from '../platform/feature.js';
 import { CommandService } from './command-service.js';
 import { CommandStore } from './command-store.js';
+import { controlScheduleRoutes } from './control-schedule-routes.js';
+import { ControlScheduler } from './control-schedules.js';
 import { deviceRoutes } from './device-routes.js';
 
 declare module '../platform/feature.js' {
@@ -16,6 +19,7 @@ declare module '../platform/feature.js' {
  */
 export function commandsFeature(): Feature<'commands'> {
   let commands: CommandService | null = null;
+  let scheduler: ControlScheduler | null = null;
   return {
     name: 'commands',
     dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'schedules'],
@@ -37,6 +41,23 @@ export function commandsFeature(): Feature<'commands'> {
       });
       commands = service;
       service.start();
+      const resolveTargets = (targets: Targets) => ctx.get('schedules').resolveTargets(targets);
+      scheduler = new ControlScheduler({
+        db: ctx.get('storage').db,
+        commands: service,
+        isOnline: (id) => presence.isOnline(id),
+        resolveTargets,
+        clock: ctx.clock,
+        logger: ctx.logger,
+        defaultTimezone: ctx.config.TZ_DEFAULT,
+      });
+      ctx.routes(
+        routePlugin('control-schedule-routes', controlScheduleRoutes, {
+          schedules: scheduler,
+          registry: ctx.get('registry'),
+          resolveTargets,
+        }),
+      );
       ctx.routes(
         routePlugin('device-routes', deviceRoutes, {
           registry: ctx.get('registry'),
@@ -48,7 +69,13 @@ export function commandsFeature(): Feature<'commands'> {
       );
       return service;
     },
+    // Once everything runs: a command due now reaches clusters whose acks ingress reads.
+    ready() {
+      scheduler?.start();
+    },
     stop() {
+      scheduler?.stop();
+      scheduler = null;
       commands?.stop();
       commands = null;
     },

@@ -467,6 +467,61 @@ describe('route × role matrix', () => {
         },
       ];
     })(),
+    // [control schedules] routes
+    ...(() => {
+      const schedule = async (name: string) => {
+        const made = await t.api('/api/v1/control-schedules', {
+          method: 'POST',
+          as: 'operator',
+          body: {
+            name,
+            targets: { clusterIds: ['c-base'] },
+            command: { type: 'volume', level: 30 },
+            start: '2030-01-01T22:00',
+          },
+        });
+        if (made.status !== 201) throw new Error(`control schedule: ${made.status}`);
+        return made.body.id as string;
+      };
+      return [
+        {
+          method: 'GET',
+          path: '/api/v1/control-schedules',
+          access: ['operator', 'technician'],
+          call: () => ({ url: '/api/v1/control-schedules' }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/control-schedules',
+          access: ['operator', 'technician'],
+          call: (c) => ({
+            url: '/api/v1/control-schedules',
+            body: {
+              name: `Tắt ${c}`,
+              targets: { clusterIds: ['c-base'] },
+              command: { type: 'power', on: false },
+              start: '2030-01-01T22:00',
+              rrule: 'FREQ=DAILY',
+            },
+          }),
+        },
+        {
+          method: 'PATCH',
+          path: '/api/v1/control-schedules/{id}',
+          access: ['operator', 'technician'],
+          call: async (c) => ({
+            url: `/api/v1/control-schedules/${await schedule(`Sửa ${c}`)}`,
+            body: { enabled: false },
+          }),
+        },
+        {
+          method: 'DELETE',
+          path: '/api/v1/control-schedules/{id}',
+          access: ['operator', 'technician'],
+          call: async (c) => ({ url: `/api/v1/control-schedules/${await schedule(`Xoá ${c}`)}` }),
+        },
+      ] satisfies RouteSpec[];
+    })(),
     // [tts] routes
     {
       method: 'POST',

@@ -10,6 +10,7 @@ import m0009 from './0009-media-commune.js';
 import m0010 from './0010-broadcast-recording.js';
 import m0011 from './0011-stations.js';
 import m0012 from './0012-lunar-schedules.js';
+import m0013 from './0013-control-schedules.js';
 
 /**
  * Forward-only migrations, applied in order and never edited once released: a change to the
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 10, name: 'broadcast-recording', sql: m0010 },
   { version: 11, name: 'stations', sql: m0011 },
   { version: 12, name: 'lunar-schedules', sql: m0012 },
+  { version: 13, name: 'control-schedules', sql: m0013 },
 ];
