@@ -71,7 +71,7 @@ export const ControlScheduleCreateSchema = z.strictObject({
   command: ControlCommandSchema,
   start: WallTimeSchema.describe('wall time of the (first) run, YYYY-MM-DDTHH:mm[:ss]'),
   rrule: RecurrenceSchema.nullable().optional().describe('absent or null: once'),
-  timezone: TimeZoneSchema.optional().describe('default the platform\'s TZ_DEFAULT'),
+  timezone: TimeZoneSchema.optional().describe("default the platform's TZ_DEFAULT"),
   enabled: z.boolean().default(true),
 });
 

@@ -17,7 +17,7 @@ process.on('message', ({ id, text, voice, rate }) => {
     });
     process.send({ id, sampleRate: worker.samplerate, pcm: Buffer.concat(chunks).toString('base64') });
   } catch (error) {
-    process.send({ id, error: String(error && error.message ? error.message : error) });
+    process.send({ id, error: String(error?.message ? error.message : error) });
   }
 });
 process.send({ ready: true });
