@@ -210,6 +210,8 @@ function consoleCsp(deps: AppDeps): Record<string, Iterable<string> | null> {
     styleSrc: ["'self'", "'unsafe-inline'"],
     imgSrc: ["'self'", 'data:', 'blob:', ...(tiles ? [tiles] : [])],
     connectSrc: ["'self'"],
+    // Previews of text read aloud and of recordings play from blob: URLs made in the page.
+    mediaSrc: ["'self'", 'blob:'],
     // The platform is often reached over plain HTTP on a commune's LAN; upgrading its own asset
     // requests to HTTPS would break the console there.
     upgradeInsecureRequests: null,

@@ -20,6 +20,8 @@ export interface Formatters {
   dateTime: (iso: string | null | undefined) => string;
   /** An instant as a log line writes it, the same in both languages: 07/12/2026 06:00:05 (24 h). */
   stamp: (iso: string | null | undefined) => string;
+  /** An instant to the minute, the same in both languages: 07/12/2026 06:00 (a default name). */
+  minute: (iso: string | null | undefined) => string;
   time: (iso: string | null | undefined) => string;
   day: (iso: string | Date) => string;
   /** An instant's date without the year, as a calendar entry writes it: 21/08. */
@@ -69,15 +71,17 @@ export function useFormat(): Formatters {
     });
     const dayMonth = new Intl.DateTimeFormat('en-GB', { timeZone, day: '2-digit', month: '2-digit' });
     const empty = t('common.none');
-    const stamp = (iso: string) => {
+    const numeric = (iso: string, seconds: boolean) => {
       const parts = dateTime.formatToParts(new Date(iso));
       const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
-      return `${get('day')}/${get('month')}/${get('year')} ${get('hour')}:${get('minute')}:${get('second')}`;
+      const minute = `${get('day')}/${get('month')}/${get('year')} ${get('hour')}:${get('minute')}`;
+      return seconds ? `${minute}:${get('second')}` : minute;
     };
     return {
       timeZone,
       dateTime: (iso) => (iso ? dateTime.format(new Date(iso)) : empty),
-      stamp: (iso) => (iso ? stamp(iso) : empty),
+      stamp: (iso) => (iso ? numeric(iso, true) : empty),
+      minute: (iso) => (iso ? numeric(iso, false) : empty),
       time: (iso) => (iso ? time.format(new Date(iso)) : empty),
       day: (iso) => day.format(typeof iso === 'string' ? new Date(iso) : iso),
       dayMonth: (iso) => {

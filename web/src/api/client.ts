@@ -43,7 +43,19 @@ export function buildUrl(path: string, query?: Query): string {
 }
 
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const response = await send(path, options, 'application/json');
+  if (response.status === 204) return null as T;
+  return parseJson(await response.text()) as T;
+}
+
+/** A binary answer (a WAV to play) as a Blob; errors come as JSON, as everywhere else. */
+export async function apiBlob(path: string, options: RequestOptions = {}): Promise<Blob> {
+  const response = await send(path, options, '*/*');
+  return response.blob();
+}
+
+async function send(path: string, options: RequestOptions, accept: string): Promise<Response> {
+  const headers: Record<string, string> = { accept };
   let body: BodyInit | undefined;
   if (options.form) body = options.form;
   else if (options.body !== undefined) {
@@ -57,29 +69,27 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     body,
     signal: options.signal,
   });
-  if (response.status === 204) return null as T;
-  const text = await response.text();
-  let parsed: unknown = null;
-  if (text) {
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // A proxy or a crashed upstream can answer HTML; report the status instead of a parse error.
-      parsed = null;
-    }
+  if (response.ok) return response;
+  // A proxy in front of the platform may answer errors of its own, without this body.
+  const parsed = parseJson(await response.text()) as Partial<z.infer<typeof ErrorSchema>> | null;
+  const error = parsed?.error;
+  if (response.status === 401 && !path.endsWith('/auth/login')) unauthorizedListener?.();
+  throw new ApiError(
+    response.status,
+    error?.code ?? `http_${response.status}`,
+    error?.message ?? response.statusText,
+    error?.details,
+  );
+}
+
+function parseJson(text: string): unknown {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    // A proxy or a crashed upstream can answer HTML; report the status instead of a parse error.
+    return null;
   }
-  if (!response.ok) {
-    // A proxy in front of the platform may answer errors of its own, without this body.
-    const error = (parsed as Partial<z.infer<typeof ErrorSchema>> | null)?.error;
-    if (response.status === 401 && !path.endsWith('/auth/login')) unauthorizedListener?.();
-    throw new ApiError(
-      response.status,
-      error?.code ?? `http_${response.status}`,
-      error?.message ?? response.statusText,
-      error?.details,
-    );
-  }
-  return parsed as T;
 }
 
 export type Page<T> = z.infer<ReturnType<typeof pagedSchema<z.ZodType<T>>>>;

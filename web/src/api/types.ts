@@ -46,6 +46,7 @@ import type {
   ScheduleSchema,
 } from '../../../contracts/schedules';
 import type { FallbackSchema, RelaySwitchSchema, StationSchema } from '../../../contracts/stations';
+import type { SpeechMediaRequestSchema, SpeechRequestSchema } from '../../../contracts/tts';
 
 export type Role = z.infer<typeof RoleSchema>;
 export type Level = z.infer<typeof LevelSchema>;
@@ -75,6 +76,12 @@ export type DiscoveredCamera = z.infer<typeof DiscoveredCameraSchema>;
 export type CameraIncident = z.infer<typeof CameraIncidentSchema>;
 
 export type Media = z.infer<typeof MediaSchema>;
+
+/** A text to read aloud, and the voice of the commune's region to read it in. */
+export type SpeechRequest = z.infer<typeof SpeechRequestSchema>;
+export type Voice = SpeechRequest['voice'];
+/** A text read aloud and kept in the media library under a name. */
+export type SpeechMediaRequest = z.infer<typeof SpeechMediaRequestSchema>;
 
 export type Content = z.infer<typeof ContentSchema>;
 /** Targets as sent: every list may be left out. Answers carry all four (`Required<Targets>`). */

@@ -5,6 +5,7 @@ import type { Media } from '../api/types';
 import { toApiError, useFetch } from '../api/use-fetch';
 import { ClipRecorder } from './clip-recorder';
 import { ErrorMessage } from './error-message';
+import { TextSpeech } from './text-speech';
 
 interface Props {
   value: string;
@@ -12,12 +13,18 @@ interface Props {
   id: string;
 }
 
-/** Picks an audio item from the library, or uploads or records a new one and picks it. */
+/** Picks an audio item from the library, or uploads, records or reads aloud a new one and picks it. */
 export function MediaPicker({ value, onChange, id }: Props) {
   const { t } = useTranslation();
   const library = useFetch<Page<Media>>('/api/v1/media', { limit: 500 });
   const [uploading, setUploading] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
+
+  /** A new item in the library: listed again so the select holds it, and chosen. */
+  const added = (mediaId: string) => {
+    library.reload();
+    onChange(mediaId);
+  };
 
   const upload = (file: File) => {
     const form = new FormData();
@@ -25,10 +32,7 @@ export function MediaPicker({ value, onChange, id }: Props) {
     setUploading(true);
     setError(null);
     api<Media>('/api/v1/media', { method: 'POST', form })
-      .then((media) => {
-        library.reload();
-        onChange(media.id);
-      })
+      .then((media) => added(media.id))
       .catch((caught: unknown) => setError(toApiError(caught)))
       .finally(() => setUploading(false));
   };
@@ -64,12 +68,8 @@ export function MediaPicker({ value, onChange, id }: Props) {
           data-testid="media-upload"
         />
       </label>
-      <ClipRecorder
-        onRecorded={(mediaId) => {
-          library.reload();
-          onChange(mediaId);
-        }}
-      />
+      <ClipRecorder onRecorded={added} />
+      <TextSpeech onSaved={added} />
       <ErrorMessage error={error ?? library.error} />
     </div>
   );
