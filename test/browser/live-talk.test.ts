@@ -2,13 +2,13 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
+import type { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.js';
 import { buildConsole } from '../support/console-build.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { startFleet } from '../support/simulated-fleet.js';
 import { wavTone } from '../support/wav.js';
 
 /*
@@ -74,25 +74,12 @@ describe.skipIf(skip !== null)(`live talk from the console${skip ? ` — skipped
   beforeAll(async () => {
     webRoot = await buildConsole('sc-live-console-');
     t = await startTestPlatform({ webRoot, config: { SEED_PRESET: 'huong-dao', LIVE_SILENCE_S: 4 } });
-    const devices = [];
     for (const cluster of t.platform.registry.listClusters(
       { communeId: 'huong-dao' },
       { limit: 100, offset: 0 },
-    ).items) {
+    ).items)
       clusterIds.push(cluster.id);
-      devices.push({
-        deviceId: cluster.id,
-        secret: (await t.platform.registry.issueSecret(cluster.id)).secret,
-      });
-    }
-    fleet = new SimulatedFleet({
-      devices,
-      url: t.mqttUrl,
-      logger: pino({ level: 'silent' }),
-      heartbeatIntervalS: 30,
-    });
-    await fleet.start();
-    await vi.waitFor(() => expect(t.platform.presence.onlineCount()).toBe(18), { timeout: 15_000 });
+    fleet = await startFleet(t, clusterIds, { heartbeatIntervalS: 30 });
     // The fake microphone: Chromium loops this file for as long as the page captures.
     micDir = mkdtempSync(join(tmpdir(), 'sc-mic-'));
     writeFileSync(join(micDir, 'tone.wav'), wavTone(10, { sampleRate: 48_000, frequency: TONE_HZ }));

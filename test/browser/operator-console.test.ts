@@ -1,13 +1,13 @@
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
+import type { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.js';
 import { buildConsole } from '../support/console-build.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { startFleet } from '../support/simulated-fleet.js';
 import { ForeignWords } from './foreign-words.js';
 
 /*
@@ -80,25 +80,15 @@ describe.skipIf(skip !== null)(
     beforeAll(async () => {
       webRoot = await buildConsole('sc-operator-console-');
       t = await startTestPlatform({ webRoot, config: { SEED_PRESET: 'huong-dao' } });
-      const devices = [];
-      for (const cluster of t.platform.registry.listClusters(
+      const clusters = t.platform.registry.listClusters(
         { communeId: 'huong-dao' },
         { limit: 100, offset: 0 },
-      ).items) {
-        villageOf.set(cluster.id, cluster.villageId);
-        devices.push({
-          deviceId: cluster.id,
-          secret: (await t.platform.registry.issueSecret(cluster.id)).secret,
-        });
-      }
-      fleet = new SimulatedFleet({
-        devices,
-        url: t.mqttUrl,
-        logger: pino({ level: 'silent' }),
-        heartbeatIntervalS: 5,
-      });
-      await fleet.start();
-      await vi.waitFor(() => expect(t.platform.presence.onlineCount()).toBe(18), { timeout: 15_000 });
+      ).items;
+      for (const cluster of clusters) villageOf.set(cluster.id, cluster.villageId);
+      fleet = await startFleet(
+        t,
+        clusters.map((c) => c.id),
+      );
       browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     }, 120_000);
 

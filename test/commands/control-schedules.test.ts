@@ -1,8 +1,8 @@
-import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
+import type { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { startFleet, twoVillages } from '../support/simulated-fleet.js';
 
 /*
  * "Amplifiers off at 22:00 every night": a control schedule sends the command on time, in the
@@ -20,28 +20,7 @@ describe('volume and power on a calendar', () => {
     // 21:59 in Hướng Đạo (UTC+7) on 7 December 2026.
     const clock = new ManualClock(Date.parse('2026-12-07T21:59:00+07:00'));
     t = await startTestPlatform({ clock, config: { HEARTBEAT_MISSED_LIMIT: 20 } });
-    const { registry } = t.platform;
-    registry.createCommune({ id: 'xa', name: 'Xã Thử' });
-    registry.createVillage({ id: 'thon-1', communeId: 'xa', name: 'Thôn 1' });
-    registry.createVillage({ id: 'thon-2', communeId: 'xa', name: 'Thôn 2' });
-    const devices = [];
-    for (const [id, villageId] of [
-      ['xa-c1', 'thon-1'],
-      ['xa-c2', 'thon-1'],
-      ['xa-c3', 'thon-2'],
-    ] as const) {
-      registry.createCluster({ id, villageId, name: `Cụm ${id}`, location: { lat: 21.3, lon: 105.5 } });
-      devices.push({ deviceId: id, secret: (await registry.issueSecret(id)).secret });
-    }
-    fleet = new SimulatedFleet({
-      devices,
-      url: t.mqttUrl,
-      logger: pino({ level: 'silent' }),
-      clock,
-      heartbeatIntervalS: 30,
-    });
-    await fleet.start();
-    await vi.waitFor(() => expect(t.platform.presence.onlineCount()).toBe(3), { timeout: 10_000 });
+    fleet = await startFleet(t, twoVillages(t), { clock, heartbeatIntervalS: 30 });
     await t.api('/api/v1/clusters/control?waitMs=5000', {
       method: 'POST',
       as: 'operator',

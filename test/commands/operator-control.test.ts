@@ -1,7 +1,7 @@
-import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
+import type { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { startFleet, twoVillages } from '../support/simulated-fleet.js';
 
 /*
  * Operators (not only technicians) set the volume of a cluster, a village or all, and switch the
@@ -17,27 +17,8 @@ describe('operator control of clusters', () => {
 
   it("lowers the volume of one village: its clusters acknowledge, the other village's keep theirs", async () => {
     t = await startTestPlatform();
+    fleet = await startFleet(t, twoVillages(t));
     const { registry } = t.platform;
-    registry.createCommune({ id: 'xa', name: 'Xã Thử' });
-    registry.createVillage({ id: 'thon-1', communeId: 'xa', name: 'Thôn 1' });
-    registry.createVillage({ id: 'thon-2', communeId: 'xa', name: 'Thôn 2' });
-    const devices = [];
-    for (const [id, villageId] of [
-      ['xa-c1', 'thon-1'],
-      ['xa-c2', 'thon-1'],
-      ['xa-c3', 'thon-2'],
-    ] as const) {
-      registry.createCluster({ id, villageId, name: `Cụm ${id}`, location: { lat: 21.3, lon: 105.5 } });
-      devices.push({ deviceId: id, secret: (await registry.issueSecret(id)).secret });
-    }
-    fleet = new SimulatedFleet({
-      devices,
-      url: t.mqttUrl,
-      logger: pino({ level: 'silent' }),
-      heartbeatIntervalS: 5,
-    });
-    await fleet.start();
-    await vi.waitFor(() => expect(t.platform.presence.onlineCount()).toBe(3), { timeout: 10_000 });
     const before = fleet.get('xa-c3')?.status().volume;
 
     const control = await t.api('/api/v1/clusters/control?waitMs=5000', {

@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type {
@@ -8,8 +7,9 @@ import type {
   LiveServerToClientEvents,
   LiveStarted,
 } from '../../contracts/live.js';
-import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
+import type { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { startFleet } from '../support/simulated-fleet.js';
 import { wavTone } from '../support/wav.js';
 
 type LiveSocket = Socket<LiveServerToClientEvents, LiveClientToServerEvents>;
@@ -43,19 +43,8 @@ describe('an emergency live talk', () => {
 
   it('pre-empts a normal scheduled play on the same clusters, and they decode the operator instead', async () => {
     t = await startTestPlatform({ config: { DISPATCH_LEAD_S: 5 } });
-    const devices = [];
-    for (const id of ['hd-p1', 'hd-p2']) {
-      await t.addDevice(id);
-      devices.push({ deviceId: id, secret: (await t.platform.registry.issueSecret(id)).secret });
-    }
-    fleet = new SimulatedFleet({
-      devices,
-      url: t.mqttUrl,
-      logger: pino({ level: 'silent' }),
-      heartbeatIntervalS: 5,
-    });
-    await fleet.start();
-    await vi.waitFor(() => expect(t.platform.presence.onlineCount()).toBe(2), { timeout: 10_000 });
+    for (const id of ['hd-p1', 'hd-p2']) await t.addDevice(id);
+    fleet = await startFleet(t, ['hd-p1', 'hd-p2']);
 
     const { id: mediaId } = await t.platform.media.ingest(
       { stream: Readable.from([wavTone(60)]), filename: 'ban-tin.wav' },
