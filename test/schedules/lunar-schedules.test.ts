@@ -15,6 +15,17 @@ function ramOf(year: number): string[] {
     .filter((date) => date.startsWith(`${year}-`));
 }
 
+/** A 10-minute relay on every rằm at the time of `start`, to one cluster. */
+const ramSchedule = (clusterId: string, start: string) => ({
+  name: 'Loa rằm',
+  level: 'normal',
+  content: { kind: 'stream', url: 'http://radio.example/ram' },
+  durationS: 600,
+  start,
+  lunar: { kind: 'monthly', day: 15 },
+  targets: { clusterIds: [clusterId] },
+});
+
 /*
  * Announcements on the lunar calendar (mùng 1, rằm, festivals), which RRULE cannot say: the
  * platform expands them for UTC+7 and dispatches them like any schedule.
@@ -33,15 +44,7 @@ describe('schedules on lunar dates', () => {
     const created = await t.api('/api/v1/schedules', {
       method: 'POST',
       as: 'operator',
-      body: {
-        name: 'Loa rằm',
-        level: 'normal',
-        content: { kind: 'stream', url: 'http://radio.example/ram' },
-        durationS: 600,
-        start: '2026-01-01T07:00',
-        lunar: { kind: 'monthly', day: 15 },
-        targets: { clusterIds: ['hd-l1'] },
-      },
+      body: ramSchedule('hd-l1', '2026-01-01T07:00'),
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body.schedule.lunar).toEqual({
@@ -103,15 +106,7 @@ describe('schedules on lunar dates', () => {
     const created = await t.api('/api/v1/schedules', {
       method: 'POST',
       as: 'operator',
-      body: {
-        name: 'Loa rằm',
-        level: 'normal',
-        content: { kind: 'stream', url: 'http://radio.example/ram' },
-        durationS: 600,
-        start: '2026-12-01T07:00',
-        lunar: { kind: 'monthly', day: 15 },
-        targets: { clusterIds: ['hd-l2'] },
-      },
+      body: ramSchedule('hd-l2', '2026-12-01T07:00'),
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     for (let i = 0; i < 5 * 60; i++) clock.advance(1000);
