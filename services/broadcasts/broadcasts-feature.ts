@@ -57,6 +57,7 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
         dispatcher: service,
         stations: stations.store,
         policy: stations.policy,
+        events: ctx.events,
         clock,
         logger,
         deadAirS: config.STATION_DEAD_AIR_S,

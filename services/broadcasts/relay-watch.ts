@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Fallback } from '../../contracts/stations.js';
 import type { Clock, TimerHandle } from '../../devices/index.js';
+import type { EventBus } from '../event-bus.js';
 import { type StationAddressPolicy, StationListener } from '../stations/station-watch.js';
 import type { BroadcastStore } from './broadcast-store.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -22,6 +23,7 @@ const SCAN_MS = 2_000;
 export class RelayWatch {
   private readonly listening = new Map<string, StationListener>();
   private timer: TimerHandle | null = null;
+  private unsubscribe: () => void = () => {};
 
   constructor(
     private readonly options: {
@@ -29,6 +31,7 @@ export class RelayWatch {
       dispatcher: Dispatcher;
       stations: StationDirectory;
       policy: StationAddressPolicy;
+      events: EventBus;
       clock: Clock;
       logger: Logger;
       deadAirS: number;
@@ -36,12 +39,25 @@ export class RelayWatch {
     },
   ) {}
 
+  /**
+   * A new broadcast announces its deliveries (`broadcast.delivery`): a station relay among them is
+   * picked up at once. While relays are watched, a scan every SCAN_MS notices those that ended;
+   * with none, nothing runs.
+   */
   start(): void {
+    this.unsubscribe = this.options.events.on(
+      'broadcast.delivery',
+      ({ state }) => {
+        if (state === 'scheduled') this.scan();
+      },
+      'relay-watch',
+    );
     this.scan();
-    this.timer = this.options.clock.setInterval(() => this.scan(), SCAN_MS);
   }
 
   stop(): void {
+    this.unsubscribe();
+    this.unsubscribe = () => {};
     if (this.timer) this.options.clock.clearInterval(this.timer);
     this.timer = null;
     for (const listener of this.listening.values()) listener.stop();
@@ -84,6 +100,12 @@ export class RelayWatch {
       if (active.has(id)) continue;
       listener.stop();
       this.listening.delete(id);
+    }
+    if (this.listening.size > 0 && !this.timer)
+      this.timer = this.options.clock.setInterval(() => this.scan(), SCAN_MS);
+    if (this.listening.size === 0 && this.timer) {
+      this.options.clock.clearInterval(this.timer);
+      this.timer = null;
     }
   }
 

@@ -32,7 +32,8 @@ interface Row {
   created_at: number;
 }
 
-const TICK_MS = 1_000;
+/** The longest it sleeps with nothing due: the wall clock may have been set meanwhile. */
+const MAX_SLEEP_MS = 3_600_000;
 /** How long a run waits for the clusters' acks before it is recorded. */
 const ACK_WAIT_MS = 10_000;
 
@@ -44,6 +45,7 @@ const ACK_WAIT_MS = 10_000;
  */
 export class ControlScheduler {
   private timer: TimerHandle | null = null;
+  private running = false;
   private checkedUntil: number;
 
   constructor(
@@ -62,12 +64,34 @@ export class ControlScheduler {
 
   start(): void {
     this.checkedUntil = this.options.clock.now();
-    this.timer = this.options.clock.setInterval(() => this.tick(), TICK_MS);
+    this.running = true;
+    this.arm();
   }
 
   stop(): void {
-    if (this.timer) this.options.clock.clearInterval(this.timer);
+    this.running = false;
+    if (this.timer) this.options.clock.clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  /** Sleeps until the next run due (at most an hour); re-armed after a run and on every change. */
+  private arm(): void {
+    if (!this.running) return;
+    if (this.timer) this.options.clock.clearTimeout(this.timer);
+    const now = this.options.clock.now();
+    const rows = this.options.db.prepare('SELECT * FROM control_schedules WHERE enabled = 1').all() as Row[];
+    let next = now + MAX_SLEEP_MS;
+    for (const row of rows) {
+      const due = nextOccurrence(this.expandable(row), now + 1);
+      if (due && due.start < next) next = due.start;
+    }
+    this.timer = this.options.clock.setTimeout(
+      () => {
+        this.tick();
+        this.arm();
+      },
+      Math.max(1, next - now),
+    );
   }
 
   list(): ControlSchedule[] {
@@ -101,6 +125,7 @@ export class ControlScheduler {
         createdBy,
         this.options.clock.now(),
       );
+    this.arm();
     return this.get(id);
   }
 
@@ -113,12 +138,14 @@ export class ControlScheduler {
         patch.enabled === undefined ? current.enabled : patch.enabled ? 1 : 0,
         id,
       );
+    this.arm();
     return this.get(id);
   }
 
   delete(id: string): ControlSchedule {
     const schedule = this.get(id);
     this.options.db.prepare('DELETE FROM control_schedules WHERE id = ?').run(id);
+    this.arm();
     return schedule;
   }
 

@@ -165,7 +165,15 @@ export class LiveService {
         if (running) running.socketId = null;
       });
     });
-    this.timer = this.options.clock.setInterval(() => this.tick(), TICK_MS);
+  }
+
+  /** The clock that keeps talks going runs only while there is one: an idle platform sleeps. */
+  private ticking(on: boolean): void {
+    if (on && !this.timer) this.timer = this.options.clock.setInterval(() => this.tick(), TICK_MS);
+    if (!on && this.timer) {
+      this.options.clock.clearInterval(this.timer);
+      this.timer = null;
+    }
   }
 
   /** Ends every talk (the platform stops) and keeps their recordings. */
@@ -299,6 +307,7 @@ export class LiveService {
     };
     writeFileSync(join(this.options.dir, `${session.id}.json`), JSON.stringify(note), { mode: 0o600 });
     this.running.set(session.id, { session, name, principal, address, socketId, lastStatusAt: 0 });
+    this.ticking(true);
   }
 
   private tick(): void {
@@ -343,6 +352,7 @@ export class LiveService {
     if (!this.running.delete(session.id)) {
       return { sessionId: session.id, broadcastId: session.broadcastId, reason, recordingMediaId: null };
     }
+    if (this.running.size === 0) this.ticking(false);
     if (session.broadcastId && reason !== 'pre-empted') {
       try {
         this.options.dispatcher.stopBroadcast(
