@@ -228,5 +228,32 @@ describe.skipIf(skip !== null)(
       expect(errors).toEqual([]);
       await close();
     }, 60_000);
+
+    it("switches a village's amplifiers off every night from the control schedules page, and pauses it", async () => {
+      const { page, errors, close } = await signInAsOperator();
+      await page.getByTestId('nav-control-schedules').click();
+      await page.getByTestId('control-schedule-new').click();
+      await page.getByTestId('control-schedule-name').fill('Tắt tăng âm ban đêm');
+      await page.getByTestId('target-village-hd-thon-03').check();
+      await page.getByTestId('control-schedule-save').click();
+      await page.getByTestId('control-schedule-form').waitFor({ state: 'detached', timeout: 10_000 });
+
+      const listed = await t.api('/api/v1/control-schedules', { as: 'operator' });
+      const [schedule] = listed.body as { id: string; command: unknown; rrule: string; next: string }[];
+      expect(schedule).toMatchObject({ command: { type: 'power', on: false }, rrule: 'FREQ=DAILY' });
+      // The next run is at 22:00 in Hà Nội (15:00 UTC).
+      expect(new Date(schedule?.next as string).getUTCHours()).toBe(15);
+      const row = page.locator(`[data-testid="control-schedule-row"][data-id="${schedule?.id}"]`);
+      await row.waitFor();
+      // A controlled box: it changes once the platform has taken the change.
+      await row.getByTestId('control-schedule-enabled').click();
+      await vi.waitFor(async () => {
+        const again = await t.api('/api/v1/control-schedules', { as: 'operator' });
+        expect(again.body[0]).toMatchObject({ enabled: false, next: null });
+      });
+      expect(await foreignOn(page)).toEqual([]);
+      expect(errors).toEqual([]);
+      await close();
+    }, 60_000);
   },
 );

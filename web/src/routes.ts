@@ -36,6 +36,13 @@ export const ROUTES: PageRoute[] = [
     component: lazy(() => import('./pages/calendar')),
   },
   {
+    path: '/control-schedules',
+    nav: 'nav.controlSchedules',
+    testId: 'nav-control-schedules',
+    roles: operators,
+    component: lazy(() => import('./pages/control-schedules')),
+  },
+  {
     path: '/announcements',
     nav: 'nav.announcements',
     testId: 'nav-announcements',

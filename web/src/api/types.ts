@@ -21,6 +21,7 @@ import type {
   CommandResponseSchema,
   ControlRequestSchema,
   ControlResponseSchema,
+  ControlScheduleSchema,
 } from '../../../contracts/commands';
 import type { ConsoleSettingsSchema } from '../../../contracts/console';
 import type { DemoFaultsSchema } from '../../../contracts/demo';
@@ -119,6 +120,8 @@ export type ControlCommand = z.input<typeof ControlRequestSchema>['command'];
 /** Each cluster's answer to a volume or power command sent to some targets. */
 export type ControlResult = z.infer<typeof ControlResponseSchema>;
 export type ControlStatus = ControlResult['items'][number]['status'];
+/** Volume or power set on a calendar (e.g. amplifiers off at 22:00 every day). */
+export type ControlSchedule = z.infer<typeof ControlScheduleSchema>;
 export type HistoryAnswer = z.infer<typeof HistoryResponseSchema>;
 export type AuditEntry = z.infer<typeof AuditEntrySchema>;
 /** Demo mode: a simulated device's faults. */
