@@ -3,7 +3,7 @@ import type { Fallback } from '../../contracts/stations.js';
 import type { Clock, TimerHandle } from '../../devices/index.js';
 import type { EventBus } from '../event-bus.js';
 import { type StationAddressPolicy, StationListener } from '../stations/station-watch.js';
-import type { BroadcastStore } from './broadcast-store.js';
+import type { BroadcastRecord, BroadcastStore } from './broadcast-store.js';
 import type { Dispatcher } from './dispatcher.js';
 
 /** What the watch needs of the stations feature. */
@@ -24,6 +24,8 @@ export class RelayWatch {
   private readonly listening = new Map<string, StationListener>();
   private timer: TimerHandle | null = null;
   private unsubscribe: () => void = () => {};
+  /** Active broadcasts already looked at: the station relays among them, null for the others. */
+  private readonly judged = new Map<string, BroadcastRecord | null>();
 
   constructor(
     private readonly options: {
@@ -47,8 +49,9 @@ export class RelayWatch {
   start(): void {
     this.unsubscribe = this.options.events.on(
       'broadcast.delivery',
-      ({ state }) => {
-        if (state === 'scheduled') this.scan();
+      // A 10,000-cluster bulletin announces 10,000 deliveries: only its first makes a scan.
+      ({ broadcastId, state }) => {
+        if (state === 'scheduled' && !this.judged.has(broadcastId)) this.scan();
       },
       'relay-watch',
     );
@@ -68,8 +71,15 @@ export class RelayWatch {
   scan(): void {
     const { store, stations, policy, clock, deadAirS, timeoutMs } = this.options;
     const active = new Set<string>();
-    for (const id of store.activeIds()) {
-      const b = store.get(id);
+    const activeIds = new Set(store.activeIds());
+    for (const id of this.judged.keys()) if (!activeIds.has(id)) this.judged.delete(id);
+    for (const id of activeIds) {
+      // Whether an active broadcast is a station relay is read once, not at every scan.
+      if (!this.judged.has(id)) {
+        const found = store.get(id);
+        this.judged.set(id, found?.content.kind === 'station' ? found : null);
+      }
+      const b = this.judged.get(id);
       if (b?.content.kind !== 'station') continue;
       active.add(id);
       if (this.listening.has(id)) continue;
