@@ -16,7 +16,6 @@ import {
   type LiveClientToServerEvents,
   type LiveEnded,
   type LiveServerToClientEvents,
-  type LiveStart,
   type LiveStarted,
   LiveStartSchema,
 } from '../../contracts/live.js';
@@ -241,7 +240,7 @@ export class LiveService {
       const exp = now + (maxDurationS + 600) * 1000;
       const url = `${this.options.baseUrl()}/api/v1/live/${sessionId}/stream.mp3?exp=${exp}&sig=${this.sign(sessionId, exp).toString('base64url')}`;
       // The session exists before the play goes out, so no cluster asks for a stream not there yet.
-      const session = await this.open(sessionId, null, start.sampleRate, now);
+      const session = await this.open(sessionId, start.sampleRate, now);
       try {
         const broadcast = dispatcher.live(
           {
@@ -270,17 +269,18 @@ export class LiveService {
         level: start.level,
       });
     } else {
-      const session = await this.open(sessionId, null, start.sampleRate, now);
+      const session = await this.open(sessionId, start.sampleRate, now);
       this.track(session, null, start.name, principal, address, socketId);
     }
     this.logger.info({ sessionId, broadcastId, user: principal.username }, 'live talk started');
     return { sessionId, broadcastId, maxDurationS, silenceLimitS };
   }
 
-  private async open(sessionId: string, broadcastId: string | null, sampleRate: number, now: number) {
+  /** The session opens before its broadcast exists (track() binds it), so the first play finds its stream. */
+  private async open(sessionId: string, sampleRate: number, now: number) {
     return LiveSession.open({
       id: sessionId,
-      broadcastId,
+      broadcastId: null,
       sampleRate,
       startedAt: now,
       recordingPath: this.recordingPath(sessionId),
@@ -454,5 +454,3 @@ function errorOf(error: unknown): { code: string; message: string } {
   if (error instanceof DomainError) return { code: error.code, message: error.message };
   return { code: 'internal', message: 'the talk could not be started' };
 }
-
-export type { LiveStart };
