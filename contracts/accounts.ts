@@ -5,7 +5,7 @@ import { SlugSchema } from './registry.js';
  * Circular 39 asks for accounts and roles. `admin` manages accounts and the registry and may do
  * everything; the others are scoped to their job.
  */
-export const ROLES = ['admin', 'operator', 'police', 'technician'] as const;
+export const ROLES = ['admin', 'operator', 'approver', 'police', 'technician'] as const;
 export type Role = (typeof ROLES)[number];
 export const RoleSchema = z.enum(ROLES);
 
@@ -37,7 +37,7 @@ export const UserSchema = z.object({
 });
 export type User = z.infer<typeof UserSchema>;
 
-const roles = z.array(RoleSchema).min(1).max(4);
+const roles = z.array(RoleSchema).min(1).max(ROLES.length);
 
 export const UserCreateSchema = z.strictObject({
   username: UsernameSchema,

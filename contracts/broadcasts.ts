@@ -1,11 +1,57 @@
 import { z } from 'zod';
 import { BROADCAST_LEVELS, type BroadcastLevel } from '../devices/speaker-cluster/messages.js';
 import { RelaySwitchSchema, StationIdSchema } from './stations.js';
+import { TTS_VOICES } from './tts.js';
 
 export type Level = BroadcastLevel;
 export const LevelSchema = z.enum(BROADCAST_LEVELS);
+const MediaIdSchema = z.string().min(1).max(40);
+
+/** Text read aloud by the platform's voice; the audio is synthesized once and kept as media. */
+export const TtsContentSchema = z.strictObject({
+  kind: z.literal('tts'),
+  text: z
+    .string()
+    .trim()
+    .min(1)
+    .max(5_000)
+    .describe('Vietnamese text; numbers, dates, units and UBND etc. are read out'),
+  voice: z.enum(TTS_VOICES).default('northern').describe('giọng Bắc, Trung or Nam'),
+  mediaId: MediaIdSchema.optional().describe(
+    'set by the platform: the synthesized audio in the media library, made again when the text or voice changes',
+  ),
+});
+
+/** Programmes hold at most this many items. */
+export const MAX_PROGRAMME_ITEMS = 30;
+
+export const ProgrammeItemSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('media'), mediaId: MediaIdSchema }),
+  TtsContentSchema,
+  z.strictObject({
+    kind: z.literal('jingle'),
+    mediaId: MediaIdSchema,
+    role: z.enum(['intro', 'outro', 'between']).default('intro').describe('where the jingle stands'),
+  }),
+  z.strictObject({
+    kind: z.literal('silence'),
+    durationS: z.number().min(0.5).max(300).describe('a pause, in seconds'),
+  }),
+]);
+export type ProgrammeItem = z.infer<typeof ProgrammeItemSchema>;
+
 export const ContentSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('media'), mediaId: z.string().min(1).max(40) }),
+  z.strictObject({ kind: z.literal('media'), mediaId: MediaIdSchema }),
+  TtsContentSchema,
+  z.strictObject({
+    kind: z.literal('programme'),
+    items: z
+      .array(ProgrammeItemSchema)
+      .min(1)
+      .max(MAX_PROGRAMME_ITEMS)
+      .refine((items) => items.some((i) => i.kind !== 'silence'), 'a programme needs something to hear')
+      .describe('played in order as one broadcast: media, text read aloud, jingles and pauses'),
+  }),
   z.strictObject({
     kind: z.literal('stream'),
     url: z
@@ -69,6 +115,19 @@ export const DeliverySchema = z.object({
     .array(z.object({ idx: z.int(), ok: z.boolean().nullable(), fault: z.string().nullable() }))
     .nullable()
     .describe('per-speaker health reported while it played'),
+  items: z
+    .array(
+      z.object({
+        index: z.int().describe('0-based, in the order of the programme'),
+        label: z.string(),
+        outcome: z
+          .enum(['played', 'cut', 'not-played'])
+          .nullable()
+          .describe('null until the cluster reports'),
+      }),
+    )
+    .nullable()
+    .describe('a programme: what the cluster reported of each item'),
 });
 
 export const BroadcastSchema = z.object({
@@ -92,6 +151,11 @@ export const BroadcastSchema = z.object({
     .string()
     .nullable()
     .describe("a live talk's recording in the media library (GET /api/v1/media/{id}/content)"),
+  approvedBy: z.string().nullable().describe('who approved the content, where the commune requires approval'),
+  review: z
+    .object({ state: z.enum(['pending', 'reviewed']), reviewedBy: z.string().nullable() })
+    .nullable()
+    .describe('an emergency that aired without waiting for approval, reviewed afterwards by an approver'),
   summary: z.record(z.string(), z.int()).describe('clusters per delivery state'),
 });
 

@@ -16,6 +16,9 @@ export const CommuneSchema = z.object({
   district: z.string().max(120).nullable(),
   province: z.string().max(120).nullable(),
   timezone: z.string(),
+  approvalRequired: z
+    .boolean()
+    .describe("normal and priority announcements air only once the commune's approver approved them"),
   createdAt: timestamp,
   updatedAt: timestamp,
 });
@@ -27,6 +30,12 @@ export const CommuneCreateSchema = z.strictObject({
   district: z.string().max(120).nullable().optional(),
   province: z.string().max(120).nullable().optional(),
   timezone: z.string().optional(),
+  approvalRequired: z
+    .boolean()
+    .optional()
+    .describe(
+      'content approval (duyệt nội dung) before normal and priority announcements air; default false',
+    ),
 });
 export type CommuneCreate = z.infer<typeof CommuneCreateSchema>;
 export const CommunePatchSchema = CommuneCreateSchema.omit({ id: true }).partial();

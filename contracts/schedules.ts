@@ -70,6 +70,7 @@ function crossCheck(
   value: {
     content?: { kind: string };
     durationS?: number | null;
+    repeat?: number;
     rrule?: string | null;
     lunar?: unknown;
     start?: string;
@@ -90,11 +91,19 @@ function crossCheck(
       message: `required for ${value.content.kind} content (the relay window)`,
     });
   }
-  if (value.content?.kind === 'media' && value.durationS != null) {
+  const kind = value.content?.kind;
+  if (kind !== undefined && kind !== 'stream' && kind !== 'station' && value.durationS != null) {
     ctx.addIssue({
       code: 'custom',
       path: ['durationS'],
-      message: "only for stream or station content: a media item's length comes from the file",
+      message: `only for stream or station content: ${kind} content lasts as long as its audio`,
+    });
+  }
+  if (kind === 'programme' && value.repeat !== undefined && value.repeat > 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['repeat'],
+      message: 'a programme plays once; put an item in it twice to hear it twice',
     });
   }
   const start = value.start === undefined ? null : parseWallTime(value.start);
@@ -146,6 +155,36 @@ export type SchedulePatch = z.infer<typeof SchedulePatchSchema>;
 
 const IntervalSchema = z.object({ start: timestamp, end: timestamp });
 
+/**
+ * Content approval (duyệt nội dung) of a schedule: `not-required` where its communes do not ask
+ * for it (and for emergencies, which never wait); otherwise `draft` → `submitted` → `approved`,
+ * or `returned` with a comment. Any change but enabling or disabling makes an approved schedule a
+ * draft again. Only `approved` and `not-required` schedules air.
+ */
+export const APPROVAL_STATES = ['not-required', 'draft', 'submitted', 'approved', 'returned'] as const;
+export type ApprovalState = (typeof APPROVAL_STATES)[number];
+
+export const ApprovalStepSchema = z.object({
+  step: z.enum(['submitted', 'approved', 'returned']),
+  by: z.string(),
+  comment: z.string().nullable(),
+  at: timestamp,
+});
+export type ApprovalStep = z.infer<typeof ApprovalStepSchema>;
+
+export const ApprovalSchema = z.object({
+  state: z.enum(APPROVAL_STATES),
+  approvedBy: z.string().nullable(),
+  steps: z.array(ApprovalStepSchema).describe('the last 20 steps, oldest first'),
+});
+
+export const ApprovalDecisionSchema = z.strictObject({
+  comment: z.string().trim().max(1_000).optional().describe('a note to the operator'),
+});
+export const ApprovalReturnSchema = z.strictObject({
+  comment: z.string().trim().min(1).max(1_000).describe('what to change before it is sent again'),
+});
+
 export const ScheduleSchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -161,6 +200,7 @@ export const ScheduleSchema = z.object({
   durationS: z.number().describe('length of one occurrence in seconds'),
   targets: TargetsSchema,
   enabled: z.boolean(),
+  approval: ApprovalSchema,
   clusterIds: z.array(z.string()).describe('the clusters the targets resolve to now'),
   next: IntervalSchema.nullable().describe(
     'the next occurrence (or the one playing), null when none is left',
@@ -199,6 +239,7 @@ export const CalendarOccurrenceSchema = z.object({
   lunarDate: z
     .object({ day: z.int(), month: z.int(), year: z.int(), leap: z.boolean() })
     .describe("the start's date in the Vietnamese lunar calendar (in the schedule's zone)"),
+  approval: z.enum(APPROVAL_STATES).describe('an occurrence airs only when approved or not-required'),
   clusterIds: z.array(z.string()),
   preempts: z.array(OverlapSchema),
   preemptedBy: z.array(OverlapSchema),

@@ -90,23 +90,52 @@ const HttpUrlSchema = z.url({ protocol: /^https?$/ }).max(2048);
 export const BROADCAST_LEVELS = ['normal', 'priority', 'emergency'] as const;
 export type BroadcastLevel = (typeof BROADCAST_LEVELS)[number];
 
+const MediaSourceSchema = z.strictObject({
+  kind: z.literal('media'),
+  url: HttpUrlSchema,
+  sizeBytes: z.int().positive().optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'lower-case hex SHA-256')
+    .optional(),
+  durationS: z.number().positive().optional(),
+});
+
+/** A programme holds at most this many items (jingles, bulletins, pauses). */
+export const MAX_PROGRAMME_ITEMS = 32;
+
+/** One item of a programme: an audio file, or a pause of silence. */
+export const ProgrammeItemSourceSchema = z.discriminatedUnion('kind', [
+  MediaSourceSchema,
+  z.strictObject({ kind: z.literal('silence'), durationS: z.number().positive().max(600) }),
+]);
+export type ProgrammeItemSource = z.infer<typeof ProgrammeItemSourceSchema>;
+
+/**
+ * What became of each item of a programme, in order: `played` to its end, `cut` after its first
+ * sound (stopped, pre-empted, endAt, or broken), `not-played` never heard.
+ */
+export const ITEM_OUTCOMES = ['played', 'cut', 'not-played'] as const;
+export type ItemOutcome = (typeof ITEM_OUTCOMES)[number];
+
 export const PlayCommandSchema = z.strictObject({
   ...commandBase,
   type: z.literal('play'),
   broadcastId: BroadcastIdSchema,
   level: z.enum(BROADCAST_LEVELS),
   source: z.discriminatedUnion('kind', [
-    z.strictObject({
-      kind: z.literal('media'),
-      url: HttpUrlSchema,
-      sizeBytes: z.int().positive().optional(),
-      sha256: z
-        .string()
-        .regex(/^[0-9a-f]{64}$/, 'lower-case hex SHA-256')
-        .optional(),
-      durationS: z.number().positive().optional(),
-    }),
+    MediaSourceSchema,
     z.strictObject({ kind: z.literal('stream'), url: HttpUrlSchema }),
+    z.strictObject({
+      kind: z.literal('programme'),
+      items: z
+        .array(ProgrammeItemSourceSchema)
+        .min(1)
+        .max(MAX_PROGRAMME_ITEMS)
+        .describe(
+          'played in order, back to back, as one item; every media item is fetched before the first sound',
+        ),
+    }),
   ]),
   startAt: EpochMsSchema.describe('when playback starts; a time in the past means now'),
   endAt: EpochMsSchema.optional().describe('hard stop, for streams and time windows'),
@@ -167,6 +196,11 @@ export const AckSchema = z
     startedAt: EpochMsSchema.optional().describe(
       'a play: when its first sound was heard, on every ack after that',
     ),
+    items: z
+      .array(z.enum(ITEM_OUTCOMES))
+      .max(MAX_PROGRAMME_ITEMS)
+      .optional()
+      .describe("a programme's done or failed ack: what became of each item, in order"),
   })
   .refine((ack) => (ack.status !== 'rejected' && ack.status !== 'failed') || ack.error !== undefined, {
     message: 'a rejected or failed ack says why (error)',

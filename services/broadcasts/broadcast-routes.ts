@@ -10,11 +10,13 @@ import {
 import type { Clock } from '../../devices/index.js';
 import type { Principal } from '../accounts/roles.js';
 import { errorResponses } from '../api/pagination.js';
-import { InvalidRequestError, NotFoundError } from '../errors.js';
+import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
+import { contentMediaIds, programmeLabels } from '../media/content-audio.js';
 import type { MediaLibrary } from '../media/media-library.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import { formatWallTime, instantToWallTime } from '../schedules/wall-time.js';
 import { isoTimeOrNull } from '../time.js';
+import type { SpeechCache } from '../tts/speech-cache.js';
 import type { BroadcastRecord, BroadcastStore, DeliveryRecord } from './broadcast-store.js';
 import type { Dispatcher } from './dispatcher.js';
 import { scopedTargets } from './targets.js';
@@ -31,6 +33,7 @@ export interface BroadcastRouteDeps {
   broadcastStore: BroadcastStore;
   registry: RegistryStore;
   media: MediaLibrary;
+  speech: SpeechCache;
   clock: Clock;
   /** The platform's default time zone (TZ_DEFAULT), for a log without a commune. */
   timeZone: string;
@@ -43,6 +46,8 @@ const CSV_COLUMNS = [
   'kind',
   'level',
   'scheduledBy',
+  'approvedBy',
+  'review',
   'scheduledStart',
   'commune',
   'village',
@@ -55,6 +60,7 @@ const CSV_COLUMNS = [
   'finishedAt',
   'playedS',
   'speakersFaulty',
+  'items',
 ] as const;
 
 /** The broadcast log's CSV in the console's two languages: headers and coded values. */
@@ -67,6 +73,8 @@ const CSV_WORDS = {
       kind: 'Loại',
       level: 'Mức độ',
       scheduledBy: 'Người lập',
+      approvedBy: 'Người duyệt',
+      review: 'Xem xét sau phát (khẩn cấp)',
       scheduledStart: 'Giờ phát dự kiến',
       commune: 'Xã',
       village: 'Thôn',
@@ -79,6 +87,7 @@ const CSV_WORDS = {
       finishedAt: 'Kết thúc',
       playedS: 'Thời lượng phát (giây)',
       speakersFaulty: 'Loa lỗi',
+      items: 'Các mục đã phát',
     },
     kind: {
       scheduled: 'Theo lịch',
@@ -99,6 +108,8 @@ const CSV_WORDS = {
       expired: 'Hết hạn',
       stopped: 'Đã dừng',
     },
+    review: { pending: 'Chờ xem xét', reviewed: 'Đã xem xét' },
+    item: { played: 'đã phát', cut: 'bị ngắt', 'not-played': 'chưa phát' },
     yes: 'Có',
     no: 'Không',
   },
@@ -110,6 +121,8 @@ const CSV_WORDS = {
       kind: 'Kind',
       level: 'Level',
       scheduledBy: 'Scheduled by',
+      approvedBy: 'Approved by',
+      review: 'Review (emergency)',
       scheduledStart: 'Scheduled start',
       commune: 'Commune',
       village: 'Village',
@@ -122,6 +135,7 @@ const CSV_WORDS = {
       finishedAt: 'Finished',
       playedS: 'Played (s)',
       speakersFaulty: 'Faulty speakers',
+      items: 'Items played',
     },
     kind: { scheduled: 'scheduled', emergency: 'emergency', live: 'live relay', talk: 'live talk' },
     level: { normal: 'normal', priority: 'priority', emergency: 'emergency' },
@@ -137,6 +151,8 @@ const CSV_WORDS = {
       expired: 'expired',
       stopped: 'stopped',
     },
+    review: { pending: 'pending', reviewed: 'reviewed' },
+    item: { played: 'played', cut: 'cut', 'not-played': 'not played' },
     yes: 'yes',
     no: 'no',
   },
@@ -168,10 +184,13 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
     stoppedAt: isoTimeOrNull(b.stoppedAt),
     stoppedBy: b.stoppedBy,
     recordingMediaId: b.recordingMediaId,
+    approvedBy: b.approvedBy,
+    review: b.reviewState ? { state: b.reviewState, reviewedBy: b.reviewedBy } : null,
     summary: summarize(deliveries),
   });
-  const toDeliveries = (deliveries: DeliveryRecord[]) => {
+  const toDeliveries = (b: BroadcastRecord, deliveries: DeliveryRecord[]) => {
     const clusters = registry.clusterLabels(deliveries.map((d) => d.clusterId));
+    const labels = programmeLabels(b.content);
     return deliveries.map((d) => ({
       clusterId: d.clusterId,
       clusterName: clusters.get(d.clusterId)?.name ?? null,
@@ -192,6 +211,10 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
             ? false
             : null,
       speakers: d.speakers,
+      items:
+        labels.length === 0
+          ? null
+          : labels.map((label, index) => ({ index, label, outcome: d.items?.[index] ?? null })),
     }));
   };
   const switchesOf = (id: string) =>
@@ -215,7 +238,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
     if (deliveries.length === 0 && principal?.communeId) throw new NotFoundError('broadcast', id);
     return {
       ...toBroadcast(broadcast, deliveries),
-      deliveries: toDeliveries(deliveries),
+      deliveries: toDeliveries(broadcast, deliveries),
       switches: switchesOf(broadcast.id),
       recorded: found.recorded,
     };
@@ -227,11 +250,18 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
       targets,
     );
   const actorName = (principal: Principal | null) => principal?.username ?? null;
+  /** An emergency never waits for approval; where a targeted commune requires it, it is reviewed after. */
+  const reviewDue = (targets: Targets): boolean => {
+    const required = registry.communesRequiringApproval();
+    if (required.size === 0) return false;
+    const communes = new Map(registry.clusterPlacements().map((c) => [c.id, c.communeId]));
+    return dispatcher.resolveTargets(targets).some((id) => required.has(communes.get(id) ?? ''));
+  };
 
   app.get(
     '/broadcasts',
     {
-      config: { access: operators },
+      config: { access: ['operator', 'approver'] },
       schema: {
         tags,
         summary: 'The broadcast log for a period: what played where, when, for how long, who scheduled it',
@@ -244,6 +274,10 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
           offset: z.coerce.number().int().min(0).default(0),
           format: z.enum(['json', 'csv']).default('json'),
           lang: z.enum(['vi', 'en']).default('vi').describe('language of the CSV headers and values'),
+          review: z
+            .enum(['pending', 'reviewed'])
+            .optional()
+            .describe('only emergencies whose review after airing is pending, or done'),
         }),
         response: {
           200: z
@@ -270,7 +304,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
       // A commune-limited caller's list is filtered after reading, so it pages after filtering.
       const scoped = Boolean(request.principal?.communeId);
       const page = format === 'csv' || scoped ? { limit: 100_000, offset: 0 } : { limit, offset };
-      const result = deps.broadcastStore.list(range, page);
+      const result = deps.broadcastStore.list(range, page, { reviewState: request.query.review });
       const items = result.items
         .map((b) => ({
           b,
@@ -279,7 +313,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
         .filter(({ deliveries }) => deliveries.length > 0 || !request.principal?.communeId)
         .map(({ b, deliveries }) => ({
           ...toBroadcast(b, deliveries),
-          deliveries: toDeliveries(deliveries),
+          deliveries: toDeliveries(b, deliveries),
           switches: switchesOf(b.id),
           recorded: true,
         }));
@@ -317,6 +351,8 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
             kind: words.kind[b.kind],
             level: words.level[b.level],
             scheduledBy: b.createdBy ?? '',
+            approvedBy: b.approvedBy ?? '',
+            review: b.review ? `${words.review[b.review.state]} ${b.review.reviewedBy ?? ''}`.trim() : '',
             scheduledStart: local(b.startAt),
             commune: place.commune,
             village: place.village,
@@ -334,6 +370,9 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
                   .map((sp) => sp.idx)
                   .join(' ')
               : '',
+            items: (d.items ?? [])
+              .map((item) => `${item.index + 1}: ${item.outcome ? words.item[item.outcome] : '?'}`)
+              .join('; '),
           };
         }),
       );
@@ -366,12 +405,17 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
       },
     },
     async (request, reply) => {
-      const body = request.body;
-      // A commune-limited operator plays only media their commune may use.
-      if (body.content.kind === 'media')
-        deps.media.getVisible(body.content.mediaId, request.principal?.communeId);
+      const communeId = request.principal?.communeId ?? null;
+      // Text is read aloud first (a few seconds at most); a commune-limited operator plays only
+      // media their commune may use.
+      const content = await deps.speech.prepare(request.body.content, {
+        username: actorName(request.principal),
+        communeId,
+      });
+      for (const id of contentMediaIds(content)) deps.media.getVisible(id, communeId);
+      const targets = targetsFor(request.principal, request.body.targets);
       const broadcast = dispatcher.emergency(
-        { ...body, targets: targetsFor(request.principal, body.targets) },
+        { ...request.body, content, targets, reviewDue: reviewDue(targets) },
         actorName(request.principal),
       );
       request.auditNote = {
@@ -411,7 +455,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
   app.get(
     '/broadcasts/:id',
     {
-      config: { access: ['operator', 'technician'] },
+      config: { access: ['operator', 'approver', 'technician'] },
       schema: {
         tags,
         summary: 'Proof of delivery: per-cluster and per-speaker outcome with timestamps',
@@ -420,6 +464,34 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
       },
     },
     async (request) => detail(request.principal, request.params.id),
+  );
+
+  app.post(
+    '/broadcasts/:id/review',
+    {
+      config: { access: ['approver'], audit: 'broadcast.review' },
+      schema: {
+        tags,
+        summary: 'Mark an emergency that aired without approval as reviewed',
+        description:
+          'Emergencies never wait; where the commune requires approval, an approver reviews them after.',
+        params: z.object({ id: z.string().regex(/^b-[0-9a-f]{12}$/) }),
+        body: z.strictObject({ comment: z.string().trim().max(1_000).optional() }).nullish(),
+        response: { 200: BroadcastDetailSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      detail(request.principal, request.params.id); // 404 for another commune's broadcast
+      const by = actorName(request.principal) ?? 'unknown';
+      const comment = request.body?.comment ?? null;
+      if (!deps.broadcastStore.review(request.params.id, by, comment, clock.now()))
+        throw new ConflictError('this broadcast has no review pending', {});
+      request.auditNote = {
+        target: { type: 'broadcast', id: request.params.id },
+        after: { review: 'reviewed', comment },
+      };
+      return detail(request.principal, request.params.id);
+    },
   );
 
   app.post(

@@ -1,5 +1,6 @@
 import type { Content, DeliveryState, Level } from '../../contracts/broadcasts.js';
 import type { Fallback } from '../../contracts/stations.js';
+import type { ItemOutcome } from '../../devices/index.js';
 import type { Db } from '../storage/database.js';
 
 /** live: a relayed external stream; talk: the console's microphone. */
@@ -26,7 +27,14 @@ export interface BroadcastRecord {
   stoppedBy: string | null;
   /** A live talk's recording in the media library, once it is kept. */
   recordingMediaId: string | null;
+  /** Who approved the content (a commune that requires approval), by username. */
+  approvedBy: string | null;
+  /** An emergency that aired without approval is reviewed afterwards: pending, then reviewed. */
+  reviewState: ReviewState | null;
+  reviewedBy: string | null;
 }
+
+export type ReviewState = 'pending' | 'reviewed';
 
 export interface DeliveryRecord {
   broadcastId: string;
@@ -43,6 +51,8 @@ export interface DeliveryRecord {
   startedAt: number | null;
   finishedAt: number | null;
   speakers: { idx: number; ok: boolean | null; fault: string | null }[] | null;
+  /** A programme: what became of each item, as the cluster reported it. */
+  items: ItemOutcome[] | null;
   updatedAt: number;
 }
 
@@ -65,6 +75,9 @@ interface BroadcastRow {
   stopped_at: number | null;
   stopped_by: string | null;
   recording_media_id: string | null;
+  approved_by: string | null;
+  review_state: ReviewState | null;
+  reviewed_by: string | null;
 }
 
 interface DeliveryRow {
@@ -81,6 +94,7 @@ interface DeliveryRow {
   started_at: number | null;
   finished_at: number | null;
   speakers: string | null;
+  items: string | null;
   updated_at: number;
 }
 
@@ -103,6 +117,9 @@ const toBroadcast = (r: BroadcastRow): BroadcastRecord => ({
   stoppedAt: r.stopped_at,
   stoppedBy: r.stopped_by,
   recordingMediaId: r.recording_media_id,
+  approvedBy: r.approved_by,
+  reviewState: r.review_state,
+  reviewedBy: r.reviewed_by,
 });
 
 const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
@@ -119,8 +136,12 @@ const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
   startedAt: r.started_at,
   finishedAt: r.finished_at,
   speakers: r.speakers ? (JSON.parse(r.speakers) as DeliveryRecord['speakers']) : null,
+  items: r.items ? (JSON.parse(r.items) as ItemOutcome[]) : null,
   updatedAt: r.updated_at,
 });
+
+/** How a media id appears in a content's JSON, whether it is the content's own or a programme item's. */
+const mediaNeedle = (mediaId: string) => `"mediaId":${JSON.stringify(mediaId)}`;
 
 const OPEN_STATES: readonly DeliveryState[] = ['scheduled', 'sent', 'accepted', 'playing'];
 const isOpen = (state: DeliveryState) => OPEN_STATES.includes(state);
@@ -140,6 +161,7 @@ const COLUMNS: Record<string, string> = {
   startedAt: 'started_at',
   finishedAt: 'finished_at',
   speakers: 'speakers',
+  items: 'items',
   updatedAt: 'updated_at',
 };
 
@@ -189,11 +211,29 @@ export class BroadcastStore {
       const added = this.db
         .prepare(
           `INSERT OR IGNORE INTO broadcasts (id, kind, schedule_id, occurrence_at, name, level, content, volume, repeat,
-             start_at, end_at, expires_at, status, created_by, created_at)
+             start_at, end_at, expires_at, status, created_by, created_at, approved_by, review_state)
            VALUES (@id, @kind, @scheduleId, @occurrenceAt, @name, @level, @content, @volume, @repeat, @startAt, @endAt,
-             @expiresAt, @status, @createdBy, @createdAt)`,
+             @expiresAt, @status, @createdBy, @createdAt, @approvedBy, @reviewState)`,
         )
-        .run({ ...broadcast, content: JSON.stringify(broadcast.content) });
+        .run({
+          id: broadcast.id,
+          kind: broadcast.kind,
+          scheduleId: broadcast.scheduleId,
+          occurrenceAt: broadcast.occurrenceAt,
+          name: broadcast.name,
+          level: broadcast.level,
+          content: JSON.stringify(broadcast.content),
+          volume: broadcast.volume,
+          repeat: broadcast.repeat,
+          startAt: broadcast.startAt,
+          endAt: broadcast.endAt,
+          expiresAt: broadcast.expiresAt,
+          status: broadcast.status,
+          createdBy: broadcast.createdBy,
+          createdAt: broadcast.createdAt,
+          approvedBy: broadcast.approvedBy,
+          reviewState: broadcast.reviewState,
+        });
       if (added.changes === 0) return false;
       const add = this.db.prepare(
         `INSERT INTO deliveries (broadcast_id, cluster_id, command_id, state, reason, next_attempt_at, updated_at,
@@ -232,6 +272,7 @@ export class BroadcastStore {
         startedAt: null,
         finishedAt: null,
         speakers: null,
+        items: null,
         updatedAt: broadcast.createdAt,
       });
     }
@@ -254,12 +295,14 @@ export class BroadcastStore {
   list(
     range: { from: number; to: number },
     page: { limit: number; offset: number },
+    filter: { reviewState?: ReviewState | undefined } = {},
   ): { items: BroadcastRecord[]; total: number } {
-    const where = 'start_at < @to AND end_at >= @from';
+    const where = `start_at < @to AND end_at >= @from${filter.reviewState ? ' AND review_state = @review' : ''}`;
+    const params = { ...range, review: filter.reviewState ?? null };
     const rows = this.db
       .prepare(`SELECT * FROM broadcasts WHERE ${where} ORDER BY start_at, id LIMIT @limit OFFSET @offset`)
-      .all({ ...range, ...page }) as BroadcastRow[];
-    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM broadcasts WHERE ${where}`).get(range) as {
+      .all({ ...params, ...page }) as BroadcastRow[];
+    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM broadcasts WHERE ${where}`).get(params) as {
       n: number;
     };
     return { items: rows.map(toBroadcast), total: n };
@@ -443,10 +486,10 @@ export class BroadcastStore {
       this.db
         .prepare(
           `SELECT 1 FROM deliveries d JOIN broadcasts b ON b.id = d.broadcast_id
-           WHERE d.cluster_id = ? AND json_extract(b.content, '$.mediaId') = ?
+           WHERE d.cluster_id = ? AND instr(b.content, ?) > 0
              AND (b.status = 'active' OR b.end_at > ?) LIMIT 1`,
         )
-        .get(clusterId, mediaId, now - graceMs) !== undefined
+        .get(clusterId, mediaNeedle(mediaId), now - graceMs) !== undefined
     );
   }
 
@@ -454,11 +497,31 @@ export class BroadcastStore {
   activeUsingMedia(mediaId: string): string[] {
     return (
       this.db
-        .prepare(
-          "SELECT name FROM broadcasts WHERE status = 'active' AND json_extract(content, '$.mediaId') = ?",
-        )
-        .all(mediaId) as { name: string }[]
+        .prepare("SELECT name FROM broadcasts WHERE status = 'active' AND instr(content, ?) > 0")
+        .all(mediaNeedle(mediaId)) as { name: string }[]
     ).map((r) => r.name);
+  }
+
+  /**
+   * Marks an emergency reviewed after it aired, the step kept beside the approval steps of
+   * schedules; false when it had no review pending.
+   */
+  review(broadcastId: string, by: string, comment: string | null, at: number): boolean {
+    return this.db.transaction(() => {
+      const changed = this.db
+        .prepare(
+          "UPDATE broadcasts SET review_state = 'reviewed', reviewed_by = ? WHERE id = ? AND review_state = 'pending'",
+        )
+        .run(by, broadcastId).changes;
+      if (changed === 0) return false;
+      this.db
+        .prepare(
+          `INSERT INTO approval_steps (subject_type, subject_id, step, actor, comment, at)
+           VALUES ('broadcast', ?, 'reviewed', ?, ?, ?)`,
+        )
+        .run(broadcastId, by, comment, at);
+      return true;
+    })();
   }
 
   /** A cluster came back: its waiting deliveries are tried at once rather than at their backoff. */
@@ -535,7 +598,7 @@ export class BroadcastStore {
       const column = COLUMNS[key];
       if (!column) continue;
       sets.push(`${column} = @${key}`);
-      params[key] = key === 'speakers' && value !== null ? JSON.stringify(value) : value;
+      params[key] = (key === 'speakers' || key === 'items') && value !== null ? JSON.stringify(value) : value;
     }
     if (sets.length === 0) return;
     this.db

@@ -25,7 +25,7 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
   let watch: RelayWatch | null = null;
   return {
     name: 'broadcasts',
-    dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'media', 'stations', 'schedules'],
+    dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'media', 'tts', 'stations', 'schedules'],
     start(ctx) {
       const { config, clock, logger } = ctx;
       const { db, disk } = ctx.get('storage');
@@ -74,6 +74,7 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
           broadcastStore: store,
           registry: ctx.get('registry'),
           media: media.library,
+          speech: ctx.get('tts').speech,
           clock,
           timeZone: config.TZ_DEFAULT,
         }),

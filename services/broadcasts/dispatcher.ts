@@ -19,6 +19,7 @@ import {
 } from '../../devices/index.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
 import type { EventBus } from '../event-bus.js';
+import { contentDurationS, isRelay } from '../media/content-audio.js';
 import { settle, type Tunable } from '../options.js';
 import { storageFailure } from '../storage/storage-errors.js';
 import { deviceTime } from '../time.js';
@@ -41,6 +42,10 @@ export interface PlanSource {
       repeat: number;
       createdBy: string | null;
       createdAt: string;
+      /** Who approved it, in a commune that requires approval. */
+      approvedBy: string | null;
+      /** An emergency in a commune that requires approval: reviewed after it airs. */
+      reviewDue: boolean;
     };
     start: number;
     end: number;
@@ -133,6 +138,12 @@ const INFERRED_REASONS = new Set([
 const MAX_FRESH_ATTEMPTS = 3;
 
 type PlaySource = Extract<Command, { type: 'play' }>['source'];
+
+/** The media a file, a text read aloud or a jingle plays; text must have been synthesized. */
+function spokenOrFile(content: { kind: string; mediaId?: string | undefined }): string {
+  if (!content.mediaId) throw new NotFoundError('audio of content', content.kind);
+  return content.mediaId;
+}
 
 const isFinal = (state: DeliveryState) => FINAL_DELIVERY_STATES.includes(state);
 const OPEN_DELIVERY_STATES = DELIVERY_STATES.filter((state) => !isFinal(state));
@@ -322,10 +333,13 @@ export class Dispatcher {
       targets: Targets;
       volume?: number | undefined;
       durationS?: number | undefined;
+      /** It airs now without approval; the commune's approvers review it afterwards. */
+      reviewDue?: boolean;
     },
     actor: string | null,
   ): BroadcastRecord {
     return this.createImmediate('emergency', {
+      reviewDue: input.reviewDue ?? false,
       name: input.name ?? 'Bản tin khẩn cấp',
       level: 'emergency',
       content: input.content,
@@ -532,6 +546,7 @@ export class Dispatcher {
       actor: string | null;
       /** Later than now: a fallback keeps the start its relay had planned. */
       startAt?: number;
+      reviewDue?: boolean;
     },
   ): BroadcastRecord {
     const { clock, plan, media } = this.options;
@@ -539,8 +554,9 @@ export class Dispatcher {
     const startAt = Math.max(now, spec.startAt ?? now);
     const clusterIds = plan.resolveTargets(spec.targets);
     if (clusterIds.length === 0) throw new InvalidRequestError('the targets name no clusters');
-    const durationS =
-      spec.content.kind === 'media' ? media.get(spec.content.mediaId).durationS : spec.durationS;
+    const durationS = isRelay(spec.content)
+      ? spec.durationS
+      : contentDurationS(spec.content, (id) => media.get(id).durationS);
     if (!durationS) throw new InvalidRequestError('body.durationS: required for a stream');
     const broadcast: BroadcastRecord = {
       id: `b-${randomBytes(6).toString('hex')}`,
@@ -561,6 +577,9 @@ export class Dispatcher {
       stoppedAt: null,
       stoppedBy: null,
       recordingMediaId: null,
+      approvedBy: null,
+      reviewState: spec.reviewDue ? 'pending' : null,
+      reviewedBy: null,
     };
     const deliveries = clusterIds.map((clusterId) => ({
       clusterId,
@@ -638,6 +657,7 @@ export class Dispatcher {
       startedAt: null,
       finishedAt: null,
       speakers: null,
+      items: null,
       updatedAt: now,
     }));
     const held = { broadcast, deliveries: records };
@@ -757,6 +777,9 @@ export class Dispatcher {
         stoppedAt: null,
         stoppedBy: null,
         recordingMediaId: null,
+        approvedBy: schedule.approvedBy,
+        reviewState: schedule.reviewDue ? 'pending' : null,
+        reviewedBy: null,
       };
       store.insert(
         broadcast,
@@ -963,10 +986,24 @@ export class Dispatcher {
       if (!this.options.stationUrl) throw new Error('station relays need the stations feature');
       return { kind: 'stream', url: this.options.stationUrl(b.content.stationId) };
     }
-    const m = this.options.media.get(b.content.mediaId);
+    if (b.content.kind === 'programme') {
+      return {
+        kind: 'programme',
+        items: b.content.items.map((item) =>
+          item.kind === 'silence'
+            ? { kind: 'silence', durationS: item.durationS }
+            : this.mediaSource(b, spokenOrFile(item)),
+        ),
+      };
+    }
+    return this.mediaSource(b, spokenOrFile(b.content));
+  }
+
+  private mediaSource(b: BroadcastRecord, mediaId: string): Extract<PlaySource, { kind: 'media' }> {
+    const m = this.options.media.get(mediaId);
     return {
       kind: 'media',
-      url: this.options.media.signedUrl(b.content.mediaId, b.endAt + URL_SLACK_MS, b.id),
+      url: this.options.media.signedUrl(mediaId, b.endAt + URL_SLACK_MS, b.id),
       sizeBytes: m.sizeBytes,
       sha256: m.sha256,
       durationS: m.durationS,
@@ -983,9 +1020,9 @@ export class Dispatcher {
       level: b.level,
       source,
       startAt: b.startAt,
-      ...(b.content.kind !== 'media' ? { endAt: b.endAt } : {}),
+      ...(isRelay(b.content) ? { endAt: b.endAt } : {}),
       ...(b.volume === null ? {} : { volume: b.volume }),
-      repeat: b.repeat,
+      repeat: b.content.kind === 'programme' ? 1 : b.repeat,
       ...(d.playAttempt > 1 ? { attempt: d.playAttempt } : {}),
     };
   }
@@ -1114,6 +1151,9 @@ export class Dispatcher {
       } else if (confirmed && d.state !== 'sent') {
         this.options.store.update(d, { nextAttemptAt: null, updatedAt: now });
       }
+      // A programme's item outcomes repeated by a cluster answering again complete a record without them.
+      if (input.type === 'ack' && input.ack.items && d.items === null && isFinal(d.state))
+        this.options.store.update(d, { items: input.ack.items, updatedAt: now });
       return;
     }
     const fields: Parameters<BroadcastStore['update']>[1] = {
@@ -1134,6 +1174,7 @@ export class Dispatcher {
       fields.startedAt = at;
       fields.speakers = this.options.speakers(d.clusterId);
     }
+    if (input.type === 'ack' && input.ack.items) fields.items = input.ack.items;
     if (step.stamp === 'finished') {
       if (d.startedAt === null) {
         const started = this.reportedStart(input, now);
@@ -1178,6 +1219,7 @@ export class Dispatcher {
       reason: step.reason ? `${step.reason}; ${arrived}` : arrived,
       finishedAt: deviceTime(reported, now, LATE_REPORT_WINDOW_MS),
       ...(started !== null ? { startedAt: started } : {}),
+      ...(input.type === 'ack' && input.ack.items ? { items: input.ack.items } : {}),
       updatedAt: now,
     });
     this.announce(d.broadcastId, d.clusterId, step.state, now);

@@ -12,6 +12,7 @@ export interface DemoAccount {
 const DISPLAY_NAMES: Record<Role, string> = {
   admin: 'Quản trị viên',
   operator: 'Cán bộ phát thanh (demo)',
+  approver: 'Lãnh đạo xã duyệt tin (demo)',
   police: 'Công an xã (demo)',
   technician: 'Kỹ thuật viên (demo)',
 };

@@ -39,6 +39,7 @@ interface CommuneRow {
   district: string | null;
   province: string | null;
   timezone: string;
+  approval_required: number;
   created_at: number;
   updated_at: number;
 }
@@ -75,6 +76,7 @@ function toCommune(row: CommuneRow): Commune {
     district: row.district,
     province: row.province,
     timezone: row.timezone,
+    approvalRequired: row.approval_required === 1,
     createdAt: isoTime(row.created_at),
     updatedAt: isoTime(row.updated_at),
   };
@@ -174,6 +176,14 @@ export class RegistryStore {
     return { items: rows.map(toCommune), total: n, ...page };
   }
 
+  /** The communes whose announcements must be approved before they air. */
+  communesRequiringApproval(): Set<string> {
+    const rows = this.db.prepare('SELECT id FROM communes WHERE approval_required = 1').all() as {
+      id: string;
+    }[];
+    return new Set(rows.map((r) => r.id));
+  }
+
   getCommune(id: string): Commune {
     const row = this.db.prepare('SELECT * FROM communes WHERE id = ?').get(id) as CommuneRow | undefined;
     if (!row) throw new NotFoundError('commune', id);
@@ -186,8 +196,8 @@ export class RegistryStore {
     constrained('commune', () =>
       this.db
         .prepare(
-          `INSERT INTO communes (id, name, district, province, timezone, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO communes (id, name, district, province, timezone, approval_required, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
@@ -195,6 +205,7 @@ export class RegistryStore {
           input.district ?? null,
           input.province ?? null,
           input.timezone ?? this.defaultTimezone,
+          input.approvalRequired ? 1 : 0,
           now,
           now,
         ),
@@ -207,13 +218,15 @@ export class RegistryStore {
     const current = this.getCommune(id);
     this.db
       .prepare(
-        'UPDATE communes SET name = ?, district = ?, province = ?, timezone = ?, updated_at = ? WHERE id = ?',
+        `UPDATE communes SET name = ?, district = ?, province = ?, timezone = ?, approval_required = ?, updated_at = ?
+         WHERE id = ?`,
       )
       .run(
         patch.name ?? current.name,
         patch.district === undefined ? current.district : patch.district,
         patch.province === undefined ? current.province : patch.province,
         patch.timezone ?? current.timezone,
+        (patch.approvalRequired ?? current.approvalRequired) ? 1 : 0,
         this.now(),
         id,
       );

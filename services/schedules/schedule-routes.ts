@@ -1,9 +1,13 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Content } from '../../contracts/broadcasts.js';
 import { pagedSchema } from '../../contracts/pages.js';
 import { SlugSchema } from '../../contracts/registry.js';
 import {
+  APPROVAL_STATES,
+  ApprovalDecisionSchema,
+  ApprovalReturnSchema,
   CalendarOccurrenceSchema,
   ScheduleCreateSchema,
   SchedulePatchSchema,
@@ -14,7 +18,9 @@ import { changes, summary } from '../api/audit-summary.js';
 import { errorResponses, PageQuerySchema } from '../api/pagination.js';
 import { communeScope } from '../api/security.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
+import { contentMediaIds } from '../media/content-audio.js';
 import type { MediaLibrary } from '../media/media-library.js';
+import type { SpeechCache } from '../tts/speech-cache.js';
 import type { ScheduleResult, ScheduleService } from './schedule-service.js';
 import type { ScheduleRecord } from './schedule-store.js';
 
@@ -26,13 +32,16 @@ const instant = z.iso.datetime({ offset: true }).describe('ISO 8601 date-time wi
 export interface ScheduleRouteDeps {
   schedules: ScheduleService;
   media: MediaLibrary;
+  speech: SpeechCache;
 }
 
 export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> = async (app, { deps }) => {
   const { schedules } = deps;
   const tags = ['schedules'];
   const planners = ['operator'] as const;
-  const readers = ['operator', 'technician'] as const;
+  const approvers = ['approver'] as const;
+  const viewers = ['operator', 'approver'] as const;
+  const readers = ['operator', 'approver', 'technician'] as const;
 
   const actorOf = (request: FastifyRequest) =>
     request.principal ? { userId: request.principal.userId, username: request.principal.username } : null;
@@ -43,10 +52,21 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> 
     if (limit && !schedules.inCommune(schedule, limit)) throw new NotFoundError('schedule', id);
     return schedule;
   };
-  /** …plays only its commune's media and the shared library's… */
-  const checkContent = (request: FastifyRequest, content: { kind: string; mediaId?: string }) => {
-    if (content.kind === 'media' && content.mediaId)
-      deps.media.getVisible(content.mediaId, request.principal?.communeId);
+  /**
+   * …plays only its commune's media and the shared library's; text is synthesized now (or found
+   * already spoken), so a schedule's length is known and a failing voice is an answer, not a silence…
+   */
+  const prepareContent = async <T extends { content: Content }>(
+    request: FastifyRequest,
+    body: T,
+  ): Promise<T> => {
+    const communeId = request.principal?.communeId ?? null;
+    const content = await deps.speech.prepare(body.content, {
+      username: request.principal?.username ?? null,
+      communeId,
+    });
+    for (const id of contentMediaIds(content)) deps.media.getVisible(id, communeId);
+    return { ...body, content };
   };
   /** …and may aim schedules only inside it; anything else answers as if it did not exist. */
   const checkTargets = (request: FastifyRequest, targets: Parameters<typeof schedules.targetOutside>[0]) => {
@@ -64,20 +84,24 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> 
   app.get(
     '/schedules',
     {
-      config: { access: planners },
+      config: { access: viewers },
       schema: {
         tags,
         summary: 'List schedules',
         description: 'Oldest first, each with the clusters its targets reach now and its next occurrence.',
         querystring: PageQuerySchema.extend({
           communeId: SlugSchema.optional().describe('only schedules whose targets all lie in this commune'),
+          approval: z
+            .enum(APPROVAL_STATES)
+            .optional()
+            .describe('only schedules in this approval state (submitted: waiting for an approver)'),
         }),
         response: { 200: pagedSchema(ScheduleSchema), ...errorResponses },
       },
     },
     async (request) => {
-      const { communeId: requested, ...page } = request.query;
-      const result = schedules.list(page, { communeId: communeScope(request, requested) });
+      const { communeId: requested, approval, ...page } = request.query;
+      const result = schedules.list(page, { communeId: communeScope(request, requested), approval });
       return { ...result, items: schedules.views(result.items) };
     },
   );
@@ -99,8 +123,8 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> 
     },
     async (request, reply) => {
       checkTargets(request, request.body.targets);
-      checkContent(request, request.body.content);
-      const result = schedules.create(request.body, actorOf(request));
+      const body = await prepareContent(request, request.body);
+      const result = schedules.create(body, actorOf(request));
       request.auditNote = {
         target: { type: 'schedule', id: result.schedule.id },
         after: summary(result.schedule),
@@ -146,7 +170,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> 
   app.get(
     '/schedules/:id',
     {
-      config: { access: planners },
+      config: { access: viewers },
       schema: {
         tags,
         summary: 'Get a schedule',
@@ -175,10 +199,89 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> 
     async (request) => {
       const before = visible(request, request.params.id);
       if (request.body.targets) checkTargets(request, request.body.targets);
-      if (request.body.content) checkContent(request, request.body.content);
-      const result = schedules.update(request.params.id, request.body, actorOf(request));
+      const body = request.body.content
+        ? await prepareContent(request, { ...request.body, content: request.body.content })
+        : request.body;
+      const result = schedules.update(request.params.id, body, actorOf(request));
       request.auditNote = changes(before, result.schedule);
       return answer(result);
+    },
+  );
+
+  /** One approval step on a visible schedule, audited with the state it led to and the comment. */
+  const approvalStep = (
+    request: FastifyRequest,
+    id: string,
+    act: (actor: { userId: string; username: string }) => ScheduleRecord,
+    comment: string | null,
+  ) => {
+    visible(request, id);
+    const actor = actorOf(request);
+    if (!actor) throw new NotFoundError('schedule', id);
+    const schedule = act(actor);
+    request.auditNote = {
+      target: { type: 'schedule', id: schedule.id },
+      after: { name: schedule.name, approval: schedule.approval.state, comment },
+    };
+    return view(schedule);
+  };
+
+  app.post(
+    '/schedules/:id/submit',
+    {
+      config: { access: planners, audit: 'schedule.submit' },
+      schema: {
+        tags,
+        summary: 'Send a schedule for approval',
+        description:
+          'A draft or returned schedule goes to the approvers of its communes; it airs once approved.',
+        params: IdParams,
+        response: { 200: ScheduleSchema, ...errorResponses },
+      },
+    },
+    async (request) =>
+      approvalStep(request, request.params.id, (actor) => schedules.submit(request.params.id, actor), null),
+  );
+
+  app.post(
+    '/schedules/:id/approve',
+    {
+      config: { access: approvers, audit: 'schedule.approve' },
+      schema: {
+        tags,
+        summary: 'Approve a submitted schedule',
+        description:
+          'It airs from its next occurrence and the broadcast log names the approver. Any later change ' +
+          'but enabling or disabling makes it a draft again.',
+        params: IdParams,
+        body: ApprovalDecisionSchema.nullish(),
+        response: { 200: ScheduleSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const comment = request.body?.comment || null;
+      const { id } = request.params;
+      return approvalStep(request, id, (actor) => schedules.approve(id, actor, comment), comment);
+    },
+  );
+
+  app.post(
+    '/schedules/:id/return',
+    {
+      config: { access: approvers, audit: 'schedule.return' },
+      schema: {
+        tags,
+        summary: 'Send a submitted schedule back to its operator',
+        description: 'With a comment saying what to change; the operator edits it and submits it again.',
+        params: IdParams,
+        body: ApprovalReturnSchema,
+        response: { 200: ScheduleSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { comment } = request.body;
+      const { id } = request.params;
+      return approvalStep(request, id, (actor) => schedules.sendBack(id, actor, comment), comment);
     },
   );
 

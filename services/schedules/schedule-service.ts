@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Targets } from '../../contracts/broadcasts.js';
 import {
+  type ApprovalState,
+  type ApprovalStep,
   type CalendarOccurrence,
   type OverlapView,
   type ScheduleCreate,
@@ -17,9 +19,11 @@ import { LEVEL_RANK } from '../broadcasts/types.js';
 import { BurstLogger } from '../burst-logger.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
 import type { ScheduleChange } from '../event-bus.js';
+import { contentDurationS, contentMediaIds, isRelay } from '../media/content-audio.js';
 import type { Page, Paged, RegistryStore } from '../registry/registry-store.js';
 import type { Db } from '../storage/database.js';
 import { isoTime } from '../time.js';
+import { ApprovalStore } from './approval-store.js';
 import { GroupStore } from './group-store.js';
 import { solarToLunar } from './lunar-calendar.js';
 import { normalizeRecurrence } from './recurrence-rule.js';
@@ -81,7 +85,12 @@ export interface ScheduleResult {
 
 /** One occurrence for the dispatcher to play. */
 export interface DueOccurrence {
-  schedule: ScheduleRecord;
+  schedule: ScheduleRecord & {
+    /** Who approved it, where its communes require approval. */
+    approvedBy: string | null;
+    /** An emergency where approval is required: it airs, and is reviewed afterwards. */
+    reviewDue: boolean;
+  };
   start: number;
   end: number;
   clusterIds: string[];
@@ -135,12 +144,14 @@ function invalid(error: z.ZodError): InvalidRequestError {
 export class ScheduleService {
   readonly groups: GroupStore;
   private readonly store: ScheduleStore;
+  private readonly approvals: ApprovalStore;
   private readonly logger: Logger;
   private readonly failedExpansions = new Map<string, ExpansionFailure>();
   private readonly expansionLog: BurstLogger;
 
   constructor(private readonly options: ScheduleServiceOptions) {
     this.store = new ScheduleStore(options.db, () => options.clock.now());
+    this.approvals = new ApprovalStore(options.db, () => options.clock.now());
     this.logger = options.logger.child({ component: 'schedules' });
     this.expansionLog = new BurstLogger(this.logger, options.clock, 3_600_000);
     this.groups = new GroupStore({
@@ -160,7 +171,11 @@ export class ScheduleService {
     const fields = this.toFields(this.parse(input));
     const report = this.vet(null, fields, true);
     const id = `lich-${randomBytes(5).toString('hex')}`;
-    const schedule = this.store.insert(id, fields, actor?.username ?? null);
+    let schedule = this.store.insert(id, fields, actor?.username ?? null);
+    if (this.needsApproval(fields)) {
+      this.approvals.set(id, 'draft');
+      schedule = this.store.get(id);
+    }
     this.logger.info({ scheduleId: id, name: schedule.name, by: actor?.username }, 'schedule created');
     this.options.onChange?.({ what: 'schedule', id, change: 'created' });
     return this.result(schedule, report);
@@ -176,7 +191,7 @@ export class ScheduleService {
     const durationS =
       p.durationS !== undefined
         ? p.durationS
-        : content.kind !== 'media' && current.content.kind !== 'media'
+        : isRelay(content) && isRelay(current.content)
           ? current.durationS
           : undefined;
     const merged: ScheduleCreateInput = {
@@ -198,7 +213,16 @@ export class ScheduleService {
     // Targets named anew must all exist; kept ones may have lost a cluster since, which is no reason
     // to refuse renaming the schedule.
     const report = this.vet(id, fields, p.targets !== undefined);
-    const schedule = this.store.update(id, fields);
+    let schedule = this.store.update(id, fields);
+    // Whatever is changed but enabled must be approved again: what the approver saw is not what airs.
+    const { enabled: _was, ...before } = { ...current, approval: undefined, createdBy: undefined };
+    const { enabled: _is, ...after } = { ...schedule, approval: undefined, createdBy: undefined };
+    const material =
+      JSON.stringify({ ...before, updatedAt: null }) !== JSON.stringify({ ...after, updatedAt: null });
+    if (material) {
+      this.approvals.set(id, this.needsApproval(fields) ? 'draft' : 'not-required');
+      schedule = this.store.get(id);
+    }
     this.logger.info({ scheduleId: id, by: actor?.username }, 'schedule updated');
     this.options.onChange?.({ what: 'schedule', id, change: 'updated' });
     return this.result(schedule, report);
@@ -228,10 +252,48 @@ export class ScheduleService {
     );
   }
 
+  /** An operator sends a draft (or a returned schedule) to the commune's approvers. */
+  submit(id: string, actor: Actor): ScheduleRecord {
+    return this.step(id, ['draft', 'returned'], 'submitted', { step: 'submitted', actor, comment: null });
+  }
+
+  /** An approver lets a submitted schedule air. */
+  approve(id: string, actor: Actor, comment: string | null): ScheduleRecord {
+    return this.step(id, ['submitted'], 'approved', { step: 'approved', actor, comment });
+  }
+
+  /** An approver sends a submitted schedule back to its operator, saying what to change. */
+  sendBack(id: string, actor: Actor, comment: string): ScheduleRecord {
+    return this.step(id, ['submitted'], 'returned', { step: 'returned', actor, comment });
+  }
+
+  private step(
+    id: string,
+    from: ApprovalState[],
+    to: ApprovalState,
+    step: { step: ApprovalStep['step']; actor: Actor; comment: string | null },
+  ): ScheduleRecord {
+    const current = this.store.get(id);
+    const { state } = current.approval;
+    if (!from.includes(state)) {
+      throw new ConflictError(
+        state === 'not-required'
+          ? `"${current.name}" needs no approval: its communes do not require it, or it is an emergency`
+          : `"${current.name}" is ${state}; only a ${from.join(' or ')} schedule can be ${step.step}`,
+        { approval: state },
+      );
+    }
+    this.approvals.set(id, to, { step: step.step, actor: step.actor.username, comment: step.comment });
+    this.logger.info({ scheduleId: id, by: step.actor.username, approval: to }, `schedule ${step.step}`);
+    this.options.onChange?.({ what: 'schedule', id, change: 'updated' });
+    return this.store.get(id);
+  }
+
   /** Removes a schedule and returns what it was; broadcasts it made keep their history. */
   delete(id: string): ScheduleRecord {
     const schedule = this.store.get(id);
     this.store.delete(id);
+    this.approvals.forget(id);
     this.failedExpansions.delete(id);
     this.logger.info({ scheduleId: id }, 'schedule deleted');
     this.options.onChange?.({ what: 'schedule', id, change: 'deleted' });
@@ -243,9 +305,13 @@ export class ScheduleService {
   }
 
   /** Schedules oldest first; with a commune, only those whose targets all lie in it. */
-  list(page: Page, filter: { communeId?: string | undefined } = {}): Paged<ScheduleRecord> {
+  list(
+    page: Page,
+    filter: { communeId?: string | undefined; approval?: ApprovalState | undefined } = {},
+  ): Paged<ScheduleRecord> {
     let all = this.store.all();
-    const { communeId } = filter;
+    const { communeId, approval } = filter;
+    if (approval) all = all.filter((s) => s.approval.state === approval);
     if (communeId) {
       const index = this.index();
       all = all.filter((s) => this.within(s.targets, communeId, index));
@@ -288,6 +354,7 @@ export class ScheduleService {
       const next = s.enabled ? nextOccurrence(toExpandable(s), now) : null;
       return {
         ...s,
+        approval: { ...s.approval, steps: this.approvals.steps(s.id) },
         clusterIds: this.clustersWith(s.targets, index),
         next: next ? { start: isoTime(next.start), end: isoTime(next.end) } : null,
       };
@@ -306,6 +373,7 @@ export class ScheduleService {
   ): CalendarOccurrence[] {
     const index = this.index();
     const enabled = this.store.all().filter((s) => s.enabled);
+    const required = this.options.registry.communesRequiringApproval();
     // Overlaps of an occurrence near the window's edge may lie just outside it.
     const pad = Math.max(0, ...enabled.map((s) => s.durationS * 1000));
     const subjects = enabled.map((s) => ({
@@ -339,6 +407,10 @@ export class ScheduleService {
           start: isoTime(occurrence.start),
           end: isoTime(occurrence.end),
           lunarDate: lunarDateOf(occurrence.start, schedule.timezone),
+          approval:
+            schedule.approval.state !== 'approved' && this.clears(schedule, index, required)
+              ? 'not-required'
+              : schedule.approval.state,
           clusterIds: subject.clusterIds as string[],
           preempts: at(report.preempts, occurrence),
           preemptedBy: at(report.preemptedBy, occurrence),
@@ -363,15 +435,26 @@ export class ScheduleService {
     // Asked on every dispatcher wake-up: without schedules, the registry is not read at all.
     if (enabled.length === 0) return [];
     const index = this.index();
+    const required = this.options.registry.communesRequiringApproval();
     const due: DueOccurrence[] = [];
     for (const schedule of enabled) {
       // One schedule that cannot be expanded (a rule this version cannot read) must not stop the
       // others: it is counted, shown on /healthz, and logged once an hour.
       try {
+        if (!this.clears(schedule, index, required)) continue;
         const clusterIds = this.clustersWith(schedule.targets, index);
         if (clusterIds.length === 0) continue;
+        const reviewDue =
+          schedule.level === 'emergency' &&
+          this.communesWith(schedule.targets, index).some((c) => required.has(c));
+        const approvedBy = schedule.approval.state === 'approved' ? schedule.approval.approvedBy : null;
         for (const o of expandOccurrences(toExpandable(schedule), from, to)) {
-          due.push({ schedule, start: o.start, end: o.end, clusterIds });
+          due.push({
+            schedule: { ...schedule, approvedBy, reviewDue },
+            start: o.start,
+            end: o.end,
+            clusterIds,
+          });
         }
         this.failedExpansions.delete(schedule.id);
       } catch (error) {
@@ -408,11 +491,29 @@ export class ScheduleService {
       .filter(
         (s) =>
           s.enabled &&
-          s.content.kind === 'media' &&
-          s.content.mediaId === mediaId &&
+          contentMediaIds(s.content).includes(mediaId) &&
           nextOccurrence(toExpandable(s), now) !== null,
       )
       .map((s) => s.name);
+  }
+
+  /**
+   * Whether a schedule may air: approved, or needing no approval, or aimed only at communes that
+   * no longer require it. A schedule saved before its commune began to require approval keeps
+   * airing until it is changed (it is `not-required`); a change makes it a draft.
+   */
+  private clears(schedule: ScheduleRecord, index: TargetIndex, required: Set<string>): boolean {
+    const { state } = schedule.approval;
+    if (state === 'approved' || state === 'not-required') return true;
+    return !this.communesWith(schedule.targets, index).some((c) => required.has(c));
+  }
+
+  /** Whether saving these fields calls for approval: not an emergency, and a commune that requires it. */
+  private needsApproval(fields: ScheduleFields): boolean {
+    if (fields.level === 'emergency') return false;
+    const required = this.options.registry.communesRequiringApproval();
+    if (required.size === 0) return false;
+    return this.communesWith(fields.targets, this.index()).some((c) => required.has(c));
   }
 
   private parse(input: ScheduleCreateInput): ScheduleCreate {
@@ -425,10 +526,9 @@ export class ScheduleService {
   private toFields(input: ScheduleCreate): ScheduleFields {
     const { content } = input;
     if (content.kind === 'station') this.options.checkStation?.(content.stationId);
-    const durationS =
-      content.kind === 'media'
-        ? Math.ceil(this.options.mediaDuration(content.mediaId) * input.repeat)
-        : (input.durationS as number);
+    const durationS = isRelay(content)
+      ? (input.durationS as number)
+      : Math.ceil(contentDurationS(content, this.options.mediaDuration) * input.repeat);
     const sorted = (ids: string[]) => [...new Set(ids)].sort();
     return {
       name: input.name,

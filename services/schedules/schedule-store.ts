@@ -1,4 +1,5 @@
 import type { Content, Level, Targets } from '../../contracts/broadcasts.js';
+import type { ApprovalState } from '../../contracts/schedules.js';
 import { NotFoundError } from '../errors.js';
 import type { Db } from '../storage/database.js';
 import { isoTime } from '../time.js';
@@ -25,6 +26,8 @@ export interface ScheduleRecord {
   durationS: number;
   targets: Targets;
   enabled: boolean;
+  /** Content approval: where it stands, and who approved it (ApprovalStore changes it). */
+  approval: { state: ApprovalState; approvedBy: string | null };
   /** Username of whoever created it. */
   createdBy: string | null;
   createdAt: string;
@@ -46,6 +49,8 @@ interface Row {
   exdates: string;
   targets: string;
   enabled: number;
+  approval_state: ApprovalState;
+  approved_by: string | null;
   created_by: string | null;
   created_at: number;
   updated_at: number;
@@ -67,6 +72,7 @@ function toRecord(row: Row): ScheduleRecord {
     durationS: row.duration_s,
     targets: JSON.parse(row.targets) as Targets,
     enabled: row.enabled === 1,
+    approval: { state: row.approval_state, approvedBy: row.approved_by },
     createdBy: row.created_by,
     createdAt: isoTime(row.created_at),
     updatedAt: isoTime(row.updated_at),
@@ -74,7 +80,10 @@ function toRecord(row: Row): ScheduleRecord {
 }
 
 /** What is written for a schedule; the store stamps the times. */
-export type ScheduleFields = Omit<ScheduleRecord, 'id' | 'createdBy' | 'createdAt' | 'updatedAt'>;
+export type ScheduleFields = Omit<
+  ScheduleRecord,
+  'id' | 'approval' | 'createdBy' | 'createdAt' | 'updatedAt'
+>;
 
 const columns = (id: string, f: ScheduleFields) => ({
   id,

@@ -20,7 +20,7 @@ export function schedulesFeature(): Feature<'schedules'> {
   let schedules: ScheduleService | null = null;
   return {
     name: 'schedules',
-    dependsOn: ['storage', 'registry', 'media', 'stations'],
+    dependsOn: ['storage', 'registry', 'media', 'tts', 'stations'],
     start(ctx) {
       const { config, clock, logger } = ctx;
       const media = ctx.get('media');
@@ -40,7 +40,11 @@ export function schedulesFeature(): Feature<'schedules'> {
         service.expansionFailures().reduce((n, failure) => n + failure.count, 0),
       );
       ctx.routes(
-        routePlugin('schedule-routes', scheduleRoutes, { schedules: service, media: media.library }),
+        routePlugin('schedule-routes', scheduleRoutes, {
+          schedules: service,
+          media: media.library,
+          speech: ctx.get('tts').speech,
+        }),
       );
       ctx.routes(routePlugin('group-routes', groupRoutes, { schedules: service }));
       return service;

@@ -18,6 +18,8 @@ export interface Speech {
  * voice, Debian's espeak-ng, a script calling a cloud service the province pays for).
  */
 export interface TtsEngine {
+  /** Names the engine and its settings: speech is synthesized again when this changes. */
+  readonly id: string;
   synthesize(text: string, dialect: Dialect): Promise<Speech>;
   close(): Promise<void>;
 }
@@ -38,6 +40,7 @@ const ESPEAK_VOICES: Record<Dialect, string> = {
 
 /** eSpeak NG compiled to WebAssembly (npm), in a child process of its own (espeak-worker.mjs). */
 export class EspeakEngine implements TtsEngine {
+  readonly id = 'espeak-ng';
   private child: ChildProcess | null = null;
   private ready: Promise<void> | null = null;
   private next = 1;
@@ -94,7 +97,11 @@ export class EspeakEngine implements TtsEngine {
  * the text on its standard input, and must write a WAV file to `{out}` (docs: how to add a voice).
  */
 export class CommandEngine implements TtsEngine {
-  constructor(private readonly command: string[]) {}
+  readonly id: string;
+
+  constructor(private readonly command: string[]) {
+    this.id = `command ${command.join(' ')}`;
+  }
 
   async synthesize(text: string, dialect: Dialect): Promise<Speech> {
     const dir = await mkdtemp(join(tmpdir(), 'sc-tts-'));

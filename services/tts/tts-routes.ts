@@ -1,16 +1,15 @@
-import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MediaSchema } from '../../contracts/media.js';
 import { SpeechMediaRequestSchema, SpeechRequestSchema } from '../../contracts/tts.js';
 import { errorResponses } from '../api/pagination.js';
-import type { MediaLibrary } from '../media/media-library.js';
 import { normalizeVietnamese } from './normalize-vi.js';
+import type { SpeechCache } from './speech-cache.js';
 import type { TtsEngine } from './tts-engine.js';
 
 export interface TtsRouteDeps {
   engine: TtsEngine;
-  media: MediaLibrary;
+  speech: SpeechCache;
 }
 
 /**
@@ -25,7 +24,7 @@ export const ttsRoutes: FastifyPluginAsyncZod<{ deps: TtsRouteDeps }> = async (a
   app.post(
     '/tts/preview',
     {
-      config: { access: ['operator'], audit: 'media.tts.preview' },
+      config: { access: ['operator', 'approver'], audit: 'media.tts.preview' },
       schema: {
         tags,
         summary: 'Hear a text read aloud (WAV) before it is kept or scheduled',
@@ -53,15 +52,11 @@ export const ttsRoutes: FastifyPluginAsyncZod<{ deps: TtsRouteDeps }> = async (a
     },
     async (request, reply) => {
       const { text, voice, name } = request.body;
-      const speech = await speak(text, voice);
-      const record = await deps.media.ingest(
-        { stream: Readable.from([speech.wav]), filename: `${name}.wav` },
-        {
-          name,
-          createdBy: request.principal?.username ?? null,
-          communeId: request.principal?.communeId ?? null,
-        },
-      );
+      const owner = {
+        username: request.principal?.username ?? null,
+        communeId: request.principal?.communeId ?? null,
+      };
+      const record = await deps.speech.keep({ text, voice }, name, owner);
       request.auditNote = {
         target: { type: 'media', id: record.id },
         after: { name, voice, characters: text.length, durationS: record.durationS },

@@ -1,4 +1,4 @@
-import type { AckStatus, DeviceId } from '../../devices/index.js';
+import type { AckStatus, DeviceId, ItemOutcome } from '../../devices/index.js';
 import type { StreamReport } from './stream-report.js';
 
 export interface AckRecord {
@@ -7,6 +7,7 @@ export interface AckRecord {
   readonly error?: string;
   readonly ts: number;
   readonly startedAt?: number;
+  readonly items?: ItemOutcome[];
 }
 
 /** What a simulated cluster reports about itself to tests and the simulator console. */

@@ -1,4 +1,4 @@
-import type { AckStatus } from '../../devices/index.js';
+import type { AckStatus, ItemOutcome } from '../../devices/index.js';
 
 export const COMMAND_MEMORY_SIZE = 512;
 
@@ -11,6 +11,8 @@ export interface RememberedAck {
   started?: boolean;
   /** When that first sound was heard (sent with the play's acks, docs/protocol.md section 6.4). */
   startedAt?: number;
+  /** A programme's final ack: what became of each item, in order. */
+  items?: ItemOutcome[];
 }
 
 /**
@@ -39,7 +41,10 @@ export class CommandMemory {
     known.startedAt = at;
   }
 
-  /** Updates the ack of a known id in place; a new id evicts the oldest one beyond capacity. */
+  /**
+   * Updates the ack of a known id in place; a new id evicts the oldest one beyond capacity. The
+   * attempt and the first sound carry over from earlier acks, `items` belongs to this ack only.
+   */
   record(cmdId: string, ack: RememberedAck): void {
     const previous = this.acks.get(cmdId);
     const known = previous !== undefined;
@@ -52,6 +57,7 @@ export class CommandMemory {
       ...(attempt === undefined ? {} : { attempt }),
       ...(started === undefined ? {} : { started }),
       ...(startedAt === undefined ? {} : { startedAt }),
+      ...(ack.items === undefined ? {} : { items: ack.items }),
     });
     if (known) return;
     while (this.acks.size > this.capacity) {

@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import type { CommandOf } from '../../devices/index.js';
 
 export type PlayCommand = CommandOf<'play'>;
-type MediaSource = Extract<PlayCommand['source'], { kind: 'media' }>;
+type PlaySource = PlayCommand['source'];
+/** A play whose source is of one kind. */
+export type PlayOf<K extends PlaySource['kind']> = PlayCommand & { source: Extract<PlaySource, { kind: K }> };
+/** A media source: a play's, or one item of a programme. */
+export type MediaSource = Extract<PlaySource, { kind: 'media' }>;
 
 /** The ack error codes a media step may fail with (docs/protocol.md section 8). */
 export type MediaErrorCode = 'fetch-failed' | 'checksum-mismatch' | 'internal';
@@ -34,6 +38,8 @@ export interface MediaInfo {
   readonly bytes?: number;
   /** Playing time of one repetition, when the file tells it (a PCM WAV header). */
   readonly durationS?: number;
+  /** A programme: what was learnt of each item, in order (nothing of a silence). */
+  readonly items?: readonly MediaInfo[];
 }
 
 /**

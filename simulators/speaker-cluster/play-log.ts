@@ -1,18 +1,23 @@
 import { Writable } from 'node:stream';
+import type { ItemReport } from './programme.js';
 import type { StreamReport } from './stream-report.js';
 
 /** One line of a simulated cluster's own log about playback. */
 export interface PlayLog {
   deviceId: string;
   broadcastId: string;
-  msg: 'playback started' | 'playback finished' | 'stream report';
+  msg: 'playback started' | 'playback finished' | 'stream report' | 'programme item';
   code?: string;
   cmdId?: string;
   /** With `stream report`: what the cluster received and decoded of a stream item, once it ended. */
   stream?: StreamReport;
+  /** With `programme item`, one per item that made a sound: its position from 0, kind and outcome. */
+  item?: number;
+  kind?: ItemReport['kind'];
+  outcome?: ItemReport['outcome'];
 }
 
-const KEPT: readonly string[] = ['playback started', 'playback finished', 'stream report'];
+const KEPT: readonly string[] = ['playback started', 'playback finished', 'stream report', 'programme item'];
 
 /**
  * A pino destination that keeps a simulated fleet's own log lines about playback, so what the

@@ -1,26 +1,36 @@
-import type { BroadcastLevel, Clock, TimerHandle } from '../../devices/index.js';
+import type { BroadcastLevel, Clock, ItemOutcome, TimerHandle } from '../../devices/index.js';
 import type { ClockTimers } from './clock-timers.js';
 import { PLAYBACK_FAIL_CODE } from './faults.js';
 import type { MediaInfo, PlayCommand } from './media-fetcher.js';
 import { MediaFetchError } from './media-fetcher.js';
+import type { ItemReport } from './programme.js';
+import { ProgrammeRun, unheard } from './programme.js';
 
 /** Media whose duration neither the command nor the file tells plays this long per repetition. */
 export const DEFAULT_MEDIA_DURATION_S = 10;
 
+/** Playing time of one media repetition or programme item: the command's, else the file's, else the default. */
+function durationS(source: { durationS?: number }, info: MediaInfo | undefined): number {
+  return source.durationS ?? info?.durationS ?? DEFAULT_MEDIA_DURATION_S;
+}
+
 /** `code` of a playback-finished event (docs/protocol.md section 6.5). */
 export type FinishCode = 'completed' | 'end-at' | 'stopped';
 
+/** What Playback tells its owner; `items` is what became of each item of a programme, in order. */
 export interface PlaybackHooks {
   /** First sound; `lateMs` > 0 when the media was still downloading at startAt. */
   started(play: PlayCommand, lateMs: number): void;
-  finished(play: PlayCommand, code: FinishCode): void;
+  finished(play: PlayCommand, code: FinishCode, items: ItemOutcome[] | undefined): void;
   /**
    * The item ends without playing through: its media step failed, it was pre-empted or met an item
    * it may not interrupt (`busy`), or playback broke. `code` is the ack error.
    */
-  failed(play: PlayCommand, code: string, message: string): void;
+  failed(play: PlayCommand, code: string, message: string, items: ItemOutcome[] | undefined): void;
   /** A scheduled item was stopped before its first sound. */
-  cancelled(play: PlayCommand): void;
+  cancelled(play: PlayCommand, items: ItemOutcome[] | undefined): void;
+  /** A programme item that made a sound ended, or was cut. */
+  itemEnded(play: PlayCommand, report: ItemReport): void;
   /** startAt came while the media was still downloading: the item starts when the download ends. */
   late(play: PlayCommand): void;
 }
@@ -30,9 +40,9 @@ export interface PlaybackDeps {
   timers: ClockTimers;
   hooks: PlaybackHooks;
   /**
-   * Makes an item's audio ready: called on scheduling for media (prefetch), at startAt for a stream
-   * (opened when due; it resolves at the stream's first audio). The signal is aborted when the item
-   * is stopped or everything is reset.
+   * Makes an item's audio ready: called on scheduling for media and programmes (prefetch), at
+   * startAt for a stream (opened when due; it resolves at the stream's first audio). The signal is
+   * aborted when the item is stopped or everything is reset.
    */
   prepare(play: PlayCommand, signal: AbortSignal): Promise<MediaInfo>;
   /** Runs background work that the owner waits for when stopping. */
@@ -70,11 +80,12 @@ interface Active {
   play: PlayCommand;
   endTimer: TimerHandle | null;
   breakTimer: TimerHandle | null;
+  programme: ProgrammeRun | null;
 }
 
 /**
- * One audio output: media is fetched as soon as an item is scheduled, items start at their startAt
- * (or when a late download ends) and follow the pre-emption rules.
+ * One audio output: media (a programme's too) is fetched as soon as an item is scheduled, items
+ * start at their startAt (or when a late download ends) and follow the pre-emption rules.
  */
 export class Playback {
   private active: Active | null = null;
@@ -104,7 +115,7 @@ export class Playback {
       scheduledAhead: wait > 0,
     };
     this.pending.set(play.id, item);
-    if (play.source.kind === 'media') this.prepare(item);
+    if (play.source.kind !== 'stream') this.prepare(item);
     if (!this.isPending(item)) return;
     if (wait <= 0) {
       this.onDue(item);
@@ -122,7 +133,7 @@ export class Playback {
     for (const item of [...this.pending.values()]) {
       if (!matches(item.play)) continue;
       this.discard(item);
-      this.deps.hooks.cancelled(item.play);
+      this.deps.hooks.cancelled(item.play, unheard(item.play));
     }
     if (this.active && matches(this.active.play)) this.end('stopped');
   }
@@ -137,8 +148,7 @@ export class Playback {
     const active = this.active;
     if (active?.play.id !== cmdId) return;
     this.active = null;
-    this.cancelTimers(active);
-    this.deps.hooks.failed(active.play, code, message);
+    this.deps.hooks.failed(active.play, code, message, this.halt(active));
   }
 
   /** Forgets everything without events, as when power is lost; the caller cancels the timers. */
@@ -187,7 +197,8 @@ export class Playback {
     if (!this.isPending(item)) return;
     this.discard(item);
     const code = error instanceof MediaFetchError ? error.code : 'fetch-failed';
-    this.deps.hooks.failed(item.play, code, error instanceof Error ? error.message : String(error));
+    const message = error instanceof Error ? error.message : String(error);
+    this.deps.hooks.failed(item.play, code, message, unheard(item.play));
   }
 
   private onDue(item: Pending): void {
@@ -215,8 +226,8 @@ export class Playback {
     return this.active !== null && !preempts(play.level, this.active.play.level);
   }
 
-  private failBusy(play: PlayCommand): void {
-    this.deps.hooks.failed(play, 'busy', 'pre-empted or blocked by an item of higher or equal level');
+  private failBusy(play: PlayCommand, items = unheard(play)): void {
+    this.deps.hooks.failed(play, 'busy', 'pre-empted or blocked by an item of higher or equal level', items);
   }
 
   private begin(item: Pending): void {
@@ -225,7 +236,7 @@ export class Playback {
     const now = this.deps.clock.now();
     const lateMs = item.scheduledAhead ? Math.max(0, now - play.startAt) : 0;
     if (lateMs > 0 && play.endAt !== undefined && play.endAt <= now) {
-      this.deps.hooks.failed(play, 'fetch-failed', 'the media arrived only after endAt');
+      this.deps.hooks.failed(play, 'fetch-failed', 'the media arrived only after endAt', unheard(play));
       return;
     }
     const playing = this.active;
@@ -235,23 +246,18 @@ export class Playback {
         return;
       }
       this.active = null;
-      this.cancelTimers(playing);
-      this.failBusy(playing.play);
+      this.failBusy(playing.play, this.halt(playing));
     }
-    // `repeat` applies to media only; a stream plays until endAt or a stop.
-    const naturalEnd =
-      play.source.kind === 'media'
-        ? now +
-          ((play.source.durationS ?? item.info.durationS ?? DEFAULT_MEDIA_DURATION_S) * play.repeat * 1000) /
-            this.deps.timeScale
-        : Number.POSITIVE_INFINITY;
+    const programme = this.programmeRun(play, item.info, now);
+    const naturalEnd = now + (programme?.lengthMs ?? this.lengthMs(play, item.info));
     const endAt = play.endAt ?? Number.POSITIVE_INFINITY;
     const cutByEndAt = endAt < naturalEnd;
     const endsAt = Math.min(endAt, naturalEnd);
-    const active: Active = { play, endTimer: null, breakTimer: null };
+    const active: Active = { play, endTimer: null, breakTimer: null, programme };
     this.active = active;
     this.deps.hooks.started(play, lateMs);
     if (this.active !== active) return;
+    programme?.start();
     if (Number.isFinite(endsAt)) {
       const code: FinishCode = cutByEndAt ? 'end-at' : 'completed';
       active.endTimer = this.deps.timers.timeout(() => this.end(code), Math.max(0, endsAt - now));
@@ -263,6 +269,24 @@ export class Playback {
       const delay = Math.max(0, Math.min(breakAfterMs, Math.floor(remaining / 2)));
       active.breakTimer = this.deps.timers.timeout(() => this.break(active, delay), delay);
     }
+  }
+
+  /** How long a media item plays, all repetitions, in ms of the clock; a stream plays until endAt or a stop. */
+  private lengthMs(play: PlayCommand, info: MediaInfo): number {
+    if (play.source.kind !== 'media') return Number.POSITIVE_INFINITY;
+    return (durationS(play.source, info) * play.repeat * 1000) / this.deps.timeScale;
+  }
+
+  /** A programme plays its items once each, back to back (`repeat` does not apply); null for other sources. */
+  private programmeRun(play: PlayCommand, info: MediaInfo, now: number): ProgrammeRun | null {
+    if (play.source.kind !== 'programme') return null;
+    const items = play.source.items.map((source, i) => ({
+      kind: source.kind,
+      lengthMs: (durationS(source, info.items?.[i]) * 1000) / this.deps.timeScale,
+    }));
+    return new ProgrammeRun(items, now, this.deps.timers, (report) =>
+      this.deps.hooks.itemEnded(play, report),
+    );
   }
 
   private break(active: Active, afterMs: number): void {
@@ -278,14 +302,15 @@ export class Playback {
     const active = this.active;
     if (!active) return;
     this.active = null;
-    this.cancelTimers(active);
-    this.deps.hooks.finished(active.play, code);
+    this.deps.hooks.finished(active.play, code, this.halt(active, code === 'completed'));
   }
 
-  private cancelTimers(active: Active): void {
+  /** Silences an item that played: its timers are cancelled, and its programme says what became of its items. */
+  private halt(active: Active, completed = false): ItemOutcome[] | undefined {
     if (active.endTimer !== null) this.deps.timers.cancel(active.endTimer);
     if (active.breakTimer !== null) this.deps.timers.cancel(active.breakTimer);
     active.endTimer = null;
     active.breakTimer = null;
+    return active.programme?.end(this.deps.clock.now(), completed);
   }
 }

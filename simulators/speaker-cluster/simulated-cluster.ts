@@ -6,7 +6,9 @@ import type {
   Command,
   DeviceId,
   Heartbeat,
+  ItemOutcome,
   PayloadInput,
+  ProgrammeItemSource,
   PublishOptions,
   TimerHandle,
   TypedPublish,
@@ -18,11 +20,12 @@ import type { ResolvedClusterOptions, SimulatedClusterOptions } from './cluster-
 import { resolveClusterOptions } from './cluster-options.js';
 import type { AckRecord, ClusterStatus } from './cluster-status.js';
 import { classifyCommand } from './command-intake.js';
+import type { RememberedAck } from './command-memory.js';
 import { CommandMemory } from './command-memory.js';
 import type { Fault, FaultKind } from './faults.js';
 import { describeFault, faultKey, SPEAKER_FAULT_CODE } from './faults.js';
 import { malformedHeartbeat, malformedRotation } from './malformed-payloads.js';
-import type { MediaInfo, PlayCommand } from './media-fetcher.js';
+import type { MediaInfo, MediaSource, PlayCommand, PlayOf } from './media-fetcher.js';
 import { MediaFetchError, redactUrl } from './media-fetcher.js';
 import type { MqttSession } from './mqtt-session.js';
 import { SessionClosedError, untilAborted, untilClosed } from './mqtt-session.js';
@@ -37,6 +40,8 @@ export type { AckRecord, ClusterStatus } from './cluster-status.js';
 export type { StreamReport } from './stream-report.js';
 
 type BootReason = 'power-on' | 'reboot-command';
+/** What a final ack says besides its status. */
+type AckOutcome = Pick<RememberedAck, 'error' | 'items'>;
 
 const LAST_ACKS_KEPT = 16;
 const STREAM_REPORTS_KEPT = 20;
@@ -106,8 +111,7 @@ export class SimulatedCluster {
       clock: this.options.clock,
       timers: this.timers,
       timeScale: this.options.timeScale,
-      prepare: (play, signal) =>
-        play.source.kind === 'stream' ? this.openStream(play) : this.fetchMedia(play, signal),
+      prepare: (play, signal) => this.prepare(play, signal),
       track: (work) => this.track(work),
       breakAfterMs: () => {
         const fault = this.faults.get('playback-fail');
@@ -115,14 +119,16 @@ export class SimulatedCluster {
       },
       hooks: {
         started: (play, lateMs) => this.onPlaybackStarted(play, lateMs),
-        finished: (play, code) => this.onPlaybackFinished(play, code),
-        failed: (play, code, message) => this.onPlaybackFailed(play, code, message),
+        finished: (play, code, items) => this.onPlaybackFinished(play, code, items),
+        failed: (play, code, message, items) => this.onPlaybackFailed(play, code, message, items),
         // A cancelled item gets ack done without playback events (docs/protocol.md section 7).
-        cancelled: (play) => {
+        cancelled: (play, items) => {
           this.log.info({ cmdId: play.id, broadcastId: play.broadcastId }, 'scheduled item cancelled');
           this.closeStream(play, 'stopped');
-          this.queueAck(play.id, 'done');
+          this.queueAck(play.id, 'done', { items });
         },
+        itemEnded: (play, report) =>
+          this.log.info({ cmdId: play.id, broadcastId: play.broadcastId, ...report }, 'programme item'),
         late: (play) =>
           this.log.warn(
             { cmdId: play.id, broadcastId: play.broadcastId, startAt: play.startAt },
@@ -505,7 +511,7 @@ export class SimulatedCluster {
           { cmdId: intake.cmdId, status: intake.ack.status },
           'duplicate command; re-sending its ack',
         );
-        this.queueAck(intake.cmdId, intake.ack.status, intake.ack.error);
+        this.queueAck(intake.cmdId, intake.ack.status, intake.ack);
         return;
       case 'reject':
         if (intake.error !== 'expired') this.counters.invalid += 1;
@@ -513,7 +519,7 @@ export class SimulatedCluster {
           { cmdId: intake.cmdId, error: intake.error, detail: intake.detail },
           'command rejected',
         );
-        this.queueAck(intake.cmdId, 'rejected', intake.error);
+        this.queueAck(intake.cmdId, 'rejected', { error: intake.error });
         return;
       case 'execute':
         this.counters.executed += 1;
@@ -576,10 +582,10 @@ export class SimulatedCluster {
     await this.closeSession('disconnect');
   }
 
-  /** Ack accepted, then the download starts at once (media) and the item waits for its startAt. */
+  /** Ack accepted, then the download starts at once (media, programme) and the item waits for its startAt. */
   private play(play: PlayCommand): void {
     if (!this.playback.canStartNow(play)) {
-      this.queueAck(play.id, 'rejected', 'busy');
+      this.queueAck(play.id, 'rejected', { error: 'busy' });
       return;
     }
     this.memory.record(play.id, { status: 'accepted', attempt: play.attempt ?? 1 });
@@ -587,12 +593,42 @@ export class SimulatedCluster {
     this.playback.schedule(play);
   }
 
+  /** Makes a play's audio ready for Playback: its download(s), or its stream opened. */
+  private prepare(play: PlayCommand, signal: AbortSignal): Promise<MediaInfo> {
+    const { source } = play;
+    switch (source.kind) {
+      case 'media':
+        return this.fetchMedia(play, source, signal);
+      case 'programme':
+        return this.fetchProgramme(play, source.items, signal);
+      case 'stream':
+        return this.openStream({ ...play, source });
+    }
+  }
+
+  /**
+   * Every media item of a programme, one after the other, each checked against its own size and
+   * SHA-256; the first failure fails the whole play before its first sound.
+   */
+  private async fetchProgramme(
+    play: PlayCommand,
+    sources: readonly ProgrammeItemSource[],
+    signal: AbortSignal,
+  ): Promise<MediaInfo> {
+    const items: MediaInfo[] = [];
+    for (const source of sources) {
+      signal.throwIfAborted();
+      items.push(source.kind === 'media' ? await this.fetchMedia(play, source, signal) : {});
+    }
+    return { items };
+  }
+
   /**
    * One media download, with the cluster's timeout on its clock; the signal is aborted when the item
-   * is stopped or the power goes. The `download-fail` fault fails it before any request.
+   * is stopped or the power goes. The `download-fail` fault fails it before any request. A
+   * programme's items are fetched as if each were the play's only source.
    */
-  private async fetchMedia(play: PlayCommand, signal: AbortSignal): Promise<MediaInfo> {
-    const { source } = play;
+  private async fetchMedia(play: PlayCommand, source: MediaSource, signal: AbortSignal): Promise<MediaInfo> {
     const url = redactUrl(source.url);
     this.counters.mediaFetches += 1;
     try {
@@ -610,7 +646,7 @@ export class SimulatedCluster {
       try {
         // A fetcher that ignores the signal still ends at the timeout.
         const info = await untilAborted(
-          this.options.fetchMedia(play, { signal: timeout.signal }),
+          this.options.fetchMedia({ ...play, source }, { signal: timeout.signal }),
           timeout.signal,
         );
         this.log.info(
@@ -632,7 +668,7 @@ export class SimulatedCluster {
    * Opens a stream item at its startAt; resolves at its first decoded audio, when the item starts.
    * The player reads on until the stream ends or the item does (closeStream); its report is kept.
    */
-  private openStream(play: PlayCommand): Promise<MediaInfo> {
+  private openStream(play: PlayOf<'stream'>): Promise<MediaInfo> {
     this.counters.mediaFetches += 1;
     const player = new StreamPlayer(play, {
       clock: this.options.clock,
@@ -686,9 +722,9 @@ export class SimulatedCluster {
   private onPlaybackStarted(play: PlayCommand, lateMs: number): void {
     if (lateMs > 0) {
       const why =
-        play.source.kind === 'media'
-          ? 'the media download outlasted startAt'
-          : 'the stream gave its first audio only then';
+        play.source.kind === 'stream'
+          ? 'the stream gave its first audio only then'
+          : 'the media download outlasted startAt';
       this.log.warn(
         { cmdId: play.id, broadcastId: play.broadcastId, lateMs },
         `playback started ${lateMs} ms late: ${why}`,
@@ -707,7 +743,7 @@ export class SimulatedCluster {
     this.track(this.publish(this.deviceId, 'event', event));
   }
 
-  private onPlaybackFinished(play: PlayCommand, code: FinishCode): void {
+  private onPlaybackFinished(play: PlayCommand, code: FinishCode, items: ItemOutcome[] | undefined): void {
     this.log.info({ cmdId: play.id, broadcastId: play.broadcastId, code }, 'playback finished');
     // `completed` is the stream's own end, already recorded.
     if (code !== 'completed') this.closeStream(play, code === 'end-at' ? 'endAt' : 'stopped');
@@ -719,19 +755,20 @@ export class SimulatedCluster {
       code,
     };
     this.track(this.publish(this.deviceId, 'event', event));
-    this.queueAck(play.id, 'done');
+    this.queueAck(play.id, 'done', { items });
   }
 
-  private onPlaybackFailed(play: PlayCommand, code: string, message: string): void {
+  private onPlaybackFailed(
+    play: PlayCommand,
+    code: string,
+    message: string,
+    items: ItemOutcome[] | undefined,
+  ): void {
     this.log.warn(
       { cmdId: play.id, broadcastId: play.broadcastId, code, reason: message },
       'playback failed',
     );
     this.closeStream(play, `error: ${code}: ${message}`);
-    this.failPlay(play, code, message);
-  }
-
-  private failPlay(play: PlayCommand, code: string, message: string): void {
     const event: PayloadInput<'event'> = {
       type: 'playback-failed',
       ts: this.now(),
@@ -741,7 +778,7 @@ export class SimulatedCluster {
       message: message.slice(0, 200),
     };
     this.track(this.publish(this.deviceId, 'event', event));
-    this.queueAck(play.id, 'failed', code);
+    this.queueAck(play.id, 'failed', { error: code, items });
   }
 
   private publishSpeakerFault(speaker: number): void {
@@ -754,9 +791,9 @@ export class SimulatedCluster {
    * slow-acks delay counted from now; `no-acks` records it but never sends it. `ts` is when the
    * status was reached (docs/protocol.md section 6.4), whatever the delay.
    */
-  private queueAck(cmdId: string, status: AckStatus, error?: string): void {
+  private queueAck(cmdId: string, status: AckStatus, { error, items }: AckOutcome = {}): void {
     const ts = this.now();
-    this.memory.record(cmdId, error === undefined ? { status } : { status, error });
+    this.memory.record(cmdId, { status, error, items });
     // A play's acks say when it was first heard: the playback-started event may have been lost
     // while the platform was away, and a repeated ack is then all the platform hears of it.
     const startedAt = this.memory.get(cmdId)?.startedAt;
@@ -766,6 +803,7 @@ export class SimulatedCluster {
       ...(error === undefined ? {} : { error }),
       ts,
       ...(startedAt === undefined ? {} : { startedAt }),
+      ...(items === undefined ? {} : { items }),
     };
     this.acks.push(record);
     if (this.acks.length > LAST_ACKS_KEPT) this.acks.shift();
@@ -872,7 +910,8 @@ export class SimulatedCluster {
     return this.powered ? Math.round((this.now() - this.bootedAt) / 100) / 10 : 0;
   }
 
+  /** Whole milliseconds, as a device's clock reports them (a manual clock may stand between two). */
   private now(): number {
-    return this.options.clock.now();
+    return Math.floor(this.options.clock.now());
   }
 }

@@ -2,7 +2,7 @@ import { MPEGDecoder } from 'mpg123-decoder';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../devices/index.js';
 import type { ClockTimers } from './clock-timers.js';
-import type { MediaErrorCode, PlayCommand } from './media-fetcher.js';
+import type { MediaErrorCode, PlayOf } from './media-fetcher.js';
 import { fetchFailure, httpGet, MediaFetchError, redactUrl } from './media-fetcher.js';
 import type { StreamEnd } from './stream-report.js';
 import { StreamRecorder } from './stream-report.js';
@@ -52,7 +52,7 @@ export class StreamPlayer {
   private openTimer: TimerHandle | null = null;
 
   constructor(
-    private readonly play: PlayCommand,
+    private readonly play: PlayOf<'stream'>,
     private readonly deps: StreamPlayerDeps,
   ) {
     this.recorder = new StreamRecorder(play, deps.clock.now());

@@ -1,4 +1,4 @@
-import type { PlayCommand } from './media-fetcher.js';
+import type { PlayOf } from './media-fetcher.js';
 import { redactUrl } from './media-fetcher.js';
 import type { Tone } from './stream-analysis.js';
 import { SignalMeter } from './stream-analysis.js';
@@ -87,7 +87,7 @@ export class StreamRecorder {
   private end: { how: StreamEnd; at: number } | null = null;
 
   constructor(
-    play: PlayCommand,
+    play: PlayOf<'stream'>,
     private readonly openedAt: number,
   ) {
     this.cmdId = play.id;

@@ -385,6 +385,12 @@ describe('route × role matrix', () => {
         targets: { clusterIds: ['c-base'] },
       });
       const saved = (name: string) => t.platform.schedules.create(schedule(name), null).schedule.id;
+      /** In the commune that requires approval: saved as a draft. */
+      const draft = (name: string) =>
+        t.platform.schedules.create({ ...schedule(name), targets: { clusterIds: ['c-appr'] } }, null).schedule
+          .id;
+      const submitted = (name: string) =>
+        t.platform.schedules.submit(draft(name), { userId: 'u-operator', username: 'operator-all' }).id;
       const group = (name: string) =>
         t.platform.schedules.groups.create({ communeId: 'base', name, clusterIds: ['c-base'] }).id;
       const calendar = () =>
@@ -393,7 +399,7 @@ describe('route × role matrix', () => {
         {
           method: 'GET',
           path: '/api/v1/schedules',
-          access: ['operator'],
+          access: ['operator', 'approver'],
           call: () => ({ url: '/api/v1/schedules' }),
         },
         {
@@ -405,14 +411,38 @@ describe('route × role matrix', () => {
         {
           method: 'GET',
           path: '/api/v1/schedules/occurrences',
-          access: ['operator', 'technician'],
+          access: ['operator', 'approver', 'technician'],
           call: () => ({ url: `/api/v1/schedules/occurrences?${calendar()}` }),
         },
         {
           method: 'GET',
           path: '/api/v1/schedules/{id}',
-          access: ['operator'],
+          access: ['operator', 'approver'],
           call: (c) => ({ url: `/api/v1/schedules/${saved(`Xem ${c}`)}` }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/schedules/{id}/submit',
+          access: ['operator'],
+          call: (c) => ({ url: `/api/v1/schedules/${draft(`Gửi duyệt ${c}`)}/submit` }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/schedules/{id}/approve',
+          access: ['approver'],
+          call: (c) => ({
+            url: `/api/v1/schedules/${submitted(`Duyệt ${c}`)}/approve`,
+            body: { comment: 'Đồng ý' },
+          }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/schedules/{id}/return',
+          access: ['approver'],
+          call: (c) => ({
+            url: `/api/v1/schedules/${submitted(`Trả lại ${c}`)}/return`,
+            body: { comment: 'Sửa lại giờ phát' },
+          }),
         },
         {
           method: 'PATCH',
@@ -526,7 +556,7 @@ describe('route × role matrix', () => {
     {
       method: 'POST',
       path: '/api/v1/tts/preview',
-      access: ['operator'],
+      access: ['operator', 'approver'],
       call: () => ({ url: '/api/v1/tts/preview', body: { text: 'Xin chào bà con', voice: 'northern' } }),
     },
     {
@@ -597,7 +627,7 @@ describe('route × role matrix', () => {
     {
       method: 'GET',
       path: '/api/v1/broadcasts',
-      access: ['operator'],
+      access: ['operator', 'approver'],
       call: () => ({ url: '/api/v1/broadcasts?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z' }),
     },
     {
@@ -630,8 +660,25 @@ describe('route × role matrix', () => {
     {
       method: 'GET',
       path: '/api/v1/broadcasts/{id}',
-      access: ['operator', 'technician'],
+      access: ['operator', 'approver', 'technician'],
       call: async () => ({ url: `/api/v1/broadcasts/${await liveBroadcast()}` }),
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/broadcasts/{id}/review',
+      access: ['approver'],
+      call: async () => {
+        // An emergency in the commune that requires approval: it aired at once, reviewed afterwards.
+        const sent = await t.api('/api/v1/broadcasts/emergency?waitMs=0', {
+          method: 'POST',
+          body: {
+            content: { kind: 'stream', url: 'http://radio.example/live' },
+            durationS: 60,
+            targets: { clusterIds: ['c-appr'] },
+          },
+        });
+        return { url: `/api/v1/broadcasts/${sent.body.id}/review`, body: { comment: 'Đã xem' } };
+      },
     },
     {
       method: 'POST',
@@ -779,6 +826,14 @@ describe('route × role matrix', () => {
       villageId: 'v-base',
       name: 'Cụm Gốc',
       location: { lat: 21, lon: 105 },
+    });
+    t.platform.registry.createCommune({ id: 'appr', name: 'Xã Duyệt', approvalRequired: true });
+    t.platform.registry.createVillage({ id: 'v-appr', communeId: 'appr', name: 'Thôn Duyệt' });
+    t.platform.registry.createCluster({
+      id: 'c-appr',
+      villageId: 'v-appr',
+      name: 'Cụm Duyệt',
+      location: { lat: 21, lon: 105.1 },
     });
     targetUser = (
       await t.platform.auth.createUser({

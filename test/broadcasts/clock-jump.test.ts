@@ -31,6 +31,8 @@ const occurrence = (name: string, start: number): Occurrence => ({
     repeat: 1,
     createdBy: 'operator',
     createdAt: new Date(T0 - 3_600_000).toISOString(),
+    approvedBy: null,
+    reviewDue: false,
   },
   start,
   end: start + 60_000,

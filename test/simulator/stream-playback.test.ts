@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Command } from '../../devices/index.js';
 import { AckSchema, buildCommand, DeviceEventSchema } from '../../devices/index.js';
 import { formatListLine, formatStatus } from '../../simulators/speaker-cluster/console-commands.js';
-import type { PlayCommand } from '../../simulators/speaker-cluster/media-fetcher.js';
+import type { PlayOf } from '../../simulators/speaker-cluster/media-fetcher.js';
 import { type PlayLog, playLogSink } from '../../simulators/speaker-cluster/play-log.js';
 import type { SimulatedCluster } from '../../simulators/speaker-cluster/simulated-cluster.js';
 import { SignalMeter } from '../../simulators/speaker-cluster/stream-analysis.js';
@@ -74,7 +74,7 @@ describe('stream analysis', () => {
   });
 
   it('counts a pause of more than a second in the arrival of audio as a gap, one at the end too', () => {
-    const play: PlayCommand = {
+    const play: PlayOf<'stream'> = {
       type: 'play',
       id: 'cmd-gaps-0001',
       issuedAt: 1_000_000,

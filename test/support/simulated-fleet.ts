@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { expect, vi } from 'vitest';
 import type { Clock } from '../../devices/index.js';
 import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
+import { type PlayLog, playLogSink } from '../../simulators/speaker-cluster/play-log.js';
 import type { TestPlatform } from './platform-harness.js';
 
 /**
@@ -11,7 +12,14 @@ import type { TestPlatform } from './platform-harness.js';
 export async function startFleet(
   t: TestPlatform,
   clusterIds: readonly string[],
-  options: { clock?: Clock; heartbeatIntervalS?: number } = {},
+  options: {
+    clock?: Clock;
+    heartbeatIntervalS?: number;
+    /** Filled with the clusters' own log of what they played, to count it. */
+    plays?: PlayLog[];
+    /** Playing times divided by this (60: a minute plays in a second). */
+    timeScale?: number;
+  } = {},
 ): Promise<SimulatedFleet> {
   const devices = [];
   for (const id of clusterIds)
@@ -19,8 +27,9 @@ export async function startFleet(
   const fleet = new SimulatedFleet({
     devices,
     url: t.mqttUrl,
-    logger: pino({ level: 'silent' }),
+    logger: options.plays ? pino({ level: 'info' }, playLogSink(options.plays)) : pino({ level: 'silent' }),
     heartbeatIntervalS: options.heartbeatIntervalS ?? 5,
+    ...(options.timeScale ? { timeScale: options.timeScale } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   await fleet.start();

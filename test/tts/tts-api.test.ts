@@ -44,8 +44,9 @@ describe('text read aloud', () => {
       body: { text: BULLETIN, voice: 'northern', name: 'Thông báo họp dân' },
     });
     expect(kept.status, JSON.stringify(kept.body)).toBe(201);
-    expect(kept.body).toMatchObject({ name: 'Thông báo họp dân', mime: 'audio/wav' });
-    expect(Math.abs(kept.body.durationS - seconds(north))).toBeLessThan(0.1);
+    // Kept as MP3 for the clusters' downloads; the encoder's frames add a fraction of a second.
+    expect(kept.body).toMatchObject({ name: 'Thông báo họp dân', mime: 'audio/mpeg' });
+    expect(Math.abs(kept.body.durationS - seconds(north))).toBeLessThan(0.2);
     const audit = await t.api('/api/v1/audit?action=media.tts', { as: 'admin' });
     expect(audit.body.items).toHaveLength(1);
     expect(
@@ -79,7 +80,7 @@ writeFileSync(out, Buffer.concat([h, pcm]));
       body: { text: 'Gọi 0912 345 678 trước 7h', voice: 'southern', name: 'Số điện thoại' },
     });
     expect(kept.status, JSON.stringify(kept.body)).toBe(201);
-    expect(kept.body.durationS).toBe(1);
+    expect(Math.abs(kept.body.durationS - 1)).toBeLessThan(0.2);
     expect(JSON.parse(readFileSync(join(dir, 'heard.json'), 'utf8'))).toEqual({
       text: 'Gọi không chín một hai, ba bốn năm, sáu bảy tám trước bảy giờ',
       voice: 'southern',
