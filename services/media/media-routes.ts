@@ -52,8 +52,11 @@ const ContentQuery = z.object({
     .optional()
     .describe('the broadcast a signed link belongs to; it stops working when the broadcast is stopped'),
 });
-/** Signed-in people who may listen to the library; devices come with a signed link or their secret. */
-const LISTENERS = ['operator', 'technician'] as const;
+/**
+ * Signed-in people who may listen to the library (approvers hear what they approve); devices come
+ * with a signed link or their secret.
+ */
+const LISTENERS = ['operator', 'approver', 'technician'] as const;
 
 /** `Authorization: Basic base64(user:password)` [RFC 7617], or null when absent or malformed. */
 function basicCredentials(header: string | undefined): { username: string; password: string } | null {

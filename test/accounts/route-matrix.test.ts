@@ -339,13 +339,13 @@ describe('route × role matrix', () => {
     {
       method: 'GET',
       path: '/api/v1/media',
-      access: ['operator', 'technician'],
+      access: ['operator', 'approver', 'technician'],
       call: () => ({ url: '/api/v1/media' }),
     },
     {
       method: 'GET',
       path: '/api/v1/media/{id}',
-      access: ['operator', 'technician'],
+      access: ['operator', 'approver', 'technician'],
       call: async () => {
         const { storeWav } = await import('../media/audio-fixtures.js');
         return { url: `/api/v1/media/${await storeWav(t.platform.media)}` };
@@ -362,10 +362,10 @@ describe('route × role matrix', () => {
     },
     {
       // Declared public because devices (not accounts) download with a signed link or their MQTT
-      // secret (test/media/download.test.ts); to sessions it answers as operator/technician-only.
+      // secret (test/media/download.test.ts); to sessions it answers as operator/approver/technician-only.
       method: 'GET',
       path: '/api/v1/media/{id}/content',
-      access: ['operator', 'technician'],
+      access: ['operator', 'approver', 'technician'],
       call: async () => {
         const { storeWav } = await import('../media/audio-fixtures.js');
         return { url: `/api/v1/media/${await storeWav(t.platform.media)}/content` };
