@@ -29,7 +29,11 @@ export const UserSchema = z.object({
   username: z.string(),
   displayName: z.string(),
   roles: z.array(RoleSchema),
-  communeId: SlugSchema.nullable().describe('limited to this commune, or null for all communes'),
+  communeId: SlugSchema.nullable().describe(
+    'limited to this one commune; null when not limited to exactly one',
+  ),
+  communeIds: z.array(SlugSchema).describe('limited to these communes; empty when not limited to a list'),
+  provinceId: SlugSchema.nullable().describe('limited to the communes of this province (a province account)'),
   disabled: z.boolean(),
   createdAt: timestamp,
   updatedAt: timestamp,
@@ -39,19 +43,38 @@ export type User = z.infer<typeof UserSchema>;
 
 const roles = z.array(RoleSchema).min(1).max(ROLES.length);
 
+/**
+ * Where an account may act: everywhere (nothing given), one commune, a list of communes, or a
+ * province (every commune of it, as communes are added). A province and communes together are
+ * refused. `communeId` is the one-commune form of `communeIds`.
+ */
+const scopeFields = {
+  communeId: SlugSchema.nullable()
+    .optional()
+    .describe('limited to this one commune (same as communeIds: [id])'),
+  communeIds: z
+    .array(SlugSchema)
+    .max(500)
+    .optional()
+    .describe('limited to these communes; [] lifts the limit'),
+  provinceId: SlugSchema.nullable()
+    .optional()
+    .describe('limited to every commune of this province (a province account); null lifts the limit'),
+};
+
 export const UserCreateSchema = z.strictObject({
   username: UsernameSchema,
   displayName: z.string().trim().min(1).max(120),
   password: PasswordSchema,
   roles,
-  communeId: SlugSchema.nullable().optional(),
+  ...scopeFields,
 });
 export type UserCreate = z.infer<typeof UserCreateSchema>;
 
 export const UserPatchSchema = z.strictObject({
   displayName: z.string().trim().min(1).max(120).optional(),
   roles: roles.optional(),
-  communeId: SlugSchema.nullable().optional(),
+  ...scopeFields,
   disabled: z
     .boolean()
     .optional()

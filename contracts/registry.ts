@@ -10,11 +10,34 @@ export const SlugSchema = z
 const name = z.string().trim().min(1).max(120);
 const timestamp = z.iso.datetime().describe('ISO 8601, UTC');
 
+/** A province after the 2025 arrangement (34 of them), with its official two-digit code. */
+export const ProvinceSchema = z.object({
+  id: SlugSchema,
+  code: z.string().describe('mã đơn vị hành chính cấp tỉnh (Decision 19/2025/QĐ-TTg)'),
+  name,
+  communes: z.int().describe('communes of this province in the registry'),
+});
+export type Province = z.infer<typeof ProvinceSchema>;
+
+const CommuneCodeSchema = z
+  .string()
+  .regex(/^\d{5}$/, 'the five-digit code of the national list (mã đơn vị hành chính cấp xã)');
+
 export const CommuneSchema = z.object({
   id: SlugSchema,
+  code: z.string().nullable().describe('mã đơn vị hành chính cấp xã, five digits, once entered'),
   name,
-  district: z.string().max(120).nullable(),
-  province: z.string().max(120).nullable(),
+  provinceId: SlugSchema.nullable().describe('the province it belongs to (GET /provinces)'),
+  district: z
+    .string()
+    .max(120)
+    .nullable()
+    .describe('the former district (huyện), a label kept for history: districts ended on 1 July 2025'),
+  province: z
+    .string()
+    .max(120)
+    .nullable()
+    .describe("the province's name: from provinceId when set, else as entered"),
   timezone: z.string(),
   approvalRequired: z
     .boolean()
@@ -26,6 +49,8 @@ export type Commune = z.infer<typeof CommuneSchema>;
 
 export const CommuneCreateSchema = z.strictObject({
   id: SlugSchema.optional(),
+  code: CommuneCodeSchema.nullable().optional(),
+  provinceId: SlugSchema.nullable().optional(),
   name,
   district: z.string().max(120).nullable().optional(),
   province: z.string().max(120).nullable().optional(),

@@ -10,7 +10,8 @@ interface UserRow {
   display_name: string;
   password_hash: string;
   roles: string;
-  commune_id: string | null;
+  commune_ids: string;
+  province_id: string | null;
   disabled: number;
   created_at: number;
   updated_at: number;
@@ -38,13 +39,27 @@ export interface StoredToken extends ApiToken {
   secretHash: string;
 }
 
+/** Users with the communes they are limited to, as a JSON array. */
+const USER_SELECT = `SELECT u.*, (SELECT json_group_array(commune_id) FROM
+  (SELECT commune_id FROM user_communes WHERE user_id = u.id ORDER BY commune_id)) AS commune_ids FROM users u`;
+
+const communeIdsOf = (row: UserRow): string[] => JSON.parse(row.commune_ids) as string[];
+
+/** Where an account may act; see UserCreateSchema. */
+export interface AccountScope {
+  communeIds: string[];
+  provinceId: string | null;
+}
+
 function toUser(row: UserRow): UserWithHash {
   return {
     id: row.id,
     username: row.username,
     displayName: row.display_name,
     roles: JSON.parse(row.roles) as Role[],
-    communeId: row.commune_id,
+    communeId: communeIdsOf(row).length === 1 ? (communeIdsOf(row)[0] as string) : null,
+    communeIds: communeIdsOf(row),
+    provinceId: row.province_id,
     disabled: row.disabled === 1,
     createdAt: isoTimeOrNull(row.created_at) as string,
     updatedAt: isoTimeOrNull(row.updated_at) as string,
@@ -85,13 +100,13 @@ export class AccountStore {
 
   listUsers(page: { limit: number; offset: number }): { items: UserWithHash[]; total: number } {
     const rows = this.db
-      .prepare('SELECT * FROM users ORDER BY username LIMIT ? OFFSET ?')
+      .prepare(`${USER_SELECT} ORDER BY u.username LIMIT ? OFFSET ?`)
       .all(page.limit, page.offset) as UserRow[];
     return { items: rows.map(toUser), total: this.countUsers() };
   }
 
   findUser(id: string): UserWithHash | null {
-    const row = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+    const row = this.db.prepare(`${USER_SELECT} WHERE u.id = ?`).get(id) as UserRow | undefined;
     return row ? toUser(row) : null;
   }
 
@@ -102,9 +117,7 @@ export class AccountStore {
   }
 
   findByUsername(username: string): UserWithHash | null {
-    const row = this.db.prepare('SELECT * FROM users WHERE username = ?').get(username) as
-      | UserRow
-      | undefined;
+    const row = this.db.prepare(`${USER_SELECT} WHERE u.username = ?`).get(username) as UserRow | undefined;
     return row ? toUser(row) : null;
   }
 
@@ -114,53 +127,95 @@ export class AccountStore {
     displayName: string;
     passwordHash: string;
     roles: Role[];
-    communeId: string | null;
+    scope: AccountScope;
     now: number;
   }): UserWithHash {
     translateConstraint(
       {
         duplicate: `username "${user.username}" is taken`,
-        reference: () => new NotFoundError('commune', user.communeId ?? ''),
+        reference: () => this.missingScope(user.scope),
       },
       () =>
-        this.db
-          .prepare(
-            `INSERT INTO users (id, username, display_name, password_hash, roles, commune_id, created_at, updated_at,
-             password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            user.id,
-            user.username,
-            user.displayName,
-            user.passwordHash,
-            JSON.stringify(user.roles),
-            user.communeId,
-            user.now,
-            user.now,
-            user.now,
-          ),
+        this.db.transaction(() => {
+          this.db
+            .prepare(
+              `INSERT INTO users (id, username, display_name, password_hash, roles, province_id, created_at,
+                 updated_at, password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            )
+            .run(
+              user.id,
+              user.username,
+              user.displayName,
+              user.passwordHash,
+              JSON.stringify(user.roles),
+              user.scope.provinceId,
+              user.now,
+              user.now,
+              user.now,
+            );
+          this.writeCommunes(user.id, user.scope.communeIds);
+        })(),
     );
     return this.getUser(user.id);
   }
 
+  /**
+   * The communes an account may act in now: its province's (as they stand), its list, or null for
+   * every commune.
+   */
+  communesInScope(user: Pick<User, 'communeIds' | 'provinceId'>): string[] | null {
+    if (user.provinceId) {
+      return (
+        this.db.prepare('SELECT id FROM communes WHERE province_id = ? ORDER BY id').all(user.provinceId) as {
+          id: string;
+        }[]
+      ).map((r) => r.id);
+    }
+    return user.communeIds.length > 0 ? user.communeIds : null;
+  }
+
+  private writeCommunes(userId: string, communeIds: readonly string[]): void {
+    this.db.prepare('DELETE FROM user_communes WHERE user_id = ?').run(userId);
+    const add = this.db.prepare('INSERT INTO user_communes (user_id, commune_id) VALUES (?, ?)');
+    for (const communeId of new Set(communeIds)) add.run(userId, communeId);
+    // The single-commune column older versions read.
+    this.db
+      .prepare('UPDATE users SET commune_id = ? WHERE id = ?')
+      .run(communeIds.length === 1 ? communeIds[0] : null, userId);
+  }
+
+  /** The commune or province of a scope that does not exist, for a refused write. */
+  private missingScope(scope: AccountScope): NotFoundError {
+    if (scope.provinceId && !this.db.prepare('SELECT 1 FROM provinces WHERE id = ?').get(scope.provinceId))
+      return new NotFoundError('province', scope.provinceId);
+    const known = new Set(
+      (this.db.prepare('SELECT id FROM communes').all() as { id: string }[]).map((r) => r.id),
+    );
+    const missing = scope.communeIds.find((id) => !known.has(id)) ?? '';
+    return new NotFoundError('commune', missing);
+  }
+
   updateUser(
     id: string,
-    fields: { displayName: string; roles: Role[]; communeId: string | null; disabled: boolean },
+    fields: { displayName: string; roles: Role[]; scope: AccountScope; disabled: boolean },
     now: number,
   ): UserWithHash {
-    translateConstraint({ reference: () => new NotFoundError('commune', fields.communeId ?? '') }, () =>
-      this.db
-        .prepare(
-          'UPDATE users SET display_name = ?, roles = ?, commune_id = ?, disabled = ?, updated_at = ? WHERE id = ?',
-        )
-        .run(
-          fields.displayName,
-          JSON.stringify(fields.roles),
-          fields.communeId,
-          fields.disabled ? 1 : 0,
-          now,
-          id,
-        ),
+    translateConstraint({ reference: () => this.missingScope(fields.scope) }, () =>
+      this.db.transaction(() => {
+        this.db
+          .prepare(
+            'UPDATE users SET display_name = ?, roles = ?, province_id = ?, disabled = ?, updated_at = ? WHERE id = ?',
+          )
+          .run(
+            fields.displayName,
+            JSON.stringify(fields.roles),
+            fields.scope.provinceId,
+            fields.disabled ? 1 : 0,
+            now,
+            id,
+          );
+        this.writeCommunes(id, fields.scope.communeIds);
+      })(),
     );
     return this.getUser(id);
   }

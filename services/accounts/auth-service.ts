@@ -10,7 +10,13 @@ import {
   NotFoundError,
   TooManyAttemptsError,
 } from '../errors.js';
-import { type AccountStore, publicToken, publicUser, type UserWithHash } from './account-store.js';
+import {
+  type AccountScope,
+  type AccountStore,
+  publicToken,
+  publicUser,
+  type UserWithHash,
+} from './account-store.js';
 import {
   generatePassword,
   hashPassword,
@@ -209,7 +215,7 @@ export class AuthService {
         displayName: input.displayName,
         passwordHash,
         roles: [...new Set(input.roles)],
-        communeId: input.communeId ?? null,
+        scope: scopeOf(input, { communeIds: [], provinceId: null }),
         now: this.options.clock.now(),
       }),
     );
@@ -229,7 +235,7 @@ export class AuthService {
       {
         displayName: patch.displayName ?? current.displayName,
         roles: patch.roles ? [...new Set(patch.roles)] : current.roles,
-        communeId: patch.communeId === undefined ? current.communeId : patch.communeId,
+        scope: scopeOf(patch, current),
         disabled: patch.disabled ?? current.disabled,
       },
       clock.now(),
@@ -237,7 +243,9 @@ export class AuthService {
     if (after.disabled || patch.roles) store.deleteSessionsOf(id);
     // Re-enabling an account must not bring its old machine credentials back with it.
     if (after.disabled && !current.disabled) store.revokeTokensOf(id, clock.now());
-    this.changed(id, 'updated', after.disabled || patch.roles !== undefined || patch.communeId !== undefined);
+    const rescoped =
+      patch.communeId !== undefined || patch.communeIds !== undefined || patch.provinceId !== undefined;
+    this.changed(id, 'updated', after.disabled || patch.roles !== undefined || rescoped);
     return { before: publicUser(current), after: publicUser(after) };
   }
 
@@ -328,11 +336,49 @@ export class AuthService {
   }
 
   private identity(user: UserWithHash, roles: Role[]) {
-    return { userId: user.id, username: user.username, roles, communeId: user.communeId };
+    return {
+      userId: user.id,
+      username: user.username,
+      roles,
+      communes: this.options.store.communesInScope(user),
+      provinceId: user.provinceId,
+    };
   }
 
   private async dummy(): Promise<string> {
     this.dummyHash ??= await hashPassword(randomBytes(16).toString('hex'), this.params);
     return this.dummyHash;
   }
+}
+
+/**
+ * The scope a create or patch asks for, over the current one: `communeId` is the one-commune form
+ * of `communeIds`; a province and communes together are refused, naming the field.
+ */
+function scopeOf(
+  input: { communeId?: string | null; communeIds?: string[]; provinceId?: string | null },
+  current: AccountScope,
+): AccountScope {
+  if (input.communeId !== undefined && input.communeIds !== undefined) {
+    const message = 'give communeId or communeIds, not both';
+    throw new InvalidRequestError(`body.communeIds: ${message}`, [{ field: 'body.communeIds', message }]);
+  }
+  const communeIds =
+    input.communeIds ??
+    (input.communeId === undefined ? current.communeIds : input.communeId ? [input.communeId] : []);
+  const provinceId = input.provinceId === undefined ? current.provinceId : input.provinceId;
+  // Naming one clears the other, unless both are named.
+  const named = {
+    communes: input.communeIds !== undefined || input.communeId !== undefined,
+    province: input.provinceId !== undefined,
+  };
+  const scope = {
+    communeIds: named.province && !named.communes && provinceId ? [] : communeIds,
+    provinceId: named.communes && !named.province && communeIds.length > 0 ? null : provinceId,
+  };
+  if (scope.provinceId && scope.communeIds.length > 0) {
+    const message = 'an account is limited to a province or to communes, not both';
+    throw new InvalidRequestError(`body.provinceId: ${message}`, [{ field: 'body.provinceId', message }]);
+  }
+  return scope;
 }

@@ -8,8 +8,13 @@ export interface Principal {
   userId: string;
   username: string;
   roles: Role[];
-  /** Limited to one commune, or null for every commune. */
-  communeId: string | null;
+  /**
+   * The communes it may act in (its own, its list, or its province's as they stand now); null for
+   * every commune.
+   */
+  communes: readonly string[] | null;
+  /** A province account: the province it serves. */
+  provinceId: string | null;
   sessionId?: string;
   tokenId?: string;
 }
@@ -24,4 +29,17 @@ export function isAllowed(
   if (access === 'authenticated') return 'ok';
   if (principal.roles.includes('admin')) return 'ok';
   return access.some((role) => principal.roles.includes(role)) ? 'ok' : 'forbidden';
+}
+
+/** Whether a principal may see and act on records of this commune. */
+export function mayActIn(principal: Principal | null | undefined, communeId: string): boolean {
+  return !principal?.communes || principal.communes.includes(communeId);
+}
+
+/**
+ * The one commune an account belongs to, where records it makes are kept (its media library,
+ * its groups' id namespace); null for accounts of several communes, a province or everywhere.
+ */
+export function homeCommune(principal: Principal | null | undefined): string | null {
+  return principal?.communes?.length === 1 ? (principal.communes[0] as string) : null;
 }

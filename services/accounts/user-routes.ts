@@ -53,7 +53,12 @@ export const userRoutes: FastifyPluginAsyncZod<{ deps: UserRouteDeps }> = async 
       const user = await auth.createUser(request.body);
       request.auditNote = {
         target: { type: 'user', id: user.id },
-        after: { ...summary(user), roles: user.roles, communeId: user.communeId },
+        after: {
+          ...summary(user),
+          roles: user.roles,
+          communeIds: user.communeIds,
+          provinceId: user.provinceId,
+        },
       };
       return reply.status(201).send(user);
     },

@@ -2,7 +2,7 @@ import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AuthService } from '../accounts/auth-service.js';
-import { type Access, isAllowed, type Principal } from '../accounts/roles.js';
+import { type Access, isAllowed, mayActIn, type Principal } from '../accounts/roles.js';
 import type { AuditEntryInput, AuditLog, AuditOutcome } from '../audit/audit-log.js';
 import {
   AuthenticationError,
@@ -11,6 +11,7 @@ import {
   NotFoundError,
   UnsupportedMediaError,
 } from '../errors.js';
+import type { CommuneFilter } from '../registry/registry-store.js';
 
 export const SESSION_COOKIE = 'sc_session';
 /** The name every feature's route plugin declares as its dependency. */
@@ -183,14 +184,13 @@ function errorCode(payload: unknown): unknown {
 }
 
 /**
- * The commune a list is filtered to: the caller's own when they are limited to one. Asking a
- * limited caller's list for another commune answers 404, as that commune's records would.
+ * The communes a list is filtered to: the one asked for, within the caller's communes when they
+ * are limited (a province, a list, one). Asking a limited caller's list for another commune
+ * answers 404, as that commune's records would.
  */
-export function communeScope(request: FastifyRequest, requested?: string): string | undefined {
-  const limit = request.principal?.communeId;
-  if (!limit) return requested;
-  if (requested && requested !== limit) throw new NotFoundError('commune', requested);
-  return limit;
+export function communeScope(request: FastifyRequest, requested?: string): CommuneFilter {
+  if (requested && !mayActIn(request.principal, requested)) throw new NotFoundError('commune', requested);
+  return { communeId: requested, communeIds: request.principal?.communes ?? undefined };
 }
 
 /** Answers 404, as if the record did not exist, when it is of a commune the caller may not see. */
@@ -200,8 +200,7 @@ export function assertInScope(request: FastifyRequest, communeId: string, what: 
 
 /** Whether a record of this commune is visible to the caller (a scoped user sees only theirs). */
 export function inScope(request: FastifyRequest, communeId: string): boolean {
-  const limit = request.principal?.communeId;
-  return !limit || limit === communeId;
+  return mayActIn(request.principal, communeId);
 }
 
 /**
@@ -212,8 +211,9 @@ export function inScope(request: FastifyRequest, communeId: string): boolean {
  * stay global, like the broker's usernames they are.
  */
 export function assertOwnNamespace(request: FastifyRequest, id: string | undefined, field: string): void {
-  const limit = request.principal?.communeId;
-  if (!limit || id === undefined || id.startsWith(`${limit}-`)) return;
-  const message = `an id chosen by an account of commune "${limit}" begins with "${limit}-" (or leave it out)`;
+  const communes = request.principal?.communes;
+  if (!communes || id === undefined || communes.some((c) => id.startsWith(`${c}-`))) return;
+  const prefixes = communes.map((c) => `"${c}-"`).join(' or ');
+  const message = `an id chosen by an account of commune "${communes.join('", "')}" begins with ${prefixes} (or leave it out)`;
   throw new InvalidRequestError(`${field}: ${message}`, [{ field, message }]);
 }

@@ -8,7 +8,7 @@ import {
   type Targets,
 } from '../../contracts/broadcasts.js';
 import type { Clock } from '../../devices/index.js';
-import type { Principal } from '../accounts/roles.js';
+import { homeCommune, type Principal } from '../accounts/roles.js';
 import { errorResponses } from '../api/pagination.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
 import { contentMediaIds, programmeLabels } from '../media/content-audio.js';
@@ -219,12 +219,12 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
   };
   const switchesOf = (id: string) =>
     deps.broadcastStore.switches(id).map((s) => ({ ...s, at: isoTimeOrNull(s.at) as string }));
-  /** The clusters of a commune-limited caller's commune; null for a caller who sees everything. */
+  /** The clusters of a commune-limited caller's communes; null for a caller who sees everything. */
   const ownClusters = (principal: Principal | null): Set<string> | null => {
-    const limit = principal?.communeId;
-    if (!limit) return null;
+    const communes = principal?.communes;
+    if (!communes) return null;
     return new Set(
-      registry.listClusters({ communeId: limit }, { limit: 100_000, offset: 0 }).items.map((c) => c.id),
+      registry.listClusters({ communeIds: communes }, { limit: 1_000_000, offset: 0 }).items.map((c) => c.id),
     );
   };
   const visibleDeliveries = (principal: Principal | null, deliveries: DeliveryRecord[]) => {
@@ -235,7 +235,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
     const found = dispatcher.get(id);
     const { broadcast } = found;
     const deliveries = visibleDeliveries(principal, found.deliveries);
-    if (deliveries.length === 0 && principal?.communeId) throw new NotFoundError('broadcast', id);
+    if (deliveries.length === 0 && principal?.communes) throw new NotFoundError('broadcast', id);
     return {
       ...toBroadcast(broadcast, deliveries),
       deliveries: toDeliveries(broadcast, deliveries),
@@ -246,7 +246,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
   const targetsFor = (principal: Principal | null, targets: Targets | undefined): Targets =>
     scopedTargets(
       { registry, resolveTargets: (t) => dispatcher.resolveTargets(t) },
-      principal?.communeId,
+      principal?.communes,
       targets,
     );
   const actorName = (principal: Principal | null) => principal?.username ?? null;
@@ -302,7 +302,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
       if (range.to - range.from > 93 * 86_400_000)
         throw new InvalidRequestError('querystring.to: at most 93 days after from');
       // A commune-limited caller's list is filtered after reading, so it pages after filtering.
-      const scoped = Boolean(request.principal?.communeId);
+      const scoped = Boolean(request.principal?.communes);
       const page = format === 'csv' || scoped ? { limit: 100_000, offset: 0 } : { limit, offset };
       const result = deps.broadcastStore.list(range, page, { reviewState: request.query.review });
       const items = result.items
@@ -310,7 +310,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
           b,
           deliveries: visibleDeliveries(request.principal, deps.broadcastStore.deliveries(b.id)),
         }))
-        .filter(({ deliveries }) => deliveries.length > 0 || !request.principal?.communeId)
+        .filter(({ deliveries }) => deliveries.length > 0 || !request.principal?.communes)
         .map(({ b, deliveries }) => ({
           ...toBroadcast(b, deliveries),
           deliveries: toDeliveries(b, deliveries),
@@ -405,14 +405,13 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
       },
     },
     async (request, reply) => {
-      const communeId = request.principal?.communeId ?? null;
       // Text is read aloud first (a few seconds at most); a commune-limited operator plays only
-      // media their commune may use.
+      // media their communes may use.
       const content = await deps.speech.prepare(request.body.content, {
         username: actorName(request.principal),
-        communeId,
+        communeId: homeCommune(request.principal),
       });
-      for (const id of contentMediaIds(content)) deps.media.getVisible(id, communeId);
+      for (const id of contentMediaIds(content)) deps.media.getVisible(id, request.principal?.communes);
       const targets = targetsFor(request.principal, request.body.targets);
       const broadcast = dispatcher.emergency(
         { ...request.body, content, targets, reviewDue: reviewDue(targets) },

@@ -139,7 +139,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
     },
     async (request) => {
       const { villageId, limit, offset, problems } = request.query;
-      const filter = { communeId: communeScope(request, request.query.communeId), villageId };
+      const filter = { ...communeScope(request, request.query.communeId), villageId };
       if (problems === 'false') {
         const page = cameras.list(filter, { limit, offset });
         return { ...page, items: await withHealth(page.items) };
@@ -172,9 +172,8 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
       },
     },
     async (request, reply) => {
-      const commune = registry.getCommune(
-        communeScope(request, request.body.communeId) ?? request.body.communeId,
-      );
+      assertInScope(request, request.body.communeId, 'commune', request.body.communeId);
+      const commune = registry.getCommune(request.body.communeId);
       checkVillage(request, commune.id, request.body.villageId);
       checkAddress(request.body.xaddr);
       const camera = cameras.create(request.body);

@@ -1,7 +1,7 @@
 import type { Camera, CameraCreate, CameraPatch } from '../../contracts/cameras.js';
 import { open, seal } from '../crypto/secret-box.js';
 import { NotFoundError } from '../errors.js';
-import type { Page, Paged } from '../registry/registry-store.js';
+import { type CommuneFilter, communeConditions, type Page, type Paged } from '../registry/registry-store.js';
 import { translateConstraint } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
 import { isoTime } from '../time.js';
@@ -60,13 +60,10 @@ export class CameraStore {
     private readonly now: () => number,
   ) {}
 
-  list(
-    filter: { communeId?: string | undefined; villageId?: string | undefined },
-    page: Page,
-  ): Paged<Camera> {
-    const where =
-      'WHERE (@communeId IS NULL OR commune_id = @communeId) AND (@villageId IS NULL OR village_id = @villageId)';
-    const params = { communeId: filter.communeId ?? null, villageId: filter.villageId ?? null };
+  list(filter: CommuneFilter & { villageId?: string | undefined }, page: Page): Paged<Camera> {
+    const communes = communeConditions('commune_id', filter);
+    const where = `WHERE ${[...communes.clauses, '(@villageId IS NULL OR village_id = @villageId)'].join(' AND ')}`;
+    const params = { ...communes.params, villageId: filter.villageId ?? null };
     const rows = this.db
       .prepare(`SELECT * FROM cameras ${where} ORDER BY id LIMIT @limit OFFSET @offset`)
       .all({ ...params, limit: page.limit, offset: page.offset }) as CameraRow[];

@@ -86,14 +86,14 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ClusterRouteDeps }> = 
     },
     async (request) => {
       const { villageId, online, ...page } = request.query;
-      const communeId = communeScope(request, request.query.communeId);
+      const communes = communeScope(request, request.query.communeId);
       if (online === undefined) {
-        const result = registry.listClusters({ communeId, villageId }, page);
+        const result = registry.listClusters({ ...communes, villageId }, page);
         return { ...result, items: result.items.map((r) => toCluster(r, presence)) };
       }
       // Online state lives in memory, not in SQL: filter the commune's clusters, then page.
       const wanted = online === 'true';
-      const all = registry.listClusters({ communeId, villageId }, { limit: 1_000_000, offset: 0 }).items;
+      const all = registry.listClusters({ ...communes, villageId }, { limit: 1_000_000, offset: 0 }).items;
       const matching = all.filter((r) => presence.isOnline(r.id) === wanted);
       return {
         items: matching.slice(page.offset, page.offset + page.limit).map((r) => toCluster(r, presence)),

@@ -6,6 +6,7 @@ import {
   ControlSchedulePatchSchema,
   ControlScheduleSchema,
 } from '../../contracts/commands.js';
+import type { Principal } from '../accounts/roles.js';
 import { errorResponses } from '../api/pagination.js';
 import { scopedTargets } from '../broadcasts/targets.js';
 import { NotFoundError } from '../errors.js';
@@ -27,13 +28,15 @@ export const controlScheduleRoutes: FastifyPluginAsyncZod<{ deps: ControlSchedul
 ) => {
   const tags = ['devices'];
   const access = ['operator', 'technician'] as const;
-  /** A commune-limited caller sees only schedules that reach no cluster outside their commune. */
-  const visible = (communeId: string | null | undefined, targets: Targets) =>
-    !communeId ||
-    deps.resolveTargets(targets).every((id) => deps.registry.findCluster(id)?.communeId === communeId);
-  const own = (request: { principal: { communeId: string | null } | null }, id: string) => {
+  /** A commune-limited caller sees only schedules that reach no cluster outside their communes. */
+  const visible = (communes: readonly string[] | null | undefined, targets: Targets) =>
+    !communes ||
+    deps
+      .resolveTargets(targets)
+      .every((id) => communes.includes(deps.registry.findCluster(id)?.communeId ?? ''));
+  const own = (request: { principal: Principal | null }, id: string) => {
     const schedule = deps.schedules.get(id);
-    if (!visible(request.principal?.communeId, schedule.targets))
+    if (!visible(request.principal?.communes, schedule.targets))
       throw new NotFoundError('control schedule', id);
     return schedule;
   };
@@ -48,7 +51,7 @@ export const controlScheduleRoutes: FastifyPluginAsyncZod<{ deps: ControlSchedul
         response: { 200: z.array(ControlScheduleSchema) },
       },
     },
-    async (request) => deps.schedules.list().filter((s) => visible(request.principal?.communeId, s.targets)),
+    async (request) => deps.schedules.list().filter((s) => visible(request.principal?.communes, s.targets)),
   );
   app.post(
     '/control-schedules',
@@ -64,7 +67,7 @@ export const controlScheduleRoutes: FastifyPluginAsyncZod<{ deps: ControlSchedul
     async (request, reply) => {
       const targets = scopedTargets(
         { registry: deps.registry, resolveTargets: deps.resolveTargets },
-        request.principal?.communeId,
+        request.principal?.communes,
         request.body.targets,
       );
       const schedule = deps.schedules.create(

@@ -119,7 +119,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ deps: DeviceRouteDeps }> = as
     async (request) => {
       const targets = scopedTargets(
         { registry, resolveTargets: (t: Targets) => deps.resolveTargets(t) },
-        request.principal?.communeId,
+        request.principal?.communes,
         request.body.targets,
       );
       const clusterIds = deps.resolveTargets(targets);

@@ -169,7 +169,7 @@ export const historyRoutes: FastifyPluginAsyncZod<{ deps: HistoryRouteDeps }> = 
     },
     async (request) => {
       const q = request.query;
-      const communeId = communeScope(request, q.communeId);
+      const communes = communeScope(request, q.communeId);
       if (q.villageId) {
         const village = registry.getVillage(q.villageId);
         assertInScope(request, village.communeId, 'village', q.villageId);
@@ -179,7 +179,7 @@ export const historyRoutes: FastifyPluginAsyncZod<{ deps: HistoryRouteDeps }> = 
       const until = Math.min(end, clock.now());
       const clusters: ClusterRecord[] = [];
       for (let offset = 0; ; offset += 500) {
-        const page = registry.listClusters({ communeId, villageId: q.villageId }, { limit: 500, offset });
+        const page = registry.listClusters({ ...communes, villageId: q.villageId }, { limit: 500, offset });
         clusters.push(...page.items);
         if (clusters.length >= page.total || page.items.length === 0) break;
       }

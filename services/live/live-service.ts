@@ -20,7 +20,7 @@ import {
   LiveStartSchema,
 } from '../../contracts/live.js';
 import type { Clock, TimerHandle } from '../../devices/index.js';
-import type { Principal } from '../accounts/roles.js';
+import { homeCommune, type Principal } from '../accounts/roles.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { BroadcastStore } from '../broadcasts/broadcast-store.js';
 import type { Dispatcher } from '../broadcasts/dispatcher.js';
@@ -234,7 +234,7 @@ export class LiveService {
     if (start.mode === 'broadcast') {
       const targets = scopedTargets(
         { registry, resolveTargets: (t) => dispatcher.resolveTargets(t) },
-        principal.communeId,
+        principal.communes,
         start.targets,
       );
       const exp = now + (maxDurationS + 600) * 1000;
@@ -303,7 +303,7 @@ export class LiveService {
       broadcastId,
       name,
       createdBy: principal.username,
-      communeId: principal.communeId,
+      communeId: homeCommune(principal),
     };
     writeFileSync(join(this.options.dir, `${session.id}.json`), JSON.stringify(note), { mode: 0o600 });
     this.running.set(session.id, { session, name, principal, address, socketId, lastStatusAt: 0 });
@@ -372,7 +372,7 @@ export class LiveService {
       broadcastId: session.broadcastId,
       name: running.name,
       createdBy: principal.username,
-      communeId: principal.communeId,
+      communeId: homeCommune(principal),
     };
     const recordingMediaId = session.recordingKept
       ? await this.keepRecording(note, this.recordingPath(session.id)).catch((error: unknown) => {

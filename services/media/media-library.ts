@@ -148,12 +148,17 @@ export class MediaLibrary {
     return toRecord(row);
   }
 
-  /** Newest first; with `communeId`, only that commune's items and the shared library. */
-  list(page: { limit: number; offset: number }, communeId?: string): { items: MediaRecord[]; total: number } {
+  /** Newest first; with `communes`, only their items and the shared library. */
+  list(
+    page: { limit: number; offset: number },
+    communes?: readonly string[] | null,
+  ): { items: MediaRecord[]; total: number } {
     const { db } = this.options;
-    const scoped = communeId !== undefined;
-    const where = scoped ? 'WHERE commune_id IS NULL OR commune_id = @communeId' : '';
-    const params = scoped ? { communeId } : {};
+    const scoped = Boolean(communes);
+    const where = scoped
+      ? 'WHERE commune_id IS NULL OR commune_id IN (SELECT value FROM json_each(@communes))'
+      : '';
+    const params = scoped ? { communes: JSON.stringify(communes) } : {};
     const rows = db
       .prepare(`SELECT * FROM media ${where} ORDER BY created_at DESC, id LIMIT @limit OFFSET @offset`)
       .all({ ...page, ...params }) as Row[];
@@ -164,12 +169,12 @@ export class MediaLibrary {
   }
 
   /**
-   * The item, when a caller limited to `communeId` may use it (its own commune's or the shared
+   * The item, when a caller limited to `communes` may use it (one of their communes' or the shared
    * library's); otherwise NotFoundError, as for an item that does not exist.
    */
-  getVisible(id: string, communeId: string | null | undefined): MediaRecord {
+  getVisible(id: string, communes: readonly string[] | null | undefined): MediaRecord {
     const record = this.get(id);
-    if (communeId && record.communeId !== null && record.communeId !== communeId)
+    if (communes && record.communeId !== null && !communes.includes(record.communeId))
       throw new NotFoundError('media', id);
     return record;
   }

@@ -8,7 +8,7 @@ import { LoginThrottle } from '../../broker/login-throttle.js';
 import { MediaIdSchema, MediaNameSchema, type MediaRecord, MediaSchema } from '../../contracts/media.js';
 import { ErrorSchema, pagedSchema } from '../../contracts/pages.js';
 import type { Clock } from '../../devices/index.js';
-import { isAllowed } from '../accounts/roles.js';
+import { homeCommune, isAllowed } from '../accounts/roles.js';
 import { errorResponses, PageQuerySchema } from '../api/pagination.js';
 import {
   AuthenticationError,
@@ -170,7 +170,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: MediaRouteDeps }> = asyn
               {
                 name,
                 createdBy: request.principal?.username ?? null,
-                communeId: request.principal?.communeId ?? null,
+                communeId: homeCommune(request.principal),
               },
             );
           } catch (error) {
@@ -200,7 +200,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: MediaRouteDeps }> = asyn
       },
     },
     async (request) => ({
-      ...media.list(request.query, request.principal?.communeId ?? undefined),
+      ...media.list(request.query, request.principal?.communes),
       ...request.query,
     }),
   );
@@ -216,7 +216,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: MediaRouteDeps }> = asyn
         response: { 200: MediaSchema, ...errorResponses },
       },
     },
-    async (request) => media.getVisible(request.params.id, request.principal?.communeId),
+    async (request) => media.getVisible(request.params.id, request.principal?.communes),
   );
 
   app.delete(
@@ -232,11 +232,16 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: MediaRouteDeps }> = asyn
       },
     },
     async (request, reply) => {
-      // A commune-limited operator removes only their commune's items, not the shared library's.
-      const item = media.getVisible(request.params.id, request.principal?.communeId);
-      if (request.principal?.communeId && item.communeId === null)
+      // A limited operator removes their communes' items, and of the shared library only their own
+      // (a province account's uploads are shared with its communes).
+      const item = media.getVisible(request.params.id, request.principal?.communes);
+      if (
+        request.principal?.communes &&
+        item.communeId === null &&
+        item.createdBy !== request.principal.username
+      )
         throw new ForbiddenError(
-          "the shared library's items are removed by an account that addresses every commune",
+          "the shared library's items are removed by an account that addresses every commune, or by whoever added them",
         );
       const removed = await media.delete(request.params.id);
       request.auditNote = { before: audited(removed) };
@@ -330,7 +335,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: MediaRouteDeps }> = asyn
     },
     async (request, reply) => {
       await admit(request, reply, { id: request.params.id, ...request.query });
-      const record = media.getVisible(request.params.id, request.principal?.communeId);
+      const record = media.getVisible(request.params.id, request.principal?.communes);
       const path = media.filePath(record.id);
       const size = await stat(path).then(
         (s) => s.size,

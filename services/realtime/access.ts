@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { fastifyCookie } from '@fastify/cookie';
 import type { Role } from '../../contracts/accounts.js';
-import type { Principal } from '../accounts/roles.js';
+import { mayActIn, type Principal } from '../accounts/roles.js';
 
 /** What a console socket presented: a browser session, or an API token for a machine client. */
 export type Credential = { kind: 'session'; sessionId: string } | { kind: 'token'; token: string };
@@ -54,14 +54,14 @@ export function credentialOf(
 
 /** Whether the principal may see a record of this commune (a limited account sees only its own). */
 export function inCommune(principal: Principal, communeId: string): boolean {
-  return principal.communeId === null || principal.communeId === communeId;
+  return mayActIn(principal, communeId);
 }
 
 /** Two principals grant the same: otherwise a socket is dropped so it reconnects with new rooms. */
 export function sameGrant(a: Principal, b: Principal): boolean {
   return (
     a.userId === b.userId &&
-    a.communeId === b.communeId &&
+    JSON.stringify(a.communes) === JSON.stringify(b.communes) &&
     a.roles.length === b.roles.length &&
     a.roles.every((role) => b.roles.includes(role))
   );

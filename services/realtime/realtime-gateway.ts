@@ -263,16 +263,18 @@ export class RealtimeGateway {
 
   private onConnection(socket: ConsoleSocket): void {
     const { principal, streams } = socket.data;
-    const communeId = principal.communeId;
+    // One room per commune the account may see (a province's, a list), or the room of everything.
+    const rooms = (stream: 'clusters' | 'cameras' | 'deliveries') =>
+      principal.communes ? principal.communes.map((c) => room(stream, c)) : [room(stream, null)];
     if (streams.clusters) {
-      void socket.join(room('clusters', communeId));
-      socket.emit('clusters.snapshot', this.clusterSnapshot(communeId));
+      void socket.join(rooms('clusters'));
+      socket.emit('clusters.snapshot', this.clusterSnapshot(principal.communes));
     }
     if (streams.cameras) {
-      void socket.join(room('cameras', communeId));
-      socket.emit('cameras.snapshot', this.cameraSnapshot(communeId));
+      void socket.join(rooms('cameras'));
+      socket.emit('cameras.snapshot', this.cameraSnapshot(principal.communes));
     }
-    if (streams.deliveries) void socket.join(room('deliveries', communeId));
+    if (streams.deliveries) void socket.join(rooms('deliveries'));
 
     socket.on('device.watch', (request, ack) => {
       if (typeof ack !== 'function') return;
@@ -360,11 +362,11 @@ export class RealtimeGateway {
     }
   }
 
-  private clusterSnapshot(communeId: string | null): ClusterLive[] {
+  private clusterSnapshot(communes: readonly string[] | null): ClusterLive[] {
     const out: ClusterLive[] = [];
     for (let offset = 0; ; offset += PAGE) {
       const page = this.options.registry.listClusters(
-        { communeId: communeId ?? undefined },
+        { communeIds: communes ?? undefined },
         { limit: PAGE, offset },
       );
       for (const cluster of page.items) out.push(this.liveCluster(cluster));
@@ -372,10 +374,10 @@ export class RealtimeGateway {
     }
   }
 
-  private cameraSnapshot(communeId: string | null): CameraLive[] {
+  private cameraSnapshot(communes: readonly string[] | null): CameraLive[] {
     const out: CameraLive[] = [];
     for (let offset = 0; ; offset += PAGE) {
-      const page = this.options.cameras.list({ communeId: communeId ?? undefined }, { limit: PAGE, offset });
+      const page = this.options.cameras.list({ communeIds: communes ?? undefined }, { limit: PAGE, offset });
       for (const camera of page.items)
         out.push(cameraLive(camera, this.options.cameraHealth.status(camera.id)));
       if (page.items.length < PAGE) return out;

@@ -5,6 +5,7 @@ import {
   CommuneCreateSchema,
   CommunePatchSchema,
   CommuneSchema,
+  ProvinceSchema,
   SlugSchema,
 } from '../../contracts/registry.js';
 import { changes, summary } from '../api/audit-summary.js';
@@ -28,6 +29,21 @@ export const communeRoutes: FastifyPluginAsyncZod<{ deps: RegistryRouteDeps }> =
   };
 
   app.get(
+    '/provinces',
+    {
+      config: { access: 'authenticated' },
+      schema: {
+        tags,
+        summary: 'The provinces after the 2025 arrangement, with their codes',
+        description:
+          'Two tiers since 1 July 2025: province → commune. Each with how many communes it has here.',
+        response: { 200: z.object({ items: z.array(ProvinceSchema) }) },
+      },
+    },
+    async () => ({ items: registry.listProvinces() }),
+  );
+
+  app.get(
     '/communes',
     {
       config: { access: 'authenticated' },
@@ -39,10 +55,11 @@ export const communeRoutes: FastifyPluginAsyncZod<{ deps: RegistryRouteDeps }> =
       },
     },
     async (request) => {
-      const scope = request.principal?.communeId;
-      if (!scope) return registry.listCommunes(request.query);
-      const own = registry.getCommune(scope);
-      return { items: request.query.offset === 0 ? [own] : [], total: 1, ...request.query };
+      const communes = request.principal?.communes;
+      if (!communes) return registry.listCommunes(request.query);
+      const own = communes.map((id) => registry.getCommune(id));
+      const { limit, offset } = request.query;
+      return { items: own.slice(offset, offset + limit), total: own.length, ...request.query };
     },
   );
   app.post(

@@ -5,6 +5,7 @@ import type {
   Commune,
   CommuneCreate,
   CommunePatch,
+  Province,
   Village,
   VillageCreate,
   VillagePatch,
@@ -20,6 +21,33 @@ import {
   isLegacyDeviceHash,
   verifyDeviceSecret,
 } from './device-secrets.js';
+
+/**
+ * Which communes' records a list holds: one asked for, and those a limited account may see
+ * (both apply); neither means every commune.
+ */
+export interface CommuneFilter {
+  communeId?: string | undefined;
+  communeIds?: readonly string[] | undefined;
+}
+
+/** SQL conditions on a commune column for a filter, with their named parameters. */
+export function communeConditions(
+  column: string,
+  filter: CommuneFilter,
+): { clauses: string[]; params: { communeId?: string; communeIds?: string } } {
+  const clauses: string[] = [];
+  const params: { communeId?: string; communeIds?: string } = {};
+  if (filter.communeId) {
+    clauses.push(`${column} = @communeId`);
+    params.communeId = filter.communeId;
+  }
+  if (filter.communeIds) {
+    clauses.push(`${column} IN (SELECT value FROM json_each(@communeIds))`);
+    params.communeIds = JSON.stringify(filter.communeIds);
+  }
+  return { clauses, params };
+}
 
 export interface Page {
   limit: number;
@@ -40,6 +68,9 @@ interface CommuneRow {
   province: string | null;
   timezone: string;
   approval_required: number;
+  code: string | null;
+  province_id: string | null;
+  province_name: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -69,12 +100,18 @@ interface ClusterRow {
 
 const newId = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
+/** Communes with their province's name, when they name one. */
+const COMMUNE_SELECT = `
+  SELECT c.*, p.name AS province_name FROM communes c LEFT JOIN provinces p ON p.id = c.province_id`;
+
 function toCommune(row: CommuneRow): Commune {
   return {
     id: row.id,
+    code: row.code,
     name: row.name,
+    provinceId: row.province_id,
     district: row.district,
-    province: row.province,
+    province: row.province_name ?? row.province,
     timezone: row.timezone,
     approvalRequired: row.approval_required === 1,
     createdAt: isoTime(row.created_at),
@@ -170,10 +207,44 @@ export class RegistryStore {
 
   listCommunes(page: Page): Paged<Commune> {
     const rows = this.db
-      .prepare('SELECT * FROM communes ORDER BY natural_key(name), id LIMIT ? OFFSET ?')
+      .prepare(`${COMMUNE_SELECT} ORDER BY natural_key(c.name), c.id LIMIT ? OFFSET ?`)
       .all(page.limit, page.offset) as CommuneRow[];
     const { n } = this.db.prepare('SELECT COUNT(*) AS n FROM communes').get() as { n: number };
     return { items: rows.map(toCommune), total: n, ...page };
+  }
+
+  // Provinces
+
+  /** The 34 provinces, by code, with how many communes each has here. */
+  listProvinces(): Province[] {
+    return this.db
+      .prepare(
+        `SELECT p.id, p.code, p.name, COUNT(c.id) AS communes FROM provinces p
+         LEFT JOIN communes c ON c.province_id = p.id GROUP BY p.id ORDER BY p.code`,
+      )
+      .all() as Province[];
+  }
+
+  getProvince(id: string): Province {
+    const found = this.listProvinces().find((p) => p.id === id);
+    if (!found) throw new NotFoundError('province', id);
+    return found;
+  }
+
+  /** The ids of a province's communes. */
+  communesOfProvince(provinceId: string): string[] {
+    return (
+      this.db.prepare('SELECT id FROM communes WHERE province_id = ? ORDER BY id').all(provinceId) as {
+        id: string;
+      }[]
+    ).map((r) => r.id);
+  }
+
+  private checkedProvince(id: string | null | undefined): string | null {
+    if (id == null) return null;
+    const row = this.db.prepare('SELECT 1 FROM provinces WHERE id = ?').get(id);
+    if (!row) throw new NotFoundError('province', id);
+    return id;
   }
 
   /** The communes whose announcements must be approved before they air. */
@@ -185,7 +256,7 @@ export class RegistryStore {
   }
 
   getCommune(id: string): Commune {
-    const row = this.db.prepare('SELECT * FROM communes WHERE id = ?').get(id) as CommuneRow | undefined;
+    const row = this.db.prepare(`${COMMUNE_SELECT} WHERE c.id = ?`).get(id) as CommuneRow | undefined;
     if (!row) throw new NotFoundError('commune', id);
     return toCommune(row);
   }
@@ -196,11 +267,14 @@ export class RegistryStore {
     constrained('commune', () =>
       this.db
         .prepare(
-          `INSERT INTO communes (id, name, district, province, timezone, approval_required, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO communes (id, code, province_id, name, district, province, timezone, approval_required,
+             created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
+          input.code ?? null,
+          this.checkedProvince(input.provinceId),
           input.name,
           input.district ?? null,
           input.province ?? null,
@@ -218,10 +292,13 @@ export class RegistryStore {
     const current = this.getCommune(id);
     this.db
       .prepare(
-        `UPDATE communes SET name = ?, district = ?, province = ?, timezone = ?, approval_required = ?, updated_at = ?
+        `UPDATE communes SET code = ?, province_id = ?, name = ?, district = ?, province = ?, timezone = ?,
+           approval_required = ?, updated_at = ?
          WHERE id = ?`,
       )
       .run(
+        patch.code === undefined ? current.code : patch.code,
+        patch.provinceId === undefined ? current.provinceId : this.checkedProvince(patch.provinceId),
         patch.name ?? current.name,
         patch.district === undefined ? current.district : patch.district,
         patch.province === undefined ? current.province : patch.province,
@@ -242,9 +319,10 @@ export class RegistryStore {
 
   // Villages
 
-  listVillages(filter: { communeId?: string | undefined }, page: Page): Paged<Village> {
-    const where = filter.communeId ? 'WHERE commune_id = @communeId' : '';
-    const params = { communeId: filter.communeId, limit: page.limit, offset: page.offset };
+  listVillages(filter: CommuneFilter, page: Page): Paged<Village> {
+    const communes = communeConditions('commune_id', filter);
+    const where = communes.clauses.length ? `WHERE ${communes.clauses.join(' AND ')}` : '';
+    const params = { ...communes.params, limit: page.limit, offset: page.offset };
     const rows = this.db
       .prepare(`SELECT * FROM villages ${where} ORDER BY natural_key(name), id LIMIT @limit OFFSET @offset`)
       .all(params) as VillageRow[];
@@ -309,16 +387,16 @@ export class RegistryStore {
   }
 
   listClusters(
-    filter: { communeId?: string | undefined; villageId?: string | undefined; ids?: string[] | undefined },
+    filter: CommuneFilter & { villageId?: string | undefined; ids?: string[] | undefined },
     page: Page,
   ): Paged<ClusterRecord> {
-    const clauses: string[] = [];
-    if (filter.communeId) clauses.push('v.commune_id = @communeId');
+    const communes = communeConditions('v.commune_id', filter);
+    const clauses = [...communes.clauses];
     if (filter.villageId) clauses.push('c.village_id = @villageId');
     if (filter.ids) clauses.push('c.id IN (SELECT value FROM json_each(@ids))');
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
     const params = {
-      communeId: filter.communeId,
+      ...communes.params,
       villageId: filter.villageId,
       ids: filter.ids ? JSON.stringify(filter.ids) : undefined,
       limit: page.limit,

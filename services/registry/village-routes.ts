@@ -36,7 +36,7 @@ export const villageRoutes: FastifyPluginAsyncZod<{ deps: RegistryRouteDeps }> =
     },
     async (request) => {
       const { communeId, ...page } = request.query;
-      return registry.listVillages({ communeId: communeScope(request, communeId) }, page);
+      return registry.listVillages(communeScope(request, communeId), page);
     },
   );
   app.post(

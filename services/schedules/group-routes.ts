@@ -39,7 +39,7 @@ export const groupRoutes: FastifyPluginAsyncZod<{ deps: GroupRouteDeps }> = asyn
     },
     async (request) => {
       const { communeId, ...page } = request.query;
-      return groups.list({ communeId: communeScope(request, communeId) }, page);
+      return groups.list(communeScope(request, communeId), page);
     },
   );
 

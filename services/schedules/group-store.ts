@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Group, GroupCreate, GroupPatch } from '../../contracts/schedules.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import type { Page, Paged, RegistryStore } from '../registry/registry-store.js';
+import {
+  type CommuneFilter,
+  communeConditions,
+  type Page,
+  type Paged,
+  type RegistryStore,
+} from '../registry/registry-store.js';
 import { translateConstraint } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
 import { isoTime } from '../time.js';
@@ -31,10 +37,11 @@ export interface GroupStoreOptions {
 export class GroupStore {
   constructor(private readonly options: GroupStoreOptions) {}
 
-  list(filter: { communeId?: string | undefined }, page: Page): Paged<Group> {
+  list(filter: CommuneFilter, page: Page): Paged<Group> {
     const { db } = this.options;
-    const where = filter.communeId ? 'WHERE commune_id = @communeId' : '';
-    const params = { communeId: filter.communeId, limit: page.limit, offset: page.offset };
+    const communes = communeConditions('commune_id', filter);
+    const where = communes.clauses.length ? `WHERE ${communes.clauses.join(' AND ')}` : '';
+    const params = { ...communes.params, limit: page.limit, offset: page.offset };
     const rows = db
       .prepare(`SELECT * FROM cluster_groups ${where} ORDER BY name, id LIMIT @limit OFFSET @offset`)
       .all(params) as GroupRow[];

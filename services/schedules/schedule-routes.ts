@@ -14,6 +14,7 @@ import {
   ScheduleResultSchema,
   ScheduleSchema,
 } from '../../contracts/schedules.js';
+import { homeCommune } from '../accounts/roles.js';
 import { changes, summary } from '../api/audit-summary.js';
 import { errorResponses, PageQuerySchema } from '../api/pagination.js';
 import { communeScope } from '../api/security.js';
@@ -48,8 +49,8 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> 
   /** A commune-limited account sees only schedules whose targets all lie in its commune. */
   const visible = (request: FastifyRequest, id: string): ScheduleRecord => {
     const schedule = schedules.get(id);
-    const limit = request.principal?.communeId;
-    if (limit && !schedules.inCommune(schedule, limit)) throw new NotFoundError('schedule', id);
+    const limit = request.principal?.communes;
+    if (limit && !schedules.inCommunes(schedule, limit)) throw new NotFoundError('schedule', id);
     return schedule;
   };
   /**
@@ -60,17 +61,16 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> 
     request: FastifyRequest,
     body: T,
   ): Promise<T> => {
-    const communeId = request.principal?.communeId ?? null;
     const content = await deps.speech.prepare(body.content, {
       username: request.principal?.username ?? null,
-      communeId,
+      communeId: homeCommune(request.principal),
     });
-    for (const id of contentMediaIds(content)) deps.media.getVisible(id, communeId);
+    for (const id of contentMediaIds(content)) deps.media.getVisible(id, request.principal?.communes);
     return { ...body, content };
   };
   /** …and may aim schedules only inside it; anything else answers as if it did not exist. */
   const checkTargets = (request: FastifyRequest, targets: Parameters<typeof schedules.targetOutside>[0]) => {
-    const limit = request.principal?.communeId;
+    const limit = request.principal?.communes;
     const outside = limit ? schedules.targetOutside(targets, limit) : null;
     if (outside) throw new NotFoundError(outside.kind, outside.id);
   };
@@ -101,7 +101,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> 
     },
     async (request) => {
       const { communeId: requested, approval, ...page } = request.query;
-      const result = schedules.list(page, { communeId: communeScope(request, requested), approval });
+      const result = schedules.list(page, { ...communeScope(request, requested), approval });
       return { ...result, items: schedules.views(result.items) };
     },
   );
@@ -162,8 +162,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> 
         const message = `the range may span at most ${MAX_CALENDAR_DAYS} days`;
         throw new InvalidRequestError(`query.to: ${message}`, [{ field: 'query.to', message }]);
       }
-      const communeId = communeScope(request, request.query.communeId);
-      return { items: schedules.occurrences(from, to, { communeId }) };
+      return { items: schedules.occurrences(from, to, communeScope(request, request.query.communeId)) };
     },
   );
 

@@ -20,7 +20,7 @@ import { BurstLogger } from '../burst-logger.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
 import type { ScheduleChange } from '../event-bus.js';
 import { contentDurationS, contentMediaIds, isRelay } from '../media/content-audio.js';
-import type { Page, Paged, RegistryStore } from '../registry/registry-store.js';
+import type { CommuneFilter, Page, Paged, RegistryStore } from '../registry/registry-store.js';
 import type { Db } from '../storage/database.js';
 import { isoTime } from '../time.js';
 import { ApprovalStore } from './approval-store.js';
@@ -307,42 +307,36 @@ export class ScheduleService {
   /** Schedules oldest first; with a commune, only those whose targets all lie in it. */
   list(
     page: Page,
-    filter: { communeId?: string | undefined; approval?: ApprovalState | undefined } = {},
+    filter: CommuneFilter & { approval?: ApprovalState | undefined } = {},
   ): Paged<ScheduleRecord> {
     let all = this.store.all();
-    const { communeId, approval } = filter;
+    const { approval } = filter;
     if (approval) all = all.filter((s) => s.approval.state === approval);
-    if (communeId) {
+    if (filter.communeId || filter.communeIds) {
       const index = this.index();
-      all = all.filter((s) => this.within(s.targets, communeId, index));
+      all = all.filter((s) => this.within(s.targets, filter, index));
     }
     return { items: all.slice(page.offset, page.offset + page.limit), total: all.length, ...page };
   }
 
-  /** Whether every target of the schedule lies in the commune (what a commune-limited account may see). */
-  inCommune(schedule: ScheduleRecord, communeId: string): boolean {
-    return this.within(schedule.targets, communeId, this.index());
+  /** Whether every target of the schedule lies in these communes (what a limited account may see). */
+  inCommunes(schedule: ScheduleRecord, communes: readonly string[]): boolean {
+    return this.within(schedule.targets, { communeIds: communes }, this.index());
   }
 
   /**
    * The first target outside the commune, for refusing a commune-limited account's schedule that
    * reaches beyond it; null when all lie inside. Unknown ids are left to resolveTargets.
    */
-  targetOutside(targets: Targets, communeId: string): { kind: string; id: string } | null {
+  targetOutside(targets: Targets, communes: readonly string[]): { kind: string; id: string } | null {
     const index = this.index();
-    for (const id of targets.communeIds) if (id !== communeId) return { kind: 'commune', id };
-    for (const id of targets.villageIds) {
-      const commune = index.villages.get(id);
-      if (commune !== undefined && commune !== communeId) return { kind: 'village', id };
-    }
-    for (const id of targets.clusterIds) {
-      const cluster = index.clusters.get(id);
-      if (cluster !== undefined && cluster.communeId !== communeId) return { kind: 'cluster', id };
-    }
-    for (const id of targets.groupIds) {
-      const group = index.groups.get(id);
-      if (group !== undefined && group.communeId !== communeId) return { kind: 'group', id };
-    }
+    const outside = (commune: string | undefined) => commune !== undefined && !communes.includes(commune);
+    for (const id of targets.communeIds) if (!communes.includes(id)) return { kind: 'commune', id };
+    for (const id of targets.villageIds) if (outside(index.villages.get(id))) return { kind: 'village', id };
+    for (const id of targets.clusterIds)
+      if (outside(index.clusters.get(id)?.communeId)) return { kind: 'cluster', id };
+    for (const id of targets.groupIds)
+      if (outside(index.groups.get(id)?.communeId)) return { kind: 'group', id };
     return null;
   }
 
@@ -366,11 +360,7 @@ export class ScheduleService {
    * included, each with what it pre-empts, what pre-empts it and any same-level clash. With a
    * commune, only schedules whose targets all lie in it are listed (overlaps with others still show).
    */
-  occurrences(
-    from: number,
-    to: number,
-    filter: { communeId?: string | undefined } = {},
-  ): CalendarOccurrence[] {
+  occurrences(from: number, to: number, filter: CommuneFilter = {}): CalendarOccurrence[] {
     const index = this.index();
     const enabled = this.store.all().filter((s) => s.enabled);
     const required = this.options.registry.communesRequiringApproval();
@@ -387,10 +377,10 @@ export class ScheduleService {
       } satisfies ConflictSubject,
     }));
     const others = subjects.map((x) => x.subject);
-    const { communeId } = filter;
-    const listed = communeId
-      ? subjects.filter(({ schedule }) => this.within(schedule.targets, communeId, index))
-      : subjects;
+    const listed =
+      filter.communeId || filter.communeIds
+        ? subjects.filter(({ schedule }) => this.within(schedule.targets, filter, index))
+        : subjects;
     const calendar: (CalendarOccurrence & { rank: number })[] = [];
     for (const { schedule, subject } of listed) {
       const inWindow = subject.occurrences.filter((o) => o.start < to && o.end > from);
@@ -634,10 +624,17 @@ export class ScheduleService {
     return [...found].sort();
   }
 
-  /** Whether every known target lies in the commune (and there is at least one). */
-  private within(targets: Targets, communeId: string, index: TargetIndex): boolean {
+  /** Whether every known target lies in the filter's communes (and there is at least one). */
+  private within(targets: Targets, filter: CommuneFilter, index: TargetIndex): boolean {
     const communes = this.communesWith(targets, index);
-    return communes.length > 0 && communes.every((c) => c === communeId);
+    return (
+      communes.length > 0 &&
+      communes.every(
+        (c) =>
+          (!filter.communeId || c === filter.communeId) &&
+          (!filter.communeIds || filter.communeIds.includes(c)),
+      )
+    );
   }
 
   /** The communes the known targets lie in. */

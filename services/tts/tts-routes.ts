@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MediaSchema } from '../../contracts/media.js';
 import { SpeechMediaRequestSchema, SpeechRequestSchema } from '../../contracts/tts.js';
+import { homeCommune } from '../accounts/roles.js';
 import { errorResponses } from '../api/pagination.js';
 import { normalizeVietnamese } from './normalize-vi.js';
 import type { SpeechCache } from './speech-cache.js';
@@ -54,7 +55,7 @@ export const ttsRoutes: FastifyPluginAsyncZod<{ deps: TtsRouteDeps }> = async (a
       const { text, voice, name } = request.body;
       const owner = {
         username: request.principal?.username ?? null,
-        communeId: request.principal?.communeId ?? null,
+        communeId: homeCommune(request.principal),
       };
       const record = await deps.speech.keep({ text, voice }, name, owner);
       request.auditNote = {

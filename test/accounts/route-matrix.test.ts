@@ -371,6 +371,12 @@ describe('route × role matrix', () => {
         return { url: `/api/v1/media/${await storeWav(t.platform.media)}/content` };
       },
     },
+    {
+      method: 'GET',
+      path: '/api/v1/provinces',
+      access: 'authenticated',
+      call: () => ({ url: '/api/v1/provinces' }),
+    },
     // [schedules] routes
     ...((): RouteSpec[] => {
       let slot = 0;

@@ -327,7 +327,14 @@ describe('realtime gateway', () => {
     t.platform.auth.updateUser(
       watched.user.id,
       { disabled: true },
-      { via: 'token', userId: admin.id, username: 'admin', roles: ['admin'], communeId: null },
+      {
+        via: 'token',
+        userId: admin.id,
+        username: 'admin',
+        roles: ['admin'],
+        communes: null,
+        provinceId: null,
+      },
     );
     // No periodic recheck is run here: the account change itself ends the stream.
     await vi.waitFor(() => expect(watched.reason).toBe('io server disconnect'), { timeout: 2_000 });

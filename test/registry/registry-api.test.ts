@@ -169,7 +169,13 @@ describe('the huong-dao preset', () => {
     const t = await startTestPlatform({ config: { SEED_PRESET: 'huong-dao' } });
     try {
       const commune = await t.api('/api/v1/communes/huong-dao');
-      expect(commune.body).toMatchObject({ name: 'Hướng Đạo', district: 'Tam Dương', province: 'Vĩnh Phúc' });
+      // Since 1 July 2025 in Phú Thọ; Tam Dương is the former district, kept as a label.
+      expect(commune.body).toMatchObject({
+        name: 'Hướng Đạo',
+        district: 'Tam Dương',
+        provinceId: 'phu-tho',
+        province: 'Tỉnh Phú Thọ',
+      });
       const villages = await t.api('/api/v1/villages?communeId=huong-dao&limit=100');
       expect(villages.body.total).toBe(14);
       expect(villages.body.items.every((v: { namePlaceholder: boolean }) => v.namePlaceholder)).toBe(true);

@@ -29,7 +29,8 @@ export interface TestPlatform {
   /** Calls the API signed in as the given role (default admin), through a real session cookie. */
   api(path: string, init?: ApiInit & { as?: As }): Promise<ApiResponse>;
   /** Signs in (creating the account on first use) and returns the session cookie header. */
-  headersFor(role: Role, options?: { communeId?: string }): Promise<Record<string, string>>;
+  /** A signed-in account of one role; limited to one commune, several, or a province when asked. */
+  headersFor(role: Role, options?: AccountScopeOptions): Promise<Record<string, string>>;
   /** Registers a cluster in a test village and returns its freshly issued secret. */
   addDevice(id: string, options?: { heartbeatTimeoutS?: number }): Promise<string>;
   /** An MQTT.js client that is closed with the platform. */
@@ -43,6 +44,13 @@ export interface TestPlatform {
  * A real platform on ephemeral ports with a fresh SQLite file in a temp dir. Only the clock may be
  * replaced; everything else (broker, sockets, database) is the production code.
  */
+/** Where a test account may act: one commune, several, or a province. */
+export interface AccountScopeOptions {
+  communeId?: string;
+  communeIds?: string[];
+  provinceId?: string;
+}
+
 export async function startTestPlatform(
   options: {
     clock?: Clock;
@@ -110,15 +118,18 @@ export async function startTestPlatform(
     const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0] as string;
     return { cookie };
   };
-  const headersFor = async (role: Role, roleOptions: { communeId?: string } = {}) => {
-    const key = `${role}:${roleOptions.communeId ?? ''}`;
+  const headersFor = async (role: Role, roleOptions: AccountScopeOptions = {}) => {
+    const scope =
+      roleOptions.communeId ??
+      (roleOptions.provinceId ? `tinh-${roleOptions.provinceId}` : roleOptions.communeIds?.join('.'));
+    const key = `${role}:${scope ?? ''}`;
     const cached = sessions.get(key);
     if (cached) return cached;
     let headers: Record<string, string>;
-    if (role === 'admin' && !roleOptions.communeId) {
+    if (role === 'admin' && !scope) {
       headers = await signIn('admin', TEST_ADMIN_PASSWORD);
     } else {
-      const username = `${role}-${roleOptions.communeId ?? 'all'}`;
+      const username = `${role}-${scope ?? 'all'}`;
       const password = `${username}-password`;
       // A platform restarted on the same data directory already has the account.
       const existing = platform.auth
@@ -132,7 +143,9 @@ export async function startTestPlatform(
           displayName: `Thử ${role}`,
           password,
           roles: [role],
-          communeId: roleOptions.communeId ?? null,
+          ...(roleOptions.communeIds ? { communeIds: roleOptions.communeIds } : {}),
+          ...(roleOptions.provinceId ? { provinceId: roleOptions.provinceId } : {}),
+          ...(roleOptions.communeIds ? {} : { communeId: roleOptions.communeId ?? null }),
         });
       }
       headers = await signIn(username, password);

@@ -1,8 +1,10 @@
 import type { ClusterCreate, CommuneCreate, VillageCreate } from '../../../contracts/registry.js';
 
 /*
- * Hướng Đạo commune, Tam Dương district, Vĩnh Phúc province: the reference site, 14 villages
- * (thôn), 18 speaker clusters, 2 speakers each.
+ * Hướng Đạo commune, formerly of Tam Dương district, Vĩnh Phúc province — since 1 July 2025 in
+ * the province of Phú Thọ (which took in Vĩnh Phúc): the reference site, 14 villages (thôn), 18
+ * speaker clusters, 2 speakers each. Its five-digit commune code is left for the commune to enter
+ * from the national list (Decision 19/2025/QĐ-TTg): this preset does not guess it.
  *
  * PLACEHOLDERS: the village names below ("Thôn 1" … "Thôn 14") are not the real names of Hướng
  * Đạo's villages; every village carries namePlaceholder: true until the commune enters its own.
@@ -13,8 +15,8 @@ import type { ClusterCreate, CommuneCreate, VillageCreate } from '../../../contr
 export const HUONG_DAO_COMMUNE = {
   id: 'huong-dao',
   name: 'Hướng Đạo',
+  provinceId: 'phu-tho',
   district: 'Tam Dương',
-  province: 'Vĩnh Phúc',
   timezone: 'Asia/Ho_Chi_Minh',
 } satisfies CommuneCreate;
 
