@@ -22,6 +22,14 @@ export const ROUTES: PageRoute[] = [
     component: lazy(() => import('./pages/dashboard')),
   },
   {
+    // An approver's first page: what waits for them.
+    path: '/approvals',
+    nav: 'nav.approvals',
+    testId: 'nav-approvals',
+    roles: ['approver'],
+    component: lazy(() => import('./pages/approvals')),
+  },
+  {
     path: '/map',
     nav: 'nav.map',
     testId: 'nav-map',
@@ -32,7 +40,7 @@ export const ROUTES: PageRoute[] = [
     path: '/calendar',
     nav: 'nav.calendar',
     testId: 'nav-calendar',
-    roles: operators,
+    roles: [...operators, 'approver'],
     component: lazy(() => import('./pages/calendar')),
   },
   {
@@ -82,7 +90,8 @@ export const ROUTES: PageRoute[] = [
     path: '/reports',
     nav: 'nav.reports',
     testId: 'nav-reports',
-    roles: ['operator'],
+    // Approvers read what aired, who approved it, and the emergencies to review.
+    roles: ['operator', 'approver'],
     component: lazy(() => import('./pages/reports')),
   },
   {
@@ -93,6 +102,13 @@ export const ROUTES: PageRoute[] = [
     component: lazy(() => import('./pages/cameras')),
   },
   { path: '/devices/:id', roles: ['technician'], component: lazy(() => import('./pages/device')) },
+  {
+    path: '/communes',
+    nav: 'nav.communes',
+    testId: 'nav-communes',
+    roles: ['admin'],
+    component: lazy(() => import('./pages/communes')),
+  },
   {
     path: '/users',
     nav: 'nav.users',
@@ -123,14 +139,14 @@ export const ROUTES: PageRoute[] = [
   },
   {
     path: '/help/https',
-    roles: ['admin', 'operator', 'police', 'technician'],
+    roles: ['admin', 'operator', 'approver', 'police', 'technician'],
     component: lazy(() => import('./pages/https-help')),
   },
   {
     path: '/password',
     nav: 'passwordReset.nav',
     testId: 'nav-password',
-    roles: ['admin', 'operator', 'police', 'technician'],
+    roles: ['admin', 'operator', 'approver', 'police', 'technician'],
     component: lazy(() => import('./pages/password')),
   },
 ];

@@ -10,6 +10,7 @@ import type {
   ContentSchema,
   DeliverySchema,
   LevelSchema,
+  ProgrammeItemSchema,
   TargetsSchema,
 } from '../../../contracts/broadcasts';
 import type {
@@ -85,6 +86,10 @@ export type Voice = SpeechRequest['voice'];
 export type SpeechMediaRequest = z.infer<typeof SpeechMediaRequestSchema>;
 
 export type Content = z.infer<typeof ContentSchema>;
+/** One part of a programme (content played in order as one broadcast). */
+export type ProgrammeItem = z.infer<typeof ProgrammeItemSchema>;
+/** Where a jingle stands in a programme: before, after, or between its parts. */
+export type JingleRole = Extract<ProgrammeItem, { kind: 'jingle' }>['role'];
 /** Targets as sent: every list may be left out. Answers carry all four (`Required<Targets>`). */
 export type Targets = z.input<typeof TargetsSchema>;
 
@@ -92,6 +97,9 @@ export type Schedule = z.infer<typeof ScheduleSchema>;
 export type Clash = z.infer<typeof OverlapSchema>;
 export type ScheduleResult = z.infer<typeof ScheduleResultSchema>;
 export type Occurrence = z.infer<typeof CalendarOccurrenceSchema>;
+/** Where a schedule stands in content approval (duyệt nội dung). */
+export type ApprovalState = Schedule['approval']['state'];
+export type ApprovalStep = Schedule['approval']['steps'][number];
 /** A recurrence on Vietnamese lunar dates, as a schedule keeps it (defaults filled in). */
 export type LunarRule = NonNullable<Schedule['lunar']>;
 /** An occurrence's date in the Vietnamese lunar calendar. */
@@ -109,6 +117,8 @@ export type StreamHealth = NonNullable<ClusterStatus['stream']>;
 
 export type Delivery = z.infer<typeof DeliverySchema>;
 export type DeliveryState = Delivery['state'];
+/** What a cluster reported of one item of a programme. */
+export type ItemReport = NonNullable<Delivery['items']>[number];
 export type Broadcast = z.infer<typeof BroadcastDetailSchema>;
 
 export type Availability = z.infer<typeof AvailabilitySchema>;

@@ -1,11 +1,46 @@
 import { useTranslation } from 'react-i18next';
 import type { DeliveryLive } from '../api/live';
-import type { Delivery } from '../api/types';
+import type { Delivery, ItemReport } from '../api/types';
 import { useFormat } from '../format';
 import { useLabels } from '../labels';
 import { DataTable } from './data-table';
 
 export const FINAL_STATES = new Set(['done', 'failed', 'missed', 'pre-empted', 'expired', 'stopped']);
+
+type Outcome = NonNullable<ItemReport['outcome']> | 'pending';
+/** Each outcome's look: heard whole, cut short, never heard, not reported yet; colour is not all of it. */
+const OUTCOME_LOOKS: Record<Outcome, { className: string; mark: string }> = {
+  played: { className: 'chip ok', mark: '✓' },
+  cut: { className: 'chip cut', mark: '✂' },
+  'not-played': { className: 'chip bad', mark: '✗' },
+  pending: { className: 'chip', mark: '…' },
+};
+
+/** A programme's items as one cluster reported them, in order: a compact row of chips. */
+export function ItemChips({ items }: { items: ItemReport[] }) {
+  const { t } = useTranslation();
+  return (
+    <ol className="item-chips" data-testid="delivery-items">
+      {items.map((item) => {
+        const outcome: Outcome = item.outcome ?? 'pending';
+        const look = OUTCOME_LOOKS[outcome];
+        const words = t(`itemOutcome.${outcome}`);
+        return (
+          <li
+            key={item.index}
+            className={look.className}
+            title={`${item.index + 1}. ${item.label}: ${words}`}
+            data-testid="delivery-item"
+            data-outcome={outcome}
+          >
+            <span aria-hidden="true">{look.mark}</span> {item.index + 1}. {item.label}
+            <span className="visually-hidden">: {words}</span>
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
 
 /** Per-cluster delivery of one broadcast; live states (newer than the last fetch) win. */
 export function DeliveryTable({
@@ -25,6 +60,7 @@ export function DeliveryTable({
       ? update.state
       : delivery.state;
   };
+  const programme = deliveries.some((delivery) => delivery.items !== null);
   return (
     <DataTable
       testId="delivery-table"
@@ -57,6 +93,10 @@ export function DeliveryTable({
         { header: t('delivery.started'), cell: (delivery) => format.time(delivery.startedAt) },
         { header: t('delivery.finished'), cell: (delivery) => format.time(delivery.finishedAt) },
         { header: t('delivery.played'), cell: (delivery) => format.duration(delivery.playedS) },
+        programme && {
+          header: t('delivery.items'),
+          cell: (delivery) => (delivery.items ? <ItemChips items={delivery.items} /> : t('common.none')),
+        },
         {
           header: t('delivery.speakers'),
           cell: (delivery) =>

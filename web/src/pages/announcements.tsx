@@ -3,16 +3,26 @@ import { useTranslation } from 'react-i18next';
 import { ApiError, api, type Page } from '../api/client';
 import type { Clash, Content, Level, Schedule, ScheduleResult, Station, Targets } from '../api/types';
 import { toApiError, useFetch } from '../api/use-fetch';
+import { ApprovalChip, ReturnComment } from '../components/approval-state';
 import { DataTable } from '../components/data-table';
 import { ErrorMessage } from '../components/error-message';
 import { FormActions } from '../components/form-card';
 import { type LunarDraft, LunarFields, lunarDraftOf, lunarOf, NEW_LUNAR } from '../components/lunar-fields';
-import { MediaPicker } from '../components/media-picker';
+import { MediaPicker, useMediaLibrary } from '../components/media-picker';
+import {
+  type ItemDraft,
+  ProgrammeEditor,
+  programmeDraftOf,
+  programmeOf,
+  programmeReady,
+} from '../components/programme-editor';
 import { ScheduleRule } from '../components/schedule-rule';
+import { type Speech, SpeechFields } from '../components/speech-fields';
 import { countTargets, TargetPicker } from '../components/target-picker';
 import { TextField } from '../components/text-field';
 import { useContentWords } from '../content-words';
 import { useFormat } from '../format';
+import { allowed, useSession } from '../session';
 
 const LEVELS: Level[] = ['normal', 'priority', 'emergency'];
 const WEEKDAYS = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'] as const;
@@ -21,6 +31,8 @@ type ContentKind = Content['kind'];
 /** The content choices of the form, each with its label's i18n key. */
 const CONTENT_KINDS: [ContentKind, string][] = [
   ['media', 'schedule.contentMedia'],
+  ['tts', 'schedule.contentTts'],
+  ['programme', 'schedule.contentProgramme'],
   ['stream', 'schedule.contentStream'],
   ['station', 'schedule.contentStation'],
 ];
@@ -30,6 +42,8 @@ interface Draft {
   level: Level;
   contentKind: ContentKind;
   mediaId: string;
+  speech: Speech;
+  programme: ItemDraft[];
   streamUrl: string;
   stationId: string;
   start: string;
@@ -50,6 +64,8 @@ const EMPTY: Draft = {
   level: 'normal',
   contentKind: 'media',
   mediaId: '',
+  speech: { text: '', voice: 'northern' },
+  programme: [],
   streamUrl: '',
   stationId: '',
   start: '',
@@ -65,15 +81,23 @@ const EMPTY: Draft = {
   enabled: true,
 };
 
+/** Content relayed for a time window of its own; everything else lasts as long as its audio. */
+function isRelay(kind: ContentKind): boolean {
+  return kind === 'stream' || kind === 'station';
+}
+
 function draftOf(schedule: Schedule): Draft {
   const rrule = schedule.rrule ?? '';
   const weekly = /^FREQ=WEEKLY;BYDAY=([A-Z,]+)$/.exec(rrule);
+  const { content } = schedule;
   return {
     ...EMPTY,
     name: schedule.name,
     level: schedule.level,
-    contentKind: schedule.content.kind,
-    mediaId: schedule.content.kind === 'media' ? schedule.content.mediaId : '',
+    contentKind: content.kind,
+    mediaId: content.kind === 'media' ? content.mediaId : '',
+    speech: content.kind === 'tts' ? { text: content.text, voice: content.voice } : EMPTY.speech,
+    programme: content.kind === 'programme' ? programmeDraftOf(content.items) : [],
     streamUrl: schedule.content.kind === 'stream' ? schedule.content.url : '',
     stationId: schedule.content.kind === 'station' ? schedule.content.stationId : '',
     start: schedule.start.slice(0, 19),
@@ -91,8 +115,8 @@ function draftOf(schedule: Schedule): Draft {
     lunar: schedule.lunar ? lunarDraftOf(schedule.lunar) : NEW_LUNAR,
     volume: schedule.volume === null ? '' : String(schedule.volume),
     repeat: String(schedule.repeat),
-    // A media item's length is the file's; only a relay keeps a window of its own.
-    durationS: schedule.content.kind === 'media' ? '' : String(schedule.durationS),
+    // A file's or a text's length is its audio's; only a relay keeps a window of its own.
+    durationS: isRelay(content.kind) ? String(schedule.durationS) : '',
     targets: schedule.targets,
     enabled: schedule.enabled,
   };
@@ -117,6 +141,11 @@ function contentOf(draft: Draft): Content {
   switch (draft.contentKind) {
     case 'media':
       return { kind: 'media', mediaId: draft.mediaId };
+    case 'tts':
+      // The platform speaks the text when the schedule is saved and keeps the audio (mediaId).
+      return { kind: 'tts', text: draft.speech.text.trim(), voice: draft.speech.voice };
+    case 'programme':
+      return { kind: 'programme', items: programmeOf(draft.programme) };
     case 'stream':
       return { kind: 'stream', url: draft.streamUrl.trim() };
     case 'station':
@@ -125,7 +154,7 @@ function contentOf(draft: Draft): Content {
 }
 
 function bodyOf(draft: Draft) {
-  const relay = draft.contentKind !== 'media';
+  const relay = isRelay(draft.contentKind);
   return {
     name: draft.name.trim(),
     level: draft.level,
@@ -135,8 +164,9 @@ function bodyOf(draft: Draft) {
     rrule: rruleOf(draft) ?? null,
     lunar: draft.recurrence === 'lunar' ? lunarOf(draft.lunar) : null,
     volume: draft.volume ? Number(draft.volume) : undefined,
-    repeat: draft.repeat ? Number(draft.repeat) : undefined,
-    // The server refuses a window for media (its length is the file's) and clears it with null.
+    // A programme plays once: an item wanted twice is put in it twice.
+    repeat: draft.contentKind === 'programme' ? 1 : draft.repeat ? Number(draft.repeat) : undefined,
+    // The server refuses a window for audio (its length is the file's) and clears it with null.
     durationS: relay ? (draft.durationS ? Number(draft.durationS) : undefined) : null,
     targets: draft.targets,
     enabled: draft.enabled,
@@ -149,6 +179,19 @@ export default function AnnouncementsPage() {
   const schedules = useFetch<Page<Schedule>>('/api/v1/schedules', { limit: 500 });
   const { words, error: wordsError } = useContentWords();
   const [editing, setEditing] = useState<Schedule | 'new' | null>(null);
+  const [submitting, setSubmitting] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<ApiError | null>(null);
+  const plans = allowed(useSession().me.roles, ['operator']);
+
+  /** Sends a draft (or a returned schedule, changed or not) to the commune's approvers. */
+  const submitForApproval = (schedule: Schedule) => {
+    setSubmitting(schedule.id);
+    setActionError(null);
+    api<Schedule>(`/api/v1/schedules/${encodeURIComponent(schedule.id)}/submit`, { method: 'POST' })
+      .then(() => schedules.reload())
+      .catch((caught: unknown) => setActionError(toApiError(caught)))
+      .finally(() => setSubmitting(null));
+  };
 
   return (
     <section>
@@ -176,10 +219,13 @@ export default function AnnouncementsPage() {
         />
       ) : null}
       <DataTable
-        error={schedules.error ?? wordsError}
+        error={actionError ?? schedules.error ?? wordsError}
         rows={schedules.data?.items}
         rowKey={(schedule) => schedule.id}
-        rowAttributes={(schedule) => ({ 'data-testid': `schedule-${schedule.id}` })}
+        rowAttributes={(schedule) => ({
+          'data-testid': `schedule-${schedule.id}`,
+          'data-approval': schedule.approval.state,
+        })}
         columns={[
           {
             header: t('schedule.name'),
@@ -219,11 +265,34 @@ export default function AnnouncementsPage() {
           },
           { header: t('schedule.clusters'), cell: (schedule) => schedule.clusterIds.length },
           {
-            header: t('common.actions'),
+            header: t('approval.column'),
             cell: (schedule) => (
-              <button type="button" onClick={() => setEditing(schedule)}>
-                {t('common.edit')}
-              </button>
+              <>
+                <ApprovalChip approval={schedule.approval} />
+                <ReturnComment approval={schedule.approval} />
+              </>
+            ),
+          },
+          {
+            header: t('common.actions'),
+            className: 'row-actions',
+            cell: (schedule) => (
+              <>
+                <button type="button" onClick={() => setEditing(schedule)} data-testid="schedule-edit">
+                  {t('common.edit')}
+                </button>
+                {plans && (schedule.approval.state === 'draft' || schedule.approval.state === 'returned') ? (
+                  <button
+                    type="button"
+                    className="primary"
+                    disabled={submitting !== null}
+                    onClick={() => submitForApproval(schedule)}
+                    data-testid="schedule-submit"
+                  >
+                    {submitting === schedule.id ? t('approval.submitting') : t('approval.submit')}
+                  </button>
+                ) : null}
+              </>
             ),
           },
         ]}
@@ -252,6 +321,8 @@ function ScheduleForm({
   const [clashes, setClashes] = useState<Clash[]>([]);
   const [result, setResult] = useState<ScheduleResult | null>(null);
   const set = (patch: Partial<Draft>) => setDraft((current) => ({ ...current, ...patch }));
+  // One read of the library for every picker of a programme.
+  const library = useMediaLibrary(draft.contentKind === 'programme');
   const lunar = draft.recurrence === 'lunar';
   const lunarRule = lunar ? lunarOf(draft.lunar) : null;
 
@@ -263,6 +334,14 @@ function ScheduleForm({
     }
     if (draft.recurrence === 'lunar' && !lunarOf(draft.lunar)) {
       setError(new ApiError(400, 'invalid_lunar', t('schedule.lunarInvalid')));
+      return;
+    }
+    if (draft.contentKind === 'tts' && draft.speech.text.trim() === '') {
+      setError(new ApiError(400, 'no_text', t('schedule.needText')));
+      return;
+    }
+    if (draft.contentKind === 'programme' && !programmeReady(draft.programme)) {
+      setError(new ApiError(400, 'programme_incomplete', t('programme.incomplete')));
       return;
     }
     setBusy(true);
@@ -297,6 +376,11 @@ function ScheduleForm({
   return (
     <form className="card form" onSubmit={submit} data-testid="schedule-form">
       <h2>{schedule ? t('announcements.edit', { name: schedule.name }) : t('announcements.new')}</h2>
+      {schedule?.approval.state === 'approved' ? (
+        <p className="notice" data-testid="schedule-reapproval">
+          {t('approval.changeNeedsApproval')}
+        </p>
+      ) : null}
       <div className="grid">
         <TextField
           label={t('schedule.name')}
@@ -338,6 +422,21 @@ function ScheduleForm({
         {draft.contentKind === 'media' ? (
           <MediaPicker id="schedule-media" value={draft.mediaId} onChange={(mediaId) => set({ mediaId })} />
         ) : null}
+        {draft.contentKind === 'tts' ? (
+          <SpeechFields
+            legend={t('schedule.contentTts')}
+            value={draft.speech}
+            onChange={(speech) => set({ speech })}
+            testIdPrefix="content-tts"
+          />
+        ) : null}
+        {draft.contentKind === 'programme' ? (
+          <ProgrammeEditor
+            value={draft.programme}
+            onChange={(programme) => set({ programme })}
+            library={library}
+          />
+        ) : null}
         {draft.contentKind === 'stream' ? (
           <TextField
             label={t('schedule.streamUrl')}
@@ -365,7 +464,7 @@ function ScheduleForm({
             </select>
           </label>
         ) : null}
-        {draft.contentKind === 'media' ? null : (
+        {isRelay(draft.contentKind) ? (
           <TextField
             label={t('schedule.duration')}
             type="number"
@@ -376,7 +475,7 @@ function ScheduleForm({
             onChange={(durationS) => set({ durationS })}
             testId="schedule-duration"
           />
-        )}
+        ) : null}
         <TextField
           label={t(lunar ? 'schedule.lunarStart' : 'schedule.start', { zone: format.timeZone })}
           type="datetime-local"
@@ -465,14 +564,16 @@ function ScheduleForm({
           value={draft.volume}
           onChange={(volume) => set({ volume })}
         />
-        <TextField
-          label={t('schedule.repeat')}
-          type="number"
-          min={1}
-          max={20}
-          value={draft.repeat}
-          onChange={(repeat) => set({ repeat })}
-        />
+        {draft.contentKind === 'programme' ? null : (
+          <TextField
+            label={t('schedule.repeat')}
+            type="number"
+            min={1}
+            max={20}
+            value={draft.repeat}
+            onChange={(repeat) => set({ repeat })}
+          />
+        )}
         <label className="check">
           <input
             type="checkbox"

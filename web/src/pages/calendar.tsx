@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { LunarDate, Occurrence } from '../api/types';
 import { useFetch } from '../api/use-fetch';
+import { airs } from '../components/approval-state';
 import { ErrorMessage } from '../components/error-message';
 import { useContentWords } from '../content-words';
 import { addDays, dayKey, useFormat, weekStart, zoneMidnight } from '../format';
@@ -60,15 +61,26 @@ export default function CalendarPage() {
                 {items.map((occurrence) => (
                   <li
                     key={`${occurrence.scheduleId}-${occurrence.start}`}
-                    className={`occurrence level-${occurrence.level}`}
+                    // Not approved (yet): shown where it would air, dimmed, for it will not.
+                    className={`occurrence level-${occurrence.level}${airs(occurrence.approval) ? '' : ' unapproved'}`}
                     data-testid="occurrence"
                     data-schedule-id={occurrence.scheduleId}
                     data-content-kind={occurrence.content.kind}
+                    data-approval={occurrence.approval}
                   >
                     <time dateTime={occurrence.start}>
                       {format.time(occurrence.start)}–{format.time(occurrence.end)}
                     </time>{' '}
                     <strong>{occurrence.name}</strong>
+                    {airs(occurrence.approval) ? null : (
+                      <span className="badge pending" data-testid="occurrence-approval">
+                        {t(
+                          occurrence.approval === 'submitted'
+                            ? 'calendar.awaitingApproval'
+                            : 'calendar.notApproved',
+                        )}
+                      </span>
+                    )}
                     <OccurrenceDates start={occurrence.start} lunar={occurrence.lunarDate} />
                     <div className="muted">
                       {t(`level.${occurrence.level}`)} · {words.content(occurrence.content)} ·{' '}

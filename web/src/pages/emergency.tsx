@@ -2,20 +2,33 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { type ApiError, api } from '../api/client';
 import { useLive } from '../api/live';
-import type { Broadcast, Targets } from '../api/types';
+import type { Broadcast, Content, Targets } from '../api/types';
 import { toApiError } from '../api/use-fetch';
 import { DeliveryTable, FINAL_STATES } from '../components/deliveries';
 import { ConfirmDialog } from '../components/dialog';
 import { ErrorMessage } from '../components/error-message';
-import { MediaPicker } from '../components/media-picker';
+import { MediaPicker, useMediaLibrary } from '../components/media-picker';
+import { type ItemDraft, ProgrammeEditor, programmeOf, programmeReady } from '../components/programme-editor';
+import { type Speech, SpeechFields } from '../components/speech-fields';
 import { countTargets, TargetPicker } from '../components/target-picker';
 
 const POLL_MS = 3000;
+/** What an emergency may play: a file, a text read aloud, or a programme of them. */
+type Kind = Extract<Content['kind'], 'media' | 'tts' | 'programme'>;
+const KINDS: [Kind, string][] = [
+  ['media', 'schedule.contentMedia'],
+  ['tts', 'schedule.contentTts'],
+  ['programme', 'schedule.contentProgramme'],
+];
 
 export default function EmergencyPage() {
   const { t } = useTranslation();
   const { deliveries } = useLive();
+  const [kind, setKind] = useState<Kind>('media');
   const [mediaId, setMediaId] = useState('');
+  const [speech, setSpeech] = useState<Speech>({ text: '', voice: 'northern' });
+  const [programme, setProgramme] = useState<ItemDraft[]>([]);
+  const library = useMediaLibrary(kind === 'programme');
   const [everywhere, setEverywhere] = useState(true);
   const [targets, setTargets] = useState<Targets>({});
   const [volume, setVolume] = useState('100');
@@ -24,7 +37,19 @@ export default function EmergencyPage() {
   const [error, setError] = useState<ApiError | null>(null);
   const [broadcast, setBroadcast] = useState<Broadcast | null>(null);
 
-  const ready = mediaId !== '' && (everywhere || countTargets(targets) > 0);
+  const contentReady =
+    kind === 'media'
+      ? mediaId !== ''
+      : kind === 'tts'
+        ? speech.text.trim() !== ''
+        : programme.length > 0 && programmeReady(programme);
+  const ready = contentReady && (everywhere || countTargets(targets) > 0);
+  const content = (): Content =>
+    kind === 'media'
+      ? { kind, mediaId }
+      : kind === 'tts'
+        ? { kind, text: speech.text.trim(), voice: speech.voice }
+        : { kind, items: programmeOf(programme) };
   const broadcastId = broadcast?.id;
   const settled =
     broadcast !== null &&
@@ -49,7 +74,8 @@ export default function EmergencyPage() {
       method: 'POST',
       query: { waitMs: 0 },
       body: {
-        content: { kind: 'media', mediaId },
+        // Text is spoken by the platform before it goes out; an emergency does not wait for approval.
+        content: content(),
         targets: everywhere ? undefined : targets,
         volume: volume ? Number(volume) : undefined,
       },
@@ -71,7 +97,33 @@ export default function EmergencyPage() {
       <h1>{t('emergency.title')}</h1>
       <p className="muted">{t('emergency.intro')}</p>
       <div className="card form">
-        <MediaPicker id="emergency-media" value={mediaId} onChange={setMediaId} />
+        <fieldset className="inline">
+          <legend>{t('schedule.content')}</legend>
+          {KINDS.map(([choice, label]) => (
+            <label key={choice}>
+              <input
+                type="radio"
+                name="emergency-content"
+                checked={kind === choice}
+                onChange={() => setKind(choice)}
+                data-testid={`emergency-content-${choice}`}
+              />
+              {t(label)}
+            </label>
+          ))}
+        </fieldset>
+        {kind === 'media' ? <MediaPicker id="emergency-media" value={mediaId} onChange={setMediaId} /> : null}
+        {kind === 'tts' ? (
+          <SpeechFields
+            legend={t('schedule.contentTts')}
+            value={speech}
+            onChange={setSpeech}
+            testIdPrefix="emergency-tts"
+          />
+        ) : null}
+        {kind === 'programme' ? (
+          <ProgrammeEditor value={programme} onChange={setProgramme} library={library} />
+        ) : null}
         <fieldset className="inline">
           <legend>{t('emergency.targets')}</legend>
           <label>
@@ -111,7 +163,7 @@ export default function EmergencyPage() {
         >
           {busy ? t('emergency.sending') : t('emergency.send')}
         </button>
-        {ready ? null : <p className="muted">{t('emergency.needMedia')}</p>}
+        {ready ? null : <p className="muted">{t('emergency.needContent')}</p>}
       </div>
       <ConfirmDialog
         open={confirming}
@@ -129,7 +181,12 @@ export default function EmergencyPage() {
       />
       <ErrorMessage error={error} />
       {broadcast ? (
-        <section className="card" data-testid="emergency-progress" data-status={broadcast.status}>
+        <section
+          className="card"
+          data-testid="emergency-progress"
+          data-status={broadcast.status}
+          data-broadcast-id={broadcast.id}
+        >
           <h2>{t('emergency.progress', { name: broadcast.name })}</h2>
           <p>
             {t(`broadcastStatus.${broadcast.status}`)} ·{' '}

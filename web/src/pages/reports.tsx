@@ -14,6 +14,7 @@ import { TechnicalDetail } from '../components/technical-detail';
 import { type ContentWords, useContentWords } from '../content-words';
 import { addDays, dayKey, useFormat, zoneMidnight } from '../format';
 import { useLabels } from '../labels';
+import { allowed, useSession } from '../session';
 
 const PAGE = 50;
 
@@ -36,7 +37,13 @@ export default function ReportsPage() {
   const from = zoneMidnight(fromDay, timeZone).toISOString();
   const to = zoneMidnight(addDays(toDay, 1), timeZone).toISOString();
   const log = useFetch<Page<Broadcast>>('/api/v1/broadcasts', { from, to, limit: PAGE, offset });
-  const availability = useFetch<AvailabilityReport>('/api/v1/reports/availability', { from, to, limit: 500 });
+  // Approvers read the log of what aired; the clusters' availability is the operators' and technicians'.
+  const uptime = allowed(useSession().me.roles, ['operator', 'technician']);
+  const availability = useFetch<AvailabilityReport>(uptime ? '/api/v1/reports/availability' : null, {
+    from,
+    to,
+    limit: 500,
+  });
   const detail = useFetch<Broadcast>(openId ? `/api/v1/broadcasts/${openId}` : null);
   // Read with the page, so a detail opened (or followed from a switch) names what it played at once.
   const content = useContentWords();
@@ -111,6 +118,14 @@ export default function ReportsPage() {
           },
           { header: t('broadcast.by'), cell: (broadcast) => broadcast.createdBy ?? t('common.none') },
           {
+            header: t('broadcast.approvedBy'),
+            cell: (broadcast) => <Approval broadcast={broadcast} />,
+            data: (broadcast) => ({
+              'data-approved-by': broadcast.approvedBy ?? undefined,
+              'data-review': broadcast.review?.state,
+            }),
+          },
+          {
             header: t('common.actions'),
             cell: (broadcast) => (
               <button
@@ -131,7 +146,7 @@ export default function ReportsPage() {
       <ErrorMessage error={content.error} />
       <ErrorMessage error={detail.error} />
 
-      <h2>{t('reports.availability')}</h2>
+      {uptime ? <h2>{t('reports.availability')}</h2> : null}
       <ErrorMessage error={availability.error} />
       {availability.data ? (
         <>
@@ -169,6 +184,25 @@ export default function ReportsPage() {
   );
 }
 
+/** Who approved what aired, or where an emergency that did not wait stands in its review after. */
+function Approval({ broadcast }: { broadcast: Broadcast }) {
+  const { t } = useTranslation();
+  if (broadcast.approvedBy) return <>{broadcast.approvedBy}</>;
+  if (broadcast.review?.state === 'pending')
+    return (
+      <span className="badge pending" data-testid="broadcast-review">
+        {t('review.pending')}
+      </span>
+    );
+  if (broadcast.review?.state === 'reviewed')
+    return (
+      <span className="badge ok" data-testid="broadcast-review">
+        {t('review.reviewedBy', { name: broadcast.review.reviewedBy ?? t('common.none') })}
+      </span>
+    );
+  return <>{t('common.none')}</>;
+}
+
 /** 'upcoming' for a broadcast under way whose start is still ahead: it is not playing yet. */
 function statusOf(broadcast: Broadcast): Broadcast['status'] | 'upcoming' {
   return broadcast.status === 'active' && Date.parse(broadcast.startAt) > Date.now()
@@ -187,6 +221,19 @@ function BroadcastDetail({ broadcast, words }: { broadcast: Broadcast; words: Co
         {t('schedule.content')}:{' '}
         {broadcast.kind === 'talk' ? t('contentText.talk') : words.content(broadcast.content)}
       </p>
+      {broadcast.approvedBy || broadcast.review ? (
+        <p data-testid="broadcast-approval">
+          {t('broadcast.approvedBy')}: <Approval broadcast={broadcast} />
+        </p>
+      ) : null}
+      {broadcast.content.kind === 'programme' ? (
+        <ol className="programme-summary" data-testid="broadcast-programme">
+          {broadcast.content.items.map((item, index) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: a programme's items are known by their place
+            <li key={index}>{words.programmeItem(item)}</li>
+          ))}
+        </ol>
+      ) : null}
       {broadcast.recordingMediaId ? (
         <figure className="recording">
           <figcaption>{t('live.recording')}</figcaption>

@@ -10,7 +10,7 @@ import { PASSWORD_MIN_LENGTH, PasswordResetDialog } from '../components/password
 import { TextField } from '../components/text-field';
 import { useFormat } from '../format';
 
-const ROLES: Role[] = ['admin', 'operator', 'police', 'technician'];
+const ROLES: Role[] = ['admin', 'operator', 'approver', 'police', 'technician'];
 
 function RoleChecks({
   value,
