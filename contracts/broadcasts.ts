@@ -152,6 +152,10 @@ export const BroadcastSchema = z.object({
     .nullable()
     .describe("a live talk's recording in the media library (GET /api/v1/media/{id}/content)"),
   approvedBy: z.string().nullable().describe('who approved the content, where the commune requires approval'),
+  bulletinId: z
+    .string()
+    .nullable()
+    .describe("a bulletin from the province (GET /provincial-bulletins/{id}); null for the commune's own"),
   review: z
     .object({ state: z.enum(['pending', 'reviewed']), reviewedBy: z.string().nullable() })
     .nullable()

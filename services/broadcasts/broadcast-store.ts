@@ -32,6 +32,8 @@ export interface BroadcastRecord {
   /** An emergency that aired without approval is reviewed afterwards: pending, then reviewed. */
   reviewState: ReviewState | null;
   reviewedBy: string | null;
+  /** A bulletin from the province it airs; null for the commune's own. */
+  bulletinId: string | null;
 }
 
 export type ReviewState = 'pending' | 'reviewed';
@@ -78,6 +80,7 @@ interface BroadcastRow {
   approved_by: string | null;
   review_state: ReviewState | null;
   reviewed_by: string | null;
+  bulletin_id: string | null;
 }
 
 interface DeliveryRow {
@@ -120,6 +123,7 @@ const toBroadcast = (r: BroadcastRow): BroadcastRecord => ({
   approvedBy: r.approved_by,
   reviewState: r.review_state,
   reviewedBy: r.reviewed_by,
+  bulletinId: r.bulletin_id,
 });
 
 const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
@@ -211,9 +215,9 @@ export class BroadcastStore {
       const added = this.db
         .prepare(
           `INSERT OR IGNORE INTO broadcasts (id, kind, schedule_id, occurrence_at, name, level, content, volume, repeat,
-             start_at, end_at, expires_at, status, created_by, created_at, approved_by, review_state)
+             start_at, end_at, expires_at, status, created_by, created_at, approved_by, review_state, bulletin_id)
            VALUES (@id, @kind, @scheduleId, @occurrenceAt, @name, @level, @content, @volume, @repeat, @startAt, @endAt,
-             @expiresAt, @status, @createdBy, @createdAt, @approvedBy, @reviewState)`,
+             @expiresAt, @status, @createdBy, @createdAt, @approvedBy, @reviewState, @bulletinId)`,
         )
         .run({
           id: broadcast.id,
@@ -233,6 +237,7 @@ export class BroadcastStore {
           createdAt: broadcast.createdAt,
           approvedBy: broadcast.approvedBy,
           reviewState: broadcast.reviewState,
+          bulletinId: broadcast.bulletinId,
         });
       if (added.changes === 0) return false;
       const add = this.db.prepare(
@@ -491,6 +496,15 @@ export class BroadcastStore {
         )
         .get(clusterId, mediaNeedle(mediaId), now - graceMs) !== undefined
     );
+  }
+
+  /** The broadcasts a schedule made, newest last. */
+  ofSchedule(scheduleId: string): BroadcastRecord[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM broadcasts WHERE schedule_id = ? ORDER BY start_at')
+        .all(scheduleId) as BroadcastRow[]
+    ).map(toBroadcast);
   }
 
   /** Names of broadcasts still under way that play this media. */

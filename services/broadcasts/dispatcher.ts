@@ -46,6 +46,8 @@ export interface PlanSource {
       approvedBy: string | null;
       /** An emergency in a commune that requires approval: reviewed after it airs. */
       reviewDue: boolean;
+      /** A bulletin of the province the commune scheduled. */
+      bulletinId: string | null;
     };
     start: number;
     end: number;
@@ -335,11 +337,14 @@ export class Dispatcher {
       durationS?: number | undefined;
       /** It airs now without approval; the commune's approvers review it afterwards. */
       reviewDue?: boolean;
+      /** An emergency bulletin of the province. */
+      bulletinId?: string;
     },
     actor: string | null,
   ): BroadcastRecord {
     return this.createImmediate('emergency', {
       reviewDue: input.reviewDue ?? false,
+      bulletinId: input.bulletinId ?? null,
       name: input.name ?? 'Bản tin khẩn cấp',
       level: 'emergency',
       content: input.content,
@@ -547,6 +552,7 @@ export class Dispatcher {
       /** Later than now: a fallback keeps the start its relay had planned. */
       startAt?: number;
       reviewDue?: boolean;
+      bulletinId?: string | null;
     },
   ): BroadcastRecord {
     const { clock, plan, media } = this.options;
@@ -580,6 +586,7 @@ export class Dispatcher {
       approvedBy: null,
       reviewState: spec.reviewDue ? 'pending' : null,
       reviewedBy: null,
+      bulletinId: spec.bulletinId ?? null,
     };
     const deliveries = clusterIds.map((clusterId) => ({
       clusterId,
@@ -780,6 +787,7 @@ export class Dispatcher {
         approvedBy: schedule.approvedBy,
         reviewState: schedule.reviewDue ? 'pending' : null,
         reviewedBy: null,
+        bulletinId: schedule.bulletinId,
       };
       store.insert(
         broadcast,

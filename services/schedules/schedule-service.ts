@@ -167,12 +167,20 @@ export class ScheduleService {
     });
   }
 
-  create(input: ScheduleCreateInput, actor: Actor | null): ScheduleResult {
+  /**
+   * Saves a new schedule. One made from a bulletin of the province (`bulletinId`) needs no commune
+   * approval: the province's information is the commune's to air or not, not to approve.
+   */
+  create(
+    input: ScheduleCreateInput,
+    actor: Actor | null,
+    origin: { bulletinId?: string } = {},
+  ): ScheduleResult {
     const fields = this.toFields(this.parse(input));
     const report = this.vet(null, fields, true);
     const id = `lich-${randomBytes(5).toString('hex')}`;
-    let schedule = this.store.insert(id, fields, actor?.username ?? null);
-    if (this.needsApproval(fields)) {
+    let schedule = this.store.insert(id, fields, actor?.username ?? null, origin.bulletinId ?? null);
+    if (!origin.bulletinId && this.needsApproval(fields)) {
       this.approvals.set(id, 'draft');
       schedule = this.store.get(id);
     }
@@ -219,7 +227,7 @@ export class ScheduleService {
     const { enabled: _is, ...after } = { ...schedule, approval: undefined, createdBy: undefined };
     const material =
       JSON.stringify({ ...before, updatedAt: null }) !== JSON.stringify({ ...after, updatedAt: null });
-    if (material) {
+    if (material && !current.bulletinId) {
       this.approvals.set(id, this.needsApproval(fields) ? 'draft' : 'not-required');
       schedule = this.store.get(id);
     }

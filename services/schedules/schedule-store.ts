@@ -28,6 +28,8 @@ export interface ScheduleRecord {
   enabled: boolean;
   /** Content approval: where it stands, and who approved it (ApprovalStore changes it). */
   approval: { state: ApprovalState; approvedBy: string | null };
+  /** A bulletin from the province that the commune scheduled; null for the commune's own. */
+  bulletinId: string | null;
   /** Username of whoever created it. */
   createdBy: string | null;
   createdAt: string;
@@ -51,6 +53,7 @@ interface Row {
   enabled: number;
   approval_state: ApprovalState;
   approved_by: string | null;
+  bulletin_id: string | null;
   created_by: string | null;
   created_at: number;
   updated_at: number;
@@ -73,6 +76,7 @@ function toRecord(row: Row): ScheduleRecord {
     targets: JSON.parse(row.targets) as Targets,
     enabled: row.enabled === 1,
     approval: { state: row.approval_state, approvedBy: row.approved_by },
+    bulletinId: row.bulletin_id,
     createdBy: row.created_by,
     createdAt: isoTime(row.created_at),
     updatedAt: isoTime(row.updated_at),
@@ -82,7 +86,7 @@ function toRecord(row: Row): ScheduleRecord {
 /** What is written for a schedule; the store stamps the times. */
 export type ScheduleFields = Omit<
   ScheduleRecord,
-  'id' | 'approval' | 'createdBy' | 'createdAt' | 'updatedAt'
+  'id' | 'approval' | 'bulletinId' | 'createdBy' | 'createdAt' | 'updatedAt'
 >;
 
 const columns = (id: string, f: ScheduleFields) => ({
@@ -121,16 +125,27 @@ export class ScheduleStore {
     return toRecord(row);
   }
 
-  insert(id: string, fields: ScheduleFields, createdBy: string | null): ScheduleRecord {
+  insert(
+    id: string,
+    fields: ScheduleFields,
+    createdBy: string | null,
+    bulletinId: string | null = null,
+  ): ScheduleRecord {
     const now = this.now();
     this.db
       .prepare(
         `INSERT INTO schedules (id, name, level, content, volume, repeat, timezone, starts_local, duration_s,
-           rrule, lunar, exdates, targets, enabled, created_by, created_at, updated_at)
+           rrule, lunar, exdates, targets, enabled, bulletin_id, created_by, created_at, updated_at)
          VALUES (@id, @name, @level, @content, @volume, @repeat, @timezone, @starts_local, @duration_s,
-           @rrule, @lunar, @exdates, @targets, @enabled, @created_by, @created_at, @updated_at)`,
+           @rrule, @lunar, @exdates, @targets, @enabled, @bulletin_id, @created_by, @created_at, @updated_at)`,
       )
-      .run({ ...columns(id, fields), created_by: createdBy, created_at: now, updated_at: now });
+      .run({
+        ...columns(id, fields),
+        bulletin_id: bulletinId,
+        created_by: createdBy,
+        created_at: now,
+        updated_at: now,
+      });
     return this.get(id);
   }
 

@@ -33,6 +33,7 @@ const occurrence = (name: string, start: number): Occurrence => ({
     createdAt: new Date(T0 - 3_600_000).toISOString(),
     approvedBy: null,
     reviewDue: false,
+    bulletinId: null,
   },
   start,
   end: start + 60_000,

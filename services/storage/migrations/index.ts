@@ -13,6 +13,7 @@ import m0012 from './0012-lunar-schedules.js';
 import m0013 from './0013-control-schedules.js';
 import m0014 from './0014-content-approval.js';
 import m0015 from './0015-provinces.js';
+import m0016 from './0016-provincial-bulletins.js';
 
 /**
  * Forward-only migrations, applied in order and never edited once released: a change to the
@@ -34,4 +35,5 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 13, name: 'control-schedules', sql: m0013 },
   { version: 14, name: 'content-approval', sql: m0014 },
   { version: 15, name: 'provinces', sql: m0015 },
+  { version: 16, name: 'provincial-bulletins', sql: m0016 },
 ];
