@@ -5,7 +5,7 @@ import { SlugSchema } from './registry.js';
  * Circular 39 asks for accounts and roles. `admin` manages accounts and the registry and may do
  * everything; the others are scoped to their job.
  */
-export const ROLES = ['admin', 'operator', 'approver', 'police', 'technician'] as const;
+export const ROLES = ['admin', 'operator', 'approver', 'viewer', 'police', 'technician'] as const;
 export type Role = (typeof ROLES)[number];
 export const RoleSchema = z.enum(ROLES);
 

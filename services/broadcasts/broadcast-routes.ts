@@ -267,7 +267,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
   app.get(
     '/broadcasts',
     {
-      config: { access: ['operator', 'approver'] },
+      config: { access: ['operator', 'approver', 'viewer'] },
       schema: {
         tags,
         summary: 'The broadcast log for a period: what played where, when, for how long, who scheduled it',
@@ -461,7 +461,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
   app.get(
     '/broadcasts/:id',
     {
-      config: { access: ['operator', 'approver', 'technician'] },
+      config: { access: ['operator', 'approver', 'viewer', 'technician'] },
       schema: {
         tags,
         summary: 'Proof of delivery: per-cluster and per-speaker outcome with timestamps',

@@ -63,7 +63,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ClusterRouteDeps }> = 
     assertInScope(request, record.communeId, 'cluster', id);
     return record;
   };
-  const readers = ['operator', 'technician'] as const;
+  const readers = ['operator', 'viewer', 'technician'] as const;
   const installers = ['technician'] as const;
 
   app.get(

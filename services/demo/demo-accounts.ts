@@ -13,6 +13,7 @@ const DISPLAY_NAMES: Record<Role, string> = {
   admin: 'Quản trị viên',
   operator: 'Cán bộ phát thanh (demo)',
   approver: 'Lãnh đạo xã duyệt tin (demo)',
+  viewer: 'Theo dõi, báo cáo (demo)',
   police: 'Công an xã (demo)',
   technician: 'Kỹ thuật viên (demo)',
 };

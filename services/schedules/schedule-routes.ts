@@ -42,7 +42,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> 
   const planners = ['operator'] as const;
   const approvers = ['approver'] as const;
   const viewers = ['operator', 'approver'] as const;
-  const readers = ['operator', 'approver', 'technician'] as const;
+  const readers = ['operator', 'approver', 'viewer', 'technician'] as const;
 
   const actorOf = (request: FastifyRequest) =>
     request.principal ? { userId: request.principal.userId, username: request.principal.username } : null;

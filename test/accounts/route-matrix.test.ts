@@ -131,7 +131,7 @@ describe('route × role matrix', () => {
     {
       method: 'GET',
       path: '/api/v1/clusters',
-      access: ['operator', 'technician'],
+      access: ['operator', 'viewer', 'technician'],
       call: () => ({ url: '/api/v1/clusters' }),
     },
     {
@@ -151,7 +151,7 @@ describe('route × role matrix', () => {
     {
       method: 'GET',
       path: '/api/v1/clusters/{id}',
-      access: ['operator', 'technician'],
+      access: ['operator', 'viewer', 'technician'],
       call: () => ({ url: '/api/v1/clusters/c-base' }),
     },
     {
@@ -417,7 +417,7 @@ describe('route × role matrix', () => {
         {
           method: 'GET',
           path: '/api/v1/schedules/occurrences',
-          access: ['operator', 'approver', 'technician'],
+          access: ['operator', 'approver', 'viewer', 'technician'],
           call: () => ({ url: `/api/v1/schedules/occurrences?${calendar()}` }),
         },
         {
@@ -633,7 +633,7 @@ describe('route × role matrix', () => {
     {
       method: 'GET',
       path: '/api/v1/broadcasts',
-      access: ['operator', 'approver'],
+      access: ['operator', 'approver', 'viewer'],
       call: () => ({ url: '/api/v1/broadcasts?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z' }),
     },
     {
@@ -666,7 +666,7 @@ describe('route × role matrix', () => {
     {
       method: 'GET',
       path: '/api/v1/broadcasts/{id}',
-      access: ['operator', 'approver', 'technician'],
+      access: ['operator', 'approver', 'viewer', 'technician'],
       call: async () => ({ url: `/api/v1/broadcasts/${await liveBroadcast()}` }),
     },
     {
@@ -805,7 +805,8 @@ describe('route × role matrix', () => {
   };
 
   beforeAll(async () => {
-    t = await startTestPlatform();
+    // Every role signs in fresh accounts here, more than one address may in a minute by default.
+    t = await startTestPlatform({ config: { LOGIN_RATE_LIMIT_PER_MIN: 1_000 } });
     t.platform.registry.createCommune({ id: 'base', name: 'Xã Gốc' });
     t.platform.registry.createVillage({ id: 'v-base', communeId: 'base', name: 'Thôn Gốc' });
     camera = new SimulatedCamera({

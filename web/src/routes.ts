@@ -40,7 +40,7 @@ export const ROUTES: PageRoute[] = [
     path: '/calendar',
     nav: 'nav.calendar',
     testId: 'nav-calendar',
-    roles: [...operators, 'approver'],
+    roles: [...operators, 'approver', 'viewer'],
     component: lazy(() => import('./pages/calendar')),
   },
   {
@@ -91,7 +91,7 @@ export const ROUTES: PageRoute[] = [
     nav: 'nav.reports',
     testId: 'nav-reports',
     // Approvers read what aired, who approved it, and the emergencies to review.
-    roles: ['operator', 'approver'],
+    roles: ['operator', 'approver', 'viewer'],
     component: lazy(() => import('./pages/reports')),
   },
   {
@@ -139,14 +139,14 @@ export const ROUTES: PageRoute[] = [
   },
   {
     path: '/help/https',
-    roles: ['admin', 'operator', 'approver', 'police', 'technician'],
+    roles: ['admin', 'operator', 'approver', 'viewer', 'police', 'technician'],
     component: lazy(() => import('./pages/https-help')),
   },
   {
     path: '/password',
     nav: 'passwordReset.nav',
     testId: 'nav-password',
-    roles: ['admin', 'operator', 'approver', 'police', 'technician'],
+    roles: ['admin', 'operator', 'approver', 'viewer', 'police', 'technician'],
     component: lazy(() => import('./pages/password')),
   },
 ];
