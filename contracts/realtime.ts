@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { StreamHealthSchema } from '../devices/speaker-cluster/messages.js';
+import type { ReceiptState } from './bulletins.js';
 import { CAMERA_STATES } from './cameras.js';
 
 /**
@@ -65,6 +66,16 @@ export interface ServerToClientEvents {
   'cameras.delta': (cameras: CameraLive[]) => void;
   /** Operators and admins: per-cluster delivery progress of broadcasts. */
   'deliveries.delta': (deliveries: DeliveryLive[]) => void;
+  /**
+   * Operators, approvers and viewers: a commune's receipt of a bulletin from the province changed
+   * (sent, scheduled, declined, expired, needs-order, aired), for the communes they may see.
+   */
+  'bulletins.receipt': (receipt: {
+    bulletinId: string;
+    communeId: string;
+    state: ReceiptState;
+    at: string;
+  }) => void;
   /** Technicians and admins who asked with `device.watch`: the device's MQTT traffic. */
   'device.messages': (messages: RawMessage[]) => void;
 }

@@ -1,5 +1,6 @@
 import type { BrokerSecurityEvent } from '../broker/mqtt-broker.js';
 import type { DeliveryState } from '../contracts/broadcasts.js';
+import type { ReceiptState } from '../contracts/bulletins.js';
 import type { Ack, DeviceEvent, Heartbeat, StateMessage } from '../devices/index.js';
 import type { CameraHealthState } from '../devices/onvif-camera/index.js';
 import type { AccountChange } from './accounts/auth-service.js';
@@ -53,6 +54,8 @@ export interface PlatformEvents {
   'registry.changed': RegistryChange & { at: number };
   /** A schedule or a group of clusters was created, changed or removed, by any path. */
   'schedules.changed': ScheduleChange & { at: number };
+  /** A commune's receipt of a bulletin from the province changed (Circular 39: sent, decided, aired). */
+  'bulletin.receipt': { bulletinId: string; communeId: string; state: ReceiptState; at: number };
   /** An account was created or changed, or its sessions or tokens ended, by any path. */
   'accounts.changed': AccountChange & { at: number };
   /**

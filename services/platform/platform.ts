@@ -13,6 +13,7 @@ import { apiFeature, type Listening } from '../api/api-feature.js';
 import { auditFeature } from '../audit/audit-feature.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { broadcastsFeature } from '../broadcasts/broadcasts-feature.js';
+import { bulletinsFeature } from '../bulletins/bulletins-feature.js';
 import { BurstLogger } from '../burst-logger.js';
 import type { CameraHealthService } from '../cameras/camera-health-service.js';
 import type { CameraStore } from '../cameras/camera-store.js';
@@ -111,6 +112,7 @@ function features(
     ingressFeature(),
     clustersFeature(),
     broadcastsFeature(),
+    bulletinsFeature(),
     camerasFeature(),
     liveFeature(),
     ...(options.simulators ? [demoFeature(options.simulators)] : []),

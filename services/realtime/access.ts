@@ -12,6 +12,8 @@ export interface Streams {
   cameras: boolean;
   deliveries: boolean;
   /** May see a device's raw MQTT traffic (`device.watch`). */
+  /** Receipts of bulletins from the province, for its communes' staff. */
+  bulletins: boolean;
   raw: boolean;
 }
 
@@ -27,6 +29,7 @@ export function streamsFor(principal: Principal): Streams {
     clusters: holds(principal, 'operator', 'technician'),
     cameras: holds(principal, 'police', 'technician'),
     deliveries: holds(principal, 'operator'),
+    bulletins: holds(principal, 'operator', 'approver', 'viewer'),
     raw: holds(principal, 'technician'),
   };
 }

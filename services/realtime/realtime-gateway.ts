@@ -61,8 +61,8 @@ interface SocketData {
 type ConsoleSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 /** Rooms: one per stream and commune ('*' for accounts that see every commune), one per watched device. */
-const room = (stream: 'clusters' | 'cameras' | 'deliveries', communeId: string | null) =>
-  `${stream}:${communeId ?? '*'}`;
+type Stream = 'clusters' | 'cameras' | 'deliveries' | 'bulletins';
+const room = (stream: Stream, communeId: string | null) => `${stream}:${communeId ?? '*'}`;
 const deviceRoom = (deviceId: string) => `device:${deviceId}`;
 const PAGE = 500;
 /** A watched device that floods is cut here per flush; the newest messages are kept. */
@@ -139,6 +139,13 @@ export class RealtimeGateway {
         if (!this.anyoneListening()) return;
         this.dirtyCameras.add(cameraId);
         this.scheduleFlush();
+      }),
+      // Rare and small: each receipt goes out at once to its commune and to those who see all.
+      events.on('bulletin.receipt', ({ bulletinId, communeId, state, at }) => {
+        const io = this.io;
+        if (!io) return;
+        const receipt = { bulletinId, communeId, state, at: new Date(at).toISOString() };
+        io.to([room('bulletins', null), room('bulletins', communeId)]).emit('bulletins.receipt', receipt);
       }),
       events.on('broadcast.delivery', ({ broadcastId, clusterId, state, at }) => {
         if (!this.anyoneListening()) return;
@@ -264,7 +271,7 @@ export class RealtimeGateway {
   private onConnection(socket: ConsoleSocket): void {
     const { principal, streams } = socket.data;
     // One room per commune the account may see (a province's, a list), or the room of everything.
-    const rooms = (stream: 'clusters' | 'cameras' | 'deliveries') =>
+    const rooms = (stream: Stream) =>
       principal.communes ? principal.communes.map((c) => room(stream, c)) : [room(stream, null)];
     if (streams.clusters) {
       void socket.join(rooms('clusters'));
@@ -275,6 +282,7 @@ export class RealtimeGateway {
       socket.emit('cameras.snapshot', this.cameraSnapshot(principal.communes));
     }
     if (streams.deliveries) void socket.join(rooms('deliveries'));
+    if (streams.bulletins) void socket.join(rooms('bulletins'));
 
     socket.on('device.watch', (request, ack) => {
       if (typeof ack !== 'function') return;
@@ -475,7 +483,7 @@ export class RealtimeGateway {
 
   private emitByCommune<T>(
     io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>,
-    stream: 'clusters' | 'cameras' | 'deliveries',
+    stream: Stream,
     items: T[],
     communeOf: (item: T) => string | null,
     emit: (room: string, items: T[]) => void,

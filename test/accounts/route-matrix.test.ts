@@ -692,6 +692,102 @@ describe('route × role matrix', () => {
       access: ['operator'],
       call: async () => ({ url: `/api/v1/broadcasts/${await liveBroadcast()}/stop` }),
     },
+    // [bulletins] routes: from the province (Phú Thọ) to its commune 'prov'
+    ...((): RouteSpec[] => {
+      let slot = 0;
+      const stream = { kind: 'stream', url: 'http://radio.example/tinh' };
+      /** A bulletin sent by admin (for the province), at an hour of its own so none clash. */
+      const bulletin = async (level: 'normal' | 'priority') => {
+        const start = new Date(Date.now() + (40 * 24 + ++slot) * 3_600_000);
+        if (level === 'priority') {
+          // A commune priority item at the same time: the commune must order the two.
+          t.platform.schedules.create(
+            {
+              name: `Việc xã ${slot}`,
+              level: 'priority',
+              content: stream as never,
+              durationS: 600,
+              timezone: 'UTC',
+              start: start.toISOString().slice(0, 16),
+              targets: { communeIds: ['prov'] },
+            },
+            null,
+          );
+        }
+        const sent = await t.api('/api/v1/provincial-bulletins', {
+          method: 'POST',
+          body: {
+            name: `Tin ${slot}`,
+            level,
+            content: stream,
+            durationS: 300,
+            start: start.toISOString(),
+            provinceId: 'phu-tho',
+          },
+        });
+        return sent.body.id as string;
+      };
+      const readers: Role[] = ['operator', 'approver', 'viewer'];
+      return [
+        {
+          method: 'POST',
+          path: '/api/v1/provincial-bulletins',
+          access: ['operator'],
+          call: (c) => ({
+            url: '/api/v1/provincial-bulletins',
+            body: {
+              name: `Tin của ${c}`,
+              level: 'normal',
+              content: stream,
+              durationS: 60,
+              provinceId: 'phu-tho',
+            },
+          }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/provincial-bulletins',
+          access: readers,
+          call: () => ({ url: '/api/v1/provincial-bulletins' }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/provincial-bulletins/{id}',
+          access: readers,
+          call: async () => ({ url: `/api/v1/provincial-bulletins/${await bulletin('normal')}` }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/inbox',
+          access: readers,
+          call: () => ({ url: '/api/v1/inbox?state=pending' }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/inbox/{id}/{communeId}/schedule',
+          access: ['operator'],
+          call: async () => ({ url: `/api/v1/inbox/${await bulletin('normal')}/prov/schedule`, body: {} }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/inbox/{id}/{communeId}/decline',
+          access: ['operator'],
+          call: async () => ({
+            url: `/api/v1/inbox/${await bulletin('normal')}/prov/decline`,
+            body: { reason: 'Không phù hợp' },
+          }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/inbox/{id}/{communeId}/order',
+          access: ['operator'],
+          call: async () => ({
+            url: `/api/v1/inbox/${await bulletin('priority')}/prov/order`,
+            body: { first: 'commune' },
+          }),
+        },
+      ];
+    })(),
     // [cameras] routes
     {
       method: 'GET',
@@ -833,6 +929,14 @@ describe('route × role matrix', () => {
       villageId: 'v-base',
       name: 'Cụm Gốc',
       location: { lat: 21, lon: 105 },
+    });
+    t.platform.registry.createCommune({ id: 'prov', name: 'Xã Tỉnh', provinceId: 'phu-tho' });
+    t.platform.registry.createVillage({ id: 'v-prov', communeId: 'prov', name: 'Thôn Tỉnh' });
+    t.platform.registry.createCluster({
+      id: 'c-prov',
+      villageId: 'v-prov',
+      name: 'Cụm Tỉnh',
+      location: { lat: 21, lon: 105.2 },
     });
     t.platform.registry.createCommune({ id: 'appr', name: 'Xã Duyệt', approvalRequired: true });
     t.platform.registry.createVillage({ id: 'v-appr', communeId: 'appr', name: 'Thôn Duyệt' });

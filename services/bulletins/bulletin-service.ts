@@ -1,0 +1,499 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Content } from '../../contracts/broadcasts.js';
+import type { BulletinCreate, BulletinView, Receipt, ReceiptState } from '../../contracts/bulletins.js';
+import type { OverlapView } from '../../contracts/schedules.js';
+import type { Clock } from '../../devices/index.js';
+import type { Principal } from '../accounts/roles.js';
+import type { BroadcastStore } from '../broadcasts/broadcast-store.js';
+import type { Dispatcher } from '../broadcasts/dispatcher.js';
+import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../errors.js';
+import type { EventBus } from '../event-bus.js';
+import { contentDurationS, isRelay } from '../media/content-audio.js';
+import type { RegistryStore } from '../registry/registry-store.js';
+import type { ScheduleService } from '../schedules/schedule-service.js';
+import type { ScheduleRecord } from '../schedules/schedule-store.js';
+import { formatWallTime, instantToWallTime } from '../schedules/wall-time.js';
+import { isoTime, isoTimeOrNull } from '../time.js';
+import type { BulletinRecord, BulletinStore, ClashNote, ReceiptRecord } from './bulletin-store.js';
+
+/** A normal bulletin waits in the inbox this long after its requested start, unless told otherwise. */
+const DEFAULT_EXPIRY_MS = 24 * 3_600_000;
+/**
+ * Two items ordered one after the other keep this gap: a cluster that started the first a little
+ * late must not refuse the second as busy.
+ */
+const ORDER_GAP_MS = 5_000;
+/** A commune-first order may find one clash after another; it gives up after this many. */
+const MAX_REORDERS = 20;
+
+export interface BulletinServiceOptions {
+  store: BulletinStore;
+  registry: RegistryStore;
+  schedules: ScheduleService;
+  dispatcher: Dispatcher;
+  broadcasts: BroadcastStore;
+  media: { get(id: string): { durationS: number } };
+  events: EventBus;
+  clock: Clock;
+  logger: Logger;
+}
+
+type Actor = { userId: string; username: string };
+
+/**
+ * Bulletins from the province, with Circular 39's three levels taken literally:
+ * - normal: lands in each commune's inbox; the commune operator schedules it (when they choose),
+ *   declines it, or lets it expire;
+ * - priority: scheduled at the requested time above the commune's normal items; where it clashes
+ *   with a commune priority item, the commune operator orders the two;
+ * - emergency: airs at once on every cluster of the communes, pre-empting everything.
+ * Each commune's decision is its receipt; what its clusters did comes from the broadcasts the
+ * bulletin became. Every change of a receipt is a `bulletin.receipt` event (the province's console
+ * sees it live).
+ */
+export class BulletinService {
+  private readonly log: Logger;
+  private expiryTimer: ReturnType<Clock['setTimeout']> | null = null;
+
+  constructor(private readonly options: BulletinServiceOptions) {
+    this.log = options.logger.child({ component: 'bulletins' });
+  }
+
+  /** Starts watching for expiries; sleeps while nothing waits in an inbox. */
+  start(): void {
+    this.expireDue();
+  }
+
+  stop(): void {
+    if (this.expiryTimer) this.options.clock.clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+  }
+
+  /**
+   * Sends a bulletin (its content already prepared: text read aloud) to the province's communes or
+   * some of them. A province account sends for its province; an account of every commune names one.
+   */
+  send(input: BulletinCreate, content: Content, actor: Principal): BulletinView {
+    const { registry, clock } = this.options;
+    const provinceId = this.provinceOf(input, actor);
+    const inProvince = registry.communesOfProvince(provinceId);
+    const communeIds = input.communeIds ?? inProvince;
+    for (const id of communeIds) if (!inProvince.includes(id)) throw new NotFoundError('commune', id);
+    if (communeIds.length === 0) throw new InvalidRequestError('the province has no communes to send to');
+    const now = clock.now();
+    const startAt =
+      input.level === 'emergency' ? now : Math.max(now, input.start ? Date.parse(input.start) : now);
+    const durationS = isRelay(content)
+      ? (input.durationS as number)
+      : contentDurationS(content, (id) => this.options.media.get(id).durationS);
+    const bulletin: BulletinRecord = {
+      id: `tb-${randomBytes(6).toString('hex')}`,
+      provinceId,
+      name: input.name,
+      level: input.level,
+      content,
+      volume: input.volume ?? null,
+      startAt,
+      durationS,
+      expiresAt: input.expiresAt ? Date.parse(input.expiresAt) : startAt + DEFAULT_EXPIRY_MS,
+      createdBy: actor.username,
+      createdAt: now,
+    };
+    if (bulletin.expiresAt <= now) {
+      const message = 'must be in the future';
+      throw new InvalidRequestError(`body.expiresAt: ${message}`, [{ field: 'body.expiresAt', message }]);
+    }
+    const blank = (communeId: string): ReceiptRecord => ({
+      bulletinId: bulletin.id,
+      communeId,
+      state: 'pending',
+      scheduleId: null,
+      broadcastId: null,
+      clash: [],
+      decidedBy: null,
+      decidedAt: null,
+      reason: null,
+      updatedAt: now,
+    });
+    const receipts = communeIds.map(blank);
+    this.options.store.insert(bulletin, receipts);
+    this.log.info(
+      { bulletinId: bulletin.id, level: bulletin.level, communes: communeIds.length, by: actor.username },
+      'bulletin from the province',
+    );
+    if (bulletin.level === 'emergency') this.airNow(bulletin, receipts, actor);
+    else if (bulletin.level === 'priority')
+      for (const r of receipts) this.schedulePriority(bulletin, r, actor);
+    else for (const r of receipts) this.announce(r);
+    this.expireDue();
+    return this.view(bulletin);
+  }
+
+  get(id: string, communes: readonly string[] | null = null): BulletinView {
+    const bulletin = this.options.store.get(id);
+    const view = this.view(bulletin, communes);
+    if (communes && view.receipts.length === 0) throw new NotFoundError('bulletin', id);
+    return view;
+  }
+
+  list(
+    filter: { provinceIds?: readonly string[] | undefined; communes?: readonly string[] | null },
+    page: { limit: number; offset: number },
+  ): { items: BulletinView[]; total: number } {
+    const found = this.options.store.list({ provinceIds: filter.provinceIds }, page);
+    return { items: found.items.map((b) => this.view(b, filter.communes ?? null)), total: found.total };
+  }
+
+  /** Receipts of the caller's communes, each with its bulletin: the communes' inboxes. */
+  inbox(
+    communes: readonly string[] | null,
+    states: readonly ReceiptState[] | null,
+    page: { limit: number; offset: number },
+  ): { items: (Receipt & { bulletin: Omit<BulletinView, 'receipts' | 'totals'> })[]; total: number } {
+    this.expireDue();
+    const found = this.options.store.inbox(communes, states, page);
+    const bulletins = new Map<string, BulletinRecord>();
+    return {
+      total: found.total,
+      items: found.items.map((r) => {
+        let b = bulletins.get(r.bulletinId);
+        if (!b) {
+          b = this.options.store.get(r.bulletinId);
+          bulletins.set(b.id, b);
+        }
+        return { ...this.receiptView(r), bulletin: this.bulletinFields(b) };
+      }),
+    };
+  }
+
+  /** A commune operator airs a normal bulletin (or re-times a declined one) in their commune. */
+  schedule(
+    bulletinId: string,
+    communeId: string,
+    choice: { start?: string | undefined; villageIds?: string[] | undefined },
+    actor: Actor,
+  ): Receipt {
+    const bulletin = this.options.store.get(bulletinId);
+    this.expireDue();
+    const current = this.options.store.receipt(bulletinId, communeId);
+    if (bulletin.level !== 'normal' || !['pending', 'declined'].includes(current.state)) {
+      throw new ConflictError(
+        `this bulletin is ${current.state === 'expired' ? 'expired' : `a ${bulletin.level} one, ${current.state}`} in the commune; only a pending or declined normal bulletin is scheduled here`,
+        { state: current.state },
+      );
+    }
+    const now = this.options.clock.now();
+    const startAt = Math.max(now, choice.start ? Date.parse(choice.start) : bulletin.startAt);
+    for (const villageId of choice.villageIds ?? []) {
+      if (this.options.registry.getVillage(villageId).communeId !== communeId)
+        throw new NotFoundError('village', villageId);
+    }
+    const targets = choice.villageIds?.length
+      ? { villageIds: choice.villageIds }
+      : { communeIds: [communeId] };
+    const schedule = this.createSchedule(bulletin, communeId, startAt, targets, 'normal', actor);
+    return this.decide(
+      current,
+      { state: 'scheduled', scheduleId: schedule.id, clash: [], reason: null },
+      actor,
+    );
+  }
+
+  decline(bulletinId: string, communeId: string, reason: string, actor: Actor): Receipt {
+    const bulletin = this.options.store.get(bulletinId);
+    this.expireDue();
+    const receipt = this.options.store.receipt(bulletinId, communeId);
+    if (bulletin.level !== 'normal' || receipt.state !== 'pending') {
+      throw new ConflictError(
+        `only a pending normal bulletin can be declined; this one is ${receipt.state}`,
+        {
+          state: receipt.state,
+        },
+      );
+    }
+    return this.decide(receipt, { state: 'declined', reason }, actor);
+  }
+
+  /**
+   * A commune operator orders a priority bulletin and the commune priority items it clashes with:
+   * `bulletin` first keeps the province's time and moves each clashing occurrence to right after
+   * it; `commune` first airs the bulletin once the commune's items have played.
+   */
+  order(bulletinId: string, communeId: string, first: 'bulletin' | 'commune', actor: Actor): Receipt {
+    const bulletin = this.options.store.get(bulletinId);
+    const receipt = this.options.store.receipt(bulletinId, communeId);
+    if (receipt.state !== 'needs-order') {
+      throw new ConflictError(`this bulletin needs no ordering here; it is ${receipt.state}`, {
+        state: receipt.state,
+      });
+    }
+    const now = this.options.clock.now();
+    const targets = { communeIds: [communeId] };
+    let schedule: ScheduleRecord;
+    if (first === 'bulletin') {
+      const end = bulletin.startAt + Math.ceil(bulletin.durationS * 1000) + ORDER_GAP_MS;
+      for (const clash of receipt.clash) this.moveAfter(clash, end, actor);
+      schedule = this.createSchedule(
+        bulletin,
+        communeId,
+        Math.max(now, bulletin.startAt),
+        targets,
+        'priority',
+        actor,
+      );
+    } else {
+      let startAt = Math.max(now, ...receipt.clash.map((c) => Date.parse(c.end) + ORDER_GAP_MS));
+      for (let attempt = 0; ; attempt++) {
+        try {
+          schedule = this.createSchedule(bulletin, communeId, startAt, targets, 'priority', actor);
+          break;
+        } catch (error) {
+          const clashes = clashesOf(error);
+          if (!clashes || attempt >= MAX_REORDERS) throw error;
+          startAt = Math.max(startAt, ...clashes.map((c) => Date.parse(c.end) + ORDER_GAP_MS));
+        }
+      }
+    }
+    return this.decide(
+      receipt,
+      { state: 'scheduled', scheduleId: schedule.id, reason: `${first} first` },
+      actor,
+    );
+  }
+
+  /** Pending normal bulletins past their expiry become expired; sleeps until the next expiry. */
+  private expireDue(): void {
+    const { clock, store } = this.options;
+    for (const receipt of store.expire(clock.now())) this.announce(receipt);
+    if (this.expiryTimer) clock.clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    const next = store.nextExpiry();
+    if (next !== null)
+      this.expiryTimer = clock.setTimeout(() => this.expireDue(), Math.max(0, next - clock.now()));
+  }
+
+  private airNow(bulletin: BulletinRecord, receipts: ReceiptRecord[], actor: Principal): void {
+    const communeIds = receipts.map((r) => r.communeId);
+    const required = this.options.registry.communesRequiringApproval();
+    const broadcast = this.options.dispatcher.emergency(
+      {
+        name: bulletin.name,
+        content: bulletin.content,
+        targets: { communeIds, villageIds: [], clusterIds: [], groupIds: [] },
+        ...(bulletin.volume === null ? {} : { volume: bulletin.volume }),
+        ...(isRelay(bulletin.content) ? { durationS: bulletin.durationS } : {}),
+        reviewDue: communeIds.some((c) => required.has(c)),
+        bulletinId: bulletin.id,
+      },
+      actor.username,
+    );
+    for (const receipt of receipts)
+      this.decide(receipt, { state: 'aired', broadcastId: broadcast.id, reason: null }, null);
+  }
+
+  /** Priority: scheduled at once, or put to the commune operator when a commune priority item clashes. */
+  private schedulePriority(bulletin: BulletinRecord, receipt: ReceiptRecord, actor: Principal): void {
+    try {
+      const schedule = this.createSchedule(
+        bulletin,
+        receipt.communeId,
+        bulletin.startAt,
+        { communeIds: [receipt.communeId] },
+        'priority',
+        actor,
+      );
+      this.decide(receipt, { state: 'scheduled', scheduleId: schedule.id }, null);
+    } catch (error) {
+      const clashes = clashesOf(error);
+      if (!clashes) throw error;
+      this.decide(receipt, { state: 'needs-order', clash: clashes }, null);
+    }
+  }
+
+  /** A one-off schedule of the bulletin in one commune, at an instant, in the commune's zone. */
+  private createSchedule(
+    bulletin: BulletinRecord,
+    communeId: string,
+    startAt: number,
+    targets: { communeIds?: string[]; villageIds?: string[] },
+    level: 'normal' | 'priority',
+    actor: Actor | null,
+  ): ScheduleRecord {
+    const timezone = this.options.registry.getCommune(communeId).timezone;
+    const result = this.options.schedules.create(
+      {
+        name: bulletin.name,
+        level,
+        content: bulletin.content,
+        volume: bulletin.volume,
+        timezone,
+        start: formatWallTime(instantToWallTime(startAt, timezone)),
+        ...(isRelay(bulletin.content) ? { durationS: Math.ceil(bulletin.durationS) } : {}),
+        targets: { communeIds: [], villageIds: [], clusterIds: [], groupIds: [], ...targets },
+      },
+      actor ? { userId: actor.userId, username: actor.username } : null,
+      { bulletinId: bulletin.id },
+    );
+    return result.schedule;
+  }
+
+  /**
+   * Moves one clashing occurrence of a commune item to `after`: a one-off is re-timed; a recurring
+   * item skips that occurrence and gets a one-off copy at the new time.
+   */
+  private moveAfter(clash: ClashNote, after: number, actor: Actor): void {
+    const { schedules } = this.options;
+    const item = schedules.get(clash.scheduleId);
+    const wall = formatWallTime(instantToWallTime(after, item.timezone));
+    if (!item.rrule && !item.lunar) {
+      schedules.update(item.id, { start: wall }, actor);
+      return;
+    }
+    const skipped = formatWallTime(instantToWallTime(Date.parse(clash.start), item.timezone));
+    schedules.update(item.id, { exdates: [...item.exdates, skipped] }, actor);
+    schedules.create(
+      {
+        name: item.name,
+        level: item.level,
+        content: item.content,
+        volume: item.volume,
+        repeat: item.repeat,
+        timezone: item.timezone,
+        start: wall,
+        ...(isRelay(item.content) ? { durationS: item.durationS } : {}),
+        targets: item.targets,
+      },
+      actor,
+    );
+  }
+
+  private decide(
+    receipt: ReceiptRecord,
+    change: Partial<Pick<ReceiptRecord, 'state' | 'scheduleId' | 'broadcastId' | 'clash' | 'reason'>>,
+    actor: Actor | null,
+  ): Receipt {
+    const now = this.options.clock.now();
+    const next: ReceiptRecord = {
+      ...receipt,
+      ...change,
+      decidedBy: actor ? actor.username : receipt.decidedBy,
+      decidedAt: actor ? now : receipt.decidedAt,
+      updatedAt: now,
+    };
+    this.options.store.putReceipt(next);
+    this.announce(next);
+    return this.receiptView(next);
+  }
+
+  private announce(receipt: ReceiptRecord): void {
+    this.options.events.emit('bulletin.receipt', {
+      bulletinId: receipt.bulletinId,
+      communeId: receipt.communeId,
+      state: receipt.state,
+      at: receipt.updatedAt,
+    });
+  }
+
+  private provinceOf(input: BulletinCreate, actor: Principal): string {
+    if (actor.provinceId) {
+      if (input.provinceId && input.provinceId !== actor.provinceId)
+        throw new NotFoundError('province', input.provinceId);
+      return actor.provinceId;
+    }
+    if (actor.communes)
+      throw new ForbiddenError('bulletins to communes are sent by an account of their province');
+    if (!input.provinceId) {
+      const message = 'name the province the bulletin goes to';
+      throw new InvalidRequestError(`body.provinceId: ${message}`, [{ field: 'body.provinceId', message }]);
+    }
+    this.options.registry.getProvince(input.provinceId);
+    return input.provinceId;
+  }
+
+  private view(bulletin: BulletinRecord, communes: readonly string[] | null = null): BulletinView {
+    const receipts = this.options.store
+      .receipts(bulletin.id)
+      .filter((r) => !communes || communes.includes(r.communeId))
+      .map((r) => this.receiptView(r));
+    const byState: Partial<Record<ReceiptState, number>> = {};
+    const clusters: Record<string, number> = {};
+    for (const r of receipts) {
+      byState[r.state] = (byState[r.state] ?? 0) + 1;
+      for (const b of r.broadcasts)
+        for (const [state, n] of Object.entries(b.summary))
+          clusters[state] = (clusters[state] ?? 0) + (n ?? 0);
+    }
+    return {
+      ...this.bulletinFields(bulletin),
+      receipts,
+      totals: { communes: receipts.length, byState, clusters },
+    };
+  }
+
+  private bulletinFields(b: BulletinRecord): Omit<BulletinView, 'receipts' | 'totals'> {
+    return {
+      id: b.id,
+      provinceId: b.provinceId,
+      name: b.name,
+      level: b.level,
+      content: b.content,
+      volume: b.volume,
+      start: isoTime(b.startAt),
+      durationS: b.durationS,
+      expiresAt: isoTime(b.expiresAt),
+      createdBy: b.createdBy,
+      createdAt: isoTime(b.createdAt),
+    };
+  }
+
+  /** A receipt with what the commune's clusters did with each broadcast the bulletin became. */
+  private receiptView(r: ReceiptRecord): Receipt {
+    const { broadcasts, registry } = this.options;
+    const made = r.broadcastId
+      ? [broadcasts.get(r.broadcastId)].filter((b) => b !== null)
+      : r.scheduleId
+        ? broadcasts.ofSchedule(r.scheduleId)
+        : [];
+    const own = new Set(
+      registry.listClusters({ communeId: r.communeId }, { limit: 100_000, offset: 0 }).items.map((c) => c.id),
+    );
+    return {
+      bulletinId: r.bulletinId,
+      communeId: r.communeId,
+      communeName: registry.getCommune(r.communeId).name,
+      state: r.state,
+      scheduleId: r.scheduleId,
+      clash: r.clash,
+      decidedBy: r.decidedBy,
+      decidedAt: isoTimeOrNull(r.decidedAt),
+      reason: r.reason,
+      broadcasts: made.map((b) => {
+        const deliveries = broadcasts.deliveries(b.id).filter((d) => own.has(d.clusterId));
+        const summary: Record<string, number> = {};
+        for (const d of deliveries) summary[d.state] = (summary[d.state] ?? 0) + 1;
+        return { broadcastId: b.id, startAt: isoTime(b.startAt), clusters: deliveries.length, summary };
+      }),
+      updatedAt: isoTime(r.updatedAt),
+    };
+  }
+}
+
+/** The clashing items a refused schedule names (same-level overlaps), or null for another failure. */
+function clashesOf(error: unknown): ClashNote[] | null {
+  if (!(error instanceof ConflictError)) return null;
+  const details = error.details as { clashes?: OverlapView[] } | undefined;
+  if (!details?.clashes) return null;
+  const seen = new Map<string, ClashNote>();
+  for (const c of details.clashes) {
+    const key = `${c.scheduleId}@${c.other.start}`;
+    if (!seen.has(key))
+      seen.set(key, {
+        scheduleId: c.scheduleId,
+        name: c.scheduleName,
+        start: c.other.start,
+        end: c.other.end,
+      });
+  }
+  return [...seen.values()];
+}
