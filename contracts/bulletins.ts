@@ -130,3 +130,31 @@ export const InboxOrderSchema = z.strictObject({
       "bulletin: the province's plays at its time and the commune's items move after it; commune: the reverse",
     ),
 });
+
+/** The province at a glance: each commune's fleet and what waits for it. */
+export const ProvinceOverviewSchema = z.object({
+  province: z.object({ id: z.string(), code: z.string(), name: z.string() }),
+  communes: z.array(
+    z.object({
+      id: z.string(),
+      code: z.string().nullable(),
+      name: z.string(),
+      villages: z.int(),
+      clusters: z.int(),
+      online: z.int(),
+      waiting: z.int().describe('bulletins from the province pending or needing an order in this commune'),
+    }),
+  ),
+  totals: z.object({ communes: z.int(), clusters: z.int(), online: z.int(), waiting: z.int() }),
+  recent: z
+    .array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        level: LevelSchema,
+        createdAt: timestamp,
+        byState: z.partialRecord(z.enum(RECEIPT_STATES), z.int()),
+      }),
+    )
+    .describe('the last 10 bulletins with their receipts by state'),
+});

@@ -391,6 +391,29 @@ export class BroadcastStore {
     ).map(toDelivery);
   }
 
+  /**
+   * Every broadcast a bulletin of the province became, with each delivery's state: one query for
+   * a bulletin to hundreds of communes.
+   */
+  ofBulletin(bulletinId: string): {
+    broadcasts: BroadcastRecord[];
+    deliveries: { broadcastId: string; clusterId: string; state: DeliveryState }[];
+  } {
+    this.flush();
+    const broadcasts = (
+      this.db
+        .prepare('SELECT * FROM broadcasts WHERE bulletin_id = ? ORDER BY start_at')
+        .all(bulletinId) as BroadcastRow[]
+    ).map(toBroadcast);
+    const deliveries = this.db
+      .prepare(
+        `SELECT d.broadcast_id AS broadcastId, d.cluster_id AS clusterId, d.state FROM deliveries d
+         JOIN broadcasts b ON b.id = d.broadcast_id WHERE b.bulletin_id = ?`,
+      )
+      .all(bulletinId) as { broadcastId: string; clusterId: string; state: DeliveryState }[];
+    return { broadcasts, deliveries };
+  }
+
   /** Whether any delivery of the broadcast is in one of these states. */
   hasDeliveriesIn(broadcastId: string, states: readonly DeliveryState[]): boolean {
     const open = states.filter(isOpen);

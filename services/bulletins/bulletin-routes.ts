@@ -7,6 +7,7 @@ import {
   InboxItemSchema,
   InboxOrderSchema,
   InboxScheduleSchema,
+  ProvinceOverviewSchema,
   RECEIPT_STATES,
   ReceiptSchema,
 } from '../../contracts/bulletins.js';
@@ -26,6 +27,7 @@ export interface BulletinRouteDeps {
   registry: RegistryStore;
   media: MediaLibrary;
   speech: SpeechCache;
+  isOnline(clusterId: string): boolean;
 }
 
 const BulletinParams = z.object({ id: z.string().regex(/^tb-[0-9a-f]{12}$/) });
@@ -135,6 +137,27 @@ export const bulletinRoutes: FastifyPluginAsyncZod<{ deps: BulletinRouteDeps }> 
       if (provinces && !provinces.includes(view.provinceId))
         throw new NotFoundError('bulletin', request.params.id);
       return view;
+    },
+  );
+
+  app.get(
+    '/provinces/:id/overview',
+    {
+      config: { access: readers },
+      schema: {
+        tags,
+        summary:
+          "A province at a glance: each commune's clusters online, what waits for it, recent bulletins",
+        params: z.object({ id: SlugSchema }),
+        response: { 200: ProvinceOverviewSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const principal = request.principal;
+      const { id } = request.params;
+      // A province's staff, or an account of every commune; a commune account has no province view.
+      if (principal?.communes && principal.provinceId !== id) throw new NotFoundError('province', id);
+      return bulletins.overview(id, deps.isOnline);
     },
   );
 

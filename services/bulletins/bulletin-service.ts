@@ -1,11 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import type { Content } from '../../contracts/broadcasts.js';
-import type { BulletinCreate, BulletinView, Receipt, ReceiptState } from '../../contracts/bulletins.js';
+import type {
+  BulletinCreate,
+  BulletinView,
+  ProvinceOverviewSchema,
+  Receipt,
+  ReceiptState,
+} from '../../contracts/bulletins.js';
 import type { OverlapView } from '../../contracts/schedules.js';
 import type { Clock } from '../../devices/index.js';
 import type { Principal } from '../accounts/roles.js';
-import type { BroadcastStore } from '../broadcasts/broadcast-store.js';
+import type { BroadcastRecord, BroadcastStore } from '../broadcasts/broadcast-store.js';
 import type { Dispatcher } from '../broadcasts/dispatcher.js';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../errors.js';
 import type { EventBus } from '../event-bus.js';
@@ -40,6 +47,7 @@ export interface BulletinServiceOptions {
 }
 
 type Actor = { userId: string; username: string };
+type ProvinceOverview = z.infer<typeof ProvinceOverviewSchema>;
 
 /**
  * Bulletins from the province, with Circular 39's three levels taken literally:
@@ -55,6 +63,7 @@ type Actor = { userId: string; username: string };
 export class BulletinService {
   private readonly log: Logger;
   private expiryTimer: ReturnType<Clock['setTimeout']> | null = null;
+  private placementCache: { at: number; map: Map<string, string> } | null = null;
 
   constructor(private readonly options: BulletinServiceOptions) {
     this.log = options.logger.child({ component: 'bulletins' });
@@ -143,6 +152,55 @@ export class BulletinService {
   ): { items: BulletinView[]; total: number } {
     const found = this.options.store.list({ provinceIds: filter.provinceIds }, page);
     return { items: found.items.map((b) => this.view(b, filter.communes ?? null)), total: found.total };
+  }
+
+  /** A province at a glance: each commune's clusters online and what waits for it; recent bulletins. */
+  overview(provinceId: string, isOnline: (clusterId: string) => boolean): ProvinceOverview {
+    const { registry, store } = this.options;
+    this.expireDue();
+    const province = registry.getProvince(provinceId);
+    const communeIds = registry.communesOfProvince(provinceId);
+    const clusters = new Map<string, { clusters: number; online: number }>();
+    for (const c of registry.clusterPlacements()) {
+      const entry = clusters.get(c.communeId) ?? { clusters: 0, online: 0 };
+      entry.clusters++;
+      if (isOnline(c.id)) entry.online++;
+      clusters.set(c.communeId, entry);
+    }
+    const villages = registry.villageCounts();
+    const waiting = store.waitingPerCommune();
+    const communes = communeIds.map((id) => {
+      const commune = registry.getCommune(id);
+      const fleet = clusters.get(id) ?? { clusters: 0, online: 0 };
+      return {
+        id,
+        code: commune.code,
+        name: commune.name,
+        villages: villages.get(id) ?? 0,
+        ...fleet,
+        waiting: waiting.get(id) ?? 0,
+      };
+    });
+    const sum = (key: 'clusters' | 'online' | 'waiting') => communes.reduce((n, c) => n + c[key], 0);
+    const recent = store.list({ provinceIds: [provinceId] }, { limit: 10, offset: 0 }).items;
+    const states = store.receiptStates(recent.map((b) => b.id));
+    return {
+      province: { id: province.id, code: province.code, name: province.name },
+      communes,
+      totals: {
+        communes: communes.length,
+        clusters: sum('clusters'),
+        online: sum('online'),
+        waiting: sum('waiting'),
+      },
+      recent: recent.map((b) => ({
+        id: b.id,
+        name: b.name,
+        level: b.level,
+        createdAt: isoTime(b.createdAt),
+        byState: states.get(b.id) ?? {},
+      })),
+    };
   }
 
   /** Receipts of the caller's communes, each with its bulletin: the communes' inboxes. */
@@ -412,10 +470,11 @@ export class BulletinService {
   }
 
   private view(bulletin: BulletinRecord, communes: readonly string[] | null = null): BulletinView {
+    const outcomes = this.outcomes(bulletin.id);
     const receipts = this.options.store
       .receipts(bulletin.id)
       .filter((r) => !communes || communes.includes(r.communeId))
-      .map((r) => this.receiptView(r));
+      .map((r) => this.receiptView(r, outcomes));
     const byState: Partial<Record<ReceiptState, number>> = {};
     const clusters: Record<string, number> = {};
     for (const r of receipts) {
@@ -429,6 +488,37 @@ export class BulletinService {
       receipts,
       totals: { communes: receipts.length, byState, clusters },
     };
+  }
+
+  /**
+   * What the clusters did with every broadcast the bulletin became, per broadcast and commune, read
+   * at once (a bulletin to 300 communes is one query, not 300).
+   */
+  private outcomes(bulletinId: string): Outcomes {
+    const { broadcasts, deliveries } = this.options.broadcasts.ofBulletin(bulletinId);
+    const communeOf = this.placements();
+    const summaries = new Map<string, Map<string, Record<string, number>>>();
+    for (const d of deliveries) {
+      const communeId = communeOf.get(d.clusterId) ?? '';
+      const perCommune = summaries.get(d.broadcastId) ?? new Map<string, Record<string, number>>();
+      summaries.set(d.broadcastId, perCommune);
+      const summary = perCommune.get(communeId) ?? {};
+      perCommune.set(communeId, summary);
+      summary[d.state] = (summary[d.state] ?? 0) + 1;
+    }
+    return { broadcasts, summaries };
+  }
+
+  /** Which commune each cluster is in, read once a second at most. */
+  private placements(): Map<string, string> {
+    const now = this.options.clock.now();
+    if (!this.placementCache || now - this.placementCache.at > 1_000) {
+      this.placementCache = {
+        at: now,
+        map: new Map(this.options.registry.clusterPlacements().map((c) => [c.id, c.communeId])),
+      };
+    }
+    return this.placementCache.map;
   }
 
   private bulletinFields(b: BulletinRecord): Omit<BulletinView, 'receipts' | 'totals'> {
@@ -448,20 +538,14 @@ export class BulletinService {
   }
 
   /** A receipt with what the commune's clusters did with each broadcast the bulletin became. */
-  private receiptView(r: ReceiptRecord): Receipt {
-    const { broadcasts, registry } = this.options;
-    const made = r.broadcastId
-      ? [broadcasts.get(r.broadcastId)].filter((b) => b !== null)
-      : r.scheduleId
-        ? broadcasts.ofSchedule(r.scheduleId)
-        : [];
-    const own = new Set(
-      registry.listClusters({ communeId: r.communeId }, { limit: 100_000, offset: 0 }).items.map((c) => c.id),
+  private receiptView(r: ReceiptRecord, outcomes: Outcomes = this.outcomes(r.bulletinId)): Receipt {
+    const made = outcomes.broadcasts.filter(
+      (b) => b.id === r.broadcastId || (r.scheduleId !== null && b.scheduleId === r.scheduleId),
     );
     return {
       bulletinId: r.bulletinId,
       communeId: r.communeId,
-      communeName: registry.getCommune(r.communeId).name,
+      communeName: this.options.registry.getCommune(r.communeId).name,
       state: r.state,
       scheduleId: r.scheduleId,
       clash: r.clash,
@@ -469,14 +553,19 @@ export class BulletinService {
       decidedAt: isoTimeOrNull(r.decidedAt),
       reason: r.reason,
       broadcasts: made.map((b) => {
-        const deliveries = broadcasts.deliveries(b.id).filter((d) => own.has(d.clusterId));
-        const summary: Record<string, number> = {};
-        for (const d of deliveries) summary[d.state] = (summary[d.state] ?? 0) + 1;
-        return { broadcastId: b.id, startAt: isoTime(b.startAt), clusters: deliveries.length, summary };
+        const summary = outcomes.summaries.get(b.id)?.get(r.communeId) ?? {};
+        const clusters = Object.values(summary).reduce((sum, n) => sum + n, 0);
+        return { broadcastId: b.id, startAt: isoTime(b.startAt), clusters, summary };
       }),
       updatedAt: isoTime(r.updatedAt),
     };
   }
+}
+
+/** The broadcasts of a bulletin, and per broadcast and commune the clusters per delivery state. */
+interface Outcomes {
+  broadcasts: BroadcastRecord[];
+  summaries: Map<string, Map<string, Record<string, number>>>;
 }
 
 /** The clashing items a refused schedule names (same-level overlaps), or null for another failure. */

@@ -183,6 +183,30 @@ export class BulletinStore {
     return { items: rows.map(toReceipt), total: n };
   }
 
+  /** Receipts waiting for a decision (pending, needs-order), per commune. */
+  waitingPerCommune(): Map<string, number> {
+    const rows = this.db
+      .prepare(
+        `SELECT commune_id AS communeId, COUNT(*) AS n FROM bulletin_receipts WHERE state IN ('pending', 'needs-order')
+         GROUP BY commune_id`,
+      )
+      .all() as { communeId: string; n: number }[];
+    return new Map(rows.map((r) => [r.communeId, r.n]));
+  }
+
+  /** Receipts per state of each of these bulletins. */
+  receiptStates(bulletinIds: readonly string[]): Map<string, Partial<Record<ReceiptState, number>>> {
+    const rows = this.db
+      .prepare(
+        `SELECT bulletin_id AS id, state, COUNT(*) AS n FROM bulletin_receipts
+         WHERE bulletin_id IN (SELECT value FROM json_each(?)) GROUP BY bulletin_id, state`,
+      )
+      .all(JSON.stringify(bulletinIds)) as { id: string; state: ReceiptState; n: number }[];
+    const out = new Map<string, Partial<Record<ReceiptState, number>>>();
+    for (const r of rows) out.set(r.id, { ...out.get(r.id), [r.state]: r.n });
+    return out;
+  }
+
   /** Pending receipts whose bulletin expired by `now`: they become `expired`. */
   expire(now: number): ReceiptRecord[] {
     const rows = this.db

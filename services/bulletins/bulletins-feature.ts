@@ -18,10 +18,11 @@ export function bulletinsFeature(): Feature<'bulletins'> {
   let service: BulletinService | null = null;
   return {
     name: 'bulletins',
-    dependsOn: ['storage', 'registry', 'media', 'tts', 'schedules', 'broadcasts'],
+    dependsOn: ['storage', 'registry', 'presence', 'media', 'tts', 'schedules', 'broadcasts'],
     start(ctx) {
       const { dispatcher, store: broadcasts } = ctx.get('broadcasts');
       const media = ctx.get('media').library;
+      const presence = ctx.get('presence');
       service = new BulletinService({
         store: new BulletinStore(ctx.get('storage').db),
         registry: ctx.get('registry'),
@@ -39,6 +40,7 @@ export function bulletinsFeature(): Feature<'bulletins'> {
           registry: ctx.get('registry'),
           media,
           speech: ctx.get('tts').speech,
+          isOnline: (id) => presence.isOnline(id),
         }),
       );
       return service;

@@ -231,6 +231,14 @@ export class RegistryStore {
     return found;
   }
 
+  /** How many villages each commune has. */
+  villageCounts(): Map<string, number> {
+    const rows = this.db
+      .prepare('SELECT commune_id AS communeId, COUNT(*) AS n FROM villages GROUP BY commune_id')
+      .all() as { communeId: string; n: number }[];
+    return new Map(rows.map((r) => [r.communeId, r.n]));
+  }
+
   /** The ids of a province's communes. */
   communesOfProvince(provinceId: string): string[] {
     return (

@@ -763,6 +763,12 @@ describe('route × role matrix', () => {
           call: () => ({ url: '/api/v1/inbox?state=pending' }),
         },
         {
+          method: 'GET',
+          path: '/api/v1/provinces/{id}/overview',
+          access: readers,
+          call: () => ({ url: '/api/v1/provinces/phu-tho/overview' }),
+        },
+        {
           method: 'POST',
           path: '/api/v1/inbox/{id}/{communeId}/schedule',
           access: ['operator'],

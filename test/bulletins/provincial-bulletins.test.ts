@@ -246,6 +246,16 @@ describe('bulletins from the province', () => {
         .flat()
         .every((d) => d.clusterId.startsWith('xa-a-')),
     ).toBe(true);
+    // The province at a glance; a commune account has no province view.
+    const overview = await t.api('/api/v1/provinces/phu-tho/overview', { as: province });
+    expect(overview.body.totals).toEqual({ communes: 4, clusters: 8, online: 8, waiting: 0 });
+    const recent = new Map(
+      overview.body.recent.map((b: { id: string; byState: unknown }) => [b.id, b.byState]),
+    );
+    expect(recent.get(normal.body.id)).toEqual({ scheduled: 1, declined: 1, expired: 2 });
+    expect(recent.get(emergency.body.id)).toEqual({ aired: 4 });
+    expect(recent.size).toBe(3);
+    expect((await t.api('/api/v1/provinces/phu-tho/overview', { as: asA })).status).toBe(404);
     // A province elsewhere sees none of it.
     const hanoi = { headers: await t.headersFor('operator', { provinceId: 'ha-noi' }) };
     expect((await t.api(`/api/v1/provincial-bulletins/${normal.body.id}`, { as: hanoi })).status).toBe(404);
