@@ -17,18 +17,20 @@ import { configOrExit, hostForUrl, loggerFor, stopOnSignal } from './run.js';
 
 /*
  * `npm run demo`: the platform with the Hướng Đạo registry and all 18 of its clusters simulated
- * over real MQTT connections, in one process. Each start issues the simulated clusters fresh
+ * over real MQTT connections, in one process, beside three illustrative pilot communes of the same
+ * province (Lãng Công, Thổ Tang, Tam Đảo; 4 clusters each) for the province's view. Each start issues the simulated clusters fresh
  * secrets (secrets are stored only as hashes, so the previous ones cannot be read back).
  */
 
 const DEMO_COMMUNE = 'huong-dao';
+const DEMO_PROVINCE = 'phu-tho';
 const DEMO_CAMERAS = 8;
 const ONLINE_WAIT_MS = 30_000;
 
 // The demo is the Hướng Đạo fleet whatever SEED_PRESET says, and keeps its data apart from a real
 // installation's unless DATA_DIR says otherwise; everything else comes from the environment.
 const config = configOrExit({
-  SEED_PRESET: DEMO_COMMUNE,
+  SEED_PRESET: 'phu-tho-pilots',
   DATA_DIR: process.env.DATA_DIR || './data/demo',
   // Quiet unless asked: an hour of info lines (about 19,000) scrolled the printed passwords away.
   LOG_LEVEL: (process.env.LOG_LEVEL as Config['LOG_LEVEL'] | undefined) || 'warn',
@@ -52,13 +54,16 @@ const platform = new Platform({
 await platform.start();
 const accounts = await ensureDemoAccounts(platform.auth, platform.audit, {
   communeId: DEMO_COMMUNE,
+  provinceId: DEMO_PROVINCE,
   adminPassword: config.ADMIN_PASSWORD,
 });
 
+const provinceCommunes = platform.registry.communesOfProvince(DEMO_PROVINCE);
 const clusters = platform.registry.listClusters(
-  { communeId: DEMO_COMMUNE },
+  { communeIds: provinceCommunes },
   { limit: 10_000, offset: 0 },
 ).items;
+const huongDao = clusters.filter((c) => c.communeId === DEMO_COMMUNE);
 const devices = [];
 for (const cluster of clusters) {
   devices.push({ deviceId: cluster.id, secret: (await platform.registry.issueSecret(cluster.id)).secret });
@@ -120,8 +125,8 @@ const internal = platform.internalMqttCredential;
 process.stdout.write(
   [
     '',
-    'smart-commune demo: Hướng Đạo (Tam Dương, Vĩnh Phúc)',
-    `  clusters online:  ${online}/${clusters.length}`,
+    'smart-commune demo: Hướng Đạo (formerly Tam Dương, Vĩnh Phúc; province of Phú Thọ since 1 July 2025)',
+    `  clusters online:  ${online}/${clusters.length}  (Hướng Đạo ${huongDao.filter((c) => platform.presence.isOnline(c.id)).length}/${huongDao.length}; pilot communes Lãng Công, Thổ Tang, Tam Đảo are illustrative)`,
     `  cameras ok:       ${camerasOk}/${cameraFleet.cameras.length}  (police: ${http}/api/v1/cameras)`,
     `  console:          ${http}/`,
     `  API:              ${http}/api/v1`,
@@ -133,7 +138,7 @@ process.stdout.write(
     `  data:             ${config.DATA_DIR}`,
     '',
     'Accounts (passwords are new on every demo start):',
-    ...accounts.map((a) => `  ${a.role.padEnd(11)} ${a.username.padEnd(17)} ${a.password}`),
+    ...accounts.map((a) => `  ${a.role.padEnd(11)} ${a.username.padEnd(20)} ${a.password}  (${a.scope})`),
     `  sign in:          curl -c cookies.txt -H 'content-type: application/json' -d '{"username":"admin","password":"…"}' ${http}/api/v1/auth/login`,
     '',
     'Simulator console: type "help" for commands (e.g. "fault hd-c03 power-cut"; cameras:',
@@ -146,7 +151,7 @@ process.stdout.write(
 const accountsFile = join(config.DATA_DIR, 'demo-accounts.txt');
 writeFileSync(
   accountsFile,
-  `${accounts.map((a) => `${a.role}\t${a.username}\t${a.password}`).join('\n')}\n`,
+  `${accounts.map((a) => `${a.role}\t${a.username}\t${a.password}\t${a.scope}`).join('\n')}\n`,
   { mode: 0o600 },
 );
 chmodSync(accountsFile, 0o600);

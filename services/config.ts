@@ -120,7 +120,7 @@ export const ConfigSchema = z.object({
     .describe('consecutive good polls that confirm a camera is back'),
   HISTORY_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(5000),
   HISTORY_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
-  SEED_PRESET: z.enum(['none', 'huong-dao']).default('none'),
+  SEED_PRESET: z.enum(['none', 'huong-dao', 'phu-tho-pilots']).default('none'),
   PUBLIC_BASE_URL: optionalUrl.describe(
     'how devices reach the HTTP port (media downloads); default http://<HTTP_HOST>:<port>',
   ),
@@ -191,6 +191,21 @@ export const ConfigSchema = z.object({
     .default('false')
     .transform((v) => v === 'true')
     .describe('let stations be fetched from this PC (a stream server running beside the platform)'),
+  WEBHOOK_ALLOW_HTTP: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe('let webhooks be sent over plain http (a provincial system on the LAN); default https only'),
+  WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe('let webhooks be sent to private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7)'),
+  WEBHOOK_ALLOW_LOOPBACK: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe('let webhooks be sent to this PC (a receiver running beside the platform)'),
   TTS_COMMAND: z
     .string()
     .optional()

@@ -5,6 +5,8 @@ import type { AuditLog } from '../audit/audit-log.js';
 
 export interface DemoAccount {
   role: Role;
+  /** Where it may act: the demo commune, its province, or everywhere (admin). */
+  scope: string;
   username: string;
   password: string;
 }
@@ -25,24 +27,39 @@ const DISPLAY_NAMES: Record<Role, string> = {
 export async function ensureDemoAccounts(
   auth: AuthService,
   audit: AuditLog,
-  options: { communeId: string; adminPassword: string | undefined },
+  options: { communeId: string; provinceId?: string; adminPassword: string | undefined },
 ): Promise<DemoAccount[]> {
   const accounts: DemoAccount[] = [];
   const existing = new Map(auth.listUsers({ limit: 10_000, offset: 0 }).items.map((u) => [u.username, u]));
-  for (const role of ROLES) {
-    const username = role === 'admin' ? 'admin' : `demo-${role}`;
+  // One account per role in the commune, and the province's operator and viewer when there is one.
+  const wanted: {
+    role: Role;
+    username: string;
+    displayName: string;
+    scope: { communeId?: string | null; provinceId?: string };
+  }[] = ROLES.map((role) => ({
+    role,
+    username: role === 'admin' ? 'admin' : `demo-${role}`,
+    displayName: DISPLAY_NAMES[role],
+    scope: { communeId: role === 'admin' ? null : options.communeId },
+  }));
+  if (options.provinceId) {
+    for (const role of ['operator', 'viewer'] as const) {
+      wanted.push({
+        role,
+        username: `demo-tinh-${role}`,
+        displayName: `${DISPLAY_NAMES[role]} — cấp tỉnh`,
+        scope: { provinceId: options.provinceId },
+      });
+    }
+  }
+  for (const { role, username, displayName, scope } of wanted) {
     const password = role === 'admin' && options.adminPassword ? options.adminPassword : generatePassword();
     const user = existing.get(username);
     if (user) {
       await auth.resetPassword(user.id, password);
     } else {
-      await auth.createUser({
-        username,
-        displayName: DISPLAY_NAMES[role],
-        password,
-        roles: [role],
-        communeId: role === 'admin' ? null : options.communeId,
-      });
+      await auth.createUser({ username, displayName, password, roles: [role], ...scope });
     }
     audit.record({
       actor: { type: 'system', name: 'demo' },
@@ -50,7 +67,7 @@ export async function ensureDemoAccounts(
       target: { type: 'user', id: user?.id ?? username },
       outcome: 'success',
     });
-    accounts.push({ role, username, password });
+    accounts.push({ role, username, password, scope: scope.provinceId ?? scope.communeId ?? 'all' });
   }
   return accounts;
 }

@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
 import { NotFoundError } from '../errors.js';
 import { HUONG_DAO_CLUSTERS, HUONG_DAO_COMMUNE, HUONG_DAO_VILLAGES } from './presets/huong-dao.js';
+import { PILOT_CLUSTERS, PILOT_COMMUNES, PILOT_VILLAGES } from './presets/phu-tho-pilots.js';
 import type { RegistryStore } from './registry-store.js';
 
-export const SEED_PRESETS = ['huong-dao'] as const;
+/** huong-dao: the reference commune; phu-tho-pilots: it and three illustrative pilot communes. */
+export const SEED_PRESETS = ['huong-dao', 'phu-tho-pilots'] as const;
 export type SeedPreset = (typeof SEED_PRESETS)[number];
 
 /**
@@ -21,22 +23,25 @@ export function seedPreset(registry: RegistryStore, preset: SeedPreset, logger: 
       throw error;
     }
   };
-  if (preset === 'huong-dao') {
-    if (!exists(() => registry.getCommune(HUONG_DAO_COMMUNE.id))) {
-      registry.createCommune(HUONG_DAO_COMMUNE);
+  const communes = [HUONG_DAO_COMMUNE, ...(preset === 'phu-tho-pilots' ? PILOT_COMMUNES : [])];
+  const villages = [...HUONG_DAO_VILLAGES, ...(preset === 'phu-tho-pilots' ? PILOT_VILLAGES : [])];
+  const clusters = [...HUONG_DAO_CLUSTERS, ...(preset === 'phu-tho-pilots' ? PILOT_CLUSTERS : [])];
+  for (const commune of communes) {
+    if (!exists(() => registry.getCommune(commune.id as string))) {
+      registry.createCommune(commune);
       added++;
     }
-    for (const village of HUONG_DAO_VILLAGES) {
-      if (!exists(() => registry.getVillage(village.id as string))) {
-        registry.createVillage(village);
-        added++;
-      }
+  }
+  for (const village of villages) {
+    if (!exists(() => registry.getVillage(village.id as string))) {
+      registry.createVillage(village);
+      added++;
     }
-    for (const cluster of HUONG_DAO_CLUSTERS) {
-      if (!exists(() => registry.getCluster(cluster.id))) {
-        registry.createCluster(cluster);
-        added++;
-      }
+  }
+  for (const cluster of clusters) {
+    if (!exists(() => registry.getCluster(cluster.id))) {
+      registry.createCluster(cluster);
+      added++;
     }
   }
   if (added > 0) logger.info({ preset, added }, 'seeded registry preset');

@@ -21,7 +21,7 @@ describe('npm run demo', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('brings all 18 Hướng Đạo clusters online, visible through GET /api/v1/clusters, and stops cleanly', async () => {
+  it('brings all 18 Hướng Đạo clusters online (and the illustrative pilot communes), visible through GET /api/v1/clusters, and stops cleanly', async () => {
     child = spawn('npm', ['run', 'demo'], {
       detached: true, // its own process group, so the whole tree gets the signal
       // Commands on a pipe, as a script or a process manager would send them, not a terminal.
@@ -54,23 +54,39 @@ describe('npm run demo', () => {
       },
       { timeout: 90_000, interval: 200 },
     );
-    expect(output).toMatch(/clusters online:\s+18\/18/);
+    expect(output).toMatch(/clusters online:\s+30\/30\s+\(Hướng Đạo 18\/18;/);
     expect(output).toMatch(/cameras ok:\s+8\/8/);
     expect(output).toMatch(/API reference:\s+http:\/\/127\.0\.0\.1:\d+\/docs/);
 
-    // One account per role is printed; the operator signs in and sees the fleet.
-    const accounts = Object.fromEntries(
-      [...output.matchAll(/^ {2}(admin|operator|police|technician) +(\S+) +(\S+)$/gm)].map((m) => [
-        m[1],
-        { username: m[2], password: m[3] },
-      ]),
-    );
-    expect(Object.keys(accounts).sort()).toEqual(['admin', 'operator', 'police', 'technician']);
+    // One account per role is printed with where it may act, and the province's operator and viewer;
+    // the commune's operator signs in and sees the commune's fleet.
+    const printed = [...output.matchAll(/^ {2}([a-z]+) +(\S+) +(\S+) +\((\S+)\)$/gm)].map((m) => ({
+      role: m[1],
+      username: m[2] as string,
+      password: m[3] as string,
+      scope: m[4],
+    }));
+    const byUser = Object.fromEntries(printed.map((a) => [a.username, a]));
+    expect(printed.map((a) => `${a.role}@${a.scope}`).sort()).toEqual([
+      'admin@all',
+      'approver@huong-dao',
+      'operator@huong-dao',
+      'operator@phu-tho',
+      'police@huong-dao',
+      'technician@huong-dao',
+      'viewer@huong-dao',
+      'viewer@phu-tho',
+    ]);
+    const accounts = {
+      operator: { username: 'demo-operator', password: byUser['demo-operator']?.password },
+      police: { username: 'demo-police', password: byUser['demo-police']?.password },
+      province: { username: 'demo-tinh-operator', password: byUser['demo-tinh-operator']?.password },
+    };
     // …and kept in a file only this user reads, for when the terminal has scrolled on.
     const saved = join(dataDir, 'demo-accounts.txt');
     expect(statSync(saved).mode & 0o777).toBe(0o600);
     expect(readFileSync(saved, 'utf8')).toContain(
-      `operator\t${accounts.operator?.username}\t${accounts.operator?.password}`,
+      `operator\t${accounts.operator.username}\t${accounts.operator.password}\thuong-dao`,
     );
     expect((await api(apiUrl, '/api/v1/clusters')).status).toBe(401);
     const login = await api(apiUrl, '/api/v1/auth/login', { method: 'POST', body: accounts.operator });
@@ -84,6 +100,17 @@ describe('npm run demo', () => {
       expect(cluster.status.lastSeen).not.toBeNull();
       expect(cluster.speakers).toHaveLength(2);
     }
+    // The province's operator sees every commune of Phú Thọ: Hướng Đạo and the three pilots.
+    const province = await api(apiUrl, '/api/v1/auth/login', { method: 'POST', body: accounts.province });
+    const provinceHeaders = { cookie: (province.headers.get('set-cookie') ?? '').split(';')[0] as string };
+    const overview = await api(apiUrl, '/api/v1/provinces/phu-tho/overview', { headers: provinceHeaders });
+    expect(overview.body.communes.map((c: { name: string }) => c.name).sort()).toEqual([
+      'Hướng Đạo',
+      'Lãng Công',
+      'Tam Đảo',
+      'Thổ Tang',
+    ]);
+    expect(overview.body.totals).toMatchObject({ clusters: 30, online: 30 });
     // The simulated clusters heartbeat at once on connect, so live readings are already there.
     await vi.waitFor(async () => {
       const { body: one } = await api(apiUrl, '/api/v1/clusters/hd-c01', { headers });
@@ -122,7 +149,7 @@ describe('npm run demo', () => {
         .get();
       const periods = db.prepare('SELECT COUNT(DISTINCT device_id) AS n FROM presence_periods').get();
       expect(open).toEqual({ n: 0 });
-      expect(periods).toEqual({ n: 18 });
+      expect(periods).toEqual({ n: 30 });
     } finally {
       db.close();
     }
