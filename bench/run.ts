@@ -9,6 +9,7 @@ import { fanoutBench } from './fanout.js';
 import { historyBench } from './history.js';
 import { ingestBench } from './ingest.js';
 import { liveBench } from './live.js';
+import { provinceBench } from './province.js';
 import { reconnectBench } from './reconnect.js';
 import { type BenchResult, report } from './report.js';
 
@@ -23,6 +24,7 @@ const SCENARIOS: Record<string, () => Promise<BenchResult>> = {
   console: consoleBench,
   'crash-recovery': crashRecoveryBench,
   live: liveBench,
+  province: provinceBench,
 };
 
 // Compiled to dist/bench/: results go to the source tree's bench/ folder.

@@ -108,6 +108,10 @@ export const BulletinSchema = z.object({
 });
 export type BulletinView = z.infer<typeof BulletinSchema>;
 
+/** A bulletin in a list: its totals; each commune's receipt is in GET /provincial-bulletins/{id}. */
+export const BulletinSummarySchema = BulletinSchema.omit({ receipts: true });
+export type BulletinSummary = z.infer<typeof BulletinSummarySchema>;
+
 /** An inbox entry: the bulletin as the commune sees it, with its own receipt. */
 export const InboxItemSchema = ReceiptSchema.extend({
   bulletin: BulletinSchema.omit({ receipts: true, totals: true }),

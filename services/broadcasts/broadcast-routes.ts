@@ -307,27 +307,26 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
       if (range.to <= range.from) throw new InvalidRequestError('querystring.to: must be after from');
       if (range.to - range.from > 93 * 86_400_000)
         throw new InvalidRequestError('querystring.to: at most 93 days after from');
-      // A commune-limited caller's list is filtered after reading, so it pages after filtering.
-      const scoped = Boolean(request.principal?.communes);
-      const page = format === 'csv' || scoped ? { limit: 100_000, offset: 0 } : { limit, offset };
-      const result = deps.broadcastStore.list(range, page, { reviewState: request.query.review });
+      // A commune-limited caller's log holds what reached their communes, paged in SQL; each
+      // broadcast shows only their clusters' deliveries.
+      const page = format === 'csv' ? { limit: 100_000, offset: 0 } : { limit, offset };
+      const result = deps.broadcastStore.list(range, page, {
+        reviewState: request.query.review,
+        communeIds: request.principal?.communes ?? undefined,
+      });
+      const own = ownClusters(request.principal);
       const items = result.items
-        .map((b) => ({
-          b,
-          deliveries: visibleDeliveries(request.principal, deps.broadcastStore.deliveries(b.id)),
-        }))
-        .filter(({ deliveries }) => deliveries.length > 0 || !request.principal?.communes)
+        .map((b) => {
+          const all = deps.broadcastStore.deliveries(b.id);
+          return { b, deliveries: own ? all.filter((d) => own.has(d.clusterId)) : all };
+        })
         .map(({ b, deliveries }) => ({
           ...toBroadcast(b, deliveries),
           deliveries: toDeliveries(b, deliveries),
           switches: switchesOf(b.id),
           recorded: true,
         }));
-      if (format === 'json') {
-        return scoped
-          ? { items: items.slice(offset, offset + limit), total: items.length, limit, offset }
-          : { items, total: result.total, limit, offset };
-      }
+      if (format === 'json') return { items, total: result.total, limit, offset };
       // One row per cluster and broadcast, as the commune reports it: dated and timed in the
       // cluster's commune's own zone (a 06:00 bulletin is on its own day, not UTC's), with names.
       const words = CSV_WORDS[request.query.lang];

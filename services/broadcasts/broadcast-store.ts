@@ -257,6 +257,14 @@ export class BroadcastStore {
           final ? broadcast.createdAt : null,
         );
       }
+      // The communes it reached, for reading a commune's log by index.
+      this.db
+        .prepare(
+          `INSERT OR IGNORE INTO broadcast_communes (broadcast_id, commune_id)
+           SELECT DISTINCT ?, v.commune_id FROM clusters c JOIN villages v ON v.id = c.village_id
+           WHERE c.id IN (SELECT value FROM json_each(?))`,
+        )
+        .run(broadcast.id, JSON.stringify(deliveries.map((d) => d.clusterId)));
       return true;
     })();
     if (!inserted) return false;
@@ -300,10 +308,20 @@ export class BroadcastStore {
   list(
     range: { from: number; to: number },
     page: { limit: number; offset: number },
-    filter: { reviewState?: ReviewState | undefined } = {},
+    filter: { reviewState?: ReviewState | undefined; communeIds?: readonly string[] | undefined } = {},
   ): { items: BroadcastRecord[]; total: number } {
-    const where = `start_at < @to AND end_at >= @from${filter.reviewState ? ' AND review_state = @review' : ''}`;
-    const params = { ...range, review: filter.reviewState ?? null };
+    const clauses = ['start_at < @to AND end_at >= @from'];
+    if (filter.reviewState) clauses.push('review_state = @review');
+    // A limited caller's log: broadcasts that reached at least one cluster of their communes.
+    if (filter.communeIds)
+      clauses.push(`id IN (SELECT broadcast_id FROM broadcast_communes
+        WHERE commune_id IN (SELECT value FROM json_each(@communes)))`);
+    const where = clauses.join(' AND ');
+    const params = {
+      ...range,
+      review: filter.reviewState ?? null,
+      communes: filter.communeIds ? JSON.stringify(filter.communeIds) : null,
+    };
     const rows = this.db
       .prepare(`SELECT * FROM broadcasts WHERE ${where} ORDER BY start_at, id LIMIT @limit OFFSET @offset`)
       .all({ ...params, ...page }) as BroadcastRow[];
@@ -412,6 +430,35 @@ export class BroadcastStore {
       )
       .all(bulletinId) as { broadcastId: string; clusterId: string; state: DeliveryState }[];
     return { broadcasts, deliveries };
+  }
+
+  /**
+   * Deliveries per state of every broadcast each bulletin became, for a page of bulletins at once;
+   * with communes, only their clusters' deliveries.
+   */
+  bulletinDeliveryStates(
+    bulletinIds: readonly string[],
+    communes: readonly string[] | null,
+  ): Map<string, Partial<Record<DeliveryState, number>>> {
+    this.flush();
+    const scoped = communes
+      ? `JOIN clusters c ON c.id = d.cluster_id JOIN villages v ON v.id = c.village_id
+         AND v.commune_id IN (SELECT value FROM json_each(@communes))`
+      : '';
+    const rows = this.db
+      .prepare(
+        `SELECT b.bulletin_id AS id, d.state, COUNT(*) AS n FROM broadcasts b
+         JOIN deliveries d ON d.broadcast_id = b.id ${scoped}
+         WHERE b.bulletin_id IN (SELECT value FROM json_each(@ids)) GROUP BY b.bulletin_id, d.state`,
+      )
+      .all({ ids: JSON.stringify(bulletinIds), communes: communes ? JSON.stringify(communes) : null }) as {
+      id: string;
+      state: DeliveryState;
+      n: number;
+    }[];
+    const out = new Map<string, Partial<Record<DeliveryState, number>>>();
+    for (const r of rows) out.set(r.id, { ...out.get(r.id), [r.state]: r.n });
+    return out;
   }
 
   /** Whether any delivery of the broadcast is in one of these states. */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   BulletinCreateSchema,
   BulletinSchema,
+  BulletinSummarySchema,
   InboxDeclineSchema,
   InboxItemSchema,
   InboxOrderSchema,
@@ -95,10 +96,16 @@ export const bulletinRoutes: FastifyPluginAsyncZod<{ deps: BulletinRouteDeps }> 
       config: { access: readers },
       schema: {
         tags,
-        summary: 'Bulletins from the province, newest first, with every commune’s receipt',
+        summary: 'Bulletins from the province, newest first, with the totals of their receipts',
+        description: "Each commune's receipt is in GET /provincial-bulletins/{id}.",
         querystring: PageQuerySchema,
         response: {
-          200: z.object({ items: z.array(BulletinSchema), total: z.int(), limit: z.int(), offset: z.int() }),
+          200: z.object({
+            items: z.array(BulletinSummarySchema),
+            total: z.int(),
+            limit: z.int(),
+            offset: z.int(),
+          }),
           ...errorResponses,
         },
       },

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { Content } from '../../contracts/broadcasts.js';
 import type {
   BulletinCreate,
+  BulletinSummary,
   BulletinView,
   ProvinceOverviewSchema,
   Receipt,
@@ -146,12 +147,26 @@ export class BulletinService {
     return view;
   }
 
+  /** A page of bulletins with their totals, counted in two queries whatever the page's size. */
   list(
     filter: { provinceIds?: readonly string[] | undefined; communes?: readonly string[] | null },
     page: { limit: number; offset: number },
-  ): { items: BulletinView[]; total: number } {
-    const found = this.options.store.list({ provinceIds: filter.provinceIds }, page);
-    return { items: found.items.map((b) => this.view(b, filter.communes ?? null)), total: found.total };
+  ): { items: BulletinSummary[]; total: number } {
+    // A commune account's list holds only what was sent to its communes, paged in SQL.
+    const communes = filter.communes ?? null;
+    const found = this.options.store.list({ provinceIds: filter.provinceIds, communes }, page);
+    const ids = found.items.map((b) => b.id);
+    const states = this.options.store.receiptStates(ids, communes);
+    const clusters = this.options.broadcasts.bulletinDeliveryStates(ids, communes);
+    const items = found.items.map((b) => {
+      const byState = states.get(b.id) ?? {};
+      const count = Object.values(byState).reduce((n, k) => n + (k ?? 0), 0);
+      return {
+        ...this.bulletinFields(b),
+        totals: { communes: count, byState, clusters: clusters.get(b.id) ?? {} },
+      };
+    });
+    return { items, total: found.total };
   }
 
   /** A province at a glance: each commune's clusters online and what waits for it; recent bulletins. */

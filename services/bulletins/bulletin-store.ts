@@ -119,15 +119,24 @@ export class BulletinStore {
 
   /** Newest first; with provinces, only theirs. */
   list(
-    filter: { provinceIds?: readonly string[] | undefined; since?: number | undefined },
+    filter: {
+      provinceIds?: readonly string[] | undefined;
+      communes?: readonly string[] | null | undefined;
+      since?: number | undefined;
+    },
     page: { limit: number; offset: number },
   ): { items: BulletinRecord[]; total: number } {
     const clauses: string[] = [];
     if (filter.provinceIds) clauses.push('province_id IN (SELECT value FROM json_each(@provinces))');
+    if (filter.communes)
+      clauses.push(
+        'id IN (SELECT bulletin_id FROM bulletin_receipts WHERE commune_id IN (SELECT value FROM json_each(@communes)))',
+      );
     if (filter.since !== undefined) clauses.push('created_at >= @since');
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
     const params = {
       provinces: filter.provinceIds ? JSON.stringify(filter.provinceIds) : null,
+      communes: filter.communes ? JSON.stringify(filter.communes) : null,
       since: filter.since ?? null,
     };
     const rows = this.db
@@ -194,14 +203,23 @@ export class BulletinStore {
     return new Map(rows.map((r) => [r.communeId, r.n]));
   }
 
-  /** Receipts per state of each of these bulletins. */
-  receiptStates(bulletinIds: readonly string[]): Map<string, Partial<Record<ReceiptState, number>>> {
+  /** Receipts per state of each of these bulletins; with communes, only theirs. */
+  receiptStates(
+    bulletinIds: readonly string[],
+    communes: readonly string[] | null = null,
+  ): Map<string, Partial<Record<ReceiptState, number>>> {
     const rows = this.db
       .prepare(
         `SELECT bulletin_id AS id, state, COUNT(*) AS n FROM bulletin_receipts
-         WHERE bulletin_id IN (SELECT value FROM json_each(?)) GROUP BY bulletin_id, state`,
+         WHERE bulletin_id IN (SELECT value FROM json_each(@ids))
+           AND (@communes IS NULL OR commune_id IN (SELECT value FROM json_each(@communes)))
+         GROUP BY bulletin_id, state`,
       )
-      .all(JSON.stringify(bulletinIds)) as { id: string; state: ReceiptState; n: number }[];
+      .all({ ids: JSON.stringify(bulletinIds), communes: communes ? JSON.stringify(communes) : null }) as {
+      id: string;
+      state: ReceiptState;
+      n: number;
+    }[];
     const out = new Map<string, Partial<Record<ReceiptState, number>>>();
     for (const r of rows) out.set(r.id, { ...out.get(r.id), [r.state]: r.n });
     return out;

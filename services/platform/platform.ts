@@ -12,7 +12,10 @@ import type { ScryptParams } from '../accounts/passwords.js';
 import { apiFeature, type Listening } from '../api/api-feature.js';
 import { auditFeature } from '../audit/audit-feature.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { BroadcastStore } from '../broadcasts/broadcast-store.js';
 import { broadcastsFeature } from '../broadcasts/broadcasts-feature.js';
+import type { Dispatcher } from '../broadcasts/dispatcher.js';
+import type { BulletinService } from '../bulletins/bulletin-service.js';
 import { bulletinsFeature } from '../bulletins/bulletins-feature.js';
 import { BurstLogger } from '../burst-logger.js';
 import type { CameraHealthService } from '../cameras/camera-health-service.js';
@@ -40,8 +43,10 @@ import { realtimeFeature } from '../realtime/realtime-feature.js';
 import type { RealtimeGateway } from '../realtime/realtime-gateway.js';
 import { registryFeature } from '../registry/registry-feature.js';
 import type { RegistryStore } from '../registry/registry-store.js';
+import { reportsFeature } from '../reports/reports-feature.js';
 import type { ScheduleService } from '../schedules/schedule-service.js';
 import { schedulesFeature } from '../schedules/schedules-feature.js';
+import { sharingFeature } from '../sharing/sharing-feature.js';
 import { stationsFeature } from '../stations/stations-feature.js';
 import { storageFeature } from '../storage/storage-feature.js';
 import { ttsFeature } from '../tts/tts-feature.js';
@@ -112,9 +117,11 @@ function features(
     ingressFeature(),
     clustersFeature(),
     broadcastsFeature(),
+    reportsFeature(),
     bulletinsFeature(),
     camerasFeature(),
     liveFeature(),
+    sharingFeature(),
     ...(options.simulators ? [demoFeature(options.simulators)] : []),
     apiFeature(api),
     realtimeFeature(realtime),
@@ -260,6 +267,15 @@ export class Platform {
 
   get cameraHealth(): CameraHealthService {
     return this.use('cameras').health;
+  }
+
+  /** The dispatcher and the broadcast log (tools that fill or read it directly: benchmarks, tests). */
+  get broadcasts(): { dispatcher: Dispatcher; store: BroadcastStore } {
+    return this.use('broadcasts');
+  }
+
+  get bulletins(): BulletinService {
+    return this.use('bulletins');
   }
 
   get live(): LiveService {

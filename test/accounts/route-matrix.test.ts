@@ -890,6 +890,123 @@ describe('route × role matrix', () => {
       access: 'authenticated',
       call: () => ({ url: '/api/v1/console/settings' }),
     },
+    // [sharing] routes: the share API takes API tokens only; webhooks and the push of a bulletin
+    // are for admins and a province account's operators.
+    ...(() => {
+      const tokens = new Map<string, Record<string, string>>();
+      /** The caller's API token, made from its session (a province account's for a province one). */
+      const tokenOf = async (caller: Caller, scope: { provinceId?: string } = {}) => {
+        if (caller === 'anonymous') return {};
+        const key = `${caller}:${scope.provinceId ?? ''}`;
+        const known = tokens.get(key);
+        if (known) return known;
+        const made = await api(t.httpUrl, '/api/v1/auth/tokens', {
+          method: 'POST',
+          body: { name: 'provincial system' },
+          headers: await t.headersFor(caller, scope),
+        });
+        if (made.status !== 201) throw new Error(`token: ${made.status}`);
+        const headers = { authorization: `Bearer ${made.body.token}` };
+        tokens.set(key, headers);
+        return headers;
+      };
+      const province = { provinceId: 'phu-tho' };
+      /** An operator acts as a province account's operator here; other callers as themselves. */
+      const manager = async (c: Caller) =>
+        c === 'operator'
+          ? { headers: await t.headersFor('operator', province), actor: 'operator-tinh-phu-tho' }
+          : {};
+      let provinceCommune = false;
+      const webhook = async () => {
+        const made = await t.api('/api/v1/webhooks', {
+          method: 'POST',
+          as: 'admin',
+          body: { url: 'https://203.0.113.10/hook', events: ['delivery.final'], provinceId: 'phu-tho' },
+        });
+        if (made.status !== 201) throw new Error(`webhook: ${made.status}`);
+        return made.body.id as string;
+      };
+      const readers: Role[] = ['operator', 'approver', 'viewer'];
+      const read = (path: string, url: () => Promise<string> | string): RouteSpec => ({
+        method: 'GET',
+        path,
+        access: readers,
+        call: async (c) => ({ url: await url(), headers: await tokenOf(c) }),
+      });
+      return [
+        read('/api/share/v1/stations', () => '/api/share/v1/stations'),
+        read('/api/share/v1/clusters', () => '/api/share/v1/clusters'),
+        read('/api/share/v1/bulletins', () => '/api/share/v1/bulletins'),
+        read('/api/share/v1/bulletins/{id}', async () => `/api/share/v1/bulletins/${await liveBroadcast()}`),
+        {
+          method: 'POST',
+          path: '/api/share/v1/bulletins',
+          access: ['operator'],
+          call: async (c) => {
+            if (!provinceCommune) {
+              t.platform.registry.createCommune({
+                id: 'tinh-xa',
+                name: 'Xã của tỉnh',
+                provinceId: 'phu-tho',
+              });
+              provinceCommune = true;
+            }
+            return {
+              url: '/api/share/v1/bulletins',
+              headers: await tokenOf(c, c === 'operator' ? province : {}),
+              ...(c === 'operator' ? { actor: 'operator-tinh-phu-tho' } : {}),
+              body: {
+                name: `Bản tin tỉnh ${c}`,
+                level: 'normal',
+                content: { kind: 'stream', url: 'http://radio.example/tinh' },
+                durationS: 600,
+                provinceId: 'phu-tho',
+              },
+            };
+          },
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/webhooks',
+          access: ['operator'],
+          call: async (c) => ({ url: '/api/v1/webhooks', ...(await manager(c)) }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/webhooks',
+          access: ['operator'],
+          call: async (c) => ({
+            url: '/api/v1/webhooks',
+            body: { url: 'https://203.0.113.10/hook', events: ['cluster.status'] },
+            ...(await manager(c)),
+          }),
+        },
+        {
+          method: 'DELETE',
+          path: '/api/v1/webhooks/{id}',
+          access: ['operator'],
+          call: async (c) => ({ url: `/api/v1/webhooks/${await webhook()}`, ...(await manager(c)) }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/webhooks/{id}/rotate-secret',
+          access: ['operator'],
+          call: async (c) => ({
+            url: `/api/v1/webhooks/${await webhook()}/rotate-secret`,
+            ...(await manager(c)),
+          }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/webhooks/{id}/deliveries',
+          access: ['operator'],
+          call: async (c) => ({
+            url: `/api/v1/webhooks/${await webhook()}/deliveries`,
+            ...(await manager(c)),
+          }),
+        },
+      ] satisfies RouteSpec[];
+    })(),
   ];
   let targetUser = '';
   /** A live relay started by the admin, for the routes that read or stop one. */

@@ -256,6 +256,19 @@ describe('bulletins from the province', () => {
     expect(recent.get(emergency.body.id)).toEqual({ aired: 4 });
     expect(recent.size).toBe(3);
     expect((await t.api('/api/v1/provinces/phu-tho/overview', { as: asA })).status).toBe(404);
+    // The list gives each bulletin's totals: all four communes for the province, its own for A.
+    const listed = await t.api('/api/v1/provincial-bulletins', { as: province });
+    expect(listed.body.total).toBe(3);
+    const listedNormal = listed.body.items.find((b: { id: string }) => b.id === normal.body.id);
+    expect(listedNormal.totals).toEqual({
+      communes: 4,
+      byState: { scheduled: 1, declined: 1, expired: 2 },
+      clusters: { done: 2 },
+    });
+    const listedForA = await t.api('/api/v1/provincial-bulletins', { as: asA });
+    expect(listedForA.body.items.map((b: { totals: { communes: number } }) => b.totals.communes)).toEqual([
+      1, 1, 1,
+    ]);
     // A province elsewhere sees none of it.
     const hanoi = { headers: await t.headersFor('operator', { provinceId: 'ha-noi' }) };
     expect((await t.api(`/api/v1/provincial-bulletins/${normal.body.id}`, { as: hanoi })).status).toBe(404);

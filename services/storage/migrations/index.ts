@@ -14,6 +14,8 @@ import m0013 from './0013-control-schedules.js';
 import m0014 from './0014-content-approval.js';
 import m0015 from './0015-provinces.js';
 import m0016 from './0016-provincial-bulletins.js';
+import m0017 from './0017-webhooks.js';
+import m0018 from './0018-broadcast-communes.js';
 
 /**
  * Forward-only migrations, applied in order and never edited once released: a change to the
@@ -36,4 +38,6 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 14, name: 'content-approval', sql: m0014 },
   { version: 15, name: 'provinces', sql: m0015 },
   { version: 16, name: 'provincial-bulletins', sql: m0016 },
+  { version: 17, name: 'webhooks', sql: m0017 },
+  { version: 18, name: 'broadcast-communes', sql: m0018 },
 ];
