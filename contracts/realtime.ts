@@ -76,6 +76,26 @@ export interface ServerToClientEvents {
     state: ReceiptState;
     at: string;
   }) => void;
+  /** Operators, technicians, viewers, police: an alarm opened, was acknowledged or cleared (new critical: sound). */
+  'alarms.changed': (alarm: {
+    change: 'opened' | 'acknowledged' | 'cleared';
+    id: string;
+    kind: string;
+    severity: 'info' | 'warning' | 'critical';
+    state: 'open' | 'acknowledged' | 'cleared';
+    deviceId: string;
+    communeId: string;
+    held: boolean;
+    incidentId: string | null;
+  }) => void;
+  /** The same: a village outage opened, changed or cleared; its cameras are blind meanwhile. */
+  'incidents.changed': (incident: {
+    id: string;
+    communeId: string;
+    villageId: string;
+    open: boolean;
+    devices: { deviceId: string; deviceKind: 'cluster' | 'camera'; back: boolean }[];
+  }) => void;
   /** Technicians and admins who asked with `device.watch`: the device's MQTT traffic. */
   'device.messages': (messages: RawMessage[]) => void;
 }

@@ -4,6 +4,7 @@ import type { ReceiptState } from '../contracts/bulletins.js';
 import type { Ack, DeviceEvent, Heartbeat, StateMessage } from '../devices/index.js';
 import type { CameraHealthState } from '../devices/onvif-camera/index.js';
 import type { AccountChange } from './accounts/auth-service.js';
+import type { AlarmRecord, IncidentRecord } from './alarms/alarm-store.js';
 import type { RegistryChange } from './registry/registry-store.js';
 
 export type PresenceReason =
@@ -56,6 +57,10 @@ export interface PlatformEvents {
   'schedules.changed': ScheduleChange & { at: number };
   /** A commune's receipt of a bulletin from the province changed (Circular 39: sent, decided, aired). */
   'bulletin.receipt': { bulletinId: string; communeId: string; state: ReceiptState; at: number };
+  /** An alarm opened, was acknowledged or cleared. */
+  'alarm.changed': { alarm: AlarmRecord; change: 'opened' | 'acknowledged' | 'cleared'; at: number };
+  /** A village outage opened, gained or got back a device, or cleared. */
+  'incident.changed': { incident: IncidentRecord; at: number };
   /** An account was created or changed, or its sessions or tokens ended, by any path. */
   'accounts.changed': AccountChange & { at: number };
   /**

@@ -9,6 +9,9 @@ import { type Clock, systemClock } from '../../devices/index.js';
 import { accountsFeature } from '../accounts/accounts-feature.js';
 import type { AuthService } from '../accounts/auth-service.js';
 import type { ScryptParams } from '../accounts/passwords.js';
+import type { AlarmEngine } from '../alarms/alarm-engine.js';
+import type { AlarmStore } from '../alarms/alarm-store.js';
+import { alarmsFeature } from '../alarms/alarms-feature.js';
 import { apiFeature, type Listening } from '../api/api-feature.js';
 import { auditFeature } from '../audit/audit-feature.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -120,6 +123,7 @@ function features(
     reportsFeature(),
     bulletinsFeature(),
     camerasFeature(),
+    alarmsFeature(),
     liveFeature(),
     sharingFeature(),
     ...(options.simulators ? [demoFeature(options.simulators)] : []),
@@ -272,6 +276,10 @@ export class Platform {
   /** The dispatcher and the broadcast log (tools that fill or read it directly: benchmarks, tests). */
   get broadcasts(): { dispatcher: Dispatcher; store: BroadcastStore } {
     return this.use('broadcasts');
+  }
+
+  get alarms(): { store: AlarmStore; engine: AlarmEngine } {
+    return this.use('alarms');
   }
 
   get bulletins(): BulletinService {

@@ -14,6 +14,8 @@ export interface Streams {
   /** May see a device's raw MQTT traffic (`device.watch`). */
   /** Receipts of bulletins from the province, for its communes' staff. */
   bulletins: boolean;
+  /** Alarms and village outages (police: outages, which say which cameras are blind). */
+  alarms: boolean;
   raw: boolean;
 }
 
@@ -30,6 +32,7 @@ export function streamsFor(principal: Principal): Streams {
     cameras: holds(principal, 'police', 'technician'),
     deliveries: holds(principal, 'operator'),
     bulletins: holds(principal, 'operator', 'approver', 'viewer'),
+    alarms: holds(principal, 'operator', 'technician', 'viewer', 'police'),
     raw: holds(principal, 'technician'),
   };
 }

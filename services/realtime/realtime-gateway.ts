@@ -61,7 +61,7 @@ interface SocketData {
 type ConsoleSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 /** Rooms: one per stream and commune ('*' for accounts that see every commune), one per watched device. */
-type Stream = 'clusters' | 'cameras' | 'deliveries' | 'bulletins';
+type Stream = 'clusters' | 'cameras' | 'deliveries' | 'bulletins' | 'alarms';
 const room = (stream: Stream, communeId: string | null) => `${stream}:${communeId ?? '*'}`;
 const deviceRoom = (deviceId: string) => `device:${deviceId}`;
 const PAGE = 500;
@@ -146,6 +146,35 @@ export class RealtimeGateway {
         if (!io) return;
         const receipt = { bulletinId, communeId, state, at: new Date(at).toISOString() };
         io.to([room('bulletins', null), room('bulletins', communeId)]).emit('bulletins.receipt', receipt);
+      }),
+      // Alarms and outages are rare: each goes out at once to its commune and to those who see all.
+      events.on('alarm.changed', ({ alarm, change }) => {
+        const io = this.io;
+        if (!io) return;
+        const payload = {
+          change,
+          id: alarm.id,
+          kind: alarm.kind,
+          severity: alarm.severity,
+          state: alarm.state,
+          deviceId: alarm.deviceId,
+          communeId: alarm.communeId,
+          held: alarm.held,
+          incidentId: alarm.incidentId,
+        };
+        io.to([room('alarms', null), room('alarms', alarm.communeId)]).emit('alarms.changed', payload);
+      }),
+      events.on('incident.changed', ({ incident }) => {
+        const io = this.io;
+        if (!io) return;
+        const payload = {
+          id: incident.id,
+          communeId: incident.communeId,
+          villageId: incident.villageId,
+          open: incident.clearedAt === null,
+          devices: incident.devices,
+        };
+        io.to([room('alarms', null), room('alarms', incident.communeId)]).emit('incidents.changed', payload);
       }),
       events.on('broadcast.delivery', ({ broadcastId, clusterId, state, at }) => {
         if (!this.anyoneListening()) return;
@@ -283,6 +312,7 @@ export class RealtimeGateway {
     }
     if (streams.deliveries) void socket.join(rooms('deliveries'));
     if (streams.bulletins) void socket.join(rooms('bulletins'));
+    if (streams.alarms) void socket.join(rooms('alarms'));
 
     socket.on('device.watch', (request, ack) => {
       if (typeof ack !== 'function') return;

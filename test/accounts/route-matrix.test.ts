@@ -794,6 +794,97 @@ describe('route × role matrix', () => {
         },
       ];
     })(),
+    // [alarms] routes
+    ...((): RouteSpec[] => {
+      let n = 0;
+      /** An open alarm on the base cluster, made as the engine makes them. */
+      const alarm = () => {
+        const id = `al-${(++n).toString(16).padStart(12, '0')}`;
+        t.platform.alarms.store.insert({
+          id,
+          kind: 'overheating',
+          severity: 'warning',
+          state: 'open',
+          deviceId: 'c-base',
+          deviceKind: 'cluster',
+          communeId: 'base',
+          villageId: 'v-base',
+          detail: '80 °C',
+          incidentId: null,
+          held: false,
+          openedAt: Date.now(),
+          acknowledgedAt: null,
+          acknowledgedBy: null,
+          note: null,
+          clearedAt: null,
+        });
+        return id;
+      };
+      const window = async () => {
+        const made = await t.api('/api/v1/maintenance', {
+          method: 'POST',
+          body: {
+            deviceIds: ['c-base'],
+            endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+            reason: 'Sửa',
+          },
+        });
+        return made.body.id as string;
+      };
+      const readers: Role[] = ['operator', 'technician', 'viewer'];
+      return [
+        { method: 'GET', path: '/api/v1/alarms', access: readers, call: () => ({ url: '/api/v1/alarms' }) },
+        {
+          method: 'POST',
+          path: '/api/v1/alarms/{id}/acknowledge',
+          access: ['operator', 'technician'],
+          call: () => ({ url: `/api/v1/alarms/${alarm()}/acknowledge`, body: { note: 'Đang xử lý' } }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/incidents',
+          access: [...readers, 'police'],
+          call: () => ({ url: '/api/v1/incidents' }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/alarm-rules/{communeId}',
+          access: readers,
+          call: () => ({ url: '/api/v1/alarm-rules/base' }),
+        },
+        {
+          method: 'PATCH',
+          path: '/api/v1/alarm-rules/{communeId}/{kind}',
+          access: ['technician'],
+          call: () => ({ url: '/api/v1/alarm-rules/base/overheating', body: { forS: 60 } }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/maintenance',
+          access: readers,
+          call: () => ({ url: '/api/v1/maintenance' }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/maintenance',
+          access: ['technician'],
+          call: () => ({
+            url: '/api/v1/maintenance',
+            body: {
+              deviceIds: ['c-base'],
+              endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+              reason: 'Sửa',
+            },
+          }),
+        },
+        {
+          method: 'DELETE',
+          path: '/api/v1/maintenance/{id}',
+          access: ['technician'],
+          call: async () => ({ url: `/api/v1/maintenance/${await window()}` }),
+        },
+      ];
+    })(),
     // [cameras] routes
     {
       method: 'GET',

@@ -16,6 +16,7 @@ import m0015 from './0015-provinces.js';
 import m0016 from './0016-provincial-bulletins.js';
 import m0017 from './0017-webhooks.js';
 import m0018 from './0018-broadcast-communes.js';
+import m0021 from './0021-alarms.js';
 
 /**
  * Forward-only migrations, applied in order and never edited once released: a change to the
@@ -40,4 +41,5 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 16, name: 'provincial-bulletins', sql: m0016 },
   { version: 17, name: 'webhooks', sql: m0017 },
   { version: 18, name: 'broadcast-communes', sql: m0018 },
+  { version: 21, name: 'alarms', sql: m0021 },
 ];

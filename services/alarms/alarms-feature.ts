@@ -1,0 +1,78 @@
+import { routePlugin } from '../api/route-plugin.js';
+import { NotFoundError } from '../errors.js';
+import type { Feature } from '../platform/feature.js';
+import { AlarmEngine, type DevicePlace } from './alarm-engine.js';
+import { alarmRoutes } from './alarm-routes.js';
+import { AlarmStore } from './alarm-store.js';
+
+declare module '../platform/feature.js' {
+  interface Provides {
+    alarms: { store: AlarmStore; engine: AlarmEngine };
+  }
+}
+
+/**
+ * Alarms that reach people: rules per commune, debounced alarms that are acknowledged and clear by
+ * themselves, village outages instead of storms, and maintenance windows that hold alarms.
+ */
+export function alarmsFeature(): Feature<'alarms'> {
+  let engine: AlarmEngine | null = null;
+  return {
+    name: 'alarms',
+    dependsOn: ['storage', 'registry', 'cameras'],
+    start(ctx) {
+      const registry = ctx.get('registry');
+      const cameras = ctx.get('cameras').store;
+      const store = new AlarmStore(ctx.get('storage').db);
+      const placeOf = (deviceId: string): DevicePlace | null => {
+        const cluster = registry.findCluster(deviceId);
+        if (cluster) return { kind: 'cluster', communeId: cluster.communeId, villageId: cluster.villageId };
+        try {
+          const camera = cameras.get(deviceId);
+          return { kind: 'camera', communeId: camera.communeId, villageId: camera.villageId ?? null };
+        } catch (error) {
+          if (error instanceof NotFoundError) return null;
+          throw error;
+        }
+      };
+      const devicesOfVillage = (villageId: string): string[] => [
+        ...registry.listClusters({ villageId }, { limit: 10_000, offset: 0 }).items.map((c) => c.id),
+        ...cameras.list({ villageId }, { limit: 10_000, offset: 0 }).items.map((c) => c.id),
+      ];
+      const villageName = (villageId: string) => {
+        try {
+          return registry.getVillage(villageId).name;
+        } catch {
+          return villageId;
+        }
+      };
+      engine = new AlarmEngine({
+        store,
+        events: ctx.events,
+        clock: ctx.clock,
+        logger: ctx.logger,
+        placeOf,
+        devicesOfVillage,
+        villageName,
+      });
+      engine.start();
+      ctx.routes(
+        routePlugin('alarm-routes', alarmRoutes, {
+          store,
+          engine,
+          registry,
+          clock: ctx.clock,
+          events: ctx.events,
+          placeOf,
+          devicesOfVillage,
+          villageName,
+        }),
+      );
+      return { store, engine };
+    },
+    stop() {
+      engine?.stop();
+      engine = null;
+    },
+  };
+}
