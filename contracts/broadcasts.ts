@@ -173,6 +173,25 @@ export const BroadcastDetailSchema = BroadcastSchema.extend({
     .describe('false while the disk could not store the broadcast: it was sent and is held in memory'),
 });
 
+/** After a bulletin: the villages it did not reach, each with its clusters that did not play it. */
+export const ReachSchema = z.object({
+  broadcastId: z.string(),
+  final: z.boolean().describe('false while deliveries are still open: the list may still shrink'),
+  villages: z.array(
+    z.object({
+      villageId: z.string(),
+      villageName: z.string(),
+      communeId: z.string(),
+      clusters: z.int().describe("the village's clusters this broadcast went to"),
+      heard: z.int(),
+      missing: z.array(
+        z.object({ clusterId: z.string(), state: z.enum(DELIVERY_STATES), reason: z.string().nullable() }),
+      ),
+      reached: z.boolean().describe('at least one of its clusters played it'),
+    }),
+  ),
+});
+
 export const EmergencyRequestSchema = z.strictObject({
   name: z.string().trim().min(1).max(120).optional(),
   content: ContentSchema,

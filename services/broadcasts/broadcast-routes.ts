@@ -5,6 +5,7 @@ import {
   BroadcastDetailSchema,
   EmergencyRequestSchema,
   LiveRequestSchema,
+  ReachSchema,
   type Targets,
 } from '../../contracts/broadcasts.js';
 import type { Clock } from '../../devices/index.js';
@@ -469,6 +470,51 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
       },
     },
     async (request) => detail(request.principal, request.params.id),
+  );
+
+  app.get(
+    '/broadcasts/:id/reach',
+    {
+      config: { access: ['operator', 'approver', 'viewer', 'technician'] },
+      schema: {
+        tags,
+        summary: 'The reach gap: villages whose clusters did not play the broadcast, to follow up',
+        description:
+          'Villages with at least one cluster that did not play it, worst first (none of their clusters ' +
+          'played it); a village none of whose clusters played it was not reached at all.',
+        params: z.object({ id: z.string().regex(/^b-[0-9a-f]{12}$/) }),
+        response: { 200: ReachSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const view = detail(request.principal, request.params.id);
+      const byVillage = new Map<string, typeof view.deliveries>();
+      for (const d of view.deliveries) {
+        const key = d.villageId ?? '';
+        byVillage.set(key, [...(byVillage.get(key) ?? []), d]);
+      }
+      const villages = [...byVillage.entries()]
+        .filter(([villageId]) => villageId !== '')
+        .map(([villageId, deliveries]) => {
+          const village = registry.getVillage(villageId);
+          const missing = deliveries.filter((d) => d.heard !== true);
+          return {
+            villageId,
+            villageName: village.name,
+            communeId: village.communeId,
+            clusters: deliveries.length,
+            heard: deliveries.length - missing.length,
+            missing: missing.map((d) => ({ clusterId: d.clusterId, state: d.state, reason: d.reason })),
+            reached: missing.length < deliveries.length,
+          };
+        })
+        .filter((v) => v.missing.length > 0)
+        .sort(
+          (a, b) => Number(a.reached) - Number(b.reached) || a.villageName.localeCompare(b.villageName, 'vi'),
+        );
+      const final = view.deliveries.every((d) => FINAL_DELIVERY_STATES.includes(d.state));
+      return { broadcastId: view.id, final, villages };
+    },
   );
 
   app.post(

@@ -670,6 +670,12 @@ describe('route × role matrix', () => {
       call: async () => ({ url: `/api/v1/broadcasts/${await liveBroadcast()}` }),
     },
     {
+      method: 'GET',
+      path: '/api/v1/broadcasts/{id}/reach',
+      access: ['operator', 'approver', 'viewer', 'technician'],
+      call: async () => ({ url: `/api/v1/broadcasts/${await liveBroadcast()}/reach` }),
+    },
+    {
       method: 'POST',
       path: '/api/v1/broadcasts/{id}/review',
       access: ['approver'],
