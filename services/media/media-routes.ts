@@ -53,10 +53,10 @@ const ContentQuery = z.object({
     .describe('the broadcast a signed link belongs to; it stops working when the broadcast is stopped'),
 });
 /**
- * Signed-in people who may listen to the library (approvers hear what they approve); devices come
- * with a signed link or their secret.
+ * Signed-in people who may listen to the library (approvers hear what they approve, viewers what
+ * aired); devices come with a signed link or their secret.
  */
-const LISTENERS = ['operator', 'approver', 'technician'] as const;
+const LISTENERS = ['operator', 'approver', 'viewer', 'technician'] as const;
 
 /** `Authorization: Basic base64(user:password)` [RFC 7617], or null when absent or malformed. */
 function basicCredentials(header: string | undefined): { username: string; password: string } | null {

@@ -339,13 +339,13 @@ describe('route × role matrix', () => {
     {
       method: 'GET',
       path: '/api/v1/media',
-      access: ['operator', 'approver', 'technician'],
+      access: ['operator', 'approver', 'viewer', 'technician'],
       call: () => ({ url: '/api/v1/media' }),
     },
     {
       method: 'GET',
       path: '/api/v1/media/{id}',
-      access: ['operator', 'approver', 'technician'],
+      access: ['operator', 'approver', 'viewer', 'technician'],
       call: async () => {
         const { storeWav } = await import('../media/audio-fixtures.js');
         return { url: `/api/v1/media/${await storeWav(t.platform.media)}` };
@@ -365,7 +365,7 @@ describe('route × role matrix', () => {
       // secret (test/media/download.test.ts); to sessions it answers as operator/approver/technician-only.
       method: 'GET',
       path: '/api/v1/media/{id}/content',
-      access: ['operator', 'approver', 'technician'],
+      access: ['operator', 'approver', 'viewer', 'technician'],
       call: async () => {
         const { storeWav } = await import('../media/audio-fixtures.js');
         return { url: `/api/v1/media/${await storeWav(t.platform.media)}/content` };

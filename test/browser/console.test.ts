@@ -59,7 +59,7 @@ describe.skipIf(skip !== null)(`operator console in Chromium${skip ? ` — skipp
   let browser: Browser;
 
   const signIn = async (
-    role: 'operator' | 'approver' | 'police' | 'technician' | 'admin',
+    role: 'operator' | 'approver' | 'viewer' | 'police' | 'technician' | 'admin',
     language?: 'en',
   ) => {
     await t.headersFor(role);
@@ -152,13 +152,14 @@ describe.skipIf(skip !== null)(`operator console in Chromium${skip ? ` — skipp
     rmSync(webRoot, { recursive: true, force: true });
   });
 
-  it('ships less than 265 KB of JavaScript, gzipped, with the map and chart loaded only where needed', () => {
+  it('ships less than 280 KB of JavaScript, gzipped, with the map and chart loaded only where needed', () => {
     const scripts = readdirSync(join(webRoot, 'assets')).filter((f) => f.endsWith('.js'));
     const gzipped = scripts.map(
       (f) => gzipSync(readFileSync(join(webRoot, 'assets', f)), { level: 9 }).length,
     );
-    // 250 KB until content approval, text read aloud and programmes (+14 KB with their words).
-    expect(gzipped.reduce((a, b) => a + b, 0)).toBeLessThan(265 * 1024);
+    // 250 KB until content approval, text read aloud and programmes (+14 KB with their words); 265 KB
+    // until the province's pages, the communes' inbox and account scopes (+13 KB with their words).
+    expect(gzipped.reduce((a, b) => a + b, 0)).toBeLessThan(280 * 1024);
     const entry = readFileSync(join(webRoot, 'index.html'), 'utf8');
     const entryScript = /src="\/assets\/([^"]+\.js)"/.exec(entry)?.[1] as string;
     const first = readFileSync(join(webRoot, 'assets', entryScript), 'utf8');
@@ -628,10 +629,20 @@ describe.skipIf(skip !== null)(`operator console in Chromium${skip ? ` — skipp
     });
     expect(sent.status).toBe(201);
     // Record names and ids are the users' own words, whatever they look like.
-    for (const role of ['operator', 'approver', 'technician', 'police', 'admin'] as const)
+    for (const role of ['operator', 'approver', 'viewer', 'technician', 'police', 'admin'] as const)
       await t.headersFor(role);
     const names = new Set<string>();
-    for (const path of ['/clusters', '/villages', '/cameras', '/users', '/groups', '/media', '/schedules']) {
+    for (const path of [
+      '/clusters',
+      '/villages',
+      '/cameras',
+      '/users',
+      '/groups',
+      '/media',
+      '/schedules',
+      '/communes',
+      '/provinces',
+    ]) {
       const answer = await t.api(`/api/v1${path}?limit=500`, { as: 'admin' });
       for (const item of (answer.body.items ?? []) as Record<string, unknown>[])
         for (const key of ['id', 'username', 'name', 'displayName', 'fileName', 'originalName'])
@@ -640,7 +651,7 @@ describe.skipIf(skip !== null)(`operator console in Chromium${skip ? ` — skipp
     }
     const words = new ForeignWords(ROOT, names);
     const found: string[] = [];
-    for (const role of ['operator', 'approver', 'technician', 'police', 'admin'] as const) {
+    for (const role of ['operator', 'approver', 'viewer', 'technician', 'police', 'admin'] as const) {
       const { page, errors, close } = await signIn(role);
       await page.locator('nav a').first().waitFor();
       const paths = await page

@@ -76,7 +76,9 @@ function Shell({ me, signOut, demo }: { me: Me; signOut: () => void; demo: boole
   const [location] = useLocation();
   const { connected } = useLive();
   const [menuOpen, setMenuOpen] = useState(false);
-  const visible = ROUTES.filter((route) => route.nav && allowed(me.roles, route.roles));
+  const visible = ROUTES.filter(
+    (route) => route.nav && allowed(me.roles, route.roles) && (route.offered?.(me) ?? true),
+  );
   const home = visible[0]?.path ?? '/';
 
   return (
@@ -117,6 +119,7 @@ function Shell({ me, signOut, demo }: { me: Me; signOut: () => void; demo: boole
                 onClick={() => setMenuOpen(false)}
               >
                 {t(route.nav ?? '')}
+                {route.badge ? <route.badge /> : null}
               </Link>
             </li>
           ))}

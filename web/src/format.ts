@@ -148,6 +148,31 @@ export function zoneMidnight(day: string, timeZone: string): Date {
   return new Date(guess - zoneOffset(new Date(guess), timeZone));
 }
 
+/** The instant a wall time (a datetime-local value, YYYY-MM-DDTHH:mm[:ss]) names in a time zone. */
+export function zoneInstant(wall: string, timeZone: string): Date {
+  const [day = '', time = ''] = wall.split('T');
+  const [y, m, d] = day.split('-').map(Number);
+  const [h, min, s] = time.split(':').map(Number);
+  const guess = Date.UTC(y ?? 1970, (m ?? 1) - 1, d ?? 1, h ?? 0, min ?? 0, s ?? 0);
+  return new Date(guess - zoneOffset(new Date(guess), timeZone));
+}
+
+/** An instant as a datetime-local value (YYYY-MM-DDTHH:mm:ss) on the wall clocks of a time zone. */
+export function wallTimeOf(at: Date, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(at);
+  const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '00';
+  return `${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}:${get('second')}`;
+}
+
 /** Adds whole days to a YYYY-MM-DD date. */
 export function addDays(day: string, days: number): string {
   const [y, m, d] = day.split('-').map(Number);

@@ -1,5 +1,6 @@
-import { lazy } from 'react';
-import type { Role } from './api/types';
+import { type ComponentType, lazy } from 'react';
+import type { Me, Role } from './api/types';
+import { InboxBadge } from './components/inbox-badge';
 
 export interface PageRoute {
   path: string;
@@ -7,10 +8,17 @@ export interface PageRoute {
   nav?: string;
   testId?: string;
   roles: readonly Role[];
+  /** Whether the navigation offers the page to an account its roles allow (default: yes). */
+  offered?: (me: Me) => boolean;
+  /** Drawn after the navigation label: how many things wait on the page. */
+  badge?: ComponentType;
   component: ReturnType<typeof lazy>;
 }
 
 const operators = ['operator', 'technician'] as const;
+/** Those who follow the bulletins of the province: who sends or schedules them, approves, or watches. */
+const bulletinReaders = ['operator', 'approver', 'viewer'] as const;
+const admin = (me: Me) => me.roles.includes('admin');
 
 /** One chunk per page, so Leaflet and uPlot only load where they are drawn. */
 export const ROUTES: PageRoute[] = [
@@ -28,6 +36,20 @@ export const ROUTES: PageRoute[] = [
     testId: 'nav-approvals',
     roles: ['approver'],
     component: lazy(() => import('./pages/approvals')),
+  },
+  {
+    // A province account's page, and the first of a province viewer.
+    path: '/province',
+    nav: 'nav.province',
+    testId: 'nav-province',
+    roles: bulletinReaders,
+    offered: (me) => me.user.provinceId !== null || admin(me),
+    component: lazy(() => import('./pages/province')),
+  },
+  {
+    path: '/province/bulletins/:id',
+    roles: bulletinReaders,
+    component: lazy(() => import('./pages/province-bulletin')),
   },
   {
     path: '/map',
@@ -56,6 +78,16 @@ export const ROUTES: PageRoute[] = [
     testId: 'nav-announcements',
     roles: ['operator'],
     component: lazy(() => import('./pages/announcements')),
+  },
+  {
+    // The communes' inbox; a province account follows the same receipts on its province page.
+    path: '/inbox',
+    nav: 'nav.inbox',
+    testId: 'nav-inbox',
+    roles: bulletinReaders,
+    offered: (me) => me.user.provinceId === null || admin(me),
+    badge: InboxBadge,
+    component: lazy(() => import('./pages/inbox')),
   },
   {
     path: '/groups',

@@ -1,4 +1,4 @@
-import { useSyncExternalStore } from 'react';
+import { useEffect, useRef, useSyncExternalStore } from 'react';
 import { io, type Socket } from 'socket.io-client';
 import type {
   CameraLive,
@@ -10,6 +10,8 @@ import type {
 } from '../../../contracts/realtime';
 
 export type { CameraLive, ClusterLive, DeliveryLive, RawMessage };
+/** A commune's receipt of a bulletin from the province changed. */
+export type ReceiptLive = Parameters<ServerToClientEvents['bulletins.receipt']>[0];
 
 /** A relayed message with a local sequence number, a stable key for lists. */
 export type KeptMessage = RawMessage & { seq: number };
@@ -42,6 +44,8 @@ export class LiveStore {
   private readonly messages = new Map<string, KeptMessage[]>();
   private sequence = 0;
   private readonly messageListeners = new Map<string, Set<() => void>>();
+  /** Told of every receipt, and with null after a reconnect (receipts may have been missed). */
+  private readonly receiptListeners = new Set<(receipt: ReceiptLive | null) => void>();
   /** Watch counts per device, so a watch survives reconnects and several views may share it. */
   private readonly watched = new Map<string, number>();
 
@@ -51,6 +55,7 @@ export class LiveStore {
     this.socket = socket;
     socket.on('connect', () => {
       this.set({ connected: true });
+      for (const listener of this.receiptListeners) listener(null);
       for (const deviceId of this.watched.keys()) socket.emit('device.watch', { deviceId }, () => {});
     });
     socket.on('disconnect', () => this.set({ connected: false }));
@@ -68,6 +73,9 @@ export class LiveStore {
         next.set(delivery.broadcastId, perCluster);
       }
       this.set({ deliveries: next });
+    });
+    socket.on('bulletins.receipt', (receipt) => {
+      for (const listener of this.receiptListeners) listener(receipt);
     });
     socket.on('device.messages', (messages) => {
       const touched = new Set<string>();
@@ -128,6 +136,12 @@ export class LiveStore {
     return () => set.delete(listener);
   }
 
+  /** Calls `listener` with each receipt as it changes, and with null on every (re)connection. */
+  subscribeReceipts(listener: (receipt: ReceiptLive | null) => void): () => void {
+    this.receiptListeners.add(listener);
+    return () => this.receiptListeners.delete(listener);
+  }
+
   messagesOf(deviceId: string): KeptMessage[] {
     let list = this.messages.get(deviceId);
     if (!list) {
@@ -157,6 +171,25 @@ export const live = new LiveStore();
 
 export function useLive(): LiveState {
   return useSyncExternalStore(live.subscribe, live.getState);
+}
+
+/**
+ * Calls `onChange` when a receipt the filter accepts changes, and after a reconnect: what to read
+ * again lives in the caller (a bulletin, an inbox, a count).
+ */
+export function useReceiptChanges(
+  onChange: () => void,
+  accept: (receipt: ReceiptLive) => boolean = () => true,
+) {
+  const latest = useRef({ onChange, accept });
+  latest.current = { onChange, accept };
+  useEffect(
+    () =>
+      live.subscribeReceipts((receipt) => {
+        if (receipt === null || latest.current.accept(receipt)) latest.current.onChange();
+      }),
+    [],
+  );
 }
 
 export function useDeviceMessages(deviceId: string): KeptMessage[] {

@@ -14,6 +14,12 @@ import type {
   TargetsSchema,
 } from '../../../contracts/broadcasts';
 import type {
+  BulletinCreateSchema,
+  BulletinSchema,
+  InboxItemSchema,
+  ProvinceOverviewSchema,
+} from '../../../contracts/bulletins';
+import type {
   CameraIncidentSchema,
   CameraWithHealthSchema,
   DiscoveredCameraSchema,
@@ -38,6 +44,7 @@ import type {
   ClusterStatusSchema,
   CommuneSchema,
   IssuedSecretSchema,
+  ProvinceSchema,
   VillageSchema,
 } from '../../../contracts/registry';
 import type {
@@ -60,6 +67,8 @@ export type PasswordChanged = z.infer<typeof PasswordChangedSchema>;
 
 export type ConsoleSettings = z.infer<typeof ConsoleSettingsSchema>;
 
+/** A province after the 2025 arrangement (34 of them). */
+export type Province = z.infer<typeof ProvinceSchema>;
 export type Commune = z.infer<typeof CommuneSchema>;
 export type Village = z.infer<typeof VillageSchema>;
 export type ClusterStatus = z.infer<typeof ClusterStatusSchema>;
@@ -136,3 +145,14 @@ export type HistoryAnswer = z.infer<typeof HistoryResponseSchema>;
 export type AuditEntry = z.infer<typeof AuditEntrySchema>;
 /** Demo mode: a simulated device's faults. */
 export type DemoFaults = z.infer<typeof DemoFaultsSchema>;
+
+/** A bulletin from the province, with every commune's receipt and the totals. */
+export type Bulletin = z.infer<typeof BulletinSchema>;
+export type BulletinCreate = z.input<typeof BulletinCreateSchema>;
+/** A commune's answer to a bulletin from the province, and what its clusters did. */
+export type Receipt = Bulletin['receipts'][number];
+export type ReceiptState = Receipt['state'];
+/** A commune's inbox entry: its receipt with the bulletin. */
+export type InboxItem = z.infer<typeof InboxItemSchema>;
+/** A province at a glance: each commune's fleet, what waits for it, the recent bulletins. */
+export type ProvinceOverview = z.infer<typeof ProvinceOverviewSchema>;

@@ -1,30 +1,44 @@
 import { useTranslation } from 'react-i18next';
-import type { Commune } from '../api/types';
+import type { Commune, Province } from '../api/types';
+import { useFetch } from '../api/use-fetch';
 import { useRecordForm } from '../api/use-record-editor';
+import { ErrorMessage } from './error-message';
 import { FormCard } from './form-card';
 import { TextField } from './text-field';
 
 interface Draft {
   id: string;
+  code: string;
   name: string;
+  provinceId: string;
+  district: string;
   approvalRequired: boolean;
 }
 
 function draftOf(commune: Commune | null): Draft {
   return {
     id: commune?.id ?? '',
+    code: commune?.code ?? '',
     name: commune?.name ?? '',
+    provinceId: commune?.provinceId ?? '',
+    district: commune?.district ?? '',
     approvalRequired: commune?.approvalRequired ?? false,
   };
 }
 
-/** The body of POST /communes, or of a PATCH naming only what changed. */
+/** The body of POST /communes, or of a PATCH naming only what changed; an emptied field is cleared (null). */
 function bodyOf(draft: Draft, before: Commune | null): Record<string, unknown> {
-  const fields = { name: draft.name.trim(), approvalRequired: draft.approvalRequired };
+  const fields = {
+    code: draft.code.trim() || null,
+    name: draft.name.trim(),
+    provinceId: draft.provinceId || null,
+    district: draft.district.trim() || null,
+    approvalRequired: draft.approvalRequired,
+  };
   if (!before) return { id: draft.id.trim(), ...fields };
   const patch: Record<string, unknown> = {};
-  if (fields.name !== before.name) patch.name = fields.name;
-  if (fields.approvalRequired !== before.approvalRequired) patch.approvalRequired = fields.approvalRequired;
+  for (const [key, value] of Object.entries(fields))
+    if (value !== before[key as keyof typeof fields]) patch[key] = value;
   return patch;
 }
 
@@ -39,6 +53,7 @@ export function CommuneForm({
   onCancel: () => void;
 }) {
   const { t } = useTranslation();
+  const provinces = useFetch<{ items: Province[] }>('/api/v1/provinces');
   const { draft, set, busy, error, submit } = useRecordForm<Commune, Draft>({
     collection: '/api/v1/communes',
     record: commune,
@@ -77,7 +92,43 @@ export function CommuneForm({
           onChange={(name) => set({ name })}
           testId="commune-form-name"
         />
+        <TextField
+          label={t('communes.code')}
+          inputMode="numeric"
+          pattern="[0-9]{5}"
+          maxLength={5}
+          value={draft.code}
+          onChange={(code) => set({ code })}
+          testId="commune-form-code"
+        >
+          <span className="muted">{t('communes.codeHint')}</span>
+        </TextField>
+        <label>
+          {t('communes.province')}
+          <select
+            value={draft.provinceId}
+            onChange={(event) => set({ provinceId: event.target.value })}
+            data-testid="commune-form-province"
+          >
+            <option value="">{t('communes.noProvince')}</option>
+            {provinces.data?.items.map((province) => (
+              <option key={province.id} value={province.id}>
+                {province.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <TextField
+          label={t('communes.district')}
+          maxLength={120}
+          value={draft.district}
+          onChange={(district) => set({ district })}
+          testId="commune-form-district"
+        >
+          <span className="muted">{t('communes.districtHint')}</span>
+        </TextField>
       </div>
+      <ErrorMessage error={provinces.error} />
       <label className="check">
         <input
           type="checkbox"

@@ -1,23 +1,23 @@
 import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError, api, type Page } from '../api/client';
-import type { Clash, Content, Level, Schedule, ScheduleResult, Station, Targets } from '../api/types';
+import type { Clash, Level, Schedule, ScheduleResult, Station, Targets } from '../api/types';
 import { toApiError, useFetch } from '../api/use-fetch';
 import { ApprovalChip, ReturnComment } from '../components/approval-state';
+import {
+  type ContentDraft,
+  ContentFields,
+  contentOf,
+  contentProblem,
+  EMPTY_CONTENT,
+  isRelay,
+} from '../components/content-fields';
 import { DataTable } from '../components/data-table';
 import { ErrorMessage } from '../components/error-message';
 import { FormActions } from '../components/form-card';
 import { type LunarDraft, LunarFields, lunarDraftOf, lunarOf, NEW_LUNAR } from '../components/lunar-fields';
-import { MediaPicker, useMediaLibrary } from '../components/media-picker';
-import {
-  type ItemDraft,
-  ProgrammeEditor,
-  programmeDraftOf,
-  programmeOf,
-  programmeReady,
-} from '../components/programme-editor';
+import { programmeDraftOf } from '../components/programme-editor';
 import { ScheduleRule } from '../components/schedule-rule';
-import { type Speech, SpeechFields } from '../components/speech-fields';
 import { countTargets, TargetPicker } from '../components/target-picker';
 import { TextField } from '../components/text-field';
 import { useContentWords } from '../content-words';
@@ -27,25 +27,10 @@ import { allowed, useSession } from '../session';
 const LEVELS: Level[] = ['normal', 'priority', 'emergency'];
 const WEEKDAYS = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'] as const;
 type Recurrence = 'once' | 'daily' | 'weekly' | 'lunar' | 'custom';
-type ContentKind = Content['kind'];
-/** The content choices of the form, each with its label's i18n key. */
-const CONTENT_KINDS: [ContentKind, string][] = [
-  ['media', 'schedule.contentMedia'],
-  ['tts', 'schedule.contentTts'],
-  ['programme', 'schedule.contentProgramme'],
-  ['stream', 'schedule.contentStream'],
-  ['station', 'schedule.contentStation'],
-];
 
-interface Draft {
+interface Draft extends ContentDraft {
   name: string;
   level: Level;
-  contentKind: ContentKind;
-  mediaId: string;
-  speech: Speech;
-  programme: ItemDraft[];
-  streamUrl: string;
-  stationId: string;
   start: string;
   recurrence: Recurrence;
   weekdays: string[];
@@ -54,20 +39,14 @@ interface Draft {
   lunar: LunarDraft;
   volume: string;
   repeat: string;
-  durationS: string;
   targets: Targets;
   enabled: boolean;
 }
 
 const EMPTY: Draft = {
+  ...EMPTY_CONTENT,
   name: '',
   level: 'normal',
-  contentKind: 'media',
-  mediaId: '',
-  speech: { text: '', voice: 'northern' },
-  programme: [],
-  streamUrl: '',
-  stationId: '',
   start: '',
   recurrence: 'once',
   weekdays: ['MO', 'TU', 'WE', 'TH', 'FR'],
@@ -76,15 +55,9 @@ const EMPTY: Draft = {
   lunar: NEW_LUNAR,
   volume: '',
   repeat: '1',
-  durationS: '',
   targets: {},
   enabled: true,
 };
-
-/** Content relayed for a time window of its own; everything else lasts as long as its audio. */
-function isRelay(kind: ContentKind): boolean {
-  return kind === 'stream' || kind === 'station';
-}
 
 function draftOf(schedule: Schedule): Draft {
   const rrule = schedule.rrule ?? '';
@@ -134,22 +107,6 @@ function rruleOf(draft: Draft): string | undefined {
       return `FREQ=WEEKLY;BYDAY=${draft.weekdays.join(',')}${until}`;
     case 'custom':
       return draft.rrule.trim() || undefined;
-  }
-}
-
-function contentOf(draft: Draft): Content {
-  switch (draft.contentKind) {
-    case 'media':
-      return { kind: 'media', mediaId: draft.mediaId };
-    case 'tts':
-      // The platform speaks the text when the schedule is saved and keeps the audio (mediaId).
-      return { kind: 'tts', text: draft.speech.text.trim(), voice: draft.speech.voice };
-    case 'programme':
-      return { kind: 'programme', items: programmeOf(draft.programme) };
-    case 'stream':
-      return { kind: 'stream', url: draft.streamUrl.trim() };
-    case 'station':
-      return { kind: 'station', stationId: draft.stationId };
   }
 }
 
@@ -321,8 +278,6 @@ function ScheduleForm({
   const [clashes, setClashes] = useState<Clash[]>([]);
   const [result, setResult] = useState<ScheduleResult | null>(null);
   const set = (patch: Partial<Draft>) => setDraft((current) => ({ ...current, ...patch }));
-  // One read of the library for every picker of a programme.
-  const library = useMediaLibrary(draft.contentKind === 'programme');
   const lunar = draft.recurrence === 'lunar';
   const lunarRule = lunar ? lunarOf(draft.lunar) : null;
 
@@ -336,12 +291,9 @@ function ScheduleForm({
       setError(new ApiError(400, 'invalid_lunar', t('schedule.lunarInvalid')));
       return;
     }
-    if (draft.contentKind === 'tts' && draft.speech.text.trim() === '') {
-      setError(new ApiError(400, 'no_text', t('schedule.needText')));
-      return;
-    }
-    if (draft.contentKind === 'programme' && !programmeReady(draft.programme)) {
-      setError(new ApiError(400, 'programme_incomplete', t('programme.incomplete')));
+    const problem = contentProblem(draft);
+    if (problem) {
+      setError(new ApiError(400, problem.code, t(problem.key)));
       return;
     }
     setBusy(true);
@@ -404,78 +356,7 @@ function ScheduleForm({
             ))}
           </select>
         </label>
-        <fieldset className="inline">
-          <legend>{t('schedule.content')}</legend>
-          {CONTENT_KINDS.map(([kind, label]) => (
-            <label key={kind}>
-              <input
-                type="radio"
-                name="content"
-                checked={draft.contentKind === kind}
-                onChange={() => set({ contentKind: kind })}
-                data-testid={`content-${kind}`}
-              />
-              {t(label)}
-            </label>
-          ))}
-        </fieldset>
-        {draft.contentKind === 'media' ? (
-          <MediaPicker id="schedule-media" value={draft.mediaId} onChange={(mediaId) => set({ mediaId })} />
-        ) : null}
-        {draft.contentKind === 'tts' ? (
-          <SpeechFields
-            legend={t('schedule.contentTts')}
-            value={draft.speech}
-            onChange={(speech) => set({ speech })}
-            testIdPrefix="content-tts"
-          />
-        ) : null}
-        {draft.contentKind === 'programme' ? (
-          <ProgrammeEditor
-            value={draft.programme}
-            onChange={(programme) => set({ programme })}
-            library={library}
-          />
-        ) : null}
-        {draft.contentKind === 'stream' ? (
-          <TextField
-            label={t('schedule.streamUrl')}
-            type="url"
-            required
-            value={draft.streamUrl}
-            onChange={(streamUrl) => set({ streamUrl })}
-          />
-        ) : null}
-        {draft.contentKind === 'station' ? (
-          <label>
-            {t('schedule.station')}
-            <select
-              required
-              value={draft.stationId}
-              onChange={(e) => set({ stationId: e.target.value })}
-              data-testid="station-select"
-            >
-              <option value="">{t('stations.choose')}</option>
-              {stations.map((station) => (
-                <option key={station.id} value={station.id}>
-                  {station.name}
-                </option>
-              ))}
-            </select>
-          </label>
-        ) : null}
-        {isRelay(draft.contentKind) ? (
-          <TextField
-            label={t('schedule.duration')}
-            type="number"
-            required
-            min={1}
-            max={86_400}
-            value={draft.durationS}
-            onChange={(durationS) => set({ durationS })}
-            testId="schedule-duration"
-          />
-        ) : null}
+        <ContentFields value={draft} onChange={set} stations={stations} />
         <TextField
           label={t(lunar ? 'schedule.lunarStart' : 'schedule.start', { zone: format.timeZone })}
           type="datetime-local"

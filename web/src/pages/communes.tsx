@@ -39,10 +39,14 @@ export default function CommunesPage() {
         rowAttributes={(commune) => ({
           'data-testid': `commune-${commune.id}`,
           'data-approval-required': String(commune.approvalRequired),
+          'data-province': commune.provinceId ?? undefined,
+          'data-code': commune.code ?? undefined,
         })}
         columns={[
+          { header: t('communes.code'), cell: (commune) => commune.code ?? t('common.none') },
           { header: t('communes.name'), names: true, cell: (commune) => commune.name },
           { header: t('communes.province'), cell: (commune) => commune.province ?? t('common.none') },
+          { header: t('communes.districtShort'), cell: (commune) => commune.district ?? t('common.none') },
           {
             header: t('communes.approval'),
             cell: (commune) =>

@@ -1,16 +1,32 @@
 import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { type ApiError, api, type Page } from '../api/client';
-import type { Role, User } from '../api/types';
+import { ApiError, api, type Page } from '../api/client';
+import type { Commune, Province, Role, User } from '../api/types';
 import { toApiError, useFetch } from '../api/use-fetch';
+import {
+  EVERYWHERE,
+  type ScopeDraft,
+  ScopeFields,
+  scopeBody,
+  scopeDraftOf,
+  scopeProblem,
+  useScopeWords,
+} from '../components/account-scope';
 import { DataTable } from '../components/data-table';
+import { Dialog } from '../components/dialog';
 import { ErrorMessage } from '../components/error-message';
 import { FormActions } from '../components/form-card';
 import { PASSWORD_MIN_LENGTH, PasswordResetDialog } from '../components/password-reset';
 import { TextField } from '../components/text-field';
 import { useFormat } from '../format';
 
-const ROLES: Role[] = ['admin', 'operator', 'approver', 'police', 'technician'];
+const ROLES: Role[] = ['admin', 'operator', 'approver', 'viewer', 'police', 'technician'];
+
+/** The communes and provinces a scope is chosen from. */
+interface Places {
+  communes: Commune[];
+  provinces: Province[];
+}
 
 function RoleChecks({
   value,
@@ -44,9 +60,14 @@ export default function UsersPage() {
   const { t } = useTranslation();
   const format = useFormat();
   const users = useFetch<Page<User>>('/api/v1/users', { limit: 500 });
+  const communes = useFetch<Page<Commune>>('/api/v1/communes', { limit: 500 });
+  const provinces = useFetch<{ items: Province[] }>('/api/v1/provinces');
+  const places: Places = { communes: communes.data?.items ?? [], provinces: provinces.data?.items ?? [] };
+  const scopeWords = useScopeWords(places.communes, places.provinces);
   const [error, setError] = useState<ApiError | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
   const [resetting, setResetting] = useState<User | null>(null);
+  const [scoping, setScoping] = useState<User | null>(null);
 
   const patch = (user: User, body: Partial<Pick<User, 'roles' | 'disabled' | 'displayName'>>) => {
     setError(null);
@@ -61,9 +82,9 @@ export default function UsersPage() {
   return (
     <section>
       <h1>{t('users.title')}</h1>
-      <CreateUser onCreated={users.reload} />
+      <CreateUser onCreated={users.reload} places={places} />
       <DataTable
-        error={error ?? users.error}
+        error={error ?? users.error ?? communes.error ?? provinces.error}
         rows={users.data?.items}
         rowKey={(user) => user.id}
         rowAttributes={(user) => ({
@@ -95,7 +116,15 @@ export default function UsersPage() {
                 user.roles.map((role) => t(`role.${role}`)).join(', ')
               ),
           },
-          { header: t('users.commune'), cell: (user) => user.communeId ?? t('users.allCommunes') },
+          {
+            header: t('users.scope'),
+            cell: (user) => scopeWords(user),
+            data: (user) => ({
+              'data-testid': 'user-scope',
+              'data-province': user.provinceId ?? undefined,
+              'data-communes': user.communeIds.join(',') || undefined,
+            }),
+          },
           { header: t('users.lastLogin'), cell: (user) => format.dateTime(user.lastLoginAt) },
           {
             header: t('common.actions'),
@@ -104,6 +133,13 @@ export default function UsersPage() {
               <>
                 <button type="button" onClick={() => setEditing(editing === user.id ? null : user.id)}>
                   {editing === user.id ? t('common.done') : t('users.editRoles')}
+                </button>
+                <button
+                  type="button"
+                  onClick={() => setScoping(user)}
+                  data-testid={`user-edit-scope-${user.username}`}
+                >
+                  {t('users.editScope')}
                 </button>
                 <button type="button" onClick={() => patch(user, { disabled: !user.disabled })}>
                   {user.disabled ? t('users.enable') : t('users.disable')}
@@ -121,27 +157,90 @@ export default function UsersPage() {
         ]}
       />
       <PasswordResetDialog user={resetting} onClose={() => setResetting(null)} />
+      <Dialog
+        open={scoping !== null}
+        title={t('users.scopeTitle', { name: scoping?.username ?? '' })}
+        onClose={() => setScoping(null)}
+        testId="user-scope-dialog"
+      >
+        {scoping ? (
+          <ScopeEditor
+            key={scoping.id}
+            user={scoping}
+            places={places}
+            onClose={() => setScoping(null)}
+            onSaved={() => {
+              setScoping(null);
+              users.reload();
+            }}
+          />
+        ) : null}
+      </Dialog>
     </section>
   );
 }
 
-function CreateUser({ onCreated }: { onCreated: () => void }) {
+/** Changes where an account may act: every commune, one, several, or a province. */
+function ScopeEditor({
+  user,
+  places,
+  onClose,
+  onSaved,
+}: {
+  user: User;
+  places: Places;
+  onClose: () => void;
+  onSaved: () => void;
+}) {
+  const { t } = useTranslation();
+  const [scope, setScope] = useState<ScopeDraft>(() => scopeDraftOf(user));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const problem = scopeProblem(scope);
+    if (problem) {
+      setError(new ApiError(400, 'scope_incomplete', t(problem)));
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    api<User>(`/api/v1/users/${user.id}`, { method: 'PATCH', body: scopeBody(scope) })
+      .then(onSaved)
+      .catch((caught: unknown) => setError(toApiError(caught)))
+      .finally(() => setBusy(false));
+  };
+  return (
+    <form className="form" onSubmit={submit}>
+      <ScopeFields value={scope} onChange={setScope} prefix="edit" {...places} />
+      <ErrorMessage error={error} />
+      <FormActions label={t('common.save')} disabled={busy} testId="user-scope-save" onCancel={onClose} />
+    </form>
+  );
+}
+
+function CreateUser({ onCreated, places }: { onCreated: () => void; places: Places }) {
   const { t } = useTranslation();
   const [username, setUsername] = useState('');
   const [displayName, setDisplayName] = useState('');
   const [password, setPassword] = useState('');
   const [roles, setRoles] = useState<Role[]>(['operator']);
-  const [communeId, setCommuneId] = useState('');
+  const [scope, setScope] = useState<ScopeDraft>(EVERYWHERE);
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
+    const problem = scopeProblem(scope);
+    if (problem) {
+      setError(new ApiError(400, 'scope_incomplete', t(problem)));
+      return;
+    }
     setBusy(true);
     setError(null);
     api<User>('/api/v1/users', {
       method: 'POST',
-      body: { username, displayName, password, roles, communeId: communeId || undefined },
+      body: { username, displayName, password, roles, ...scopeBody(scope) },
     })
       .then(() => {
         setUsername('');
@@ -163,8 +262,15 @@ function CreateUser({ onCreated }: { onCreated: () => void }) {
           autoComplete="off"
           value={username}
           onChange={setUsername}
+          testId="user-form-username"
         />
-        <TextField label={t('users.displayName')} required value={displayName} onChange={setDisplayName} />
+        <TextField
+          label={t('users.displayName')}
+          required
+          value={displayName}
+          onChange={setDisplayName}
+          testId="user-form-display-name"
+        />
         <TextField
           label={t('users.password')}
           required
@@ -173,14 +279,10 @@ function CreateUser({ onCreated }: { onCreated: () => void }) {
           autoComplete="new-password"
           value={password}
           onChange={setPassword}
-        />
-        <TextField
-          label={t('users.commune')}
-          value={communeId}
-          placeholder={t('users.allCommunes')}
-          onChange={setCommuneId}
+          testId="user-form-password"
         />
         <RoleChecks prefix="new" value={roles} onChange={setRoles} />
+        <ScopeFields value={scope} onChange={setScope} prefix="new" {...places} />
         <ErrorMessage error={error} />
         <FormActions label={t('common.save')} disabled={busy} testId="user-save" />
       </form>
