@@ -1,0 +1,287 @@
+import type { Logger } from 'pino';
+import type { Level } from '../../contracts/broadcasts.js';
+import { DELIVERY_STATES, type DeliveryState } from '../../contracts/broadcasts.js';
+import {
+  FAULT_STATES,
+  type SummaryCommune,
+  type SummaryFigures,
+  type SummaryReport,
+} from '../../contracts/reports.js';
+import type { Clock } from '../../devices/index.js';
+import { uptimePercent } from '../history/availability.js';
+import {
+  type DeviceAvailability,
+  type TelemetryStore,
+  TelemetryUnavailableError,
+} from '../history/telemetry-store.js';
+import type { RegistryStore } from '../registry/registry-store.js';
+import { isoTime } from '../time.js';
+import type { DeliveryTotals, SummaryQueries } from './summary-queries.js';
+
+/** Who the report is for: resolved from the query and the caller's communes by the routes. */
+export interface ReportScope {
+  kind: SummaryReport['scope']['kind'];
+  id: string | null;
+  name: string;
+  /** The communes it covers; null for every commune. */
+  communeIds: readonly string[] | null;
+  /** The zone its dates are written in: the commune's, else the platform's default. */
+  timeZone: string;
+}
+
+export interface ReportServiceDeps {
+  queries: SummaryQueries;
+  registry: RegistryStore;
+  telemetry: TelemetryStore;
+  /** Writes the delivery changes the broadcast store still holds in memory: the report reads the tables. */
+  flushDeliveries(): void;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Failure reasons listed at most. */
+const MAX_FAILURE_ROWS = 50;
+/** Up to this many clusters, deliveries are looked up cluster by cluster (see SummaryScope.clusterIds). */
+const SMALL_SCOPE_CLUSTERS = 200;
+
+const LEVELS: readonly Level[] = ['emergency', 'priority', 'normal'];
+
+const percent = (part: number, whole: number): number | null =>
+  whole === 0 ? null : Math.round((part / whole) * 10_000) / 100;
+
+function emptyTotals(): DeliveryTotals {
+  return {
+    targeted: 0,
+    done: 0,
+    heard: 0,
+    byState: Object.fromEntries(DELIVERY_STATES.map((s) => [s, 0])) as Record<DeliveryState, number>,
+    airedMs: 0,
+    clusterAiredMs: 0,
+    speakerFaults: 0,
+  };
+}
+
+function addTotals(into: DeliveryTotals, from: DeliveryTotals): void {
+  into.targeted += from.targeted;
+  into.done += from.done;
+  into.heard += from.heard;
+  into.airedMs += from.airedMs;
+  into.clusterAiredMs += from.clusterAiredMs;
+  into.speakerFaults += from.speakerFaults;
+  for (const state of DELIVERY_STATES) into.byState[state] += from.byState[state];
+}
+
+function emptyBulletins(): SummaryFigures['bulletins'] {
+  const byLevel = Object.fromEntries(
+    LEVELS.map((level) => [level, { province: 0, commune: 0, total: 0 }]),
+  ) as SummaryFigures['bulletins']['byLevel'];
+  return { total: 0, byLevel };
+}
+
+function countBulletin(
+  into: SummaryFigures['bulletins'],
+  level: Level,
+  fromProvince: boolean,
+  count: number,
+): void {
+  const row = into.byLevel[level];
+  if (fromProvince) row.province += count;
+  else row.commune += count;
+  row.total += count;
+  into.total += count;
+}
+
+interface AvailabilitySum {
+  clusters: number;
+  onlineMs: number;
+  offlineMs: number;
+  unknownMs: number;
+  withOutage: number;
+}
+
+function figures(
+  bulletins: SummaryFigures['bulletins'],
+  totals: DeliveryTotals,
+  availability: AvailabilitySum | null,
+): SummaryFigures {
+  return {
+    bulletins,
+    airedS: totals.airedMs / 1000,
+    clusterAiredS: totals.clusterAiredMs / 1000,
+    deliveries: {
+      targeted: totals.targeted,
+      done: totals.done,
+      heard: totals.heard,
+      deliveryPct: percent(totals.done, totals.targeted),
+      heardPct: percent(totals.heard, totals.targeted),
+      byState: totals.byState,
+    },
+    availability: availability && {
+      clusters: availability.clusters,
+      uptimePct: uptimePercent(availability),
+      onlineS: availability.onlineMs / 1000,
+      offlineS: availability.offlineMs / 1000,
+      unknownS: availability.unknownMs / 1000,
+      clustersWithOutage: availability.withOutage,
+    },
+    faults: {
+      failedDeliveries: FAULT_STATES.reduce((sum, state) => sum + totals.byState[state], 0),
+      speakerFaultDeliveries: totals.speakerFaults,
+      clustersWithOutage: availability ? availability.withOutage : null,
+    },
+  };
+}
+
+/**
+ * The report a commune (or a province) sends upward (Circular 39): bulletins by level and origin,
+ * hours aired, the delivery rate per bulletin, the clusters' availability and the faults, per
+ * commune and for the whole scope. Aggregated in SQL (SummaryQueries); availability comes from the
+ * history store, and a history store that does not answer leaves only those figures out.
+ */
+export class ReportService {
+  private readonly logger: Logger;
+
+  constructor(private readonly deps: ReportServiceDeps) {
+    this.logger = deps.logger.child({ component: 'reports' });
+  }
+
+  async summary(
+    scope: ReportScope,
+    range: { from: number; to: number },
+    page: { limit: number; offset: number },
+  ): Promise<SummaryReport> {
+    const { registry, queries } = this.deps;
+    // What the dispatcher changed this turn is on disk before the tables are read.
+    this.deps.flushDeliveries();
+    const inScope = scope.communeIds === null ? null : new Set(scope.communeIds);
+    const communes = registry
+      .listCommunes({ limit: Number.MAX_SAFE_INTEGER, offset: 0 })
+      .items.filter((c) => inScope === null || inScope.has(c.id));
+    const clusters = registry.clusterPlacements().filter((c) => inScope === null || inScope.has(c.communeId));
+    const query = {
+      ...range,
+      communeIds: scope.communeIds,
+      clusterIds:
+        inScope !== null && clusters.length <= SMALL_SCOPE_CLUSTERS ? clusters.map((c) => c.id) : undefined,
+    };
+
+    const perCommune = new Map(
+      communes.map((c) => [c.id, { bulletins: emptyBulletins(), totals: emptyTotals() }]),
+    );
+    for (const row of queries.byCommune(query)) {
+      const commune = perCommune.get(row.communeId);
+      if (!commune) continue;
+      countBulletin(commune.bulletins, row.level, row.fromProvince, row.bulletins);
+      addTotals(commune.totals, row);
+    }
+    const scopeBulletins = emptyBulletins();
+    for (const row of queries.bulletinsOfScope(query))
+      countBulletin(scopeBulletins, row.level, row.fromProvince, row.bulletins);
+    const scopeTotals = emptyTotals();
+    for (const { totals } of perCommune.values()) addTotals(scopeTotals, totals);
+
+    const { byCommune: availability, error: availabilityError } = await this.availability(clusters, range);
+    const scopeAvailability = availability && sumAvailability([...availability.values()]);
+
+    const rows: SummaryCommune[] = communes.map((c) => {
+      const own = perCommune.get(c.id) ?? { bulletins: emptyBulletins(), totals: emptyTotals() };
+      return {
+        id: c.id,
+        name: c.name,
+        code: c.code,
+        provinceId: c.provinceId,
+        province: c.province,
+        ...figures(
+          own.bulletins,
+          own.totals,
+          availability ? (availability.get(c.id) ?? sumAvailability([])) : null,
+        ),
+      };
+    });
+    const broadcasts = queries.broadcasts(query, page).map((b) => ({
+      id: b.id,
+      name: b.name,
+      kind: b.kind,
+      level: b.level,
+      origin: b.bulletinId ? ('province' as const) : ('commune' as const),
+      bulletinId: b.bulletinId,
+      startAt: isoTime(b.startAt),
+      endAt: isoTime(b.endAt),
+      status: b.status,
+      communes: b.communes,
+      targeted: b.targeted,
+      done: b.done,
+      heard: b.heard,
+      deliveryPct: percent(b.done, b.targeted),
+      airedS: b.airedMs / 1000,
+    }));
+    return {
+      from: isoTime(range.from),
+      to: isoTime(range.to),
+      generatedAt: isoTime(this.deps.clock.now()),
+      timeZone: scope.timeZone,
+      scope: { kind: scope.kind, id: scope.id, name: scope.name },
+      total: { ...figures(scopeBulletins, scopeTotals, scopeAvailability), communes: rows.length },
+      communes: rows,
+      failures: queries.failures(query, MAX_FAILURE_ROWS),
+      broadcasts: { items: broadcasts, total: scopeBulletins.total, ...page },
+      availabilityError,
+    };
+  }
+
+  /** Per commune, its clusters' availability over the period so far; null with the reason when history is down. */
+  private async availability(
+    clusters: readonly { id: string; communeId: string }[],
+    range: { from: number; to: number },
+  ): Promise<{ byCommune: Map<string, AvailabilitySum> | null; error: string | null }> {
+    // Time after now is neither up nor down yet.
+    const until = Math.min(range.to, this.deps.clock.now());
+    let results: DeviceAvailability[];
+    if (until <= range.from) {
+      results = clusters.map((c) => ({ device: c.id, onlineMs: 0, offlineMs: 0, unknownMs: 0 }));
+    } else {
+      try {
+        results = await this.deps.telemetry.availability({
+          devices: clusters.map((c) => c.id),
+          from: range.from,
+          to: until,
+        });
+      } catch (error) {
+        if (!(error instanceof TelemetryUnavailableError)) throw error;
+        // The rest of the report stands; the answer says why these figures are missing.
+        this.logger.warn({ err: error }, 'summary report without availability: the history store failed');
+        return { byCommune: null, error: error.message };
+      }
+    }
+    const byDevice = new Map(results.map((r) => [r.device, r]));
+    const members = new Map<string, DeviceAvailability[]>();
+    for (const c of clusters) {
+      const own = members.get(c.communeId) ?? [];
+      own.push(
+        byDevice.get(c.id) ?? { device: c.id, onlineMs: 0, offlineMs: 0, unknownMs: until - range.from },
+      );
+      members.set(c.communeId, own);
+    }
+    return {
+      byCommune: new Map([...members].map(([communeId, list]) => [communeId, sumAvailability(list)])),
+      error: null,
+    };
+  }
+}
+
+function sumAvailability(parts: readonly (DeviceAvailability | AvailabilitySum)[]): AvailabilitySum {
+  const sum: AvailabilitySum = { clusters: 0, onlineMs: 0, offlineMs: 0, unknownMs: 0, withOutage: 0 };
+  for (const p of parts) {
+    sum.onlineMs += p.onlineMs;
+    sum.offlineMs += p.offlineMs;
+    sum.unknownMs += p.unknownMs;
+    if ('clusters' in p) {
+      sum.clusters += p.clusters;
+      sum.withOutage += p.withOutage;
+    } else {
+      sum.clusters += 1;
+      if (p.offlineMs > 0) sum.withOutage += 1;
+    }
+  }
+  return sum;
+}
