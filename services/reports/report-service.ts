@@ -39,6 +39,11 @@ export interface ReportServiceDeps {
   logger: Logger;
 }
 
+/** Reports kept in memory at most, and for how long (a period still going on; one long over). */
+const REPORTS_KEPT = 64;
+const REPORT_FRESH_MS = 30_000;
+const REPORT_PAST_MS = 600_000;
+
 /** Failure reasons listed at most. */
 const MAX_FAILURE_ROWS = 50;
 /** Up to this many clusters, deliveries are looked up cluster by cluster (see SummaryScope.clusterIds). */
@@ -140,12 +145,36 @@ function figures(
  */
 export class ReportService {
   private readonly logger: Logger;
+  /** Reports recently made, by scope, period and page: a province's month is asked for again and again. */
+  private readonly cache = new Map<string, { until: number; report: Promise<SummaryReport> }>();
 
   constructor(private readonly deps: ReportServiceDeps) {
     this.logger = deps.logger.child({ component: 'reports' });
   }
 
-  async summary(
+  /**
+   * The report, made again at most every REPORT_FRESH_MS for a period that is still going on, and
+   * kept REPORT_PAST_MS for one that ended an hour ago or more (its broadcasts are all final).
+   */
+  summary(
+    scope: ReportScope,
+    range: { from: number; to: number },
+    page: { limit: number; offset: number },
+  ): Promise<SummaryReport> {
+    const now = this.deps.clock.now();
+    const key = JSON.stringify([scope, range, page]);
+    const kept = this.cache.get(key);
+    if (kept && kept.until > now) return kept.report;
+    for (const [k, entry] of this.cache) if (entry.until <= now) this.cache.delete(k);
+    while (this.cache.size >= REPORTS_KEPT) this.cache.delete(this.cache.keys().next().value as string);
+    const report = this.make(scope, range, page);
+    const until = now + (range.to <= now - 3_600_000 ? REPORT_PAST_MS : REPORT_FRESH_MS);
+    this.cache.set(key, { until, report });
+    report.catch(() => this.cache.delete(key));
+    return report;
+  }
+
+  private async make(
     scope: ReportScope,
     range: { from: number; to: number },
     page: { limit: number; offset: number },
