@@ -8,6 +8,7 @@ import { ensureDemoAccounts } from '../services/demo/demo-accounts.js';
 import { demoSimulators } from '../services/demo/demo-simulators.js';
 import { NotFoundError } from '../services/errors.js';
 import { Platform } from '../services/platform/platform.js';
+import { parseCameraEvent } from '../simulators/onvif-camera/event-messages.js';
 import { parseCameraFault } from '../simulators/onvif-camera/faults.js';
 import { HUONG_DAO_CAMERA_SITES, SimulatedCameraFleet } from '../simulators/onvif-camera/fleet.js';
 import type { SimulatedCamera } from '../simulators/onvif-camera/simulated-camera.js';
@@ -142,7 +143,7 @@ process.stdout.write(
     `  sign in:          curl -c cookies.txt -H 'content-type: application/json' -d '{"username":"admin","password":"…"}' ${http}/api/v1/auth/login`,
     '',
     'Simulator console: type "help" for commands (e.g. "fault hd-c03 power-cut"; cameras:',
-    '"camera-fault 2 offline", "camera-clear all"); Ctrl-C stops.',
+    '"camera-fault 2 offline", "camera-clear all", "camera-event 2 motion"); Ctrl-C stops.',
     '',
   ].join('\n'),
 );
@@ -188,9 +189,20 @@ const stop = async () => {
 }
 stopOnSignal(logger, stop);
 
-/** `camera-fault <n|all> <kind> [arg]` and `camera-clear <n|all>`; false for other commands. */
+/**
+ * `camera-fault <n|all> <kind> [arg]`, `camera-clear <n|all>` and
+ * `camera-event <n|all> <motion|tamper|video-loss> [seconds|on|off] [channel]`; false for other commands.
+ */
 function runCameraCommand(line: string): Promise<void> | false {
-  const [command, target = 'all', kind, arg] = line.trim().split(/\s+/);
+  const [command, target = 'all', kind, arg, channel] = line.trim().split(/\s+/);
+  if (command === 'camera-event') {
+    if (!kind)
+      throw new Error('usage: camera-event <n|all> <motion|tamper|video-loss> [seconds|on|off] [channel]');
+    const spec = parseCameraEvent(kind, arg, channel);
+    for (const camera of cameraFleet.select(target)) camera.raiseEvent(spec);
+    process.stdout.write(`camera ${target}: ${kind} ${spec.active ? 'started' : 'ended'}\n`);
+    return Promise.resolve();
+  }
   if (command === 'camera-fault') {
     if (!kind)
       throw new Error(

@@ -1,8 +1,12 @@
 import { z } from 'zod';
+import { CAMERA_EVENT_KINDS } from '../devices/onvif-camera/event-topics.js';
 import { DeviceIdSchema } from '../devices/shared/device-id.js';
 import { LocationSchema, SlugSchema } from './registry.js';
 
 const name = z.string().trim().min(1).max(120);
+
+/** An ONVIF ReferenceToken (ONVIF schema: a string of at most 64 characters). */
+const TokenSchema = z.string().min(1).max(64);
 
 /** The ONVIF device service address (ONVIF Core §5.1: http(s)://host[:port]/onvif/device_service). */
 const XAddrSchema = z.url({ protocol: /^https?$/ }).max(512);
@@ -28,6 +32,14 @@ export const CameraCreateSchema = z.strictObject({
     .nullable()
     .optional()
     .describe('the WS-Discovery endpoint address (urn:uuid:…) when onboarded from discovery'),
+  videoSourceToken: TokenSchema.nullable()
+    .optional()
+    .describe(
+      'the channel: the video source this camera shows (POST …/probe-channels lists them); unique per address',
+    ),
+  profileToken: TokenSchema.nullable()
+    .optional()
+    .describe("the profile polled and streamed; default the device's first profile"),
 });
 export type CameraCreate = z.infer<typeof CameraCreateSchema>;
 
@@ -44,6 +56,8 @@ export const CameraSchema = z.object({
   xaddr: z.string(),
   username: z.string(),
   endpointUrn: z.string().nullable(),
+  videoSourceToken: z.string().nullable(),
+  profileToken: z.string().nullable(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
@@ -66,8 +80,21 @@ export const CameraHealthSchema = z.object({
 });
 export type CameraHealth = z.infer<typeof CameraHealthSchema>;
 
+/** The camera's event subscription, as the technician needs to see it. */
+export const CameraEventFeedSchema = z.object({
+  state: z
+    .enum(['starting', 'subscribed', 'retrying', 'unsupported'])
+    .describe(
+      'unsupported: the device offers no PullPoint events (checked again hourly and when it comes back)',
+    ),
+  kinds: z.array(z.enum(CAMERA_EVENT_KINDS)).describe('the events the device offers'),
+  since: z.iso.datetime(),
+  lastError: z.string().nullable(),
+});
+
 export const CameraWithHealthSchema = CameraSchema.extend({
   health: CameraHealthSchema,
+  events: CameraEventFeedSchema.nullable().describe('null until the events subscription has started'),
   uptime: z.object({
     last24hPct: z.number().nullable().describe('usable (ok or degraded) share of the known time'),
     last7dPct: z.number().nullable(),
@@ -115,3 +142,56 @@ export const PollResultSchema = z.object({
   snapshotUri: z.string().nullable(),
   health: CameraHealthSchema,
 });
+
+export const ChannelProbeRequestSchema = z.strictObject({
+  xaddr: XAddrSchema.describe('the ONVIF device service URL of the camera, NVR or encoder'),
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(128).describe('used for this request only, never stored'),
+});
+
+export const ChannelProfileSchema = z.object({
+  token: z.string(),
+  name: z.string().nullable(),
+  encoding: z.string().nullable(),
+  width: z.int().nullable(),
+  height: z.int().nullable(),
+  service: z
+    .enum(['media', 'media2'])
+    .describe('media2: listed by Media2 only, which the health poll does not use'),
+});
+
+export const CameraChannelSchema = z.object({
+  videoSourceToken: z.string(),
+  width: z.int().nullable(),
+  height: z.int().nullable(),
+  framerate: z.number().nullable(),
+  profiles: z.array(ChannelProfileSchema).describe('the main stream first'),
+  onboardedAs: z.string().nullable().describe('the camera id when this channel is already onboarded'),
+});
+
+export const ChannelProbeResultSchema = z.object({
+  reachable: z.boolean(),
+  authOk: z.boolean().nullable(),
+  media2: z.boolean().describe('whether the device has ONVIF Media2 (Profile T)'),
+  eventKinds: z
+    .array(z.enum(CAMERA_EVENT_KINDS))
+    .nullable()
+    .describe('the events it offers over PullPoint; null without an events service'),
+  channels: z.array(CameraChannelSchema),
+  steps: z.array(PollStepSchema),
+  error: z.string().nullable(),
+});
+
+/** A motion, tamper or video-loss period a camera reported through ONVIF events. */
+export const CameraEventSchema = z.object({
+  id: z.int(),
+  cameraId: z.string(),
+  cameraName: z.string(),
+  communeId: z.string(),
+  kind: z.enum(CAMERA_EVENT_KINDS),
+  topic: z.string().describe('the ONVIF topic it came as, e.g. tns1:VideoSource/MotionAlarm'),
+  startedAt: z.iso.datetime(),
+  endedAt: z.iso.datetime().nullable(),
+  durationS: z.number().describe('so far, for an event still going on'),
+});
+export type CameraEvent = z.infer<typeof CameraEventSchema>;

@@ -15,6 +15,10 @@ export type CameraHealthReasonCode =
   | 'unreachable'
   | 'auth-rejected'
   | 'clock-drift'
+  /** The camera shows local time but calls it UTC: its time zone is misconfigured. */
+  | 'time-zone'
+  /** An https camera presents another certificate than the one trusted on first use. */
+  | 'certificate-changed'
   | 'stream-down'
   | 'snapshot-failed'
   | 'slow';
@@ -29,20 +33,34 @@ export interface CameraHealthReason {
 export interface CameraPollSignals {
   /** The device service answered at the HTTP level (any status). */
   reachable: boolean;
-  /** GetSystemDateAndTime returned a well-formed SOAP answer. */
+  /**
+   * The device service answered as an ONVIF service: a SOAP answer (a fault included) or an HTTP
+   * authentication challenge, to GetSystemDateAndTime or the first call that followed it.
+   */
   onvifOk: boolean;
   onvifLatencyMs: number | null;
   /** null when the poll stopped before an authenticated call could be made. */
   authOk: boolean | null;
   /** Camera clock minus platform clock, in seconds (positive: the camera runs ahead). */
   clockDriftS: number | null;
+  /**
+   * The part of clockDriftS that is a time-zone misconfiguration (local time reported as UTC),
+   * a whole number of quarter hours; null or absent when the offset is plain drift.
+   */
+  timeZoneErrorS?: number | null;
+  /** An https camera presented a certificate other than the one trusted on first use. */
+  certificateChanged?: boolean;
   streamUriPresent: boolean;
-  /** The RTSP server behind the stream URI answered OPTIONS. */
+  /** RTSP DESCRIBE on the stream URI answered 200. */
   rtspOk: boolean;
+  /** Why the stream check failed, named: "stream path not found (RTSP 404)". */
+  streamError?: string;
   /** A complete JPEG (SOI … EOI) of a plausible size came back. */
   snapshotOk: boolean;
   snapshotBytes: number | null;
   snapshotLatencyMs: number | null;
+  /** Why the snapshot failed, named: "HTTP 401 (snapshot login refused)". */
+  snapshotError?: string;
   /** The first error met, for the reason detail. */
   error?: string;
 }
@@ -147,6 +165,14 @@ export function classifyPoll(signals: CameraPollSignals, config: CameraHealthCon
       reason: { code: 'unreachable', detail: `no answer from the camera${error}` },
     };
   }
+  // The platform refuses to talk (and to send the password) to a camera that is not the one it
+  // trusted: like a refused login, the camera answers but cannot be used until someone looks.
+  if (signals.certificateChanged) {
+    return {
+      kind: 'auth-rejected',
+      reason: { code: 'certificate-changed', detail: signals.error ?? 'certificate changed' },
+    };
+  }
   if (!signals.onvifOk) {
     return {
       kind: 'unreachable',
@@ -161,18 +187,33 @@ export function classifyPoll(signals: CameraPollSignals, config: CameraHealthCon
   }
   const problems: CameraHealthReason[] = [];
   if (!signals.streamUriPresent) {
-    problems.push({ code: 'stream-down', detail: 'no stream URI' });
+    problems.push({
+      code: 'stream-down',
+      detail: `no stream URI${signals.streamError ? `: ${signals.streamError}` : ''}`,
+    });
   } else if (!signals.rtspOk) {
-    problems.push({ code: 'stream-down', detail: 'RTSP server not answering' });
+    problems.push({ code: 'stream-down', detail: signals.streamError ?? 'RTSP server not answering' });
   }
   if (!signals.snapshotOk) {
     problems.push({
       code: 'snapshot-failed',
-      detail: `snapshot missing or not a complete JPEG${signals.snapshotBytes !== null ? ` (${signals.snapshotBytes} bytes)` : ''}`,
+      detail: signals.snapshotError
+        ? `snapshot: ${signals.snapshotError}`
+        : `snapshot missing or not a complete JPEG${signals.snapshotBytes !== null ? ` (${signals.snapshotBytes} bytes)` : ''}`,
     });
   }
-  if (signals.clockDriftS !== null && Math.abs(signals.clockDriftS) >= config.clockDriftWarnS) {
-    problems.push({ code: 'clock-drift', detail: `camera clock off by ${signals.clockDriftS.toFixed(0)} s` });
+  const zoneErrorS = signals.timeZoneErrorS ?? null;
+  if (zoneErrorS !== null) {
+    const hours = zoneErrorS / 3600;
+    problems.push({
+      code: 'time-zone',
+      detail: `clock set to local time as UTC (time zone misconfigured): UTC reads ${hours > 0 ? '+' : ''}${hours} h`,
+    });
+  }
+  // Drift is what is left once a time-zone error is taken out.
+  const driftS = signals.clockDriftS === null ? null : signals.clockDriftS - (zoneErrorS ?? 0);
+  if (driftS !== null && Math.abs(driftS) >= config.clockDriftWarnS) {
+    problems.push({ code: 'clock-drift', detail: `camera clock off by ${driftS.toFixed(0)} s` });
   }
   if (signals.onvifLatencyMs !== null && signals.onvifLatencyMs > config.onvifSlowMs) {
     problems.push({ code: 'slow', detail: `ONVIF answered in ${signals.onvifLatencyMs} ms` });

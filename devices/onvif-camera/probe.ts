@@ -1,10 +1,17 @@
 import { connect, type LookupFunction } from 'node:net';
-import type { XMLParser } from 'fast-xml-parser';
-import { HttpClient } from 'urllib';
+import { type ClientOptions, HttpClient } from 'urllib';
 import type { Clock } from '../shared/clock.js';
-import type { CameraAddressPolicy } from './address-policy.js';
+import { AddressNotAllowedError, type CameraAddressPolicy } from './address-policy.js';
+import { localTimeAsUtcS, readCameraClock } from './camera-clock.js';
+import { cameraConnector } from './camera-connector.js';
 import type { CameraPollSignals } from './health-machine.js';
-import { child, createSoapParser, faultText, securityHeader, soapEnvelope, text, xmlEscape } from './soap.js';
+import { callRunner, describeError } from './probe-calls.js';
+import { rtspDescribe } from './rtsp-describe.js';
+import { fetchSnapshot } from './snapshot-fetch.js';
+import { child, NS, text, xmlEscape } from './soap.js';
+import { type SoapCall, SoapClient } from './soap-client.js';
+
+export { parseUtcDateTime } from './camera-clock.js';
 
 /*
  * Why not node-onvif (or `onvif`) for polling: node-onvif's snapshot fetch has no timeout, so one
@@ -20,11 +27,15 @@ export interface CameraTarget {
   deviceUrl: string;
   username: string;
   password: string;
+  /** An account for the snapshot URI when the camera's web user is not its ONVIF user. */
+  snapshotCredentials?: { username: string; password: string } | undefined;
+  /** The profile to check, e.g. one channel of an NVR; the first profile when absent. */
+  profileToken?: string | null | undefined;
 }
 
 export interface ProbeOptions {
   clock: Clock;
-  /** Budget for each network call (SOAP request, RTSP OPTIONS, snapshot GET). */
+  /** Budget for each network call (SOAP request, RTSP DESCRIBE, snapshot GET). */
   callTimeoutMs?: number;
   /** Aborts the whole probe (poller shutdown). */
   signal?: AbortSignal;
@@ -32,14 +43,27 @@ export interface ProbeOptions {
   minSnapshotBytes?: number;
   maxSnapshotBytes?: number;
   /**
-   * Replace the host of addresses the camera reports (media XAddr, stream and snapshot URIs) with the
-   * host the platform reached it on: cameras behind a 4G router or NAT report their private address.
+   * Rewrite the addresses the camera reports (media XAddr, stream and snapshot URIs) onto the
+   * address the platform reached it at: cameras behind a 4G router, NAT or port forward report
+   * their private address and their own ports.
    */
   rebaseHost?: boolean;
-  /** Defaults to a client per probe, so no connection or auth state is shared between cameras. */
+  /**
+   * Defaults to a client per probe, so no connection or auth state is shared between cameras.
+   * A client passed here is used as is: no certificate pinning, no address checks at connect.
+   */
   httpClient?: HttpClient;
   /** Where cameras may be reached (every call is checked, redirects are never followed). */
   policy?: CameraAddressPolicy;
+  /**
+   * Why no credentials may be sent this poll (the login backoff). The poll then only learns
+   * whether the camera answers.
+   */
+  skipLogin?: string | undefined;
+  /** SHA-256 certificate fingerprints trusted per `host:port` (https cameras, trust on first use). */
+  trustedCertificates?: ReadonlyMap<string, string> | undefined;
+  /** The commune's offset from UTC in seconds (Vietnam: 25,200), to recognise local time sent as UTC. */
+  utcOffsetS?: number;
 }
 
 export interface ProbeStep {
@@ -54,68 +78,76 @@ export interface CameraProbeResult extends CameraPollSignals {
   at: number;
   /** Camera clock minus platform clock in ms, as used to date the UsernameToken. */
   clockOffsetMs: number;
+  /** Where the camera's clock was read: ONVIF's UTC or local time, or the HTTP Date header. */
+  clockSource: 'UTCDateTime' | 'LocalDateTime' | 'HTTP Date' | null;
   deviceInfo: {
     manufacturer?: string;
     model?: string;
     firmwareVersion?: string;
     serialNumber?: string;
   } | null;
+  /** Which media service gave the profiles: Media (ver10) or Media2 (ver20, Profile T). */
+  mediaService: 'media' | 'media2' | null;
   profileToken: string | null;
   streamUri: string | null;
   snapshotUri: string | null;
   /** The validated JPEG when snapshotOk, so the console can show the latest frame without a second fetch. */
   snapshot: Buffer | null;
+  /** Credentials sent and refused in this poll: each is a failed login the camera counts. */
+  refusedLogins: number;
+  /** The first refused login of the poll (`GetDeviceInformation: ter:NotAuthorized …`), or null. */
+  refusal: string | null;
+  /** No credentials were sent (login backoff). */
+  loginSkipped: boolean;
+  /** TLS certificates seen, SHA-256 by `host:port`; the caller trusts new ones from now on. */
+  certificates: Record<string, string>;
   /** Each call made, in order, for a technician asking why. */
   steps: ProbeStep[];
 }
 
-const DEFAULTS = { callTimeoutMs: 3000, minSnapshotBytes: 1024, maxSnapshotBytes: 10 * 1024 * 1024 };
+const DEFAULTS = {
+  callTimeoutMs: 3000,
+  minSnapshotBytes: 1024,
+  maxSnapshotBytes: 10 * 1024 * 1024,
+  utcOffsetS: 7 * 3600,
+};
 
-class CallTimeout extends Error {
-  constructor(ms: number) {
-    super(`timed out after ${ms} ms`);
-    this.name = 'CallTimeout';
-  }
-}
-
-function describeError(err: unknown): string {
-  if (err instanceof CallTimeout) return err.message;
-  if (err instanceof Error) {
-    const cause = err.cause instanceof CallTimeout ? err.cause.message : undefined;
-    const code = (err as { code?: unknown }).code;
-    return cause ?? (typeof code === 'string' ? `${code}: ${err.message}` : err.message);
-  }
-  return String(err);
-}
-
-type SoapOutcome =
-  | { kind: 'ok'; body: unknown }
-  | { kind: 'unauthorized'; detail: string }
-  | { kind: 'fault'; detail: string }
-  | { kind: 'bad-response'; detail: string }
-  | { kind: 'network'; detail: string };
+const GET_PROFILES = { media: '<trt:GetProfiles/>', media2: '<tr2:GetProfiles/>' };
 
 /** One health poll of one camera. Never throws for camera faults: every failure becomes a signal. */
 export async function probeCamera(target: CameraTarget, options: ProbeOptions): Promise<CameraProbeResult> {
-  const { clock } = options;
+  const { clock, policy } = options;
   const callTimeoutMs = options.callTimeoutMs ?? DEFAULTS.callTimeoutMs;
   const minSnapshotBytes = options.minSnapshotBytes ?? DEFAULTS.minSnapshotBytes;
   const maxSnapshotBytes = options.maxSnapshotBytes ?? DEFAULTS.maxSnapshotBytes;
+  const utcOffsetS = options.utcOffsetS ?? DEFAULTS.utcOffsetS;
   const rebaseHost = options.rebaseHost ?? true;
+  const certificates: Record<string, string> = {};
   const ownClient = options.httpClient === undefined;
-  const policy = options.policy;
+  const connector = cameraConnector({
+    policy,
+    connectTimeoutMs: callTimeoutMs,
+    trust: {
+      pinned: (origin) => options.trustedCertificates?.get(origin),
+      seen: (origin, fingerprint) => {
+        certificates[origin] = fingerprint;
+      },
+    },
+  });
+  // undici (under urllib) takes a connect function where the types only list the options form.
   const http =
-    options.httpClient ??
-    new HttpClient({
-      connect: { timeout: callTimeoutMs },
-      // urllib checks every address a name resolves to, and literal IPs, before connecting.
-      ...(policy ? { checkAddress: (ip: string) => policy.allowsIp(ip) } : {}),
-    });
+    options.httpClient ?? new HttpClient({ connect: connector as unknown as ClientOptions['connect'] });
   /** Refuses a call to an address outside the policy before it is made. */
   const allowed = (url: string) => policy?.assertAllowed(url);
-  const parser: XMLParser = createSoapParser();
-  const deviceUrl = new URL(target.deviceUrl);
-  const digestAuth = `${target.username}:${target.password}`;
+  const run = callRunner(clock, callTimeoutMs, options.signal);
+  const soap = new SoapClient({ http, clock, credentials: target, callTimeoutMs, run, allowed });
+  const deviceUrl = target.deviceUrl;
+  const reached = new URL(deviceUrl);
+  /** The camera's own idea of its device service address, learnt from GetCapabilities or GetServices. */
+  let own: URL | null = null;
+  /** Once a login was refused, no more credentials go out in this poll. */
+  let loginRefused = false;
+  let otherRefusals = 0;
 
   const result: CameraProbeResult = {
     at: clock.now(),
@@ -124,158 +156,160 @@ export async function probeCamera(target: CameraTarget, options: ProbeOptions): 
     onvifLatencyMs: null,
     authOk: null,
     clockDriftS: null,
+    timeZoneErrorS: null,
     clockOffsetMs: 0,
+    clockSource: null,
     streamUriPresent: false,
     rtspOk: false,
     snapshotOk: false,
     snapshotBytes: null,
     snapshotLatencyMs: null,
     deviceInfo: null,
+    mediaService: null,
     profileToken: null,
     streamUri: null,
     snapshotUri: null,
     snapshot: null,
+    refusedLogins: 0,
+    refusal: null,
+    loginSkipped: false,
+    certificates,
     steps: [],
   };
+  /** A failed step whose error becomes the poll's error if it is the first. */
   const fail = (step: ProbeStep): void => {
     result.steps.push(step);
     if (!result.error && step.error) result.error = `${step.name}: ${step.error}`;
   };
-
-  /** A signal that fires after callTimeoutMs on the injected clock, or when the probe is aborted. */
-  const withCallSignal = async <T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
-    const controller = new AbortController();
-    const timer = clock.setTimeout(() => controller.abort(new CallTimeout(callTimeoutMs)), callTimeoutMs);
-    const onOuterAbort = () => controller.abort(options.signal?.reason);
-    if (options.signal?.aborted) onOuterAbort();
-    options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    try {
-      return await fn(controller.signal);
-    } catch (err) {
-      if (controller.signal.aborted) throw controller.signal.reason;
-      throw err;
-    } finally {
-      clock.clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onOuterAbort);
+  /** A failed step the poll got past (a fallback worked, or it only informs). */
+  const note = (name: string, call: SoapCall, error: string): void => {
+    result.steps.push({ name, ok: false, latencyMs: call.latencyMs, error });
+  };
+  const ok = (name: string, call: SoapCall): void => {
+    result.steps.push({ name, ok: true, latencyMs: call.latencyMs });
+  };
+  /** Ends the poll on a transport failure or a refused login; false when the call answered. */
+  const stops = (name: string, call: SoapCall): boolean => {
+    const { outcome } = call;
+    switch (outcome.kind) {
+      case 'network':
+        fail({ name, ok: false, latencyMs: null, error: outcome.detail });
+        return true;
+      case 'certificate-changed':
+        // It answered the handshake: it is up, but not the camera the platform trusted.
+        result.reachable = true;
+        result.certificateChanged = true;
+        fail({ name, ok: false, latencyMs: call.latencyMs, error: outcome.detail });
+        return true;
+      case 'refused':
+        result.authOk = false;
+        loginRefused = true;
+        result.refusal ??= `${name}: ${outcome.detail}`;
+        fail({ name, ok: false, latencyMs: call.latencyMs, error: outcome.detail });
+        return true;
+      default:
+        return false;
     }
   };
 
+  /**
+   * Onto the address the platform reached: the camera's own HTTP server (same scheme and port as
+   * its device service) becomes the reached host and port, since a router may forward 8080 to its
+   * 80; any other port (RTSP's 554, a separate snapshot server) keeps its number on the reached host.
+   */
   const rebase = (address: string): string => {
     if (!rebaseHost) return address;
     try {
       const url = new URL(address);
-      url.hostname = deviceUrl.hostname;
+      const sameServer =
+        own !== null && url.protocol === own.protocol && effectivePort(url) === effectivePort(own);
+      if (sameServer) {
+        url.protocol = reached.protocol;
+        url.host = reached.host;
+      } else {
+        url.hostname = reached.hostname;
+      }
       return url.toString();
     } catch {
       return address;
     }
   };
-
-  const soap = async (
-    url: string,
-    body: string,
-    authenticated: boolean,
-  ): Promise<{ outcome: SoapOutcome; latencyMs: number; sentAt: number }> => {
-    const sentAt = clock.now();
-    const header = authenticated
-      ? securityHeader(target.username, target.password, clock.now() + result.clockOffsetMs)
-      : '';
+  const learnOwn = (address: string | undefined): void => {
+    if (own !== null || !address) return;
     try {
-      allowed(url);
-      const res = await withCallSignal((signal) =>
-        http.request<string>(url, {
-          method: 'POST',
-          followRedirect: false,
-          content: soapEnvelope(body, header),
-          headers: { 'content-type': 'application/soap+xml; charset=utf-8' },
-          dataType: 'text',
-          timeout: callTimeoutMs,
-          signal,
-          // Some firmware protects the SOAP endpoint with HTTP digest instead of (or besides)
-          // WS-Security (ONVIF Core, "HTTP digest authentication"); urllib answers the challenge.
-          ...(authenticated ? { digestAuth } : {}),
-        }),
-      );
-      const latencyMs = clock.now() - sentAt;
-      if (res.status === 401 || res.status === 403) {
-        return { outcome: { kind: 'unauthorized', detail: `HTTP ${res.status}` }, latencyMs, sentAt };
-      }
-      let parsed: unknown;
-      try {
-        parsed = parser.parse(res.data);
-      } catch (err) {
-        return {
-          outcome: { kind: 'bad-response', detail: `HTTP ${res.status}, ${describeError(err)}` },
-          latencyMs,
-          sentAt,
-        };
-      }
-      const envelopeBody = child(parsed, 'Envelope', 'Body');
-      if (envelopeBody === undefined) {
-        return {
-          outcome: { kind: 'bad-response', detail: `HTTP ${res.status}, not a SOAP envelope` },
-          latencyMs,
-          sentAt,
-        };
-      }
-      const fault = faultText(envelopeBody);
-      if (fault !== null) {
-        // ONVIF Core, "SOAP fault messages": an authentication failure is env:Sender/ter:NotAuthorized.
-        const kind = /NotAuthorized|not authorized/i.test(fault) ? 'unauthorized' : 'fault';
-        return { outcome: { kind, detail: fault }, latencyMs, sentAt };
-      }
-      return { outcome: { kind: 'ok', body: envelopeBody }, latencyMs, sentAt };
-    } catch (err) {
-      return {
-        outcome: { kind: 'network', detail: describeError(err) },
-        latencyMs: clock.now() - sentAt,
-        sentAt,
-      };
+      own = new URL(address);
+    } catch {
+      // Not a URL: the host-only rewrite stays.
     }
   };
 
   try {
-    // GetSystemDateAndTime is in the PRE_AUTH access class (ONVIF Core, "Access classes for service
-    // requests"), so it answers without credentials: it proves the service is alive and gives the
-    // camera's clock before any UsernameToken has to be dated.
-    const time = await soap(target.deviceUrl, '<tds:GetSystemDateAndTime/>', false);
-    if (time.outcome.kind === 'network') {
-      fail({ name: 'GetSystemDateAndTime', ok: false, latencyMs: null, error: time.outcome.detail });
-      return result;
+    if (await probeDevice()) {
+      if (await probeMedia()) {
+        await probeRtsp();
+        await probeSnapshot();
+      }
     }
+  } catch (err) {
+    // Only a bug can land here; it is reported as the poll's error rather than lost.
+    fail({ name: 'probe', ok: false, latencyMs: null, error: describeError(err) });
+  } finally {
+    result.refusedLogins = soap.refusedLogins + otherRefusals;
+    result.clockOffsetMs = soap.clockOffsetMs;
+    // Its keep-alive sockets would otherwise linger after every poll of every camera.
+    if (ownClient) await http.getDispatcher().close();
+  }
+  return result;
+
+  /** Reachability, the camera's clock and the login. False when the poll ends here. */
+  async function probeDevice(): Promise<boolean> {
+    // GetSystemDateAndTime is in the PRE_AUTH access class (ONVIF Core, "Access classes for service
+    // requests"), so it should answer without credentials and give the clock to date tokens with.
+    // Firmware that puts it behind a login, or lacks it, still proves the service answers.
+    const first = await soap.call(deviceUrl, '<tds:GetSystemDateAndTime/>', false);
+    if (stops('GetSystemDateAndTime', first)) return false;
     result.reachable = true;
-    if (time.outcome.kind !== 'ok') {
+    if (first.outcome.kind === 'bad-response') {
       fail({
         name: 'GetSystemDateAndTime',
         ok: false,
-        latencyMs: time.latencyMs,
-        error: time.outcome.detail,
+        latencyMs: first.latencyMs,
+        error: first.outcome.detail,
       });
-      return result;
+      return false;
     }
     result.onvifOk = true;
-    result.onvifLatencyMs = time.latencyMs;
-    const cameraMs = parseUtcDateTime(
-      child(time.outcome.body, 'GetSystemDateAndTimeResponse', 'SystemDateAndTime', 'UTCDateTime'),
-    );
-    if (cameraMs !== null) {
-      // The camera read its clock somewhere in the round trip; the midpoint halves the error.
-      result.clockOffsetMs = cameraMs - (time.sentAt + time.latencyMs / 2);
-      result.clockDriftS = Math.round(result.clockOffsetMs / 100) / 10;
+    result.onvifLatencyMs = first.latencyMs;
+    clockFromDateHeader(first);
+    let time = first;
+    if (first.outcome.kind === 'login-required') {
+      note('GetSystemDateAndTime', first, `${first.outcome.detail}; asked again with credentials`);
+      if (options.skipLogin !== undefined) return skipLogin();
+      time = await soap.call(deviceUrl, '<tds:GetSystemDateAndTime/>', true);
+      if (stops('GetSystemDateAndTime', time)) return false;
+      clockFromDateHeader(time);
+      if (time.outcome.kind === 'ok') result.authOk = true;
     }
-    result.steps.push({ name: 'GetSystemDateAndTime', ok: true, latencyMs: time.latencyMs });
+    if (time.outcome.kind === 'ok') {
+      readClock(time);
+      ok('GetSystemDateAndTime', time);
+      result.onvifLatencyMs = time.latencyMs;
+    } else if (time.outcome.kind !== 'login-required') {
+      note('GetSystemDateAndTime', time, `${time.outcome.detail}; the camera answered, so it is up`);
+    }
+    if (options.skipLogin !== undefined) return skipLogin();
 
-    const info = await soap(target.deviceUrl, '<tds:GetDeviceInformation/>', true);
-    if (info.outcome.kind === 'unauthorized') {
-      result.authOk = false;
+    const info = await soap.call(deviceUrl, '<tds:GetDeviceInformation/>', true);
+    if (info.outcome.kind === 'network') {
       fail({
         name: 'GetDeviceInformation',
         ok: false,
         latencyMs: info.latencyMs,
         error: info.outcome.detail,
       });
-      return result;
+      return true;
     }
+    if (stops('GetDeviceInformation', info)) return false;
     if (info.outcome.kind === 'ok') {
       result.authOk = true;
       const di = child(info.outcome.body, 'GetDeviceInformationResponse');
@@ -285,7 +319,7 @@ export async function probeCamera(target: CameraTarget, options: ProbeOptions): 
         firmwareVersion: text(child(di, 'FirmwareVersion')),
         serialNumber: text(child(di, 'SerialNumber')),
       };
-      result.steps.push({ name: 'GetDeviceInformation', ok: true, latencyMs: info.latencyMs });
+      ok('GetDeviceInformation', info);
     } else {
       fail({
         name: 'GetDeviceInformation',
@@ -294,131 +328,275 @@ export async function probeCamera(target: CameraTarget, options: ProbeOptions): 
         error: info.outcome.detail,
       });
     }
-
-    await probeMedia();
-    await probeRtsp();
-    await probeSnapshot();
-  } catch (err) {
-    // Only a bug can land here; it is reported as the poll's error rather than lost.
-    fail({ name: 'probe', ok: false, latencyMs: null, error: describeError(err) });
-  } finally {
-    // Its keep-alive sockets would otherwise linger after every poll of every camera.
-    if (ownClient) await http.getDispatcher().close();
+    return true;
   }
-  return result;
 
-  async function probeMedia(): Promise<void> {
-    const caps = await soap(
-      target.deviceUrl,
-      '<tds:GetCapabilities><tds:Category>Media</tds:Category></tds:GetCapabilities>',
+  function skipLogin(): false {
+    result.loginSkipped = true;
+    result.steps.push({
+      name: 'login',
+      ok: false,
+      latencyMs: null,
+      error: `not tried: ${options.skipLogin}`,
+    });
+    return false;
+  }
+
+  /** Without GetSystemDateAndTime, tokens are dated by the camera's HTTP Date header (1 s grain). */
+  function clockFromDateHeader(call: SoapCall): void {
+    if (result.clockSource !== null || call.dateHeaderMs === null) return;
+    soap.clockOffsetMs = call.dateHeaderMs - (call.sentAt + call.latencyMs / 2);
+    result.clockSource = 'HTTP Date';
+  }
+
+  function readClock(call: SoapCall): void {
+    if (call.outcome.kind !== 'ok') return;
+    const reading = readCameraClock(call.outcome.body, utcOffsetS);
+    if (!reading) {
+      note('camera clock', call, 'GetSystemDateAndTime carried no date');
+      return;
+    }
+    // The camera read its clock somewhere in the round trip; the midpoint halves the error.
+    const offsetMs = reading.utcMs - (call.sentAt + call.latencyMs / 2);
+    soap.clockOffsetMs = offsetMs;
+    result.clockSource = reading.source;
+    result.clockDriftS = Math.round(offsetMs / 100) / 10;
+    result.timeZoneErrorS = localTimeAsUtcS(offsetMs / 1000, utcOffsetS);
+    if (reading.zoneAssumed) {
+      note(
+        'camera clock',
+        call,
+        `LocalDateTime without a time zone; UTC${utcOffsetS >= 0 ? '+' : ''}${utcOffsetS / 3600} assumed`,
+      );
+    }
+  }
+
+  /** Profiles, stream and snapshot URIs from Media, or Media2 when Media is absent or empty. */
+  async function probeMedia(): Promise<boolean> {
+    const caps = await soap.call(
+      deviceUrl,
+      '<tds:GetCapabilities><tds:Category>All</tds:Category></tds:GetCapabilities>',
       true,
     );
-    let mediaUrl = target.deviceUrl;
+    if (caps.outcome.kind !== 'network' && stops('GetCapabilities', caps)) return false;
+    let mediaUrl: string | null = deviceUrl;
     if (caps.outcome.kind === 'ok') {
-      const xaddr = text(
-        child(caps.outcome.body, 'GetCapabilitiesResponse', 'Capabilities', 'Media', 'XAddr'),
-      );
-      if (xaddr) mediaUrl = rebase(xaddr);
-      result.steps.push({ name: 'GetCapabilities', ok: true, latencyMs: caps.latencyMs });
+      const capabilities = child(caps.outcome.body, 'GetCapabilitiesResponse', 'Capabilities');
+      const mediaXAddr = text(child(capabilities, 'Media', 'XAddr'));
+      learnOwn(text(child(capabilities, 'Device', 'XAddr')));
+      learnOwn(mediaXAddr);
+      mediaUrl = mediaXAddr ? rebase(mediaXAddr) : null;
+      ok('GetCapabilities', caps);
     } else {
       // Falls back to the device address, where many single-endpoint cameras also serve media.
       fail({ name: 'GetCapabilities', ok: false, latencyMs: caps.latencyMs, error: caps.outcome.detail });
     }
 
-    const profiles = await soap(mediaUrl, '<trt:GetProfiles/>', true);
-    if (profiles.outcome.kind !== 'ok') {
-      fail({ name: 'GetProfiles', ok: false, latencyMs: profiles.latencyMs, error: profiles.outcome.detail });
-      return;
+    let media1Failure: ProbeStep | null = null;
+    if (mediaUrl !== null) {
+      const outcome = await profilesVia('media', mediaUrl);
+      if (outcome === 'stop') return false;
+      if (outcome === 'found') return true;
+      media1Failure = outcome;
     }
-    const listed = child(profiles.outcome.body, 'GetProfilesResponse', 'Profiles');
-    // The first profile is the camera's main stream by convention (ONVIF Media, GetProfiles).
-    const first: unknown = Array.isArray(listed) ? listed[0] : listed;
-    const token =
-      typeof first === 'object' && first !== null ? (first as Record<string, unknown>)['@_token'] : undefined;
-    if (typeof token !== 'string' || token === '') {
-      fail({ name: 'GetProfiles', ok: false, latencyMs: profiles.latencyMs, error: 'no media profile' });
-      return;
-    }
-    result.profileToken = token;
-    result.steps.push({ name: 'GetProfiles', ok: true, latencyMs: profiles.latencyMs });
-    const profile = `<trt:ProfileToken>${xmlEscape(token)}</trt:ProfileToken>`;
-
-    const stream = await soap(
-      mediaUrl,
-      '<trt:GetStreamUri><trt:StreamSetup><tt:Stream>RTP-Unicast</tt:Stream>' +
-        `<tt:Transport><tt:Protocol>RTSP</tt:Protocol></tt:Transport></trt:StreamSetup>${profile}</trt:GetStreamUri>`,
+    // Profile T cameras (H.265) may serve only Media2 (ver20), listed by GetServices.
+    const services = await soap.call(
+      deviceUrl,
+      '<tds:GetServices><tds:IncludeCapability>false</tds:IncludeCapability></tds:GetServices>',
       true,
     );
+    if (services.outcome.kind !== 'network' && stops('GetServices', services)) return false;
+    let media2Url: string | null = null;
+    if (services.outcome.kind === 'ok') {
+      const listed = child(services.outcome.body, 'GetServicesResponse', 'Service');
+      for (const service of Array.isArray(listed) ? listed : [listed]) {
+        const namespace = text(child(service, 'Namespace'));
+        const xaddr = text(child(service, 'XAddr'));
+        if (namespace === NS.device) learnOwn(xaddr);
+        if (namespace === NS.media2 && xaddr) media2Url = xaddr;
+      }
+      ok('GetServices', services);
+    } else {
+      result.steps.push({
+        name: 'GetServices',
+        ok: false,
+        latencyMs: services.latencyMs,
+        error: services.outcome.detail,
+      });
+    }
+    if (media2Url === null) {
+      if (media1Failure) fail(media1Failure);
+      else
+        fail({ name: 'GetProfiles', ok: false, latencyMs: null, error: 'the camera lists no media service' });
+      result.streamError = result.error ?? 'no media service';
+      return true;
+    }
+    if (media1Failure) result.steps.push(media1Failure);
+    const outcome = await profilesVia('media2', rebase(media2Url));
+    if (outcome === 'stop') return false;
+    if (outcome !== 'found') {
+      fail(outcome);
+      result.streamError = `${outcome.name}: ${outcome.error}`;
+    }
+    return true;
+  }
+
+  /** 'found' when a profile gave the URIs, 'stop' on a refused login, else the failed step. */
+  async function profilesVia(
+    service: 'media' | 'media2',
+    url: string,
+  ): Promise<'found' | 'stop' | ProbeStep> {
+    const v2 = service === 'media2';
+    const label = (name: string) => (v2 ? `Media2 ${name}` : name);
+    const profiles = await soap.call(url, GET_PROFILES[service], true);
+    if (profiles.outcome.kind !== 'network' && stops(label('GetProfiles'), profiles)) return 'stop';
+    if (profiles.outcome.kind !== 'ok') {
+      return {
+        name: label('GetProfiles'),
+        ok: false,
+        latencyMs: profiles.latencyMs,
+        error: profiles.outcome.detail,
+      };
+    }
+    const listed = child(profiles.outcome.body, 'GetProfilesResponse', 'Profiles');
+    // The first profile is the camera's main stream by convention (ONVIF Media, GetProfiles); a
+    // channel of an NVR names its own.
+    const entries: unknown[] = Array.isArray(listed) ? listed : listed === undefined ? [] : [listed];
+    const tokenOf = (p: unknown) =>
+      typeof p === 'object' && p !== null ? (p as Record<string, unknown>)['@_token'] : undefined;
+    const wanted = target.profileToken;
+    const token = tokenOf(wanted ? entries.find((p) => tokenOf(p) === wanted) : entries[0]);
+    if (typeof token !== 'string' || token === '') {
+      const error = wanted ? `no profile ${wanted}` : 'no media profile';
+      return { name: label('GetProfiles'), ok: false, latencyMs: profiles.latencyMs, error };
+    }
+    result.mediaService = service;
+    result.profileToken = token;
+    ok(label('GetProfiles'), profiles);
+    const profile = xmlEscape(token);
+
+    const stream = await soap.call(
+      url,
+      v2
+        ? `<tr2:GetStreamUri><tr2:Protocol>RTSP</tr2:Protocol><tr2:ProfileToken>${profile}</tr2:ProfileToken></tr2:GetStreamUri>`
+        : '<trt:GetStreamUri><trt:StreamSetup><tt:Stream>RTP-Unicast</tt:Stream>' +
+            `<tt:Transport><tt:Protocol>RTSP</tt:Protocol></tt:Transport></trt:StreamSetup><trt:ProfileToken>${profile}</trt:ProfileToken></trt:GetStreamUri>`,
+      true,
+    );
+    if (stream.outcome.kind !== 'network' && stops(label('GetStreamUri'), stream)) return 'stop';
     const streamUri =
       stream.outcome.kind === 'ok'
-        ? text(child(stream.outcome.body, 'GetStreamUriResponse', 'MediaUri', 'Uri'))
+        ? text(child(stream.outcome.body, 'GetStreamUriResponse', ...(v2 ? ['Uri'] : ['MediaUri', 'Uri'])))
         : undefined;
     if (streamUri) {
       result.streamUri = rebase(streamUri);
       result.streamUriPresent = true;
-      result.steps.push({ name: 'GetStreamUri', ok: true, latencyMs: stream.latencyMs });
+      ok(label('GetStreamUri'), stream);
     } else {
       const error = stream.outcome.kind === 'ok' ? 'no URI in the answer' : stream.outcome.detail;
-      fail({ name: 'GetStreamUri', ok: false, latencyMs: stream.latencyMs, error });
+      result.streamError = `${label('GetStreamUri')}: ${error}`;
+      fail({ name: label('GetStreamUri'), ok: false, latencyMs: stream.latencyMs, error });
     }
 
-    const snap = await soap(mediaUrl, `<trt:GetSnapshotUri>${profile}</trt:GetSnapshotUri>`, true);
+    const snap = await soap.call(
+      url,
+      v2
+        ? `<tr2:GetSnapshotUri><tr2:ProfileToken>${profile}</tr2:ProfileToken></tr2:GetSnapshotUri>`
+        : `<trt:GetSnapshotUri><trt:ProfileToken>${profile}</trt:ProfileToken></trt:GetSnapshotUri>`,
+      true,
+    );
+    if (snap.outcome.kind !== 'network' && stops(label('GetSnapshotUri'), snap)) return 'stop';
     const snapshotUri =
       snap.outcome.kind === 'ok'
-        ? text(child(snap.outcome.body, 'GetSnapshotUriResponse', 'MediaUri', 'Uri'))
+        ? text(child(snap.outcome.body, 'GetSnapshotUriResponse', ...(v2 ? ['Uri'] : ['MediaUri', 'Uri'])))
         : undefined;
     if (snapshotUri) {
       result.snapshotUri = rebase(snapshotUri);
-      result.steps.push({ name: 'GetSnapshotUri', ok: true, latencyMs: snap.latencyMs });
+      ok(label('GetSnapshotUri'), snap);
     } else {
       const error = snap.outcome.kind === 'ok' ? 'no URI in the answer' : snap.outcome.detail;
-      fail({ name: 'GetSnapshotUri', ok: false, latencyMs: snap.latencyMs, error });
+      result.snapshotError = `no snapshot URI (${label('GetSnapshotUri')}: ${error})`;
+      fail({ name: label('GetSnapshotUri'), ok: false, latencyMs: snap.latencyMs, error });
     }
+    return 'found';
   }
 
   async function probeRtsp(): Promise<void> {
-    if (!result.streamUri) return;
+    const uri = result.streamUri;
+    if (!uri) return;
     const started = clock.now();
     try {
-      allowed(result.streamUri);
-      await withCallSignal((signal) => rtspOptions(result.streamUri as string, signal, policy?.lookup));
-      result.rtspOk = true;
-      result.steps.push({ name: 'RTSP OPTIONS', ok: true, latencyMs: clock.now() - started });
+      allowed(uri);
+      const credentials = loginRefused ? null : { username: target.username, password: target.password };
+      const { answer, loginRefused: refused } = await run((signal) =>
+        rtspDescribe(uri, { signal, credentials, lookup: policy?.lookup }),
+      );
+      const latencyMs = clock.now() - started;
+      if (answer.status === 200) {
+        result.rtspOk = true;
+        result.steps.push({ name: 'RTSP DESCRIBE', ok: true, latencyMs });
+        return;
+      }
+      if (refused) {
+        otherRefusals += 1;
+        loginRefused = true;
+        result.refusal ??= `RTSP DESCRIBE: RTSP login refused (${answer.status})`;
+      }
+      const error =
+        answer.status === 404
+          ? 'stream path not found (RTSP 404)'
+          : refused
+            ? `RTSP login refused (${answer.status})`
+            : answer.status === 401
+              ? credentials
+                ? 'RTSP login required, no supported challenge (401)'
+                : 'RTSP login not tried: a login was already refused in this poll (401)'
+              : `RTSP DESCRIBE answered ${answer.status} ${answer.reason}`.trim();
+      result.streamError = error;
+      fail({ name: 'RTSP DESCRIBE', ok: false, latencyMs, error });
     } catch (err) {
-      fail({ name: 'RTSP OPTIONS', ok: false, latencyMs: clock.now() - started, error: describeError(err) });
+      const error = describeError(err);
+      result.streamError =
+        err instanceof AddressNotAllowedError ? error : `RTSP server not answering: ${error}`;
+      fail({ name: 'RTSP DESCRIBE', ok: false, latencyMs: clock.now() - started, error });
     }
   }
 
   async function probeSnapshot(): Promise<void> {
-    if (!result.snapshotUri) return;
+    const uri = result.snapshotUri;
+    if (!uri) return;
     const started = clock.now();
     try {
-      allowed(result.snapshotUri);
-      const res = await withCallSignal((signal) =>
-        http.request<Buffer>(result.snapshotUri as string, {
-          method: 'GET',
-          // A redirect would take the fetch past the host rewrite to wherever the camera says.
-          followRedirect: false,
-          dataType: 'buffer',
-          timeout: callTimeoutMs,
-          signal,
-          digestAuth,
-        }),
-      );
+      allowed(uri);
+      const separate = target.snapshotCredentials !== undefined;
+      const account = target.snapshotCredentials ?? { username: target.username, password: target.password };
+      const res = await fetchSnapshot(http, uri, {
+        // A refused login earlier in the poll with the same account would only be refused again.
+        credentials: loginRefused && !separate ? null : account,
+        separateAccount: separate,
+        run,
+        callTimeoutMs,
+      });
+      if (res.loginRefused) {
+        otherRefusals += 1;
+        result.refusal ??= `snapshot: ${res.authProblem}`;
+      }
       const latencyMs = clock.now() - started;
       result.snapshotLatencyMs = latencyMs;
       result.snapshotBytes = res.data.length;
       const problem =
-        res.status !== 200
+        res.authProblem ??
+        (res.status !== 200
           ? `HTTP ${res.status}`
           : res.data.length < minSnapshotBytes
             ? `${res.data.length} bytes, below ${minSnapshotBytes}`
             : res.data.length > maxSnapshotBytes
               ? `${res.data.length} bytes, above ${maxSnapshotBytes}`
               : !isCompleteJpeg(res.data)
-                ? 'not a complete JPEG (SOI/EOI markers missing)'
-                : null;
+                ? `not a complete JPEG (SOI/EOI markers missing), ${res.data.length} bytes`
+                : null);
       if (problem) {
+        result.snapshotError = problem;
         fail({ name: 'snapshot', ok: false, latencyMs, error: problem });
       } else {
         result.snapshotOk = true;
@@ -426,25 +604,15 @@ export async function probeCamera(target: CameraTarget, options: ProbeOptions): 
         result.steps.push({ name: 'snapshot', ok: true, latencyMs });
       }
     } catch (err) {
-      fail({ name: 'snapshot', ok: false, latencyMs: clock.now() - started, error: describeError(err) });
+      const error = describeError(err);
+      result.snapshotError = error;
+      fail({ name: 'snapshot', ok: false, latencyMs: clock.now() - started, error });
     }
   }
 }
 
-/** tt:DateTime (Date: Year/Month/Day, Time: Hour/Minute/Second) as epoch ms, or null if unusable. */
-export function parseUtcDateTime(node: unknown): number | null {
-  const n = (...path: string[]) => Number(text(child(node, ...path)));
-  const parts = [
-    n('Date', 'Year'),
-    n('Date', 'Month'),
-    n('Date', 'Day'),
-    n('Time', 'Hour'),
-    n('Time', 'Minute'),
-    n('Time', 'Second'),
-  ];
-  if (parts.some((p) => !Number.isFinite(p))) return null;
-  const [y, mo, d, h, mi, s] = parts as [number, number, number, number, number, number];
-  return Date.UTC(y, mo - 1, d, h, mi, s);
+function effectivePort(url: URL): string {
+  return url.port || (url.protocol === 'https:' ? '443' : url.protocol === 'rtsp:' ? '554' : '80');
 }
 
 /**
@@ -461,8 +629,9 @@ export function isCompleteJpeg(data: Buffer): boolean {
 }
 
 /**
- * RTSP OPTIONS (RFC 2326 §10.1) to the stream's server. Any RTSP status line counts: a 401 still
- * proves the media server is up, and credentials for RTSP are a separate concern from stream health.
+ * RTSP OPTIONS (RFC 2326 §10.1) to the stream's server: any RTSP status line counts. The health
+ * poll checks the stream with DESCRIBE (rtsp-describe.ts); this stays for callers that only ask
+ * whether an RTSP server listens.
  */
 export function rtspOptions(uri: string, signal: AbortSignal, lookup?: LookupFunction): Promise<string> {
   const url = new URL(uri);

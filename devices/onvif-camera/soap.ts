@@ -5,6 +5,8 @@ export const NS = {
   soap: 'http://www.w3.org/2003/05/soap-envelope',
   device: 'http://www.onvif.org/ver10/device/wsdl',
   media: 'http://www.onvif.org/ver10/media/wsdl',
+  /** Media2 (ONVIF Media Service 2.0, Profile T): H.265 cameras may serve only this one. */
+  media2: 'http://www.onvif.org/ver20/media/wsdl',
   schema: 'http://www.onvif.org/ver10/schema',
   wsse: 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd',
   wsu: 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd',
@@ -58,7 +60,7 @@ export function securityHeader(
 export function soapEnvelope(body: string, header = ''): string {
   return (
     '<?xml version="1.0" encoding="UTF-8"?>' +
-    `<s:Envelope xmlns:s="${NS.soap}" xmlns:tds="${NS.device}" xmlns:trt="${NS.media}" xmlns:tt="${NS.schema}">` +
+    `<s:Envelope xmlns:s="${NS.soap}" xmlns:tds="${NS.device}" xmlns:trt="${NS.media}" xmlns:tr2="${NS.media2}" xmlns:tt="${NS.schema}">` +
     `<s:Header>${header}</s:Header><s:Body>${body}</s:Body></s:Envelope>`
   );
 }
@@ -93,18 +95,48 @@ export function text(node: unknown): string | undefined {
   return undefined;
 }
 
-/** The SOAP 1.2 Fault's code, subcodes and reason flattened into one string, or null if no Fault. */
-export function faultText(body: unknown): string | null {
+/** The SOAP 1.2 Fault's code and subcodes (`s:Sender`, `ter:NotAuthorized`, …), or null if no Fault. */
+export function faultCodes(body: unknown): string[] | null {
   const fault = child(body, 'Fault');
   if (fault === undefined) return null;
-  const parts: string[] = [];
+  const codes: string[] = [];
   let code: unknown = child(fault, 'Code');
   while (code !== undefined) {
     const value = text(child(code, 'Value'));
-    if (value) parts.push(value);
+    if (value) codes.push(value);
     code = child(code, 'Subcode');
   }
-  const reason = text(child(fault, 'Reason', 'Text'));
-  if (reason) parts.push(reason);
-  return parts.join(' ') || 'SOAP fault';
+  // SOAP 1.1 (some older firmware answers with it anyway): a single faultcode element.
+  const legacy = text(child(fault, 'faultcode'));
+  if (legacy) codes.push(legacy);
+  return codes;
+}
+
+/** The SOAP 1.2 Fault's code, subcodes and reason flattened into one string, or null if no Fault. */
+export function faultText(body: unknown): string | null {
+  const codes = faultCodes(body);
+  if (codes === null) return null;
+  const fault = child(body, 'Fault');
+  const reason = text(child(fault, 'Reason', 'Text')) ?? text(child(fault, 'faultstring'));
+  return [...codes, ...(reason ? [reason] : [])].join(' ') || 'SOAP fault';
+}
+
+/**
+ * Fault subcodes that mean "your credentials were not accepted": ONVIF Core's ter:NotAuthorized,
+ * and the WS-Security 1.0 faults (§12) firmware built on gSOAP's wsse plugin answers with instead.
+ * Prefixes vary between firmwares, so the local name decides.
+ */
+const AUTHENTICATION_FAULTS = new Set([
+  'NotAuthorized',
+  'FailedAuthentication',
+  'InvalidSecurity',
+  'InvalidSecurityToken',
+  'FailedCheck',
+  'SecurityTokenUnavailable',
+  'UnsupportedSecurityToken',
+  'MessageExpired',
+]);
+
+export function isAuthenticationFault(codes: readonly string[]): boolean {
+  return codes.some((code) => AUTHENTICATION_FAULTS.has(code.slice(code.indexOf(':') + 1)));
 }

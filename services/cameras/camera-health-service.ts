@@ -12,11 +12,16 @@ import {
   probeCamera,
   stepCameraHealth,
 } from '../../devices/onvif-camera/index.js';
+import {
+  defaultLoginBackoffConfig,
+  type LoginBackoffConfig,
+} from '../../devices/onvif-camera/login-backoff.js';
 import { BurstLogger } from '../burst-logger.js';
 import type { EventBus } from '../event-bus.js';
 import type { TelemetryPoint, TelemetryStore, TelemetryTags } from '../history/telemetry-store.js';
 import type { Page, Paged } from '../registry/registry-store.js';
 import type { CameraHealthStore, IncidentRecord, StoredCameraStatus } from './camera-health-store.js';
+import { CameraLoginGate, deviceOf, type PollCredentials } from './camera-login-gate.js';
 import type { CameraStore } from './camera-store.js';
 
 export interface CameraHealthServiceOptions {
@@ -35,6 +40,10 @@ export interface CameraHealthServiceOptions {
   health?: Partial<CameraHealthConfig>;
   /** Where cameras may be reached; every call of a poll is checked against it. */
   policy?: CameraAddressPolicy;
+  /** How long to hold back credentials after a camera refused them (defaults: 1 min doubling to 1 h, 6 per hour). */
+  loginBackoff?: Partial<LoginBackoffConfig>;
+  /** The commune's offset from UTC in seconds (default Vietnam's 25,200), to spot local time sent as UTC. */
+  utcOffsetS?: number;
 }
 
 /** The `state` field of camera_health points (docs/history.md). */
@@ -90,15 +99,30 @@ export class CameraHealthService {
   private lastSaveError: string | null = null;
   private lastSaveErrorAt: number | null = null;
   private readonly saveLog: BurstLogger;
+  private readonly logins: CameraLoginGate;
+  /** TLS certificates trusted on first use, per camera and `host:port`. */
+  private trusted = new Map<string, Map<string, string>>();
+  /** The device address each camera was last polled at: a new one forgets its certificates. */
+  private readonly polledAt = new Map<string, string>();
+  /** One poll at a time per device, so NVR channels see each other's refused logins. */
+  private readonly deviceTurns = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: CameraHealthServiceOptions) {
     this.logger = options.logger.child({ component: 'cameras' });
     this.saveLog = new BurstLogger(this.logger, options.clock, 60_000);
     this.config = cameraHealthConfig(options.health);
+    this.logins = new CameraLoginGate({
+      store: options.store,
+      clock: options.clock,
+      logger: this.logger,
+      config: { ...defaultLoginBackoffConfig, ...options.loginBackoff },
+    });
   }
 
   start(): void {
     for (const status of this.options.store.loadAll()) this.live.set(status.cameraId, status);
+    this.logins.load();
+    this.trusted = this.options.store.trustedCertificates();
     this.abort = new AbortController();
     // Every call of every concurrent probe listens for shutdown on this one signal.
     setMaxListeners(0, this.abort.signal);
@@ -118,11 +142,13 @@ export class CameraHealthService {
   status(cameraId: string): CameraStatus {
     const s = this.live.get(cameraId);
     const health = s?.health ?? initialCameraHealth(this.options.clock.now());
+    const xaddr = this.polledAt.get(cameraId);
     return {
       state: health.state,
       since: health.since,
       reason: health.reason.code,
-      detail: health.reason.detail,
+      // While logins are held back, police read why and until when.
+      detail: (xaddr !== undefined ? this.logins.detail(xaddr, health) : null) ?? health.reason.detail,
       lastPollAt: s?.lastPollAt ?? null,
       lastOkAt: s?.lastOkAt ?? null,
       signals: s?.signals ?? null,
@@ -141,6 +167,42 @@ export class CameraHealthService {
   forget(cameraId: string): void {
     this.live.delete(cameraId);
     this.snapshots.delete(cameraId);
+    this.trusted.delete(cameraId);
+    this.polledAt.delete(cameraId);
+  }
+
+  /**
+   * Why credentials must not go to the device at `xaddr` now (its login backoff), or undefined.
+   * Anything else that logs in to cameras asks first and reports back with `reportLogin`, so the
+   * refused logins of the whole platform stay within one hourly bound per device.
+   */
+  loginHeldBack(xaddr: string): string | undefined {
+    return this.logins.heldBack(xaddr);
+  }
+
+  /** A login made outside a poll (an event subscription): refused ones count against the same bound. */
+  reportLogin(xaddr: string, outcome: { refused: boolean; refusal?: string }): void {
+    this.logins.afterPoll(xaddr, {
+      refusedLogins: outcome.refused ? 1 : 0,
+      authOk: !outcome.refused,
+      loginSkipped: false,
+      refusal: outcome.refusal ?? null,
+    });
+  }
+
+  /** The TLS certificates trusted for a camera, SHA-256 by `host:port` (https cameras). */
+  certificates(cameraId: string): Record<string, string> {
+    return Object.fromEntries(this.trusted.get(cameraId) ?? []);
+  }
+
+  /**
+   * Forgets the certificates trusted for a camera (it was replaced, or its certificate renewed):
+   * the next one it presents is trusted on first use. For a technician's "trust the new
+   * certificate" action.
+   */
+  forgetCertificates(cameraId: string): void {
+    this.trusted.delete(cameraId);
+    this.options.store.forgetCertificates(cameraId);
   }
 
   /** Polls every camera once (at most `concurrency` at a time); resolves when all are done. */
@@ -153,21 +215,88 @@ export class CameraHealthService {
     return run;
   }
 
-  /** Polls one camera now and records the result, as a sweep would. */
-  async poll(cameraId: string): Promise<CameraProbeResult> {
+  /**
+   * Polls one camera now and records the result, as a sweep would. A technician asking for it
+   * ends the login backoff's wait (not the hourly bound on refused logins).
+   */
+  poll(cameraId: string): Promise<CameraProbeResult> {
+    return this.pollCamera(cameraId, true);
+  }
+
+  private pollCamera(cameraId: string, manual: boolean): Promise<CameraProbeResult> {
+    const credentials: PollCredentials & ReturnType<CameraStore['credentials']> =
+      this.options.cameras.credentials(cameraId);
+    const device = deviceOf(credentials.xaddr);
+    const turn = (this.deviceTurns.get(device) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.probeAndRecord(cameraId, credentials, manual));
+    const tail = turn.finally(() => {
+      if (this.deviceTurns.get(device) === tail) this.deviceTurns.delete(device);
+    });
+    this.deviceTurns.set(device, tail);
+    return turn;
+  }
+
+  private async probeAndRecord(
+    cameraId: string,
+    credentials: PollCredentials & ReturnType<CameraStore['credentials']>,
+    manual: boolean,
+  ): Promise<CameraProbeResult> {
     const { cameras, clock, callTimeoutMs } = this.options;
-    const { xaddr, username, password } = cameras.credentials(cameraId);
+    const { xaddr, username, password, profileToken, snapshotUsername, snapshotPassword } = credentials;
+    if (this.polledAt.has(cameraId) && this.polledAt.get(cameraId) !== xaddr) {
+      // Pointed at another device by a technician: its certificate is a new first use.
+      this.forgetCertificates(cameraId);
+    }
+    this.polledAt.set(cameraId, xaddr);
+    const skipLogin = this.logins.beforePoll(credentials, {
+      manual,
+      editedSince: (at) => Date.parse(cameras.find(cameraId)?.updatedAt ?? '') > at,
+    });
     const result = await probeCamera(
-      { deviceUrl: xaddr, username, password },
+      {
+        deviceUrl: xaddr,
+        username,
+        password,
+        // A channel of an NVR checks its own profile's stream and snapshot.
+        profileToken,
+        ...(snapshotUsername && snapshotPassword
+          ? { snapshotCredentials: { username: snapshotUsername, password: snapshotPassword } }
+          : {}),
+      },
       {
         clock,
         callTimeoutMs,
         signal: this.abort.signal,
+        skipLogin,
+        trustedCertificates: this.trusted.get(cameraId),
+        ...(this.options.utcOffsetS !== undefined ? { utcOffsetS: this.options.utcOffsetS } : {}),
         ...(this.options.policy ? { policy: this.options.policy } : {}),
       },
     );
-    if (!this.abort.signal.aborted) this.record(cameraId, result);
+    if (!this.abort.signal.aborted) {
+      this.trustNew(cameraId, result.certificates);
+      this.logins.afterPoll(xaddr, result);
+      this.record(cameraId, result);
+    }
     return result;
+  }
+
+  /** Certificates seen for the first time are trusted from now on (trust on first use). */
+  private trustNew(cameraId: string, seen: Record<string, string>): void {
+    const trusted = this.trusted.get(cameraId) ?? new Map<string, string>();
+    for (const [origin, fingerprint] of Object.entries(seen)) {
+      if (trusted.has(origin)) continue;
+      trusted.set(origin, fingerprint);
+      this.logger.info({ cameraId, origin, fingerprint }, 'camera certificate trusted on first use');
+      try {
+        this.options.store.trustCertificate(cameraId, origin, fingerprint, this.options.clock.now());
+      } catch (err) {
+        // Kept in memory meanwhile; the next poll after a restart trusts it again.
+        this.logger.warn({ err, cameraId }, 'trusted camera certificate could not be stored');
+      }
+    }
+    this.trusted.set(cameraId, trusted);
   }
 
   /** Polls whose outcome could not be stored (written later), and the last such error. */
@@ -216,7 +345,7 @@ export class CameraHealthService {
       while (next < ids.length && !this.abort.signal.aborted) {
         const id = ids[next++] as string;
         try {
-          await this.poll(id);
+          await this.pollCamera(id, false);
         } catch (err) {
           // A camera removed mid-sweep, or a store error: the others still get their poll.
           this.logger.warn({ err, cameraId: id }, 'camera poll could not be recorded');
@@ -247,25 +376,42 @@ export class CameraHealthService {
     const { clock, events, telemetry } = this.options;
     const now = clock.now();
     const previous = this.live.get(cameraId);
-    const step = stepCameraHealth(previous?.health as CameraHealth | undefined, result, now, this.config);
-    const signals = {
-      reachable: result.reachable,
-      onvifOk: result.onvifOk,
-      onvifLatencyMs: result.onvifLatencyMs,
-      authOk: result.authOk,
-      clockDriftS: result.clockDriftS,
-      streamUriPresent: result.streamUriPresent,
-      rtspOk: result.rtspOk,
-      snapshotOk: result.snapshotOk,
-      snapshotBytes: result.snapshotBytes,
-      snapshotLatencyMs: result.snapshotLatencyMs,
-      ...(result.error ? { error: result.error } : {}),
-    };
+    // A poll held back from logging in says only that the camera answers: it leaves the health
+    // as it was. Not answering, or a changed certificate, still counts.
+    const heldBack = result.loginSkipped && result.reachable && !result.certificateChanged;
+    const step = heldBack
+      ? {
+          health: previous?.health ?? initialCameraHealth(now),
+          changed: false,
+          transition: null,
+          opened: null,
+          closed: null,
+        }
+      : stepCameraHealth(previous?.health as CameraHealth | undefined, result, now, this.config);
+    const signals = heldBack
+      ? (previous?.signals ?? null)
+      : {
+          reachable: result.reachable,
+          onvifOk: result.onvifOk,
+          onvifLatencyMs: result.onvifLatencyMs,
+          authOk: result.authOk,
+          clockDriftS: result.clockDriftS,
+          timeZoneErrorS: result.timeZoneErrorS ?? null,
+          ...(result.certificateChanged ? { certificateChanged: true } : {}),
+          streamUriPresent: result.streamUriPresent,
+          rtspOk: result.rtspOk,
+          ...(result.streamError ? { streamError: result.streamError } : {}),
+          snapshotOk: result.snapshotOk,
+          snapshotBytes: result.snapshotBytes,
+          snapshotLatencyMs: result.snapshotLatencyMs,
+          ...(result.snapshotError ? { snapshotError: result.snapshotError } : {}),
+          ...(result.error ? { error: result.error } : {}),
+        };
     const status: StoredCameraStatus = {
       cameraId,
       health: step.health,
       lastPollAt: now,
-      lastOkAt: usable(step.health.state) ? now : (previous?.lastOkAt ?? null),
+      lastOkAt: usable(step.health.state) && !heldBack ? now : (previous?.lastOkAt ?? null),
       signals,
     };
     // What the camera is doing is known now, stored or not: police see it either way, and the
@@ -281,17 +427,20 @@ export class CameraHealthService {
         measurement: 'camera_health',
         tags,
         at: now,
-        fields: {
-          state: STATE_CODE[step.health.state],
-          reachable: result.reachable,
-          onvif_latency_ms: result.onvifLatencyMs ?? undefined,
-          auth_ok: result.authOk ?? undefined,
-          clock_drift_s: result.clockDriftS ?? undefined,
-          stream_ok: result.rtspOk,
-          snapshot_ok: result.snapshotOk,
-          snapshot_latency_ms: result.snapshotLatencyMs ?? undefined,
-          snapshot_bytes: result.snapshotBytes ?? undefined,
-        },
+        // A held-back poll checked nothing past the answer, so it records nothing past it.
+        fields: heldBack
+          ? { state: STATE_CODE[step.health.state], reachable: true }
+          : {
+              state: STATE_CODE[step.health.state],
+              reachable: result.reachable,
+              onvif_latency_ms: result.onvifLatencyMs ?? undefined,
+              auth_ok: result.authOk ?? undefined,
+              clock_drift_s: result.clockDriftS ?? undefined,
+              stream_ok: result.rtspOk,
+              snapshot_ok: result.snapshotOk,
+              snapshot_latency_ms: result.snapshotLatencyMs ?? undefined,
+              snapshot_bytes: result.snapshotBytes ?? undefined,
+            },
       },
     ];
     const t = step.transition;

@@ -4,6 +4,7 @@ import type {
   CameraIncident,
   CameraPollSignals,
 } from '../../devices/onvif-camera/index.js';
+import type { LoginBackoff } from '../../devices/onvif-camera/login-backoff.js';
 import type { Page, Paged } from '../registry/registry-store.js';
 import type { Db } from '../storage/database.js';
 
@@ -111,6 +112,58 @@ export class CameraHealthStore {
           signals: status.signals ? JSON.stringify(status.signals) : null,
         });
     })();
+  }
+
+  /** TLS certificate fingerprints trusted on first use, per camera and `host:port`. */
+  trustedCertificates(): Map<string, Map<string, string>> {
+    const rows = this.db
+      .prepare('SELECT camera_id, origin, fingerprint FROM camera_trusted_certificates')
+      .all() as { camera_id: string; origin: string; fingerprint: string }[];
+    const trusted = new Map<string, Map<string, string>>();
+    for (const r of rows) {
+      const origins = trusted.get(r.camera_id) ?? new Map<string, string>();
+      origins.set(r.origin, r.fingerprint);
+      trusted.set(r.camera_id, origins);
+    }
+    return trusted;
+  }
+
+  /** Trusts a certificate first seen now; one already trusted for the address stays. */
+  trustCertificate(cameraId: string, origin: string, fingerprint: string, at: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO camera_trusted_certificates (camera_id, origin, fingerprint, trusted_at)
+         VALUES (?, ?, ?, ?) ON CONFLICT (camera_id, origin) DO NOTHING`,
+      )
+      .run(cameraId, origin, fingerprint, at);
+  }
+
+  /** Forgets a camera's certificates: the next one it presents is trusted on first use again. */
+  forgetCertificates(cameraId: string): void {
+    this.db.prepare('DELETE FROM camera_trusted_certificates WHERE camera_id = ?').run(cameraId);
+  }
+
+  /** Login backoffs by device (the origin of the device service address). */
+  loginBackoffs(): Map<string, LoginBackoff> {
+    const rows = this.db.prepare('SELECT device, state_json FROM camera_login_backoff').all() as {
+      device: string;
+      state_json: string;
+    }[];
+    return new Map(rows.map((r) => [r.device, JSON.parse(r.state_json) as LoginBackoff]));
+  }
+
+  /** Keeps a device's login backoff across restarts; null clears it. */
+  saveLoginBackoff(device: string, backoff: LoginBackoff | null, at: number): void {
+    if (backoff === null) {
+      this.db.prepare('DELETE FROM camera_login_backoff WHERE device = ?').run(device);
+      return;
+    }
+    this.db
+      .prepare(
+        `INSERT INTO camera_login_backoff (device, state_json, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (device) DO UPDATE SET state_json = excluded.state_json, updated_at = excluded.updated_at`,
+      )
+      .run(device, JSON.stringify(backoff), at);
   }
 
   incidents(cameraId: string, page: Page): Paged<IncidentRecord> {

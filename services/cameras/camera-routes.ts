@@ -7,6 +7,8 @@ import {
   CameraIncidentSchema,
   CameraPatchSchema,
   CameraWithHealthSchema,
+  ChannelProbeRequestSchema,
+  ChannelProbeResultSchema,
   DiscoveryRequestSchema,
   DiscoveryResultSchema,
   PollResultSchema,
@@ -15,6 +17,7 @@ import { ErrorSchema, pagedSchema } from '../../contracts/pages.js';
 import { SlugSchema } from '../../contracts/registry.js';
 import { type Clock, DeviceIdSchema } from '../../devices/index.js';
 import type { CameraAddressPolicy } from '../../devices/onvif-camera/address-policy.js';
+import { inventoryDevice } from '../../devices/onvif-camera/device-inventory.js';
 import { changes, summary } from '../api/audit-summary.js';
 import { errorResponses, PageQuerySchema } from '../api/pagination.js';
 import { assertInScope, communeScope, inScope } from '../api/security.js';
@@ -23,6 +26,7 @@ import { uptimePercent } from '../history/availability.js';
 import type { TelemetryStore } from '../history/telemetry-store.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import { isoTime } from '../time.js';
+import type { CameraEventService } from './camera-events.js';
 import type { CameraHealthService } from './camera-health-service.js';
 import type { CameraStore } from './camera-store.js';
 import { discoverCameras } from './discovery.js';
@@ -41,6 +45,10 @@ export interface CameraRouteDeps {
   cameras: CameraStore;
   /** Camera health from the poller, incidents and latest snapshots. */
   cameraHealth: CameraHealthService;
+  /** The cameras' event subscriptions, shown beside their health. */
+  cameraEvents: CameraEventService;
+  /** Budget of each call to a camera (CAMERA_CALL_TIMEOUT_MS). */
+  cameraCallTimeoutMs: number;
   registry: RegistryStore;
   telemetry: TelemetryStore;
   clock: Clock;
@@ -63,7 +71,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
     const refusal = deps.cameraPolicy.refusal(xaddr);
     if (refusal) throw new InvalidRequestError(`body.xaddr: ${refusal}`);
   };
-  const { cameras, registry, cameraHealth, telemetry, clock } = deps;
+  const { cameras, registry, cameraHealth, cameraEvents, telemetry, clock } = deps;
   const tags = ['cameras'];
   const readers = ['police', 'technician'] as const;
   const installers = ['technician'] as const;
@@ -108,9 +116,16 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
     return list.map((camera, i) => {
       const d = day[i];
       const w = week[i];
+      const feed = cameraEvents.feedOf(camera);
       return {
         ...camera,
         health: healthOf(camera.id),
+        events: feed && {
+          state: feed.state,
+          kinds: feed.kinds,
+          since: isoTime(feed.since),
+          lastError: feed.lastError,
+        },
         uptime: { last24hPct: d ? uptimePercent(d) : null, last7dPct: w ? uptimePercent(w) : null },
       };
     });
@@ -162,11 +177,13 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
       config: { access: installers, audit: 'camera.create' },
       schema: {
         tags,
-        summary: 'Onboard a camera by its ONVIF address and credentials',
+        summary: 'Onboard a camera (or one channel of an NVR) by its ONVIF address and credentials',
         description:
           'From a discovered device (pass its endpointUrn and xaddr) or a manual address. The password ' +
           'is stored sealed (AES-256-GCM, key in DATA_DIR) and never returned. The poller checks the ' +
-          'camera on its next sweep; POST …/poll checks it at once.',
+          'camera on its next sweep; POST …/poll checks it at once. Each channel of an NVR or ' +
+          'multi-channel camera is its own camera: pass the videoSourceToken and profileToken that ' +
+          'POST …/probe-channels lists; an address is unique per channel.',
         body: CameraCreateSchema,
         response: { 201: CameraWithHealthSchema, ...errorResponses },
       },
@@ -179,6 +196,59 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
       const camera = cameras.create(request.body);
       request.auditNote = { target: { type: 'camera', id: camera.id }, after: summary(camera) };
       return reply.status(201).send(await one(camera));
+    },
+  );
+
+  app.post(
+    '/cameras/probe-channels',
+    {
+      config: { access: installers, audit: 'camera.probe-channels' },
+      schema: {
+        tags,
+        summary: "List a device's channels (video sources and their profiles) before onboarding them",
+        description:
+          'Asks the device at xaddr, with the credentials given (never stored), for its video sources and ' +
+          'profiles through ONVIF Media (and Media2 when present), and for the events it offers. Each ' +
+          'channel becomes a camera with POST /cameras and its videoSourceToken and profileToken. A device ' +
+          'that does not answer or refuses the credentials is reported in steps, as a poll is.',
+        body: ChannelProbeRequestSchema,
+        response: { 200: ChannelProbeResultSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { xaddr, username, password } = request.body;
+      checkAddress(xaddr);
+      const inventory = await inventoryDevice(
+        { deviceUrl: xaddr, username, password },
+        { clock, callTimeoutMs: deps.cameraCallTimeoutMs, policy: deps.cameraPolicy },
+      );
+      const onboarded = new Map(cameras.atAddress(xaddr).map((c) => [c.videoSourceToken ?? '', c.id]));
+      request.auditNote = {
+        detail: { xaddr, channels: inventory.channels.length, error: inventory.error },
+      };
+      return {
+        reachable: inventory.reachable,
+        authOk: inventory.authOk,
+        media2: inventory.services?.media2Url != null,
+        eventKinds: inventory.eventKinds,
+        channels: inventory.channels.map((channel) => ({
+          videoSourceToken: channel.videoSourceToken,
+          width: channel.width,
+          height: channel.height,
+          framerate: channel.framerate,
+          profiles: channel.profiles.map(({ token, name, encoding, width, height, service }) => ({
+            token,
+            name,
+            encoding,
+            width,
+            height,
+            service,
+          })),
+          onboardedAs: onboarded.get(channel.videoSourceToken) ?? null,
+        })),
+        steps: inventory.steps,
+        error: inventory.error,
+      };
     },
   );
 
@@ -203,9 +273,10 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
         ...(networkInterface ? { networkInterface } : {}),
       });
       const known = new Map<string, string>();
+      // An NVR's channels share its address and urn: the first one onboarded names it.
       for (const c of cameras.list({}, { limit: 1_000_000, offset: 0 }).items) {
-        known.set(c.xaddr, c.id);
-        if (c.endpointUrn) known.set(c.endpointUrn, c.id);
+        if (!known.has(c.xaddr)) known.set(c.xaddr, c.id);
+        if (c.endpointUrn && !known.has(c.endpointUrn)) known.set(c.endpointUrn, c.id);
       }
       request.auditNote = {
         detail: { found: found.cameras.length, networkInterface: networkInterface ?? null },

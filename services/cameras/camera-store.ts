@@ -18,6 +18,8 @@ interface CameraRow {
   username: string;
   password_sealed: string;
   endpoint_urn: string | null;
+  video_source_token: string | null;
+  profile_token: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -33,6 +35,8 @@ function toCamera(row: CameraRow): Camera {
     xaddr: row.xaddr,
     username: row.username,
     endpointUrn: row.endpoint_urn,
+    videoSourceToken: row.video_source_token,
+    profileToken: row.profile_token,
     createdAt: isoTime(row.created_at),
     updatedAt: isoTime(row.updated_at),
   };
@@ -42,22 +46,31 @@ function translate<T>(write: () => T): T {
   return translateConstraint(
     {
       duplicateId: 'a camera with this id already exists',
-      duplicate: 'a camera with this address is already onboarded',
+      duplicate: 'this channel of this address is already onboarded',
       reference: 'the commune or village does not exist',
     },
     write,
   );
 }
 
+/** What a change to the cameras touched: the device addresses whose cameras changed. */
+export interface CameraChange {
+  cameraId: string;
+  change: 'created' | 'updated' | 'deleted';
+  xaddrs: string[];
+}
+
 /**
- * Onboarded cameras. Passwords are sealed with a key kept in DATA_DIR, bound to the camera's id,
- * and leave the store only through `credentials()`, for the poller.
+ * Onboarded cameras, each one channel of a device (an NVR has several at one address). Passwords
+ * are sealed with a key kept in DATA_DIR, bound to the camera's id, and leave the store only
+ * through `credentials()`, for the poller and the event subscriber.
  */
 export class CameraStore {
   constructor(
     private readonly db: Db,
     private readonly key: Buffer,
     private readonly now: () => number,
+    private readonly onChange: (change: CameraChange) => void = () => undefined,
   ) {}
 
   list(filter: CommuneFilter & { villageId?: string | undefined }, page: Page): Paged<Camera> {
@@ -81,14 +94,35 @@ export class CameraStore {
     return row ? toCamera(row) : null;
   }
 
-  /** The camera's ONVIF credentials, opened; only the health poller asks. */
-  credentials(id: string): { xaddr: string; username: string; password: string } {
+  /** The camera's ONVIF credentials, opened, and the profile it shows; only the poller and events ask. */
+  credentials(id: string): {
+    xaddr: string;
+    username: string;
+    password: string;
+    profileToken: string | null;
+  } {
     const row = this.row(id);
     return {
       xaddr: row.xaddr,
       username: row.username,
       password: open(this.key, row.password_sealed, row.id),
+      profileToken: row.profile_token,
     };
+  }
+
+  /** Every device address with its cameras (channels), for one event subscription per device. */
+  devices(): Map<string, Camera[]> {
+    const rows = this.db.prepare('SELECT * FROM cameras ORDER BY xaddr, id').all() as CameraRow[];
+    const devices = new Map<string, Camera[]>();
+    for (const row of rows) devices.set(row.xaddr, [...(devices.get(row.xaddr) ?? []), toCamera(row)]);
+    return devices;
+  }
+
+  /** The cameras (channels) at one device address. */
+  atAddress(xaddr: string): Camera[] {
+    return (
+      this.db.prepare('SELECT * FROM cameras WHERE xaddr = ? ORDER BY id').all(xaddr) as CameraRow[]
+    ).map(toCamera);
   }
 
   create(input: CameraCreate): Camera {
@@ -97,8 +131,8 @@ export class CameraStore {
       this.db
         .prepare(
           `INSERT INTO cameras (id, commune_id, village_id, name, address, lat, lon, xaddr, username,
-             password_sealed, endpoint_urn, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             password_sealed, endpoint_urn, video_source_token, profile_token, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           input.id,
@@ -112,10 +146,13 @@ export class CameraStore {
           input.username,
           seal(this.key, input.password, input.id),
           input.endpointUrn ?? null,
+          input.videoSourceToken ?? null,
+          input.profileToken ?? null,
           now,
           now,
         ),
     );
+    this.onChange({ cameraId: input.id, change: 'created', xaddrs: [input.xaddr] });
     return this.get(input.id);
   }
 
@@ -126,7 +163,8 @@ export class CameraStore {
       this.db
         .prepare(
           `UPDATE cameras SET village_id = ?, name = ?, address = ?, lat = ?, lon = ?, xaddr = ?, username = ?,
-             password_sealed = ?, endpoint_urn = ?, updated_at = ? WHERE id = ?`,
+             password_sealed = ?, endpoint_urn = ?, video_source_token = ?, profile_token = ?, updated_at = ?
+           WHERE id = ?`,
         )
         .run(
           patch.villageId === undefined ? row.village_id : patch.villageId,
@@ -138,16 +176,21 @@ export class CameraStore {
           patch.username ?? row.username,
           patch.password === undefined ? row.password_sealed : seal(this.key, patch.password, id),
           patch.endpointUrn === undefined ? row.endpoint_urn : patch.endpointUrn,
+          patch.videoSourceToken === undefined ? row.video_source_token : patch.videoSourceToken,
+          patch.profileToken === undefined ? row.profile_token : patch.profileToken,
           this.now(),
           id,
         ),
     );
-    return this.get(id);
+    const after = this.get(id);
+    this.onChange({ cameraId: id, change: 'updated', xaddrs: [...new Set([row.xaddr, after.xaddr])] });
+    return after;
   }
 
   delete(id: string): void {
-    this.row(id);
+    const row = this.row(id);
     this.db.prepare('DELETE FROM cameras WHERE id = ?').run(id);
+    this.onChange({ cameraId: id, change: 'deleted', xaddrs: [row.xaddr] });
   }
 
   private row(id: string): CameraRow {

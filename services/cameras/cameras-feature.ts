@@ -4,33 +4,43 @@ import { routePlugin } from '../api/route-plugin.js';
 import { loadKeyFile } from '../crypto/key-file.js';
 import type { Feature } from '../platform/feature.js';
 import { isoTimeOrNull } from '../time.js';
+import { cameraEventRoutes } from './camera-event-routes.js';
+import { CameraEventStore } from './camera-event-store.js';
+import { CameraEventService } from './camera-events.js';
 import { CameraHealthService } from './camera-health-service.js';
 import { CameraHealthStore } from './camera-health-store.js';
+import { cameraLive } from './camera-live-routes.js';
 import { cameraRoutes } from './camera-routes.js';
 import { CameraStore } from './camera-store.js';
 
 declare module '../platform/feature.js' {
   interface Provides {
-    cameras: { store: CameraStore; health: CameraHealthService };
+    cameras: { store: CameraStore; health: CameraHealthService; events: CameraEventService };
   }
 }
 
 /**
- * ONVIF security cameras: onboarding (discovery or an address on CAMERA_NETWORKS), their sealed
- * credentials, the health poller and its incidents, `/cameras`, and camera health in the history.
+ * ONVIF security cameras: onboarding (discovery or an address on CAMERA_NETWORKS, an NVR channel
+ * by channel), their sealed credentials, the health poller and its incidents, motion, tamper and
+ * video loss from their ONVIF events, `/cameras` and `/camera-events`, and camera health in the
+ * history.
  */
 export function camerasFeature(): Feature<'cameras'> {
   let health: CameraHealthService | null = null;
+  let cameraEvents: CameraEventService | null = null;
   return {
     name: 'cameras',
-    dependsOn: ['storage', 'registry', 'history'],
+    dependsOn: ['storage', 'registry', 'history', 'audit', 'accounts'],
     start(ctx) {
       const { config, clock, logger, endpoints } = ctx;
       const { db } = ctx.get('storage');
       const registry = ctx.get('registry');
       const history = ctx.get('history');
-      const cameras = new CameraStore(db, loadKeyFile(join(config.DATA_DIR, 'camera-credentials.key')), () =>
-        clock.now(),
+      const cameras = new CameraStore(
+        db,
+        loadKeyFile(join(config.DATA_DIR, 'camera-credentials.key')),
+        () => clock.now(),
+        (change) => cameraEvents?.cameraChanged(change),
       );
       // Cameras are reached only on CAMERA_NETWORKS, and never on a port of the platform's own or
       // of the services it talks to (the ports are read at each check: in tests they are ephemeral).
@@ -73,6 +83,17 @@ export function camerasFeature(): Feature<'cameras'> {
         },
       });
       health = service;
+      const eventService = new CameraEventService({
+        cameras,
+        store: new CameraEventStore(db),
+        events: ctx.events,
+        clock,
+        logger,
+        callTimeoutMs: config.CAMERA_CALL_TIMEOUT_MS,
+        concurrency: config.CAMERA_POLL_CONCURRENCY,
+        policy,
+      });
+      cameraEvents = eventService;
       history.addDeviceKind((id) => {
         const camera = cameras.find(id);
         return camera
@@ -80,11 +101,15 @@ export function camerasFeature(): Feature<'cameras'> {
           : null;
       });
       ctx.keptRunning('camera-poll-save', () => service.stats().saveFailures);
+      ctx.keptRunning('camera-event-save', () => eventService.stats().saveFailures);
       service.start();
+      eventService.start();
       ctx.routes(
         routePlugin('camera-routes', cameraRoutes, {
           cameras,
           cameraHealth: service,
+          cameraEvents: eventService,
+          cameraCallTimeoutMs: config.CAMERA_CALL_TIMEOUT_MS,
           registry,
           telemetry: history.store,
           clock,
@@ -92,12 +117,17 @@ export function camerasFeature(): Feature<'cameras'> {
           cameraDiscoveryInterface: config.CAMERA_DISCOVERY_INTERFACE,
         }),
       );
-      return { store: cameras, health: service };
+      ctx.routes(
+        routePlugin('camera-event-routes', cameraEventRoutes, { cameraEvents: eventService, clock }),
+      );
+      ctx.routes(cameraLive(ctx, { cameras, policy }));
+      return { store: cameras, health: service, events: eventService };
     },
     async stop() {
-      const stopping = health;
+      const stopping = [health, cameraEvents];
       health = null;
-      await stopping?.stop();
+      cameraEvents = null;
+      await Promise.all(stopping.map((s) => s?.stop()));
     },
     health() {
       if (!health) return {};

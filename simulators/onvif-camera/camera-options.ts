@@ -28,6 +28,10 @@ export interface SimulatedCameraOptions {
   seed?: number;
   /** Faults present from the start. */
   faults?: readonly CameraFault[];
+  /** More than 1 makes it an NVR: one video source, profile, stream and snapshot per channel. */
+  channels?: number;
+  /** Whether it offers the ONVIF Events service (motion, tamper, video loss); default true. */
+  events?: boolean;
 }
 
 export const CAMERA_DEFAULTS = {

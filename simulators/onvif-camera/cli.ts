@@ -32,6 +32,8 @@ Options:
   --discovery-port <port> WS-Discovery UDP port (default ${DISCOVERY_PORT}; "off" to not answer probes)
   --username <name>       ONVIF and snapshot user (default ${CAMERA_DEFAULTS.username})
   --password <secret>     its password (default ${CAMERA_DEFAULTS.password})
+  --channels <n>          make each camera an NVR with n channels (video sources, streams, snapshots; default 1)
+  --no-events             no ONVIF Events service (motion, tamper, video loss)
   --seed <n>              seed for uuids, serial numbers and snapshots
   --fault <target>:<fault>[:<arg>]
                           inject a fault from the start; target is a camera number (1..n) or "all"; repeatable
@@ -79,6 +81,8 @@ export async function runCameraCli(argv: readonly string[], io: CameraCliIo): Pr
           : integerFlag('--discovery-port', discovery ?? String(DISCOVERY_PORT), 0, 65535),
       username: values.username ?? CAMERA_DEFAULTS.username,
       password: values.password ?? CAMERA_DEFAULTS.password,
+      channels: integerFlag('--channels', values.channels ?? '1', 1, 64),
+      events: values['no-events'] !== true,
       clock: io.clock ?? systemClock,
       logger: pino({ level: parseLogLevel(values['log-level']) }, io.stderr),
       ...(values.seed === undefined ? {} : { seed: integerFlag('--seed', values.seed, 0, 0xffffffff) }),
@@ -113,8 +117,13 @@ export async function runCameraCli(argv: readonly string[], io: CameraCliIo): Pr
       `${i + 1}. ${status.name}  urn:uuid:${a.uuid}${status.faults.length > 0 ? `  faults: ${status.faults.join(', ')}` : ''}`,
     );
     print(`   ONVIF    ${a.deviceXAddr}`);
-    print(`   snapshot ${a.snapshotUri}`);
-    print(`   RTSP     ${a.rtspUri}`);
+    if (a.channels.length > 1) {
+      for (const c of a.channels)
+        print(`   ch${c.channel} ${c.videoSourceToken}  ${c.rtspUri}  ${c.snapshotUri}`);
+    } else {
+      print(`   snapshot ${a.snapshotUri}`);
+      print(`   RTSP     ${a.rtspUri}`);
+    }
   });
   print(`${fleet.cameras.length} simulated cameras up. Ctrl-C stops them.`);
   await (io.until ?? untilSignal());
@@ -140,6 +149,8 @@ function parse(argv: readonly string[]) {
     username: { type: 'string' },
     password: { type: 'string' },
     seed: { type: 'string' },
+    channels: { type: 'string' },
+    'no-events': { type: 'boolean' },
     fault: { type: 'string', multiple: true },
     'log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },

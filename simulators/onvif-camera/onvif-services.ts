@@ -1,4 +1,5 @@
 import type { CameraIdentity } from './camera-identity.js';
+import { EVENTS_CAPABILITIES, EVENTS_NAMESPACE } from './event-messages.js';
 import { escapeXml, FAULTS, type SoapFault, type SoapRequest, text } from './soap.js';
 
 /** Where the camera's services live as seen by clients. */
@@ -8,6 +9,8 @@ export interface CameraEndpoints {
   snapshotUri: string;
   /** rtsp://host:port, profile path appended. */
   rtspBase: string;
+  /** The events service, when the camera offers one. */
+  eventsXAddr?: string;
 }
 
 export interface StreamProfile {
@@ -56,11 +59,73 @@ export const STREAM_PROFILES: readonly StreamProfile[] = [
   },
 ];
 
+export interface VideoSourceSpec {
+  token: string;
+  configToken: string;
+  /** 1-based, as an NVR numbers its inputs. */
+  channel: number;
+  width: number;
+  height: number;
+}
+
+export interface LayoutProfile extends StreamProfile {
+  source: VideoSourceSpec;
+}
+
+/** The video inputs of a camera (one) or an NVR (one per channel) and the profiles that encode them. */
+export interface MediaLayout {
+  nvr: boolean;
+  sources: readonly VideoSourceSpec[];
+  profiles: readonly LayoutProfile[];
+}
+
+/**
+ * One camera: a sensor with its main and sub stream. An NVR with n channels: n video sources, each
+ * with one profile and its own stream (`/Streaming/Channels/<n>01`, the numbering NVRs use) and
+ * snapshot (`?channel=<n>`).
+ */
+export function mediaLayout(channels = 1): MediaLayout {
+  if (channels <= 1) {
+    const source = { ...VIDEO_SOURCE, channel: 1 };
+    return { nvr: false, sources: [source], profiles: STREAM_PROFILES.map((p) => ({ ...p, source })) };
+  }
+  const sources = Array.from({ length: channels }, (_, i) => ({
+    token: `VideoSource_${i + 1}`,
+    configToken: `VideoSourceConfig_${i + 1}`,
+    channel: i + 1,
+    width: VIDEO_SOURCE.width,
+    height: VIDEO_SOURCE.height,
+  }));
+  const main = STREAM_PROFILES[0] as StreamProfile;
+  return {
+    nvr: true,
+    sources,
+    profiles: sources.map((source) => ({
+      ...main,
+      token: `Profile_${source.channel}`,
+      name: `Channel${source.channel}`,
+      encoderToken: `VideoEncoderConfig_${source.channel}`,
+      path: `/Streaming/Channels/${source.channel}01`,
+      source,
+    })),
+  };
+}
+
+/** The snapshot of a profile's video source. */
+export function snapshotUriOf(
+  endpoints: CameraEndpoints,
+  layout: MediaLayout,
+  profile: LayoutProfile,
+): string {
+  return layout.nvr ? `${endpoints.snapshotUri}?channel=${profile.source.channel}` : endpoints.snapshotUri;
+}
+
 export type ServiceAnswer = { ok: true; body: string } | { ok: false; fault: SoapFault };
 
 export interface ServiceContext {
   identity: CameraIdentity;
   endpoints: CameraEndpoints;
+  media: MediaLayout;
   /** The camera's own clock, drift included. */
   cameraNowMs: number;
   /** Advertised in GetScopes and ProbeMatch alike. */
@@ -102,7 +167,7 @@ export function answerDevice(request: SoapRequest, context: ServiceContext): Ser
       return ok(`<tds:GetCapabilitiesResponse>${capabilities(endpoints)}</tds:GetCapabilitiesResponse>`);
     case 'GetServices':
       return ok(
-        `<tds:GetServicesResponse>${services(endpoints, text(request.params.IncludeCapability) === 'true')}</tds:GetServicesResponse>`,
+        `<tds:GetServicesResponse>${services(endpoints, context.media, text(request.params.IncludeCapability) === 'true')}</tds:GetServicesResponse>`,
       );
     case 'GetScopes':
       return ok(`<tds:GetScopesResponse>${scopesXml(context.scopes)}</tds:GetScopesResponse>`);
@@ -116,33 +181,39 @@ export function answerDevice(request: SoapRequest, context: ServiceContext): Ser
 }
 
 export function answerMedia(request: SoapRequest, context: ServiceContext): ServiceAnswer {
+  const { media, endpoints } = context;
   const token = text(request.params.ProfileToken);
-  const profile = STREAM_PROFILES.find((p) => p.token === token);
+  const profile = media.profiles.find((p) => p.token === token);
   switch (request.action) {
     case 'GetProfiles':
       return ok(
-        `<trt:GetProfilesResponse>${STREAM_PROFILES.map(profileXml).join('')}</trt:GetProfilesResponse>`,
+        `<trt:GetProfilesResponse>${media.profiles.map((p) => profileXml(p, media)).join('')}</trt:GetProfilesResponse>`,
       );
     case 'GetProfile':
       if (!profile) return { ok: false, fault: FAULTS.noProfile(token ?? '') };
       return ok(
-        `<trt:GetProfileResponse>${profileXml(profile).replace(/trt:Profiles/g, 'trt:Profile')}</trt:GetProfileResponse>`,
+        `<trt:GetProfileResponse>${profileXml(profile, media).replace(/trt:Profiles/g, 'trt:Profile')}</trt:GetProfileResponse>`,
       );
     case 'GetVideoSources':
       return ok(
-        `<trt:GetVideoSourcesResponse><trt:VideoSources token="${VIDEO_SOURCE.token}"><tt:Framerate>25</tt:Framerate>` +
-          `<tt:Resolution><tt:Width>${VIDEO_SOURCE.width}</tt:Width><tt:Height>${VIDEO_SOURCE.height}</tt:Height></tt:Resolution>` +
-          '</trt:VideoSources></trt:GetVideoSourcesResponse>',
+        `<trt:GetVideoSourcesResponse>${media.sources
+          .map(
+            (source) =>
+              `<trt:VideoSources token="${source.token}"><tt:Framerate>25</tt:Framerate>` +
+              `<tt:Resolution><tt:Width>${source.width}</tt:Width><tt:Height>${source.height}</tt:Height></tt:Resolution>` +
+              '</trt:VideoSources>',
+          )
+          .join('')}</trt:GetVideoSourcesResponse>`,
       );
     case 'GetStreamUri':
       if (!profile) return { ok: false, fault: FAULTS.noProfile(token ?? '') };
       return ok(
-        `<trt:GetStreamUriResponse>${mediaUri(`${context.endpoints.rtspBase}${profile.path}`)}</trt:GetStreamUriResponse>`,
+        `<trt:GetStreamUriResponse>${mediaUri(`${endpoints.rtspBase}${profile.path}`)}</trt:GetStreamUriResponse>`,
       );
     case 'GetSnapshotUri':
       if (!profile) return { ok: false, fault: FAULTS.noProfile(token ?? '') };
       return ok(
-        `<trt:GetSnapshotUriResponse>${mediaUri(context.endpoints.snapshotUri)}</trt:GetSnapshotUriResponse>`,
+        `<trt:GetSnapshotUriResponse>${mediaUri(snapshotUriOf(endpoints, media, profile))}</trt:GetSnapshotUriResponse>`,
       );
     default:
       return { ok: false, fault: FAULTS.actionNotSupported(request.action) };
@@ -191,6 +262,12 @@ function capabilities(endpoints: CameraEndpoints): string {
     '<tt:OnboardKeyGeneration>false</tt:OnboardKeyGeneration><tt:AccessPolicyConfig>false</tt:AccessPolicyConfig>' +
     '<tt:X.509Token>false</tt:X.509Token><tt:SAMLToken>false</tt:SAMLToken><tt:KerberosToken>false</tt:KerberosToken>' +
     '<tt:RELToken>false</tt:RELToken></tt:Security></tt:Device>' +
+    (endpoints.eventsXAddr
+      ? `<tt:Events><tt:XAddr>${escapeXml(endpoints.eventsXAddr)}</tt:XAddr>` +
+        '<tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport>' +
+        '<tt:WSPullPointSupport>true</tt:WSPullPointSupport>' +
+        '<tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>'
+      : '') +
     `<tt:Media><tt:XAddr>${escapeXml(endpoints.mediaXAddr)}</tt:XAddr>` +
     '<tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP>' +
     '<tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>' +
@@ -198,7 +275,7 @@ function capabilities(endpoints: CameraEndpoints): string {
   );
 }
 
-function services(endpoints: CameraEndpoints, includeCapability: boolean): string {
+function services(endpoints: CameraEndpoints, media: MediaLayout, includeCapability: boolean): string {
   const service = (namespace: string, xaddr: string, caps: string) =>
     `<tds:Service><tds:Namespace>${namespace}</tds:Namespace><tds:XAddr>${escapeXml(xaddr)}</tds:XAddr>` +
     (includeCapability ? `<tds:Capabilities>${caps}</tds:Capabilities>` : '') +
@@ -213,9 +290,10 @@ function services(endpoints: CameraEndpoints, includeCapability: boolean): strin
     service(
       'http://www.onvif.org/ver10/media/wsdl',
       endpoints.mediaXAddr,
-      '<trt:Capabilities SnapshotUri="true" Rotation="false"><trt:ProfileCapabilities MaximumNumberOfProfiles="2"/>' +
+      `<trt:Capabilities SnapshotUri="true" Rotation="false"><trt:ProfileCapabilities MaximumNumberOfProfiles="${media.profiles.length}"/>` +
         '<trt:StreamingCapabilities RTPMulticast="false" RTP_TCP="true" RTP_RTSP_TCP="true"/></trt:Capabilities>',
-    )
+    ) +
+    (endpoints.eventsXAddr ? service(EVENTS_NAMESPACE, endpoints.eventsXAddr, EVENTS_CAPABILITIES) : '')
   );
 }
 
@@ -228,12 +306,14 @@ function scopesXml(scopes: readonly string[]): string {
     .join('');
 }
 
-function profileXml(profile: StreamProfile): string {
+function profileXml(profile: LayoutProfile, media: MediaLayout): string {
+  const { source } = profile;
+  const useCount = media.profiles.filter((p) => p.source === source).length;
   return (
     `<trt:Profiles token="${profile.token}" fixed="true"><tt:Name>${profile.name}</tt:Name>` +
-    `<tt:VideoSourceConfiguration token="${VIDEO_SOURCE.configToken}"><tt:Name>VideoSourceConfig</tt:Name>` +
-    `<tt:UseCount>${STREAM_PROFILES.length}</tt:UseCount><tt:SourceToken>${VIDEO_SOURCE.token}</tt:SourceToken>` +
-    `<tt:Bounds x="0" y="0" width="${VIDEO_SOURCE.width}" height="${VIDEO_SOURCE.height}"/></tt:VideoSourceConfiguration>` +
+    `<tt:VideoSourceConfiguration token="${source.configToken}"><tt:Name>VideoSourceConfig</tt:Name>` +
+    `<tt:UseCount>${useCount}</tt:UseCount><tt:SourceToken>${source.token}</tt:SourceToken>` +
+    `<tt:Bounds x="0" y="0" width="${source.width}" height="${source.height}"/></tt:VideoSourceConfiguration>` +
     `<tt:VideoEncoderConfiguration token="${profile.encoderToken}"><tt:Name>${profile.encoderToken}</tt:Name>` +
     '<tt:UseCount>1</tt:UseCount><tt:Encoding>H264</tt:Encoding>' +
     `<tt:Resolution><tt:Width>${profile.width}</tt:Width><tt:Height>${profile.height}</tt:Height></tt:Resolution>` +

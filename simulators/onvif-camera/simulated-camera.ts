@@ -6,25 +6,32 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../devices/index.js';
 import { seedFromString } from '../shared/prng.js';
+import { CameraAccess, type FailedLogin, type Refusal } from './camera-access.js';
 import { asciiFold, type CameraIdentity, cameraScopes, deriveIdentity } from './camera-identity.js';
 import { CAMERA_DEFAULTS, type SimulatedCameraOptions } from './camera-options.js';
+import { answerQuirk, MEDIA2_SERVICE_PATH, quirkClockOffsetMs } from './camera-quirks.js';
+import { CameraCertificates } from './camera-tls.js';
 import { DISCOVERY_MULTICAST_ADDRESS, parseProbe, probeMatches, probeMatchXml } from './discovery.js';
+import type { CameraEventSpec } from './event-messages.js';
+import { EVENTS_SERVICE_PATH, type EventsStatus, SimulatedEventsService } from './events-service.js';
 import { type CameraFault, type CameraFaultKind, describeCameraFault } from './faults.js';
-import { digestChallenge, verifyDigest } from './http-digest.js';
 import {
   answerDevice,
   answerMedia,
   type CameraEndpoints,
-  PRE_AUTH_ACTIONS,
+  type MediaLayout,
+  mediaLayout,
   type ServiceAnswer,
-  STREAM_PROFILES,
+  snapshotUriOf,
 } from './onvif-services.js';
-import { serveRtsp } from './rtsp-responder.js';
+import { newRtspStats, type RtspStats, serveRtsp } from './rtsp-responder.js';
 import { renderSnapshot } from './snapshot.js';
 import {
   FAULTS,
@@ -35,7 +42,7 @@ import {
   soapEnvelope,
   soapFault,
 } from './soap.js';
-import { verifyUsernameToken } from './ws-security.js';
+import { VideoFrameSource } from './video-frames.js';
 
 export const DEVICE_SERVICE_PATH = '/onvif/device_service';
 export const MEDIA_SERVICE_PATH = '/onvif/media_service';
@@ -50,6 +57,14 @@ export interface CameraAddresses {
   snapshotUri: string;
   /** Main stream; the sub stream is on /Streaming/Channels/102. */
   rtspUri: string;
+  /** Per video source (one, or one per NVR channel): its main profile, stream and snapshot. */
+  channels: {
+    channel: number;
+    videoSourceToken: string;
+    profileToken: string;
+    rtspUri: string;
+    snapshotUri: string;
+  }[];
   httpPort: number;
   rtspPort: number;
   discoveryPort: number | null;
@@ -66,7 +81,7 @@ export interface CameraStatus {
 
 /**
  * One ONVIF Profile S camera on real sockets: SOAP device and media services over HTTP, an HTTP
- * Digest snapshot, an RTSP port that answers OPTIONS/DESCRIBE, and a WS-Discovery responder.
+ * Digest snapshot, RTSP with Motion JPEG video behind HTTP Digest, and a WS-Discovery responder.
  */
 export class SimulatedCamera {
   readonly identity: CameraIdentity;
@@ -89,10 +104,23 @@ export class SimulatedCamera {
   private http: Server | null = null;
   private rtsp: TcpServer | null = null;
   private readonly rtspSockets = new Set<Socket>();
+  private readonly rtspCounters = newRtspStats();
+  /** The RTSP video: the snapshot picture as Motion JPEG. */
+  private readonly video = new VideoFrameSource(
+    (cameraNowMs) => renderSnapshot(this.name, cameraNowMs, this.seed),
+    () => this.cameraNow(),
+  );
   private udp: UdpSocket | null = null;
   private discoveryMessages = 0;
   private readonly delays = new Set<{ handle: TimerHandle; resolve: () => void }>();
   private transition: Promise<void> = Promise.resolve();
+  private readonly layout: MediaLayout;
+  private readonly events: SimulatedEventsService | null;
+  /** Logins (SOAP, snapshot) with the field quirks and lockout, and the count of refused ones. */
+  private readonly access: CameraAccess;
+  private readonly certificates: CameraCertificates;
+  /** Whether the open HTTP listener speaks TLS (the https fault). */
+  private httpTls = false;
 
   constructor(options: SimulatedCameraOptions) {
     this.clock = options.clock;
@@ -116,6 +144,26 @@ export class SimulatedCamera {
     this.discoveryPort =
       options.discoveryPort === undefined ? CAMERA_DEFAULTS.discoveryPort : options.discoveryPort;
     for (const fault of options.faults ?? []) this.faults.set(fault.kind, fault);
+    this.layout = mediaLayout(options.channels ?? 1);
+    this.access = new CameraAccess({
+      clock: this.clock,
+      log: this.log,
+      realm: DIGEST_REALM,
+      nonce: () => this.digestNonce,
+      account: () => ({ username: this.username, password: this.currentPassword() }),
+      faults: this.faults,
+    });
+    this.certificates = new CameraCertificates(this.advertisedHost);
+    this.events =
+      options.events === false
+        ? null
+        : new SimulatedEventsService({
+            clock: this.clock,
+            cameraNow: () => this.cameraNow(),
+            layout: this.layout,
+            baseUrl: () => `http://${this.advertisedHost}:${this.httpPort}`,
+            log: this.log,
+          });
   }
 
   get name(): string {
@@ -125,7 +173,8 @@ export class SimulatedCamera {
   /** The camera's own clock: the injected clock plus any clock-drift fault. */
   cameraNow(): number {
     const drift = this.faults.get('clock-drift');
-    return this.clock.now() + (drift?.kind === 'clock-drift' ? drift.driftS * 1000 : 0);
+    const driftMs = drift?.kind === 'clock-drift' ? drift.driftS * 1000 : 0;
+    return this.clock.now() + driftMs + quirkClockOffsetMs(this.faults);
   }
 
   addresses(): CameraAddresses {
@@ -135,7 +184,21 @@ export class SimulatedCamera {
       deviceXAddr: endpoints.deviceXAddr,
       mediaXAddr: endpoints.mediaXAddr,
       snapshotUri: endpoints.snapshotUri,
-      rtspUri: `${endpoints.rtspBase}${STREAM_PROFILES[0]?.path ?? ''}`,
+      rtspUri: `${endpoints.rtspBase}${this.layout.profiles[0]?.path ?? ''}`,
+      channels: this.layout.sources.flatMap((source) => {
+        const profile = this.layout.profiles.find((p) => p.source === source);
+        return profile
+          ? [
+              {
+                channel: source.channel,
+                videoSourceToken: source.token,
+                profileToken: profile.token,
+                rtspUri: `${endpoints.rtspBase}${profile.path}`,
+                snapshotUri: snapshotUriOf(endpoints, this.layout, profile),
+              },
+            ]
+          : [];
+      }),
       httpPort: this.httpPort,
       rtspPort: this.rtspPort,
       discoveryPort: this.discoveryPort,
@@ -151,6 +214,26 @@ export class SimulatedCamera {
       faults: [...this.faults.values()].map(describeCameraFault),
       addresses: this.addresses(),
     };
+  }
+
+  /** Refused logins (SOAP and snapshot) since `sinceMs` on the injected clock. */
+  failedLogins(sinceMs?: number): number {
+    return this.access.failedLogins(sinceMs);
+  }
+
+  /** When each refused login happened, oldest first: how hard clients hit this camera. */
+  failedLoginTimes(): number[] {
+    return this.access.failedLoginTimes();
+  }
+
+  /** Each refused login: when, from which address, and what it tried (SOAP action or snapshot). */
+  failedLoginLog(): FailedLogin[] {
+    return this.access.failedLoginLog();
+  }
+
+  /** RTSP connections, 401 answers, sessions and video frames sent since start. */
+  rtspStats(): RtspStats {
+    return { ...this.rtspCounters };
   }
 
   hasFault(kind: CameraFaultKind): boolean {
@@ -197,6 +280,17 @@ export class SimulatedCamera {
     await this.reconcile();
   }
 
+  /** Starts or ends motion, tamper or video loss on a channel, for every event subscriber. */
+  raiseEvent(spec: CameraEventSpec): void {
+    if (!this.events) throw new Error(`${this.name} has no events service`);
+    this.events.raise(spec);
+  }
+
+  /** Its event subscriptions and active events; null without an events service. */
+  eventStatus(): EventsStatus | null {
+    return this.events?.status() ?? null;
+  }
+
   /** Resolves once a pending reboot has brought the listeners back (tests advance the clock first). */
   settled(): Promise<void> {
     return this.transition;
@@ -223,9 +317,15 @@ export class SimulatedCamera {
         const streaming = up && !this.faults.has('stream-down');
         if (!streaming && this.rtsp) await this.closeRtsp();
         if (!up) {
+          this.access.reset();
           await Promise.all([this.closeHttp(), this.closeUdp()]);
+          // Subscriptions and events live in memory: a camera that goes down comes back without them
+          // (its held pulls were cut with their connections above).
+          this.events?.reset();
           return;
         }
+        // Turning https on or off restarts the web server on the same port, as firmware does.
+        if (this.http && this.httpTls !== this.faults.has('https')) await this.closeHttp();
         if (!this.http) {
           this.boots += 1;
           // A fresh boot forgets its digest nonces, as real firmware does (RFC 7616 §3.3 stale nonces).
@@ -234,17 +334,19 @@ export class SimulatedCamera {
           await this.openUdp();
         }
         if (streaming && !this.rtsp) await this.openRtsp();
+        await this.presentCertificate();
       });
     return this.transition;
   }
 
   private endpoints(): CameraEndpoints {
-    const http = `http://${this.advertisedHost}:${this.httpPort}`;
+    const http = `${this.faults.has('https') ? 'https' : 'http'}://${this.advertisedHost}:${this.httpPort}`;
     return {
       deviceXAddr: `${http}${DEVICE_SERVICE_PATH}`,
       mediaXAddr: `${http}${MEDIA_SERVICE_PATH}`,
       snapshotUri: `${http}${SNAPSHOT_PATH}`,
       rtspBase: `rtsp://${this.advertisedHost}:${this.rtspPort}`,
+      ...(this.events ? { eventsXAddr: `${http}${EVENTS_SERVICE_PATH}` } : {}),
     };
   }
 
@@ -270,17 +372,29 @@ export class SimulatedCamera {
   }
 
   private async openHttp(): Promise<void> {
-    const server = createHttpServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.handleHttp(req, res).catch((error: unknown) => {
         this.log.error({ err: error, url: req.url }, 'HTTP request failed');
         if (!res.headersSent) res.writeHead(500).end();
         else res.destroy();
       });
-    });
+    };
+    const tls = this.faults.has('https');
+    const server = tls
+      ? createHttpsServer({ ...(await this.certificates.get('original')) }, handler)
+      : createHttpServer(handler);
     await listen(server, this.httpPort, this.host);
     this.httpPort = boundPort(server);
     this.http = server;
+    this.httpTls = tls;
     this.log.info({ port: this.httpPort }, 'ONVIF HTTP listening');
+  }
+
+  /** The certificate the https listener presents: its own, or another after `new-certificate`. */
+  private async presentCertificate(): Promise<void> {
+    if (!this.http || !this.httpTls) return;
+    const which = this.faults.has('new-certificate') ? 'replacement' : 'original';
+    (this.http as unknown as TlsServer).setSecureContext({ ...(await this.certificates.get(which)) });
   }
 
   private async closeHttp(): Promise<void> {
@@ -300,10 +414,16 @@ export class SimulatedCamera {
         socket,
         {
           base: this.endpoints().rtspBase,
-          paths: STREAM_PROFILES.map((profile) => profile.path),
+          paths: this.layout.profiles.map((profile) => profile.path),
           // ASCII keeps Content-Length equal to characters for simple RTSP probes.
           sessionName: asciiFold(this.name),
           delay: () => this.delay(),
+          realm: DIGEST_REALM,
+          nonce: () => this.digestNonce,
+          account: () => ({ username: this.username, password: this.currentPassword() }),
+          video: this.video,
+          clock: this.clock,
+          stats: this.rtspCounters,
         },
         (error) => this.log.debug({ err: error }, 'RTSP connection error'),
       );
@@ -380,17 +500,26 @@ export class SimulatedCamera {
   }
 
   private async handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    // Dated by the camera's own clock, as firmware does: clients without GetSystemDateAndTime use it.
+    res.setHeader('date', new Date(this.cameraNow()).toUTCString());
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method === 'GET' && path === SNAPSHOT_PATH) return this.handleSnapshot(req, res);
-    if (req.method !== 'POST' || (path !== DEVICE_SERVICE_PATH && path !== MEDIA_SERVICE_PATH)) {
+    const soapPath =
+      path === DEVICE_SERVICE_PATH ||
+      path === MEDIA_SERVICE_PATH ||
+      path === MEDIA2_SERVICE_PATH ||
+      this.events?.handles(path) === true;
+    if (req.method !== 'POST' || !soapPath) {
       await this.delay();
       res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found');
       return;
     }
     const body = await readBody(req);
-    const answer = body === undefined ? fail(FAULTS.wellFormed) : this.answerSoap(path, body);
+    const answer = body === undefined ? fail(FAULTS.wellFormed) : await this.answerSoap(req, path, body);
     await this.delay();
-    if (answer.ok) {
+    if ('refusal' in answer) {
+      res.writeHead(answer.refusal.status, answer.refusal.headers).end(answer.refusal.body);
+    } else if (answer.ok) {
       res.writeHead(200, { 'content-type': SOAP_CONTENT_TYPE }).end(soapEnvelope(answer.body));
     } else {
       // NotAuthorized is a Sender fault, so HTTP 400 (ONVIF Core §5.11.2.1 with SOAP 1.2 Part 2 §7.5.2.2).
@@ -400,49 +529,50 @@ export class SimulatedCamera {
     }
   }
 
-  private answerSoap(path: string, body: string): ServiceAnswer {
+  private async answerSoap(
+    req: IncomingMessage,
+    path: string,
+    body: string,
+  ): Promise<ServiceAnswer | { refusal: Refusal }> {
     const request = parseSoapRequest(body);
     if (!request) return fail(FAULTS.wellFormed);
     const cameraNowMs = this.cameraNow();
-    if (!PRE_AUTH_ACTIONS.has(request.action)) {
-      const verdict = verifyUsernameToken(
-        request.header,
-        { username: this.username, password: this.currentPassword() },
-        cameraNowMs,
-      );
-      if (!verdict.ok) {
-        this.log.debug({ action: request.action, reason: verdict.reason }, 'request not authorized');
-        return fail(FAULTS.notAuthorized);
-      }
-    }
+    const refusal = this.access.soap(req, request, cameraNowMs);
+    if (refusal) return { refusal };
     const context = {
       identity: this.identity,
       endpoints: this.endpoints(),
+      media: this.layout,
       cameraNowMs,
       scopes: this.scopes,
     };
+    const service =
+      path === DEVICE_SERVICE_PATH
+        ? 'device'
+        : path === MEDIA_SERVICE_PATH
+          ? 'media'
+          : path === MEDIA2_SERVICE_PATH
+            ? 'media2'
+            : null;
+    const quirk = service ? answerQuirk(service, request, context, this.faults) : undefined;
     const answer =
-      path === DEVICE_SERVICE_PATH ? answerDevice(request, context) : answerMedia(request, context);
+      quirk ??
+      (path === DEVICE_SERVICE_PATH
+        ? answerDevice(request, context)
+        : path === MEDIA_SERVICE_PATH
+          ? answerMedia(request, context)
+          : this.events?.handles(path)
+            ? await this.events.answer(path, request)
+            : fail(FAULTS.actionNotSupported(request.action)));
     this.log.debug({ action: request.action, ok: answer.ok }, 'SOAP request');
     return answer;
   }
 
   private async handleSnapshot(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const verdict = verifyDigest(
-      req.headers.authorization,
-      req.method ?? 'GET',
-      { username: this.username, password: this.currentPassword() },
-      DIGEST_REALM,
-      this.digestNonce,
-    );
+    const refusal = this.access.snapshot(req);
     await this.delay();
-    if (verdict !== 'ok') {
-      res
-        .writeHead(401, {
-          'www-authenticate': digestChallenge(DIGEST_REALM, this.digestNonce, verdict === 'stale'),
-          'content-type': 'text/plain',
-        })
-        .end('Unauthorized');
+    if (refusal) {
+      res.writeHead(refusal.status, refusal.headers).end(refusal.body);
       return;
     }
     const failure = this.faults.get('snapshot-fail');
@@ -450,10 +580,20 @@ export class SimulatedCamera {
       res.writeHead(500, { 'content-type': 'text/plain' }).end('snapshot encoder error');
       return;
     }
+    // An NVR serves each channel's picture, labelled with the channel (`?channel=n`).
+    const channel = this.layout.nvr
+      ? Number(new URL(req.url ?? '/', 'http://camera').searchParams.get('channel') ?? '1')
+      : 0;
+    if (this.layout.nvr && !this.layout.sources.some((s) => s.channel === channel)) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('no such channel');
+      return;
+    }
     const image =
       failure?.kind === 'snapshot-fail'
         ? Buffer.from('<html><body>encoder busy</body></html>')
-        : await renderSnapshot(this.name, this.cameraNow(), this.seed);
+        : channel > 0
+          ? await renderSnapshot(`${this.name} CH${channel}`, this.cameraNow(), this.seed + channel)
+          : await renderSnapshot(this.name, this.cameraNow(), this.seed);
     res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image);
   }
 }

@@ -5,6 +5,7 @@ export const NS = {
   s: 'http://www.w3.org/2003/05/soap-envelope',
   tds: 'http://www.onvif.org/ver10/device/wsdl',
   trt: 'http://www.onvif.org/ver10/media/wsdl',
+  tr2: 'http://www.onvif.org/ver20/media/wsdl',
   tt: 'http://www.onvif.org/ver10/schema',
   ter: 'http://www.onvif.org/ver10/error',
   wsse: 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd',
@@ -29,7 +30,7 @@ export function escapeXml(text: string): string {
 export function soapEnvelope(body: string, header = ''): string {
   return (
     '<?xml version="1.0" encoding="UTF-8"?>' +
-    `<s:Envelope xmlns:s="${NS.s}" xmlns:tds="${NS.tds}" xmlns:trt="${NS.trt}" xmlns:tt="${NS.tt}" xmlns:ter="${NS.ter}">` +
+    `<s:Envelope xmlns:s="${NS.s}" xmlns:tds="${NS.tds}" xmlns:trt="${NS.trt}" xmlns:tr2="${NS.tr2}" xmlns:tt="${NS.tt}" xmlns:ter="${NS.ter}" xmlns:wsse="${NS.wsse}">` +
     `${header === '' ? '' : `<s:Header>${header}</s:Header>`}<s:Body>${body}</s:Body></s:Envelope>`
   );
 }
@@ -75,6 +76,23 @@ export const FAULTS = {
     code: 'Sender',
     subcode: 'ter:WellFormed',
     reason: 'The request is not a well-formed SOAP 1.2 envelope',
+  },
+  // WS-Security 1.0 §12 (OASIS, table 5): what firmware built on gSOAP's wsse plugin sends instead
+  // of ter:NotAuthorized when a UsernameToken does not check out.
+  failedAuthentication: {
+    code: 'Sender',
+    subcode: 'wsse:FailedAuthentication',
+    reason: 'The security token could not be authenticated or authorized',
+  },
+  invalidSecurity: {
+    code: 'Sender',
+    subcode: 'wsse:InvalidSecurity',
+    reason: 'An error was discovered processing the <wsse:Security> header',
+  },
+  failedCheck: {
+    code: 'Sender',
+    subcode: 'wsse:FailedCheck',
+    reason: 'The signature or decryption was invalid',
   },
   noProfile: (token: string): SoapFault => ({
     code: 'Sender',

@@ -107,6 +107,11 @@ describe('camera health for police', () => {
       since: new Date(firstPoll).toISOString(),
     });
     // A camera that answers but refuses the password is not "offline": someone changed it on site.
+    // Its second refusal comes after the login backoff's first minute, not at the next sweep:
+    // cameras lock out a client that keeps failing (docs/cameras.md).
+    expect(await health(s, 'cam-pass')).toMatchObject({ state: 'unknown' });
+    s.clock.advance(60_000);
+    await s.t.platform.cameraHealth.sweep();
     expect(await health(s, 'cam-pass')).toMatchObject({ state: 'auth_failed', reason: 'auth-rejected' });
     expect(await health(s, 'cam-drift')).toMatchObject({ state: 'degraded', reason: 'clock-drift' });
     expect(await health(s, 'cam-rtsp')).toMatchObject({ state: 'degraded', reason: 'stream-down' });

@@ -59,6 +59,7 @@ describe('camera onboarding', () => {
       xaddr: camera.xaddr,
       username: camera.username,
       password: PASSWORD,
+      profileToken: null,
     });
   });
 

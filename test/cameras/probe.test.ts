@@ -446,7 +446,7 @@ describe('probeCamera', () => {
     const cam = await camera({ clock, rtsp: false });
     const result = await probeCamera({ deviceUrl: cam.deviceUrl, ...creds }, { clock });
     expect(result).toMatchObject({ authOk: true, streamUriPresent: true, rtspOk: false, snapshotOk: true });
-    expect(result.error).toMatch(/RTSP OPTIONS: ECONNREFUSED/);
+    expect(result.error).toMatch(/RTSP DESCRIBE: .*ECONNREFUSED/);
     expect(classifyPoll(result, defaultCameraHealthConfig).reason.code).toBe('stream-down');
   });
 

@@ -1,7 +1,8 @@
 import jpeg from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
+import { RtspAuthenticator } from '../../devices/onvif-camera/rtsp-auth.js';
 import { startCameraForTest } from '../support/simulator-fixtures.js';
-import { fetchSnapshot, PASSWORD, postSoap, rtspExchange, soapRequest } from './onvif-harness.js';
+import { fetchSnapshot, PASSWORD, postSoap, rtspExchange, soapRequest, USERNAME } from './onvif-harness.js';
 
 describe('simulated ONVIF camera protocol', () => {
   it('answers GetSystemDateAndTime without credentials with the clock in UTC', async () => {
@@ -94,17 +95,23 @@ describe('simulated ONVIF camera protocol', () => {
     expect(second.equals(first)).toBe(false);
   });
 
-  it('answers RTSP OPTIONS and DESCRIBE with the CSeq echoed and an H264 SDP', async () => {
+  it('answers RTSP OPTIONS openly, and DESCRIBE only with Digest credentials, with a Motion JPEG SDP', async () => {
     const { camera } = await startCameraForTest();
     const { rtspUri, rtspPort } = camera.addresses();
-    const [options, describe] = await rtspExchange(rtspPort, [
+    const [options, refused] = await rtspExchange(rtspPort, [
       `OPTIONS ${rtspUri} RTSP/1.0\r\nCSeq: 1\r\n\r\n`,
       `DESCRIBE ${rtspUri} RTSP/1.0\r\nCSeq: 2\r\nAccept: application/sdp\r\n\r\n`,
     ]);
     expect(options).toMatch(/^RTSP\/1\.0 200 OK\r\nCSeq: 1\r\n/);
     expect(options).toContain('Public: OPTIONS, DESCRIBE');
-    expect(describe).toMatch(/^RTSP\/1\.0 200 OK\r\nCSeq: 2\r\n/);
+    expect(refused).toMatch(/^RTSP\/1\.0 401 Unauthorized\r\nCSeq: 2\r\n/);
+    const auth = new RtspAuthenticator(USERNAME, PASSWORD);
+    expect(auth.accept(/WWW-Authenticate: (.*)\r\n/.exec(refused as string)?.[1])).toBe(true);
+    const [describe] = await rtspExchange(rtspPort, [
+      `DESCRIBE ${rtspUri} RTSP/1.0\r\nCSeq: 3\r\nAuthorization: ${auth.authorization('DESCRIBE', rtspUri)}\r\n\r\n`,
+    ]);
+    expect(describe).toMatch(/^RTSP\/1\.0 200 OK\r\nCSeq: 3\r\n/);
     expect(describe).toContain('Content-Type: application/sdp');
-    expect(describe).toContain('a=rtpmap:96 H264/90000');
+    expect(describe).toContain('a=rtpmap:26 JPEG/90000');
   });
 });

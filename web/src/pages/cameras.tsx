@@ -5,6 +5,8 @@ import { useLive } from '../api/live';
 import type { Camera, CameraIncident } from '../api/types';
 import { useFetch } from '../api/use-fetch';
 import { useCameraOnboarding } from '../components/camera-form';
+import { CameraIncidents } from '../components/camera-incidents';
+import { CameraLiveDialog } from '../components/camera-live-view';
 import { Dialog } from '../components/dialog';
 import { ErrorMessage } from '../components/error-message';
 import { TechnicalDetail } from '../components/technical-detail';
@@ -19,6 +21,9 @@ export default function CamerasPage() {
   const [problemsOnly, setProblemsOnly] = useState(false);
   const [incidentsOf, setIncidentsOf] = useState<Camera | null>(null);
   const installer = allowed(useSession().me.roles, ['technician']);
+  // Live pictures of people are for police (and admins); every view is audited.
+  const [liveOf, setLiveOf] = useState<Camera | null>(null);
+  const police = allowed(useSession().me.roles, ['police']);
   const onboarding = useCameraOnboarding(cameras.reload);
 
   const items = (cameras.data?.items ?? []).map((camera) => {
@@ -58,6 +63,7 @@ export default function CamerasPage() {
       </div>
       {installer ? onboarding.panel : null}
       <ErrorMessage error={cameras.error} />
+      <CameraIncidents />
       <ul className="camera-wall">
         {shown.map((camera) => (
           <li
@@ -102,6 +108,15 @@ export default function CamerasPage() {
               >
                 {t('cameras.incidents')}
               </button>
+              {police ? (
+                <button
+                  type="button"
+                  onClick={() => setLiveOf(camera)}
+                  data-testid={`camera-live-${camera.id}`}
+                >
+                  {t('cameras.live')}
+                </button>
+              ) : null}
               {installer ? onboarding.tileActions(camera) : null}
             </div>
           </li>
@@ -115,6 +130,7 @@ export default function CamerasPage() {
       >
         {incidentsOf ? <Incidents cameraId={incidentsOf.id} /> : null}
       </Dialog>
+      <CameraLiveDialog camera={liveOf} onClose={() => setLiveOf(null)} />
     </section>
   );
 }
