@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { SEVERITIES } from './alarms.js';
 import { LevelSchema } from './broadcasts.js';
 import { RECEIPT_STATES } from './bulletins.js';
+import { NOTICE_KINDS } from './notifications.js';
 import { LocationSchema, SlugSchema } from './registry.js';
 
 /*
@@ -172,7 +174,7 @@ export const SharePushResultSchema = z.object({
 
 // Webhooks
 
-export const WEBHOOK_EVENT_TYPES = ['cluster.status', 'delivery.final', 'bulletin.receipt'] as const;
+export const WEBHOOK_EVENT_TYPES = ['cluster.status', 'delivery.final', 'bulletin.receipt', 'alarm'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 export const WebhookCreateSchema = z.strictObject({
@@ -290,6 +292,24 @@ export const WebhookEventSchema = z.object({
         state: z.enum(RECEIPT_STATES),
       })
       .describe('bulletin.receipt'),
+    z
+      .object({
+        noticeId: z.string(),
+        subject: z
+          .enum(['alarm', 'village-outage'])
+          .describe('an outage stands for its devices’ offline alarms'),
+        change: z.enum(['opened', 'cleared']),
+        alarmId: z.string().nullable(),
+        incidentId: z.string().nullable(),
+        kind: z.enum(NOTICE_KINDS).describe('the alarm kind, or village-outage'),
+        severity: z.enum(SEVERITIES),
+        communeId: z.string(),
+        communeCode: z.string().nullable(),
+        villageId: z.string().nullable(),
+        deviceIds: z.array(z.string()),
+        detail: z.string(),
+      })
+      .describe('alarm: as people are told (never a held alarm; an outage once)'),
   ]),
 });
 export type WebhookEvent = z.infer<typeof WebhookEventSchema>;

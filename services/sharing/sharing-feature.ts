@@ -11,6 +11,7 @@ import { sharingRoutes } from './sharing-routes.js';
 import { WebhookAddressPolicy } from './webhook-address-policy.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 import {
+  alarmNoticeEvent,
   bulletinReceiptEvent,
   clusterStatusEvent,
   deliveryFinalEvent,
@@ -108,6 +109,11 @@ export function sharingFeature(): Feature<'sharing'> {
       ctx.on('bulletin.receipt', (receipt) => {
         if (!webhooks.wants('bulletin.receipt')) return;
         const scoped = bulletinReceiptEvent(receipt, places);
+        webhooks.publish(scoped.event, scoped.provinceId);
+      });
+      ctx.on('alarm.notice', (notice) => {
+        if (!webhooks.wants('alarm')) return;
+        const scoped = alarmNoticeEvent(notice, places);
         webhooks.publish(scoped.event, scoped.provinceId);
       });
 

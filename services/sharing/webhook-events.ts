@@ -3,6 +3,7 @@ import type { DeliveryState, Level } from '../../contracts/broadcasts.js';
 import type { ReceiptState } from '../../contracts/bulletins.js';
 import type { WebhookEvent } from '../../contracts/sharing.js';
 import type { PresenceChange } from '../event-bus.js';
+import type { AlarmNotice } from '../notifications/alarm-notices.js';
 import { isoTime } from '../time.js';
 import { outcomeOf } from './share-outcomes.js';
 
@@ -96,6 +97,34 @@ export function bulletinReceiptEvent(
         communeId: receipt.communeId,
         communeCode: commune?.code ?? null,
         state: receipt.state,
+      },
+    },
+  };
+}
+
+/** An alarm or a village outage as people are told of it (services/notifications decides). */
+export function alarmNoticeEvent(notice: AlarmNotice, places: Places): ScopedEvent {
+  const commune = places.commune(notice.communeId);
+  return {
+    communeId: notice.communeId,
+    provinceId: commune?.provinceId ?? null,
+    event: {
+      id: eventId(),
+      type: 'alarm',
+      occurredAt: isoTime(notice.at),
+      data: {
+        noticeId: notice.id,
+        subject: notice.subject,
+        change: notice.change,
+        alarmId: notice.alarmId,
+        incidentId: notice.incidentId,
+        kind: notice.kind,
+        severity: notice.severity,
+        communeId: notice.communeId,
+        communeCode: commune?.code ?? null,
+        villageId: notice.villageId,
+        deviceIds: notice.deviceIds,
+        detail: notice.detail,
       },
     },
   };

@@ -1,0 +1,168 @@
+import { Counter, Gauge } from 'prom-client';
+import type { NotifyChannel } from '../../contracts/notifications.js';
+import { routePlugin } from '../api/route-plugin.js';
+import { NotFoundError } from '../errors.js';
+import type { Feature } from '../platform/feature.js';
+import { WebhookAddressPolicy } from '../sharing/webhook-address-policy.js';
+import type { Channel } from './channel.js';
+import { TelegramChannel, ZaloChannel } from './chat-channels.js';
+import { EmailChannel } from './email-channel.js';
+import { NotificationLog } from './notification-log.js';
+import { notificationRoutes } from './notification-routes.js';
+import { type NoticeLookups, Notifier } from './notifier.js';
+import { Outbox } from './outbox.js';
+import { RecipientStore } from './recipient-store.js';
+
+declare module '../platform/feature.js' {
+  interface Provides {
+    notifications: { notifier: Notifier; recipients: RecipientStore; log: NotificationLog };
+  }
+}
+
+/** Retries after 30 s, 2 min, 10 min, 30 min, then hourly; a message is given up after 10 tries. */
+const RETRY_DELAYS_MS = [30_000, 120_000, 600_000, 1_800_000, 3_600_000] as const;
+const MAX_ATTEMPTS = 10;
+/** One SMTP exchange or chat API call, connection to answer. */
+const SEND_TIMEOUT_MS = 15_000;
+/** The log keeps 90 days and at most 100 000 finished rows. */
+const KEEP_MS = 90 * 86_400_000;
+const MAX_ROWS = 100_000;
+
+/**
+ * Alarms that reach people (docs/notifications.md): per-commune recipients and routing rules,
+ * e-mail (SMTP), Telegram and Zalo bots, quiet hours, digests instead of floods, and a log of
+ * every notification with its outcome, retried on failure. Held alarms notify nobody; a village
+ * outage is told once. Machines get the same notices as `alarm` webhooks (services/sharing).
+ */
+export function notificationsFeature(): Feature<'notifications'> {
+  let outbox: Outbox | null = null;
+  return {
+    name: 'notifications',
+    dependsOn: ['storage', 'registry', 'cameras', 'alarms'],
+    start(ctx) {
+      const { config, clock, endpoints } = ctx;
+      const db = ctx.get('storage').db;
+      const registry = ctx.get('registry');
+      const cameras = ctx.get('cameras').store;
+      const alarms = ctx.get('alarms').store;
+      const recipients = new RecipientStore(db);
+      const log = new NotificationLog(db);
+      // Chat APIs are reached like webhooks: no loopback, private or link-local addresses, nor the
+      // platform's own ports, unless WEBHOOK_ALLOW_* says so (SSRF).
+      const policy = new WebhookAddressPolicy({
+        allowHttp: config.WEBHOOK_ALLOW_HTTP,
+        allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+        allowLoopback: config.WEBHOOK_ALLOW_LOOPBACK,
+        deniedPorts: () => [
+          endpoints.httpPort() ?? config.HTTP_PORT,
+          endpoints.mqttPort() ?? config.MQTT_PORT,
+        ],
+      });
+      const channels: Record<NotifyChannel, Channel> = {
+        email: new EmailChannel({ url: config.SMTP_URL, from: config.SMTP_FROM, timeoutMs: SEND_TIMEOUT_MS }),
+        telegram: new TelegramChannel({
+          apiBase: config.TELEGRAM_API_BASE,
+          token: config.TELEGRAM_BOT_TOKEN,
+          policy,
+          timeoutMs: SEND_TIMEOUT_MS,
+        }),
+        zalo: new ZaloChannel({
+          apiBase: config.ZALO_API_BASE,
+          token: config.ZALO_ACCESS_TOKEN,
+          policy,
+          timeoutMs: SEND_TIMEOUT_MS,
+        }),
+      };
+      const lookups: NoticeLookups = {
+        commune(id) {
+          try {
+            const commune = registry.getCommune(id);
+            return { name: commune.name, timeZone: commune.timezone };
+          } catch (error) {
+            if (!(error instanceof NotFoundError)) throw error;
+            return { name: id, timeZone: config.TZ_DEFAULT };
+          }
+        },
+        villageName(id) {
+          try {
+            return registry.getVillage(id).name;
+          } catch (error) {
+            if (!(error instanceof NotFoundError)) throw error;
+            return null;
+          }
+        },
+        deviceName: (id) => registry.findCluster(id)?.name ?? cameras.find(id)?.name ?? null,
+        heldOutage: (incident, at) => {
+          const windows = alarms.maintenance(at, [incident.communeId]).filter((w) => w.startsAt <= at);
+          return incident.devices.every(({ deviceId }) =>
+            windows.some((w) => w.deviceIds.includes(deviceId) || w.villageId === incident.villageId),
+          );
+        },
+      };
+
+      const outcomes = new Counter({
+        name: 'sc_notifications_total',
+        help: 'Notification messages by channel and outcome: sent, retry (failed, tried again later), failed, suppressed',
+        labelNames: ['channel', 'outcome'] as const,
+        registers: [ctx.metrics],
+      });
+      new Gauge({
+        name: 'sc_notifications_queued',
+        help: 'Notifications waiting for their digest window, quiet hours, a send or a retry',
+        registers: [ctx.metrics],
+        collect() {
+          this.set(log.queuedCount());
+        },
+      });
+      const sending = new Outbox({
+        log,
+        recipients,
+        channels,
+        clock,
+        logger: ctx.logger.child({ component: 'notification-outbox' }),
+        commune: lookups.commune,
+        retryDelaysMs: RETRY_DELAYS_MS,
+        maxAttempts: MAX_ATTEMPTS,
+        concurrency: 4,
+        keepMs: KEEP_MS,
+        maxRows: MAX_ROWS,
+        onOutcome: (channel, outcome) => outcomes.inc({ channel, outcome }),
+      });
+      outbox = sending;
+      ctx.keptRunning('notification-outbox', () => sending.errorCount());
+      const notifier = new Notifier({
+        recipients,
+        log,
+        outbox: sending,
+        channels,
+        events: ctx.events,
+        clock,
+        logger: ctx.logger,
+        lookups,
+        maxWaitingPerRecipient: 200,
+        onSuppressed: (channel) => outcomes.inc({ channel, outcome: 'suppressed' }),
+      });
+      ctx.on('alarm.changed', ({ alarm, change, at }) => notifier.alarmChanged(alarm, change, at));
+      ctx.on('incident.changed', ({ incident, at }) => notifier.incidentChanged(incident, at));
+      ctx.routes(
+        routePlugin('notification-routes', notificationRoutes, {
+          recipients,
+          log,
+          notifier,
+          registry,
+          clock,
+        }),
+      );
+      return { notifier, recipients, log };
+    },
+    // Once the API listens: the platform's own ports are known to the address policy.
+    ready() {
+      outbox?.start();
+    },
+    async stop() {
+      const stopping = outbox;
+      outbox = null;
+      await stopping?.stop();
+    },
+  };
+}
