@@ -67,7 +67,17 @@ export const HeartbeatSchema = z.looseObject({
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 
-export const COMMAND_TYPES = ['play', 'stop', 'volume', 'power', 'ping', 'reboot', 'config'] as const;
+export const COMMAND_TYPES = [
+  'play',
+  'stop',
+  'volume',
+  'power',
+  'ping',
+  'reboot',
+  'config',
+  'selftest',
+  'firmware',
+] as const;
 export type CommandType = (typeof COMMAND_TYPES)[number];
 
 export const CommandIdSchema = z
@@ -172,6 +182,39 @@ export const ConfigCommandSchema = z.strictObject({
   heartbeatIntervalS: z.int().min(5).max(3600).optional(),
 });
 
+/** A SHA-256 digest as the platform writes it: lower-case hex. */
+const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'lower-case hex SHA-256');
+
+/**
+ * A readiness drill (docs/protocol.md 6.3, `selftest`): download and decode a small test file and
+ * check the amplifier and every speaker line, silently unless `tone` asks for a short test tone.
+ */
+export const SelftestCommandSchema = z.strictObject({
+  ...commandBase,
+  type: z.literal('selftest'),
+  url: HttpUrlSchema.describe('a small test audio file (PCM WAV), signed; fetched without credentials'),
+  sizeBytes: z.int().positive(),
+  sha256: Sha256Schema,
+  tone: z.boolean().optional().describe('play a short test tone on each line; absent or false: silent'),
+});
+
+/** A firmware version as devices report it in `state.fw`. */
+export const FirmwareVersionSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[0-9A-Za-z][0-9A-Za-z._+-]*$/, 'letters, digits and . _ + -, starting with a letter or digit');
+
+/** Download, verify, install and boot a firmware image (docs/protocol.md 6.3, `firmware`). */
+export const FirmwareCommandSchema = z.strictObject({
+  ...commandBase,
+  type: z.literal('firmware'),
+  url: HttpUrlSchema.describe('the image, signed; fetched without credentials'),
+  sha256: Sha256Schema,
+  sizeBytes: z.int().positive(),
+  version: FirmwareVersionSchema.describe('what `state.fw` says once the image runs'),
+});
+
 export const CommandSchema = z.discriminatedUnion('type', [
   PlayCommandSchema,
   StopCommandSchema,
@@ -180,9 +223,43 @@ export const CommandSchema = z.discriminatedUnion('type', [
   PingCommandSchema,
   RebootCommandSchema,
   ConfigCommandSchema,
+  SelftestCommandSchema,
+  FirmwareCommandSchema,
 ]);
 export type Command = z.infer<typeof CommandSchema>;
 export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
+
+/** One check of a selftest that is not a speaker line: the download, the decoder. */
+export const SelftestCheckSchema = z.looseObject({
+  ok: z.boolean(),
+  error: z
+    .string()
+    .max(64)
+    .optional()
+    .describe('when not ok: fetch-failed, checksum-mismatch, undecodable, not-run'),
+  message: z.string().max(200).optional(),
+});
+
+/** What a cluster found in a selftest, one entry per check (docs/protocol.md 6.4). */
+export const SelftestResultSchema = z.looseObject({
+  download: SelftestCheckSchema.describe('the test file arrived whole, with its size and SHA-256'),
+  decode: SelftestCheckSchema.describe('the decoder read it as audio'),
+  amplifier: z.looseObject({
+    ok: z.boolean(),
+    fault: z.string().max(64).optional().describe('fault code when not ok, e.g. "amplifier"'),
+  }),
+  speakers: z
+    .array(SpeakerStatusSchema)
+    .min(1)
+    .max(16)
+    .refine(
+      (speakers) => speakers.every((s, i) => i === 0 || s.idx > (speakers[i - 1] as SpeakerStatus).idx),
+      'one entry per output, in ascending idx, each output once',
+    )
+    .describe('each line answered (its load measured) or not'),
+  tone: z.boolean().optional().describe('a test tone was played on each line'),
+});
+export type SelftestResult = z.infer<typeof SelftestResultSchema>;
 
 export const ACK_STATUSES = ['accepted', 'rejected', 'done', 'failed'] as const;
 export type AckStatus = (typeof ACK_STATUSES)[number];
@@ -201,6 +278,7 @@ export const AckSchema = z
       .max(MAX_PROGRAMME_ITEMS)
       .optional()
       .describe("a programme's done or failed ack: what became of each item, in order"),
+    selftest: SelftestResultSchema.optional().describe("a selftest's done ack: the result of each check"),
   })
   .refine((ack) => (ack.status !== 'rejected' && ack.status !== 'failed') || ack.error !== undefined, {
     message: 'a rejected or failed ack says why (error)',
@@ -215,7 +293,12 @@ export const EVENT_TYPES = [
   'playback-failed',
   'fault',
   'fault-cleared',
+  'firmware-progress',
 ] as const;
+
+/** The steps of a firmware update a cluster reports, in order; `rollback` only after a failed install. */
+export const FIRMWARE_STAGES = ['download', 'verify', 'install', 'reboot', 'rollback'] as const;
+export type FirmwareStage = (typeof FIRMWARE_STAGES)[number];
 
 export const DeviceEventSchema = z
   .looseObject({
@@ -226,9 +309,27 @@ export const DeviceEventSchema = z
     speaker: z.int().min(1).max(16).optional(),
     code: z.string().max(64).optional(),
     message: z.string().max(200).optional(),
+    stage: z.enum(FIRMWARE_STAGES).optional().describe('firmware-progress: the step it reports'),
+    ok: z.boolean().optional().describe('firmware-progress: the step succeeded'),
+    error: z.string().max(64).optional().describe('firmware-progress: why the step failed'),
+    version: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('firmware-progress: the version running after a rollback (as state.fw)'),
   })
   .refine((event) => !event.type.startsWith('playback-') || event.cmdId !== undefined, {
     message: 'a playback event names its play (cmdId)',
     path: ['cmdId'],
-  });
+  })
+  .refine(
+    (event) =>
+      event.type !== 'firmware-progress' ||
+      (event.cmdId !== undefined && event.stage !== undefined && event.ok !== undefined),
+    {
+      message: 'a firmware-progress event names its command, stage and outcome (cmdId, stage, ok)',
+      path: ['stage'],
+    },
+  );
 export type DeviceEvent = z.infer<typeof DeviceEventSchema>;

@@ -30,8 +30,12 @@ export interface SimulatedClusterOptions {
    * attempt up to 60 s, with ±20 % jitter (docs/protocol.md section 4).
    */
   reconnectInitialMs?: number;
-  /** How long a `reboot` command keeps the cluster off the network (default 5000 ms). */
+  /** How long a `reboot` command (or the reboot into new firmware) keeps the cluster off the network (default 5000 ms). */
   rebootMs?: number;
+  /** How long writing a firmware image takes before the reboot (default 2000 ms). */
+  installMs?: number;
+  /** How long a selftest measures the amplifier and speaker lines (default 1000 ms; with a tone, twice that). */
+  selftestMs?: number;
   /** Size of the oversized payload in the `malformed` rotation; without it that payload is skipped. */
   oversizeBytes?: number;
   /**
@@ -64,6 +68,8 @@ export const CLUSTER_DEFAULTS = {
   keepaliveS: 60,
   reconnectInitialMs: 1_000,
   rebootMs: 5_000,
+  installMs: 2_000,
+  selftestMs: 1_000,
   mediaTimeoutMs: DEFAULT_MEDIA_TIMEOUT_MS,
   timeScale: 1,
 } as const;
@@ -92,6 +98,8 @@ export function resolveClusterOptions(options: SimulatedClusterOptions): Resolve
   checkInteger('keepaliveS', resolved.keepaliveS, 0, 65_535);
   checkInteger('reconnectInitialMs', resolved.reconnectInitialMs, 1, 60_000);
   checkInteger('rebootMs', resolved.rebootMs, 0, 3_600_000);
+  checkInteger('installMs', resolved.installMs, 0, 3_600_000);
+  checkInteger('selftestMs', resolved.selftestMs, 0, 600_000);
   checkInteger('mediaTimeoutMs', resolved.mediaTimeoutMs, 1, 3_600_000);
   checkNumber('timeScale', resolved.timeScale, TIME_SCALE_RANGE.min, TIME_SCALE_RANGE.max);
   if (resolved.oversizeBytes !== undefined)

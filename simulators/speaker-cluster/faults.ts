@@ -11,6 +11,7 @@ export const FAULT_KINDS = [
   'overheat',
   'download-fail',
   'playback-fail',
+  'firmware-fail',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -50,6 +51,8 @@ export const FAULT_SUMMARIES: Record<FaultKind, string> = {
     'media downloads fail with fetch-failed (no request is made); [n]: only the next n downloads',
   'playback-fail':
     'playback starts, then breaks after [ms] (default 2000): playback-failed and ack failed, code internal',
+  'firmware-fail':
+    'firmware updates download and verify, then fail to install and roll back (ack failed install-failed)',
 };
 
 export class FaultSpecError extends Error {

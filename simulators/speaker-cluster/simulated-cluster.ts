@@ -24,6 +24,7 @@ import type { RememberedAck } from './command-memory.js';
 import { CommandMemory } from './command-memory.js';
 import type { Fault, FaultKind } from './faults.js';
 import { describeFault, faultKey, SPEAKER_FAULT_CODE } from './faults.js';
+import { Maintenance } from './maintenance.js';
 import { malformedHeartbeat, malformedRotation } from './malformed-payloads.js';
 import type { MediaInfo, MediaSource, PlayCommand, PlayOf } from './media-fetcher.js';
 import { MediaFetchError, redactUrl } from './media-fetcher.js';
@@ -39,7 +40,7 @@ import { TelemetryModel } from './telemetry-model.js';
 export type { AckRecord, ClusterStatus } from './cluster-status.js';
 export type { StreamReport } from './stream-report.js';
 
-type BootReason = 'power-on' | 'reboot-command';
+type BootReason = 'power-on' | 'reboot-command' | 'firmware-update';
 /** What a final ack says besides its status. */
 type AckOutcome = Pick<RememberedAck, 'error' | 'items'>;
 
@@ -60,6 +61,8 @@ export class SimulatedCluster {
   private readonly telemetry: TelemetryModel;
   private readonly jitter: () => number;
   private readonly playback: Playback;
+  /** Readiness drills and firmware updates, and the firmware version in flash. */
+  private readonly maintenance: Maintenance;
   private readonly faults = new Map<string, Fault>();
   private readonly tasks = new Set<Promise<void>>();
   private readonly publish: TypedPublish;
@@ -107,6 +110,29 @@ export class SimulatedCluster {
     this.heartbeatIntervalS = this.options.heartbeatIntervalS;
     this.volume = this.options.volume;
     this.publish = typedPublish((topic, payload, opts) => this.send(topic, payload, opts));
+    this.maintenance = new Maintenance(
+      {
+        timers: this.timers,
+        log: this.log,
+        now: () => this.now(),
+        connected: () => this.connected,
+        playing: () => this.playback.current !== null,
+        hasFault: (kind) => this.hasFault(kind),
+        takeDownloadFault: () => this.takeDownloadFault(),
+        speakerLines: () => this.speakerLines(),
+        queueAck: (cmdId, status, outcome) => this.queueAck(cmdId, status, outcome),
+        publishEvent: (event) => this.publish(this.deviceId, 'event', event),
+        powerCycle: () => this.powerCycle,
+        restart: (cycle, reason) => this.restart(cycle, reason),
+        track: (work) => this.track(work),
+      },
+      {
+        downloadTimeoutMs: this.options.mediaTimeoutMs,
+        installMs: this.options.installMs,
+        selftestMs: this.options.selftestMs,
+      },
+      this.options.fw,
+    );
     this.playback = new Playback({
       clock: this.options.clock,
       timers: this.timers,
@@ -140,6 +166,11 @@ export class SimulatedCluster {
 
   get deviceId(): DeviceId {
     return this.options.deviceId;
+  }
+
+  /** The firmware version the cluster runs (and reports in its state message). */
+  get firmwareVersion(): string {
+    return this.maintenance.fw;
   }
 
   get connected(): boolean {
@@ -284,6 +315,7 @@ export class SimulatedCluster {
   /** Everything volatile is lost; volume, power setting, interval and command memory live in flash. */
   private powerOff(why: string): void {
     for (const player of this.streams.values()) player.close(`error: ${why}`);
+    this.maintenance.powerLost(why);
     this.powerCycle += 1;
     this.powered = false;
     this.rebooting = false;
@@ -367,9 +399,10 @@ export class SimulatedCluster {
         type: 'boot',
         ts: this.now(),
         code: this.bootReason,
-        message: `fw ${this.options.fw}`,
+        message: `fw ${this.maintenance.fw}`,
       };
       await this.publish(this.deviceId, 'event', event);
+      this.maintenance.booted();
       for (const fault of this.faults.values()) {
         if (fault.kind === 'speaker-fault') this.publishSpeakerFault(fault.speaker);
       }
@@ -467,17 +500,22 @@ export class SimulatedCluster {
       // A play powers the amplifiers out of standby for its item (docs/protocol.md, `power`).
       power: this.power || playing,
       playing,
-      speakers: Array.from({ length: this.options.speakers }, (_, i) => {
-        const idx = i + 1;
-        return this.faults.has(`speaker-fault:${idx}`)
-          ? { idx, ok: false, fault: SPEAKER_FAULT_CODE }
-          : { idx, ok: true };
-      }),
+      speakers: this.speakerLines(),
       tempC: sample.tempC,
       supplyV: sample.supplyV,
       heartbeatIntervalS: this.heartbeatIntervalS,
       ...this.streamHealth(),
     };
+  }
+
+  /** Each speaker output's health, as heartbeats and selftests report it. */
+  private speakerLines(): Heartbeat['speakers'] {
+    return Array.from({ length: this.options.speakers }, (_, i) => {
+      const idx = i + 1;
+      return this.faults.has(`speaker-fault:${idx}`)
+        ? { idx, ok: false, fault: SPEAKER_FAULT_CODE }
+        : { idx, ok: true };
+    });
   }
 
   /** The stream playing now, for the heartbeat: how it is going, as technicians see it. */
@@ -560,6 +598,12 @@ export class SimulatedCluster {
       case 'play':
         this.play(command);
         return;
+      case 'selftest':
+        this.maintenance.selftest(command);
+        return;
+      case 'firmware':
+        this.maintenance.updateFirmware(command);
+        return;
     }
   }
 
@@ -568,13 +612,18 @@ export class SimulatedCluster {
     const cycle = this.powerCycle;
     this.queueAck(cmdId, 'done');
     await this.lastAckSent;
+    await this.restart(cycle, 'reboot-command');
+  }
+
+  /** State online:false, DISCONNECT, then boot after the reboot time (unless the power went first). */
+  private async restart(cycle: number, reason: BootReason): Promise<void> {
     if (cycle !== this.powerCycle) return;
     if (this.connected) await this.guard(this.publishOffline());
     if (cycle !== this.powerCycle) return;
     this.powerOff('reboot');
     this.rebooting = true;
-    this.bootReason = 'reboot-command';
-    this.log.info({ rebootMs: this.options.rebootMs }, 'rebooting');
+    this.bootReason = reason;
+    this.log.info({ rebootMs: this.options.rebootMs, reason }, 'rebooting');
     this.timers.timeout(() => {
       this.rebooting = false;
       this.track(this.reconcile());
@@ -632,7 +681,8 @@ export class SimulatedCluster {
     const url = redactUrl(source.url);
     this.counters.mediaFetches += 1;
     try {
-      this.consumeDownloadFault();
+      const fault = this.takeDownloadFault();
+      if (fault) throw fault;
       this.log.debug({ cmdId: play.id, kind: source.kind, url }, 'fetching media');
       const timeout = new AbortController();
       const relay = () => timeout.abort(signal.reason);
@@ -706,17 +756,20 @@ export class SimulatedCluster {
     if (play.source.kind === 'stream') this.streams.get(play.id)?.close(how);
   }
 
-  /** Throws the download-fail fault's error, counting down (and clearing) a fault limited to n downloads. */
-  private consumeDownloadFault(): void {
+  /** The download-fail fault's error, counting down (and clearing) a fault limited to n downloads; else null. */
+  private takeDownloadFault(): MediaFetchError | null {
     const fault = this.faults.get('download-fail');
-    if (fault?.kind !== 'download-fail') return;
+    if (fault?.kind !== 'download-fail') return null;
     if (fault.remaining !== undefined && fault.remaining > 1) {
       this.faults.set('download-fail', { kind: 'download-fail', remaining: fault.remaining - 1 });
     } else if (fault.remaining !== undefined) {
       this.faults.delete('download-fail');
       this.log.info('fault download-fail used up; downloads work again');
     }
-    throw new MediaFetchError('fetch-failed', 'simulated network failure: no response (download-fail fault)');
+    return new MediaFetchError(
+      'fetch-failed',
+      'simulated network failure: no response (download-fail fault)',
+    );
   }
 
   private onPlaybackStarted(play: PlayCommand, lateMs: number): void {
@@ -807,6 +860,8 @@ export class SimulatedCluster {
     };
     this.acks.push(record);
     if (this.acks.length > LAST_ACKS_KEPT) this.acks.shift();
+    // A selftest's done ack, and every repeat of it, carries its result (docs/protocol.md 6.4).
+    const selftest = status === 'done' ? this.maintenance.resultOf(cmdId) : undefined;
     if (this.faults.has('no-acks')) {
       this.log.debug({ cmdId, status }, 'ack withheld (no-acks)');
       return;
@@ -821,7 +876,7 @@ export class SimulatedCluster {
     const link = this.ackChain
       .then(async () => {
         if (!(await this.timers.delay(dueAt - this.now()))) return;
-        const sending = this.publish(this.deviceId, 'ack', { ...record });
+        const sending = this.publish(this.deviceId, 'ack', { ...record, ...(selftest ? { selftest } : {}) });
         handed = sending.catch((failure: unknown) => this.countFailure(failure, 'ack not sent'));
         this.track(handed);
       })
@@ -898,8 +953,8 @@ export class SimulatedCluster {
   }
 
   private onlineState(): PayloadInput<'state'> {
-    const { fw, model, speakers } = this.options;
-    return { online: true, ts: this.now(), fw, model, speakers };
+    const { model, speakers } = this.options;
+    return { online: true, ts: this.now(), fw: this.maintenance.fw, model, speakers };
   }
 
   private faultList(): string[] {
