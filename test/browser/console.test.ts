@@ -152,14 +152,15 @@ describe.skipIf(skip !== null)(`operator console in Chromium${skip ? ` — skipp
     rmSync(webRoot, { recursive: true, force: true });
   });
 
-  it('ships less than 280 KB of JavaScript, gzipped, with the map and chart loaded only where needed', () => {
+  it('ships less than 290 KB of JavaScript, gzipped, with the map and chart loaded only where needed', () => {
     const scripts = readdirSync(join(webRoot, 'assets')).filter((f) => f.endsWith('.js'));
     const gzipped = scripts.map(
       (f) => gzipSync(readFileSync(join(webRoot, 'assets', f)), { level: 9 }).length,
     );
     // 250 KB until content approval, text read aloud and programmes (+14 KB with their words); 265 KB
-    // until the province's pages, the communes' inbox and account scopes (+13 KB with their words).
-    expect(gzipped.reduce((a, b) => a + b, 0)).toBeLessThan(280 * 1024);
+    // until the province's pages, the communes' inbox and account scopes (+13 KB with their words); 280 KB
+    // until the alarms page, its navigation badge and bell, maintenance and rules (+10 KB with their words).
+    expect(gzipped.reduce((a, b) => a + b, 0)).toBeLessThan(290 * 1024);
     const entry = readFileSync(join(webRoot, 'index.html'), 'utf8');
     const entryScript = /src="\/assets\/([^"]+\.js)"/.exec(entry)?.[1] as string;
     const first = readFileSync(join(webRoot, 'assets', entryScript), 'utf8');

@@ -1,5 +1,6 @@
 import { type ComponentType, lazy } from 'react';
 import type { Me, Role } from './api/types';
+import { AlarmBadge } from './components/alarm-badge';
 import { InboxBadge } from './components/inbox-badge';
 
 export interface PageRoute {
@@ -125,6 +126,25 @@ export const ROUTES: PageRoute[] = [
     // Approvers read what aired, who approved it, and the emergencies to review.
     roles: ['operator', 'approver', 'viewer'],
     component: lazy(() => import('./pages/reports')),
+  },
+  {
+    // Báo cáo tổng hợp: what a commune or a province reports to the level above (Circular 39).
+    path: '/summary',
+    nav: 'nav.summary',
+    testId: 'nav-summary',
+    roles: ['operator', 'approver', 'viewer'],
+    component: lazy(() => import('./pages/summary-report')),
+  },
+  {
+    // What needs someone: open alarms and village outages; technicians also set maintenance and rules.
+    path: '/alarms',
+    nav: 'nav.alarms',
+    testId: 'nav-alarms',
+    roles: ['operator', 'technician', 'viewer'],
+    // A commune's own work; province accounts follow bulletins (as with the inbox).
+    offered: (me) => me.user.provinceId === null || admin(me),
+    badge: AlarmBadge,
+    component: lazy(() => import('./pages/alarms')),
   },
   {
     path: '/cameras',

@@ -12,6 +12,14 @@ import type {
 export type { CameraLive, ClusterLive, DeliveryLive, RawMessage };
 /** A commune's receipt of a bulletin from the province changed. */
 export type ReceiptLive = Parameters<ServerToClientEvents['bulletins.receipt']>[0];
+/** A camera's motion, tamper or video loss started or ended. */
+export type CameraEventLive = Parameters<ServerToClientEvents['cameras.event']>[0];
+/** An alarm opened, was acknowledged or cleared. */
+export type AlarmLive = Parameters<ServerToClientEvents['alarms.changed']>[0];
+/** A village outage opened, changed or cleared. */
+export type IncidentLive = Parameters<ServerToClientEvents['incidents.changed']>[0];
+/** What the alarm views are told: a change, or null after a (re)connection (changes may have been missed). */
+export type AlarmEvent = { alarm: AlarmLive } | { incident: IncidentLive } | null;
 
 /** A relayed message with a local sequence number, a stable key for lists. */
 export type KeptMessage = RawMessage & { seq: number };
@@ -46,6 +54,9 @@ export class LiveStore {
   private readonly messageListeners = new Map<string, Set<() => void>>();
   /** Told of every receipt, and with null after a reconnect (receipts may have been missed). */
   private readonly receiptListeners = new Set<(receipt: ReceiptLive | null) => void>();
+  /** Told of every camera event, and with null after a reconnect (events may have been missed). */
+  private readonly cameraEventListeners = new Set<(event: CameraEventLive | null) => void>();
+  private readonly alarmListeners = new Set<(event: AlarmEvent) => void>();
   /** Watch counts per device, so a watch survives reconnects and several views may share it. */
   private readonly watched = new Map<string, number>();
 
@@ -56,6 +67,8 @@ export class LiveStore {
     socket.on('connect', () => {
       this.set({ connected: true });
       for (const listener of this.receiptListeners) listener(null);
+      for (const listener of this.cameraEventListeners) listener(null);
+      for (const listener of this.alarmListeners) listener(null);
       for (const deviceId of this.watched.keys()) socket.emit('device.watch', { deviceId }, () => {});
     });
     socket.on('disconnect', () => this.set({ connected: false }));
@@ -76,6 +89,15 @@ export class LiveStore {
     });
     socket.on('bulletins.receipt', (receipt) => {
       for (const listener of this.receiptListeners) listener(receipt);
+    });
+    socket.on('cameras.event', (event) => {
+      for (const listener of this.cameraEventListeners) listener(event);
+    });
+    socket.on('alarms.changed', (alarm) => {
+      for (const listener of this.alarmListeners) listener({ alarm });
+    });
+    socket.on('incidents.changed', (incident) => {
+      for (const listener of this.alarmListeners) listener({ incident });
     });
     socket.on('device.messages', (messages) => {
       const touched = new Set<string>();
@@ -142,6 +164,18 @@ export class LiveStore {
     return () => this.receiptListeners.delete(listener);
   }
 
+  /** Calls `listener` with each alarm and outage change, and with null on every (re)connection. */
+  subscribeAlarms(listener: (event: AlarmEvent) => void): () => void {
+    this.alarmListeners.add(listener);
+    return () => this.alarmListeners.delete(listener);
+  }
+
+  /** Calls `listener` with each camera event, and with null on every (re)connection. */
+  subscribeCameraEvents(listener: (event: CameraEventLive | null) => void): () => void {
+    this.cameraEventListeners.add(listener);
+    return () => this.cameraEventListeners.delete(listener);
+  }
+
   messagesOf(deviceId: string): KeptMessage[] {
     let list = this.messages.get(deviceId);
     if (!list) {
@@ -190,6 +224,20 @@ export function useReceiptChanges(
       }),
     [],
   );
+}
+
+/** Calls `onEvent` with each alarm and outage change, and with null after a reconnect (read again). */
+export function useAlarmChanges(onEvent: (event: AlarmEvent) => void) {
+  const latest = useRef(onEvent);
+  latest.current = onEvent;
+  useEffect(() => live.subscribeAlarms((event) => latest.current(event)), []);
+}
+
+/** Calls `onEvent` with each camera event, and with null after a reconnect (read the list again). */
+export function useCameraEvents(onEvent: (event: CameraEventLive | null) => void) {
+  const latest = useRef(onEvent);
+  latest.current = onEvent;
+  useEffect(() => live.subscribeCameraEvents((event) => latest.current(event)), []);
 }
 
 export function useDeviceMessages(deviceId: string): KeptMessage[] {

@@ -5,6 +5,7 @@ import { type ApiError, api, type Page } from '../api/client';
 import { live, useDeviceMessages, useLive } from '../api/live';
 import type { ClusterDetail, CommandRecord, DemoFaults, HistoryAnswer } from '../api/types';
 import { toApiError, useFetch } from '../api/use-fetch';
+import { DeviceAlarms } from '../components/alarm-device';
 import { ErrorMessage } from '../components/error-message';
 import { HistoryChart } from '../components/history-chart';
 import { StreamHealthView } from '../components/stream-health';
@@ -38,6 +39,7 @@ export default function DevicePage() {
       <h1>{t('device.title', { name: cluster.data?.name ?? id })}</h1>
       <ErrorMessage error={cluster.error} />
       <LiveValues id={id} cluster={cluster.data} />
+      <DeviceAlarms deviceId={id} />
       <History id={id} />
       <div className="two-columns">
         <Commands id={id} />
