@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { StreamHealthSchema } from '../devices/speaker-cluster/messages.js';
 import type { ReceiptState } from './bulletins.js';
-import { CAMERA_STATES } from './cameras.js';
+import { CAMERA_STATES, type CameraEvent } from './cameras.js';
 
 /**
  * The Socket.IO protocol between the platform and the web console: event names and payloads,
@@ -64,6 +64,11 @@ export interface ServerToClientEvents {
   /** Police, technicians, admins: every visible camera, on connect. */
   'cameras.snapshot': (cameras: CameraLive[]) => void;
   'cameras.delta': (cameras: CameraLive[]) => void;
+  /**
+   * Police, technicians, admins: a camera's motion, tamper or video loss started (endedAt null) or
+   * ended, as in GET /api/v1/camera-events; sent at once.
+   */
+  'cameras.event': (event: CameraEvent) => void;
   /** Operators and admins: per-cluster delivery progress of broadcasts. */
   'deliveries.delta': (deliveries: DeliveryLive[]) => void;
   /**

@@ -125,6 +125,8 @@ export const ConfigSchema = z.object({
     'how devices reach the HTTP port (media downloads); default http://<HTTP_HOST>:<port>',
   ),
   MEDIA_MAX_MB: z.coerce.number().min(1).max(2048).default(50),
+  /** Largest firmware image accepted for upload (services/firmware). */
+  FIRMWARE_MAX_MB: z.coerce.number().min(1).max(1024).default(64),
   /** Disk space held back in DATA_DIR so an emergency bulletin is recorded on a disk that filled up. */
   /** Audit entries older than this are archived to DATA_DIR/audit-archive and removed (0: kept forever). */
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(400),
@@ -206,6 +208,22 @@ export const ConfigSchema = z.object({
     .default('false')
     .transform((v) => v === 'true')
     .describe('let webhooks be sent to this PC (a receiver running beside the platform)'),
+  SMTP_URL: z
+    .url({ protocol: /^smtps?$/ })
+    .optional()
+    .describe(
+      'e-mail notifications: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465',
+    ),
+  SMTP_FROM: z
+    .string()
+    .min(3)
+    .max(320)
+    .optional()
+    .describe('the sender of e-mail notifications, e.g. "Đài truyền thanh xã <loa@xa.gov.vn>"'),
+  TELEGRAM_API_BASE: z.url({ protocol: /^https?$/ }).default('https://api.telegram.org'),
+  TELEGRAM_BOT_TOKEN: z.string().min(8).optional().describe('the Telegram bot that sends notifications'),
+  ZALO_API_BASE: z.url({ protocol: /^https?$/ }).default('https://openapi.zalo.me'),
+  ZALO_ACCESS_TOKEN: z.string().min(8).optional().describe("the Zalo Official Account's access token"),
   TTS_COMMAND: z
     .string()
     .optional()
@@ -219,6 +237,9 @@ export const ConfigSchema = z.object({
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** Values never repeated in an error message: they hold a password or a token. */
+const SECRET_KEYS = new Set(['SMTP_URL', 'TELEGRAM_BOT_TOKEN', 'ZALO_ACCESS_TOKEN']);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -243,7 +264,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     throw new ConfigError(
       result.error.issues.map((issue) => {
         const key = issue.path.join('.');
-        const shown = key in relevant ? ` (got "${relevant[key]}")` : '';
+        const shown = key in relevant && !SECRET_KEYS.has(key) ? ` (got "${relevant[key]}")` : '';
         return `${key}: ${issue.message}${shown}`;
       }),
     );
@@ -279,6 +300,7 @@ function crossFieldProblems(config: Config): string[] {
     problems.push(
       'MEDIA_HTTP_PORT: only with HTTPS (TLS_CERT_FILE or TLS_SELF_SIGNED); HTTP_PORT already serves media',
     );
+  if (!config.SMTP_URL !== !config.SMTP_FROM) problems.push('SMTP_FROM: SMTP_URL and SMTP_FROM go together');
   if (config.REDIS_URL && config.MQTT_URL) {
     problems.push('REDIS_URL: only the embedded broker uses it; with MQTT_URL the external broker clusters');
   }

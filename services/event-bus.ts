@@ -5,6 +5,8 @@ import type { Ack, DeviceEvent, Heartbeat, StateMessage } from '../devices/index
 import type { CameraHealthState } from '../devices/onvif-camera/index.js';
 import type { AccountChange } from './accounts/auth-service.js';
 import type { AlarmRecord, IncidentRecord } from './alarms/alarm-store.js';
+import type { CameraEventRecord } from './cameras/camera-event-store.js';
+import type { AlarmNotice } from './notifications/alarm-notices.js';
 import type { RegistryChange } from './registry/registry-store.js';
 
 export type PresenceReason =
@@ -49,6 +51,8 @@ export interface PlatformEvents {
     detail: string;
     at: number;
   };
+  /** A camera's motion, tamper or video-loss period started or ended (as stored). */
+  'camera.event': CameraEventRecord & { at: number };
   /** A delivery of a broadcast to one cluster reached a new state (as stored). */
   'broadcast.delivery': { broadcastId: string; clusterId: string; state: DeliveryState; at: number };
   /** A commune, village or cluster was created, changed or removed, by any path. */
@@ -61,6 +65,8 @@ export interface PlatformEvents {
   'alarm.changed': { alarm: AlarmRecord; change: 'opened' | 'acknowledged' | 'cleared'; at: number };
   /** A village outage opened, gained or got back a device, or cleared. */
   'incident.changed': { incident: IncidentRecord; at: number };
+  /** An alarm or village outage people are told of (not held; an outage once, not per device). */
+  'alarm.notice': AlarmNotice;
   /** An account was created or changed, or its sessions or tokens ended, by any path. */
   'accounts.changed': AccountChange & { at: number };
   /**

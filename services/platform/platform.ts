@@ -30,6 +30,7 @@ import type { Config } from '../config.js';
 import { demoFeature } from '../demo/demo-feature.js';
 import type { DemoSimulators } from '../demo/demo-routes.js';
 import { EventBus } from '../event-bus.js';
+import { firmwareFeature } from '../firmware/firmware-feature.js';
 import { historyFeature } from '../history/history-feature.js';
 import type { TelemetryStore } from '../history/telemetry-store.js';
 import type { DeviceIngress } from '../ingress/device-ingress.js';
@@ -40,8 +41,10 @@ import type { MediaBase } from '../media/media-base-url.js';
 import { mediaFeature } from '../media/media-feature.js';
 import type { MediaLibrary } from '../media/media-library.js';
 import { mqttFeature } from '../mqtt/mqtt-feature.js';
+import { notificationsFeature } from '../notifications/notifications-feature.js';
 import { presenceFeature } from '../presence/presence-feature.js';
 import type { PresenceService } from '../presence/presence-service.js';
+import { readinessFeature } from '../readiness/readiness-feature.js';
 import { realtimeFeature } from '../realtime/realtime-feature.js';
 import type { RealtimeGateway } from '../realtime/realtime-gateway.js';
 import { registryFeature } from '../registry/registry-feature.js';
@@ -116,6 +119,8 @@ function features(
     stationsFeature(),
     schedulesFeature(),
     commandsFeature(),
+    firmwareFeature(),
+    readinessFeature(),
     // After every feature that listens to device events, so none misses the first messages.
     ingressFeature(),
     clustersFeature(),
@@ -124,6 +129,7 @@ function features(
     bulletinsFeature(),
     camerasFeature(),
     alarmsFeature(),
+    notificationsFeature(),
     liveFeature(),
     sharingFeature(),
     ...(options.simulators ? [demoFeature(options.simulators)] : []),

@@ -1,5 +1,7 @@
+import type { CameraEvent } from '../../contracts/cameras.js';
 import type { CameraLive, ClusterLive, RawMessage } from '../../contracts/realtime.js';
 import type { ClusterStatus } from '../../contracts/registry.js';
+import { type CameraEventRecord, cameraEventView } from '../cameras/camera-event-store.js';
 import type { CameraStatus } from '../cameras/camera-health-service.js';
 import type { ClusterRecord } from '../registry/cluster-record.js';
 
@@ -39,6 +41,11 @@ export function cameraLive(camera: { id: string; communeId: string }, status: Ca
     detail: status.detail,
     lastPollAt: status.lastPollAt === null ? null : new Date(status.lastPollAt).toISOString(),
   };
+}
+
+/** A camera event as GET /api/v1/camera-events shows it. */
+export function cameraEventLive(event: CameraEventRecord, now: number): CameraEvent {
+  return cameraEventView(event, now);
 }
 
 /** A message on `sc/v1/{id}/…`: commands are what the platform sent, everything else the device. */

@@ -23,7 +23,7 @@ import { settle, type Tunable } from '../options.js';
 import type { PresenceService } from '../presence/presence-service.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import { type Credential, credentialOf, inCommune, type Streams, sameGrant, streamsFor } from './access.js';
-import { cameraLive, clusterLive, rawMessage } from './live-records.js';
+import { cameraEventLive, cameraLive, clusterLive, rawMessage } from './live-records.js';
 
 export interface RealtimeGatewayOptions {
   events: EventBus;
@@ -139,6 +139,15 @@ export class RealtimeGateway {
         if (!this.anyoneListening()) return;
         this.dirtyCameras.add(cameraId);
         this.scheduleFlush();
+      }),
+      // Police follow these as they happen: each goes out at once to its commune and to those who see all.
+      events.on('camera.event', (event) => {
+        const io = this.io;
+        if (!io) return;
+        io.to([room('cameras', null), room('cameras', event.communeId)]).emit(
+          'cameras.event',
+          cameraEventLive(event, this.options.clock.now()),
+        );
       }),
       // Rare and small: each receipt goes out at once to its commune and to those who see all.
       events.on('bulletin.receipt', ({ bulletinId, communeId, state, at }) => {

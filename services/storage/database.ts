@@ -181,14 +181,18 @@ function cacheStatements(db: Db): void {
 export function migrate(db: Db, logger: Logger): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
-  const row = db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get() as {
-    version: number | null;
-  };
-  const current = row.version ?? 0;
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
+      (r) => r.version,
+    ),
+  );
+  const current = Math.max(0, ...applied);
   const latest = MIGRATIONS.at(-1)?.version ?? 0;
   if (current > latest) throw new SchemaTooNewError(current, latest);
+  // Each migration not applied yet, in order: one added below a version a database already has
+  // (written in parallel with it) is applied too, not skipped.
   for (const migration of MIGRATIONS) {
-    if (migration.version <= current) continue;
+    if (applied.has(migration.version)) continue;
     db.transaction(() => {
       db.exec(migration.sql);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(

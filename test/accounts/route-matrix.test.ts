@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, type Role } from '../../contracts/accounts.js';
@@ -891,6 +892,279 @@ describe('route × role matrix', () => {
         },
       ];
     })(),
+    // [notifications] routes: technicians keep who is told; operators, technicians and viewers read.
+    ...((): RouteSpec[] => {
+      const readers: Role[] = ['operator', 'technician', 'viewer'];
+      const made = async (path: string, body: Record<string, unknown>) => {
+        const answer = await t.api(path, { method: 'POST', body });
+        if (answer.status !== 201) throw new Error(`${path}: ${answer.status}`);
+        return answer.body.id as string;
+      };
+      const contact = () =>
+        made('/api/v1/notification-contacts', {
+          communeId: 'base',
+          name: 'Trưởng thôn',
+          email: 'tt@base.test',
+        });
+      const rule = () =>
+        made('/api/v1/notification-rules', { communeId: 'base', name: 'Mọi cảnh báo', channels: ['email'] });
+      return [
+        {
+          method: 'GET',
+          path: '/api/v1/notification-contacts',
+          access: readers,
+          call: () => ({ url: '/api/v1/notification-contacts' }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/notification-contacts',
+          access: ['technician'],
+          call: (c) => ({
+            url: '/api/v1/notification-contacts',
+            body: { communeId: 'base', name: `Người nhận ${c}`, email: `${c}@base.test` },
+          }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/notification-contacts/{id}',
+          access: readers,
+          call: async () => ({ url: `/api/v1/notification-contacts/${await contact()}` }),
+        },
+        {
+          method: 'PATCH',
+          path: '/api/v1/notification-contacts/{id}',
+          access: ['technician'],
+          call: async () => ({
+            url: `/api/v1/notification-contacts/${await contact()}`,
+            body: { name: 'Đổi tên' },
+          }),
+        },
+        {
+          method: 'DELETE',
+          path: '/api/v1/notification-contacts/{id}',
+          access: ['technician'],
+          call: async () => ({ url: `/api/v1/notification-contacts/${await contact()}` }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/notification-contacts/{id}/test',
+          access: ['technician'],
+          // No SMTP server here: the answer says the e-mail channel is not configured.
+          call: async () => ({ url: `/api/v1/notification-contacts/${await contact()}/test` }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/notification-rules',
+          access: readers,
+          call: () => ({ url: '/api/v1/notification-rules' }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/notification-rules',
+          access: ['technician'],
+          call: (c) => ({
+            url: '/api/v1/notification-rules',
+            body: { communeId: 'base', name: `Quy tắc ${c}`, channels: ['email'] },
+          }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/notification-rules/{id}',
+          access: readers,
+          call: async () => ({ url: `/api/v1/notification-rules/${await rule()}` }),
+        },
+        {
+          method: 'PATCH',
+          path: '/api/v1/notification-rules/{id}',
+          access: ['technician'],
+          call: async () => ({
+            url: `/api/v1/notification-rules/${await rule()}`,
+            body: { minSeverity: 'critical' },
+          }),
+        },
+        {
+          method: 'DELETE',
+          path: '/api/v1/notification-rules/{id}',
+          access: ['technician'],
+          call: async () => ({ url: `/api/v1/notification-rules/${await rule()}` }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/notification-settings/{communeId}',
+          access: readers,
+          call: () => ({ url: '/api/v1/notification-settings/base' }),
+        },
+        {
+          method: 'PATCH',
+          path: '/api/v1/notification-settings/{communeId}',
+          access: ['technician'],
+          call: () => ({ url: '/api/v1/notification-settings/base', body: { digestWindowMin: 15 } }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/notifications',
+          access: readers,
+          call: () => ({ url: '/api/v1/notifications' }),
+        },
+      ];
+    })(),
+    // [firmware] routes: technicians upload images and roll them out; clusters download by signed link.
+    ...((): RouteSpec[] => {
+      /** A multipart upload with text fields and an ASCII image (this table's bodies are text). */
+      const form = (version: string) => {
+        const bytes = `SC-FIRMWARE ${version} `.repeat(64);
+        const sha256 = createHash('sha256').update(bytes, 'latin1').digest('hex');
+        const boundary = 'firmware-test-boundary-5c1e';
+        const field = (name: string, value: string) =>
+          `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+        const body =
+          field('version', version) +
+          field('sha256', sha256) +
+          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="sc-${version}.bin"\r\n` +
+          `Content-Type: application/octet-stream\r\n\r\n${bytes}\r\n--${boundary}--\r\n`;
+        return { body, contentType: `multipart/form-data; boundary=${boundary}` };
+      };
+      let n = 0;
+      let image: string | null = null;
+      /** One image uploaded by the admin, for the routes that read or roll one out. */
+      const firmware = async () => {
+        if (image) return image;
+        const upload = form('9.9.9');
+        const made = await api(t.httpUrl, '/api/v1/firmware', {
+          method: 'POST',
+          body: upload.body,
+          headers: { ...(await t.headersFor('admin')), 'content-type': upload.contentType },
+        });
+        if (made.status !== 201) throw new Error(`firmware: ${made.status} ${JSON.stringify(made.body)}`);
+        image = made.body.id as string;
+        return image;
+      };
+      /** A rollout to the base cluster (offline, so skipped: it completes at once). */
+      const rollout = async () => {
+        const made = await t.api(`/api/v1/firmware/${await firmware()}/rollouts`, {
+          method: 'POST',
+          body: { targets: { clusterIds: ['c-base'] } },
+        });
+        return made.body.id as string;
+      };
+      return [
+        {
+          method: 'POST',
+          path: '/api/v1/firmware',
+          access: ['technician'],
+          call: async (c) => {
+            const upload = form(`1.0.${++n}`);
+            const session = c === 'anonymous' ? {} : await t.headersFor(c);
+            return {
+              url: '/api/v1/firmware',
+              body: upload.body,
+              headers: { ...session, 'content-type': upload.contentType },
+            };
+          },
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/firmware',
+          access: ['technician'],
+          call: () => ({ url: '/api/v1/firmware' }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/firmware/{id}',
+          access: ['technician'],
+          call: async () => ({ url: `/api/v1/firmware/${await firmware()}` }),
+        },
+        {
+          // Declared public because clusters download with the signed link of their command; to
+          // sessions it answers as technician-only.
+          method: 'GET',
+          path: '/api/v1/firmware/{id}/content',
+          access: ['technician'],
+          call: async () => ({ url: `/api/v1/firmware/${await firmware()}/content` }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/firmware/{id}/rollouts',
+          access: ['technician'],
+          call: async () => ({
+            url: `/api/v1/firmware/${await firmware()}/rollouts`,
+            body: { targets: { clusterIds: ['c-base'] }, batchSize: 1 },
+          }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/firmware/rollouts',
+          access: ['technician'],
+          call: () => ({ url: '/api/v1/firmware/rollouts' }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/firmware/rollouts/{id}',
+          access: ['technician'],
+          call: async () => ({ url: `/api/v1/firmware/rollouts/${await rollout()}` }),
+        },
+        {
+          method: 'POST',
+          path: '/api/v1/firmware/rollouts/{id}/halt',
+          access: ['technician'],
+          call: async () => ({ url: `/api/v1/firmware/rollouts/${await rollout()}/halt` }),
+        },
+      ];
+    })(),
+    // [readiness] routes: operators and technicians run drills and set the weekly one; viewers read.
+    ...((): RouteSpec[] => {
+      const readers: Role[] = ['operator', 'technician', 'viewer'];
+      const drill = async () => {
+        const made = await t.api('/api/v1/readiness/drills', {
+          method: 'POST',
+          body: { targets: { clusterIds: ['c-base'] } },
+        });
+        return made.body.id as string;
+      };
+      return [
+        {
+          method: 'POST',
+          path: '/api/v1/readiness/drills',
+          access: ['operator', 'technician'],
+          call: () => ({ url: '/api/v1/readiness/drills', body: { targets: { communeIds: ['base'] } } }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/readiness/drills',
+          access: readers,
+          call: () => ({ url: '/api/v1/readiness/drills' }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/readiness/drills/{id}',
+          access: readers,
+          call: async () => ({ url: `/api/v1/readiness/drills/${await drill()}` }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/readiness/schedules/{communeId}',
+          access: readers,
+          call: () => ({ url: '/api/v1/readiness/schedules/base' }),
+        },
+        {
+          method: 'PATCH',
+          path: '/api/v1/readiness/schedules/{communeId}',
+          access: ['operator', 'technician'],
+          call: () => ({
+            url: '/api/v1/readiness/schedules/base',
+            body: { enabled: true, weekday: 7, hour: 9 },
+          }),
+        },
+        {
+          // Declared public because clusters fetch it with the signed link of their selftest; to
+          // sessions it answers as operator/technician-only.
+          method: 'GET',
+          path: '/api/v1/readiness/test-audio.wav',
+          access: ['operator', 'technician'],
+          call: () => ({ url: '/api/v1/readiness/test-audio.wav' }),
+        },
+      ];
+    })(),
     // [cameras] routes
     {
       method: 'GET',
@@ -933,6 +1207,14 @@ describe('route × role matrix', () => {
       call: () => ({ url: '/api/v1/cameras/cam-base/incidents' }),
     },
     {
+      method: 'GET',
+      path: '/api/v1/cameras/{id}/live',
+      // Watching people live is for police; technicians check a camera with its snapshot and poll.
+      access: ['police'],
+      // One frame, then the live view ends: the answer completes like any other.
+      call: () => ({ url: '/api/v1/cameras/cam-base/live?frames=1' }),
+    },
+    {
       method: 'POST',
       path: '/api/v1/cameras/{id}/poll',
       access: ['technician'],
@@ -943,6 +1225,21 @@ describe('route × role matrix', () => {
       path: '/api/v1/cameras/discovery',
       access: ['technician'],
       call: () => ({ url: '/api/v1/cameras/discovery', body: { timeoutMs: 500 } }),
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/cameras/probe-channels',
+      access: ['technician'],
+      call: () => ({
+        url: '/api/v1/cameras/probe-channels',
+        body: { xaddr: camera.addresses().deviceXAddr, username: 'admin', password: 'camera-password' },
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/camera-events',
+      access: ['police', 'technician'],
+      call: () => ({ url: '/api/v1/camera-events' }),
     },
     {
       method: 'PATCH',
@@ -1104,6 +1401,15 @@ describe('route × role matrix', () => {
         },
       ] satisfies RouteSpec[];
     })(),
+    // [reports] routes
+    {
+      method: 'GET',
+      path: '/api/v1/reports/summary',
+      access: ['operator', 'approver', 'viewer'],
+      call: () => ({
+        url: '/api/v1/reports/summary?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&communeId=base',
+      }),
+    },
   ];
   let targetUser = '';
   /** A live relay started by the admin, for the routes that read or stop one. */

@@ -16,7 +16,11 @@ import m0015 from './0015-provinces.js';
 import m0016 from './0016-provincial-bulletins.js';
 import m0017 from './0017-webhooks.js';
 import m0018 from './0018-broadcast-communes.js';
+import m0019 from './0019-camera-trust.js';
+import m0020 from './0020-camera-channels-events.js';
 import m0021 from './0021-alarms.js';
+import m0022 from './0022-notifications.js';
+import m0023 from './0023-firmware-readiness.js';
 
 /**
  * Forward-only migrations, applied in order and never edited once released: a change to the
@@ -41,5 +45,9 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 16, name: 'provincial-bulletins', sql: m0016 },
   { version: 17, name: 'webhooks', sql: m0017 },
   { version: 18, name: 'broadcast-communes', sql: m0018 },
+  { version: 19, name: 'camera-trust', sql: m0019 },
+  { version: 20, name: 'camera-channels-events', sql: m0020 },
   { version: 21, name: 'alarms', sql: m0021 },
+  { version: 22, name: 'notifications', sql: m0022 },
+  { version: 23, name: 'firmware-readiness', sql: m0023 },
 ];
