@@ -152,7 +152,14 @@ describe.skipIf(skip !== null)(`content approval in the console${skip ? ` — sk
     const nav = await review
       .locator('nav a')
       .evaluateAll((links) => links.map((link) => link.getAttribute('data-testid')));
-    expect(nav).toEqual(['nav-approvals', 'nav-calendar', 'nav-inbox', 'nav-reports', 'nav-password']);
+    expect(nav).toEqual([
+      'nav-approvals',
+      'nav-calendar',
+      'nav-inbox',
+      'nav-reports',
+      'nav-summary',
+      'nav-password',
+    ]);
     const card = review.getByTestId(`approval-${saved.id}`);
     expect(await card.getByTestId('listen-text').textContent()).toBe(BULLETIN);
     expect(await card.getByTestId('listen-audio').getAttribute('data-media-id')).toBe(

@@ -387,7 +387,7 @@ describe.skipIf(skip !== null)(
       const nav = await viewer.page
         .locator('nav a')
         .evaluateAll((links) => links.map((link) => link.getAttribute('data-testid')));
-      expect(nav).toEqual(['nav-province', 'nav-calendar', 'nav-reports', 'nav-password']);
+      expect(nav).toEqual(['nav-province', 'nav-calendar', 'nav-reports', 'nav-summary', 'nav-password']);
       expect(words().find(await viewer.page.locator('main').innerText())).toEqual([]);
       expect(viewer.errors).toEqual([]);
       await viewer.close();
