@@ -72,6 +72,14 @@ describe.skipIf(skip !== null)(
         body: { name: 'Cảnh báo mưa lớn', level: 'emergency', content: { kind: 'media', mediaId: audio } },
       });
       expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+      // The province's emergency plays to its end before the commune's own, which would pre-empt it.
+      await vi.waitFor(
+        async () => {
+          const view = await t.api(`/api/v1/provincial-bulletins/${sent.body.id}`, { as: 'admin' });
+          expect(view.body.totals.clusters.done).toBe(COMMUNES.length);
+        },
+        { timeout: 30_000, interval: 200 },
+      );
       const hyCuong = { headers: await t.headersFor('operator', { communeId: 'hy-cuong' }) };
       const own = await t.api('/api/v1/broadcasts/emergency?waitMs=0', {
         method: 'POST',

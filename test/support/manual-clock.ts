@@ -68,6 +68,13 @@ export class ManualClock implements Clock {
     return this.timers.size;
   }
 
+  /** Timers due within `ms` from now: a test's own short timer, apart from features' long ones. */
+  dueWithin(ms: number): number {
+    let n = 0;
+    for (const t of this.timers.values()) if (t.at <= this.current + ms) n++;
+    return n;
+  }
+
   private add(fn: () => void, ms: number, every: number | null): TimerHandle {
     const id = this.nextId++;
     this.timers.set(id, { id, at: this.current + Math.max(0, ms), every, fn });
