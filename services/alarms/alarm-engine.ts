@@ -45,6 +45,11 @@ interface Pending {
  */
 export class AlarmEngine {
   private readonly pending = new Map<string, Pending>();
+  /**
+   * The alarm not yet cleared per device and kind (`deviceId|kind` → id): every heartbeat asks
+   * about four kinds, answered from memory rather than the database.
+   */
+  private readonly activeIds = new Map<string, string>();
   /** Recent drops per village: device and when, for outage correlation. */
   private readonly drops = new Map<string, { deviceId: string; at: number }[]>();
   private readonly rejects = new Map<string, number[]>();
@@ -58,6 +63,8 @@ export class AlarmEngine {
 
   start(): void {
     const { events } = this.options;
+    for (const alarm of this.options.store.allActive())
+      this.activeIds.set(`${alarm.deviceId}|${alarm.kind}`, alarm.id);
     this.unsubscribers.push(
       events.on('device.presence', ({ deviceId, online, at }) => {
         if (this.options.placeOf(deviceId)?.kind !== 'cluster') return;
@@ -163,11 +170,12 @@ export class AlarmEngine {
       const waiting = this.pending.get(key);
       if (waiting?.timer) clock.clearTimeout(waiting.timer);
       this.pending.delete(key);
-      const active = store.active(deviceId, kind);
+      const activeId = this.activeIds.get(key);
+      const active = activeId === undefined ? null : store.get(activeId);
       if (active) this.clear(active, at);
       return;
     }
-    if (store.active(deviceId, kind) || this.pending.has(key)) return;
+    if (this.activeIds.has(key) || this.pending.has(key)) return;
     const place = this.options.placeOf(deviceId);
     if (!place) return;
     const rule = this.rules(place.communeId).get(kind);
@@ -214,6 +222,7 @@ export class AlarmEngine {
       clearedAt: null,
     };
     this.options.store.insert(alarm);
+    this.activeIds.set(`${deviceId}|${kind}`, alarm.id);
     this.log.info(
       { alarmId: alarm.id, kind, deviceId, held: alarm.held, incidentId: alarm.incidentId },
       'alarm opened',
@@ -222,6 +231,7 @@ export class AlarmEngine {
   }
 
   private clear(alarm: AlarmRecord, at: number): void {
+    this.activeIds.delete(`${alarm.deviceId}|${alarm.kind}`);
     this.options.store.clear(alarm.id, at);
     const cleared = { ...alarm, state: 'cleared' as const, clearedAt: at };
     this.options.events.emit('alarm.changed', { alarm: cleared, change: 'cleared', at });
