@@ -123,8 +123,12 @@ describe.skipIf(skip !== null)(`live talk from the console${skip ? ` — skipped
     expect(await ended.getAttribute('data-reason')).toBe('stopped');
     const recordingId = await page.getByTestId('live-recording').getAttribute('data-media-id');
 
+    // Each cluster heard the microphone's tone held for a second or more. (The steady tones are
+    // asked for rather than the overall dominant pitch: a capture glitch on a loaded machine adds
+    // clicks, never a second steady tone.)
     for (const report of reportsOf(broadcastId)) {
-      expect(Math.abs((report?.dominantHz ?? 0) - TONE_HZ)).toBeLessThan(50);
+      const heard = (report?.tones ?? []).filter((tone) => Math.abs(tone.hz - TONE_HZ) < 50);
+      expect(heard.reduce((sum, tone) => sum + tone.durationS, 0)).toBeGreaterThan(1);
     }
     const log = await t.api(`/api/v1/broadcasts/${broadcastId}`, { as: 'operator' });
     expect(log.body).toMatchObject({ kind: 'talk', recordingMediaId: recordingId });
