@@ -362,7 +362,7 @@ export class BulletinService {
       actor.username,
     );
     for (const receipt of receipts)
-      this.decide(receipt, { state: 'aired', broadcastId: broadcast.id, reason: null }, null);
+      this.record(receipt, { state: 'aired', broadcastId: broadcast.id, reason: null }, null);
   }
 
   /** Priority: scheduled at once, or put to the commune operator when a commune priority item clashes. */
@@ -376,11 +376,11 @@ export class BulletinService {
         'priority',
         actor,
       );
-      this.decide(receipt, { state: 'scheduled', scheduleId: schedule.id }, null);
+      this.record(receipt, { state: 'scheduled', scheduleId: schedule.id }, null);
     } catch (error) {
       const clashes = clashesOf(error);
       if (!clashes) throw error;
-      this.decide(receipt, { state: 'needs-order', clash: clashes }, null);
+      this.record(receipt, { state: 'needs-order', clash: clashes }, null);
     }
   }
 
@@ -441,11 +441,24 @@ export class BulletinService {
     );
   }
 
+  /** A commune's decision, recorded and returned as the commune sees it. */
   private decide(
     receipt: ReceiptRecord,
     change: Partial<Pick<ReceiptRecord, 'state' | 'scheduleId' | 'broadcastId' | 'clash' | 'reason'>>,
     actor: Actor | null,
   ): Receipt {
+    return this.receiptView(this.record(receipt, change, actor));
+  }
+
+  /**
+   * Stores and announces a receipt's change. Sending to a whole province records hundreds of
+   * receipts and views the bulletin once at the end, so recording builds no view.
+   */
+  private record(
+    receipt: ReceiptRecord,
+    change: Partial<Pick<ReceiptRecord, 'state' | 'scheduleId' | 'broadcastId' | 'clash' | 'reason'>>,
+    actor: Actor | null,
+  ): ReceiptRecord {
     const now = this.options.clock.now();
     const next: ReceiptRecord = {
       ...receipt,
@@ -456,7 +469,7 @@ export class BulletinService {
     };
     this.options.store.putReceipt(next);
     this.announce(next);
-    return this.receiptView(next);
+    return next;
   }
 
   private announce(receipt: ReceiptRecord): void {
