@@ -22,6 +22,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # The speech synthesizer runs as a program of its own: plain JavaScript beside the compiled code.
 COPY --from=build /app/services/tts/espeak-worker.mjs ./dist/services/tts/espeak-worker.mjs
+# The national list of administrative units, read beside the compiled registry, with its licence.
+COPY --from=build /app/services/registry/administrative-units.json.gz /app/services/registry/administrative-units.LICENSE ./dist/services/registry/
 COPY package.json ./
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -13,7 +13,8 @@ const DAY_MS = 86_400_000;
  * operator's session, the answers a province console and a commune console ask for: the province
  * at a glance, the list of bulletins with every receipt, a bulletin's receipts, a commune's inbox,
  * the monthly report of the province and of a commune, and the month's broadcast log of a commune.
- * Target: p95 under 200 ms each; `firstMs` is the first request (a report not made yet).
+ * Target: p95 under 200 ms each; `firstMs` is the first request (a report not made yet), once the
+ * report's daily rollup has caught up with the log (`rollupCatchUpMs`).
  */
 export async function provinceBench(): Promise<BenchResult> {
   const communeCount = sizesFrom('BENCH_PROVINCE_COMMUNES', [300])[0] ?? 300;
@@ -100,6 +101,17 @@ export async function provinceBench(): Promise<BenchResult> {
         }
       }
     }
+
+    // The log was written here behind the dispatcher's back, so no day was rolled up as its
+    // broadcasts finished: the platform catches up as it does after a restart on such a log (in the
+    // background, a day per turn of the event loop), and that time is reported apart.
+    progress('province: rolling the month up');
+    const rollupStarted = performance.now();
+    await platform.reports.rollup.catchUp();
+    const rollupMs = performance.now() - rollupStarted;
+    // Whole days of the month the report reads from the rollup (the partial first day and today
+    // are read from the log).
+    const rolledDays = platform.reports.rollup.plan({ from: monthStart, to: now }).days.length;
 
     const provinceUser = await platform.auth.createUser({
       username: 'tinh-bench',
@@ -213,6 +225,8 @@ export async function provinceBench(): Promise<BenchResult> {
         bulletins: bulletinCount,
         receipts: bulletinCount * communeCount,
         samplesPerRequest: samples,
+        rolledDays,
+        rollupCatchUpMs: Math.round(rollupMs),
       },
       columns: ['request', 'firstMs', 'p50Ms', 'p95Ms', 'maxMs', 'under200'],
       rows,

@@ -19,6 +19,34 @@ export const ProvinceSchema = z.object({
 });
 export type Province = z.infer<typeof ProvinceSchema>;
 
+export const ADMINISTRATIVE_UNIT_TYPES = ['commune', 'ward', 'special-zone'] as const;
+export type AdministrativeUnitType = (typeof ADMINISTRATIVE_UNIT_TYPES)[number];
+
+/** A commune, ward or special zone of the national list after 1 July 2025, with its official code. */
+export const AdministrativeUnitSchema = z.object({
+  code: z.string().describe('mã đơn vị hành chính cấp xã, five digits'),
+  name: z.string().describe('the name without its kind, e.g. "Tam Dương"'),
+  fullName: z.string().describe('the official name, e.g. "Xã Tam Dương"'),
+  type: z.enum(ADMINISTRATIVE_UNIT_TYPES).describe('xã (commune), phường (ward) or đặc khu (special zone)'),
+  provinceCode: z.string().describe("the province's two-digit code"),
+  provinceName: z.string(),
+});
+export type AdministrativeUnit = z.infer<typeof AdministrativeUnitSchema>;
+
+export const AdministrativeUnitItemSchema = AdministrativeUnitSchema.extend({
+  provinceId: SlugSchema.describe('the province in GET /provinces'),
+});
+
+export const AdministrativeUnitQuerySchema = z.object({
+  provinceId: SlugSchema.optional().describe("default: every province the caller's communes are in"),
+  q: z
+    .string()
+    .trim()
+    .max(120)
+    .optional()
+    .describe('part of the name (diacritics optional) or the start of the code'),
+});
+
 const CommuneCodeSchema = z
   .string()
   .regex(/^\d{5}$/, 'the five-digit code of the national list (mã đơn vị hành chính cấp xã)');

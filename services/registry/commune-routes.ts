@@ -11,6 +11,8 @@ import {
 import { changes, summary } from '../api/audit-summary.js';
 import { errorResponses, PageQuerySchema } from '../api/pagination.js';
 import { assertInScope, type inScope } from '../api/security.js';
+import { ConflictError, InvalidRequestError } from '../errors.js';
+import type { AdministrativeUnitCatalogue } from './administrative-units.js';
 import type { RegistryStore } from './registry-store.js';
 
 const IdParams = z.object({ id: SlugSchema });
@@ -19,7 +21,48 @@ export interface RegistryRouteDeps {
   registry: RegistryStore;
 }
 
-export const communeRoutes: FastifyPluginAsyncZod<{ deps: RegistryRouteDeps }> = async (app, { deps }) => {
+export interface CommuneRouteDeps extends RegistryRouteDeps {
+  /** The national list of administrative units: a commune's official code must be in it. */
+  catalogue: AdministrativeUnitCatalogue;
+}
+
+/**
+ * An official code a commune is given must be free, be in the national list and be of the
+ * commune's province. Codes entered before the list shipped are kept until they are changed.
+ */
+function checkOfficialCode(
+  { registry, catalogue }: CommuneRouteDeps,
+  commune: { id: string | null; code: string | null; provinceId: string | null },
+): void {
+  const { code, provinceId } = commune;
+  if (code === null) return;
+  // Worded as a validation error is: the field, and the message that names it.
+  const refuse = (field: 'code' | 'provinceId', why: string, Refusal = InvalidRequestError): never => {
+    throw new Refusal(`body.${field}: ${why}`, [{ field: `body.${field}`, message: why }]);
+  };
+  const holder = registry.communeWithCode(code);
+  if (holder && holder.id !== commune.id)
+    throw refuse('code', `${code} is already the code of commune "${holder.id}"`, ConflictError);
+  const unit = catalogue.get(code);
+  if (!unit)
+    throw refuse(
+      'code',
+      `${code} is not in the national list of communes, wards and special zones (GET /administrative-units)`,
+    );
+  if (provinceId === null)
+    throw refuse(
+      'provinceId',
+      `a commune with an official code needs its province (${code} is ${unit.fullName}, ${unit.provinceName})`,
+    );
+  const province = registry.getProvince(provinceId);
+  if (province.code !== unit.provinceCode)
+    throw refuse(
+      'code',
+      `${code} is ${unit.fullName} of ${unit.provinceName}, not a unit of ${province.name}`,
+    );
+}
+
+export const communeRoutes: FastifyPluginAsyncZod<{ deps: CommuneRouteDeps }> = async (app, { deps }) => {
   const { registry } = deps;
   const tags = ['registry'];
   const visible = (request: Parameters<typeof inScope>[0], id: string) => {
@@ -74,6 +117,8 @@ export const communeRoutes: FastifyPluginAsyncZod<{ deps: RegistryRouteDeps }> =
       },
     },
     async (request, reply) => {
+      const { id, code, provinceId } = request.body;
+      checkOfficialCode(deps, { id: id ?? null, code: code ?? null, provinceId: provinceId ?? null });
       const commune = registry.createCommune(request.body);
       request.auditNote = { target: { type: 'commune', id: commune.id }, after: summary(commune) };
       return reply.status(201).send(commune);
@@ -106,6 +151,14 @@ export const communeRoutes: FastifyPluginAsyncZod<{ deps: RegistryRouteDeps }> =
     },
     async (request) => {
       const before = visible(request, request.params.id);
+      const { code, provinceId } = request.body;
+      // Checked when either changes: the pair must still agree.
+      if (code !== undefined || provinceId !== undefined)
+        checkOfficialCode(deps, {
+          id: before.id,
+          code: code === undefined ? before.code : code,
+          provinceId: provinceId === undefined ? before.provinceId : provinceId,
+        });
       const after = registry.updateCommune(request.params.id, request.body);
       request.auditNote = changes(before, after);
       return after;

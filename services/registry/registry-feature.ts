@@ -1,5 +1,7 @@
 import { routePlugin } from '../api/route-plugin.js';
 import type { Feature } from '../platform/feature.js';
+import { administrativeUnitRoutes } from './administrative-unit-routes.js';
+import { AdministrativeUnitCatalogue } from './administrative-units.js';
 import { communeRoutes } from './commune-routes.js';
 import { RegistryStore } from './registry-store.js';
 import { seedPreset } from './seed.js';
@@ -12,8 +14,9 @@ declare module '../platform/feature.js' {
 }
 
 /**
- * Communes, villages and clusters (with their device secrets), `/communes` and `/villages`, and the
- * preset fleet a new platform starts with. Every change is a `registry.changed` event.
+ * Communes, villages and clusters (with their device secrets), `/communes` and `/villages`, the
+ * national list of administrative units (`/administrative-units`), and the preset fleet a new
+ * platform starts with. Every change is a `registry.changed` event.
  */
 export function registryFeature(): Feature<'registry'> {
   return {
@@ -28,7 +31,11 @@ export function registryFeature(): Feature<'registry'> {
         (change) => ctx.events.emit('registry.changed', { ...change, at: clock.now() }),
       );
       if (config.SEED_PRESET !== 'none') seedPreset(registry, config.SEED_PRESET, logger);
-      ctx.routes(routePlugin('commune-routes', communeRoutes, { registry }));
+      const catalogue = AdministrativeUnitCatalogue.shipped();
+      ctx.routes(routePlugin('commune-routes', communeRoutes, { registry, catalogue }));
+      ctx.routes(
+        routePlugin('administrative-unit-routes', administrativeUnitRoutes, { registry, catalogue }),
+      );
       ctx.routes(routePlugin('village-routes', villageRoutes, { registry }));
       return registry;
     },

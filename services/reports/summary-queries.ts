@@ -15,6 +15,11 @@ export interface SummaryScope {
    * platform reads its 20 clusters' deliveries, not the province's 6,000).
    */
   clusterIds?: readonly string[] | undefined;
+  /**
+   * Only the broadcasts that started within [from, to) (still overlapping the period): a part of
+   * the period the daily rollup does not hold.
+   */
+  starts?: { from: number; to: number } | undefined;
 }
 
 /** What the deliveries of a set of broadcasts add up to. */
@@ -38,6 +43,14 @@ export interface CommuneLevelRow extends DeliveryTotals {
   bulletins: number;
 }
 
+/** One broadcast's deliveries to the clusters of one commune. */
+export interface BroadcastCommuneRow extends DeliveryTotals {
+  communeId: string;
+  broadcastId: string;
+  level: Level;
+  fromProvince: boolean;
+}
+
 export interface BroadcastRow {
   id: string;
   name: string;
@@ -53,6 +66,15 @@ export interface BroadcastRow {
   heard: number;
   airedMs: number;
 }
+
+/** Deliveries not heard for a fault, by outcome and reason. */
+export interface FaultCount {
+  state: (typeof FAULT_STATES)[number];
+  reason: string | null;
+  count: number;
+}
+
+const OPEN_STATES: readonly DeliveryState[] = ['scheduled', 'sent', 'accepted', 'playing'];
 
 /** The column of each delivery state's count (states hold '-', which SQL names cannot). */
 const stateColumn = (index: number) => `st${index}`;
@@ -98,20 +120,7 @@ export class SummaryQueries {
         `SELECT communeId, level, fromProvince, COUNT(*) AS bulletins, SUM(targeted) AS targeted,
            SUM(heard) AS heard, SUM(longestMs) AS airedMs, SUM(playedMs) AS clusterAiredMs,
            SUM(speakerFaults) AS speakerFaults, ${STATE_TOTALS.join(', ')}
-         FROM (
-           SELECT communeId, id, level, fromProvince, SUM(n) AS targeted, SUM(heard) AS heard,
-             MAX(longestMs) AS longestMs, SUM(playedMs) AS playedMs, SUM(speakerFaults) AS speakerFaults,
-             ${STATE_SUMS.join(', ')}
-           FROM (
-             SELECT v.commune_id AS communeId, b.id AS id, b.level AS level,
-               b.bulletin_id IS NOT NULL AS fromProvince, d.state AS state, COUNT(*) AS n,
-               SUM(${HEARD}) AS heard, MAX(${PLAYED_MS}) AS longestMs, SUM(${PLAYED_MS}) AS playedMs,
-               SUM(${SPEAKER_FAULT}) AS speakerFaults
-             ${FROM_PERIOD} ${where}
-             GROUP BY b.id, v.commune_id, d.state
-           )
-           GROUP BY id, communeId
-         )
+         FROM (${perBroadcastCommune(where)})
          GROUP BY communeId, level, fromProvince`,
       )
       .all(params) as (Record<string, number> & { communeId: string; level: Level })[];
@@ -122,6 +131,40 @@ export class SummaryQueries {
       bulletins: r.bulletins ?? 0,
       ...totalsOf(r),
     }));
+  }
+
+  /** Per broadcast and commune, its deliveries there: what the daily rollup keeps, summed as byCommune does. */
+  byBroadcastAndCommune(scope: SummaryScope): BroadcastCommuneRow[] {
+    const { where, params } = this.filter(scope);
+    const rows = this.db
+      .prepare(
+        `SELECT communeId, id, level, fromProvince, targeted, heard, longestMs AS airedMs,
+           playedMs AS clusterAiredMs, speakerFaults, ${DELIVERY_STATES.map((_, i) => stateColumn(i)).join(', ')}
+         FROM (${perBroadcastCommune(where)})`,
+      )
+      .all(params) as (Record<string, number> & { communeId: string; id: string; level: Level })[];
+    return rows.map((r) => ({
+      communeId: r.communeId,
+      broadcastId: r.id,
+      level: r.level,
+      fromProvince: r.fromProvince === 1,
+      ...totalsOf(r),
+    }));
+  }
+
+  /** Whether a broadcast that started in [from, to) is still under way or has a delivery not yet final. */
+  anyOpen(from: number, to: number): boolean {
+    const open = OPEN_STATES.map((s) => `'${s}'`).join(', ');
+    return (
+      this.db
+        .prepare(
+          `SELECT 1 FROM broadcasts b WHERE b.start_at >= ? AND b.start_at < ?
+             AND (b.status = 'active' OR EXISTS (
+               SELECT 1 FROM deliveries d WHERE d.broadcast_id = b.id AND d.state IN (${open})))
+           LIMIT 1`,
+        )
+        .get(from, to) !== undefined
+    );
   }
 
   /** Broadcasts of the scope, each once, per level and origin. */
@@ -168,25 +211,31 @@ export class SummaryQueries {
   }
 
   /** Deliveries not heard for a fault, by outcome and reason, most frequent first. */
-  failures(
-    scope: SummaryScope,
-    limit: number,
-  ): { state: (typeof FAULT_STATES)[number]; reason: string | null; count: number }[] {
+  failures(scope: SummaryScope, limit: number): FaultCount[] {
     const { where, params } = this.filter(scope);
     const states = FAULT_STATES.map((s) => `'${s}'`).join(', ');
     return this.db
       .prepare(
         `SELECT d.state AS state, d.reason AS reason, COUNT(*) AS count
-         ${FROM} ${where} AND d.state IN (${states})
+         ${FROM_PERIOD} ${where} AND d.state IN (${states})
          GROUP BY d.state, d.reason
          ORDER BY count DESC, d.state, d.reason
          LIMIT @limit`,
       )
-      .all({ ...params, limit }) as {
-      state: (typeof FAULT_STATES)[number];
-      reason: string | null;
-      count: number;
-    }[];
+      .all({ ...params, limit }) as FaultCount[];
+  }
+
+  /** The same per commune, every reason: what the daily rollup keeps. */
+  failuresByCommune(scope: SummaryScope): (FaultCount & { communeId: string })[] {
+    const { where, params } = this.filter(scope);
+    const states = FAULT_STATES.map((s) => `'${s}'`).join(', ');
+    return this.db
+      .prepare(
+        `SELECT v.commune_id AS communeId, d.state AS state, d.reason AS reason, COUNT(*) AS count
+         ${FROM_PERIOD} ${where} AND d.state IN (${states})
+         GROUP BY v.commune_id, d.state, d.reason`,
+      )
+      .all(params) as (FaultCount & { communeId: string })[];
   }
 
   /**
@@ -205,6 +254,7 @@ export class SummaryQueries {
     );
     // As the broadcast log selects: a broadcast overlapping the period.
     const onBroadcast = ['b.start_at < @to AND b.end_at >= @from'];
+    if (scope.starts) onBroadcast.push('b.start_at >= @startFrom AND b.start_at < @startTo');
     // A small scope's broadcasts are found by commune in an index (broadcast_communes, as the log
     // reads a commune's), not among every commune's broadcasts of the period.
     if (scope.clusterIds && scope.communeIds !== null)
@@ -224,6 +274,7 @@ export class SummaryQueries {
         to: scope.to,
         ...communes.params,
         ...(scope.clusterIds ? { clusterIds: JSON.stringify(scope.clusterIds) } : {}),
+        ...(scope.starts ? { startFrom: scope.starts.from, startTo: scope.starts.to } : {}),
       },
     };
   }
@@ -233,22 +284,38 @@ export class SummaryQueries {
 const REACHES_SCOPE = `EXISTS (SELECT 1 FROM deliveries d JOIN clusters c ON c.id = d.cluster_id
   JOIN villages v ON v.id = c.village_id WHERE d.broadcast_id = b.id AND %COMMUNES%)`;
 
-/** The broadcasts' deliveries, with the commune of each cluster. */
-const FROM = `FROM broadcasts b
-  JOIN deliveries d ON d.broadcast_id = b.id
-  JOIN clusters c ON c.id = d.cluster_id
-  JOIN villages v ON v.id = c.village_id`;
-
 /**
- * The same, read from the period's broadcasts outward. SQLite has no statistics here (no ANALYZE)
- * and would otherwise scan every delivery ever made; CROSS JOIN keeps broadcasts the outer loop
- * (https://sqlite.org/optoverview.html#manual_control_of_query_plans_using_cross_join), so a
- * month's report reads that month's deliveries only.
+ * The broadcasts' deliveries, with the commune of each cluster, read from the period's broadcasts
+ * outward. SQLite has no statistics here (no ANALYZE) and would otherwise scan every delivery ever
+ * made (or, for the faults, every failed delivery by its state index); CROSS JOIN keeps broadcasts
+ * the outer loop (https://sqlite.org/optoverview.html#manual_control_of_query_plans_using_cross_join),
+ * so a month's report reads that month's deliveries only.
  */
 const FROM_PERIOD = `FROM broadcasts b
   CROSS JOIN deliveries d ON d.broadcast_id = b.id
   JOIN clusters c ON c.id = d.cluster_id
   JOIN villages v ON v.id = c.village_id`;
+
+/**
+ * Per broadcast and commune (of the WHERE's deliveries): deliveries per outcome, heard, the longest
+ * play and every play summed, speaker faults. Deliveries are first grouped per broadcast, commune
+ * and outcome (one pass over the period's deliveries, grouped once — cheaper than ten conditional
+ * sums per row).
+ */
+function perBroadcastCommune(where: string): string {
+  return `SELECT communeId, id, level, fromProvince, SUM(n) AS targeted, SUM(heard) AS heard,
+      MAX(longestMs) AS longestMs, SUM(playedMs) AS playedMs, SUM(speakerFaults) AS speakerFaults,
+      ${STATE_SUMS.join(', ')}
+    FROM (
+      SELECT v.commune_id AS communeId, b.id AS id, b.level AS level,
+        b.bulletin_id IS NOT NULL AS fromProvince, d.state AS state, COUNT(*) AS n,
+        SUM(${HEARD}) AS heard, MAX(${PLAYED_MS}) AS longestMs, SUM(${PLAYED_MS}) AS playedMs,
+        SUM(${SPEAKER_FAULT}) AS speakerFaults
+      ${FROM_PERIOD} ${where}
+      GROUP BY b.id, v.commune_id, d.state
+    )
+    GROUP BY id, communeId`;
+}
 
 function totalsOf(row: Record<string, number>): DeliveryTotals {
   const byState = Object.fromEntries(

@@ -1,12 +1,11 @@
-import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.js';
-import { buildConsole } from '../support/console-build.js';
-import { startTestPlatform, TEST_ADMIN_PASSWORD, type TestPlatform } from '../support/platform-harness.js';
+import { chromiumSkipReason } from '../support/chromium.js';
+import { type ConsoleSession, startConsoleSession } from '../support/console-session.js';
+import { TEST_ADMIN_PASSWORD, type TestPlatform } from '../support/platform-harness.js';
 import { startFleet } from '../support/simulated-fleet.js';
 import { ForeignWords } from './foreign-words.js';
 
@@ -41,19 +40,12 @@ function hanoiDate(at: Date): string {
   }).format(at);
 }
 
-interface Signed {
-  page: Page;
-  errors: string[];
-  close(): Promise<void>;
-}
-
 describe.skipIf(skip !== null)(
   `bulletins from the province in the console${skip ? ` — skipped: ${skip}` : ''}`,
   () => {
-    let webRoot = '';
+    let session: ConsoleSession;
     let t: TestPlatform;
     let fleet: SimulatedFleet;
-    let browser: Browser;
     // Tomorrow at 07:00: hours away, so the normal bulletin does not air while the test runs.
     const requested = `${hanoiDate(new Date(Date.now() + DAY_MS))}T07:00:00`;
     const words = () =>
@@ -62,23 +54,7 @@ describe.skipIf(skip !== null)(
         new Set([PROVINCE_OPERATOR, COMMUNE_OPERATOR, ...COMMUNES.flatMap((c) => c.name.split(' '))]),
       );
 
-    const signIn = async (username: string, password = `${username}-password`): Promise<Signed> => {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
-      const page = await context.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (error) => errors.push(error.message));
-      await page.goto(`${t.httpUrl}/`);
-      await page.getByTestId('login-username').fill(username);
-      await page.getByTestId('login-password').fill(password);
-      // Signed in, a refused request is a page asking for what the account may not read.
-      page.on('response', (response) => {
-        if (new URL(response.url()).pathname.startsWith('/api/') && response.status() >= 400)
-          errors.push(`${response.request().method()} ${response.url()}: ${response.status()}`);
-      });
-      await page.getByTestId('login-submit').click();
-      await page.getByTestId('nav-password').waitFor();
-      return { page, errors, close: () => context.close() };
-    };
+    const signIn = (username: string, password?: string) => session.signIn(username, password);
 
     /** Fills the send form on the province page: a text read aloud, to every commune. */
     const fillBulletin = async (page: Page, name: string, level: 'normal' | 'emergency', text: string) => {
@@ -91,9 +67,8 @@ describe.skipIf(skip !== null)(
     };
 
     beforeAll(async () => {
-      webRoot = await buildConsole('sc-province-console-');
-      t = await startTestPlatform({ webRoot });
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      session = await startConsoleSession('sc-province-console-');
+      t = session.t;
       const { registry } = t.platform;
       for (const commune of COMMUNES) {
         registry.createCommune({
@@ -119,10 +94,8 @@ describe.skipIf(skip !== null)(
     }, 180_000);
 
     afterAll(async () => {
-      await browser?.close();
       await fleet?.stop();
-      await t?.close();
-      rmSync(webRoot, { recursive: true, force: true });
+      await session?.close();
     });
 
     it('sends a normal bulletin read aloud; the commune sees it arrive and schedules it; the province sees that live', async () => {
@@ -340,8 +313,8 @@ describe.skipIf(skip !== null)(
       await page.getByTestId('nav-communes').click();
       await page.getByTestId('commune-new').click();
       await page.getByTestId('commune-form-id').fill('tien-kien');
-      await page.getByTestId('commune-form-name').fill('Xã Tiên Kiên');
-      await page.getByTestId('commune-form-code').fill('07936');
+      await page.getByTestId('commune-form-name').fill('Xã Xuân Lũng');
+      await page.getByTestId('commune-form-code').fill('08500');
       await page.getByTestId('commune-form-province').selectOption('phu-tho');
       await page.getByTestId('commune-form-district').fill('Huyện Lâm Thao');
       await page.getByTestId('commune-form-save').click();
@@ -351,7 +324,7 @@ describe.skipIf(skip !== null)(
       expect(await commune.innerText()).toContain('Tỉnh Phú Thọ');
       expect(await commune.innerText()).toContain('Huyện Lâm Thao');
       expect((await t.api('/api/v1/communes/tien-kien')).body).toMatchObject({
-        code: '07936',
+        code: '08500',
         provinceId: 'phu-tho',
         district: 'Huyện Lâm Thao',
         province: 'Tỉnh Phú Thọ',

@@ -3,8 +3,11 @@ import type { ClusterCreate, CommuneCreate, VillageCreate } from '../../../contr
 /*
  * Hướng Đạo commune, formerly of Tam Dương district, Vĩnh Phúc province — since 1 July 2025 in
  * the province of Phú Thọ (which took in Vĩnh Phúc): the reference site, 14 villages (thôn), 18
- * speaker clusters, 2 speakers each. Its five-digit commune code is left for the commune to enter
- * from the national list (Decision 19/2025/QĐ-TTg): this preset does not guess it.
+ * speaker clusters, 2 speakers each. Its commune code stays blank: the national list of 1 July 2025
+ * has no unit named Hướng Đạo. Resolution 1676/NQ-UBTVQH15 (Article 1, clause 71) merged it with
+ * the towns of Hợp Hòa and Kim Long and the commune of Đạo Tú into the new commune of Tam Dương
+ * (code 08869); whether this platform's commune record becomes Tam Dương is the commune's decision,
+ * not the preset's.
  *
  * PLACEHOLDERS: the village names below ("Thôn 1" … "Thôn 14") are not the real names of Hướng
  * Đạo's villages; every village carries namePlaceholder: true until the commune enters its own.

@@ -5,6 +5,11 @@ import type { ClusterCreate, CommuneCreate, VillageCreate } from '../../../contr
  * Lãng Công, Thổ Tang and Tam Đảo, in the province of Phú Thọ since 1 July 2025 — so the
  * province's view has more than one commune to show.
  *
+ * Codes from the national list of 1 July 2025 (services/registry/administrative-units.json.gz):
+ * Thổ Tang (09112) and Tam Đảo (08911) are communes of Phú Thọ under their own names; Lãng Công
+ * was merged with Quang Yên into the commune of Yên Lãng (08773) and has no code of its own, so
+ * it keeps none here.
+ *
  * ILLUSTRATIVE: these fleets are made up. Each commune gets two villages of two clusters, placed
  * near the commune's rough position; village and cluster names say "minh hoạ" (illustrative) and
  * villages are marked namePlaceholder. Nothing here describes the communes' real installations.
@@ -23,12 +28,18 @@ const PILOTS: Pilot[] = [
     center: { lat: 21.43, lon: 105.45 },
   },
   {
-    commune: { id: 'tho-tang', name: 'Thổ Tang', provinceId: 'phu-tho', district: 'Vĩnh Tường' },
+    commune: {
+      id: 'tho-tang',
+      name: 'Thổ Tang',
+      code: '09112',
+      provinceId: 'phu-tho',
+      district: 'Vĩnh Tường',
+    },
     prefix: 'tt',
     center: { lat: 21.24, lon: 105.5 },
   },
   {
-    commune: { id: 'tam-dao', name: 'Tam Đảo', provinceId: 'phu-tho', district: 'Tam Đảo' },
+    commune: { id: 'tam-dao', name: 'Tam Đảo', code: '08911', provinceId: 'phu-tho', district: 'Tam Đảo' },
     prefix: 'td',
     center: { lat: 21.46, lon: 105.64 },
   },

@@ -1,4 +1,8 @@
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import type { z } from 'zod';
+import type { AdministrativeUnitItemSchema } from '../../../contracts/registry';
+import type { Page } from '../api/client';
 import type { Commune, Province } from '../api/types';
 import { useFetch } from '../api/use-fetch';
 import { useRecordForm } from '../api/use-record-editor';
@@ -40,6 +44,73 @@ function bodyOf(draft: Draft, before: Commune | null): Record<string, unknown> {
   for (const [key, value] of Object.entries(fields))
     if (value !== before[key as keyof typeof fields]) patch[key] = value;
   return patch;
+}
+
+type AdministrativeUnit = z.infer<typeof AdministrativeUnitItemSchema>;
+/** Matches offered at once: enough to pick from, few enough to read. */
+const MATCHES_SHOWN = 8;
+
+/**
+ * The national list of communes, wards and special zones of the chosen province, searched by name:
+ * picking one fills the official code and the name (the server checks the pair again).
+ */
+function CatalogueSearch({
+  provinceId,
+  onPick,
+}: {
+  provinceId: string;
+  onPick: (unit: AdministrativeUnit) => void;
+}) {
+  const { t } = useTranslation();
+  const [q, setQ] = useState('');
+  const typed = q.trim();
+  const found = useFetch<Page<AdministrativeUnit>>(
+    provinceId && typed ? '/api/v1/administrative-units' : null,
+    { provinceId, q: typed, limit: MATCHES_SHOWN },
+  );
+  const matches = typed ? (found.data?.items ?? []) : [];
+  const more = typed && found.data ? found.data.total - matches.length : 0;
+  return (
+    <fieldset className="catalogue-search" data-testid="commune-form-catalogue">
+      <legend>{t('communes.catalogue')}</legend>
+      {provinceId ? (
+        <>
+          <input
+            type="search"
+            value={q}
+            maxLength={120}
+            aria-label={t('communes.catalogue')}
+            onChange={(event) => setQ(event.target.value)}
+            data-testid="commune-form-catalogue-q"
+          />
+          <p className="muted">{t('communes.catalogueHint')}</p>
+          {typed && found.data && matches.length === 0 ? (
+            <p className="muted">{t('communes.catalogueNone')}</p>
+          ) : null}
+          <ul className="plain">
+            {matches.map((unit) => (
+              <li key={unit.code}>
+                <button
+                  type="button"
+                  onClick={() => {
+                    onPick(unit);
+                    setQ('');
+                  }}
+                  data-testid={`commune-form-catalogue-${unit.code}`}
+                >
+                  {t('communes.catalogueUse', { code: unit.code, name: unit.fullName })}
+                </button>
+              </li>
+            ))}
+          </ul>
+          {more > 0 ? <p className="muted">{t('communes.catalogueMore', { count: more })}</p> : null}
+          <ErrorMessage error={found.error} />
+        </>
+      ) : (
+        <p className="muted">{t('communes.catalogueNeedsProvince')}</p>
+      )}
+    </fieldset>
+  );
 }
 
 /** Adds a commune, or renames one and says whether its announcements wait for approval. */
@@ -128,6 +199,10 @@ export function CommuneForm({
           <span className="muted">{t('communes.districtHint')}</span>
         </TextField>
       </div>
+      <CatalogueSearch
+        provinceId={draft.provinceId}
+        onPick={(unit) => set({ code: unit.code, name: unit.name })}
+      />
       <ErrorMessage error={provinces.error} />
       <label className="check">
         <input
