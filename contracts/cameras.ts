@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CAMERA_EVENT_KINDS } from '../devices/onvif-camera/event-topics.js';
+import type { CameraHealthReasonCode } from '../devices/onvif-camera/health-machine.js';
 import { DeviceIdSchema } from '../devices/shared/device-id.js';
 import { LocationSchema, SlugSchema } from './registry.js';
 
@@ -26,6 +27,22 @@ export const CameraCreateSchema = z.strictObject({
   xaddr: XAddrSchema.describe('the ONVIF device service URL'),
   username: z.string().min(1).max(64),
   password: z.string().min(1).max(128).describe('stored sealed (AES-256-GCM); never returned'),
+  snapshotUsername: z
+    .string()
+    .min(1)
+    .max(64)
+    .nullable()
+    .optional()
+    .describe(
+      "the account the snapshot URI wants when it is not the ONVIF one (the camera's web user); null: the ONVIF account",
+    ),
+  snapshotPassword: z
+    .string()
+    .min(1)
+    .max(128)
+    .nullable()
+    .optional()
+    .describe('with snapshotUsername; stored sealed (AES-256-GCM); never returned'),
   endpointUrn: z
     .string()
     .max(100)
@@ -55,6 +72,7 @@ export const CameraSchema = z.object({
   location: LocationSchema.nullable(),
   xaddr: z.string(),
   username: z.string(),
+  snapshotUsername: z.string().nullable().describe('the separate snapshot account, or null'),
   endpointUrn: z.string().nullable(),
   videoSourceToken: z.string().nullable(),
   profileToken: z.string().nullable(),
@@ -65,14 +83,29 @@ export type Camera = z.infer<typeof CameraSchema>;
 
 export const CAMERA_STATES = ['unknown', 'ok', 'degraded', 'offline', 'auth_failed'] as const;
 
+/**
+ * Every reason the health machine can give (devices/onvif-camera/health-machine.ts), each with a
+ * label in the console's languages (cameraReason.* in web/src/i18n). A record over the type, so a
+ * code added there and forgotten here does not compile.
+ */
+const REASONS: Record<CameraHealthReasonCode, true> = {
+  'first-poll': true,
+  healthy: true,
+  unreachable: true,
+  'auth-rejected': true,
+  'certificate-changed': true,
+  'clock-drift': true,
+  'time-zone': true,
+  'stream-down': true,
+  'snapshot-failed': true,
+  slow: true,
+};
+export const CAMERA_REASON_CODES = Object.keys(REASONS) as CameraHealthReasonCode[];
+
 export const CameraHealthSchema = z.object({
   state: z.enum(CAMERA_STATES),
   since: z.iso.datetime().describe('when the camera entered this state (the first poll that showed it)'),
-  reason: z
-    .string()
-    .describe(
-      'a stable code: healthy, unreachable, auth-rejected, clock-drift, stream-down, snapshot-failed, slow',
-    ),
+  reason: z.string().describe(`a stable code: ${CAMERA_REASON_CODES.join(', ')}`),
   detail: z.string(),
   lastPollAt: z.iso.datetime().nullable(),
   lastOkAt: z.iso.datetime().nullable(),
@@ -89,6 +122,13 @@ export const CameraEventFeedSchema = z.object({
     ),
   kinds: z.array(z.enum(CAMERA_EVENT_KINDS)).describe('the events the device offers'),
   since: z.iso.datetime(),
+  reason: z
+    .enum(['certificate-changed', 'certificate-not-trusted', 'login-held-back'])
+    .nullable()
+    .describe(
+      'why a retrying subscription waits on the platform: the camera presents another TLS certificate ' +
+        'than the one trusted, the health poll has not trusted one yet, or its login backoff holds it back',
+    ),
   lastError: z.string().nullable(),
 });
 

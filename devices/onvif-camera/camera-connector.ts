@@ -10,7 +10,9 @@ import { AddressNotAllowedError, type CameraAddressPolicy } from './address-poli
  * verification would refuse every one of them, and turning it off would accept anyone in the
  * middle. Instead the first certificate seen for an address is trusted and remembered (trust on
  * first use, as SSH does with host keys); a different one later is refused before a byte of the
- * request, which carries the camera's password, is sent.
+ * request, which carries the camera's password, is sent. A client that must not make that decision
+ * itself (the event subscription, which follows the health poll's) refuses a certificate nothing
+ * is trusted for yet, before any request as well.
  */
 
 /** The shape undici's Agent accepts as `connect` (undici `buildConnector.connector`). */
@@ -32,6 +34,18 @@ export class CertificateChangedError extends Error {
   }
 }
 
+export class CertificateNotTrustedError extends Error {
+  constructor(
+    readonly origin: string,
+    readonly actual: string,
+  ) {
+    super(
+      `certificate not trusted yet: ${origin} presents SHA-256 ${short(actual)}, no certificate is trusted for it`,
+    );
+    this.name = 'CertificateNotTrustedError';
+  }
+}
+
 /** `AA:BB:CC:DD…` shortened for a message; the full fingerprint is in the health store. */
 const short = (fingerprint: string) => `${fingerprint.slice(0, 23)}…`;
 
@@ -40,6 +54,8 @@ export interface TrustOnFirstUse {
   pinned(origin: string): string | undefined;
   /** A certificate seen on a connection that was allowed (first use, or the pinned one). */
   seen(origin: string, fingerprint: string): void;
+  /** False: a certificate with none pinned for its address is refused instead of trusted. Default true. */
+  firstUse?: boolean;
 }
 
 export function originOf(url: URL): string {
@@ -102,6 +118,10 @@ export function cameraConnector(options: {
       const expected = trust.pinned(origin);
       if (expected !== undefined && expected !== fingerprint) {
         onError(new CertificateChangedError(origin, expected, fingerprint));
+        return;
+      }
+      if (expected === undefined && trust.firstUse === false) {
+        onError(new CertificateNotTrustedError(origin, fingerprint));
         return;
       }
       trust.seen(origin, fingerprint);

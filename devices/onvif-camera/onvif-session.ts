@@ -1,11 +1,21 @@
-import type { XMLParser } from 'fast-xml-parser';
-import { HttpClient } from 'urllib';
+import { type ClientOptions, HttpClient } from 'urllib';
 import type { Clock } from '../shared/clock.js';
 import type { CameraAddressPolicy } from './address-policy.js';
-import { type CameraTarget, parseUtcDateTime } from './probe.js';
-import { child, createSoapParser, faultText, securityHeader, soapEnvelope, xmlEscape } from './soap.js';
+import { parseUtcDateTime } from './camera-clock.js';
+import { cameraConnector, type TrustOnFirstUse } from './camera-connector.js';
+import type { CameraTarget } from './probe.js';
+import { child, xmlEscape } from './soap.js';
+import { SoapClient, type SoapOutcome } from './soap-client.js';
 
-export type SoapFailureKind = 'unauthorized' | 'fault' | 'bad-response' | 'network';
+export type SoapFailureKind =
+  | 'unauthorized'
+  | 'fault'
+  | 'bad-response'
+  | 'network'
+  /** The camera presents another certificate than the one trusted: nothing was sent. */
+  | 'certificate-changed'
+  /** No certificate is trusted for the camera yet and the session may not decide: nothing was sent. */
+  | 'certificate-not-trusted';
 
 export type SoapAnswer =
   | { ok: true; body: unknown; latencyMs: number }
@@ -21,38 +31,29 @@ export interface OnvifSessionOptions {
   policy?: CameraAddressPolicy;
   /** Rewrite the host of addresses the camera reports to the one it was reached on (NAT, 4G routers). */
   rebaseHost?: boolean;
+  /**
+   * The certificates trusted for an https camera (camera-connector.ts). Without it the session
+   * takes the certificate it is shown and remembers it nowhere, as a poll of a camera with none
+   * trusted yet does: what asking a device before onboarding it needs.
+   */
+  trust?: TrustOnFirstUse;
 }
 
 const WSA = 'http://www.w3.org/2005/08/addressing';
 
-class CallTimeout extends Error {
-  constructor(ms: number) {
-    super(`timed out after ${ms} ms`);
-    this.name = 'CallTimeout';
-  }
-}
-
-function describe(err: unknown): string {
-  if (err instanceof CallTimeout) return err.message;
-  if (err instanceof Error) {
-    if (err.cause instanceof CallTimeout) return err.cause.message;
-    const code = (err as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
-  }
-  return String(err);
-}
+const FIRST_USE_UNREMEMBERED: TrustOnFirstUse = { pinned: () => undefined, seen: () => undefined };
 
 /**
  * Authenticated SOAP calls to one ONVIF device, for the work that outlives a health poll: listing
- * channels and holding an event subscription. Like the probe, it owns its HTTP client (no digest or
- * connection state shared between cameras), dates every UsernameToken in the camera's clock, and
- * bounds every call on the injected clock.
+ * channels and holding an event subscription. The calls themselves are the probe's (SoapClient:
+ * UsernameToken dated in the camera's clock, HTTP Digest when challenged, refused logins told
+ * apart, every call bounded on the injected clock) over the probe's connections (cameraConnector:
+ * the address policy at connect time, the camera's trusted certificate pinned). The session owns
+ * its HTTP client, so no digest or connection state is shared between cameras.
  */
 export class OnvifSession {
-  /** Camera clock minus platform clock, from the last syncClock(). */
-  clockOffsetMs = 0;
   private readonly http: HttpClient;
-  private readonly parser: XMLParser = createSoapParser();
+  private readonly soap: SoapClient;
   private readonly deviceUrl: URL;
 
   constructor(
@@ -60,11 +61,27 @@ export class OnvifSession {
     private readonly options: OnvifSessionOptions,
   ) {
     this.deviceUrl = new URL(target.deviceUrl);
-    const policy = options.policy;
-    this.http = new HttpClient({
-      connect: { timeout: options.callTimeoutMs },
-      ...(policy ? { checkAddress: (ip: string) => policy.allowsIp(ip) } : {}),
+    const { clock, callTimeoutMs, policy, signal } = options;
+    const connector = cameraConnector({
+      policy,
+      connectTimeoutMs: callTimeoutMs,
+      trust: options.trust ?? FIRST_USE_UNREMEMBERED,
     });
+    // undici (under urllib) takes a connect function where the types only list the options form.
+    this.http = new HttpClient({ connect: connector as unknown as ClientOptions['connect'] });
+    this.soap = new SoapClient({
+      http: this.http,
+      clock,
+      credentials: target,
+      callTimeoutMs,
+      ...(signal ? { signal } : {}),
+      allowed: (url) => policy?.assertAllowed(url),
+    });
+  }
+
+  /** Camera clock minus platform clock, from the last syncClock(). */
+  get clockOffsetMs(): number {
+    return this.soap.clockOffsetMs;
   }
 
   /**
@@ -72,17 +89,15 @@ export class OnvifSession {
    * which every UsernameToken after it is dated in.
    */
   async syncClock(): Promise<SoapAnswer> {
-    const sentAt = this.options.clock.now();
-    const answer = await this.call(this.target.deviceUrl, '<tds:GetSystemDateAndTime/>', {
-      authenticated: false,
-    });
-    if (answer.ok) {
+    const call = await this.soap.call(this.target.deviceUrl, '<tds:GetSystemDateAndTime/>', false);
+    if (call.outcome.kind === 'ok') {
       const cameraMs = parseUtcDateTime(
-        child(answer.body, 'GetSystemDateAndTimeResponse', 'SystemDateAndTime', 'UTCDateTime'),
+        child(call.outcome.body, 'GetSystemDateAndTimeResponse', 'SystemDateAndTime', 'UTCDateTime'),
       );
-      if (cameraMs !== null) this.clockOffsetMs = cameraMs - (sentAt + answer.latencyMs / 2);
+      // The camera read its clock somewhere in the round trip; the midpoint halves the error.
+      if (cameraMs !== null) this.soap.clockOffsetMs = cameraMs - (call.sentAt + call.latencyMs / 2);
     }
-    return answer;
+    return answerOf(call.outcome, call.latencyMs);
   }
 
   /**
@@ -95,65 +110,14 @@ export class OnvifSession {
     body: string,
     options: { authenticated?: boolean; action?: string; to?: string; waitMs?: number } = {},
   ): Promise<SoapAnswer> {
-    const { clock, callTimeoutMs, policy } = this.options;
-    const authenticated = options.authenticated ?? true;
-    const { username, password } = this.target;
-    const budgetMs = callTimeoutMs + (options.waitMs ?? 0);
     const headers =
-      (authenticated ? securityHeader(username, password, clock.now() + this.clockOffsetMs) : '') +
       (options.action ? `<wsa:Action xmlns:wsa="${WSA}">${options.action}</wsa:Action>` : '') +
       (options.to ? `<wsa:To xmlns:wsa="${WSA}">${xmlEscape(options.to)}</wsa:To>` : '');
-    const sentAt = clock.now();
-    const latency = () => clock.now() - sentAt;
-    try {
-      policy?.assertAllowed(url);
-      const res = await this.withBudget(budgetMs, (signal) =>
-        this.http.request<string>(url, {
-          method: 'POST',
-          followRedirect: false,
-          content: soapEnvelope(body, headers),
-          headers: { 'content-type': 'application/soap+xml; charset=utf-8' },
-          dataType: 'text',
-          // The injected clock bounds the call; this only keeps urllib's own 5 s default out of the
-          // way of a call the device may hold open.
-          timeout: budgetMs * 2,
-          signal,
-          ...(authenticated ? { digestAuth: `${username}:${password}` } : {}),
-        }),
-      );
-      if (res.status === 401 || res.status === 403) {
-        return { ok: false, kind: 'unauthorized', detail: `HTTP ${res.status}`, latencyMs: latency() };
-      }
-      let parsed: unknown;
-      try {
-        parsed = this.parser.parse(res.data);
-      } catch (err) {
-        return {
-          ok: false,
-          kind: 'bad-response',
-          detail: `HTTP ${res.status}, ${describe(err)}`,
-          latencyMs: latency(),
-        };
-      }
-      const envelopeBody = child(parsed, 'Envelope', 'Body');
-      if (envelopeBody === undefined) {
-        return {
-          ok: false,
-          kind: 'bad-response',
-          detail: `HTTP ${res.status}, not a SOAP envelope`,
-          latencyMs: latency(),
-        };
-      }
-      const fault = faultText(envelopeBody);
-      if (fault !== null) {
-        // ONVIF Core, "SOAP fault messages": an authentication failure is env:Sender/ter:NotAuthorized.
-        const kind = /NotAuthorized|not authorized/i.test(fault) ? 'unauthorized' : 'fault';
-        return { ok: false, kind, detail: fault, latencyMs: latency() };
-      }
-      return { ok: true, body: envelopeBody, latencyMs: latency() };
-    } catch (err) {
-      return { ok: false, kind: 'network', detail: describe(err), latencyMs: latency() };
-    }
+    const { outcome, latencyMs } = await this.soap.call(url, body, options.authenticated ?? true, {
+      headers,
+      waitMs: options.waitMs ?? 0,
+    });
+    return answerOf(outcome, latencyMs);
   }
 
   /** Platform time, on the injected clock. */
@@ -177,22 +141,17 @@ export class OnvifSession {
   async close(): Promise<void> {
     await this.http.getDispatcher().close();
   }
+}
 
-  private async withBudget<T>(ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const { clock, signal: outer } = this.options;
-    const controller = new AbortController();
-    const timer = clock.setTimeout(() => controller.abort(new CallTimeout(ms)), ms);
-    const onOuterAbort = () => controller.abort(outer?.reason);
-    if (outer?.aborted) onOuterAbort();
-    outer?.addEventListener('abort', onOuterAbort, { once: true });
-    try {
-      return await fn(controller.signal);
-    } catch (err) {
-      if (controller.signal.aborted) throw controller.signal.reason;
-      throw err;
-    } finally {
-      clock.clearTimeout(timer);
-      outer?.removeEventListener('abort', onOuterAbort);
-    }
+function answerOf(outcome: SoapOutcome, latencyMs: number): SoapAnswer {
+  switch (outcome.kind) {
+    case 'ok':
+      return { ok: true, body: outcome.body, latencyMs };
+    // Refused, or asked for without credentials: either way the device wants a login it did not get.
+    case 'refused':
+    case 'login-required':
+      return { ok: false, kind: 'unauthorized', detail: outcome.detail, latencyMs };
+    default:
+      return { ok: false, kind: outcome.kind, detail: outcome.detail, latencyMs };
   }
 }

@@ -140,7 +140,14 @@ export async function probeCamera(target: CameraTarget, options: ProbeOptions): 
   /** Refuses a call to an address outside the policy before it is made. */
   const allowed = (url: string) => policy?.assertAllowed(url);
   const run = callRunner(clock, callTimeoutMs, options.signal);
-  const soap = new SoapClient({ http, clock, credentials: target, callTimeoutMs, run, allowed });
+  const soap = new SoapClient({
+    http,
+    clock,
+    credentials: target,
+    callTimeoutMs,
+    ...(options.signal ? { signal: options.signal } : {}),
+    allowed,
+  });
   const deviceUrl = target.deviceUrl;
   const reached = new URL(deviceUrl);
   /** The camera's own idea of its device service address, learnt from GetCapabilities or GetServices. */

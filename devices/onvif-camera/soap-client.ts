@@ -1,9 +1,9 @@
 import type { XMLParser } from 'fast-xml-parser';
 import type { HttpClient } from 'urllib';
 import type { Clock } from '../shared/clock.js';
-import { CertificateChangedError, originOf } from './camera-connector.js';
+import { CertificateChangedError, CertificateNotTrustedError, originOf } from './camera-connector.js';
 import { authorizationFor, type Credentials, type DigestSession, parseChallenges } from './http-auth.js';
-import { type CallRunner, describeError, findCause } from './probe-calls.js';
+import { callRunner, describeError, findCause } from './probe-calls.js';
 import {
   child,
   createSoapParser,
@@ -24,6 +24,8 @@ export type SoapOutcome =
   | { kind: 'fault'; detail: string }
   | { kind: 'bad-response'; detail: string }
   | { kind: 'certificate-changed'; detail: string }
+  /** No certificate is trusted for the address and the caller may not trust one: nothing was sent. */
+  | { kind: 'certificate-not-trusted'; detail: string }
   | { kind: 'network'; detail: string };
 
 export interface SoapCall {
@@ -56,14 +58,26 @@ export class SoapClient {
       clock: Clock;
       credentials: Credentials;
       callTimeoutMs: number;
-      run: CallRunner;
+      /** Aborts every call (shutdown). */
+      signal?: AbortSignal;
       /** Throws when the URL may not be fetched (address policy). */
       allowed: (url: string) => void;
     },
   ) {}
 
-  async call(url: string, body: string, authenticated: boolean): Promise<SoapCall> {
-    const { clock, credentials } = this.deps;
+  /**
+   * `extra.headers` go into the SOAP header after the UsernameToken (WS-Addressing); `extra.waitMs`
+   * extends the budget of a call the device may hold open (PullMessages).
+   */
+  async call(
+    url: string,
+    body: string,
+    authenticated: boolean,
+    extra: { headers?: string; waitMs?: number } = {},
+  ): Promise<SoapCall> {
+    const { clock, credentials, callTimeoutMs } = this.deps;
+    const waitMs = extra.waitMs ?? 0;
+    const run = callRunner(clock, callTimeoutMs + waitMs, this.deps.signal);
     let sentAt = clock.now();
     try {
       this.deps.allowed(url);
@@ -71,10 +85,11 @@ export class SoapClient {
       const path = `${new URL(url).pathname}${new URL(url).search}`;
       const send = (authorization: string | undefined) => {
         sentAt = clock.now();
-        const header = authenticated
-          ? securityHeader(credentials.username, credentials.password, clock.now() + this.clockOffsetMs)
-          : '';
-        return this.deps.run((signal) =>
+        const header =
+          (authenticated
+            ? securityHeader(credentials.username, credentials.password, clock.now() + this.clockOffsetMs)
+            : '') + (extra.headers ?? '');
+        return run((signal) =>
           this.deps.http.request<string>(url, {
             method: 'POST',
             followRedirect: false,
@@ -84,7 +99,9 @@ export class SoapClient {
               ...(authorization ? { authorization } : {}),
             },
             dataType: 'text',
-            timeout: this.deps.callTimeoutMs,
+            // The injected clock bounds the call; urllib's own timer only stays out of the way of
+            // one the device holds open.
+            timeout: waitMs > 0 ? (callTimeoutMs + waitMs) * 2 : callTimeoutMs,
             signal,
           }),
         );
@@ -146,10 +163,13 @@ export class SoapClient {
       return answered({ kind: 'ok', body: envelopeBody });
     } catch (err) {
       const changed = findCause(err, CertificateChangedError);
+      const untrusted = findCause(err, CertificateNotTrustedError);
       return {
         outcome: changed
           ? { kind: 'certificate-changed', detail: changed.message }
-          : { kind: 'network', detail: describeError(err) },
+          : untrusted
+            ? { kind: 'certificate-not-trusted', detail: untrusted.message }
+            : { kind: 'network', detail: describeError(err) },
         latencyMs: clock.now() - sentAt,
         sentAt,
         dateHeaderMs: null,

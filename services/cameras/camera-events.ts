@@ -9,7 +9,13 @@ import { settle, type Tunable } from '../options.js';
 import type { Page, Paged } from '../registry/registry-store.js';
 import type { CameraEventFilter, CameraEventRecord, CameraEventStore } from './camera-event-store.js';
 import type { CameraChange, CameraStore } from './camera-store.js';
-import { DeviceEventFeed, type FeedContext, type FeedStatus } from './device-event-feed.js';
+import {
+  DeviceEventFeed,
+  type EventFeedLogins,
+  type EventFeedTrust,
+  type FeedContext,
+  type FeedStatus,
+} from './device-event-feed.js';
 
 /** The service's optional numbers (CameraEventServiceOptions), defaults and ranges. */
 const EVENT_TUNABLES = {
@@ -31,6 +37,10 @@ export interface CameraEventServiceOptions extends Partial<Record<keyof typeof E
   /** Subscription handshakes at once (CAMERA_POLL_CONCURRENCY). */
   concurrency: number;
   policy?: CameraAddressPolicy;
+  /** The login backoff the health poller keeps per device (CameraHealthService). */
+  logins?: EventFeedLogins;
+  /** The TLS certificates the health poller trusts per camera (https cameras). */
+  trust?: EventFeedTrust;
 }
 
 const usable = (state: string) => state === 'ok' || state === 'degraded';
@@ -107,6 +117,15 @@ export class CameraEventService {
     }
   }
 
+  /**
+   * The certificates trusted for a camera changed (trusted by a poll, or forgotten by a
+   * technician): its device's feed, if it waits on one, tries again now.
+   */
+  trustChanged(cameraId: string): void {
+    const camera = this.options.cameras.find(cameraId);
+    if (camera) this.feeds.get(camera.xaddr)?.wake();
+  }
+
   /** The subscription of the camera's device, or null before it started. */
   feedOf(camera: Pick<Camera, 'xaddr'>): FeedStatus | null {
     return this.statuses.get(camera.xaddr) ?? null;
@@ -128,19 +147,21 @@ export class CameraEventService {
   }
 
   private startFeed(xaddr: string): void {
-    const { clock, cameras, callTimeoutMs, policy } = this.options;
+    const { clock, cameras, callTimeoutMs, policy, logins, trust } = this.options;
     const feed = new DeviceEventFeed({
       xaddr,
       clock,
       logger: this.logger,
       callTimeoutMs,
       ...(policy ? { policy } : {}),
+      ...(logins ? { logins } : {}),
+      ...(trust ? { trust } : {}),
       timings: this.settings,
       target: () => {
         const first = cameras.atAddress(xaddr)[0];
         if (!first) return null;
         const { username, password } = cameras.credentials(first.id);
-        return { deviceUrl: xaddr, username, password };
+        return { cameraId: first.id, deviceUrl: xaddr, username, password };
       },
       inTurn: (work) => this.inTurn(work),
       onMessages: (messages, context) => this.receive(xaddr, messages, context),

@@ -44,6 +44,12 @@ export interface CameraHealthServiceOptions {
   loginBackoff?: Partial<LoginBackoffConfig>;
   /** The commune's offset from UTC in seconds (default Vietnam's 25,200), to spot local time sent as UTC. */
   utcOffsetS?: number;
+  /** Sweeps run only while this is true: with several instances, only the poller lease's holder sweeps. */
+  mayPoll?: () => boolean;
+  /** Each poll's outcome, for the other instances (shared-camera-health.ts). */
+  onRecorded?: (status: StoredCameraStatus) => void;
+  /** A camera's trusted certificates changed (one trusted on first use, or all forgotten). */
+  onCertificatesChanged?: (cameraId: string) => void;
 }
 
 /** The `state` field of camera_health points (docs/history.md). */
@@ -128,7 +134,8 @@ export class CameraHealthService {
     setMaxListeners(0, this.abort.signal);
     this.timer = this.options.clock.setInterval(() => {
       // A sweep still running when the next is due is not doubled: the next one waits its turn.
-      if (!this.sweeping) this.sweep().catch((err) => this.logger.error({ err }, 'camera sweep failed'));
+      if (this.sweeping || this.options.mayPoll?.() === false) return;
+      this.sweep().catch((err) => this.logger.error({ err }, 'camera sweep failed'));
     }, this.options.intervalMs);
   }
 
@@ -163,6 +170,17 @@ export class CameraHealthService {
     return this.options.store.incidents(cameraId, page);
   }
 
+  /**
+   * A poll's outcome recorded by another instance (the poller lease's holder): what `status()`
+   * answers here, and where this instance's health machine goes on from if it takes the lease over.
+   * Stored and announced by the instance that polled.
+   */
+  adopt(status: StoredCameraStatus): void {
+    const current = this.live.get(status.cameraId);
+    if ((current?.lastPollAt ?? -1) > (status.lastPollAt ?? -1)) return;
+    this.live.set(status.cameraId, status);
+  }
+
   /** Drops what is kept of a removed camera. */
   forget(cameraId: string): void {
     this.live.delete(cameraId);
@@ -180,10 +198,13 @@ export class CameraHealthService {
     return this.logins.heldBack(xaddr);
   }
 
-  /** A login made outside a poll (an event subscription): refused ones count against the same bound. */
-  reportLogin(xaddr: string, outcome: { refused: boolean; refusal?: string }): void {
+  /**
+   * A login made outside a poll (an event subscription, a live view): refused ones count against
+   * the same bound, an accepted one ends the wait.
+   */
+  reportLogin(xaddr: string, outcome: { refused: boolean; refusal?: string; refusedLogins?: number }): void {
     this.logins.afterPoll(xaddr, {
-      refusedLogins: outcome.refused ? 1 : 0,
+      refusedLogins: outcome.refused ? Math.max(1, outcome.refusedLogins ?? 1) : 0,
       authOk: !outcome.refused,
       loginSkipped: false,
       refusal: outcome.refusal ?? null,
@@ -195,6 +216,11 @@ export class CameraHealthService {
     return Object.fromEntries(this.trusted.get(cameraId) ?? []);
   }
 
+  /** Certificates another client of the camera (the live view) saw first are trusted from now on. */
+  trustSeen(cameraId: string, seen: Record<string, string>): void {
+    if (Object.keys(seen).length > 0) this.trustNew(cameraId, seen);
+  }
+
   /**
    * Forgets the certificates trusted for a camera (it was replaced, or its certificate renewed):
    * the next one it presents is trusted on first use. For a technician's "trust the new
@@ -203,6 +229,7 @@ export class CameraHealthService {
   forgetCertificates(cameraId: string): void {
     this.trusted.delete(cameraId);
     this.options.store.forgetCertificates(cameraId);
+    this.options.onCertificatesChanged?.(cameraId);
   }
 
   /** Polls every camera once (at most `concurrency` at a time); resolves when all are done. */
@@ -285,9 +312,11 @@ export class CameraHealthService {
   /** Certificates seen for the first time are trusted from now on (trust on first use). */
   private trustNew(cameraId: string, seen: Record<string, string>): void {
     const trusted = this.trusted.get(cameraId) ?? new Map<string, string>();
+    let added = false;
     for (const [origin, fingerprint] of Object.entries(seen)) {
       if (trusted.has(origin)) continue;
       trusted.set(origin, fingerprint);
+      added = true;
       this.logger.info({ cameraId, origin, fingerprint }, 'camera certificate trusted on first use');
       try {
         this.options.store.trustCertificate(cameraId, origin, fingerprint, this.options.clock.now());
@@ -297,6 +326,7 @@ export class CameraHealthService {
       }
     }
     this.trusted.set(cameraId, trusted);
+    if (added) this.options.onCertificatesChanged?.(cameraId);
   }
 
   /** Polls whose outcome could not be stored (written later), and the last such error. */
@@ -418,6 +448,7 @@ export class CameraHealthService {
     // incidents a failed write would lose are kept to be written with the next poll.
     this.live.set(cameraId, status);
     this.save(status, { opened: step.opened, closed: step.closed });
+    this.options.onRecorded?.(status);
     if (result.snapshotOk && result.snapshot)
       this.snapshots.set(cameraId, { jpeg: result.snapshot, at: now });
 

@@ -9,7 +9,7 @@ import { errorResponses } from '../api/pagination.js';
 import { routePlugin } from '../api/route-plugin.js';
 import { assertInScope, SESSION_COOKIE } from '../api/security.js';
 import type { FeatureContext } from '../platform/feature.js';
-import { CameraLiveService, type ViewerCredential } from './camera-live.js';
+import { CameraLiveService, type LiveCameraTrust, type ViewerCredential } from './camera-live.js';
 import type { CameraStore } from './camera-store.js';
 
 const BOUNDARY = 'frame';
@@ -110,23 +110,24 @@ export const cameraLiveRoutes: FastifyPluginAsyncZod<{ deps: CameraLiveRouteDeps
  */
 export function cameraLive(
   ctx: FeatureContext,
-  deps: { cameras: CameraStore; policy: CameraAddressPolicy },
+  deps: { cameras: CameraStore; policy: CameraAddressPolicy; trust: LiveCameraTrust },
 ): FastifyPluginAsync {
   const auth = ctx.get('accounts');
   const live = new CameraLiveService({
     cameras: deps.cameras,
+    trust: deps.trust,
     policy: deps.policy,
     audit: ctx.get('audit'),
-    authenticate: (credential) =>
+    authenticate: async (credential) =>
       credential.kind === 'token'
         ? auth.authenticateToken(credential.token)
-        : (auth.authenticateSession(credential.sessionId)?.principal ?? null),
+        : ((await auth.authenticateSession(credential.sessionId))?.principal ?? null),
     clock: ctx.clock,
     logger: ctx.logger,
     callTimeoutMs: ctx.config.CAMERA_CALL_TIMEOUT_MS,
   });
   ctx.on('accounts.changed', ({ credentialsEnded }) => {
-    if (credentialsEnded) live.recheck();
+    if (credentialsEnded) return live.recheck();
   });
   return routePlugin('camera-live-routes', cameraLiveRoutes, { live, cameras: deps.cameras });
 }

@@ -1,9 +1,12 @@
 import type { Logger } from 'pino';
-import { HttpClient } from 'urllib';
+import { type ClientOptions, HttpClient } from 'urllib';
 import type { Clock, TimerHandle } from '../../devices/index.js';
 import type { CameraAddressPolicy } from '../../devices/onvif-camera/address-policy.js';
+import { cameraConnector } from '../../devices/onvif-camera/camera-connector.js';
 import { isCompleteJpeg, probeCamera } from '../../devices/onvif-camera/probe.js';
+import { callRunner } from '../../devices/onvif-camera/probe-calls.js';
 import { RtspJpegClient, RtspStreamError } from '../../devices/onvif-camera/rtsp-client.js';
+import { fetchSnapshot } from '../../devices/onvif-camera/snapshot-fetch.js';
 import { mayActIn, type Principal } from '../accounts/roles.js';
 import type { AuditEntryInput, AuditLog } from '../audit/audit-log.js';
 import { ServiceUnavailableError } from '../errors.js';
@@ -69,12 +72,28 @@ export interface LiveView {
   close(reason: ViewEndReason): void;
 }
 
+/**
+ * What the health poller keeps per camera and device, which the live view goes through too: the
+ * TLS certificates trusted on first use, and the login backoff after refused logins.
+ */
+export interface LiveCameraTrust {
+  /** Why no credentials may go to the device now (its login backoff), or undefined. */
+  loginHeldBack(xaddr: string): string | undefined;
+  /** A login outside a poll: refused ones count against the device's hourly bound. */
+  reportLogin(xaddr: string, outcome: { refused: boolean; refusal?: string; refusedLogins?: number }): void;
+  /** SHA-256 fingerprints trusted per `host:port`. */
+  certificates(cameraId: string): Record<string, string>;
+  /** Certificates seen for the first time become trusted, as the poller's would. */
+  trustSeen(cameraId: string, seen: Record<string, string>): void;
+}
+
 export interface CameraLiveOptions {
   cameras: CameraStore;
+  trust: LiveCameraTrust;
   policy: CameraAddressPolicy;
   audit: AuditLog;
   /** The principal a credential stands for now, or null once it ended (signed out, expired, revoked). */
-  authenticate(credential: ViewerCredential): Principal | null;
+  authenticate(credential: ViewerCredential): Promise<Principal | null>;
   clock: Clock;
   logger: Logger;
   callTimeoutMs: number;
@@ -192,16 +211,52 @@ class Upstream {
     for (const view of this.views) view.deliver(jpeg);
   }
 
-  /** Asks the camera where its stream is, then pulls MJPEG over RTSP, else polls snapshots. */
+  /**
+   * Asks the camera where its stream is, then pulls MJPEG over RTSP, else polls snapshots. Like a
+   * poll, it sends no credentials while the device's logins are held back, and none to a camera
+   * whose certificate is not the one trusted.
+   */
   private async open(): Promise<void> {
-    const { cameras, clock, callTimeoutMs, policy } = this.options;
-    const { xaddr, username, password, profileToken } = cameras.credentials(this.cameraId);
+    const { cameras, clock, callTimeoutMs, policy, trust } = this.options;
+    const credentials = cameras.credentials(this.cameraId);
+    const { xaddr, username, password, profileToken } = credentials;
+    const held = trust.loginHeldBack(xaddr);
+    if (held !== undefined) {
+      throw unavailable(
+        'camera_login_held_back',
+        `the camera refused the platform\u2019s login recently (${held}); the live view waits too`,
+      );
+    }
+    const snapshotAccount =
+      credentials.snapshotUsername && credentials.snapshotPassword
+        ? { username: credentials.snapshotUsername, password: credentials.snapshotPassword }
+        : undefined;
     // The stream of the camera's own profile: one channel of an NVR is one camera here.
     const probe = await probeCamera(
-      { deviceUrl: xaddr, username, password, profileToken },
-      { clock, callTimeoutMs, policy, signal: this.abort.signal },
+      { deviceUrl: xaddr, username, password, profileToken, snapshotCredentials: snapshotAccount },
+      {
+        clock,
+        callTimeoutMs,
+        policy,
+        signal: this.abort.signal,
+        trustedCertificates: new Map(Object.entries(trust.certificates(this.cameraId))),
+      },
     );
     if (this.stopped) return;
+    if (probe.certificateChanged) {
+      throw unavailable(
+        'camera_certificate_changed',
+        'the camera presents another TLS certificate than the one trusted; a technician must check it and trust the new one',
+      );
+    }
+    trust.trustSeen(this.cameraId, probe.certificates);
+    if (probe.refusedLogins > 0 || probe.authOk === true) {
+      trust.reportLogin(xaddr, {
+        refused: probe.refusedLogins > 0,
+        refusedLogins: probe.refusedLogins,
+        ...(probe.refusal ? { refusal: probe.refusal } : {}),
+      });
+    }
     if (!probe.reachable)
       throw unavailable('camera_unreachable', `the camera does not answer (${probe.error})`);
     if (probe.authOk === false)
@@ -231,6 +286,8 @@ class Upstream {
       } catch (error) {
         this.rtsp = null;
         if (this.stopped) return;
+        if (error instanceof RtspStreamError && error.code === 'unauthorized')
+          trust.reportLogin(xaddr, { refused: true, refusal: `live view RTSP: ${error.message}` });
         // No MJPEG track (an H.264-only camera) is expected; anything else is worth a line.
         const level = error instanceof RtspStreamError && error.code === 'no-mjpeg' ? 'info' : 'warn';
         this.log[level](
@@ -241,29 +298,53 @@ class Upstream {
     }
     if (!probe.snapshotUri)
       throw unavailable('camera_no_picture', 'the camera offers no stream and no snapshot');
-    this.pollSnapshots(probe.snapshotUri, username, password, probe.snapshotOk ? probe.snapshot : null);
+    this.pollSnapshots(
+      probe.snapshotUri,
+      xaddr,
+      snapshotAccount ?? { username, password },
+      snapshotAccount !== undefined,
+      probe.snapshotOk ? probe.snapshot : null,
+    );
   }
 
-  private pollSnapshots(uri: string, username: string, password: string, first: Buffer | null): void {
-    const { clock, callTimeoutMs, policy } = this.options;
+  private pollSnapshots(
+    uri: string,
+    xaddr: string,
+    account: { username: string; password: string },
+    separateAccount: boolean,
+    first: Buffer | null,
+  ): void {
+    const { clock, callTimeoutMs, policy, trust } = this.options;
     this.source = 'snapshots';
-    const http = new HttpClient({
-      connect: { timeout: callTimeoutMs },
-      checkAddress: (ip: string) => policy.allowsIp(ip),
+    // The poller's trusted certificates pin the snapshot's https server too.
+    const connector = cameraConnector({
+      policy,
+      connectTimeoutMs: callTimeoutMs,
+      trust: {
+        pinned: (origin) => trust.certificates(this.cameraId)[origin],
+        seen: () => undefined,
+      },
     });
+    // undici (under urllib) takes a connect function where the types only list the options form.
+    const http = new HttpClient({ connect: connector as unknown as ClientOptions['connect'] });
+    const run = callRunner(clock, callTimeoutMs, this.abort.signal);
     let failures = 0;
     let busy = false;
     const fetchOne = async () => {
       policy.assertAllowed(uri);
-      const res = await http.request<Buffer>(uri, {
-        method: 'GET',
-        followRedirect: false,
-        dataType: 'buffer',
-        timeout: callTimeoutMs,
-        digestAuth: `${username}:${password}`,
-        signal: this.abort.signal,
+      const res = await fetchSnapshot(http, uri, {
+        credentials: account,
+        separateAccount,
+        run,
+        callTimeoutMs,
       });
-      if (res.status !== 200 || !isCompleteJpeg(res.data)) throw new Error(`snapshot: HTTP ${res.status}`);
+      if (res.loginRefused) {
+        trust.reportLogin(xaddr, { refused: true, refusal: `live view snapshot: ${res.authProblem}` });
+        // No second refused login from this view: the backoff decides when the next one may go.
+        failures = SNAPSHOT_FAILURES;
+      }
+      if (res.status !== 200 || !isCompleteJpeg(res.data))
+        throw new Error(`snapshot: ${res.authProblem ?? `HTTP ${res.status}`}`);
       return res.data;
     };
     const tick = () => {
@@ -276,7 +357,11 @@ class Upstream {
         })
         .catch((error: unknown) => {
           failures++;
-          if (failures >= SNAPSHOT_FAILURES) this.failed(error);
+          if (failures >= SNAPSHOT_FAILURES) {
+            if (this.snapshotTimer) clock.clearInterval(this.snapshotTimer);
+            this.snapshotTimer = null;
+            this.failed(error);
+          }
         })
         .finally(() => {
           busy = false;
@@ -429,14 +514,21 @@ export class CameraLiveService {
    * disabled account, or one that lost the police role or the commune ends its views; so does
    * the camera's removal.
    */
-  recheck(): void {
+  async recheck(): Promise<void> {
     for (const upstream of [...this.upstreams.values()]) {
       for (const view of [...upstream.views]) {
         if (!this.options.cameras.find(view.cameraId)) {
           view.close('camera-removed');
           continue;
         }
-        const principal = this.options.authenticate(view.viewer.credential);
+        let principal: Principal | null;
+        try {
+          principal = await this.options.authenticate(view.viewer.credential);
+        } catch (error) {
+          // The account store did not answer: the view goes on until the next check.
+          this.log.warn({ err: error }, 'live view: could not check the viewer again');
+          continue;
+        }
         if (!principal || !mayWatch(principal, view.communeId)) view.close('signed-out');
       }
     }
@@ -485,7 +577,7 @@ export class CameraLiveService {
 
   private startRecheck(): void {
     if (this.recheckTimer) return;
-    this.recheckTimer = this.options.clock.setInterval(() => this.recheck(), this.limits.recheckMs);
+    this.recheckTimer = this.options.clock.setInterval(() => void this.recheck(), this.limits.recheckMs);
   }
 
   private stopRecheck(): void {

@@ -71,6 +71,16 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
     const refusal = deps.cameraPolicy.refusal(xaddr);
     if (refusal) throw new InvalidRequestError(`body.xaddr: ${refusal}`);
   };
+  /**
+   * A separate snapshot account is a user and a password together: one without the other would
+   * send the snapshot URI half an account.
+   */
+  const checkSnapshotAccount = (username: string | null, password: 'given' | 'stored' | 'none') => {
+    if (username !== null && password === 'none')
+      throw new InvalidRequestError('body.snapshotPassword: required with snapshotUsername');
+    if (username === null && password === 'given')
+      throw new InvalidRequestError('body.snapshotUsername: required with snapshotPassword');
+  };
   const { cameras, registry, cameraHealth, cameraEvents, telemetry, clock } = deps;
   const tags = ['cameras'];
   const readers = ['police', 'technician'] as const;
@@ -124,6 +134,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
           state: feed.state,
           kinds: feed.kinds,
           since: isoTime(feed.since),
+          reason: feed.reason,
           lastError: feed.lastError,
         },
         uptime: { last24hPct: d ? uptimePercent(d) : null, last7dPct: w ? uptimePercent(w) : null },
@@ -193,6 +204,10 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
       const commune = registry.getCommune(request.body.communeId);
       checkVillage(request, commune.id, request.body.villageId);
       checkAddress(request.body.xaddr);
+      checkSnapshotAccount(
+        request.body.snapshotUsername ?? null,
+        request.body.snapshotPassword ? 'given' : 'none',
+      );
       const camera = cameras.create(request.body);
       request.auditNote = { target: { type: 'camera', id: camera.id }, after: summary(camera) };
       return reply.status(201).send(await one(camera));
@@ -393,6 +408,34 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
     },
   );
 
+  app.delete(
+    '/cameras/:id/certificate',
+    {
+      config: { access: installers, audit: 'camera.trust-certificate' },
+      schema: {
+        tags,
+        summary: "Trust the camera's new TLS certificate (after a reset, a renewal or a swapped unit)",
+        description:
+          'An https camera is trusted on the certificate it first presented; one that presents another is ' +
+          'refused (health reason certificate-changed) and sent no password. Once a technician has checked ' +
+          'the camera on site, this forgets the trusted certificates: the next poll trusts the one the camera ' +
+          'presents then. The fingerprints forgotten are kept in the audit log.',
+        params: IdParams,
+        response: { 204: z.null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      visible(request, request.params.id);
+      const forgotten = cameraHealth.certificates(request.params.id);
+      cameraHealth.forgetCertificates(request.params.id);
+      request.auditNote = {
+        target: { type: 'camera', id: request.params.id },
+        detail: { forgotten, reason: cameraHealth.status(request.params.id).reason },
+      };
+      return reply.status(204).send(null);
+    },
+  );
+
   app.patch(
     '/cameras/:id',
     {
@@ -411,23 +454,33 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
       // The stored password signs every call to the address: pointed at a host of the caller's
       // choosing, it would hand them the digest to crack. A new host needs the password again,
       // typed by someone who knows it (an admin may move a camera without it).
-      const { xaddr, password } = request.body;
+      const { xaddr, password, snapshotUsername, snapshotPassword } = request.body;
       if (xaddr !== undefined) checkAddress(xaddr);
       const admin = request.principal?.roles.includes('admin') ?? false;
-      if (
-        xaddr !== undefined &&
-        password === undefined &&
-        !admin &&
-        originOf(xaddr) !== originOf(before.xaddr)
-      ) {
+      const moves = xaddr !== undefined && !admin && originOf(xaddr) !== originOf(before.xaddr);
+      if (moves && password === undefined) {
         throw new InvalidRequestError(
           "body.password: enter the camera's password again when its address moves to another host or port",
         );
       }
+      const snapshotUser = snapshotUsername === undefined ? before.snapshotUsername : snapshotUsername;
+      const snapshotKept =
+        snapshotPassword === undefined && snapshotUser !== null && cameras.hasSnapshotPassword(before.id);
+      checkSnapshotAccount(snapshotUser, snapshotPassword ? 'given' : snapshotKept ? 'stored' : 'none');
+      // The snapshot password signs the snapshot requests to the new host just as well.
+      if (moves && snapshotKept) {
+        throw new InvalidRequestError(
+          'body.snapshotPassword: enter the snapshot password again when the address moves to another host or port',
+        );
+      }
       const after = cameras.update(request.params.id, request.body);
+      const secrets = {
+        ...(password !== undefined ? { passwordChanged: true } : {}),
+        ...(snapshotPassword !== undefined ? { snapshotPasswordChanged: true } : {}),
+      };
       request.auditNote = {
         ...changes(before, after),
-        ...(request.body.password !== undefined ? { detail: { passwordChanged: true } } : {}),
+        ...(Object.keys(secrets).length > 0 ? { detail: secrets } : {}),
       };
       return one(after);
     },

@@ -17,6 +17,8 @@ interface CameraRow {
   xaddr: string;
   username: string;
   password_sealed: string;
+  snapshot_username: string | null;
+  snapshot_password_sealed: string | null;
   endpoint_urn: string | null;
   video_source_token: string | null;
   profile_token: string | null;
@@ -34,6 +36,7 @@ function toCamera(row: CameraRow): Camera {
     location: row.lat === null || row.lon === null ? null : { lat: row.lat, lon: row.lon },
     xaddr: row.xaddr,
     username: row.username,
+    snapshotUsername: row.snapshot_username,
     endpointUrn: row.endpoint_urn,
     videoSourceToken: row.video_source_token,
     profileToken: row.profile_token,
@@ -52,6 +55,9 @@ function translate<T>(write: () => T): T {
     write,
   );
 }
+
+/** The snapshot password is sealed bound to the camera and its column: it never opens as the ONVIF one. */
+const snapshotContext = (id: string) => `${id}#snapshot`;
 
 /** What a change to the cameras touched: the device addresses whose cameras changed. */
 export interface CameraChange {
@@ -94,20 +100,36 @@ export class CameraStore {
     return row ? toCamera(row) : null;
   }
 
-  /** The camera's ONVIF credentials, opened, and the profile it shows; only the poller and events ask. */
+  /**
+   * The camera's ONVIF credentials and its separate snapshot account (null when the snapshot takes
+   * the ONVIF one), opened, and the profile it shows; only the poller, events and live view ask.
+   */
   credentials(id: string): {
     xaddr: string;
     username: string;
     password: string;
+    snapshotUsername: string | null;
+    snapshotPassword: string | null;
     profileToken: string | null;
   } {
     const row = this.row(id);
+    const separate = row.snapshot_username !== null && row.snapshot_password_sealed !== null;
     return {
       xaddr: row.xaddr,
       username: row.username,
       password: open(this.key, row.password_sealed, row.id),
+      snapshotUsername: separate ? row.snapshot_username : null,
+      snapshotPassword:
+        separate && row.snapshot_password_sealed !== null
+          ? open(this.key, row.snapshot_password_sealed, snapshotContext(row.id))
+          : null,
       profileToken: row.profile_token,
     };
+  }
+
+  /** Whether a snapshot password is stored for the camera (it is never returned). */
+  hasSnapshotPassword(id: string): boolean {
+    return this.row(id).snapshot_password_sealed !== null;
   }
 
   /** Every device address with its cameras (channels), for one event subscription per device. */
@@ -131,8 +153,9 @@ export class CameraStore {
       this.db
         .prepare(
           `INSERT INTO cameras (id, commune_id, village_id, name, address, lat, lon, xaddr, username,
-             password_sealed, endpoint_urn, video_source_token, profile_token, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             password_sealed, snapshot_username, snapshot_password_sealed, endpoint_urn,
+             video_source_token, profile_token, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           input.id,
@@ -145,6 +168,8 @@ export class CameraStore {
           input.xaddr,
           input.username,
           seal(this.key, input.password, input.id),
+          input.snapshotUsername ?? null,
+          input.snapshotPassword ? seal(this.key, input.snapshotPassword, snapshotContext(input.id)) : null,
           input.endpointUrn ?? null,
           input.videoSourceToken ?? null,
           input.profileToken ?? null,
@@ -159,11 +184,21 @@ export class CameraStore {
   update(id: string, patch: CameraPatch): Camera {
     const row = this.row(id);
     const location = patch.location === undefined ? { lat: row.lat, lon: row.lon } : patch.location;
+    // No snapshot user means no snapshot password: clearing the one clears both.
+    const snapshotUsername =
+      patch.snapshotUsername === undefined ? row.snapshot_username : patch.snapshotUsername;
+    const snapshotPasswordSealed =
+      snapshotUsername === null || patch.snapshotPassword === null
+        ? null
+        : patch.snapshotPassword === undefined
+          ? row.snapshot_password_sealed
+          : seal(this.key, patch.snapshotPassword, snapshotContext(id));
     translate(() =>
       this.db
         .prepare(
           `UPDATE cameras SET village_id = ?, name = ?, address = ?, lat = ?, lon = ?, xaddr = ?, username = ?,
-             password_sealed = ?, endpoint_urn = ?, video_source_token = ?, profile_token = ?, updated_at = ?
+             password_sealed = ?, snapshot_username = ?, snapshot_password_sealed = ?, endpoint_urn = ?,
+             video_source_token = ?, profile_token = ?, updated_at = ?
            WHERE id = ?`,
         )
         .run(
@@ -175,6 +210,8 @@ export class CameraStore {
           patch.xaddr ?? row.xaddr,
           patch.username ?? row.username,
           patch.password === undefined ? row.password_sealed : seal(this.key, patch.password, id),
+          snapshotUsername,
+          snapshotPasswordSealed,
           patch.endpointUrn === undefined ? row.endpoint_urn : patch.endpointUrn,
           patch.videoSourceToken === undefined ? row.video_source_token : patch.videoSourceToken,
           patch.profileToken === undefined ? row.profile_token : patch.profileToken,

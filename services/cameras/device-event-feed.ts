@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../devices/index.js';
 import type { CameraAddressPolicy } from '../../devices/onvif-camera/address-policy.js';
+import type { TrustOnFirstUse } from '../../devices/onvif-camera/camera-connector.js';
 import { deviceServices, listChannels } from '../../devices/onvif-camera/channels.js';
 import {
   type CameraEventKind,
@@ -22,8 +23,15 @@ import {
 
 export type FeedState = 'starting' | 'subscribed' | 'retrying' | 'unsupported';
 
+/**
+ * Why a retrying feed waits on the platform rather than on the camera: the camera presents another
+ * TLS certificate than the one trusted, none is trusted for it yet, or its login backoff holds it.
+ */
+export type FeedWaitReason = 'certificate-changed' | 'certificate-not-trusted' | 'login-held-back';
+
 export interface FeedStatus {
   state: FeedState;
+  reason: FeedWaitReason | null;
   kinds: CameraEventKind[];
   since: number;
   lastError: string | null;
@@ -57,6 +65,21 @@ export interface FeedTimings {
   unsupportedRecheckMs: number;
 }
 
+/** The camera whose credentials the feed uses: its trusted certificates are the ones the feed pins. */
+export interface FeedTarget extends CameraTarget {
+  cameraId: string;
+}
+
+/**
+ * The certificates the health poller trusts (CameraHealthService). The feed only follows that
+ * decision: it never trusts a certificate itself, so one the poller has not trusted yet gets no
+ * request at all, and one that differs from the trusted one gets none either.
+ */
+export interface EventFeedTrust {
+  /** The SHA-256 fingerprint trusted for `host:port` of the camera, if any. */
+  pinned(cameraId: string, origin: string): string | undefined;
+}
+
 export interface DeviceEventFeedOptions {
   xaddr: string;
   clock: Clock;
@@ -65,11 +88,28 @@ export interface DeviceEventFeedOptions {
   policy?: CameraAddressPolicy;
   timings: FeedTimings;
   /** The credentials of one of the device's cameras, or null when it has none left. */
-  target(): CameraTarget | null;
+  target(): FeedTarget | null;
+  /**
+   * The poller's trusted certificates for https devices. Without it, any certificate is taken for
+   * the session (as an unpinned poll does) and remembered nowhere.
+   */
+  trust?: EventFeedTrust;
   /** Runs a subscription handshake when a slot is free: a thousand cameras do not all subscribe at once. */
   inTurn<T>(work: () => Promise<T>): Promise<T>;
   onMessages(messages: NotificationMessage[], context: FeedContext): void;
   onStatus(status: FeedStatus): void;
+  /**
+   * The device's login backoff, shared with the health poller: asked before credentials go out,
+   * and told whether they were accepted, so a camera that refuses them is not hammered by its
+   * event subscription either.
+   */
+  logins?: EventFeedLogins;
+}
+
+export interface EventFeedLogins {
+  /** Why no credentials may go to the device now, or undefined when they may. */
+  heldBack(xaddr: string): string | undefined;
+  report(xaddr: string, outcome: { refused: boolean; refusal?: string }): void;
 }
 
 /** Unsubscribing at shutdown is a courtesy to the camera's pull point slots, given a second at most. */
@@ -95,6 +135,7 @@ export class DeviceEventFeed {
       state: 'starting',
       kinds: [],
       since: options.clock.now(),
+      reason: null,
       lastError: null,
       renewals: 0,
       resubscriptions: 0,
@@ -134,12 +175,20 @@ export class DeviceEventFeed {
     while (!this.stopped) {
       const target = this.options.target();
       if (!target) return;
-      const session = new OnvifSession(target, {
-        clock: this.options.clock,
-        callTimeoutMs: this.options.callTimeoutMs,
-        signal: this.abort.signal,
-        ...(this.options.policy ? { policy: this.options.policy } : {}),
-      });
+      const held = this.options.logins?.heldBack(this.options.xaddr);
+      if (held !== undefined) {
+        // Asked again at the longest retry delay, or at once when the camera is back (wake).
+        if (this.status.state !== 'retrying' || !this.status.lastError?.startsWith('login held back')) {
+          this.options.logger.info(
+            { xaddr: this.options.xaddr, heldBack: held },
+            'camera event subscription waits for the login backoff',
+          );
+        }
+        this.update({ state: 'retrying', reason: 'login-held-back', lastError: `login held back: ${held}` });
+        await this.sleep(this.options.timings.retryMaxMs);
+        continue;
+      }
+      const session = this.session(target, this.options.callTimeoutMs, this.abort.signal);
       let pullPoint: PullPoint | null = null;
       try {
         const setup = await this.options.inTurn(() => this.subscribe(session));
@@ -150,16 +199,47 @@ export class DeviceEventFeed {
         }
         pullPoint = setup.pullPoint;
         failures = 0;
+        // The pull point was made with the credentials: the device accepts them.
+        this.options.logins?.report(this.options.xaddr, { refused: false });
         await this.pullUntilFailure(session, setup.pullPoint, setup.context);
       } catch (err) {
         if (this.stopped) break;
-        failures += 1;
         const detail = err instanceof Error ? err.message : String(err);
-        this.update({ state: 'retrying', lastError: detail });
+        const certificate =
+          err instanceof EventCallError &&
+          (err.kind === 'certificate-changed' || err.kind === 'certificate-not-trusted')
+            ? err.kind
+            : null;
+        if (certificate) {
+          // Refused at the TLS handshake: no request, so no credentials, went out. It stays so
+          // until the poller trusts a certificate (trustChanged wakes the feed), checked again at
+          // the longest retry delay meanwhile.
+          if (this.status.reason !== certificate) {
+            this.options.logger[certificate === 'certificate-changed' ? 'warn' : 'info'](
+              { xaddr: this.options.xaddr, err: detail },
+              certificate === 'certificate-changed'
+                ? 'camera presents another TLS certificate than the one trusted; no events until it is trusted'
+                : 'camera event subscription waits for the health poll to trust the camera certificate',
+            );
+          }
+          failures = 0;
+          this.update({ state: 'retrying', reason: certificate, lastError: detail });
+          await this.sleep(this.options.timings.retryMaxMs);
+          continue;
+        }
+        failures += 1;
+        this.update({ state: 'retrying', reason: null, lastError: detail });
         // Refused credentials are not retried every minute: cameras lock an account out after a few
         // failed logins. A new password (the camera changes) or the camera accepting the poller's
         // login again (wake) brings the next attempt forward.
         const refused = err instanceof EventCallError && err.kind === 'unauthorized';
+        // GetSystemDateAndTime goes without credentials: its 401 is a challenge, not a refused login.
+        if (refused && err.call !== 'GetSystemDateAndTime') {
+          this.options.logins?.report(this.options.xaddr, {
+            refused: true,
+            refusal: /: HTTP 40[13]$/.test(detail) ? `${detail} (login refused)` : detail,
+          });
+        }
         const { retryMaxMs, retryMinMs, unsupportedRecheckMs } = this.options.timings;
         const delay = refused
           ? unsupportedRecheckMs
@@ -194,7 +274,7 @@ export class DeviceEventFeed {
       throw new EventCallError(last?.name ?? 'GetServices', kind, error);
     }
     if (!services.eventsUrl || services.pullPoint === false) {
-      this.update({ state: 'unsupported', kinds: [], lastError: null });
+      this.update({ state: 'unsupported', kinds: [], reason: null, lastError: null });
       return 'unsupported';
     }
     let offered: string[] | null = null;
@@ -206,7 +286,7 @@ export class DeviceEventFeed {
     }
     const topics = chooseTopics(offered);
     if (topics.length === 0) {
-      this.update({ state: 'unsupported', kinds: [], lastError: null });
+      this.update({ state: 'unsupported', kinds: [], reason: null, lastError: null });
       return 'unsupported';
     }
     const channels = await listChannels(session, services, []);
@@ -222,7 +302,12 @@ export class DeviceEventFeed {
     const pullPoint = await createPullPoint(session, services.eventsUrl, this.options.timings.terminationS);
     if (this.subscriptions > 0) this.status.resubscriptions += 1;
     this.subscriptions += 1;
-    this.update({ state: 'subscribed', kinds: [...new Set(topics.map((t) => t.kind))], lastError: null });
+    this.update({
+      state: 'subscribed',
+      kinds: [...new Set(topics.map((t) => t.kind))],
+      reason: null,
+      lastError: null,
+    });
     return {
       pullPoint,
       context: {
@@ -261,14 +346,28 @@ export class DeviceEventFeed {
     }
   }
 
-  private async unsubscribe(target: CameraTarget, pullPoint: PullPoint): Promise<void> {
-    const session = new OnvifSession(target, {
+  /** A session that pins the certificates the poller trusts for the target's camera, and no other. */
+  private session(target: FeedTarget, callTimeoutMs: number, signal: AbortSignal): OnvifSession {
+    const { trust, policy } = this.options;
+    const pinned: TrustOnFirstUse | null = trust
+      ? {
+          pinned: (origin) => trust.pinned(target.cameraId, origin),
+          seen: () => undefined,
+          firstUse: false,
+        }
+      : null;
+    return new OnvifSession(target, {
       clock: this.options.clock,
-      callTimeoutMs: UNSUBSCRIBE_BUDGET_MS,
-      // Real time on purpose: shutdown must end even when the platform clock stands still.
-      signal: AbortSignal.timeout(UNSUBSCRIBE_BUDGET_MS),
-      ...(this.options.policy ? { policy: this.options.policy } : {}),
+      callTimeoutMs,
+      signal,
+      ...(policy ? { policy } : {}),
+      ...(pinned ? { trust: pinned } : {}),
     });
+  }
+
+  private async unsubscribe(target: FeedTarget, pullPoint: PullPoint): Promise<void> {
+    // Real time on purpose: shutdown must end even when the platform clock stands still.
+    const session = this.session(target, UNSUBSCRIBE_BUDGET_MS, AbortSignal.timeout(UNSUBSCRIBE_BUDGET_MS));
     try {
       await unsubscribe(session, pullPoint);
     } catch (err) {

@@ -38,7 +38,7 @@ export interface EventsServiceOptions {
   /** The camera's own clock (drift included): TerminationTime and UtcTime are written in it. */
   cameraNow(): number;
   layout: MediaLayout;
-  /** http://host:port of the camera, for subscription addresses. */
+  /** http(s)://host:port of the camera, for subscription addresses. */
   baseUrl(): string;
   log: Logger;
 }

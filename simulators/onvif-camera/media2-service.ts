@@ -1,4 +1,4 @@
-import { type ServiceAnswer, type ServiceContext, snapshotUriOf } from './onvif-services.js';
+import { type ServiceAnswer, type ServiceContext, STREAM_ENCODING, snapshotUriOf } from './onvif-services.js';
 import { escapeXml, FAULTS, type SoapRequest, text } from './soap.js';
 
 export const MEDIA2_SERVICE_PATH = '/onvif/media2_service';
@@ -53,8 +53,8 @@ function profileXml(profile: ServiceContext['media']['profiles'][number]): strin
     `<tr2:VideoSource token="${source.configToken}"><tt:Name>VideoSourceConfig</tt:Name><tt:UseCount>1</tt:UseCount>` +
     `<tt:SourceToken>${source.token}</tt:SourceToken>` +
     `<tt:Bounds x="0" y="0" width="${source.width}" height="${source.height}"/></tr2:VideoSource>` +
-    `<tr2:VideoEncoder token="${profile.encoderToken}" GovLength="${profile.govLength}" Profile="Main">` +
-    `<tt:Name>${profile.encoderToken}</tt:Name><tt:UseCount>1</tt:UseCount><tt:Encoding>H265</tt:Encoding>` +
+    `<tr2:VideoEncoder token="${profile.encoderToken}">` +
+    `<tt:Name>${profile.encoderToken}</tt:Name><tt:UseCount>1</tt:UseCount><tt:Encoding>${STREAM_ENCODING}</tt:Encoding>` +
     `<tt:Resolution><tt:Width>${profile.width}</tt:Width><tt:Height>${profile.height}</tt:Height></tt:Resolution>` +
     `<tt:RateControl ConstantBitRate="false"><tt:FrameRateLimit>${profile.fps}</tt:FrameRateLimit>` +
     `<tt:BitrateLimit>${profile.bitrateKbps}</tt:BitrateLimit></tt:RateControl><tt:Quality>4</tt:Quality>` +

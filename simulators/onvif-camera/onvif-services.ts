@@ -1,6 +1,7 @@
 import type { CameraIdentity } from './camera-identity.js';
 import { EVENTS_CAPABILITIES, EVENTS_NAMESPACE } from './event-messages.js';
 import { escapeXml, FAULTS, type SoapFault, type SoapRequest, text } from './soap.js';
+import { VIDEO_FPS, VIDEO_HEIGHT, VIDEO_WIDTH } from './video-frames.js';
 
 /** Where the camera's services live as seen by clients. */
 export interface CameraEndpoints {
@@ -21,7 +22,6 @@ export interface StreamProfile {
   height: number;
   fps: number;
   bitrateKbps: number;
-  govLength: number;
   /** Path on the RTSP server. */
   path: string;
 }
@@ -33,28 +33,32 @@ export const VIDEO_SOURCE = {
   height: 1080,
 };
 
-/** Main and sub stream, the pair nearly every Profile S camera ships with. */
+/** The ONVIF name of the encoding the RTSP server serves: Motion JPEG (RTP/JPEG, RFC 2435). */
+export const STREAM_ENCODING = 'JPEG';
+
+/**
+ * Main and sub stream, the pair nearly every Profile S camera ships with. Both announce what the
+ * RTSP server sends on their path (video-frames.ts), so a client that trusts the profile is right.
+ */
 export const STREAM_PROFILES: readonly StreamProfile[] = [
   {
     token: 'Profile_1',
     name: 'mainStream',
     encoderToken: 'VideoEncoderConfig_1',
-    width: 1920,
-    height: 1080,
-    fps: 25,
-    bitrateKbps: 4096,
-    govLength: 50,
+    width: VIDEO_WIDTH,
+    height: VIDEO_HEIGHT,
+    fps: VIDEO_FPS,
+    bitrateKbps: 1024,
     path: '/Streaming/Channels/101',
   },
   {
     token: 'Profile_2',
     name: 'subStream',
     encoderToken: 'VideoEncoderConfig_2',
-    width: 640,
-    height: 360,
-    fps: 15,
+    width: VIDEO_WIDTH,
+    height: VIDEO_HEIGHT,
+    fps: VIDEO_FPS,
     bitrateKbps: 512,
-    govLength: 30,
     path: '/Streaming/Channels/102',
   },
 ];
@@ -315,12 +319,11 @@ function profileXml(profile: LayoutProfile, media: MediaLayout): string {
     `<tt:UseCount>${useCount}</tt:UseCount><tt:SourceToken>${source.token}</tt:SourceToken>` +
     `<tt:Bounds x="0" y="0" width="${source.width}" height="${source.height}"/></tt:VideoSourceConfiguration>` +
     `<tt:VideoEncoderConfiguration token="${profile.encoderToken}"><tt:Name>${profile.encoderToken}</tt:Name>` +
-    '<tt:UseCount>1</tt:UseCount><tt:Encoding>H264</tt:Encoding>' +
+    `<tt:UseCount>1</tt:UseCount><tt:Encoding>${STREAM_ENCODING}</tt:Encoding>` +
     `<tt:Resolution><tt:Width>${profile.width}</tt:Width><tt:Height>${profile.height}</tt:Height></tt:Resolution>` +
     '<tt:Quality>4</tt:Quality>' +
     `<tt:RateControl><tt:FrameRateLimit>${profile.fps}</tt:FrameRateLimit><tt:EncodingInterval>1</tt:EncodingInterval>` +
     `<tt:BitrateLimit>${profile.bitrateKbps}</tt:BitrateLimit></tt:RateControl>` +
-    `<tt:H264><tt:GovLength>${profile.govLength}</tt:GovLength><tt:H264Profile>Main</tt:H264Profile></tt:H264>` +
     '<tt:Multicast><tt:Address><tt:Type>IPv4</tt:Type><tt:IPv4Address>0.0.0.0</tt:IPv4Address></tt:Address>' +
     '<tt:Port>0</tt:Port><tt:TTL>0</tt:TTL><tt:AutoStart>false</tt:AutoStart></tt:Multicast>' +
     '<tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration></trt:Profiles>'

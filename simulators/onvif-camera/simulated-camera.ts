@@ -161,7 +161,9 @@ export class SimulatedCamera {
             clock: this.clock,
             cameraNow: () => this.cameraNow(),
             layout: this.layout,
-            baseUrl: () => `http://${this.advertisedHost}:${this.httpPort}`,
+            // The scheme the web server speaks now: subscriptions of an https camera are https too.
+            baseUrl: () =>
+              `${this.faults.has('https') ? 'https' : 'http'}://${this.advertisedHost}:${this.httpPort}`,
             log: this.log,
           });
   }

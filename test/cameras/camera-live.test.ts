@@ -1,12 +1,12 @@
-import { pino } from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../devices/index.js';
 import type { AuditEntry } from '../../services/audit/audit-log.js';
-import { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
+import type { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
 import { VIDEO_HEIGHT, VIDEO_WIDTH } from '../../simulators/onvif-camera/video-frames.js';
 import { MjpegReader } from '../support/mjpeg-stream.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { registerCamera, startSimulatedCamera } from '../support/simulated-cameras.js';
 
 /*
  * The police live view end to end: a real platform relays the simulated cameras' RTSP video
@@ -26,8 +26,8 @@ describe('camera live view', () => {
     return { response, reader };
   };
   const camera = (id: string) => cameras.get(id) as SimulatedCamera;
-  const audits = (action: string, cameraId: string): AuditEntry[] =>
-    t.platform.audit.query({ action, targetId: cameraId }, { limit: 100, offset: 0 }).items;
+  const audits = async (action: string, cameraId: string): Promise<AuditEntry[]> =>
+    (await t.platform.audit.query({ action, targetId: cameraId }, { limit: 100, offset: 0 })).items;
 
   beforeAll(async () => {
     t = await startTestPlatform({
@@ -35,26 +35,15 @@ describe('camera live view', () => {
     });
     t.platform.registry.createCommune({ id: 'xa-khac', name: 'Xã Khác' });
     for (const id of ['cam-live', 'cam-share', 'cam-limit', 'cam-out', 'cam-nompeg']) {
-      const sim = new SimulatedCamera({
-        name: `Ngã tư ${id}`,
-        username: 'admin',
-        password: `pw-${id}`,
-        discoveryPort: null,
+      const account = { name: `Ngã tư ${id}`, username: 'admin', password: `pw-${id}` };
+      const sim = await startSimulatedCamera({
+        ...account,
         clock: systemClock,
-        logger: pino({ level: 'silent' }),
         // The RTSP port refuses connections: the view falls back to snapshots.
         faults: id === 'cam-nompeg' ? [{ kind: 'stream-down' }] : [],
       });
-      await sim.start();
       cameras.set(id, sim);
-      t.platform.cameras.create({
-        id,
-        communeId: 'huong-dao',
-        name: `Ngã tư ${id}`,
-        xaddr: sim.addresses().deviceXAddr,
-        username: 'admin',
-        password: `pw-${id}`,
-      });
+      registerCamera(t, sim, { id, communeId: 'huong-dao', ...account });
     }
   });
 
@@ -84,9 +73,9 @@ describe('camera live view', () => {
     await reader?.cancel();
     // The last viewer gone, the platform tears the camera session down.
     await vi.waitFor(() => expect(camera('cam-live').rtspStats().sessionsOpen).toBe(0));
-    await vi.waitFor(() => expect(audits('camera.view.end', 'cam-live')).toHaveLength(1));
-    const [start] = audits('camera.view.start', 'cam-live');
-    const [end] = audits('camera.view.end', 'cam-live');
+    await vi.waitFor(async () => expect(await audits('camera.view.end', 'cam-live')).toHaveLength(1));
+    const [start] = await audits('camera.view.start', 'cam-live');
+    const [end] = await audits('camera.view.end', 'cam-live');
     expect(start).toMatchObject({ actorName: 'police-all', outcome: 'success', detail: { source: 'rtsp' } });
     expect(end).toMatchObject({ actorName: 'police-all', detail: { reason: 'viewer-left', source: 'rtsp' } });
     const { durationS, frames } = (end?.detail ?? {}) as { durationS?: number; frames?: number };
@@ -103,7 +92,7 @@ describe('camera live view', () => {
     expect(await b.reader?.next()).toBeInstanceOf(Buffer);
     expect(camera('cam-share').rtspStats()).toMatchObject({ sessionsOpened: 1, sessionsOpen: 1 });
     await a.reader?.cancel();
-    await vi.waitFor(() => expect(audits('camera.view.end', 'cam-share')).toHaveLength(1));
+    await vi.waitFor(async () => expect(await audits('camera.view.end', 'cam-share')).toHaveLength(1));
     expect(await b.reader?.next()).toBeInstanceOf(Buffer);
     expect(camera('cam-share').rtspStats().sessionsOpen).toBe(1);
     await b.reader?.cancel();
@@ -120,7 +109,9 @@ describe('camera live view', () => {
     expect(((await fifth.response.json()) as { error: { code: string } }).error.code).toBe(
       'too_many_viewers',
     );
-    expect(audits('camera.view.start', 'cam-limit').filter((e) => e.outcome === 'failure')).toHaveLength(1);
+    expect(
+      (await audits('camera.view.start', 'cam-limit')).filter((e) => e.outcome === 'failure'),
+    ).toHaveLength(1);
     await Promise.all(views.map((v) => v.reader?.cancel()));
     await vi.waitFor(() => expect(camera('cam-limit').rtspStats().sessionsOpen).toBe(0));
   });
@@ -152,7 +143,7 @@ describe('camera live view', () => {
     expect(logout.status).toBeLessThan(300);
     expect(await reader?.untilEnd()).toBe(true);
     await vi.waitFor(() => expect(camera('cam-out').rtspStats().sessionsOpen).toBe(0));
-    expect(audits('camera.view.end', 'cam-out')[0]?.detail).toMatchObject({ reason: 'signed-out' });
+    expect((await audits('camera.view.end', 'cam-out'))[0]?.detail).toMatchObject({ reason: 'signed-out' });
   });
 
   it('ends open views and the camera sessions when the platform stops', async () => {
@@ -186,8 +177,8 @@ describe('camera live view', () => {
     expect(await reader?.next()).toBeInstanceOf(Buffer);
     expect(await reader?.next()).toBeInstanceOf(Buffer);
     expect(await reader?.untilEnd()).toBe(true);
-    await vi.waitFor(() =>
-      expect(audits('camera.view.end', 'cam-nompeg')[0]?.detail).toMatchObject({
+    await vi.waitFor(async () =>
+      expect((await audits('camera.view.end', 'cam-nompeg'))[0]?.detail).toMatchObject({
         reason: 'frames-delivered',
         source: 'snapshots',
         frames: 2,

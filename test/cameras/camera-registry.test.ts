@@ -59,6 +59,8 @@ describe('camera onboarding', () => {
       xaddr: camera.xaddr,
       username: camera.username,
       password: PASSWORD,
+      snapshotUsername: null,
+      snapshotPassword: null,
       profileToken: null,
     });
   });

@@ -11,7 +11,8 @@ import { type CameraFault, parseCameraFault } from '../../simulators/onvif-camer
 import { TcpPortForward } from '../../simulators/onvif-camera/port-forward.js';
 import { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import type { Json } from '../support/platform-harness.js';
+import { SWEEP_MS, type SweptPlatform, startSweptPlatform } from './swept-platform.js';
 
 /*
  * The camera health poller against cameras that do what field cameras do (the issue's table and
@@ -20,7 +21,6 @@ import { type Json, startTestPlatform, type TestPlatform } from '../support/plat
  */
 const silent = pino({ level: 'silent' });
 const MIN = 60_000;
-const SWEEP_MS = 30_000;
 
 interface CameraSpec {
   id: string;
@@ -35,47 +35,13 @@ interface CameraSpec {
   xaddr?: (camera: SimulatedCamera) => Promise<string>;
 }
 
-interface Setup {
-  t: TestPlatform;
-  clock: ManualClock;
-  cameras: Map<string, SimulatedCamera>;
-  /** Moves the clock one poll interval and polls every camera once. */
-  sweep(): Promise<void>;
-  health(id: string): Promise<Json>;
-  close(): Promise<void>;
-}
+type Setup = SweptPlatform;
 
 const password = (id: string) => `pw-${id}`;
 
 async function setup(specs: CameraSpec[], config: Partial<Config> = {}): Promise<Setup> {
-  const clock = new ManualClock();
-  const t = await startTestPlatform({
-    clock,
-    config: {
-      SEED_PRESET: 'huong-dao',
-      // Sweeps are started by the test; the interval timer stays out of the way.
-      CAMERA_POLL_INTERVAL_S: 3600,
-      CAMERA_CALL_TIMEOUT_MS: 1500,
-      ...config,
-    },
-  });
-  const cameras = new Map<string, SimulatedCamera>();
-  const s: Setup = {
-    t,
-    clock,
-    cameras,
-    async sweep() {
-      clock.advance(SWEEP_MS);
-      await t.platform.cameraHealth.sweep();
-    },
-    async health(id) {
-      return (await t.api(`/api/v1/cameras/${id}`, { as: 'police' })).body.health as Json;
-    },
-    async close() {
-      await t.close();
-      await Promise.all([...cameras.values()].map((c) => c.stop()));
-    },
-  };
+  const s = await startSweptPlatform(config);
+  const { t, clock, cameras } = s;
   for (const spec of specs) {
     const camera = new SimulatedCamera({
       name: `Ngã tư ${spec.id}`,

@@ -2,6 +2,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../devices/index.js';
+import { inventoryDevice } from '../../devices/onvif-camera/device-inventory.js';
+import { probeCamera } from '../../devices/onvif-camera/probe.js';
+import type { CameraFault } from '../../simulators/onvif-camera/faults.js';
 import { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
 import { VIDEO_HEIGHT, VIDEO_WIDTH } from '../../simulators/onvif-camera/video-frames.js';
 
@@ -114,5 +117,65 @@ describe.skipIf(missing !== null)(
       expect(after.unauthorized).toBeGreaterThanOrEqual(before.unauthorized + 2);
       expect(after.sessionsOpened).toBe(before.sessionsOpened);
     });
+  },
+);
+
+/** ffprobe's codec name for each ONVIF encoding (tt:VideoEncoding, Media2's MIME subtypes). */
+const CODEC_OF: Record<string, string> = { JPEG: 'mjpeg', H264: 'h264', H265: 'hevc', MPEG4: 'mpeg4' };
+
+describe.skipIf(missing !== null)(
+  `what the camera simulator's ONVIF profiles announce${missing ? ` — skipped: ${missing}` : ''}`,
+  () => {
+    const cameras: SimulatedCamera[] = [];
+    afterAll(() => Promise.all(cameras.map((c) => c.stop())));
+
+    it.each([
+      { kind: 'a camera (Media)', faults: [], channels: 1 },
+      { kind: 'a Profile T camera (Media2 only)', faults: [{ kind: 'media2-only' }], channels: 1 },
+      { kind: 'an NVR', faults: [], channels: 2 },
+    ] satisfies { kind: string; faults: CameraFault[]; channels: number }[])(
+      'is what ffprobe decodes on each profile’s stream: $kind',
+      async ({ faults, channels }) => {
+        const camera = new SimulatedCamera({
+          name: 'Ngã tư Hướng Đạo',
+          username: USER,
+          password: PASS,
+          discoveryPort: null,
+          clock: systemClock,
+          logger: pino({ level: 'silent' }),
+          faults,
+          channels,
+          events: false,
+        });
+        cameras.push(camera);
+        await camera.start();
+        const target = { deviceUrl: camera.addresses().deviceXAddr, username: USER, password: PASS };
+        const inventory = await inventoryDevice(target, { clock: systemClock, callTimeoutMs: 3000 });
+        const profiles = inventory.channels.flatMap((channel) => channel.profiles);
+        expect(profiles.length, JSON.stringify(inventory.steps)).toBeGreaterThanOrEqual(2);
+        // Each profile's stream, as the platform's probe finds it, decoded by ffprobe (all at once).
+        await Promise.all(
+          profiles.map(async (profile) => {
+            const probe = await probeCamera(
+              { ...target, profileToken: profile.token },
+              { clock: systemClock, callTimeoutMs: 3000 },
+            );
+            expect(probe.profileToken).toBe(profile.token);
+            const stream = new URL(probe.streamUri ?? '');
+            stream.username = USER;
+            stream.password = PASS;
+            const result = await ffprobe(stream.toString(), 'tcp');
+            expect(result.code, result.stderr).toBe(0);
+            const decoded = (JSON.parse(result.stdout) as { streams: Record<string, unknown>[] }).streams[0];
+            expect(decoded, profile.token).toMatchObject({
+              codec_name: CODEC_OF[profile.encoding ?? ''] ?? `unknown encoding ${profile.encoding}`,
+              width: profile.width,
+              height: profile.height,
+            });
+          }),
+        );
+      },
+      60_000,
+    );
   },
 );

@@ -19,9 +19,10 @@ describe('simulated ONVIF camera with real client libraries', () => {
     expect(cam.activeSource).toMatchObject({
       sourceToken: 'VideoSource_1',
       profileToken: 'Profile_1',
-      encoding: 'H264',
-      width: 1920,
-      height: 1080,
+      // What the RTSP server serves: Motion JPEG, 320×184.
+      encoding: 'JPEG',
+      width: 320,
+      height: 184,
     });
     const stream = await call<{ uri: string }>((cb) => cam.getStreamUri({ protocol: 'RTSP' }, cb));
     expect(stream.uri).toBe(`rtsp://127.0.0.1:${rtspPort}/Streaming/Channels/101`);
@@ -58,7 +59,7 @@ describe('simulated ONVIF camera with real client libraries', () => {
     expect(profiles[0]).toMatchObject({
       snapshot: snapshotUri,
       stream: { rtsp: `rtsp://127.0.0.1:${rtspPort}/Streaming/Channels/101` },
-      video: { encoder: { encoding: 'H264', resolution: { width: 1920, height: 1080 }, framerate: 25 } },
+      video: { encoder: { encoding: 'JPEG', resolution: { width: 320, height: 184 }, framerate: 5 } },
     });
     expect(profiles[1]?.stream.rtsp).toBe(`rtsp://127.0.0.1:${rtspPort}/Streaming/Channels/102`);
   });

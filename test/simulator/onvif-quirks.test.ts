@@ -229,7 +229,7 @@ describe('camera simulator field quirks', () => {
     const cam = await connectOnvif(camera);
     expect(cam.media2Support).toBe(true);
     expect(cam.profiles.map((p) => p.$.token)).toEqual(['Profile_1', 'Profile_2']);
-    expect(cam.profiles[0]?.videoEncoderConfiguration).toMatchObject({ encoding: 'H265' });
+    expect(cam.profiles[0]?.videoEncoderConfiguration).toMatchObject({ encoding: 'JPEG' });
     const stream = await call<{ uri: string }>((cb) => cam.getStreamUri({ protocol: 'RTSP' }, cb));
     expect(stream.uri).toBe(`rtsp://127.0.0.1:${rtspPort}/Streaming/Channels/101`);
     const snapshot = await call<{ uri: string }>((cb) => cam.getSnapshotUri(cb));

@@ -1,10 +1,11 @@
-import { type ReactNode, useEffect, useState } from 'react';
+import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { type ApiError, api } from '../api/client';
 import { usePlaces } from '../api/places';
 import type { Camera, DiscoveredCamera } from '../api/types';
 import { toApiError } from '../api/use-fetch';
 import { useRecordEditor, useRecordForm } from '../api/use-record-editor';
+import { ChannelPicker, channelCamera, type PickedChannel } from './camera-channels';
 import { DeviceIdField, LocationFields, NameAddressFields } from './device-fields';
 import { ErrorMessage } from './error-message';
 import { FormCard } from './form-card';
@@ -23,6 +24,8 @@ interface Draft {
   xaddr: string;
   username: string;
   password: string;
+  snapshotUsername: string;
+  snapshotPassword: string;
   endpointUrn: string | null;
 }
 
@@ -38,6 +41,8 @@ function draftOf(camera: Camera | null): Draft {
     xaddr: camera?.xaddr ?? '',
     username: camera?.username ?? '',
     password: '',
+    snapshotUsername: camera?.snapshotUsername ?? '',
+    snapshotPassword: '',
     endpointUrn: camera?.endpointUrn ?? null,
   };
 }
@@ -59,6 +64,9 @@ function bodyOf(draft: Draft, before: Camera | null): Record<string, unknown> {
       communeId: draft.communeId,
       ...fields,
       password: draft.password,
+      ...(draft.snapshotUsername
+        ? { snapshotUsername: draft.snapshotUsername, snapshotPassword: draft.snapshotPassword }
+        : {}),
       endpointUrn: draft.endpointUrn,
     };
   const original = draftOf(before);
@@ -69,6 +77,10 @@ function bodyOf(draft: Draft, before: Camera | null): Record<string, unknown> {
   if (draft.lat !== original.lat || draft.lon !== original.lon) patch.location = location;
   if (draft.endpointUrn !== before.endpointUrn) patch.endpointUrn = draft.endpointUrn;
   if (draft.password) patch.password = draft.password;
+  // An emptied snapshot user goes back to the ONVIF account; a blank password keeps the stored one.
+  if (draft.snapshotUsername !== original.snapshotUsername)
+    patch.snapshotUsername = draft.snapshotUsername || null;
+  if (draft.snapshotUsername && draft.snapshotPassword) patch.snapshotPassword = draft.snapshotPassword;
   return patch;
 }
 
@@ -144,6 +156,40 @@ export function CameraForm({
     bodyOf,
     onSaved,
   });
+  const [channels, setChannels] = useState<PickedChannel[]>([]);
+  const [onboarding, setOnboarding] = useState(false);
+  const [channelError, setChannelError] = useState<ApiError | null>(null);
+
+  /** One camera per picked channel of the device, in channel order; stops at the first refusal. */
+  const submitChannels = async (event: FormEvent) => {
+    event.preventDefault();
+    setOnboarding(true);
+    setChannelError(null);
+    const body = bodyOf(draft, null);
+    const left = [...channels];
+    try {
+      while (left.length > 0) {
+        const channel = left[0] as PickedChannel;
+        const saved = await api<Camera>('/api/v1/cameras', {
+          method: 'POST',
+          body: {
+            ...body,
+            ...channelCamera(draft, channel),
+            videoSourceToken: channel.videoSourceToken,
+            profileToken: channel.profileToken,
+          },
+        });
+        left.shift();
+        onSaved(saved, true);
+      }
+    } catch (caught: unknown) {
+      setChannelError(toApiError(caught));
+      // What was onboarded stays onboarded; the rest can be sent again.
+      setChannels(left);
+    } finally {
+      setOnboarding(false);
+    }
+  };
 
   // An account of one commune has nothing to choose.
   useEffect(() => {
@@ -166,10 +212,16 @@ export function CameraForm({
     <FormCard
       title={camera ? t('cameraForm.editTitle', { name: camera.name }) : t('cameraForm.newTitle')}
       testId="camera-form"
-      onSubmit={submit}
-      error={error ?? placesError}
-      busy={busy}
-      submitLabel={camera ? t('common.save') : t('cameraForm.onboard')}
+      onSubmit={channels.length > 0 ? submitChannels : submit}
+      error={error ?? channelError ?? placesError}
+      busy={busy || onboarding}
+      submitLabel={
+        camera
+          ? t('common.save')
+          : channels.length > 0
+            ? t('cameraForm.onboardChannels', { count: channels.length })
+            : t('cameraForm.onboard')
+      }
       onCancel={onCancel}
     >
       {camera ? null : <Discovery onPick={pick} />}
@@ -241,6 +293,32 @@ export function CameraForm({
           onChange={(password) => set({ password })}
           testId="camera-form-password"
         />
+        <TextField
+          label={t('cameraForm.snapshotUsername')}
+          maxLength={64}
+          autoComplete="off"
+          value={draft.snapshotUsername}
+          onChange={(snapshotUsername) => set({ snapshotUsername })}
+          testId="camera-form-snapshot-username"
+        >
+          <span className="muted">{t('cameraForm.snapshotHint')}</span>
+        </TextField>
+        {draft.snapshotUsername ? (
+          <TextField
+            label={
+              camera?.snapshotUsername
+                ? t('cameraForm.snapshotPasswordKeep')
+                : t('cameraForm.snapshotPassword')
+            }
+            required={!camera?.snapshotUsername}
+            type="password"
+            maxLength={128}
+            autoComplete="new-password"
+            value={draft.snapshotPassword}
+            onChange={(snapshotPassword) => set({ snapshotPassword })}
+            testId="camera-form-snapshot-password"
+          />
+        ) : null}
         <LocationFields
           lat={draft.lat}
           lon={draft.lon}
@@ -249,6 +327,7 @@ export function CameraForm({
           testIdPrefix="camera-form"
         />
       </div>
+      {camera ? null : <ChannelPicker device={draft} draft={draft} picked={channels} onPick={setChannels} />}
       {draft.endpointUrn && !camera ? (
         <p className="muted">{t('cameraForm.fromDiscovery', { urn: draft.endpointUrn })}</p>
       ) : null}
@@ -279,6 +358,16 @@ export function useCameraOnboarding(reload: () => void): {
       .catch((caught: unknown) => setError(toApiError(caught)));
   };
 
+  /** After a technician checked the camera on site: its new certificate is trusted at the next poll, made now. */
+  const trustCertificate = (camera: Camera) => {
+    setError(null);
+    const path = `/api/v1/cameras/${encodeURIComponent(camera.id)}`;
+    api(`${path}/certificate`, { method: 'DELETE' })
+      .then(() => api(`${path}/poll`, { method: 'POST' }))
+      .then(reload)
+      .catch((caught: unknown) => setError(toApiError(caught)));
+  };
+
   return {
     toolbar: (
       <button type="button" className="primary" onClick={() => setEditing('new')} data-testid="camera-new">
@@ -304,6 +393,19 @@ export function useCameraOnboarding(reload: () => void): {
         />
       </>
     ),
-    tileActions: (camera) => <RecordButtons editor={editor} record={camera} testIdPrefix="camera" />,
+    tileActions: (camera) => (
+      <RecordButtons editor={editor} record={camera} testIdPrefix="camera">
+        {camera.health.reason === 'certificate-changed' ? (
+          <button
+            type="button"
+            onClick={() => trustCertificate(camera)}
+            title={t('cameraForm.trustCertificateHint')}
+            data-testid={`camera-trust-certificate-${camera.id}`}
+          >
+            {t('cameraForm.trustCertificate')}
+          </button>
+        ) : null}
+      </RecordButtons>
+    ),
   };
 }
