@@ -89,6 +89,26 @@ export const IncidentSchema = z.object({
 });
 export type IncidentView = z.infer<typeof IncidentSchema>;
 
+/**
+ * A village outage as the camera wall shows it (police included): the village, since when, and
+ * the cameras blind because of it; the same shape over HTTP (GET /outages) and Socket.IO
+ * (`outages.changed`). It names no speaker cluster.
+ */
+export const OutageSchema = z.object({
+  id: z.string().describe('the incident'),
+  communeId: z.string(),
+  villageId: z.string(),
+  villageName: z.string(),
+  open: z.boolean().describe('false once every device is back'),
+  openedAt: timestamp,
+  clearedAt: timestamp.nullable(),
+  devices: z.int().describe('devices of the village that dropped together'),
+  blindCameras: z
+    .array(z.object({ cameraId: z.string(), name: z.string().nullable() }))
+    .describe('cameras of the outage not back yet'),
+});
+export type OutageView = z.infer<typeof OutageSchema>;
+
 export const MaintenanceCreateSchema = z
   .strictObject({
     communeId: SlugSchema.optional(),

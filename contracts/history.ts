@@ -20,7 +20,10 @@ export const HistoryResponseSchema = z.object({
 export const AvailabilitySchema = z.object({
   uptimePct: z.number().nullable().describe('online share of the time whose state is known; null if none is'),
   onlineS: z.number(),
-  offlineS: z.number(),
+  offlineS: z.number().describe('offline outside maintenance windows: counted against uptime'),
+  maintenanceS: z
+    .number()
+    .describe('offline inside a maintenance window: reported apart, not against uptime'),
   unknownS: z.number().describe('time before the device was first heard of in the range'),
 });
 

@@ -9,8 +9,12 @@ const name = z.string().trim().min(1).max(120);
 export const NOTIFY_CHANNELS = ['email', 'telegram', 'zalo'] as const;
 export type NotifyChannel = (typeof NOTIFY_CHANNELS)[number];
 
-/** What a routing rule matches: every alarm kind, and the village outage that stands for its alarms. */
-export const NOTICE_KINDS = [...ALARM_KINDS, 'village-outage'] as const;
+/**
+ * What a routing rule matches: every alarm kind, the village outage that stands for its alarms, and
+ * the reach gap of a finished broadcast (villages whose clusters did not play it), which a rule
+ * matches only when it lists it.
+ */
+export const NOTICE_KINDS = [...ALARM_KINDS, 'village-outage', 'reach-gap'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 const ClockTimeSchema = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour');
@@ -74,7 +78,7 @@ const ruleFields = {
     .array(z.enum(NOTICE_KINDS))
     .max(NOTICE_KINDS.length)
     .optional()
-    .describe('alarm kinds and village-outage it matches; empty: every kind'),
+    .describe('alarm kinds, village-outage and reach-gap it matches; empty: every kind but reach-gap'),
   minSeverity: z.enum(SEVERITIES).optional().describe('the least severe alarm it sends (default warning)'),
   contactIds: z
     .array(z.string().regex(/^nc-[0-9a-f]{10}$/))
@@ -145,6 +149,8 @@ export const NotificationSchema = z.object({
     .describe('notice: one alarm or outage to one recipient; digest: one message gathering notices; test'),
   alarmId: z.string().nullable(),
   incidentId: z.string().nullable(),
+  broadcastId: z.string().nullable().describe('a reach-gap follow-up: the broadcast the village missed'),
+  villageId: z.string().nullable().describe('a reach-gap follow-up: the village that missed it'),
   change: z.enum(['opened', 'cleared']).nullable(),
   severity: z.enum(SEVERITIES).nullable(),
   contactId: z.string().nullable(),
@@ -174,6 +180,7 @@ export const NotificationQuerySchema = z.object({
   communeId: SlugSchema.optional(),
   alarmId: z.string().max(64).optional(),
   incidentId: z.string().max(64).optional(),
+  broadcastId: z.string().max(64).optional(),
   contactId: z.string().max(64).optional(),
   status: z.enum(NOTIFICATION_STATUSES).optional(),
 });
@@ -188,3 +195,43 @@ export const TestResultSchema = z.object({
     }),
   ),
 });
+
+export const ReachNotifyRequestSchema = z.strictObject({
+  villageIds: z
+    .array(SlugSchema)
+    .min(1)
+    .max(500)
+    .optional()
+    .describe('some of the villages that missed the broadcast; default: every one of them'),
+  channels: z
+    .array(z.enum(NOTIFY_CHANNELS))
+    .min(1)
+    .max(NOTIFY_CHANNELS.length)
+    .optional()
+    .describe('default: every channel; each head is told on those of these it has an address for'),
+});
+export type ReachNotifyRequest = z.infer<typeof ReachNotifyRequestSchema>;
+
+export const REACH_OUTCOMES = ['queued', 'already-told', 'no-head'] as const;
+
+export const ReachNotifyResultSchema = z.object({
+  broadcastId: z.string(),
+  villages: z.array(
+    z.object({
+      villageId: z.string(),
+      villageName: z.string(),
+      communeId: z.string(),
+      reached: z.boolean().describe('at least one of its clusters played it'),
+      outcome: z
+        .enum(REACH_OUTCOMES)
+        .describe(
+          'queued: its heads are being told now (see notifications); already-told: it was followed up ' +
+            'before for this broadcast; no-head: no enabled village head with an address on these channels',
+        ),
+      notifications: z
+        .array(NotificationSchema)
+        .describe('the messages queued now, one per head and channel'),
+    }),
+  ),
+});
+export type ReachNotifyResult = z.infer<typeof ReachNotifyResultSchema>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { StreamHealthSchema } from '../devices/speaker-cluster/messages.js';
+import type { OutageView } from './alarms.js';
 import type { ReceiptState } from './bulletins.js';
 import { CAMERA_STATES, type CameraEvent } from './cameras.js';
 
@@ -81,7 +82,7 @@ export interface ServerToClientEvents {
     state: ReceiptState;
     at: string;
   }) => void;
-  /** Operators, technicians, viewers, police: an alarm opened, was acknowledged or cleared (new critical: sound). */
+  /** Operators, technicians, viewers: an alarm opened, was acknowledged or cleared (new critical: sound). */
   'alarms.changed': (alarm: {
     change: 'opened' | 'acknowledged' | 'cleared';
     id: string;
@@ -101,6 +102,12 @@ export interface ServerToClientEvents {
     open: boolean;
     devices: { deviceId: string; deviceKind: 'cluster' | 'camera'; back: boolean }[];
   }) => void;
+  /**
+   * Operators, technicians, viewers and police of the outage's commune: a village outage opened,
+   * gained or got back a device, or cleared, as in GET /api/v1/outages (the blind cameras, no
+   * clusters); sent at once. On (re)connect, read GET /api/v1/outages for those already open.
+   */
+  'outages.changed': (outage: OutageView) => void;
   /** Technicians and admins who asked with `device.watch`: the device's MQTT traffic. */
   'device.messages': (messages: RawMessage[]) => void;
 }

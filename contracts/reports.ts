@@ -57,10 +57,16 @@ export const DeliveryFiguresSchema = z.object({
 export const ReportAvailabilitySchema = z
   .object({
     clusters: z.int().describe('clusters in the registry now'),
-    uptimePct: z.number().nullable().describe('online share of the time whose state is known'),
+    uptimePct: z
+      .number()
+      .nullable()
+      .describe('online share of the time whose state is known, maintenance downtime left out'),
     onlineS: z.number(),
-    offlineS: z.number(),
-    unknownS: z.number(),
+    offlineS: z.number().describe('offline outside maintenance windows: counted against uptime'),
+    maintenanceS: z
+      .number()
+      .describe('offline inside a maintenance window: planned work, reported apart, not against uptime'),
+    unknownS: z.number().describe('onlineS + offlineS + maintenanceS + unknownS = clusters × period so far'),
     clustersWithOutage: z.int().describe('clusters offline at some time in the period'),
   })
   .describe('from the presence history (as GET /reports/availability)');

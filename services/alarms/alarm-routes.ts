@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
@@ -11,6 +12,7 @@ import {
   IncidentSchema,
   MaintenanceCreateSchema,
   MaintenanceSchema,
+  OutageSchema,
 } from '../../contracts/alarms.js';
 import { SlugSchema } from '../../contracts/registry.js';
 import type { Clock } from '../../devices/index.js';
@@ -22,6 +24,7 @@ import type { RegistryStore } from '../registry/registry-store.js';
 import { isoTime, isoTimeOrNull } from '../time.js';
 import type { AlarmEngine, DevicePlace } from './alarm-engine.js';
 import type { AlarmRecord, AlarmStore, IncidentRecord, MaintenanceRecord } from './alarm-store.js';
+import { outageView } from './outage-view.js';
 
 export interface AlarmRouteDeps {
   store: AlarmStore;
@@ -32,7 +35,15 @@ export interface AlarmRouteDeps {
   placeOf(deviceId: string): DevicePlace | null;
   devicesOfVillage(villageId: string): string[];
   villageName(villageId: string): string;
+  cameraName(cameraId: string): string | null;
 }
+
+/** The filter of the outage lists: a commune, and whether only those not over (default `open`). */
+const outageQuery = (open: 'true' | 'false', description: string) =>
+  PageQuerySchema.extend({
+    communeId: SlugSchema.optional(),
+    open: z.enum(['true', 'false']).default(open).describe(description),
+  });
 
 const toAlarm = (a: AlarmRecord) => ({
   ...a,
@@ -62,6 +73,15 @@ export const alarmRoutes: FastifyPluginAsyncZod<{ deps: AlarmRouteDeps }> = asyn
           }`
         : ''),
   });
+  /** One page of the village outages in the caller's communes (or the one asked for). */
+  const outagesFor = (request: FastifyRequest, query: z.infer<ReturnType<typeof outageQuery>>) => {
+    const scope = communeScope(request, query.communeId);
+    const communeIds = scope.communeId ? [scope.communeId] : scope.communeIds;
+    return store.incidents(
+      { communeIds, openOnly: query.open === 'true' },
+      { limit: query.limit, offset: query.offset },
+    );
+  };
   const toWindow = (w: MaintenanceRecord) => ({
     ...w,
     startsAt: isoTime(w.startsAt),
@@ -141,15 +161,13 @@ export const alarmRoutes: FastifyPluginAsyncZod<{ deps: AlarmRouteDeps }> = asyn
   app.get(
     '/incidents',
     {
-      config: { access: [...readers, 'police'] },
+      // Police read outages without their clusters: GET /outages.
+      config: { access: readers },
       schema: {
         tags,
         summary:
           'Village outages: devices of one village that dropped together, and the cameras blind because of it',
-        querystring: PageQuerySchema.extend({
-          communeId: SlugSchema.optional(),
-          open: z.enum(['true', 'false']).default('false').describe('true: only those not over'),
-        }),
+        querystring: outageQuery('false', 'true: only those not over'),
         response: {
           200: z.object({ items: z.array(IncidentSchema), total: z.int(), limit: z.int(), offset: z.int() }),
           ...errorResponses,
@@ -157,11 +175,39 @@ export const alarmRoutes: FastifyPluginAsyncZod<{ deps: AlarmRouteDeps }> = asyn
       },
     },
     async (request) => {
-      const { communeId, open, limit, offset } = request.query;
-      const scope = communeScope(request, communeId);
-      const communeIds = scope.communeId ? [scope.communeId] : scope.communeIds;
-      const found = store.incidents({ communeIds, openOnly: open === 'true' }, { limit, offset });
+      const { limit, offset } = request.query;
+      const found = outagesFor(request, request.query);
       return { items: found.items.map(toIncident), total: found.total, limit, offset };
+    },
+  );
+
+  app.get(
+    '/outages',
+    {
+      config: { access: [...readers, 'police'] },
+      schema: {
+        tags,
+        summary:
+          'Village outages and the cameras blind because of them, for the camera wall (police included)',
+        description:
+          'The same outages as GET /incidents, without their speaker clusters; live as the Socket.IO event ' +
+          '`outages.changed`. Newest first.',
+        querystring: outageQuery('true', 'false: those over too'),
+        response: {
+          200: z.object({ items: z.array(OutageSchema), total: z.int(), limit: z.int(), offset: z.int() }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { limit, offset } = request.query;
+      const found = outagesFor(request, request.query);
+      return {
+        items: found.items.map((i) => outageView(i, deps.villageName(i.villageId), deps.cameraName)),
+        total: found.total,
+        limit,
+        offset,
+      };
     },
   );
 
@@ -296,15 +342,20 @@ export const alarmRoutes: FastifyPluginAsyncZod<{ deps: AlarmRouteDeps }> = asyn
       schema: {
         tags,
         summary: 'End a maintenance window now',
+        description:
+          'A window not started yet is removed; one under way ends now and keeps the time it ran (its ' +
+          'downtime stays reported as maintenance). A window already over is not found.',
         params: z.object({ id: z.string().regex(/^bt-[0-9a-f]{10}$/) }),
         response: { 204: z.null(), ...errorResponses },
       },
     },
     async (request, reply) => {
-      const window = store.maintenance(0).find((w) => w.id === request.params.id);
+      const now = clock.now();
+      const window = store.maintenance(now).find((w) => w.id === request.params.id);
       if (!window) throw new NotFoundError('maintenance window', request.params.id);
       assertInScope(request, window.communeId, 'maintenance window', window.id);
-      store.removeMaintenance(window.id);
+      store.endMaintenance(window.id, now);
+      request.auditNote = { target: { type: 'maintenance', id: window.id }, before: toWindow(window) };
       return reply.status(204).send(null);
     },
   );

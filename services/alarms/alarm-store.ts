@@ -279,8 +279,20 @@ export class AlarmStore {
       .run({ ...window, deviceIds: JSON.stringify(window.deviceIds) });
   }
 
-  removeMaintenance(id: string): boolean {
-    return this.db.prepare('DELETE FROM maintenance_windows WHERE id = ?').run(id).changes > 0;
+  /**
+   * Ends a window now: one not started yet is removed; one under way keeps the time it ran, which
+   * availability reports count as maintenance.
+   */
+  endMaintenance(id: string, now: number): boolean {
+    const removed = this.db
+      .prepare('DELETE FROM maintenance_windows WHERE id = ? AND starts_at >= ?')
+      .run(id, now);
+    if (removed.changes > 0) return true;
+    return (
+      this.db
+        .prepare('UPDATE maintenance_windows SET ends_at = ? WHERE id = ? AND ends_at > ?')
+        .run(now, id, now).changes > 0
+    );
   }
 
   /** Windows that have not ended by `now`, optionally of some communes. */

@@ -20,6 +20,7 @@ import { isoTimeOrNull } from '../time.js';
 import type { SpeechCache } from '../tts/speech-cache.js';
 import type { BroadcastRecord, BroadcastStore, DeliveryRecord } from './broadcast-store.js';
 import type { Dispatcher } from './dispatcher.js';
+import { reachGap } from './reach.js';
 import { scopedTargets } from './targets.js';
 import { FINAL_DELIVERY_STATES } from './types.js';
 
@@ -487,33 +488,13 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
       },
     },
     async (request) => {
-      const view = detail(request.principal, request.params.id);
-      const byVillage = new Map<string, typeof view.deliveries>();
-      for (const d of view.deliveries) {
-        const key = d.villageId ?? '';
-        byVillage.set(key, [...(byVillage.get(key) ?? []), d]);
-      }
-      const villages = [...byVillage.entries()]
-        .filter(([villageId]) => villageId !== '')
-        .map(([villageId, deliveries]) => {
-          const village = registry.getVillage(villageId);
-          const missing = deliveries.filter((d) => d.heard !== true);
-          return {
-            villageId,
-            villageName: village.name,
-            communeId: village.communeId,
-            clusters: deliveries.length,
-            heard: deliveries.length - missing.length,
-            missing: missing.map((d) => ({ clusterId: d.clusterId, state: d.state, reason: d.reason })),
-            reached: missing.length < deliveries.length,
-          };
-        })
-        .filter((v) => v.missing.length > 0)
-        .sort(
-          (a, b) => Number(a.reached) - Number(b.reached) || a.villageName.localeCompare(b.villageName, 'vi'),
-        );
-      const final = view.deliveries.every((d) => FINAL_DELIVERY_STATES.includes(d.state));
-      return { broadcastId: view.id, final, villages };
+      const { id } = request.params;
+      detail(request.principal, id); // 404 for another commune's broadcast
+      const { final, villages } = reachGap(
+        visibleDeliveries(request.principal, dispatcher.get(id).deliveries),
+        registry,
+      );
+      return { broadcastId: id, final, villages };
     },
   );
 

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { maintenanceSpans } from '../alarms/maintenance-downtime.js';
 import { routePlugin } from '../api/route-plugin.js';
 import type { Feature } from '../platform/feature.js';
 import { isoTimeOrNull } from '../time.js';
@@ -30,7 +31,7 @@ export function historyFeature(): Feature<'history'> {
   let recorder: HistoryRecorder | null = null;
   return {
     name: 'history',
-    dependsOn: ['registry'],
+    dependsOn: ['registry', 'storage'],
     async start(ctx) {
       const { config, clock, logger } = ctx;
       const registry = ctx.get('registry');
@@ -70,7 +71,16 @@ export function historyFeature(): Feature<'history'> {
         }
         return null;
       };
-      ctx.routes(routePlugin('history-routes', historyRoutes, { registry, telemetry, clock, findDevice }));
+      ctx.routes(
+        routePlugin('history-routes', historyRoutes, {
+          registry,
+          telemetry,
+          clock,
+          findDevice,
+          // The alarms' maintenance windows, read from their table (alarms start later).
+          maintenanceSpans: (range, communeIds) => maintenanceSpans(ctx.get('storage').db, range, communeIds),
+        }),
+      );
       return { store: telemetry, addDeviceKind: (find) => kinds.push(find) };
     },
     // After presence (it starts later, so stops earlier): its last transitions belong in the history.

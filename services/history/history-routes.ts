@@ -4,6 +4,7 @@ import { AGGREGATES, AvailabilityReportSchema, HistoryResponseSchema } from '../
 import { ErrorSchema } from '../../contracts/pages.js';
 import type { Clock } from '../../devices/index.js';
 import { DeviceIdSchema } from '../../devices/index.js';
+import { type Spans, type SplitAvailability, splitMaintenance } from '../alarms/maintenance-downtime.js';
 import { errorResponses, PageQuerySchema } from '../api/pagination.js';
 import { assertInScope, communeScope } from '../api/security.js';
 import { ForbiddenError, InvalidRequestError, NotFoundError } from '../errors.js';
@@ -14,7 +15,7 @@ import { isoTime } from '../time.js';
 import { availabilityOf, uptimePercent } from './availability.js';
 import { type Measurement, numericFieldsOf } from './measurements.js';
 import { MAX_RAW_POINTS, parseWindow } from './series-query.js';
-import type { DeviceAvailability, TelemetryStore } from './telemetry-store.js';
+import type { TelemetryStore } from './telemetry-store.js';
 
 /** A device whose history the API serves: its commune, its measurement and who may read it. */
 export interface HistoryDevice {
@@ -30,6 +31,11 @@ export interface HistoryRouteDeps {
   clock: Clock;
   /** The device an id names, of any kind the features added; null when none knows it. */
   findDevice(id: string): HistoryDevice | null;
+  /** Per device, the spans maintenance windows covered: their downtime is reported apart. */
+  maintenanceSpans(
+    range: { from: number; to: number },
+    communeIds: readonly string[] | null,
+  ): Map<string, Spans>;
 }
 
 const DAY = 86_400_000;
@@ -63,17 +69,19 @@ const ReportQuerySchema = PageQuerySchema.extend({
   villageId: z.string().optional(),
 });
 
-function summarise(parts: readonly DeviceAvailability[]) {
-  const sum = { onlineMs: 0, offlineMs: 0, unknownMs: 0 };
+function summarise(parts: readonly SplitAvailability[]) {
+  const sum = { onlineMs: 0, offlineMs: 0, unknownMs: 0, maintenanceMs: 0 };
   for (const p of parts) {
     sum.onlineMs += p.onlineMs;
     sum.offlineMs += p.offlineMs;
     sum.unknownMs += p.unknownMs;
+    sum.maintenanceMs += p.maintenanceMs;
   }
   return {
     uptimePct: uptimePercent(sum),
     onlineS: sum.onlineMs / 1000,
     offlineS: sum.offlineMs / 1000,
+    maintenanceS: sum.maintenanceMs / 1000,
     unknownS: sum.unknownMs / 1000,
   };
 }
@@ -183,15 +191,33 @@ export const historyRoutes: FastifyPluginAsyncZod<{ deps: HistoryRouteDeps }> = 
         clusters.push(...page.items);
         if (clusters.length >= page.total || page.items.length === 0) break;
       }
-      const results =
+      const whole =
         until > start
           ? await telemetry.availability({ devices: clusters.map((c) => c.id), from: start, to: until })
           : clusters.map((c) =>
               availabilityOf({ device: c.id, before: null, transitions: [] }, start, start),
             );
+      // Downtime inside a maintenance window is planned work: reported apart, not against uptime.
+      const results =
+        until > start
+          ? await splitMaintenance(
+              whole,
+              deps.maintenanceSpans(
+                { from: start, to: until },
+                communes.communeId ? [communes.communeId] : (communes.communeIds ?? null),
+              ),
+              (query) => telemetry.availability(query),
+            )
+          : whole.map((r) => ({ ...r, maintenanceMs: 0 }));
       const byDevice = new Map(results.map((r) => [r.device, r]));
-      const of = (c: ClusterRecord) =>
-        byDevice.get(c.id) ?? { device: c.id, onlineMs: 0, offlineMs: 0, unknownMs: until - start };
+      const of = (c: ClusterRecord): SplitAvailability =>
+        byDevice.get(c.id) ?? {
+          device: c.id,
+          onlineMs: 0,
+          offlineMs: 0,
+          unknownMs: until - start,
+          maintenanceMs: 0,
+        };
       const villages = new Map<string, ClusterRecord[]>();
       for (const c of clusters) villages.set(c.villageId, [...(villages.get(c.villageId) ?? []), c]);
       return {

@@ -32,6 +32,7 @@ const KIND: Record<NoticeKind, string> = {
   'camera-auth-failed': 'Camera từ chối đăng nhập',
   'not-delivered': 'Bản tin không phát được',
   'village-outage': 'Mất điện hoặc mất mạng cả thôn',
+  'reach-gap': 'Bản tin chưa phát tới thôn',
 };
 
 const SEVERITY: Record<Severity, string> = { critical: 'KHẨN', warning: 'Cảnh báo', info: 'Thông tin' };
@@ -128,4 +129,45 @@ export function testText(contactName: string, communeName: string): MessageText 
     title,
     body: `${title}: kênh này nhận được cảnh báo của xã ${communeName}.\n\nTin nhắn tự động của hệ thống truyền thanh thông minh.`,
   };
+}
+
+const LEVEL_WORDS = { emergency: 'khẩn cấp', priority: 'ưu tiên', normal: 'thông thường' } as const;
+
+/** What a reach-gap follow-up names: the broadcast, the village, its clusters that stayed silent. */
+export interface ReachFacts {
+  broadcastId: string;
+  broadcastName: string;
+  level: keyof typeof LEVEL_WORDS;
+  startAt: number;
+  villageName: string;
+  communeName: string;
+  /** Whether some of the village's clusters played it. */
+  reached: boolean;
+  missing: { name: string; reason: string | null }[];
+  timeZone: string;
+}
+
+/**
+ * The follow-up to a village head whose village's clusters did not play a broadcast: which one,
+ * when, which clusters stayed silent, and what to do (pass the news on by other means).
+ */
+export function reachText(facts: ReachFacts): MessageText {
+  const title = `${facts.level === 'emergency' ? 'KHẨN: ' : ''}Bản tin ${LEVEL_WORDS[facts.level]} "${facts.broadcastName}" ${
+    facts.reached ? 'chưa phát đủ ở' : 'chưa phát được ở'
+  } ${facts.villageName}`;
+  const lines = [
+    title,
+    '',
+    `Xã: ${facts.communeName}, ${facts.villageName}`,
+    `Bản tin: ${facts.broadcastName} (${LEVEL_WORDS[facts.level]}), phát lúc ${localTime(facts.startAt, facts.timeZone)}`,
+    `Cụm loa không phát: ${facts.missing
+      .map((m) => (m.reason ? `${m.name} (${m.reason})` : m.name))
+      .join(', ')}`,
+    '',
+    'Đề nghị trưởng thôn thông báo nội dung bản tin tới bà con bằng cách khác (loa cầm tay, gặp trực tiếp, nhóm tin nhắn).',
+    '',
+    `Mã bản tin: ${facts.broadcastId}`,
+    'Tin nhắn tự động của hệ thống truyền thanh thông minh.',
+  ];
+  return { subject: `[${facts.communeName}] ${title}`, title, body: lines.join('\n') };
 }

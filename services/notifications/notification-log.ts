@@ -42,6 +42,8 @@ interface Row {
   notice_id: string | null;
   alarm_id: string | null;
   incident_id: string | null;
+  broadcast_id: string | null;
+  village_id: string | null;
   change: 'opened' | 'cleared' | null;
   severity: Severity | null;
   contact_id: string | null;
@@ -71,6 +73,8 @@ const view = (r: Row): Notification => ({
   kind: r.kind,
   alarmId: r.alarm_id,
   incidentId: r.incident_id,
+  broadcastId: r.broadcast_id,
+  villageId: r.village_id,
   change: r.change,
   severity: r.severity,
   contactId: r.contact_id,
@@ -162,6 +166,68 @@ export class NotificationLog {
         input.status === 'queued' ? input.dueAt : null,
         input.now,
         input.status === 'queued' ? null : input.now,
+      );
+    return id;
+  }
+
+  /**
+   * Records that a village's reach gap for a broadcast was followed up (automatically or by an
+   * operator); false when it already was: each village is told of each broadcast once.
+   */
+  recordReach(input: {
+    noticeId: string;
+    broadcastId: string;
+    villageId: string;
+    communeId: string;
+    at: number;
+  }): boolean {
+    return (
+      this.db
+        .prepare(
+          "INSERT OR IGNORE INTO notification_notices (id, ref_id, change, commune_id, held, at) VALUES (?, ?, 'reach-gap', ?, 0, ?)",
+        )
+        .run(input.noticeId, `${input.broadcastId}/${input.villageId}`, input.communeId, input.at).changes > 0
+    );
+  }
+
+  /** A reach-gap follow-up to one recipient on one channel, queued until `dueAt`. */
+  addReach(input: {
+    noticeId: string;
+    communeId: string;
+    broadcastId: string;
+    villageId: string;
+    severity: Severity;
+    contactId: string;
+    contactName: string;
+    channel: NotifyChannel;
+    text: { subject: string; title: string; body: string };
+    reason: string | null;
+    dueAt: number;
+    now: number;
+  }): string {
+    const id = newId();
+    this.db
+      .prepare(
+        `INSERT INTO notifications (id, commune_id, kind, notice_id, broadcast_id, village_id, severity, contact_id,
+           contact_name, channel, status, reason, subject, title, body, due_at, created_at)
+         VALUES (?, ?, 'notice', ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        id,
+        input.communeId,
+        input.noticeId,
+        input.broadcastId,
+        input.villageId,
+        input.severity,
+        input.contactId,
+        input.contactName,
+        input.channel,
+        input.reason,
+        input.text.subject,
+        input.text.title,
+        input.text.body.slice(0, MAX_BODY_CHARS),
+        input.dueAt,
+        input.now,
       );
     return id;
   }
@@ -421,6 +487,7 @@ export class NotificationLog {
       communeId?: string | undefined;
       alarmId?: string | undefined;
       incidentId?: string | undefined;
+      broadcastId?: string | undefined;
       contactId?: string | undefined;
       status?: NotificationStatus | undefined;
     },
@@ -431,6 +498,7 @@ export class NotificationLog {
     if (filter.communeId) clauses.push('commune_id = @communeId');
     if (filter.alarmId) clauses.push('alarm_id = @alarmId');
     if (filter.incidentId) clauses.push('incident_id = @incidentId');
+    if (filter.broadcastId) clauses.push('broadcast_id = @broadcastId');
     if (filter.contactId) clauses.push('contact_id = @contactId');
     if (filter.status) clauses.push('status = @status');
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
@@ -439,6 +507,7 @@ export class NotificationLog {
       communeId: filter.communeId ?? null,
       alarmId: filter.alarmId ?? null,
       incidentId: filter.incidentId ?? null,
+      broadcastId: filter.broadcastId ?? null,
       contactId: filter.contactId ?? null,
       status: filter.status ?? null,
     };

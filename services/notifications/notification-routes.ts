@@ -7,6 +7,8 @@ import {
   ContactSchema,
   NotificationQuerySchema,
   NotificationSchema,
+  ReachNotifyRequestSchema,
+  ReachNotifyResultSchema,
   RuleCreateSchema,
   RulePatchSchema,
   RuleSchema,
@@ -23,6 +25,7 @@ import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js'
 import type { RegistryStore } from '../registry/registry-store.js';
 import type { NotificationLog } from './notification-log.js';
 import type { Notifier } from './notifier.js';
+import type { ReachNotices } from './reach-notices.js';
 import {
   type ContactRecord,
   contactView,
@@ -36,6 +39,7 @@ export interface NotificationRouteDeps {
   recipients: RecipientStore;
   log: NotificationLog;
   notifier: Notifier;
+  reach: ReachNotices;
   registry: RegistryStore;
   clock: Clock;
 }
@@ -371,6 +375,64 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: NotificationRoute
     },
   );
 
+  app.post(
+    '/broadcasts/:id/reach/notify',
+    {
+      config: {
+        access: ['operator'],
+        audit: 'broadcast.reach.notify',
+        // Per account: each village is told of a broadcast once anyway; this bounds the asking.
+        rateLimit: {
+          max: 10,
+          timeWindow: 60_000,
+          hook: 'preHandler',
+          keyGenerator: (request: FastifyRequest) => request.principal?.userId ?? request.ip,
+        },
+      },
+      schema: {
+        tags,
+        summary:
+          'Tell the heads of the villages that missed a finished broadcast, on the notification channels',
+        description:
+          'The villages of GET /broadcasts/{id}/reach (those of your communes): each village head ' +
+          '(notification contacts with villageHead) is told on each channel asked for that they have an ' +
+          'address for, once per broadcast and village, queued and retried like alarm notices ' +
+          '(GET /notifications?broadcastId=). 409 while deliveries are still under way.',
+        params: z.object({ id: z.string().regex(/^b-[0-9a-f]{12}$/) }),
+        body: ReachNotifyRequestSchema.nullish(),
+        response: { 200: ReachNotifyResultSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const communes = request.principal?.communes ?? null;
+      const followed = deps.reach.notify(id, {
+        communes,
+        ...(request.body?.villageIds ? { villageIds: request.body.villageIds } : {}),
+        ...(request.body?.channels ? { channels: request.body.channels } : {}),
+      });
+      request.auditNote = {
+        target: { type: 'broadcast', id },
+        detail: followed.map((f) => ({
+          villageId: f.village.villageId,
+          outcome: f.outcome,
+          messages: f.notificationIds.length,
+        })),
+      };
+      return {
+        broadcastId: id,
+        villages: followed.map((f) => ({
+          villageId: f.village.villageId,
+          villageName: f.village.villageName,
+          communeId: f.village.communeId,
+          reached: f.village.reached,
+          outcome: f.outcome,
+          notifications: f.notificationIds.flatMap((n) => log.get(n) ?? []),
+        })),
+      };
+    },
+  );
+
   app.get(
     '/notifications',
     {
@@ -383,10 +445,18 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: NotificationRoute
       },
     },
     async (request) => {
-      const { communeId, alarmId, incidentId, contactId, status, limit, offset } = request.query;
+      const { communeId, alarmId, incidentId, broadcastId, contactId, status, limit, offset } = request.query;
       const scope = communeScope(request, communeId);
       return log.list(
-        { communeIds: scope.communeIds, communeId: scope.communeId, alarmId, incidentId, contactId, status },
+        {
+          communeIds: scope.communeIds,
+          communeId: scope.communeId,
+          alarmId,
+          incidentId,
+          broadcastId,
+          contactId,
+          status,
+        },
         { limit, offset },
       );
     },

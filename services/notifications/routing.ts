@@ -38,8 +38,8 @@ export function addressOf(recipient: Recipient, channel: NotifyChannel): string 
 }
 
 /**
- * Who is told of an alarm or outage, and on which channel: every enabled rule that matches its
- * kind and reaches its severity names recipients (listed ones, and with `villageHeads` the heads
+ * Who is told of an alarm, outage or reach gap, and on which channel: every enabled rule that
+ * matches its kind and reaches its severity names recipients (listed ones, and with `villageHeads` the heads
  * of the alarm's village); each enabled recipient is told once per channel of those rules it has
  * an address for, however many rules name it.
  */
@@ -51,7 +51,8 @@ export function route<R extends Recipient>(
   const out = new Map<string, { recipient: R; channel: NotifyChannel }>();
   for (const rule of rules) {
     if (!rule.enabled) continue;
-    if (rule.kinds.length > 0 && !rule.kinds.includes(notice.kind)) continue;
+    // A reach gap is followed up automatically only where a rule asks for it by name.
+    if (rule.kinds.length > 0 ? !rule.kinds.includes(notice.kind) : notice.kind === 'reach-gap') continue;
     if (!atLeast(notice.severity, rule.minSeverity)) continue;
     for (const recipient of recipients) {
       if (!recipient.enabled) continue;

@@ -30,6 +30,8 @@ function figuresRow(figures: SummaryFigures): Omit<Row, 'code' | 'commune' | 'pr
     deliveryPct: blank(figures.deliveries.deliveryPct),
     clusters: blank(figures.availability?.clusters),
     uptimePct: blank(figures.availability?.uptimePct),
+    offlineH: figures.availability ? hours(figures.availability.offlineS) : '',
+    maintenanceH: figures.availability ? hours(figures.availability.maintenanceS) : '',
     clustersWithOutage: blank(figures.faults.clustersWithOutage),
     failedDeliveries: figures.faults.failedDeliveries,
     speakerFaultDeliveries: figures.faults.speakerFaultDeliveries,

@@ -160,6 +160,8 @@ function totalsSection(report: SummaryReport, { words, num }: Context, n: string
     [h.deliveryPct, num(t.deliveries.deliveryPct)],
     [h.clusters, num(t.availability?.clusters ?? null)],
     [h.uptimePct, num(t.availability?.uptimePct ?? null)],
+    [h.offlineH, num(t.availability ? hours(t.availability.offlineS) : null)],
+    [h.maintenanceH, num(t.availability ? hours(t.availability.maintenanceS) : null)],
     [h.clustersWithOutage, num(t.faults.clustersWithOutage)],
     [h.failedDeliveries, num(t.faults.failedDeliveries)],
     [h.speakerFaultDeliveries, num(t.faults.speakerFaultDeliveries)],
@@ -206,6 +208,7 @@ function communesSection(report: SummaryReport, { words, num }: Context, n: stri
       num(f.deliveries.deliveryPct),
       num(f.availability?.clusters ?? null),
       num(f.availability?.uptimePct ?? null),
+      num(f.availability ? hours(f.availability.maintenanceS) : null),
       num(f.faults.failedDeliveries),
       num(f.faults.speakerFaultDeliveries),
     ]
@@ -226,6 +229,7 @@ function communesSection(report: SummaryReport, { words, num }: Context, n: stri
     h.deliveryPct,
     h.clusters,
     h.uptimePct,
+    h.maintenanceH,
     h.failedDeliveries,
     h.speakerFaultDeliveries,
   ])}

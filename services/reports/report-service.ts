@@ -8,15 +8,13 @@ import {
   type SummaryReport,
 } from '../../contracts/reports.js';
 import type { Clock } from '../../devices/index.js';
+import { type Spans, type SplitAvailability, splitMaintenance } from '../alarms/maintenance-downtime.js';
 import { uptimePercent } from '../history/availability.js';
-import {
-  type DeviceAvailability,
-  type TelemetryStore,
-  TelemetryUnavailableError,
-} from '../history/telemetry-store.js';
+import { type TelemetryStore, TelemetryUnavailableError } from '../history/telemetry-store.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import { isoTime } from '../time.js';
-import type { DeliveryTotals, SummaryQueries } from './summary-queries.js';
+import type { ReportRollup } from './report-rollup.js';
+import type { DeliveryTotals, FaultCount, SummaryQueries } from './summary-queries.js';
 
 /** Who the report is for: resolved from the query and the caller's communes by the routes. */
 export interface ReportScope {
@@ -31,8 +29,15 @@ export interface ReportScope {
 
 export interface ReportServiceDeps {
   queries: SummaryQueries;
+  /** The days already added up (per commune and day); the rest of a period is read from the log. */
+  rollup: ReportRollup;
   registry: RegistryStore;
   telemetry: TelemetryStore;
+  /** Per cluster, the spans its maintenance windows covered in the period (their downtime is reported apart). */
+  maintenanceSpans(
+    range: { from: number; to: number },
+    communeIds: readonly string[] | null,
+  ): Map<string, Spans>;
   /** Writes the delivery changes the broadcast store still holds in memory: the report reads the tables. */
   flushDeliveries(): void;
   clock: Clock;
@@ -101,6 +106,7 @@ interface AvailabilitySum {
   onlineMs: number;
   offlineMs: number;
   unknownMs: number;
+  maintenanceMs: number;
   withOutage: number;
 }
 
@@ -126,6 +132,7 @@ function figures(
       uptimePct: uptimePercent(availability),
       onlineS: availability.onlineMs / 1000,
       offlineS: availability.offlineMs / 1000,
+      maintenanceS: availability.maintenanceMs / 1000,
       unknownS: availability.unknownMs / 1000,
       clustersWithOutage: availability.withOutage,
     },
@@ -147,6 +154,11 @@ export class ReportService {
   private readonly logger: Logger;
   /** Reports recently made, by scope, period and page: a province's month is asked for again and again. */
   private readonly cache = new Map<string, { until: number; report: Promise<SummaryReport> }>();
+
+  /** The daily rollup of the broadcast log the reports read. */
+  get rollup(): ReportRollup {
+    return this.deps.rollup;
+  }
 
   constructor(private readonly deps: ReportServiceDeps) {
     this.logger = deps.logger.child({ component: 'reports' });
@@ -194,22 +206,50 @@ export class ReportService {
         inScope !== null && clusters.length <= SMALL_SCOPE_CLUSTERS ? clusters.map((c) => c.id) : undefined,
     };
 
+    const { rollup } = this.deps;
+    // Whole days already added up come from the rollup; the rest of the period from the log, as
+    // windows of the broadcasts' start. One snapshot, so a day built meanwhile is not counted twice.
+    const { plan, byCommune, bulletinsOfScope, faults } = rollup.snapshot(() => {
+      const plan = rollup.plan(range);
+      const parts = plan.raw.map((starts) => ({ ...query, starts }));
+      return {
+        plan,
+        byCommune: [
+          ...rollup.byCommune(plan.days, scope.communeIds),
+          ...parts.flatMap((part) => queries.byCommune(part)),
+        ],
+        bulletinsOfScope: [
+          ...rollup.bulletinsOfScope(plan.days, scope.communeIds),
+          ...parts.flatMap((part) => queries.bulletinsOfScope(part)),
+        ],
+        faults: [
+          ...rollup.failures(plan.days, scope.communeIds),
+          ...parts.flatMap((part) => queries.failures(part, -1)),
+        ],
+      };
+    });
+    if (plan.missing.length > 0) rollup.fill(plan.missing);
+
     const perCommune = new Map(
       communes.map((c) => [c.id, { bulletins: emptyBulletins(), totals: emptyTotals() }]),
     );
-    for (const row of queries.byCommune(query)) {
+    for (const row of byCommune) {
       const commune = perCommune.get(row.communeId);
       if (!commune) continue;
       countBulletin(commune.bulletins, row.level, row.fromProvince, row.bulletins);
       addTotals(commune.totals, row);
     }
     const scopeBulletins = emptyBulletins();
-    for (const row of queries.bulletinsOfScope(query))
+    for (const row of bulletinsOfScope)
       countBulletin(scopeBulletins, row.level, row.fromProvince, row.bulletins);
     const scopeTotals = emptyTotals();
     for (const { totals } of perCommune.values()) addTotals(scopeTotals, totals);
 
-    const { byCommune: availability, error: availabilityError } = await this.availability(clusters, range);
+    const { byCommune: availability, error: availabilityError } = await this.availability(
+      clusters,
+      range,
+      scope.communeIds,
+    );
     const scopeAvailability = availability && sumAvailability([...availability.values()]);
 
     const rows: SummaryCommune[] = communes.map((c) => {
@@ -252,7 +292,7 @@ export class ReportService {
       scope: { kind: scope.kind, id: scope.id, name: scope.name },
       total: { ...figures(scopeBulletins, scopeTotals, scopeAvailability), communes: rows.length },
       communes: rows,
-      failures: queries.failures(query, MAX_FAILURE_ROWS),
+      failures: topFailures(faults, MAX_FAILURE_ROWS),
       broadcasts: { items: broadcasts, total: scopeBulletins.total, ...page },
       availabilityError,
     };
@@ -262,19 +302,33 @@ export class ReportService {
   private async availability(
     clusters: readonly { id: string; communeId: string }[],
     range: { from: number; to: number },
+    communeIds: readonly string[] | null,
   ): Promise<{ byCommune: Map<string, AvailabilitySum> | null; error: string | null }> {
     // Time after now is neither up nor down yet.
     const until = Math.min(range.to, this.deps.clock.now());
-    let results: DeviceAvailability[];
+    let results: SplitAvailability[];
     if (until <= range.from) {
-      results = clusters.map((c) => ({ device: c.id, onlineMs: 0, offlineMs: 0, unknownMs: 0 }));
+      results = clusters.map((c) => ({
+        device: c.id,
+        onlineMs: 0,
+        offlineMs: 0,
+        unknownMs: 0,
+        maintenanceMs: 0,
+      }));
     } else {
       try {
-        results = await this.deps.telemetry.availability({
+        const { telemetry } = this.deps;
+        const whole = await telemetry.availability({
           devices: clusters.map((c) => c.id),
           from: range.from,
           to: until,
         });
+        // Downtime inside a maintenance window is planned work: reported apart, not against uptime.
+        results = await splitMaintenance(
+          whole,
+          this.deps.maintenanceSpans({ from: range.from, to: until }, communeIds),
+          (query) => telemetry.availability(query),
+        );
       } catch (error) {
         if (!(error instanceof TelemetryUnavailableError)) throw error;
         // The rest of the report stands; the answer says why these figures are missing.
@@ -283,11 +337,17 @@ export class ReportService {
       }
     }
     const byDevice = new Map(results.map((r) => [r.device, r]));
-    const members = new Map<string, DeviceAvailability[]>();
+    const members = new Map<string, SplitAvailability[]>();
     for (const c of clusters) {
       const own = members.get(c.communeId) ?? [];
       own.push(
-        byDevice.get(c.id) ?? { device: c.id, onlineMs: 0, offlineMs: 0, unknownMs: until - range.from },
+        byDevice.get(c.id) ?? {
+          device: c.id,
+          onlineMs: 0,
+          offlineMs: 0,
+          unknownMs: until - range.from,
+          maintenanceMs: 0,
+        },
       );
       members.set(c.communeId, own);
     }
@@ -298,12 +358,36 @@ export class ReportService {
   }
 }
 
-function sumAvailability(parts: readonly (DeviceAvailability | AvailabilitySum)[]): AvailabilitySum {
-  const sum: AvailabilitySum = { clusters: 0, onlineMs: 0, offlineMs: 0, unknownMs: 0, withOutage: 0 };
+/** Fault counts of several parts of a period merged, most frequent first (as SummaryQueries.failures orders them). */
+function topFailures(parts: readonly FaultCount[], limit: number): FaultCount[] {
+  const merged = new Map<string, FaultCount>();
+  for (const part of parts) {
+    const key = JSON.stringify([part.state, part.reason]);
+    const seen = merged.get(key);
+    if (seen) seen.count += part.count;
+    else merged.set(key, { ...part });
+  }
+  const byText = (a: string | null, b: string | null) =>
+    a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1;
+  return [...merged.values()]
+    .sort((a, b) => b.count - a.count || byText(a.state, b.state) || byText(a.reason, b.reason))
+    .slice(0, limit);
+}
+
+function sumAvailability(parts: readonly (SplitAvailability | AvailabilitySum)[]): AvailabilitySum {
+  const sum: AvailabilitySum = {
+    clusters: 0,
+    onlineMs: 0,
+    offlineMs: 0,
+    unknownMs: 0,
+    maintenanceMs: 0,
+    withOutage: 0,
+  };
   for (const p of parts) {
     sum.onlineMs += p.onlineMs;
     sum.offlineMs += p.offlineMs;
     sum.unknownMs += p.unknownMs;
+    sum.maintenanceMs += p.maintenanceMs;
     if ('clusters' in p) {
       sum.clusters += p.clusters;
       sum.withOutage += p.withOutage;

@@ -81,6 +81,9 @@ export const CSV_COLUMNS = [
   'clustersWithOutage',
   'failedDeliveries',
   'speakerFaultDeliveries',
+  // Added after the rest, so a spreadsheet reading columns by position still finds them.
+  'offlineH',
+  'maintenanceH',
 ] as const;
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
 
@@ -141,6 +144,8 @@ export const REPORT_WORDS: Record<ReportLanguage, ReportWords> = {
       deliveryPct: 'Tỷ lệ phát thành công (%)',
       clusters: 'Số cụm loa',
       uptimePct: 'Tỷ lệ hoạt động (%)',
+      offlineH: 'Mất kết nối ngoài giờ bảo trì (giờ cụm loa)',
+      maintenanceH: 'Ngừng hoạt động khi bảo trì (giờ cụm loa)',
       clustersWithOutage: 'Cụm loa có lúc mất kết nối',
       failedDeliveries: 'Lượt phát lỗi',
       speakerFaultDeliveries: 'Lượt phát có loa hỏng',
@@ -184,7 +189,7 @@ export const REPORT_WORDS: Record<ReportLanguage, ReportWords> = {
       'Số bản tin: các bản tin trong nhật ký phát của kỳ báo cáo đã gửi đến ít nhất một cụm loa của xã; bản tin của tỉnh là bản tin do tỉnh gửi xuống.',
       'Giờ phát sóng: với mỗi bản tin, thời gian phát dài nhất của một cụm loa trong xã, cộng lại; dòng tổng cộng là tổng của các xã.',
       'Tỷ lệ phát thành công: số lượt phát xong chia cho số lượt gửi đến cụm loa.',
-      'Tỷ lệ hoạt động: thời gian cụm loa trực tuyến chia cho thời gian đã biết trạng thái, theo lịch sử kết nối.',
+      'Tỷ lệ hoạt động: thời gian cụm loa trực tuyến chia cho thời gian đã biết trạng thái, theo lịch sử kết nối; thời gian mất kết nối trong khung giờ bảo trì được tính riêng, không làm giảm tỷ lệ này.',
       'Lượt phát lỗi: lượt phát kết thúc lỗi, bỏ lỡ (cụm loa mất kết nối) hoặc hết hạn mà không phát ra loa. Lượt phát có loa hỏng: cụm loa báo ít nhất một loa hỏng trong khi phát.',
     ],
     preparer: 'NGƯỜI LẬP BIỂU',
@@ -233,6 +238,8 @@ export const REPORT_WORDS: Record<ReportLanguage, ReportWords> = {
       deliveryPct: 'Delivery rate (%)',
       clusters: 'Clusters',
       uptimePct: 'Uptime (%)',
+      offlineH: 'Offline outside maintenance (cluster-hours)',
+      maintenanceH: 'Down under maintenance (cluster-hours)',
       clustersWithOutage: 'Clusters with an outage',
       failedDeliveries: 'Failed deliveries',
       speakerFaultDeliveries: 'Deliveries with a faulty speaker',
@@ -276,7 +283,7 @@ export const REPORT_WORDS: Record<ReportLanguage, ReportWords> = {
       'Bulletins: those in the broadcast log for the period that reached at least one cluster of the commune; province bulletins are those the province sent.',
       "Hours aired: for each bulletin, the longest play of one of the commune's clusters, summed; the total is the communes' sum.",
       'Delivery rate: deliveries played to the end over deliveries sent to clusters.',
-      'Uptime: time online over the time whose state is known, from the presence history.',
+      'Uptime: time online over the time whose state is known, from the presence history; time offline inside a maintenance window is reported apart and not counted against it.',
       'Failed deliveries: ended failed, missed (cluster offline) or expired without sound. Deliveries with a faulty speaker: the cluster reported at least one speaker fault while playing.',
     ],
     preparer: 'PREPARED BY',

@@ -51,7 +51,7 @@ describe('alarms', () => {
         false,
       ]),
     );
-    const incidents = await t.api('/api/v1/incidents?communeId=huong-dao&open=true', { as: 'police' });
+    const incidents = await t.api('/api/v1/incidents?communeId=huong-dao&open=true', { as: 'operator' });
     expect(incidents.body.items).toHaveLength(1);
     expect(incidents.body.items[0]).toMatchObject({
       kind: 'village-outage',

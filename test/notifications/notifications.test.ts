@@ -3,12 +3,10 @@ import type { AlarmRecord } from '../../services/alarms/alarm-store.js';
 import type { Config } from '../../services/config.js';
 import { verifyWebhookSignature } from '../../services/sharing/webhook-signature.js';
 import { parseFault } from '../../simulators/speaker-cluster/faults.js';
-import type { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
-import { startFleet } from '../support/simulated-fleet.js';
+import type { Json, TestPlatform } from '../support/platform-harness.js';
 import { type HttpStub, startHttpStub } from './http-stub.js';
-import { type SmtpSink, startSmtpSink } from './smtp-sink.js';
+import { mailPlatformEachTest } from './mail-platform.js';
 
 const MIN = 60_000;
 const SMTP = { user: 'canh-bao', pass: 'smtp-secret-9f3a71' };
@@ -33,34 +31,14 @@ async function advance(clock: ManualClock, ms: number): Promise<void> {
  * a ManualClock: quiet hours, digest windows and retries pass without sleeping.
  */
 describe('notifications', () => {
-  let t: TestPlatform | undefined;
-  let fleet: SimulatedFleet | undefined;
-  let smtp: SmtpSink | undefined;
+  const rig = mailPlatformEachTest(SMTP);
   const stubs: HttpStub[] = [];
   afterEach(async () => {
-    await fleet?.stop();
-    fleet = undefined;
-    await t?.close();
-    t = undefined;
-    await smtp?.close();
-    smtp = undefined;
     for (const stub of stubs.splice(0)) await stub.close();
   });
 
-  const start = async (clock: ManualClock, config: Partial<Config> = {}) => {
-    smtp = await startSmtpSink(SMTP);
-    t = await startTestPlatform({
-      clock,
-      config: {
-        SEED_PRESET: 'huong-dao',
-        HEARTBEAT_MISSED_LIMIT: 3,
-        SMTP_URL: `smtp://${SMTP.user}:${SMTP.pass}@127.0.0.1:${smtp.port}`,
-        SMTP_FROM: 'Đài truyền thanh Hướng Đạo <loa@huong-dao.test>',
-        ...config,
-      },
-    });
-    return { t, smtp };
-  };
+  const start = (clock: ManualClock, config: Partial<Config> = {}) =>
+    rig.start(clock, { HEARTBEAT_MISSED_LIMIT: 3, ...config });
 
   /** A recipient of Hướng Đạo and a rule that sends it what `rule` says (default: every alarm, e-mail). */
   const recipient = async (
@@ -127,7 +105,7 @@ describe('notifications', () => {
     const clock = new ManualClock(Date.parse('2026-12-07T08:00:00+07:00'));
     const { t, smtp } = await start(clock);
     const chairman = await recipient(t, { name: 'Chủ tịch UBND xã', email: 'chu-tich@huong-dao.test' });
-    fleet = await startFleet(t, ['hd-c01', 'hd-c02'], { clock, heartbeatIntervalS: 30 });
+    const fleet = await rig.startFleet(['hd-c01', 'hd-c02'], { clock, heartbeatIntervalS: 30 });
 
     // Thôn 1 loses power: both its clusters drop at once.
     for (const id of ['hd-c01', 'hd-c02']) await fleet.get(id)?.injectFault(parseFault('power-cut'));
@@ -198,7 +176,7 @@ describe('notifications', () => {
     const technician = await recipient(t, { name: 'Kỹ thuật viên', email: 'ktv@huong-dao.test' });
     // A mailbox the server refuses (550): failed at once, not retried.
     const gone = await recipient(t, { name: 'Hộp thư cũ', email: 'refuse@huong-dao.test' });
-    fleet = await startFleet(t, ['hd-c04', 'hd-c06'], { clock, heartbeatIntervalS: 30 });
+    const fleet = await rig.startFleet(['hd-c04', 'hd-c06'], { clock, heartbeatIntervalS: 30 });
     const window = await t.api('/api/v1/maintenance', {
       method: 'POST',
       as: 'technician',

@@ -40,6 +40,7 @@ function figures(over: Partial<SummaryFigures> = {}): SummaryFigures {
       uptimePct: 99.5,
       onlineS: 1,
       offlineS: 1,
+      maintenanceS: 0,
       unknownS: 0,
       clustersWithOutage: 1,
     },

@@ -147,6 +147,32 @@ export const ROUTES: PageRoute[] = [
     component: lazy(() => import('./pages/alarms')),
   },
   {
+    // Cập nhật phần mềm: firmware images and staged rollouts (the routes' access: technicians).
+    path: '/firmware',
+    nav: 'firmware.nav',
+    testId: 'nav-firmware',
+    roles: ['technician'],
+    component: lazy(() => import('./pages/firmware')),
+  },
+  {
+    // Kiểm tra sẵn sàng: operators and technicians run drills, viewers read the reports.
+    path: '/readiness',
+    nav: 'readiness.nav',
+    testId: 'nav-readiness',
+    roles: ['operator', 'technician', 'viewer'],
+    offered: (me) => me.user.provinceId === null || admin(me),
+    component: lazy(() => import('./pages/readiness')),
+  },
+  {
+    // Who is told of alarms: technicians keep it, operators and viewers read it and its log.
+    path: '/notifications',
+    nav: 'notify.nav',
+    testId: 'nav-notifications',
+    roles: ['operator', 'technician', 'viewer'],
+    offered: (me) => me.user.provinceId === null || admin(me),
+    component: lazy(() => import('./pages/notifications')),
+  },
+  {
     path: '/cameras',
     nav: 'nav.cameras',
     testId: 'nav-cameras',

@@ -57,6 +57,8 @@ export class LiveStore {
   /** Told of every camera event, and with null after a reconnect (events may have been missed). */
   private readonly cameraEventListeners = new Set<(event: CameraEventLive | null) => void>();
   private readonly alarmListeners = new Set<(event: AlarmEvent) => void>();
+  /** Told of every village outage change, and on every (re)connection (changes may have been missed). */
+  private readonly outageListeners = new Set<() => void>();
   /** Watch counts per device, so a watch survives reconnects and several views may share it. */
   private readonly watched = new Map<string, number>();
 
@@ -69,6 +71,7 @@ export class LiveStore {
       for (const listener of this.receiptListeners) listener(null);
       for (const listener of this.cameraEventListeners) listener(null);
       for (const listener of this.alarmListeners) listener(null);
+      for (const listener of this.outageListeners) listener();
       for (const deviceId of this.watched.keys()) socket.emit('device.watch', { deviceId }, () => {});
     });
     socket.on('disconnect', () => this.set({ connected: false }));
@@ -98,6 +101,9 @@ export class LiveStore {
     });
     socket.on('incidents.changed', (incident) => {
       for (const listener of this.alarmListeners) listener({ incident });
+    });
+    socket.on('outages.changed', () => {
+      for (const listener of this.outageListeners) listener();
     });
     socket.on('device.messages', (messages) => {
       const touched = new Set<string>();
@@ -170,6 +176,12 @@ export class LiveStore {
     return () => this.alarmListeners.delete(listener);
   }
 
+  /** Calls `listener` on each village outage change (`outages.changed`) and on every (re)connection. */
+  subscribeOutages(listener: () => void): () => void {
+    this.outageListeners.add(listener);
+    return () => this.outageListeners.delete(listener);
+  }
+
   /** Calls `listener` with each camera event, and with null on every (re)connection. */
   subscribeCameraEvents(listener: (event: CameraEventLive | null) => void): () => void {
     this.cameraEventListeners.add(listener);
@@ -231,6 +243,13 @@ export function useAlarmChanges(onEvent: (event: AlarmEvent) => void) {
   const latest = useRef(onEvent);
   latest.current = onEvent;
   useEffect(() => live.subscribeAlarms((event) => latest.current(event)), []);
+}
+
+/** Calls `onChange` when a village outage changed, and after a reconnect (read the outages again). */
+export function useOutageChanges(onChange: () => void) {
+  const latest = useRef(onChange);
+  latest.current = onChange;
+  useEffect(() => live.subscribeOutages(() => latest.current()), []);
 }
 
 /** Calls `onEvent` with each camera event, and with null after a reconnect (read the list again). */

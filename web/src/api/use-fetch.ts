@@ -41,6 +41,23 @@ export function useFetch<T>(path: string | null, query?: Query): Fetched<T> {
   return { data, error, loading, reload };
 }
 
+/**
+ * Reads `fetched` again every `everyMs` while it `moves` (the platform sends no live event for it);
+ * `onEnded` runs once it has been read and moves no more.
+ */
+export function useFollow(fetched: Fetched<unknown>, moves: boolean, onEnded: () => void, everyMs: number) {
+  const { reload } = fetched;
+  useEffect(() => {
+    if (!moves) return;
+    const timer = setInterval(reload, everyMs);
+    return () => clearInterval(timer);
+  }, [moves, reload, everyMs]);
+  const ended = fetched.data !== null && !moves;
+  useEffect(() => {
+    if (ended) onEnded();
+  }, [ended, onEnded]);
+}
+
 export function toApiError(caught: unknown): ApiError {
   if (caught instanceof ApiError) return caught;
   return new ApiError(0, 'network', caught instanceof Error ? caught.message : String(caught));

@@ -1,6 +1,6 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { type ApiError, api } from './client';
-import { toApiError } from './use-fetch';
+import { toApiError, useFetch } from './use-fetch';
 
 export interface RecordEditor<T> {
   /** The record whose form is open, or 'new' for an empty one. */
@@ -53,23 +53,63 @@ export function useRecordForm<T extends { id: string }, Draft>(options: {
 }) {
   const { collection, record, draftOf, bodyOf, onSaved } = options;
   const [draft, setDraft] = useState<Draft>(() => draftOf(record));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { busy, error, send } = useRequest();
   const set = (patch: Partial<Draft>) => setDraft((current) => ({ ...current, ...patch }));
   const submit = (event: FormEvent) => {
     event.preventDefault();
+    send(
+      () =>
+        record
+          ? api<T>(`${collection}/${encodeURIComponent(record.id)}`, {
+              method: 'PATCH',
+              body: bodyOf(draft, record),
+            })
+          : api<T>(collection, { method: 'POST', body: bodyOf(draft, null) }),
+      (saved) => onSaved(saved, record === null),
+    );
+  };
+  return { draft, setDraft, set, busy, error, submit };
+}
+
+/**
+ * A request the user sent (a save, a start): busy until it is answered, then the answer goes to
+ * `then`, or the refusal is kept to show.
+ */
+export function useRequest() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const send = <A>(request: () => Promise<A>, then: (answer: A) => void) => {
     setBusy(true);
     setError(null);
-    const request = record
-      ? api<T>(`${collection}/${encodeURIComponent(record.id)}`, {
-          method: 'PATCH',
-          body: bodyOf(draft, record),
-        })
-      : api<T>(collection, { method: 'POST', body: bodyOf(draft, null) });
-    request
-      .then((saved) => onSaved(saved, record === null))
+    request()
+      .then(then)
       .catch((caught: unknown) => setError(toApiError(caught)))
       .finally(() => setBusy(false));
   };
-  return { draft, setDraft, set, busy, error, submit };
+  return { busy, error, send };
+}
+
+/**
+ * Settings read from `path` and changed as a draft (made from what was read, and again after
+ * each save), then saved with PATCH and read again.
+ */
+export function useSettingsForm<S, Draft>(
+  path: string,
+  draftOf: (settings: S) => Draft,
+  bodyOf: (draft: Draft) => Record<string, unknown>,
+) {
+  const settings = useFetch<S>(path);
+  const [draft, setDraft] = useState<Draft | null>(null);
+  const { busy, error, send } = useRequest();
+  const data = settings.data;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the draft follows what was read, not a new draftOf each render.
+  useEffect(() => {
+    if (data) setDraft(draftOf(data));
+  }, [data]);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (!draft) return;
+    send(() => api<S>(path, { method: 'PATCH', body: bodyOf(draft) }), settings.reload);
+  };
+  return { settings, draft, setDraft, busy, error: settings.error ?? error, submit };
 }

@@ -76,3 +76,44 @@ export function FormCard({
     </form>
   );
 }
+
+/**
+ * A card of settings: its title, the error, then (once read) the fields, disabled unless the
+ * account `writes`, and save (test id `<testId>-save`) for those who may.
+ */
+export function SettingsCard<Draft>({
+  title,
+  testId,
+  onSubmit,
+  error,
+  busy,
+  writes,
+  draft,
+  before,
+  children,
+}: {
+  title: string;
+  testId: string;
+  onSubmit: (event: FormEvent) => void;
+  error: ApiError | null;
+  busy: boolean;
+  writes: boolean;
+  draft: Draft | null;
+  before?: ReactNode;
+  children: (draft: Draft) => ReactNode;
+}) {
+  const { t } = useTranslation();
+  return (
+    <form className="card form" onSubmit={onSubmit} data-testid={testId}>
+      <h2>{title}</h2>
+      <ErrorMessage error={error} />
+      {before}
+      {draft ? (
+        <fieldset className="bare" disabled={!writes}>
+          {children(draft)}
+          {writes ? <FormActions label={t('common.save')} disabled={busy} testId={`${testId}-save`} /> : null}
+        </fieldset>
+      ) : null}
+    </form>
+  );
+}

@@ -49,6 +49,29 @@ export function CommuneSelect({ communes, ...select }: SelectProps & { communes:
   );
 }
 
+/** A page's commune, in its toolbar (id and test id `id`), when the account reaches more than one. */
+export function CommuneToolbar({
+  id,
+  communes,
+  value,
+  onChange,
+}: {
+  id: string;
+  communes: Commune[];
+  value: string;
+  onChange: (id: string) => void;
+}) {
+  const { t } = useTranslation();
+  return communes.length > 1 ? (
+    <div className="toolbar">
+      <label htmlFor={id}>
+        {t('alarms.commune')}
+        <CommuneSelect id={id} communes={communes} value={value} onChange={onChange} testId={id} />
+      </label>
+    </div>
+  ) : null;
+}
+
 /** Villages to choose from, under their commune's name when the account reaches several. */
 export function VillageSelect({
   villages,

@@ -69,3 +69,22 @@ export function RemoveDialog<T>({
     />
   );
 }
+
+/** The button (in its toolbar) that opens the editor's form for a new record. */
+export function NewRecordButton<T>({
+  editor,
+  label,
+  testId,
+}: {
+  editor: RecordEditor<T>;
+  label: string;
+  testId: string;
+}) {
+  return (
+    <div className="toolbar">
+      <button type="button" className="primary" onClick={() => editor.setEditing('new')} data-testid={testId}>
+        {label}
+      </button>
+    </div>
+  );
+}

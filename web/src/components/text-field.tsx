@@ -34,3 +34,63 @@ export function TextField({
     </label>
   );
 }
+
+/** A checkbox inside its label (class `check`, unless `plain` as in a list of checks). */
+export function CheckField({
+  label,
+  checked,
+  onChange,
+  testId,
+  plain,
+}: {
+  label: ReactNode;
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+  testId: string;
+  plain?: boolean;
+}) {
+  return (
+    <label className={plain ? undefined : 'check'}>
+      <input
+        type="checkbox"
+        checked={checked}
+        onChange={(event) => onChange(event.target.checked)}
+        data-testid={testId}
+      />
+      {label}
+    </label>
+  );
+}
+
+/** A checkbox for each option (test ids `<testId>-<id>`), reporting the chosen ids; `children` follow the boxes. */
+export function CheckList<K extends string>({
+  options,
+  value,
+  onChange,
+  testId,
+  children,
+}: {
+  options: readonly { id: K; name: string }[];
+  value: readonly K[];
+  onChange: (value: K[]) => void;
+  testId: string;
+  children?: ReactNode;
+}) {
+  return (
+    <div className="checks">
+      {options.map(({ id, name }) => (
+        <CheckField
+          key={id}
+          plain
+          label={name}
+          checked={value.includes(id)}
+          onChange={(on) =>
+            onChange(on ? [...new Set([...value, id])] : value.filter((chosen) => chosen !== id))
+          }
+          testId={`${testId}-${id}`}
+        />
+      ))}
+      {children}
+    </div>
+  );
+}

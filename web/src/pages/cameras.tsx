@@ -9,6 +9,7 @@ import { CameraIncidents } from '../components/camera-incidents';
 import { CameraLiveDialog } from '../components/camera-live-view';
 import { Dialog } from '../components/dialog';
 import { ErrorMessage } from '../components/error-message';
+import { OutageBanner } from '../components/outage-banner';
 import { TechnicalDetail } from '../components/technical-detail';
 import { useFormat } from '../format';
 import { allowed, useSession } from '../session';
@@ -63,6 +64,7 @@ export default function CamerasPage() {
       </div>
       {installer ? onboarding.panel : null}
       <ErrorMessage error={cameras.error} />
+      <OutageBanner />
       <CameraIncidents />
       <ul className="camera-wall">
         {shown.map((camera) => (
