@@ -9,6 +9,8 @@ export default defineConfig({
     hookTimeout: 20_000,
     // Suites open real sockets and SQLite files; two workers match the two-core target machine.
     maxWorkers: 2,
+    // Removes the run's shared build of the platform (test/support/platform-build.ts) at the end.
+    globalSetup: ['test/support/build-teardown.ts'],
     projects: [
       {
         extends: true,

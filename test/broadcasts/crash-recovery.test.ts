@@ -1,12 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { type PlayLog, playLogSink } from '../../simulators/speaker-cluster/play-log.js';
+import { platformBuild } from '../support/platform-build.js';
 import { api, type Json } from '../support/platform-harness.js';
 import { PlatformProcess } from '../support/platform-process.js';
 import { freePort } from '../support/server-process.js';
@@ -18,9 +17,6 @@ import { wavTone } from '../support/wav.js';
  * The simulated clusters run in this (another) process on the real clock and outlive every kill;
  * what they played is read from their own logs, and the broadcast record must match it.
  */
-const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..', '..');
-const BUILD = join(ROOT, '.test-build', `crash-recovery-${process.pid}`);
 const ADMIN_PASSWORD = 'admin-password-for-crash-tests';
 const CLUSTERS = Array.from({ length: 18 }, (_, i) => `hd-c${String(i + 1).padStart(2, '0')}`);
 
@@ -44,7 +40,7 @@ describe('an emergency bulletin through platform crashes (SIGKILL)', () => {
   };
 
   beforeAll(async () => {
-    await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', BUILD], { cwd: ROOT });
+    const BUILD = await platformBuild();
     const ports = { http: await freePort(), mqtt: await freePort() };
     platform = new PlatformProcess({
       main: join(BUILD, 'bin', 'main.js'),
@@ -83,7 +79,6 @@ describe('an emergency bulletin through platform crashes (SIGKILL)', () => {
     await fleet?.stop();
     await platform?.kill();
     rmSync(dataDir, { recursive: true, force: true });
-    rmSync(BUILD, { recursive: true, force: true });
   });
 
   const deliveriesOf = async (broadcastId: string) => {

@@ -1,13 +1,11 @@
-import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.js';
-import { buildConsole } from '../support/console-build.js';
+import { chromiumSkipReason } from '../support/chromium.js';
+import { type ConsoleSession, startConsoleSession } from '../support/console-session.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import type { Json, TestPlatform } from '../support/platform-harness.js';
 import { startFleet } from '../support/simulated-fleet.js';
 import { ForeignWords } from './foreign-words.js';
 
@@ -35,42 +33,21 @@ async function advance(clock: ManualClock, ms: number): Promise<void> {
   }
 }
 
-interface Signed {
-  page: Page;
-  errors: string[];
-  close(): Promise<void>;
-}
-
 describe.skipIf(skip !== null)(`alarms in the console${skip ? ` — skipped: ${skip}` : ''}`, () => {
-  let webRoot = '';
+  let session: ConsoleSession;
   let t: TestPlatform;
   let fleet: SimulatedFleet;
-  let browser: Browser;
   const clock = new ManualClock(Date.now());
   const words = () => new ForeignWords(ROOT, new Set(['technician-all']));
 
-  const signIn = async (role: 'technician' | 'viewer' | 'police'): Promise<Signed> => {
-    await t.headersFor(role);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    // The bell says so when Web Audio refused to play.
-    page.on('console', (message) => {
-      if (message.type() === 'warning' && /alarm/.test(message.text())) errors.push(message.text());
+  const signIn = (role: 'technician' | 'viewer' | 'police') =>
+    session.signInAs(role, {
+      // The bell says so when Web Audio refused to play.
+      prepare: (page, errors) =>
+        page.on('console', (message) => {
+          if (message.type() === 'warning' && /alarm/.test(message.text())) errors.push(message.text());
+        }),
     });
-    await page.goto(`${t.httpUrl}/`);
-    await page.getByTestId('login-username').fill(`${role}-all`);
-    await page.getByTestId('login-password').fill(`${role}-all-password`);
-    // Signed in, a refused request is a page asking for what the account may not read.
-    page.on('response', (response) => {
-      if (new URL(response.url()).pathname.startsWith('/api/') && response.status() >= 400)
-        errors.push(`${response.request().method()} ${response.url()}: ${response.status()}`);
-    });
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('nav-password').waitFor();
-    return { page, errors, close: () => context.close() };
-  };
 
   const cut = async (ids: string[]) => {
     for (const id of ids) await fleet.injectFault(id, { kind: 'power-cut' });
@@ -80,22 +57,18 @@ describe.skipIf(skip !== null)(`alarms in the console${skip ? ` — skipped: ${s
   };
 
   beforeAll(async () => {
-    webRoot = await buildConsole('sc-alarms-console-');
-    t = await startTestPlatform({
-      webRoot,
+    session = await startConsoleSession('sc-alarms-console-', {
       clock,
       config: { SEED_PRESET: 'huong-dao', HEARTBEAT_MISSED_LIMIT: 3 },
     });
+    t = session.t;
     // Thôn 1's two clusters, Thôn 2's and Thôn 3's (the others stay unconnected: never seen, no alarm).
     fleet = await startFleet(t, [...OUTAGE, 'hd-c03', HELD], { clock, heartbeatIntervalS: 30 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
     await fleet?.stop();
-    await t?.close();
-    rmSync(webRoot, { recursive: true, force: true });
+    await session?.close();
   });
 
   it('shows an outage live, rings for new critical alarms only, and takes notes and maintenance', async () => {

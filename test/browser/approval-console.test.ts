@@ -1,11 +1,9 @@
-import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.js';
-import { buildConsole } from '../support/console-build.js';
-import { startTestPlatform, TEST_ADMIN_PASSWORD, type TestPlatform } from '../support/platform-harness.js';
+import { chromiumSkipReason } from '../support/chromium.js';
+import { type ConsoleSession, startConsoleSession } from '../support/console-session.js';
+import type { TestPlatform } from '../support/platform-harness.js';
 import { wavTone } from '../support/wav.js';
 import { ForeignWords } from './foreign-words.js';
 
@@ -37,39 +35,13 @@ function hanoiWeekday(at: Date): string {
   return new Intl.DateTimeFormat('en-US', { timeZone: 'Asia/Ho_Chi_Minh', weekday: 'short' }).format(at);
 }
 
-interface Signed {
-  page: Page;
-  errors: string[];
-  close(): Promise<void>;
-}
-
 describe.skipIf(skip !== null)(`content approval in the console${skip ? ` — skipped: ${skip}` : ''}`, () => {
-  let webRoot = '';
+  let session: ConsoleSession;
   let t: TestPlatform;
-  let browser: Browser;
   // Tomorrow: hours away, so nothing airs while the test runs.
   const tomorrow = hanoiDate(new Date(Date.now() + DAY_MS));
 
-  const signIn = async (role: 'admin' | 'operator' | 'approver'): Promise<Signed> => {
-    await t.headersFor(role);
-    const username = role === 'admin' ? 'admin' : `${role}-all`;
-    const password = role === 'admin' ? TEST_ADMIN_PASSWORD : `${role}-all-password`;
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(`${t.httpUrl}/`);
-    await page.getByTestId('login-username').fill(username);
-    await page.getByTestId('login-password').fill(password);
-    // Signed in, a page asking for what the role may not read is a page built for another role.
-    page.on('response', (response) => {
-      if (new URL(response.url()).pathname.startsWith('/api/') && response.status() >= 400)
-        errors.push(`${response.request().method()} ${response.url()}: ${response.status()}`);
-    });
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('nav-password').waitFor();
-    return { page, errors, close: () => context.close() };
-  };
+  const signIn = (role: 'admin' | 'operator' | 'approver') => session.signInAs(role);
 
   const scheduleNamed = async (name: string) => {
     const listed = await t.api('/api/v1/schedules?limit=500', { as: 'operator' });
@@ -79,9 +51,8 @@ describe.skipIf(skip !== null)(`content approval in the console${skip ? ` — sk
   };
 
   beforeAll(async () => {
-    webRoot = await buildConsole('sc-approval-console-');
-    t = await startTestPlatform({ webRoot, config: { SEED_PRESET: 'huong-dao' } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    session = await startConsoleSession('sc-approval-console-', { config: { SEED_PRESET: 'huong-dao' } });
+    t = session.t;
     // The commune's announcements wait for its approver from now on.
     const patched = await t.api('/api/v1/communes/huong-dao', {
       method: 'PATCH',
@@ -91,11 +62,7 @@ describe.skipIf(skip !== null)(`content approval in the console${skip ? ` — sk
     expect(patched.body.approvalRequired).toBe(true);
   }, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-    rmSync(webRoot, { recursive: true, force: true });
-  });
+  afterAll(() => session?.close());
 
   it('takes a bulletin read aloud from draft to approved: previewed, submitted, returned with a comment, approved', async () => {
     const name = 'Thông báo họp dân';

@@ -1,13 +1,11 @@
-import { rmSync } from 'node:fs';
-import { pino } from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../devices/index.js';
-import { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
+import type { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
 import { VIDEO_HEIGHT, VIDEO_WIDTH } from '../../simulators/onvif-camera/video-frames.js';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.js';
-import { buildConsole } from '../support/console-build.js';
-import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { chromiumSkipReason } from '../support/chromium.js';
+import { type ConsoleSession, startConsoleSession } from '../support/console-session.js';
+import type { TestPlatform } from '../support/platform-harness.js';
+import { registerCamera, startSimulatedCamera } from '../support/simulated-cameras.js';
 
 /*
  * The police live view in the console's production build, in Chromium: a click on the camera
@@ -33,56 +31,31 @@ const TWO_PICTURES = `(() => {
 })()`;
 
 describe.skipIf(skip !== null)(`camera live view in Chromium${skip ? ` — skipped: ${skip}` : ''}`, () => {
-  let webRoot = '';
+  let session: ConsoleSession;
   let t: TestPlatform;
   let camera: SimulatedCamera;
-  let browser: Browser;
 
-  const signIn = async (role: 'police' | 'technician'): Promise<{ page: Page; close(): Promise<void> }> => {
-    await t.headersFor(role);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
-    const page = await context.newPage();
-    await page.goto(`${t.httpUrl}/`);
-    await page.getByTestId('login-username').fill(`${role}-all`);
-    await page.getByTestId('login-password').fill(`${role}-all-password`);
-    await page.getByTestId('login-submit').click();
+  const signIn = async (role: 'police' | 'technician') => {
+    const { page, close } = await session.signInAs(role, { apiErrors: false });
     await page.getByTestId('nav-cameras').click();
     await page.getByTestId(`camera-${CAMERA_ID}`).waitFor();
-    return { page, close: () => context.close() };
+    return { page, close };
   };
 
   beforeAll(async () => {
-    webRoot = await buildConsole('sc-camera-live-console-');
-    t = await startTestPlatform({
-      webRoot,
+    session = await startConsoleSession('sc-camera-live-console-', {
       config: { SEED_PRESET: 'huong-dao', CAMERA_POLL_INTERVAL_S: 3600 },
     });
-    camera = new SimulatedCamera({
-      name: 'Ngã tư Hướng Đạo',
-      username: 'admin',
-      password: 'camera-live-pw',
-      discoveryPort: null,
-      clock: systemClock,
-      logger: pino({ level: 'silent' }),
-    });
-    await camera.start();
-    t.platform.cameras.create({
-      id: CAMERA_ID,
-      communeId: 'huong-dao',
-      name: 'Ngã tư Hướng Đạo',
-      xaddr: camera.addresses().deviceXAddr,
-      username: 'admin',
-      password: 'camera-live-pw',
-    });
+    t = session.t;
+    const account = { name: 'Ngã tư Hướng Đạo', username: 'admin', password: 'camera-live-pw' };
+    camera = await startSimulatedCamera({ ...account, clock: systemClock });
+    registerCamera(t, camera, { id: CAMERA_ID, communeId: 'huong-dao', ...account });
     await t.platform.cameraHealth.sweep();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await session?.close();
     await camera?.stop();
-    rmSync(webRoot, { recursive: true, force: true });
   });
 
   it('shows police the live picture, frame after frame, and ends the camera session when closed', async () => {
@@ -101,9 +74,11 @@ describe.skipIf(skip !== null)(`camera live view in Chromium${skip ? ` — skipp
       .getByRole('button', { name: /đóng|close/i })
       .click();
     await vi.waitFor(() => expect(camera.rtspStats().sessionsOpen).toBe(0), { timeout: 10_000 });
-    const ended = t.platform.audit.query(
-      { action: 'camera.view.end', targetId: CAMERA_ID },
-      { limit: 10, offset: 0 },
+    const ended = (
+      await t.platform.audit.query(
+        { action: 'camera.view.end', targetId: CAMERA_ID },
+        { limit: 10, offset: 0 },
+      )
     ).items;
     expect(ended).toHaveLength(1);
     expect(ended[0]).toMatchObject({

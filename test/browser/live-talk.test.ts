@@ -154,11 +154,15 @@ describe.skipIf(skip !== null)(`live talk from the console${skip ? ` — skipped
     expect(Date.now() - closedAt).toBeLessThan(10_000);
     const log = await t.api(`/api/v1/broadcasts/${broadcastId}`, { as: 'operator' });
     expect(log.body.status).toBe('stopped');
-    for (const delivery of log.body.deliveries as { state: string; reason: string }[]) {
-      expect(delivery.reason).toBe(
-        "the operator's connection was lost; the talk ended after the silence limit",
-      );
-    }
+    // A closing tab ends its microphone track first; the page may still get the stop out before its
+    // socket dies (the operator ended it) or not (the silence limit ends it). Either way every
+    // cluster is told the same reason. (test/live/live-talk.test.ts covers the silence limit alone.)
+    const reasons = new Set((log.body.deliveries as { reason: string }[]).map((d) => d.reason));
+    expect(reasons.size).toBe(1);
+    expect([
+      'the operator ended the live talk',
+      "the operator's connection was lost; the talk ended after the silence limit",
+    ]).toContain([...reasons][0]);
   }, 90_000);
 
   it('needs HTTPS for the microphone on a LAN address, and works over the certificate the platform issues', async () => {

@@ -1,12 +1,11 @@
-import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.js';
-import { buildConsole } from '../support/console-build.js';
-import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { chromiumSkipReason } from '../support/chromium.js';
+import { type ConsoleSession, startConsoleSession } from '../support/console-session.js';
+import type { TestPlatform } from '../support/platform-harness.js';
 import { startFleet } from '../support/simulated-fleet.js';
 import { ForeignWords } from './foreign-words.js';
 
@@ -43,25 +42,16 @@ function weeksBetween(a: string, b: string): number {
 describe.skipIf(skip !== null)(
   `operator controls and lunar schedules${skip ? ` — skipped: ${skip}` : ''}`,
   () => {
-    let webRoot = '';
+    let session: ConsoleSession;
     let t: TestPlatform;
     let fleet: SimulatedFleet;
-    let browser: Browser;
     /** Each cluster's village. */
     const villageOf = new Map<string, string>();
 
-    const signInAsOperator = async (): Promise<{ page: Page; errors: string[]; close(): Promise<void> }> => {
-      await t.headersFor('operator');
-      const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
-      const page = await context.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (error) => errors.push(error.message));
-      await page.goto(`${t.httpUrl}/`);
-      await page.getByTestId('login-username').fill('operator-all');
-      await page.getByTestId('login-password').fill('operator-all-password');
-      await page.getByTestId('login-submit').click();
-      await page.getByTestId('nav-dashboard').waitFor();
-      return { page, errors, close: () => context.close() };
+    const signInAsOperator = async () => {
+      const signed = await session.signInAs('operator', { apiErrors: false });
+      await signed.page.getByTestId('nav-dashboard').waitFor();
+      return signed;
     };
 
     /** The English words and raw codes on a Vietnamese page, names of records aside. */
@@ -78,8 +68,8 @@ describe.skipIf(skip !== null)(
     };
 
     beforeAll(async () => {
-      webRoot = await buildConsole('sc-operator-console-');
-      t = await startTestPlatform({ webRoot, config: { SEED_PRESET: 'huong-dao' } });
+      session = await startConsoleSession('sc-operator-console-', { config: { SEED_PRESET: 'huong-dao' } });
+      t = session.t;
       const clusters = t.platform.registry.listClusters(
         { communeId: 'huong-dao' },
         { limit: 100, offset: 0 },
@@ -89,14 +79,11 @@ describe.skipIf(skip !== null)(
         t,
         clusters.map((c) => c.id),
       );
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     }, 120_000);
 
     afterAll(async () => {
-      await browser?.close();
       await fleet?.stop();
-      await t?.close();
-      rmSync(webRoot, { recursive: true, force: true });
+      await session?.close();
     });
 
     it("lowers one village's volume from the dashboard; its clusters ack it, the others keep theirs", async () => {

@@ -1,9 +1,7 @@
-import { rmSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.js';
-import { buildConsole } from '../support/console-build.js';
-import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { chromiumSkipReason } from '../support/chromium.js';
+import { type ConsoleSession, startConsoleSession } from '../support/console-session.js';
+import type { TestPlatform } from '../support/platform-harness.js';
 
 /*
  * Text read aloud from the console: the production build in Chromium, the platform's own
@@ -13,38 +11,27 @@ const skip = chromiumSkipReason();
 const BULLETIN = 'UBND xã thông báo: 14h30 ngày 2/12 họp dân.';
 
 describe.skipIf(skip !== null)(`text read aloud in the console${skip ? ` — skipped: ${skip}` : ''}`, () => {
-  let webRoot = '';
+  let session: ConsoleSession;
   let t: TestPlatform;
-  let browser: Browser;
 
   beforeAll(async () => {
-    webRoot = await buildConsole('sc-tts-console-');
-    t = await startTestPlatform({ webRoot, config: { SEED_PRESET: 'huong-dao' } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    session = await startConsoleSession('sc-tts-console-', { config: { SEED_PRESET: 'huong-dao' } });
+    t = session.t;
   }, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-    rmSync(webRoot, { recursive: true, force: true });
-  });
+  afterAll(() => session?.close());
 
   it('previews a typed bulletin, then keeps it in the library and chooses it for the announcement', async () => {
-    await t.headersFor('operator');
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    // Which object URLs the page lets go (fetching a blob: URL to find out is not allowed by the CSP).
-    await page.addInitScript(`{
-      const revoke = URL.revokeObjectURL.bind(URL);
-      window.revokedUrls = [];
-      URL.revokeObjectURL = (url) => { window.revokedUrls.push(url); revoke(url); };
-    }`);
-    await page.goto(`${t.httpUrl}/`);
-    await page.getByTestId('login-username').fill('operator-all');
-    await page.getByTestId('login-password').fill('operator-all-password');
-    await page.getByTestId('login-submit').click();
+    const { page, errors, close } = await session.signInAs('operator', {
+      apiErrors: false,
+      // Which object URLs the page lets go (fetching a blob: URL to find out is not allowed by the CSP).
+      prepare: (opened) =>
+        opened.addInitScript(`{
+          const revoke = URL.revokeObjectURL.bind(URL);
+          window.revokedUrls = [];
+          URL.revokeObjectURL = (url) => { window.revokedUrls.push(url); revoke(url); };
+        }`),
+    });
     await page.getByTestId('nav-announcements').click();
     await page.getByTestId('schedule-new').click();
 
@@ -92,6 +79,6 @@ describe.skipIf(skip !== null)(`text read aloud in the console${skip ? ` — ski
     expect(await audio.count()).toBe(0);
     expect(await page.evaluate<string[]>('window.revokedUrls')).toEqual([previewUrl]);
     expect(errors).toEqual([]);
-    await context.close();
+    await close();
   }, 90_000);
 });

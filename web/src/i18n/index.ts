@@ -1,6 +1,5 @@
 import i18next from 'i18next';
 import { initReactI18next } from 'react-i18next';
-import en from './en.json';
 import vi from './vi.json';
 
 export const LANGUAGES = ['vi', 'en'] as const;
@@ -17,13 +16,27 @@ function storedLanguage(): Language {
   }
 }
 
+/**
+ * Vietnamese ships with the console; English is fetched the first time it is chosen, so a commune
+ * PC on a slow link does not download words it will not show.
+ */
+async function loadLanguage(language: Language): Promise<void> {
+  if (i18next.hasResourceBundle(language, 'translation')) return;
+  if (language === 'en') i18next.addResourceBundle('en', 'translation', (await import('./en.json')).default);
+}
+
 export async function setupI18n(): Promise<void> {
+  const language = storedLanguage();
   await i18next.use(initReactI18next).init({
-    resources: { vi: { translation: vi }, en: { translation: en } },
-    lng: storedLanguage(),
+    resources: { vi: { translation: vi } },
+    lng: 'vi',
     fallbackLng: 'vi',
     interpolation: { escapeValue: false },
   });
+  if (language !== 'vi') {
+    await loadLanguage(language);
+    await i18next.changeLanguage(language);
+  }
   document.documentElement.lang = i18next.language;
 }
 
@@ -33,6 +46,7 @@ export async function switchLanguage(language: Language): Promise<void> {
   } catch {
     // Not persisted then; the switch still applies to this tab.
   }
+  await loadLanguage(language);
   await i18next.changeLanguage(language);
   document.documentElement.lang = language;
 }
