@@ -30,9 +30,49 @@ export const ConfigSchema = z.object({
   REDIS_URL: optionalUrl.describe(
     'redis:// for the embedded broker to share pub/sub and sessions with other instances (docs/scale-out.md)',
   ),
+  CLUSTER_LEASE_MS: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .max(60_000)
+    .default(5000)
+    .describe(
+      'with REDIS_URL: how long a dead instance keeps its leases and its devices look connected (docs/scale-out.md)',
+    ),
   MQTT_INTERNAL_USERNAME: z.string().min(1).default('_platform'),
   MQTT_INTERNAL_PASSWORD: z.string().min(16).optional(),
+  MQTT_DYNSEC: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe(
+      "with MQTT_URL: keep Mosquitto's dynamic security plugin in step with the registry (docs/scale-out.md)",
+    ),
+  EMQX_HOOK_TOKEN: z
+    .string()
+    .min(32)
+    .optional()
+    .describe(
+      "the bearer token EMQX's HTTP authentication and authorization backends send (docs/scale-out.md)",
+    ),
+  EMQX_HOOK_TOKEN_PREVIOUS: z.string().min(32).optional().describe('the token being rotated out'),
+  EMQX_HOOK_TOKEN_PREVIOUS_UNTIL: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('when EMQX_HOOK_TOKEN_PREVIOUS stops being accepted'),
+  EMQX_HOOK_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(60).max(10_000_000).default(120_000),
   DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/ })
+    .optional()
+    .describe(
+      'postgres://user:pass@host/db: the stores on the query layer keep their state there (docs/scale-out.md)',
+    ),
+  DATABASE_PARTIAL: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe('with DATABASE_URL: start although some stores still keep their state in SQLite'),
   TZ_DEFAULT: z
     .string()
     .refine((tz) => {
@@ -239,7 +279,14 @@ export const ConfigSchema = z.object({
 export type Config = z.infer<typeof ConfigSchema>;
 
 /** Values never repeated in an error message: they hold a password or a token. */
-const SECRET_KEYS = new Set(['SMTP_URL', 'TELEGRAM_BOT_TOKEN', 'ZALO_ACCESS_TOKEN']);
+const SECRET_KEYS = new Set([
+  'EMQX_HOOK_TOKEN',
+  'EMQX_HOOK_TOKEN_PREVIOUS',
+  'DATABASE_URL',
+  'SMTP_URL',
+  'TELEGRAM_BOT_TOKEN',
+  'ZALO_ACCESS_TOKEN',
+]);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -301,6 +348,21 @@ function crossFieldProblems(config: Config): string[] {
       'MEDIA_HTTP_PORT: only with HTTPS (TLS_CERT_FILE or TLS_SELF_SIGNED); HTTP_PORT already serves media',
     );
   if (!config.SMTP_URL !== !config.SMTP_FROM) problems.push('SMTP_FROM: SMTP_URL and SMTP_FROM go together');
+  if (config.MQTT_DYNSEC && !config.MQTT_URL)
+    problems.push(
+      'MQTT_DYNSEC: only with MQTT_URL (an external Mosquitto); the embedded broker checks the registry itself',
+    );
+  if (config.EMQX_HOOK_TOKEN_PREVIOUS && !config.EMQX_HOOK_TOKEN_PREVIOUS_UNTIL)
+    problems.push(
+      'EMQX_HOOK_TOKEN_PREVIOUS_UNTIL: required with EMQX_HOOK_TOKEN_PREVIOUS (when the old token stops working)',
+    );
+  if (
+    config.EMQX_HOOK_TOKEN_PREVIOUS_UNTIL &&
+    Date.parse(config.EMQX_HOOK_TOKEN_PREVIOUS_UNTIL) - Date.now() > 31 * 86_400_000
+  )
+    problems.push('EMQX_HOOK_TOKEN_PREVIOUS_UNTIL: at most 31 days ahead; a rotation should not linger');
+  if (config.EMQX_HOOK_TOKEN_PREVIOUS && !config.EMQX_HOOK_TOKEN)
+    problems.push('EMQX_HOOK_TOKEN_PREVIOUS: only with EMQX_HOOK_TOKEN (the token that replaces it)');
   if (config.REDIS_URL && config.MQTT_URL) {
     problems.push('REDIS_URL: only the embedded broker uses it; with MQTT_URL the external broker clusters');
   }

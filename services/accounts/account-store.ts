@@ -1,35 +1,14 @@
+import type { Selectable } from 'kysely';
 import type { ApiToken, Role, User } from '../../contracts/accounts.js';
 import { NotFoundError } from '../errors.js';
-import { translateConstraint } from '../storage/constraints.js';
+import { translateConstraintAsync } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import type { ApiTokensTable, UsersTable } from '../storage/sql/schema.js';
+import type { StateDatabase, StateTransaction } from '../storage/sql/state-database.js';
 import { isoTimeOrNull } from '../time.js';
 
-interface UserRow {
-  id: string;
-  username: string;
-  display_name: string;
-  password_hash: string;
-  roles: string;
-  commune_ids: string;
-  province_id: string | null;
-  disabled: number;
-  created_at: number;
-  updated_at: number;
-  password_changed_at: number;
-  last_login_at: number | null;
-}
-
-interface TokenRow {
-  id: string;
-  user_id: string;
-  name: string;
-  secret_hash: string;
-  roles: string;
-  created_at: number;
-  expires_at: number | null;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
+type UserRow = Selectable<UsersTable>;
+type TokenRow = Selectable<ApiTokensTable>;
 
 export interface UserWithHash extends User {
   passwordHash: string;
@@ -39,26 +18,51 @@ export interface StoredToken extends ApiToken {
   secretHash: string;
 }
 
-/** Users with the communes they are limited to, as a JSON array. */
-const USER_SELECT = `SELECT u.*, (SELECT json_group_array(commune_id) FROM
-  (SELECT commune_id FROM user_communes WHERE user_id = u.id ORDER BY commune_id)) AS commune_ids FROM users u`;
-
-const communeIdsOf = (row: UserRow): string[] => JSON.parse(row.commune_ids) as string[];
-
 /** Where an account may act; see UserCreateSchema. */
 export interface AccountScope {
   communeIds: string[];
   provinceId: string | null;
 }
 
-function toUser(row: UserRow): UserWithHash {
+/**
+ * Provinces and communes as the registry holds them. The registry is still in SQLite, and with
+ * DATABASE_URL accounts are not, so a scope is checked here before it is written instead of by a
+ * foreign key across engines.
+ */
+export interface PlaceDirectory {
+  /** The communes of a province, as they stand now. */
+  communesOfProvince(provinceId: string): string[];
+  /** The first province or commune of a scope the registry does not know, or null. */
+  missingFrom(scope: AccountScope): NotFoundError | null;
+}
+
+/** The registry's provinces and communes in the SQLite database. */
+export function registryPlaces(db: Db): PlaceDirectory {
+  return {
+    communesOfProvince: (provinceId) =>
+      (
+        db.prepare('SELECT id FROM communes WHERE province_id = ? ORDER BY id').all(provinceId) as {
+          id: string;
+        }[]
+      ).map((r) => r.id),
+    missingFrom(scope) {
+      if (scope.provinceId && !db.prepare('SELECT 1 FROM provinces WHERE id = ?').get(scope.provinceId))
+        return new NotFoundError('province', scope.provinceId);
+      const known = db.prepare('SELECT 1 FROM communes WHERE id = ?');
+      const missing = scope.communeIds.find((id) => !known.get(id));
+      return missing === undefined ? null : new NotFoundError('commune', missing);
+    },
+  };
+}
+
+function toUser(row: UserRow, communeIds: string[]): UserWithHash {
   return {
     id: row.id,
     username: row.username,
     displayName: row.display_name,
     roles: JSON.parse(row.roles) as Role[],
-    communeId: communeIdsOf(row).length === 1 ? (communeIdsOf(row)[0] as string) : null,
-    communeIds: communeIdsOf(row),
+    communeId: communeIds.length === 1 ? (communeIds[0] as string) : null,
+    communeIds,
     provinceId: row.province_id,
     disabled: row.disabled === 1,
     createdAt: isoTimeOrNull(row.created_at) as string,
@@ -90,38 +94,89 @@ export function publicToken({ secretHash: _, ...token }: StoredToken): ApiToken 
   return token;
 }
 
-/** Users, sessions and API tokens in SQLite. Secrets arrive here already hashed. */
+/** Rows changed by an update or delete, as a number on either engine. */
+const changed = (result: { numUpdatedRows?: bigint; numDeletedRows?: bigint }) =>
+  Number(result.numUpdatedRows ?? result.numDeletedRows ?? 0n);
+
+/**
+ * Users, sessions and API tokens, through the query layer (SQLite or PostgreSQL). Secrets arrive
+ * here already hashed.
+ */
 export class AccountStore {
-  constructor(private readonly db: Db) {}
+  private readonly db;
 
-  countUsers(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n;
+  constructor(
+    private readonly state: StateDatabase,
+    private readonly places: PlaceDirectory,
+  ) {
+    this.db = state.db;
   }
 
-  listUsers(page: { limit: number; offset: number }): { items: UserWithHash[]; total: number } {
-    const rows = this.db
-      .prepare(`${USER_SELECT} ORDER BY u.username LIMIT ? OFFSET ?`)
-      .all(page.limit, page.offset) as UserRow[];
-    return { items: rows.map(toUser), total: this.countUsers() };
+  async countUsers(): Promise<number> {
+    const { n } = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(n);
   }
 
-  findUser(id: string): UserWithHash | null {
-    const row = this.db.prepare(`${USER_SELECT} WHERE u.id = ?`).get(id) as UserRow | undefined;
-    return row ? toUser(row) : null;
+  /** Users with the communes each is limited to, in one query for the page. */
+  private async withCommunes(rows: UserRow[]): Promise<UserWithHash[]> {
+    if (rows.length === 0) return [];
+    const links = await this.db
+      .selectFrom('user_communes')
+      .select(['user_id', 'commune_id'])
+      .where(
+        'user_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('commune_id')
+      .execute();
+    const byUser = new Map<string, string[]>();
+    for (const link of links)
+      byUser.set(link.user_id, [...(byUser.get(link.user_id) ?? []), link.commune_id]);
+    return rows.map((row) => toUser(row, byUser.get(row.id) ?? []));
   }
 
-  getUser(id: string): UserWithHash {
-    const user = this.findUser(id);
+  async listUsers(page: {
+    limit: number;
+    offset: number;
+  }): Promise<{ items: UserWithHash[]; total: number }> {
+    // Case-folded like SQLite's NOCASE column, so both engines list "an" before "Binh".
+    const rows = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .orderBy((eb) => eb.fn('lower', ['username']))
+      .orderBy('username')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute();
+    return { items: await this.withCommunes(rows), total: await this.countUsers() };
+  }
+
+  async findUser(id: string): Promise<UserWithHash | null> {
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? ((await this.withCommunes([row]))[0] ?? null) : null;
+  }
+
+  async getUser(id: string): Promise<UserWithHash> {
+    const user = await this.findUser(id);
     if (!user) throw new NotFoundError('user', id);
     return user;
   }
 
-  findByUsername(username: string): UserWithHash | null {
-    const row = this.db.prepare(`${USER_SELECT} WHERE u.username = ?`).get(username) as UserRow | undefined;
-    return row ? toUser(row) : null;
+  /** Usernames match whatever their case (ASCII, which is all UsernameSchema allows). */
+  async findByUsername(username: string): Promise<UserWithHash | null> {
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where((eb) => eb(eb.fn('lower', ['username']), '=', username.toLowerCase()))
+      .executeTakeFirst();
+    return row ? ((await this.withCommunes([row]))[0] ?? null) : null;
   }
 
-  insertUser(user: {
+  async insertUser(user: {
     id: string;
     username: string;
     displayName: string;
@@ -129,32 +184,34 @@ export class AccountStore {
     roles: Role[];
     scope: AccountScope;
     now: number;
-  }): UserWithHash {
-    translateConstraint(
+  }): Promise<UserWithHash> {
+    this.checkScope(user.scope);
+    await translateConstraintAsync(
       {
         duplicate: `username "${user.username}" is taken`,
-        reference: () => this.missingScope(user.scope),
+        reference: () => this.places.missingFrom(user.scope) ?? new NotFoundError('commune', ''),
       },
       () =>
-        this.db.transaction(() => {
-          this.db
-            .prepare(
-              `INSERT INTO users (id, username, display_name, password_hash, roles, province_id, created_at,
-                 updated_at, password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            )
-            .run(
-              user.id,
-              user.username,
-              user.displayName,
-              user.passwordHash,
-              JSON.stringify(user.roles),
-              user.scope.provinceId,
-              user.now,
-              user.now,
-              user.now,
-            );
-          this.writeCommunes(user.id, user.scope.communeIds);
-        })(),
+        this.state.transaction(async (trx) => {
+          await trx
+            .insertInto('users')
+            .values({
+              id: user.id,
+              username: user.username,
+              display_name: user.displayName,
+              password_hash: user.passwordHash,
+              roles: JSON.stringify(user.roles),
+              commune_id: null,
+              province_id: user.scope.provinceId,
+              disabled: 0,
+              created_at: user.now,
+              updated_at: user.now,
+              password_changed_at: user.now,
+              last_login_at: null,
+            })
+            .execute();
+          await writeCommunes(trx, user.id, user.scope.communeIds);
+        }),
     );
     return this.getUser(user.id);
   }
@@ -164,96 +221,87 @@ export class AccountStore {
    * every commune.
    */
   communesInScope(user: Pick<User, 'communeIds' | 'provinceId'>): string[] | null {
-    if (user.provinceId) {
-      return (
-        this.db.prepare('SELECT id FROM communes WHERE province_id = ? ORDER BY id').all(user.provinceId) as {
-          id: string;
-        }[]
-      ).map((r) => r.id);
-    }
+    if (user.provinceId) return this.places.communesOfProvince(user.provinceId);
     return user.communeIds.length > 0 ? user.communeIds : null;
   }
 
-  private writeCommunes(userId: string, communeIds: readonly string[]): void {
-    this.db.prepare('DELETE FROM user_communes WHERE user_id = ?').run(userId);
-    const add = this.db.prepare('INSERT INTO user_communes (user_id, commune_id) VALUES (?, ?)');
-    for (const communeId of new Set(communeIds)) add.run(userId, communeId);
-    // The single-commune column older versions read.
-    this.db
-      .prepare('UPDATE users SET commune_id = ? WHERE id = ?')
-      .run(communeIds.length === 1 ? communeIds[0] : null, userId);
+  /** Refuses a scope naming a province or commune the registry does not know. */
+  private checkScope(scope: AccountScope): void {
+    const missing = this.places.missingFrom(scope);
+    if (missing) throw missing;
   }
 
-  /** The commune or province of a scope that does not exist, for a refused write. */
-  private missingScope(scope: AccountScope): NotFoundError {
-    if (scope.provinceId && !this.db.prepare('SELECT 1 FROM provinces WHERE id = ?').get(scope.provinceId))
-      return new NotFoundError('province', scope.provinceId);
-    const known = new Set(
-      (this.db.prepare('SELECT id FROM communes').all() as { id: string }[]).map((r) => r.id),
-    );
-    const missing = scope.communeIds.find((id) => !known.has(id)) ?? '';
-    return new NotFoundError('commune', missing);
-  }
-
-  updateUser(
+  async updateUser(
     id: string,
     fields: { displayName: string; roles: Role[]; scope: AccountScope; disabled: boolean },
     now: number,
-  ): UserWithHash {
-    translateConstraint({ reference: () => this.missingScope(fields.scope) }, () =>
-      this.db.transaction(() => {
-        this.db
-          .prepare(
-            'UPDATE users SET display_name = ?, roles = ?, province_id = ?, disabled = ?, updated_at = ? WHERE id = ?',
-          )
-          .run(
-            fields.displayName,
-            JSON.stringify(fields.roles),
-            fields.scope.provinceId,
-            fields.disabled ? 1 : 0,
-            now,
-            id,
-          );
-        this.writeCommunes(id, fields.scope.communeIds);
-      })(),
+  ): Promise<UserWithHash> {
+    this.checkScope(fields.scope);
+    await translateConstraintAsync(
+      { reference: () => this.places.missingFrom(fields.scope) ?? new NotFoundError('commune', '') },
+      () =>
+        this.state.transaction(async (trx) => {
+          await trx
+            .updateTable('users')
+            .set({
+              display_name: fields.displayName,
+              roles: JSON.stringify(fields.roles),
+              province_id: fields.scope.provinceId,
+              disabled: fields.disabled ? 1 : 0,
+              updated_at: now,
+            })
+            .where('id', '=', id)
+            .execute();
+          await writeCommunes(trx, id, fields.scope.communeIds);
+        }),
     );
     return this.getUser(id);
   }
 
-  setPassword(id: string, passwordHash: string, now: number): void {
-    this.db
-      .prepare('UPDATE users SET password_hash = ?, password_changed_at = ?, updated_at = ? WHERE id = ?')
-      .run(passwordHash, now, now, id);
+  async setPassword(id: string, passwordHash: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set({ password_hash: passwordHash, password_changed_at: now, updated_at: now })
+      .where('id', '=', id)
+      .execute();
   }
 
-  recordLogin(id: string, now: number): void {
-    this.db.prepare('UPDATE users SET last_login_at = ? WHERE id = ?').run(now, id);
+  async recordLogin(id: string, now: number): Promise<void> {
+    await this.db.updateTable('users').set({ last_login_at: now }).where('id', '=', id).execute();
   }
 
   // Sessions
 
-  insertSession(s: {
+  async insertSession(s: {
     idHash: string;
     userId: string;
     now: number;
     expiresAt: number;
     address: string | null;
     userAgent: string | null;
-  }): void {
-    this.db
-      .prepare(
-        `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, address, user_agent)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(s.idHash, s.userId, s.now, s.now, s.expiresAt, s.address, s.userAgent?.slice(0, 200) ?? null);
+  }): Promise<void> {
+    await this.db
+      .insertInto('sessions')
+      .values({
+        id_hash: s.idHash,
+        user_id: s.userId,
+        created_at: s.now,
+        last_seen_at: s.now,
+        expires_at: s.expiresAt,
+        address: s.address,
+        user_agent: s.userAgent?.slice(0, 200) ?? null,
+      })
+      .execute();
   }
 
-  findSession(
+  async findSession(
     idHash: string,
-  ): { userId: string; createdAt: number; lastSeenAt: number; expiresAt: number } | null {
-    const row = this.db.prepare('SELECT * FROM sessions WHERE id_hash = ?').get(idHash) as
-      | { user_id: string; created_at: number; last_seen_at: number; expires_at: number }
-      | undefined;
+  ): Promise<{ userId: string; createdAt: number; lastSeenAt: number; expiresAt: number } | null> {
+    const row = await this.db
+      .selectFrom('sessions')
+      .select(['user_id', 'created_at', 'last_seen_at', 'expires_at'])
+      .where('id_hash', '=', idHash)
+      .executeTakeFirst();
     return row
       ? {
           userId: row.user_id,
@@ -264,29 +312,31 @@ export class AccountStore {
       : null;
   }
 
-  touchSession(idHash: string, now: number): void {
-    this.db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?').run(now, idHash);
+  async touchSession(idHash: string, now: number): Promise<void> {
+    await this.db.updateTable('sessions').set({ last_seen_at: now }).where('id_hash', '=', idHash).execute();
   }
 
-  deleteSession(idHash: string): void {
-    this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash);
+  async deleteSession(idHash: string): Promise<void> {
+    await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
   }
 
-  deleteSessionsOf(userId: string, exceptIdHash: string | null = null): number {
-    return this.db
-      .prepare('DELETE FROM sessions WHERE user_id = ? AND id_hash IS NOT ?')
-      .run(userId, exceptIdHash).changes;
+  async deleteSessionsOf(userId: string, exceptIdHash: string | null = null): Promise<number> {
+    let query = this.db.deleteFrom('sessions').where('user_id', '=', userId);
+    if (exceptIdHash !== null) query = query.where('id_hash', '!=', exceptIdHash);
+    return changed(await query.executeTakeFirst());
   }
 
-  deleteExpiredSessions(now: number, idleMs: number): number {
-    return this.db
-      .prepare('DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?')
-      .run(now, now - idleMs).changes;
+  async deleteExpiredSessions(now: number, idleMs: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('sessions')
+      .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_seen_at', '<=', now - idleMs)]))
+      .executeTakeFirst();
+    return changed(result);
   }
 
   // API tokens
 
-  insertToken(t: {
+  async insertToken(t: {
     id: string;
     userId: string;
     name: string;
@@ -294,53 +344,93 @@ export class AccountStore {
     roles: Role[];
     now: number;
     expiresAt: number | null;
-  }): StoredToken {
-    this.db
-      .prepare(
-        `INSERT INTO api_tokens (id, user_id, name, secret_hash, roles, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(t.id, t.userId, t.name, t.secretHash, JSON.stringify(t.roles), t.now, t.expiresAt);
+  }): Promise<StoredToken> {
+    await this.db
+      .insertInto('api_tokens')
+      .values({
+        id: t.id,
+        user_id: t.userId,
+        name: t.name,
+        secret_hash: t.secretHash,
+        roles: JSON.stringify(t.roles),
+        created_at: t.now,
+        expires_at: t.expiresAt,
+        last_used_at: null,
+        revoked_at: null,
+      })
+      .execute();
     return this.getToken(t.id);
   }
 
-  findToken(id: string): StoredToken | null {
-    const row = this.db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as TokenRow | undefined;
+  async findToken(id: string): Promise<StoredToken | null> {
+    const row = await this.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toToken(row) : null;
   }
 
-  getToken(id: string): StoredToken {
-    const token = this.findToken(id);
+  async getToken(id: string): Promise<StoredToken> {
+    const token = await this.findToken(id);
     if (!token) throw new NotFoundError('token', id);
     return token;
   }
 
-  listTokens(
+  async listTokens(
     userId: string | null,
     page: { limit: number; offset: number },
-  ): { items: StoredToken[]; total: number } {
-    const where = userId === null ? '' : 'WHERE user_id = @userId';
-    const params = { userId, ...page };
-    const rows = this.db
-      .prepare(`SELECT * FROM api_tokens ${where} ORDER BY created_at DESC, id LIMIT @limit OFFSET @offset`)
-      .all(params) as TokenRow[];
-    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM api_tokens ${where}`).get(params) as {
-      n: number;
-    };
-    return { items: rows.map(toToken), total: n };
+  ): Promise<{ items: StoredToken[]; total: number }> {
+    let rows = this.db.selectFrom('api_tokens');
+    if (userId !== null) rows = rows.where('user_id', '=', userId);
+    const items = await rows
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute();
+    const { n } = await rows.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return { items: items.map(toToken), total: Number(n) };
   }
 
-  touchToken(id: string, now: number): void {
-    this.db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(now, id);
+  async touchToken(id: string, now: number): Promise<void> {
+    await this.db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', id).execute();
   }
 
-  revokeTokensOf(userId: string, now: number): number {
-    return this.db
-      .prepare('UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL')
-      .run(now, userId).changes;
+  async revokeTokensOf(userId: string, now: number): Promise<number> {
+    const result = await this.db
+      .updateTable('api_tokens')
+      .set({ revoked_at: now })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return changed(result);
   }
 
-  revokeToken(id: string, now: number): void {
-    this.db.prepare('UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(now, id);
+  async revokeToken(id: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('api_tokens')
+      .set({ revoked_at: now })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .execute();
   }
+}
+
+async function writeCommunes(
+  trx: StateTransaction,
+  userId: string,
+  communeIds: readonly string[],
+): Promise<void> {
+  await trx.deleteFrom('user_communes').where('user_id', '=', userId).execute();
+  const unique = [...new Set(communeIds)];
+  if (unique.length > 0) {
+    await trx
+      .insertInto('user_communes')
+      .values(unique.map((communeId) => ({ user_id: userId, commune_id: communeId })))
+      .execute();
+  }
+  // The single-commune column older versions read.
+  await trx
+    .updateTable('users')
+    .set({ commune_id: unique.length === 1 ? (unique[0] as string) : null })
+    .where('id', '=', userId)
+    .execute();
 }

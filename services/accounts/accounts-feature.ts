@@ -1,7 +1,7 @@
 import type { TimerHandle } from '../../devices/index.js';
 import { routePlugin } from '../api/route-plugin.js';
 import type { Feature } from '../platform/feature.js';
-import { AccountStore } from './account-store.js';
+import { AccountStore, registryPlaces } from './account-store.js';
 import { authRoutes } from './auth-routes.js';
 import { AuthService } from './auth-service.js';
 import { userRoutes } from './user-routes.js';
@@ -27,7 +27,7 @@ export function accountsFeature(): Feature<'accounts'> {
       const { config, clock, logger, options } = ctx;
       const audit = ctx.get('audit');
       const auth = new AuthService({
-        store: new AccountStore(ctx.get('storage').db),
+        store: new AccountStore(ctx.get('storage').state, registryPlaces(ctx.get('storage').db)),
         clock,
         logger,
         sessionMaxMs: config.SESSION_MAX_H * 3_600_000,
@@ -50,7 +50,11 @@ export function accountsFeature(): Feature<'accounts'> {
           );
         }
       }
-      pruneTimer = clock.setInterval(() => auth.pruneSessions(), 3_600_000);
+      const prune = () =>
+        auth.pruneSessions().catch((error: unknown) => {
+          logger.warn({ err: error }, 'could not remove expired sessions; trying again in an hour');
+        });
+      pruneTimer = clock.setInterval(() => void prune(), 3_600_000);
       clear = () => {
         if (pruneTimer) clock.clearInterval(pruneTimer);
         pruneTimer = null;

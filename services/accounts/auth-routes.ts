@@ -76,7 +76,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: AuthRouteDeps }> = async 
       schema: { tags, summary: 'Sign out of this session', response: { 204: z.null(), 401: ErrorSchema } },
     },
     async (request, reply) => {
-      if (request.principal) auth.logout(request.principal);
+      if (request.principal) await auth.logout(request.principal);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.status(204).send(null);
     },
@@ -91,9 +91,9 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: AuthRouteDeps }> = async 
     async (request) => {
       const principal = request.principal;
       if (!principal) throw new AuthenticationError();
-      const session = principal.sessionId ? auth.authenticateSession(principal.sessionId) : null;
+      const session = principal.sessionId ? await auth.authenticateSession(principal.sessionId) : null;
       return {
-        user: auth.getUser(principal.userId),
+        user: await auth.getUser(principal.userId),
         via: principal.via,
         roles: principal.roles,
         sessionExpiresAt: session ? new Date(session.expiresAt).toISOString() : null,
@@ -139,7 +139,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: AuthRouteDeps }> = async 
     },
     async (request, reply) => {
       if (!request.principal) throw new AuthenticationError();
-      const { token, record } = auth.createToken(request.principal, request.body);
+      const { token, record } = await auth.createToken(request.principal, request.body);
       request.auditNote = {
         target: { type: 'token', id: record.id },
         after: { name: record.name, roles: record.roles },
@@ -163,7 +163,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: AuthRouteDeps }> = async 
     async (request) => {
       if (!request.principal) throw new AuthenticationError();
       const { userId, ...page } = request.query;
-      return { ...auth.listTokens(request.principal, userId, page), ...page };
+      return { ...(await auth.listTokens(request.principal, userId, page)), ...page };
     },
   );
 

@@ -85,7 +85,7 @@ export class AuthService {
   async ensureAdmin(
     configured: string | undefined,
   ): Promise<{ user: User; generatedPassword: string | null } | null> {
-    if (this.options.store.countUsers() > 0) return null;
+    if ((await this.options.store.countUsers()) > 0) return null;
     const password = configured ?? generatePassword();
     const user = await this.createUser({
       username: 'admin',
@@ -111,7 +111,7 @@ export class AuthService {
     // parallel would otherwise all pass the lock check while the first ones were still hashing.
     const failures = this.lockout.recordFailure(key, clock.now());
 
-    const user = store.findByUsername(username);
+    const user = await store.findByUsername(username);
     // Unknown names cost the same scrypt work as known ones, so timing does not reveal accounts.
     const ok = await verifyPassword(password, user?.passwordHash ?? (await this.dummy()));
     if (!user || !ok || user.disabled) {
@@ -122,9 +122,9 @@ export class AuthService {
     const now = clock.now();
     const sessionId = randomBytes(32).toString('base64url');
     const expiresAt = now + this.options.sessionMaxMs;
-    store.insertSession({ idHash: sha256(sessionId), userId: user.id, now, expiresAt, ...meta });
-    store.recordLogin(user.id, now);
-    return { sessionId, user: publicUser(store.getUser(user.id)), expiresAt };
+    await store.insertSession({ idHash: sha256(sessionId), userId: user.id, now, expiresAt, ...meta });
+    await store.recordLogin(user.id, now);
+    return { sessionId, user: publicUser(await store.getUser(user.id)), expiresAt };
   }
 
   /**
@@ -132,9 +132,9 @@ export class AuthService {
    * must not lock an operator out of sending an emergency: the note is skipped and logged once a
    * minute, and the session ends on its idle deadline a little early at worst.
    */
-  private touch(write: () => void): void {
+  private async touch(write: () => Promise<void>): Promise<void> {
     try {
-      write();
+      await write();
     } catch (error) {
       const now = this.options.clock.now();
       if (now - this.touchFailedLoggedAt >= 60_000) {
@@ -145,8 +145,8 @@ export class AuthService {
   }
   private touchFailedLoggedAt = Number.NEGATIVE_INFINITY;
 
-  logout(principal: Principal): void {
-    if (principal.sessionId) this.options.store.deleteSession(sha256(principal.sessionId));
+  async logout(principal: Principal): Promise<void> {
+    if (principal.sessionId) await this.options.store.deleteSession(sha256(principal.sessionId));
     this.changed(principal.userId, 'signed-out', true);
   }
 
@@ -155,41 +155,41 @@ export class AuthService {
     this.options.onChange?.({ userId, change, credentialsEnded });
   }
 
-  authenticateSession(sessionId: string): { principal: Principal; expiresAt: number } | null {
+  async authenticateSession(sessionId: string): Promise<{ principal: Principal; expiresAt: number } | null> {
     const { store, clock } = this.options;
     const idHash = sha256(sessionId);
-    const session = store.findSession(idHash);
+    const session = await store.findSession(idHash);
     if (!session) return null;
     const now = clock.now();
     if (now >= session.expiresAt || now - session.lastSeenAt >= this.options.sessionIdleMs) {
-      store.deleteSession(idHash);
+      await store.deleteSession(idHash);
       return null;
     }
-    const user = store.findUser(session.userId);
+    const user = await store.findUser(session.userId);
     if (!user || user.disabled) return null;
-    if (now - session.lastSeenAt >= TOUCH_EVERY_MS) this.touch(() => store.touchSession(idHash, now));
+    if (now - session.lastSeenAt >= TOUCH_EVERY_MS) await this.touch(() => store.touchSession(idHash, now));
     return {
       principal: { via: 'session', sessionId, ...this.identity(user, user.roles) },
       expiresAt: Math.min(session.expiresAt, Math.max(now, session.lastSeenAt) + this.options.sessionIdleMs),
     };
   }
 
-  authenticateToken(bearer: string): Principal | null {
+  async authenticateToken(bearer: string): Promise<Principal | null> {
     const match = TOKEN_PATTERN.exec(bearer);
     if (!match) return null;
     const [, id, secret] = match as unknown as [string, string, string];
     const { store, clock } = this.options;
-    const token = store.findToken(id);
+    const token = await store.findToken(id);
     if (!token || token.revokedAt) return null;
     const presented = Buffer.from(sha256(secret));
     const stored = Buffer.from(token.secretHash);
     if (presented.length !== stored.length || !timingSafeEqual(presented, stored)) return null;
     const now = clock.now();
     if (token.expiresAt && now >= Date.parse(token.expiresAt)) return null;
-    const user = store.findUser(token.userId);
+    const user = await store.findUser(token.userId);
     if (!user || user.disabled) return null;
     if (!token.lastUsedAt || now - Date.parse(token.lastUsedAt) >= TOUCH_EVERY_MS)
-      this.touch(() => store.touchToken(id, now));
+      await this.touch(() => store.touchToken(id, now));
     // A token never holds more than its owner holds today.
     const roles = token.roles.filter((role) => user.roles.includes(role));
     return { via: 'token', tokenId: id, ...this.identity(user, roles) };
@@ -197,19 +197,19 @@ export class AuthService {
 
   // Users
 
-  listUsers(page: { limit: number; offset: number }) {
-    const result = this.options.store.listUsers(page);
+  async listUsers(page: { limit: number; offset: number }) {
+    const result = await this.options.store.listUsers(page);
     return { ...result, items: result.items.map(publicUser) };
   }
 
-  getUser(id: string): User {
-    return publicUser(this.options.store.getUser(id));
+  async getUser(id: string): Promise<User> {
+    return publicUser(await this.options.store.getUser(id));
   }
 
   async createUser(input: UserCreate): Promise<User> {
     const passwordHash = await hashPassword(input.password, this.params);
     const user = publicUser(
-      this.options.store.insertUser({
+      await this.options.store.insertUser({
         id: `u-${randomBytes(5).toString('hex')}`,
         username: input.username,
         displayName: input.displayName,
@@ -224,13 +224,13 @@ export class AuthService {
   }
 
   /** Updates a user; disabling or changing roles signs them out everywhere. */
-  updateUser(id: string, patch: UserPatch, actor: Principal): { before: User; after: User } {
+  async updateUser(id: string, patch: UserPatch, actor: Principal): Promise<{ before: User; after: User }> {
     const { store, clock } = this.options;
-    const current = store.getUser(id);
+    const current = await store.getUser(id);
     if (id === actor.userId && (patch.disabled === true || (patch.roles && !patch.roles.includes('admin')))) {
       throw new InvalidRequestError('you cannot disable yourself or remove your own admin role');
     }
-    const after = store.updateUser(
+    const after = await store.updateUser(
       id,
       {
         displayName: patch.displayName ?? current.displayName,
@@ -240,9 +240,9 @@ export class AuthService {
       },
       clock.now(),
     );
-    if (after.disabled || patch.roles) store.deleteSessionsOf(id);
+    if (after.disabled || patch.roles) await store.deleteSessionsOf(id);
     // Re-enabling an account must not bring its old machine credentials back with it.
-    if (after.disabled && !current.disabled) store.revokeTokensOf(id, clock.now());
+    if (after.disabled && !current.disabled) await store.revokeTokensOf(id, clock.now());
     const rescoped =
       patch.communeId !== undefined || patch.communeIds !== undefined || patch.provinceId !== undefined;
     this.changed(id, 'updated', after.disabled || patch.roles !== undefined || rescoped);
@@ -256,11 +256,11 @@ export class AuthService {
    */
   async resetPassword(id: string, password: string): Promise<{ tokensRevoked: number }> {
     const { store, clock } = this.options;
-    store.getUser(id);
-    store.setPassword(id, await hashPassword(password, this.params), clock.now());
-    store.deleteSessionsOf(id);
-    const tokensRevoked = store.revokeTokensOf(id, clock.now());
-    this.lockout.recordSuccess(store.getUser(id).username.toLowerCase());
+    const user = await store.getUser(id);
+    await store.setPassword(id, await hashPassword(password, this.params), clock.now());
+    await store.deleteSessionsOf(id);
+    const tokensRevoked = await store.revokeTokensOf(id, clock.now());
+    this.lockout.recordSuccess(user.username.toLowerCase());
     this.changed(id, 'password', true);
     return { tokensRevoked };
   }
@@ -272,26 +272,26 @@ export class AuthService {
     next: string,
   ): Promise<{ tokensRevoked: number }> {
     const { store, clock } = this.options;
-    const user = store.getUser(principal.userId);
+    const user = await store.getUser(principal.userId);
     if (!(await verifyPassword(current, user.passwordHash)))
       throw new AuthenticationError('current password is wrong');
-    store.setPassword(user.id, await hashPassword(next, this.params), clock.now());
-    store.deleteSessionsOf(user.id, principal.sessionId ? sha256(principal.sessionId) : null);
-    const tokensRevoked = store.revokeTokensOf(user.id, clock.now());
+    await store.setPassword(user.id, await hashPassword(next, this.params), clock.now());
+    await store.deleteSessionsOf(user.id, principal.sessionId ? sha256(principal.sessionId) : null);
+    const tokensRevoked = await store.revokeTokensOf(user.id, clock.now());
     this.changed(user.id, 'password', true);
     return { tokensRevoked };
   }
 
   // API tokens
 
-  createToken(
+  async createToken(
     principal: Principal,
     input: { name: string; roles?: Role[] | undefined; expiresInDays?: number | undefined },
-  ): { token: string; record: ApiToken } {
+  ): Promise<{ token: string; record: ApiToken }> {
     // Only a person signed in mints a token: a token minting tokens would let a stolen or
     // short-lived one outlive its own revocation or expiry through its children.
     if (principal.via !== 'session') throw new ForbiddenError('sign in to create an API token');
-    const owner = this.options.store.getUser(principal.userId);
+    const owner = await this.options.store.getUser(principal.userId);
     const held = principal.roles;
     const roles = input.roles ? [...new Set(input.roles)] : held;
     const missing = roles.filter((role) => !held.includes(role));
@@ -299,7 +299,7 @@ export class AuthService {
     const id = randomBytes(6).toString('hex');
     const secret = randomBytes(32).toString('base64url');
     const now = this.options.clock.now();
-    const record = this.options.store.insertToken({
+    const record = await this.options.store.insertToken({
       id,
       userId: owner.id,
       name: input.name,
@@ -311,27 +311,31 @@ export class AuthService {
     return { token: `sct_${id}_${secret}`, record: publicToken(record) };
   }
 
-  listTokens(principal: Principal, userId: string | undefined, page: { limit: number; offset: number }) {
+  async listTokens(
+    principal: Principal,
+    userId: string | undefined,
+    page: { limit: number; offset: number },
+  ) {
     const isAdmin = principal.roles.includes('admin');
     const owner = isAdmin ? (userId ?? null) : principal.userId;
     if (!isAdmin && userId && userId !== principal.userId)
       throw new ForbiddenError("only an admin sees other users' tokens");
-    const result = this.options.store.listTokens(owner, page);
+    const result = await this.options.store.listTokens(owner, page);
     return { ...result, items: result.items.map(publicToken) };
   }
 
-  revokeToken(principal: Principal, id: string): ApiToken {
-    const token = this.options.store.findToken(id);
+  async revokeToken(principal: Principal, id: string): Promise<ApiToken> {
+    const token = await this.options.store.findToken(id);
     if (!token || (token.userId !== principal.userId && !principal.roles.includes('admin'))) {
       throw new NotFoundError('token', id);
     }
-    this.options.store.revokeToken(id, this.options.clock.now());
+    await this.options.store.revokeToken(id, this.options.clock.now());
     this.changed(token.userId, 'token-revoked', true);
-    return publicToken(this.options.store.getToken(id));
+    return publicToken(await this.options.store.getToken(id));
   }
 
   /** Removes sessions past their expiry; run periodically. */
-  pruneSessions(): number {
+  pruneSessions(): Promise<number> {
     return this.options.store.deleteExpiredSessions(this.options.clock.now(), this.options.sessionIdleMs);
   }
 

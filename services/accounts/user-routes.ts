@@ -35,7 +35,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ deps: UserRouteDeps }> = async 
         response: { 200: pagedSchema(UserSchema) },
       },
     },
-    async (request) => ({ ...auth.listUsers(request.query), ...request.query }),
+    async (request) => ({ ...(await auth.listUsers(request.query)), ...request.query }),
   );
 
   app.post(
@@ -92,7 +92,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ deps: UserRouteDeps }> = async 
     },
     async (request) => {
       if (!request.principal) throw new AuthenticationError();
-      const { before, after } = auth.updateUser(request.params.id, request.body, request.principal);
+      const { before, after } = await auth.updateUser(request.params.id, request.body, request.principal);
       request.auditNote = changes(before, after);
       return after;
     },

@@ -63,6 +63,8 @@ export class AlarmEngine {
 
   start(): void {
     const { events } = this.options;
+    // Also a resume under the lease: what another instance opened or cleared meanwhile counts.
+    this.activeIds.clear();
     for (const alarm of this.options.store.allActive())
       this.activeIds.set(`${alarm.deviceId}|${alarm.kind}`, alarm.id);
     this.unsubscribers.push(
@@ -106,6 +108,8 @@ export class AlarmEngine {
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     for (const p of this.pending.values()) if (p.timer) this.options.clock.clearTimeout(p.timer);
     this.pending.clear();
+    this.drops.clear();
+    this.rejects.clear();
   }
 
   /** A commune's rules changed: read them again. */

@@ -1,4 +1,5 @@
 import { routePlugin } from '../api/route-plugin.js';
+import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
 import { NotFoundError } from '../errors.js';
 import type { Feature } from '../platform/feature.js';
 import { AlarmEngine, type DevicePlace } from './alarm-engine.js';
@@ -17,6 +18,7 @@ declare module '../platform/feature.js' {
  */
 export function alarmsFeature(): Feature<'alarms'> {
   let engine: AlarmEngine | null = null;
+  let run: SingletonRun | null = null;
   return {
     name: 'alarms',
     dependsOn: ['storage', 'registry', 'cameras'],
@@ -55,7 +57,14 @@ export function alarmsFeature(): Feature<'alarms'> {
         devicesOfVillage,
         villageName,
       });
-      engine.start();
+      const running = engine;
+      // One engine across instances, on the camera poller's holder: camera alarms come from the
+      // health changes only that instance sees. A new holder starts from the stored alarms.
+      run = runWhileHeld(
+        ctx.get('cameras').poller,
+        { resume: () => running.start(), pause: () => running.stop() },
+        { logger: ctx.logger },
+      );
       ctx.routes(
         routePlugin('alarm-routes', alarmRoutes, {
           store,
@@ -66,13 +75,16 @@ export function alarmsFeature(): Feature<'alarms'> {
           placeOf,
           devicesOfVillage,
           villageName,
+          cameraName: (id) => cameras.find(id)?.name ?? null,
         }),
       );
       return { store, engine };
     },
-    stop() {
-      engine?.stop();
+    async stop() {
+      const stopping = run;
+      run = null;
       engine = null;
+      await stopping?.stop();
     },
   };
 }

@@ -85,7 +85,7 @@ function registerSecurity(app: FastifyInstance, deps: SecurityOptions): void {
 
   app.addHook('onRequest', async (request) => {
     request.auditNote = {};
-    request.principal = resolvePrincipal(request, deps.auth);
+    request.principal = await resolvePrincipal(request, deps.auth);
     if (STATE_CHANGING.has(request.method) && request.principal?.via === 'session')
       refuseCrossSite(request, deps.corsOrigins ?? []);
     const access = request.routeOptions.config?.access;
@@ -159,16 +159,16 @@ function refuseCrossSite(request: FastifyRequest, corsOrigins: readonly string[]
   }
 }
 
-function resolvePrincipal(request: FastifyRequest, auth: AuthService): Principal | null {
+async function resolvePrincipal(request: FastifyRequest, auth: AuthService): Promise<Principal | null> {
   const header = request.headers.authorization;
   if (header !== undefined) {
     // Credentials in the header are the only ones considered, so a bad token is never rescued by a
     // cookie sent alongside it. The scheme name is case-insensitive [RFC 7235 §2.1].
     const bearer = /^bearer\s+(\S+)\s*$/i.exec(header);
-    return bearer?.[1] ? auth.authenticateToken(bearer[1]) : null;
+    return bearer?.[1] ? await auth.authenticateToken(bearer[1]) : null;
   }
   const sessionId = request.cookies?.[SESSION_COOKIE];
-  return sessionId ? (auth.authenticateSession(sessionId)?.principal ?? null) : null;
+  return sessionId ? ((await auth.authenticateSession(sessionId))?.principal ?? null) : null;
 }
 
 /** The error code of a JSON error body, for the audit detail of a refused request. */

@@ -26,9 +26,9 @@ export function auditFeature(): Feature<'audit'> {
   return {
     name: 'audit',
     dependsOn: ['storage'],
-    start(ctx) {
+    async start(ctx) {
       const { config, clock, logger } = ctx;
-      const log = new AuditLog(ctx.get('storage').db, clock, logger);
+      const log = new AuditLog(ctx.get('storage').state, clock, logger);
       audit = log;
       digest = new SecurityEventDigest({ audit: log, clock, logger });
       digest.start();
@@ -37,18 +37,14 @@ export function auditFeature(): Feature<'audit'> {
         if (event.type !== 'oversized-packet') security.record(event);
       });
       if (config.AUDIT_RETENTION_DAYS > 0) {
-        const prune = () => {
-          try {
-            log.prune(
-              clock.now() - config.AUDIT_RETENTION_DAYS * DAY,
-              join(config.DATA_DIR, 'audit-archive'),
-            );
-          } catch (error) {
-            logger.error({ err: error }, 'could not archive old audit entries; trying again tomorrow');
-          }
-        };
-        prune();
-        pruneTimer = clock.setInterval(prune, DAY);
+        const prune = () =>
+          log
+            .prune(clock.now() - config.AUDIT_RETENTION_DAYS * DAY, join(config.DATA_DIR, 'audit-archive'))
+            .catch((error: unknown) => {
+              logger.error({ err: error }, 'could not archive old audit entries; trying again tomorrow');
+            });
+        await prune();
+        pruneTimer = clock.setInterval(() => void prune(), DAY);
         clear = () => {
           if (pruneTimer) clock.clearInterval(pruneTimer);
           pruneTimer = null;
@@ -58,10 +54,12 @@ export function auditFeature(): Feature<'audit'> {
       ctx.routes(routePlugin('audit-routes', auditRoutes, { audit: log, clock }));
       return log;
     },
-    stop() {
+    async stop() {
       clear();
       digest?.stop();
       digest = null;
+      // Entries recorded by the features stopped before this one are written before storage closes.
+      await audit?.stop();
       audit = null;
     },
     health: () => (audit ? { problems: { auditWriteFailures: audit.writeFailures } } : {}),

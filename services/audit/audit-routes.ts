@@ -68,7 +68,7 @@ export const auditRoutes: FastifyPluginAsyncZod<{ deps: AuditRouteDeps }> = asyn
       if (format === 'json' && limit > 500) {
         throw new InvalidRequestError('querystring.limit: at most 500 for JSON; use format=csv for more');
       }
-      const result = deps.audit.query({ ...filter, ...range }, { limit, offset });
+      const result = await deps.audit.query({ ...filter, ...range }, { limit, offset });
       if (format === 'json') return { ...result, limit, offset };
       const rows = result.items.map((e) => ({
         ...e,

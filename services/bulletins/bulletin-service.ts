@@ -64,6 +64,8 @@ type ProvinceOverview = z.infer<typeof ProvinceOverviewSchema>;
 export class BulletinService {
   private readonly log: Logger;
   private expiryTimer: ReturnType<Clock['setTimeout']> | null = null;
+  /** With several instances only the expiry lease's holder expires receipts (each told once). */
+  private expiring = false;
   private placementCache: { at: number; map: Map<string, string> } | null = null;
 
   constructor(private readonly options: BulletinServiceOptions) {
@@ -72,12 +74,19 @@ export class BulletinService {
 
   /** Starts watching for expiries; sleeps while nothing waits in an inbox. */
   start(): void {
+    this.expiring = true;
     this.expireDue();
   }
 
   stop(): void {
+    this.expiring = false;
     if (this.expiryTimer) this.options.clock.clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
+  }
+
+  /** Looks for receipts due to expire again (another instance may have sent a bulletin). */
+  recheckExpiries(): void {
+    this.expireDue();
   }
 
   /**
@@ -337,6 +346,7 @@ export class BulletinService {
 
   /** Pending normal bulletins past their expiry become expired; sleeps until the next expiry. */
   private expireDue(): void {
+    if (!this.expiring) return;
     const { clock, store } = this.options;
     for (const receipt of store.expire(clock.now())) this.announce(receipt);
     if (this.expiryTimer) clock.clearTimeout(this.expiryTimer);

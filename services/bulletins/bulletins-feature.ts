@@ -1,4 +1,7 @@
+import type { Logger } from 'pino';
 import { routePlugin } from '../api/route-plugin.js';
+import type { Lease } from '../cluster/lease.js';
+import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
 import type { Feature } from '../platform/feature.js';
 import { bulletinRoutes } from './bulletin-routes.js';
 import { BulletinService } from './bulletin-service.js';
@@ -16,10 +19,19 @@ declare module '../platform/feature.js' {
  */
 export function bulletinsFeature(): Feature<'bulletins'> {
   let service: BulletinService | null = null;
+  let lease: Lease | null = null;
+  let run: SingletonRun | null = null;
+  let recheckEveryMs: number | null = null;
+  let logger: Logger | null = null;
   return {
     name: 'bulletins',
-    dependsOn: ['storage', 'registry', 'presence', 'media', 'tts', 'schedules', 'broadcasts'],
+    dependsOn: ['storage', 'registry', 'presence', 'media', 'tts', 'schedules', 'broadcasts', 'cluster'],
     start(ctx) {
+      const cluster = ctx.get('cluster');
+      // With several instances one expires the receipts, so each expiry is told once.
+      lease = cluster.lease('bulletin-expiry');
+      recheckEveryMs = cluster.redis ? cluster.leaseMs : null;
+      logger = ctx.logger;
       const { dispatcher, store: broadcasts } = ctx.get('broadcasts');
       const media = ctx.get('media').library;
       const presence = ctx.get('presence');
@@ -45,12 +57,28 @@ export function bulletinsFeature(): Feature<'bulletins'> {
       );
       return service;
     },
-    ready() {
-      service?.start();
+    async ready() {
+      const [bulletins, held, log] = [service, lease, logger];
+      if (!bulletins || !held || !log) return;
+      await held.start();
+      run = runWhileHeld(
+        held,
+        {
+          resume: () => bulletins.start(),
+          pause: () => bulletins.stop(),
+          recheck: () => bulletins.recheckExpiries(),
+        },
+        { logger: log, recheckEveryMs },
+      );
     },
-    stop() {
+    async stop() {
+      const [running, held] = [run, lease];
+      run = null;
+      lease = null;
+      await running?.stop();
       service?.stop();
       service = null;
+      await held?.stop();
     },
   };
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { CameraAddressPolicy } from '../../devices/onvif-camera/address-policy.js';
 import { routePlugin } from '../api/route-plugin.js';
+import type { Lease } from '../cluster/lease.js';
 import { loadKeyFile } from '../crypto/key-file.js';
 import type { Feature } from '../platform/feature.js';
 import { isoTimeOrNull } from '../time.js';
@@ -12,10 +13,17 @@ import { CameraHealthStore } from './camera-health-store.js';
 import { cameraLive } from './camera-live-routes.js';
 import { cameraRoutes } from './camera-routes.js';
 import { CameraStore } from './camera-store.js';
+import { SharedCameraHealth } from './shared-camera-health.js';
 
 declare module '../platform/feature.js' {
   interface Provides {
-    cameras: { store: CameraStore; health: CameraHealthService; events: CameraEventService };
+    cameras: {
+      store: CameraStore;
+      health: CameraHealthService;
+      events: CameraEventService;
+      /** The poller's lease: the alarm engine runs where the health changes it follows are seen. */
+      poller: Lease;
+    };
   }
 }
 
@@ -28,11 +36,26 @@ declare module '../platform/feature.js' {
 export function camerasFeature(): Feature<'cameras'> {
   let health: CameraHealthService | null = null;
   let cameraEvents: CameraEventService | null = null;
+  let pollerLease: Lease | null = null;
+  let shared: SharedCameraHealth | null = null;
   return {
     name: 'cameras',
-    dependsOn: ['storage', 'registry', 'history', 'audit', 'accounts'],
-    start(ctx) {
+    dependsOn: ['storage', 'registry', 'history', 'audit', 'accounts', 'cluster'],
+    async start(ctx) {
       const { config, clock, logger, endpoints } = ctx;
+      const cluster = ctx.get('cluster');
+      // With several instances one sweeps, and another takes over within CLUSTER_LEASE_MS of its death.
+      const lease = cluster.lease('camera-health-poller');
+      pollerLease = lease;
+      const sharing = cluster.redis
+        ? new SharedCameraHealth({
+            redis: cluster.redis,
+            instanceId: cluster.instanceId,
+            adopt: (status) => health?.adopt(status),
+            logger,
+          })
+        : null;
+      shared = sharing;
       const { db } = ctx.get('storage');
       const registry = ctx.get('registry');
       const history = ctx.get('history');
@@ -81,6 +104,9 @@ export function camerasFeature(): Feature<'cameras'> {
           failuresBeforeOffline: config.CAMERA_OFFLINE_AFTER_POLLS,
           successesBeforeRecovery: config.CAMERA_RECOVERY_POLLS,
         },
+        mayPoll: () => lease.held(),
+        ...(sharing ? { onRecorded: (status) => sharing.recorded(status) } : {}),
+        onCertificatesChanged: (cameraId) => cameraEvents?.trustChanged(cameraId),
       });
       health = service;
       const eventService = new CameraEventService({
@@ -92,6 +118,12 @@ export function camerasFeature(): Feature<'cameras'> {
         callTimeoutMs: config.CAMERA_CALL_TIMEOUT_MS,
         concurrency: config.CAMERA_POLL_CONCURRENCY,
         policy,
+        logins: {
+          heldBack: (xaddr) => service.loginHeldBack(xaddr),
+          report: (xaddr, outcome) => service.reportLogin(xaddr, outcome),
+        },
+        // The subscription pins the certificates the poller trusted, and never trusts one itself.
+        trust: { pinned: (cameraId, origin) => service.certificates(cameraId)[origin] },
       });
       cameraEvents = eventService;
       history.addDeviceKind((id) => {
@@ -103,6 +135,8 @@ export function camerasFeature(): Feature<'cameras'> {
       ctx.keptRunning('camera-poll-save', () => service.stats().saveFailures);
       ctx.keptRunning('camera-event-save', () => eventService.stats().saveFailures);
       service.start();
+      await sharing?.start();
+      await lease.start();
       eventService.start();
       ctx.routes(
         routePlugin('camera-routes', cameraRoutes, {
@@ -120,14 +154,20 @@ export function camerasFeature(): Feature<'cameras'> {
       ctx.routes(
         routePlugin('camera-event-routes', cameraEventRoutes, { cameraEvents: eventService, clock }),
       );
-      ctx.routes(cameraLive(ctx, { cameras, policy }));
-      return { store: cameras, health: service, events: eventService };
+      // The live view goes through the poller's trusted certificates and login backoff.
+      ctx.routes(cameraLive(ctx, { cameras, policy, trust: service }));
+      return { store: cameras, health: service, events: eventService, poller: lease };
     },
     async stop() {
       const stopping = [health, cameraEvents];
+      const [lease, sharing] = [pollerLease, shared];
       health = null;
       cameraEvents = null;
+      pollerLease = null;
+      shared = null;
       await Promise.all(stopping.map((s) => s?.stop()));
+      // Released once the last sweep has ended, so the next holder starts at once.
+      await Promise.all([lease?.stop(), sharing?.stop()]);
     },
     health() {
       if (!health) return {};

@@ -30,7 +30,9 @@ export async function ensureDemoAccounts(
   options: { communeId: string; provinceId?: string; adminPassword: string | undefined },
 ): Promise<DemoAccount[]> {
   const accounts: DemoAccount[] = [];
-  const existing = new Map(auth.listUsers({ limit: 10_000, offset: 0 }).items.map((u) => [u.username, u]));
+  const existing = new Map(
+    (await auth.listUsers({ limit: 10_000, offset: 0 })).items.map((u) => [u.username, u]),
+  );
   // One account per role in the commune, and the province's operator and viewer when there is one.
   const wanted: {
     role: Role;

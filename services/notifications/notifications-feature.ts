@@ -1,6 +1,10 @@
+import type { Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
 import type { NotifyChannel } from '../../contracts/notifications.js';
 import { routePlugin } from '../api/route-plugin.js';
+import { FINAL_DELIVERY_STATES } from '../broadcasts/types.js';
+import type { Lease } from '../cluster/lease.js';
+import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
 import { NotFoundError } from '../errors.js';
 import type { Feature } from '../platform/feature.js';
 import { WebhookAddressPolicy } from '../sharing/webhook-address-policy.js';
@@ -11,6 +15,7 @@ import { NotificationLog } from './notification-log.js';
 import { notificationRoutes } from './notification-routes.js';
 import { type NoticeLookups, Notifier } from './notifier.js';
 import { Outbox } from './outbox.js';
+import { ReachNotices } from './reach-notices.js';
 import { RecipientStore } from './recipient-store.js';
 
 declare module '../platform/feature.js' {
@@ -36,15 +41,25 @@ const MAX_ROWS = 100_000;
  */
 export function notificationsFeature(): Feature<'notifications'> {
   let outbox: Outbox | null = null;
+  let lease: Lease | null = null;
+  let run: SingletonRun | null = null;
+  let recheckEveryMs: number | null = null;
+  let logger: Logger | null = null;
   return {
     name: 'notifications',
-    dependsOn: ['storage', 'registry', 'cameras', 'alarms'],
+    dependsOn: ['storage', 'registry', 'cameras', 'alarms', 'broadcasts', 'cluster'],
     start(ctx) {
       const { config, clock, endpoints } = ctx;
+      const cluster = ctx.get('cluster');
+      // One instance sends (each message once); the others only queue into the shared log.
+      lease = cluster.lease('notification-outbox');
+      recheckEveryMs = cluster.redis ? cluster.leaseMs : null;
+      logger = ctx.logger;
       const db = ctx.get('storage').db;
       const registry = ctx.get('registry');
       const cameras = ctx.get('cameras').store;
       const alarms = ctx.get('alarms').store;
+      const broadcasts = ctx.get('broadcasts');
       const recipients = new RecipientStore(db);
       const log = new NotificationLog(db);
       // Chat APIs are reached like webhooks: no loopback, private or link-local addresses, nor the
@@ -142,6 +157,42 @@ export function notificationsFeature(): Feature<'notifications'> {
         maxWaitingPerRecipient: 200,
         onSuppressed: (channel) => outcomes.inc({ channel, outcome: 'suppressed' }),
       });
+      const reach = new ReachNotices({
+        broadcast: (id) => broadcasts.dispatcher.get(id),
+        status: (id) => broadcasts.store.get(id)?.status ?? null,
+        registry,
+        recipients,
+        log,
+        outbox: sending,
+        clock,
+        logger: ctx.logger,
+        commune: lookups.commune,
+        maxWaitingPerRecipient: 200,
+        onSuppressed: (channel) => outcomes.inc({ channel, outcome: 'suppressed' }),
+      });
+      // A broadcast is finished once its last delivery is final; the dispatcher marks it so right
+      // after telling that delivery, so the check runs once the current turn is over.
+      const ending = new Set<string>();
+      let reachErrors = 0;
+      ctx.keptRunning('reach-notices', () => reachErrors);
+      ctx.on('broadcast.delivery', ({ broadcastId, state }) => {
+        if (!FINAL_DELIVERY_STATES.includes(state)) return;
+        if (ending.size === 0)
+          setImmediate(() => {
+            const ids = [...ending];
+            ending.clear();
+            if (!outbox) return; // stopped meanwhile
+            for (const id of ids) {
+              try {
+                reach.finished(id);
+              } catch (error) {
+                reachErrors++;
+                ctx.logger.error({ err: error, broadcastId: id }, 'could not follow up a reach gap');
+              }
+            }
+          });
+        ending.add(broadcastId);
+      });
       ctx.on('alarm.changed', ({ alarm, change, at }) => notifier.alarmChanged(alarm, change, at));
       ctx.on('incident.changed', ({ incident, at }) => notifier.incidentChanged(incident, at));
       ctx.routes(
@@ -149,6 +200,7 @@ export function notificationsFeature(): Feature<'notifications'> {
           recipients,
           log,
           notifier,
+          reach,
           registry,
           clock,
         }),
@@ -156,12 +208,24 @@ export function notificationsFeature(): Feature<'notifications'> {
       return { notifier, recipients, log };
     },
     // Once the API listens: the platform's own ports are known to the address policy.
-    ready() {
-      outbox?.start();
+    async ready() {
+      const [sending, held, log] = [outbox, lease, logger];
+      if (!sending || !held || !log) return;
+      await held.start();
+      run = runWhileHeld(
+        held,
+        { resume: () => sending.start(), pause: () => sending.pause(), recheck: () => sending.wake() },
+        { logger: log, recheckEveryMs },
+      );
     },
     async stop() {
-      const stopping = outbox;
+      const [stopping, running, held] = [outbox, run, lease];
       outbox = null;
+      run = null;
+      lease = null;
+      await running?.stop();
+      // Released once the last send has ended, so the next holder starts at once.
+      await held?.stop();
       await stopping?.stop();
     },
   };

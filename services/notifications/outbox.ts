@@ -66,12 +66,20 @@ export class Outbox {
 
   /** Stops sending; sends under way are abandoned and made again at the next start. */
   async stop(): Promise<void> {
+    await this.pause();
+    for (const channel of Object.values(this.options.channels)) channel.close?.();
+  }
+
+  /**
+   * Stops sending but keeps the channels open, for another instance took the outbox over; `start`
+   * resumes from the log.
+   */
+  async pause(): Promise<void> {
     if (!this.running) return;
     this.running = false;
     this.disarm();
     this.abort.abort();
     await Promise.allSettled([...this.inFlight.values()]);
-    for (const channel of Object.values(this.options.channels)) channel.close?.();
   }
 
   /** Something was queued: act on what is due now and sleep until the next. */

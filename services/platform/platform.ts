@@ -24,6 +24,7 @@ import { BurstLogger } from '../burst-logger.js';
 import type { CameraHealthService } from '../cameras/camera-health-service.js';
 import type { CameraStore } from '../cameras/camera-store.js';
 import { camerasFeature } from '../cameras/cameras-feature.js';
+import { clusterFeature } from '../cluster/cluster-feature.js';
 import { clustersFeature } from '../clusters/clusters-feature.js';
 import { commandsFeature } from '../commands/commands-feature.js';
 import type { Config } from '../config.js';
@@ -40,6 +41,8 @@ import type { LiveService } from '../live/live-service.js';
 import type { MediaBase } from '../media/media-base-url.js';
 import { mediaFeature } from '../media/media-feature.js';
 import type { MediaLibrary } from '../media/media-library.js';
+import { dynsecFeature } from '../mqtt/dynsec-feature.js';
+import { emqxHooksFeature } from '../mqtt/emqx-hooks-feature.js';
 import { mqttFeature } from '../mqtt/mqtt-feature.js';
 import { notificationsFeature } from '../notifications/notifications-feature.js';
 import { presenceFeature } from '../presence/presence-feature.js';
@@ -49,6 +52,7 @@ import { realtimeFeature } from '../realtime/realtime-feature.js';
 import type { RealtimeGateway } from '../realtime/realtime-gateway.js';
 import { registryFeature } from '../registry/registry-feature.js';
 import type { RegistryStore } from '../registry/registry-store.js';
+import type { ReportService } from '../reports/report-service.js';
 import { reportsFeature } from '../reports/reports-feature.js';
 import type { ScheduleService } from '../schedules/schedule-service.js';
 import { schedulesFeature } from '../schedules/schedules-feature.js';
@@ -107,11 +111,15 @@ function features(
   realtime: Parameters<typeof realtimeFeature>[0],
 ): Feature[] {
   return [
+    clusterFeature(),
     storageFeature(),
     auditFeature(),
     accountsFeature(),
     registryFeature(),
     mqttFeature(),
+    // Before the features that subscribe: the platform's own broker role is made here.
+    dynsecFeature(),
+    emqxHooksFeature(),
     historyFeature(),
     presenceFeature(),
     mediaFeature(),
@@ -290,6 +298,10 @@ export class Platform {
 
   get bulletins(): BulletinService {
     return this.use('bulletins');
+  }
+
+  get reports(): ReportService {
+    return this.use('reports');
   }
 
   get live(): LiveService {

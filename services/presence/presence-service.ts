@@ -17,6 +17,11 @@ export interface PresenceServiceOptions {
   timeoutOverrides: Map<string, number | null>;
   /** How often last-seen times and latest heartbeats are written to the database. */
   persistEveryMs?: number;
+  /**
+   * False when connects and disconnects come from all instances through `connection()` (shared
+   * presence, services/presence/shared-connections.ts) rather than this instance's broker events.
+   */
+  connectionsFromBus?: boolean;
 }
 
 interface Live {
@@ -71,13 +76,14 @@ export class PresenceService {
         this.transition(status.deviceId, entry, false, 'platform-stopped', status.lastSeen ?? status.since);
       }
     }
-    this.unsubscribers.push(
-      events.on('broker.connection', ({ clientId, connected, end }) =>
-        this.apply(
-          clientId,
-          connected ? { type: 'connected' } : { type: 'disconnected', end: end ?? 'disconnect' },
+    if (this.options.connectionsFromBus !== false) {
+      this.unsubscribers.push(
+        events.on('broker.connection', ({ clientId, connected, end }) =>
+          this.connection(clientId, connected, end),
         ),
-      ),
+      );
+    }
+    this.unsubscribers.push(
       events.on('device.state', ({ deviceId, state, at }) => {
         const entry = this.seen(deviceId, at);
         // An offline state or a will carries only {online, ts}: keep what the device said before.
@@ -116,6 +122,14 @@ export class PresenceService {
       if (entry.presence?.online) this.transition(deviceId, entry, false, 'platform-stopped', now);
     }
     this.persist();
+  }
+
+  /** A device's MQTT session opened or ended, on this instance or (shared presence) another. */
+  connection(deviceId: string, connected: boolean, end?: 'disconnect' | 'will' | 'connection-lost'): void {
+    this.apply(
+      deviceId,
+      connected ? { type: 'connected' } : { type: 'disconnected', end: end ?? 'disconnect' },
+    );
   }
 
   /** Sets or clears a device's heartbeat timeout override (seconds) after a registry change. */

@@ -1,7 +1,10 @@
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import type { Targets } from '../../contracts/broadcasts.js';
 import { typedPublish } from '../../devices/index.js';
 import { routePlugin } from '../api/route-plugin.js';
+import type { Lease } from '../cluster/lease.js';
+import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
 import { loadKeyFile } from '../crypto/key-file.js';
 import { NotFoundError } from '../errors.js';
 import { SignedLinks } from '../firmware/signed-links.js';
@@ -26,11 +29,20 @@ declare module '../platform/feature.js' {
 export function readinessFeature(): Feature<'readiness'> {
   let drills: DrillService | null = null;
   let scheduler: DrillScheduler | null = null;
+  let lease: Lease | null = null;
+  let run: SingletonRun | null = null;
+  let recheckEveryMs: number | null = null;
+  let featureLogger: Logger | null = null;
   return {
     name: 'readiness',
-    dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'media', 'schedules'],
+    dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'media', 'schedules', 'cluster'],
     start(ctx) {
       const { config, clock, logger } = ctx;
+      const cluster = ctx.get('cluster');
+      // With several instances one starts the weekly drills, so each commune drills once a week.
+      lease = cluster.lease('drill-scheduler');
+      recheckEveryMs = cluster.redis ? cluster.leaseMs : null;
+      featureLogger = logger;
       const registry = ctx.get('registry');
       const presence = ctx.get('presence');
       const media = ctx.get('media');
@@ -91,12 +103,25 @@ export function readinessFeature(): Feature<'readiness'> {
       return { drills: service, scheduler: weekly };
     },
     // Once the API listens: a drill due now can hand out links to the test audio.
-    ready() {
-      scheduler?.start();
+    async ready() {
+      const [weekly, held, log] = [scheduler, lease, featureLogger];
+      if (!weekly || !held || !log) return;
+      await held.start();
+      // The holder reads the schedules again now and then: one may have changed through another instance.
+      run = runWhileHeld(
+        held,
+        { resume: () => weekly.start(), pause: () => weekly.stop(), recheck: () => weekly.arm() },
+        { logger: log, recheckEveryMs },
+      );
     },
-    stop() {
+    async stop() {
+      const [running, held] = [run, lease];
+      run = null;
+      lease = null;
+      await running?.stop();
       scheduler?.stop();
       scheduler = null;
+      await held?.stop();
       drills?.stop();
       drills = null;
     },

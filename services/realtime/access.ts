@@ -14,8 +14,10 @@ export interface Streams {
   /** May see a device's raw MQTT traffic (`device.watch`). */
   /** Receipts of bulletins from the province, for its communes' staff. */
   bulletins: boolean;
-  /** Alarms and village outages (police: outages, which say which cameras are blind). */
+  /** Alarms and village outages with their clusters: the commune's staff. */
   alarms: boolean;
+  /** Village outages as the camera wall shows them (which cameras are blind): police too. */
+  outages: boolean;
   raw: boolean;
 }
 
@@ -32,7 +34,9 @@ export function streamsFor(principal: Principal): Streams {
     cameras: holds(principal, 'police', 'technician'),
     deliveries: holds(principal, 'operator'),
     bulletins: holds(principal, 'operator', 'approver', 'viewer'),
-    alarms: holds(principal, 'operator', 'technician', 'viewer', 'police'),
+    // Police never get cluster data: outages reach them as `outages.changed`, cameras only.
+    alarms: holds(principal, 'operator', 'technician', 'viewer'),
+    outages: holds(principal, 'operator', 'technician', 'viewer', 'police'),
     raw: holds(principal, 'technician'),
   };
 }

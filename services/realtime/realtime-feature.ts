@@ -20,13 +20,14 @@ export function realtimeFeature(sources: {
   let gateway: RealtimeGateway | null = null;
   return {
     name: 'realtime',
-    dependsOn: ['mqtt', 'accounts', 'registry', 'presence', 'cameras', 'api'],
+    dependsOn: ['mqtt', 'accounts', 'registry', 'presence', 'cameras', 'api', 'cluster'],
     start(ctx) {
       const { config, clock, logger, options } = ctx;
       const cameras = ctx.get('cameras');
       const service = new RealtimeGateway({
         events: ctx.events,
         bus: ctx.get('mqtt').bus,
+        redis: ctx.get('cluster').redis,
         auth: ctx.get('accounts'),
         registry: ctx.get('registry'),
         presence: ctx.get('presence'),

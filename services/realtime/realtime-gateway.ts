@@ -1,8 +1,11 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type Namespace, Server, type Socket } from 'socket.io';
 import type { MessageBus, Unsubscribe } from '../../broker/bus/message-bus.js';
 import type { Role } from '../../contracts/accounts.js';
+import type { OutageView } from '../../contracts/alarms.js';
 import {
   type CameraLive,
   type ClientToServerEvents,
@@ -15,6 +18,8 @@ import {
 import type { Clock } from '../../devices/index.js';
 import type { AuthService } from '../accounts/auth-service.js';
 import type { Principal } from '../accounts/roles.js';
+import type { IncidentRecord } from '../alarms/alarm-store.js';
+import { outageView } from '../alarms/outage-view.js';
 import type { CameraHealthService } from '../cameras/camera-health-service.js';
 import type { CameraStore } from '../cameras/camera-store.js';
 import { NotFoundError } from '../errors.js';
@@ -43,6 +48,12 @@ export interface RealtimeGatewayOptions {
   recheckEveryMs?: number;
   /** The shortest gap between two deltas of one kind to a socket. */
   flushEveryMs?: number;
+  /**
+   * With REDIS_URL: Socket.IO's Redis streams adapter carries what happens on one instance only
+   * (camera polls of the poller lease's holder, alarms and outages of the alarm engine under the
+   * same lease, bulletin receipts) to the consoles of all of them.
+   */
+  redis?: Redis | null;
 }
 
 /** The gateway's optional numbers (RealtimeGatewayOptions), their defaults and sane ranges. */
@@ -61,7 +72,7 @@ interface SocketData {
 type ConsoleSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 /** Rooms: one per stream and commune ('*' for accounts that see every commune), one per watched device. */
-type Stream = 'clusters' | 'cameras' | 'deliveries' | 'bulletins' | 'alarms';
+type Stream = 'clusters' | 'cameras' | 'deliveries' | 'bulletins' | 'alarms' | 'outages';
 const room = (stream: Stream, communeId: string | null) => `${stream}:${communeId ?? '*'}`;
 const deviceRoom = (deviceId: string) => `device:${deviceId}`;
 const PAGE = 500;
@@ -112,6 +123,15 @@ export class RealtimeGateway {
         ...(corsOrigins.length > 0 ? { cors: { origin: corsOrigins, credentials: true } } : {}),
         // CORS does not cover WebSockets: a page on another site must not open one with the cookie.
         allowRequest: (request, callback) => callback(null, this.originAllowed(request)),
+        // A short block, so a stopping instance's stream reader lets go within a second.
+        ...(this.options.redis
+          ? {
+              adapter: createAdapter(this.options.redis, {
+                streamName: 'sc:socket.io',
+                blockTimeInMs: 1_000,
+              }),
+            }
+          : {}),
       },
     );
     io.use((socket, next) => {
@@ -120,13 +140,18 @@ export class RealtimeGateway {
         socket.request.headers,
         this.options.sessionCookie,
       );
-      const principal = credential ? this.authenticate(credential) : null;
-      if (!credential || !principal) {
+      if (!credential) {
         next(new Error('unauthenticated'));
         return;
       }
-      socket.data = { principal, credential, streams: streamsFor(principal), watching: new Set() };
-      next();
+      this.authenticate(credential).then(
+        (principal) => {
+          if (!principal) return next(new Error('unauthenticated'));
+          socket.data = { principal, credential, streams: streamsFor(principal), watching: new Set() };
+          next();
+        },
+        (error: unknown) => next(error instanceof Error ? error : new Error(String(error))),
+      );
     });
     io.on('connection', (socket) => this.onConnection(socket));
     this.io = io;
@@ -135,8 +160,9 @@ export class RealtimeGateway {
       events.on('device.presence', ({ deviceId }) => this.markCluster(deviceId)),
       events.on('device.heartbeat', ({ deviceId }) => this.markCluster(deviceId)),
       events.on('device.state', ({ deviceId }) => this.markCluster(deviceId)),
+      // Polled on one instance (the lease's holder): its deltas go to the consoles of every instance.
       events.on('camera.health', ({ cameraId }) => {
-        if (!this.anyoneListening()) return;
+        if (!this.options.redis && !this.anyoneListening()) return;
         this.dirtyCameras.add(cameraId);
         this.scheduleFlush();
       }),
@@ -144,10 +170,10 @@ export class RealtimeGateway {
       events.on('camera.event', (event) => {
         const io = this.io;
         if (!io) return;
-        io.to([room('cameras', null), room('cameras', event.communeId)]).emit(
-          'cameras.event',
-          cameraEventLive(event, this.options.clock.now()),
-        );
+        // Every instance follows the cameras' ONVIF events itself: each tells its own consoles.
+        io.local
+          .to([room('cameras', null), room('cameras', event.communeId)])
+          .emit('cameras.event', cameraEventLive(event, this.options.clock.now()));
       }),
       // Rare and small: each receipt goes out at once to its commune and to those who see all.
       events.on('bulletin.receipt', ({ bulletinId, communeId, state, at }) => {
@@ -171,6 +197,8 @@ export class RealtimeGateway {
           held: alarm.held,
           incidentId: alarm.incidentId,
         };
+        // One instance raises each change (the alarm engine's lease holder, or the one that served
+        // an acknowledgement): through the adapter, it reaches every instance's consoles.
         io.to([room('alarms', null), room('alarms', alarm.communeId)]).emit('alarms.changed', payload);
       }),
       events.on('incident.changed', ({ incident }) => {
@@ -183,7 +211,13 @@ export class RealtimeGateway {
           open: incident.clearedAt === null,
           devices: incident.devices,
         };
+        // As alarms: told once, by the instance that changed it, to every instance's consoles.
         io.to([room('alarms', null), room('alarms', incident.communeId)]).emit('incidents.changed', payload);
+        // The camera wall's banner (police included): the village and its blind cameras, no clusters.
+        io.to([room('outages', null), room('outages', incident.communeId)]).emit(
+          'outages.changed',
+          this.outage(incident),
+        );
       }),
       events.on('broadcast.delivery', ({ broadcastId, clusterId, state, at }) => {
         if (!this.anyoneListening()) return;
@@ -202,10 +236,10 @@ export class RealtimeGateway {
     // the sockets are checked again at once, not at their next periodic check.
     this.unsubscribers.push(
       events.on('accounts.changed', ({ credentialsEnded }) => {
-        if (credentialsEnded) this.recheck();
+        if (credentialsEnded) return this.recheck();
       }),
     );
-    this.recheckTimer = setInterval(() => this.recheck(), this.settings.recheckEveryMs);
+    this.recheckTimer = setInterval(() => void this.recheck(), this.settings.recheckEveryMs);
     this.recheckTimer.unref();
   }
 
@@ -219,10 +253,13 @@ export class RealtimeGateway {
     this.io = null;
     this.namespaces = [];
     if (io) {
-      io.disconnectSockets(true);
-      for (const namespace of io._nsps.values()) namespace.disconnectSockets(true);
+      // Local: through the Redis adapter these would disconnect every instance's consoles.
+      io.local.disconnectSockets(true);
+      for (const namespace of io._nsps.values()) namespace.local.disconnectSockets(true);
       // Not io.close(): that closes the HTTP server, which the API owns and closes itself.
       io.engine.close();
+      // Ends the adapter's Redis stream reader (no-op for the in-memory one).
+      await Promise.all([...io._nsps.values()].map((namespace) => namespace.adapter.close()));
     }
     const taps = [...this.taps.values()];
     this.taps.clear();
@@ -234,13 +271,20 @@ export class RealtimeGateway {
    * revoked token, or changed roles or commune disconnect it (a console then reconnects with what
    * the account holds now, or is refused).
    */
-  recheck(): void {
+  async recheck(): Promise<void> {
     const sockets = [
       ...(this.io?.of('/').sockets.values() ?? []),
       ...this.namespaces.flatMap((namespace) => [...namespace.sockets.values()]),
     ] as { data: { principal: Principal; credential: Credential }; disconnect(close: boolean): void }[];
     for (const socket of sockets) {
-      const principal = this.authenticate(socket.data.credential);
+      let principal: Principal | null;
+      try {
+        principal = await this.authenticate(socket.data.credential);
+      } catch (error) {
+        // The account store did not answer: the socket keeps what it was granted until the next check.
+        this.logger.warn({ err: error }, 'could not check a console socket again');
+        continue;
+      }
       if (!principal || !sameGrant(principal, socket.data.principal)) {
         this.logger.info({ user: socket.data.principal.username }, 'console socket signed out');
         socket.disconnect(true);
@@ -271,12 +315,17 @@ export class RealtimeGateway {
         socket.request.headers,
         this.options.sessionCookie,
       );
-      const principal = credential ? this.authenticate(credential) : null;
-      if (!credential || !principal) return next(new Error('unauthenticated'));
-      if (!principal.roles.some((role) => role === 'admin' || roles.includes(role)))
-        return next(new Error('forbidden'));
-      socket.data = { principal, credential };
-      next();
+      if (!credential) return next(new Error('unauthenticated'));
+      this.authenticate(credential).then(
+        (principal) => {
+          if (!principal) return next(new Error('unauthenticated'));
+          if (!principal.roles.some((role) => role === 'admin' || roles.includes(role)))
+            return next(new Error('forbidden'));
+          socket.data = { principal, credential };
+          next();
+        },
+        (error: unknown) => next(error instanceof Error ? error : new Error(String(error))),
+      );
     });
     this.namespaces.push(namespace as unknown as Namespace);
     return namespace;
@@ -287,11 +336,11 @@ export class RealtimeGateway {
     return this.io?.of('/').sockets.size ?? 0;
   }
 
-  private authenticate(credential: Credential): Principal | null {
+  private async authenticate(credential: Credential): Promise<Principal | null> {
     const { auth } = this.options;
     return credential.kind === 'token'
       ? auth.authenticateToken(credential.token)
-      : (auth.authenticateSession(credential.sessionId)?.principal ?? null);
+      : ((await auth.authenticateSession(credential.sessionId))?.principal ?? null);
   }
 
   private originAllowed(request: IncomingMessage): boolean {
@@ -322,6 +371,7 @@ export class RealtimeGateway {
     if (streams.deliveries) void socket.join(rooms('deliveries'));
     if (streams.bulletins) void socket.join(rooms('bulletins'));
     if (streams.alarms) void socket.join(rooms('alarms'));
+    if (streams.outages) void socket.join(rooms('outages'));
 
     socket.on('device.watch', (request, ack) => {
       if (typeof ack !== 'function') return;
@@ -394,13 +444,23 @@ export class RealtimeGateway {
       .catch((error: unknown) => this.logger.error({ err: error, deviceId }, 'could not stop watching'));
   }
 
+  private outage(incident: IncidentRecord): OutageView {
+    let villageName = incident.villageId;
+    try {
+      villageName = this.options.registry.getVillage(incident.villageId).name;
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+    }
+    return outageView(incident, villageName, (id) => this.findCamera(id)?.name ?? null);
+  }
+
   private communeOfDevice(deviceId: string): string | null {
     const cluster = this.options.registry.findCluster(deviceId);
     if (cluster) return cluster.communeId;
     return this.findCamera(deviceId)?.communeId ?? null;
   }
 
-  private findCamera(cameraId: string): { id: string; communeId: string } | null {
+  private findCamera(cameraId: string): { id: string; communeId: string; name: string } | null {
     try {
       return this.options.cameras.get(cameraId);
     } catch (error) {
@@ -467,7 +527,12 @@ export class RealtimeGateway {
     this.flushTimer.unref();
   }
 
-  /** One emission per kind per room; every socket is in one room per stream, so one per socket. */
+  /**
+   * One emission per kind per room; every socket is in one room per stream, so one per socket.
+   * With several instances each derives cluster deltas, deliveries and watched traffic from the
+   * shared presence and broker itself and tells only its own consoles (`io.local`); camera deltas
+   * come from the poller lease's holder alone and go to every instance's consoles.
+   */
   private flush(): void {
     const io = this.io;
     if (!io) return;
@@ -481,7 +546,7 @@ export class RealtimeGateway {
       'clusters',
       clusters,
       (c) => c.communeId,
-      (room, items) => io.to(room).emit('clusters.delta', items),
+      (room, items) => io.local.to(room).emit('clusters.delta', items),
     );
 
     const cameras = [...this.dirtyCameras].flatMap((id) => {
@@ -495,6 +560,7 @@ export class RealtimeGateway {
       cameras,
       (c) => c.communeId,
       (room, items) => io.to(room).emit('cameras.delta', items),
+      this.options.redis != null,
     );
 
     const deliveries = [...this.pendingDeliveries.values()];
@@ -504,7 +570,7 @@ export class RealtimeGateway {
       'deliveries',
       deliveries,
       (d) => this.options.registry.findCluster(d.clusterId)?.communeId ?? null,
-      (room, items) => io.to(room).emit('deliveries.delta', items),
+      (room, items) => io.local.to(room).emit('deliveries.delta', items),
     );
 
     // A technician may watch several devices: their messages leave in one emission per socket.
@@ -517,7 +583,7 @@ export class RealtimeGateway {
       }
     }
     this.pendingMessages.clear();
-    for (const [socketId, messages] of perSocket) io.to(socketId).emit('device.messages', messages);
+    for (const [socketId, messages] of perSocket) io.local.to(socketId).emit('device.messages', messages);
   }
 
   private emitByCommune<T>(
@@ -526,6 +592,8 @@ export class RealtimeGateway {
     items: T[],
     communeOf: (item: T) => string | null,
     emit: (room: string, items: T[]) => void,
+    /** Sent through the adapter: rooms of other instances' consoles are not known here. */
+    acrossInstances = false,
   ): void {
     if (items.length === 0) return;
     emit(room(stream, null), items);
@@ -539,7 +607,7 @@ export class RealtimeGateway {
     const rooms = io.of('/').adapter.rooms;
     for (const [communeId, list] of byCommune) {
       const name = room(stream, communeId);
-      if (rooms.has(name)) emit(name, list);
+      if (acrossInstances || rooms.has(name)) emit(name, list);
     }
   }
 }

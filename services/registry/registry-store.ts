@@ -269,6 +269,12 @@ export class RegistryStore {
     return toCommune(row);
   }
 
+  /** The commune holding this official code, if any. */
+  communeWithCode(code: string): Commune | null {
+    const row = this.db.prepare(`${COMMUNE_SELECT} WHERE c.code = ?`).get(code) as CommuneRow | undefined;
+    return row ? toCommune(row) : null;
+  }
+
   createCommune(input: CommuneCreate): Commune {
     const id = input.id ?? newId('xa');
     const now = this.now();
@@ -530,6 +536,17 @@ export class RegistryStore {
 
   // Device credentials
 
+  private readonly secretListeners = new Set<(deviceId: string, secret: string, issuedAt: number) => void>();
+
+  /**
+   * Hears each secret this store issues, in plaintext, once it is stored: for an external broker
+   * that must be handed the password itself (the store keeps only a hash). Returns the unsubscribe.
+   */
+  onSecretIssued(listener: (deviceId: string, secret: string, issuedAt: number) => void): () => void {
+    this.secretListeners.add(listener);
+    return () => this.secretListeners.delete(listener);
+  }
+
   /** Issues a new secret for the device, replacing any earlier one. The secret is returned once only. */
   async issueSecret(deviceId: string): Promise<{ secret: string; issuedAt: number; rotated: boolean }> {
     this.getCluster(deviceId);
@@ -544,6 +561,7 @@ export class RegistryStore {
            issued_at = excluded.issued_at, rotations = rotations + 1`,
       )
       .run(deviceId, hash, issuedAt);
+    for (const listener of this.secretListeners) listener(deviceId, secret, issuedAt);
     return { secret, issuedAt, rotated: existing !== undefined };
   }
 

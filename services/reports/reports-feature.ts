@@ -1,5 +1,10 @@
+import { maintenanceSpans } from '../alarms/maintenance-downtime.js';
 import { routePlugin } from '../api/route-plugin.js';
+import { FINAL_DELIVERY_STATES } from '../broadcasts/types.js';
+import type { Lease } from '../cluster/lease.js';
+import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
 import type { Feature } from '../platform/feature.js';
+import { ReportRollup } from './report-rollup.js';
 import { reportRoutes } from './report-routes.js';
 import { ReportService } from './report-service.js';
 import { SummaryQueries } from './summary-queries.js';
@@ -12,22 +17,58 @@ declare module '../platform/feature.js' {
 
 /**
  * Reports upward (Circular 39: a station reports to the level above): `/reports/summary`, per
- * commune and for a province, in JSON, CSV and a printable page. It only reads: the broadcast
- * log's tables (after the broadcast store writes what it holds in memory), the registry and the
- * presence history.
+ * commune and for a province, in JSON, CSV and a printable page. It reads the broadcast log's
+ * tables (after the broadcast store writes what it holds in memory), the registry and the presence
+ * history, and keeps a daily rollup of the log (report-rollup.ts) so a province's month is cheap.
  */
 export function reportsFeature(): Feature<'reports'> {
+  let rollup: ReportRollup | null = null;
+  let off: (() => void) | null = null;
+  let lease: Lease | null = null;
+  let run: SingletonRun | null = null;
   return {
     name: 'reports',
-    dependsOn: ['storage', 'registry', 'history', 'broadcasts'],
-    start(ctx) {
+    dependsOn: ['storage', 'registry', 'history', 'broadcasts', 'cluster'],
+    async start(ctx) {
       const registry = ctx.get('registry');
       const broadcasts = ctx.get('broadcasts');
+      const queries = new SummaryQueries(ctx.get('storage').db);
+      const flushDeliveries = () => broadcasts.store.flush();
+      rollup = new ReportRollup({
+        db: ctx.get('storage').db,
+        queries,
+        clock: ctx.clock,
+        timeZone: ctx.config.TZ_DEFAULT,
+        flushDeliveries,
+        logger: ctx.logger,
+      });
+      const days = rollup;
+      // A delivery that became final may complete a day that is already over.
+      off = ctx.events.on(
+        'broadcast.delivery',
+        ({ state }) => {
+          if (FINAL_DELIVERY_STATES.includes(state)) days.deliveryFinal();
+        },
+        'reports',
+      );
+      // With several instances one builds the rollup (the same days, in the shared database); a
+      // new holder starts as after a restart.
+      const building = ctx.get('cluster').lease('report-rollup');
+      lease = building;
+      await building.start();
+      run = runWhileHeld(
+        building,
+        { resume: () => days.start(), pause: () => days.pause() },
+        { logger: ctx.logger },
+      );
       const reports = new ReportService({
-        queries: new SummaryQueries(ctx.get('storage').db),
+        queries,
+        rollup: days,
         registry,
         telemetry: ctx.get('history').store,
-        flushDeliveries: () => broadcasts.store.flush(),
+        // The alarms' maintenance windows, read like the broadcast log's tables.
+        maintenanceSpans: (range, communeIds) => maintenanceSpans(ctx.get('storage').db, range, communeIds),
+        flushDeliveries,
         clock: ctx.clock,
         logger: ctx.logger,
       });
@@ -40,6 +81,16 @@ export function reportsFeature(): Feature<'reports'> {
       );
       return reports;
     },
-    stop() {},
+    async stop() {
+      off?.();
+      off = null;
+      const [running, held] = [run, lease];
+      run = null;
+      lease = null;
+      await running?.stop();
+      await rollup?.stop();
+      rollup = null;
+      await held?.stop();
+    },
   };
 }

@@ -1,7 +1,10 @@
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
 import type { Level } from '../../contracts/broadcasts.js';
 import { routePlugin } from '../api/route-plugin.js';
+import type { Lease } from '../cluster/lease.js';
+import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
 import { loadKeyFile } from '../crypto/key-file.js';
 import { NotFoundError } from '../errors.js';
 import { contentMediaIds } from '../media/content-audio.js';
@@ -41,11 +44,22 @@ const BROADCASTS_REMEMBERED = 64;
 export function sharingFeature(): Feature<'sharing'> {
   let dispatcher: WebhookDispatcher | null = null;
   let store: WebhookStore | null = null;
+  let lease: Lease | null = null;
+  let run: SingletonRun | null = null;
+  let reloadTimer: NodeJS.Timeout | null = null;
+  let recheckEveryMs: number | null = null;
+  let logger: Logger | null = null;
   return {
     name: 'sharing',
-    dependsOn: ['storage', 'registry', 'presence', 'media', 'tts', 'broadcasts', 'bulletins'],
+    dependsOn: ['storage', 'registry', 'presence', 'media', 'tts', 'broadcasts', 'bulletins', 'cluster'],
     start(ctx) {
       const { config, clock, endpoints } = ctx;
+      const cluster = ctx.get('cluster');
+      // One instance POSTs (each delivery once); every instance records the events only it sees.
+      const posting = cluster.lease('webhook-dispatcher');
+      lease = posting;
+      recheckEveryMs = cluster.redis ? cluster.leaseMs : null;
+      logger = ctx.logger;
       const registry = ctx.get('registry');
       const broadcasts = ctx.get('broadcasts').store;
       const policy = new WebhookAddressPolicy({
@@ -96,13 +110,15 @@ export function sharingFeature(): Feature<'sharing'> {
 
       const places = placeCache(registry, (id) => broadcasts.get(id));
       ctx.on('registry.changed', () => places.clear());
+      // Presence and deliveries arrive on every instance (shared presence, shared broker): only the
+      // sender records them. Receipts and alarm notices arise on one instance, which records them.
       ctx.on('device.presence', (change) => {
-        if (!webhooks.wants('cluster.status')) return;
+        if (!posting.held() || !webhooks.wants('cluster.status')) return;
         const scoped = clusterStatusEvent(change, places);
         if (scoped) webhooks.publish(scoped.event, scoped.provinceId);
       });
       ctx.on('broadcast.delivery', (delivery) => {
-        if (!webhooks.wants('delivery.final')) return;
+        if (!posting.held() || !webhooks.wants('delivery.final')) return;
         const scoped = deliveryFinalEvent(delivery, places);
         if (scoped) webhooks.publish(scoped.event, scoped.provinceId);
       });
@@ -150,14 +166,40 @@ export function sharingFeature(): Feature<'sharing'> {
       return { webhooks, store: webhookStore };
     },
     // Once the API listens: the platform's own ports are known to the address policy.
-    ready() {
-      dispatcher?.start();
+    async ready() {
+      const [webhooks, held, log] = [dispatcher, lease, logger];
+      if (!webhooks || !held || !log) return;
+      webhooks.open();
+      await held.start();
+      run = runWhileHeld(
+        held,
+        { resume: () => webhooks.resume(), pause: () => webhooks.pause(), recheck: () => webhooks.recheck() },
+        { logger: log, recheckEveryMs },
+      );
+      // A webhook registered, rotated or deleted through another instance.
+      if (recheckEveryMs) {
+        reloadTimer = setInterval(() => {
+          try {
+            webhooks.reload();
+          } catch (err) {
+            log.warn({ err }, 'could not read the webhooks again');
+          }
+        }, recheckEveryMs);
+        reloadTimer.unref();
+      }
     },
     async stop() {
-      const stopping = dispatcher;
+      const [stopping, running, held] = [dispatcher, run, lease];
       dispatcher = null;
       store = null;
+      run = null;
+      lease = null;
+      if (reloadTimer) clearInterval(reloadTimer);
+      reloadTimer = null;
+      await running?.stop();
       await stopping?.stop();
+      // Released once the last POST has ended, so the next holder starts at once.
+      await held?.stop();
     },
   };
 }

@@ -53,6 +53,8 @@ export class WebhookDispatcher {
   private readonly lastStart = new Map<string, number>();
   private abort = new AbortController();
   private running = false;
+  /** Sending (and retrying) what waits; with several instances only on the lease's holder. */
+  private sending = false;
   private errors = 0;
   private readonly failures: BurstLogger;
 
@@ -61,11 +63,38 @@ export class WebhookDispatcher {
   }
 
   start(): void {
+    this.open();
+    this.resume();
+  }
+
+  /** Takes events (gathered and recorded as POSTs that wait) without sending them. */
+  open(): void {
     this.running = true;
+    this.reload();
+  }
+
+  /** Sends what waits, from the store, as after a restart: claims left by a former sender are free again. */
+  resume(): void {
+    if (!this.running) return;
+    this.sending = true;
     this.abort = new AbortController();
     this.options.store.releaseClaims(this.options.clock.now());
     this.reload();
-    this.pump();
+    this.safely(() => this.pump());
+  }
+
+  /** Looks at the store again for POSTs another instance recorded. */
+  recheck(): void {
+    this.safely(() => this.pump());
+  }
+
+  /** Stops sending (another instance took it over); requests under way are abandoned and made again there. */
+  async pause(): Promise<void> {
+    if (!this.sending) return;
+    this.sending = false;
+    this.clearTimer('wake');
+    this.abort.abort();
+    await Promise.allSettled([...this.inFlight.values()]);
   }
 
   /**
@@ -75,11 +104,9 @@ export class WebhookDispatcher {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.safely(() => this.flushWindows());
-    this.running = false;
     this.clearTimer('window');
-    this.clearTimer('wake');
-    this.abort.abort();
-    await Promise.allSettled([...this.inFlight.values()]);
+    await this.pause();
+    this.running = false;
   }
 
   /** Reads the webhooks again (after one is registered, rotated or deleted). */
@@ -149,7 +176,7 @@ export class WebhookDispatcher {
 
   /** Starts what is due (each receiver's earliest), then sleeps until the next thing to do. */
   private pump(): void {
-    if (!this.running) return;
+    if (!this.running || !this.sending) return;
     const { store, clock, concurrency, minIntervalMs } = this.options;
     const now = clock.now();
     let pacedUntil: number | null = null;
@@ -264,7 +291,7 @@ export class WebhookDispatcher {
 
   private record(due: DueDelivery, target: WebhookTarget, outcome: PostOutcome, startedAt: number): void {
     // Abandoned by a stop: recorded nowhere, sent again at the next start.
-    if (!this.running) return;
+    if (!this.sending) return;
     const { store, clock, retryDelaysMs, giveUpAfterMs, onOutcome } = this.options;
     const attempt = {
       at: startedAt,

@@ -28,3 +28,33 @@ export function translateConstraint<T>(words: ConstraintWords, write: () => T): 
     throw error;
   }
 }
+
+/** Which kind of constraint a write broke, in SQLite's or PostgreSQL's words; null for any other error. */
+function brokenConstraint(error: unknown): 'primary' | 'unique' | 'reference' | null {
+  const { code = '', constraint = '' } = (error ?? {}) as { code?: string; constraint?: string };
+  if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'primary';
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE') return 'unique';
+  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === 'SQLITE_CONSTRAINT_TRIGGER') return 'reference';
+  // PostgreSQL's SQLSTATEs: 23505 unique_violation (a primary key's index is named <table>_pkey),
+  // 23503 foreign_key_violation (a missing reference, or one still referenced).
+  if (code === '23505') return constraint.endsWith('_pkey') ? 'primary' : 'unique';
+  if (code === '23503') return 'reference';
+  return null;
+}
+
+/** translateConstraint for a write through the query layer, on either engine. */
+export async function translateConstraintAsync<T>(
+  words: ConstraintWords,
+  write: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    const kind = brokenConstraint(error);
+    if (kind === 'primary' && words.duplicateId) throw new ConflictError(words.duplicateId);
+    if (kind === 'unique' && words.duplicate) throw new ConflictError(words.duplicate);
+    if (kind === 'reference' && words.reference)
+      throw typeof words.reference === 'string' ? new ConflictError(words.reference) : words.reference();
+    throw error;
+  }
+}

@@ -4,22 +4,33 @@ import { isoTimeOrNull } from '../time.js';
 import { DATABASE_FILE } from './backup.js';
 import { type Db, openDatabase } from './database.js';
 import { DiskGuard } from './disk-guard.js';
+import { checkStateConfig, openState, type StateDatabase } from './sql/state-database.js';
 
 declare module '../platform/feature.js' {
   interface Provides {
-    /** The SQLite state database and the data disk's guard (space, the emergency reserve). */
-    storage: { db: Db; disk: DiskGuard };
+    /**
+     * The SQLite state database, the data disk's guard (space, the emergency reserve), and the
+     * query layer over whichever engine holds the converted stores (SQLite, or DATABASE_URL's
+     * PostgreSQL).
+     */
+    storage: { db: Db; disk: DiskGuard; state: StateDatabase };
   }
 }
 
-/** The state database in DATA_DIR and the guard of the disk it lives on. */
+/**
+ * The state database in DATA_DIR and the guard of the disk it lives on, and with DATABASE_URL the
+ * PostgreSQL pool of the stores on the query layer. Until every store is converted, DATABASE_URL
+ * needs DATABASE_PARTIAL=true: the rest stays in this instance's SQLite file.
+ */
 export function storageFeature(): Feature<'storage'> {
   let disk: DiskGuard | null = null;
   let db: Db | null = null;
+  let state: StateDatabase | null = null;
   return {
     name: 'storage',
     dependsOn: [],
-    start({ config, clock, logger }) {
+    async start({ config, clock, logger }) {
+      checkStateConfig(config);
       // Before the database: on a disk already full, the reserve is given up so the platform starts.
       disk = new DiskGuard({
         dir: config.DATA_DIR,
@@ -30,9 +41,12 @@ export function storageFeature(): Feature<'storage'> {
       disk.start();
       db = openDatabase(join(config.DATA_DIR, DATABASE_FILE), logger);
       disk.check(); // a new DATA_DIR exists only now
-      return { db, disk };
+      state = await openState(config, db, logger);
+      return { db, disk, state };
     },
-    stop() {
+    async stop() {
+      await state?.close();
+      state = null;
       db?.close();
       db = null;
       disk?.stop();

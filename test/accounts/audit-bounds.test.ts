@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AuditLog } from '../../services/audit/audit-log.js';
 import { SecurityEventDigest } from '../../services/audit/security-digest.js';
 import { type Db, openDatabase } from '../../services/storage/database.js';
+import { sqliteState } from '../../services/storage/sql/state-database.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 
@@ -32,12 +33,12 @@ describe('the audit log under a flood of refusals', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('keeps 10,000 refused logins with 60 KB usernames from one address to two rows and two log lines a minute', () => {
+  it('keeps 10,000 refused logins with 60 KB usernames from one address to two rows and two log lines a minute', async () => {
     dir = mkdtempSync(join(tmpdir(), 'sc-audit-'));
     db = openDatabase(join(dir, 'smart-commune.sqlite'), pino({ level: 'silent' }));
     const clock = new ManualClock(Date.UTC(2026, 11, 7, 3, 0, 0));
     const log = memoryLogger();
-    const audit = new AuditLog(db, clock, log.logger);
+    const audit = new AuditLog(sqliteState(db), clock, log.logger);
     const digest = new SecurityEventDigest({ audit, clock, logger: log.logger });
     digest.start();
     const huge = 'x'.repeat(60 * 1024);
@@ -52,6 +53,7 @@ describe('the audit log under a flood of refusals', () => {
       });
     }
     clock.advance(60_000);
+    await audit.flushed();
     const rows = db
       .prepare("SELECT * FROM audit_log WHERE action = 'mqtt.login' ORDER BY id")
       .all() as Record<string, unknown>[];
@@ -99,16 +101,16 @@ describe('the audit log under a flood of refusals', () => {
     });
   });
 
-  it('archives entries past the retention before removing them', () => {
+  it('archives entries past the retention before removing them', async () => {
     dir = mkdtempSync(join(tmpdir(), 'sc-audit-'));
     db = openDatabase(join(dir, 'smart-commune.sqlite'), pino({ level: 'silent' }));
     const clock = new ManualClock(Date.UTC(2025, 0, 1));
-    const audit = new AuditLog(db, clock, pino({ level: 'silent' }));
+    const audit = new AuditLog(sqliteState(db), clock, pino({ level: 'silent' }));
     for (let i = 0; i < 12_000; i++)
       audit.record({ actor: { type: 'system' }, action: 'old.thing', outcome: 'success' });
     clock.advance(400 * 86_400_000);
     audit.record({ actor: { type: 'system' }, action: 'recent.thing', outcome: 'success' });
-    const { archived, file } = audit.prune(clock.now() - 365 * 86_400_000, join(dir, 'audit-archive'));
+    const { archived, file } = await audit.prune(clock.now() - 365 * 86_400_000, join(dir, 'audit-archive'));
     expect(archived).toBe(12_000);
     const lines = gunzipSync(readFileSync(file as string))
       .toString()
@@ -117,7 +119,7 @@ describe('the audit log under a flood of refusals', () => {
     expect(lines).toHaveLength(12_000);
     expect(JSON.parse(lines[0] as string)).toMatchObject({ action: 'old.thing', outcome: 'success' });
     expect(statSync(file as string).mode & 0o777).toBe(0o600);
-    const left = audit.query({}, { limit: 10, offset: 0 });
+    const left = await audit.query({}, { limit: 10, offset: 0 });
     expect(left.items.map((e) => e.action)).toEqual(['recent.thing']);
   });
 });

@@ -23,6 +23,7 @@ interface RouteSpec {
 }
 
 const CALLERS: Caller[] = ['anonymous', ...ROLES];
+const EMQX_HOOK_TOKEN = 'route-matrix-emqx-hook-token-0123456789';
 const STATE_CHANGING = new Set(['POST', 'PATCH', 'DELETE']);
 const usernameOf = (role: Role) => (role === 'admin' ? 'admin' : `${role}-all`);
 
@@ -378,6 +379,12 @@ describe('route × role matrix', () => {
       access: 'authenticated',
       call: () => ({ url: '/api/v1/provinces' }),
     },
+    {
+      method: 'GET',
+      path: '/api/v1/administrative-units',
+      access: 'authenticated',
+      call: () => ({ url: '/api/v1/administrative-units?provinceId=phu-tho&q=tam' }),
+    },
     // [schedules] routes
     ...((): RouteSpec[] => {
       let slot = 0;
@@ -678,6 +685,17 @@ describe('route × role matrix', () => {
     },
     {
       method: 'POST',
+      path: '/api/v1/broadcasts/{id}/reach/notify',
+      access: ['operator'],
+      call: async () => {
+        // Stopped: every delivery final, so its reach gap is known.
+        const id = await liveBroadcast();
+        await t.api(`/api/v1/broadcasts/${id}/stop`, { method: 'POST' });
+        return { url: `/api/v1/broadcasts/${id}/reach/notify`, body: { channels: ['email'] } };
+      },
+    },
+    {
+      method: 'POST',
       path: '/api/v1/broadcasts/{id}/review',
       access: ['approver'],
       call: async () => {
@@ -850,8 +868,14 @@ describe('route × role matrix', () => {
         {
           method: 'GET',
           path: '/api/v1/incidents',
-          access: [...readers, 'police'],
+          access: readers,
           call: () => ({ url: '/api/v1/incidents' }),
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/outages',
+          access: [...readers, 'police'],
+          call: () => ({ url: '/api/v1/outages' }),
         },
         {
           method: 'GET',
@@ -1221,6 +1245,13 @@ describe('route × role matrix', () => {
       call: () => ({ url: '/api/v1/cameras/cam-base/poll' }),
     },
     {
+      method: 'DELETE',
+      path: '/api/v1/cameras/{id}/certificate',
+      // Trusting a camera's new certificate is a technician's call, made after checking it on site.
+      access: ['technician'],
+      call: () => ({ url: '/api/v1/cameras/cam-base/certificate' }),
+    },
+    {
       method: 'POST',
       path: '/api/v1/cameras/discovery',
       access: ['technician'],
@@ -1401,6 +1432,27 @@ describe('route × role matrix', () => {
         },
       ] satisfies RouteSpec[];
     })(),
+    // [broker] routes: EMQX's hooks answer whoever holds the hook token, whatever the account.
+    {
+      method: 'POST',
+      path: '/api/v1/broker/emqx/authn',
+      access: 'public',
+      call: () => ({
+        url: '/api/v1/broker/emqx/authn',
+        headers: { authorization: `Bearer ${EMQX_HOOK_TOKEN}` },
+        body: { clientid: 'c-base', username: 'c-base', password: 'not-issued' },
+        actor: 'c-base',
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/broker/emqx/authz',
+      access: 'public',
+      call: () => ({
+        url: '/api/v1/broker/emqx/authz?clientid=c-base&username=c-base&action=subscribe&topic=sc/v1/c-base/cmd',
+        headers: { authorization: `Bearer ${EMQX_HOOK_TOKEN}` },
+      }),
+    },
     // [reports] routes
     {
       method: 'GET',
@@ -1428,7 +1480,7 @@ describe('route × role matrix', () => {
 
   beforeAll(async () => {
     // Every role signs in fresh accounts here, more than one address may in a minute by default.
-    t = await startTestPlatform({ config: { LOGIN_RATE_LIMIT_PER_MIN: 1_000 } });
+    t = await startTestPlatform({ config: { LOGIN_RATE_LIMIT_PER_MIN: 1_000, EMQX_HOOK_TOKEN } });
     t.platform.registry.createCommune({ id: 'base', name: 'Xã Gốc' });
     t.platform.registry.createVillage({ id: 'v-base', communeId: 'base', name: 'Thôn Gốc' });
     camera = new SimulatedCamera({
@@ -1530,10 +1582,13 @@ describe('route × role matrix', () => {
     },
   );
 
-  it('left exactly one audit entry, with the right actor and outcome, for every state-changing request above', () => {
+  it('left exactly one audit entry, with the right actor and outcome, for every state-changing request above', async () => {
     expect(made.length).toBeGreaterThan(80);
     for (const request of made) {
-      const { items } = t.platform.audit.query({ requestId: request.requestId }, { limit: 10, offset: 0 });
+      const { items } = await t.platform.audit.query(
+        { requestId: request.requestId },
+        { limit: 10, offset: 0 },
+      );
       const label = `${request.method} ${request.url} → ${request.status}`;
       expect(items, label).toHaveLength(1);
       const entry = items[0];

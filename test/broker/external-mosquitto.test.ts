@@ -1,21 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CommandSchema } from '../../devices/index.js';
-import { loadConfig } from '../../services/config.js';
-import { Platform } from '../../services/platform/platform.js';
-import { Mosquitto, mosquittoSkipReason } from '../support/mosquitto.js';
 import {
-  type ApiInit,
-  api,
-  heartbeat,
-  nextMessage,
-  TEST_ADMIN_PASSWORD,
-  TEST_PASSWORD_PARAMS,
-} from '../support/platform-harness.js';
+  Mosquitto,
+  mosquittoSkipReason,
+  type PlatformOnMosquitto,
+  startPlatformOn,
+} from '../support/mosquitto.js';
+import { heartbeat, nextMessage } from '../support/platform-harness.js';
 
 const skip = mosquittoSkipReason();
 
@@ -28,10 +20,7 @@ describe.skipIf(skip !== null)(
   `the platform on an external Mosquitto${skip ? ` — skipped: ${skip}` : ''}`,
   () => {
     let mosquitto: Mosquitto;
-    let platform: Platform;
-    let dataDir: string;
-    let httpUrl: string;
-    let cookie: Record<string, string>;
+    let on: PlatformOnMosquitto;
     const clients: MqttClient[] = [];
 
     beforeAll(async () => {
@@ -39,33 +28,10 @@ describe.skipIf(skip !== null)(
         platformUser: PLATFORM_USER,
         users: { [PLATFORM_USER]: PLATFORM_PASSWORD, ...DEVICE_PASSWORDS },
       });
-      dataDir = mkdtempSync(join(tmpdir(), 'sc-mosquitto-'));
-      platform = new Platform({
-        config: loadConfig(
-          {},
-          {
-            ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
-            HTTP_HOST: '127.0.0.1',
-            HTTP_PORT: 0,
-            MQTT_URL: mosquitto.url,
-            MQTT_INTERNAL_USERNAME: PLATFORM_USER,
-            MQTT_INTERNAL_PASSWORD: PLATFORM_PASSWORD,
-            DATA_DIR: dataDir,
-            LOG_LEVEL: 'silent',
-          },
-        ),
-        logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-        passwordParams: TEST_PASSWORD_PARAMS,
-        announce: () => undefined,
-        webRoot: join(dataDir, 'no-console'),
+      on = await startPlatformOn(mosquitto, {
+        credential: { username: PLATFORM_USER, password: PLATFORM_PASSWORD },
       });
-      await platform.start();
-      httpUrl = `http://127.0.0.1:${platform.httpPort}`;
-      const login = await api(httpUrl, '/api/v1/auth/login', {
-        method: 'POST',
-        body: { username: 'admin', password: TEST_ADMIN_PASSWORD },
-      });
-      cookie = { cookie: (login.headers.get('set-cookie') ?? '').split(';')[0] as string };
+      const { platform } = on;
       platform.registry.createCommune({ id: 'test-commune', name: 'Xã Thử' });
       platform.registry.createVillage({ id: 'test-village', communeId: 'test-commune', name: 'Thôn Thử' });
       for (const id of Object.keys(DEVICE_PASSWORDS)) {
@@ -80,13 +46,11 @@ describe.skipIf(skip !== null)(
     });
     afterAll(async () => {
       await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
-      await platform?.stop();
+      await on?.close();
       await mosquitto?.cleanup();
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     });
 
-    const call = (path: string, init: ApiInit = {}) =>
-      api(httpUrl, path, { ...init, headers: { ...cookie, ...init.headers } });
+    const call: PlatformOnMosquitto['call'] = (path, init) => on.call(path, init);
 
     const connectDevice = async (id: keyof typeof DEVICE_PASSWORDS) => {
       const client = await mqtt.connectAsync(mosquitto.url, {

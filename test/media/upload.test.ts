@@ -181,7 +181,7 @@ describe('media library: uploads', () => {
     const wav = wavTone(1);
     const item = (await upload(t, wav, { name: 'Kiểm tra nhật ký' })).body;
     await t.api(`/api/v1/media/${item.id}`, { as: 'operator', method: 'DELETE' });
-    const { items } = t.platform.audit.query({ targetId: item.id }, { limit: 10, offset: 0 });
+    const { items } = await t.platform.audit.query({ targetId: item.id }, { limit: 10, offset: 0 });
     expect(items.map((e) => [e.action, e.outcome, e.actorName])).toEqual([
       ['media.delete', 'success', 'operator-all'],
       ['media.upload', 'success', 'operator-all'],

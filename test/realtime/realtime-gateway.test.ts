@@ -311,7 +311,7 @@ describe('realtime gateway', () => {
     const { user, cookie, stays } = watched;
     const patched = await t.api(`/api/v1/users/${user.id}`, { method: 'PATCH', body: { disabled: true } });
     expect(patched.status).toBe(200);
-    t.platform.realtime.recheck();
+    await t.platform.realtime.recheck();
     await vi.waitFor(() => expect(watched.reason).toBe('io server disconnect'));
     expect(stays.socket.connected).toBe(true);
     // …and it cannot come back with the same cookie.
@@ -320,11 +320,11 @@ describe('realtime gateway', () => {
 
   it('drops the socket of an account disabled without the HTTP API (a command line), at once', async () => {
     const watched = await watchedConsole('disabled-offline');
-    const admin = t.platform.auth
-      .listUsers({ limit: 100, offset: 0 })
-      .items.find((u) => u.username === 'admin');
+    const admin = (await t.platform.auth.listUsers({ limit: 100, offset: 0 })).items.find(
+      (u) => u.username === 'admin',
+    );
     if (!admin) throw new Error('no admin account');
-    t.platform.auth.updateUser(
+    await t.platform.auth.updateUser(
       watched.user.id,
       { disabled: true },
       {

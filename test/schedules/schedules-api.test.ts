@@ -276,7 +276,7 @@ describe('schedules API', () => {
     expect(clash.status).toBe(409);
     expect(clash.body.error.details.clashes[0]).toMatchObject({ scheduleId: id, clusterIds: ['a3'] });
 
-    const { items } = t.platform.audit.query({ targetId: id }, { limit: 10, offset: 0 });
+    const { items } = await t.platform.audit.query({ targetId: id }, { limit: 10, offset: 0 });
     expect(items.map((e) => [e.action, e.outcome])).toEqual([
       ['schedule.update', 'success'],
       ['schedule.create', 'success'],

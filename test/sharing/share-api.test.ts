@@ -246,7 +246,8 @@ describe('the data-sharing API', () => {
       ['08800', 'pending'],
       ['08803', 'pending'],
     ]);
-    const entry = t.platform.audit.query({ action: 'share.bulletin.push' }, { limit: 10, offset: 0 }).items;
+    const entry = (await t.platform.audit.query({ action: 'share.bulletin.push' }, { limit: 10, offset: 0 }))
+      .items;
     expect(entry[0]).toMatchObject({ outcome: 'success', actorType: 'token' });
 
     const commune = await t.api(`${SHARE}/bulletins`, {

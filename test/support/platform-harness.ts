@@ -132,9 +132,9 @@ export async function startTestPlatform(
       const username = `${role}-${scope ?? 'all'}`;
       const password = `${username}-password`;
       // A platform restarted on the same data directory already has the account.
-      const existing = platform.auth
-        .listUsers({ limit: 1_000, offset: 0 })
-        .items.find((u) => u.username === username);
+      const existing = (await platform.auth.listUsers({ limit: 1_000, offset: 0 })).items.find(
+        (u) => u.username === username,
+      );
       if (existing) {
         await platform.auth.resetPassword(existing.id, password);
       } else {

@@ -21,6 +21,9 @@ import m0020 from './0020-camera-channels-events.js';
 import m0021 from './0021-alarms.js';
 import m0022 from './0022-notifications.js';
 import m0023 from './0023-firmware-readiness.js';
+import m0024 from './0024-report-rollup.js';
+import m0025 from './0025-camera-snapshot-account.js';
+import m0026 from './0026-reach-notices.js';
 
 /**
  * Forward-only migrations, applied in order and never edited once released: a change to the
@@ -50,4 +53,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 21, name: 'alarms', sql: m0021 },
   { version: 22, name: 'notifications', sql: m0022 },
   { version: 23, name: 'firmware-readiness', sql: m0023 },
+  { version: 24, name: 'report-rollup', sql: m0024 },
+  { version: 25, name: 'camera-snapshot-account', sql: m0025 },
+  { version: 26, name: 'reach-notices', sql: m0026 },
 ];

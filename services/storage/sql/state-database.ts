@@ -1,0 +1,126 @@
+import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Config } from '../../config.js';
+import type { Db } from '../database.js';
+import { migratePostgres } from './postgres-migrations.js';
+import type { StateSchema } from './schema.js';
+import { PartialStateError, STORES_ON_SQLITE_ONLY } from './state-stores.js';
+
+export type StateEngine = 'sqlite' | 'postgres';
+export type StateTransaction = Transaction<StateSchema>;
+
+/**
+ * The query layer (Kysely) over the engine that holds the converted stores' state: the platform's
+ * SQLite file, or PostgreSQL when DATABASE_URL names one. Stores take this, never an engine.
+ */
+export interface StateDatabase {
+  readonly engine: StateEngine;
+  readonly db: Kysely<StateSchema>;
+  /** Runs `work` in one transaction: all of it is stored, or (when it throws) none. */
+  transaction<T>(work: (trx: StateTransaction) => Promise<T>): Promise<T>;
+  /** Closes PostgreSQL's pool; on SQLite the shared handle stays with its owner. */
+  close(): Promise<void>;
+}
+
+/**
+ * On SQLite the query layer runs on the platform's own better-sqlite3 handle, already migrated by
+ * openDatabase: one file, one connection, so the converted stores and those still on prepared
+ * statements see each other's writes at once. Kysely serialises its own queries on that
+ * connection; a transaction's statements run one after another within microtasks, and a statement
+ * of another store that lands in that window joins the transaction.
+ */
+export function sqliteState(handle: Db): StateDatabase {
+  const db = new Kysely<StateSchema>({ dialect: new SqliteDialect({ database: handle }) });
+  return {
+    engine: 'sqlite',
+    db,
+    transaction: (work) => db.transaction().execute(work),
+    // Kysely's destroy() would close the shared handle under the stores still using it.
+    close: async () => {},
+  };
+}
+
+/** PostgreSQL's int8 (BIGINT, COUNT(*)) as a number: times in ms and counts fit well within 2^53. */
+const INT8_OID = 20;
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary'
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+export interface PostgresStateOptions {
+  url: string;
+  logger: Logger;
+  /** Connections kept open at most (default 10). */
+  poolMax?: number;
+}
+
+/**
+ * Connects to PostgreSQL with a pool and applies its migrations. The password in `url` is never
+ * logged; a failure names the host and database only.
+ */
+export async function postgresState(options: PostgresStateOptions): Promise<StateDatabase> {
+  const log = options.logger.child({ component: 'state-db' });
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolMax ?? 10,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+    types,
+  });
+  // An idle client that loses its server must not crash the process; the next query reconnects.
+  pool.on('error', (error) => log.warn({ err: error }, 'a pooled PostgreSQL connection failed'));
+  const db = new Kysely<StateSchema>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    const applied = await migratePostgres(db as unknown as Kysely<unknown>);
+    for (const name of applied) log.info({ migration: name }, 'PostgreSQL migrated');
+  } catch (error) {
+    await db.destroy();
+    throw new Error(`PostgreSQL at ${describeUrl(options.url)}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return {
+    engine: 'postgres',
+    db,
+    transaction: (work) => db.transaction().execute(work),
+    close: () => db.destroy(),
+  };
+}
+
+/** host:port/database of a postgres:// URL, without its credentials. */
+export function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}${parsed.port ? `:${parsed.port}` : ''}${parsed.pathname}`;
+  } catch {
+    return '(unparsable DATABASE_URL)';
+  }
+}
+
+/**
+ * The query layer as the configuration asks: PostgreSQL with DATABASE_URL (refused with a
+ * PartialStateError unless DATABASE_PARTIAL=true, while stores remain in SQLite), else the SQLite
+ * handle given. Call checkStateConfig before opening anything, so a refused start leaves no file.
+ */
+export async function openState(
+  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_PARTIAL'>,
+  sqlite: Db,
+  logger: Logger,
+): Promise<StateDatabase> {
+  checkStateConfig(config);
+  if (!config.DATABASE_URL) return sqliteState(sqlite);
+  const state = await postgresState({ url: config.DATABASE_URL, logger });
+  logger.warn(
+    { postgres: describeUrl(config.DATABASE_URL), sqliteOnly: STORES_ON_SQLITE_ONLY.map((s) => s.name) },
+    "DATABASE_PARTIAL: accounts and the audit log are in PostgreSQL; the other stores stay in this instance's SQLite file",
+  );
+  return state;
+}
+
+/** Throws PartialStateError for DATABASE_URL without DATABASE_PARTIAL=true. */
+export function checkStateConfig(config: Pick<Config, 'DATABASE_URL' | 'DATABASE_PARTIAL'>): void {
+  if (config.DATABASE_URL && !config.DATABASE_PARTIAL) throw new PartialStateError();
+}

@@ -1,0 +1,90 @@
+/*
+ * Which stores the query layer holds, and so follow DATABASE_URL to PostgreSQL, and which still use
+ * the SQLite file in DATA_DIR through prepared statements. A store moves from the second list to
+ * the first when it is converted (its tables in schema.ts, a PostgreSQL migration, its cases in the
+ * contract suite over both engines). test/storage/state-stores.test.ts checks that every file using
+ * the SQLite handle is named here.
+ */
+
+export interface StateStore {
+  name: string;
+  files: readonly string[];
+}
+
+/** On the query layer: in PostgreSQL when DATABASE_URL is set. */
+export const STORES_ON_QUERY_LAYER: readonly StateStore[] = [
+  {
+    name: 'accounts (users, their communes, sessions, API tokens)',
+    // Reads provinces and communes from the registry's SQLite tables (registryPlaces).
+    files: ['services/accounts/account-store.ts'],
+  },
+  { name: 'audit log', files: ['services/audit/audit-log.ts'] },
+];
+
+/** Still in DATA_DIR's SQLite file, whatever DATABASE_URL says. */
+export const STORES_ON_SQLITE_ONLY: readonly StateStore[] = [
+  {
+    name: 'registry (provinces, communes, villages, clusters, device secrets)',
+    files: ['services/registry/registry-store.ts'],
+  },
+  { name: 'presence', files: ['services/presence/presence-store.ts'] },
+  { name: 'media', files: ['services/media/media-library.ts'] },
+  { name: 'speech cache', files: ['services/tts/speech-cache.ts'] },
+  { name: 'stations', files: ['services/stations/station-store.ts'] },
+  {
+    name: 'schedules, groups and approvals',
+    files: [
+      'services/schedules/schedule-store.ts',
+      'services/schedules/schedule-service.ts',
+      'services/schedules/group-store.ts',
+      'services/schedules/approval-store.ts',
+    ],
+  },
+  {
+    name: 'commands and control schedules',
+    files: ['services/commands/command-store.ts', 'services/commands/control-schedules.ts'],
+  },
+  { name: 'broadcasts and deliveries', files: ['services/broadcasts/broadcast-store.ts'] },
+  { name: 'bulletins', files: ['services/bulletins/bulletin-store.ts'] },
+  { name: 'reports', files: ['services/reports/summary-queries.ts', 'services/reports/report-rollup.ts'] },
+  {
+    name: 'cameras (registry, health, events)',
+    files: [
+      'services/cameras/camera-store.ts',
+      'services/cameras/camera-health-store.ts',
+      'services/cameras/camera-event-store.ts',
+    ],
+  },
+  {
+    name: 'alarms and maintenance windows',
+    files: ['services/alarms/alarm-store.ts', 'services/alarms/maintenance-downtime.ts'],
+  },
+  {
+    name: 'notifications',
+    files: ['services/notifications/notification-log.ts', 'services/notifications/recipient-store.ts'],
+  },
+  {
+    name: 'firmware',
+    files: ['services/firmware/firmware-library.ts', 'services/firmware/rollout-store.ts'],
+  },
+  { name: 'readiness drills', files: ['services/readiness/drill-store.ts'] },
+  { name: 'webhooks', files: ['services/sharing/webhook-store.ts'] },
+];
+
+const listed = (stores: readonly StateStore[]) =>
+  stores.map((s) => `  - ${s.name} (${s.files.join(', ')})`).join('\n');
+
+/** DATABASE_URL without DATABASE_PARTIAL=true: instances would not share what stays in SQLite. */
+export class PartialStateError extends Error {
+  constructor() {
+    super(
+      'DATABASE_URL is set, but only these stores are on PostgreSQL yet:\n' +
+        `${listed(STORES_ON_QUERY_LAYER)}\n` +
+        "These stay in DATA_DIR's SQLite file, local to this instance and shared with no other:\n" +
+        `${listed(STORES_ON_SQLITE_ONLY)}\n` +
+        'Set DATABASE_PARTIAL=true to start this way anyway (see docs/scale-out.md), ' +
+        'or unset DATABASE_URL to keep all state in SQLite.',
+    );
+    this.name = 'PartialStateError';
+  }
+}

@@ -1,0 +1,215 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../services/audit/audit-log.js';
+import { openDatabase } from '../../services/storage/database.js';
+import { postgresState, type StateDatabase } from '../../services/storage/sql/state-database.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { freshDatabaseName, PostgresServer, postgresSkipReason } from '../support/postgres.js';
+
+/*
+ * What only PostgreSQL can show: the audit log riding out a database that goes away, and the
+ * platform itself started with DATABASE_URL, refusing to keep the unconverted stores in local
+ * SQLite unless told to.
+ */
+
+const skip = postgresSkipReason();
+const silent = pino({ level: 'silent' });
+
+describe.skipIf(skip !== null)('state in PostgreSQL', () => {
+  let server: PostgresServer;
+  beforeAll(async () => {
+    server = await PostgresServer.create();
+  }, 60_000);
+  afterAll(async () => {
+    await server?.cleanup();
+  });
+
+  describe('the audit log when PostgreSQL goes away', () => {
+    let state: StateDatabase | null = null;
+    afterEach(async () => {
+      await server.start();
+      await state?.close();
+      state = null;
+    });
+
+    it('queues the entries of an outage in order and writes them all once the database is back', async () => {
+      state = await postgresState({ url: await server.createDatabase(), logger: silent, poolMax: 2 });
+      const clock = new ManualClock(Date.UTC(2026, 11, 7, 8, 0, 0));
+      const audit = new AuditLog(state, clock, silent);
+      audit.record({ actor: { type: 'system' }, action: 'before.outage', outcome: 'success' });
+      await audit.flushed();
+
+      await server.stop();
+      for (let i = 0; i < 5; i++) {
+        clock.advance(10);
+        audit.record({
+          actor: { type: 'user', name: 'lan' },
+          action: `during.outage.${i}`,
+          outcome: 'success',
+        });
+        await audit.flushed();
+      }
+      expect(audit.queued).toBe(5);
+      expect(audit.writeFailures).toBeGreaterThan(0);
+      await expect(audit.query({}, { limit: 10, offset: 0 })).rejects.toThrow();
+
+      await server.start();
+      clock.advance(30_000); // the retry's delay
+      await audit.flushed();
+      expect(audit.queued).toBe(0);
+      const { items } = await audit.query({}, { limit: 10, offset: 0 });
+      expect(items.map((e) => e.action)).toEqual([
+        'during.outage.4',
+        'during.outage.3',
+        'during.outage.2',
+        'during.outage.1',
+        'during.outage.0',
+        'before.outage',
+      ]);
+      // Each keeps the time it happened, not the time it was finally written.
+      expect(items[0]?.at).toBe('2026-12-07T08:00:00.050Z');
+      await audit.stop();
+    });
+  });
+
+  it('migrates a new database once when several instances start on it together', async () => {
+    const name = freshDatabaseName();
+    const url = await server.createDatabase(name);
+    const states = await Promise.all(
+      Array.from({ length: 4 }, () => postgresState({ url, logger: silent, poolMax: 2 })),
+    );
+    try {
+      const applied = await server.query<{ name: string }>('SELECT name FROM kysely_migration', [], name);
+      expect(applied).toEqual([{ name: '0001-accounts-and-audit' }]);
+    } finally {
+      await Promise.all(states.map((s) => s.close()));
+    }
+  });
+
+  it('names the server, not the password, when PostgreSQL cannot be reached', async () => {
+    const url = server
+      .url('postgres')
+      .replace('postgres@', 'postgres:s3cret-pw@')
+      .replace(`:${server.port}/`, ':1/');
+    const failed = postgresState({ url, logger: silent });
+    await expect(failed).rejects.toThrow(/PostgreSQL at 127\.0\.0\.1:1\/postgres/);
+    await expect(failed).rejects.not.toThrow(/s3cret-pw/);
+  });
+
+  it('keeps the oldest entries of a long outage within its bound and counts the ones it refused', async () => {
+    const state = await postgresState({ url: await server.createDatabase(), logger: silent, poolMax: 2 });
+    const clock = new ManualClock(Date.UTC(2026, 11, 7, 8, 0, 0));
+    const audit = new AuditLog(state, clock, silent, { maxPendingChars: 1_000 });
+    try {
+      await server.stop();
+      for (let i = 0; i < 20; i++) {
+        audit.record({
+          actor: { type: 'system' },
+          action: `outage.${String(i).padStart(2, '0')}`,
+          outcome: 'success',
+        });
+        await audit.flushed();
+      }
+      const kept = audit.queued;
+      expect(kept).toBeGreaterThan(3);
+      expect(kept).toBeLessThan(20);
+      expect(audit.writeFailures).toBeGreaterThanOrEqual(20 - kept);
+      await server.start();
+      expect(await audit.flush()).toBe(true);
+      const { items, total } = await audit.query({}, { limit: 50, offset: 0 });
+      expect(total).toBe(kept);
+      expect(items.map((e) => e.action).reverse()).toEqual(
+        Array.from({ length: kept }, (_, i) => `outage.${String(i).padStart(2, '0')}`),
+      );
+    } finally {
+      await server.start();
+      await state.close();
+    }
+  });
+
+  describe('the platform with DATABASE_URL', () => {
+    let t: TestPlatform | null = null;
+    const dirs: string[] = [];
+    afterEach(async () => {
+      await t?.close();
+      t = null;
+      for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('refuses to start while stores are still in SQLite, naming them, unless DATABASE_PARTIAL=true', async () => {
+      const url = await server.createDatabase();
+      const dataDir = mkdtempSync(join(tmpdir(), 'sc-pg-'));
+      dirs.push(dataDir);
+      const refused = startTestPlatform({ dataDir, config: { DATABASE_URL: url } });
+      await expect(refused).rejects.toThrow(/only these stores are on PostgreSQL yet/);
+      await expect(refused).rejects.toThrow(/registry .*\(services\/registry\/registry-store\.ts\)/);
+      await expect(refused).rejects.toThrow(/DATABASE_PARTIAL=true/);
+      // Nothing was created in the database it refused.
+      const tables = await server.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+        [],
+        url.split('/').at(-1),
+      );
+      expect(tables).toEqual([]);
+    });
+
+    it('keeps accounts, sessions and the audit log in PostgreSQL, where a second instance finds them', async () => {
+      const name = freshDatabaseName();
+      const url = await server.createDatabase(name);
+      const dataDir = mkdtempSync(join(tmpdir(), 'sc-pg-'));
+      dirs.push(dataDir);
+      t = await startTestPlatform({ dataDir, config: { DATABASE_URL: url, DATABASE_PARTIAL: true } });
+      const created = await t.api('/api/v1/users', {
+        method: 'POST',
+        body: {
+          username: 'can-bo-xa',
+          displayName: 'Cán bộ xã',
+          password: 'a-long-password-1',
+          roles: ['viewer'],
+        },
+      });
+      expect(created.status).toBe(201);
+
+      const users = await server.query<{ username: string }>(
+        'SELECT username FROM users ORDER BY username',
+        [],
+        name,
+      );
+      expect(users.map((u) => u.username)).toEqual(['admin', 'can-bo-xa']);
+      const sessions = await server.query<{ n: number }>('SELECT COUNT(*)::int AS n FROM sessions', [], name);
+      expect(sessions[0]?.n).toBeGreaterThan(0);
+      const audit = await server.query<{ action: string; outcome: string }>(
+        "SELECT action, outcome FROM audit_log WHERE action = 'user.create' ORDER BY id",
+        [],
+        name,
+      );
+      expect(audit).toContainEqual({ action: 'user.create', outcome: 'success' });
+      await t.close();
+      t = null;
+      // The local SQLite file holds no account: nothing a second instance would miss.
+      const local = openDatabase(join(dataDir, 'smart-commune.sqlite'), silent);
+      expect(local.prepare('SELECT COUNT(*) AS n FROM users').get()).toEqual({ n: 0 });
+      local.close();
+
+      // Another instance with its own DATA_DIR signs the same account in.
+      const otherDir = mkdtempSync(join(tmpdir(), 'sc-pg-'));
+      dirs.push(otherDir);
+      t = await startTestPlatform({
+        dataDir: otherDir,
+        config: { DATABASE_URL: url, DATABASE_PARTIAL: true },
+      });
+      const login = await t.api('/api/v1/auth/login', {
+        method: 'POST',
+        as: 'anonymous',
+        body: { username: 'CAN-BO-XA', password: 'a-long-password-1' },
+      });
+      expect(login.status).toBe(200);
+      const entries = (await t.api('/api/v1/audit?action=user.create')).body.items as { actorName: string }[];
+      expect(entries.map((e) => e.actorName)).toContain('admin');
+    });
+  });
+});

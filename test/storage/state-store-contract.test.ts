@@ -1,0 +1,573 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AccountStore, registryPlaces } from '../../services/accounts/account-store.js';
+import { AuthService } from '../../services/accounts/auth-service.js';
+import { AuditLog } from '../../services/audit/audit-log.js';
+import { ConflictError, NotFoundError } from '../../services/errors.js';
+import { type Db, openDatabase } from '../../services/storage/database.js';
+import { postgresState, type StateDatabase, sqliteState } from '../../services/storage/sql/state-database.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { TEST_PASSWORD_PARAMS } from '../support/platform-harness.js';
+import { PostgresServer, postgresSkipReason } from '../support/postgres.js';
+
+/*
+ * The contract every engine of the query layer keeps for the stores converted to it: the same
+ * suite on the platform's SQLite file and on a real PostgreSQL (Debian's package, started here on
+ * a loopback port with a database per test).
+ */
+
+const silent = pino({ level: 'silent' });
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** One engine's state database, reopened as a restarted platform would. */
+interface Opened {
+  state: StateDatabase;
+  /** The registry's SQLite file: provinces and communes, whichever engine holds the accounts. */
+  places: Db;
+  /** Closes and opens the state database again (a restart); migrations run again. */
+  reopen(): Promise<StateDatabase>;
+  /** A second writer: another instance's pool on PostgreSQL, the same connection on SQLite. */
+  second(): Promise<StateDatabase>;
+  close(): Promise<void>;
+}
+
+interface Engine {
+  name: string;
+  skip: string | null;
+  setup?(): Promise<void>;
+  teardown?(): Promise<void>;
+  open(dir: string, places: Db): Promise<Opened>;
+}
+
+let postgres: PostgresServer | null = null;
+
+const engines: Engine[] = [
+  {
+    name: 'SQLite',
+    skip: null,
+    async open(dir, places) {
+      // The platform's own file: the registry and the converted stores share it and its connection.
+      const opened: Opened = {
+        state: sqliteState(places),
+        places,
+        async reopen() {
+          opened.places.close();
+          opened.places = openDatabase(join(dir, 'smart-commune.sqlite'), silent);
+          opened.state = sqliteState(opened.places);
+          return opened.state;
+        },
+        second: async () => opened.state,
+        async close() {
+          if (opened.places.open) opened.places.close();
+        },
+      };
+      return opened;
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    skip: postgresSkipReason(),
+    async setup() {
+      postgres = await PostgresServer.create();
+    },
+    async teardown() {
+      await postgres?.cleanup();
+      postgres = null;
+    },
+    async open(_dir, places) {
+      const url = await (postgres as PostgresServer).createDatabase();
+      const pools: StateDatabase[] = [];
+      const connect = async () => {
+        const state = await postgresState({ url, logger: silent, poolMax: 4 });
+        pools.push(state);
+        return state;
+      };
+      const opened: Opened = {
+        state: await connect(),
+        places,
+        async reopen() {
+          await opened.state.close();
+          pools.splice(pools.indexOf(opened.state), 1);
+          opened.state = await connect();
+          return opened.state;
+        },
+        second: connect,
+        async close() {
+          await Promise.all(pools.map((p) => p.close()));
+          places.close();
+        },
+      };
+      return opened;
+    },
+  },
+];
+
+describe.each(engines)('the state store contract on $name', (engine) => {
+  const run = engine.skip ? describe.skip : describe;
+  run(engine.skip ?? 'converted stores', () => {
+    let dir = '';
+    let opened: Opened;
+    let clock: ManualClock;
+
+    beforeAll(async () => {
+      await engine.setup?.();
+    }, 60_000);
+    afterAll(async () => {
+      await engine.teardown?.();
+    });
+
+    beforeEach(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'sc-state-'));
+      const places = openDatabase(join(dir, 'smart-commune.sqlite'), silent);
+      const now = Date.UTC(2026, 11, 7);
+      const commune = places.prepare(
+        'INSERT INTO communes (id, name, timezone, created_at, updated_at, province_id) VALUES (?, ?, ?, ?, ?, ?)',
+      );
+      commune.run('huong-dao', 'Xã Hướng Đạo', 'Asia/Ho_Chi_Minh', now, now, 'phu-tho');
+      commune.run('hop-thinh', 'Xã Hợp Thịnh', 'Asia/Ho_Chi_Minh', now, now, 'phu-tho');
+      commune.run('tan-thanh', 'Xã Tân Thành', 'Asia/Ho_Chi_Minh', now, now, 'ca-mau');
+      opened = await engine.open(dir, places);
+      clock = new ManualClock(now);
+    });
+
+    afterEach(async () => {
+      await opened.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const accounts = (state = opened.state) => new AccountStore(state, registryPlaces(opened.places));
+    const user = (
+      username: string,
+      scope = { communeIds: [] as string[], provinceId: null as string | null },
+    ) => ({
+      id: `u-${username.toLowerCase()}`,
+      username,
+      displayName: `Người dùng ${username}`,
+      passwordHash: 'scrypt$not-a-real-hash',
+      roles: ['operator' as const],
+      scope,
+      now: clock.now(),
+    });
+    const auth = (store = accounts()) =>
+      new AuthService({
+        store,
+        clock,
+        logger: silent,
+        passwordParams: TEST_PASSWORD_PARAMS,
+        sessionMaxMs: 12 * HOUR,
+        sessionIdleMs: 2 * HOUR,
+      });
+
+    const entry = (action: string, actor: string, extra: object = {}) => ({
+      actor: { type: 'user' as const, id: `u-${actor}`, name: actor, roles: ['operator'] },
+      action,
+      outcome: 'success' as const,
+      ...extra,
+    });
+
+    describe('accounts', () => {
+      it('creates users with their scope and finds them by id or by username in any letter case', async () => {
+        const store = accounts();
+        const created = await store.insertUser(
+          user('Lan.Nguyen', { communeIds: ['hop-thinh', 'huong-dao'], provinceId: null }),
+        );
+        expect(created).toMatchObject({
+          username: 'Lan.Nguyen',
+          communeIds: ['hop-thinh', 'huong-dao'],
+          communeId: null,
+          provinceId: null,
+          disabled: false,
+          createdAt: '2026-12-07T00:00:00.000Z',
+        });
+        expect((await store.findByUsername('lan.nguyen'))?.id).toBe(created.id);
+        expect((await store.findByUsername('LAN.NGUYEN'))?.id).toBe(created.id);
+        expect(await store.findUser('u-nobody')).toBeNull();
+        await expect(store.getUser('u-nobody')).rejects.toBeInstanceOf(NotFoundError);
+      });
+
+      it('refuses a second account whose username differs only in case, and keeps nothing of it', async () => {
+        const store = accounts();
+        await store.insertUser(user('binh'));
+        const clash = { ...user('BINH', { communeIds: ['huong-dao'], provinceId: null }), id: 'u-other' };
+        await expect(store.insertUser(clash)).rejects.toBeInstanceOf(ConflictError);
+        expect(await store.findUser('u-other')).toBeNull();
+        expect(await store.countUsers()).toBe(1);
+      });
+
+      it('refuses a scope naming a commune or province the registry does not know', async () => {
+        const store = accounts();
+        await expect(
+          store.insertUser(user('an', { communeIds: ['huong-dao', 'atlantis'], provinceId: null })),
+        ).rejects.toThrow(/commune "atlantis"/);
+        await expect(store.insertUser(user('an', { communeIds: [], provinceId: 'lemuria' }))).rejects.toThrow(
+          /province "lemuria"/,
+        );
+        expect(await store.countUsers()).toBe(0);
+      });
+
+      it('updates name, roles, scope and the disabled flag, and reads a province scope as its communes now', async () => {
+        const store = accounts();
+        await store.insertUser(user('chi', { communeIds: ['huong-dao'], provinceId: null }));
+        clock.advance(HOUR);
+        const after = await store.updateUser(
+          'u-chi',
+          {
+            displayName: 'Chị Chi',
+            roles: ['viewer', 'police'],
+            scope: { communeIds: [], provinceId: 'phu-tho' },
+            disabled: true,
+          },
+          clock.now(),
+        );
+        expect(after).toMatchObject({
+          displayName: 'Chị Chi',
+          roles: ['viewer', 'police'],
+          communeIds: [],
+          provinceId: 'phu-tho',
+          disabled: true,
+          updatedAt: '2026-12-07T01:00:00.000Z',
+        });
+        expect(store.communesInScope(after)).toEqual(['hop-thinh', 'huong-dao']);
+        const back = await store.updateUser(
+          'u-chi',
+          {
+            displayName: 'Chị Chi',
+            roles: ['viewer'],
+            scope: { communeIds: ['tan-thanh'], provinceId: null },
+            disabled: false,
+          },
+          clock.now(),
+        );
+        expect(back).toMatchObject({
+          communeIds: ['tan-thanh'],
+          communeId: 'tan-thanh',
+          provinceId: null,
+          disabled: false,
+        });
+        expect(store.communesInScope(back)).toEqual(['tan-thanh']);
+      });
+
+      it('lists users by username whatever their case, a page at a time, with the total', async () => {
+        const store = accounts();
+        for (const name of ['dung', 'Binh', 'an', 'Cuong', 'em']) await store.insertUser(user(name));
+        const first = await store.listUsers({ limit: 2, offset: 0 });
+        const rest = await store.listUsers({ limit: 10, offset: 2 });
+        expect(first.total).toBe(5);
+        expect([...first.items, ...rest.items].map((u) => u.username)).toEqual([
+          'an',
+          'Binh',
+          'Cuong',
+          'dung',
+          'em',
+        ]);
+      });
+    });
+
+    describe('sessions and tokens', () => {
+      it('ends a session at its absolute expiry or after it sat idle, and prunes both', async () => {
+        const store = accounts();
+        await store.insertUser(user('giang'));
+        const now = clock.now();
+        const base = { userId: 'u-giang', address: '127.0.0.1', userAgent: 'x'.repeat(500) };
+        await store.insertSession({ ...base, idHash: 'short', now, expiresAt: now + HOUR });
+        await store.insertSession({ ...base, idHash: 'idle', now, expiresAt: now + 12 * HOUR });
+        await store.insertSession({ ...base, idHash: 'busy', now, expiresAt: now + 12 * HOUR });
+        expect(await store.findSession('busy')).toEqual({
+          userId: 'u-giang',
+          createdAt: now,
+          lastSeenAt: now,
+          expiresAt: now + 12 * HOUR,
+        });
+        await store.touchSession('busy', now + 90 * 60_000);
+        expect(await store.deleteExpiredSessions(now + 2 * HOUR, 2 * HOUR)).toBe(2);
+        expect(await store.findSession('short')).toBeNull();
+        expect(await store.findSession('idle')).toBeNull();
+        expect((await store.findSession('busy'))?.lastSeenAt).toBe(now + 90 * 60_000);
+      });
+
+      it('signs a user out everywhere but the session that asked', async () => {
+        const store = accounts();
+        await store.insertUser(user('ha'));
+        const now = clock.now();
+        for (const idHash of ['one', 'two', 'three'])
+          await store.insertSession({
+            idHash,
+            userId: 'u-ha',
+            now,
+            expiresAt: now + HOUR,
+            address: null,
+            userAgent: null,
+          });
+        expect(await store.deleteSessionsOf('u-ha', 'two')).toBe(2);
+        expect(await store.findSession('two')).not.toBeNull();
+        expect(await store.deleteSessionsOf('u-ha')).toBe(1);
+      });
+
+      it('lists tokens newest first, keeps the first revocation time, and revokes only live ones', async () => {
+        const store = accounts();
+        await store.insertUser(user('khanh'));
+        for (const [i, id] of ['aaaaaaaaaaaa', 'bbbbbbbbbbbb', 'cccccccccccc'].entries()) {
+          await store.insertToken({
+            id,
+            userId: 'u-khanh',
+            name: `token ${i}`,
+            secretHash: `hash-${i}`,
+            roles: ['operator'],
+            now: clock.now() + i * 1000,
+            expiresAt: i === 0 ? null : clock.now() + DAY,
+          });
+        }
+        const page = await store.listTokens('u-khanh', { limit: 2, offset: 0 });
+        expect(page.total).toBe(3);
+        expect(page.items.map((t) => t.id)).toEqual(['cccccccccccc', 'bbbbbbbbbbbb']);
+        expect((await store.listTokens(null, { limit: 10, offset: 0 })).total).toBe(3);
+        expect((await store.listTokens('u-nobody', { limit: 10, offset: 0 })).total).toBe(0);
+        await store.revokeToken('aaaaaaaaaaaa', clock.now() + 5000);
+        await store.revokeToken('aaaaaaaaaaaa', clock.now() + 9000);
+        expect((await store.getToken('aaaaaaaaaaaa')).revokedAt).toBe(
+          new Date(clock.now() + 5000).toISOString(),
+        );
+        expect(await store.revokeTokensOf('u-khanh', clock.now() + 10_000)).toBe(2);
+        await store.touchToken('bbbbbbbbbbbb', clock.now() + 11_000);
+        expect((await store.getToken('bbbbbbbbbbbb')).lastUsedAt).toBe(
+          new Date(clock.now() + 11_000).toISOString(),
+        );
+      });
+
+      it('signs in, keeps the session while used, and ends sessions and tokens when the password is reset', async () => {
+        const service = auth();
+        const admin = await service.createUser({
+          username: 'admin',
+          displayName: 'Admin',
+          password: 'admin-password-long',
+          roles: ['admin'],
+        });
+        const { sessionId } = await service.login('ADMIN', 'admin-password-long', {
+          address: null,
+          userAgent: null,
+        });
+        const signedIn = await service.authenticateSession(sessionId);
+        expect(signedIn?.principal).toMatchObject({ userId: admin.id, via: 'session', roles: ['admin'] });
+        const { token } = await service.createToken(signedIn?.principal as never, {
+          name: 'ci',
+          expiresInDays: 1,
+        });
+        expect((await service.authenticateToken(token))?.userId).toBe(admin.id);
+
+        clock.advance(DAY); // the token's day is over; the session sat idle past two hours
+        expect(await service.authenticateToken(token)).toBeNull();
+        expect(await service.authenticateSession(sessionId)).toBeNull();
+
+        const again = await service.login('admin', 'admin-password-long', { address: null, userAgent: null });
+        const principal = (await service.authenticateSession(again.sessionId))?.principal;
+        const forever = await service.createToken(principal as never, { name: 'no expiry' });
+        clock.advance(HOUR);
+        expect(await service.authenticateToken(forever.token)).not.toBeNull();
+        // Both tokens still unrevoked, the expired one too.
+        expect(await service.resetPassword(admin.id, 'another-password-long')).toEqual({ tokensRevoked: 2 });
+        expect(await service.authenticateToken(forever.token)).toBeNull();
+        expect(await service.authenticateSession(again.sessionId)).toBeNull();
+      });
+
+      it('stops a revoked token at once, and a disabled account’s tokens for good', async () => {
+        const service = auth();
+        const admin = await service.createUser({
+          username: 'admin',
+          displayName: 'Admin',
+          password: 'admin-password-long',
+          roles: ['admin'],
+        });
+        const operator = await service.createUser({
+          username: 'op',
+          displayName: 'Op',
+          password: 'operator-password',
+          roles: ['operator'],
+          communeId: 'huong-dao',
+        });
+        const adminPrincipal = (
+          await service.authenticateSession(
+            (
+              await service.login('admin', 'admin-password-long', { address: null, userAgent: null })
+            ).sessionId,
+          )
+        )?.principal;
+        const opPrincipal = (
+          await service.authenticateSession(
+            (
+              await service.login('op', 'operator-password', { address: null, userAgent: null })
+            ).sessionId,
+          )
+        )?.principal;
+        expect(opPrincipal?.communes).toEqual(['huong-dao']);
+        const one = await service.createToken(opPrincipal as never, { name: 'one' });
+        const two = await service.createToken(opPrincipal as never, { name: 'two' });
+        await service.revokeToken(adminPrincipal as never, one.record.id);
+        expect(await service.authenticateToken(one.token)).toBeNull();
+        expect(await service.authenticateToken(two.token)).not.toBeNull();
+        await service.updateUser(operator.id, { disabled: true }, adminPrincipal as never);
+        await service.updateUser(operator.id, { disabled: false }, adminPrincipal as never);
+        expect(await service.authenticateToken(two.token)).toBeNull();
+        expect(admin.roles).toEqual(['admin']);
+      });
+    });
+
+    describe('audit log', () => {
+      it('appends in order and reads back newest first, filtered and a page at a time', async () => {
+        const audit = new AuditLog(opened.state, clock, silent);
+        for (let i = 0; i < 30; i++) {
+          audit.record(
+            entry(i % 3 === 0 ? 'schedule.create' : 'media.upload', i % 2 === 0 ? 'lan' : 'binh', {
+              target: { type: 'schedule', id: `s-${i}` },
+              requestId: `req-${i}`,
+              after: { i, password: 'hunter2' },
+              outcome: i === 29 ? 'denied' : 'success',
+            }),
+          );
+          if (i % 10 === 9) clock.advance(1000); // several entries share a millisecond
+        }
+        const all = await audit.query({}, { limit: 100, offset: 0 });
+        expect(all.total).toBe(30);
+        expect(all.items.map((e) => e.requestId)).toEqual(
+          Array.from({ length: 30 }, (_, i) => `req-${29 - i}`),
+        );
+        expect(all.items[0]).toMatchObject({
+          outcome: 'denied',
+          after: { i: 29, password: '[redacted]' },
+          actorRoles: ['operator'],
+        });
+
+        const pages = [];
+        for (let offset = 0; offset < 30; offset += 7)
+          pages.push(...(await audit.query({}, { limit: 7, offset })).items);
+        expect(pages.map((e) => e.id)).toEqual(all.items.map((e) => e.id));
+
+        expect((await audit.query({ action: 'schedule.create' }, { limit: 100, offset: 0 })).total).toBe(10);
+        expect((await audit.query({ actor: 'lan' }, { limit: 100, offset: 0 })).total).toBe(15);
+        expect(
+          (await audit.query({ actor: 'u-binh', action: 'media.upload' }, { limit: 100, offset: 0 })).total,
+        ).toBe(10);
+        expect(
+          (
+            await audit.query({ targetType: 'schedule', targetId: 's-4' }, { limit: 10, offset: 0 })
+          ).items.map((e) => e.requestId),
+        ).toEqual(['req-4']);
+        expect((await audit.query({ outcome: 'denied' }, { limit: 10, offset: 0 })).total).toBe(1);
+        expect((await audit.query({ requestId: 'req-7' }, { limit: 10, offset: 0 })).total).toBe(1);
+        const start = Date.UTC(2026, 11, 7);
+        expect(
+          (await audit.query({ from: start + 1000, to: start + 1000 }, { limit: 100, offset: 0 })).total,
+        ).toBe(10);
+        await audit.stop();
+      });
+
+      it('bounds what it stores and keeps a NUL a refused device sent', async () => {
+        const audit = new AuditLog(opened.state, clock, silent);
+        audit.record({
+          actor: { type: 'device', id: `dev\u0000${'x'.repeat(10_000)}`, name: 'dev\u0000ice' },
+          action: 'mqtt.login',
+          outcome: 'denied',
+          detail: { blob: 'y'.repeat(40_000) },
+        });
+        const [stored] = (await audit.query({ action: 'mqtt.login' }, { limit: 1, offset: 0 })).items;
+        expect(stored?.actorName).toBe('dev\uFFFDice');
+        expect(stored?.actorId?.length).toBeLessThan(300);
+        expect(stored?.detail).toEqual({ truncated: true, chars: 40_011 });
+        expect(audit.writeFailures).toBe(0);
+      });
+
+      it('archives entries past the retention to a gzip file before removing them', async () => {
+        const audit = new AuditLog(opened.state, clock, silent);
+        for (let i = 0; i < 20; i++) audit.record(entry('old.thing', 'lan'));
+        clock.advance(400 * DAY);
+        audit.record(entry('recent.thing', 'lan'));
+        const { archived, file } = await audit.prune(clock.now() - 365 * DAY, join(dir, 'audit-archive'));
+        expect(archived).toBe(20);
+        expect(file).toMatch(/audit-before-.*\.jsonl\.gz$/);
+        expect((await audit.query({}, { limit: 10, offset: 0 })).items.map((e) => e.action)).toEqual([
+          'recent.thing',
+        ]);
+      });
+    });
+
+    describe('transactions, restarts and concurrent writers', () => {
+      it('rolls back every write of a transaction that fails', async () => {
+        const store = accounts();
+        await store.insertUser(user('lan'));
+        await expect(
+          opened.state.transaction(async (trx) => {
+            await trx
+              .insertInto('user_communes')
+              .values({ user_id: 'u-lan', commune_id: 'huong-dao' })
+              .execute();
+            await trx
+              .updateTable('users')
+              .set({ display_name: 'changed' })
+              .where('id', '=', 'u-lan')
+              .execute();
+            throw new Error('half-way');
+          }),
+        ).rejects.toThrow('half-way');
+        expect(await store.getUser('u-lan')).toMatchObject({ displayName: 'Người dùng lan', communeIds: [] });
+      });
+
+      it('applies its migrations once: a restart keeps the data and migrates nothing again', async () => {
+        await accounts().insertUser(user('minh'));
+        const before = new AuditLog(opened.state, clock, silent);
+        before.record(entry('before.restart', 'minh'));
+        await before.stop(); // as the platform stops: what is queued is written first
+        const again = await opened.reopen();
+        const reopened = await opened.reopen(); // and a third start
+        expect(again.engine).toBe(reopened.engine);
+        expect((await accounts(reopened).getUser('u-minh')).username).toBe('minh');
+        const audit = new AuditLog(reopened, clock, silent);
+        expect((await audit.query({}, { limit: 10, offset: 0 })).items.map((e) => e.action)).toEqual([
+          'before.restart',
+        ]);
+        if (reopened.engine === 'postgres') {
+          const { rows } = await sql<{ name: string }>`SELECT name FROM kysely_migration`.execute(
+            reopened.db,
+          );
+          expect(rows.map((r) => r.name)).toEqual(['0001-accounts-and-audit']);
+        } else {
+          const versions = opened.places
+            .prepare('SELECT COUNT(*) AS n FROM schema_migrations WHERE version = 2')
+            .get();
+          expect(versions).toEqual({ n: 1 });
+        }
+      });
+
+      it('keeps every write of concurrent writers, and lets exactly one of them take a username', async () => {
+        const other = await opened.second();
+        const [a, b] = [accounts(), accounts(other)];
+        const [auditA, auditB] = [
+          new AuditLog(opened.state, clock, silent),
+          new AuditLog(other, clock, silent),
+        ];
+        await Promise.all(
+          Array.from({ length: 40 }, (_, i) => {
+            const store = i % 2 === 0 ? a : b;
+            (i % 2 === 0 ? auditA : auditB).record(entry('user.create', `w${i}`));
+            return store.insertUser(user(`writer-${i}`, { communeIds: ['huong-dao'], provinceId: null }));
+          }),
+        );
+        const race = await Promise.allSettled([
+          a.insertUser({ ...user('contested'), id: 'u-first' }),
+          b.insertUser({ ...user('Contested'), id: 'u-second' }),
+        ]);
+        expect(race.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        expect(race.find((r) => r.status === 'rejected')?.reason).toBeInstanceOf(ConflictError);
+        await Promise.all([auditA.stop(), auditB.stop()]);
+        expect(await a.countUsers()).toBe(41);
+        expect(
+          (await a.listUsers({ limit: 100, offset: 0 })).items.filter((u) => u.communeIds[0] === 'huong-dao'),
+        ).toHaveLength(40);
+        expect((await auditA.query({ action: 'user.create' }, { limit: 100, offset: 0 })).total).toBe(40);
+      });
+    });
+  });
+});
