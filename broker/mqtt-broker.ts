@@ -133,6 +133,8 @@ export class MqttBroker {
   private readonly withWill = new WeakSet<Client>();
   /** Authenticated sessions not yet registered, by client id: they may be taking over an old one. */
   private readonly arriving = new Map<string, Client>();
+  /** Sessions closed because their client reconnected through another instance. */
+  private readonly movedAway = new WeakSet<Client>();
   private readonly throttle: LoginThrottle;
   private readonly internalPassword: Buffer;
   private readonly logger: Logger;
@@ -150,6 +152,21 @@ export class MqttBroker {
     const cluster = this.options.cluster;
     const redis = cluster ? createRedisBackends(cluster.redisUrl, this.logger) : null;
     this.redis = redis;
+    if (cluster && redis) {
+      // A device reconnecting through another instance makes that instance announce the client id
+      // on $SYS/<its id>/new/clients, and Aedes here closes the old session [MQTT-3.1.4-2]. That
+      // close is a move, not a disconnect. Registered before Aedes' own handler, so the session is
+      // marked before Aedes closes it.
+      redis.mq.on('$SYS/+/new/clients', (packet, done) => {
+        const serverId = packet.topic.split('/')[1];
+        // The typings omit it, but Aedes keeps its connected clients by id (aedes.js: clients).
+        const clients = (this.aedes as unknown as { clients: Record<string, Client | undefined> } | null)
+          ?.clients;
+        const local = clients?.[packet.payload.toString()];
+        if (serverId !== cluster.brokerId && local) this.movedAway.add(local);
+        done();
+      });
+    }
     const aedes = await Aedes.createBroker({
       ...(cluster && redis
         ? { id: cluster.brokerId, mq: redis.mq, persistence: redis.persistence }
@@ -480,6 +497,7 @@ export class MqttBroker {
    * session's disconnect arrives while the new one is authenticated but not yet ready.
    */
   private isTakenOver(client: Client): boolean {
+    if (this.movedAway.has(client)) return true;
     const newer = this.arriving.get(client.id);
     if (newer?.closed) this.arriving.delete(client.id);
     return newer !== undefined && newer !== client && !newer.closed;
