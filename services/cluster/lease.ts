@@ -94,6 +94,10 @@ export class RedisLease implements Lease {
   private readonly fenceKey: string;
   private readonly logger: Logger;
   private timer: NodeJS.Timeout | null = null;
+  /** Fires when the validity runs out, so a renewal stuck on an unreachable Redis cannot outlast it. */
+  private expiry: NodeJS.Timeout | null = null;
+  /** When a failed renewal was last logged: once a minute while Redis stays away. */
+  private failureLoggedAt = Number.NEGATIVE_INFINITY;
   private inFlight: Promise<void> | null = null;
   private validUntil = 0;
   private token: number | null = null;
@@ -139,6 +143,8 @@ export class RedisLease implements Lease {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.expiry) clearTimeout(this.expiry);
+    this.expiry = null;
     await this.inFlight;
     const wasHeld = this.token !== null;
     this.token = null;
@@ -173,13 +179,23 @@ export class RedisLease implements Lease {
         this.token = fence;
         // Redlock's margin: 1 % of the lifetime for clock rate drift, plus 2 ms.
         this.validUntil = sentAt + ttlMs - (ttlMs * 0.01 + 2);
+        this.failureLoggedAt = Number.NEGATIVE_INFINITY;
+        if (this.expiry) clearTimeout(this.expiry);
+        // ioredis holds a command while it reconnects (up to 20 retries): the next renewal may hang
+        // well past the validity, and the loops must stop believing they hold the lease meanwhile.
+        this.expiry = setTimeout(() => this.announce(), Math.max(0, this.validUntil - performance.now()) + 1);
+        this.expiry.unref();
       } else {
         if (this.token !== null) this.logger.warn('lease lost to another instance');
         this.token = null;
       }
     } catch (err) {
       // Held until its validity runs out: Redis may only be slow.
-      this.logger.warn({ err }, 'could not renew a lease');
+      const now = performance.now();
+      if (now - this.failureLoggedAt >= 60_000) {
+        this.failureLoggedAt = now;
+        this.logger.warn({ err }, 'could not renew a lease (logged once a minute while it lasts)');
+      }
     }
     this.announce();
   }

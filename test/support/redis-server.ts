@@ -51,6 +51,15 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers, as in a partition. */
+  freeze(): void {
+    this.child.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.child.kill('SIGCONT');
+  }
+
   async cleanup(): Promise<void> {
     await stopProcess(this.child);
     await rm(this.dir, { recursive: true, force: true });
