@@ -1,6 +1,5 @@
 import { routePlugin } from '../api/route-plugin.js';
 import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
-import { NotFoundError } from '../errors.js';
 import type { Feature } from '../platform/feature.js';
 import { AlarmEngine, type DevicePlace } from './alarm-engine.js';
 import { alarmRoutes } from './alarm-routes.js';
@@ -29,17 +28,13 @@ export function alarmsFeature(): Feature<'alarms'> {
       const placeOf = (deviceId: string): DevicePlace | null => {
         const cluster = registry.findCluster(deviceId);
         if (cluster) return { kind: 'cluster', communeId: cluster.communeId, villageId: cluster.villageId };
-        try {
-          const camera = cameras.get(deviceId);
-          return { kind: 'camera', communeId: camera.communeId, villageId: camera.villageId ?? null };
-        } catch (error) {
-          if (error instanceof NotFoundError) return null;
-          throw error;
-        }
+        // The cameras' directory: the engine decides within the event that reports the device.
+        const camera = cameras.known(deviceId);
+        return camera ? { kind: 'camera', communeId: camera.communeId, villageId: camera.villageId } : null;
       };
       const devicesOfVillage = (villageId: string): string[] => [
         ...registry.listClusters({ villageId }, { limit: 10_000, offset: 0 }).items.map((c) => c.id),
-        ...cameras.list({ villageId }, { limit: 10_000, offset: 0 }).items.map((c) => c.id),
+        ...cameras.knownIn({ villageId }).map((c) => c.id),
       ];
       const villageName = (villageId: string) => {
         try {
@@ -75,7 +70,7 @@ export function alarmsFeature(): Feature<'alarms'> {
           placeOf,
           devicesOfVillage,
           villageName,
-          cameraName: (id) => cameras.find(id)?.name ?? null,
+          cameraName: (id) => cameras.known(id)?.name ?? null,
         }),
       );
       return { store, engine };

@@ -42,7 +42,7 @@ export const cameraEventRoutes: FastifyPluginAsyncZod<{ deps: CameraEventRouteDe
     },
     async (request) => {
       const { cameraId, kind, ongoing, limit, offset } = request.query;
-      const page = deps.cameraEvents.list(
+      const page = await deps.cameraEvents.list(
         { ...communeScope(request, request.query.communeId), cameraId, kind, open: ongoing === 'true' },
         { limit, offset },
       );

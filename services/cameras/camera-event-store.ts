@@ -1,7 +1,9 @@
+import { type Kysely, sql } from 'kysely';
 import type { CameraEvent } from '../../contracts/cameras.js';
 import type { CameraEventKind } from '../../devices/onvif-camera/event-topics.js';
-import { type CommuneFilter, communeConditions, type Page, type Paged } from '../registry/registry-store.js';
-import type { Db } from '../storage/database.js';
+import type { CommuneFilter, Page, Paged } from '../registry/registry-store.js';
+import type { StateSchema } from '../storage/sql/schema.js';
+import type { StateDatabase, StateTransaction } from '../storage/sql/state-database.js';
 import { isoTime } from '../time.js';
 
 /** A motion, tamper or video-loss period of one camera, with the camera's name and commune. */
@@ -43,96 +45,143 @@ interface EventRow {
   camera_id: string;
   camera_name: string;
   commune_id: string;
-  kind: CameraEventKind;
+  kind: string;
   topic: string;
   started_at: number;
   ended_at: number | null;
 }
 
-const SELECT = `SELECT e.id, e.camera_id, c.name AS camera_name, c.commune_id, e.kind, e.topic, e.started_at, e.ended_at
-  FROM camera_events e JOIN cameras c ON c.id = e.camera_id`;
+/** Events with their camera's name and commune. */
+const selectEvents = (db: Kysely<StateSchema> | StateTransaction) =>
+  db
+    .selectFrom('camera_events as e')
+    .innerJoin('cameras as c', 'c.id', 'e.camera_id')
+    .select([
+      'e.id',
+      'e.camera_id',
+      'c.name as camera_name',
+      'c.commune_id',
+      'e.kind',
+      'e.topic',
+      'e.started_at',
+      'e.ended_at',
+    ]);
 
 const toRecord = (r: EventRow): CameraEventRecord => ({
-  id: r.id,
+  id: Number(r.id),
   cameraId: r.camera_id,
   cameraName: r.camera_name,
   communeId: r.commune_id,
-  kind: r.kind,
+  kind: r.kind as CameraEventKind,
   topic: r.topic,
   startedAt: r.started_at,
   endedAt: r.ended_at,
 });
 
 /**
- * Camera events in SQLite. A busy crossroads moves all day, so each camera keeps its newest
- * `keepPerCamera` finished events; one still going on is never dropped.
+ * Camera events through the query layer (SQLite or PostgreSQL). A busy crossroads moves all day,
+ * so each camera keeps its newest `keepPerCamera` finished events; one still going on is never
+ * dropped.
  */
 export class CameraEventStore {
+  private readonly db;
+
   constructor(
-    private readonly db: Db,
+    private readonly state: StateDatabase,
     private readonly keepPerCamera = 500,
-  ) {}
+  ) {
+    this.db = state.db;
+  }
 
   /** The camera's event of this kind still going on, if any. */
-  ongoing(cameraId: string, kind: CameraEventKind): CameraEventRecord | null {
-    const row = this.db
-      .prepare(
-        `${SELECT} WHERE e.camera_id = ? AND e.kind = ? AND e.ended_at IS NULL ORDER BY e.id DESC LIMIT 1`,
-      )
-      .get(cameraId, kind) as EventRow | undefined;
+  async ongoing(cameraId: string, kind: CameraEventKind): Promise<CameraEventRecord | null> {
+    const row = await selectEvents(this.db)
+      .where('e.camera_id', '=', cameraId)
+      .where('e.kind', '=', kind)
+      .where('e.ended_at', 'is', null)
+      .orderBy('e.id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
     return row ? toRecord(row) : null;
   }
 
-  start(cameraId: string, kind: CameraEventKind, topic: string, at: number): CameraEventRecord {
-    return this.db.transaction(() => {
-      const { lastInsertRowid } = this.db
-        .prepare('INSERT INTO camera_events (camera_id, kind, topic, started_at) VALUES (?, ?, ?, ?)')
-        .run(cameraId, kind, topic, at);
-      this.db
-        .prepare(
-          `DELETE FROM camera_events WHERE camera_id = @cameraId AND ended_at IS NOT NULL AND id NOT IN (
-             SELECT id FROM camera_events WHERE camera_id = @cameraId ORDER BY started_at DESC, id DESC LIMIT @keep)`,
-        )
-        .run({ cameraId, keep: this.keepPerCamera });
-      return this.get(Number(lastInsertRowid)) as CameraEventRecord;
-    })();
+  async start(
+    cameraId: string,
+    kind: CameraEventKind,
+    topic: string,
+    at: number,
+  ): Promise<CameraEventRecord> {
+    return this.state.transaction(async (trx) => {
+      const { id } = await trx
+        .insertInto('camera_events')
+        .values({ camera_id: cameraId, kind, topic, started_at: at })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const kept = trx
+        .selectFrom('camera_events')
+        .select('id')
+        .where('camera_id', '=', cameraId)
+        .orderBy('started_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(this.keepPerCamera);
+      await trx
+        .deleteFrom('camera_events')
+        .where('camera_id', '=', cameraId)
+        .where('ended_at', 'is not', null)
+        .where('id', 'not in', kept)
+        .execute();
+      const row = await selectEvents(trx).where('e.id', '=', Number(id)).executeTakeFirstOrThrow();
+      return toRecord(row);
+    });
   }
 
   /** Ends an event; an event ends no earlier than it started (clocks of cameras are not ours). */
-  end(id: number, at: number): CameraEventRecord | null {
-    this.db
-      .prepare('UPDATE camera_events SET ended_at = MAX(started_at, ?) WHERE id = ? AND ended_at IS NULL')
-      .run(at, id);
+  async end(id: number, at: number): Promise<CameraEventRecord | null> {
+    await this.db
+      .updateTable('camera_events')
+      .set({
+        ended_at: sql<number>`CASE WHEN started_at > ${at} THEN started_at ELSE ${at} END`,
+      })
+      .where('id', '=', id)
+      .where('ended_at', 'is', null)
+      .execute();
     return this.get(id);
   }
 
-  get(id: number): CameraEventRecord | null {
-    const row = this.db.prepare(`${SELECT} WHERE e.id = ?`).get(id) as EventRow | undefined;
+  async get(id: number): Promise<CameraEventRecord | null> {
+    const row = await selectEvents(this.db).where('e.id', '=', id).executeTakeFirst();
     return row ? toRecord(row) : null;
   }
 
   /** Newest first. */
-  list(filter: CameraEventFilter, page: Page): Paged<CameraEventRecord> {
-    const communes = communeConditions('c.commune_id', filter);
-    const clauses = [
-      ...communes.clauses,
-      '(@cameraId IS NULL OR e.camera_id = @cameraId)',
-      '(@kind IS NULL OR e.kind = @kind)',
-      '(@open = 0 OR e.ended_at IS NULL)',
-    ];
-    const params = {
-      ...communes.params,
-      cameraId: filter.cameraId ?? null,
-      kind: filter.kind ?? null,
-      open: filter.open ? 1 : 0,
-    };
-    const where = `WHERE ${clauses.join(' AND ')}`;
-    const rows = this.db
-      .prepare(`${SELECT} ${where} ORDER BY e.started_at DESC, e.id DESC LIMIT @limit OFFSET @offset`)
-      .all({ ...params, limit: page.limit, offset: page.offset }) as EventRow[];
-    const { n } = this.db
-      .prepare(`SELECT COUNT(*) AS n FROM camera_events e JOIN cameras c ON c.id = e.camera_id ${where}`)
-      .get(params) as { n: number };
-    return { items: rows.map(toRecord), total: n, ...page };
+  async list(filter: CameraEventFilter, page: Page): Promise<Paged<CameraEventRecord>> {
+    let matching = this.db.selectFrom('camera_events as e').innerJoin('cameras as c', 'c.id', 'e.camera_id');
+    if (filter.communeId) matching = matching.where('c.commune_id', '=', filter.communeId);
+    if (filter.communeIds)
+      matching =
+        filter.communeIds.length > 0
+          ? matching.where('c.commune_id', 'in', [...filter.communeIds])
+          : matching.where(sql<boolean>`1 = 0`);
+    if (filter.cameraId) matching = matching.where('e.camera_id', '=', filter.cameraId);
+    if (filter.kind) matching = matching.where('e.kind', '=', filter.kind);
+    if (filter.open) matching = matching.where('e.ended_at', 'is', null);
+    const rows = await matching
+      .select([
+        'e.id',
+        'e.camera_id',
+        'c.name as camera_name',
+        'c.commune_id',
+        'e.kind',
+        'e.topic',
+        'e.started_at',
+        'e.ended_at',
+      ])
+      .orderBy('e.started_at', 'desc')
+      .orderBy('e.id', 'desc')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute();
+    const { n } = await matching.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return { items: rows.map(toRecord), total: Number(n), ...page };
   }
 }

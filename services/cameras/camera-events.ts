@@ -4,6 +4,7 @@ import type { Clock } from '../../devices/index.js';
 import type { CameraAddressPolicy } from '../../devices/onvif-camera/address-policy.js';
 import { eventSource, eventState, topicPath } from '../../devices/onvif-camera/event-topics.js';
 import type { NotificationMessage } from '../../devices/onvif-camera/pullpoint.js';
+import { NotFoundError } from '../errors.js';
 import type { EventBus } from '../event-bus.js';
 import { settle, type Tunable } from '../options.js';
 import type { Page, Paged } from '../registry/registry-store.js';
@@ -71,16 +72,15 @@ export class CameraEventService {
     this.slotsFree = Math.max(1, options.concurrency);
   }
 
-  start(): void {
+  async start(): Promise<void> {
     this.running = true;
-    for (const xaddr of this.options.cameras.devices().keys()) this.startFeed(xaddr);
+    for (const xaddr of (await this.options.cameras.devices()).keys()) this.startFeed(xaddr);
     // A camera that comes back (a reboot, a repaired link, new firmware) is subscribed to at once.
     this.unsubscribeHealth = this.options.events.on(
       'camera.health',
       ({ cameraId, state, previous }) => {
         if (!usable(state) || usable(previous)) return;
-        const camera = this.options.cameras.find(cameraId);
-        if (camera) this.feeds.get(camera.xaddr)?.wake();
+        this.wakeFeedOf(cameraId);
       },
       'camera-events',
     );
@@ -107,7 +107,7 @@ export class CameraEventService {
           this.feeds.delete(xaddr);
           this.statuses.delete(xaddr);
           await feed?.stop();
-          if (this.running && this.options.cameras.atAddress(xaddr).length > 0) this.startFeed(xaddr);
+          if (this.running && (await this.options.cameras.atAddress(xaddr)).length > 0) this.startFeed(xaddr);
         })
         .catch((err: unknown) => this.logger.error({ err, xaddr }, 'could not restart a camera event feed'))
         .finally(() => {
@@ -122,8 +122,16 @@ export class CameraEventService {
    * technician): its device's feed, if it waits on one, tries again now.
    */
   trustChanged(cameraId: string): void {
-    const camera = this.options.cameras.find(cameraId);
-    if (camera) this.feeds.get(camera.xaddr)?.wake();
+    this.wakeFeedOf(cameraId);
+  }
+
+  private wakeFeedOf(cameraId: string): void {
+    this.options.cameras
+      .find(cameraId)
+      .then((camera) => {
+        if (camera) this.feeds.get(camera.xaddr)?.wake();
+      })
+      .catch((err: unknown) => this.logger.warn({ err, cameraId }, 'could not wake a camera event feed'));
   }
 
   /** The subscription of the camera's device, or null before it started. */
@@ -131,7 +139,7 @@ export class CameraEventService {
     return this.statuses.get(camera.xaddr) ?? null;
   }
 
-  list(filter: CameraEventFilter, page: Page): Paged<CameraEventRecord> {
+  list(filter: CameraEventFilter, page: Page): Promise<Paged<CameraEventRecord>> {
     return this.options.store.list(filter, page);
   }
 
@@ -157,11 +165,21 @@ export class CameraEventService {
       ...(logins ? { logins } : {}),
       ...(trust ? { trust } : {}),
       timings: this.settings,
-      target: () => {
-        const first = cameras.atAddress(xaddr)[0];
+      target: async () => {
+        const first = (await cameras.atAddress(xaddr))[0];
         if (!first) return null;
-        const { username, password } = cameras.credentials(first.id);
-        return { cameraId: first.id, deviceUrl: xaddr, username, password };
+        const credentials = await cameras.credentials(first.id).catch((err: unknown) => {
+          // Removed meanwhile: the change restarts the feed with what is left.
+          if (err instanceof NotFoundError) return null;
+          throw err;
+        });
+        if (!credentials) return null;
+        return {
+          cameraId: first.id,
+          deviceUrl: xaddr,
+          username: credentials.username,
+          password: credentials.password,
+        };
       },
       inTurn: (work) => this.inTurn(work),
       onMessages: (messages, context) => this.receive(xaddr, messages, context),
@@ -186,9 +204,16 @@ export class CameraEventService {
     }
   }
 
-  private receive(xaddr: string, messages: NotificationMessage[], context: FeedContext): void {
-    const cameras = this.options.cameras.atAddress(xaddr);
+  private async receive(xaddr: string, messages: NotificationMessage[], context: FeedContext): Promise<void> {
     const now = this.options.clock.now();
+    let cameras: Camera[];
+    try {
+      cameras = await this.options.cameras.atAddress(xaddr);
+    } catch (err) {
+      this.saveFailures += 1;
+      this.logger.warn({ err, xaddr }, 'camera events could not be routed: the cameras could not be read');
+      return;
+    }
     for (const message of messages) {
       const topic = context.topics.find((t) => t.path === topicPath(message.topic));
       if (!topic) continue;
@@ -209,23 +234,23 @@ export class CameraEventService {
       }
       // The camera's time of the event, in platform time; never later than its arrival.
       const at = message.utcTime === null ? now : Math.min(now, message.utcTime - context.clockOffsetMs);
-      for (const camera of targets) this.record(camera.id, topic.kind, message.topic, active, at);
+      for (const camera of targets) await this.record(camera.id, topic.kind, message.topic, active, at);
     }
   }
 
-  private record(
+  private async record(
     cameraId: string,
     kind: CameraEventRecord['kind'],
     topic: string,
     active: boolean,
     at: number,
-  ): void {
+  ): Promise<void> {
     const { store, events, clock } = this.options;
     let changed: CameraEventRecord | null = null;
     try {
-      const ongoing = store.ongoing(cameraId, kind);
-      if (active && !ongoing) changed = store.start(cameraId, kind, topic, at);
-      else if (!active && ongoing) changed = store.end(ongoing.id, at);
+      const ongoing = await store.ongoing(cameraId, kind);
+      if (active && !ongoing) changed = await store.start(cameraId, kind, topic, at);
+      else if (!active && ongoing) changed = await store.end(ongoing.id, at);
     } catch (err) {
       this.saveFailures += 1;
       this.logger.warn({ err, cameraId, kind }, 'camera event could not be stored');

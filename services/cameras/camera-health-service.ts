@@ -22,7 +22,7 @@ import type { TelemetryPoint, TelemetryStore, TelemetryTags } from '../history/t
 import type { Page, Paged } from '../registry/registry-store.js';
 import type { CameraHealthStore, IncidentRecord, StoredCameraStatus } from './camera-health-store.js';
 import { CameraLoginGate, deviceOf, type PollCredentials } from './camera-login-gate.js';
-import type { CameraStore } from './camera-store.js';
+import type { CameraCredentials, CameraStore } from './camera-store.js';
 
 export interface CameraHealthServiceOptions {
   cameras: CameraStore;
@@ -32,7 +32,7 @@ export interface CameraHealthServiceOptions {
   clock: Clock;
   logger: Logger;
   /** Tags for the history points (commune and village names). */
-  tagsOf(cameraId: string): TelemetryTags;
+  tagsOf(cameraId: string): TelemetryTags | Promise<TelemetryTags>;
   intervalMs: number;
   /** Cameras polled at once; a sweep of a thousand cameras must not open a thousand sockets. */
   concurrency: number;
@@ -112,6 +112,8 @@ export class CameraHealthService {
   private readonly polledAt = new Map<string, string>();
   /** One poll at a time per device, so NVR channels see each other's refused logins. */
   private readonly deviceTurns = new Map<string, Promise<unknown>>();
+  /** Certificates trusted (or forgotten), stored one after another in that order. */
+  private trustWrites: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: CameraHealthServiceOptions) {
     this.logger = options.logger.child({ component: 'cameras' });
@@ -125,10 +127,11 @@ export class CameraHealthService {
     });
   }
 
-  start(): void {
-    for (const status of this.options.store.loadAll()) this.live.set(status.cameraId, status);
-    this.logins.load();
-    this.trusted = this.options.store.trustedCertificates();
+  /** Loads the stored health, backoffs and certificates, then polls on the interval. */
+  async start(): Promise<void> {
+    for (const status of await this.options.store.loadAll()) this.live.set(status.cameraId, status);
+    await this.logins.load();
+    this.trusted = await this.options.store.trustedCertificates();
     this.abort = new AbortController();
     // Every call of every concurrent probe listens for shutdown on this one signal.
     setMaxListeners(0, this.abort.signal);
@@ -144,6 +147,7 @@ export class CameraHealthService {
     this.timer = null;
     this.abort.abort();
     await this.sweeping?.catch(() => undefined);
+    await Promise.all([this.logins.settled(), this.trustWrites]);
   }
 
   status(cameraId: string): CameraStatus {
@@ -166,7 +170,7 @@ export class CameraHealthService {
     return this.snapshots.get(cameraId) ?? null;
   }
 
-  incidents(cameraId: string, page: Page): Paged<IncidentRecord> {
+  incidents(cameraId: string, page: Page): Promise<Paged<IncidentRecord>> {
     return this.options.store.incidents(cameraId, page);
   }
 
@@ -226,9 +230,12 @@ export class CameraHealthService {
    * the next one it presents is trusted on first use. For a technician's "trust the new
    * certificate" action.
    */
-  forgetCertificates(cameraId: string): void {
+  async forgetCertificates(cameraId: string): Promise<void> {
     this.trusted.delete(cameraId);
-    this.options.store.forgetCertificates(cameraId);
+    // After any certificate of the camera still being stored, so none of them comes back.
+    const forgotten = this.trustWrites.then(() => this.options.store.forgetCertificates(cameraId));
+    this.trustWrites = forgotten.catch(() => undefined);
+    await forgotten;
     this.options.onCertificatesChanged?.(cameraId);
   }
 
@@ -250,9 +257,8 @@ export class CameraHealthService {
     return this.pollCamera(cameraId, true);
   }
 
-  private pollCamera(cameraId: string, manual: boolean): Promise<CameraProbeResult> {
-    const credentials: PollCredentials & ReturnType<CameraStore['credentials']> =
-      this.options.cameras.credentials(cameraId);
+  private async pollCamera(cameraId: string, manual: boolean): Promise<CameraProbeResult> {
+    const credentials: PollCredentials & CameraCredentials = await this.options.cameras.credentials(cameraId);
     const device = deviceOf(credentials.xaddr);
     const turn = (this.deviceTurns.get(device) ?? Promise.resolve())
       .catch(() => undefined)
@@ -266,19 +272,20 @@ export class CameraHealthService {
 
   private async probeAndRecord(
     cameraId: string,
-    credentials: PollCredentials & ReturnType<CameraStore['credentials']>,
+    credentials: PollCredentials & CameraCredentials,
     manual: boolean,
   ): Promise<CameraProbeResult> {
     const { cameras, clock, callTimeoutMs } = this.options;
     const { xaddr, username, password, profileToken, snapshotUsername, snapshotPassword } = credentials;
     if (this.polledAt.has(cameraId) && this.polledAt.get(cameraId) !== xaddr) {
       // Pointed at another device by a technician: its certificate is a new first use.
-      this.forgetCertificates(cameraId);
+      await this.forgetCertificates(cameraId);
     }
     this.polledAt.set(cameraId, xaddr);
+    const updatedAt = Date.parse((await cameras.find(cameraId))?.updatedAt ?? '');
     const skipLogin = this.logins.beforePoll(credentials, {
       manual,
-      editedSince: (at) => Date.parse(cameras.find(cameraId)?.updatedAt ?? '') > at,
+      editedSince: (at) => updatedAt > at,
     });
     const result = await probeCamera(
       {
@@ -304,7 +311,7 @@ export class CameraHealthService {
     if (!this.abort.signal.aborted) {
       this.trustNew(cameraId, result.certificates);
       this.logins.afterPoll(xaddr, result);
-      this.record(cameraId, result);
+      await this.record(cameraId, result);
     }
     return result;
   }
@@ -318,12 +325,14 @@ export class CameraHealthService {
       trusted.set(origin, fingerprint);
       added = true;
       this.logger.info({ cameraId, origin, fingerprint }, 'camera certificate trusted on first use');
-      try {
-        this.options.store.trustCertificate(cameraId, origin, fingerprint, this.options.clock.now());
-      } catch (err) {
-        // Kept in memory meanwhile; the next poll after a restart trusts it again.
-        this.logger.warn({ err, cameraId }, 'trusted camera certificate could not be stored');
-      }
+      const at = this.options.clock.now();
+      // Kept in memory meanwhile, and stored in the order trusted; on a failed write the next poll
+      // after a restart trusts it again.
+      this.trustWrites = this.trustWrites
+        .then(() => this.options.store.trustCertificate(cameraId, origin, fingerprint, at))
+        .catch((err: unknown) =>
+          this.logger.warn({ err, cameraId }, 'trusted camera certificate could not be stored'),
+        );
     }
     this.trusted.set(cameraId, trusted);
     if (added) this.options.onCertificatesChanged?.(cameraId);
@@ -345,11 +354,11 @@ export class CameraHealthService {
   }
 
   /** Stores a poll's outcome after any earlier ones of the camera that could not be stored. */
-  private save(status: StoredCameraStatus, incidents: IncidentChange): void {
+  private async save(status: StoredCameraStatus, incidents: IncidentChange): Promise<void> {
     const pending = [...(this.unsaved.get(status.cameraId) ?? []), incidents];
     try {
       while (pending.length > 0) {
-        this.options.store.save(status, pending[0] as IncidentChange);
+        await this.options.store.save(status, pending[0] as IncidentChange);
         pending.shift();
       }
       this.unsaved.delete(status.cameraId);
@@ -369,7 +378,7 @@ export class CameraHealthService {
   private async runSweep(): Promise<SweepReport> {
     const startedAt = this.options.clock.now();
     const wallStart = performance.now();
-    const ids = this.allCameraIds();
+    const ids = await this.allCameraIds();
     let next = 0;
     const worker = async () => {
       while (next < ids.length && !this.abort.signal.aborted) {
@@ -393,16 +402,12 @@ export class CameraHealthService {
     return report;
   }
 
-  private allCameraIds(): string[] {
-    const ids: string[] = [];
-    for (let offset = 0; ; offset += 500) {
-      const page = this.options.cameras.list({}, { limit: 500, offset });
-      ids.push(...page.items.map((c) => c.id));
-      if (page.items.length === 0 || ids.length >= page.total) return ids;
-    }
+  /** Every camera's id; reading them all refreshes the cameras' directory too. */
+  private async allCameraIds(): Promise<string[]> {
+    return (await this.options.cameras.refreshDirectory()).map((c) => c.id);
   }
 
-  private record(cameraId: string, result: CameraProbeResult): void {
+  private async record(cameraId: string, result: CameraProbeResult): Promise<void> {
     const { clock, events, telemetry } = this.options;
     const now = clock.now();
     const previous = this.live.get(cameraId);
@@ -447,12 +452,12 @@ export class CameraHealthService {
     // What the camera is doing is known now, stored or not: police see it either way, and the
     // incidents a failed write would lose are kept to be written with the next poll.
     this.live.set(cameraId, status);
-    this.save(status, { opened: step.opened, closed: step.closed });
+    await this.save(status, { opened: step.opened, closed: step.closed });
     this.options.onRecorded?.(status);
     if (result.snapshotOk && result.snapshot)
       this.snapshots.set(cameraId, { jpeg: result.snapshot, at: now });
 
-    const tags = this.options.tagsOf(cameraId);
+    const tags = await this.options.tagsOf(cameraId);
     const points: TelemetryPoint[] = [
       {
         measurement: 'camera_health',

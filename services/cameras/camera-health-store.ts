@@ -6,7 +6,7 @@ import type {
 } from '../../devices/onvif-camera/index.js';
 import type { LoginBackoff } from '../../devices/onvif-camera/login-backoff.js';
 import type { Page, Paged } from '../registry/registry-store.js';
-import type { Db } from '../storage/database.js';
+import type { StateDatabase } from '../storage/sql/state-database.js';
 
 export interface StoredCameraStatus {
   cameraId: string;
@@ -23,14 +23,6 @@ export interface IncidentRecord {
   startedAt: number;
   endedAt: number | null;
   reason: CameraHealthReason;
-}
-
-interface StatusRow {
-  camera_id: string;
-  machine_json: string;
-  last_poll_at: number | null;
-  last_ok_at: number | null;
-  signals_json: string | null;
 }
 
 interface IncidentRow {
@@ -52,12 +44,19 @@ const toIncident = (r: IncidentRow): IncidentRecord => ({
   reason: { code: r.reason as CameraHealthReason['code'], detail: r.detail },
 });
 
-/** Camera health and incidents in SQLite, so a restart keeps "down since" and the debounce state. */
+/**
+ * Camera health and incidents through the query layer (SQLite or PostgreSQL), so a restart keeps
+ * "down since" and the debounce state.
+ */
 export class CameraHealthStore {
-  constructor(private readonly db: Db) {}
+  private readonly db;
 
-  loadAll(): StoredCameraStatus[] {
-    const rows = this.db.prepare('SELECT * FROM camera_status').all() as StatusRow[];
+  constructor(private readonly state: StateDatabase) {
+    this.db = state.db;
+  }
+
+  async loadAll(): Promise<StoredCameraStatus[]> {
+    const rows = await this.db.selectFrom('camera_status').selectAll().execute();
     return rows.map((r) => ({
       cameraId: r.camera_id,
       health: JSON.parse(r.machine_json) as CameraHealth,
@@ -68,57 +67,56 @@ export class CameraHealthStore {
   }
 
   /** Saves a poll's outcome and the incidents it opened or closed, atomically. */
-  save(
+  async save(
     status: StoredCameraStatus,
     incidents: { opened: CameraIncident | null; closed: CameraIncident | null },
-  ): void {
+  ): Promise<void> {
     const { cameraId, health } = status;
-    this.db.transaction(() => {
+    const row = {
+      state: health.state,
+      since: health.since,
+      reason: health.reason.code,
+      detail: health.reason.detail,
+      machine_json: JSON.stringify(health),
+      last_poll_at: status.lastPollAt,
+      last_ok_at: status.lastOkAt,
+      signals_json: status.signals ? JSON.stringify(status.signals) : null,
+    };
+    await this.state.transaction(async (trx) => {
       if (incidents.closed) {
-        this.db
-          .prepare('UPDATE camera_incidents SET ended_at = ? WHERE camera_id = ? AND ended_at IS NULL')
-          .run(incidents.closed.end, cameraId);
+        await trx
+          .updateTable('camera_incidents')
+          .set({ ended_at: incidents.closed.end })
+          .where('camera_id', '=', cameraId)
+          .where('ended_at', 'is', null)
+          .execute();
       }
       if (incidents.opened) {
-        this.db
-          .prepare(
-            'INSERT INTO camera_incidents (camera_id, kind, started_at, reason, detail) VALUES (?, ?, ?, ?, ?)',
-          )
-          .run(
-            cameraId,
-            incidents.opened.kind,
-            incidents.opened.start,
-            incidents.opened.reason.code,
-            incidents.opened.reason.detail,
-          );
+        await trx
+          .insertInto('camera_incidents')
+          .values({
+            camera_id: cameraId,
+            kind: incidents.opened.kind,
+            started_at: incidents.opened.start,
+            reason: incidents.opened.reason.code,
+            detail: incidents.opened.reason.detail,
+          })
+          .execute();
       }
-      this.db
-        .prepare(
-          `INSERT INTO camera_status (camera_id, state, since, reason, detail, machine_json, last_poll_at, last_ok_at, signals_json)
-           VALUES (@cameraId, @state, @since, @reason, @detail, @machine, @lastPollAt, @lastOkAt, @signals)
-           ON CONFLICT (camera_id) DO UPDATE SET state = excluded.state, since = excluded.since,
-             reason = excluded.reason, detail = excluded.detail, machine_json = excluded.machine_json,
-             last_poll_at = excluded.last_poll_at, last_ok_at = excluded.last_ok_at, signals_json = excluded.signals_json`,
-        )
-        .run({
-          cameraId,
-          state: health.state,
-          since: health.since,
-          reason: health.reason.code,
-          detail: health.reason.detail,
-          machine: JSON.stringify(health),
-          lastPollAt: status.lastPollAt,
-          lastOkAt: status.lastOkAt,
-          signals: status.signals ? JSON.stringify(status.signals) : null,
-        });
-    })();
+      await trx
+        .insertInto('camera_status')
+        .values({ camera_id: cameraId, ...row })
+        .onConflict((oc) => oc.column('camera_id').doUpdateSet(row))
+        .execute();
+    });
   }
 
   /** TLS certificate fingerprints trusted on first use, per camera and `host:port`. */
-  trustedCertificates(): Map<string, Map<string, string>> {
-    const rows = this.db
-      .prepare('SELECT camera_id, origin, fingerprint FROM camera_trusted_certificates')
-      .all() as { camera_id: string; origin: string; fingerprint: string }[];
+  async trustedCertificates(): Promise<Map<string, Map<string, string>>> {
+    const rows = await this.db
+      .selectFrom('camera_trusted_certificates')
+      .select(['camera_id', 'origin', 'fingerprint'])
+      .execute();
     const trusted = new Map<string, Map<string, string>>();
     for (const r of rows) {
       const origins = trusted.get(r.camera_id) ?? new Map<string, string>();
@@ -129,52 +127,49 @@ export class CameraHealthStore {
   }
 
   /** Trusts a certificate first seen now; one already trusted for the address stays. */
-  trustCertificate(cameraId: string, origin: string, fingerprint: string, at: number): void {
-    this.db
-      .prepare(
-        `INSERT INTO camera_trusted_certificates (camera_id, origin, fingerprint, trusted_at)
-         VALUES (?, ?, ?, ?) ON CONFLICT (camera_id, origin) DO NOTHING`,
-      )
-      .run(cameraId, origin, fingerprint, at);
+  async trustCertificate(cameraId: string, origin: string, fingerprint: string, at: number): Promise<void> {
+    await this.db
+      .insertInto('camera_trusted_certificates')
+      .values({ camera_id: cameraId, origin, fingerprint, trusted_at: at })
+      .onConflict((oc) => oc.columns(['camera_id', 'origin']).doNothing())
+      .execute();
   }
 
   /** Forgets a camera's certificates: the next one it presents is trusted on first use again. */
-  forgetCertificates(cameraId: string): void {
-    this.db.prepare('DELETE FROM camera_trusted_certificates WHERE camera_id = ?').run(cameraId);
+  async forgetCertificates(cameraId: string): Promise<void> {
+    await this.db.deleteFrom('camera_trusted_certificates').where('camera_id', '=', cameraId).execute();
   }
 
   /** Login backoffs by device (the origin of the device service address). */
-  loginBackoffs(): Map<string, LoginBackoff> {
-    const rows = this.db.prepare('SELECT device, state_json FROM camera_login_backoff').all() as {
-      device: string;
-      state_json: string;
-    }[];
+  async loginBackoffs(): Promise<Map<string, LoginBackoff>> {
+    const rows = await this.db.selectFrom('camera_login_backoff').select(['device', 'state_json']).execute();
     return new Map(rows.map((r) => [r.device, JSON.parse(r.state_json) as LoginBackoff]));
   }
 
   /** Keeps a device's login backoff across restarts; null clears it. */
-  saveLoginBackoff(device: string, backoff: LoginBackoff | null, at: number): void {
+  async saveLoginBackoff(device: string, backoff: LoginBackoff | null, at: number): Promise<void> {
     if (backoff === null) {
-      this.db.prepare('DELETE FROM camera_login_backoff WHERE device = ?').run(device);
+      await this.db.deleteFrom('camera_login_backoff').where('device', '=', device).execute();
       return;
     }
-    this.db
-      .prepare(
-        `INSERT INTO camera_login_backoff (device, state_json, updated_at) VALUES (?, ?, ?)
-         ON CONFLICT (device) DO UPDATE SET state_json = excluded.state_json, updated_at = excluded.updated_at`,
-      )
-      .run(device, JSON.stringify(backoff), at);
+    const state_json = JSON.stringify(backoff);
+    await this.db
+      .insertInto('camera_login_backoff')
+      .values({ device, state_json, updated_at: at })
+      .onConflict((oc) => oc.column('device').doUpdateSet({ state_json, updated_at: at }))
+      .execute();
   }
 
-  incidents(cameraId: string, page: Page): Paged<IncidentRecord> {
-    const rows = this.db
-      .prepare(
-        'SELECT * FROM camera_incidents WHERE camera_id = ? ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?',
-      )
-      .all(cameraId, page.limit, page.offset) as IncidentRow[];
-    const { n } = this.db
-      .prepare('SELECT COUNT(*) AS n FROM camera_incidents WHERE camera_id = ?')
-      .get(cameraId) as { n: number };
-    return { items: rows.map(toIncident), total: n, ...page };
+  async incidents(cameraId: string, page: Page): Promise<Paged<IncidentRecord>> {
+    const matching = this.db.selectFrom('camera_incidents').where('camera_id', '=', cameraId);
+    const rows = await matching
+      .selectAll()
+      .orderBy('started_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute();
+    const { n } = await matching.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return { items: rows.map(toIncident), total: Number(n), ...page };
   }
 }

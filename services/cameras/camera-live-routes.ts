@@ -68,7 +68,7 @@ export const cameraLiveRoutes: FastifyPluginAsyncZod<{ deps: CameraLiveRouteDeps
       },
     },
     async (request, reply) => {
-      const camera = cameras.get(request.params.id);
+      const camera = await cameras.get(request.params.id);
       assertInScope(request, camera.communeId, 'camera', camera.id);
       const principal = request.principal;
       const credential = credentialOf(request);

@@ -218,7 +218,7 @@ class Upstream {
    */
   private async open(): Promise<void> {
     const { cameras, clock, callTimeoutMs, policy, trust } = this.options;
-    const credentials = cameras.credentials(this.cameraId);
+    const credentials = await cameras.credentials(this.cameraId);
     const { xaddr, username, password, profileToken } = credentials;
     const held = trust.loginHeldBack(xaddr);
     if (held !== undefined) {
@@ -517,7 +517,15 @@ export class CameraLiveService {
   async recheck(): Promise<void> {
     for (const upstream of [...this.upstreams.values()]) {
       for (const view of [...upstream.views]) {
-        if (!this.options.cameras.find(view.cameraId)) {
+        let removed: boolean;
+        try {
+          removed = (await this.options.cameras.find(view.cameraId)) === null;
+        } catch (error) {
+          // The camera store did not answer: the view goes on until the next check.
+          this.log.warn({ err: error }, 'live view: could not check the camera again');
+          continue;
+        }
+        if (removed) {
           view.close('camera-removed');
           continue;
         }

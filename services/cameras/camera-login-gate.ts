@@ -67,8 +67,11 @@ export class CameraLoginGate {
     },
   ) {}
 
-  load(): void {
-    for (const [device, backoff] of this.deps.store.loginBackoffs()) {
+  /** Backoffs written in the order they changed, one write after another. */
+  private writes: Promise<void> = Promise.resolve();
+
+  async load(): Promise<void> {
+    for (const [device, backoff] of await this.deps.store.loginBackoffs()) {
       this.devices.set(device, { backoff });
     }
   }
@@ -180,10 +183,18 @@ export class CameraLoginGate {
     const empty = backoff.failures === 0 && backoff.refusedAt.length === 0;
     if (empty) this.devices.delete(device);
     // A failed write only loses the backoff across a restart; the poll itself is recorded anyway.
-    try {
-      this.deps.store.saveLoginBackoff(device, empty ? null : backoff, this.deps.clock.now());
-    } catch (err) {
-      this.deps.logger.warn({ err, device }, 'camera login backoff could not be stored');
-    }
+    // Writes are chained, so the last state of a device is the one stored.
+    const state = empty ? null : { ...backoff, refusedAt: [...backoff.refusedAt] };
+    const at = this.deps.clock.now();
+    this.writes = this.writes
+      .then(() => this.deps.store.saveLoginBackoff(device, state, at))
+      .catch((err: unknown) =>
+        this.deps.logger.warn({ err, device }, 'camera login backoff could not be stored'),
+      );
+  }
+
+  /** Resolves once every backoff changed so far is stored (or failed to be). */
+  settled(): Promise<void> {
+    return this.writes;
   }
 }

@@ -85,8 +85,8 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
   const tags = ['cameras'];
   const readers = ['police', 'technician'] as const;
   const installers = ['technician'] as const;
-  const visible = (request: Parameters<typeof inScope>[0], id: string): Camera => {
-    const camera = cameras.get(id);
+  const visible = async (request: Parameters<typeof inScope>[0], id: string): Promise<Camera> => {
+    const camera = await cameras.get(id);
     assertInScope(request, camera.communeId, 'camera', id);
     return camera;
   };
@@ -167,11 +167,11 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
       const { villageId, limit, offset, problems } = request.query;
       const filter = { ...communeScope(request, request.query.communeId), villageId };
       if (problems === 'false') {
-        const page = cameras.list(filter, { limit, offset });
+        const page = await cameras.list(filter, { limit, offset });
         return { ...page, items: await withHealth(page.items) };
       }
       // Health lives in memory, not in SQL: filter the commune's cameras, then page.
-      const all = cameras.list(filter, { limit: 1_000_000, offset: 0 }).items;
+      const all = (await cameras.list(filter, { limit: 1_000_000, offset: 0 })).items;
       const matching = all.filter((c) => cameraHealth.status(c.id).state !== 'ok');
       return {
         items: await withHealth(matching.slice(offset, offset + limit)),
@@ -208,7 +208,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
         request.body.snapshotUsername ?? null,
         request.body.snapshotPassword ? 'given' : 'none',
       );
-      const camera = cameras.create(request.body);
+      const camera = await cameras.create(request.body);
       request.auditNote = { target: { type: 'camera', id: camera.id }, after: summary(camera) };
       return reply.status(201).send(await one(camera));
     },
@@ -237,7 +237,9 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
         { deviceUrl: xaddr, username, password },
         { clock, callTimeoutMs: deps.cameraCallTimeoutMs, policy: deps.cameraPolicy },
       );
-      const onboarded = new Map(cameras.atAddress(xaddr).map((c) => [c.videoSourceToken ?? '', c.id]));
+      const onboarded = new Map(
+        (await cameras.atAddress(xaddr)).map((c) => [c.videoSourceToken ?? '', c.id]),
+      );
       request.auditNote = {
         detail: { xaddr, channels: inventory.channels.length, error: inventory.error },
       };
@@ -289,7 +291,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
       });
       const known = new Map<string, string>();
       // An NVR's channels share its address and urn: the first one onboarded names it.
-      for (const c of cameras.list({}, { limit: 1_000_000, offset: 0 }).items) {
+      for (const c of (await cameras.list({}, { limit: 1_000_000, offset: 0 })).items) {
         if (!known.has(c.xaddr)) known.set(c.xaddr, c.id);
         if (c.endpointUrn && !known.has(c.endpointUrn)) known.set(c.endpointUrn, c.id);
       }
@@ -321,7 +323,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
         response: { 200: CameraWithHealthSchema, ...errorResponses, 503: ErrorSchema },
       },
     },
-    async (request) => one(visible(request, request.params.id)),
+    async (request) => one(await visible(request, request.params.id)),
   );
 
   app.get(
@@ -336,7 +338,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
       },
     },
     async (request, reply) => {
-      visible(request, request.params.id);
+      await visible(request, request.params.id);
       const snapshot = cameraHealth.snapshot(request.params.id);
       if (!snapshot) throw new NotFoundError('snapshot', request.params.id);
       reply.header('content-type', 'image/jpeg');
@@ -359,9 +361,9 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
       },
     },
     async (request) => {
-      visible(request, request.params.id);
+      await visible(request, request.params.id);
       const now = clock.now();
-      const page = cameraHealth.incidents(request.params.id, request.query);
+      const page = await cameraHealth.incidents(request.params.id, request.query);
       return {
         ...page,
         items: page.items.map((i) => ({
@@ -393,7 +395,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
       },
     },
     async (request) => {
-      visible(request, request.params.id);
+      await visible(request, request.params.id);
       const result = await cameraHealth.poll(request.params.id);
       request.auditNote = {
         detail: { steps: result.steps.map((s) => `${s.name}:${s.ok ? 'ok' : 'failed'}`) },
@@ -425,9 +427,9 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
       },
     },
     async (request, reply) => {
-      visible(request, request.params.id);
+      await visible(request, request.params.id);
       const forgotten = cameraHealth.certificates(request.params.id);
-      cameraHealth.forgetCertificates(request.params.id);
+      await cameraHealth.forgetCertificates(request.params.id);
       request.auditNote = {
         target: { type: 'camera', id: request.params.id },
         detail: { forgotten, reason: cameraHealth.status(request.params.id).reason },
@@ -449,7 +451,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
       },
     },
     async (request) => {
-      const before = visible(request, request.params.id);
+      const before = await visible(request, request.params.id);
       checkVillage(request, before.communeId, request.body.villageId);
       // The stored password signs every call to the address: pointed at a host of the caller's
       // choosing, it would hand them the digest to crack. A new host needs the password again,
@@ -465,7 +467,9 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
       }
       const snapshotUser = snapshotUsername === undefined ? before.snapshotUsername : snapshotUsername;
       const snapshotKept =
-        snapshotPassword === undefined && snapshotUser !== null && cameras.hasSnapshotPassword(before.id);
+        snapshotPassword === undefined &&
+        snapshotUser !== null &&
+        (await cameras.hasSnapshotPassword(before.id));
       checkSnapshotAccount(snapshotUser, snapshotPassword ? 'given' : snapshotKept ? 'stored' : 'none');
       // The snapshot password signs the snapshot requests to the new host just as well.
       if (moves && snapshotKept) {
@@ -473,7 +477,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
           'body.snapshotPassword: enter the snapshot password again when the address moves to another host or port',
         );
       }
-      const after = cameras.update(request.params.id, request.body);
+      const after = await cameras.update(request.params.id, request.body);
       const secrets = {
         ...(password !== undefined ? { passwordChanged: true } : {}),
         ...(snapshotPassword !== undefined ? { snapshotPasswordChanged: true } : {}),
@@ -498,8 +502,8 @@ export const cameraRoutes: FastifyPluginAsyncZod<{ deps: CameraRouteDeps }> = as
       },
     },
     async (request, reply) => {
-      const before = visible(request, request.params.id);
-      cameras.delete(request.params.id);
+      const before = await visible(request, request.params.id);
+      await cameras.delete(request.params.id);
       cameraHealth.forget(request.params.id);
       request.auditNote = { before: summary(before) };
       return reply.status(204).send(null);

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Clock, TimerHandle } from '../../devices/index.js';
 import { CameraAddressPolicy } from '../../devices/onvif-camera/address-policy.js';
 import { routePlugin } from '../api/route-plugin.js';
 import type { Lease } from '../cluster/lease.js';
@@ -12,7 +13,7 @@ import { CameraHealthService } from './camera-health-service.js';
 import { CameraHealthStore } from './camera-health-store.js';
 import { cameraLive } from './camera-live-routes.js';
 import { cameraRoutes } from './camera-routes.js';
-import { CameraStore } from './camera-store.js';
+import { CameraStore, registryCameraPlaces } from './camera-store.js';
 import { SharedCameraHealth } from './shared-camera-health.js';
 
 declare module '../platform/feature.js' {
@@ -38,11 +39,14 @@ export function camerasFeature(): Feature<'cameras'> {
   let cameraEvents: CameraEventService | null = null;
   let pollerLease: Lease | null = null;
   let shared: SharedCameraHealth | null = null;
+  let directoryTimer: TimerHandle | null = null;
+  let timerClock: Clock | null = null;
   return {
     name: 'cameras',
     dependsOn: ['storage', 'registry', 'history', 'audit', 'accounts', 'cluster'],
     async start(ctx) {
       const { config, clock, logger, endpoints } = ctx;
+      timerClock = clock;
       const cluster = ctx.get('cluster');
       // With several instances one sweeps, and another takes over within CLUSTER_LEASE_MS of its death.
       const lease = cluster.lease('camera-health-poller');
@@ -56,15 +60,17 @@ export function camerasFeature(): Feature<'cameras'> {
           })
         : null;
       shared = sharing;
-      const { db } = ctx.get('storage');
+      const { db, state } = ctx.get('storage');
       const registry = ctx.get('registry');
       const history = ctx.get('history');
       const cameras = new CameraStore(
-        db,
+        state,
+        registryCameraPlaces(db),
         loadKeyFile(join(config.DATA_DIR, 'camera-credentials.key')),
         () => clock.now(),
         (change) => cameraEvents?.cameraChanged(change),
       );
+      await cameras.refreshDirectory();
       // Cameras are reached only on CAMERA_NETWORKS, and never on a port of the platform's own or
       // of the services it talks to (the ports are read at each check: in tests they are ephemeral).
       const servicePorts = [config.REDIS_URL, config.INFLUX_URL, config.MQTT_URL].flatMap((url) => {
@@ -83,13 +89,13 @@ export function camerasFeature(): Feature<'cameras'> {
       const service = new CameraHealthService({
         policy,
         cameras,
-        store: new CameraHealthStore(db),
+        store: new CameraHealthStore(state),
         events: ctx.events,
         telemetry: history.store,
         clock,
         logger,
-        tagsOf: (id) => {
-          const camera = cameras.get(id);
+        tagsOf: async (id) => {
+          const camera = await cameras.get(id);
           return {
             commune: registry.getCommune(camera.communeId).name,
             village: camera.villageId ? registry.getVillage(camera.villageId).name : '',
@@ -111,7 +117,7 @@ export function camerasFeature(): Feature<'cameras'> {
       health = service;
       const eventService = new CameraEventService({
         cameras,
-        store: new CameraEventStore(db),
+        store: new CameraEventStore(state),
         events: ctx.events,
         clock,
         logger,
@@ -127,17 +133,23 @@ export function camerasFeature(): Feature<'cameras'> {
       });
       cameraEvents = eventService;
       history.addDeviceKind((id) => {
-        const camera = cameras.find(id);
+        const camera = cameras.known(id);
         return camera
           ? { communeId: camera.communeId, measurement: 'camera_health', technicianOnly: true }
           : null;
       });
       ctx.keptRunning('camera-poll-save', () => service.stats().saveFailures);
       ctx.keptRunning('camera-event-save', () => eventService.stats().saveFailures);
-      service.start();
+      await service.start();
       await sharing?.start();
       await lease.start();
-      eventService.start();
+      await eventService.start();
+      // Instances that do not sweep learn of cameras another one onboarded at the same pace.
+      directoryTimer = clock.setInterval(() => {
+        cameras
+          .refreshDirectory()
+          .catch((err: unknown) => logger.warn({ err }, 'the cameras directory could not be refreshed'));
+      }, config.CAMERA_POLL_INTERVAL_S * 1000);
       ctx.routes(
         routePlugin('camera-routes', cameraRoutes, {
           cameras,
@@ -161,6 +173,8 @@ export function camerasFeature(): Feature<'cameras'> {
     async stop() {
       const stopping = [health, cameraEvents];
       const [lease, sharing] = [pollerLease, shared];
+      if (directoryTimer !== null) timerClock?.clearInterval(directoryTimer);
+      directoryTimer = null;
       health = null;
       cameraEvents = null;
       pollerLease = null;

@@ -88,7 +88,7 @@ export interface DeviceEventFeedOptions {
   policy?: CameraAddressPolicy;
   timings: FeedTimings;
   /** The credentials of one of the device's cameras, or null when it has none left. */
-  target(): FeedTarget | null;
+  target(): Promise<FeedTarget | null>;
   /**
    * The poller's trusted certificates for https devices. Without it, any certificate is taken for
    * the session (as an unpinned poll does) and remembered nowhere.
@@ -96,7 +96,8 @@ export interface DeviceEventFeedOptions {
   trust?: EventFeedTrust;
   /** Runs a subscription handshake when a slot is free: a thousand cameras do not all subscribe at once. */
   inTurn<T>(work: () => Promise<T>): Promise<T>;
-  onMessages(messages: NotificationMessage[], context: FeedContext): void;
+  /** Awaited before the next pull, so events are stored in the order the camera sent them. */
+  onMessages(messages: NotificationMessage[], context: FeedContext): Promise<void>;
   onStatus(status: FeedStatus): void;
   /**
    * The device's login backoff, shared with the health poller: asked before credentials go out,
@@ -173,7 +174,20 @@ export class DeviceEventFeed {
   private async run(): Promise<void> {
     let failures = 0;
     while (!this.stopped) {
-      const target = this.options.target();
+      let target: FeedTarget | null;
+      try {
+        target = await this.options.target();
+      } catch (err) {
+        // The store is unreachable (a database restarting): tried again after the longest delay.
+        const detail = err instanceof Error ? err.message : String(err);
+        this.options.logger.warn(
+          { err, xaddr: this.options.xaddr },
+          'camera event feed could not read its camera',
+        );
+        this.update({ state: 'retrying', reason: null, lastError: detail });
+        await this.sleep(this.options.timings.retryMaxMs);
+        continue;
+      }
       if (!target) return;
       const held = this.options.logins?.heldBack(this.options.xaddr);
       if (held !== undefined) {
@@ -337,7 +351,7 @@ export class DeviceEventFeed {
       pullPoint.expiresAt = pulled.expiresAt;
       // Days of one subscription: the camera's clock is followed as it drifts, to date its events.
       if (pulled.cameraTime !== null) context.clockOffsetMs = pulled.cameraTime - clock.now();
-      if (pulled.messages.length > 0) this.options.onMessages(pulled.messages, context);
+      if (pulled.messages.length > 0) await this.options.onMessages(pulled.messages, context);
       if (clock.now() >= renewDue) {
         pullPoint.expiresAt = await renewPullPoint(session, pullPoint, timings.terminationS);
         this.status.renewals += 1;

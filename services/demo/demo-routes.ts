@@ -30,7 +30,8 @@ export const demoRoutes: FastifyPluginAsyncZod<{ deps: DemoRouteDeps }> = async 
   const tags = ['demo'];
   const simulated = (request: Parameters<typeof inScope>[0], id: string) => {
     const cluster = deps.registry.findCluster(id);
-    const communeId = cluster?.communeId ?? deps.cameras.get(id).communeId;
+    const communeId = cluster?.communeId ?? deps.cameras.known(id)?.communeId;
+    if (communeId === undefined) throw new NotFoundError('camera', id);
     const faults = simulators.faults(id);
     if (!inScope(request, communeId) || !faults) throw new NotFoundError('simulated device', id);
     return { deviceId: id, ...faults };

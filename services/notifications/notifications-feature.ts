@@ -106,7 +106,7 @@ export function notificationsFeature(): Feature<'notifications'> {
             return null;
           }
         },
-        deviceName: (id) => registry.findCluster(id)?.name ?? cameras.find(id)?.name ?? null,
+        deviceName: (id) => registry.findCluster(id)?.name ?? cameras.known(id)?.name ?? null,
         heldOutage: (incident, at) => {
           const windows = alarms.maintenance(at, [incident.communeId]).filter((w) => w.startsAt <= at);
           return incident.devices.every(({ deviceId }) =>

@@ -460,13 +460,9 @@ export class RealtimeGateway {
     return this.findCamera(deviceId)?.communeId ?? null;
   }
 
+  /** From the cameras' directory: snapshots and deltas go out at once, in order. */
   private findCamera(cameraId: string): { id: string; communeId: string; name: string } | null {
-    try {
-      return this.options.cameras.get(cameraId);
-    } catch (error) {
-      if (error instanceof NotFoundError) return null;
-      throw error;
-    }
+    return this.options.cameras.known(cameraId);
   }
 
   private clusterSnapshot(communes: readonly string[] | null): ClusterLive[] {
@@ -483,12 +479,9 @@ export class RealtimeGateway {
 
   private cameraSnapshot(communes: readonly string[] | null): CameraLive[] {
     const out: CameraLive[] = [];
-    for (let offset = 0; ; offset += PAGE) {
-      const page = this.options.cameras.list({ communeIds: communes ?? undefined }, { limit: PAGE, offset });
-      for (const camera of page.items)
-        out.push(cameraLive(camera, this.options.cameraHealth.status(camera.id)));
-      if (page.items.length < PAGE) return out;
-    }
+    for (const camera of this.options.cameras.knownIn({ communeIds: communes ?? undefined }))
+      out.push(cameraLive(camera, this.options.cameraHealth.status(camera.id)));
+    return out;
   }
 
   private liveCluster(cluster: Parameters<typeof clusterLive>[0]): ClusterLive {

@@ -1284,7 +1284,7 @@ describe('route × role matrix', () => {
       access: ['technician'],
       call: async (c) => {
         const camera = id('gone', c);
-        t.platform.cameras.create({
+        await t.platform.cameras.create({
           id: camera,
           communeId: 'base',
           name: camera,
@@ -1492,7 +1492,7 @@ describe('route × role matrix', () => {
       logger: pino({ level: 'silent' }),
     });
     await camera.start();
-    t.platform.cameras.create({
+    await t.platform.cameras.create({
       id: 'cam-base',
       communeId: 'base',
       name: 'Ngã tư Gốc',

@@ -28,7 +28,7 @@ describe.skipIf(skip !== null)(
       t = session.t;
       const account = { name: 'Ngã ba chợ Hướng Đạo', username: 'admin', password: 'camera-events-pw' };
       camera = await startSimulatedCamera({ ...account, clock: systemClock });
-      registerCamera(t, camera, { id: CAMERA_ID, communeId: 'huong-dao', ...account });
+      await registerCamera(t, camera, { id: CAMERA_ID, communeId: 'huong-dao', ...account });
       await t.platform.cameraHealth.sweep();
     }, 120_000);
 

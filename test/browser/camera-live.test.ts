@@ -49,7 +49,7 @@ describe.skipIf(skip !== null)(`camera live view in Chromium${skip ? ` — skipp
     t = session.t;
     const account = { name: 'Ngã tư Hướng Đạo', username: 'admin', password: 'camera-live-pw' };
     camera = await startSimulatedCamera({ ...account, clock: systemClock });
-    registerCamera(t, camera, { id: CAMERA_ID, communeId: 'huong-dao', ...account });
+    await registerCamera(t, camera, { id: CAMERA_ID, communeId: 'huong-dao', ...account });
     await t.platform.cameraHealth.sweep();
   }, 120_000);
 

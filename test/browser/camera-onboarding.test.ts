@@ -48,7 +48,7 @@ describe.skipIf(skip !== null)(`camera onboarding in Chromium${skip ? ` — skip
       }),
       startSimulatedCamera({ ...tlsAccount, clock: systemClock, faults: [{ kind: 'https' }], events: false }),
     ]);
-    registerCamera(t, tls, { id: TLS_ID, communeId: 'huong-dao', ...tlsAccount });
+    await registerCamera(t, tls, { id: TLS_ID, communeId: 'huong-dao', ...tlsAccount });
     await t.platform.cameraHealth.sweep();
   }, 180_000);
 
@@ -83,7 +83,7 @@ describe.skipIf(skip !== null)(`camera onboarding in Chromium${skip ? ` — skip
 
       await page.getByTestId('camera-hd-nvr-ch2').waitFor();
       await page.getByTestId('camera-hd-nvr-ch4').waitFor();
-      const onboarded = t.platform.cameras.atAddress(nvr.addresses().deviceXAddr);
+      const onboarded = await t.platform.cameras.atAddress(nvr.addresses().deviceXAddr);
       expect(
         onboarded.map(({ id, name, videoSourceToken, profileToken }) => ({
           id,

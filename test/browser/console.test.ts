@@ -131,7 +131,7 @@ describe.skipIf(skip !== null)(`operator console in Chromium${skip ? ` — skipp
       });
       await camera.start();
       cameras.push(camera);
-      t.platform.cameras.create({
+      await t.platform.cameras.create({
         id: `hd-cam0${i + 1}`,
         communeId: 'huong-dao',
         name,
@@ -447,7 +447,9 @@ describe.skipIf(skip !== null)(`operator console in Chromium${skip ? ` — skipp
     const tile = page.getByTestId('camera-hd-cam03');
     await expect.poll(() => tile.getAttribute('data-state'), { timeout: 20_000 }).toBe('ok');
     expect(await tile.locator('h2').textContent()).toBe('Chợ Hướng Đạo');
-    expect(t.platform.cameras.get('hd-cam03').endpointUrn).toBe(`urn:uuid:${camera.addresses().uuid}`);
+    expect((await t.platform.cameras.get('hd-cam03')).endpointUrn).toBe(
+      `urn:uuid:${camera.addresses().uuid}`,
+    );
     await shot(page, 'camera-onboarded');
 
     await page.getByTestId('camera-delete-hd-cam03').click();

@@ -86,7 +86,7 @@ describe.skipIf(skip !== null)(`device care in the console${skip ? ` — skipped
       logger: pino({ level: 'silent' }),
     });
     await camera.start();
-    t.platform.cameras.create({
+    await t.platform.cameras.create({
       id: CAMERA_ID,
       communeId: 'huong-dao',
       villageId: 'hd-thon-01',

@@ -98,7 +98,7 @@ describe('a separate snapshot account', () => {
     } finally {
       db.close();
     }
-    expect(s.t.platform.cameras.credentials('snap-with')).toMatchObject({
+    expect(await s.t.platform.cameras.credentials('snap-with')).toMatchObject({
       snapshotUsername: VIEWER.username,
       snapshotPassword: VIEWER.password,
     });
@@ -121,7 +121,7 @@ describe('a separate snapshot account', () => {
       body: { snapshotUsername: null },
     });
     expect(cleared.body.snapshotUsername).toBeNull();
-    expect(s.t.platform.cameras.credentials('snap-with')).toMatchObject({
+    expect(await s.t.platform.cameras.credentials('snap-with')).toMatchObject({
       snapshotUsername: null,
       snapshotPassword: null,
     });

@@ -131,7 +131,7 @@ describe('camera events', () => {
     const clock = new ManualClock();
     const s = await platform(clock);
     const simulated = await camera(clock);
-    onboard(s, 'cam-hd', simulated.addresses().deviceXAddr);
+    await onboard(s, 'cam-hd', simulated.addresses().deviceXAddr);
     await vi.waitFor(() => expect(simulated.eventStatus()?.subscriptions).toBe(1));
     // The Initialized state of each property arrives first: nothing is going on.
     await sleep(50);
@@ -173,7 +173,7 @@ describe('camera events', () => {
     const clock = new ManualClock();
     const s = await platform(clock);
     const simulated = await camera(clock);
-    onboard(s, 'cam-hd', simulated.addresses().deviceXAddr);
+    await onboard(s, 'cam-hd', simulated.addresses().deviceXAddr);
     await vi.waitFor(() => expect(simulated.eventStatus()?.subscriptions).toBe(1));
 
     // Subscribed for 120 s and renewed at half of that: well past the first termination, the
@@ -222,7 +222,7 @@ describe('camera events', () => {
     const nvr = await camera(clock, { channels: 4 });
     const xaddr = nvr.addresses().deviceXAddr;
     for (const channel of nvr.addresses().channels)
-      onboard(s, `nvr-ch${channel.channel}`, xaddr, channel.videoSourceToken);
+      await onboard(s, `nvr-ch${channel.channel}`, xaddr, channel.videoSourceToken);
     // One subscription for the whole NVR, not one per channel.
     await vi.waitFor(() => expect(nvr.eventStatus()?.subscriptions).toBe(1));
     await sleep(100);
@@ -244,7 +244,7 @@ describe('camera events', () => {
     const clock = new ManualClock();
     const s = await platform(clock);
     const simulated = await camera(clock);
-    s.t.platform.cameras.create({
+    await s.t.platform.cameras.create({
       id: 'cam-pw',
       communeId: 'huong-dao',
       name: 'Camera cam-pw',
@@ -278,7 +278,7 @@ describe('camera events', () => {
     const clock = new ManualClock();
     const s = await platform(clock);
     const simulated = await camera(clock, { events: false });
-    onboard(s, 'cam-old', simulated.addresses().deviceXAddr);
+    await onboard(s, 'cam-old', simulated.addresses().deviceXAddr);
     await vi.waitFor(async () => {
       const wall = await s.t.api('/api/v1/cameras/cam-old', { as: 'police' });
       expect(wall.body.events).toMatchObject({ state: 'unsupported', kinds: [] });
@@ -299,7 +299,7 @@ describe('camera events', () => {
       other.close();
     });
     const simulated = await camera(clock);
-    onboard(s, 'cam-hd', simulated.addresses().deviceXAddr);
+    await onboard(s, 'cam-hd', simulated.addresses().deviceXAddr);
     await vi.waitFor(() => expect(simulated.eventStatus()?.subscriptions).toBe(1));
     simulated.raiseEvent(parseCameraEvent('motion', 'on'));
     await vi.waitFor(() => expect(s.police.of('cameras.event')).toHaveLength(1));

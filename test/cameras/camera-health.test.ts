@@ -53,7 +53,7 @@ async function setup(
     });
     await camera.start();
     cameras.set(spec.id, camera);
-    t.platform.cameras.create({
+    await t.platform.cameras.create({
       id: spec.id,
       communeId: 'huong-dao',
       name: `Ngã tư ${spec.id}`,
@@ -280,7 +280,7 @@ describe('camera health for police', () => {
     const seen = s.cameras.get('cam-seen') as SimulatedCamera;
     const fresh = s.cameras.get('cam-new') as SimulatedCamera;
     // Onboarded by address only: discovery recognises it by its XAddr.
-    s.t.platform.cameras.delete('cam-new');
+    await s.t.platform.cameras.delete('cam-new');
     const found = await s.t.api('/api/v1/cameras/discovery', {
       method: 'POST',
       body: { timeoutMs: 1500 },

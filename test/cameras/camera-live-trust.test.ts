@@ -45,7 +45,7 @@ describe('the live view within the poller’s trust and login backoff', () => {
       events: false,
     });
     cameras.set(id, sim);
-    registerCamera(t, sim, { id, communeId: 'huong-dao', name, username: 'admin', password, ...extra });
+    await registerCamera(t, sim, { id, communeId: 'huong-dao', name, username: 'admin', password, ...extra });
   };
 
   beforeAll(async () => {

@@ -43,7 +43,7 @@ describe('camera live view', () => {
         faults: id === 'cam-nompeg' ? [{ kind: 'stream-down' }] : [],
       });
       cameras.set(id, sim);
-      registerCamera(t, sim, { id, communeId: 'huong-dao', ...account });
+      await registerCamera(t, sim, { id, communeId: 'huong-dao', ...account });
     }
   });
 
@@ -151,7 +151,7 @@ describe('camera live view', () => {
       config: { SEED_PRESET: 'huong-dao', CAMERA_POLL_INTERVAL_S: 3600 },
     });
     const sim = camera('cam-out');
-    other.platform.cameras.create({
+    await other.platform.cameras.create({
       id: 'cam-stop',
       communeId: 'huong-dao',
       name: 'Ngã tư dừng',

@@ -55,7 +55,7 @@ describe('camera onboarding', () => {
     // A restart reads the same key from DATA_DIR and opens the sealed password.
     await t.close();
     t = await startTestPlatform({ dataDir, config: { SEED_PRESET: 'huong-dao' } });
-    expect(t.platform.cameras.credentials('hd-cam01')).toEqual({
+    expect(await t.platform.cameras.credentials('hd-cam01')).toEqual({
       xaddr: camera.xaddr,
       username: camera.username,
       password: PASSWORD,
@@ -94,7 +94,7 @@ describe('camera onboarding', () => {
       as: 'technician',
     });
     expect(patched.status).toBe(200);
-    expect(t.platform.cameras.credentials('hd-cam01').password).toBe('new-password');
+    expect((await t.platform.cameras.credentials('hd-cam01')).password).toBe('new-password');
     const twin = await t.api('/api/v1/cameras', { method: 'POST', body: { ...camera, id: 'hd-cam02' } });
     expect(twin.status).toBe(409);
     const bad = await t.api('/api/v1/cameras', {
@@ -135,7 +135,7 @@ describe('camera onboarding', () => {
     });
     expect(moved.status).toBe(400);
     expect(moved.body.error.message).toMatch(/^body\.password: /);
-    expect(t.platform.cameras.credentials('hd-cam01').xaddr).toBe(camera.xaddr);
+    expect((await t.platform.cameras.credentials('hd-cam01')).xaddr).toBe(camera.xaddr);
     // With the password typed again the move is theirs to make; an admin may move it without.
     const withPassword = await t.api('/api/v1/cameras/hd-cam01', {
       method: 'PATCH',
@@ -148,7 +148,7 @@ describe('camera onboarding', () => {
       body: { xaddr: 'http://127.0.0.3:9/onvif/device_service' },
     });
     expect(byAdmin.status).toBe(200);
-    expect(t.platform.cameras.credentials('hd-cam01')).toMatchObject({
+    expect(await t.platform.cameras.credentials('hd-cam01')).toMatchObject({
       xaddr: 'http://127.0.0.3:9/onvif/device_service',
       password: 'typed-again',
     });

@@ -76,7 +76,7 @@ describe('camera events over https', () => {
     expect(probed.body).toMatchObject({ reachable: true, authOk: true, error: null });
     expect([...probed.body.eventKinds].sort()).toEqual(['motion', 'tamper', 'video-loss']);
 
-    t.platform.cameras.create({
+    await t.platform.cameras.create({
       id: 'cam-tls',
       communeId: 'huong-dao',
       name: 'Cổng UBND xã',

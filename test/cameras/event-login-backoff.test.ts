@@ -45,7 +45,7 @@ describe('camera events within the login backoff', () => {
   it('does not log in while the poller holds the camera back, and counts its own refusals there', async () => {
     const { t, clock, camera } = await start();
     // The password was changed on the camera: every login the platform sends is refused.
-    t.platform.cameras.create({
+    await t.platform.cameras.create({
       id: 'cam-gate',
       communeId: 'huong-dao',
       name: 'Cổng chợ',

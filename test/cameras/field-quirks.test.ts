@@ -58,7 +58,7 @@ async function setup(specs: CameraSpec[], config: Partial<Config> = {}): Promise
     });
     await camera.start();
     cameras.set(spec.id, camera);
-    t.platform.cameras.create({
+    await t.platform.cameras.create({
       id: spec.id,
       communeId: 'huong-dao',
       name: `Ngã tư ${spec.id}`,
@@ -180,7 +180,7 @@ describe('the issue: ONVIF servers nobody on the project wrote', () => {
       poll.body.steps.every((step: Json) => step.ok),
       JSON.stringify(poll.body.steps),
     ).toBe(true);
-    const external = new URL(s.t.platform.cameras.get('nat').xaddr).port;
+    const external = new URL((await s.t.platform.cameras.get('nat')).xaddr).port;
     // The camera's own HTTP server is reached through the router's port; RTSP keeps its number.
     expect(poll.body.snapshotUri).toBe(`http://127.0.0.1:${external}/snapshot.jpg`);
     expect(poll.body.streamUri).toBe(`rtsp://127.0.0.1:${rtspPort}/Streaming/Channels/101`);
@@ -280,7 +280,7 @@ describe('field reports', () => {
     expect(camera.failedLogins()).toBe(0);
 
     // A technician who checked the camera trusts its new certificate: it is back after recovery.
-    s.t.platform.cameraHealth.forgetCertificates('tls');
+    await s.t.platform.cameraHealth.forgetCertificates('tls');
     await s.sweep();
     await s.sweep();
     expect(await s.health('tls')).toMatchObject({ state: 'ok' });
@@ -439,7 +439,7 @@ describe('lockout safety', () => {
     // tried at once, refused by the lock, and not tried again before the hourly bound allows.
     await sweepFor(s, 12 * MIN);
     expect(refusedMinutes(camera, t0)).toEqual([0, 1, 3, 7, 15]);
-    s.t.platform.cameras.update('locked', { password: `${password('locked')}#changed-on-site` });
+    await s.t.platform.cameras.update('locked', { password: `${password('locked')}#changed-on-site` });
     await s.sweep();
     expect(refusedMinutes(camera, t0)).toEqual([0, 1, 3, 7, 15, 20]);
     expect((await s.health('locked')).detail).toMatch(

@@ -41,7 +41,7 @@ describe('fault injection from the console in demo mode', () => {
     camera = new SimulatedCamera({ name: 'Ngã tư', discoveryPort: null, clock: systemClock, logger: silent });
     await camera.start();
     cameras.set('hd-cam01', camera);
-    t.platform.cameras.create({
+    await t.platform.cameras.create({
       id: 'hd-cam01',
       communeId: 'huong-dao',
       name: 'Ngã tư',

@@ -87,7 +87,7 @@ describe.skipIf(skip !== null)(`an instance killed with SIGKILL${skip ? ` — sk
     await vi.waitFor(() => expect(camera.rtspStats().connections).toBeGreaterThan(0), { timeout: 15_000 });
 
     b = await startTestPlatform({ clock, config: instanceConfig(redis.url, { HEARTBEAT_INTERVAL_S: 600 }) });
-    registerCamera(b, camera, GATE_CAMERA);
+    await registerCamera(b, camera, GATE_CAMERA);
   }, 180_000);
 
   afterAll(async () => {

@@ -113,7 +113,7 @@ describe.skipIf(skip !== null)(
       pair = await startInstancePair(clock);
       ({ a, b } = pair);
       camera = await startGateCamera(clock);
-      for (const t of [a, b]) registerCamera(t, camera, GATE_CAMERA);
+      for (const t of [a, b]) await registerCamera(t, camera, GATE_CAMERA);
     });
     afterAll(async () => {
       await pair?.close();

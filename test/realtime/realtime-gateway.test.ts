@@ -42,7 +42,7 @@ describe('realtime gateway', () => {
       location: { lat: 21.2, lon: 105.4 },
     });
     // Never answers: its health stays 'unknown' until a poll fails, which the test does not wait for.
-    t.platform.cameras.create({
+    await t.platform.cameras.create({
       id: 'cam-one',
       communeId: 'test-commune',
       name: 'Cổng trường',

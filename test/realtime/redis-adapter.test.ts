@@ -43,7 +43,7 @@ describe.skipIf(skip !== null)(`console sockets across instances${skip ? ` — s
       for (const t of [a, b]) {
         if (spec.communeId === 'xa-khac')
           t.platform.registry.createCommune({ id: 'xa-khac', name: 'Xã Khác' });
-        registerCamera(t, camera, { id: spec.id, communeId: spec.communeId, ...account });
+        await registerCamera(t, camera, { id: spec.id, communeId: spec.communeId, ...account });
       }
     }
   });

@@ -262,7 +262,7 @@ describe.skipIf(Boolean(mountError) && !process.env.CI)('a full disk', () => {
     });
     await camera.start();
     try {
-      platform.platform.cameras.create({
+      await platform.platform.cameras.create({
         id: 'hd-cam-cho',
         communeId: 'huong-dao',
         name: 'Ngã ba chợ',

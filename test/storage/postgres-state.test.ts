@@ -83,8 +83,12 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
       Array.from({ length: 4 }, () => postgresState({ url, logger: silent, poolMax: 2 })),
     );
     try {
-      const applied = await server.query<{ name: string }>('SELECT name FROM kysely_migration', [], name);
-      expect(applied).toEqual([{ name: '0001-accounts-and-audit' }]);
+      const applied = await server.query<{ name: string }>(
+        'SELECT name FROM kysely_migration ORDER BY name',
+        [],
+        name,
+      );
+      expect(applied).toEqual([{ name: '0001-accounts-and-audit' }, { name: '0002-cameras' }]);
     } finally {
       await Promise.all(states.map((s) => s.close()));
     }

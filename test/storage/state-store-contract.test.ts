@@ -1,12 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { initialCameraHealth } from '../../devices/onvif-camera/index.js';
 import { AccountStore, registryPlaces } from '../../services/accounts/account-store.js';
 import { AuthService } from '../../services/accounts/auth-service.js';
 import { AuditLog } from '../../services/audit/audit-log.js';
+import { CameraEventStore } from '../../services/cameras/camera-event-store.js';
+import { CameraHealthStore } from '../../services/cameras/camera-health-store.js';
+import { type CameraChange, CameraStore, registryCameraPlaces } from '../../services/cameras/camera-store.js';
 import { ConflictError, NotFoundError } from '../../services/errors.js';
 import { type Db, openDatabase } from '../../services/storage/database.js';
 import { postgresState, type StateDatabase, sqliteState } from '../../services/storage/sql/state-database.js';
@@ -494,6 +499,297 @@ describe.each(engines)('the state store contract on $name', (engine) => {
       });
     });
 
+    describe('cameras', () => {
+      const key = randomBytes(32);
+      const changes: CameraChange[] = [];
+      const cameras = (state = opened.state) =>
+        new CameraStore(
+          state,
+          registryCameraPlaces(opened.places),
+          key,
+          () => clock.now(),
+          (c) => changes.push(c),
+        );
+      const camera = (id: string, communeId = 'huong-dao', extra: object = {}) => ({
+        id,
+        communeId,
+        name: `Camera ${id}`,
+        xaddr: `http://10.0.3.${id.length}:80/onvif/device_service`,
+        username: 'admin',
+        password: `pw-${id}`,
+        ...extra,
+      });
+      beforeEach(() => {
+        changes.length = 0;
+        const at = clock.now();
+        opened.places
+          .prepare(
+            'INSERT INTO villages (id, commune_id, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+          )
+          .run('thon-1', 'huong-dao', 'Thôn 1', at, at);
+      });
+
+      it('stores passwords sealed, opens them for the poller only, and keeps them through a restart', async () => {
+        const store = cameras();
+        const created = await store.create(
+          camera('cam-a', 'huong-dao', {
+            villageId: 'thon-1',
+            location: { lat: 21.4, lon: 105.3 },
+            snapshotUsername: 'viewer',
+            snapshotPassword: 'snap-secret',
+          }),
+        );
+        expect(created).toMatchObject({
+          id: 'cam-a',
+          villageId: 'thon-1',
+          location: { lat: 21.4, lon: 105.3 },
+          snapshotUsername: 'viewer',
+          createdAt: '2026-12-07T00:00:00.000Z',
+        });
+        expect(JSON.stringify(created)).not.toContain('pw-cam-a');
+        expect(changes).toEqual([{ cameraId: 'cam-a', change: 'created', xaddrs: [created.xaddr] }]);
+        const stored = await opened.state.db
+          .selectFrom('cameras')
+          .select(['password_sealed', 'snapshot_password_sealed'])
+          .executeTakeFirstOrThrow();
+        expect(stored.password_sealed).not.toContain('pw-cam-a');
+        expect(stored.snapshot_password_sealed).not.toContain('snap-secret');
+        const reopened = cameras(await opened.reopen());
+        expect(await reopened.credentials('cam-a')).toEqual({
+          xaddr: created.xaddr,
+          username: 'admin',
+          password: 'pw-cam-a',
+          snapshotUsername: 'viewer',
+          snapshotPassword: 'snap-secret',
+          profileToken: null,
+        });
+        // Sealed bound to the camera: another key opens nothing.
+        const stranger = new CameraStore(
+          opened.state,
+          registryCameraPlaces(opened.places),
+          randomBytes(32),
+          () => 0,
+        );
+        await expect(stranger.credentials('cam-a')).rejects.toThrow();
+      });
+
+      it('updates and deletes a camera, and refuses clashes and missing places with 409', async () => {
+        const store = cameras();
+        await store.create(
+          camera('cam-a', 'huong-dao', { snapshotUsername: 'viewer', snapshotPassword: 's1' }),
+        );
+        clock.advance(HOUR);
+        const moved = await store.update('cam-a', {
+          name: 'Cổng chợ',
+          xaddr: 'http://10.0.3.99:80/onvif/device_service',
+          password: 'pw-new',
+          villageId: 'thon-1',
+        });
+        expect(moved).toMatchObject({
+          name: 'Cổng chợ',
+          villageId: 'thon-1',
+          updatedAt: '2026-12-07T01:00:00.000Z',
+        });
+        expect(changes.at(-1)?.xaddrs).toEqual([
+          'http://10.0.3.5:80/onvif/device_service',
+          'http://10.0.3.99:80/onvif/device_service',
+        ]);
+        expect(await store.credentials('cam-a')).toMatchObject({
+          password: 'pw-new',
+          snapshotPassword: 's1',
+        });
+        expect(await store.hasSnapshotPassword('cam-a')).toBe(true);
+        // No snapshot user means no snapshot password.
+        await store.update('cam-a', { snapshotUsername: null });
+        expect(await store.hasSnapshotPassword('cam-a')).toBe(false);
+
+        // The same channel of the same address twice, a taken id, an unknown commune or village.
+        const twin = camera('cam-b', 'huong-dao', { xaddr: moved.xaddr });
+        await expect(store.create(twin)).rejects.toBeInstanceOf(ConflictError);
+        await store.create({ ...twin, videoSourceToken: 'vs-2' });
+        await expect(store.create(camera('cam-b'))).rejects.toBeInstanceOf(ConflictError);
+        await expect(store.create(camera('cam-c', 'nowhere'))).rejects.toThrow(/commune or village/);
+        await expect(
+          store.create(camera('cam-c', 'huong-dao', { villageId: 'no-thon' })),
+        ).rejects.toBeInstanceOf(ConflictError);
+        await expect(store.update('cam-a', { villageId: 'no-thon' })).rejects.toBeInstanceOf(ConflictError);
+        expect(await store.find('cam-c')).toBeNull();
+
+        await store.delete('cam-b');
+        expect(await store.find('cam-b')).toBeNull();
+        expect(store.known('cam-b')).toBeNull();
+        await expect(store.delete('cam-b')).rejects.toBeInstanceOf(NotFoundError);
+        await expect(store.update('cam-b', { name: 'x' })).rejects.toBeInstanceOf(NotFoundError);
+        expect(changes.at(-1)).toMatchObject({ cameraId: 'cam-b', change: 'deleted' });
+      });
+
+      it('lists cameras by id a page at a time, by commune, village and device address', async () => {
+        const store = cameras();
+        for (let i = 0; i < 12; i++)
+          await store.create(
+            camera(`cam-${String(i).padStart(2, '0')}`, i % 3 === 0 ? 'hop-thinh' : 'huong-dao', {
+              xaddr: `http://10.0.4.${i}:80/onvif/device_service`,
+              ...(i < 2 ? { villageId: 'thon-1' } : {}),
+            }),
+          );
+        const first = await store.list({}, { limit: 5, offset: 0 });
+        expect(first.total).toBe(12);
+        expect(first.items.map((c) => c.id)).toEqual(['cam-00', 'cam-01', 'cam-02', 'cam-03', 'cam-04']);
+        expect((await store.list({}, { limit: 5, offset: 10 })).items.map((c) => c.id)).toEqual([
+          'cam-10',
+          'cam-11',
+        ]);
+        const hopThinh = await store.list({ communeId: 'hop-thinh' }, { limit: 2, offset: 0 });
+        expect(hopThinh).toMatchObject({ total: 4, limit: 2, offset: 0 });
+        expect(hopThinh.items.map((c) => c.id)).toEqual(['cam-00', 'cam-03']);
+        expect(
+          (await store.list({ communeIds: ['huong-dao', 'tan-thanh'] }, { limit: 100, offset: 0 })).total,
+        ).toBe(8);
+        expect((await store.list({ communeIds: [] }, { limit: 100, offset: 0 })).total).toBe(0);
+        // Both filters apply: a limited account asking for a commune it may not see gets nothing.
+        expect(
+          (await store.list({ communeId: 'hop-thinh', communeIds: ['huong-dao'] }, { limit: 9, offset: 0 }))
+            .total,
+        ).toBe(0);
+        expect(
+          (await store.list({ villageId: 'thon-1' }, { limit: 9, offset: 0 })).items.map((c) => c.id),
+        ).toEqual(['cam-00', 'cam-01']);
+        expect((await store.atAddress('http://10.0.4.7:80/onvif/device_service')).map((c) => c.id)).toEqual([
+          'cam-07',
+        ]);
+        expect((await store.devices()).size).toBe(12);
+        // The directory answers at once what the stored cameras say, after a restart too.
+        const restarted = cameras(await opened.reopen());
+        expect(restarted.known('cam-03')).toBeNull();
+        await restarted.refreshDirectory();
+        expect(restarted.known('cam-03')).toEqual({
+          id: 'cam-03',
+          communeId: 'hop-thinh',
+          villageId: null,
+          name: 'Camera cam-03',
+        });
+        expect(restarted.knownIn({ villageId: 'thon-1' }).map((c) => c.id)).toEqual(['cam-00', 'cam-01']);
+        expect(restarted.knownIn({ communeIds: ['hop-thinh'] })).toHaveLength(4);
+      });
+
+      it('keeps health, incidents, trusted certificates and login backoffs, and drops them with the camera', async () => {
+        const store = cameras();
+        await store.create(camera('cam-a'));
+        const health = new CameraHealthStore(opened.state);
+        const t0 = clock.now();
+        const reason = { code: 'unreachable' as const, detail: 'no answer on port 80' };
+        const offline = { kind: 'offline' as const, start: t0, end: null, reason };
+        const down = { ...initialCameraHealth(t0), state: 'offline' as const, reason, openIncident: offline };
+        await health.save(
+          { cameraId: 'cam-a', health: down, lastPollAt: t0, lastOkAt: null, signals: null },
+          { opened: offline, closed: null },
+        );
+        const up = { ...initialCameraHealth(t0 + HOUR), state: 'ok' as const };
+        await health.save(
+          { cameraId: 'cam-a', health: up, lastPollAt: t0 + HOUR, lastOkAt: t0 + HOUR, signals: null },
+          { opened: null, closed: { ...offline, end: t0 + HOUR } },
+        );
+        await health.save(
+          { cameraId: 'cam-a', health: down, lastPollAt: t0 + 2 * HOUR, lastOkAt: t0 + HOUR, signals: null },
+          { opened: { ...offline, start: t0 + 2 * HOUR }, closed: null },
+        );
+        await health.trustCertificate('cam-a', '10.0.3.5:443', 'AA:BB', t0);
+        await health.trustCertificate('cam-a', '10.0.3.5:443', 'CC:DD', t0 + 1);
+        const backoff = { failures: 2, lastRefusedAt: t0, refusedAt: [t0 - 1, t0], cause: 'HTTP 401' };
+        await health.saveLoginBackoff('http://10.0.3.5:80', { ...backoff, failures: 1 }, t0);
+        await health.saveLoginBackoff('http://10.0.3.5:80', backoff, t0 + 1);
+        await health.saveLoginBackoff('http://10.0.3.6:80', backoff, t0);
+        await health.saveLoginBackoff('http://10.0.3.6:80', null, t0 + 2);
+
+        const restarted = new CameraHealthStore(await opened.reopen());
+        expect(await restarted.loadAll()).toEqual([
+          { cameraId: 'cam-a', health: down, lastPollAt: t0 + 2 * HOUR, lastOkAt: t0 + HOUR, signals: null },
+        ]);
+        const incidents = await restarted.incidents('cam-a', { limit: 1, offset: 0 });
+        expect(incidents).toMatchObject({ total: 2, limit: 1, offset: 0 });
+        expect(incidents.items).toEqual([
+          {
+            id: expect.any(Number),
+            cameraId: 'cam-a',
+            kind: 'offline',
+            startedAt: t0 + 2 * HOUR,
+            endedAt: null,
+            reason,
+          },
+        ]);
+        expect((await restarted.incidents('cam-a', { limit: 5, offset: 1 })).items[0]).toMatchObject({
+          startedAt: t0,
+          endedAt: t0 + HOUR,
+        });
+        // Trusted on first use: the first certificate stays.
+        expect(await restarted.trustedCertificates()).toEqual(
+          new Map([['cam-a', new Map([['10.0.3.5:443', 'AA:BB']])]]),
+        );
+        expect(await restarted.loginBackoffs()).toEqual(new Map([['http://10.0.3.5:80', backoff]]));
+        await restarted.forgetCertificates('cam-a');
+        expect((await restarted.trustedCertificates()).size).toBe(0);
+        await restarted.trustCertificate('cam-a', '10.0.3.5:443', 'EE:FF', t0);
+        await cameras(opened.state).delete('cam-a');
+        expect(await restarted.loadAll()).toEqual([]);
+        expect((await restarted.incidents('cam-a', { limit: 5, offset: 0 })).total).toBe(0);
+        expect((await restarted.trustedCertificates()).size).toBe(0);
+      });
+
+      it('records events, ends them no earlier than they began, keeps the newest and filters them', async () => {
+        const store = cameras();
+        await store.create(camera('cam-a'));
+        await store.create(camera('cam-bb', 'hop-thinh'));
+        const events = new CameraEventStore(opened.state, 3);
+        const t0 = clock.now();
+        const motion = await events.start('cam-a', 'motion', 'tns1:VideoSource/MotionAlarm', t0);
+        expect(motion).toEqual({
+          id: expect.any(Number),
+          cameraId: 'cam-a',
+          cameraName: 'Camera cam-a',
+          communeId: 'huong-dao',
+          kind: 'motion',
+          topic: 'tns1:VideoSource/MotionAlarm',
+          startedAt: t0,
+          endedAt: null,
+        });
+        expect(await events.ongoing('cam-a', 'motion')).toEqual(motion);
+        expect(await events.ongoing('cam-a', 'tamper')).toBeNull();
+        // The camera's clock is behind: the end is the start, never before it.
+        expect(await events.end(motion.id, t0 - 5_000)).toMatchObject({ endedAt: t0 });
+        // Ending twice keeps the first end.
+        expect(await events.end(motion.id, t0 + 9_000)).toMatchObject({ endedAt: t0 });
+        for (let i = 1; i <= 4; i++) {
+          const e = await events.start('cam-a', 'motion', 'tns1:VideoSource/MotionAlarm', t0 + i * 60_000);
+          await events.end(e.id, t0 + i * 60_000 + 10_000);
+        }
+        const open = await events.start('cam-a', 'tamper', 'tns1:VideoSource/GlobalSceneChange', t0 - DAY);
+        await events.start('cam-bb', 'motion', 'tns1:VideoSource/MotionAlarm', t0 + 30_000);
+        // Three finished events kept per camera, and the one still going on, however old.
+        const ofA = await events.list({ cameraId: 'cam-a' }, { limit: 10, offset: 0 });
+        expect(ofA.total).toBe(4);
+        expect(ofA.items.map((e) => e.startedAt)).toEqual([
+          t0 + 4 * 60_000,
+          t0 + 3 * 60_000,
+          t0 + 2 * 60_000,
+          t0 - DAY,
+        ]);
+        expect(await events.get(motion.id)).toBeNull();
+        expect(
+          (await events.list({ open: true }, { limit: 10, offset: 0 })).items.map((e) => e.id),
+        ).toContain(open.id);
+        expect((await events.list({ open: true }, { limit: 10, offset: 0 })).total).toBe(2);
+        expect((await events.list({ kind: 'tamper' }, { limit: 10, offset: 0 })).total).toBe(1);
+        const limited = await events.list({ communeIds: ['hop-thinh'] }, { limit: 10, offset: 0 });
+        expect(limited.items.map((e) => e.cameraName)).toEqual(['Camera cam-bb']);
+        expect((await events.list({ communeId: 'huong-dao' }, { limit: 2, offset: 2 })).items).toHaveLength(
+          2,
+        );
+        expect((await events.list({ communeIds: [] }, { limit: 10, offset: 0 })).total).toBe(0);
+        await store.delete('cam-a');
+        expect((await events.list({}, { limit: 10, offset: 0 })).total).toBe(1);
+      });
+    });
+
     describe('transactions, restarts and concurrent writers', () => {
       it('rolls back every write of a transaction that fails', async () => {
         const store = accounts();
@@ -529,10 +825,10 @@ describe.each(engines)('the state store contract on $name', (engine) => {
           'before.restart',
         ]);
         if (reopened.engine === 'postgres') {
-          const { rows } = await sql<{ name: string }>`SELECT name FROM kysely_migration`.execute(
-            reopened.db,
-          );
-          expect(rows.map((r) => r.name)).toEqual(['0001-accounts-and-audit']);
+          const { rows } = await sql<{
+            name: string;
+          }>`SELECT name FROM kysely_migration ORDER BY name`.execute(reopened.db);
+          expect(rows.map((r) => r.name)).toEqual(['0001-accounts-and-audit', '0002-cameras']);
         } else {
           const versions = opened.places
             .prepare('SELECT COUNT(*) AS n FROM schema_migrations WHERE version = 2')

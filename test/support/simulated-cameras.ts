@@ -31,10 +31,10 @@ export function startGateCamera(clock: SimulatedCameraOptions['clock']): Promise
 }
 
 /** Registers a camera with the platform directly, at the simulated camera's own device address. */
-export function registerCamera(
+export async function registerCamera(
   t: TestPlatform,
   camera: SimulatedCamera,
   fields: Omit<CameraCreate, 'xaddr'> & { xaddr?: string },
-): void {
-  t.platform.cameras.create({ xaddr: camera.addresses().deviceXAddr, ...fields });
+): Promise<void> {
+  await t.platform.cameras.create({ xaddr: camera.addresses().deviceXAddr, ...fields });
 }

@@ -70,6 +70,72 @@ export interface AuditLogTable {
   detail: string | null;
 }
 
+/** An onboarded camera (one channel of a device); passwords are sealed, bound to the id. */
+export interface CamerasTable {
+  id: string;
+  commune_id: string;
+  village_id: string | null;
+  name: string;
+  address: string | null;
+  lat: number | null;
+  lon: number | null;
+  xaddr: string;
+  username: string;
+  password_sealed: string;
+  snapshot_username: string | null;
+  snapshot_password_sealed: string | null;
+  endpoint_urn: string | null;
+  video_source_token: string | null;
+  profile_token: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A camera's health, with the state machine's debounce state as JSON. */
+export interface CameraStatusTable {
+  camera_id: string;
+  state: string;
+  since: number;
+  reason: string;
+  detail: string;
+  machine_json: string;
+  last_poll_at: number | null;
+  last_ok_at: number | null;
+  signals_json: string | null;
+}
+
+export interface CameraIncidentsTable {
+  id: Generated<number>;
+  camera_id: string;
+  kind: 'offline' | 'auth_failed';
+  started_at: number;
+  ended_at: number | null;
+  reason: string;
+  detail: string;
+}
+
+export interface CameraTrustedCertificatesTable {
+  camera_id: string;
+  origin: string;
+  fingerprint: string;
+  trusted_at: number;
+}
+
+export interface CameraLoginBackoffTable {
+  device: string;
+  state_json: string;
+  updated_at: number;
+}
+
+export interface CameraEventsTable {
+  id: Generated<number>;
+  camera_id: string;
+  kind: string;
+  topic: string;
+  started_at: number;
+  ended_at: number | null;
+}
+
 /** Every table reached through the query layer; a converted store adds its tables here. */
 export interface StateSchema {
   users: UsersTable;
@@ -77,4 +143,10 @@ export interface StateSchema {
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;
+  cameras: CamerasTable;
+  camera_status: CameraStatusTable;
+  camera_incidents: CameraIncidentsTable;
+  camera_trusted_certificates: CameraTrustedCertificatesTable;
+  camera_login_backoff: CameraLoginBackoffTable;
+  camera_events: CameraEventsTable;
 }

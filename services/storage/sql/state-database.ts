@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import { type Driver, Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
@@ -31,7 +31,7 @@ export interface StateDatabase {
  * of another store that lands in that window joins the transaction.
  */
 export function sqliteState(handle: Db): StateDatabase {
-  const db = new Kysely<StateSchema>({ dialect: new SqliteDialect({ database: handle }) });
+  const db = new Kysely<StateSchema>({ dialect: new SqliteStateDialect(handle) });
   return {
     engine: 'sqlite',
     db,
@@ -39,6 +39,26 @@ export function sqliteState(handle: Db): StateDatabase {
     // Kysely's destroy() would close the shared handle under the stores still using it.
     close: async () => {},
   };
+}
+
+/**
+ * SQLite ends a transaction by itself on some failures (SQLITE_FULL, SQLITE_IOERR): Kysely's
+ * ROLLBACK then fails with "no transaction is active" and would hide the failure that matters, so
+ * it is sent only while a transaction is open.
+ */
+class SqliteStateDialect extends SqliteDialect {
+  constructor(private readonly handle: Db) {
+    super({ database: handle });
+  }
+
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    const rollback = driver.rollbackTransaction.bind(driver);
+    driver.rollbackTransaction = async (connection) => {
+      if (this.handle.inTransaction) await rollback(connection);
+    };
+    return driver;
+  }
 }
 
 /** PostgreSQL's int8 (BIGINT, COUNT(*)) as a number: times in ms and counts fit well within 2^53. */
@@ -115,7 +135,7 @@ export async function openState(
   const state = await postgresState({ url: config.DATABASE_URL, logger });
   logger.warn(
     { postgres: describeUrl(config.DATABASE_URL), sqliteOnly: STORES_ON_SQLITE_ONLY.map((s) => s.name) },
-    "DATABASE_PARTIAL: accounts and the audit log are in PostgreSQL; the other stores stay in this instance's SQLite file",
+    "DATABASE_PARTIAL: accounts, the audit log and cameras are in PostgreSQL; the other stores stay in this instance's SQLite file",
   );
   return state;
 }

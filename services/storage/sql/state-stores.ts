@@ -19,6 +19,15 @@ export const STORES_ON_QUERY_LAYER: readonly StateStore[] = [
     files: ['services/accounts/account-store.ts'],
   },
   { name: 'audit log', files: ['services/audit/audit-log.ts'] },
+  {
+    name: 'cameras (registry, health, events)',
+    // Checks communes and villages against the registry's SQLite tables (registryCameraPlaces).
+    files: [
+      'services/cameras/camera-store.ts',
+      'services/cameras/camera-health-store.ts',
+      'services/cameras/camera-event-store.ts',
+    ],
+  },
 ];
 
 /** Still in DATA_DIR's SQLite file, whatever DATABASE_URL says. */
@@ -47,14 +56,6 @@ export const STORES_ON_SQLITE_ONLY: readonly StateStore[] = [
   { name: 'broadcasts and deliveries', files: ['services/broadcasts/broadcast-store.ts'] },
   { name: 'bulletins', files: ['services/bulletins/bulletin-store.ts'] },
   { name: 'reports', files: ['services/reports/summary-queries.ts', 'services/reports/report-rollup.ts'] },
-  {
-    name: 'cameras (registry, health, events)',
-    files: [
-      'services/cameras/camera-store.ts',
-      'services/cameras/camera-health-store.ts',
-      'services/cameras/camera-event-store.ts',
-    ],
-  },
   {
     name: 'alarms and maintenance windows',
     files: ['services/alarms/alarm-store.ts', 'services/alarms/maintenance-downtime.ts'],
