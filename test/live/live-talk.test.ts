@@ -99,6 +99,15 @@ class StreamListener {
     return this.sampleRate ? this.decodedSamples / this.sampleRate : 0;
   }
 
+  /** How long the tone lasted: from its first to its last crossing. */
+  get toneS(): number {
+    const first = this.crossings[0];
+    const last = this.crossings.at(-1);
+    return first === undefined || last === undefined || !this.sampleRate
+      ? 0
+      : (last - first) / this.sampleRate;
+  }
+
   /** The tone's frequency: cycles between the first and the last crossing. */
   get hz(): number {
     const first = this.crossings[0];
@@ -165,8 +174,11 @@ describe('live talk from the console', () => {
       const heard = await listener;
       expect(heard.status).toBe(200);
       expect(heard.ended).toBe(true);
+      // The 3 s of voice, once: silence the platform fills in while the voice is late (a loaded
+      // machine) may come before it, so the tone is measured, not the whole stream.
       expect(heard.decodedS).toBeGreaterThan(2.8);
-      expect(heard.decodedS).toBeLessThan(3.4);
+      expect(heard.toneS).toBeGreaterThan(2.8);
+      expect(heard.toneS).toBeLessThan(3.2);
       expect(heard.hz).toBeGreaterThan(420);
       expect(heard.hz).toBeLessThan(460);
     }
