@@ -542,7 +542,7 @@ export const broadcastRoutes: FastifyPluginAsyncZod<{ deps: BroadcastRouteDeps }
     async (request) => {
       detail(request.principal, request.params.id); // 404 for another commune's broadcast
       const own = ownClusters(request.principal);
-      dispatcher.stopBroadcast(
+      await dispatcher.stopAnywhere(
         request.params.id,
         actorName(request.principal),
         own ? (clusterId) => own.has(clusterId) : undefined,

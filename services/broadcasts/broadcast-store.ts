@@ -196,6 +196,11 @@ export class BroadcastStore {
     /** Told of a write-behind batch that failed (it is kept and tried again). */
     private readonly onWriteError: (error: unknown) => void = () => undefined,
   ) {
+    this.load();
+  }
+
+  /** Reads the open deliveries and active broadcasts into memory. */
+  private load(): void {
     for (const row of this.db
       .prepare(`SELECT * FROM deliveries WHERE state IN (${OPEN_STATES.map(() => '?').join(', ')})`)
       .all(...OPEN_STATES) as DeliveryRow[])
@@ -204,6 +209,67 @@ export class BroadcastStore {
       id: string;
     }[])
       this.activeBroadcasts.add(id);
+  }
+
+  /**
+   * Forgets what memory holds and reads the database again, after writing what is pending: the
+   * dispatcher taking over from another instance goes on from what that instance recorded.
+   */
+  reload(): void {
+    this.close();
+    this.openByCommand.clear();
+    this.openByCluster.clear();
+    this.counts.clear();
+    this.activeBroadcasts.clear();
+    this.load();
+  }
+
+  /**
+   * Takes into memory a broadcast another instance recorded (a request it served): its open
+   * deliveries become due here. False when it is unknown, no longer active, or already known.
+   */
+  adopt(broadcastId: string): boolean {
+    if (this.activeBroadcasts.has(broadcastId)) return false;
+    const row = this.db.prepare('SELECT status FROM broadcasts WHERE id = ?').get(broadcastId) as
+      | { status: string }
+      | undefined;
+    if (row?.status !== 'active') return false;
+    for (const d of (
+      this.db
+        .prepare(
+          `SELECT * FROM deliveries WHERE broadcast_id = ? AND state IN (${OPEN_STATES.map(() => '?').join(', ')})`,
+        )
+        .all(broadcastId, ...OPEN_STATES) as DeliveryRow[]
+    ).map(toDelivery))
+      if (!this.openByCommand.has(d.commandId)) this.track(d);
+    this.activeBroadcasts.add(broadcastId);
+    return true;
+  }
+
+  /** Forgets a broadcast this instance recorded for another's dispatcher: that one keeps it in memory. */
+  forget(broadcastId: string): void {
+    for (const d of [...this.openByCommand.values()]) if (d.broadcastId === broadcastId) this.untrack(d);
+    this.counts.delete(broadcastId);
+    this.activeBroadcasts.delete(broadcastId);
+  }
+
+  /** Active broadcasts in the database that memory does not know: recorded by another instance. */
+  unknownActive(): string[] {
+    return (this.db.prepare("SELECT id FROM broadcasts WHERE status = 'active'").all() as { id: string }[])
+      .map((r) => r.id)
+      .filter((id) => !this.activeBroadcasts.has(id));
+  }
+
+  /** Whether any delivery of the broadcast is in one of these states, as the database has it. */
+  storedIn(broadcastId: string, states: readonly DeliveryState[]): boolean {
+    this.flush();
+    return (
+      this.db
+        .prepare(
+          `SELECT 1 FROM deliveries WHERE broadcast_id = ? AND state IN (${states.map(() => '?').join(', ')}) LIMIT 1`,
+        )
+        .get(broadcastId, ...states) !== undefined
+    );
   }
 
   /** Inserts a broadcast with one delivery per cluster, atomically; false if this occurrence exists. */

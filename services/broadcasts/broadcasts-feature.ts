@@ -1,8 +1,14 @@
+import type { Logger } from 'pino';
 import { routePlugin } from '../api/route-plugin.js';
+import type { Cluster } from '../cluster/cluster-feature.js';
+import type { Lease } from '../cluster/lease.js';
+import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
+import type { EventBus } from '../event-bus.js';
 import type { Feature } from '../platform/feature.js';
 import { broadcastRoutes } from './broadcast-routes.js';
 import { BroadcastStore } from './broadcast-store.js';
 import { Dispatcher } from './dispatcher.js';
+import { DispatcherRelay } from './dispatcher-relay.js';
 import { RelayWatch } from './relay-watch.js';
 
 declare module '../platform/feature.js' {
@@ -23,9 +29,24 @@ const MEDIA_GRACE_MS = 10 * 60_000;
 export function broadcastsFeature(): Feature<'broadcasts'> {
   let dispatcher: Dispatcher | null = null;
   let watch: RelayWatch | null = null;
+  /** With REDIS_URL: what the `dispatcher` lease's loop needs at ready. */
+  let engine: { cluster: Cluster; store: BroadcastStore; logger: Logger; events: EventBus } | null = null;
+  let relay: DispatcherRelay | null = null;
+  let lease: Lease | null = null;
+  let run: SingletonRun | null = null;
   return {
     name: 'broadcasts',
-    dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'media', 'tts', 'stations', 'schedules'],
+    dependsOn: [
+      'storage',
+      'registry',
+      'mqtt',
+      'presence',
+      'media',
+      'tts',
+      'stations',
+      'schedules',
+      'cluster',
+    ],
     start(ctx) {
       const { config, clock, logger } = ctx;
       const { db, disk } = ctx.get('storage');
@@ -52,6 +73,8 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
         disk,
       });
       dispatcher = service;
+      const cluster = ctx.get('cluster');
+      engine = cluster.redis ? { cluster, store, logger, events: ctx.events } : null;
       watch = new RelayWatch({
         store,
         dispatcher: service,
@@ -82,11 +105,57 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
       return { dispatcher: service, store };
     },
     // Last: the acks answering the dispatcher's questions after a restart must find ingress running.
-    ready() {
-      dispatcher?.start();
-      watch?.start();
+    // With several instances (docs/scale-out.md) the engine and the relay watch run on the
+    // `dispatcher` lease's holder, which goes on from the database as after a restart.
+    async ready() {
+      const [service, watching] = [dispatcher, watch];
+      if (!engine) {
+        service?.start();
+        watching?.start();
+        return;
+      }
+      if (!service || !watching) return;
+      const { cluster, store, logger, events } = engine;
+      const redis = cluster.redis;
+      if (!redis) return;
+      lease = cluster.lease('dispatcher');
+      relay = new DispatcherRelay({
+        redis,
+        instanceId: cluster.instanceId,
+        leaseKey: `sc:lease:${lease.name}`,
+        dispatcher: service,
+        events,
+        logger,
+      });
+      await relay.start();
+      service.setRemote(relay);
+      await lease.start();
+      run = runWhileHeld(
+        lease,
+        {
+          resume: () => {
+            store.reload();
+            service.start();
+            watching.start();
+          },
+          pause: async () => {
+            watching.stop();
+            await service.pause();
+          },
+          recheck: () => service.adoptRecorded(),
+        },
+        { logger, recheckEveryMs: cluster.leaseMs },
+      );
     },
     async stop() {
+      const [running, held, relaying] = [run, lease, relay];
+      run = null;
+      lease = null;
+      relay = null;
+      await running?.stop();
+      await held?.stop();
+      await relaying?.stop();
+      engine = null;
       watch?.stop();
       watch = null;
       const stopping = dispatcher;

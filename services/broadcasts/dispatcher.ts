@@ -27,6 +27,19 @@ import type { BroadcastKind, BroadcastRecord, BroadcastStore, DeliveryRecord } f
 import { type DeliveryInput, stepDelivery } from './delivery-machine.js';
 import { FINAL_DELIVERY_STATES } from './types.js';
 
+/** The engine on another instance (several instances sharing Redis): see dispatcher-relay.ts. */
+export interface RemoteEngine {
+  /** A broadcast recorded here, to be sent by the engine's holder. */
+  handOff(broadcastId: string): void;
+  /** stopBroadcast carried out by the holder; `clusterIds` is the scope (null: the whole broadcast). */
+  stopOnEngine(request: {
+    id: string;
+    actor: string | null;
+    clusterIds: string[] | null;
+    reason: string | null;
+  }): Promise<BroadcastRecord>;
+}
+
 /** What the dispatcher needs from the schedules: their occurrences, and targets made concrete. */
 export interface PlanSource {
   occurrencesBetween(
@@ -196,6 +209,10 @@ export class Dispatcher {
   private readonly writtenAt = new Map<string, number>();
 
   private readonly settings: Record<keyof typeof DISPATCH_TUNABLES, number>;
+  /** Whether the engine (sends, retries, acks) runs on this instance: between start and pause or stop. */
+  private engine = false;
+  /** With several instances: where requests go when the engine runs on another instance. */
+  private remote: RemoteEngine | null = null;
 
   constructor(private readonly options: DispatcherOptions) {
     this.settings = settle(options, DISPATCH_TUNABLES);
@@ -205,6 +222,8 @@ export class Dispatcher {
 
   start(): void {
     const { clock } = this.options;
+    this.engine = true;
+    this.stopped = false;
     const events = this.options.events.owner('dispatcher');
     this.unsubscribers.push(
       events.on('device.ack', ({ deviceId, ack }) => this.report(deviceId, ack.cmdId, { type: 'ack', ack })),
@@ -280,8 +299,102 @@ export class Dispatcher {
     return Math.max(1_000, next - now);
   }
 
+  /**
+   * With several instances: where a broadcast created here goes when the engine runs on another
+   * instance, and how a stop reaches it (services/broadcasts/dispatcher-relay.ts).
+   */
+  setRemote(remote: RemoteEngine): void {
+    this.remote = remote;
+  }
+
+  /** Whether the engine runs here (always after start for a single instance). */
+  running(): boolean {
+    return this.engine;
+  }
+
+  /**
+   * Another instance took the engine over (docs/scale-out.md): stops sending and listening, writes
+   * what it has recorded, and forgets what it held in memory; start() goes on from the database
+   * again, as after a restart.
+   */
+  async pause(): Promise<void> {
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    this.engine = false;
+    this.stopped = true;
+    this.storeReports();
+    if (this.timer) this.options.clock.clearTimeout(this.timer);
+    this.timer = null;
+    await this.settle().catch(() => undefined);
+    try {
+      this.options.store.flush();
+    } catch (error) {
+      this.options.disk?.noteWriteError(error);
+      this.logger.error({ err: error }, 'could not write the delivery changes before handing over');
+    }
+    if (this.unrecorded.size > 0)
+      this.logger.error(
+        { broadcasts: [...this.unrecorded.keys()] },
+        'emergencies sent without a record are left to their clusters: the engine moved to another instance',
+      );
+    this.unrecorded.clear();
+    this.unrecordedByCommand.clear();
+    this.unconfirmed.clear();
+    this.openAtRestart.clear();
+    this.writing.clear();
+    this.writtenAt.clear();
+    this.firstTick = true;
+    this.lastTickAt = null;
+    this.lastTickSaved = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Writes the pending delivery changes now: another instance is about to read them. */
+  flushRecord(): void {
+    this.options.store.flush();
+  }
+
+  /** A broadcast another instance recorded for this engine: due here at once. */
+  adopt(broadcastId: string): void {
+    if (!this.engine) return;
+    if (this.options.store.adopt(broadcastId)) this.wake();
+  }
+
+  /**
+   * Takes in the broadcasts other instances recorded that no notice brought (a lost message), and
+   * runs a pass: a schedule changed through another instance may be due sooner than it slept for.
+   */
+  adoptRecorded(): void {
+    if (!this.engine) return;
+    for (const id of this.options.store.unknownActive()) this.options.store.adopt(id);
+    this.wake();
+  }
+
+  /**
+   * stopBroadcast wherever the engine runs: here, or (several instances) on its holder, with the
+   * scope made into the clusters it names. Answers as stopBroadcast does, errors included.
+   */
+  async stopAnywhere(
+    id: string,
+    actor: string | null,
+    scope?: (clusterId: string) => boolean,
+    reason?: string,
+  ): Promise<BroadcastRecord> {
+    const remote = this.remote;
+    if (this.engine || !remote) return this.stopBroadcast(id, actor, scope, reason);
+    const broadcast = this.require(id);
+    if (broadcast.status !== 'active')
+      throw new ConflictError(`broadcast ${id} is already ${broadcast.status}`);
+    const clusterIds = scope
+      ? this.options.store
+          .deliveries(id)
+          .map((d) => d.clusterId)
+          .filter(scope)
+      : null;
+    return remote.stopOnEngine({ id, actor, clusterIds, reason: reason ?? null });
+  }
+
   async stop(): Promise<void> {
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    this.engine = false;
     this.stopped = true;
     this.storeReports();
     if (this.timer) this.options.clock.clearTimeout(this.timer);
@@ -503,9 +616,10 @@ export class Dispatcher {
   waitForAnswers(broadcastId: string, timeoutMs: number): Promise<void> {
     const waiting = () => {
       const held = this.unrecorded.get(broadcastId);
-      return held
-        ? held.deliveries.some((d) => d.state === 'scheduled' || d.state === 'sent')
-        : this.options.store.hasDeliveriesIn(broadcastId, ['scheduled', 'sent']);
+      if (held) return held.deliveries.some((d) => d.state === 'scheduled' || d.state === 'sent');
+      // The engine's holder records the answers; this instance hears of them as they are told.
+      if (!this.engine && this.remote) return this.options.store.storedIn(broadcastId, ['scheduled', 'sent']);
+      return this.options.store.hasDeliveriesIn(broadcastId, ['scheduled', 'sent']);
     };
     if (timeoutMs <= 0 || !waiting()) return Promise.resolve();
     return new Promise((resolve) => {
@@ -603,7 +717,11 @@ export class Dispatcher {
       { broadcastId: broadcast.id, kind, clusters: clusterIds.length, actor: spec.actor },
       'broadcast started',
     );
-    this.wake();
+    // Recorded: the engine's holder sends it, told at once (and finding it in the database anyway).
+    if (!this.engine && this.remote) {
+      this.options.store.forget(broadcast.id);
+      this.remote.handOff(broadcast.id);
+    } else this.wake();
     return broadcast;
   }
 

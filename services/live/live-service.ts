@@ -193,7 +193,7 @@ export class LiveService {
       try {
         const note = JSON.parse(readFileSync(notePath, 'utf8')) as RecordingNote;
         if (note.broadcastId && this.options.broadcasts.get(note.broadcastId)?.status === 'active') {
-          this.options.dispatcher.stopBroadcast(
+          await this.options.dispatcher.stopAnywhere(
             note.broadcastId,
             null,
             undefined,
@@ -355,7 +355,7 @@ export class LiveService {
     if (this.running.size === 0) this.ticking(false);
     if (session.broadcastId && reason !== 'pre-empted') {
       try {
-        this.options.dispatcher.stopBroadcast(
+        await this.options.dispatcher.stopAnywhere(
           session.broadcastId,
           principal.username,
           undefined,

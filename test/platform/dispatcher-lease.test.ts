@@ -1,0 +1,183 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Cluster } from '../../services/cluster/cluster-feature.js';
+import type { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
+import type { PlayLog } from '../../simulators/speaker-cluster/play-log.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { instanceConfig } from '../support/redis-instances.js';
+import { RedisServer, redisSkipReason } from '../support/redis-server.js';
+import { startFleet } from '../support/simulated-fleet.js';
+import { wavTone } from '../support/wav.js';
+
+/*
+ * The broadcast dispatcher on two in-process platforms sharing one real redis-server and one data
+ * directory, as instances behind a load balancer do. A, started first, holds the `dispatcher`
+ * lease; the simulated clusters are connected to B over real MQTT, and the operator uses B. A
+ * separate MQTT client with the platform's own credential counts every command published to the
+ * clusters; the clusters' own play log counts what they played. Leases run on real time; the
+ * schedules, the dispatcher and the clusters on one manual clock.
+ */
+const skip = redisSkipReason();
+const SIX_AM = Date.UTC(2026, 11, 1, 23, 0, 0);
+const CLUSTERS = ['hd-c01', 'hd-c02', 'hd-c03'];
+
+describe.skipIf(skip !== null)(`the dispatcher on two instances${skip ? ` — skipped: ${skip}` : ''}`, () => {
+  const clock = new ManualClock(SIX_AM - 5 * 60_000);
+  const dataDir = mkdtempSync(join(tmpdir(), 'sc-dispatcher-lease-'));
+  let redis: RedisServer;
+  let client: Redis;
+  let a: TestPlatform;
+  let b: TestPlatform;
+  let fleet: SimulatedFleet | undefined;
+  let observer: mqtt.MqttClient | undefined;
+  const plays: PlayLog[] = [];
+  /** Every play command published to a cluster: `<cluster> <command id> <broadcast id>`. */
+  const published: string[] = [];
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    client = new Redis(redis.url);
+    const config = instanceConfig(redis.url, { HEARTBEAT_MISSED_LIMIT: 20, DISPATCH_LEAD_S: 120 });
+    a = await startTestPlatform({ clock, config, dataDir });
+    b = await startTestPlatform({ clock, config, dataDir });
+    observer = await mqtt.connectAsync(b.mqttUrl, {
+      ...b.platform.internalMqttCredential,
+      reconnectPeriod: 0,
+    });
+    observer.on('message', (topic, payload) => {
+      const cmd = JSON.parse(payload.toString()) as { id: string; type: string; broadcastId?: string };
+      if (cmd.type === 'play') published.push(`${topic.split('/')[2]} ${cmd.id} ${cmd.broadcastId}`);
+    });
+    await observer.subscribeAsync('sc/v1/+/cmd', { qos: 1 });
+    fleet = await startFleet(b, CLUSTERS, { clock, heartbeatIntervalS: 30, plays });
+  }, 60_000);
+  afterAll(async () => {
+    await observer?.endAsync(true).catch(() => undefined);
+    await fleet?.stop();
+    await b?.close();
+    await a?.close();
+    await client?.quit();
+    await redis?.cleanup();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const uploadWav = async (t: TestPlatform, seconds: number) => {
+    const form = new FormData();
+    form.append('file', new Blob([wavTone(seconds)], { type: 'audio/wav' }), 'ban-tin.wav');
+    const response = await fetch(`${t.httpUrl}/api/v1/media`, {
+      method: 'POST',
+      body: form,
+      headers: await t.headersFor('operator'),
+    });
+    const body = (await response.json()) as Json;
+    expect(response.status, JSON.stringify(body)).toBe(201);
+    return body.id as string;
+  };
+  const states = (b: Json) => Object.fromEntries((b.deliveries as Json[]).map((d) => [d.clusterId, d.state]));
+  const broadcast = async (t: TestPlatform, id: string) =>
+    (await t.api(`/api/v1/broadcasts/${id}`, { as: 'operator' })).body;
+  const started = (broadcastId: string) =>
+    plays.filter((p) => p.broadcastId === broadcastId && p.msg === 'playback started').map((p) => p.deviceId);
+  const playsOf = (broadcastId: string) => published.filter((line) => line.endsWith(` ${broadcastId}`));
+  /** Moves the shared clock second by second, letting real I/O catch up, until `done` holds. */
+  const advanceUntil = async (until: number, done: () => Promise<boolean>) => {
+    while (clock.now() < until) {
+      clock.advance(Math.min(1_000, until - clock.now()));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await vi.waitFor(async () => expect(await done()).toBe(true), { timeout: 15_000, interval: 100 });
+  };
+
+  it('sends a due schedule and an emergency asked of the other instance once, each played once by every cluster', async () => {
+    const holder = (await client.get('sc:lease:dispatcher'))?.split(' ')[0];
+    const cluster = (a.platform as unknown as { use(name: 'cluster'): Cluster }).use('cluster');
+    expect(holder).toBe(cluster.instanceId);
+    expect(a.platform.broadcasts.dispatcher.running()).toBe(true);
+    expect(b.platform.broadcasts.dispatcher.running()).toBe(false);
+
+    const morning = await uploadWav(b, 2);
+    const warning = await uploadWav(b, 2);
+    const long = await uploadWav(b, 60);
+    // A stop asked of B is carried out by the holder and answered by B as the holder would.
+    const relay = await b.api('/api/v1/broadcasts/emergency?waitMs=8000', {
+      method: 'POST',
+      as: 'operator',
+      body: {
+        name: 'Thông báo dài',
+        content: { kind: 'media', mediaId: long },
+        targets: { clusterIds: CLUSTERS },
+      },
+    });
+    expect(relay.status, JSON.stringify(relay.body)).toBe(201);
+    const stopped = await b.api(`/api/v1/broadcasts/${relay.body.id}/stop`, {
+      method: 'POST',
+      as: 'operator',
+    });
+    expect(stopped.status, JSON.stringify(stopped.body)).toBe(200);
+    expect(stopped.body.status).toBe('stopped');
+    const again = await b.api(`/api/v1/broadcasts/${relay.body.id}/stop`, { method: 'POST', as: 'operator' });
+    expect(again.status, JSON.stringify(again.body)).toBe(409);
+
+    const created = await b.api('/api/v1/schedules', {
+      method: 'POST',
+      as: 'operator',
+      body: {
+        name: 'Bản tin sáng',
+        level: 'normal',
+        content: { kind: 'media', mediaId: morning },
+        start: '2026-12-02T06:00',
+        targets: { clusterIds: CLUSTERS },
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const ofTheDay = async () =>
+      (
+        (
+          await b.api('/api/v1/broadcasts?from=2026-12-01T17:00:00Z&to=2026-12-02T17:00:00Z', {
+            as: 'operator',
+          })
+        ).body.items as Json[]
+      ).filter((x) => x.kind === 'scheduled');
+    // Two minutes ahead the plays go out; the clusters accept them before the clock moves on.
+    await advanceUntil(SIX_AM - 119_000, async () => {
+      const [scheduled] = await ofTheDay();
+      return scheduled !== undefined && Object.values(states(scheduled)).every((s) => s === 'accepted');
+    });
+    await advanceUntil(SIX_AM + 4_000, async () => {
+      const [scheduled] = await ofTheDay();
+      return scheduled !== undefined && Object.values(states(scheduled)).every((s) => s === 'done');
+    });
+    const [scheduled] = await ofTheDay();
+    expect(started(scheduled.id).sort()).toEqual(CLUSTERS);
+    expect(playsOf(scheduled.id), JSON.stringify(published)).toHaveLength(CLUSTERS.length);
+
+    // The emergency asked of B, which does not hold the engine: B's answer waits for the clusters'
+    // answers as the holder's would.
+    const emergency = await b.api('/api/v1/broadcasts/emergency?waitMs=8000', {
+      method: 'POST',
+      as: 'operator',
+      body: {
+        name: 'Cảnh báo lũ',
+        content: { kind: 'media', mediaId: warning },
+        targets: { clusterIds: CLUSTERS },
+      },
+    });
+    expect(emergency.status, JSON.stringify(emergency.body)).toBe(201);
+    for (const state of Object.values(states(emergency.body)))
+      expect(['accepted', 'playing', 'done']).toContain(state);
+    await advanceUntil(clock.now() + 4_000, async () =>
+      Object.values(states(await broadcast(b, emergency.body.id))).every((s) => s === 'done'),
+    );
+    expect(started(emergency.body.id).sort()).toEqual(CLUSTERS);
+    // Each delivery's command went out once, from one instance.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(playsOf(emergency.body.id)).toHaveLength(CLUSTERS.length);
+    expect(playsOf(scheduled.id)).toHaveLength(CLUSTERS.length);
+    expect(await broadcast(a, emergency.body.id)).toMatchObject({ status: 'finished' });
+  }, 120_000);
+});
