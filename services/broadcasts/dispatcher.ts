@@ -318,12 +318,7 @@ export class Dispatcher {
    * again, as after a restart.
    */
   async pause(): Promise<void> {
-    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
-    this.engine = false;
-    this.stopped = true;
-    this.storeReports();
-    if (this.timer) this.options.clock.clearTimeout(this.timer);
-    this.timer = null;
+    this.halt();
     await this.settle().catch(() => undefined);
     try {
       this.options.store.flush();
@@ -392,13 +387,18 @@ export class Dispatcher {
     return remote.stopOnEngine({ id, actor, clusterIds, reason: reason ?? null });
   }
 
-  async stop(): Promise<void> {
+  /** Stops listening and sending, and stores the reports already heard (pause and stop). */
+  private halt(): void {
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     this.engine = false;
     this.stopped = true;
     this.storeReports();
     if (this.timer) this.options.clock.clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  async stop(): Promise<void> {
+    this.halt();
     await Promise.allSettled([...this.inFlight]);
     try {
       this.options.store.close();

@@ -52,20 +52,20 @@ interface EventRow {
 }
 
 /** Events with their camera's name and commune. */
+/** An event with its camera's name and commune, as every read gives it. */
+const EVENT_COLUMNS = [
+  'e.id',
+  'e.camera_id',
+  'c.name as camera_name',
+  'c.commune_id',
+  'e.kind',
+  'e.topic',
+  'e.started_at',
+  'e.ended_at',
+] as const;
+
 const selectEvents = (db: Kysely<StateSchema> | StateTransaction) =>
-  db
-    .selectFrom('camera_events as e')
-    .innerJoin('cameras as c', 'c.id', 'e.camera_id')
-    .select([
-      'e.id',
-      'e.camera_id',
-      'c.name as camera_name',
-      'c.commune_id',
-      'e.kind',
-      'e.topic',
-      'e.started_at',
-      'e.ended_at',
-    ]);
+  db.selectFrom('camera_events as e').innerJoin('cameras as c', 'c.id', 'e.camera_id').select(EVENT_COLUMNS);
 
 const toRecord = (r: EventRow): CameraEventRecord => ({
   id: Number(r.id),
@@ -166,16 +166,7 @@ export class CameraEventStore {
     if (filter.kind) matching = matching.where('e.kind', '=', filter.kind);
     if (filter.open) matching = matching.where('e.ended_at', 'is', null);
     const rows = await matching
-      .select([
-        'e.id',
-        'e.camera_id',
-        'c.name as camera_name',
-        'c.commune_id',
-        'e.kind',
-        'e.topic',
-        'e.started_at',
-        'e.ended_at',
-      ])
+      .select(EVENT_COLUMNS)
       .orderBy('e.started_at', 'desc')
       .orderBy('e.id', 'desc')
       .limit(page.limit)
