@@ -49,6 +49,8 @@ export interface BrokerHooks {
   onSecurityEvent?(event: BrokerSecurityEvent): void;
   onClientConnected?(clientId: string, principal: Principal): void;
   onClientDisconnected?(clientId: string, principal: Principal, end: SessionEnd): void;
+  /** The client reconnected through another instance, which now holds its session. */
+  onClientMoved?(clientId: string, principal: Principal): void;
   /** A connection broke the protocol: before its CONNECT was accepted, or as a client after. */
   onConnectionError?(stage: 'before-connect' | 'client'): void;
 }
@@ -223,7 +225,8 @@ export class MqttBroker {
     aedes.on('clientDisconnect', (client) => {
       const principal = this.principals.get(client);
       // A reconnect that took over the client id [MQTT-3.1.4-2] has already replaced this session.
-      if (principal && !this.isTakenOver(client)) {
+      if (principal && this.movedAway.has(client)) this.options.hooks?.onClientMoved?.(client.id, principal);
+      else if (principal && !this.isTakenOver(client)) {
         this.options.hooks?.onClientDisconnected?.(client.id, principal, this.sessionEnd(client));
       }
     });

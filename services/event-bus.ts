@@ -82,6 +82,8 @@ export interface PlatformEvents {
     end?: 'disconnect' | 'will' | 'connection-lost';
     at: number;
   };
+  /** A device's session moved to another instance's broker (several instances sharing Redis). */
+  'broker.moved': { clientId: string; at: number };
 }
 
 export type EventName = keyof PlatformEvents;

@@ -86,6 +86,9 @@ export function mqttFeature(): Feature<'mqtt'> {
               if (principal.kind === 'device')
                 events.emit('broker.connection', { clientId, connected: false, end, at: clock.now() });
             },
+            onClientMoved: (clientId, principal) => {
+              if (principal.kind === 'device') events.emit('broker.moved', { clientId, at: clock.now() });
+            },
             onSecurityEvent: (event) =>
               events.emit('security.refused', { ...event, via: 'mqtt', at: clock.now() }),
             onConnectionError: (stage) => counters.connectionErrors.inc({ stage }),

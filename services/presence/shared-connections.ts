@@ -116,6 +116,10 @@ export class SharedConnections {
         else this.local.delete(clientId);
         this.write(connected ? this.connect(clientId) : this.disconnect(clientId, end ?? 'disconnect'));
       }),
+      // Its new instance recorded (or is recording) the session: nothing to end, nothing to announce again.
+      owned.on('broker.moved', ({ clientId }) => {
+        this.local.delete(clientId);
+      }),
       // Reaped while alive (Redis unreachable longer than the lease): its sessions are announced again.
       this.options.liveness.onChange((held) => {
         if (!held) return;

@@ -199,4 +199,29 @@ describe.skipIf(skip !== null)(`an instance cut off from Redis${skip ? ` — ski
     await vi.waitFor(() => expect(b.seen.get('cum-cut')).toBe(true));
     expect(await client.hget('sc:presence:owner', 'cum-cut')).toBe('instance-a');
   });
+
+  it('does not claim again a session that moved to another instance when its liveness comes back', async () => {
+    const a = await instance('instance-c');
+    const b = await instance('instance-d');
+    a.events.emit('broker.connection', { clientId: 'cum-moved', connected: true, at: 0 });
+    await vi.waitFor(async () =>
+      expect(await client.hget('sc:presence:owner', 'cum-moved')).toBe('instance-c'),
+    );
+    // The device reconnects through D; C's broker closes the old session as a move.
+    b.events.emit('broker.connection', { clientId: 'cum-moved', connected: true, at: 1 });
+    a.events.emit('broker.moved', { clientId: 'cum-moved', at: 1 });
+    await vi.waitFor(async () =>
+      expect(await client.hget('sc:presence:owner', 'cum-moved')).toBe('instance-d'),
+    );
+
+    // C loses Redis past its lease and comes back: it announces its own sessions, not this one.
+    clearInterval((a.liveness as unknown as { timer: NodeJS.Timeout }).timer);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    await b.shared.reap();
+    await a.liveness.renew();
+    expect(a.liveness.held()).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await client.hget('sc:presence:owner', 'cum-moved')).toBe('instance-d');
+    expect(b.seen.get('cum-moved')).toBe(true);
+  });
 });
