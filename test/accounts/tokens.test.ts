@@ -296,7 +296,9 @@ describe('API token expiry', () => {
   it('keeps a token without an expiry working', async () => {
     const { token, body } = await createToken(t, 'technician', { name: 'forever' });
     expect(body.expiresAt).toBeNull();
-    clock.advance(90 * 86_400_000);
+    // The wall clock 90 days on; advancing through every timer of those days would only run the
+    // background loops 130,000 times over.
+    clock.jump(90 * 86_400_000);
     expect((await fetch(`${t.httpUrl}/metrics`, bearer(token))).status).toBe(200);
   });
 });
