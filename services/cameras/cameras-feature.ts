@@ -144,12 +144,21 @@ export function camerasFeature(): Feature<'cameras'> {
       await sharing?.start();
       await lease.start();
       await eventService.start();
-      // Instances that do not sweep learn of cameras another one onboarded at the same pace.
-      directoryTimer = clock.setInterval(() => {
-        cameras
-          .refreshDirectory()
-          .catch((err: unknown) => logger.warn({ err }, 'the cameras directory could not be refreshed'));
-      }, config.CAMERA_POLL_INTERVAL_S * 1000);
+      // Instances that do not sweep learn of cameras another one onboarded at the same pace. Alone,
+      // the store's own writes keep the directory current. One refresh at a time.
+      if (cluster.redis) {
+        let refreshing = false;
+        directoryTimer = clock.setInterval(() => {
+          if (refreshing) return;
+          refreshing = true;
+          cameras
+            .refreshDirectory()
+            .catch((err: unknown) => logger.warn({ err }, 'the cameras directory could not be refreshed'))
+            .finally(() => {
+              refreshing = false;
+            });
+        }, config.CAMERA_POLL_INTERVAL_S * 1000);
+      }
       ctx.routes(
         routePlugin('camera-routes', cameraRoutes, {
           cameras,
