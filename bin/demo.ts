@@ -89,7 +89,7 @@ const cameraFleet = new SimulatedCameraFleet({
   clock: platform.clock,
 });
 await cameraFleet.start();
-cameraFleet.cameras.forEach((camera, i) => {
+for (const [i, camera] of cameraFleet.cameras.entries()) {
   const id = `hd-cam${String(i + 1).padStart(2, '0')}`;
   camerasById.set(id, camera);
   const status = camera.status();
@@ -104,12 +104,12 @@ cameraFleet.cameras.forEach((camera, i) => {
   // Updated when a previous demo run left it; only a camera that is not there is created. Any
   // other error (a locked or full database) stops the demo with its cause.
   try {
-    platform.cameras.update(id, fields);
+    await platform.cameras.update(id, fields);
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
-    platform.cameras.create({ id, communeId: DEMO_COMMUNE, ...fields });
+    await platform.cameras.create({ id, communeId: DEMO_COMMUNE, ...fields });
   }
-});
+}
 await platform.cameraHealth.sweep();
 const camerasOk = cameraFleet.cameras.filter(
   (_, i) => platform.cameraHealth.status(`hd-cam${String(i + 1).padStart(2, '0')}`).state === 'ok',
