@@ -1,13 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { type Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { FirmwareImage } from '../../contracts/firmware.js';
 import type { Clock } from '../../devices/index.js';
-import { ConflictError, NotFoundError, PayloadTooLargeError, UnprocessableError } from '../errors.js';
+import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
+import { receiveFile, removeUnfinishedUploads, uploadTempPath } from '../media/file-transfer.js';
 import type { Db } from '../storage/database.js';
 import { isoTime } from '../time.js';
 
@@ -30,9 +29,6 @@ export interface ReceivedFile {
   sha256: string;
 }
 
-const TEMP_PREFIX = '.upload-';
-const TEMP_SUFFIX = '.part';
-
 /**
  * Firmware images: uploads streamed to `{dir}/{id}.bin`, hashed as they arrive, and kept only when
  * their SHA-256 is the one the uploader declared (the vendor's published checksum), so a truncated
@@ -54,43 +50,17 @@ export class FirmwareLibrary {
   /** Creates the directory and removes uploads a crash left half-written. */
   async start(): Promise<void> {
     await mkdir(this.options.dir, { recursive: true });
-    const stale = (await readdir(this.options.dir)).filter(
-      (name) => name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX),
-    );
-    await Promise.all(stale.map((name) => rm(join(this.options.dir, name), { force: true })));
-    if (stale.length > 0) this.log.warn({ count: stale.length }, 'removed unfinished firmware uploads');
+    const count = await removeUnfinishedUploads(this.options.dir);
+    if (count > 0) this.log.warn({ count }, 'removed unfinished firmware uploads');
   }
 
   /** Streams an upload to a temporary file, hashing and counting it; refused past maxBytes. */
   async receive(stream: NodeJS.ReadableStream | Readable, filename: string): Promise<ReceivedFile> {
     const { dir, maxBytes } = this.options;
     await mkdir(dir, { recursive: true });
-    const path = join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
-    const hash = createHash('sha256');
-    let sizeBytes = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        sizeBytes += chunk.length;
-        if (sizeBytes > maxBytes) {
-          callback(new PayloadTooLargeError(maxBytes));
-          return;
-        }
-        hash.update(chunk);
-        callback(null, chunk);
-      },
-    });
-    try {
-      await pipeline(stream, meter, createWriteStream(path, { flags: 'wx', mode: 0o640 }));
-    } catch (error) {
-      await rm(path, { force: true });
-      throw error;
-    }
-    return {
-      path,
-      filename: basename(filename || 'firmware.bin').slice(0, 200),
-      sizeBytes,
-      sha256: hash.digest('hex'),
-    };
+    const path = uploadTempPath(dir, randomBytes(6).toString('hex'));
+    const { sizeBytes, sha256 } = await receiveFile(stream, path, maxBytes);
+    return { path, filename: basename(filename || 'firmware.bin').slice(0, 200), sizeBytes, sha256 };
   }
 
   /**

@@ -1,6 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import multipart, { type Multipart } from '@fastify/multipart';
+import type { Multipart } from '@fastify/multipart';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Targets } from '../../contracts/broadcasts.js';
@@ -20,17 +18,14 @@ import { errorResponses, PageQuerySchema } from '../api/pagination.js';
 import { scopedTargets } from '../broadcasts/targets.js';
 import {
   AuthenticationError,
-  DomainError,
   ForbiddenError,
   InvalidRequestError,
   NotFoundError,
-  PayloadTooLargeError,
   UnsupportedMediaError,
 } from '../errors.js';
-import { parseByteRange } from '../media/byte-range.js';
+import { acceptUploads, endDownloadsOnClose, sendFile } from '../media/file-transfer.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import type { DiskGuard } from '../storage/disk-guard.js';
-import { storageFailure } from '../storage/storage-errors.js';
 import type { FirmwareLibrary, ReceivedFile } from './firmware-library.js';
 import type { RolloutService } from './rollout-service.js';
 import type { RolloutStore } from './rollout-store.js';
@@ -63,22 +58,12 @@ export const imagePath = (id: string) => `firmware/${id}/content`;
 export const firmwareRoutes: FastifyPluginAsyncZod<{ deps: FirmwareRouteDeps }> = async (app, { deps }) => {
   const { library, rollouts, store, clock } = deps;
   const tags = ['firmware'];
-  // As for media: the library refuses past maxBytes itself; busboy's limit sits one byte higher, as
-  // at its limit it truncates silently.
-  await app.register(multipart, {
-    limits: { fileSize: library.maxBytes + 1, files: 1, fields: 6, fieldSize: 1024, parts: 8 },
+  const asClientError = await acceptUploads(app, {
+    maxBytes: library.maxBytes,
+    fieldNames: ['version', 'sha256', 'notes'],
+    fields: 6,
+    parts: 8,
   });
-  const { FilesLimitError, PartsLimitError, FieldsLimitError, RequestFileTooLargeError } =
-    app.multipartErrors;
-  const asClientError = (error: unknown): unknown => {
-    if (error instanceof DomainError || storageFailure(error)) return error;
-    if (error instanceof RequestFileTooLargeError) return new PayloadTooLargeError(library.maxBytes);
-    if (error instanceof FilesLimitError) return new InvalidRequestError('send one file per upload');
-    if (error instanceof PartsLimitError || error instanceof FieldsLimitError)
-      return new InvalidRequestError('send only the fields "file", "version", "sha256" and "notes"');
-    const message = error instanceof Error ? error.message : String(error);
-    return new InvalidRequestError(`malformed multipart body: ${message}`);
-  };
 
   app.post(
     '/firmware',
@@ -291,20 +276,11 @@ export const firmwareRoutes: FastifyPluginAsyncZod<{ deps: FirmwareRouteDeps }> 
     },
   );
 
-  // Ends a download caught between its last byte and the end of the file when the platform stops
-  // (see the media content route).
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
-
   app.get(
     '/firmware/:id/content',
     {
       config: { access: 'public' },
-      onResponse: async (request) => {
-        if (closing) request.raw.socket.end();
-      },
+      onResponse: endDownloadsOnClose(app),
       schema: {
         tags,
         summary: 'Download a firmware image',
@@ -335,41 +311,14 @@ export const firmwareRoutes: FastifyPluginAsyncZod<{ deps: FirmwareRouteDeps }> 
           );
       }
       const image = library.get(id);
-      const path = library.filePath(id);
-      const size = await stat(path).then(
-        (s) => s.size,
-        (error: NodeJS.ErrnoException) => {
-          if (error.code === 'ENOENT') throw new NotFoundError('firmware', id);
-          throw error;
-        },
-      );
-      const etag = `"${image.sha256}"`;
-      reply
-        .header('accept-ranges', 'bytes')
-        .header('etag', etag)
-        .header('cache-control', 'private')
-        .header('content-type', 'application/octet-stream')
-        .header('content-disposition', `attachment; filename="${image.id}.bin"`);
-      const ifRange = request.headers['if-range'];
-      const answer = parseByteRange(
-        ifRange === undefined || ifRange === etag ? request.headers.range : undefined,
-        size,
-      );
-      if (answer.kind === 'unsatisfiable') {
-        reply.header('content-range', `bytes */${size}`);
-        return reply.status(416).send({
-          error: { code: 'range_not_satisfiable', message: `the image has ${size} bytes`, details: { size } },
-        });
-      }
-      if (answer.kind === 'partial') {
-        reply
-          .status(206)
-          .header('content-range', `bytes ${answer.start}-${answer.end}/${size}`)
-          .header('content-length', answer.end - answer.start + 1);
-        return reply.send(createReadStream(path, { start: answer.start, end: answer.end }));
-      }
-      reply.header('content-length', size);
-      return reply.send(createReadStream(path));
+      return sendFile(request, reply, {
+        path: library.filePath(id),
+        sha256: image.sha256,
+        contentType: 'application/octet-stream',
+        disposition: `attachment; filename="${image.id}.bin"`,
+        noun: 'image',
+        missing: () => new NotFoundError('firmware', id),
+      });
     },
   );
 

@@ -1,5 +1,6 @@
 import type { RolloutCreate, RolloutOutcome, RolloutStage, RolloutState } from '../../contracts/firmware.js';
 import type { Command } from '../../devices/index.js';
+import { ClusterProgress } from '../storage/cluster-progress.js';
 import type { Db } from '../storage/database.js';
 
 export interface RolloutRecord {
@@ -92,58 +93,59 @@ const COLUMNS: Record<keyof ClusterPatch, string> = {
 
 /** Rollouts and each cluster's progress, as rows: a restart picks a rollout up where it was. */
 export class RolloutStore {
-  constructor(private readonly db: Db) {}
+  private readonly progress: ClusterProgress<RolloutRow, ClusterRow>;
+
+  constructor(private readonly db: Db) {
+    this.progress = new ClusterProgress(db, {
+      jobs: 'firmware_rollouts',
+      listedBy: 'created_at',
+      clusters: 'firmware_rollout_clusters',
+      jobColumn: 'rollout_id',
+      underWay: 'in-progress',
+    });
+  }
 
   insert(rollout: RolloutRecord, clusters: readonly RolloutClusterRecord[]): void {
-    const insertRollout = this.db.prepare(
-      `INSERT INTO firmware_rollouts (id, image_id, version, selection, commune_ids, batch_size, failure_threshold,
-         cluster_timeout_s, state, halt_reason, created_by, created_at, finished_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    this.progress.insert(
+      {
+        id: rollout.id,
+        image_id: rollout.imageId,
+        version: rollout.version,
+        selection: JSON.stringify(rollout.selection),
+        commune_ids: JSON.stringify(rollout.communeIds),
+        batch_size: rollout.batchSize,
+        failure_threshold: rollout.failureThreshold,
+        cluster_timeout_s: rollout.clusterTimeoutS,
+        state: rollout.state,
+        halt_reason: rollout.haltReason,
+        created_by: rollout.createdBy,
+        created_at: rollout.createdAt,
+        finished_at: rollout.finishedAt,
+      },
+      clusters.map((c) => ({
+        rollout_id: c.rolloutId,
+        cluster_id: c.clusterId,
+        position: c.position,
+        batch: c.batch,
+        commune_id: c.communeId,
+        village_id: c.villageId,
+        from_version: c.fromVersion,
+        reported_version: c.reportedVersion,
+        stage: c.stage,
+        outcome: c.outcome,
+        error: c.error,
+        // Sent nothing yet: the command and its times come with the cluster's batch.
+        command_id: null,
+        command: null,
+        started_at: null,
+        deadline_at: null,
+        updated_at: c.updatedAt,
+      })),
     );
-    const insertCluster = this.db.prepare(
-      `INSERT INTO firmware_rollout_clusters (rollout_id, cluster_id, position, batch, commune_id, village_id,
-         from_version, reported_version, stage, outcome, error, command_id, command, started_at, deadline_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, ?)`,
-    );
-    this.db.transaction(() => {
-      insertRollout.run(
-        rollout.id,
-        rollout.imageId,
-        rollout.version,
-        JSON.stringify(rollout.selection),
-        JSON.stringify(rollout.communeIds),
-        rollout.batchSize,
-        rollout.failureThreshold,
-        rollout.clusterTimeoutS,
-        rollout.state,
-        rollout.haltReason,
-        rollout.createdBy,
-        rollout.createdAt,
-        rollout.finishedAt,
-      );
-      for (const c of clusters) {
-        insertCluster.run(
-          c.rolloutId,
-          c.clusterId,
-          c.position,
-          c.batch,
-          c.communeId,
-          c.villageId,
-          c.fromVersion,
-          c.reportedVersion,
-          c.stage,
-          c.outcome,
-          c.error,
-          c.updatedAt,
-        );
-      }
-    })();
   }
 
   get(id: string): RolloutRecord | null {
-    const row = this.db.prepare('SELECT * FROM firmware_rollouts WHERE id = ?').get(id) as
-      | RolloutRow
-      | undefined;
+    const row = this.progress.job(id);
     return row ? toRollout(row) : null;
   }
 
@@ -152,21 +154,7 @@ export class RolloutStore {
     page: { limit: number; offset: number },
     communes: readonly string[] | null,
   ): { items: RolloutRecord[]; total: number } {
-    const where = communes
-      ? `WHERE EXISTS (SELECT 1 FROM json_each(commune_ids) AS c
-           WHERE c.value IN (SELECT value FROM json_each(@communes)))`
-      : '';
-    const params = communes ? { communes: JSON.stringify(communes) } : {};
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM firmware_rollouts ${where} ORDER BY created_at DESC, id LIMIT @limit OFFSET @offset`,
-      )
-      .all({ ...params, ...page }) as RolloutRow[];
-    const { total } = this.db
-      .prepare(`SELECT COUNT(*) AS total FROM firmware_rollouts ${where}`)
-      .get(params) as {
-      total: number;
-    };
+    const { rows, total } = this.progress.list(page, { communes });
     return { items: rows.map(toRollout), total };
   }
 
@@ -182,10 +170,7 @@ export class RolloutStore {
   }
 
   clusters(rolloutId: string): RolloutClusterRecord[] {
-    const rows = this.db
-      .prepare('SELECT * FROM firmware_rollout_clusters WHERE rollout_id = ? ORDER BY position')
-      .all(rolloutId) as ClusterRow[];
-    return rows.map(toCluster);
+    return this.progress.clusters(rolloutId).map(toCluster);
   }
 
   cluster(rolloutId: string, clusterId: string): RolloutClusterRecord | null {
@@ -197,10 +182,7 @@ export class RolloutStore {
 
   /** Every cluster sent an image and not yet finished, across rollouts. */
   inFlight(): RolloutClusterRecord[] {
-    const rows = this.db
-      .prepare("SELECT * FROM firmware_rollout_clusters WHERE outcome = 'in-progress'")
-      .all() as ClusterRow[];
-    return rows.map(toCluster);
+    return this.progress.underWay().map(toCluster);
   }
 
   updateCluster(rolloutId: string, clusterId: string, patch: ClusterPatch, now: number): void {

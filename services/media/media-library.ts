@@ -1,23 +1,17 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { type Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { fileTypeFromFile } from 'file-type';
 import { parseFile } from 'music-metadata';
 import type { Logger } from 'pino';
 import type { MediaRecord } from '../../contracts/media.js';
 import type { Clock } from '../../devices/index.js';
-import {
-  ConflictError,
-  NotFoundError,
-  PayloadTooLargeError,
-  UnprocessableError,
-  UnsupportedMediaError,
-} from '../errors.js';
+import { ConflictError, NotFoundError, UnprocessableError, UnsupportedMediaError } from '../errors.js';
 import type { Db } from '../storage/database.js';
 import { type AudioFormat, acceptedFormat } from './audio-formats.js';
+import { receiveFile, removeUnfinishedUploads, uploadTempPath } from './file-transfer.js';
 import { WebmRefusal, webmToOggOpus } from './webm-remux.js';
 
 export interface MediaLibraryOptions {
@@ -47,9 +41,6 @@ interface Row {
   commune_id: string | null;
 }
 
-const TEMP_PREFIX = '.upload-';
-const TEMP_SUFFIX = '.part';
-
 /**
  * The audio library: uploads are streamed to disk, checked for what they really are and how long
  * they play, then kept as `{dir}/{id}.{ext}` with one row in `media`. Devices fetch the files over
@@ -70,11 +61,8 @@ export class MediaLibrary {
   /** Creates the directory and removes uploads a crash left half-written. */
   async start(): Promise<void> {
     await mkdir(this.options.dir, { recursive: true });
-    const stale = (await readdir(this.options.dir)).filter(
-      (name) => name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX),
-    );
-    await Promise.all(stale.map((name) => rm(join(this.options.dir, name), { force: true })));
-    if (stale.length > 0) this.log.warn({ count: stale.length }, 'removed unfinished uploads');
+    const count = await removeUnfinishedUploads(this.options.dir);
+    if (count > 0) this.log.warn({ count }, 'removed unfinished uploads');
   }
 
   /**
@@ -87,11 +75,11 @@ export class MediaLibrary {
   ): Promise<MediaRecord> {
     const { dir } = this.options;
     const id = `m-${randomBytes(5).toString('hex')}`;
-    const temp = join(dir, `${TEMP_PREFIX}${id}${TEMP_SUFFIX}`);
+    const temp = uploadTempPath(dir, id);
     await mkdir(dir, { recursive: true });
     let kept = false;
     try {
-      const received = await this.receive(file.stream, temp);
+      const received = await receiveFile(file.stream, temp, this.options.maxBytes);
       if (received.sizeBytes === 0) throw new UnprocessableError('the file is empty');
       // A browser recording (WebM) is kept as Ogg Opus: the same audio, in a container clusters play.
       const { sizeBytes, sha256 } = (await this.fromWebm(temp)) ?? received;
@@ -236,29 +224,6 @@ export class MediaLibrary {
 
   private pathOf(record: Pick<MediaRecord, 'id' | 'ext'>): string {
     return join(this.options.dir, `${record.id}.${record.ext}`);
-  }
-
-  /** Writes the stream to `path`, hashing and counting as it goes; stops past the size limit. */
-  private async receive(
-    stream: NodeJS.ReadableStream | Readable,
-    path: string,
-  ): Promise<{ sizeBytes: number; sha256: string }> {
-    const { maxBytes } = this.options;
-    const hash = createHash('sha256');
-    let sizeBytes = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        sizeBytes += chunk.length;
-        if (sizeBytes > maxBytes) {
-          callback(new PayloadTooLargeError(maxBytes));
-          return;
-        }
-        hash.update(chunk);
-        callback(null, chunk);
-      },
-    });
-    await pipeline(stream, meter, createWriteStream(path, { flags: 'wx', mode: 0o640 }));
-    return { sizeBytes, sha256: hash.digest('hex') };
   }
 
   /** Replaces a WebM upload by its Ogg Opus remux; null when the file is not WebM. */

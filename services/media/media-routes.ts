@@ -1,6 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import multipart, { type Multipart } from '@fastify/multipart';
+import type { Multipart } from '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -12,19 +10,16 @@ import { homeCommune, isAllowed } from '../accounts/roles.js';
 import { errorResponses, PageQuerySchema } from '../api/pagination.js';
 import {
   AuthenticationError,
-  DomainError,
   ForbiddenError,
   InvalidRequestError,
   NotFoundError,
-  PayloadTooLargeError,
   TooManyAttemptsError,
   UnsupportedMediaError,
 } from '../errors.js';
 import type { EventBus } from '../event-bus.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import type { DiskGuard } from '../storage/disk-guard.js';
-import { storageFailure } from '../storage/storage-errors.js';
-import { parseByteRange } from './byte-range.js';
+import { acceptUploads, endDownloadsOnClose, sendFile } from './file-transfer.js';
 import type { MediaLibrary } from './media-library.js';
 
 export interface MediaRouteDeps {
@@ -80,32 +75,14 @@ const audited = (record: MediaRecord) => ({
 export const mediaRoutes: FastifyPluginAsyncZod<{ deps: MediaRouteDeps }> = async (app, { deps }) => {
   const { media, registry, clock } = deps;
   const tags = ['media'];
-  // The library counts bytes and refuses past maxBytes itself; busboy's own limit sits one byte
-  // higher, because at its limit it silently truncates the file and only reports the overflow on
-  // the next part, after a truncated file could already have been stored.
-  await app.register(multipart, {
-    limits: { fileSize: media.maxBytes + 1, files: 1, fields: 4, fieldSize: 1024, parts: 6 },
-  });
-  const { FilesLimitError, PartsLimitError, FieldsLimitError, RequestFileTooLargeError } =
-    app.multipartErrors;
-
   /** A transport error from the multipart parser, as the client error it is. */
-  const asClientError = (error: unknown): unknown => {
-    if (error instanceof DomainError) return error;
-    // The disk refused the file (full, read-only): the platform's failure, not the client's body.
-    if (storageFailure(error)) return error;
-    if (error instanceof RequestFileTooLargeError) return new PayloadTooLargeError(media.maxBytes);
-    if (error instanceof FilesLimitError) return new InvalidRequestError('send one file per upload');
-    if (error instanceof PartsLimitError || error instanceof FieldsLimitError) {
-      return new InvalidRequestError('send only the fields "file" and "name"');
-    }
-    const status =
-      typeof error === 'object' && error !== null && 'statusCode' in error ? error.statusCode : null;
-    if (typeof status === 'number' && status >= 400 && status < 500) return error;
-    // busboy reports a malformed body (no boundary, broken part headers, early end) as a plain Error.
-    const message = error instanceof Error ? error.message : String(error);
-    return new InvalidRequestError(`malformed multipart body: ${message}`);
-  };
+  const asClientError = await acceptUploads(app, {
+    maxBytes: media.maxBytes,
+    fieldNames: ['name'],
+    fields: 4,
+    parts: 6,
+    keepParserStatus: true,
+  });
 
   app.post(
     '/media',
@@ -296,22 +273,11 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: MediaRouteDeps }> = asyn
     );
   };
 
-  // A client has the whole file as soon as it holds Content-Length bytes, but the server ends the
-  // response only after one more read finds the end of the file. A download ending in that gap
-  // while the platform stops missed Node's one sweep of idle connections at close, and would then
-  // hold the stop for the whole keep-alive timeout; ending such connections lets the stop finish.
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
-
   app.get(
     '/media/:id/content',
     {
       config: { access: 'public' },
-      onResponse: async (request) => {
-        if (closing) request.raw.socket.end();
-      },
+      onResponse: endDownloadsOnClose(app),
       schema: {
         tags,
         summary: 'Download an audio file',
@@ -336,41 +302,15 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: MediaRouteDeps }> = asyn
     async (request, reply) => {
       await admit(request, reply, { id: request.params.id, ...request.query });
       const record = media.getVisible(request.params.id, request.principal?.communes);
-      const path = media.filePath(record.id);
-      const size = await stat(path).then(
-        (s) => s.size,
-        (error: NodeJS.ErrnoException) => {
-          if (error.code === 'ENOENT') throw new NotFoundError('media', record.id);
-          throw error;
-        },
-      );
-      const etag = `"${record.sha256}"`;
-      reply
-        .header('accept-ranges', 'bytes')
-        .header('etag', etag)
-        .header('cache-control', 'private')
-        .header('content-disposition', `inline; filename="${record.id}.${record.ext}"`);
-      if (request.headers['if-none-match'] === etag) return reply.status(304).send(null);
-      // If-Range [RFC 9110 §13.1.5]: resume only when the file is the one the device started.
-      const ifRange = request.headers['if-range'];
-      const range = ifRange === undefined || ifRange === etag ? request.headers.range : undefined;
-      const answer = parseByteRange(range, size);
-      if (answer.kind === 'unsatisfiable') {
-        reply.header('content-range', `bytes */${size}`);
-        return reply.status(416).send({
-          error: { code: 'range_not_satisfiable', message: `the file has ${size} bytes`, details: { size } },
-        });
-      }
-      reply.header('content-type', record.mime);
-      if (answer.kind === 'partial') {
-        reply
-          .status(206)
-          .header('content-range', `bytes ${answer.start}-${answer.end}/${size}`)
-          .header('content-length', answer.end - answer.start + 1);
-        return reply.send(createReadStream(path, { start: answer.start, end: answer.end }));
-      }
-      reply.header('content-length', size);
-      return reply.send(createReadStream(path));
+      return sendFile(request, reply, {
+        path: media.filePath(record.id),
+        sha256: record.sha256,
+        contentType: record.mime,
+        disposition: `inline; filename="${record.id}.${record.ext}"`,
+        noun: 'file',
+        missing: () => new NotFoundError('media', record.id),
+        notModified: true,
+      });
     },
   );
 };

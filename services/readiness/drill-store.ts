@@ -1,6 +1,7 @@
 import type { Targets } from '../../contracts/broadcasts.js';
 import type { DrillOutcome } from '../../contracts/readiness.js';
 import type { SelftestResult } from '../../devices/index.js';
+import { ClusterProgress } from '../storage/cluster-progress.js';
 import type { Db } from '../storage/database.js';
 import type { WeeklySlot } from './weekly-drill.js';
 
@@ -84,51 +85,49 @@ export const DEFAULT_SCHEDULE = { enabled: false, weekday: 7, hour: 9, minute: 0
 
 /** Drills, each cluster's verdict, and each commune's weekly drill. */
 export class DrillStore {
-  constructor(private readonly db: Db) {}
+  private readonly progress: ClusterProgress<DrillRow, ResultRow>;
+
+  constructor(private readonly db: Db) {
+    this.progress = new ClusterProgress(db, {
+      jobs: 'readiness_drills',
+      listedBy: 'started_at',
+      clusters: 'readiness_results',
+      jobColumn: 'drill_id',
+      underWay: 'testing',
+    });
+  }
 
   insert(drill: DrillRecord, results: readonly DrillResultRecord[]): void {
-    const insertDrill = this.db.prepare(
-      `INSERT INTO readiness_drills (id, origin, tone, targets, commune_ids, state, started_at, deadline_at,
-         finished_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    this.progress.insert(
+      {
+        id: drill.id,
+        origin: drill.origin,
+        tone: drill.tone ? 1 : 0,
+        targets: JSON.stringify(drill.targets),
+        commune_ids: JSON.stringify(drill.communeIds),
+        state: drill.state,
+        started_at: drill.startedAt,
+        deadline_at: drill.deadlineAt,
+        finished_at: drill.finishedAt,
+        created_by: drill.createdBy,
+      },
+      results.map((r) => ({
+        drill_id: r.drillId,
+        cluster_id: r.clusterId,
+        position: r.position,
+        commune_id: r.communeId,
+        village_id: r.villageId,
+        command_id: r.commandId,
+        outcome: r.outcome,
+        reasons: JSON.stringify(r.reasons),
+        checks: r.checks === null ? null : JSON.stringify(r.checks),
+        tested_at: r.testedAt,
+      })),
     );
-    const insertResult = this.db.prepare(
-      `INSERT INTO readiness_results (drill_id, cluster_id, position, commune_id, village_id, command_id, outcome,
-         reasons, checks, tested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.db.transaction(() => {
-      insertDrill.run(
-        drill.id,
-        drill.origin,
-        drill.tone ? 1 : 0,
-        JSON.stringify(drill.targets),
-        JSON.stringify(drill.communeIds),
-        drill.state,
-        drill.startedAt,
-        drill.deadlineAt,
-        drill.finishedAt,
-        drill.createdBy,
-      );
-      for (const r of results) {
-        insertResult.run(
-          r.drillId,
-          r.clusterId,
-          r.position,
-          r.communeId,
-          r.villageId,
-          r.commandId,
-          r.outcome,
-          JSON.stringify(r.reasons),
-          r.checks === null ? null : JSON.stringify(r.checks),
-          r.testedAt,
-        );
-      }
-    })();
   }
 
   get(id: string): DrillRecord | null {
-    const row = this.db.prepare('SELECT * FROM readiness_drills WHERE id = ?').get(id) as
-      | DrillRow
-      | undefined;
+    const row = this.progress.job(id);
     return row ? toDrill(row) : null;
   }
 
@@ -137,29 +136,7 @@ export class DrillStore {
     page: { limit: number; offset: number },
     filter: { communes: readonly string[] | null; communeId?: string },
   ): { items: DrillRecord[]; total: number } {
-    const clauses: string[] = [];
-    const params: Record<string, unknown> = {};
-    if (filter.communes) {
-      clauses.push(
-        'EXISTS (SELECT 1 FROM json_each(commune_ids) AS c WHERE c.value IN (SELECT value FROM json_each(@communes)))',
-      );
-      params.communes = JSON.stringify(filter.communes);
-    }
-    if (filter.communeId) {
-      clauses.push('EXISTS (SELECT 1 FROM json_each(commune_ids) AS c WHERE c.value = @communeId)');
-      params.communeId = filter.communeId;
-    }
-    const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM readiness_drills ${where} ORDER BY started_at DESC, id LIMIT @limit OFFSET @offset`,
-      )
-      .all({ ...params, ...page }) as DrillRow[];
-    const { total } = this.db
-      .prepare(`SELECT COUNT(*) AS total FROM readiness_drills ${where}`)
-      .get(params) as {
-      total: number;
-    };
+    const { rows, total } = this.progress.list(page, filter);
     return { items: rows.map(toDrill), total };
   }
 
@@ -170,18 +147,12 @@ export class DrillStore {
   }
 
   results(drillId: string): DrillResultRecord[] {
-    const rows = this.db
-      .prepare('SELECT * FROM readiness_results WHERE drill_id = ? ORDER BY position')
-      .all(drillId) as ResultRow[];
-    return rows.map(toResult);
+    return this.progress.clusters(drillId).map(toResult);
   }
 
   /** Clusters still being tested, across drills. */
   testing(): DrillResultRecord[] {
-    const rows = this.db
-      .prepare("SELECT * FROM readiness_results WHERE outcome = 'testing'")
-      .all() as ResultRow[];
-    return rows.map(toResult);
+    return this.progress.underWay().map(toResult);
   }
 
   /** Records a verdict, unless one was recorded already (a late answer after the deadline). */
