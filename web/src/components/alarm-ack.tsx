@@ -1,10 +1,8 @@
-import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { AlarmView } from '../../../contracts/alarms';
 import { type ApiError, api } from '../api/client';
 import { toApiError } from '../api/use-fetch';
-import { Dialog } from './dialog';
-import { ErrorMessage } from './error-message';
+import { NoteDialog } from './dialog';
 
 const NOTE_MAX = 1_000;
 
@@ -29,69 +27,34 @@ export function AlarmAckDialog({
   onChanged: () => void;
 }) {
   const { t } = useTranslation();
-  const [note, setNote] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const close = () => {
-    setNote('');
-    setError(null);
-    onClose();
-  };
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const acknowledge = async (note: string) => {
     if (!request) return;
-    setBusy(true);
-    setError(null);
     let refused: ApiError | null = null;
     for (const alarm of request.alarms) {
       try {
         await api<AlarmView>(`/api/v1/alarms/${encodeURIComponent(alarm.id)}/acknowledge`, {
           method: 'POST',
-          body: { note: note.trim() },
+          body: { note },
         });
       } catch (caught) {
         refused ??= toApiError(caught);
       }
     }
-    setBusy(false);
     onChanged();
-    if (refused) setError(refused);
-    else close();
+    if (refused) throw refused;
+    onClose();
   };
   return (
-    <Dialog open={request !== null} title={request?.title ?? ''} onClose={close} testId="alarm-ack-dialog">
-      <form
-        className="form"
-        onSubmit={(event) => {
-          submit(event).catch((caught: unknown) => setError(toApiError(caught)));
-        }}
-      >
-        <label>
-          {t('alarms.ackNote')}
-          <textarea
-            value={note}
-            rows={3}
-            required
-            maxLength={NOTE_MAX}
-            onChange={(event) => setNote(event.target.value)}
-            data-testid="alarm-ack-note-input"
-          />
-        </label>
-        <ErrorMessage error={error} />
-        <div className="actions">
-          <button type="button" onClick={close}>
-            {t('common.cancel')}
-          </button>
-          <button
-            type="submit"
-            className="primary"
-            disabled={busy || note.trim() === ''}
-            data-testid="alarm-ack-confirm"
-          >
-            {t('alarms.acknowledge')}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <NoteDialog
+      open={request !== null}
+      title={request?.title ?? ''}
+      label={t('alarms.ackNote')}
+      confirmLabel={t('alarms.acknowledge')}
+      maxLength={NOTE_MAX}
+      onConfirm={acknowledge}
+      onCancel={onClose}
+      testId="alarm-ack"
+      noteTestId="alarm-ack-note-input"
+    />
   );
 }

@@ -1,5 +1,8 @@
-import { type ReactNode, useEffect, useRef } from 'react';
+import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import type { ApiError } from '../api/client';
+import { toApiError } from '../api/use-fetch';
+import { ErrorMessage } from './error-message';
 
 interface DialogProps {
   open: boolean;
@@ -63,6 +66,96 @@ export function ConfirmDialog(props: ConfirmProps) {
           {props.confirmLabel}
         </button>
       </div>
+    </Dialog>
+  );
+}
+
+interface NoteDialogProps {
+  open: boolean;
+  title: string;
+  /** The words of the note's label, which holds the text area. */
+  label: string;
+  confirmLabel: string;
+  /** The confirm button warns (class `danger`) rather than leads (`primary`). */
+  danger?: boolean;
+  /** Without a note the action is refused; an optional note may be left empty. */
+  required?: boolean;
+  maxLength: number;
+  rows?: number;
+  /** Sends the trimmed note; a rejection is shown in the dialog, with the note kept to try again. */
+  onConfirm: (note: string) => Promise<unknown>;
+  onCancel: () => void;
+  /** `<testId>-dialog` and `<testId>-confirm`; `noteTestId` is the text area's. */
+  testId: string;
+  noteTestId: string;
+}
+
+/**
+ * A note asked for before an action: what to change, why a bulletin is declined, what is done about
+ * an alarm. The confirm button waits while the action runs; success empties the note (the caller
+ * closes the dialog), and leaving by Cancel, Escape or × forgets the note and any refusal.
+ */
+export function NoteDialog({
+  open,
+  title,
+  label,
+  confirmLabel,
+  danger,
+  required = true,
+  maxLength,
+  rows = 3,
+  onConfirm,
+  onCancel,
+  testId,
+  noteTestId,
+}: NoteDialogProps) {
+  const { t } = useTranslation();
+  const [note, setNote] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const close = () => {
+    setNote('');
+    setError(null);
+    onCancel();
+  };
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    onConfirm(note.trim())
+      .then(() => setNote(''))
+      .catch((caught: unknown) => setError(toApiError(caught)))
+      .finally(() => setBusy(false));
+  };
+  return (
+    <Dialog open={open} title={title} onClose={close} testId={`${testId}-dialog`}>
+      <form className="form" onSubmit={submit}>
+        <label>
+          {label}
+          <textarea
+            value={note}
+            rows={rows}
+            required={required}
+            maxLength={maxLength}
+            onChange={(event) => setNote(event.target.value)}
+            data-testid={noteTestId}
+          />
+        </label>
+        <ErrorMessage error={error} />
+        <div className="actions">
+          <button type="button" onClick={close}>
+            {t('common.cancel')}
+          </button>
+          <button
+            type="submit"
+            className={danger ? 'danger' : 'primary'}
+            disabled={busy || (required && note.trim() === '')}
+            data-testid={`${testId}-confirm`}
+          >
+            {confirmLabel}
+          </button>
+        </div>
+      </form>
     </Dialog>
   );
 }

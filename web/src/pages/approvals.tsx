@@ -1,4 +1,4 @@
-import { type FormEvent, useState } from 'react';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
 import { type ApiError, api, type Page } from '../api/client';
@@ -8,7 +8,7 @@ import { toApiError, useFetch } from '../api/use-fetch';
 import { broadcastLogPath } from '../broadcast-log';
 import { ContentListen } from '../components/content-listen';
 import { DataTable } from '../components/data-table';
-import { Dialog } from '../components/dialog';
+import { NoteDialog } from '../components/dialog';
 import { ErrorMessage } from '../components/error-message';
 import { ScheduleRule } from '../components/schedule-rule';
 import { type ContentWords, useContentWords } from '../content-words';
@@ -176,70 +176,32 @@ function DecisionDialog({
   onDone: () => void;
 }) {
   const { t } = useTranslation();
-  const [comment, setComment] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
   const returning = decision?.verdict === 'return';
-
-  const close = () => {
-    setComment('');
-    setError(null);
-    onClose();
-  };
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const decide = async (comment: string) => {
     if (!decision) return;
-    const note = comment.trim();
-    setBusy(true);
-    setError(null);
-    api<Schedule>(`/api/v1/schedules/${encodeURIComponent(decision.schedule.id)}/${decision.verdict}`, {
+    await api<Schedule>(`/api/v1/schedules/${encodeURIComponent(decision.schedule.id)}/${decision.verdict}`, {
       method: 'POST',
-      body: note ? { comment: note } : undefined,
-    })
-      .then(() => {
-        setComment('');
-        onDone();
-      })
-      .catch((caught: unknown) => setError(toApiError(caught)))
-      .finally(() => setBusy(false));
+      body: comment ? { comment } : undefined,
+    });
+    onDone();
   };
 
   const name = decision?.schedule.name ?? '';
   return (
-    <Dialog
+    <NoteDialog
       open={decision !== null}
       title={returning ? t('approvals.returnTitle', { name }) : t('approvals.approveTitle', { name })}
-      onClose={close}
-      testId="approval-dialog"
-    >
-      <form className="form" onSubmit={submit}>
-        <label>
-          {returning ? t('approvals.returnComment') : t('approvals.approveComment')}
-          <textarea
-            value={comment}
-            rows={4}
-            maxLength={COMMENT_MAX}
-            required={returning}
-            onChange={(event) => setComment(event.target.value)}
-            data-testid="approval-comment"
-          />
-        </label>
-        <ErrorMessage error={error} />
-        <div className="actions">
-          <button type="button" onClick={close}>
-            {t('common.cancel')}
-          </button>
-          <button
-            type="submit"
-            className={returning ? 'danger' : 'primary'}
-            disabled={busy || (returning && comment.trim() === '')}
-            data-testid="approval-confirm"
-          >
-            {returning ? t('approvals.return') : t('approvals.approve')}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+      label={returning ? t('approvals.returnComment') : t('approvals.approveComment')}
+      confirmLabel={returning ? t('approvals.return') : t('approvals.approve')}
+      danger={returning}
+      required={returning}
+      maxLength={COMMENT_MAX}
+      rows={4}
+      onConfirm={decide}
+      onCancel={onClose}
+      testId="approval"
+      noteTestId="approval-comment"
+    />
   );
 }
 

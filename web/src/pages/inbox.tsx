@@ -7,7 +7,7 @@ import type { InboxItem, Receipt, Village } from '../api/types';
 import { toApiError, useFetch } from '../api/use-fetch';
 import { BulletinContent } from '../components/bulletin-content';
 import { DataTable } from '../components/data-table';
-import { Dialog } from '../components/dialog';
+import { Dialog, NoteDialog } from '../components/dialog';
 import { ErrorMessage } from '../components/error-message';
 import { Pager } from '../components/pager';
 import { ReceiptChip, receiptReason, WAITING } from '../components/receipt-state';
@@ -361,62 +361,24 @@ function DeclineDialog({
   onDone: () => void;
 }) {
   const { t } = useTranslation();
-  const [reason, setReason] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const close = () => {
-    setReason('');
-    setError(null);
-    onClose();
-  };
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const decline = async (reason: string) => {
     if (!item) return;
-    setBusy(true);
-    setError(null);
-    api<Receipt>(`${receiptPath(item)}/decline`, { method: 'POST', body: { reason: reason.trim() } })
-      .then(() => {
-        setReason('');
-        onDone();
-      })
-      .catch((caught: unknown) => setError(toApiError(caught)))
-      .finally(() => setBusy(false));
+    await api<Receipt>(`${receiptPath(item)}/decline`, { method: 'POST', body: { reason } });
+    onDone();
   };
   return (
-    <Dialog
+    <NoteDialog
       open={item !== null}
       title={t('inbox.declineTitle', { name: item?.bulletin.name ?? '' })}
-      onClose={close}
-      testId="inbox-decline-dialog"
-    >
-      <form className="form" onSubmit={submit}>
-        <label>
-          {t('inbox.declineReason')}
-          <textarea
-            value={reason}
-            rows={3}
-            required
-            maxLength={REASON_MAX}
-            onChange={(event) => setReason(event.target.value)}
-            data-testid="inbox-decline-reason"
-          />
-        </label>
-        <ErrorMessage error={error} />
-        <div className="actions">
-          <button type="button" onClick={close}>
-            {t('common.cancel')}
-          </button>
-          <button
-            type="submit"
-            className="danger"
-            disabled={busy || reason.trim() === ''}
-            data-testid="inbox-decline-confirm"
-          >
-            {t('inbox.decline')}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+      label={t('inbox.declineReason')}
+      confirmLabel={t('inbox.decline')}
+      danger
+      maxLength={REASON_MAX}
+      onConfirm={decline}
+      onCancel={onClose}
+      testId="inbox-decline"
+      noteTestId="inbox-decline-reason"
+    />
   );
 }
 
