@@ -1,7 +1,5 @@
-import type { Logger } from 'pino';
 import { routePlugin } from '../api/route-plugin.js';
-import type { Lease } from '../cluster/lease.js';
-import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
+import { type HeldLoop, heldLoop } from '../cluster/singleton-loop.js';
 import type { Feature } from '../platform/feature.js';
 import { bulletinRoutes } from './bulletin-routes.js';
 import { BulletinService } from './bulletin-service.js';
@@ -18,24 +16,15 @@ declare module '../platform/feature.js' {
  * the communes' inboxes (`/inbox`), and their receipts going back up.
  */
 export function bulletinsFeature(): Feature<'bulletins'> {
-  let service: BulletinService | null = null;
-  let lease: Lease | null = null;
-  let run: SingletonRun | null = null;
-  let recheckEveryMs: number | null = null;
-  let logger: Logger | null = null;
+  let expiry: HeldLoop | null = null;
   return {
     name: 'bulletins',
     dependsOn: ['storage', 'registry', 'presence', 'media', 'tts', 'schedules', 'broadcasts', 'cluster'],
     start(ctx) {
-      const cluster = ctx.get('cluster');
-      // With several instances one expires the receipts, so each expiry is told once.
-      lease = cluster.lease('bulletin-expiry');
-      recheckEveryMs = cluster.redis ? cluster.leaseMs : null;
-      logger = ctx.logger;
       const { dispatcher, store: broadcasts } = ctx.get('broadcasts');
       const media = ctx.get('media').library;
       const presence = ctx.get('presence');
-      service = new BulletinService({
+      const service = new BulletinService({
         store: new BulletinStore(ctx.get('storage').db),
         registry: ctx.get('registry'),
         schedules: ctx.get('schedules'),
@@ -45,6 +34,13 @@ export function bulletinsFeature(): Feature<'bulletins'> {
         events: ctx.events,
         clock: ctx.clock,
         logger: ctx.logger,
+      });
+      // With several instances one expires the receipts, so each expiry is told once.
+      expiry = heldLoop(ctx, 'bulletin-expiry', {
+        resume: () => service.start(),
+        pause: () => service.stop(),
+        recheck: () => service.recheckExpiries(),
+        stop: () => service.stop(),
       });
       ctx.routes(
         routePlugin('bulletin-routes', bulletinRoutes, {
@@ -58,27 +54,12 @@ export function bulletinsFeature(): Feature<'bulletins'> {
       return service;
     },
     async ready() {
-      const [bulletins, held, log] = [service, lease, logger];
-      if (!bulletins || !held || !log) return;
-      await held.start();
-      run = runWhileHeld(
-        held,
-        {
-          resume: () => bulletins.start(),
-          pause: () => bulletins.stop(),
-          recheck: () => bulletins.recheckExpiries(),
-        },
-        { logger: log, recheckEveryMs },
-      );
+      await expiry?.start();
     },
     async stop() {
-      const [running, held] = [run, lease];
-      run = null;
-      lease = null;
-      await running?.stop();
-      service?.stop();
-      service = null;
-      await held?.stop();
+      const stopping = expiry;
+      expiry = null;
+      await stopping?.stop();
     },
   };
 }

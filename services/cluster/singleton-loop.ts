@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { FeatureContext } from '../platform/feature.js';
+import type { Cluster } from './cluster-feature.js';
 import type { Lease } from './lease.js';
 
 /** A background loop that must run on one instance at a time (docs/scale-out.md). */
@@ -90,6 +92,51 @@ export function runWhileHeld(
       if (timer) clearInterval(timer);
       apply(false);
       await chain;
+    },
+  };
+}
+
+/** A singleton loop owned by a feature, with what ends it for good when the feature stops. */
+export interface OwnedLoop extends SingletonLoop {
+  stop(): Promise<void> | void;
+}
+
+/** A feature's singleton loop on a lease of its own. */
+export interface HeldLoop {
+  /** Starts the lease, then runs the loop while it is held. */
+  start(): Promise<void>;
+  /**
+   * Pauses the loop, stops it, then releases the lease, so the next holder finds its work settled;
+   * the loop is stopped and the lease released even when `start` never ran.
+   */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `loop` while this instance holds the lease `name` of the `cluster` feature (always, for a
+ * single instance). With several instances the holder rechecks every lease lifetime, when the loop
+ * can recheck.
+ */
+export function heldLoop(
+  ctx: Pick<FeatureContext, 'get' | 'logger'>,
+  name: string,
+  loop: OwnedLoop,
+): HeldLoop {
+  const cluster: Cluster = ctx.get('cluster');
+  const lease = cluster.lease(name);
+  const recheckEveryMs = loop.recheck && cluster.redis ? cluster.leaseMs : null;
+  let run: SingletonRun | null = null;
+  return {
+    async start() {
+      await lease.start();
+      run = runWhileHeld(lease, loop, { logger: ctx.logger, recheckEveryMs });
+    },
+    async stop() {
+      const running = run;
+      run = null;
+      await running?.stop();
+      await loop.stop();
+      await lease.stop();
     },
   };
 }

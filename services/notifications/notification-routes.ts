@@ -19,6 +19,7 @@ import {
 import { pagedSchema } from '../../contracts/pages.js';
 import { SlugSchema } from '../../contracts/registry.js';
 import type { Clock } from '../../devices/index.js';
+import { CommunePageQuerySchema, communePage } from '../api/commune-page.js';
 import { errorResponses, PageQuerySchema } from '../api/pagination.js';
 import { assertInScope, communeScope } from '../api/security.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
@@ -103,13 +104,13 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: NotificationRoute
         tags,
         summary:
           "The people a commune's alarms may reach: e-mail, Telegram and Zalo addresses, village heads",
-        querystring: PageQuerySchema.extend({ communeId: SlugSchema.optional() }),
+        querystring: CommunePageQuerySchema,
         response: { 200: pagedSchema(ContactSchema), ...errorResponses },
       },
     },
     async (request) => {
-      const { communeId, limit, offset } = request.query;
-      const found = recipients.listContacts(communeScope(request, communeId), { limit, offset });
+      const { scope, page } = communePage(request);
+      const found = recipients.listContacts(scope, page);
       return { ...found, items: found.items.map(contactView) };
     },
   );
@@ -238,13 +239,13 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: NotificationRoute
       schema: {
         tags,
         summary: 'Routing rules: which alarm kinds, from which severity, go to whom and on which channels',
-        querystring: PageQuerySchema.extend({ communeId: SlugSchema.optional() }),
+        querystring: CommunePageQuerySchema,
         response: { 200: pagedSchema(RuleSchema), ...errorResponses },
       },
     },
     async (request) => {
-      const { communeId, limit, offset } = request.query;
-      const found = recipients.listRules(communeScope(request, communeId), { limit, offset });
+      const { scope, page } = communePage(request);
+      const found = recipients.listRules(scope, page);
       return { ...found, items: found.items.map(ruleView) };
     },
   );

@@ -1,10 +1,8 @@
 import { join } from 'node:path';
-import type { Logger } from 'pino';
 import type { Targets } from '../../contracts/broadcasts.js';
 import { typedPublish } from '../../devices/index.js';
 import { routePlugin } from '../api/route-plugin.js';
-import type { Lease } from '../cluster/lease.js';
-import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
+import { type HeldLoop, heldLoop } from '../cluster/singleton-loop.js';
 import { loadKeyFile } from '../crypto/key-file.js';
 import { NotFoundError } from '../errors.js';
 import { SignedLinks } from '../firmware/signed-links.js';
@@ -28,21 +26,12 @@ declare module '../platform/feature.js' {
  */
 export function readinessFeature(): Feature<'readiness'> {
   let drills: DrillService | null = null;
-  let scheduler: DrillScheduler | null = null;
-  let lease: Lease | null = null;
-  let run: SingletonRun | null = null;
-  let recheckEveryMs: number | null = null;
-  let featureLogger: Logger | null = null;
+  let weeklyDrills: HeldLoop | null = null;
   return {
     name: 'readiness',
     dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'media', 'schedules', 'cluster'],
     start(ctx) {
       const { config, clock, logger } = ctx;
-      const cluster = ctx.get('cluster');
-      // With several instances one starts the weekly drills, so each commune drills once a week.
-      lease = cluster.lease('drill-scheduler');
-      recheckEveryMs = cluster.redis ? cluster.leaseMs : null;
-      featureLogger = logger;
       const registry = ctx.get('registry');
       const presence = ctx.get('presence');
       const media = ctx.get('media');
@@ -87,7 +76,14 @@ export function readinessFeature(): Feature<'readiness'> {
         clock,
         logger,
       });
-      scheduler = weekly;
+      // With several instances one starts the weekly drills, so each commune drills once a week.
+      // The holder reads the schedules again now and then: one may have changed through another instance.
+      weeklyDrills = heldLoop(ctx, 'drill-scheduler', {
+        resume: () => weekly.start(),
+        pause: () => weekly.stop(),
+        recheck: () => weekly.arm(),
+        stop: () => weekly.stop(),
+      });
       ctx.routes(
         routePlugin('readiness-routes', readinessRoutes, {
           drills: service,
@@ -104,24 +100,12 @@ export function readinessFeature(): Feature<'readiness'> {
     },
     // Once the API listens: a drill due now can hand out links to the test audio.
     async ready() {
-      const [weekly, held, log] = [scheduler, lease, featureLogger];
-      if (!weekly || !held || !log) return;
-      await held.start();
-      // The holder reads the schedules again now and then: one may have changed through another instance.
-      run = runWhileHeld(
-        held,
-        { resume: () => weekly.start(), pause: () => weekly.stop(), recheck: () => weekly.arm() },
-        { logger: log, recheckEveryMs },
-      );
+      await weeklyDrills?.start();
     },
     async stop() {
-      const [running, held] = [run, lease];
-      run = null;
-      lease = null;
-      await running?.stop();
-      scheduler?.stop();
-      scheduler = null;
-      await held?.stop();
+      const stopping = weeklyDrills;
+      weeklyDrills = null;
+      await stopping?.stop();
       drills?.stop();
       drills = null;
     },

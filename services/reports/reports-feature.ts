@@ -1,8 +1,7 @@
 import { maintenanceSpans } from '../alarms/maintenance-downtime.js';
 import { routePlugin } from '../api/route-plugin.js';
 import { FINAL_DELIVERY_STATES } from '../broadcasts/types.js';
-import type { Lease } from '../cluster/lease.js';
-import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
+import { type HeldLoop, heldLoop } from '../cluster/singleton-loop.js';
 import type { Feature } from '../platform/feature.js';
 import { ReportRollup } from './report-rollup.js';
 import { reportRoutes } from './report-routes.js';
@@ -22,10 +21,8 @@ declare module '../platform/feature.js' {
  * history, and keeps a daily rollup of the log (report-rollup.ts) so a province's month is cheap.
  */
 export function reportsFeature(): Feature<'reports'> {
-  let rollup: ReportRollup | null = null;
   let off: (() => void) | null = null;
-  let lease: Lease | null = null;
-  let run: SingletonRun | null = null;
+  let building: HeldLoop | null = null;
   return {
     name: 'reports',
     dependsOn: ['storage', 'registry', 'history', 'broadcasts', 'cluster'],
@@ -34,7 +31,7 @@ export function reportsFeature(): Feature<'reports'> {
       const broadcasts = ctx.get('broadcasts');
       const queries = new SummaryQueries(ctx.get('storage').db);
       const flushDeliveries = () => broadcasts.store.flush();
-      rollup = new ReportRollup({
+      const days = new ReportRollup({
         db: ctx.get('storage').db,
         queries,
         clock: ctx.clock,
@@ -42,7 +39,6 @@ export function reportsFeature(): Feature<'reports'> {
         flushDeliveries,
         logger: ctx.logger,
       });
-      const days = rollup;
       // A delivery that became final may complete a day that is already over.
       off = ctx.events.on(
         'broadcast.delivery',
@@ -53,14 +49,14 @@ export function reportsFeature(): Feature<'reports'> {
       );
       // With several instances one builds the rollup (the same days, in the shared database); a
       // new holder starts as after a restart.
-      const building = ctx.get('cluster').lease('report-rollup');
-      lease = building;
+      building = heldLoop(ctx, 'report-rollup', {
+        resume: () => days.start(),
+        pause: () => days.pause(),
+        stop: async () => {
+          await days.stop();
+        },
+      });
       await building.start();
-      run = runWhileHeld(
-        building,
-        { resume: () => days.start(), pause: () => days.pause() },
-        { logger: ctx.logger },
-      );
       const reports = new ReportService({
         queries,
         rollup: days,
@@ -84,13 +80,9 @@ export function reportsFeature(): Feature<'reports'> {
     async stop() {
       off?.();
       off = null;
-      const [running, held] = [run, lease];
-      run = null;
-      lease = null;
-      await running?.stop();
-      await rollup?.stop();
-      rollup = null;
-      await held?.stop();
+      const stopping = building;
+      building = null;
+      await stopping?.stop();
     },
   };
 }

@@ -2,11 +2,11 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pagedSchema } from '../../contracts/pages.js';
-import { SlugSchema } from '../../contracts/registry.js';
 import { type Group, GroupCreateSchema, GroupPatchSchema, GroupSchema } from '../../contracts/schedules.js';
 import { changes, summary } from '../api/audit-summary.js';
-import { errorResponses, PageQuerySchema } from '../api/pagination.js';
-import { assertInScope, assertOwnNamespace, communeScope } from '../api/security.js';
+import { CommunePageQuerySchema, communePage } from '../api/commune-page.js';
+import { errorResponses } from '../api/pagination.js';
+import { assertInScope, assertOwnNamespace } from '../api/security.js';
 import type { ScheduleService } from './schedule-service.js';
 
 const IdParams = z.object({ id: z.string().min(1).max(48) });
@@ -33,13 +33,13 @@ export const groupRoutes: FastifyPluginAsyncZod<{ deps: GroupRouteDeps }> = asyn
       schema: {
         tags,
         summary: 'List cluster groups',
-        querystring: PageQuerySchema.extend({ communeId: SlugSchema.optional() }),
+        querystring: CommunePageQuerySchema,
         response: { 200: pagedSchema(GroupSchema), ...errorResponses },
       },
     },
     async (request) => {
-      const { communeId, ...page } = request.query;
-      return groups.list(communeScope(request, communeId), page);
+      const { scope, page } = communePage(request);
+      return groups.list(scope, page);
     },
   );
 

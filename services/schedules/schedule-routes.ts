@@ -16,7 +16,8 @@ import {
 } from '../../contracts/schedules.js';
 import { homeCommune } from '../accounts/roles.js';
 import { changes, summary } from '../api/audit-summary.js';
-import { errorResponses, PageQuerySchema } from '../api/pagination.js';
+import { CommunePageQuerySchema, communePage } from '../api/commune-page.js';
+import { errorResponses } from '../api/pagination.js';
 import { communeScope } from '../api/security.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
 import { contentMediaIds } from '../media/content-audio.js';
@@ -89,7 +90,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> 
         tags,
         summary: 'List schedules',
         description: 'Oldest first, each with the clusters its targets reach now and its next occurrence.',
-        querystring: PageQuerySchema.extend({
+        querystring: CommunePageQuerySchema.extend({
           communeId: SlugSchema.optional().describe('only schedules whose targets all lie in this commune'),
           approval: z
             .enum(APPROVAL_STATES)
@@ -100,8 +101,8 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> 
       },
     },
     async (request) => {
-      const { communeId: requested, approval, ...page } = request.query;
-      const result = schedules.list(page, { ...communeScope(request, requested), approval });
+      const { scope, page } = communePage(request);
+      const result = schedules.list(page, { ...scope, approval: request.query.approval });
       return { ...result, items: schedules.views(result.items) };
     },
   );

@@ -8,11 +8,11 @@ import type { Cluster } from '../../services/cluster/cluster-feature.js';
 import type { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import type { PlayLog } from '../../simulators/speaker-cluster/play-log.js';
 import { ManualClock } from '../support/manual-clock.js';
+import { uploadWav } from '../support/media-upload.js';
 import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 import { instanceConfig } from '../support/redis-instances.js';
 import { RedisServer, redisSkipReason } from '../support/redis-server.js';
 import { startFleet } from '../support/simulated-fleet.js';
-import { wavTone } from '../support/wav.js';
 
 /*
  * The broadcast dispatcher on two in-process platforms sharing one real redis-server and one data
@@ -66,18 +66,6 @@ describe.skipIf(skip !== null)(`the dispatcher on two instances${skip ? ` — sk
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const uploadWav = async (t: TestPlatform, seconds: number) => {
-    const form = new FormData();
-    form.append('file', new Blob([wavTone(seconds)], { type: 'audio/wav' }), 'ban-tin.wav');
-    const response = await fetch(`${t.httpUrl}/api/v1/media`, {
-      method: 'POST',
-      body: form,
-      headers: await t.headersFor('operator'),
-    });
-    const body = (await response.json()) as Json;
-    expect(response.status, JSON.stringify(body)).toBe(201);
-    return body.id as string;
-  };
   const states = (b: Json) => Object.fromEntries((b.deliveries as Json[]).map((d) => [d.clusterId, d.state]));
   const broadcast = async (t: TestPlatform, id: string) =>
     (await t.api(`/api/v1/broadcasts/${id}`, { as: 'operator' })).body;
