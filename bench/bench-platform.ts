@@ -106,14 +106,14 @@ export async function registerFleet(
 ): Promise<{ devices: FleetDevice[]; issueMs: number }> {
   const registry = platform.registry;
   const communeId = `bench-${prefix}`;
-  registry.createCommune({ id: communeId, name: `Xã Bench ${prefix}` });
+  await registry.createCommune({ id: communeId, name: `Xã Bench ${prefix}` });
   const devices: FleetDevice[] = [];
   for (let i = 0; i < count; i++) {
     const villageId = `${communeId}-v${Math.floor(i / 100)}`;
     if (i % 100 === 0)
-      registry.createVillage({ id: villageId, communeId, name: `Thôn ${Math.floor(i / 100)}` });
+      await registry.createVillage({ id: villageId, communeId, name: `Thôn ${Math.floor(i / 100)}` });
     const id = `${prefix}-${String(i).padStart(5, '0')}`;
-    registry.createCluster({
+    await registry.createCluster({
       id,
       villageId,
       name: `Cụm ${id}`,

@@ -24,7 +24,7 @@ export async function camerasBench(): Promise<BenchResult> {
         });
         try {
           const { platform } = bench;
-          platform.registry.createCommune({ id: 'bench-cam', name: 'Xã Camera' });
+          await platform.registry.createCommune({ id: 'bench-cam', name: 'Xã Camera' });
           ready.xaddrs.slice(0, size).forEach((xaddr, i) => {
             platform.cameras.create({
               id: `cam-${String(i).padStart(5, '0')}`,

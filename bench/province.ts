@@ -32,7 +32,7 @@ export async function provinceBench(): Promise<BenchResult> {
     for (let c = 0; c < communeCount; c++) {
       const communeId = `xa-${String(c).padStart(3, '0')}`;
       communes.push(communeId);
-      registry.createCommune({
+      await registry.createCommune({
         id: communeId,
         name: `Xã ${c}`,
         provinceId: PROVINCE,
@@ -40,10 +40,10 @@ export async function provinceBench(): Promise<BenchResult> {
       });
       const ids: string[] = [];
       for (let v = 0; v < Math.ceil(perCommune / 5); v++)
-        registry.createVillage({ id: `${communeId}-t${v}`, communeId, name: `Thôn ${v}` });
+        await registry.createVillage({ id: `${communeId}-t${v}`, communeId, name: `Thôn ${v}` });
       for (let k = 0; k < perCommune; k++) {
         const id = `${communeId}-c${String(k).padStart(2, '0')}`;
-        registry.createCluster({
+        await registry.createCluster({
           id,
           villageId: `${communeId}-t${Math.floor(k / 5)}`,
           name: `Cụm ${k}`,

@@ -41,7 +41,14 @@ try {
   // The audit log is where the platform keeps it: this file, or DATABASE_URL's PostgreSQL.
   state = await openState(config, db, logger);
   audit = new AuditLog(state, systemClock, logger);
-  const registry = new RegistryStore(db, Date.now, config.TZ_DEFAULT);
+  const registry = new RegistryStore({
+    db,
+    state,
+    now: Date.now,
+    defaultTimezone: config.TZ_DEFAULT,
+    logger,
+  });
+  await registry.start();
   const wanted = values.ids?.split(',').map((id) => id.trim());
   const clusters = registry.listClusters(
     { communeId: values.commune, ids: wanted },

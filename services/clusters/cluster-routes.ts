@@ -117,7 +117,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ClusterRouteDeps }> = 
     async (request, reply) => {
       const village = registry.getVillage(request.body.villageId);
       assertInScope(request, village.communeId, 'village', village.id);
-      const record = registry.createCluster(request.body);
+      const record = await registry.createCluster(request.body);
       request.auditNote = { target: { type: 'cluster', id: record.id }, after: summary(record) };
       return reply.status(201).send(detail(record));
     },
@@ -157,7 +157,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ClusterRouteDeps }> = 
       ) {
         throw new NotFoundError('village', request.body.villageId);
       }
-      const record = registry.updateCluster(request.params.id, request.body);
+      const record = await registry.updateCluster(request.params.id, request.body);
       request.auditNote = changes(before, record);
       return detail(record);
     },
@@ -176,7 +176,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ClusterRouteDeps }> = 
     },
     async (request, reply) => {
       const before = visible(request, request.params.id);
-      registry.deleteCluster(request.params.id);
+      await registry.deleteCluster(request.params.id);
       request.auditNote = { before: summary(before) };
       return reply.status(204).send(null);
     },

@@ -119,7 +119,7 @@ export const communeRoutes: FastifyPluginAsyncZod<{ deps: CommuneRouteDeps }> = 
     async (request, reply) => {
       const { id, code, provinceId } = request.body;
       checkOfficialCode(deps, { id: id ?? null, code: code ?? null, provinceId: provinceId ?? null });
-      const commune = registry.createCommune(request.body);
+      const commune = await registry.createCommune(request.body);
       request.auditNote = { target: { type: 'commune', id: commune.id }, after: summary(commune) };
       return reply.status(201).send(commune);
     },
@@ -159,7 +159,7 @@ export const communeRoutes: FastifyPluginAsyncZod<{ deps: CommuneRouteDeps }> = 
           code: code === undefined ? before.code : code,
           provinceId: provinceId === undefined ? before.provinceId : provinceId,
         });
-      const after = registry.updateCommune(request.params.id, request.body);
+      const after = await registry.updateCommune(request.params.id, request.body);
       request.auditNote = changes(before, after);
       return after;
     },
@@ -177,7 +177,7 @@ export const communeRoutes: FastifyPluginAsyncZod<{ deps: CommuneRouteDeps }> = 
     },
     async (request, reply) => {
       const before = visible(request, request.params.id);
-      registry.deleteCommune(request.params.id);
+      await registry.deleteCommune(request.params.id);
       request.auditNote = { before: summary(before) };
       return reply.status(204).send(null);
     },

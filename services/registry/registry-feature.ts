@@ -19,18 +19,24 @@ declare module '../platform/feature.js' {
  * platform starts with. Every change is a `registry.changed` event.
  */
 export function registryFeature(): Feature<'registry'> {
+  let started: RegistryStore | null = null;
   return {
     name: 'registry',
     dependsOn: ['storage'],
-    start(ctx) {
+    async start(ctx) {
       const { config, clock, logger } = ctx;
-      const registry = new RegistryStore(
-        ctx.get('storage').db,
-        () => clock.now(),
-        config.TZ_DEFAULT,
-        (change) => ctx.events.emit('registry.changed', { ...change, at: clock.now() }),
-      );
-      if (config.SEED_PRESET !== 'none') seedPreset(registry, config.SEED_PRESET, logger);
+      const storage = ctx.get('storage');
+      const registry = new RegistryStore({
+        db: storage.db,
+        state: storage.state,
+        now: () => clock.now(),
+        defaultTimezone: config.TZ_DEFAULT,
+        logger: logger.child({ component: 'registry' }),
+        onChange: (change) => ctx.events.emit('registry.changed', { ...change, at: clock.now() }),
+      });
+      started = registry;
+      await registry.start();
+      if (config.SEED_PRESET !== 'none') await seedPreset(registry, config.SEED_PRESET, logger);
       const catalogue = AdministrativeUnitCatalogue.shipped();
       ctx.routes(routePlugin('commune-routes', communeRoutes, { registry, catalogue }));
       ctx.routes(
@@ -39,6 +45,9 @@ export function registryFeature(): Feature<'registry'> {
       ctx.routes(routePlugin('village-routes', villageRoutes, { registry }));
       return registry;
     },
-    stop() {},
+    async stop() {
+      await started?.stop();
+      started = null;
+    },
   };
 }

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
 import type {
   ClusterCreate,
   ClusterPatch,
@@ -11,8 +13,10 @@ import type {
   VillagePatch,
 } from '../../contracts/registry.js';
 import { NotFoundError } from '../errors.js';
-import { translateConstraint } from '../storage/constraints.js';
+import { translateConstraintAsync } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import type { StateDatabase, StateTransaction } from '../storage/sql/state-database.js';
+import type { TableCopy, TableTouch } from '../storage/sql/table-copy.js';
 import { isoTime } from '../time.js';
 import type { ClusterRecord } from './cluster-record.js';
 import {
@@ -21,6 +25,7 @@ import {
   isLegacyDeviceHash,
   verifyDeviceSecret,
 } from './device-secrets.js';
+import { registryCopy } from './registry-copy.js';
 
 /**
  * Which communes' records a list holds: one asked for, and those a limited account may see
@@ -130,9 +135,9 @@ function toVillage(row: VillageRow): Village {
   };
 }
 
-/** SQLite constraint failures become conflicts that say what clashed. */
-function constrained<T>(what: string, write: () => T): T {
-  return translateConstraint(
+/** Constraint failures (either engine's) become conflicts that say what clashed. */
+function constrained<T>(what: string, write: () => Promise<T>): Promise<T> {
+  return translateConstraintAsync(
     {
       duplicateId: `${what} with this id already exists`,
       duplicate: `${what} with this name already exists here`,
@@ -142,16 +147,17 @@ function constrained<T>(what: string, write: () => T): T {
   );
 }
 
+const speakerList = (speakers: number | { idx: number; label: string }[]) =>
+  typeof speakers === 'number'
+    ? Array.from({ length: speakers }, (_, i) => ({ idx: i + 1, label: `Loa ${i + 1}` }))
+    : speakers;
+
 const CLUSTER_SELECT = `
   SELECT c.*, v.commune_id, dc.issued_at
   FROM clusters c
   JOIN villages v ON v.id = c.village_id
   LEFT JOIN device_credentials dc ON dc.device_id = c.id`;
 
-/**
- * The commune → village → cluster → speaker registry and device credentials, on SQLite.
- * Time comes from the injected clock function so records are stamped consistently in tests.
- */
 /** A committed change to the registry, and the clusters whose placement or settings it touches. */
 export interface RegistryChange {
   entity: 'commune' | 'village' | 'cluster';
@@ -165,14 +171,116 @@ export interface RegistryChange {
 /** How long the outputs of every cluster are kept in memory before they are read again. */
 const OUTPUT_MASKS_TTL_MS = 60_000;
 
+export interface RegistryStoreOptions {
+  /** The platform's SQLite file: the registry itself, or its read copy with DATABASE_URL. */
+  db: Db;
+  /** Where writes go: the same file, or PostgreSQL. */
+  state: StateDatabase;
+  now: () => number;
+  defaultTimezone: string;
+  logger: Logger;
+  /** Told after every committed change, whoever made it (API, seed, command line, another instance). */
+  onChange?: (change: RegistryChange) => void;
+}
+
+/**
+ * The commune → village → cluster → speaker registry and device credentials. Reads are answered
+ * from the platform's SQLite file at once (the broker and the dispatcher read it on every message);
+ * writes go through the query layer, to that file or to PostgreSQL, whose changes every instance
+ * copies into its file (registry-copy.ts). Time comes from the injected clock function so records
+ * are stamped consistently in tests.
+ */
 export class RegistryStore {
-  constructor(
-    private readonly db: Db,
-    private readonly now: () => number,
-    private readonly defaultTimezone: string,
-    /** Told after every committed change, whoever made it (API, seed, command line). */
-    private readonly onChange: (change: RegistryChange) => void = () => undefined,
-  ) {}
+  private readonly db: Db;
+  private readonly state: StateDatabase;
+  private readonly now: () => number;
+  private readonly defaultTimezone: string;
+  private readonly onChange: (change: RegistryChange) => void;
+  private readonly copy: TableCopy;
+
+  constructor(options: RegistryStoreOptions) {
+    this.db = options.db;
+    this.state = options.state;
+    this.now = options.now;
+    this.defaultTimezone = options.defaultTimezone;
+    this.onChange = options.onChange ?? (() => undefined);
+    this.copy = registryCopy(options.db, options.state, options.logger);
+  }
+
+  /**
+   * With PostgreSQL: fills this instance's copy, then follows the other instances' changes, which
+   * are told to onChange as if made here. Nothing to do on SQLite alone.
+   */
+  async start(): Promise<void> {
+    await this.copy.start((touch) => this.heard(touch));
+  }
+
+  async stop(): Promise<void> {
+    await this.copy.stop();
+  }
+
+  /** Another instance's change, now in this instance's copy. */
+  private heard(touch: TableTouch): void {
+    this.outputMasks = null;
+    if (touch.quiet) return;
+    const { id, change } = touch;
+    if (touch.table === 'clusters') {
+      if (change === 'deleted') this.onChange({ entity: 'cluster', id, change, clusterIds: [id] });
+      else if (this.findCluster(id)) this.clusterChanged(id, change);
+    } else if (touch.table === 'villages') this.changed('village', id, change);
+    else if (touch.table === 'communes') this.changed('commune', id, change);
+  }
+
+  /**
+   * One write in one transaction of the query layer, announced to the other instances when it
+   * commits, then copied here (with PostgreSQL) before anyone reads it.
+   */
+  private async write(
+    what: string,
+    touch: TableTouch,
+    work: (trx: StateTransaction) => Promise<unknown>,
+  ): Promise<void> {
+    await constrained(what, () =>
+      this.state.transaction(async (trx) => {
+        await work(trx);
+        await this.copy.announce(trx, touch);
+      }),
+    );
+    await this.copy.copy(touch);
+  }
+
+  /**
+   * A record a write depends on: read here, and with PostgreSQL looked up there once more before it
+   * is called missing, since another instance may have written it a moment ago.
+   */
+  private async present<T>(entity: 'commune' | 'village' | 'cluster', id: string, read: () => T): Promise<T> {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof NotFoundError) || !this.copy.remote) throw error;
+      await this.copy.copy({ table: `${entity}s`, id });
+      return read();
+    }
+  }
+
+  /**
+   * With PostgreSQL, refuses a delete this instance's SQLite-only records still hold on to (ON
+   * DELETE RESTRICT), before PostgreSQL deletes it: the delete is tried here and rolled back.
+   */
+  private refusedHere(what: string, table: 'communes' | 'villages' | 'clusters', id: string): Promise<void> {
+    if (!this.copy.remote) return Promise.resolve();
+    return constrained(what, async () => {
+      const trial = this.db.transaction(() => {
+        this.db.prepare(`DELETE FROM ${table} WHERE id = ?`).run(id);
+        throw new TrialRollback();
+      });
+      try {
+        trial();
+      } catch (error) {
+        if (!(error instanceof TrialRollback)) throw error;
+      }
+    });
+  }
 
   /** The clusters a change of this record moves or renames (their placement tags change). */
   private clustersUnder(entity: 'commune' | 'village', id: string): string[] {
@@ -275,59 +383,61 @@ export class RegistryStore {
     return row ? toCommune(row) : null;
   }
 
-  createCommune(input: CommuneCreate): Commune {
+  async createCommune(input: CommuneCreate): Promise<Commune> {
     const id = input.id ?? newId('xa');
     const now = this.now();
-    constrained('commune', () =>
-      this.db
-        .prepare(
-          `INSERT INTO communes (id, code, province_id, name, district, province, timezone, approval_required,
-             created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
+    const provinceId = this.checkedProvince(input.provinceId);
+    await this.write('commune', { table: 'communes', id, change: 'created' }, (trx) =>
+      trx
+        .insertInto('communes')
+        .values({
           id,
-          input.code ?? null,
-          this.checkedProvince(input.provinceId),
-          input.name,
-          input.district ?? null,
-          input.province ?? null,
-          input.timezone ?? this.defaultTimezone,
-          input.approvalRequired ? 1 : 0,
-          now,
-          now,
-        ),
+          code: input.code ?? null,
+          province_id: provinceId,
+          name: input.name,
+          district: input.district ?? null,
+          province: input.province ?? null,
+          timezone: input.timezone ?? this.defaultTimezone,
+          approval_required: input.approvalRequired ? 1 : 0,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute(),
     );
     this.changed('commune', id, 'created');
     return this.getCommune(id);
   }
 
-  updateCommune(id: string, patch: CommunePatch): Commune {
-    const current = this.getCommune(id);
-    this.db
-      .prepare(
-        `UPDATE communes SET code = ?, province_id = ?, name = ?, district = ?, province = ?, timezone = ?,
-           approval_required = ?, updated_at = ?
-         WHERE id = ?`,
-      )
-      .run(
-        patch.code === undefined ? current.code : patch.code,
-        patch.provinceId === undefined ? current.provinceId : this.checkedProvince(patch.provinceId),
-        patch.name ?? current.name,
-        patch.district === undefined ? current.district : patch.district,
-        patch.province === undefined ? current.province : patch.province,
-        patch.timezone ?? current.timezone,
-        (patch.approvalRequired ?? current.approvalRequired) ? 1 : 0,
-        this.now(),
-        id,
-      );
+  async updateCommune(id: string, patch: CommunePatch): Promise<Commune> {
+    const current = await this.present('commune', id, () => this.getCommune(id));
+    const provinceId =
+      patch.provinceId === undefined ? current.provinceId : this.checkedProvince(patch.provinceId);
+    await this.write('commune', { table: 'communes', id, change: 'updated' }, (trx) =>
+      trx
+        .updateTable('communes')
+        .set({
+          code: patch.code === undefined ? current.code : patch.code,
+          province_id: provinceId,
+          name: patch.name ?? current.name,
+          district: patch.district === undefined ? current.district : patch.district,
+          province: patch.province === undefined ? current.province : patch.province,
+          timezone: patch.timezone ?? current.timezone,
+          approval_required: (patch.approvalRequired ?? current.approvalRequired) ? 1 : 0,
+          updated_at: this.now(),
+        })
+        .where('id', '=', id)
+        .execute(),
+    );
     this.changed('commune', id, 'updated');
     return this.getCommune(id);
   }
 
-  deleteCommune(id: string): void {
-    this.getCommune(id);
-    constrained('commune', () => this.db.prepare('DELETE FROM communes WHERE id = ?').run(id));
+  async deleteCommune(id: string): Promise<void> {
+    await this.present('commune', id, () => this.getCommune(id));
+    await this.refusedHere('commune', 'communes', id);
+    await this.write('commune', { table: 'communes', id, change: 'deleted' }, (trx) =>
+      trx.deleteFrom('communes').where('id', '=', id).execute(),
+    );
     this.changed('commune', id, 'deleted');
   }
 
@@ -350,41 +460,50 @@ export class RegistryStore {
     return toVillage(row);
   }
 
-  createVillage(input: VillageCreate): Village {
-    this.getCommune(input.communeId);
+  async createVillage(input: VillageCreate): Promise<Village> {
+    await this.present('commune', input.communeId, () => this.getCommune(input.communeId));
     const id = input.id ?? newId('thon');
     const now = this.now();
-    constrained('village', () =>
-      this.db
-        .prepare(
-          `INSERT INTO villages (id, commune_id, name, name_is_placeholder, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?)`,
-        )
-        .run(id, input.communeId, input.name, input.namePlaceholder ? 1 : 0, now, now),
+    await this.write('village', { table: 'villages', id, change: 'created' }, (trx) =>
+      trx
+        .insertInto('villages')
+        .values({
+          id,
+          commune_id: input.communeId,
+          name: input.name,
+          name_is_placeholder: input.namePlaceholder ? 1 : 0,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute(),
     );
     this.changed('village', id, 'created');
     return this.getVillage(id);
   }
 
-  updateVillage(id: string, patch: VillagePatch): Village {
-    const current = this.getVillage(id);
-    constrained('village', () =>
-      this.db
-        .prepare('UPDATE villages SET name = ?, name_is_placeholder = ?, updated_at = ? WHERE id = ?')
-        .run(
-          patch.name ?? current.name,
-          (patch.namePlaceholder ?? current.namePlaceholder) ? 1 : 0,
-          this.now(),
-          id,
-        ),
+  async updateVillage(id: string, patch: VillagePatch): Promise<Village> {
+    const current = await this.present('village', id, () => this.getVillage(id));
+    await this.write('village', { table: 'villages', id, change: 'updated' }, (trx) =>
+      trx
+        .updateTable('villages')
+        .set({
+          name: patch.name ?? current.name,
+          name_is_placeholder: (patch.namePlaceholder ?? current.namePlaceholder) ? 1 : 0,
+          updated_at: this.now(),
+        })
+        .where('id', '=', id)
+        .execute(),
     );
     this.changed('village', id, 'updated');
     return this.getVillage(id);
   }
 
-  deleteVillage(id: string): void {
-    this.getVillage(id);
-    constrained('village', () => this.db.prepare('DELETE FROM villages WHERE id = ?').run(id));
+  async deleteVillage(id: string): Promise<void> {
+    await this.present('village', id, () => this.getVillage(id));
+    await this.refusedHere('village', 'villages', id);
+    await this.write('village', { table: 'villages', id, change: 'deleted' }, (trx) =>
+      trx.deleteFrom('villages').where('id', '=', id).execute(),
+    );
     this.changed('village', id, 'deleted');
   }
 
@@ -476,60 +595,59 @@ export class RegistryStore {
     return cluster;
   }
 
-  createCluster(input: ClusterCreate): ClusterRecord {
-    this.getVillage(input.villageId);
+  async createCluster(input: ClusterCreate): Promise<ClusterRecord> {
+    await this.present('village', input.villageId, () => this.getVillage(input.villageId));
     const now = this.now();
-    this.db.transaction(() => {
-      constrained('cluster', () =>
-        this.db
-          .prepare(
-            `INSERT INTO clusters (id, village_id, name, address, lat, lon, heartbeat_timeout_s, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            input.id,
-            input.villageId,
-            input.name,
-            input.address ?? null,
-            input.location.lat,
-            input.location.lon,
-            input.heartbeatTimeoutS ?? null,
-            now,
-            now,
-          ),
-      );
-      this.replaceSpeakers(input.id, input.speakers ?? 2);
-    })();
+    await this.write('cluster', { table: 'clusters', id: input.id, change: 'created' }, async (trx) => {
+      await trx
+        .insertInto('clusters')
+        .values({
+          id: input.id,
+          village_id: input.villageId,
+          name: input.name,
+          address: input.address ?? null,
+          lat: input.location.lat,
+          lon: input.location.lon,
+          heartbeat_timeout_s: input.heartbeatTimeoutS ?? null,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      await this.replaceSpeakers(trx, input.id, input.speakers ?? 2);
+    });
     return this.clusterChanged(input.id, 'created');
   }
 
-  updateCluster(id: string, patch: ClusterPatch): ClusterRecord {
-    const current = this.getCluster(id);
-    if (patch.villageId) this.getVillage(patch.villageId);
-    this.db.transaction(() => {
-      this.db
-        .prepare(
-          `UPDATE clusters SET village_id = ?, name = ?, address = ?, lat = ?, lon = ?, heartbeat_timeout_s = ?,
-           updated_at = ? WHERE id = ?`,
-        )
-        .run(
-          patch.villageId ?? current.villageId,
-          patch.name ?? current.name,
-          patch.address === undefined ? current.address : patch.address,
-          patch.location?.lat ?? current.location.lat,
-          patch.location?.lon ?? current.location.lon,
-          patch.heartbeatTimeoutS === undefined ? current.heartbeatTimeoutS : patch.heartbeatTimeoutS,
-          this.now(),
-          id,
-        );
-      if (patch.speakers !== undefined) this.replaceSpeakers(id, patch.speakers);
-    })();
+  async updateCluster(id: string, patch: ClusterPatch): Promise<ClusterRecord> {
+    const current = await this.present('cluster', id, () => this.getCluster(id));
+    const villageId = patch.villageId;
+    if (villageId) await this.present('village', villageId, () => this.getVillage(villageId));
+    await this.write('cluster', { table: 'clusters', id, change: 'updated' }, async (trx) => {
+      await trx
+        .updateTable('clusters')
+        .set({
+          village_id: patch.villageId ?? current.villageId,
+          name: patch.name ?? current.name,
+          address: patch.address === undefined ? current.address : patch.address,
+          lat: patch.location?.lat ?? current.location.lat,
+          lon: patch.location?.lon ?? current.location.lon,
+          heartbeat_timeout_s:
+            patch.heartbeatTimeoutS === undefined ? current.heartbeatTimeoutS : patch.heartbeatTimeoutS,
+          updated_at: this.now(),
+        })
+        .where('id', '=', id)
+        .execute();
+      if (patch.speakers !== undefined) await this.replaceSpeakers(trx, id, patch.speakers);
+    });
     return this.clusterChanged(id, 'updated');
   }
 
-  deleteCluster(id: string): void {
-    this.getCluster(id);
-    this.db.prepare('DELETE FROM clusters WHERE id = ?').run(id);
+  async deleteCluster(id: string): Promise<void> {
+    await this.present('cluster', id, () => this.getCluster(id));
+    await this.refusedHere('cluster', 'clusters', id);
+    await this.write('cluster', { table: 'clusters', id, change: 'deleted' }, (trx) =>
+      trx.deleteFrom('clusters').where('id', '=', id).execute(),
+    );
     this.outputMasks = null;
     this.onChange({ entity: 'cluster', id, change: 'deleted', clusterIds: [id] });
   }
@@ -549,49 +667,83 @@ export class RegistryStore {
 
   /** Issues a new secret for the device, replacing any earlier one. The secret is returned once only. */
   async issueSecret(deviceId: string): Promise<{ secret: string; issuedAt: number; rotated: boolean }> {
-    this.getCluster(deviceId);
+    await this.present('cluster', deviceId, () => this.getCluster(deviceId));
     const secret = generateDeviceSecret();
     const hash = hashDeviceSecret(secret);
     const issuedAt = this.now();
-    const existing = this.db.prepare('SELECT 1 FROM device_credentials WHERE device_id = ?').get(deviceId);
-    this.db
-      .prepare(
-        `INSERT INTO device_credentials (device_id, secret_hash, issued_at, rotations) VALUES (?, ?, ?, 0)
-         ON CONFLICT (device_id) DO UPDATE SET secret_hash = excluded.secret_hash,
-           issued_at = excluded.issued_at, rotations = rotations + 1`,
-      )
-      .run(deviceId, hash, issuedAt);
+    let rotated = false;
+    await this.write(
+      'credential',
+      { table: 'clusters', id: deviceId, change: 'updated', quiet: true },
+      async (trx) => {
+        const existing = await trx
+          .selectFrom('device_credentials')
+          .select('device_id')
+          .where('device_id', '=', deviceId)
+          .executeTakeFirst();
+        rotated = existing !== undefined;
+        await trx
+          .insertInto('device_credentials')
+          .values({ device_id: deviceId, secret_hash: hash, issued_at: issuedAt, rotations: 0 })
+          .onConflict((oc) =>
+            oc.column('device_id').doUpdateSet({
+              secret_hash: (eb) => eb.ref('excluded.secret_hash'),
+              issued_at: (eb) => eb.ref('excluded.issued_at'),
+              rotations: sql<number>`device_credentials.rotations + 1`,
+            }),
+          )
+          .execute();
+      },
+    );
     for (const listener of this.secretListeners) listener(deviceId, secret, issuedAt);
-    return { secret, issuedAt, rotated: existing !== undefined };
+    return { secret, issuedAt, rotated };
   }
 
   async verifySecret(deviceId: string, secret: string): Promise<boolean> {
-    const row = this.db
-      .prepare('SELECT secret_hash FROM device_credentials WHERE device_id = ?')
-      .get(deviceId) as { secret_hash: string } | undefined;
+    const read = () =>
+      this.db.prepare('SELECT secret_hash FROM device_credentials WHERE device_id = ?').get(deviceId) as
+        | { secret_hash: string }
+        | undefined;
+    let row = read();
+    if (!row && this.copy.remote) {
+      // Issued on another instance a moment ago, perhaps: its news may not have arrived yet.
+      await this.copy.copy({ table: 'clusters', id: deviceId });
+      row = read();
+    }
     if (!row) return false;
     const ok = await verifyDeviceSecret(secret, row.secret_hash);
     if (ok && isLegacyDeviceHash(row.secret_hash)) {
       // Upgrade a slow hash from an earlier version, unless the secret was rotated meanwhile.
-      this.db
-        .prepare('UPDATE device_credentials SET secret_hash = ? WHERE device_id = ? AND secret_hash = ?')
-        .run(hashDeviceSecret(secret), deviceId, row.secret_hash);
+      const legacy = row.secret_hash;
+      await this.write(
+        'credential',
+        { table: 'clusters', id: deviceId, change: 'updated', quiet: true },
+        (trx) =>
+          trx
+            .updateTable('device_credentials')
+            .set({ secret_hash: hashDeviceSecret(secret) })
+            .where('device_id', '=', deviceId)
+            .where('secret_hash', '=', legacy)
+            .execute(),
+      );
     }
     return ok;
   }
 
-  private replaceSpeakers(clusterId: string, speakers: number | { idx: number; label: string }[]): void {
+  private async replaceSpeakers(
+    trx: StateTransaction,
+    clusterId: string,
+    speakers: number | { idx: number; label: string }[],
+  ): Promise<void> {
     // Read again on the next heartbeat: after this transaction, whether it commits or not.
     this.outputMasks = null;
-    const list =
-      typeof speakers === 'number'
-        ? Array.from({ length: speakers }, (_, i) => ({ idx: i + 1, label: `Loa ${i + 1}` }))
-        : speakers;
-    this.db.prepare('DELETE FROM speakers WHERE cluster_id = ?').run(clusterId);
-    const insert = this.db.prepare('INSERT INTO speakers (cluster_id, idx, label) VALUES (?, ?, ?)');
-    constrained('speaker', () => {
-      for (const speaker of list) insert.run(clusterId, speaker.idx, speaker.label);
-    });
+    const list = speakerList(speakers);
+    await trx.deleteFrom('speakers').where('cluster_id', '=', clusterId).execute();
+    if (list.length > 0)
+      await trx
+        .insertInto('speakers')
+        .values(list.map((s) => ({ cluster_id: clusterId, idx: s.idx, label: s.label })))
+        .execute();
   }
 
   private withSpeakers(rows: ClusterRow[]): ClusterRecord[] {
@@ -623,3 +775,6 @@ export class RegistryStore {
     }));
   }
 }
+
+/** Ends the trial delete of refusedHere, rolling it back. */
+class TrialRollback extends Error {}

@@ -52,7 +52,7 @@ export const villageRoutes: FastifyPluginAsyncZod<{ deps: RegistryRouteDeps }> =
     },
     async (request, reply) => {
       assertInScope(request, request.body.communeId, 'commune', request.body.communeId);
-      const village = registry.createVillage(request.body);
+      const village = await registry.createVillage(request.body);
       request.auditNote = { target: { type: 'village', id: village.id }, after: summary(village) };
       return reply.status(201).send(village);
     },
@@ -84,7 +84,7 @@ export const villageRoutes: FastifyPluginAsyncZod<{ deps: RegistryRouteDeps }> =
     },
     async (request) => {
       const before = visible(request, request.params.id);
-      const after = registry.updateVillage(request.params.id, request.body);
+      const after = await registry.updateVillage(request.params.id, request.body);
       request.auditNote = changes(before, after);
       return after;
     },
@@ -102,7 +102,7 @@ export const villageRoutes: FastifyPluginAsyncZod<{ deps: RegistryRouteDeps }> =
     },
     async (request, reply) => {
       const before = visible(request, request.params.id);
-      registry.deleteVillage(request.params.id);
+      await registry.deleteVillage(request.params.id);
       request.auditNote = { before: summary(before) };
       return reply.status(204).send(null);
     },

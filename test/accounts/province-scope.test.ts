@@ -21,9 +21,9 @@ describe('province and several-commune accounts', () => {
       ['xa-b', 'phu-tho', null],
       ['xa-c', 'ha-noi', null],
     ] as const) {
-      registry.createCommune({ id, name: `Xã ${id}`, provinceId, code });
-      registry.createVillage({ id: `${id}-thon`, communeId: id, name: 'Thôn 1' });
-      registry.createCluster({
+      await registry.createCommune({ id, name: `Xã ${id}`, provinceId, code });
+      await registry.createVillage({ id: `${id}-thon`, communeId: id, name: 'Thôn 1' });
+      await registry.createCluster({
         id: `${id}-c1`,
         villageId: `${id}-thon`,
         name: `Cụm ${id}`,
@@ -86,7 +86,7 @@ describe('province and several-commune accounts', () => {
     expect(outside.status).toBe(404);
 
     // A commune added to the province later is the province account's at once.
-    t.platform.registry.createCommune({ id: 'xa-d', name: 'Xã mới', provinceId: 'phu-tho' });
+    await t.platform.registry.createCommune({ id: 'xa-d', name: 'Xã mới', provinceId: 'phu-tho' });
     expect(ids((await call('/communes', { as: province })).body)).toEqual(['xa-a', 'xa-b', 'xa-d']);
   });
 

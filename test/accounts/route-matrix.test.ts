@@ -126,7 +126,7 @@ describe('route × role matrix', () => {
       path: '/api/v1/villages/{id}',
       access: ['admin'],
       call: async (c) => {
-        t.platform.registry.createVillage({ id: id('vgone', c), communeId: 'base', name: `Xoá ${c}` });
+        await t.platform.registry.createVillage({ id: id('vgone', c), communeId: 'base', name: `Xoá ${c}` });
         return { url: `/api/v1/villages/${id('vgone', c)}` };
       },
     },
@@ -166,8 +166,8 @@ describe('route × role matrix', () => {
       method: 'DELETE',
       path: '/api/v1/clusters/{id}',
       access: ['technician'],
-      call: (c) => {
-        t.platform.registry.createCluster({
+      call: async (c) => {
+        await t.platform.registry.createCluster({
           id: id('cgone', c),
           villageId: 'v-base',
           name: 'Xoá',
@@ -1369,7 +1369,7 @@ describe('route × role matrix', () => {
           access: ['operator'],
           call: async (c) => {
             if (!provinceCommune) {
-              t.platform.registry.createCommune({
+              await t.platform.registry.createCommune({
                 id: 'tinh-xa',
                 name: 'Xã của tỉnh',
                 provinceId: 'phu-tho',
@@ -1481,8 +1481,8 @@ describe('route × role matrix', () => {
   beforeAll(async () => {
     // Every role signs in fresh accounts here, more than one address may in a minute by default.
     t = await startTestPlatform({ config: { LOGIN_RATE_LIMIT_PER_MIN: 1_000, EMQX_HOOK_TOKEN } });
-    t.platform.registry.createCommune({ id: 'base', name: 'Xã Gốc' });
-    t.platform.registry.createVillage({ id: 'v-base', communeId: 'base', name: 'Thôn Gốc' });
+    await t.platform.registry.createCommune({ id: 'base', name: 'Xã Gốc' });
+    await t.platform.registry.createVillage({ id: 'v-base', communeId: 'base', name: 'Thôn Gốc' });
     camera = new SimulatedCamera({
       name: 'Ngã tư Gốc',
       username: 'admin',
@@ -1502,23 +1502,23 @@ describe('route × role matrix', () => {
     });
     // One sweep, so the camera has health and a snapshot to read.
     await t.platform.cameraHealth.sweep();
-    t.platform.registry.createCluster({
+    await t.platform.registry.createCluster({
       id: 'c-base',
       villageId: 'v-base',
       name: 'Cụm Gốc',
       location: { lat: 21, lon: 105 },
     });
-    t.platform.registry.createCommune({ id: 'prov', name: 'Xã Tỉnh', provinceId: 'phu-tho' });
-    t.platform.registry.createVillage({ id: 'v-prov', communeId: 'prov', name: 'Thôn Tỉnh' });
-    t.platform.registry.createCluster({
+    await t.platform.registry.createCommune({ id: 'prov', name: 'Xã Tỉnh', provinceId: 'phu-tho' });
+    await t.platform.registry.createVillage({ id: 'v-prov', communeId: 'prov', name: 'Thôn Tỉnh' });
+    await t.platform.registry.createCluster({
       id: 'c-prov',
       villageId: 'v-prov',
       name: 'Cụm Tỉnh',
       location: { lat: 21, lon: 105.2 },
     });
-    t.platform.registry.createCommune({ id: 'appr', name: 'Xã Duyệt', approvalRequired: true });
-    t.platform.registry.createVillage({ id: 'v-appr', communeId: 'appr', name: 'Thôn Duyệt' });
-    t.platform.registry.createCluster({
+    await t.platform.registry.createCommune({ id: 'appr', name: 'Xã Duyệt', approvalRequired: true });
+    await t.platform.registry.createVillage({ id: 'v-appr', communeId: 'appr', name: 'Thôn Duyệt' });
+    await t.platform.registry.createCluster({
       id: 'c-appr',
       villageId: 'v-appr',
       name: 'Cụm Duyệt',

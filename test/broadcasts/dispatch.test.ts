@@ -7,8 +7,8 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { ManualClock } from '../support/manual-clock.js';
+import { uploadWav } from '../support/media-upload.js';
 import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
-import { wavTone } from '../support/wav.js';
 
 /*
  * The operator's main job end to end: real broker, real simulated clusters that download the
@@ -63,19 +63,6 @@ async function setup(
   await fleet.start();
   await vi.waitFor(() => expect(t.platform.presence.onlineCount()).toBe(fleet.size), { timeout: 10_000 });
   return { t, clock, fleet, secrets };
-}
-
-async function uploadWav(t: TestPlatform, seconds: number): Promise<string> {
-  const form = new FormData();
-  form.append('file', new Blob([wavTone(seconds)], { type: 'audio/wav' }), 'ban-tin.wav');
-  const response = await fetch(`${t.httpUrl}/api/v1/media`, {
-    method: 'POST',
-    body: form,
-    headers: await t.headersFor('operator'),
-  });
-  const body = (await response.json()) as Json;
-  expect(response.status, JSON.stringify(body)).toBe(201);
-  return body.id as string;
 }
 
 /** Moves the shared clock second by second, letting real I/O catch up, until `done` holds. */
@@ -558,9 +545,9 @@ describe('broadcasts seen from a commune-limited account', () => {
   it('shows an operator of one commune only its own broadcasts and deliveries', async () => {
     const t = await startTestPlatform({ config: { SEED_PRESET: 'huong-dao' } });
     try {
-      t.platform.registry.createCommune({ id: 'dao-tu', name: 'Đạo Tú' });
-      t.platform.registry.createVillage({ id: 'dt-thon-1', communeId: 'dao-tu', name: 'Thôn 1' });
-      t.platform.registry.createCluster({
+      await t.platform.registry.createCommune({ id: 'dao-tu', name: 'Đạo Tú' });
+      await t.platform.registry.createVillage({ id: 'dt-thon-1', communeId: 'dao-tu', name: 'Thôn 1' });
+      await t.platform.registry.createCluster({
         id: 'dt-c01',
         villageId: 'dt-thon-1',
         name: 'Cụm',

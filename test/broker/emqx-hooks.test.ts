@@ -151,7 +151,7 @@ describe('EMQX HTTP authentication and authorization hooks', () => {
       topic: 'sc/v1/emqx-c2/state',
     };
     expect((await authz(mine)).body.result).toBe('allow');
-    t.platform.registry.deleteCluster('emqx-c2');
+    await t.platform.registry.deleteCluster('emqx-c2');
     expect((await authz(mine)).body.result).toBe('deny');
   });
 });

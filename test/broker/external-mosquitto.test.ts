@@ -32,10 +32,10 @@ describe.skipIf(skip !== null)(
         credential: { username: PLATFORM_USER, password: PLATFORM_PASSWORD },
       });
       const { platform } = on;
-      platform.registry.createCommune({ id: 'test-commune', name: 'Xã Thử' });
-      platform.registry.createVillage({ id: 'test-village', communeId: 'test-commune', name: 'Thôn Thử' });
+      await platform.registry.createCommune({ id: 'test-commune', name: 'Xã Thử' });
+      await platform.registry.createVillage({ id: 'test-village', communeId: 'test-commune', name: 'Thôn Thử' });
       for (const id of Object.keys(DEVICE_PASSWORDS)) {
-        platform.registry.createCluster({
+        await platform.registry.createCluster({
           id,
           villageId: 'test-village',
           name: `Cụm ${id}`,

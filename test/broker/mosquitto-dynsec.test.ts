@@ -8,6 +8,7 @@ import { systemClock } from '../../devices/index.js';
 import { handSecretsToBroker } from '../../services/mqtt/dynsec-feature.js';
 import { RegistryStore } from '../../services/registry/registry-store.js';
 import { openDatabase } from '../../services/storage/database.js';
+import { sqliteState } from '../../services/storage/sql/state-database.js';
 import {
   Mosquitto,
   mosquittoSkipReason,
@@ -136,8 +137,12 @@ describe.skipIf(skip !== null)(
         credential: { username: PLATFORM_USER, password: PLATFORM_PASSWORD },
         dynsec: true,
       });
-      on.platform.registry.createCommune({ id: 'dyn-commune', name: 'Xã Động' });
-      on.platform.registry.createVillage({ id: 'dyn-village', communeId: 'dyn-commune', name: 'Thôn Động' });
+      await on.platform.registry.createCommune({ id: 'dyn-commune', name: 'Xã Động' });
+      await on.platform.registry.createVillage({
+        id: 'dyn-village',
+        communeId: 'dyn-commune',
+        name: 'Thôn Động',
+      });
     }, 60_000);
     afterAll(async () => {
       await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
@@ -224,7 +229,14 @@ describe.skipIf(skip !== null)(
       // running platform never hears of; the broker still holds the first.
       const db = openDatabase(join(on.dataDir, 'smart-commune.sqlite'), pino({ level: 'silent' }));
       try {
-        const elsewhere = new RegistryStore(db, Date.now, 'Asia/Ho_Chi_Minh');
+        const logger = pino({ level: 'silent' });
+        const elsewhere = new RegistryStore({
+          db,
+          state: sqliteState(db),
+          now: Date.now,
+          defaultTimezone: 'Asia/Ho_Chi_Minh',
+          logger,
+        });
         await elsewhere.issueSecret('dyn-c7');
         await mosquitto.restart();
         // The reconcile after reconnecting sees an older credential in the broker and disables it.

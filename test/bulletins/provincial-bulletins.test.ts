@@ -45,10 +45,10 @@ describe('bulletins from the province', () => {
     const { registry } = t.platform;
     const clusterIds: string[] = [];
     for (const c of COMMUNES) {
-      registry.createCommune({ id: c, name: `Xã ${c.slice(3).toUpperCase()}`, provinceId: 'phu-tho' });
-      registry.createVillage({ id: `${c}-thon`, communeId: c, name: 'Thôn 1' });
+      await registry.createCommune({ id: c, name: `Xã ${c.slice(3).toUpperCase()}`, provinceId: 'phu-tho' });
+      await registry.createVillage({ id: `${c}-thon`, communeId: c, name: 'Thôn 1' });
       for (const n of [1, 2]) {
-        registry.createCluster({
+        await registry.createCluster({
           id: `${c}-c${n}`,
           villageId: `${c}-thon`,
           name: `Cụm ${n}`,
@@ -279,9 +279,9 @@ describe('bulletins from the province', () => {
     const clock = new ManualClock(Date.parse('2026-12-07T09:00:00+07:00'));
     t = await startTestPlatform({ clock });
     const { registry } = t.platform;
-    registry.createCommune({ id: 'xa-e', name: 'Xã E', provinceId: 'phu-tho' });
-    registry.createVillage({ id: 'xa-e-thon', communeId: 'xa-e', name: 'Thôn 1' });
-    registry.createCluster({
+    await registry.createCommune({ id: 'xa-e', name: 'Xã E', provinceId: 'phu-tho' });
+    await registry.createVillage({ id: 'xa-e-thon', communeId: 'xa-e', name: 'Thôn 1' });
+    await registry.createCluster({
       id: 'xa-e-c1',
       villageId: 'xa-e-thon',
       name: 'Cụm 1',

@@ -191,7 +191,7 @@ describe('trusting a changed certificate', () => {
     expect(
       (await s.t.api('/api/v1/cameras/tls/certificate', { method: 'DELETE', as: 'police' })).status,
     ).toBe(403);
-    s.t.platform.registry.createCommune({ id: 'xa-khac', name: 'Xã Khác' });
+    await s.t.platform.registry.createCommune({ id: 'xa-khac', name: 'Xã Khác' });
     const elsewhere = await s.t.headersFor('technician', { communeId: 'xa-khac' });
     expect(
       (await s.t.api('/api/v1/cameras/tls/certificate', { method: 'DELETE', as: { headers: elsewhere } }))

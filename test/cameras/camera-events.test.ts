@@ -289,7 +289,7 @@ describe('camera events', () => {
   it('keeps a police console of another commune out of the events', async () => {
     const clock = new ManualClock();
     const s = await platform(clock);
-    s.t.platform.registry.createCommune({ id: 'xa-khac', name: 'Xã Khác' });
+    await s.t.platform.registry.createCommune({ id: 'xa-khac', name: 'Xã Khác' });
     const other: ConsoleClient = consoleSocket(s.t.httpUrl, {
       headers: await s.t.headersFor('police', { communeId: 'xa-khac' }),
     }).socket;

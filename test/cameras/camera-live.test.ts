@@ -33,7 +33,7 @@ describe('camera live view', () => {
     t = await startTestPlatform({
       config: { SEED_PRESET: 'huong-dao', CAMERA_POLL_INTERVAL_S: 3600, CAMERA_CALL_TIMEOUT_MS: 2000 },
     });
-    t.platform.registry.createCommune({ id: 'xa-khac', name: 'Xã Khác' });
+    await t.platform.registry.createCommune({ id: 'xa-khac', name: 'Xã Khác' });
     for (const id of ['cam-live', 'cam-share', 'cam-limit', 'cam-out', 'cam-nompeg']) {
       const account = { name: `Ngã tư ${id}`, username: 'admin', password: `pw-${id}` };
       const sim = await startSimulatedCamera({

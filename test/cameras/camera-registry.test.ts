@@ -79,7 +79,7 @@ describe('camera onboarding', () => {
     ).toBe(403);
     expect((await t.api('/api/v1/cameras/hd-cam01', { method: 'DELETE', as: 'police' })).status).toBe(403);
 
-    t.platform.registry.createCommune({ id: 'other', name: 'Xã Khác' });
+    await t.platform.registry.createCommune({ id: 'other', name: 'Xã Khác' });
     const outsider = await t.headersFor('police', { communeId: 'other' });
     expect((await t.api('/api/v1/cameras/hd-cam01', { as: { headers: outsider } })).status).toBe(404);
     expect((await t.api('/api/v1/cameras', { as: { headers: outsider } })).body.total).toBe(0);

@@ -20,7 +20,7 @@ describe('volume and power on a calendar', () => {
     // 21:59 in Hướng Đạo (UTC+7) on 7 December 2026.
     const clock = new ManualClock(Date.parse('2026-12-07T21:59:00+07:00'));
     t = await startTestPlatform({ clock, config: { HEARTBEAT_MISSED_LIMIT: 20 } });
-    fleet = await startFleet(t, twoVillages(t), { clock, heartbeatIntervalS: 30 });
+    fleet = await startFleet(t, await twoVillages(t), { clock, heartbeatIntervalS: 30 });
     await t.api('/api/v1/clusters/control?waitMs=5000', {
       method: 'POST',
       as: 'operator',

@@ -17,7 +17,7 @@ describe('operator control of clusters', () => {
 
   it("lowers the volume of one village: its clusters acknowledge, the other village's keep theirs", async () => {
     t = await startTestPlatform();
-    fleet = await startFleet(t, twoVillages(t));
+    fleet = await startFleet(t, await twoVillages(t));
     const { registry } = t.platform;
     const before = fleet.get('xa-c3')?.status().volume;
 
@@ -63,7 +63,7 @@ describe('operator control of clusters', () => {
       body: { targets: { clusterIds: ['xa-c1'] }, command: { type: 'volume', level: 90 } },
     });
     expect(police.status).toBe(403);
-    registry.createCommune({ id: 'khac', name: 'Xã Khác' });
+    await registry.createCommune({ id: 'khac', name: 'Xã Khác' });
     const outsider = await t.api('/api/v1/clusters/control', {
       method: 'POST',
       as: { headers: await t.headersFor('operator', { communeId: 'khac' }) },

@@ -23,7 +23,7 @@ describe('the media library across communes', () => {
 
   beforeAll(async () => {
     t = await startTestPlatform({ config: { SEED_PRESET: 'huong-dao' } });
-    t.platform.registry.createCommune({ id: 'dao-tu', name: 'Đạo Tú' });
+    await t.platform.registry.createCommune({ id: 'dao-tu', name: 'Đạo Tú' });
     a = await t.headersFor('operator', { communeId: 'huong-dao' });
     b = await t.headersFor('operator', { communeId: 'dao-tu' });
     everywhere = await t.headersFor('operator');

@@ -114,7 +114,7 @@ describe.skipIf(skip !== null)(`presence shared through Redis${skip ? ` — skip
   });
 
   it("shows a console on B a device connecting to A, and only to that device's commune", async () => {
-    b.platform.registry.createCommune({ id: 'xa-khac', name: 'Xã Khác' });
+    await b.platform.registry.createCommune({ id: 'xa-khac', name: 'Xã Khác' });
     const operator = consoleSocket(b.httpUrl, {
       headers: await b.headersFor('operator', { communeId: 'test-commune' }),
     });

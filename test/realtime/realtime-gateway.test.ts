@@ -33,9 +33,9 @@ describe('realtime gateway', () => {
     t = await startTestPlatform();
     for (const id of ['c-one', 'c-two', 'c-burst', 'c-watch', 'c-off'])
       secrets.set(id, await t.addDevice(id));
-    t.platform.registry.createCommune({ id: 'other', name: 'Xã Khác' });
-    t.platform.registry.createVillage({ id: 'v-other', communeId: 'other', name: 'Thôn Khác' });
-    t.platform.registry.createCluster({
+    await t.platform.registry.createCommune({ id: 'other', name: 'Xã Khác' });
+    await t.platform.registry.createVillage({ id: 'v-other', communeId: 'other', name: 'Thôn Khác' });
+    await t.platform.registry.createCluster({
       id: 'c-other',
       villageId: 'v-other',
       name: 'Cụm Khác',

@@ -42,7 +42,7 @@ describe.skipIf(skip !== null)(`console sockets across instances${skip ? ` — s
       cameras.push(camera);
       for (const t of [a, b]) {
         if (spec.communeId === 'xa-khac')
-          t.platform.registry.createCommune({ id: 'xa-khac', name: 'Xã Khác' });
+          await t.platform.registry.createCommune({ id: 'xa-khac', name: 'Xã Khác' });
         await registerCamera(t, camera, { id: spec.id, communeId: spec.communeId, ...account });
       }
     }

@@ -96,7 +96,7 @@ describe('the national list of administrative units (1 July 2025)', () => {
 
   it('is searched by name without diacritics, page by page, within the provinces the caller may see', async () => {
     t = await startTestPlatform({ config: { SEED_PRESET: 'none' } });
-    t.platform.registry.createCommune({
+    await t.platform.registry.createCommune({
       id: 'hoan-kiem',
       name: 'Hoàn Kiếm',
       provinceId: 'ha-noi',

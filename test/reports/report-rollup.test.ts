@@ -149,17 +149,17 @@ function writeMonth(t: TestPlatform): void {
   logBroadcast(t, at('2026-12-10T07:00:00'), 'normal', [{ clusterId: 'a-c1', state: 'done', playedS: 10 }]);
 }
 
-function seedRegistry(t: TestPlatform): void {
+async function seedRegistry(t: TestPlatform): Promise<void> {
   const { registry } = t.platform;
   for (const [communeId, clusters] of [
     ['xa-a', ['a-c1', 'a-c2', 'a-c3']],
     ['xa-b', ['b-c1', 'b-c2']],
   ] as const) {
-    registry.createCommune({ id: communeId, name: `Xã ${communeId}`, provinceId: 'phu-tho' });
-    registry.createVillage({ id: `${communeId}-t1`, communeId, name: 'Thôn 1' });
-    registry.createVillage({ id: `${communeId}-t2`, communeId, name: 'Thôn 2' });
+    await registry.createCommune({ id: communeId, name: `Xã ${communeId}`, provinceId: 'phu-tho' });
+    await registry.createVillage({ id: `${communeId}-t1`, communeId, name: 'Thôn 1' });
+    await registry.createVillage({ id: `${communeId}-t2`, communeId, name: 'Thôn 2' });
     for (const id of clusters)
-      registry.createCluster({
+      await registry.createCluster({
         id,
         villageId: `${communeId}-t1`,
         name: id,
@@ -222,7 +222,7 @@ describe('the daily rollup of the summary report', () => {
     const clock = new ManualClock(at('2026-12-10T12:00:00'));
     dataDir = mkdtempSync(join(tmpdir(), 'sc-rollup-'));
     t = await startTestPlatform({ clock, dataDir });
-    seedRegistry(t);
+    await seedRegistry(t);
     const { rollup } = t.platform.reports;
     // At start the past days of the window were rolled up, empty.
     await rollup.catchUp();
@@ -275,7 +275,7 @@ describe('the daily rollup of the summary report', () => {
     expect(figures(corrected)).toEqual(figures(await fromLogAlone(t)));
 
     // A cluster placed in the other commune: every day is read afresh.
-    t.platform.registry.updateCluster('a-c3', { villageId: 'xa-b-t2' });
+    await t.platform.registry.updateCluster('a-c3', { villageId: 'xa-b-t2' });
     expect(rolledDays(t)).toEqual([]);
     const moved = await report(t);
     expect(moved.communes.find((c) => c.id === 'xa-b')?.faults.speakerFaultDeliveries).toBe(4);
@@ -283,7 +283,7 @@ describe('the daily rollup of the summary report', () => {
     // A cluster moved within its commune changes nothing.
     await rollup.catchUp();
     const before = rolledDays(t);
-    t.platform.registry.updateCluster('a-c1', { villageId: 'xa-a-t2' });
+    await t.platform.registry.updateCluster('a-c1', { villageId: 'xa-a-t2' });
     expect(rolledDays(t)).toEqual(before);
 
     // Across a restart: the rollup is where it was, and still adds up.
@@ -298,7 +298,7 @@ describe('the daily rollup of the summary report', () => {
   it('builds a day only once it is over and its broadcasts are final', async () => {
     const clock = new ManualClock(at('2026-12-10T12:00:00'));
     t = await startTestPlatform({ clock });
-    seedRegistry(t);
+    await seedRegistry(t);
     const { rollup } = t.platform.reports;
     await rollup.catchUp();
     const { store } = t.platform.broadcasts;

@@ -9,6 +9,7 @@ import { RegistryStore } from '../../services/registry/registry-store.js';
 import { resolveScope } from '../../services/reports/report-scope.js';
 import { REPORT_WORDS } from '../../services/reports/report-words.js';
 import { type Db, openDatabase } from '../../services/storage/database.js';
+import { sqliteState } from '../../services/storage/sql/state-database.js';
 
 const ZONE = 'Asia/Ho_Chi_Minh';
 
@@ -25,13 +26,14 @@ describe('the scope of a summary report', () => {
   const scope = (who: Principal | null, asked: { communeId?: string; provinceId?: string }) =>
     resolveScope(who, asked, registry, ZONE, words);
 
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sc-report-scope-'));
-    db = openDatabase(join(dir, 'state.sqlite'), pino({ level: 'silent' }));
-    registry = new RegistryStore(db, () => 0, ZONE);
-    registry.createCommune({ id: 'huong-dao', name: 'Hướng Đạo', provinceId: 'phu-tho' });
-    registry.createCommune({ id: 'hop-thinh', name: 'Hợp Thịnh', provinceId: 'phu-tho' });
-    registry.createCommune({ id: 'ba-dinh', name: 'Phường Ba Đình', provinceId: 'ha-noi' });
+    const logger = pino({ level: 'silent' });
+    db = openDatabase(join(dir, 'state.sqlite'), logger);
+    registry = new RegistryStore({ db, state: sqliteState(db), now: () => 0, defaultTimezone: ZONE, logger });
+    await registry.createCommune({ id: 'huong-dao', name: 'Hướng Đạo', provinceId: 'phu-tho' });
+    await registry.createCommune({ id: 'hop-thinh', name: 'Hợp Thịnh', provinceId: 'phu-tho' });
+    await registry.createCommune({ id: 'ba-dinh', name: 'Phường Ba Đình', provinceId: 'ha-noi' });
   });
   afterAll(() => {
     db.close();

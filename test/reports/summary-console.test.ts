@@ -40,14 +40,14 @@ describe.skipIf(skip !== null)(
       browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
       const { registry } = t.platform;
       for (const commune of COMMUNES) {
-        registry.createCommune({
+        await registry.createCommune({
           id: commune.id,
           code: commune.code,
           name: commune.name,
           provinceId: 'phu-tho',
         });
-        registry.createVillage({ id: `${commune.id}-thon-1`, communeId: commune.id, name: 'Thôn 1' });
-        registry.createCluster({
+        await registry.createVillage({ id: `${commune.id}-thon-1`, communeId: commune.id, name: 'Thôn 1' });
+        await registry.createCluster({
           id: commune.clusterId,
           villageId: `${commune.id}-thon-1`,
           name: `Cụm loa ${commune.name}`,

@@ -97,10 +97,10 @@ describe('the summary report upward', () => {
       config: { SEED_PRESET: 'huong-dao', HEARTBEAT_MISSED_LIMIT: 20, DISPATCH_LEAD_S: 60 },
     });
     const { registry } = t.platform;
-    registry.createCommune({ id: 'hop-thinh', name: HOSTILE_NAME, provinceId: 'phu-tho' });
-    registry.createVillage({ id: 'ht-thon-1', communeId: 'hop-thinh', name: 'Thôn 1' });
+    await registry.createCommune({ id: 'hop-thinh', name: HOSTILE_NAME, provinceId: 'phu-tho' });
+    await registry.createVillage({ id: 'ht-thon-1', communeId: 'hop-thinh', name: 'Thôn 1' });
     for (const n of [1, 2])
-      registry.createCluster({
+      await registry.createCluster({
         id: `ht-c${n}`,
         villageId: 'ht-thon-1',
         name: `Cụm ${n}`,

@@ -14,17 +14,17 @@ describe('schedules API', () => {
   beforeAll(async () => {
     t = await startTestPlatform({ clock });
     const { registry } = t.platform;
-    registry.createCommune({ id: 'xa-a', name: 'Xã A' });
-    registry.createCommune({ id: 'xa-b', name: 'Xã B' });
-    registry.createVillage({ id: 'thon-1', communeId: 'xa-a', name: 'Thôn 1' });
-    registry.createVillage({ id: 'thon-2', communeId: 'xa-a', name: 'Thôn 2' });
-    registry.createVillage({ id: 'thon-b', communeId: 'xa-b', name: 'Thôn B' });
+    await registry.createCommune({ id: 'xa-a', name: 'Xã A' });
+    await registry.createCommune({ id: 'xa-b', name: 'Xã B' });
+    await registry.createVillage({ id: 'thon-1', communeId: 'xa-a', name: 'Thôn 1' });
+    await registry.createVillage({ id: 'thon-2', communeId: 'xa-a', name: 'Thôn 2' });
+    await registry.createVillage({ id: 'thon-b', communeId: 'xa-b', name: 'Thôn B' });
     const cluster = (id: string, villageId: string) =>
       registry.createCluster({ id, villageId, name: `Cụm ${id}`, location: { lat: 21.3, lon: 105.5 } });
-    cluster('a1', 'thon-1');
-    cluster('a2', 'thon-1');
-    cluster('a3', 'thon-2');
-    cluster('b1', 'thon-b');
+    await cluster('a1', 'thon-1');
+    await cluster('a2', 'thon-1');
+    await cluster('a3', 'thon-2');
+    await cluster('b1', 'thon-b');
   });
   afterAll(() => t.close());
 
@@ -290,7 +290,7 @@ describe('schedules API', () => {
   });
 
   it('keeps a schedule editable after one of its clusters leaves the registry', async () => {
-    t.platform.registry.createCluster({
+    await t.platform.registry.createCluster({
       id: 'a9',
       villageId: 'thon-2',
       name: 'Cụm tạm',
@@ -305,7 +305,7 @@ describe('schedules API', () => {
       targets: { clusterIds: ['a1', 'a9'] },
     });
     expect(created.status).toBe(201);
-    t.platform.registry.deleteCluster('a9');
+    await t.platform.registry.deleteCluster('a9');
     const id = created.body.schedule.id;
     const renamed = await t.api(`/api/v1/schedules/${id}`, {
       method: 'PATCH',

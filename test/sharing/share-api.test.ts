@@ -48,10 +48,10 @@ describe('the data-sharing API', () => {
       ['xa-c', 'ha-noi', '00004', 1],
     ] as const;
     for (const [id, provinceId, code, clusters] of communes) {
-      registry.createCommune({ id, name: `Xã ${id}`, provinceId, code });
-      registry.createVillage({ id: `${id}-thon`, communeId: id, name: `Thôn ${id}` });
+      await registry.createCommune({ id, name: `Xã ${id}`, provinceId, code });
+      await registry.createVillage({ id: `${id}-thon`, communeId: id, name: `Thôn ${id}` });
       for (let n = 1; n <= clusters; n++)
-        registry.createCluster({
+        await registry.createCluster({
           id: `${id}-${n}`,
           villageId: `${id}-thon`,
           name: `Cụm ${id} ${n}`,

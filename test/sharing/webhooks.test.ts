@@ -91,9 +91,9 @@ describe('webhooks', () => {
   it('POSTs signed events when a cluster goes offline and comes back, and when a delivery becomes final', async () => {
     receiver = await startReceiver();
     t = await startTestPlatform({ config: LOCAL_RECEIVERS });
-    t.platform.registry.createCommune({ id: 'xa', name: 'Xã Thử', provinceId: 'phu-tho', code: '08800' });
-    t.platform.registry.createVillage({ id: 'thon', communeId: 'xa', name: 'Thôn 1' });
-    t.platform.registry.createCluster({
+    await t.platform.registry.createCommune({ id: 'xa', name: 'Xã Thử', provinceId: 'phu-tho', code: '08800' });
+    await t.platform.registry.createVillage({ id: 'thon', communeId: 'xa', name: 'Thôn 1' });
+    await t.platform.registry.createCluster({
       id: 'cum-1',
       villageId: 'thon',
       name: 'Cụm 1',
@@ -311,7 +311,7 @@ describe('webhooks', () => {
 
   it("lets a province operator manage its province's webhooks only, and no commune operator", async () => {
     t = await startTestPlatform({ config: LOCAL_RECEIVERS });
-    t.platform.registry.createCommune({ id: 'xa', name: 'Xã Thử', provinceId: 'phu-tho' });
+    await t.platform.registry.createCommune({ id: 'xa', name: 'Xã Thử', provinceId: 'phu-tho' });
     const url = 'https://203.0.113.10/hook';
     const admins = await register(t, { url, events: ['delivery.final'] });
     const province = { headers: await t.headersFor('operator', { provinceId: 'phu-tho' }) };

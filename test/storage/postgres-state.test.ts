@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuditLog } from '../../services/audit/audit-log.js';
 import { openDatabase } from '../../services/storage/database.js';
+import { POSTGRES_MIGRATIONS } from '../../services/storage/sql/postgres-migrations.js';
 import { postgresState, type StateDatabase } from '../../services/storage/sql/state-database.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
@@ -88,7 +89,11 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
         [],
         name,
       );
-      expect(applied).toEqual([{ name: '0001-accounts-and-audit' }, { name: '0002-cameras' }]);
+      expect(applied).toEqual(
+        Object.keys(POSTGRES_MIGRATIONS)
+          .sort()
+          .map((name) => ({ name })),
+      );
     } finally {
       await Promise.all(states.map((s) => s.close()));
     }
@@ -137,10 +142,12 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
 
   describe('the platform with DATABASE_URL', () => {
     let t: TestPlatform | null = null;
+    let other: TestPlatform | null = null;
     const dirs: string[] = [];
     afterEach(async () => {
-      await t?.close();
+      await Promise.all([t?.close(), other?.close()]);
       t = null;
+      other = null;
       for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
     });
 
@@ -150,7 +157,9 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
       dirs.push(dataDir);
       const refused = startTestPlatform({ dataDir, config: { DATABASE_URL: url } });
       await expect(refused).rejects.toThrow(/only these stores are on PostgreSQL yet/);
-      await expect(refused).rejects.toThrow(/registry .*\(services\/registry\/registry-store\.ts\)/);
+      await expect(refused).rejects.toThrow(
+        /broadcasts and deliveries .*\(services\/broadcasts\/broadcast-store\.ts\)/,
+      );
       await expect(refused).rejects.toThrow(/DATABASE_PARTIAL=true/);
       // Nothing was created in the database it refused.
       const tables = await server.query(
@@ -214,6 +223,64 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
       expect(login.status).toBe(200);
       const entries = (await t.api('/api/v1/audit?action=user.create')).body.items as { actorName: string }[];
       expect(entries.map((e) => e.actorName)).toContain('admin');
+    });
+
+    it("shares the registry: a cluster registered and issued a secret on one instance connects to another's broker at once", async () => {
+      const url = await server.createDatabase();
+      const config = { DATABASE_URL: url, DATABASE_PARTIAL: true, SEED_PRESET: 'huong-dao' as const };
+      const [dirA, dirB] = [mkdtempSync(join(tmpdir(), 'sc-pg-a-')), mkdtempSync(join(tmpdir(), 'sc-pg-b-'))];
+      dirs.push(dirA, dirB);
+      t = await startTestPlatform({ dataDir: dirA, config });
+      other = await startTestPlatform({ dataDir: dirB, config });
+      const a = t;
+      const b = other;
+      // Both seeded the preset; it is in PostgreSQL once, and each instance has all of it.
+      const [onA, onB] = await Promise.all([
+        a.api('/api/v1/clusters?limit=100'),
+        b.api('/api/v1/clusters?limit=100'),
+      ]);
+      expect(onA.body.total).toBe(18);
+      expect(onB.body.total).toBe(18);
+      expect(await server.query('SELECT id FROM clusters', [], url.split('/').at(-1))).toHaveLength(18);
+
+      const village = await a.api('/api/v1/villages', {
+        method: 'POST',
+        body: { communeId: 'huong-dao', name: 'Thôn Đồng Mới' },
+      });
+      expect(village.status).toBe(201);
+      const cluster = await a.api('/api/v1/clusters', {
+        method: 'POST',
+        body: {
+          id: 'pg-c1',
+          villageId: village.body.id,
+          name: 'Cụm Đồng Mới',
+          location: { lat: 21.35, lon: 105.55 },
+        },
+      });
+      expect(cluster.status).toBe(201);
+      const issued = await a.api('/api/v1/clusters/pg-c1/credentials', { method: 'POST' });
+      expect(issued.status).toBe(201);
+      // At once: no wait between A's answer and the device's connection to B.
+      const device = await b.connectDevice('pg-c1', issued.body.secret);
+      expect(device.connected).toBe(true);
+      await vi.waitFor(async () =>
+        expect((await b.api('/api/v1/clusters/pg-c1')).body).toMatchObject({
+          name: 'Cụm Đồng Mới',
+          communeId: 'huong-dao',
+          villageId: village.body.id,
+        }),
+      );
+
+      // Rotated on B: the first secret no longer opens A's broker, the new one does.
+      const rotated = await b.api('/api/v1/clusters/pg-c1/credentials', { method: 'POST' });
+      expect(rotated.status).toBe(201);
+      await expect(a.connectDevice('pg-c1', issued.body.secret)).rejects.toThrow();
+      expect((await a.connectDevice('pg-c1', rotated.body.secret)).connected).toBe(true);
+
+      // Deleted on A: gone from B, whose broker refuses it.
+      expect((await a.api('/api/v1/clusters/pg-c1', { method: 'DELETE' })).status).toBe(204);
+      await vi.waitFor(async () => expect((await b.api('/api/v1/clusters/pg-c1')).status).toBe(404));
+      await expect(b.connectDevice('pg-c1', rotated.body.secret)).rejects.toThrow();
     });
   });
 });

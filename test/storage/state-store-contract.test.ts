@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { initialCameraHealth } from '../../devices/onvif-camera/index.js';
 import { AccountStore, registryPlaces } from '../../services/accounts/account-store.js';
 import { AuthService } from '../../services/accounts/auth-service.js';
@@ -13,11 +13,13 @@ import { CameraEventStore } from '../../services/cameras/camera-event-store.js';
 import { CameraHealthStore } from '../../services/cameras/camera-health-store.js';
 import { type CameraChange, CameraStore, registryCameraPlaces } from '../../services/cameras/camera-store.js';
 import { ConflictError, NotFoundError } from '../../services/errors.js';
+import { type RegistryChange, RegistryStore } from '../../services/registry/registry-store.js';
 import { type Db, openDatabase } from '../../services/storage/database.js';
-import { postgresState, type StateDatabase, sqliteState } from '../../services/storage/sql/state-database.js';
+import { POSTGRES_MIGRATIONS } from '../../services/storage/sql/postgres-migrations.js';
+import type { StateDatabase } from '../../services/storage/sql/state-database.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { TEST_PASSWORD_PARAMS } from '../support/platform-harness.js';
-import { PostgresServer, postgresSkipReason } from '../support/postgres.js';
+import { engines, type Opened } from '../support/state-engines.js';
 
 /*
  * The contract every engine of the query layer keeps for the stores converted to it: the same
@@ -28,89 +30,6 @@ import { PostgresServer, postgresSkipReason } from '../support/postgres.js';
 const silent = pino({ level: 'silent' });
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-/** One engine's state database, reopened as a restarted platform would. */
-interface Opened {
-  state: StateDatabase;
-  /** The registry's SQLite file: provinces and communes, whichever engine holds the accounts. */
-  places: Db;
-  /** Closes and opens the state database again (a restart); migrations run again. */
-  reopen(): Promise<StateDatabase>;
-  /** A second writer: another instance's pool on PostgreSQL, the same connection on SQLite. */
-  second(): Promise<StateDatabase>;
-  close(): Promise<void>;
-}
-
-interface Engine {
-  name: string;
-  skip: string | null;
-  setup?(): Promise<void>;
-  teardown?(): Promise<void>;
-  open(dir: string, places: Db): Promise<Opened>;
-}
-
-let postgres: PostgresServer | null = null;
-
-const engines: Engine[] = [
-  {
-    name: 'SQLite',
-    skip: null,
-    async open(dir, places) {
-      // The platform's own file: the registry and the converted stores share it and its connection.
-      const opened: Opened = {
-        state: sqliteState(places),
-        places,
-        async reopen() {
-          opened.places.close();
-          opened.places = openDatabase(join(dir, 'smart-commune.sqlite'), silent);
-          opened.state = sqliteState(opened.places);
-          return opened.state;
-        },
-        second: async () => opened.state,
-        async close() {
-          if (opened.places.open) opened.places.close();
-        },
-      };
-      return opened;
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    skip: postgresSkipReason(),
-    async setup() {
-      postgres = await PostgresServer.create();
-    },
-    async teardown() {
-      await postgres?.cleanup();
-      postgres = null;
-    },
-    async open(_dir, places) {
-      const url = await (postgres as PostgresServer).createDatabase();
-      const pools: StateDatabase[] = [];
-      const connect = async () => {
-        const state = await postgresState({ url, logger: silent, poolMax: 4 });
-        pools.push(state);
-        return state;
-      };
-      const opened: Opened = {
-        state: await connect(),
-        places,
-        async reopen() {
-          await opened.state.close();
-          pools.splice(pools.indexOf(opened.state), 1);
-          opened.state = await connect();
-          return opened.state;
-        },
-        second: connect,
-        async close() {
-          await Promise.all(pools.map((p) => p.close()));
-          places.close();
-        },
-      };
-      return opened;
-    },
-  },
-];
 
 describe.each(engines)('the state store contract on $name', (engine) => {
   const run = engine.skip ? describe.skip : describe;
@@ -790,6 +709,169 @@ describe.each(engines)('the state store contract on $name', (engine) => {
       });
     });
 
+    describe('registry', () => {
+      const page = { limit: 100, offset: 0 };
+      const stores: RegistryStore[] = [];
+      afterEach(async () => {
+        await Promise.all(stores.splice(0).map((s) => s.stop()));
+      });
+      /** A registry as an instance starts it: on this state, reading its own SQLite file. */
+      const registryOn = async (state: StateDatabase, db: Db, heard?: RegistryChange[]) => {
+        const registry = new RegistryStore({
+          db,
+          state,
+          now: () => clock.now(),
+          defaultTimezone: 'Asia/Ho_Chi_Minh',
+          logger: silent,
+          onChange: (change) => heard?.push(change),
+        });
+        stores.push(registry);
+        await registry.start();
+        return registry;
+      };
+      const cluster = (id: string, villageId: string, extra: object = {}) => ({
+        id,
+        villageId,
+        name: `Cụm ${id}`,
+        location: { lat: 21.3, lon: 105.5 },
+        ...extra,
+      });
+      /** Rows in the engine that holds the registry. */
+      const held = async (table: 'communes' | 'villages' | 'clusters') =>
+        (await opened.state.db.selectFrom(table).select('id').orderBy('id').execute()).map((r) => r.id);
+
+      it('keeps communes, villages and clusters with their speakers, and refuses clashes, missing places and deletes still referenced', async () => {
+        const registry = await registryOn(opened.state, opened.places);
+        // The communes already in the SQLite file are the registry's, on PostgreSQL too (filled once).
+        expect(await held('communes')).toEqual(['hop-thinh', 'huong-dao', 'tan-thanh']);
+        expect(registry.listCommunes(page).total).toBe(3);
+
+        await registry.createVillage({ id: 'thon-1', communeId: 'huong-dao', name: 'Thôn 1' });
+        await expect(
+          registry.createVillage({ id: 'thon-x', communeId: 'huong-dao', name: 'Thôn 1' }),
+        ).rejects.toBeInstanceOf(ConflictError);
+        await expect(
+          registry.createVillage({ id: 'thon-1', communeId: 'hop-thinh', name: 'Thôn 9' }),
+        ).rejects.toBeInstanceOf(ConflictError);
+        await expect(registry.createVillage({ communeId: 'nowhere', name: 'Thôn 2' })).rejects.toBeInstanceOf(
+          NotFoundError,
+        );
+        const created = await registry.createCluster(
+          cluster('c1', 'thon-1', {
+            speakers: [
+              { idx: 1, label: 'Loa chợ' },
+              { idx: 3, label: 'Loa đình' },
+            ],
+          }),
+        );
+        expect(created).toMatchObject({
+          communeId: 'huong-dao',
+          villageId: 'thon-1',
+          credentialIssuedAt: null,
+        });
+        expect(created.speakers.map((s) => s.label)).toEqual(['Loa chợ', 'Loa đình']);
+        expect(registry.outputMask('c1')).toBe(0b1010);
+        await expect(registry.createCluster(cluster('c1', 'thon-1'))).rejects.toBeInstanceOf(ConflictError);
+        await expect(registry.createCluster(cluster('c2', 'thon-none'))).rejects.toBeInstanceOf(
+          NotFoundError,
+        );
+
+        clock.advance(60_000);
+        const renamed = await registry.updateCluster('c1', { name: 'Cụm chợ', speakers: 1 });
+        expect(renamed).toMatchObject({ name: 'Cụm chợ', speakers: [{ idx: 1, label: 'Loa 1' }] });
+        expect(Date.parse(renamed.updatedAt)).toBe(clock.now());
+        expect(registry.outputMask('c1')).toBe(0b10);
+        // A village with a cluster, a commune with a village: still referenced, nothing deleted.
+        await expect(registry.deleteVillage('thon-1')).rejects.toBeInstanceOf(ConflictError);
+        await expect(registry.deleteCommune('huong-dao')).rejects.toBeInstanceOf(ConflictError);
+        expect(await held('villages')).toEqual(['thon-1']);
+
+        await registry.updateCommune('huong-dao', { approvalRequired: true, code: '08869' });
+        expect(registry.communesRequiringApproval()).toEqual(new Set(['huong-dao']));
+        await expect(registry.updateCommune('hop-thinh', { code: '08869' })).rejects.toBeInstanceOf(
+          ConflictError,
+        );
+        expect(registry.communeWithCode('08869')?.id).toBe('huong-dao');
+
+        await registry.deleteCluster('c1');
+        await registry.deleteVillage('thon-1');
+        await registry.deleteCommune('tan-thanh');
+        expect(registry.findCluster('c1')).toBeNull();
+        expect(registry.listVillages({ communeId: 'huong-dao' }, page).total).toBe(0);
+        expect(await held('clusters')).toEqual([]);
+        expect(await held('communes')).toEqual(['hop-thinh', 'huong-dao']);
+        expect(
+          registry
+            .listCommunes(page)
+            .items.map((c) => c.id)
+            .sort(),
+        ).toEqual(['hop-thinh', 'huong-dao']);
+      });
+
+      it('issues, rotates and checks device secrets, keeping only their hashes', async () => {
+        const registry = await registryOn(opened.state, opened.places);
+        await registry.createVillage({ id: 'thon-1', communeId: 'huong-dao', name: 'Thôn 1' });
+        await registry.createCluster(cluster('c1', 'thon-1'));
+        const first = await registry.issueSecret('c1');
+        expect(first.rotated).toBe(false);
+        expect(await registry.verifySecret('c1', first.secret)).toBe(true);
+        const second = await registry.issueSecret('c1');
+        expect(second.rotated).toBe(true);
+        expect(await registry.verifySecret('c1', first.secret)).toBe(false);
+        expect(await registry.verifySecret('c1', second.secret)).toBe(true);
+        expect(registry.getCluster('c1').credentialIssuedAt).not.toBeNull();
+        const stored = await opened.state.db.selectFrom('device_credentials').selectAll().execute();
+        expect(stored).toHaveLength(1);
+        expect(stored[0]?.rotations).toBe(1);
+        expect(JSON.stringify(stored)).not.toContain(second.secret);
+        await expect(registry.issueSecret('nobody')).rejects.toBeInstanceOf(NotFoundError);
+        expect(await registry.verifySecret('nobody', second.secret)).toBe(false);
+      });
+
+      it("sees another instance's changes at once, and tells its listeners of them", async () => {
+        const a = await registryOn(opened.state, opened.places);
+        // Another instance: on PostgreSQL with its own SQLite file; on SQLite the same file.
+        const otherFile =
+          opened.state.engine === 'postgres'
+            ? openDatabase(join(dir, 'other.sqlite'), silent)
+            : opened.places;
+        const heard: RegistryChange[] = [];
+        try {
+          const b = await registryOn(await opened.second(), otherFile, heard);
+          expect(b.listCommunes(page).total).toBe(3);
+
+          await a.createVillage({ id: 'thon-1', communeId: 'huong-dao', name: 'Thôn 1' });
+          await a.createCluster(cluster('c1', 'thon-1'));
+          const { secret } = await a.issueSecret('c1');
+          // A device issued its secret on A connects to B at once.
+          expect(await b.verifySecret('c1', secret)).toBe(true);
+          await vi.waitFor(() => expect(b.findCluster('c1')).toMatchObject({ communeId: 'huong-dao' }));
+          await a.updateCluster('c1', { name: 'Cụm mới', heartbeatTimeoutS: 90 });
+          await vi.waitFor(() =>
+            expect(b.getCluster('c1')).toMatchObject({ name: 'Cụm mới', heartbeatTimeoutS: 90 }),
+          );
+          // A write on B that needs what A just made finds it.
+          await a.createVillage({ id: 'thon-2', communeId: 'hop-thinh', name: 'Thôn 2' });
+          await b.createCluster(cluster('c2', 'thon-2'));
+          await vi.waitFor(() => expect(a.findCluster('c2')?.communeId).toBe('hop-thinh'));
+          await a.deleteCluster('c1');
+          await vi.waitFor(() => expect(b.findCluster('c1')).toBeNull());
+          if (opened.state.engine === 'postgres')
+            expect(heard.map((c) => `${c.entity} ${c.id} ${c.change}`)).toEqual(
+              expect.arrayContaining([
+                'village thon-1 created',
+                'cluster c1 created',
+                'cluster c1 updated',
+                'cluster c2 created',
+                'cluster c1 deleted',
+              ]),
+            );
+        } finally {
+          if (otherFile !== opened.places) otherFile.close();
+        }
+      });
+    });
+
     describe('transactions, restarts and concurrent writers', () => {
       it('rolls back every write of a transaction that fails', async () => {
         const store = accounts();
@@ -828,7 +910,7 @@ describe.each(engines)('the state store contract on $name', (engine) => {
           const { rows } = await sql<{
             name: string;
           }>`SELECT name FROM kysely_migration ORDER BY name`.execute(reopened.db);
-          expect(rows.map((r) => r.name)).toEqual(['0001-accounts-and-audit', '0002-cameras']);
+          expect(rows.map((r) => r.name)).toEqual(Object.keys(POSTGRES_MIGRATIONS).sort());
         } else {
           const versions = opened.places
             .prepare('SELECT COUNT(*) AS n FROM schema_migrations WHERE version = 2')

@@ -177,11 +177,15 @@ export async function startTestPlatform(
     },
     async addDevice(id, deviceOptions = {}) {
       if (!villageReady) {
-        platform.registry.createCommune({ id: 'test-commune', name: 'Xã Thử' });
-        platform.registry.createVillage({ id: 'test-village', communeId: 'test-commune', name: 'Thôn Thử' });
+        await platform.registry.createCommune({ id: 'test-commune', name: 'Xã Thử' });
+        await platform.registry.createVillage({
+          id: 'test-village',
+          communeId: 'test-commune',
+          name: 'Thôn Thử',
+        });
         villageReady = true;
       }
-      platform.registry.createCluster({
+      await platform.registry.createCluster({
         id,
         villageId: 'test-village',
         name: `Cụm ${id}`,

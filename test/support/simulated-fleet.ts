@@ -43,17 +43,17 @@ export async function startFleet(
 }
 
 /** A commune "xa" with two villages: xa-c1 and xa-c2 in thon-1, xa-c3 in thon-2. */
-export function twoVillages(t: TestPlatform): string[] {
+export async function twoVillages(t: TestPlatform): Promise<string[]> {
   const { registry } = t.platform;
-  registry.createCommune({ id: 'xa', name: 'Xã Thử' });
-  registry.createVillage({ id: 'thon-1', communeId: 'xa', name: 'Thôn 1' });
-  registry.createVillage({ id: 'thon-2', communeId: 'xa', name: 'Thôn 2' });
+  await registry.createCommune({ id: 'xa', name: 'Xã Thử' });
+  await registry.createVillage({ id: 'thon-1', communeId: 'xa', name: 'Thôn 1' });
+  await registry.createVillage({ id: 'thon-2', communeId: 'xa', name: 'Thôn 2' });
   const clusters = [
     ['xa-c1', 'thon-1'],
     ['xa-c2', 'thon-1'],
     ['xa-c3', 'thon-2'],
   ] as const;
   for (const [id, villageId] of clusters)
-    registry.createCluster({ id, villageId, name: `Cụm ${id}`, location: { lat: 21.3, lon: 105.5 } });
+    await registry.createCluster({ id, villageId, name: `Cụm ${id}`, location: { lat: 21.3, lon: 105.5 } });
   return clusters.map(([id]) => id);
 }

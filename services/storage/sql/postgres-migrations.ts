@@ -161,6 +161,109 @@ CREATE INDEX camera_events_camera ON camera_events (camera_id, started_at);
 CREATE INDEX camera_events_started ON camera_events (started_at);
 `;
 
+/**
+ * The registry: provinces (with their 34 rows), communes, villages, clusters, their speakers and
+ * device credentials (SQLite 0001 + 0014 + 0015 + 0024's codes, which the presets carry). The
+ * tables of stores still in SQLite refer to these through each instance's read copy.
+ */
+const registry = /* sql */ `
+CREATE TABLE provinces (
+  id          TEXT PRIMARY KEY,
+  code        TEXT NOT NULL UNIQUE,
+  name        TEXT NOT NULL,
+  created_at  BIGINT NOT NULL,
+  updated_at  BIGINT NOT NULL
+);
+
+INSERT INTO provinces (id, code, name, created_at, updated_at) VALUES
+  ('ha-noi', '01', 'Thành phố Hà Nội', 0, 0),
+  ('cao-bang', '04', 'Tỉnh Cao Bằng', 0, 0),
+  ('tuyen-quang', '08', 'Tỉnh Tuyên Quang', 0, 0),
+  ('dien-bien', '11', 'Tỉnh Điện Biên', 0, 0),
+  ('lai-chau', '12', 'Tỉnh Lai Châu', 0, 0),
+  ('son-la', '14', 'Tỉnh Sơn La', 0, 0),
+  ('lao-cai', '15', 'Tỉnh Lào Cai', 0, 0),
+  ('thai-nguyen', '19', 'Tỉnh Thái Nguyên', 0, 0),
+  ('lang-son', '20', 'Tỉnh Lạng Sơn', 0, 0),
+  ('quang-ninh', '22', 'Tỉnh Quảng Ninh', 0, 0),
+  ('bac-ninh', '24', 'Tỉnh Bắc Ninh', 0, 0),
+  ('phu-tho', '25', 'Tỉnh Phú Thọ', 0, 0),
+  ('hai-phong', '31', 'Thành phố Hải Phòng', 0, 0),
+  ('hung-yen', '33', 'Tỉnh Hưng Yên', 0, 0),
+  ('ninh-binh', '37', 'Tỉnh Ninh Bình', 0, 0),
+  ('thanh-hoa', '38', 'Tỉnh Thanh Hóa', 0, 0),
+  ('nghe-an', '40', 'Tỉnh Nghệ An', 0, 0),
+  ('ha-tinh', '42', 'Tỉnh Hà Tĩnh', 0, 0),
+  ('quang-tri', '44', 'Tỉnh Quảng Trị', 0, 0),
+  ('hue', '46', 'Thành phố Huế', 0, 0),
+  ('da-nang', '48', 'Thành phố Đà Nẵng', 0, 0),
+  ('quang-ngai', '51', 'Tỉnh Quảng Ngãi', 0, 0),
+  ('gia-lai', '52', 'Tỉnh Gia Lai', 0, 0),
+  ('khanh-hoa', '56', 'Tỉnh Khánh Hòa', 0, 0),
+  ('dak-lak', '66', 'Tỉnh Đắk Lắk', 0, 0),
+  ('lam-dong', '68', 'Tỉnh Lâm Đồng', 0, 0),
+  ('dong-nai', '75', 'Tỉnh Đồng Nai', 0, 0),
+  ('ho-chi-minh', '79', 'Thành phố Hồ Chí Minh', 0, 0),
+  ('tay-ninh', '80', 'Tỉnh Tây Ninh', 0, 0),
+  ('dong-thap', '82', 'Tỉnh Đồng Tháp', 0, 0),
+  ('vinh-long', '86', 'Tỉnh Vĩnh Long', 0, 0),
+  ('an-giang', '91', 'Tỉnh An Giang', 0, 0),
+  ('can-tho', '92', 'Thành phố Cần Thơ', 0, 0),
+  ('ca-mau', '96', 'Tỉnh Cà Mau', 0, 0);
+
+CREATE TABLE communes (
+  id                TEXT PRIMARY KEY,
+  code              TEXT,
+  province_id       TEXT REFERENCES provinces(id) ON DELETE RESTRICT,
+  name              TEXT NOT NULL,
+  district          TEXT,
+  province          TEXT,
+  timezone          TEXT NOT NULL,
+  approval_required SMALLINT NOT NULL DEFAULT 0 CHECK (approval_required IN (0, 1)),
+  created_at        BIGINT NOT NULL,
+  updated_at        BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX communes_code ON communes (code) WHERE code IS NOT NULL;
+CREATE INDEX communes_province ON communes (province_id);
+
+CREATE TABLE villages (
+  id                  TEXT PRIMARY KEY,
+  commune_id          TEXT NOT NULL REFERENCES communes(id) ON DELETE RESTRICT,
+  name                TEXT NOT NULL,
+  name_is_placeholder SMALLINT NOT NULL DEFAULT 0,
+  created_at          BIGINT NOT NULL,
+  updated_at          BIGINT NOT NULL,
+  UNIQUE (commune_id, name)
+);
+
+CREATE TABLE clusters (
+  id                  TEXT PRIMARY KEY,
+  village_id          TEXT NOT NULL REFERENCES villages(id) ON DELETE RESTRICT,
+  name                TEXT NOT NULL,
+  address             TEXT,
+  lat                 DOUBLE PRECISION NOT NULL,
+  lon                 DOUBLE PRECISION NOT NULL,
+  heartbeat_timeout_s INTEGER,
+  created_at          BIGINT NOT NULL,
+  updated_at          BIGINT NOT NULL
+);
+CREATE INDEX clusters_village ON clusters (village_id);
+
+CREATE TABLE speakers (
+  cluster_id TEXT NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+  idx        INTEGER NOT NULL CHECK (idx BETWEEN 1 AND 16),
+  label      TEXT NOT NULL,
+  PRIMARY KEY (cluster_id, idx)
+);
+
+CREATE TABLE device_credentials (
+  device_id   TEXT PRIMARY KEY REFERENCES clusters(id) ON DELETE CASCADE,
+  secret_hash TEXT NOT NULL,
+  issued_at   BIGINT NOT NULL,
+  rotations   INTEGER NOT NULL DEFAULT 0
+);
+`;
+
 const raw = (text: string): Migration => ({
   async up(db: Kysely<unknown>) {
     await sql.raw(text).execute(db);
@@ -171,6 +274,7 @@ const raw = (text: string): Migration => ({
 export const POSTGRES_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-accounts-and-audit': raw(accountsAndAudit),
   '0002-cameras': raw(cameras),
+  '0003-registry': raw(registry),
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...POSTGRES_MIGRATIONS }) };

@@ -136,6 +136,65 @@ export interface CameraEventsTable {
   ended_at: number | null;
 }
 
+/** The 34 provinces since 1 July 2025 (both engines' migrations insert them). */
+export interface ProvincesTable {
+  id: string;
+  code: string;
+  name: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface CommunesTable {
+  id: string;
+  code: string | null;
+  province_id: string | null;
+  name: string;
+  /** Before 1 July 2025's reform; kept for records that still name one. */
+  district: string | null;
+  /** The province's name as text, for communes without a province_id. */
+  province: string | null;
+  timezone: string;
+  approval_required: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface VillagesTable {
+  id: string;
+  commune_id: string;
+  name: string;
+  name_is_placeholder: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ClustersTable {
+  id: string;
+  village_id: string;
+  name: string;
+  address: string | null;
+  lat: number;
+  lon: number;
+  heartbeat_timeout_s: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SpeakersTable {
+  cluster_id: string;
+  idx: number;
+  label: string;
+}
+
+/** Only hashes of device secrets are stored. */
+export interface DeviceCredentialsTable {
+  device_id: string;
+  secret_hash: string;
+  issued_at: number;
+  rotations: number;
+}
+
 /** Every table reached through the query layer; a converted store adds its tables here. */
 export interface StateSchema {
   users: UsersTable;
@@ -149,4 +208,10 @@ export interface StateSchema {
   camera_trusted_certificates: CameraTrustedCertificatesTable;
   camera_login_backoff: CameraLoginBackoffTable;
   camera_events: CameraEventsTable;
+  provinces: ProvincesTable;
+  communes: CommunesTable;
+  villages: VillagesTable;
+  clusters: ClustersTable;
+  speakers: SpeakersTable;
+  device_credentials: DeviceCredentialsTable;
 }

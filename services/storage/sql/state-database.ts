@@ -1,11 +1,11 @@
-import { type Driver, Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import { type Driver, Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
 import type { Db } from '../database.js';
 import { migratePostgres } from './postgres-migrations.js';
 import type { StateSchema } from './schema.js';
-import { PartialStateError, STORES_ON_SQLITE_ONLY } from './state-stores.js';
+import { PartialStateError, STORES_ON_QUERY_LAYER, STORES_ON_SQLITE_ONLY } from './state-stores.js';
 
 export type StateEngine = 'sqlite' | 'postgres';
 export type StateTransaction = Transaction<StateSchema>;
@@ -19,7 +19,22 @@ export interface StateDatabase {
   readonly db: Kysely<StateSchema>;
   /** Runs `work` in one transaction: all of it is stored, or (when it throws) none. */
   transaction<T>(work: (trx: StateTransaction) => Promise<T>): Promise<T>;
+  /**
+   * Sends `payload` to every instance listening on `channel` when `trx` commits (PostgreSQL's
+   * NOTIFY); nothing on SQLite, where one file has nobody else to tell.
+   */
+  notify(trx: StateTransaction, channel: string, payload: string): Promise<void>;
+  /**
+   * Hears what any instance sends on `channel` (PostgreSQL's LISTEN on a connection of its own,
+   * reconnected with a backoff when lost). `onResync` runs after every connection, the first
+   * included, when messages may have been missed. Null on SQLite.
+   */
+  listen(channel: string, onMessage: (payload: string) => void, onResync: () => void): Listening | null;
   /** Closes PostgreSQL's pool; on SQLite the shared handle stays with its owner. */
+  close(): Promise<void>;
+}
+
+export interface Listening {
   close(): Promise<void>;
 }
 
@@ -36,6 +51,8 @@ export function sqliteState(handle: Db): StateDatabase {
     engine: 'sqlite',
     db,
     transaction: (work) => db.transaction().execute(work),
+    notify: async () => {},
+    listen: () => null,
     // Kysely's destroy() would close the shared handle under the stores still using it.
     close: async () => {},
   };
@@ -102,12 +119,93 @@ export async function postgresState(options: PostgresStateOptions): Promise<Stat
       cause: error,
     });
   }
+  const listeners = new Set<PostgresListener>();
   return {
     engine: 'postgres',
     db,
     transaction: (work) => db.transaction().execute(work),
-    close: () => db.destroy(),
+    async notify(trx, channel, payload) {
+      await sql`SELECT pg_notify(${channel}, ${payload})`.execute(trx);
+    },
+    listen(channel, onMessage, onResync) {
+      const listener = new PostgresListener(options.url, channel, onMessage, onResync, log);
+      listeners.add(listener);
+      listener.start();
+      return {
+        close: async () => {
+          listeners.delete(listener);
+          await listener.close();
+        },
+      };
+    },
+    async close() {
+      await Promise.all([...listeners].map((l) => l.close()));
+      listeners.clear();
+      await db.destroy();
+    },
   };
+}
+
+const RELISTEN_MIN_MS = 500;
+const RELISTEN_MAX_MS = 15_000;
+
+/**
+ * One LISTEN connection, outside the pool (a pooled connection may be handed to anyone). A lost
+ * connection is opened again after a growing pause, then `onResync` runs, since whatever was sent
+ * meanwhile went unheard.
+ */
+class PostgresListener {
+  private client: pg.Client | null = null;
+  private closed = false;
+  private retry: NodeJS.Timeout | null = null;
+  private pauseMs = RELISTEN_MIN_MS;
+
+  constructor(
+    private readonly url: string,
+    private readonly channel: string,
+    private readonly onMessage: (payload: string) => void,
+    private readonly onResync: () => void,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    if (this.closed) return;
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 10_000 });
+    this.client = client;
+    let lost = false;
+    const again = (error?: Error) => {
+      if (lost || this.closed) return;
+      lost = true;
+      if (error) this.log.warn({ err: error, channel: this.channel }, 'PostgreSQL LISTEN connection lost');
+      client.removeAllListeners('notification');
+      client.end().catch(() => undefined);
+      this.retry = setTimeout(() => this.start(), this.pauseMs);
+      this.retry.unref();
+      this.pauseMs = Math.min(this.pauseMs * 2, RELISTEN_MAX_MS);
+    };
+    client.on('error', again);
+    client.on('end', () => again());
+    client.on('notification', (message) => {
+      if (message.channel === this.channel && message.payload !== undefined) this.onMessage(message.payload);
+    });
+    client
+      .connect()
+      .then(() => client.query(`LISTEN ${pg.escapeIdentifier(this.channel)}`))
+      .then(() => {
+        if (this.closed) return;
+        this.pauseMs = RELISTEN_MIN_MS;
+        this.onResync();
+      })
+      .catch(again);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    const client = this.client;
+    this.client = null;
+    if (client) await client.end().catch(() => undefined);
+  }
 }
 
 /** host:port/database of a postgres:// URL, without its credentials. */
@@ -134,8 +232,12 @@ export async function openState(
   if (!config.DATABASE_URL) return sqliteState(sqlite);
   const state = await postgresState({ url: config.DATABASE_URL, logger });
   logger.warn(
-    { postgres: describeUrl(config.DATABASE_URL), sqliteOnly: STORES_ON_SQLITE_ONLY.map((s) => s.name) },
-    "DATABASE_PARTIAL: accounts, the audit log and cameras are in PostgreSQL; the other stores stay in this instance's SQLite file",
+    {
+      postgres: describeUrl(config.DATABASE_URL),
+      inPostgres: STORES_ON_QUERY_LAYER.map((s) => s.name),
+      sqliteOnly: STORES_ON_SQLITE_ONLY.map((s) => s.name),
+    },
+    "DATABASE_PARTIAL: some stores are in PostgreSQL; the others stay in this instance's SQLite file",
   );
   return state;
 }

@@ -14,6 +14,12 @@ export interface StateStore {
 /** On the query layer: in PostgreSQL when DATABASE_URL is set. */
 export const STORES_ON_QUERY_LAYER: readonly StateStore[] = [
   {
+    name: 'registry (provinces, communes, villages, clusters, device secrets)',
+    // Written through the query layer; read from the SQLite file, which with DATABASE_URL holds
+    // this instance's copy of PostgreSQL's registry (table-copy.ts).
+    files: ['services/registry/registry-store.ts', 'services/registry/registry-copy.ts'],
+  },
+  {
     name: 'accounts (users, their communes, sessions, API tokens)',
     // Reads provinces and communes from the registry's SQLite tables (registryPlaces).
     files: ['services/accounts/account-store.ts'],
@@ -32,10 +38,6 @@ export const STORES_ON_QUERY_LAYER: readonly StateStore[] = [
 
 /** Still in DATA_DIR's SQLite file, whatever DATABASE_URL says. */
 export const STORES_ON_SQLITE_ONLY: readonly StateStore[] = [
-  {
-    name: 'registry (provinces, communes, villages, clusters, device secrets)',
-    files: ['services/registry/registry-store.ts'],
-  },
   { name: 'presence', files: ['services/presence/presence-store.ts'] },
   { name: 'media', files: ['services/media/media-library.ts'] },
   { name: 'speech cache', files: ['services/tts/speech-cache.ts'] },
