@@ -1,5 +1,6 @@
 import type { Targets } from '../../contracts/broadcasts.js';
 import { routePlugin } from '../api/route-plugin.js';
+import { type HeldLoop, heldLoop } from '../cluster/singleton-loop.js';
 import type { Feature } from '../platform/feature.js';
 import { CommandService } from './command-service.js';
 import { CommandStore } from './command-store.js';
@@ -19,10 +20,10 @@ declare module '../platform/feature.js' {
  */
 export function commandsFeature(): Feature<'commands'> {
   let commands: CommandService | null = null;
-  let scheduler: ControlScheduler | null = null;
+  let scheduler: HeldLoop | null = null;
   return {
     name: 'commands',
-    dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'schedules'],
+    dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'schedules', 'cluster'],
     start(ctx) {
       const presence = ctx.get('presence');
       const service = new CommandService({
@@ -42,7 +43,7 @@ export function commandsFeature(): Feature<'commands'> {
       commands = service;
       service.start();
       const resolveTargets = (targets: Targets) => ctx.get('schedules').resolveTargets(targets);
-      scheduler = new ControlScheduler({
+      const controls = new ControlScheduler({
         db: ctx.get('storage').db,
         commands: service,
         isOnline: (id) => presence.isOnline(id),
@@ -51,9 +52,17 @@ export function commandsFeature(): Feature<'commands'> {
         logger: ctx.logger,
         defaultTimezone: ctx.config.TZ_DEFAULT,
       });
+      // With several instances one sends the scheduled commands, so each run reaches a cluster once;
+      // the holder reads the schedules again now and then, for one set through another instance.
+      scheduler = heldLoop(ctx, 'control-scheduler', {
+        resume: () => controls.start(),
+        pause: () => controls.stop(),
+        recheck: () => controls.arm(),
+        stop: () => controls.stop(),
+      });
       ctx.routes(
         routePlugin('control-schedule-routes', controlScheduleRoutes, {
-          schedules: scheduler,
+          schedules: controls,
           registry: ctx.get('registry'),
           resolveTargets,
         }),
@@ -70,12 +79,13 @@ export function commandsFeature(): Feature<'commands'> {
       return service;
     },
     // Once everything runs: a command due now reaches clusters whose acks ingress reads.
-    ready() {
-      scheduler?.start();
+    async ready() {
+      await scheduler?.start();
     },
-    stop() {
-      scheduler?.stop();
+    async stop() {
+      const stopping = scheduler;
       scheduler = null;
+      await stopping?.stop();
       commands?.stop();
       commands = null;
     },

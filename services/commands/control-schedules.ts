@@ -74,8 +74,11 @@ export class ControlScheduler {
     this.timer = null;
   }
 
-  /** Sleeps until the next run due (at most an hour); re-armed after a run and on every change. */
-  private arm(): void {
+  /**
+   * Sleeps until the next run due (at most an hour); re-armed after a run, on every change, and by
+   * the holder of its lease with several instances (a schedule set through another instance).
+   */
+  arm(): void {
     if (!this.running) return;
     if (this.timer) this.options.clock.clearTimeout(this.timer);
     const now = this.options.clock.now();

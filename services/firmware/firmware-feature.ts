@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Targets } from '../../contracts/broadcasts.js';
 import { typedPublish } from '../../devices/index.js';
 import { routePlugin } from '../api/route-plugin.js';
+import { type HeldLoop, heldLoop } from '../cluster/singleton-loop.js';
 import { loadKeyFile } from '../crypto/key-file.js';
 import type { Feature } from '../platform/feature.js';
 import { FirmwareLibrary } from './firmware-library.js';
@@ -27,10 +28,10 @@ declare module '../platform/feature.js' {
  * back online with the new version, halting by themselves when too many fail (docs/firmware.md).
  */
 export function firmwareFeature(): Feature<'firmware'> {
-  let rollouts: RolloutService | null = null;
+  let rollouts: HeldLoop | null = null;
   return {
     name: 'firmware',
-    dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'media', 'schedules'],
+    dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'media', 'schedules', 'cluster'],
     async start(ctx) {
       const { config, clock, logger } = ctx;
       const { db, disk } = ctx.get('storage');
@@ -65,9 +66,16 @@ export function firmwareFeature(): Feature<'firmware'> {
         clock,
         logger,
       });
-      rollouts = service;
       // Listening from the start: acks and progress of updates begun before a restart are not missed.
-      service.start();
+      // With several instances one carries the rollouts out (acks reach every instance's broker), and
+      // it looks now and then for rollouts started through another instance.
+      rollouts = heldLoop(ctx, 'firmware-rollouts', {
+        resume: () => service.start(),
+        pause: () => service.stop(),
+        recheck: () => service.recheck(),
+        stop: () => service.stop(),
+      });
+      await rollouts.start();
       ctx.routes(
         routePlugin('firmware-routes', firmwareRoutes, {
           library,
@@ -83,8 +91,9 @@ export function firmwareFeature(): Feature<'firmware'> {
       return { library, rollouts: service, links };
     },
     async stop() {
-      await rollouts?.stop();
+      const stopping = rollouts;
       rollouts = null;
+      await stopping?.stop();
     },
   };
 }

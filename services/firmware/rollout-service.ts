@@ -68,13 +68,22 @@ export class RolloutService {
   private resumeTimer: TimerHandle | null = null;
   private resumeAt = 0;
   private readonly logger: Logger;
+  /** Carrying out rollouts: always on one instance, on the lease's holder with several. */
+  private running = false;
 
   constructor(private readonly options: RolloutServiceOptions) {
     this.logger = options.logger.child({ component: 'firmware-rollouts' });
   }
 
+  /**
+   * Listens to the clusters and carries on every open rollout from what the database holds, as
+   * after a restart. With several instances only the holder of the `firmware-rollouts` lease runs.
+   */
   start(): void {
     const { store, isOnline } = this.options;
+    this.running = true;
+    this.inFlight.clear();
+    this.resendWhenOnline.clear();
     const listeners = this.options.events.owner('firmware');
     this.listeners = listeners;
     listeners.on('device.event', ({ deviceId, event }) => this.onEvent(deviceId, event));
@@ -107,7 +116,15 @@ export class RolloutService {
     this.arm();
   }
 
+  /** Takes up rollouts another instance started (recorded, not begun) while this one runs them. */
+  recheck(): void {
+    if (!this.running) return;
+    for (const rollout of this.options.store.open())
+      if (!this.chains.has(rollout.id)) void this.advance(rollout.id);
+  }
+
   async stop(): Promise<void> {
+    this.running = false;
     this.listeners?.removeAll();
     this.listeners = null;
     if (this.timer) this.options.clock.clearTimeout(this.timer);
@@ -117,7 +134,10 @@ export class RolloutService {
     await Promise.all([...this.chains.values()]);
   }
 
-  /** Starts a rollout of an image to clusters the caller may address; its first batch is sent at once. */
+  /**
+   * Starts a rollout of an image to clusters the caller may address; its first batch is sent at
+   * once (by the lease's holder, with several instances).
+   */
   async create(image: FirmwareImage, input: RolloutCreate, createdBy: string | null): Promise<RolloutRecord> {
     const { store, clock } = this.options;
     const placements = new Map(this.options.placements().map((p) => [p.id, p]));
@@ -175,7 +195,8 @@ export class RolloutService {
       { rolloutId: rollout.id, version: image.version, clusters: clusters.length },
       'rollout started',
     );
-    await this.advance(rollout.id);
+    // Elsewhere the holder of the lease begins it when it next looks (within CLUSTER_LEASE_MS).
+    if (this.running) await this.advance(rollout.id);
     return this.get(rollout.id);
   }
 

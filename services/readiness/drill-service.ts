@@ -53,18 +53,35 @@ export class DrillService {
     return this.options.answerMs ?? DRILL_ANSWER_MS;
   }
 
+  /**
+   * Hears the clusters' answers and ends drills at their deadline, going on from what the database
+   * holds. With several instances only the holder of the `readiness-drills` lease listens.
+   */
   start(): void {
     this.listeners = this.options.events.owner('readiness');
     this.listeners.on('device.ack', ({ deviceId, ack }) => this.onAck(deviceId, ack));
-    for (const result of this.options.store.testing())
-      if (result.commandId)
-        this.testing.set(result.commandId, { drillId: result.drillId, clusterId: result.clusterId });
+    this.adoptTesting();
     this.arm();
+  }
+
+  /** Takes up drills another instance started: their clusters' answers and deadlines. */
+  recheck(): void {
+    if (!this.listeners) return;
+    this.adoptTesting();
+    for (const drill of this.options.store.running()) this.finishIfDone(drill.id);
+    this.arm();
+  }
+
+  private adoptTesting(): void {
+    for (const result of this.options.store.testing())
+      if (result.commandId && !this.testing.has(result.commandId))
+        this.testing.set(result.commandId, { drillId: result.drillId, clusterId: result.clusterId });
   }
 
   stop(): void {
     this.listeners?.removeAll();
     this.listeners = null;
+    this.testing.clear();
     if (this.timer) this.options.clock.clearTimeout(this.timer);
     this.timer = null;
   }
@@ -140,6 +157,7 @@ export class DrillService {
       };
     });
     store.insert(drill, results);
+    const listening = this.listeners !== null;
     this.logger.info(
       {
         drillId: drill.id,
@@ -161,6 +179,11 @@ export class DrillService {
         }),
       ),
     );
+    if (!listening) {
+      // Another instance holds the lease: it hears the answers and ends the drill.
+      for (const { command } of sends) this.testing.delete(command.id);
+      return this.get(drill.id);
+    }
     this.finishIfDone(drill.id);
     this.arm();
     return this.get(drill.id);
@@ -173,6 +196,10 @@ export class DrillService {
   }
 
   private onAck(deviceId: string, ack: Ack): void {
+    if (ack.status === 'accepted') return;
+    // A selftest another instance sent, just now: its drill is in the database already.
+    if (!this.testing.has(ack.cmdId) && (ack.selftest !== undefined || ack.status !== 'done'))
+      this.adoptTesting();
     const entry = this.testing.get(ack.cmdId);
     if (!entry || entry.clusterId !== deviceId || ack.status === 'accepted') return;
     const verdict =

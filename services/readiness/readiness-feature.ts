@@ -25,12 +25,12 @@ declare module '../platform/feature.js' {
  * cluster and village, what is ready for the next alarm (docs/protocol.md, `selftest`).
  */
 export function readinessFeature(): Feature<'readiness'> {
-  let drills: DrillService | null = null;
+  let drills: HeldLoop | null = null;
   let weeklyDrills: HeldLoop | null = null;
   return {
     name: 'readiness',
     dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'media', 'schedules', 'cluster'],
-    start(ctx) {
+    async start(ctx) {
       const { config, clock, logger } = ctx;
       const registry = ctx.get('registry');
       const presence = ctx.get('presence');
@@ -58,9 +58,15 @@ export function readinessFeature(): Feature<'readiness'> {
         clock,
         logger,
       });
-      // Listening from the start: answers to a drill begun before a restart are not missed.
-      service.start();
-      drills = service;
+      // Listening from the start: answers to a drill begun before a restart are not missed. With
+      // several instances one hears the answers (they reach every instance's broker) and ends drills.
+      drills = heldLoop(ctx, 'readiness-drills', {
+        resume: () => service.start(),
+        pause: () => service.stop(),
+        recheck: () => service.recheck(),
+        stop: () => service.stop(),
+      });
+      await drills.start();
       const weekly = new DrillScheduler({
         store,
         drills: service,
@@ -106,8 +112,9 @@ export function readinessFeature(): Feature<'readiness'> {
       const stopping = weeklyDrills;
       weeklyDrills = null;
       await stopping?.stop();
-      drills?.stop();
+      const answers = drills;
       drills = null;
+      await answers?.stop();
     },
   };
 }

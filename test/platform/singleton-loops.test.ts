@@ -1,7 +1,9 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Cluster } from '../../services/cluster/cluster-feature.js';
 import { verifyWebhookSignature } from '../../services/sharing/webhook-signature.js';
@@ -26,6 +28,8 @@ import { startFleet } from '../support/simulated-fleet.js';
  * real time (Redis' own PX); everything else on one manual clock.
  */
 const skip = redisSkipReason();
+/** Long enough for a second instance's copy of a mail, a POST, an event or a command to have arrived. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 1_500));
 const SMTP = { user: 'canh-bao', pass: 'smtp-secret-5c21d8' };
 const LEASES = [
   'camera-health-poller',
@@ -34,6 +38,9 @@ const LEASES = [
   'report-rollup',
   'bulletin-expiry',
   'drill-scheduler',
+  'control-scheduler',
+  'firmware-rollouts',
+  'readiness-drills',
 ] as const;
 
 describe.skipIf(skip !== null)(`singleton loops on two instances${skip ? ` — skipped: ${skip}` : ''}`, () => {
@@ -92,8 +99,6 @@ describe.skipIf(skip !== null)(`singleton loops on two instances${skip ? ` — s
     return answer.body.items;
   };
   const webhookAlarms = () => receiver.requests.map((r) => JSON.parse(r.body) as Json);
-  /** Long enough for a second instance's copy of a mail, a POST or an event to have arrived. */
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 1_500));
 
   it('raises one alarm, one e-mail and one webhook POST, shown on the consoles of both, and goes on from B once A dies', async () => {
     // Everything is set up through A, which holds every lease.
@@ -283,6 +288,149 @@ describe.skipIf(skip !== null)(
         '2026-12-06T02:00:00.000Z',
         '2026-12-06T02:10:00.000Z',
       ]);
+    }, 60_000);
+  },
+);
+
+describe.skipIf(skip !== null)(
+  `scheduled commands and drills on two instances${skip ? ` — skipped: ${skip}` : ''}`,
+  () => {
+    // Monday 7 December 2026, 21:58 in Hướng Đạo (UTC+7).
+    const clock = new ManualClock(Date.parse('2026-12-07T21:58:00+07:00'));
+    const dataDir = mkdtempSync(join(tmpdir(), 'sc-singleton-'));
+    const ONLINE = ['hd-c01', 'hd-c02', 'hd-c03'];
+    let redis: RedisServer;
+    let client: Redis;
+    let a: TestPlatform;
+    let b: TestPlatform;
+    let fleet: SimulatedFleet | undefined;
+    let observer: mqtt.MqttClient | undefined;
+    /** Every command published to a cluster, as "<cluster> <type> <id>", counted on the broker. */
+    const published: string[] = [];
+
+    beforeAll(async () => {
+      redis = await RedisServer.start();
+      client = new Redis(redis.url);
+      const config = instanceConfig(redis.url, { HEARTBEAT_MISSED_LIMIT: 20 });
+      a = await startTestPlatform({ clock, config, dataDir });
+      b = await startTestPlatform({ clock, config, dataDir });
+      observer = await mqtt.connectAsync(b.mqttUrl, {
+        ...b.platform.internalMqttCredential,
+        reconnectPeriod: 0,
+      });
+      observer.on('message', (topic, payload) => {
+        const cmd = JSON.parse(payload.toString()) as { id: string; type: string };
+        published.push(`${topic.split('/')[2]} ${cmd.type} ${cmd.id}`);
+      });
+      await observer.subscribeAsync('sc/v1/+/cmd', { qos: 1 });
+      // The clusters are connected to B, which holds no lease: A acts on them through the shared broker.
+      fleet = await startFleet(b, ONLINE, { clock, heartbeatIntervalS: 30 });
+    }, 60_000);
+    afterAll(async () => {
+      await observer?.endAsync(true).catch(() => undefined);
+      await fleet?.stop();
+      await b?.close();
+      await a?.close();
+      await client?.quit();
+      await redis?.cleanup();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    const commandsOf = (type: string) =>
+      published.filter((p) => p.split(' ')[1] === type).map((p) => p.split(' ')[0] as string);
+    const holderOf = async (name: string) => (await client.get(`sc:lease:${name}`))?.split(' ')[0];
+    const instanceOf = (t: TestPlatform) =>
+      (t.platform as unknown as { use(name: 'cluster'): Cluster }).use('cluster').instanceId;
+
+    it('sends a schedule set through the instance without the lease once, from the holder', async () => {
+      const holder = await holderOf('control-scheduler');
+      expect(holder).toBe(instanceOf(a));
+      const created = await b.api('/api/v1/control-schedules', {
+        method: 'POST',
+        as: 'operator',
+        body: {
+          name: 'Tắt tăng âm ban đêm',
+          targets: { clusterIds: ONLINE },
+          command: { type: 'power', on: false },
+          start: '2026-12-07T22:00',
+          rrule: 'FREQ=DAILY',
+        },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      // The holder reads the schedules again within a lease's lifetime.
+      await new Promise((resolve) => setTimeout(resolve, LEASE_MS + 500));
+      for (let i = 0; i < 4; i++) {
+        clock.advance(30_000);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await vi.waitFor(
+        async () => {
+          const [schedule] = (await a.api('/api/v1/control-schedules', { as: 'operator' })).body;
+          expect(schedule.lastRun).toMatchObject({ at: '2026-12-07T15:00:00.000Z', done: 3, offline: 0 });
+        },
+        { timeout: 10_000 },
+      );
+      await settle();
+      expect(commandsOf('power').sort()).toEqual(ONLINE);
+      for (const id of ONLINE) expect(fleet?.get(id)?.status().power).toBe(false);
+    }, 60_000);
+
+    it('carries out a firmware rollout started through the instance without the lease once, from the holder', async () => {
+      expect(await holderOf('firmware-rollouts')).toBe(instanceOf(a));
+      const technicianOnB = await b.headersFor('technician', { communeId: 'huong-dao' });
+      const image = randomBytes(64 * 1024);
+      const form = new FormData();
+      form.set('version', '2.0.0');
+      form.set('sha256', createHash('sha256').update(image).digest('hex'));
+      form.set('file', new Blob([image]), 'sc-2.0.0.bin');
+      const uploaded = await fetch(`${b.httpUrl}/api/v1/firmware`, {
+        method: 'POST',
+        body: form,
+        headers: technicianOnB,
+      });
+      const stored = (await uploaded.json()) as Json;
+      expect(uploaded.status, JSON.stringify(stored)).toBe(201);
+      const started = await b.api(`/api/v1/firmware/${stored.id}/rollouts`, {
+        method: 'POST',
+        as: { headers: technicianOnB },
+        body: { targets: { clusterIds: ONLINE }, batchSize: 3, failureThreshold: 50 },
+      });
+      expect(started.status, JSON.stringify(started.body)).toBe(201);
+      let rollout: Json = null;
+      await vi.waitFor(
+        async () => {
+          clock.advance(1000);
+          rollout = (await a.api(`/api/v1/firmware/rollouts/${started.body.id}`, { as: 'technician' })).body;
+          expect(rollout.state).toBe('completed');
+        },
+        { timeout: 30_000, interval: 100 },
+      );
+      expect(rollout.counts).toMatchObject({ total: 3, updated: 3, failed: 0, rolledBack: 0 });
+      await settle();
+      expect(commandsOf('firmware').sort()).toEqual(ONLINE);
+    }, 60_000);
+
+    it('ends a drill started through the instance without the lease with every answer, sent once', async () => {
+      expect(await holderOf('readiness-drills')).toBe(instanceOf(a));
+      // Each instance with accounts of its own: signing in on one instance resets the password.
+      const made = await b.api('/api/v1/readiness/drills', {
+        method: 'POST',
+        as: { headers: await b.headersFor('operator', { communeId: 'huong-dao' }) },
+        body: { targets: { clusterIds: [...ONLINE, 'hd-c04'] } },
+      });
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+      let report: Json = null;
+      await vi.waitFor(
+        async () => {
+          clock.advance(500);
+          report = (await a.api(`/api/v1/readiness/drills/${made.body.id}`, { as: 'technician' })).body;
+          expect(report.state).toBe('finished');
+        },
+        { timeout: 15_000, interval: 50 },
+      );
+      expect(report.summary).toMatchObject({ clusters: 4, ready: 3, notTested: 1 });
+      await settle();
+      expect(commandsOf('selftest').sort()).toEqual(ONLINE);
     }, 60_000);
   },
 );
