@@ -42,6 +42,8 @@ export interface CameraEventServiceOptions extends Partial<Record<keyof typeof E
   logins?: EventFeedLogins;
   /** The TLS certificates the health poller trusts per camera (https cameras). */
   trust?: EventFeedTrust;
+  /** Each device's subscription state as it changes, for the other instances. */
+  onStatus?(xaddr: string, status: FeedStatus): void;
 }
 
 const usable = (state: string) => state === 'ok' || state === 'degraded';
@@ -184,12 +186,25 @@ export class CameraEventService {
       inTurn: (work) => this.inTurn(work),
       onMessages: (messages, context) => this.receive(xaddr, messages, context),
       onStatus: (status) => {
-        if (this.feeds.get(xaddr) === feed) this.statuses.set(xaddr, status);
+        if (this.feeds.get(xaddr) === feed) this.setStatus(xaddr, status);
       },
     });
     this.feeds.set(xaddr, feed);
-    this.statuses.set(xaddr, feed.current());
+    this.setStatus(xaddr, feed.current());
     feed.start();
+  }
+
+  private setStatus(xaddr: string, status: FeedStatus): void {
+    this.statuses.set(xaddr, status);
+    this.options.onStatus?.(xaddr, status);
+  }
+
+  /**
+   * A device's subscription as the instance running the feeds (the poller lease's holder) has it,
+   * shown by this one while it runs none.
+   */
+  adoptStatus(xaddr: string, status: FeedStatus): void {
+    if (!this.running) this.statuses.set(xaddr, status);
   }
 
   private async inTurn<T>(work: () => Promise<T>): Promise<T> {

@@ -3,6 +3,8 @@ import type { Clock, TimerHandle } from '../../devices/index.js';
 import { CameraAddressPolicy } from '../../devices/onvif-camera/address-policy.js';
 import { routePlugin } from '../api/route-plugin.js';
 import type { Lease } from '../cluster/lease.js';
+import type { SharedLatest } from '../cluster/shared-latest.js';
+import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
 import { loadKeyFile } from '../crypto/key-file.js';
 import type { Feature } from '../platform/feature.js';
 import { isoTimeOrNull } from '../time.js';
@@ -14,7 +16,7 @@ import { CameraHealthStore } from './camera-health-store.js';
 import { cameraLive } from './camera-live-routes.js';
 import { cameraRoutes } from './camera-routes.js';
 import { CameraStore, registryCameraPlaces } from './camera-store.js';
-import { SharedCameraHealth } from './shared-camera-health.js';
+import { sharedCameraFeeds, sharedCameraHealth } from './shared-camera-health.js';
 
 declare module '../platform/feature.js' {
   interface Provides {
@@ -38,7 +40,8 @@ export function camerasFeature(): Feature<'cameras'> {
   let health: CameraHealthService | null = null;
   let cameraEvents: CameraEventService | null = null;
   let pollerLease: Lease | null = null;
-  let shared: SharedCameraHealth | null = null;
+  let shared: SharedLatest<unknown>[] = [];
+  let eventsRun: SingletonRun | null = null;
   let directoryTimer: TimerHandle | null = null;
   let timerClock: Clock | null = null;
   return {
@@ -51,15 +54,24 @@ export function camerasFeature(): Feature<'cameras'> {
       // With several instances one sweeps, and another takes over within CLUSTER_LEASE_MS of its death.
       const lease = cluster.lease('camera-health-poller');
       pollerLease = lease;
-      const sharing = cluster.redis
-        ? new SharedCameraHealth({
-            redis: cluster.redis,
+      const redis = cluster.redis;
+      const sharing = redis
+        ? sharedCameraHealth({
+            redis,
             instanceId: cluster.instanceId,
             adopt: (status) => health?.adopt(status),
             logger,
           })
         : null;
-      shared = sharing;
+      const sharingFeeds = redis
+        ? sharedCameraFeeds({
+            redis,
+            instanceId: cluster.instanceId,
+            adopt: ({ xaddr, status }) => cameraEvents?.adoptStatus(xaddr, status),
+            logger,
+          })
+        : null;
+      shared = [sharing, sharingFeeds].filter((s) => s !== null) as SharedLatest<unknown>[];
       const { db, state } = ctx.get('storage');
       const registry = ctx.get('registry');
       const history = ctx.get('history');
@@ -111,7 +123,7 @@ export function camerasFeature(): Feature<'cameras'> {
           successesBeforeRecovery: config.CAMERA_RECOVERY_POLLS,
         },
         mayPoll: () => lease.held(),
-        ...(sharing ? { onRecorded: (status) => sharing.recorded(status) } : {}),
+        ...(sharing ? { onRecorded: (status) => sharing.share(status) } : {}),
         onCertificatesChanged: (cameraId) => cameraEvents?.trustChanged(cameraId),
       });
       health = service;
@@ -130,6 +142,7 @@ export function camerasFeature(): Feature<'cameras'> {
         },
         // The subscription pins the certificates the poller trusted, and never trusts one itself.
         trust: { pinned: (cameraId, origin) => service.certificates(cameraId)[origin] },
+        ...(sharingFeeds ? { onStatus: (xaddr, status) => sharingFeeds.share({ xaddr, status }) } : {}),
       });
       cameraEvents = eventService;
       history.addDeviceKind((id) => {
@@ -141,9 +154,21 @@ export function camerasFeature(): Feature<'cameras'> {
       ctx.keptRunning('camera-poll-save', () => service.stats().saveFailures);
       ctx.keptRunning('camera-event-save', () => eventService.stats().saveFailures);
       await service.start();
-      await sharing?.start();
+      await Promise.all(shared.map((s) => s.start()));
       await lease.start();
-      await eventService.start();
+      // Subscribed to by the poller's holder only: one subscription per device, each event recorded once.
+      eventsRun = runWhileHeld(
+        lease,
+        {
+          resume: () => {
+            eventService
+              .start()
+              .catch((err: unknown) => logger.error({ err }, 'camera event feeds did not start'));
+          },
+          pause: () => eventService.stop(),
+        },
+        { logger },
+      );
       // Instances that do not sweep learn of cameras another one onboarded at the same pace. Alone,
       // the store's own writes keep the directory current. One refresh at a time.
       if (cluster.redis) {
@@ -181,16 +206,18 @@ export function camerasFeature(): Feature<'cameras'> {
     },
     async stop() {
       const stopping = [health, cameraEvents];
-      const [lease, sharing] = [pollerLease, shared];
+      const [lease, sharing, feeds] = [pollerLease, shared, eventsRun];
+      eventsRun = null;
       if (directoryTimer !== null) timerClock?.clearInterval(directoryTimer);
       directoryTimer = null;
       health = null;
       cameraEvents = null;
       pollerLease = null;
-      shared = null;
+      shared = [];
+      await feeds?.stop();
       await Promise.all(stopping.map((s) => s?.stop()));
       // Released once the last sweep has ended, so the next holder starts at once.
-      await Promise.all([lease?.stop(), sharing?.stop()]);
+      await Promise.all([lease?.stop(), ...sharing.map((s) => s.stop())]);
     },
     health() {
       if (!health) return {};

@@ -1,83 +1,48 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { SharedLatest } from '../cluster/shared-latest.js';
 import type { StoredCameraStatus } from './camera-health-store.js';
+import type { FeedStatus } from './device-event-feed.js';
 
-/** Each camera's latest poll outcome, as JSON by camera id. */
-const LATEST = 'sc:camera-health:latest';
-const CHANNEL = 'sc:camera-health:polls';
+/*
+ * With several instances only the poller lease's holder polls cameras and subscribes to their
+ * events; the others learn each poll's outcome and each device's subscription state here, so their
+ * API and consoles show the same, and a new holder goes on from where the last one stopped.
+ */
 
-export interface SharedCameraHealthOptions {
+interface Sharing<T> {
   redis: Redis;
   instanceId: string;
-  /** Takes an outcome another instance recorded. */
-  adopt(status: StoredCameraStatus): void;
+  adopt(value: T): void;
   logger: Logger;
 }
 
-/**
- * With several instances only the poller lease's holder polls cameras; the others learn each
- * outcome here (a hash for a starting instance, a channel for the rest), so their API and
- * consoles show the same health and a new holder goes on from where the last one stopped.
- */
-export class SharedCameraHealth {
-  private subscriber: Redis | null = null;
-  private readonly logger: Logger;
+/** Each camera's latest poll outcome, by camera id. */
+export const sharedCameraHealth = (options: Sharing<StoredCameraStatus>) =>
+  new SharedLatest<StoredCameraStatus>({
+    ...options,
+    hash: 'sc:camera-health:latest',
+    channel: 'sc:camera-health:polls',
+    keyOf: (status) => status.cameraId,
+    valid: (value): value is StoredCameraStatus =>
+      typeof (value as StoredCameraStatus | null)?.cameraId === 'string' &&
+      typeof (value as StoredCameraStatus).health === 'object',
+  });
 
-  constructor(private readonly options: SharedCameraHealthOptions) {
-    this.logger = options.logger.child({ component: 'shared-camera-health' });
-  }
-
-  async start(): Promise<void> {
-    const { redis, instanceId } = this.options;
-    const subscriber = redis.duplicate();
-    subscriber.on('error', (err: unknown) => this.logger.debug({ err }, 'camera health subscriber error'));
-    subscriber.on('message', (_channel: string, raw: string) => {
-      const message = this.parse(raw) as { instance?: string; status?: StoredCameraStatus } | null;
-      if (message?.status && message.instance !== instanceId) this.adopt(message.status);
-    });
-    this.subscriber = subscriber;
-    await subscriber.subscribe(CHANNEL);
-    for (const raw of Object.values(await redis.hgetall(LATEST))) {
-      const status = this.parse(raw) as StoredCameraStatus | null;
-      if (status) this.adopt(status);
-    }
-  }
-
-  async stop(): Promise<void> {
-    const subscriber = this.subscriber;
-    this.subscriber = null;
-    await subscriber?.quit().catch(() => subscriber.disconnect());
-  }
-
-  /** Shares an outcome this instance recorded. */
-  recorded(status: StoredCameraStatus): void {
-    const { redis, instanceId } = this.options;
-    const json = JSON.stringify(status);
-    redis
-      .multi()
-      .hset(LATEST, status.cameraId, json)
-      .publish(CHANNEL, JSON.stringify({ instance: instanceId, status }))
-      .exec()
-      .catch((err: unknown) =>
-        this.logger.warn({ err, cameraId: status.cameraId }, 'could not share a camera poll'),
-      );
-  }
-
-  private adopt(status: StoredCameraStatus): void {
-    if (typeof status.cameraId !== 'string' || typeof status.health !== 'object') return;
-    try {
-      this.options.adopt(status);
-    } catch (err) {
-      this.logger.warn({ err, cameraId: status.cameraId }, 'could not take a shared camera poll');
-    }
-  }
-
-  private parse(raw: string): unknown {
-    try {
-      return JSON.parse(raw);
-    } catch (err) {
-      this.logger.warn({ err }, 'ignored a malformed camera health message');
-      return null;
-    }
-  }
+/** A device's event subscription as the holder runs it. */
+export interface SharedFeedStatus {
+  xaddr: string;
+  status: FeedStatus;
 }
+
+/** Each device's event subscription state, by device address. */
+export const sharedCameraFeeds = (options: Sharing<SharedFeedStatus>) =>
+  new SharedLatest<SharedFeedStatus>({
+    ...options,
+    hash: 'sc:camera-events:feeds',
+    channel: 'sc:camera-events:feeds',
+    keyOf: (feed) => feed.xaddr,
+    valid: (value): value is SharedFeedStatus =>
+      typeof (value as SharedFeedStatus | null)?.xaddr === 'string' &&
+      typeof (value as SharedFeedStatus).status?.state === 'string',
+  });

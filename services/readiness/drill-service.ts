@@ -201,7 +201,7 @@ export class DrillService {
     if (!this.testing.has(ack.cmdId) && (ack.selftest !== undefined || ack.status !== 'done'))
       this.adoptTesting();
     const entry = this.testing.get(ack.cmdId);
-    if (!entry || entry.clusterId !== deviceId || ack.status === 'accepted') return;
+    if (!entry || entry.clusterId !== deviceId) return;
     const verdict =
       ack.status === 'done'
         ? { ...verdictOf(ack.selftest as SelftestResult | undefined), checks: ack.selftest ?? null }

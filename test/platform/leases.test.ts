@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { CameraEventService } from '../../services/cameras/camera-events.js';
 import { RedisLease } from '../../services/cluster/lease.js';
 import type { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -141,6 +142,27 @@ describe.skipIf(skip !== null)(
       const onB = await b.api('/api/v1/cameras/cam-ubnd');
       expect(onB.status).toBe(200);
       expect(onB.body.health).toMatchObject({ lastPollAt: new Date(clock.now()).toISOString() });
+    });
+
+    it("subscribes to the camera's events from the holder only, and both show the subscription", async () => {
+      // The sweeps above moved the clock past a pull's deadline: the feed retries once time moves on.
+      await vi.waitFor(
+        async () => {
+          clock.advance(1_000);
+          for (const t of [a, b]) {
+            const shown = await t.api('/api/v1/cameras/cam-ubnd');
+            expect(shown.body.events).toMatchObject({ state: 'subscribed', lastError: null });
+          }
+        },
+        { timeout: 10_000, interval: 100 },
+      );
+      // One instance runs the device's feed (one subscription, each event recorded once); the other
+      // shows what the holder shares.
+      const feeds = (t: TestPlatform) =>
+        (t.platform as unknown as { use(name: 'cameras'): { events: CameraEventService } })
+          .use('cameras')
+          .events.stats().devices;
+      expect([feeds(a), feeds(b)]).toEqual([1, 0]);
     });
   },
 );

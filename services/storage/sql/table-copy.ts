@@ -20,9 +20,23 @@ export interface CopiedTable {
   /** A column naming a row of an earlier copied table, which is copied first when missing here. */
   parent?: { column: string; table: string };
   /** Rows of other tables that belong to one of this table's rows, copied (replaced) with it. */
-  children?: readonly { name: string; foreignKey: string; columns: readonly string[] }[];
+  children?: readonly CopiedChild[];
   /** A column every update changes (updated_at): a full copy tells which rows changed by it. */
   version?: string;
+}
+
+/** Rows of another table that belong to a copied row. */
+export interface CopiedChild {
+  name: string;
+  foreignKey: string;
+  columns: readonly string[];
+  /**
+   * An SQL condition on the child table's own columns naming the rows this copy owns, where a
+   * SQLite-only store keeps rows in the same table (approval steps of schedules, not broadcasts).
+   */
+  where?: string;
+  /** The order rows are copied in, for a child whose SQLite key is assigned as it is inserted. */
+  orderBy?: string;
 }
 
 /** What a write touched, as the instances tell each other. */
@@ -52,6 +66,10 @@ function upsertSql(table: string, columns: readonly string[], key: string): stri
 }
 
 type Row = Record<string, unknown>;
+
+/** A child's condition and order in PostgreSQL, after `WHERE` or `AND` (written by the store, not input). */
+const scoped = (child: CopiedChild, join: 'WHERE' | 'AND') =>
+  sql`${child.where ? sql.raw(` ${join} ${child.where}`) : sql``}${child.orderBy ? sql.raw(` ORDER BY ${child.orderBy}`) : sql``}`;
 
 const pick = (row: Row, columns: readonly string[]): Row =>
   Object.fromEntries(columns.map((c) => [c, row[c] ?? null]));
@@ -197,7 +215,7 @@ export class TableCopy {
       (table.children ?? []).map(
         async (child) =>
           (
-            await sql<Row>`SELECT * FROM ${sql.table(child.name)} WHERE ${sql.ref(child.foreignKey)} = ${touch.id}`.execute(
+            await sql<Row>`SELECT * FROM ${sql.table(child.name)} WHERE ${sql.ref(child.foreignKey)} = ${touch.id}${scoped(child, 'AND')}`.execute(
               this.state.db,
             )
           ).rows,
@@ -208,6 +226,8 @@ export class TableCopy {
       await this.copy({ table: table.parent.table, id: parentId });
     this.db.transaction(() => {
       if (!row) {
+        // Children without a foreign key to their row (a shared table) go with it here too.
+        for (const child of table.children ?? []) this.replaceChildren(child, touch.id, []);
         this.db.prepare(`DELETE FROM ${table.name} WHERE ${table.key} = ?`).run(touch.id);
         return;
       }
@@ -219,12 +239,16 @@ export class TableCopy {
 
   /** Makes this instance's copy equal PostgreSQL's, in one SQLite transaction; returns what changed. */
   async copyAll(): Promise<TableTouch[]> {
-    const read = async (name: string) =>
-      (await sql<Row>`SELECT * FROM ${sql.table(name)}`.execute(this.state.db)).rows;
+    const read = async (name: string, child?: CopiedChild) =>
+      (
+        await sql<Row>`SELECT * FROM ${sql.table(name)}${child ? scoped(child, 'WHERE') : sql``}`.execute(
+          this.state.db,
+        )
+      ).rows;
     const tables = [...this.tables.values()];
     const rows = await Promise.all(tables.map((t) => read(t.name)));
     const childRows = await Promise.all(
-      tables.map((t) => Promise.all((t.children ?? []).map((c) => read(c.name)))),
+      tables.map((t) => Promise.all((t.children ?? []).map((c) => read(c.name, c)))),
     );
     const changes: TableTouch[] = [];
     const gone: { table: CopiedTable; id: string }[] = [];
@@ -255,7 +279,7 @@ export class TableCopy {
             const parent = String(row[child.foreignKey]);
             byParent.set(parent, [...(byParent.get(parent) ?? []), row]);
           }
-          this.db.prepare(`DELETE FROM ${child.name}`).run();
+          this.db.prepare(`DELETE FROM ${child.name}${child.where ? ` WHERE ${child.where}` : ''}`).run();
           const insert = this.db.prepare(
             `INSERT INTO ${child.name} (${child.columns.join(', ')}) VALUES (${child.columns.map((col) => `@${col}`).join(', ')})`,
           );
@@ -279,12 +303,12 @@ export class TableCopy {
     return this.db.prepare(`SELECT 1 FROM ${table} WHERE ${key} = ?`).get(id) !== undefined;
   }
 
-  private replaceChildren(
-    child: NonNullable<CopiedTable['children']>[number],
-    parentId: string,
-    rows: Row[],
-  ): void {
-    this.db.prepare(`DELETE FROM ${child.name} WHERE ${child.foreignKey} = ?`).run(parentId);
+  private replaceChildren(child: CopiedChild, parentId: string, rows: Row[]): void {
+    this.db
+      .prepare(
+        `DELETE FROM ${child.name} WHERE ${child.foreignKey} = ?${child.where ? ` AND ${child.where}` : ''}`,
+      )
+      .run(parentId);
     const insert = this.db.prepare(
       `INSERT INTO ${child.name} (${child.columns.join(', ')}) VALUES (${child.columns.map((c) => `@${c}`).join(', ')})`,
     );
@@ -292,21 +316,18 @@ export class TableCopy {
   }
 
   /**
-   * Tables without a row in PostgreSQL, beside a SQLite file that has some (a platform moving to
-   * DATABASE_URL), take this file's rows, in one transaction under an advisory lock, so instances
-   * starting together copy them once; without this the first copy would empty the file.
+   * Each table without a row in PostgreSQL, beside a SQLite file that has some (a platform moving
+   * to DATABASE_URL), takes this file's rows, in one transaction under an advisory lock, so
+   * instances starting together copy them once; without this the first copy would empty the file.
    */
   private async fillPostgresOnce(): Promise<void> {
-    const tables = [...this.tables.values()];
-    const root = tables[0];
-    if (!root) return;
     const local = (name: string) => this.db.prepare(`SELECT * FROM ${name}`).all() as Row[];
-    if (local(root.name).length === 0) return;
+    const tables = [...this.tables.values()];
+    const hasLocal = (name: string) => this.db.prepare(`SELECT 1 FROM ${name} LIMIT 1`).get() !== undefined;
+    if (!tables.some((t) => hasLocal(t.name))) return;
     const filled = await this.state.transaction(async (trx) => {
       // hashtext() of the channel's name: one lock number per store, for every instance.
       await sql`SELECT pg_advisory_xact_lock(hashtext(${this.channel}))`.execute(trx);
-      const any = await sql`SELECT 1 FROM ${sql.table(root.name)} LIMIT 1`.execute(trx);
-      if (any.rows.length > 0) return 0;
       let count = 0;
       const insert = async (name: string, columns: readonly string[], rows: Row[]) => {
         for (let i = 0; i < rows.length; i += 500) {
@@ -318,6 +339,8 @@ export class TableCopy {
         count += rows.length;
       };
       for (const table of tables) {
+        const any = await sql`SELECT 1 FROM ${sql.table(table.name)} LIMIT 1`.execute(trx);
+        if (any.rows.length > 0) continue;
         await insert(table.name, table.columns, local(table.name));
         for (const child of table.children ?? []) await insert(child.name, child.columns, local(child.name));
       }
