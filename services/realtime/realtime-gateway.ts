@@ -170,10 +170,12 @@ export class RealtimeGateway {
       events.on('camera.event', (event) => {
         const io = this.io;
         if (!io) return;
-        // Every instance follows the cameras' ONVIF events itself: each tells its own consoles.
-        io.local
-          .to([room('cameras', null), room('cameras', event.communeId)])
-          .emit('cameras.event', cameraEventLive(event, this.options.clock.now()));
+        // Only the camera poller's lease holder follows the cameras' ONVIF events: through the
+        // adapter, what it records reaches the consoles of every instance.
+        io.to([room('cameras', null), room('cameras', event.communeId)]).emit(
+          'cameras.event',
+          cameraEventLive(event, this.options.clock.now()),
+        );
       }),
       // Rare and small: each receipt goes out at once to its commune and to those who see all.
       events.on('bulletin.receipt', ({ bulletinId, communeId, state, at }) => {

@@ -3,7 +3,9 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CameraEventService } from '../../services/cameras/camera-events.js';
 import { RedisLease } from '../../services/cluster/lease.js';
+import { parseCameraEvent } from '../../simulators/onvif-camera/event-messages.js';
 import type { SimulatedCamera } from '../../simulators/onvif-camera/simulated-camera.js';
+import { connected, consoleSocket } from '../realtime/console-socket.js';
 import { ManualClock } from '../support/manual-clock.js';
 import type { TestPlatform } from '../support/platform-harness.js';
 import { INSTANCE_POLL_MS, type InstancePair, startInstancePair } from '../support/redis-instances.js';
@@ -163,6 +165,23 @@ describe.skipIf(skip !== null)(
           .use('cameras')
           .events.stats().devices;
       expect([feeds(a), feeds(b)]).toEqual([1, 0]);
+
+      // A motion the holder records reaches a police console on the other instance at once.
+      const police = consoleSocket(b.httpUrl, { headers: await b.headersFor('police') });
+      try {
+        await connected(police);
+        camera.raiseEvent(parseCameraEvent('motion', 'on'));
+        await vi.waitFor(() => expect(police.of('cameras.event')).toHaveLength(1), { timeout: 5_000 });
+        expect(police.of('cameras.event')[0]).toMatchObject({
+          cameraId: 'cam-ubnd',
+          kind: 'motion',
+          endedAt: null,
+        });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(police.of('cameras.event')).toHaveLength(1);
+      } finally {
+        police.socket.close();
+      }
     });
   },
 );
