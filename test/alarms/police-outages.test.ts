@@ -36,7 +36,11 @@ describe('village outages for police', () => {
       },
     });
     const platform = t;
-    await platform.platform.registry.createCommune({ id: 'hop-thinh', name: 'Hợp Thịnh', provinceId: 'phu-tho' });
+    await platform.platform.registry.createCommune({
+      id: 'hop-thinh',
+      name: 'Hợp Thịnh',
+      provinceId: 'phu-tho',
+    });
     for (const n of [1, 2, 3]) {
       const camera = new SimulatedCamera({
         name: `Camera thôn 1 số ${n}`,

@@ -33,7 +33,11 @@ describe.skipIf(skip !== null)(
       });
       const { platform } = on;
       await platform.registry.createCommune({ id: 'test-commune', name: 'Xã Thử' });
-      await platform.registry.createVillage({ id: 'test-village', communeId: 'test-commune', name: 'Thôn Thử' });
+      await platform.registry.createVillage({
+        id: 'test-village',
+        communeId: 'test-commune',
+        name: 'Thôn Thử',
+      });
       for (const id of Object.keys(DEVICE_PASSWORDS)) {
         await platform.registry.createCluster({
           id,

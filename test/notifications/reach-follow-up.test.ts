@@ -92,7 +92,11 @@ describe('reach-gap follow-up to village heads', () => {
       as: 'viewer',
     });
     expect(viewer.status).toBe(403);
-    await platform.platform.registry.createCommune({ id: 'hop-thinh', name: 'Hợp Thịnh', provinceId: 'phu-tho' });
+    await platform.platform.registry.createCommune({
+      id: 'hop-thinh',
+      name: 'Hợp Thịnh',
+      provinceId: 'phu-tho',
+    });
     const stranger = await platform.api(`/api/v1/broadcasts/${id}/reach/notify`, {
       method: 'POST',
       headers: await platform.headersFor('operator', { communeId: 'hop-thinh' }),

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Cluster } from '../../services/cluster/cluster-feature.js';
 import type { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import type { PlayLog } from '../../simulators/speaker-cluster/play-log.js';
+import { type CommandObserver, observeCommands } from '../support/command-observer.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { uploadWav } from '../support/media-upload.js';
 import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
@@ -34,10 +34,8 @@ describe.skipIf(skip !== null)(`the dispatcher on two instances${skip ? ` — sk
   let a: TestPlatform;
   let b: TestPlatform;
   let fleet: SimulatedFleet | undefined;
-  let observer: mqtt.MqttClient | undefined;
+  let observer: CommandObserver | undefined;
   const plays: PlayLog[] = [];
-  /** Every play command published to a cluster: `<cluster> <command id> <broadcast id>`. */
-  const published: string[] = [];
 
   beforeAll(async () => {
     redis = await RedisServer.start();
@@ -45,19 +43,11 @@ describe.skipIf(skip !== null)(`the dispatcher on two instances${skip ? ` — sk
     const config = instanceConfig(redis.url, { HEARTBEAT_MISSED_LIMIT: 20, DISPATCH_LEAD_S: 120 });
     a = await startTestPlatform({ clock, config, dataDir });
     b = await startTestPlatform({ clock, config, dataDir });
-    observer = await mqtt.connectAsync(b.mqttUrl, {
-      ...b.platform.internalMqttCredential,
-      reconnectPeriod: 0,
-    });
-    observer.on('message', (topic, payload) => {
-      const cmd = JSON.parse(payload.toString()) as { id: string; type: string; broadcastId?: string };
-      if (cmd.type === 'play') published.push(`${topic.split('/')[2]} ${cmd.id} ${cmd.broadcastId}`);
-    });
-    await observer.subscribeAsync('sc/v1/+/cmd', { qos: 1 });
+    observer = await observeCommands(b);
     fleet = await startFleet(b, CLUSTERS, { clock, heartbeatIntervalS: 30, plays });
   }, 60_000);
   afterAll(async () => {
-    await observer?.endAsync(true).catch(() => undefined);
+    await observer?.close();
     await fleet?.stop();
     await b?.close();
     await a?.close();
@@ -71,7 +61,12 @@ describe.skipIf(skip !== null)(`the dispatcher on two instances${skip ? ` — sk
     (await t.api(`/api/v1/broadcasts/${id}`, { as: 'operator' })).body;
   const started = (broadcastId: string) =>
     plays.filter((p) => p.broadcastId === broadcastId && p.msg === 'playback started').map((p) => p.deviceId);
-  const playsOf = (broadcastId: string) => published.filter((line) => line.endsWith(` ${broadcastId}`));
+  /** Every play command published for a broadcast: `<cluster> <command id>`. */
+  const playsOf = (broadcastId: string) =>
+    (observer?.commands ?? [])
+      .filter((c) => c.type === 'play' && c.broadcastId === broadcastId)
+      .map((c) => `${c.clusterId} ${c.id}`);
+  const published = () => JSON.stringify(observer?.commands.filter((c) => c.type === 'play'));
   /** Moves the shared clock second by second, letting real I/O catch up, until `done` holds. */
   const advanceUntil = async (until: number, done: () => Promise<boolean>) => {
     while (clock.now() < until) {
@@ -142,7 +137,7 @@ describe.skipIf(skip !== null)(`the dispatcher on two instances${skip ? ` — sk
     });
     const [scheduled] = await ofTheDay();
     expect(started(scheduled.id).sort()).toEqual(CLUSTERS);
-    expect(playsOf(scheduled.id), JSON.stringify(published)).toHaveLength(CLUSTERS.length);
+    expect(playsOf(scheduled.id), published()).toHaveLength(CLUSTERS.length);
 
     // The emergency asked of B, which does not hold the engine: B's answer waits for the clusters'
     // answers as the holder's would.

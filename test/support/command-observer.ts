@@ -1,0 +1,43 @@
+import mqtt from 'mqtt';
+import type { TestPlatform } from './platform-harness.js';
+
+/** A command as the broker carried it to a cluster. */
+export interface PublishedCommand {
+  clusterId: string;
+  id: string;
+  type: string;
+  broadcastId?: string;
+}
+
+export interface CommandObserver {
+  /** Every command published to any cluster since the observer subscribed, in order. */
+  readonly commands: PublishedCommand[];
+  close(): Promise<void>;
+}
+
+/**
+ * Counts the commands sent to clusters on the broker itself: a separate MQTT client with the
+ * platform's own credential, subscribed to every cluster's command topic (with several instances
+ * sharing the broker through Redis, whichever instance published them).
+ */
+export async function observeCommands(t: TestPlatform): Promise<CommandObserver> {
+  const client = await mqtt.connectAsync(t.mqttUrl, {
+    ...t.platform.internalMqttCredential,
+    reconnectPeriod: 0,
+  });
+  const commands: PublishedCommand[] = [];
+  client.on('message', (topic, payload) => {
+    const cmd = JSON.parse(payload.toString()) as { id: string; type: string; broadcastId?: string };
+    commands.push({
+      clusterId: topic.split('/')[2] as string,
+      id: cmd.id,
+      type: cmd.type,
+      broadcastId: cmd.broadcastId,
+    });
+  });
+  await client.subscribeAsync('sc/v1/+/cmd', { qos: 1 });
+  return {
+    commands,
+    close: () => client.endAsync(true).catch(() => undefined),
+  };
+}
