@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Cluster } from '../../services/cluster/cluster-feature.js';
 import { verifyWebhookSignature } from '../../services/sharing/webhook-signature.js';
@@ -12,6 +11,7 @@ import type { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { type HttpStub, startHttpStub } from '../notifications/http-stub.js';
 import { type SmtpSink, startSmtpSink } from '../notifications/smtp-sink.js';
 import { connected, consoleSocket, type Recorded } from '../realtime/console-socket.js';
+import { type CommandObserver, observeCommands } from '../support/command-observer.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 import { instanceConfig, LEASE_MS } from '../support/redis-instances.js';
@@ -304,9 +304,7 @@ describe.skipIf(skip !== null)(
     let a: TestPlatform;
     let b: TestPlatform;
     let fleet: SimulatedFleet | undefined;
-    let observer: mqtt.MqttClient | undefined;
-    /** Every command published to a cluster, as "<cluster> <type> <id>", counted on the broker. */
-    const published: string[] = [];
+    let observer: CommandObserver | undefined;
 
     beforeAll(async () => {
       redis = await RedisServer.start();
@@ -314,20 +312,12 @@ describe.skipIf(skip !== null)(
       const config = instanceConfig(redis.url, { HEARTBEAT_MISSED_LIMIT: 20 });
       a = await startTestPlatform({ clock, config, dataDir });
       b = await startTestPlatform({ clock, config, dataDir });
-      observer = await mqtt.connectAsync(b.mqttUrl, {
-        ...b.platform.internalMqttCredential,
-        reconnectPeriod: 0,
-      });
-      observer.on('message', (topic, payload) => {
-        const cmd = JSON.parse(payload.toString()) as { id: string; type: string };
-        published.push(`${topic.split('/')[2]} ${cmd.type} ${cmd.id}`);
-      });
-      await observer.subscribeAsync('sc/v1/+/cmd', { qos: 1 });
+      observer = await observeCommands(b);
       // The clusters are connected to B, which holds no lease: A acts on them through the shared broker.
       fleet = await startFleet(b, ONLINE, { clock, heartbeatIntervalS: 30 });
     }, 60_000);
     afterAll(async () => {
-      await observer?.endAsync(true).catch(() => undefined);
+      await observer?.close();
       await fleet?.stop();
       await b?.close();
       await a?.close();
@@ -336,8 +326,9 @@ describe.skipIf(skip !== null)(
       rmSync(dataDir, { recursive: true, force: true });
     });
 
+    /** The clusters each command of this type was published to, counted on the broker. */
     const commandsOf = (type: string) =>
-      published.filter((p) => p.split(' ')[1] === type).map((p) => p.split(' ')[0] as string);
+      (observer?.commands ?? []).filter((c) => c.type === type).map((c) => c.clusterId);
     const holderOf = async (name: string) => (await client.get(`sc:lease:${name}`))?.split(' ')[0];
     const instanceOf = (t: TestPlatform) =>
       (t.platform as unknown as { use(name: 'cluster'): Cluster }).use('cluster').instanceId;
