@@ -139,7 +139,7 @@ export async function provinceBench(): Promise<BenchResult> {
     const bulletinIds: string[] = [];
     for (let b = 0; b < bulletinCount; b++) {
       const content = { kind: 'stream' as const, url: 'http://radio.example/tinh' };
-      const view = platform.bulletins.send(
+      const view = await platform.bulletins.send(
         { name: `Tin tỉnh ${b}`, level: 'normal', content, durationS: 300 },
         content,
         principal,

@@ -62,6 +62,13 @@ export const ConfigSchema = z.object({
     .describe('when EMQX_HOOK_TOKEN_PREVIOUS stops being accepted'),
   EMQX_HOOK_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(60).max(10_000_000).default(120_000),
   DATA_DIR: z.string().min(1).default('./data'),
+  KEYS_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "where the platform's keys are kept (download-link signing, sealed camera passwords and webhook secrets); default DATA_DIR. Instances sharing DATABASE_URL need the same keys",
+    ),
   DATABASE_URL: z
     .url({ protocol: /^postgres(ql)?$/ })
     .optional()

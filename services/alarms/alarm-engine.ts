@@ -56,9 +56,33 @@ export class AlarmEngine {
   private readonly rulesCache = new Map<string, { at: number; rules: Map<AlarmKind, AlarmRule> }>();
   private readonly log: Logger;
   private readonly unsubscribers: (() => void)[] = [];
+  /**
+   * Events are handled one after another, each with its writes done before the next starts: what
+   * one wrote (an alarm, an outage) is what the next reads.
+   */
+  private work: Promise<void> = Promise.resolve();
+  private failures = 0;
 
   constructor(private readonly options: AlarmEngineOptions) {
     this.log = options.logger.child({ component: 'alarms' });
+  }
+
+  /** Runs `job` after every job before it; a failure is counted and logged, the next still runs. */
+  private enqueue(job: () => Promise<void>): void {
+    this.work = this.work.then(job).catch((error: unknown) => {
+      this.failures++;
+      this.log.error({ err: error }, 'could not record an alarm change');
+    });
+  }
+
+  /** Alarm changes that could not be recorded. */
+  errorCount(): number {
+    return this.failures;
+  }
+
+  /** Resolves once every event heard so far has been handled. */
+  settled(): Promise<void> {
+    return this.work;
   }
 
   start(): void {
@@ -68,48 +92,63 @@ export class AlarmEngine {
     for (const alarm of this.options.store.allActive())
       this.activeIds.set(`${alarm.deviceId}|${alarm.kind}`, alarm.id);
     this.unsubscribers.push(
-      events.on('device.presence', ({ deviceId, online, at }) => {
-        if (this.options.placeOf(deviceId)?.kind !== 'cluster') return;
-        this.cause(deviceId, 'cluster-offline', !online, 'no heartbeat from the cluster', at);
-        if (!online) this.dropped(deviceId, at);
-        else this.back(deviceId, at);
-      }),
-      events.on('device.heartbeat', ({ deviceId, heartbeat, at }) => this.heartbeat(deviceId, heartbeat, at)),
+      events.on('device.presence', ({ deviceId, online, at }) =>
+        this.enqueue(async () => {
+          if (this.options.placeOf(deviceId)?.kind !== 'cluster') return;
+          await this.cause(deviceId, 'cluster-offline', !online, 'no heartbeat from the cluster', at);
+          if (!online) await this.dropped(deviceId, at);
+          else await this.back(deviceId, at);
+        }),
+      ),
+      events.on('device.heartbeat', ({ deviceId, heartbeat, at }) =>
+        this.enqueue(() => this.heartbeat(deviceId, heartbeat, at)),
+      ),
       events.on('device.rejected', ({ deviceId, reason, at }) => {
-        if (deviceId) this.rejected(deviceId, reason, at);
+        if (deviceId) this.enqueue(() => this.rejected(deviceId, reason, at));
       }),
-      events.on('camera.health', ({ cameraId, state, detail, at }) => {
-        this.cause(cameraId, 'camera-offline', state === 'offline', `camera unreachable: ${detail}`, at);
-        this.cause(
-          cameraId,
-          'camera-auth-failed',
-          state === 'auth_failed',
-          `camera refused the login: ${detail}`,
-          at,
-        );
-        if (state === 'offline') this.dropped(cameraId, at);
-        else if (state !== 'unknown') this.back(cameraId, at);
-      }),
-      events.on('broadcast.delivery', ({ broadcastId, clusterId, state, at }) => {
-        if (state === 'failed' || state === 'missed' || state === 'expired')
-          this.cause(
-            clusterId,
-            'not-delivered',
-            true,
-            `broadcast ${broadcastId} did not play (${state})`,
+      events.on('camera.health', ({ cameraId, state, detail, at }) =>
+        this.enqueue(async () => {
+          await this.cause(
+            cameraId,
+            'camera-offline',
+            state === 'offline',
+            `camera unreachable: ${detail}`,
             at,
           );
-        else if (state === 'done') this.cause(clusterId, 'not-delivered', false, '', at);
+          await this.cause(
+            cameraId,
+            'camera-auth-failed',
+            state === 'auth_failed',
+            `camera refused the login: ${detail}`,
+            at,
+          );
+          if (state === 'offline') await this.dropped(cameraId, at);
+          else if (state !== 'unknown') await this.back(cameraId, at);
+        }),
+      ),
+      events.on('broadcast.delivery', ({ broadcastId, clusterId, state, at }) => {
+        if (state === 'failed' || state === 'missed' || state === 'expired')
+          this.enqueue(() =>
+            this.cause(
+              clusterId,
+              'not-delivered',
+              true,
+              `broadcast ${broadcastId} did not play (${state})`,
+              at,
+            ),
+          );
+        else if (state === 'done') this.enqueue(() => this.cause(clusterId, 'not-delivered', false, '', at));
       }),
     );
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     for (const p of this.pending.values()) if (p.timer) this.options.clock.clearTimeout(p.timer);
     this.pending.clear();
     this.drops.clear();
     this.rejects.clear();
+    await this.work;
   }
 
   /** A commune's rules changed: read them again. */
@@ -117,19 +156,20 @@ export class AlarmEngine {
     this.rulesCache.delete(communeId);
   }
 
-  private heartbeat(deviceId: string, hb: Heartbeat, at: number): void {
+  private async heartbeat(deviceId: string, hb: Heartbeat, at: number): Promise<void> {
     const place = this.options.placeOf(deviceId);
     if (!place) return;
     const rules = this.rules(place.communeId);
     const limit = (kind: AlarmKind) => rules.get(kind)?.threshold ?? null;
     const weak = limit('weak-signal');
-    if (weak !== null) this.cause(deviceId, 'weak-signal', hb.rssiDbm < weak, `signal ${hb.rssiDbm} dBm`, at);
+    if (weak !== null)
+      await this.cause(deviceId, 'weak-signal', hb.rssiDbm < weak, `signal ${hb.rssiDbm} dBm`, at);
     const hot = limit('overheating');
     if (hot !== null)
-      this.cause(deviceId, 'overheating', hb.tempC > hot, `${hb.tempC} °C inside the cabinet`, at);
+      await this.cause(deviceId, 'overheating', hb.tempC > hot, `${hb.tempC} °C inside the cabinet`, at);
     const low = limit('low-supply');
     if (low !== null)
-      this.cause(
+      await this.cause(
         deviceId,
         'low-supply',
         hb.supplyV < low,
@@ -137,7 +177,7 @@ export class AlarmEngine {
         at,
       );
     const faulty = hb.speakers.filter((s) => !s.ok);
-    this.cause(
+    await this.cause(
       deviceId,
       'speaker-fault',
       faulty.length > 0,
@@ -146,7 +186,7 @@ export class AlarmEngine {
     );
   }
 
-  private rejected(deviceId: string, reason: string, at: number): void {
+  private async rejected(deviceId: string, reason: string, at: number): Promise<void> {
     const place = this.options.placeOf(deviceId);
     if (!place) return;
     const times = (this.rejects.get(deviceId) ?? []).filter((t) => t > at - REJECT_WINDOW_MS);
@@ -154,7 +194,7 @@ export class AlarmEngine {
     this.rejects.set(deviceId, times.slice(-1_000));
     const limit = this.rules(place.communeId).get('rejected-messages')?.threshold ?? Number.POSITIVE_INFINITY;
     if (times.length >= limit)
-      this.cause(
+      await this.cause(
         deviceId,
         'rejected-messages',
         true,
@@ -167,7 +207,13 @@ export class AlarmEngine {
    * A cause of an alarm started (`present`) or went. The alarm opens once the cause has lasted the
    * rule's `forS`; it clears when the cause goes.
    */
-  private cause(deviceId: string, kind: AlarmKind, present: boolean, detail: string, at: number): void {
+  private async cause(
+    deviceId: string,
+    kind: AlarmKind,
+    present: boolean,
+    detail: string,
+    at: number,
+  ): Promise<void> {
     const key = `${deviceId}|${kind}`;
     const { store, clock } = this.options;
     if (!present) {
@@ -176,7 +222,7 @@ export class AlarmEngine {
       this.pending.delete(key);
       const activeId = this.activeIds.get(key);
       const active = activeId === undefined ? null : store.get(activeId);
-      if (active) this.clear(active, at);
+      if (active) await this.clear(active, at);
       return;
     }
     if (this.activeIds.has(key) || this.pending.has(key)) return;
@@ -185,27 +231,30 @@ export class AlarmEngine {
     const rule = this.rules(place.communeId).get(kind);
     if (!rule?.enabled) return;
     if (rule.forS === 0) {
-      this.open(deviceId, kind, rule, place, detail, at);
+      await this.open(deviceId, kind, rule, place, detail, at);
       return;
     }
     const entry: Pending = { since: at, detail, timer: null };
     entry.timer = clock.setTimeout(() => {
       entry.timer = null;
-      if (this.pending.get(key) !== entry) return;
-      this.pending.delete(key);
-      this.open(deviceId, kind, rule, place, entry.detail, clock.now());
+      const due = clock.now();
+      this.enqueue(async () => {
+        if (this.pending.get(key) !== entry) return;
+        this.pending.delete(key);
+        await this.open(deviceId, kind, rule, place, entry.detail, due);
+      });
     }, rule.forS * 1000);
     this.pending.set(key, entry);
   }
 
-  private open(
+  private async open(
     deviceId: string,
     kind: AlarmKind,
     rule: AlarmRule,
     place: DevicePlace,
     detail: string,
     at: number,
-  ): void {
+  ): Promise<void> {
     const incident = place.villageId ? this.openIncidentOf(place.villageId) : null;
     const alarm: AlarmRecord = {
       id: `al-${randomBytes(6).toString('hex')}`,
@@ -225,7 +274,7 @@ export class AlarmEngine {
       note: null,
       clearedAt: null,
     };
-    this.options.store.insert(alarm);
+    await this.options.store.insert(alarm);
     this.activeIds.set(`${deviceId}|${kind}`, alarm.id);
     this.log.info(
       { alarmId: alarm.id, kind, deviceId, held: alarm.held, incidentId: alarm.incidentId },
@@ -234,15 +283,15 @@ export class AlarmEngine {
     this.options.events.emit('alarm.changed', { alarm, change: 'opened', at });
   }
 
-  private clear(alarm: AlarmRecord, at: number): void {
+  private async clear(alarm: AlarmRecord, at: number): Promise<void> {
     this.activeIds.delete(`${alarm.deviceId}|${alarm.kind}`);
-    this.options.store.clear(alarm.id, at);
+    await this.options.store.clear(alarm.id, at);
     const cleared = { ...alarm, state: 'cleared' as const, clearedAt: at };
     this.options.events.emit('alarm.changed', { alarm: cleared, change: 'cleared', at });
   }
 
   /** A device went offline: with enough of its village, that is a village outage. */
-  private dropped(deviceId: string, at: number): void {
+  private async dropped(deviceId: string, at: number): Promise<void> {
     const place = this.options.placeOf(deviceId);
     if (!place?.villageId) return;
     const villageId = place.villageId;
@@ -255,10 +304,10 @@ export class AlarmEngine {
     if (open) {
       if (!open.devices.some((d) => d.deviceId === deviceId)) {
         open.devices.push({ deviceId, deviceKind: place.kind, back: false });
-        this.options.store.putIncident(open);
+        await this.options.store.putIncident(open);
         this.emitIncident(open, at);
       }
-      this.attachOffline([deviceId], open.id);
+      await this.attachOffline([deviceId], open.id);
       return;
     }
     const all = this.options.devicesOfVillage(villageId);
@@ -277,8 +326,8 @@ export class AlarmEngine {
         back: false,
       })),
     };
-    this.options.store.putIncident(incident);
-    this.attachOffline(
+    await this.options.store.putIncident(incident);
+    await this.attachOffline(
       recent.map((d) => d.deviceId),
       incident.id,
     );
@@ -287,7 +336,7 @@ export class AlarmEngine {
   }
 
   /** A device is back: an outage clears once all its devices are. */
-  private back(deviceId: string, at: number): void {
+  private async back(deviceId: string, at: number): Promise<void> {
     const place = this.options.placeOf(deviceId);
     if (!place?.villageId) return;
     const open = this.openIncidentOf(place.villageId);
@@ -296,19 +345,19 @@ export class AlarmEngine {
     if (!device || device.back) return;
     device.back = true;
     if (open.devices.every((d) => d.back)) open.clearedAt = at;
-    this.options.store.putIncident(open);
+    await this.options.store.putIncident(open);
     this.emitIncident(open, at);
   }
 
   /** The offline alarms (open or still pending) of these devices belong to the outage. */
-  private attachOffline(deviceIds: string[], incidentId: string): void {
+  private async attachOffline(deviceIds: string[], incidentId: string): Promise<void> {
     const ids = deviceIds.flatMap((id) =>
       (['cluster-offline', 'camera-offline'] as const).flatMap((kind) => {
         const active = this.options.store.active(id, kind);
         return active ? [active.id] : [];
       }),
     );
-    if (ids.length > 0) this.options.store.attach(ids, incidentId);
+    if (ids.length > 0) await this.options.store.attach(ids, incidentId);
   }
 
   private openIncidentOf(villageId: string): IncidentRecord | null {

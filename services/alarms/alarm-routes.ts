@@ -142,12 +142,13 @@ export const alarmRoutes: FastifyPluginAsyncZod<{ deps: AlarmRouteDeps }> = asyn
       },
     },
     async (request) => {
+      await store.present('alarms', request.params.id);
       const alarm = store.get(request.params.id);
       if (!alarm) throw new NotFoundError('alarm', request.params.id);
       assertInScope(request, alarm.communeId, 'alarm', alarm.id);
       const by = request.principal?.username ?? 'unknown';
       const now = clock.now();
-      if (!store.acknowledge(alarm.id, by, request.body.note, now))
+      if (!(await store.acknowledge(alarm.id, by, request.body.note, now)))
         throw new ConflictError(`the alarm is ${alarm.state}; only an open alarm is acknowledged`, {
           state: alarm.state,
         });
@@ -249,7 +250,7 @@ export const alarmRoutes: FastifyPluginAsyncZod<{ deps: AlarmRouteDeps }> = asyn
       const current = store.rules(communeId).find((r) => r.kind === kind);
       if (!current) throw new NotFoundError('alarm rule', kind);
       const rule = { ...current, ...request.body, custom: true };
-      store.setRule(communeId, rule, request.principal?.username ?? null, clock.now());
+      await store.setRule(communeId, rule, request.principal?.username ?? null, clock.now());
       deps.engine.rulesChanged(communeId);
       request.auditNote = {
         target: { type: 'alarm-rule', id: `${communeId}/${kind}` },
@@ -329,7 +330,7 @@ export const alarmRoutes: FastifyPluginAsyncZod<{ deps: AlarmRouteDeps }> = asyn
         createdBy: request.principal?.username ?? null,
         createdAt: now,
       };
-      store.addMaintenance(window);
+      await store.addMaintenance(window);
       request.auditNote = { target: { type: 'maintenance', id: window.id }, after: { ...toWindow(window) } };
       return reply.status(201).send(toWindow(window));
     },
@@ -351,10 +352,11 @@ export const alarmRoutes: FastifyPluginAsyncZod<{ deps: AlarmRouteDeps }> = asyn
     },
     async (request, reply) => {
       const now = clock.now();
+      await store.present('maintenance_windows', request.params.id);
       const window = store.maintenance(now).find((w) => w.id === request.params.id);
       if (!window) throw new NotFoundError('maintenance window', request.params.id);
       assertInScope(request, window.communeId, 'maintenance window', window.id);
-      store.endMaintenance(window.id, now);
+      await store.endMaintenance(window.id, now);
       request.auditNote = { target: { type: 'maintenance', id: window.id }, before: toWindow(window) };
       return reply.status(204).send(null);
     },

@@ -1,6 +1,11 @@
+import type { Logger } from 'pino';
 import type { AlarmKind, AlarmRule, AlarmState, Severity } from '../../contracts/alarms.js';
 import { ALARM_KINDS } from '../../contracts/alarms.js';
+import { translateConstraintAsync } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import type { StateDatabase, StateTransaction } from '../storage/sql/state-database.js';
+import type { TableCopy, TableTouch } from '../storage/sql/table-copy.js';
+import { AlarmRulesCopy, alarmCopy } from './alarm-copy.js';
 
 /** The platform's rule for each kind of alarm, until a commune sets its own. */
 export const DEFAULT_RULES: Record<AlarmKind, Omit<AlarmRule, 'kind' | 'custom'>> = {
@@ -94,9 +99,80 @@ const toAlarm = (r: AlarmRow): AlarmRecord => ({
   clearedAt: r.cleared_at,
 });
 
-/** Alarms, their rules, village outages and maintenance windows (migration 0021). */
+export interface AlarmStoreOptions {
+  /** The platform's SQLite file: the store itself, or its read copy with DATABASE_URL. */
+  db: Db;
+  /** Where writes go: the same file, or PostgreSQL. */
+  state: StateDatabase;
+  logger: Logger;
+  /** Told when another instance changed a commune's rules. */
+  onRulesCopied?: (communeId: string) => void;
+}
+
+/**
+ * Alarms, their rules, village outages and maintenance windows (migration 0021). Reads are answered
+ * from the platform's SQLite file; writes go through the query layer, to that file or to
+ * PostgreSQL, whose changes every instance copies into its file (alarm-copy.ts).
+ */
 export class AlarmStore {
-  constructor(private readonly db: Db) {}
+  private readonly db: Db;
+  private readonly state: StateDatabase;
+  private readonly copy: TableCopy;
+  private readonly rulesCopy: AlarmRulesCopy;
+  private readonly onRulesCopied: (communeId: string) => void;
+
+  constructor(options: AlarmStoreOptions) {
+    this.db = options.db;
+    this.state = options.state;
+    this.copy = alarmCopy(options.db, options.state, options.logger);
+    this.rulesCopy = new AlarmRulesCopy(options.db, options.state, options.logger);
+    this.onRulesCopied = options.onRulesCopied ?? (() => undefined);
+  }
+
+  /** With PostgreSQL: fills this instance's copy, then follows the other instances' changes. */
+  async start(): Promise<void> {
+    await this.rulesCopy.start((communeId) => this.onRulesCopied(communeId));
+    await this.copy.start(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    await this.copy.stop();
+    await this.rulesCopy.stop();
+  }
+
+  /**
+   * One write in one transaction of the query layer, announced to the other instances when it
+   * commits, then copied here (with PostgreSQL) before anyone reads it. `work` returns what it
+   * touched.
+   */
+  private async write<T>(
+    work: (trx: StateTransaction) => Promise<{ touched: TableTouch[]; result: T }>,
+  ): Promise<T> {
+    const { touched, result } = await translateConstraintAsync(
+      {
+        duplicateId: 'a record with this id already exists',
+        reference: 'the commune named does not exist',
+      },
+      () =>
+        this.state.transaction(async (trx) => {
+          const done = await work(trx);
+          for (const touch of done.touched) await this.copy.announce(trx, touch);
+          return done;
+        }),
+    );
+    for (const touch of touched) await this.copy.copy(touch);
+    return result;
+  }
+
+  /**
+   * An alarm or window a write depends on: read here, and with PostgreSQL copied from there once
+   * more before it is called missing, since another instance may have written it a moment ago.
+   */
+  async present(table: 'alarms' | 'maintenance_windows', id: string): Promise<void> {
+    if (!this.copy.remote) return;
+    const here = this.db.prepare(`SELECT 1 FROM ${table} WHERE id = ?`).get(id);
+    if (!here) await this.copy.copy({ table, id });
+  }
 
   /** The rules in force in a commune: its own where it set them, the defaults elsewhere. */
   rules(communeId: string): AlarmRule[] {
@@ -126,23 +202,60 @@ export class AlarmStore {
     });
   }
 
-  setRule(communeId: string, rule: AlarmRule, by: string | null, now: number): void {
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO alarm_rules (commune_id, kind, enabled, severity, threshold, for_s, updated_by, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(communeId, rule.kind, rule.enabled ? 1 : 0, rule.severity, rule.threshold, rule.forS, by, now);
+  async setRule(communeId: string, rule: AlarmRule, by: string | null, now: number): Promise<void> {
+    const row = {
+      commune_id: communeId,
+      kind: rule.kind,
+      enabled: rule.enabled ? 1 : 0,
+      severity: rule.severity,
+      threshold: rule.threshold,
+      for_s: rule.forS,
+      updated_by: by,
+      updated_at: now,
+    };
+    await translateConstraintAsync({ reference: 'the commune named does not exist' }, () =>
+      this.state.transaction(async (trx) => {
+        await trx
+          .insertInto('alarm_rules')
+          .values(row)
+          .onConflict((oc) =>
+            oc.columns(['commune_id', 'kind']).doUpdateSet({
+              enabled: row.enabled,
+              severity: row.severity,
+              threshold: row.threshold,
+              for_s: row.for_s,
+              updated_by: row.updated_by,
+              updated_at: row.updated_at,
+            }),
+          )
+          .execute();
+        await this.rulesCopy.announce(trx, communeId);
+      }),
+    );
+    await this.rulesCopy.copy();
   }
 
-  insert(alarm: AlarmRecord): void {
-    this.db
-      .prepare(
-        `INSERT INTO alarms (id, kind, severity, state, device_id, device_kind, commune_id, village_id, detail,
-           incident_id, held, opened_at) VALUES (@id, @kind, @severity, @state, @deviceId, @deviceKind, @communeId,
-           @villageId, @detail, @incidentId, @held, @openedAt)`,
-      )
-      .run({ ...alarm, held: alarm.held ? 1 : 0 });
+  async insert(alarm: AlarmRecord): Promise<void> {
+    await this.write(async (trx) => {
+      await trx
+        .insertInto('alarms')
+        .values({
+          id: alarm.id,
+          kind: alarm.kind,
+          severity: alarm.severity,
+          state: alarm.state,
+          device_id: alarm.deviceId,
+          device_kind: alarm.deviceKind,
+          commune_id: alarm.communeId,
+          village_id: alarm.villageId,
+          detail: alarm.detail,
+          incident_id: alarm.incidentId,
+          held: alarm.held ? 1 : 0,
+          opened_at: alarm.openedAt,
+        })
+        .execute();
+      return { touched: [{ table: 'alarms', id: alarm.id, change: 'created' }], result: undefined };
+    });
   }
 
   get(id: string): AlarmRecord | null {
@@ -195,37 +308,75 @@ export class AlarmStore {
     return { items: rows.map(toAlarm), total: n };
   }
 
-  acknowledge(id: string, by: string, note: string, at: number): boolean {
-    return (
-      this.db
-        .prepare(
-          "UPDATE alarms SET state = 'acknowledged', acknowledged_at = ?, acknowledged_by = ?, note = ? WHERE id = ? AND state = 'open'",
-        )
-        .run(at, by, note, id).changes > 0
-    );
+  async acknowledge(id: string, by: string, note: string, at: number): Promise<boolean> {
+    return this.write(async (trx) => {
+      const done = await trx
+        .updateTable('alarms')
+        .set({ state: 'acknowledged', acknowledged_at: at, acknowledged_by: by, note })
+        .where('id', '=', id)
+        .where('state', '=', 'open')
+        .executeTakeFirst();
+      const changed = Number(done.numUpdatedRows) > 0;
+      return {
+        touched: changed ? [{ table: 'alarms', id, change: 'updated' }] : [],
+        result: changed,
+      };
+    });
   }
 
-  clear(id: string, at: number, detail?: string): void {
-    this.db
-      .prepare(
-        "UPDATE alarms SET state = 'cleared', cleared_at = ?, detail = COALESCE(?, detail) WHERE id = ? AND state <> 'cleared'",
-      )
-      .run(at, detail ?? null, id);
+  async clear(id: string, at: number, detail?: string): Promise<void> {
+    await this.write(async (trx) => {
+      const set =
+        detail === undefined
+          ? { state: 'cleared', cleared_at: at }
+          : { state: 'cleared', cleared_at: at, detail };
+      const done = await trx
+        .updateTable('alarms')
+        .set(set)
+        .where('id', '=', id)
+        .where('state', '<>', 'cleared')
+        .executeTakeFirst();
+      return {
+        touched: Number(done.numUpdatedRows) > 0 ? [{ table: 'alarms', id, change: 'updated' }] : [],
+        result: undefined,
+      };
+    });
   }
 
-  attach(alarmIds: readonly string[], incidentId: string): void {
-    this.db
-      .prepare('UPDATE alarms SET incident_id = ? WHERE id IN (SELECT value FROM json_each(?))')
-      .run(incidentId, JSON.stringify(alarmIds));
+  async attach(alarmIds: readonly string[], incidentId: string): Promise<void> {
+    if (alarmIds.length === 0) return;
+    await this.write(async (trx) => {
+      await trx
+        .updateTable('alarms')
+        .set({ incident_id: incidentId })
+        .where('id', 'in', [...alarmIds])
+        .execute();
+      return {
+        touched: alarmIds.map((id) => ({ table: 'alarms', id, change: 'updated' as const })),
+        result: undefined,
+      };
+    });
   }
 
-  putIncident(incident: IncidentRecord): void {
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO incidents (id, kind, commune_id, village_id, opened_at, cleared_at, devices)
-         VALUES (@id, @kind, @communeId, @villageId, @openedAt, @clearedAt, @devices)`,
-      )
-      .run({ ...incident, devices: JSON.stringify(incident.devices) });
+  async putIncident(incident: IncidentRecord): Promise<void> {
+    const row = {
+      id: incident.id,
+      kind: incident.kind,
+      commune_id: incident.communeId,
+      village_id: incident.villageId,
+      opened_at: incident.openedAt,
+      cleared_at: incident.clearedAt,
+      devices: JSON.stringify(incident.devices),
+    };
+    await this.write(async (trx) => {
+      const { id: _, ...rest } = row;
+      await trx
+        .insertInto('incidents')
+        .values(row)
+        .onConflict((oc) => oc.column('id').doUpdateSet(rest))
+        .execute();
+      return { touched: [{ table: 'incidents', id: incident.id, change: 'updated' }], result: undefined };
+    });
   }
 
   incidents(
@@ -270,29 +421,54 @@ export class AlarmStore {
     return this.incidents({ openOnly: true }, { limit: 10_000, offset: 0 }).items;
   }
 
-  addMaintenance(window: MaintenanceRecord): void {
-    this.db
-      .prepare(
-        `INSERT INTO maintenance_windows (id, commune_id, village_id, device_ids, starts_at, ends_at, reason, created_by,
-           created_at) VALUES (@id, @communeId, @villageId, @deviceIds, @startsAt, @endsAt, @reason, @createdBy, @createdAt)`,
-      )
-      .run({ ...window, deviceIds: JSON.stringify(window.deviceIds) });
+  async addMaintenance(window: MaintenanceRecord): Promise<void> {
+    await this.write(async (trx) => {
+      await trx
+        .insertInto('maintenance_windows')
+        .values({
+          id: window.id,
+          commune_id: window.communeId,
+          village_id: window.villageId,
+          device_ids: JSON.stringify(window.deviceIds),
+          starts_at: window.startsAt,
+          ends_at: window.endsAt,
+          reason: window.reason,
+          created_by: window.createdBy,
+          created_at: window.createdAt,
+        })
+        .execute();
+      return {
+        touched: [{ table: 'maintenance_windows', id: window.id, change: 'created' }],
+        result: undefined,
+      };
+    });
   }
 
   /**
    * Ends a window now: one not started yet is removed; one under way keeps the time it ran, which
    * availability reports count as maintenance.
    */
-  endMaintenance(id: string, now: number): boolean {
-    const removed = this.db
-      .prepare('DELETE FROM maintenance_windows WHERE id = ? AND starts_at >= ?')
-      .run(id, now);
-    if (removed.changes > 0) return true;
-    return (
-      this.db
-        .prepare('UPDATE maintenance_windows SET ends_at = ? WHERE id = ? AND ends_at > ?')
-        .run(now, id, now).changes > 0
-    );
+  async endMaintenance(id: string, now: number): Promise<boolean> {
+    return this.write(async (trx) => {
+      const removed = await trx
+        .deleteFrom('maintenance_windows')
+        .where('id', '=', id)
+        .where('starts_at', '>=', now)
+        .executeTakeFirst();
+      if (Number(removed.numDeletedRows) > 0)
+        return { touched: [{ table: 'maintenance_windows', id, change: 'deleted' }], result: true };
+      const ended = await trx
+        .updateTable('maintenance_windows')
+        .set({ ends_at: now })
+        .where('id', '=', id)
+        .where('ends_at', '>', now)
+        .executeTakeFirst();
+      const changed = Number(ended.numUpdatedRows) > 0;
+      return {
+        touched: changed ? [{ table: 'maintenance_windows', id, change: 'updated' }] : [],
+        result: changed,
+      };
+    });
   }
 
   /** Windows that have not ended by `now`, optionally of some communes. */

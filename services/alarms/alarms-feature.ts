@@ -18,13 +18,23 @@ declare module '../platform/feature.js' {
 export function alarmsFeature(): Feature<'alarms'> {
   let engine: AlarmEngine | null = null;
   let run: SingletonRun | null = null;
+  let stored: AlarmStore | null = null;
   return {
     name: 'alarms',
     dependsOn: ['storage', 'registry', 'cameras'],
-    start(ctx) {
+    async start(ctx) {
       const registry = ctx.get('registry');
       const cameras = ctx.get('cameras').store;
-      const store = new AlarmStore(ctx.get('storage').db);
+      const { db, state } = ctx.get('storage');
+      const store = new AlarmStore({
+        db,
+        state,
+        logger: ctx.logger.child({ component: 'alarm-store' }),
+        // Another instance changed a commune's rules: the engine reads them again at once.
+        onRulesCopied: (communeId) => engine?.rulesChanged(communeId),
+      });
+      stored = store;
+      await store.start();
       const placeOf = (deviceId: string): DevicePlace | null => {
         const cluster = registry.findCluster(deviceId);
         if (cluster) return { kind: 'cluster', communeId: cluster.communeId, villageId: cluster.villageId };
@@ -53,6 +63,7 @@ export function alarmsFeature(): Feature<'alarms'> {
         villageName,
       });
       const running = engine;
+      ctx.keptRunning('alarm-engine', () => running.errorCount());
       // One engine across instances, on the camera poller's holder: camera alarms come from the
       // health changes only that instance sees. A new holder starts from the stored alarms.
       run = runWhileHeld(
@@ -80,6 +91,9 @@ export function alarmsFeature(): Feature<'alarms'> {
       run = null;
       engine = null;
       await stopping?.stop();
+      const closing = stored;
+      stored = null;
+      await closing?.stop();
     },
   };
 }

@@ -9,7 +9,11 @@ import type { Dispatcher } from './dispatcher.js';
 /** What the watch needs of the stations feature. */
 export interface StationDirectory {
   get(id: string): { id: string; name: string; url: string; fallback: Fallback };
-  setHealth(id: string, state: 'ok' | 'unreachable' | 'wrong-type' | 'silent', detail: string | null): void;
+  setHealth(
+    id: string,
+    state: 'ok' | 'unreachable' | 'wrong-type' | 'silent',
+    detail: string | null,
+  ): Promise<void>;
 }
 
 const SCAN_MS = 2_000;
@@ -96,9 +100,9 @@ export class RelayWatch {
         deadAirS,
         timeoutMs,
         clock,
-        onAudio: () => stations.setHealth(station.id, 'ok', null),
+        onAudio: () => this.health(station.id, 'ok', null),
         onProblem: (problem) => {
-          stations.setHealth(station.id, problem.state, problem.detail);
+          this.health(station.id, problem.state, problem.detail);
           this.listening.delete(id);
           this.switch(id, station.fallback, `${station.name}: ${problem.detail}`);
         },
@@ -117,6 +121,17 @@ export class RelayWatch {
       this.options.clock.clearInterval(this.timer);
       this.timer = null;
     }
+  }
+
+  /** A station's health as the relay found it; the relay goes on whether or not it is stored. */
+  private health(
+    id: string,
+    state: 'ok' | 'unreachable' | 'wrong-type' | 'silent',
+    detail: string | null,
+  ): void {
+    this.options.stations.setHealth(id, state, detail).catch((error: unknown) => {
+      this.options.logger.warn({ err: error, stationId: id }, 'could not store a station health');
+    });
   }
 
   private switch(id: string, fallback: Fallback, reason: string): void {

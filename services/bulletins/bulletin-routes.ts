@@ -81,7 +81,7 @@ export const bulletinRoutes: FastifyPluginAsyncZod<{ deps: BulletinRouteDeps }> 
         communeId: null,
       });
       for (const id of contentMediaIds(content)) deps.media.getVisible(id, principal.communes);
-      const view = bulletins.send(request.body, content, principal);
+      const view = await bulletins.send(request.body, content, principal);
       request.auditNote = {
         target: { type: 'bulletin', id: view.id },
         after: { name: view.name, level: view.level, communes: view.receipts.length },
@@ -164,7 +164,7 @@ export const bulletinRoutes: FastifyPluginAsyncZod<{ deps: BulletinRouteDeps }> 
       const { id } = request.params;
       // A province's staff, or an account of every commune; a commune account has no province view.
       if (principal?.communes && principal.provinceId !== id) throw new NotFoundError('province', id);
-      return bulletins.overview(id, deps.isOnline);
+      return await bulletins.overview(id, deps.isOnline);
     },
   );
 
@@ -191,7 +191,7 @@ export const bulletinRoutes: FastifyPluginAsyncZod<{ deps: BulletinRouteDeps }> 
     },
     async (request) => {
       const { state, ...page } = request.query;
-      return { ...bulletins.inbox(request.principal?.communes ?? null, state, page), ...page };
+      return { ...(await bulletins.inbox(request.principal?.communes ?? null, state, page)), ...page };
     },
   );
 
@@ -210,7 +210,7 @@ export const bulletinRoutes: FastifyPluginAsyncZod<{ deps: BulletinRouteDeps }> 
     async (request) => {
       const { id, communeId } = request.params;
       assertInScope(request, communeId, 'bulletin', id);
-      const receipt = bulletins.schedule(id, communeId, request.body, actorOf(request.principal));
+      const receipt = await bulletins.schedule(id, communeId, request.body, actorOf(request.principal));
       request.auditNote = { target: { type: 'bulletin', id }, after: { communeId, state: receipt.state } };
       return receipt;
     },
@@ -231,7 +231,7 @@ export const bulletinRoutes: FastifyPluginAsyncZod<{ deps: BulletinRouteDeps }> 
     async (request) => {
       const { id, communeId } = request.params;
       assertInScope(request, communeId, 'bulletin', id);
-      const receipt = bulletins.decline(id, communeId, request.body.reason, actorOf(request.principal));
+      const receipt = await bulletins.decline(id, communeId, request.body.reason, actorOf(request.principal));
       request.auditNote = {
         target: { type: 'bulletin', id },
         after: { communeId, state: receipt.state, reason: request.body.reason },
@@ -255,7 +255,7 @@ export const bulletinRoutes: FastifyPluginAsyncZod<{ deps: BulletinRouteDeps }> 
     async (request) => {
       const { id, communeId } = request.params;
       assertInScope(request, communeId, 'bulletin', id);
-      const receipt = bulletins.order(id, communeId, request.body.first, actorOf(request.principal));
+      const receipt = await bulletins.order(id, communeId, request.body.first, actorOf(request.principal));
       request.auditNote = {
         target: { type: 'bulletin', id },
         after: { communeId, state: receipt.state, first: request.body.first },

@@ -75,7 +75,7 @@ export class BulletinService {
   /** Starts watching for expiries; sleeps while nothing waits in an inbox. */
   start(): void {
     this.expiring = true;
-    this.expireDue();
+    this.expireSoon();
   }
 
   stop(): void {
@@ -86,14 +86,14 @@ export class BulletinService {
 
   /** Looks for receipts due to expire again (another instance may have sent a bulletin). */
   recheckExpiries(): void {
-    this.expireDue();
+    this.expireSoon();
   }
 
   /**
    * Sends a bulletin (its content already prepared: text read aloud) to the province's communes or
    * some of them. A province account sends for its province; an account of every commune names one.
    */
-  send(input: BulletinCreate, content: Content, actor: Principal): BulletinView {
+  async send(input: BulletinCreate, content: Content, actor: Principal): Promise<BulletinView> {
     const { registry, clock } = this.options;
     const provinceId = this.provinceOf(input, actor);
     const inProvince = registry.communesOfProvince(provinceId);
@@ -136,16 +136,16 @@ export class BulletinService {
       updatedAt: now,
     });
     const receipts = communeIds.map(blank);
-    this.options.store.insert(bulletin, receipts);
+    await this.options.store.insert(bulletin, receipts);
     this.log.info(
       { bulletinId: bulletin.id, level: bulletin.level, communes: communeIds.length, by: actor.username },
       'bulletin from the province',
     );
-    if (bulletin.level === 'emergency') this.airNow(bulletin, receipts, actor);
+    if (bulletin.level === 'emergency') await this.airNow(bulletin, receipts, actor);
     else if (bulletin.level === 'priority')
-      for (const r of receipts) this.schedulePriority(bulletin, r, actor);
+      for (const r of receipts) await this.schedulePriority(bulletin, r, actor);
     else for (const r of receipts) this.announce(r);
-    this.expireDue();
+    await this.expireDue();
     return this.view(bulletin);
   }
 
@@ -179,9 +179,9 @@ export class BulletinService {
   }
 
   /** A province at a glance: each commune's clusters online and what waits for it; recent bulletins. */
-  overview(provinceId: string, isOnline: (clusterId: string) => boolean): ProvinceOverview {
+  async overview(provinceId: string, isOnline: (clusterId: string) => boolean): Promise<ProvinceOverview> {
     const { registry, store } = this.options;
-    this.expireDue();
+    await this.expireDue();
     const province = registry.getProvince(provinceId);
     const communeIds = registry.communesOfProvince(provinceId);
     const clusters = new Map<string, { clusters: number; online: number }>();
@@ -228,12 +228,15 @@ export class BulletinService {
   }
 
   /** Receipts of the caller's communes, each with its bulletin: the communes' inboxes. */
-  inbox(
+  async inbox(
     communes: readonly string[] | null,
     states: readonly ReceiptState[] | null,
     page: { limit: number; offset: number },
-  ): { items: (Receipt & { bulletin: Omit<BulletinView, 'receipts' | 'totals'> })[]; total: number } {
-    this.expireDue();
+  ): Promise<{
+    items: (Receipt & { bulletin: Omit<BulletinView, 'receipts' | 'totals'> })[];
+    total: number;
+  }> {
+    await this.expireDue();
     const found = this.options.store.inbox(communes, states, page);
     const bulletins = new Map<string, BulletinRecord>();
     return {
@@ -250,14 +253,14 @@ export class BulletinService {
   }
 
   /** A commune operator airs a normal bulletin (or re-times a declined one) in their commune. */
-  schedule(
+  async schedule(
     bulletinId: string,
     communeId: string,
     choice: { start?: string | undefined; villageIds?: string[] | undefined },
     actor: Actor,
-  ): Receipt {
-    const bulletin = this.options.store.get(bulletinId);
-    this.expireDue();
+  ): Promise<Receipt> {
+    const bulletin = await this.options.store.present(bulletinId);
+    await this.expireDue();
     const current = this.options.store.receipt(bulletinId, communeId);
     if (bulletin.level !== 'normal' || !['pending', 'declined'].includes(current.state)) {
       throw new ConflictError(
@@ -274,7 +277,7 @@ export class BulletinService {
     const targets = choice.villageIds?.length
       ? { villageIds: choice.villageIds }
       : { communeIds: [communeId] };
-    const schedule = this.createSchedule(bulletin, communeId, startAt, targets, 'normal', actor);
+    const schedule = await this.createSchedule(bulletin, communeId, startAt, targets, 'normal', actor);
     return this.decide(
       current,
       { state: 'scheduled', scheduleId: schedule.id, clash: [], reason: null },
@@ -282,9 +285,9 @@ export class BulletinService {
     );
   }
 
-  decline(bulletinId: string, communeId: string, reason: string, actor: Actor): Receipt {
-    const bulletin = this.options.store.get(bulletinId);
-    this.expireDue();
+  async decline(bulletinId: string, communeId: string, reason: string, actor: Actor): Promise<Receipt> {
+    const bulletin = await this.options.store.present(bulletinId);
+    await this.expireDue();
     const receipt = this.options.store.receipt(bulletinId, communeId);
     if (bulletin.level !== 'normal' || receipt.state !== 'pending') {
       throw new ConflictError(
@@ -302,8 +305,13 @@ export class BulletinService {
    * `bulletin` first keeps the province's time and moves each clashing occurrence to right after
    * it; `commune` first airs the bulletin once the commune's items have played.
    */
-  order(bulletinId: string, communeId: string, first: 'bulletin' | 'commune', actor: Actor): Receipt {
-    const bulletin = this.options.store.get(bulletinId);
+  async order(
+    bulletinId: string,
+    communeId: string,
+    first: 'bulletin' | 'commune',
+    actor: Actor,
+  ): Promise<Receipt> {
+    const bulletin = await this.options.store.present(bulletinId);
     const receipt = this.options.store.receipt(bulletinId, communeId);
     if (receipt.state !== 'needs-order') {
       throw new ConflictError(`this bulletin needs no ordering here; it is ${receipt.state}`, {
@@ -315,8 +323,8 @@ export class BulletinService {
     let schedule: ScheduleRecord;
     if (first === 'bulletin') {
       const end = bulletin.startAt + Math.ceil(bulletin.durationS * 1000) + ORDER_GAP_MS;
-      for (const clash of receipt.clash) this.moveAfter(clash, end, actor);
-      schedule = this.createSchedule(
+      for (const clash of receipt.clash) await this.moveAfter(clash, end, actor);
+      schedule = await this.createSchedule(
         bulletin,
         communeId,
         Math.max(now, bulletin.startAt),
@@ -328,7 +336,7 @@ export class BulletinService {
       let startAt = Math.max(now, ...receipt.clash.map((c) => Date.parse(c.end) + ORDER_GAP_MS));
       for (let attempt = 0; ; attempt++) {
         try {
-          schedule = this.createSchedule(bulletin, communeId, startAt, targets, 'priority', actor);
+          schedule = await this.createSchedule(bulletin, communeId, startAt, targets, 'priority', actor);
           break;
         } catch (error) {
           const clashes = clashesOf(error);
@@ -345,18 +353,27 @@ export class BulletinService {
   }
 
   /** Pending normal bulletins past their expiry become expired; sleeps until the next expiry. */
-  private expireDue(): void {
+  private async expireDue(): Promise<void> {
     if (!this.expiring) return;
     const { clock, store } = this.options;
-    for (const receipt of store.expire(clock.now())) this.announce(receipt);
+    for (const receipt of await store.expire(clock.now())) this.announce(receipt);
+    // Stopped (the lease lost) while the expiry was written: no timer outlives the stop.
+    if (!this.expiring) return;
     if (this.expiryTimer) clock.clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
     const next = store.nextExpiry();
     if (next !== null)
-      this.expiryTimer = clock.setTimeout(() => this.expireDue(), Math.max(0, next - clock.now()));
+      this.expiryTimer = clock.setTimeout(() => this.expireSoon(), Math.max(0, next - clock.now()));
   }
 
-  private airNow(bulletin: BulletinRecord, receipts: ReceiptRecord[], actor: Principal): void {
+  /** expireDue from a timer or the lease: a failure is logged, and the next call tries again. */
+  private expireSoon(): void {
+    this.expireDue().catch((error: unknown) =>
+      this.log.error({ err: error }, 'could not expire the receipts of bulletins'),
+    );
+  }
+
+  private async airNow(bulletin: BulletinRecord, receipts: ReceiptRecord[], actor: Principal): Promise<void> {
     const communeIds = receipts.map((r) => r.communeId);
     const required = this.options.registry.communesRequiringApproval();
     const broadcast = this.options.dispatcher.emergency(
@@ -371,14 +388,22 @@ export class BulletinService {
       },
       actor.username,
     );
-    for (const receipt of receipts)
-      this.record(receipt, { state: 'aired', broadcastId: broadcast.id, reason: null }, null);
+    // Hundreds of communes at once: their receipts are stored in one write, then announced.
+    const aired = receipts.map((r) =>
+      this.changed(r, { state: 'aired', broadcastId: broadcast.id, reason: null }, null),
+    );
+    await this.options.store.putReceipts(aired);
+    for (const receipt of aired) this.announce(receipt);
   }
 
   /** Priority: scheduled at once, or put to the commune operator when a commune priority item clashes. */
-  private schedulePriority(bulletin: BulletinRecord, receipt: ReceiptRecord, actor: Principal): void {
+  private async schedulePriority(
+    bulletin: BulletinRecord,
+    receipt: ReceiptRecord,
+    actor: Principal,
+  ): Promise<void> {
     try {
-      const schedule = this.createSchedule(
+      const schedule = await this.createSchedule(
         bulletin,
         receipt.communeId,
         bulletin.startAt,
@@ -386,25 +411,25 @@ export class BulletinService {
         'priority',
         actor,
       );
-      this.record(receipt, { state: 'scheduled', scheduleId: schedule.id }, null);
+      await this.record(receipt, { state: 'scheduled', scheduleId: schedule.id }, null);
     } catch (error) {
       const clashes = clashesOf(error);
       if (!clashes) throw error;
-      this.record(receipt, { state: 'needs-order', clash: clashes }, null);
+      await this.record(receipt, { state: 'needs-order', clash: clashes }, null);
     }
   }
 
   /** A one-off schedule of the bulletin in one commune, at an instant, in the commune's zone. */
-  private createSchedule(
+  private async createSchedule(
     bulletin: BulletinRecord,
     communeId: string,
     startAt: number,
     targets: { communeIds?: string[]; villageIds?: string[] },
     level: 'normal' | 'priority',
     actor: Actor | null,
-  ): ScheduleRecord {
+  ): Promise<ScheduleRecord> {
     const timezone = this.options.registry.getCommune(communeId).timezone;
-    const result = this.options.schedules.create(
+    const result = await this.options.schedules.create(
       {
         name: bulletin.name,
         level,
@@ -425,17 +450,17 @@ export class BulletinService {
    * Moves one clashing occurrence of a commune item to `after`: a one-off is re-timed; a recurring
    * item skips that occurrence and gets a one-off copy at the new time.
    */
-  private moveAfter(clash: ClashNote, after: number, actor: Actor): void {
+  private async moveAfter(clash: ClashNote, after: number, actor: Actor): Promise<void> {
     const { schedules } = this.options;
     const item = schedules.get(clash.scheduleId);
     const wall = formatWallTime(instantToWallTime(after, item.timezone));
     if (!item.rrule && !item.lunar) {
-      schedules.update(item.id, { start: wall }, actor);
+      await schedules.update(item.id, { start: wall }, actor);
       return;
     }
     const skipped = formatWallTime(instantToWallTime(Date.parse(clash.start), item.timezone));
-    schedules.update(item.id, { exdates: [...item.exdates, skipped] }, actor);
-    schedules.create(
+    await schedules.update(item.id, { exdates: [...item.exdates, skipped] }, actor);
+    await schedules.create(
       {
         name: item.name,
         level: item.level,
@@ -452,34 +477,43 @@ export class BulletinService {
   }
 
   /** A commune's decision, recorded and returned as the commune sees it. */
-  private decide(
+  private async decide(
     receipt: ReceiptRecord,
     change: Partial<Pick<ReceiptRecord, 'state' | 'scheduleId' | 'broadcastId' | 'clash' | 'reason'>>,
     actor: Actor | null,
-  ): Receipt {
-    return this.receiptView(this.record(receipt, change, actor));
+  ): Promise<Receipt> {
+    return this.receiptView(await this.record(receipt, change, actor));
   }
 
   /**
    * Stores and announces a receipt's change. Sending to a whole province records hundreds of
    * receipts and views the bulletin once at the end, so recording builds no view.
    */
-  private record(
+  private async record(
+    receipt: ReceiptRecord,
+    change: Partial<Pick<ReceiptRecord, 'state' | 'scheduleId' | 'broadcastId' | 'clash' | 'reason'>>,
+    actor: Actor | null,
+  ): Promise<ReceiptRecord> {
+    const next = this.changed(receipt, change, actor);
+    await this.options.store.putReceipt(next);
+    this.announce(next);
+    return next;
+  }
+
+  /** A receipt with a change, stamped now (and with who decided, for a commune's decision). */
+  private changed(
     receipt: ReceiptRecord,
     change: Partial<Pick<ReceiptRecord, 'state' | 'scheduleId' | 'broadcastId' | 'clash' | 'reason'>>,
     actor: Actor | null,
   ): ReceiptRecord {
     const now = this.options.clock.now();
-    const next: ReceiptRecord = {
+    return {
       ...receipt,
       ...change,
       decidedBy: actor ? actor.username : receipt.decidedBy,
       decidedAt: actor ? now : receipt.decidedAt,
       updatedAt: now,
     };
-    this.options.store.putReceipt(next);
-    this.announce(next);
-    return next;
   }
 
   private announce(receipt: ReceiptRecord): void {

@@ -1,7 +1,12 @@
+import type { Logger } from 'pino';
 import type { Content, Level } from '../../contracts/broadcasts.js';
 import type { ReceiptState } from '../../contracts/bulletins.js';
 import { NotFoundError } from '../errors.js';
+import { translateConstraintAsync } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import type { StateDatabase, StateTransaction } from '../storage/sql/state-database.js';
+import type { TableCopy } from '../storage/sql/table-copy.js';
+import { bulletinCopy } from './bulletin-copy.js';
 
 export interface BulletinRecord {
   id: string;
@@ -91,22 +96,156 @@ const toReceipt = (r: ReceiptRow): ReceiptRecord => ({
   updatedAt: r.updated_at,
 });
 
-/** Bulletins from the province and each commune's receipt (tables of migration 0016). */
-export class BulletinStore {
-  constructor(private readonly db: Db) {}
+const bulletinRow = (b: BulletinRecord): BulletinRow => ({
+  id: b.id,
+  province_id: b.provinceId,
+  name: b.name,
+  level: b.level,
+  content: JSON.stringify(b.content),
+  volume: b.volume,
+  start_at: b.startAt,
+  duration_s: b.durationS,
+  expires_at: b.expiresAt,
+  created_by: b.createdBy,
+  created_at: b.createdAt,
+});
 
-  insert(bulletin: BulletinRecord, receipts: ReceiptRecord[]): void {
-    this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO provincial_bulletins (id, province_id, name, level, content, volume, start_at, duration_s,
-             expires_at, created_by, created_at)
-           VALUES (@id, @provinceId, @name, @level, @content, @volume, @startAt, @durationS, @expiresAt, @createdBy,
-             @createdAt)`,
-        )
-        .run({ ...bulletin, content: JSON.stringify(bulletin.content) });
-      for (const receipt of receipts) this.putReceipt(receipt);
-    })();
+const receiptRow = (r: ReceiptRecord): ReceiptRow => ({
+  bulletin_id: r.bulletinId,
+  commune_id: r.communeId,
+  state: r.state,
+  schedule_id: r.scheduleId,
+  broadcast_id: r.broadcastId,
+  clash: JSON.stringify(r.clash),
+  decided_by: r.decidedBy,
+  decided_at: r.decidedAt,
+  reason: r.reason,
+  updated_at: r.updatedAt,
+});
+
+/** Constraint failures (either engine's) become conflicts that say what clashed. */
+const constrained = <T>(write: () => Promise<T>): Promise<T> =>
+  translateConstraintAsync(
+    {
+      duplicateId: 'a bulletin with this id already exists',
+      reference: 'the bulletin, its province or one of its communes does not exist',
+    },
+    write,
+  );
+
+/** A committed change of a bulletin or of its receipts, made here or by another instance. */
+export interface BulletinChange {
+  bulletinId: string;
+  change: 'created' | 'updated' | 'deleted';
+  /** Whether another instance made it (it reached this instance's copy). */
+  elsewhere: boolean;
+}
+
+export interface BulletinStoreOptions {
+  /** The platform's SQLite file: the bulletins themselves, or this instance's copy with DATABASE_URL. */
+  db: Db;
+  /** Where writes go: the same file, or PostgreSQL. */
+  state: StateDatabase;
+  logger: Logger;
+}
+
+/**
+ * Bulletins from the province and each commune's receipt (tables of migration 0016). Reads are
+ * answered from the platform's SQLite file; writes go through the query layer, to that file or to
+ * PostgreSQL, whose changes every instance copies into its file (bulletin-copy.ts).
+ */
+export class BulletinStore {
+  private readonly db: Db;
+  private readonly state: StateDatabase;
+  private readonly copy: TableCopy;
+  private readonly log: Logger;
+  private readonly listeners = new Set<(change: BulletinChange) => void>();
+
+  constructor(options: BulletinStoreOptions) {
+    this.db = options.db;
+    this.state = options.state;
+    this.copy = bulletinCopy(options.db, options.state, options.logger);
+    this.log = options.logger.child({ component: 'bulletin-store' });
+  }
+
+  /** With PostgreSQL: fills this instance's copy, then follows the other instances' changes. */
+  async start(): Promise<void> {
+    await this.copy.start(({ id, change }) => this.tell({ bulletinId: id, change, elsewhere: true }));
+  }
+
+  async stop(): Promise<void> {
+    await this.copy.stop();
+  }
+
+  /** Told after every committed change, whoever made it; returns the unsubscribe. */
+  onChange(listener: (change: BulletinChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Each listener on its own: one that throws neither fails the write nor keeps the others from hearing. */
+  private tell(change: BulletinChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.log.error({ err: error, change }, 'a listener of bulletin changes failed');
+      }
+    }
+  }
+
+  /**
+   * One write in one transaction of the query layer, announced to the other instances when it
+   * commits, then copied here (with PostgreSQL) before anyone reads it.
+   */
+  private async write<T>(
+    touched: (result: T) => { ids: readonly string[]; change: 'created' | 'updated' },
+    work: (trx: StateTransaction) => Promise<T>,
+  ): Promise<T> {
+    const result = await constrained(() =>
+      this.state.transaction(async (trx) => {
+        const done = await work(trx);
+        const { ids, change } = touched(done);
+        for (const id of ids) await this.copy.announce(trx, { table: 'provincial_bulletins', id, change });
+        return done;
+      }),
+    );
+    const { ids, change } = touched(result);
+    for (const id of ids) {
+      await this.copy.copy({ table: 'provincial_bulletins', id });
+      this.tell({ bulletinId: id, change, elsewhere: false });
+    }
+    return result;
+  }
+
+  /**
+   * A bulletin a decision is about: read here, and with PostgreSQL looked up there once more before
+   * it is called missing, since another instance may have sent it a moment ago.
+   */
+  async present(id: string): Promise<BulletinRecord> {
+    try {
+      return this.get(id);
+    } catch (error) {
+      if (!(error instanceof NotFoundError) || !this.copy.remote) throw error;
+      await this.copy.copy({ table: 'provincial_bulletins', id });
+      return this.get(id);
+    }
+  }
+
+  async insert(bulletin: BulletinRecord, receipts: readonly ReceiptRecord[]): Promise<void> {
+    // A commune named twice has one receipt, as it always had.
+    const rows = [...new Map(receipts.map((r) => [r.communeId, receiptRow(r)])).values()];
+    await this.write(
+      () => ({ ids: [bulletin.id], change: 'created' }),
+      async (trx) => {
+        await trx.insertInto('provincial_bulletins').values(bulletinRow(bulletin)).execute();
+        for (let i = 0; i < rows.length; i += 500)
+          await trx
+            .insertInto('bulletin_receipts')
+            .values(rows.slice(i, i + 500))
+            .execute();
+      },
+    );
   }
 
   get(id: string): BulletinRecord {
@@ -225,17 +364,30 @@ export class BulletinStore {
     return out;
   }
 
-  /** Pending receipts whose bulletin expired by `now`: they become `expired`. */
-  expire(now: number): ReceiptRecord[] {
-    const rows = this.db
-      .prepare(
-        `SELECT r.* FROM bulletin_receipts r JOIN provincial_bulletins b ON b.id = r.bulletin_id
-         WHERE r.state = 'pending' AND b.expires_at <= ?`,
-      )
-      .all(now) as ReceiptRow[];
-    const expired = rows.map((row) => ({ ...toReceipt(row), state: 'expired' as const, updatedAt: now }));
-    for (const receipt of expired) this.putReceipt(receipt);
-    return expired;
+  /**
+   * Pending receipts whose bulletin expired by `now` become `expired`, in one statement: with
+   * several callers (or instances) each receipt expires, and is returned, once.
+   */
+  async expire(now: number): Promise<ReceiptRecord[]> {
+    const rows = await this.write(
+      (expired: ReceiptRow[]) => ({
+        ids: [...new Set(expired.map((r) => r.bulletin_id))],
+        change: 'updated',
+      }),
+      async (trx) =>
+        (await trx
+          .updateTable('bulletin_receipts')
+          .set({ state: 'expired', updated_at: now })
+          .where('state', '=', 'pending')
+          .where('bulletin_id', 'in', (eb) =>
+            eb.selectFrom('provincial_bulletins').select('id').where('expires_at', '<=', now),
+          )
+          .returningAll()
+          .execute()) as ReceiptRow[],
+    );
+    return rows
+      .map(toReceipt)
+      .sort((a, b) => a.bulletinId.localeCompare(b.bulletinId) || a.communeId.localeCompare(b.communeId));
   }
 
   /** The earliest expiry of a pending receipt, to sleep until. */
@@ -249,14 +401,26 @@ export class BulletinStore {
     return row.at;
   }
 
-  putReceipt(receipt: ReceiptRecord): void {
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO bulletin_receipts (bulletin_id, commune_id, state, schedule_id, broadcast_id, clash,
-           decided_by, decided_at, reason, updated_at)
-         VALUES (@bulletinId, @communeId, @state, @scheduleId, @broadcastId, @clash, @decidedBy, @decidedAt, @reason,
-           @updatedAt)`,
-      )
-      .run({ ...receipt, clash: JSON.stringify(receipt.clash) });
+  /** Stores a receipt's new state (one commune's decision, or what became of the bulletin there). */
+  async putReceipt(receipt: ReceiptRecord): Promise<void> {
+    await this.putReceipts([receipt]);
+  }
+
+  /** Stores several receipts' new states at once (an emergency aired in every commune). */
+  async putReceipts(receipts: readonly ReceiptRecord[]): Promise<void> {
+    if (receipts.length === 0) return;
+    await this.write(
+      () => ({ ids: [...new Set(receipts.map((r) => r.bulletinId))], change: 'updated' }),
+      async (trx) => {
+        for (const receipt of receipts) {
+          const { bulletin_id: _b, commune_id: _c, ...fields } = receiptRow(receipt);
+          await trx
+            .insertInto('bulletin_receipts')
+            .values(receiptRow(receipt))
+            .onConflict((oc) => oc.columns(['bulletin_id', 'commune_id']).doUpdateSet(fields))
+            .execute();
+        }
+      },
+    );
   }
 }

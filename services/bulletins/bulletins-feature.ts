@@ -17,15 +17,20 @@ declare module '../platform/feature.js' {
  */
 export function bulletinsFeature(): Feature<'bulletins'> {
   let expiry: HeldLoop | null = null;
+  let store: BulletinStore | null = null;
   return {
     name: 'bulletins',
     dependsOn: ['storage', 'registry', 'presence', 'media', 'tts', 'schedules', 'broadcasts', 'cluster'],
-    start(ctx) {
+    async start(ctx) {
       const { dispatcher, store: broadcasts } = ctx.get('broadcasts');
+      const { db, state } = ctx.get('storage');
+      const bulletins = new BulletinStore({ db, state, logger: ctx.logger });
+      store = bulletins;
+      await bulletins.start();
       const media = ctx.get('media').library;
       const presence = ctx.get('presence');
       const service = new BulletinService({
-        store: new BulletinStore(ctx.get('storage').db),
+        store: bulletins,
         registry: ctx.get('registry'),
         schedules: ctx.get('schedules'),
         dispatcher,
@@ -34,6 +39,10 @@ export function bulletinsFeature(): Feature<'bulletins'> {
         events: ctx.events,
         clock: ctx.clock,
         logger: ctx.logger,
+      });
+      // A bulletin sent on another instance may expire first: the expiry's holder looks again.
+      bulletins.onChange((change) => {
+        if (change.elsewhere && change.change === 'created') service.recheckExpiries();
       });
       // With several instances one expires the receipts, so each expiry is told once.
       expiry = heldLoop(ctx, 'bulletin-expiry', {
@@ -60,6 +69,9 @@ export function bulletinsFeature(): Feature<'bulletins'> {
       const stopping = expiry;
       expiry = null;
       await stopping?.stop();
+      const copying = store;
+      store = null;
+      await copying?.stop();
     },
   };
 }

@@ -1,11 +1,9 @@
-import { join } from 'node:path';
 import type { Clock, TimerHandle } from '../../devices/index.js';
 import { CameraAddressPolicy } from '../../devices/onvif-camera/address-policy.js';
 import { routePlugin } from '../api/route-plugin.js';
 import type { Lease } from '../cluster/lease.js';
 import type { SharedLatest } from '../cluster/shared-latest.js';
 import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
-import { loadKeyFile } from '../crypto/key-file.js';
 import type { Feature } from '../platform/feature.js';
 import { isoTimeOrNull } from '../time.js';
 import { cameraEventRoutes } from './camera-event-routes.js';
@@ -78,7 +76,7 @@ export function camerasFeature(): Feature<'cameras'> {
       const cameras = new CameraStore(
         state,
         registryCameraPlaces(db),
-        loadKeyFile(join(config.DATA_DIR, 'camera-credentials.key')),
+        await ctx.get('storage').key('camera-credentials.key'),
         () => clock.now(),
         (change) => cameraEvents?.cameraChanged(change),
       );

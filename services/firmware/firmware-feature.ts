@@ -3,7 +3,6 @@ import type { Targets } from '../../contracts/broadcasts.js';
 import { typedPublish } from '../../devices/index.js';
 import { routePlugin } from '../api/route-plugin.js';
 import { type HeldLoop, heldLoop } from '../cluster/singleton-loop.js';
-import { loadKeyFile } from '../crypto/key-file.js';
 import type { Feature } from '../platform/feature.js';
 import { FirmwareLibrary } from './firmware-library.js';
 import { firmwareRoutes, imagePath } from './firmware-routes.js';
@@ -29,29 +28,35 @@ declare module '../platform/feature.js' {
  */
 export function firmwareFeature(): Feature<'firmware'> {
   let rollouts: HeldLoop | null = null;
+  const copies: { stop(): Promise<void> }[] = [];
   return {
     name: 'firmware',
     dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'media', 'schedules', 'cluster'],
     async start(ctx) {
       const { config, clock, logger } = ctx;
-      const { db, disk } = ctx.get('storage');
+      const { db, disk, state } = ctx.get('storage');
       const registry = ctx.get('registry');
       const presence = ctx.get('presence');
       const media = ctx.get('media');
       const bus = ctx.get('mqtt').bus;
       const links = new SignedLinks(
-        loadKeyFile(join(config.DATA_DIR, 'firmware-signing.key')),
+        await ctx.get('storage').key('firmware-signing.key'),
         () => media.base().url,
       );
       const library = new FirmwareLibrary({
         db,
+        state,
         clock,
         logger,
         dir: join(config.DATA_DIR, 'firmware'),
         maxBytes: config.FIRMWARE_MAX_MB * 1024 * 1024,
       });
       await library.start();
-      const store = new RolloutStore(db);
+      copies.push(library);
+      // With DATABASE_URL: this instance's copy, before anything reads it (images first: rollouts refer to them).
+      const store = new RolloutStore(db, state, logger);
+      await store.start();
+      copies.push(store);
       const resolveTargets = (targets: Targets) => ctx.get('schedules').resolveTargets(targets);
       const service = new RolloutService({
         store,
@@ -94,6 +99,7 @@ export function firmwareFeature(): Feature<'firmware'> {
       const stopping = rollouts;
       rollouts = null;
       await stopping?.stop();
+      for (const copy of copies.splice(0).reverse()) await copy.stop();
     },
   };
 }

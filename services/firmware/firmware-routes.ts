@@ -195,7 +195,10 @@ export const firmwareRoutes: FastifyPluginAsyncZod<{ deps: FirmwareRouteDeps }> 
         response: { 200: RolloutSchema, ...errorResponses },
       },
     },
-    async (request) => visibleRollout(request.params.id, request.principal?.communes ?? null),
+    async (request) => {
+      await store.present(request.params.id);
+      return visibleRollout(request.params.id, request.principal?.communes ?? null);
+    },
   );
 
   app.post(
@@ -211,6 +214,7 @@ export const firmwareRoutes: FastifyPluginAsyncZod<{ deps: FirmwareRouteDeps }> 
     },
     async (request) => {
       const communes = request.principal?.communes ?? null;
+      await store.present(request.params.id);
       visibleRollout(request.params.id, communes);
       await rollouts.halt(request.params.id, request.principal?.username ?? null);
       request.auditNote = { target: { type: 'rollout', id: request.params.id } };
@@ -229,7 +233,7 @@ export const firmwareRoutes: FastifyPluginAsyncZod<{ deps: FirmwareRouteDeps }> 
         response: { 200: FirmwareImageSchema, ...errorResponses },
       },
     },
-    async (request) => library.get(request.params.id),
+    async (request) => library.present(request.params.id),
   );
 
   app.post(
@@ -250,7 +254,7 @@ export const firmwareRoutes: FastifyPluginAsyncZod<{ deps: FirmwareRouteDeps }> 
       },
     },
     async (request, reply) => {
-      const image = library.get(request.params.id);
+      const image = await library.present(request.params.id);
       const communes = request.principal?.communes;
       const body = request.body;
       if (body.communeId !== undefined) {
@@ -310,9 +314,10 @@ export const firmwareRoutes: FastifyPluginAsyncZod<{ deps: FirmwareRouteDeps }> 
             'download firmware with the signed link of a firmware command, or signed in',
           );
       }
-      const image = library.get(id);
+      const image = await library.present(id);
       return sendFile(request, reply, {
-        path: library.filePath(id),
+        // With DATABASE_URL, fetched from PostgreSQL first when another instance received it.
+        path: await library.localFile(id),
         sha256: image.sha256,
         contentType: 'application/octet-stream',
         disposition: `attachment; filename="${image.id}.bin"`,

@@ -70,6 +70,11 @@ export class RolloutService {
   private readonly logger: Logger;
   /** Carrying out rollouts: always on one instance, on the lease's holder with several. */
   private running = false;
+  /**
+   * What clusters report and each rollout's steps, one after the other: every write is stored (and
+   * with DATABASE_URL copied here) before the next report reads the rows it changed.
+   */
+  private serial: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: RolloutServiceOptions) {
     this.logger = options.logger.child({ component: 'firmware-rollouts' });
@@ -86,10 +91,10 @@ export class RolloutService {
     this.resendWhenOnline.clear();
     const listeners = this.options.events.owner('firmware');
     this.listeners = listeners;
-    listeners.on('device.event', ({ deviceId, event }) => this.onEvent(deviceId, event));
-    listeners.on('device.ack', ({ deviceId, ack }) => this.onAck(deviceId, ack));
-    listeners.on('device.state', ({ deviceId, state }) => this.onState(deviceId, state));
-    listeners.on('device.presence', (change) => this.onPresence(change));
+    listeners.on('device.event', ({ deviceId, event }) => this.handle(() => this.onEvent(deviceId, event)));
+    listeners.on('device.ack', ({ deviceId, ack }) => this.handle(() => this.onAck(deviceId, ack)));
+    listeners.on('device.state', ({ deviceId, state }) => this.handle(() => this.onState(deviceId, state)));
+    listeners.on('device.presence', (change) => this.handle(() => this.onPresence(change)));
     for (const cluster of store.inFlight()) {
       if (!cluster.commandId || !cluster.command) continue;
       const rollout = store.get(cluster.rolloutId);
@@ -132,6 +137,21 @@ export class RolloutService {
     this.timer = null;
     this.resumeTimer = null;
     await Promise.all([...this.chains.values()]);
+    await this.serial;
+  }
+
+  /** Runs `work` after what is queued before it; its result, or its failure. */
+  private enqueue<T>(work: () => Promise<T> | T): Promise<T> {
+    const next = this.serial.then(work);
+    this.serial = next.catch(() => undefined);
+    return next;
+  }
+
+  /** A cluster's report or a deadline, handled in turn; a failure (the database) is logged. */
+  private handle(work: () => Promise<void> | void): void {
+    this.enqueue(work).catch((error: unknown) =>
+      this.logger.error({ err: error }, 'a firmware report could not be recorded'),
+    );
   }
 
   /**
@@ -170,7 +190,7 @@ export class RolloutService {
       createdAt: now,
       finishedAt: null,
     };
-    store.insert(
+    await store.insert(
       rollout,
       clusters.map((c, position) => ({
         rolloutId: rollout.id,
@@ -210,11 +230,13 @@ export class RolloutService {
   async halt(id: string, by: string | null): Promise<RolloutRecord> {
     const rollout = this.get(id);
     if (rollout.state === 'running') {
-      this.options.store.setState(
-        id,
-        'halted',
-        `halted by ${by ?? 'an API client'}`,
-        this.options.clock.now(),
+      await this.enqueue(() =>
+        this.options.store.setState(
+          id,
+          'halted',
+          `halted by ${by ?? 'an API client'}`,
+          this.options.clock.now(),
+        ),
       );
       this.logger.warn({ rolloutId: id, by }, 'rollout halted by hand');
     }
@@ -226,7 +248,7 @@ export class RolloutService {
   private advance(rolloutId: string): Promise<void> {
     const previous = this.chains.get(rolloutId) ?? Promise.resolve();
     const next = previous
-      .then(() => this.step(rolloutId))
+      .then(() => this.enqueue(() => this.step(rolloutId)))
       .catch((error: unknown) => {
         this.logger.error({ err: error, rolloutId }, 'a rollout step failed');
       });
@@ -248,11 +270,11 @@ export class RolloutService {
         case 'wait':
           return;
         case 'halt':
-          store.setState(rolloutId, 'halted', step.reason, clock.now());
+          await store.setState(rolloutId, 'halted', step.reason, clock.now());
           this.logger.warn({ rolloutId, reason: step.reason }, 'rollout halted: too many failures');
           return;
         case 'complete':
-          store.setState(rolloutId, 'completed', null, clock.now());
+          await store.setState(rolloutId, 'completed', null, clock.now());
           this.logger.info({ rolloutId }, 'rollout completed');
           return;
         case 'start-batch':
@@ -276,11 +298,11 @@ export class RolloutService {
       if (cluster.outcome !== 'not-started') continue;
       const { clusterId } = cluster;
       if (!isOnline(clusterId)) {
-        store.updateCluster(rollout.id, clusterId, { outcome: 'skipped', error: 'offline' }, now);
+        await store.updateCluster(rollout.id, clusterId, { outcome: 'skipped', error: 'offline' }, now);
         continue;
       }
       if (firmwareOf(clusterId) === rollout.version) {
-        store.updateCluster(
+        await store.updateCluster(
           rollout.id,
           clusterId,
           { outcome: 'skipped', error: `already runs ${rollout.version}`, reportedVersion: rollout.version },
@@ -296,7 +318,8 @@ export class RolloutService {
         version: rollout.version,
         deadlineAt: now + ttlMs,
       });
-      store.updateCluster(
+      // Stored before it is sent: the answer reads the row.
+      await store.updateCluster(
         rollout.id,
         clusterId,
         {
@@ -312,7 +335,10 @@ export class RolloutService {
       sends.push(
         this.options.publish(clusterId, 'cmd', stored).catch((error: unknown) => {
           this.logger.error({ err: error, clusterId, rolloutId: rollout.id }, 'firmware command not sent');
-          this.finish(stored.id, { outcome: 'failed', error: 'not sent: the broker refused the command' });
+          // After this step: it is waiting for these sends.
+          this.handle(() =>
+            this.finish(stored.id, { outcome: 'failed', error: 'not sent: the broker refused the command' }),
+          );
         }),
       );
     }
@@ -348,23 +374,23 @@ export class RolloutService {
     return { flight, cmdId, row };
   }
 
-  private onEvent(deviceId: string, event: DeviceEvent): void {
+  private async onEvent(deviceId: string, event: DeviceEvent): Promise<void> {
     if (event.type !== 'firmware-progress' || event.stage === undefined) return;
     const found = this.current(event.cmdId, deviceId);
     if (!found) return;
     const patch: ClusterPatch = { stage: event.stage };
     if (event.ok === false) patch.error = [event.error, event.message].filter(Boolean).join(': ') || 'failed';
     if (event.stage === 'rollback' && event.version) patch.reportedVersion = event.version;
-    this.options.store.updateCluster(found.flight.rolloutId, deviceId, patch, this.options.clock.now());
+    await this.options.store.updateCluster(found.flight.rolloutId, deviceId, patch, this.options.clock.now());
   }
 
-  private onAck(deviceId: string, ack: Ack): void {
+  private async onAck(deviceId: string, ack: Ack): Promise<void> {
     const found = this.current(ack.cmdId, deviceId);
     if (!found) return;
     const { flight, row } = found;
     if (ack.status === 'accepted') {
       if (row.stage === 'sent')
-        this.options.store.updateCluster(
+        await this.options.store.updateCluster(
           flight.rolloutId,
           deviceId,
           { stage: 'accepted' },
@@ -378,7 +404,7 @@ export class RolloutService {
       { rolledBack: row.stage === 'rollback', runsNewVersion: running === flight.version },
     );
     if (!decided) return;
-    this.finish(found.cmdId, {
+    await this.finish(found.cmdId, {
       ...decided,
       ...(decided.outcome === 'updated' ? { stage: 'online' as const } : {}),
       reportedVersion: decided.outcome === 'updated' ? flight.version : (row.reportedVersion ?? running),
@@ -387,12 +413,17 @@ export class RolloutService {
   }
 
   /** Back online with the new version: the update is done, whether or not its ack arrived first. */
-  private onState(deviceId: string, state: StateMessage): void {
+  private async onState(deviceId: string, state: StateMessage): Promise<void> {
     if (!state.online || state.fw === undefined) return;
     for (const [cmdId, flight] of this.inFlight) {
       if (flight.clusterId !== deviceId || flight.version !== state.fw) continue;
       if (!this.current(cmdId, deviceId)) continue;
-      this.finish(cmdId, { outcome: 'updated', stage: 'online', reportedVersion: state.fw, error: null });
+      await this.finish(cmdId, {
+        outcome: 'updated',
+        stage: 'online',
+        reportedVersion: state.fw,
+        error: null,
+      });
     }
   }
 
@@ -413,12 +444,17 @@ export class RolloutService {
   }
 
   /** Records a cluster's final outcome and lets its rollout decide what comes next. */
-  private finish(cmdId: string, patch: ClusterPatch): void {
+  private async finish(cmdId: string, patch: ClusterPatch): Promise<void> {
     const flight = this.inFlight.get(cmdId);
     if (!flight) return;
     this.inFlight.delete(cmdId);
     this.resendWhenOnline.delete(flight.clusterId);
-    this.options.store.updateCluster(flight.rolloutId, flight.clusterId, patch, this.options.clock.now());
+    await this.options.store.updateCluster(
+      flight.rolloutId,
+      flight.clusterId,
+      patch,
+      this.options.clock.now(),
+    );
     const level = patch.outcome && isFailure(patch.outcome) ? 'warn' : 'info';
     this.logger[level](
       { rolloutId: flight.rolloutId, clusterId: flight.clusterId, ...patch },
@@ -439,17 +475,22 @@ export class RolloutService {
     let earliest = Number.POSITIVE_INFINITY;
     for (const flight of this.inFlight.values()) earliest = Math.min(earliest, flight.deadlineAt);
     if (earliest === Number.POSITIVE_INFINITY) return;
-    this.timer = clock.setTimeout(() => this.expire(), Math.max(1, earliest - clock.now()));
+    this.timer = clock.setTimeout(
+      () => {
+        this.timer = null;
+        this.handle(() => this.expire());
+      },
+      Math.max(1, earliest - clock.now()),
+    );
   }
 
-  private expire(): void {
-    this.timer = null;
+  private async expire(): Promise<void> {
     const now = this.options.clock.now();
     for (const [cmdId, flight] of [...this.inFlight]) {
       if (flight.deadlineAt > now) continue;
       const row = this.options.store.cluster(flight.rolloutId, flight.clusterId);
       const running = this.options.firmwareOf(flight.clusterId);
-      this.finish(cmdId, {
+      await this.finish(cmdId, {
         outcome: 'failed',
         error: `timeout: not back with ${flight.version} in time (last stage ${row?.stage ?? 'unknown'}, reports ${running ?? 'no version'})`,
         reportedVersion: running,

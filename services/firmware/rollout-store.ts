@@ -1,7 +1,12 @@
+import type { Logger } from 'pino';
 import type { RolloutCreate, RolloutOutcome, RolloutStage, RolloutState } from '../../contracts/firmware.js';
 import type { Command } from '../../devices/index.js';
 import { ClusterProgress } from '../storage/cluster-progress.js';
+import { translateConstraintAsync } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import type { StateDatabase, StateTransaction } from '../storage/sql/state-database.js';
+import type { TableCopy, TableTouch } from '../storage/sql/table-copy.js';
+import { rolloutsCopy } from './firmware-copy.js';
 
 export interface RolloutRecord {
   id: string;
@@ -91,11 +96,22 @@ const COLUMNS: Record<keyof ClusterPatch, string> = {
   deadlineAt: 'deadline_at',
 };
 
-/** Rollouts and each cluster's progress, as rows: a restart picks a rollout up where it was. */
+/**
+ * Rollouts and each cluster's progress, as rows: a restart picks a rollout up where it was. Written
+ * through the query layer (one instance at a time: the holder of the `firmware-rollouts` lease, and
+ * the one recording a new rollout); read from the SQLite file, which with DATABASE_URL holds this
+ * instance's copy (firmware-copy.ts).
+ */
 export class RolloutStore {
   private readonly progress: ClusterProgress<RolloutRow, ClusterRow>;
+  private readonly copy: TableCopy;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly state: StateDatabase,
+    logger: Logger,
+  ) {
+    this.copy = rolloutsCopy(db, state, logger.child({ component: 'rollout-store' }));
     this.progress = new ClusterProgress(db, {
       jobs: 'firmware_rollouts',
       listedBy: 'created_at',
@@ -105,43 +121,81 @@ export class RolloutStore {
     });
   }
 
-  insert(rollout: RolloutRecord, clusters: readonly RolloutClusterRecord[]): void {
-    this.progress.insert(
+  /** Copies PostgreSQL's rollouts here and follows other instances' changes; nothing on SQLite. */
+  async start(onCopied: (touch: TableTouch) => void = () => undefined): Promise<void> {
+    await this.copy.start(onCopied);
+  }
+
+  async stop(): Promise<void> {
+    await this.copy.stop();
+  }
+
+  /** One write in one transaction, announced to the other instances, then copied here. */
+  private async write(
+    rolloutId: string,
+    change: TableTouch['change'],
+    work: (trx: StateTransaction) => Promise<void>,
+  ): Promise<void> {
+    const touch: TableTouch = { table: 'firmware_rollouts', id: rolloutId, change };
+    await translateConstraintAsync(
       {
-        id: rollout.id,
-        image_id: rollout.imageId,
-        version: rollout.version,
-        selection: JSON.stringify(rollout.selection),
-        commune_ids: JSON.stringify(rollout.communeIds),
-        batch_size: rollout.batchSize,
-        failure_threshold: rollout.failureThreshold,
-        cluster_timeout_s: rollout.clusterTimeoutS,
-        state: rollout.state,
-        halt_reason: rollout.haltReason,
-        created_by: rollout.createdBy,
-        created_at: rollout.createdAt,
-        finished_at: rollout.finishedAt,
+        duplicateId: 'a rollout with this id already exists',
+        reference: 'the rollout refers to a firmware image that does not exist',
       },
-      clusters.map((c) => ({
-        rollout_id: c.rolloutId,
-        cluster_id: c.clusterId,
-        position: c.position,
-        batch: c.batch,
-        commune_id: c.communeId,
-        village_id: c.villageId,
-        from_version: c.fromVersion,
-        reported_version: c.reportedVersion,
-        stage: c.stage,
-        outcome: c.outcome,
-        error: c.error,
-        // Sent nothing yet: the command and its times come with the cluster's batch.
-        command_id: null,
-        command: null,
-        started_at: null,
-        deadline_at: null,
-        updated_at: c.updatedAt,
-      })),
+      () =>
+        this.state.transaction(async (trx) => {
+          await work(trx);
+          await this.copy.announce(trx, touch);
+        }),
     );
+    await this.copy.copy(touch);
+  }
+
+  async insert(rollout: RolloutRecord, clusters: readonly RolloutClusterRecord[]): Promise<void> {
+    await this.write(rollout.id, 'created', (trx) =>
+      this.progress.insert(
+        trx,
+        {
+          id: rollout.id,
+          image_id: rollout.imageId,
+          version: rollout.version,
+          selection: JSON.stringify(rollout.selection),
+          commune_ids: JSON.stringify(rollout.communeIds),
+          batch_size: rollout.batchSize,
+          failure_threshold: rollout.failureThreshold,
+          cluster_timeout_s: rollout.clusterTimeoutS,
+          state: rollout.state,
+          halt_reason: rollout.haltReason,
+          created_by: rollout.createdBy,
+          created_at: rollout.createdAt,
+          finished_at: rollout.finishedAt,
+        },
+        clusters.map((c) => ({
+          rollout_id: c.rolloutId,
+          cluster_id: c.clusterId,
+          position: c.position,
+          batch: c.batch,
+          commune_id: c.communeId,
+          village_id: c.villageId,
+          from_version: c.fromVersion,
+          reported_version: c.reportedVersion,
+          stage: c.stage,
+          outcome: c.outcome,
+          error: c.error,
+          // Sent nothing yet: the command and its times come with the cluster's batch.
+          command_id: null,
+          command: null,
+          started_at: null,
+          deadline_at: null,
+          updated_at: c.updatedAt,
+        })),
+      ),
+    );
+  }
+
+  /** Copies the rollout here when it is not: another instance may have just recorded it. */
+  async present(id: string): Promise<void> {
+    if (this.copy.remote && !this.progress.job(id)) await this.copy.copy({ table: 'firmware_rollouts', id });
   }
 
   get(id: string): RolloutRecord | null {
@@ -185,25 +239,33 @@ export class RolloutStore {
     return this.progress.underWay().map(toCluster);
   }
 
-  updateCluster(rolloutId: string, clusterId: string, patch: ClusterPatch, now: number): void {
-    const entries = Object.entries(patch).filter(([, value]) => value !== undefined) as [
-      keyof ClusterPatch,
-      unknown,
-    ][];
-    const sets = entries.map(([key]) => `${COLUMNS[key]} = ?`);
-    const values = entries.map(([key, value]) => (key === 'command' ? JSON.stringify(value) : value));
-    this.db
-      .prepare(
-        `UPDATE firmware_rollout_clusters SET ${[...sets, 'updated_at = ?'].join(', ')}
-         WHERE rollout_id = ? AND cluster_id = ?`,
-      )
-      .run(...values, now, rolloutId, clusterId);
+  async updateCluster(rolloutId: string, clusterId: string, patch: ClusterPatch, now: number): Promise<void> {
+    const set: Record<string, unknown> = { updated_at: now };
+    for (const [key, value] of Object.entries(patch) as [keyof ClusterPatch, unknown][])
+      if (value !== undefined) set[COLUMNS[key]] = key === 'command' ? JSON.stringify(value) : value;
+    await this.write(rolloutId, 'updated', async (trx) => {
+      await trx
+        .updateTable('firmware_rollout_clusters')
+        .set(set)
+        .where('rollout_id', '=', rolloutId)
+        .where('cluster_id', '=', clusterId)
+        .execute();
+    });
   }
 
-  setState(id: string, state: RolloutState, haltReason: string | null, finishedAt: number | null): void {
-    this.db
-      .prepare('UPDATE firmware_rollouts SET state = ?, halt_reason = ?, finished_at = ? WHERE id = ?')
-      .run(state, haltReason, finishedAt, id);
+  async setState(
+    id: string,
+    state: RolloutState,
+    haltReason: string | null,
+    finishedAt: number | null,
+  ): Promise<void> {
+    await this.write(id, 'updated', async (trx) => {
+      await trx
+        .updateTable('firmware_rollouts')
+        .set({ state, halt_reason: haltReason, finished_at: finishedAt })
+        .where('id', '=', id)
+        .execute();
+    });
   }
 }
 

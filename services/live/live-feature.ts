@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { LIVE_NAMESPACE } from '../../contracts/live.js';
 import { routePlugin } from '../api/route-plugin.js';
-import { loadKeyFile } from '../crypto/key-file.js';
 import type { Feature } from '../platform/feature.js';
 import { liveRoutes } from './live-routes.js';
 import { LiveService } from './live-service.js';
@@ -21,8 +20,8 @@ export function liveFeature(): Feature<'live'> {
   let live: LiveService | null = null;
   return {
     name: 'live',
-    dependsOn: ['registry', 'media', 'broadcasts', 'audit'],
-    start(ctx) {
+    dependsOn: ['storage', 'registry', 'media', 'broadcasts', 'audit'],
+    async start(ctx) {
       const { config, clock, logger } = ctx;
       const media = ctx.get('media');
       const broadcasts = ctx.get('broadcasts');
@@ -36,7 +35,7 @@ export function liveFeature(): Feature<'live'> {
         clock,
         logger,
         dir: join(config.DATA_DIR, 'live'),
-        signingKey: loadKeyFile(join(config.DATA_DIR, 'live-signing.key')),
+        signingKey: await ctx.get('storage').key('live-signing.key'),
         maxDurationS: config.LIVE_MAX_MIN * 60,
         silenceLimitS: config.LIVE_SILENCE_S,
       });

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { routePlugin } from '../api/route-plugin.js';
-import { loadKeyFile } from '../crypto/key-file.js';
 import type { Feature } from '../platform/feature.js';
 import { lanAddress, type MediaBase, mediaBaseUrl } from './media-base-url.js';
 import { MediaLibrary } from './media-library.js';
@@ -35,12 +34,13 @@ declare module '../platform/feature.js' {
 export function mediaFeature(): Feature<'media'> {
   let base: (() => MediaBase) | null = null;
   let announce: Logger | null = null;
+  let started: MediaLibrary | null = null;
   return {
     name: 'media',
     dependsOn: ['storage', 'registry'],
     async start(ctx) {
       const { config, clock, logger, options, endpoints } = ctx;
-      const { db, disk } = ctx.get('storage');
+      const { db, disk, state } = ctx.get('storage');
       const uses: MediaUse[] = [];
       let lan: string | null | undefined;
       const mediaBase = (): MediaBase => {
@@ -56,15 +56,17 @@ export function mediaFeature(): Feature<'media'> {
       announce = logger;
       const library = new MediaLibrary({
         db,
+        state,
         clock,
         logger,
         dir: join(config.DATA_DIR, 'media'),
         maxBytes: config.MEDIA_MAX_MB * 1024 * 1024,
         // Read per link: the port is only known once the server listens (0 in tests).
         baseUrl: () => mediaBase().url,
-        signingKey: loadKeyFile(join(config.DATA_DIR, 'media-signing.key')),
+        signingKey: await ctx.get('storage').key('media-signing.key'),
         isReferenced: (id) => uses.flatMap((use) => use.references(id)),
       });
+      started = library;
       await library.start();
       ctx.routes(
         routePlugin('media-routes', mediaRoutes, {
@@ -86,8 +88,10 @@ export function mediaFeature(): Feature<'media'> {
       if (warning) announce.warn({ mediaBaseUrl: url }, warning);
       else announce.info({ mediaBaseUrl: url, source }, 'clusters download media from here');
     },
-    stop() {
+    async stop() {
       base = null;
+      await started?.stop();
+      started = null;
     },
     health() {
       if (!base) return {};

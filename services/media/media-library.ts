@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { access, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileTypeFromFile } from 'file-type';
@@ -9,13 +9,21 @@ import type { Logger } from 'pino';
 import type { MediaRecord } from '../../contracts/media.js';
 import type { Clock } from '../../devices/index.js';
 import { ConflictError, NotFoundError, UnprocessableError, UnsupportedMediaError } from '../errors.js';
+import { translateConstraintAsync } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import type { StateDatabase, StateTransaction } from '../storage/sql/state-database.js';
+import type { TableCopy, TableTouch } from '../storage/sql/table-copy.js';
 import { type AudioFormat, acceptedFormat } from './audio-formats.js';
 import { receiveFile, removeUnfinishedUploads, uploadTempPath } from './file-transfer.js';
+import { fetchChunks, itemsWithoutChunks, storeChunks, storeMissingChunks } from './media-chunks.js';
+import { mediaCopy } from './media-copy.js';
 import { WebmRefusal, webmToOggOpus } from './webm-remux.js';
 
 export interface MediaLibraryOptions {
+  /** The platform's SQLite file: the library itself, or its read copy with DATABASE_URL. */
   db: Db;
+  /** Where writes go: the same file, or PostgreSQL (rows and files' bytes). */
+  state: StateDatabase;
   clock: Clock;
   logger: Logger;
   /** Where the audio files live: DATA_DIR/media. */
@@ -41,16 +49,31 @@ interface Row {
   commune_id: string | null;
 }
 
+const MEDIA_FILE = /^(m-[0-9a-f]+)\.[a-z0-9]+$/;
+
 /**
  * The audio library: uploads are streamed to disk, checked for what they really are and how long
  * they play, then kept as `{dir}/{id}.{ext}` with one row in `media`. Devices fetch the files over
  * HTTP with links signed here.
+ *
+ * With DATABASE_URL the rows are in PostgreSQL, copied into each instance's SQLite file
+ * (media-copy.ts), and so are the files' bytes (media-chunks.ts): each instance still serves from
+ * its own `{dir}`, and fetches there the file of an item stored by another instance as soon as it
+ * hears of it, or when it is asked for it first.
  */
 export class MediaLibrary {
   private readonly log: Logger;
+  private readonly copy: TableCopy;
+  /** Files being fetched from PostgreSQL, by item id: one fetch however many ask. */
+  private readonly fetching = new Map<string, Promise<string>>();
+  private sweeping: Promise<void> = Promise.resolve();
+  /** Files of items deleted elsewhere, removed one after another. */
+  private removing: Promise<void> = Promise.resolve();
+  private stopped = false;
 
   constructor(private readonly options: MediaLibraryOptions) {
     this.log = options.logger.child({ component: 'media' });
+    this.copy = mediaCopy(options.db, options.state, this.log);
   }
 
   /** The largest upload accepted, in bytes. */
@@ -58,11 +81,162 @@ export class MediaLibrary {
     return this.options.maxBytes;
   }
 
-  /** Creates the directory and removes uploads a crash left half-written. */
+  /**
+   * Creates the directory and removes uploads a crash left half-written. With PostgreSQL, copies
+   * the rows, then (in the background) stores the bytes of items PostgreSQL has none of, fetches
+   * the files missing here and removes those of items deleted meanwhile.
+   */
   async start(): Promise<void> {
+    this.stopped = false;
     await mkdir(this.options.dir, { recursive: true });
     const count = await removeUnfinishedUploads(this.options.dir);
     if (count > 0) this.log.warn({ count }, 'removed unfinished uploads');
+    await this.copy.start((touch) => this.heard(touch));
+    if (this.copy.remote)
+      this.sweeping = this.sweep().catch((error: unknown) =>
+        this.log.error({ err: error }, 'could not bring the media files in line with PostgreSQL'),
+      );
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.copy.stop();
+    await this.sweeping;
+    await this.removing;
+    await Promise.allSettled(this.fetching.values());
+  }
+
+  /** Another instance's change, now in this instance's copy: its file is fetched or removed. */
+  private heard(touch: TableTouch): void {
+    if (touch.table !== 'media') return;
+    if (touch.change === 'deleted') {
+      this.removing = this.removing
+        .then(() => this.removeFilesOf(touch.id))
+        .catch((error: unknown) =>
+          this.log.error({ err: error, id: touch.id }, 'could not remove the media file'),
+        );
+      return;
+    }
+    // Created, or its bytes stored at last by the instance that had them (see sweep).
+    this.prefetch(touch.id);
+  }
+
+  /** Fetches an item's file in the background; a failure is logged and tried again when asked for. */
+  private prefetch(id: string): void {
+    let record: MediaRecord;
+    try {
+      record = this.get(id);
+    } catch {
+      return;
+    }
+    this.localFile(record).catch((error: unknown) =>
+      this.log.error({ err: error, id }, 'could not fetch the media file from PostgreSQL'),
+    );
+  }
+
+  private async sweep(): Promise<void> {
+    const { db, dir } = this.options;
+    const started = Date.now();
+    const names = await readdir(dir);
+    const ids = new Set(db.prepare('SELECT id FROM media').pluck().all() as string[]);
+    // Files of items deleted while this instance was away; not one an upload here has just renamed
+    // into place and is about to add a row for.
+    for (const name of names) {
+      const id = MEDIA_FILE.exec(name)?.[1];
+      if (!id || ids.has(id)) continue;
+      const path = join(dir, name);
+      const modified = await stat(path).then(
+        (s) => s.mtimeMs,
+        () => started,
+      );
+      if (modified < started - 60_000 && !this.find(id)) await rm(path, { force: true });
+    }
+    for (const id of await itemsWithoutChunks(this.options.state)) {
+      if (this.stopped) return;
+      const record = this.find(id);
+      if (record && (await exists(this.pathOf(record))))
+        if (
+          await storeMissingChunks(this.options.state, id, this.pathOf(record), (trx) =>
+            this.copy.announce(trx, { table: 'media', id, change: 'updated' }),
+          )
+        )
+          this.log.info({ id }, 'media file stored in PostgreSQL');
+    }
+    for (const id of ids) {
+      if (this.stopped) return;
+      const record = this.find(id);
+      // Logged, and fetched again when a download asks for it.
+      if (record)
+        await this.localFile(record).catch((error: unknown) =>
+          this.log.warn({ err: error, id }, 'could not fetch the media file from PostgreSQL'),
+        );
+    }
+  }
+
+  private async removeFilesOf(id: string): Promise<void> {
+    await this.fetching.get(id)?.catch(() => undefined);
+    const names = (await readdir(this.options.dir)).filter((name) => MEDIA_FILE.exec(name)?.[1] === id);
+    await Promise.all(names.map((name) => rm(join(this.options.dir, name), { force: true })));
+  }
+
+  /**
+   * Where the item's file is here, fetched from PostgreSQL first when another instance stored it
+   * and it is not here yet (checked against its size and SHA-256).
+   */
+  async localFile(record: MediaRecord): Promise<string> {
+    const path = this.pathOf(record);
+    if (!this.copy.remote || (await exists(path))) return path;
+    let work = this.fetching.get(record.id);
+    if (!work) {
+      const temp = uploadTempPath(this.options.dir, `${record.id}-${randomBytes(4).toString('hex')}`);
+      work = fetchChunks(this.options.state, record, temp, path)
+        .then(async () => {
+          // Deleted while it was fetched: not kept.
+          if (!this.find(record.id)) await rm(path, { force: true });
+          else
+            this.log.info(
+              { id: record.id, sizeBytes: record.sizeBytes },
+              'media file fetched from PostgreSQL',
+            );
+          return path;
+        })
+        .finally(() => this.fetching.delete(record.id));
+      this.fetching.set(record.id, work);
+    }
+    return work;
+  }
+
+  /**
+   * One write in one transaction of the query layer, announced to the other instances when it
+   * commits, then copied here (with PostgreSQL) before anyone reads it.
+   */
+  private async write(touch: TableTouch, work: (trx: StateTransaction) => Promise<unknown>): Promise<void> {
+    await translateConstraintAsync(
+      {
+        duplicateId: 'a media item with this id already exists',
+        duplicate: 'a media item like this already exists',
+        reference: 'the media item is referenced by other records or refers to a missing one',
+      },
+      () =>
+        this.options.state.transaction(async (trx) => {
+          await work(trx);
+          await this.copy.announce(trx, touch);
+        }),
+    );
+    await this.copy.copy(touch);
+  }
+
+  /** The item, looked up in PostgreSQL once more before it is called missing: another instance may have just stored it. */
+  async present(id: string): Promise<MediaRecord> {
+    const found = this.find(id);
+    if (found || !this.copy.remote) return found ?? this.get(id);
+    await this.copy.copy({ table: 'media', id });
+    return this.get(id);
+  }
+
+  private find(id: string): MediaRecord | null {
+    const row = this.options.db.prepare('SELECT * FROM media WHERE id = ?').get(id) as Row | undefined;
+    return row ? toRecord(row) : null;
   }
 
   /**
@@ -101,23 +275,26 @@ export class MediaLibrary {
       const path = this.pathOf(record);
       await rename(temp, path);
       try {
-        this.options.db
-          .prepare(
-            `INSERT INTO media (id, name, mime, ext, size_bytes, sha256, duration_s, created_at, created_by,
-               commune_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            id,
-            record.name,
-            record.mime,
-            record.ext,
-            sizeBytes,
-            sha256,
-            durationS,
-            now,
-            meta.createdBy,
-            record.communeId,
-          );
+        // With PostgreSQL the bytes are stored in the same transaction: when the others hear of the
+        // item, its file can be fetched.
+        await this.write({ table: 'media', id, change: 'created' }, async (trx) => {
+          await trx
+            .insertInto('media')
+            .values({
+              id,
+              name: record.name,
+              mime: record.mime,
+              ext: record.ext,
+              size_bytes: sizeBytes,
+              sha256,
+              duration_s: durationS,
+              created_at: now,
+              created_by: meta.createdBy,
+              commune_id: record.communeId,
+            })
+            .execute();
+          if (this.copy.remote) await storeChunks(trx, id, path);
+        });
       } catch (error) {
         await rm(path, { force: true });
         throw error;
@@ -131,9 +308,9 @@ export class MediaLibrary {
   }
 
   get(id: string): MediaRecord {
-    const row = this.options.db.prepare('SELECT * FROM media WHERE id = ?').get(id) as Row | undefined;
-    if (!row) throw new NotFoundError('media', id);
-    return toRecord(row);
+    const record = this.find(id);
+    if (!record) throw new NotFoundError('media', id);
+    return record;
   }
 
   /** Newest first; with `communes`, only their items and the shared library. */
@@ -161,26 +338,37 @@ export class MediaLibrary {
    * library's); otherwise NotFoundError, as for an item that does not exist.
    */
   getVisible(id: string, communes: readonly string[] | null | undefined): MediaRecord {
-    const record = this.get(id);
-    if (communes && record.communeId !== null && !communes.includes(record.communeId))
-      throw new NotFoundError('media', id);
-    return record;
+    return visibleTo(this.get(id), communes);
   }
 
-  rename(id: string, name: string): MediaRecord {
-    this.get(id);
-    this.options.db.prepare('UPDATE media SET name = ? WHERE id = ?').run(nameFor(name, ''), id);
+  /** getVisible, with an item another instance has just stored looked up in PostgreSQL. */
+  async findVisible(id: string, communes: readonly string[] | null | undefined): Promise<MediaRecord> {
+    return visibleTo(await this.present(id), communes);
+  }
+
+  async rename(id: string, name: string): Promise<MediaRecord> {
+    await this.present(id);
+    await this.write({ table: 'media', id, change: 'updated' }, (trx) =>
+      trx
+        .updateTable('media')
+        .set({ name: nameFor(name, '') })
+        .where('id', '=', id)
+        .execute(),
+    );
     return this.get(id);
   }
 
   /** Removes an item no schedule or broadcast uses any more; returns what was removed. */
   async delete(id: string): Promise<MediaRecord> {
-    const record = this.get(id);
+    const record = await this.present(id);
     const usedBy = this.options.isReferenced(id);
     if (usedBy.length > 0) {
       throw new ConflictError(`media "${id}" is still used by ${usedBy.join(', ')}`, { usedBy });
     }
-    this.options.db.prepare('DELETE FROM media WHERE id = ?').run(id);
+    // With PostgreSQL its bytes go with it (ON DELETE CASCADE); the others remove their files on hearing of it.
+    await this.write({ table: 'media', id, change: 'deleted' }, (trx) =>
+      trx.deleteFrom('media').where('id', '=', id).execute(),
+    );
     // The row is gone, so the file is unreachable whatever happens next; a failure to remove it
     // only costs disk space, and is logged for the technician rather than failing the request.
     await rm(this.pathOf(record), { force: true }).catch((error: unknown) =>
@@ -280,6 +468,18 @@ export class MediaLibrary {
     return duration;
   }
 }
+
+function visibleTo(record: MediaRecord, communes: readonly string[] | null | undefined): MediaRecord {
+  if (communes && record.communeId !== null && !communes.includes(record.communeId))
+    throw new NotFoundError('media', record.id);
+  return record;
+}
+
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 /** The given name, else the file name without its directory or extension. */
 function nameFor(given: string | undefined, filename: string): string {

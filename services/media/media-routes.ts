@@ -133,7 +133,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: MediaRouteDeps }> = asyn
             if (!parsed.success) throw new InvalidRequestError('name: 1 to 200 characters');
             name = parsed.data;
             // A name sent after the file still counts: form builders do not all keep field order.
-            if (record) record = media.rename(record.id, name);
+            if (record) record = await media.rename(record.id, name);
             continue;
           }
           if (part.fieldname !== 'file') {
@@ -193,7 +193,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: MediaRouteDeps }> = asyn
         response: { 200: MediaSchema, ...errorResponses },
       },
     },
-    async (request) => media.getVisible(request.params.id, request.principal?.communes),
+    async (request) => media.findVisible(request.params.id, request.principal?.communes),
   );
 
   app.delete(
@@ -211,7 +211,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: MediaRouteDeps }> = asyn
     async (request, reply) => {
       // A limited operator removes their communes' items, and of the shared library only their own
       // (a province account's uploads are shared with its communes).
-      const item = media.getVisible(request.params.id, request.principal?.communes);
+      const item = await media.findVisible(request.params.id, request.principal?.communes);
       if (
         request.principal?.communes &&
         item.communeId === null &&
@@ -301,9 +301,10 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: MediaRouteDeps }> = asyn
     },
     async (request, reply) => {
       await admit(request, reply, { id: request.params.id, ...request.query });
-      const record = media.getVisible(request.params.id, request.principal?.communes);
+      // Stored on another instance a moment ago: its row and file are fetched from PostgreSQL.
+      const record = await media.findVisible(request.params.id, request.principal?.communes);
       return sendFile(request, reply, {
-        path: media.filePath(record.id),
+        path: await media.localFile(record),
         sha256: record.sha256,
         contentType: record.mime,
         disposition: `inline; filename="${record.id}.${record.ext}"`,

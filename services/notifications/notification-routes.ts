@@ -133,7 +133,7 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: NotificationRoute
       checkVillage(body.communeId, body);
       if (recipients.countContacts(body.communeId) >= MAX_CONTACTS_PER_COMMUNE)
         throw new ConflictError(`a commune keeps at most ${MAX_CONTACTS_PER_COMMUNE} contacts`);
-      const contact = recipients.createContact(body, clock.now());
+      const contact = await recipients.createContact(body, clock.now());
       request.auditNote = {
         target: { type: 'notification-contact', id: contact.id },
         after: contactView(contact),
@@ -171,7 +171,7 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: NotificationRoute
     async (request) => {
       const before = visibleContact(request, request.params.id);
       checkVillage(before.communeId, { ...before, ...request.body });
-      const after = recipients.updateContact(before.id, request.body, clock.now());
+      const after = await recipients.updateContact(before.id, request.body, clock.now());
       request.auditNote = {
         target: { type: 'notification-contact', id: before.id },
         before: contactView(before),
@@ -195,7 +195,7 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: NotificationRoute
     async (request, reply) => {
       const contact = visibleContact(request, request.params.id);
       const now = clock.now();
-      recipients.deleteContact(contact.id, now);
+      await recipients.deleteContact(contact.id, now);
       log.dropRecipient(contact.id, now);
       request.auditNote = {
         target: { type: 'notification-contact', id: contact.id },
@@ -268,7 +268,7 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: NotificationRoute
       checkContacts(body.communeId, body.contactIds);
       if (recipients.countRules(body.communeId) >= MAX_RULES_PER_COMMUNE)
         throw new ConflictError(`a commune keeps at most ${MAX_RULES_PER_COMMUNE} rules`);
-      const rule = recipients.createRule(body, clock.now());
+      const rule = await recipients.createRule(body, clock.now());
       request.auditNote = { target: { type: 'notification-rule', id: rule.id }, after: ruleView(rule) };
       return reply.status(201).send(ruleView(rule));
     },
@@ -303,7 +303,7 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: NotificationRoute
     async (request) => {
       const before = visibleRule(request, request.params.id);
       checkContacts(before.communeId, request.body.contactIds);
-      const after = recipients.updateRule(before.id, request.body, clock.now());
+      const after = await recipients.updateRule(before.id, request.body, clock.now());
       request.auditNote = {
         target: { type: 'notification-rule', id: before.id },
         before: ruleView(before),
@@ -326,7 +326,7 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: NotificationRoute
     },
     async (request, reply) => {
       const rule = visibleRule(request, request.params.id);
-      recipients.deleteRule(rule.id);
+      await recipients.deleteRule(rule.id);
       request.auditNote = { target: { type: 'notification-rule', id: rule.id }, before: ruleView(rule) };
       return reply.status(204).send(null);
     },
@@ -369,7 +369,7 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: NotificationRoute
       registry.getCommune(communeId);
       const before = recipients.settings(communeId);
       const { custom: _custom, ...current } = before;
-      recipients.setSettings({ ...current, ...request.body }, actor(request), clock.now());
+      await recipients.setSettings({ ...current, ...request.body }, actor(request), clock.now());
       const after = recipients.settings(communeId);
       request.auditNote = { target: { type: 'notification-settings', id: communeId }, before, after };
       return after;

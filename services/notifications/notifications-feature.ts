@@ -45,22 +45,29 @@ export function notificationsFeature(): Feature<'notifications'> {
   let run: SingletonRun | null = null;
   let recheckEveryMs: number | null = null;
   let logger: Logger | null = null;
+  let recipientStore: RecipientStore | null = null;
   return {
     name: 'notifications',
     dependsOn: ['storage', 'registry', 'cameras', 'alarms', 'broadcasts', 'cluster'],
-    start(ctx) {
+    async start(ctx) {
       const { config, clock, endpoints } = ctx;
       const cluster = ctx.get('cluster');
       // One instance sends (each message once); the others only queue into the shared log.
       lease = cluster.lease('notification-outbox');
       recheckEveryMs = cluster.redis ? cluster.leaseMs : null;
       logger = ctx.logger;
-      const db = ctx.get('storage').db;
+      const { db, state } = ctx.get('storage');
       const registry = ctx.get('registry');
       const cameras = ctx.get('cameras').store;
       const alarms = ctx.get('alarms').store;
       const broadcasts = ctx.get('broadcasts');
-      const recipients = new RecipientStore(db);
+      const recipients = new RecipientStore({
+        db,
+        state,
+        logger: ctx.logger.child({ component: 'notification-recipients' }),
+      });
+      recipientStore = recipients;
+      await recipients.start();
       const log = new NotificationLog(db);
       // Chat APIs are reached like webhooks: no loopback, private or link-local addresses, nor the
       // platform's own ports, unless WEBHOOK_ALLOW_* says so (SSRF).
@@ -227,6 +234,8 @@ export function notificationsFeature(): Feature<'notifications'> {
       // Released once the last send has ended, so the next holder starts at once.
       await held?.stop();
       await stopping?.stop();
+      await recipientStore?.stop();
+      recipientStore = null;
     },
   };
 }

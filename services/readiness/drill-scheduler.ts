@@ -74,13 +74,12 @@ export class DrillScheduler {
           { communeIds: [schedule.communeId], villageIds: [], clusterIds: [], groupIds: [] },
           { tone: schedule.tone, origin: 'schedule', createdBy: null },
         )
-        .then(
-          (drill) => store.recordRun(schedule.communeId, drill.id, now),
-          (error: unknown) =>
-            logger.error(
-              { err: error, communeId: schedule.communeId },
-              'the weekly readiness drill could not run',
-            ),
+        .then((drill) => store.recordRun(schedule.communeId, drill.id, now))
+        .catch((error: unknown) =>
+          logger.error(
+            { err: error, communeId: schedule.communeId },
+            'the weekly readiness drill could not run',
+          ),
         );
     }
     this.arm();

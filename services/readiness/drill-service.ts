@@ -44,6 +44,11 @@ export class DrillService {
   private listeners: OwnedListeners | null = null;
   private timer: TimerHandle | null = null;
   private readonly logger: Logger;
+  /**
+   * Answers, deadlines and verdicts, one after the other: every verdict is stored (and with
+   * DATABASE_URL copied here) before the next answer reads the drill it changed.
+   */
+  private serial: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: DrillServiceOptions) {
     this.logger = options.logger.child({ component: 'readiness' });
@@ -59,7 +64,7 @@ export class DrillService {
    */
   start(): void {
     this.listeners = this.options.events.owner('readiness');
-    this.listeners.on('device.ack', ({ deviceId, ack }) => this.onAck(deviceId, ack));
+    this.listeners.on('device.ack', ({ deviceId, ack }) => this.handle(() => this.onAck(deviceId, ack)));
     this.adoptTesting();
     this.arm();
   }
@@ -68,8 +73,24 @@ export class DrillService {
   recheck(): void {
     if (!this.listeners) return;
     this.adoptTesting();
-    for (const drill of this.options.store.running()) this.finishIfDone(drill.id);
-    this.arm();
+    this.handle(async () => {
+      for (const drill of this.options.store.running()) await this.finishIfDone(drill.id);
+      this.arm();
+    });
+  }
+
+  /** Runs `work` after what is queued before it; its result, or its failure. */
+  private enqueue<T>(work: () => Promise<T> | T): Promise<T> {
+    const next = this.serial.then(work);
+    this.serial = next.catch(() => undefined);
+    return next;
+  }
+
+  /** An answer or a deadline, handled in turn; a failure (the database) is logged. */
+  private handle(work: () => Promise<void> | void): void {
+    this.enqueue(work).catch((error: unknown) =>
+      this.logger.error({ err: error }, 'a readiness answer could not be recorded'),
+    );
   }
 
   private adoptTesting(): void {
@@ -78,12 +99,14 @@ export class DrillService {
         this.testing.set(result.commandId, { drillId: result.drillId, clusterId: result.clusterId });
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.listeners?.removeAll();
     this.listeners = null;
-    this.testing.clear();
     if (this.timer) this.options.clock.clearTimeout(this.timer);
     this.timer = null;
+    // What was heard before is recorded first.
+    await this.serial;
+    this.testing.clear();
   }
 
   /** Starts a drill of the targets (already limited to what the caller may address). */
@@ -156,7 +179,7 @@ export class DrillService {
         testedAt: null,
       };
     });
-    store.insert(drill, results);
+    await store.insert(drill, results);
     const listening = this.listeners !== null;
     this.logger.info(
       {
@@ -172,10 +195,12 @@ export class DrillService {
       sends.map(({ clusterId, command }) =>
         this.options.publish(clusterId, 'cmd', command).catch((error: unknown) => {
           this.logger.error({ err: error, clusterId, drillId: drill.id }, 'selftest not sent');
-          this.decide(command.id, {
-            outcome: 'not-tested',
-            reasons: ['not sent: the broker refused the command'],
-          });
+          return this.enqueue(() =>
+            this.decide(command.id, {
+              outcome: 'not-tested',
+              reasons: ['not sent: the broker refused the command'],
+            }),
+          );
         }),
       ),
     );
@@ -184,8 +209,10 @@ export class DrillService {
       for (const { command } of sends) this.testing.delete(command.id);
       return this.get(drill.id);
     }
-    this.finishIfDone(drill.id);
-    this.arm();
+    await this.enqueue(async () => {
+      await this.finishIfDone(drill.id);
+      this.arm();
+    });
     return this.get(drill.id);
   }
 
@@ -195,37 +222,43 @@ export class DrillService {
     return drill;
   }
 
-  private onAck(deviceId: string, ack: Ack): void {
+  private async onAck(deviceId: string, ack: Ack): Promise<void> {
     if (ack.status === 'accepted') return;
-    // A selftest another instance sent, just now: its drill is in the database already.
-    if (!this.testing.has(ack.cmdId) && (ack.selftest !== undefined || ack.status !== 'done'))
+    // A selftest another instance sent, just now: its drill is in the database already (with
+    // DATABASE_URL, perhaps not yet in this instance's copy).
+    if (!this.testing.has(ack.cmdId) && (ack.selftest !== undefined || ack.status !== 'done')) {
       this.adoptTesting();
+      if (!this.testing.has(ack.cmdId)) {
+        await this.options.store.fetchTesting(ack.cmdId);
+        this.adoptTesting();
+      }
+    }
     const entry = this.testing.get(ack.cmdId);
     if (!entry || entry.clusterId !== deviceId) return;
     const verdict =
       ack.status === 'done'
         ? { ...verdictOf(ack.selftest as SelftestResult | undefined), checks: ack.selftest ?? null }
         : verdictOfRefusal(ack.status, ack.error);
-    this.decide(ack.cmdId, verdict);
+    await this.decide(ack.cmdId, verdict);
   }
 
-  private decide(
+  private async decide(
     cmdId: string,
     verdict: { outcome: DrillOutcome; reasons: string[]; checks?: SelftestResult | null },
-  ): void {
+  ): Promise<void> {
     const entry = this.testing.get(cmdId);
     if (!entry) return;
     this.testing.delete(cmdId);
-    if (this.options.store.decide(entry.drillId, entry.clusterId, verdict, this.options.clock.now()))
+    if (await this.options.store.decide(entry.drillId, entry.clusterId, verdict, this.options.clock.now()))
       this.logger.info({ drillId: entry.drillId, clusterId: entry.clusterId, ...verdict }, 'cluster tested');
-    this.finishIfDone(entry.drillId);
+    await this.finishIfDone(entry.drillId);
   }
 
-  private finishIfDone(drillId: string): void {
+  private async finishIfDone(drillId: string): Promise<void> {
     if ([...this.testing.values()].some((e) => e.drillId === drillId)) return;
     const drill = this.options.store.get(drillId);
     if (drill?.state !== 'running') return;
-    this.options.store.finish(drillId, this.options.clock.now());
+    await this.options.store.finish(drillId, this.options.clock.now());
     const outcomes = this.options.store.results(drillId).map((r) => r.outcome);
     this.logger.info(
       {
@@ -248,20 +281,25 @@ export class DrillService {
     const running = store.running();
     if (running.length === 0) return;
     const earliest = Math.min(...running.map((d) => d.deadlineAt));
-    this.timer = clock.setTimeout(() => this.expire(), Math.max(1, earliest - clock.now()));
+    this.timer = clock.setTimeout(
+      () => {
+        this.timer = null;
+        this.handle(() => this.expire());
+      },
+      Math.max(1, earliest - clock.now()),
+    );
   }
 
   /** Clusters that have not answered by their drill's deadline are not tested. */
-  private expire(): void {
-    this.timer = null;
+  private async expire(): Promise<void> {
     const now = this.options.clock.now();
     const seconds = Math.round(this.answerMs / 1000);
     for (const drill of this.options.store.running()) {
       if (drill.deadlineAt > now) continue;
       for (const [cmdId, entry] of [...this.testing])
         if (entry.drillId === drill.id)
-          this.decide(cmdId, { outcome: 'not-tested', reasons: [`no answer within ${seconds} s`] });
-      this.finishIfDone(drill.id);
+          await this.decide(cmdId, { outcome: 'not-tested', reasons: [`no answer within ${seconds} s`] });
+      await this.finishIfDone(drill.id);
     }
     this.arm();
   }

@@ -1,8 +1,13 @@
+import type { Logger } from 'pino';
 import type { Targets } from '../../contracts/broadcasts.js';
 import type { DrillOutcome } from '../../contracts/readiness.js';
 import type { SelftestResult } from '../../devices/index.js';
 import { ClusterProgress } from '../storage/cluster-progress.js';
+import { translateConstraintAsync } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import type { StateDatabase, StateTransaction } from '../storage/sql/state-database.js';
+import type { TableCopy, TableTouch } from '../storage/sql/table-copy.js';
+import { drillsCopy } from './drill-copy.js';
 import type { WeeklySlot } from './weekly-drill.js';
 
 export interface DrillRecord {
@@ -83,11 +88,22 @@ interface ScheduleRow {
 /** A commune without a schedule of its own: off, Sunday 09:00, silent. */
 export const DEFAULT_SCHEDULE = { enabled: false, weekday: 7, hour: 9, minute: 0, tone: false } as const;
 
-/** Drills, each cluster's verdict, and each commune's weekly drill. */
+/**
+ * Drills, each cluster's verdict, and each commune's weekly drill. Written through the query layer
+ * (drills by one instance at a time: the holder of the `readiness-drills` lease, and the one
+ * starting a drill); read from the SQLite file, which with DATABASE_URL holds this instance's copy
+ * (drill-copy.ts).
+ */
 export class DrillStore {
   private readonly progress: ClusterProgress<DrillRow, ResultRow>;
+  private readonly copy: TableCopy;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly state: StateDatabase,
+    logger: Logger,
+  ) {
+    this.copy = drillsCopy(db, state, logger.child({ component: 'drill-store' }));
     this.progress = new ClusterProgress(db, {
       jobs: 'readiness_drills',
       listedBy: 'started_at',
@@ -97,33 +113,68 @@ export class DrillStore {
     });
   }
 
-  insert(drill: DrillRecord, results: readonly DrillResultRecord[]): void {
-    this.progress.insert(
+  /** Copies PostgreSQL's drills and schedules here and follows other instances' changes; nothing on SQLite. */
+  async start(onCopied: (touch: TableTouch) => void = () => undefined): Promise<void> {
+    await this.copy.start(onCopied);
+  }
+
+  async stop(): Promise<void> {
+    await this.copy.stop();
+  }
+
+  /** One write in one transaction, announced to the other instances, then copied here. */
+  private async write<T>(touch: TableTouch, work: (trx: StateTransaction) => Promise<T>): Promise<T> {
+    const result = await translateConstraintAsync(
       {
-        id: drill.id,
-        origin: drill.origin,
-        tone: drill.tone ? 1 : 0,
-        targets: JSON.stringify(drill.targets),
-        commune_ids: JSON.stringify(drill.communeIds),
-        state: drill.state,
-        started_at: drill.startedAt,
-        deadline_at: drill.deadlineAt,
-        finished_at: drill.finishedAt,
-        created_by: drill.createdBy,
+        duplicateId: 'a drill with this id already exists',
+        reference: 'the weekly drill names a commune that does not exist',
       },
-      results.map((r) => ({
-        drill_id: r.drillId,
-        cluster_id: r.clusterId,
-        position: r.position,
-        commune_id: r.communeId,
-        village_id: r.villageId,
-        command_id: r.commandId,
-        outcome: r.outcome,
-        reasons: JSON.stringify(r.reasons),
-        checks: r.checks === null ? null : JSON.stringify(r.checks),
-        tested_at: r.testedAt,
-      })),
+      () =>
+        this.state.transaction(async (trx) => {
+          const done = await work(trx);
+          await this.copy.announce(trx, touch);
+          return done;
+        }),
     );
+    await this.copy.copy(touch);
+    return result;
+  }
+
+  async insert(drill: DrillRecord, results: readonly DrillResultRecord[]): Promise<void> {
+    await this.write({ table: 'readiness_drills', id: drill.id, change: 'created' }, (trx) =>
+      this.progress.insert(
+        trx,
+        {
+          id: drill.id,
+          origin: drill.origin,
+          tone: drill.tone ? 1 : 0,
+          targets: JSON.stringify(drill.targets),
+          commune_ids: JSON.stringify(drill.communeIds),
+          state: drill.state,
+          started_at: drill.startedAt,
+          deadline_at: drill.deadlineAt,
+          finished_at: drill.finishedAt,
+          created_by: drill.createdBy,
+        },
+        results.map((r) => ({
+          drill_id: r.drillId,
+          cluster_id: r.clusterId,
+          position: r.position,
+          commune_id: r.communeId,
+          village_id: r.villageId,
+          command_id: r.commandId,
+          outcome: r.outcome,
+          reasons: JSON.stringify(r.reasons),
+          checks: r.checks === null ? null : JSON.stringify(r.checks),
+          tested_at: r.testedAt,
+        })),
+      ),
+    );
+  }
+
+  /** Copies the drill here when it is not: another instance may have just started it. */
+  async present(id: string): Promise<void> {
+    if (this.copy.remote && !this.progress.job(id)) await this.copy.copy({ table: 'readiness_drills', id });
   }
 
   get(id: string): DrillRecord | null {
@@ -155,36 +206,54 @@ export class DrillStore {
     return this.progress.underWay().map(toResult);
   }
 
+  /**
+   * With DATABASE_URL, copies here at once the drill that sent the selftest `commandId` when it is
+   * still being tested: another instance may have just started it, and its answer is already here.
+   */
+  async fetchTesting(commandId: string): Promise<void> {
+    if (!this.copy.remote) return;
+    const row = await this.state.db
+      .selectFrom('readiness_results')
+      .select('drill_id')
+      .where('command_id', '=', commandId)
+      .where('outcome', '=', 'testing')
+      .executeTakeFirst();
+    if (row) await this.copy.copy({ table: 'readiness_drills', id: row.drill_id });
+  }
+
   /** Records a verdict, unless one was recorded already (a late answer after the deadline). */
-  decide(
+  async decide(
     drillId: string,
     clusterId: string,
     verdict: { outcome: DrillOutcome; reasons: string[]; checks?: SelftestResult | null },
     at: number,
-  ): boolean {
-    return (
-      this.db
-        .prepare(
-          `UPDATE readiness_results SET outcome = ?, reasons = ?, checks = ?, tested_at = ?
-           WHERE drill_id = ? AND cluster_id = ? AND outcome = 'testing'`,
-        )
-        .run(
-          verdict.outcome,
-          JSON.stringify(verdict.reasons),
-          verdict.checks ? JSON.stringify(verdict.checks) : null,
-          at,
-          drillId,
-          clusterId,
-        ).changes > 0
+  ): Promise<boolean> {
+    const result = await this.write({ table: 'readiness_drills', id: drillId, change: 'updated' }, (trx) =>
+      trx
+        .updateTable('readiness_results')
+        .set({
+          outcome: verdict.outcome,
+          reasons: JSON.stringify(verdict.reasons),
+          checks: verdict.checks ? JSON.stringify(verdict.checks) : null,
+          tested_at: at,
+        })
+        .where('drill_id', '=', drillId)
+        .where('cluster_id', '=', clusterId)
+        .where('outcome', '=', 'testing')
+        .executeTakeFirst(),
     );
+    return result.numUpdatedRows > 0n;
   }
 
-  finish(drillId: string, at: number): void {
-    this.db
-      .prepare(
-        "UPDATE readiness_drills SET state = 'finished', finished_at = ? WHERE id = ? AND state = 'running'",
-      )
-      .run(at, drillId);
+  async finish(drillId: string, at: number): Promise<void> {
+    await this.write({ table: 'readiness_drills', id: drillId, change: 'updated' }, (trx) =>
+      trx
+        .updateTable('readiness_drills')
+        .set({ state: 'finished', finished_at: at })
+        .where('id', '=', drillId)
+        .where('state', '=', 'running')
+        .execute(),
+    );
   }
 
   schedule(communeId: string): ScheduleRecord {
@@ -209,28 +278,37 @@ export class DrillStore {
     ).map(toSchedule);
   }
 
-  saveSchedule(schedule: ScheduleRecord): void {
-    this.db
-      .prepare(
-        `INSERT INTO readiness_schedules (commune_id, enabled, weekday, hour, minute, tone, last_run_at, last_drill_id,
-           updated_by, updated_at) VALUES (@communeId, @enabled, @weekday, @hour, @minute, @tone, @lastRunAt,
-           @lastDrillId, @updatedBy, @updatedAt)
-         ON CONFLICT (commune_id) DO UPDATE SET enabled = excluded.enabled, weekday = excluded.weekday,
-           hour = excluded.hour, minute = excluded.minute, tone = excluded.tone, last_run_at = excluded.last_run_at,
-           last_drill_id = excluded.last_drill_id, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-      )
-      .run({
-        ...schedule,
-        enabled: schedule.enabled ? 1 : 0,
-        tone: schedule.tone ? 1 : 0,
-        updatedAt: schedule.updatedAt ?? 0,
-      });
+  async saveSchedule(schedule: ScheduleRecord): Promise<void> {
+    const row = {
+      commune_id: schedule.communeId,
+      enabled: schedule.enabled ? 1 : 0,
+      weekday: schedule.weekday,
+      hour: schedule.hour,
+      minute: schedule.minute,
+      tone: schedule.tone ? 1 : 0,
+      last_run_at: schedule.lastRunAt,
+      last_drill_id: schedule.lastDrillId,
+      updated_by: schedule.updatedBy,
+      updated_at: schedule.updatedAt ?? 0,
+    };
+    const { commune_id: _, ...updates } = row;
+    await this.write({ table: 'readiness_schedules', id: schedule.communeId, change: 'updated' }, (trx) =>
+      trx
+        .insertInto('readiness_schedules')
+        .values(row)
+        .onConflict((oc) => oc.column('commune_id').doUpdateSet(updates))
+        .execute(),
+    );
   }
 
-  recordRun(communeId: string, drillId: string, at: number): void {
-    this.db
-      .prepare('UPDATE readiness_schedules SET last_run_at = ?, last_drill_id = ? WHERE commune_id = ?')
-      .run(at, drillId, communeId);
+  async recordRun(communeId: string, drillId: string, at: number): Promise<void> {
+    await this.write({ table: 'readiness_schedules', id: communeId, change: 'updated' }, (trx) =>
+      trx
+        .updateTable('readiness_schedules')
+        .set({ last_run_at: at, last_drill_id: drillId })
+        .where('commune_id', '=', communeId)
+        .execute(),
+    );
   }
 }
 

@@ -1,9 +1,7 @@
-import { join } from 'node:path';
 import type { Targets } from '../../contracts/broadcasts.js';
 import { typedPublish } from '../../devices/index.js';
 import { routePlugin } from '../api/route-plugin.js';
 import { type HeldLoop, heldLoop } from '../cluster/singleton-loop.js';
-import { loadKeyFile } from '../crypto/key-file.js';
 import { NotFoundError } from '../errors.js';
 import { SignedLinks } from '../firmware/signed-links.js';
 import type { Feature } from '../platform/feature.js';
@@ -27,18 +25,22 @@ declare module '../platform/feature.js' {
 export function readinessFeature(): Feature<'readiness'> {
   let drills: HeldLoop | null = null;
   let weeklyDrills: HeldLoop | null = null;
+  let copied: DrillStore | null = null;
   return {
     name: 'readiness',
     dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'media', 'schedules', 'cluster'],
     async start(ctx) {
-      const { config, clock, logger } = ctx;
+      const { clock, logger } = ctx;
       const registry = ctx.get('registry');
       const presence = ctx.get('presence');
       const media = ctx.get('media');
       const bus = ctx.get('mqtt').bus;
-      const store = new DrillStore(ctx.get('storage').db);
+      const store = new DrillStore(ctx.get('storage').db, ctx.get('storage').state, logger);
+      // With DATABASE_URL: this instance's copy, before anything reads it.
+      await store.start();
+      copied = store;
       const links = new SignedLinks(
-        loadKeyFile(join(config.DATA_DIR, 'readiness-signing.key')),
+        await ctx.get('storage').key('readiness-signing.key'),
         () => media.base().url,
       );
       const audio = testAudio();
@@ -115,6 +117,9 @@ export function readinessFeature(): Feature<'readiness'> {
       const answers = drills;
       drills = null;
       await answers?.stop();
+      const store = copied;
+      copied = null;
+      await store?.stop();
     },
   };
 }

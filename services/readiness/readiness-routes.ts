@@ -163,7 +163,10 @@ export const readinessRoutes: FastifyPluginAsyncZod<{ deps: ReadinessRouteDeps }
         response: { 200: DrillReportSchema, ...errorResponses },
       },
     },
-    async (request) => visibleDrill(request.params.id, request.principal?.communes ?? null),
+    async (request) => {
+      await store.present(request.params.id);
+      return visibleDrill(request.params.id, request.principal?.communes ?? null);
+    },
   );
 
   app.get(
@@ -206,7 +209,7 @@ export const readinessRoutes: FastifyPluginAsyncZod<{ deps: ReadinessRouteDeps }
         updatedBy: request.principal?.username ?? null,
         updatedAt: clock.now(),
       };
-      store.saveSchedule(after);
+      await store.saveSchedule(after);
       scheduler.arm();
       request.auditNote = {
         target: { type: 'readiness-schedule', id: communeId },

@@ -20,11 +20,14 @@ export const groupRoutes: FastifyPluginAsyncZod<{ deps: GroupRouteDeps }> = asyn
   const { groups } = deps.schedules;
   const tags = ['schedules'];
   const planners = ['operator'] as const;
-  const visible = (request: FastifyRequest, id: string): Group => {
-    const group = groups.get(id);
+  const visible = (request: FastifyRequest, id: string): Group => seen(request, id, groups.get(id));
+  const seen = (request: FastifyRequest, id: string, group: Group): Group => {
     assertInScope(request, group.communeId, 'group', id);
     return group;
   };
+  /** Before a write: a group made on another instance a moment ago is found too. */
+  const present = async (request: FastifyRequest, id: string): Promise<Group> =>
+    seen(request, id, await groups.present(id));
 
   app.get(
     '/groups',
@@ -60,7 +63,7 @@ export const groupRoutes: FastifyPluginAsyncZod<{ deps: GroupRouteDeps }> = asyn
     async (request, reply) => {
       assertInScope(request, request.body.communeId, 'commune', request.body.communeId);
       assertOwnNamespace(request, request.body.id, 'body.id');
-      const group = groups.create(request.body);
+      const group = await groups.create(request.body);
       request.auditNote = { target: { type: 'group', id: group.id }, after: summary(group) };
       return reply.status(201).send(group);
     },
@@ -94,8 +97,8 @@ export const groupRoutes: FastifyPluginAsyncZod<{ deps: GroupRouteDeps }> = asyn
       },
     },
     async (request) => {
-      const before = visible(request, request.params.id);
-      const group = groups.update(request.params.id, request.body);
+      const before = await present(request, request.params.id);
+      const group = await groups.update(request.params.id, request.body);
       request.auditNote = changes(before, group);
       return group;
     },
@@ -114,8 +117,8 @@ export const groupRoutes: FastifyPluginAsyncZod<{ deps: GroupRouteDeps }> = asyn
       },
     },
     async (request, reply) => {
-      const before = visible(request, request.params.id);
-      groups.delete(request.params.id);
+      const before = await present(request, request.params.id);
+      await groups.delete(request.params.id);
       request.auditNote = { before: summary(before) };
       return reply.status(204).send(null);
     },

@@ -8,8 +8,10 @@ import {
   type Paged,
   type RegistryStore,
 } from '../registry/registry-store.js';
-import { translateConstraint } from '../storage/constraints.js';
+import { translateConstraintAsync } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import type { StateDatabase, StateTransaction } from '../storage/sql/state-database.js';
+import type { TableCopy, TableTouch } from '../storage/sql/table-copy.js';
 import { isoTime } from '../time.js';
 
 interface GroupRow {
@@ -21,7 +23,14 @@ interface GroupRow {
 }
 
 export interface GroupStoreOptions {
+  /** The platform's SQLite file: the groups themselves, or their read copy with DATABASE_URL. */
   db: Db;
+  /** Where writes go: the same file, or PostgreSQL. */
+  state: StateDatabase;
+  /** Copies what a write touched into the SQLite file, and tells the other instances of it. */
+  copy: TableCopy;
+  /** Runs a check and the write it allows without other writes of this instance in between. */
+  exclusive: <T>(work: () => Promise<T>) => Promise<T>;
   now: () => number;
   registry: RegistryStore;
   /** Names of the schedules that target a group; a group in use is not deleted. */
@@ -33,6 +42,7 @@ export interface GroupStoreOptions {
 /**
  * Named sets of clusters within one commune ("loa trung tâm", "các thôn ven sông"), for schedule
  * targets. Members that are deleted from the registry leave their groups (ON DELETE CASCADE).
+ * Read from the SQLite file; written through the query layer (schedule-copy.ts).
  */
 export class GroupStore {
   constructor(private readonly options: GroupStoreOptions) {}
@@ -76,53 +86,79 @@ export class GroupStore {
     return this.toGroup(row);
   }
 
-  create(input: GroupCreate): Group {
-    const { db, registry, now } = this.options;
-    registry.getCommune(input.communeId);
-    const members = this.checkMembers(input.communeId, input.clusterIds);
-    const id = input.id ?? `nhom-${randomBytes(4).toString('hex')}`;
-    const at = now();
-    db.transaction(() => {
-      uniquely(() =>
-        db
-          .prepare(
-            'INSERT INTO cluster_groups (id, commune_id, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
-          )
-          .run(id, input.communeId, input.name, at, at),
-      );
-      this.replaceMembers(id, members);
-    })();
-    this.options.onChange?.({ id, change: 'created' });
+  /**
+   * A group a write depends on, as it stands: with PostgreSQL read there (and copied here) first,
+   * since another instance may have made or changed it a moment ago.
+   */
+  async present(id: string): Promise<Group> {
+    await this.options.copy.copy({ table: 'cluster_groups', id });
     return this.get(id);
   }
 
-  update(id: string, patch: GroupPatch): Group {
-    const { db, now } = this.options;
-    const current = this.get(id);
-    const members =
-      patch.clusterIds === undefined ? null : this.checkMembers(current.communeId, patch.clusterIds);
-    db.transaction(() => {
-      uniquely(() =>
-        db
-          .prepare('UPDATE cluster_groups SET name = ?, updated_at = ? WHERE id = ?')
-          .run(patch.name ?? current.name, now(), id),
-      );
-      if (members) this.replaceMembers(id, members);
-    })();
-    this.options.onChange?.({ id, change: 'updated' });
-    return this.get(id);
+  /** One write in one transaction, announced to the other instances, then copied here. */
+  private async write(touch: TableTouch, work: (trx: StateTransaction) => Promise<unknown>): Promise<void> {
+    const { state, copy } = this.options;
+    await uniquely(() =>
+      state.transaction(async (trx) => {
+        await work(trx);
+        await copy.announce(trx, touch);
+      }),
+    );
+    await copy.copy(touch);
   }
 
-  delete(id: string): void {
-    const group = this.get(id);
-    const users = this.options.usedBy(id);
-    if (users.length > 0) {
-      throw new ConflictError(`group "${group.name}" is a target of schedules: ${users.join(', ')}`, {
-        schedules: users,
+  async create(input: GroupCreate): Promise<Group> {
+    return this.options.exclusive(async () => {
+      const { registry, now } = this.options;
+      registry.getCommune(input.communeId);
+      const members = this.checkMembers(input.communeId, input.clusterIds);
+      const id = input.id ?? `nhom-${randomBytes(4).toString('hex')}`;
+      const at = now();
+      await this.write({ table: 'cluster_groups', id, change: 'created' }, async (trx) => {
+        await trx
+          .insertInto('cluster_groups')
+          .values({ id, commune_id: input.communeId, name: input.name, created_at: at, updated_at: at })
+          .execute();
+        await replaceMembers(trx, id, members);
       });
-    }
-    this.options.db.prepare('DELETE FROM cluster_groups WHERE id = ?').run(id);
-    this.options.onChange?.({ id, change: 'deleted' });
+      this.options.onChange?.({ id, change: 'created' });
+      return this.get(id);
+    });
+  }
+
+  async update(id: string, patch: GroupPatch): Promise<Group> {
+    return this.options.exclusive(async () => {
+      const { now } = this.options;
+      const current = await this.present(id);
+      const members =
+        patch.clusterIds === undefined ? null : this.checkMembers(current.communeId, patch.clusterIds);
+      await this.write({ table: 'cluster_groups', id, change: 'updated' }, async (trx) => {
+        await trx
+          .updateTable('cluster_groups')
+          .set({ name: patch.name ?? current.name, updated_at: now() })
+          .where('id', '=', id)
+          .execute();
+        if (members) await replaceMembers(trx, id, members);
+      });
+      this.options.onChange?.({ id, change: 'updated' });
+      return this.get(id);
+    });
+  }
+
+  async delete(id: string): Promise<void> {
+    return this.options.exclusive(async () => {
+      const group = await this.present(id);
+      const users = this.options.usedBy(id);
+      if (users.length > 0) {
+        throw new ConflictError(`group "${group.name}" is a target of schedules: ${users.join(', ')}`, {
+          schedules: users,
+        });
+      }
+      await this.write({ table: 'cluster_groups', id, change: 'deleted' }, (trx) =>
+        trx.deleteFrom('cluster_groups').where('id', '=', id).execute(),
+      );
+      this.options.onChange?.({ id, change: 'deleted' });
+    });
   }
 
   /** Deduplicated, sorted members, each an existing cluster of the group's commune. */
@@ -142,13 +178,6 @@ export class GroupStore {
     return unique;
   }
 
-  private replaceMembers(id: string, clusterIds: string[]): void {
-    const { db } = this.options;
-    db.prepare('DELETE FROM cluster_group_members WHERE group_id = ?').run(id);
-    const insert = db.prepare('INSERT INTO cluster_group_members (group_id, cluster_id) VALUES (?, ?)');
-    for (const clusterId of clusterIds) insert.run(id, clusterId);
-  }
-
   private toGroup(row: GroupRow): Group {
     const members = this.options.db
       .prepare('SELECT cluster_id FROM cluster_group_members WHERE group_id = ? ORDER BY cluster_id')
@@ -165,12 +194,22 @@ export class GroupStore {
 }
 
 /** A duplicate id or a name already used in the commune is a 409 that says which. */
-function uniquely<T>(write: () => T): T {
-  return translateConstraint(
+function uniquely<T>(write: () => Promise<T>): Promise<T> {
+  return translateConstraintAsync(
     {
       duplicateId: 'a group with this id already exists',
       duplicate: 'a group with this name already exists in the commune',
+      reference: 'a member cluster or the commune is gone',
     },
     write,
   );
+}
+
+async function replaceMembers(trx: StateTransaction, id: string, clusterIds: string[]): Promise<void> {
+  await trx.deleteFrom('cluster_group_members').where('group_id', '=', id).execute();
+  if (clusterIds.length > 0)
+    await trx
+      .insertInto('cluster_group_members')
+      .values(clusterIds.map((cluster_id) => ({ group_id: id, cluster_id })))
+      .execute();
 }

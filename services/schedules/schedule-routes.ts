@@ -48,12 +48,16 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> 
   const actorOf = (request: FastifyRequest) =>
     request.principal ? { userId: request.principal.userId, username: request.principal.username } : null;
   /** A commune-limited account sees only schedules whose targets all lie in its commune. */
-  const visible = (request: FastifyRequest, id: string): ScheduleRecord => {
-    const schedule = schedules.get(id);
+  const visible = (request: FastifyRequest, id: string): ScheduleRecord =>
+    seen(request, id, schedules.get(id));
+  const seen = (request: FastifyRequest, id: string, schedule: ScheduleRecord): ScheduleRecord => {
     const limit = request.principal?.communes;
     if (limit && !schedules.inCommunes(schedule, limit)) throw new NotFoundError('schedule', id);
     return schedule;
   };
+  /** Before a write: a schedule saved on another instance a moment ago is found too. */
+  const present = async (request: FastifyRequest, id: string): Promise<ScheduleRecord> =>
+    seen(request, id, await schedules.present(id));
   /**
    * …plays only its commune's media and the shared library's; text is synthesized now (or found
    * already spoken), so a schedule's length is known and a failing voice is an answer, not a silence…
@@ -125,7 +129,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> 
     async (request, reply) => {
       checkTargets(request, request.body.targets);
       const body = await prepareContent(request, request.body);
-      const result = schedules.create(body, actorOf(request));
+      const result = await schedules.create(body, actorOf(request));
       request.auditNote = {
         target: { type: 'schedule', id: result.schedule.id },
         after: summary(result.schedule),
@@ -197,28 +201,28 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> 
       },
     },
     async (request) => {
-      const before = visible(request, request.params.id);
+      const before = await present(request, request.params.id);
       if (request.body.targets) checkTargets(request, request.body.targets);
       const body = request.body.content
         ? await prepareContent(request, { ...request.body, content: request.body.content })
         : request.body;
-      const result = schedules.update(request.params.id, body, actorOf(request));
+      const result = await schedules.update(request.params.id, body, actorOf(request));
       request.auditNote = changes(before, result.schedule);
       return answer(result);
     },
   );
 
   /** One approval step on a visible schedule, audited with the state it led to and the comment. */
-  const approvalStep = (
+  const approvalStep = async (
     request: FastifyRequest,
     id: string,
-    act: (actor: { userId: string; username: string }) => ScheduleRecord,
+    act: (actor: { userId: string; username: string }) => Promise<ScheduleRecord>,
     comment: string | null,
   ) => {
-    visible(request, id);
+    await present(request, id);
     const actor = actorOf(request);
     if (!actor) throw new NotFoundError('schedule', id);
-    const schedule = act(actor);
+    const schedule = await act(actor);
     request.auditNote = {
       target: { type: 'schedule', id: schedule.id },
       after: { name: schedule.name, approval: schedule.approval.state, comment },
@@ -298,8 +302,8 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ScheduleRouteDeps }> 
       },
     },
     async (request, reply) => {
-      visible(request, request.params.id);
-      const removed = schedules.delete(request.params.id);
+      await present(request, request.params.id);
+      const removed = await schedules.delete(request.params.id);
       request.auditNote = { before: summary(removed) };
       return reply.status(204).send(null);
     },

@@ -22,6 +22,8 @@ import type { ScheduleChange } from '../event-bus.js';
 import { contentDurationS, contentMediaIds, isRelay } from '../media/content-audio.js';
 import type { CommuneFilter, Page, Paged, RegistryStore } from '../registry/registry-store.js';
 import type { Db } from '../storage/database.js';
+import type { StateDatabase } from '../storage/sql/state-database.js';
+import type { TableCopy, TableTouch } from '../storage/sql/table-copy.js';
 import { isoTime } from '../time.js';
 import { ApprovalStore } from './approval-store.js';
 import { GroupStore } from './group-store.js';
@@ -34,6 +36,7 @@ import {
   findConflicts,
   type Overlap,
 } from './schedule-conflicts.js';
+import { scheduleCopy } from './schedule-copy.js';
 import {
   type ExpandableSchedule,
   expandOccurrences,
@@ -45,7 +48,10 @@ import { type ScheduleFields, type ScheduleRecord, ScheduleStore } from './sched
 import { instantToWallTime } from './wall-time.js';
 
 export interface ScheduleServiceOptions {
+  /** The platform's SQLite file: the schedules and groups, or their read copy with DATABASE_URL. */
   db: Db;
+  /** Where writes go: the same file, or PostgreSQL. */
+  state: StateDatabase;
   clock: Clock;
   logger: Logger;
   registry: RegistryStore;
@@ -57,7 +63,8 @@ export interface ScheduleServiceOptions {
   defaultTimezone: string;
   /**
    * Told after every committed change to a schedule or a group, whoever made it (the API, the
-   * seed, a command line): the dispatcher, asleep until the next occurrence it knew of, wakes.
+   * seed, a command line, another instance): the dispatcher, asleep until the next occurrence it
+   * knew of, wakes.
    */
   onChange?: (change: ScheduleChange) => void;
 }
@@ -148,14 +155,21 @@ export class ScheduleService {
   private readonly logger: Logger;
   private readonly failedExpansions = new Map<string, ExpansionFailure>();
   private readonly expansionLog: BurstLogger;
+  private readonly copy: TableCopy;
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: ScheduleServiceOptions) {
-    this.store = new ScheduleStore(options.db, () => options.clock.now());
-    this.approvals = new ApprovalStore(options.db, () => options.clock.now());
+    const now = () => options.clock.now();
     this.logger = options.logger.child({ component: 'schedules' });
+    this.copy = scheduleCopy(options.db, options.state, this.logger);
+    this.store = new ScheduleStore(options.db, options.state, this.copy, now);
+    this.approvals = new ApprovalStore(options.db, this.store, now);
     this.expansionLog = new BurstLogger(this.logger, options.clock, 3_600_000);
     this.groups = new GroupStore({
       db: options.db,
+      state: options.state,
+      copy: this.copy,
+      exclusive: (work) => this.exclusive(work),
       now: () => options.clock.now(),
       registry: options.registry,
       usedBy: (groupId) =>
@@ -168,72 +182,108 @@ export class ScheduleService {
   }
 
   /**
+   * With PostgreSQL: fills this instance's copy, then follows the other instances' changes, which
+   * are told to onChange as if made here. Nothing to do on SQLite alone.
+   */
+  async start(): Promise<void> {
+    await this.copy.start((touch) => this.heard(touch));
+  }
+
+  async stop(): Promise<void> {
+    await this.copy.stop();
+  }
+
+  /**
+   * Writes of this instance one at a time: the checks before a write (a clash, a group in use, an
+   * approval's state) see every write made before it here.
+   */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(work);
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Another instance's change, now in this instance's copy. */
+  private heard(touch: TableTouch): void {
+    const what = touch.table === 'cluster_groups' ? 'group' : 'schedule';
+    if (what === 'schedule' && touch.change === 'deleted') this.failedExpansions.delete(touch.id);
+    this.options.onChange?.({ what, id: touch.id, change: touch.change });
+  }
+
+  /**
    * Saves a new schedule. One made from a bulletin of the province (`bulletinId`) needs no commune
    * approval: the province's information is the commune's to air or not, not to approve.
    */
-  create(
+  async create(
     input: ScheduleCreateInput,
     actor: Actor | null,
     origin: { bulletinId?: string } = {},
-  ): ScheduleResult {
-    const fields = this.toFields(this.parse(input));
-    const report = this.vet(null, fields, true);
-    const id = `lich-${randomBytes(5).toString('hex')}`;
-    let schedule = this.store.insert(id, fields, actor?.username ?? null, origin.bulletinId ?? null);
-    if (!origin.bulletinId && this.needsApproval(fields)) {
-      this.approvals.set(id, 'draft');
-      schedule = this.store.get(id);
-    }
-    this.logger.info({ scheduleId: id, name: schedule.name, by: actor?.username }, 'schedule created');
-    this.options.onChange?.({ what: 'schedule', id, change: 'created' });
-    return this.result(schedule, report);
+  ): Promise<ScheduleResult> {
+    return this.exclusive(async () => {
+      const fields = this.toFields(this.parse(input));
+      const report = this.vet(null, fields, true);
+      const id = `lich-${randomBytes(5).toString('hex')}`;
+      const approval = !origin.bulletinId && this.needsApproval(fields) ? 'draft' : 'not-required';
+      const schedule = await this.store.insert(
+        id,
+        fields,
+        actor?.username ?? null,
+        origin.bulletinId ?? null,
+        approval,
+      );
+      this.logger.info({ scheduleId: id, name: schedule.name, by: actor?.username }, 'schedule created');
+      this.options.onChange?.({ what: 'schedule', id, change: 'created' });
+      return this.result(schedule, report);
+    });
   }
 
-  update(id: string, patch: SchedulePatch, actor: Actor | null): ScheduleResult {
-    const current = this.store.get(id);
-    const checked = SchedulePatchSchema.safeParse(patch);
-    if (!checked.success) throw invalid(checked.error);
-    const p = checked.data;
-    const content = p.content ?? current.content;
-    // A stream keeps its relay window unless told otherwise; media takes its length from the file.
-    const durationS =
-      p.durationS !== undefined
-        ? p.durationS
-        : isRelay(content) && isRelay(current.content)
-          ? current.durationS
-          : undefined;
-    const merged: ScheduleCreateInput = {
-      name: p.name ?? current.name,
-      level: p.level ?? current.level,
-      content,
-      volume: p.volume === undefined ? current.volume : p.volume,
-      repeat: p.repeat ?? current.repeat,
-      timezone: p.timezone ?? current.timezone,
-      start: p.start ?? current.start,
-      rrule: p.rrule === undefined ? current.rrule : p.rrule,
-      lunar: p.lunar === undefined ? current.lunar : p.lunar,
-      exdates: p.exdates ?? current.exdates,
-      durationS,
-      targets: p.targets ?? current.targets,
-      enabled: p.enabled ?? current.enabled,
-    };
-    const fields = this.toFields(this.parse(merged));
-    // Targets named anew must all exist; kept ones may have lost a cluster since, which is no reason
-    // to refuse renaming the schedule.
-    const report = this.vet(id, fields, p.targets !== undefined);
-    let schedule = this.store.update(id, fields);
-    // Whatever is changed but enabled must be approved again: what the approver saw is not what airs.
-    const { enabled: _was, ...before } = { ...current, approval: undefined, createdBy: undefined };
-    const { enabled: _is, ...after } = { ...schedule, approval: undefined, createdBy: undefined };
-    const material =
-      JSON.stringify({ ...before, updatedAt: null }) !== JSON.stringify({ ...after, updatedAt: null });
-    if (material && !current.bulletinId) {
-      this.approvals.set(id, this.needsApproval(fields) ? 'draft' : 'not-required');
-      schedule = this.store.get(id);
-    }
-    this.logger.info({ scheduleId: id, by: actor?.username }, 'schedule updated');
-    this.options.onChange?.({ what: 'schedule', id, change: 'updated' });
-    return this.result(schedule, report);
+  async update(id: string, patch: SchedulePatch, actor: Actor | null): Promise<ScheduleResult> {
+    return this.exclusive(async () => {
+      const current = await this.store.present(id);
+      const checked = SchedulePatchSchema.safeParse(patch);
+      if (!checked.success) throw invalid(checked.error);
+      const p = checked.data;
+      const content = p.content ?? current.content;
+      // A stream keeps its relay window unless told otherwise; media takes its length from the file.
+      const durationS =
+        p.durationS !== undefined
+          ? p.durationS
+          : isRelay(content) && isRelay(current.content)
+            ? current.durationS
+            : undefined;
+      const merged: ScheduleCreateInput = {
+        name: p.name ?? current.name,
+        level: p.level ?? current.level,
+        content,
+        volume: p.volume === undefined ? current.volume : p.volume,
+        repeat: p.repeat ?? current.repeat,
+        timezone: p.timezone ?? current.timezone,
+        start: p.start ?? current.start,
+        rrule: p.rrule === undefined ? current.rrule : p.rrule,
+        lunar: p.lunar === undefined ? current.lunar : p.lunar,
+        exdates: p.exdates ?? current.exdates,
+        durationS,
+        targets: p.targets ?? current.targets,
+        enabled: p.enabled ?? current.enabled,
+      };
+      const fields = this.toFields(this.parse(merged));
+      // Targets named anew must all exist; kept ones may have lost a cluster since, which is no reason
+      // to refuse renaming the schedule.
+      const report = this.vet(id, fields, p.targets !== undefined);
+      let schedule = await this.store.update(id, fields);
+      // Whatever is changed but enabled must be approved again: what the approver saw is not what airs.
+      const { enabled: _was, ...before } = { ...current, approval: undefined, createdBy: undefined };
+      const { enabled: _is, ...after } = { ...schedule, approval: undefined, createdBy: undefined };
+      const material =
+        JSON.stringify({ ...before, updatedAt: null }) !== JSON.stringify({ ...after, updatedAt: null });
+      if (material && !current.bulletinId) {
+        await this.approvals.set(id, this.needsApproval(fields) ? 'draft' : 'not-required');
+        schedule = this.store.get(id);
+      }
+      this.logger.info({ scheduleId: id, by: actor?.username }, 'schedule updated');
+      this.options.onChange?.({ what: 'schedule', id, change: 'updated' });
+      return this.result(schedule, report);
+    });
   }
 
   /** Schedules that could not be expanded for the dispatcher on its last look, and why. */
@@ -261,55 +311,71 @@ export class ScheduleService {
   }
 
   /** An operator sends a draft (or a returned schedule) to the commune's approvers. */
-  submit(id: string, actor: Actor): ScheduleRecord {
+  submit(id: string, actor: Actor): Promise<ScheduleRecord> {
     return this.step(id, ['draft', 'returned'], 'submitted', { step: 'submitted', actor, comment: null });
   }
 
   /** An approver lets a submitted schedule air. */
-  approve(id: string, actor: Actor, comment: string | null): ScheduleRecord {
+  approve(id: string, actor: Actor, comment: string | null): Promise<ScheduleRecord> {
     return this.step(id, ['submitted'], 'approved', { step: 'approved', actor, comment });
   }
 
   /** An approver sends a submitted schedule back to its operator, saying what to change. */
-  sendBack(id: string, actor: Actor, comment: string): ScheduleRecord {
+  sendBack(id: string, actor: Actor, comment: string): Promise<ScheduleRecord> {
     return this.step(id, ['submitted'], 'returned', { step: 'returned', actor, comment });
   }
 
-  private step(
+  private async step(
     id: string,
     from: ApprovalState[],
     to: ApprovalState,
     step: { step: ApprovalStep['step']; actor: Actor; comment: string | null },
-  ): ScheduleRecord {
-    const current = this.store.get(id);
-    const { state } = current.approval;
-    if (!from.includes(state)) {
-      throw new ConflictError(
-        state === 'not-required'
-          ? `"${current.name}" needs no approval: its communes do not require it, or it is an emergency`
-          : `"${current.name}" is ${state}; only a ${from.join(' or ')} schedule can be ${step.step}`,
-        { approval: state },
+  ): Promise<ScheduleRecord> {
+    return this.exclusive(async () => {
+      const refuse = (current: ScheduleRecord) => {
+        const { state } = current.approval;
+        return new ConflictError(
+          state === 'not-required'
+            ? `"${current.name}" needs no approval: its communes do not require it, or it is an emergency`
+            : `"${current.name}" is ${state}; only a ${from.join(' or ')} schedule can be ${step.step}`,
+          { approval: state },
+        );
+      };
+      const current = await this.store.present(id);
+      if (!from.includes(current.approval.state)) throw refuse(current);
+      const moved = await this.approvals.set(
+        id,
+        to,
+        { step: step.step, actor: step.actor.username, comment: step.comment },
+        from,
       );
-    }
-    this.approvals.set(id, to, { step: step.step, actor: step.actor.username, comment: step.comment });
-    this.logger.info({ scheduleId: id, by: step.actor.username, approval: to }, `schedule ${step.step}`);
-    this.options.onChange?.({ what: 'schedule', id, change: 'updated' });
-    return this.store.get(id);
+      // Another instance's approver was first: answered as if this one had come second here.
+      if (!moved) throw refuse(await this.store.present(id));
+      this.logger.info({ scheduleId: id, by: step.actor.username, approval: to }, `schedule ${step.step}`);
+      this.options.onChange?.({ what: 'schedule', id, change: 'updated' });
+      return this.store.get(id);
+    });
   }
 
   /** Removes a schedule and returns what it was; broadcasts it made keep their history. */
-  delete(id: string): ScheduleRecord {
-    const schedule = this.store.get(id);
-    this.store.delete(id);
-    this.approvals.forget(id);
-    this.failedExpansions.delete(id);
-    this.logger.info({ scheduleId: id }, 'schedule deleted');
-    this.options.onChange?.({ what: 'schedule', id, change: 'deleted' });
-    return schedule;
+  async delete(id: string): Promise<ScheduleRecord> {
+    return this.exclusive(async () => {
+      const schedule = await this.store.present(id);
+      await this.store.delete(id);
+      this.failedExpansions.delete(id);
+      this.logger.info({ scheduleId: id }, 'schedule deleted');
+      this.options.onChange?.({ what: 'schedule', id, change: 'deleted' });
+      return schedule;
+    });
   }
 
   get(id: string): ScheduleRecord {
     return this.store.get(id);
+  }
+
+  /** The schedule, looked up in PostgreSQL too before it is called missing (before a write). */
+  present(id: string): Promise<ScheduleRecord> {
+    return this.store.present(id);
   }
 
   /** Schedules oldest first; with a commune, only those whose targets all lie in it. */

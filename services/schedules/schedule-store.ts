@@ -1,7 +1,10 @@
 import type { Content, Level, Targets } from '../../contracts/broadcasts.js';
 import type { ApprovalState } from '../../contracts/schedules.js';
 import { NotFoundError } from '../errors.js';
+import { translateConstraintAsync } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import type { StateDatabase, StateTransaction } from '../storage/sql/state-database.js';
+import type { TableCopy, TableTouch } from '../storage/sql/table-copy.js';
 import { isoTime } from '../time.js';
 import type { ParsedLunarRule } from './lunar-calendar.js';
 
@@ -106,10 +109,22 @@ const columns = (id: string, f: ScheduleFields) => ({
   enabled: f.enabled ? 1 : 0,
 });
 
-/** Schedules on SQLite (table `schedules`, migration 0003). */
+/** A duplicate id (either engine) is a 409. */
+export function scheduleConstraints<T>(write: () => Promise<T>): Promise<T> {
+  return translateConstraintAsync({ duplicateId: 'a schedule with this id already exists' }, write);
+}
+
+/**
+ * Schedules (table `schedules`, SQLite 0003 and later; PostgreSQL 0005). Reads are answered from
+ * the platform's SQLite file at once (the dispatcher reads every schedule on each wake-up); writes
+ * go through the query layer, to that file or to PostgreSQL, whose changes every instance copies
+ * into its file (schedule-copy.ts).
+ */
 export class ScheduleStore {
   constructor(
     private readonly db: Db,
+    private readonly state: StateDatabase,
+    private readonly copy: TableCopy,
     private readonly now: () => number,
   ) {}
 
@@ -125,45 +140,77 @@ export class ScheduleStore {
     return toRecord(row);
   }
 
-  insert(
+  /**
+   * A schedule a write depends on, as it stands: with PostgreSQL read there (and copied here) first,
+   * since another instance may have saved or changed it a moment ago.
+   */
+  async present(id: string): Promise<ScheduleRecord> {
+    await this.copy.copy({ table: 'schedules', id });
+    return this.get(id);
+  }
+
+  /**
+   * One write in one transaction of the query layer, announced to the other instances when it
+   * commits, then copied here (with PostgreSQL) before anyone reads it.
+   */
+  async write(touch: TableTouch, work: (trx: StateTransaction) => Promise<unknown>): Promise<void> {
+    await scheduleConstraints(() =>
+      this.state.transaction(async (trx) => {
+        await work(trx);
+        await this.copy.announce(trx, touch);
+      }),
+    );
+    await this.copy.copy(touch);
+  }
+
+  async insert(
     id: string,
     fields: ScheduleFields,
     createdBy: string | null,
     bulletinId: string | null = null,
-  ): ScheduleRecord {
+    approval: ApprovalState = 'not-required',
+  ): Promise<ScheduleRecord> {
     const now = this.now();
-    this.db
-      .prepare(
-        `INSERT INTO schedules (id, name, level, content, volume, repeat, timezone, starts_local, duration_s,
-           rrule, lunar, exdates, targets, enabled, bulletin_id, created_by, created_at, updated_at)
-         VALUES (@id, @name, @level, @content, @volume, @repeat, @timezone, @starts_local, @duration_s,
-           @rrule, @lunar, @exdates, @targets, @enabled, @bulletin_id, @created_by, @created_at, @updated_at)`,
-      )
-      .run({
-        ...columns(id, fields),
-        bulletin_id: bulletinId,
-        created_by: createdBy,
-        created_at: now,
-        updated_at: now,
-      });
+    await this.write({ table: 'schedules', id, change: 'created' }, (trx) =>
+      trx
+        .insertInto('schedules')
+        .values({
+          ...columns(id, fields),
+          approval_state: approval,
+          approved_by: null,
+          bulletin_id: bulletinId,
+          created_by: createdBy,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute(),
+    );
     return this.get(id);
   }
 
-  update(id: string, fields: ScheduleFields): ScheduleRecord {
-    const result = this.db
-      .prepare(
-        `UPDATE schedules SET name = @name, level = @level, content = @content, volume = @volume,
-           repeat = @repeat, timezone = @timezone, starts_local = @starts_local, duration_s = @duration_s,
-           rrule = @rrule, lunar = @lunar, exdates = @exdates, targets = @targets, enabled = @enabled, updated_at = @updated_at
-         WHERE id = @id`,
-      )
-      .run({ ...columns(id, fields), updated_at: this.now() });
-    if (result.changes === 0) throw new NotFoundError('schedule', id);
+  async update(id: string, fields: ScheduleFields): Promise<ScheduleRecord> {
+    await this.write({ table: 'schedules', id, change: 'updated' }, async (trx) => {
+      const { id: _, ...set } = columns(id, fields);
+      const result = await trx
+        .updateTable('schedules')
+        .set({ ...set, updated_at: this.now() })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) throw new NotFoundError('schedule', id);
+    });
     return this.get(id);
   }
 
-  delete(id: string): void {
-    const result = this.db.prepare('DELETE FROM schedules WHERE id = ?').run(id);
-    if (result.changes === 0) throw new NotFoundError('schedule', id);
+  /** Removes a schedule with its approval steps (the audit log keeps them). */
+  async delete(id: string): Promise<void> {
+    await this.write({ table: 'schedules', id, change: 'deleted' }, async (trx) => {
+      const result = await trx.deleteFrom('schedules').where('id', '=', id).executeTakeFirst();
+      if (result.numDeletedRows === 0n) throw new NotFoundError('schedule', id);
+      await trx
+        .deleteFrom('approval_steps')
+        .where('subject_type', '=', 'schedule')
+        .where('subject_id', '=', id)
+        .execute();
+    });
   }
 }

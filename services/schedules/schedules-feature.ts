@@ -21,11 +21,13 @@ export function schedulesFeature(): Feature<'schedules'> {
   return {
     name: 'schedules',
     dependsOn: ['storage', 'registry', 'media', 'tts', 'stations'],
-    start(ctx) {
+    async start(ctx) {
       const { config, clock, logger } = ctx;
       const media = ctx.get('media');
+      const { db, state } = ctx.get('storage');
       const service = new ScheduleService({
-        db: ctx.get('storage').db,
+        db,
+        state,
         clock,
         logger,
         registry: ctx.get('registry'),
@@ -35,6 +37,7 @@ export function schedulesFeature(): Feature<'schedules'> {
         onChange: (change) => ctx.events.emit('schedules.changed', { ...change, at: clock.now() }),
       });
       schedules = service;
+      await service.start();
       media.addUse({ references: (id) => service.referencesMedia(id) });
       ctx.keptRunning('schedule-expansion', () =>
         service.expansionFailures().reduce((n, failure) => n + failure.count, 0),
@@ -49,7 +52,8 @@ export function schedulesFeature(): Feature<'schedules'> {
       ctx.routes(routePlugin('group-routes', groupRoutes, { schedules: service }));
       return service;
     },
-    stop() {
+    async stop() {
+      await schedules?.stop();
       schedules = null;
     },
     health: () => ({

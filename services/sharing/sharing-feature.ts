@@ -1,11 +1,9 @@
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
 import type { Level } from '../../contracts/broadcasts.js';
 import { routePlugin } from '../api/route-plugin.js';
 import type { Lease } from '../cluster/lease.js';
 import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
-import { loadKeyFile } from '../crypto/key-file.js';
 import { NotFoundError } from '../errors.js';
 import { contentMediaIds } from '../media/content-audio.js';
 import type { Feature } from '../platform/feature.js';
@@ -52,7 +50,7 @@ export function sharingFeature(): Feature<'sharing'> {
   return {
     name: 'sharing',
     dependsOn: ['storage', 'registry', 'presence', 'media', 'tts', 'broadcasts', 'bulletins', 'cluster'],
-    start(ctx) {
+    async start(ctx) {
       const { config, clock, endpoints } = ctx;
       const cluster = ctx.get('cluster');
       // One instance POSTs (each delivery once); every instance records the events only it sees.
@@ -71,12 +69,16 @@ export function sharingFeature(): Feature<'sharing'> {
           endpoints.mqttPort() ?? config.MQTT_PORT,
         ],
       });
-      const webhookStore = new WebhookStore(
-        ctx.get('storage').db,
-        loadKeyFile(join(config.DATA_DIR, 'webhook-secrets.key')),
-        { maxPending: 500, keepFinished: 100 },
-      );
+      const webhookStore = new WebhookStore({
+        db: ctx.get('storage').db,
+        state: ctx.get('storage').state,
+        logger: ctx.logger.child({ component: 'webhook-store' }),
+        key: await ctx.get('storage').key('webhook-secrets.key'),
+        limits: { maxPending: 500, keepFinished: 100 },
+      });
       store = webhookStore;
+      // A webhook registered, rotated or deleted through another instance is used at once.
+      await webhookStore.start(() => dispatcher?.reload());
       const outcomes = new Counter({
         name: 'sc_webhook_posts_total',
         help: 'Webhook POSTs by outcome: delivered, retry (failed, tried again later), failed (given up), dropped',
@@ -189,7 +191,7 @@ export function sharingFeature(): Feature<'sharing'> {
       }
     },
     async stop() {
-      const [stopping, running, held] = [dispatcher, run, lease];
+      const [stopping, running, held, stored] = [dispatcher, run, lease, store];
       dispatcher = null;
       store = null;
       run = null;
@@ -200,6 +202,7 @@ export function sharingFeature(): Feature<'sharing'> {
       await stopping?.stop();
       // Released once the last POST has ended, so the next holder starts at once.
       await held?.stop();
+      await stored?.stop();
     },
   };
 }

@@ -56,6 +56,11 @@ export class WebhookDispatcher {
   /** Sending (and retrying) what waits; with several instances only on the lease's holder. */
   private sending = false;
   private errors = 0;
+  /**
+   * Recording and sending run one after another: a pump reads what waits only after the writes
+   * before it (a new POST, a claim) are stored.
+   */
+  private work: Promise<void> = Promise.resolve();
   private readonly failures: BurstLogger;
 
   constructor(private readonly options: WebhookDispatcherOptions) {
@@ -78,9 +83,12 @@ export class WebhookDispatcher {
     if (!this.running) return;
     this.sending = true;
     this.abort = new AbortController();
-    this.options.store.releaseClaims(this.options.clock.now());
+    const now = this.options.clock.now();
     this.reload();
-    this.safely(() => this.pump());
+    this.safely(async () => {
+      await this.options.store.releaseClaims(now);
+      await this.pump();
+    });
   }
 
   /** Looks at the store again for POSTs another instance recorded. */
@@ -94,6 +102,7 @@ export class WebhookDispatcher {
     this.sending = false;
     this.clearTimer('wake');
     this.abort.abort();
+    await this.work;
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
@@ -105,6 +114,7 @@ export class WebhookDispatcher {
     if (!this.running) return;
     this.safely(() => this.flushWindows());
     this.clearTimer('window');
+    await this.work;
     await this.pause();
     this.running = false;
   }
@@ -132,32 +142,38 @@ export class WebhookDispatcher {
       window.push(event);
       this.windows.set(target.id, window);
       if (window.length >= this.options.maxBatch) {
-        this.persist(target.id);
+        const events = this.take(target.id);
+        this.safely(() => this.persist(target.id, events));
         full = true;
       }
     }
     if (this.windows.size > 0 && this.windowTimer === null) {
       this.windowTimer = this.options.clock.setTimeout(() => {
         this.windowTimer = null;
-        this.safely(() => {
-          this.flushWindows();
-          this.pump();
+        this.safely(async () => {
+          await this.flushWindows();
+          await this.pump();
         });
       }, this.options.batchWindowMs);
     }
-    if (full) this.pump();
+    if (full) this.safely(() => this.pump());
   }
 
-  private flushWindows(): void {
-    for (const id of [...this.windows.keys()]) this.persist(id);
+  private async flushWindows(): Promise<void> {
+    for (const id of [...this.windows.keys()]) await this.persist(id, this.take(id));
+  }
+
+  /** What a receiver's window gathered, taken from it. */
+  private take(webhookId: string): WebhookEvent[] | undefined {
+    const events = this.windows.get(webhookId);
+    this.windows.delete(webhookId);
+    return events;
   }
 
   /** One POST of what a receiver's window gathered, recorded as due now. */
-  private persist(webhookId: string): void {
-    const events = this.windows.get(webhookId);
-    this.windows.delete(webhookId);
+  private async persist(webhookId: string, events: WebhookEvent[] | undefined): Promise<void> {
     if (!events || events.length === 0) return;
-    const { dropped } = this.options.store.addDelivery({
+    const { dropped } = await this.options.store.addDelivery({
       webhookId,
       body: JSON.stringify(events.length === 1 ? events[0] : events),
       types: [...new Set(events.map((e) => e.type))],
@@ -175,12 +191,14 @@ export class WebhookDispatcher {
   }
 
   /** Starts what is due (each receiver's earliest), then sleeps until the next thing to do. */
-  private pump(): void {
+  private async pump(): Promise<void> {
     if (!this.running || !this.sending) return;
     const { store, clock, concurrency, minIntervalMs } = this.options;
     const now = clock.now();
     let pacedUntil: number | null = null;
     for (const due of store.due(now)) {
+      // Paused while a claim was stored: the new holder sends it.
+      if (!this.sending) return;
       if (this.inFlight.size >= concurrency) break; // a request that ends pumps again
       if (this.inFlight.has(due.webhookId)) continue;
       const last = this.lastStart.get(due.webhookId);
@@ -188,7 +206,7 @@ export class WebhookDispatcher {
         pacedUntil = Math.min(pacedUntil ?? Number.POSITIVE_INFINITY, last + minIntervalMs);
         continue;
       }
-      this.send(due, now);
+      await this.send(due, now);
     }
     const next = store.nextDueAt();
     const later = next !== null && next > now ? next : null;
@@ -215,17 +233,15 @@ export class WebhookDispatcher {
    * Runs timer and completion work: a failure (the disk refused a write) is counted and logged, and
    * the next event or wake-up tries again, instead of ending the process from a timer.
    */
-  private safely(work: () => void): void {
-    try {
-      work();
-    } catch (error) {
+  private safely(work: () => void | Promise<void>): void {
+    this.work = this.work.then(work).catch((error: unknown) => {
       this.errors++;
       this.failures.warn(
         'dispatch',
         { err: error },
         'webhook dispatch failed; it resumes with the next event',
       );
-    }
+    });
   }
 
   /** Failures of the dispatch work itself (not of receivers), for sc_errors_kept_running_total. */
@@ -243,7 +259,7 @@ export class WebhookDispatcher {
     }
   }
 
-  private send(due: DueDelivery, now: number): void {
+  private async send(due: DueDelivery, now: number): Promise<void> {
     const { store, policy, timeoutMs } = this.options;
     const target = this.targets.find((t) => t.id === due.webhookId);
     if (!target) return; // deleted: its deliveries went with it
@@ -255,11 +271,11 @@ export class WebhookDispatcher {
       // secret is rotated; the others go on.
       this.options.logger.error({ err: error, webhookId: due.webhookId }, 'cannot open a webhook secret');
       const detail = 'the secret cannot be opened (DATA_DIR/webhook-secrets.key changed?): rotate it';
-      this.record(due, target, { ok: false, status: null, error: detail, durationMs: 0 }, now);
+      await this.record(due, target, { ok: false, status: null, error: detail, durationMs: 0 }, now);
       return;
     }
     if (!secrets) return;
-    store.claim(due.id);
+    await store.claim(due.id);
     this.lastStart.set(due.webhookId, now);
     const timestamp = Math.floor(now / 1000);
     const request = postWebhook({
@@ -289,7 +305,12 @@ export class WebhookDispatcher {
     this.inFlight.set(due.webhookId, request);
   }
 
-  private record(due: DueDelivery, target: WebhookTarget, outcome: PostOutcome, startedAt: number): void {
+  private async record(
+    due: DueDelivery,
+    target: WebhookTarget,
+    outcome: PostOutcome,
+    startedAt: number,
+  ): Promise<void> {
     // Abandoned by a stop: recorded nowhere, sent again at the next start.
     if (!this.sending) return;
     const { store, clock, retryDelaysMs, giveUpAfterMs, onOutcome } = this.options;
@@ -300,13 +321,17 @@ export class WebhookDispatcher {
       durationMs: outcome.durationMs,
     };
     if (outcome.ok) {
-      store.recordAttempt(due.id, attempt, { state: 'delivered' });
+      await store.recordAttempt(due.id, attempt, { state: 'delivered' });
       onOutcome?.('delivered', 1);
       return;
     }
     const nextAttemptAt = clock.now() + retryDelay(retryDelaysMs, due.attempts + 1);
     const giveUp = nextAttemptAt > due.createdAt + giveUpAfterMs;
-    store.recordAttempt(due.id, attempt, giveUp ? { state: 'failed' } : { state: 'pending', nextAttemptAt });
+    await store.recordAttempt(
+      due.id,
+      attempt,
+      giveUp ? { state: 'failed' } : { state: 'pending', nextAttemptAt },
+    );
     onOutcome?.(giveUp ? 'failed' : 'retry', 1);
     this.failures.warn(
       `failed:${target.id}`,

@@ -51,8 +51,10 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ deps: WebhookRouteDeps }> = 
   const managers = ['operator'] as const;
 
   /** The webhook, when the caller manages it; 404 as if it did not exist otherwise. */
-  const visible = (request: FastifyRequest, id: string) => {
+  const visible = async (request: FastifyRequest, id: string) => {
     const scope = managedScope(request);
+    // Registered through another instance a moment ago: copied here before it is called missing.
+    await store.present(id);
     const webhook = store.get(id);
     if (scope.provinceId !== null && webhook.provinceId !== scope.provinceId)
       throw new NotFoundError('webhook', id);
@@ -84,7 +86,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ deps: WebhookRouteDeps }> = 
       const refusal = policy.refusal(url) ?? (await policy.resolvedRefusal(url));
       if (refusal) throw badField('body.url', refusal);
       const secret = newWebhookSecret();
-      const id = store.create({
+      const id = await store.create({
         url,
         events,
         description: description ?? null,
@@ -133,8 +135,8 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ deps: WebhookRouteDeps }> = 
       },
     },
     async (request) => {
-      const webhook = visible(request, request.params.id);
-      store.delete(webhook.id);
+      const webhook = await visible(request, request.params.id);
+      await store.delete(webhook.id);
       dispatcher.reload();
       request.auditNote = { target: { type: 'webhook', id: webhook.id }, before: { url: webhook.url } };
       return webhook;
@@ -154,10 +156,10 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ deps: WebhookRouteDeps }> = 
       },
     },
     async (request, reply) => {
-      const webhook = visible(request, request.params.id);
+      const webhook = await visible(request, request.params.id);
       const graceHours = request.body?.graceHours ?? 24;
       const secret = newWebhookSecret();
-      store.rotate(webhook.id, secret, graceHours * HOUR_MS, clock.now());
+      await store.rotate(webhook.id, secret, graceHours * HOUR_MS, clock.now());
       request.auditNote = { target: { type: 'webhook', id: webhook.id }, detail: { graceHours } };
       reply.header('cache-control', 'no-store');
       return { ...store.get(webhook.id), secret };
@@ -177,7 +179,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ deps: WebhookRouteDeps }> = 
       },
     },
     async (request) => {
-      const webhook = visible(request, request.params.id);
+      const webhook = await visible(request, request.params.id);
       return store.deliveries(webhook.id, request.query);
     },
   );

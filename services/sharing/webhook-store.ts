@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
 import type {
   WEBHOOK_DELIVERY_STATES,
   Webhook,
@@ -8,8 +9,12 @@ import type {
 import { open, seal } from '../crypto/secret-box.js';
 import { NotFoundError } from '../errors.js';
 import type { Page, Paged } from '../registry/registry-store.js';
+import { translateConstraintAsync } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import type { StateDatabase, StateTransaction } from '../storage/sql/state-database.js';
+import type { TableCopy, TableTouch } from '../storage/sql/table-copy.js';
 import { isoTime, isoTimeOrNull } from '../time.js';
+import { webhookCopy } from './webhook-copy.js';
 
 export type DeliveryState = (typeof WEBHOOK_DELIVERY_STATES)[number];
 
@@ -76,20 +81,95 @@ interface AttemptRow {
 /** Error texts are the receiver's or the network's words: bounded like every stored field. */
 const MAX_ERROR_CHARS = 500;
 
+export interface WebhookStoreOptions {
+  /** The platform's SQLite file: the store itself, or its read copy with DATABASE_URL. */
+  db: Db;
+  /** Where writes go: the same file, or PostgreSQL. */
+  state: StateDatabase;
+  logger: Logger;
+  /** Seals the signing secrets (DATA_DIR/webhook-secrets.key). */
+  key: Buffer;
+  limits: { maxPending: number; keepFinished: number };
+}
+
+const touch = (
+  table: 'webhooks' | 'webhook_deliveries',
+  id: string,
+  change: TableTouch['change'],
+): TableTouch => ({ table, id, change });
+
 /**
- * Webhooks, their deliveries and every attempt, on SQLite. Secrets are sealed with the key in
+ * Webhooks, their deliveries and every attempt. Reads are answered from the platform's SQLite file;
+ * writes go through the query layer, to that file or to PostgreSQL, whose changes every instance
+ * copies into its file (webhook-copy.ts). Secrets are sealed with the key in
  * DATA_DIR (AES-256-GCM, bound to the webhook id) and opened only to sign. What is kept is bounded
  * per webhook: `maxPending` POSTs waiting (beyond, the oldest are dropped and recorded as such)
  * and the `keepFinished` most recent finished ones.
  */
 export class WebhookStore {
-  constructor(
-    private readonly db: Db,
-    private readonly key: Buffer,
-    private readonly limits: { maxPending: number; keepFinished: number },
-  ) {}
+  private readonly db: Db;
+  private readonly state: StateDatabase;
+  private readonly key: Buffer;
+  private readonly limits: { maxPending: number; keepFinished: number };
+  private readonly copy: TableCopy;
 
-  create(input: {
+  constructor(options: WebhookStoreOptions) {
+    this.db = options.db;
+    this.state = options.state;
+    this.key = options.key;
+    this.limits = options.limits;
+    this.copy = webhookCopy(options.db, options.state, options.logger);
+  }
+
+  /**
+   * With PostgreSQL: fills this instance's copy, then follows the other instances' changes;
+   * `onWebhookCopied` hears of webhooks another instance registered, rotated or deleted.
+   */
+  async start(onWebhookCopied: () => void = () => undefined): Promise<void> {
+    await this.copy.start((t) => {
+      if (t.table === 'webhooks') onWebhookCopied();
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.copy.stop();
+  }
+
+  /**
+   * One write in one transaction of the query layer, announced to the other instances when it
+   * commits, then copied here (with PostgreSQL) before anyone reads it. `work` returns what it
+   * touched.
+   */
+  private async write<T>(
+    work: (trx: StateTransaction) => Promise<{ touched: TableTouch[]; result: T }>,
+  ): Promise<T> {
+    const { touched, result } = await translateConstraintAsync(
+      {
+        duplicateId: 'a webhook with this id already exists',
+        reference: 'the province named does not exist',
+      },
+      () =>
+        this.state.transaction(async (trx) => {
+          const done = await work(trx);
+          for (const t of done.touched) await this.copy.announce(trx, t);
+          return done;
+        }),
+    );
+    for (const t of touched) await this.copy.copy(t);
+    return result;
+  }
+
+  /**
+   * A webhook a write depends on: read here, and with PostgreSQL copied from there once more before
+   * it is called missing, since another instance may have registered it a moment ago.
+   */
+  async present(id: string): Promise<void> {
+    if (!this.copy.remote) return;
+    if (!this.db.prepare('SELECT 1 FROM webhooks WHERE id = ?').get(id))
+      await this.copy.copy({ table: 'webhooks', id });
+  }
+
+  async create(input: {
     url: string;
     events: readonly WebhookEventType[];
     description: string | null;
@@ -97,24 +177,25 @@ export class WebhookStore {
     createdBy: string | null;
     secret: string;
     now: number;
-  }): string {
+  }): Promise<string> {
     const id = `wh-${randomBytes(6).toString('hex')}`;
-    this.db
-      .prepare(
-        `INSERT INTO webhooks (id, url, events, description, province_id, secret, created_by, created_at, secret_rotated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        id,
-        input.url,
-        JSON.stringify(input.events),
-        input.description,
-        input.provinceId,
-        seal(this.key, input.secret, id),
-        input.createdBy,
-        input.now,
-        input.now,
-      );
+    await this.write(async (trx) => {
+      await trx
+        .insertInto('webhooks')
+        .values({
+          id,
+          url: input.url,
+          events: JSON.stringify(input.events),
+          description: input.description,
+          province_id: input.provinceId,
+          secret: seal(this.key, input.secret, id),
+          created_by: input.createdBy,
+          created_at: input.now,
+          secret_rotated_at: input.now,
+        })
+        .execute();
+      return { touched: [touch('webhooks', id, 'created')], result: undefined };
+    });
     return id;
   }
 
@@ -133,26 +214,33 @@ export class WebhookStore {
     return this.toWebhook(this.row(id));
   }
 
-  delete(id: string): void {
-    if (this.db.prepare('DELETE FROM webhooks WHERE id = ?').run(id).changes === 0)
-      throw new NotFoundError('webhook', id);
+  async delete(id: string): Promise<void> {
+    await this.present(id);
+    await this.write(async (trx) => {
+      const done = await trx.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst();
+      if (Number(done.numDeletedRows) === 0) throw new NotFoundError('webhook', id);
+      return { touched: [touch('webhooks', id, 'deleted')], result: undefined };
+    });
   }
 
   /** A new secret; the old one still signs beside it until `graceMs` from now (0: not at all). */
-  rotate(id: string, secret: string, graceMs: number, now: number): void {
-    const row = this.row(id);
-    this.db
-      .prepare(
-        `UPDATE webhooks SET secret = ?, previous_secret = ?, previous_until = ?, secret_rotated_at = ?
-         WHERE id = ?`,
-      )
-      .run(
-        seal(this.key, secret, id),
-        graceMs > 0 ? row.secret : null,
-        graceMs > 0 ? now + graceMs : null,
-        now,
-        id,
-      );
+  async rotate(id: string, secret: string, graceMs: number, now: number): Promise<void> {
+    await this.present(id);
+    await this.write(async (trx) => {
+      const row = await trx.selectFrom('webhooks').select('secret').where('id', '=', id).executeTakeFirst();
+      if (!row) throw new NotFoundError('webhook', id);
+      await trx
+        .updateTable('webhooks')
+        .set({
+          secret: seal(this.key, secret, id),
+          previous_secret: graceMs > 0 ? row.secret : null,
+          previous_until: graceMs > 0 ? now + graceMs : null,
+          secret_rotated_at: now,
+        })
+        .where('id', '=', id)
+        .execute();
+      return { touched: [touch('webhooks', id, 'updated')], result: undefined };
+    });
   }
 
   /** Every webhook, for the dispatcher's matching of events. */
@@ -179,41 +267,52 @@ export class WebhookStore {
    * Records a POST to make now; when the webhook already has `maxPending` waiting, the oldest are
    * dropped. Returns how many were dropped.
    */
-  addDelivery(input: {
+  async addDelivery(input: {
     webhookId: string;
     body: string;
     types: readonly WebhookEventType[];
     eventCount: number;
     now: number;
-  }): { id: string; dropped: number } {
+  }): Promise<{ id: string; dropped: number }> {
     const id = `whd-${randomBytes(8).toString('hex')}`;
-    return this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO webhook_deliveries (id, webhook_id, body, types, event_count, state, next_attempt_at, created_at)
-           VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
-        )
-        .run(
+    return this.write(async (trx) => {
+      await trx
+        .insertInto('webhook_deliveries')
+        .values({
           id,
-          input.webhookId,
-          input.body,
-          JSON.stringify(input.types),
-          input.eventCount,
-          input.now,
-          input.now,
-        );
-      const dropped = this.db
-        .prepare(
-          `UPDATE webhook_deliveries SET state = 'dropped', next_attempt_at = NULL, finished_at = @now
-           WHERE id IN (
-             SELECT id FROM webhook_deliveries
-             WHERE webhook_id = @webhookId AND state = 'pending' AND next_attempt_at IS NOT NULL
-             ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET @keep)`,
-        )
-        .run({ webhookId: input.webhookId, now: input.now, keep: this.limits.maxPending }).changes;
-      if (dropped > 0) this.prune(input.webhookId);
-      return { id, dropped };
-    })();
+          webhook_id: input.webhookId,
+          body: input.body,
+          types: JSON.stringify(input.types),
+          event_count: input.eventCount,
+          state: 'pending',
+          attempts: 0,
+          next_attempt_at: input.now,
+          created_at: input.now,
+        })
+        .execute();
+      const touched = [touch('webhook_deliveries', id, 'created')];
+      // Beyond the newest `maxPending` waiting (none under way), the oldest are dropped.
+      const waiting = await trx
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where('webhook_id', '=', input.webhookId)
+        .where('state', '=', 'pending')
+        .where('next_attempt_at', 'is not', null)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .execute();
+      const drop = waiting.slice(this.limits.maxPending).map((r) => r.id);
+      if (drop.length > 0) {
+        await trx
+          .updateTable('webhook_deliveries')
+          .set({ state: 'dropped', next_attempt_at: null, finished_at: input.now })
+          .where('id', 'in', drop)
+          .execute();
+        touched.push(...drop.map((d) => touch('webhook_deliveries', d, 'updated')));
+        touched.push(...(await this.prune(trx, input.webhookId)));
+      }
+      return { touched, result: { id, dropped: drop.length } };
+    });
   }
 
   /** Of each webhook, its earliest delivery due by `now` (one request at a time per receiver). */
@@ -247,57 +346,77 @@ export class WebhookStore {
   }
 
   /** A request for it is under way: not due again until its outcome is recorded. */
-  claim(id: string): void {
-    this.db.prepare('UPDATE webhook_deliveries SET next_attempt_at = NULL WHERE id = ?').run(id);
+  async claim(id: string): Promise<void> {
+    await this.write(async (trx) => {
+      await trx
+        .updateTable('webhook_deliveries')
+        .set({ next_attempt_at: null })
+        .where('id', '=', id)
+        .execute();
+      return { touched: [touch('webhook_deliveries', id, 'updated')], result: undefined };
+    });
   }
 
   /** Requests under way when the platform stopped are due again at once. */
-  releaseClaims(now: number): void {
-    this.db
-      .prepare(
-        "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE state = 'pending' AND next_attempt_at IS NULL",
-      )
-      .run(now);
+  async releaseClaims(now: number): Promise<void> {
+    await this.write(async (trx) => {
+      const claimed = await trx
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where('state', '=', 'pending')
+        .where('next_attempt_at', 'is', null)
+        .execute();
+      if (claimed.length === 0) return { touched: [], result: undefined };
+      const ids = claimed.map((r) => r.id);
+      await trx
+        .updateTable('webhook_deliveries')
+        .set({ next_attempt_at: now })
+        .where('id', 'in', ids)
+        .execute();
+      return { touched: ids.map((d) => touch('webhook_deliveries', d, 'updated')), result: undefined };
+    });
   }
 
   /** One attempt and what follows it: delivered, given up, or due again at `nextAttemptAt`. */
-  recordAttempt(
+  async recordAttempt(
     id: string,
     attempt: AttemptRecord,
     next: { state: 'delivered' | 'failed' } | { state: 'pending'; nextAttemptAt: number },
-  ): void {
-    this.db.transaction(() => {
-      const row = this.db
-        .prepare('SELECT webhook_id, attempts FROM webhook_deliveries WHERE id = ?')
-        .get(id) as { webhook_id: string; attempts: number } | undefined;
+  ): Promise<void> {
+    await this.write(async (trx) => {
+      const row = await trx
+        .selectFrom('webhook_deliveries')
+        .select(['webhook_id', 'attempts'])
+        .where('id', '=', id)
+        .executeTakeFirst();
       // The webhook was deleted while the request was under way.
-      if (!row) return;
+      if (!row) return { touched: [], result: undefined };
       const n = row.attempts + 1;
-      this.db
-        .prepare(
-          'INSERT INTO webhook_attempts (delivery_id, n, at, status, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)',
-        )
-        .run(
-          id,
+      await trx
+        .insertInto('webhook_attempts')
+        .values({
+          delivery_id: id,
           n,
-          attempt.at,
-          attempt.status,
-          attempt.error?.slice(0, MAX_ERROR_CHARS) ?? null,
-          attempt.durationMs,
-        );
-      this.db
-        .prepare(
-          'UPDATE webhook_deliveries SET attempts = ?, state = ?, next_attempt_at = ?, finished_at = ? WHERE id = ?',
-        )
-        .run(
-          n,
-          next.state,
-          next.state === 'pending' ? next.nextAttemptAt : null,
-          next.state === 'pending' ? null : attempt.at,
-          id,
-        );
-      if (next.state !== 'pending') this.prune(row.webhook_id);
-    })();
+          at: attempt.at,
+          status: attempt.status,
+          error: attempt.error?.slice(0, MAX_ERROR_CHARS) ?? null,
+          duration_ms: attempt.durationMs,
+        })
+        .execute();
+      await trx
+        .updateTable('webhook_deliveries')
+        .set({
+          attempts: n,
+          state: next.state,
+          next_attempt_at: next.state === 'pending' ? next.nextAttemptAt : null,
+          finished_at: next.state === 'pending' ? null : attempt.at,
+        })
+        .where('id', '=', id)
+        .execute();
+      const touched = [touch('webhook_deliveries', id, 'updated')];
+      if (next.state !== 'pending') touched.push(...(await this.prune(trx, row.webhook_id)));
+      return { touched, result: undefined };
+    });
   }
 
   /** The most recent deliveries of a webhook (at most `keepFinished` finished ones are kept), newest first. */
@@ -344,15 +463,20 @@ export class WebhookStore {
     return n;
   }
 
-  /** Only the most recent finished deliveries of a webhook are kept. */
-  private prune(webhookId: string): void {
-    this.db
-      .prepare(
-        `DELETE FROM webhook_deliveries WHERE id IN (
-           SELECT id FROM webhook_deliveries WHERE webhook_id = ? AND state != 'pending'
-           ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET ?)`,
-      )
-      .run(webhookId, this.limits.keepFinished);
+  /** Only the most recent finished deliveries of a webhook are kept; returns those removed. */
+  private async prune(trx: StateTransaction, webhookId: string): Promise<TableTouch[]> {
+    const finished = await trx
+      .selectFrom('webhook_deliveries')
+      .select('id')
+      .where('webhook_id', '=', webhookId)
+      .where('state', '!=', 'pending')
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+    const gone = finished.slice(this.limits.keepFinished).map((r) => r.id);
+    if (gone.length === 0) return [];
+    await trx.deleteFrom('webhook_deliveries').where('id', 'in', gone).execute();
+    return gone.map((d) => touch('webhook_deliveries', d, 'deleted'));
   }
 
   private row(id: string): WebhookRow {

@@ -58,7 +58,7 @@ export const stationRoutes: FastifyPluginAsyncZod<{ deps: StationRouteDeps }> = 
     },
     async (request, reply) => {
       check(request.body);
-      const station = stations.create(request.body);
+      const station = await stations.create(request.body);
       request.auditNote = { target: { type: 'station', id: station.id }, after: summary(station) };
       return reply.status(201).send(station);
     },
@@ -91,7 +91,7 @@ export const stationRoutes: FastifyPluginAsyncZod<{ deps: StationRouteDeps }> = 
     async (request) => {
       check(request.body);
       const before = stations.get(request.params.id);
-      const after = stations.update(request.params.id, request.body);
+      const after = await stations.update(request.params.id, request.body);
       request.auditNote = { target: { type: 'station', id: after.id }, ...changes(before, after) };
       return after;
     },
@@ -108,7 +108,7 @@ export const stationRoutes: FastifyPluginAsyncZod<{ deps: StationRouteDeps }> = 
       },
     },
     async (request, reply) => {
-      const station = stations.delete(request.params.id);
+      const station = await stations.delete(request.params.id);
       request.auditNote = { target: { type: 'station', id: station.id }, before: summary(station) };
       return reply.status(204).send(null);
     },
@@ -128,10 +128,10 @@ export const stationRoutes: FastifyPluginAsyncZod<{ deps: StationRouteDeps }> = 
       const station = stations.get(request.params.id);
       const abort = new AbortController();
       const opened = await openStation(station.url, deps.policy, deps.timeoutMs, abort.signal);
-      if ('state' in opened) stations.setHealth(station.id, opened.state, opened.detail);
+      if ('state' in opened) await stations.setHealth(station.id, opened.state, opened.detail);
       else {
         opened.response.destroy();
-        stations.setHealth(station.id, 'ok', opened.type);
+        await stations.setHealth(station.id, 'ok', opened.type);
       }
       request.auditNote = { target: { type: 'station', id: station.id } };
       return stations.get(station.id);

@@ -15,12 +15,21 @@ declare module '../platform/feature.js' {
  * fallback, and `/stations`. Relays of them are broadcasts, watched by the broadcasts feature.
  */
 export function stationsFeature(): Feature<'stations'> {
+  let started: StationStore | null = null;
   return {
     name: 'stations',
     dependsOn: ['storage', 'media'],
-    start(ctx) {
+    async start(ctx) {
       const { config, clock, endpoints } = ctx;
-      const store = new StationStore(ctx.get('storage').db, () => clock.now());
+      const { db, state } = ctx.get('storage');
+      const store = new StationStore({
+        db,
+        state,
+        now: () => clock.now(),
+        logger: ctx.logger.child({ component: 'stations' }),
+      });
+      started = store;
+      await store.start();
       const policy = new StationAddressPolicy({
         allowLoopback: config.STATION_ALLOW_LOOPBACK,
         deniedPorts: () => [
@@ -38,6 +47,9 @@ export function stationsFeature(): Feature<'stations'> {
       );
       return { store, policy };
     },
-    stop() {},
+    async stop() {
+      await started?.stop();
+      started = null;
+    },
   };
 }

@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import type { Db } from './database.js';
+import type { StateTransaction } from './sql/state-database.js';
 
 /**
  * The tables of a job addressed to clusters, as firmware rollouts and readiness drills are: one row
@@ -24,15 +26,14 @@ export class ClusterProgress<JobRow, ClusterRow> {
     private readonly tables: ClusterProgressTables,
   ) {}
 
-  /** Inserts a job and its clusters' rows, all or none; each row's keys are its columns. */
-  insert(job: Record<string, unknown>, clusters: readonly Record<string, unknown>[]): void {
-    const insertJob = this.db.prepare(insertSql(this.tables.jobs, job));
-    const [first] = clusters;
-    const insertCluster = first ? this.db.prepare(insertSql(this.tables.clusters, first)) : null;
-    this.db.transaction(() => {
-      insertJob.run(job);
-      for (const cluster of clusters) insertCluster?.run(cluster);
-    })();
+  /** Inserts a job and its clusters' rows within `trx` (all or none); each row's keys are its columns. */
+  async insert(
+    trx: StateTransaction,
+    job: Record<string, unknown>,
+    clusters: readonly Record<string, unknown>[],
+  ): Promise<void> {
+    await insertRows(trx, this.tables.jobs, [job]);
+    await insertRows(trx, this.tables.clusters, clusters);
   }
 
   job(id: string): JobRow | undefined {
@@ -82,8 +83,22 @@ export class ClusterProgress<JobRow, ClusterRow> {
   }
 }
 
-/** `INSERT INTO table (a, b) VALUES (@a, @b)` for a row whose keys are the table's columns. */
-function insertSql(table: string, row: Record<string, unknown>): string {
-  const columns = Object.keys(row);
-  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`;
+/** Rows per INSERT: well within both engines' limits on bound parameters. */
+const ROWS_PER_INSERT = 200;
+
+/** `INSERT INTO table (a, b) VALUES (…), (…)` for rows whose keys are the table's columns. */
+async function insertRows(
+  trx: StateTransaction,
+  table: string,
+  rows: readonly Record<string, unknown>[],
+): Promise<void> {
+  const [first] = rows;
+  if (!first) return;
+  const columns = Object.keys(first);
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+    const part = rows.slice(i, i + ROWS_PER_INSERT);
+    await sql`INSERT INTO ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))}) VALUES ${sql.join(
+      part.map((row) => sql`(${sql.join(columns.map((c) => row[c] ?? null))})`),
+    )}`.execute(trx);
+  }
 }

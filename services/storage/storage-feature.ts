@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { keyPath, loadSharedKey } from '../crypto/key-file.js';
 import type { Feature } from '../platform/feature.js';
 import { isoTimeOrNull } from '../time.js';
 import { DATABASE_FILE } from './backup.js';
@@ -13,7 +14,13 @@ declare module '../platform/feature.js' {
      * query layer over whichever engine holds the converted stores (SQLite, or DATABASE_URL's
      * PostgreSQL).
      */
-    storage: { db: Db; disk: DiskGuard; state: StateDatabase };
+    storage: {
+      db: Db;
+      disk: DiskGuard;
+      state: StateDatabase;
+      /** A key file of KEYS_DIR (generated once), the same on every instance of one PostgreSQL. */
+      key(name: string): Promise<Buffer>;
+    };
   }
 }
 
@@ -42,7 +49,8 @@ export function storageFeature(): Feature<'storage'> {
       db = openDatabase(join(config.DATA_DIR, DATABASE_FILE), logger);
       disk.check(); // a new DATA_DIR exists only now
       state = await openState(config, db, logger);
-      return { db, disk, state };
+      const opened = state;
+      return { db, disk, state, key: (name) => loadSharedKey(opened, keyPath(config, name), name) };
     },
     async stop() {
       await state?.close();

@@ -6,8 +6,11 @@ import type { Content, ProgrammeItem } from '../../contracts/broadcasts.js';
 import type { MediaRecord } from '../../contracts/media.js';
 import type { Clock } from '../../devices/index.js';
 import { NotFoundError } from '../errors.js';
+import { speechCacheCopy } from '../media/media-copy.js';
 import type { MediaLibrary } from '../media/media-library.js';
 import type { Db } from '../storage/database.js';
+import type { StateDatabase, StateTransaction } from '../storage/sql/state-database.js';
+import type { TableCopy, TableTouch } from '../storage/sql/table-copy.js';
 import { normalizeVietnamese } from './normalize-vi.js';
 import type { TtsEngine } from './tts-engine.js';
 
@@ -34,10 +37,14 @@ const NAME_PREFIX = 'Giọng đọc: ';
 export class SpeechCache {
   private readonly inFlight = new Map<string, Promise<string>>();
   private readonly log: Logger;
+  private readonly copy: TableCopy;
 
   constructor(
     private readonly options: {
+      /** The platform's SQLite file: the cache itself, or its read copy with DATABASE_URL. */
       db: Db;
+      /** Where writes go: the same file, or PostgreSQL, so every instance reuses a synthesis. */
+      state: StateDatabase;
       engine: TtsEngine;
       media: MediaLibrary;
       clock: Clock;
@@ -45,6 +52,16 @@ export class SpeechCache {
     },
   ) {
     this.log = options.logger.child({ component: 'tts' });
+    this.copy = speechCacheCopy(options.db, options.state, this.log);
+  }
+
+  /** With PostgreSQL, copies the cache and follows the other instances' syntheses. */
+  async start(): Promise<void> {
+    await this.copy.start(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    await this.copy.stop();
   }
 
   /**
@@ -61,14 +78,14 @@ export class SpeechCache {
   }
 
   /** The media id of this text in this voice, synthesized now when it is not kept yet. */
-  speech(content: Pick<TtsContent, 'text' | 'voice'>, owner: SpeechOwner): Promise<string> {
+  async speech(content: Pick<TtsContent, 'text' | 'voice'>, owner: SpeechOwner): Promise<string> {
     const voice = content.voice ?? 'northern';
     const spoken = normalizeVietnamese(content.text, voice);
     const key = createHash('sha256')
       .update(`${this.options.engine.id}\n${owner.communeId ?? ''}\n${voice}\n${spoken}`)
       .digest('hex');
-    const kept = this.kept(key);
-    if (kept) return Promise.resolve(kept);
+    const kept = await this.kept(key);
+    if (kept) return kept;
     let work = this.inFlight.get(key);
     if (!work) {
       work = this.synthesize(key, spoken, voice, content.text, owner).finally(() =>
@@ -80,19 +97,31 @@ export class SpeechCache {
   }
 
   /** A cached media id whose item still exists; a removed item is forgotten. */
-  private kept(key: string): string | null {
+  private async kept(key: string): Promise<string | null> {
     const row = this.options.db.prepare('SELECT media_id FROM speech_cache WHERE key = ?').get(key) as
       | { media_id: string }
       | undefined;
     if (!row) return null;
     try {
-      this.options.media.get(row.media_id);
+      // Looked up in PostgreSQL too: another instance's item may not be copied here yet.
+      await this.options.media.present(row.media_id);
       return row.media_id;
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error;
-      this.options.db.prepare('DELETE FROM speech_cache WHERE key = ?').run(key);
+      await this.write({ table: 'speech_cache', id: key, change: 'deleted' }, (trx) =>
+        trx.deleteFrom('speech_cache').where('key', '=', key).execute(),
+      );
       return null;
     }
+  }
+
+  /** One write through the query layer, announced to the other instances, then copied here. */
+  private async write(touch: TableTouch, work: (trx: StateTransaction) => Promise<unknown>): Promise<void> {
+    await this.options.state.transaction(async (trx) => {
+      await work(trx);
+      await this.copy.announce(trx, touch);
+    });
+    await this.copy.copy(touch);
   }
 
   /** A new media item of this text read aloud, under the given name, outside the cache. */
@@ -113,9 +142,16 @@ export class SpeechCache {
     owner: SpeechOwner,
   ): Promise<string> {
     const record = await this.render(spoken, voice, text, mediaName(text), owner);
-    this.options.db
-      .prepare('INSERT OR REPLACE INTO speech_cache (key, media_id, created_at) VALUES (?, ?, ?)')
-      .run(key, record.id, this.options.clock.now());
+    const row = { key, media_id: record.id, created_at: this.options.clock.now() };
+    await this.write({ table: 'speech_cache', id: key, change: 'created' }, (trx) =>
+      trx
+        .insertInto('speech_cache')
+        .values(row)
+        .onConflict((oc) =>
+          oc.column('key').doUpdateSet({ media_id: row.media_id, created_at: row.created_at }),
+        )
+        .execute(),
+    );
     return record.id;
   }
 

@@ -17,26 +17,33 @@ declare module '../platform/feature.js' {
  */
 export function ttsFeature(): Feature<'tts'> {
   let engine: TtsEngine | null = null;
+  let cache: SpeechCache | null = null;
   return {
     name: 'tts',
     dependsOn: ['storage', 'media'],
-    start(ctx) {
+    async start(ctx) {
       const command = ctx.config.TTS_COMMAND;
       engine = command ? new CommandEngine(command) : new EspeakEngine();
       const media = ctx.get('media').library;
+      const storage = ctx.get('storage');
       const speech = new SpeechCache({
-        db: ctx.get('storage').db,
+        db: storage.db,
+        state: storage.state,
         engine,
         media,
         clock: ctx.clock,
         logger: ctx.logger,
       });
+      cache = speech;
+      await speech.start();
       ctx.routes(routePlugin('tts-routes', ttsRoutes, { engine, speech }));
       return { engine, speech };
     },
     async stop() {
       const stopping = engine;
       engine = null;
+      await cache?.stop();
+      cache = null;
       await stopping?.close();
     },
   };

@@ -398,15 +398,21 @@ describe('route × role matrix', () => {
         start: new Date(Date.now() + (30 * 24 + ++slot + 7) * 3_600_000).toISOString().slice(0, 16),
         targets: { clusterIds: ['c-base'] },
       });
-      const saved = (name: string) => t.platform.schedules.create(schedule(name), null).schedule.id;
+      const saved = async (name: string) =>
+        (await t.platform.schedules.create(schedule(name), null)).schedule.id;
       /** In the commune that requires approval: saved as a draft. */
-      const draft = (name: string) =>
-        t.platform.schedules.create({ ...schedule(name), targets: { clusterIds: ['c-appr'] } }, null).schedule
-          .id;
-      const submitted = (name: string) =>
-        t.platform.schedules.submit(draft(name), { userId: 'u-operator', username: 'operator-all' }).id;
-      const group = (name: string) =>
-        t.platform.schedules.groups.create({ communeId: 'base', name, clusterIds: ['c-base'] }).id;
+      const draft = async (name: string) =>
+        (await t.platform.schedules.create({ ...schedule(name), targets: { clusterIds: ['c-appr'] } }, null))
+          .schedule.id;
+      const submitted = async (name: string) =>
+        (
+          await t.platform.schedules.submit(await draft(name), {
+            userId: 'u-operator',
+            username: 'operator-all',
+          })
+        ).id;
+      const group = async (name: string) =>
+        (await t.platform.schedules.groups.create({ communeId: 'base', name, clusterIds: ['c-base'] })).id;
       const calendar = () =>
         `from=${new Date().toISOString()}&to=${new Date(Date.now() + 40 * 86_400_000).toISOString()}`;
       return [
@@ -432,20 +438,20 @@ describe('route × role matrix', () => {
           method: 'GET',
           path: '/api/v1/schedules/{id}',
           access: ['operator', 'approver'],
-          call: (c) => ({ url: `/api/v1/schedules/${saved(`Xem ${c}`)}` }),
+          call: async (c) => ({ url: `/api/v1/schedules/${await saved(`Xem ${c}`)}` }),
         },
         {
           method: 'POST',
           path: '/api/v1/schedules/{id}/submit',
           access: ['operator'],
-          call: (c) => ({ url: `/api/v1/schedules/${draft(`Gửi duyệt ${c}`)}/submit` }),
+          call: async (c) => ({ url: `/api/v1/schedules/${await draft(`Gửi duyệt ${c}`)}/submit` }),
         },
         {
           method: 'POST',
           path: '/api/v1/schedules/{id}/approve',
           access: ['approver'],
-          call: (c) => ({
-            url: `/api/v1/schedules/${submitted(`Duyệt ${c}`)}/approve`,
+          call: async (c) => ({
+            url: `/api/v1/schedules/${await submitted(`Duyệt ${c}`)}/approve`,
             body: { comment: 'Đồng ý' },
           }),
         },
@@ -453,8 +459,8 @@ describe('route × role matrix', () => {
           method: 'POST',
           path: '/api/v1/schedules/{id}/return',
           access: ['approver'],
-          call: (c) => ({
-            url: `/api/v1/schedules/${submitted(`Trả lại ${c}`)}/return`,
+          call: async (c) => ({
+            url: `/api/v1/schedules/${await submitted(`Trả lại ${c}`)}/return`,
             body: { comment: 'Sửa lại giờ phát' },
           }),
         },
@@ -462,8 +468,8 @@ describe('route × role matrix', () => {
           method: 'PATCH',
           path: '/api/v1/schedules/{id}',
           access: ['operator'],
-          call: (c) => ({
-            url: `/api/v1/schedules/${saved(`Sửa ${c}`)}`,
+          call: async (c) => ({
+            url: `/api/v1/schedules/${await saved(`Sửa ${c}`)}`,
             body: { name: `Đã sửa ${c}`, volume: 80 },
           }),
         },
@@ -471,7 +477,7 @@ describe('route × role matrix', () => {
           method: 'DELETE',
           path: '/api/v1/schedules/{id}',
           access: ['operator'],
-          call: (c) => ({ url: `/api/v1/schedules/${saved(`Xoá ${c}`)}` }),
+          call: async (c) => ({ url: `/api/v1/schedules/${await saved(`Xoá ${c}`)}` }),
         },
         {
           method: 'GET',
@@ -492,14 +498,14 @@ describe('route × role matrix', () => {
           method: 'GET',
           path: '/api/v1/groups/{id}',
           access: ['operator'],
-          call: (c) => ({ url: `/api/v1/groups/${group(`Xem nhóm ${c}`)}` }),
+          call: async (c) => ({ url: `/api/v1/groups/${await group(`Xem nhóm ${c}`)}` }),
         },
         {
           method: 'PATCH',
           path: '/api/v1/groups/{id}',
           access: ['operator'],
-          call: (c) => ({
-            url: `/api/v1/groups/${group(`Sửa nhóm ${c}`)}`,
+          call: async (c) => ({
+            url: `/api/v1/groups/${await group(`Sửa nhóm ${c}`)}`,
             body: { name: `Nhóm đã sửa ${c}` },
           }),
         },
@@ -507,7 +513,7 @@ describe('route × role matrix', () => {
           method: 'DELETE',
           path: '/api/v1/groups/{id}',
           access: ['operator'],
-          call: (c) => ({ url: `/api/v1/groups/${group(`Xoá nhóm ${c}`)}` }),
+          call: async (c) => ({ url: `/api/v1/groups/${await group(`Xoá nhóm ${c}`)}` }),
         },
       ];
     })(),
@@ -726,7 +732,7 @@ describe('route × role matrix', () => {
         const start = new Date(Date.now() + (40 * 24 + ++slot) * 3_600_000);
         if (level === 'priority') {
           // A commune priority item at the same time: the commune must order the two.
-          t.platform.schedules.create(
+          await t.platform.schedules.create(
             {
               name: `Việc xã ${slot}`,
               level: 'priority',
@@ -823,9 +829,9 @@ describe('route × role matrix', () => {
     ...((): RouteSpec[] => {
       let n = 0;
       /** An open alarm on the base cluster, made as the engine makes them. */
-      const alarm = () => {
+      const alarm = async () => {
         const id = `al-${(++n).toString(16).padStart(12, '0')}`;
-        t.platform.alarms.store.insert({
+        await t.platform.alarms.store.insert({
           id,
           kind: 'overheating',
           severity: 'warning',
@@ -863,7 +869,10 @@ describe('route × role matrix', () => {
           method: 'POST',
           path: '/api/v1/alarms/{id}/acknowledge',
           access: ['operator', 'technician'],
-          call: () => ({ url: `/api/v1/alarms/${alarm()}/acknowledge`, body: { note: 'Đang xử lý' } }),
+          call: async () => ({
+            url: `/api/v1/alarms/${await alarm()}/acknowledge`,
+            body: { note: 'Đang xử lý' },
+          }),
         },
         {
           method: 'GET',

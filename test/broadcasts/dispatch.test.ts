@@ -368,7 +368,7 @@ describe('emergency bulletin', () => {
     const mediaId = await uploadWav(t, 2);
     // Nothing is scheduled: the dispatcher sleeps until the next occurrence it knows of, an hour on.
     await advanceUntil(clock, FIVE_FIFTY_FIVE + 10_000);
-    t.platform.schedules.create(
+    await t.platform.schedules.create(
       {
         name: 'Thông báo từ dòng lệnh',
         level: 'normal',

@@ -75,7 +75,7 @@ describe('notifications', () => {
 
   let serial = 0;
   /** An alarm as the engine opens one: stored, then told on the bus. */
-  const raise = (platform: TestPlatform, fields: Partial<AlarmRecord>): AlarmRecord => {
+  const raise = async (platform: TestPlatform, fields: Partial<AlarmRecord>): Promise<AlarmRecord> => {
     const deviceId = fields.deviceId ?? 'hd-c05';
     const alarm: AlarmRecord = {
       id: `al-${(++serial).toString(16).padStart(12, '0')}`,
@@ -96,7 +96,7 @@ describe('notifications', () => {
       clearedAt: null,
       ...fields,
     };
-    platform.platform.alarms.store.insert(alarm);
+    await platform.platform.alarms.store.insert(alarm);
     platform.platform.events.emit('alarm.changed', { alarm, change: 'opened', at: alarm.openedAt });
     return alarm;
   };
@@ -238,7 +238,7 @@ describe('notifications', () => {
       custom: true,
     });
 
-    const warning = raise(t, {
+    const warning = await raise(t, {
       kind: 'low-supply',
       severity: 'warning',
       deviceId: 'hd-c05',
@@ -248,7 +248,12 @@ describe('notifications', () => {
       { status: 'queued', reason: 'quiet', dueAt: '2026-12-07T23:00:00.000Z' }, // 06:00 in Hà Nội
     ]);
     clock.advance(MIN);
-    raise(t, { kind: 'cluster-offline', severity: 'critical', deviceId: 'hd-c09', detail: 'no heartbeat' });
+    await raise(t, {
+      kind: 'cluster-offline',
+      severity: 'critical',
+      deviceId: 'hd-c09',
+      detail: 'no heartbeat',
+    });
     await vi.waitFor(() => expect(smtp.mails).toHaveLength(1));
     expect(smtp.mails[0]?.subject).toMatch(/KHẨN: Cụm loa mất kết nối — .*\(hd-c09\)/);
 
@@ -269,7 +274,7 @@ describe('notifications', () => {
       body: { criticalBypassesQuiet: false },
     });
     clock.advance(17 * 60 * MIN + 30 * MIN); // 23:30
-    const night = raise(t, { kind: 'camera-offline', severity: 'critical', deviceId: 'hd-c10' });
+    const night = await raise(t, { kind: 'camera-offline', severity: 'critical', deviceId: 'hd-c10' });
     expect(await log(t, `alarmId=${night.id}`)).toMatchObject([
       { status: 'queued', reason: 'quiet', dueAt: '2026-12-08T23:00:00.000Z' },
     ]);
@@ -279,14 +284,15 @@ describe('notifications', () => {
     const clock = new ManualClock(Date.parse('2026-12-07T09:00:00+07:00'));
     const { t, smtp } = await start(clock);
     const contact = await recipient(t, { name: 'Cán bộ văn hoá xã', email: 'van-hoa@huong-dao.test' });
-    raise(t, { deviceId: 'hd-c05' });
+    await raise(t, { deviceId: 'hd-c05' });
     await vi.waitFor(() => expect(smtp.mails).toHaveLength(1));
 
     const devices = ['hd-c06', 'hd-c07', 'hd-c08', 'hd-c09', 'hd-c10'];
-    const five = devices.map((deviceId) => {
+    const five: AlarmRecord[] = [];
+    for (const deviceId of devices) {
       clock.advance(MIN);
-      return raise(t, { kind: 'speaker-fault', deviceId, detail: 'speaker 1: open-circuit' });
-    });
+      five.push(await raise(t, { kind: 'speaker-fault', deviceId, detail: 'speaker 1: open-circuit' }));
+    }
     for (const alarm of five)
       expect(await log(t, `alarmId=${alarm.id}`)).toMatchObject([
         { status: 'queued', reason: 'digest-window', dueAt: '2026-12-07T02:10:00.000Z' },
@@ -320,8 +326,8 @@ describe('notifications', () => {
     });
     expect(hook.status, JSON.stringify(hook.body)).toBe(201);
 
-    raise(t, { held: true, deviceId: 'hd-c04' }); // maintenance: never posted
-    const alarm = raise(t, { kind: 'low-supply', deviceId: 'hd-c05', detail: 'supply 10.2 V' });
+    await raise(t, { held: true, deviceId: 'hd-c04' }); // maintenance: never posted
+    const alarm = await raise(t, { kind: 'low-supply', deviceId: 'hd-c05', detail: 'supply 10.2 V' });
     clock.advance(1_000); // the webhooks' gathering window
     const deliveries = async () =>
       (await t.api(`/api/v1/webhooks/${hook.body.id}/deliveries`)).body.items as Json[];
@@ -403,8 +409,8 @@ describe('notifications', () => {
         channels: ['telegram', 'zalo'],
       },
     );
-    raise(t, { kind: 'cluster-offline', severity: 'warning', deviceId: 'hd-c06' }); // below the rule's severity
-    const alarm = raise(t, {
+    await raise(t, { kind: 'cluster-offline', severity: 'warning', deviceId: 'hd-c06' }); // below the rule's severity
+    const alarm = await raise(t, {
       kind: 'cluster-offline',
       severity: 'critical',
       deviceId: 'hd-c05',

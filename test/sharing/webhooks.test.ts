@@ -11,6 +11,7 @@ import { WebhookDispatcher } from '../../services/sharing/webhook-dispatcher.js'
 import { verifyWebhookSignature } from '../../services/sharing/webhook-signature.js';
 import { WebhookStore } from '../../services/sharing/webhook-store.js';
 import { openDatabase } from '../../services/storage/database.js';
+import { sqliteState } from '../../services/storage/sql/state-database.js';
 import type { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
@@ -91,7 +92,12 @@ describe('webhooks', () => {
   it('POSTs signed events when a cluster goes offline and comes back, and when a delivery becomes final', async () => {
     receiver = await startReceiver();
     t = await startTestPlatform({ config: LOCAL_RECEIVERS });
-    await t.platform.registry.createCommune({ id: 'xa', name: 'Xã Thử', provinceId: 'phu-tho', code: '08800' });
+    await t.platform.registry.createCommune({
+      id: 'xa',
+      name: 'Xã Thử',
+      provinceId: 'phu-tho',
+      code: '08800',
+    });
     await t.platform.registry.createVillage({ id: 'thon', communeId: 'xa', name: 'Thôn 1' });
     await t.platform.registry.createCluster({
       id: 'cum-1',
@@ -345,7 +351,13 @@ describe('the webhook dispatcher', () => {
     const db = openDatabase(join(dir, 'state.sqlite'), pino({ level: 'silent' }));
     const receiver = await startReceiver();
     const clock = new ManualClock();
-    const store = new WebhookStore(db, randomBytes(32), { maxPending: 3, keepFinished: 2 });
+    const store = new WebhookStore({
+      db,
+      state: sqliteState(db),
+      logger: pino({ level: 'silent' }),
+      key: randomBytes(32),
+      limits: { maxPending: 3, keepFinished: 2 },
+    });
     const dispatcher = new WebhookDispatcher({
       store,
       policy: new WebhookAddressPolicy({
@@ -365,7 +377,7 @@ describe('the webhook dispatcher', () => {
       giveUpAfterMs: 86_400_000,
     });
     try {
-      const id = store.create({
+      const id = await store.create({
         url: receiver.url,
         events: ['bulletin.receipt'],
         description: null,
@@ -397,7 +409,7 @@ describe('the webhook dispatcher', () => {
 
       // A receiver that is down for long: at most three POSTs wait, the oldest are dropped.
       for (let n = 0; n < 5; n++)
-        store.addDelivery({
+        await store.addDelivery({
           webhookId: id,
           body: '{}',
           types: ['bulletin.receipt'],

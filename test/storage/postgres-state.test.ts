@@ -175,7 +175,13 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
       const url = await server.createDatabase(name);
       const dataDir = mkdtempSync(join(tmpdir(), 'sc-pg-'));
       dirs.push(dataDir);
-      t = await startTestPlatform({ dataDir, config: { DATABASE_URL: url, DATABASE_PARTIAL: true } });
+      // Instances on one PostgreSQL share their key files (KEYS_DIR).
+      const keys = mkdtempSync(join(tmpdir(), 'sc-pg-keys-'));
+      dirs.push(keys);
+      t = await startTestPlatform({
+        dataDir,
+        config: { DATABASE_URL: url, DATABASE_PARTIAL: true, KEYS_DIR: keys },
+      });
       const created = await t.api('/api/v1/users', {
         method: 'POST',
         body: {
@@ -213,7 +219,7 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
       dirs.push(otherDir);
       t = await startTestPlatform({
         dataDir: otherDir,
-        config: { DATABASE_URL: url, DATABASE_PARTIAL: true },
+        config: { DATABASE_URL: url, DATABASE_PARTIAL: true, KEYS_DIR: keys },
       });
       const login = await t.api('/api/v1/auth/login', {
         method: 'POST',
@@ -227,9 +233,15 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
 
     it("shares the registry: a cluster registered and issued a secret on one instance connects to another's broker at once", async () => {
       const url = await server.createDatabase();
-      const config = { DATABASE_URL: url, DATABASE_PARTIAL: true, SEED_PRESET: 'huong-dao' as const };
+      const keys = mkdtempSync(join(tmpdir(), 'sc-pg-keys-'));
+      const config = {
+        DATABASE_URL: url,
+        DATABASE_PARTIAL: true,
+        SEED_PRESET: 'huong-dao' as const,
+        KEYS_DIR: keys,
+      };
       const [dirA, dirB] = [mkdtempSync(join(tmpdir(), 'sc-pg-a-')), mkdtempSync(join(tmpdir(), 'sc-pg-b-'))];
-      dirs.push(dirA, dirB);
+      dirs.push(dirA, dirB, keys);
       t = await startTestPlatform({ dataDir: dirA, config });
       other = await startTestPlatform({ dataDir: dirB, config });
       const a = t;
@@ -281,6 +293,33 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
       expect((await a.api('/api/v1/clusters/pg-c1', { method: 'DELETE' })).status).toBe(204);
       await vi.waitFor(async () => expect((await b.api('/api/v1/clusters/pg-c1')).status).toBe(404));
       await expect(b.connectDevice('pg-c1', rotated.body.secret)).rejects.toThrow();
+    });
+
+    it("refuses an instance whose key files are not the others', and with the same KEYS_DIR opens what another sealed", async () => {
+      const url = await server.createDatabase();
+      const config = { DATABASE_URL: url, DATABASE_PARTIAL: true, SEED_PRESET: 'huong-dao' as const };
+      const [dirA, dirB, keys] = ['sc-pg-a-', 'sc-pg-b-', 'sc-pg-keys-'].map((p) =>
+        mkdtempSync(join(tmpdir(), p)),
+      );
+      dirs.push(dirA as string, dirB as string, keys as string);
+      t = await startTestPlatform({ dataDir: dirA, config: { ...config, KEYS_DIR: keys } });
+      await t.platform.cameras.create({
+        id: 'cam-ubnd',
+        communeId: 'huong-dao',
+        name: 'Cổng UBND xã',
+        xaddr: 'http://192.0.2.10/onvif/device_service',
+        username: 'admin',
+        password: 'mat-khau-camera-1',
+      });
+      // Its own DATA_DIR and so its own new keys: it would sign links A refuses and not open A's passwords.
+      await expect(startTestPlatform({ dataDir: dirB, config })).rejects.toThrow(
+        /\.key is not the [a-z-]+\.key the other instances on this PostgreSQL use/,
+      );
+      other = await startTestPlatform({ dataDir: dirB, config: { ...config, KEYS_DIR: keys } });
+      expect(await other.platform.cameras.credentials('cam-ubnd')).toMatchObject({
+        username: 'admin',
+        password: 'mat-khau-camera-1',
+      });
     });
   });
 });

@@ -828,6 +828,32 @@ describe.each(engines)('the state store contract on $name', (engine) => {
         expect(await registry.verifySecret('nobody', second.secret)).toBe(false);
       });
 
+      it('fills PostgreSQL from a SQLite file once: what was deleted since is not brought back by an old file', async () => {
+        const registry = await registryOn(opened.state, opened.places);
+        await registry.deleteCommune('tan-thanh');
+        if (opened.state.engine !== 'postgres') return;
+        // Another instance starting with an old file that still has the commune.
+        const old = openDatabase(join(dir, 'old.sqlite'), silent);
+        try {
+          old
+            .prepare(
+              'INSERT INTO communes (id, name, timezone, created_at, updated_at, province_id) VALUES (?, ?, ?, ?, ?, ?)',
+            )
+            .run('tan-thanh', 'Xã Tân Thành', 'Asia/Ho_Chi_Minh', 0, 0, 'ca-mau');
+          const other = await registryOn(await opened.second(), old);
+          expect(await held('communes')).toEqual(['hop-thinh', 'huong-dao']);
+          expect(
+            other
+              .listCommunes(page)
+              .items.map((c) => c.id)
+              .sort(),
+          ).toEqual(['hop-thinh', 'huong-dao']);
+        } finally {
+          await Promise.all(stores.splice(0).map((s) => s.stop()));
+          old.close();
+        }
+      });
+
       it("sees another instance's changes at once, and tells its listeners of them", async () => {
         const a = await registryOn(opened.state, opened.places);
         // Another instance: on PostgreSQL with its own SQLite file; on SQLite the same file.

@@ -1,4 +1,10 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { alarmsAndWebhooksMigration } from './postgres-alarms-webhooks.js';
+import { bulletinsMigration } from './postgres-bulletins.js';
+import { firmwareAndDrillsMigration } from './postgres-firmware-drills.js';
+import { mediaMigration } from './postgres-media.js';
+import { schedulesMigration } from './postgres-schedules.js';
+import { stationsAndRecipientsMigration } from './postgres-stations-recipients.js';
 
 /*
  * PostgreSQL's schema for the stores on the query layer, equivalent to what SQLite's migrations
@@ -264,6 +270,24 @@ CREATE TABLE device_credentials (
 );
 `;
 
+/**
+ * What instances must agree on: the fingerprints of the key files they share
+ * (services/crypto/key-file.ts), and which copied stores were filled once from a SQLite file
+ * (services/storage/sql/table-copy.ts).
+ */
+const instanceAgreement = /* sql */ `
+CREATE TABLE key_fingerprints (
+  name        TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  created_at  BIGINT NOT NULL
+);
+
+CREATE TABLE copy_fills (
+  channel   TEXT PRIMARY KEY,
+  filled_at BIGINT NOT NULL
+);
+`;
+
 const raw = (text: string): Migration => ({
   async up(db: Kysely<unknown>) {
     await sql.raw(text).execute(db);
@@ -275,6 +299,13 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-accounts-and-audit': raw(accountsAndAudit),
   '0002-cameras': raw(cameras),
   '0003-registry': raw(registry),
+  '0004-media': raw(mediaMigration),
+  '0005-schedules': raw(schedulesMigration),
+  '0006-stations-and-recipients': raw(stationsAndRecipientsMigration),
+  '0007-instance-agreement': raw(instanceAgreement),
+  '0008-firmware-and-drills': raw(firmwareAndDrillsMigration),
+  '0009-alarms-and-webhooks': raw(alarmsAndWebhooksMigration),
+  '0010-bulletins': raw(bulletinsMigration),
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...POSTGRES_MIGRATIONS }) };

@@ -34,44 +34,87 @@ export const STORES_ON_QUERY_LAYER: readonly StateStore[] = [
       'services/cameras/camera-event-store.ts',
     ],
   },
-];
-
-/** Still in DATA_DIR's SQLite file, whatever DATABASE_URL says. */
-export const STORES_ON_SQLITE_ONLY: readonly StateStore[] = [
-  { name: 'presence', files: ['services/presence/presence-store.ts'] },
-  { name: 'media', files: ['services/media/media-library.ts'] },
-  { name: 'speech cache', files: ['services/tts/speech-cache.ts'] },
-  { name: 'stations', files: ['services/stations/station-store.ts'] },
+  {
+    name: 'media (the library and its files) and the speech cache',
+    // Read from this instance's copy in the SQLite file (table-copy.ts); the files are served from
+    // DATA_DIR/media, fetched from PostgreSQL when another instance stored them.
+    files: [
+      'services/media/media-library.ts',
+      'services/media/media-copy.ts',
+      'services/tts/speech-cache.ts',
+    ],
+  },
+  {
+    name: 'stations',
+    // Read from this instance's copy (table-copy.ts); the relay switches stay with the broadcasts.
+    files: ['services/stations/station-store.ts', 'services/stations/station-copy.ts'],
+  },
+  {
+    name: 'notification recipients, village heads, rules and quiet hours',
+    // Read from this instance's copy (table-copy.ts) for every notice routed.
+    files: ['services/notifications/recipient-store.ts', 'services/notifications/recipient-copy.ts'],
+  },
   {
     name: 'schedules, groups and approvals',
+    // Written through the query layer; read from this instance's copy in the SQLite file
+    // (schedule-copy.ts), where the dispatcher expands them on every wake-up.
     files: [
       'services/schedules/schedule-store.ts',
       'services/schedules/schedule-service.ts',
       'services/schedules/group-store.ts',
       'services/schedules/approval-store.ts',
+      'services/schedules/schedule-copy.ts',
     ],
   },
+  {
+    name: 'provincial bulletins and their receipts',
+    // Written through the query layer; read from this instance's copy (table-copy.ts), where the
+    // broadcasts and reports still in SQLite meet them.
+    files: ['services/bulletins/bulletin-store.ts', 'services/bulletins/bulletin-copy.ts'],
+  },
+  {
+    name: 'firmware images (and their files), rollouts and their clusters',
+    // Read from this instance's copy (table-copy.ts); image files are served from DATA_DIR/firmware,
+    // fetched from PostgreSQL when another instance received them.
+    files: [
+      'services/firmware/firmware-library.ts',
+      'services/firmware/rollout-store.ts',
+      'services/firmware/firmware-copy.ts',
+    ],
+  },
+  {
+    name: 'readiness drills, their verdicts and weekly drills',
+    // Read from this instance's copy (table-copy.ts) by the drill loop and the weekly scheduler.
+    files: ['services/readiness/drill-store.ts', 'services/readiness/drill-copy.ts'],
+  },
+  {
+    name: 'alarms, village outages and maintenance windows',
+    // Written through the query layer; read from this instance's copy (alarm-copy.ts) by the
+    // console, the engine (on the camera poller's holder) and the availability reports.
+    files: [
+      'services/alarms/alarm-store.ts',
+      'services/alarms/alarm-copy.ts',
+      'services/alarms/maintenance-downtime.ts',
+    ],
+  },
+  {
+    name: 'webhooks, their deliveries and attempts',
+    // Read from this instance's copy (webhook-copy.ts): the outbox is bounded per webhook.
+    files: ['services/sharing/webhook-store.ts', 'services/sharing/webhook-copy.ts'],
+  },
+];
+
+/** Still in DATA_DIR's SQLite file, whatever DATABASE_URL says. */
+export const STORES_ON_SQLITE_ONLY: readonly StateStore[] = [
+  { name: 'presence', files: ['services/presence/presence-store.ts'] },
   {
     name: 'commands and control schedules',
     files: ['services/commands/command-store.ts', 'services/commands/control-schedules.ts'],
   },
   { name: 'broadcasts and deliveries', files: ['services/broadcasts/broadcast-store.ts'] },
-  { name: 'bulletins', files: ['services/bulletins/bulletin-store.ts'] },
   { name: 'reports', files: ['services/reports/summary-queries.ts', 'services/reports/report-rollup.ts'] },
-  {
-    name: 'alarms and maintenance windows',
-    files: ['services/alarms/alarm-store.ts', 'services/alarms/maintenance-downtime.ts'],
-  },
-  {
-    name: 'notifications',
-    files: ['services/notifications/notification-log.ts', 'services/notifications/recipient-store.ts'],
-  },
-  {
-    name: 'firmware',
-    files: ['services/firmware/firmware-library.ts', 'services/firmware/rollout-store.ts'],
-  },
-  { name: 'readiness drills', files: ['services/readiness/drill-store.ts'] },
-  { name: 'webhooks', files: ['services/sharing/webhook-store.ts'] },
+  // Written for every notice and send: the outbox and its log.
+  { name: 'notification log', files: ['services/notifications/notification-log.ts'] },
 ];
 
 const listed = (stores: readonly StateStore[]) =>

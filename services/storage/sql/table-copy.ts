@@ -316,18 +316,29 @@ export class TableCopy {
   }
 
   /**
-   * Each table without a row in PostgreSQL, beside a SQLite file that has some (a platform moving
-   * to DATABASE_URL), takes this file's rows, in one transaction under an advisory lock, so
-   * instances starting together copy them once; without this the first copy would empty the file.
+   * The first instance of a store on a PostgreSQL (a platform moving to DATABASE_URL) fills each
+   * of its tables still empty there with this file's rows, in one transaction under an advisory
+   * lock, and marks the store as filled (`copy_fills`): instances starting together fill it once,
+   * and rows deleted later are never brought back by an instance starting with an old file.
+   * Without this the first copy would empty the file.
    */
   private async fillPostgresOnce(): Promise<void> {
-    const local = (name: string) => this.db.prepare(`SELECT * FROM ${name}`).all() as Row[];
+    const local = (name: string, child?: CopiedChild) =>
+      this.db
+        .prepare(
+          `SELECT * FROM ${name}${child?.where ? ` WHERE ${child.where}` : ''}${child?.orderBy ? ` ORDER BY ${child.orderBy}` : ''}`,
+        )
+        .all() as Row[];
     const tables = [...this.tables.values()];
-    const hasLocal = (name: string) => this.db.prepare(`SELECT 1 FROM ${name} LIMIT 1`).get() !== undefined;
-    if (!tables.some((t) => hasLocal(t.name))) return;
     const filled = await this.state.transaction(async (trx) => {
       // hashtext() of the channel's name: one lock number per store, for every instance.
       await sql`SELECT pg_advisory_xact_lock(hashtext(${this.channel}))`.execute(trx);
+      const marked = await trx
+        .insertInto('copy_fills')
+        .values({ channel: this.channel, filled_at: Date.now() })
+        .onConflict((oc) => oc.column('channel').doNothing())
+        .executeTakeFirst();
+      if (Number(marked.numInsertedOrUpdatedRows ?? 0) === 0) return 0;
       let count = 0;
       const insert = async (name: string, columns: readonly string[], rows: Row[]) => {
         for (let i = 0; i < rows.length; i += 500) {
@@ -342,7 +353,8 @@ export class TableCopy {
         const any = await sql`SELECT 1 FROM ${sql.table(table.name)} LIMIT 1`.execute(trx);
         if (any.rows.length > 0) continue;
         await insert(table.name, table.columns, local(table.name));
-        for (const child of table.children ?? []) await insert(child.name, child.columns, local(child.name));
+        for (const child of table.children ?? [])
+          await insert(child.name, child.columns, local(child.name, child));
       }
       return count;
     });
