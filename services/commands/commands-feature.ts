@@ -21,10 +21,11 @@ declare module '../platform/feature.js' {
 export function commandsFeature(): Feature<'commands'> {
   let commands: CommandService | null = null;
   let scheduler: HeldLoop | null = null;
+  let controlSchedules: ControlScheduler | null = null;
   return {
     name: 'commands',
     dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'schedules', 'cluster'],
-    start(ctx) {
+    async start(ctx) {
       const presence = ctx.get('presence');
       const service = new CommandService({
         bus: ctx.get('mqtt').bus,
@@ -45,6 +46,7 @@ export function commandsFeature(): Feature<'commands'> {
       const resolveTargets = (targets: Targets) => ctx.get('schedules').resolveTargets(targets);
       const controls = new ControlScheduler({
         db: ctx.get('storage').db,
+        state: ctx.get('storage').state,
         commands: service,
         isOnline: (id) => presence.isOnline(id),
         resolveTargets,
@@ -52,6 +54,8 @@ export function commandsFeature(): Feature<'commands'> {
         logger: ctx.logger,
         defaultTimezone: ctx.config.TZ_DEFAULT,
       });
+      controlSchedules = controls;
+      await controls.open();
       // With several instances one sends the scheduled commands, so each run reaches a cluster once;
       // the holder reads the schedules again now and then, for one set through another instance.
       scheduler = heldLoop(ctx, 'control-scheduler', {
@@ -86,6 +90,8 @@ export function commandsFeature(): Feature<'commands'> {
       const stopping = scheduler;
       scheduler = null;
       await stopping?.stop();
+      await controlSchedules?.close();
+      controlSchedules = null;
       commands?.stop();
       commands = null;
     },

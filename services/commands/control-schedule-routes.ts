@@ -70,7 +70,7 @@ export const controlScheduleRoutes: FastifyPluginAsyncZod<{ deps: ControlSchedul
         request.principal?.communes,
         request.body.targets,
       );
-      const schedule = deps.schedules.create(
+      const schedule = await deps.schedules.create(
         { ...request.body, targets },
         request.principal?.username ?? null,
       );
@@ -96,7 +96,7 @@ export const controlScheduleRoutes: FastifyPluginAsyncZod<{ deps: ControlSchedul
         target: { type: 'control-schedule', id: request.params.id },
         after: request.body,
       };
-      return deps.schedules.update(request.params.id, request.body);
+      return await deps.schedules.update(request.params.id, request.body);
     },
   );
   app.delete(
@@ -112,7 +112,7 @@ export const controlScheduleRoutes: FastifyPluginAsyncZod<{ deps: ControlSchedul
     },
     async (request, reply) => {
       own(request, request.params.id);
-      deps.schedules.delete(request.params.id);
+      await deps.schedules.delete(request.params.id);
       request.auditNote = { target: { type: 'control-schedule', id: request.params.id } };
       return reply.status(204).send(null);
     },

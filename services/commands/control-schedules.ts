@@ -12,6 +12,8 @@ import { NotFoundError } from '../errors.js';
 import { normalizeRecurrence } from '../schedules/recurrence-rule.js';
 import { expandOccurrences, nextOccurrence, normalizeWall } from '../schedules/schedule-expansion.js';
 import type { Db } from '../storage/database.js';
+import type { StateDatabase } from '../storage/sql/state-database.js';
+import { TableCopy } from '../storage/sql/table-copy.js';
 import { isoTime } from '../time.js';
 import type { CommandService } from './command-service.js';
 
@@ -37,6 +39,20 @@ const MAX_SLEEP_MS = 3_600_000;
 /** How long a run waits for the clusters' acks before it is recorded. */
 const ACK_WAIT_MS = 10_000;
 
+const COLUMNS = [
+  'id',
+  'name',
+  'targets',
+  'command',
+  'starts_local',
+  'rrule',
+  'timezone',
+  'enabled',
+  'last_run',
+  'created_by',
+  'created_at',
+] as const;
+
 /**
  * Volume and power on a calendar: at each occurrence (a one-off or an RRULE in the schedule's
  * zone) every online cluster of the targets gets the command, and the run is recorded with how
@@ -47,10 +63,15 @@ export class ControlScheduler {
   private timer: TimerHandle | null = null;
   private running = false;
   private checkedUntil: number;
+  /** With DATABASE_URL: this instance's copy of PostgreSQL's control schedules (table-copy.ts). */
+  private readonly copy: TableCopy;
 
   constructor(
     private readonly options: {
+      /** The platform's SQLite file: the schedules themselves, or this instance's copy. */
       db: Db;
+      /** Where writes go: the same file, or PostgreSQL. */
+      state: StateDatabase;
       commands: CommandService;
       isOnline(clusterId: string): boolean;
       resolveTargets(targets: Targets): string[];
@@ -60,6 +81,42 @@ export class ControlScheduler {
     },
   ) {
     this.checkedUntil = options.clock.now();
+    this.copy = new TableCopy(options.db, options.state, options.logger, 'control_schedules_changed', [
+      { name: 'control_schedules', key: 'id', columns: COLUMNS },
+    ]);
+  }
+
+  /** With PostgreSQL: copies the schedules here and follows other instances' changes. */
+  async open(): Promise<void> {
+    await this.copy.start(() => this.arm());
+  }
+
+  async close(): Promise<void> {
+    await this.copy.stop();
+  }
+
+  /** One write through the query layer, told to the other instances, then copied here. */
+  private async write(
+    id: string,
+    change: 'created' | 'updated' | 'deleted',
+    work: (trx: Parameters<Parameters<StateDatabase['transaction']>[0]>[0]) => Promise<unknown>,
+  ): Promise<void> {
+    await this.options.state.transaction(async (trx) => {
+      await work(trx);
+      await this.copy.announce(trx, { table: 'control_schedules', id, change });
+    });
+    await this.copy.copy({ table: 'control_schedules', id });
+  }
+
+  /** A schedule another instance saved a moment ago is looked up in PostgreSQL before it is missing. */
+  private async present(id: string): Promise<Row> {
+    try {
+      return this.row(id);
+    } catch (error) {
+      if (!(error instanceof NotFoundError) || !this.copy.remote) throw error;
+      await this.copy.copy({ table: 'control_schedules', id });
+      return this.row(id);
+    }
   }
 
   start(): void {
@@ -109,45 +166,54 @@ export class ControlScheduler {
   }
 
   /** The targets are already scoped to the caller's commune. */
-  create(input: z.output<typeof ControlScheduleCreateSchema>, createdBy: string | null): ControlSchedule {
+  async create(
+    input: z.output<typeof ControlScheduleCreateSchema>,
+    createdBy: string | null,
+  ): Promise<ControlSchedule> {
     const id = `ctl-${randomBytes(5).toString('hex')}`;
-    this.options.db
-      .prepare(
-        `INSERT INTO control_schedules (id, name, targets, command, starts_local, rrule, timezone, enabled, created_by, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        id,
-        input.name,
-        JSON.stringify(input.targets),
-        JSON.stringify(input.command),
-        normalizeWall(input.start),
-        input.rrule ? normalizeRecurrence(input.rrule) : null,
-        input.timezone ?? this.options.defaultTimezone,
-        input.enabled ? 1 : 0,
-        createdBy,
-        this.options.clock.now(),
-      );
+    await this.write(id, 'created', (trx) =>
+      trx
+        .insertInto('control_schedules')
+        .values({
+          id,
+          name: input.name,
+          targets: JSON.stringify(input.targets),
+          command: JSON.stringify(input.command),
+          starts_local: normalizeWall(input.start),
+          rrule: input.rrule ? normalizeRecurrence(input.rrule) : null,
+          timezone: input.timezone ?? this.options.defaultTimezone,
+          enabled: input.enabled ? 1 : 0,
+          last_run: null,
+          created_by: createdBy,
+          created_at: this.options.clock.now(),
+        })
+        .execute(),
+    );
     this.arm();
     return this.get(id);
   }
 
-  update(id: string, patch: z.output<typeof ControlSchedulePatchSchema>): ControlSchedule {
-    const current = this.row(id);
-    this.options.db
-      .prepare('UPDATE control_schedules SET name = ?, enabled = ? WHERE id = ?')
-      .run(
-        patch.name ?? current.name,
-        patch.enabled === undefined ? current.enabled : patch.enabled ? 1 : 0,
-        id,
-      );
+  async update(id: string, patch: z.output<typeof ControlSchedulePatchSchema>): Promise<ControlSchedule> {
+    const current = await this.present(id);
+    await this.write(id, 'updated', (trx) =>
+      trx
+        .updateTable('control_schedules')
+        .set({
+          name: patch.name ?? current.name,
+          enabled: patch.enabled === undefined ? current.enabled : patch.enabled ? 1 : 0,
+        })
+        .where('id', '=', id)
+        .execute(),
+    );
     this.arm();
     return this.get(id);
   }
 
-  delete(id: string): ControlSchedule {
-    const schedule = this.get(id);
-    this.options.db.prepare('DELETE FROM control_schedules WHERE id = ?').run(id);
+  async delete(id: string): Promise<ControlSchedule> {
+    const schedule = this.view(await this.present(id));
+    await this.write(id, 'deleted', (trx) =>
+      trx.deleteFrom('control_schedules').where('id', '=', id).execute(),
+    );
     this.arm();
     return schedule;
   }
@@ -187,9 +253,18 @@ export class ControlScheduler {
     } catch (error) {
       logger.error({ err: error, scheduleId: row.id }, 'a control schedule could not run');
     }
-    this.options.db
-      .prepare('UPDATE control_schedules SET last_run = ? WHERE id = ?')
-      .run(JSON.stringify(result), row.id);
+    try {
+      await this.write(row.id, 'updated', (trx) =>
+        trx
+          .updateTable('control_schedules')
+          .set({ last_run: JSON.stringify(result) })
+          .where('id', '=', row.id)
+          .execute(),
+      );
+    } catch (error) {
+      // Removed meanwhile, or the database is away: the run happened all the same, and is logged.
+      logger.warn({ err: error, scheduleId: row.id }, 'a control schedule run was not recorded');
+    }
     logger.info({ scheduleId: row.id, ...result }, 'control schedule ran');
   }
 

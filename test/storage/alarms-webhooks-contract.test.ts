@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { type AlarmRecord, AlarmStore } from '../../services/alarms/alarm-store.js';
 import { maintenanceSpans } from '../../services/alarms/maintenance-downtime.js';
 import { ConflictError, NotFoundError } from '../../services/errors.js';
@@ -11,7 +9,7 @@ import { RegistryStore } from '../../services/registry/registry-store.js';
 import { WebhookStore } from '../../services/sharing/webhook-store.js';
 import { type Db, openDatabase } from '../../services/storage/database.js';
 import type { StateDatabase } from '../../services/storage/sql/state-database.js';
-import { engines, type Opened } from '../support/state-engines.js';
+import { engines, engineTest, type Opened, TEST_COMMUNES } from '../support/state-engines.js';
 
 /*
  * Alarms (rules, outages, maintenance windows) and webhooks (their deliveries and attempts) kept
@@ -48,35 +46,12 @@ const alarmOf = (id: string, extra: Partial<AlarmRecord> = {}): AlarmRecord => (
 describe.each(engines)('alarms and webhooks on $name', (engine) => {
   const run = engine.skip ? describe.skip : describe;
   run(engine.skip ?? 'alarms and webhooks', () => {
+    const test = engineTest(engine, { prefix: 'sc-alarms-', now: T0, communes: TEST_COMMUNES });
+    const { started, files } = test;
     let dir = '';
     let opened: Opened;
-    const started: { stop(): Promise<void> }[] = [];
-    const files: Db[] = [];
-
-    beforeAll(async () => {
-      await engine.setup?.();
-    }, 60_000);
-    afterAll(async () => {
-      await engine.teardown?.();
-    });
-
-    beforeEach(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'sc-alarms-'));
-      const places = openDatabase(join(dir, 'smart-commune.sqlite'), silent);
-      const commune = places.prepare(
-        'INSERT INTO communes (id, name, timezone, created_at, updated_at, province_id) VALUES (?, ?, ?, ?, ?, ?)',
-      );
-      commune.run('huong-dao', 'Xã Hướng Đạo', 'Asia/Ho_Chi_Minh', T0, T0, 'phu-tho');
-      commune.run('hop-thinh', 'Xã Hợp Thịnh', 'Asia/Ho_Chi_Minh', T0, T0, 'phu-tho');
-      commune.run('tan-thanh', 'Xã Tân Thành', 'Asia/Ho_Chi_Minh', T0, T0, 'ca-mau');
-      opened = await engine.open(dir, places);
-    });
-
-    afterEach(async () => {
-      await Promise.all(started.splice(0).map((s) => s.stop()));
-      for (const file of files.splice(0)) if (file.open) file.close();
-      await opened.close();
-      rmSync(dir, { recursive: true, force: true });
+    beforeEach(() => {
+      ({ dir, opened } = test);
     });
 
     /** An instance's stores: with PostgreSQL, the registry's communes are copied first. */

@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   type BulletinChange,
   type BulletinRecord,
@@ -13,8 +11,8 @@ import { ConflictError, NotFoundError } from '../../services/errors.js';
 import { RegistryStore } from '../../services/registry/registry-store.js';
 import { type Db, openDatabase } from '../../services/storage/database.js';
 import { type StateDatabase, sqliteState } from '../../services/storage/sql/state-database.js';
-import { ManualClock } from '../support/manual-clock.js';
-import { engines, type Opened } from '../support/state-engines.js';
+import type { ManualClock } from '../support/manual-clock.js';
+import { engines, engineTest, type Opened } from '../support/state-engines.js';
 
 /*
  * Bulletins from the province and the communes' receipts on both engines of the query layer: on
@@ -30,37 +28,18 @@ const COMMUNES = ['huong-dao', 'hop-thinh', 'son-vi'] as const;
 describe.each(engines)('provincial bulletins on $name', (engine) => {
   const run = engine.skip ? describe.skip : describe;
   run(engine.skip ?? 'bulletin store', () => {
+    const test = engineTest(engine, {
+      prefix: 'sc-bulletins-',
+      now: Date.UTC(2026, 11, 7, 2),
+      communes: COMMUNES.map((id) => [id, `Xã ${id}`, 'phu-tho'] as const),
+    });
+    const { started, files } = test;
+    let serial = 0;
     let dir = '';
     let opened: Opened;
     let clock: ManualClock;
-    let serial = 0;
-    const started: { stop(): Promise<void> }[] = [];
-    const files: Db[] = [];
-
-    beforeAll(async () => {
-      await engine.setup?.();
-    }, 60_000);
-    afterAll(async () => {
-      await engine.teardown?.();
-    });
-
-    beforeEach(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'sc-bulletins-'));
-      const places = openDatabase(join(dir, 'smart-commune.sqlite'), silent);
-      const now = Date.UTC(2026, 11, 7, 2);
-      const commune = places.prepare(
-        'INSERT INTO communes (id, name, timezone, created_at, updated_at, province_id) VALUES (?, ?, ?, ?, ?, ?)',
-      );
-      for (const id of COMMUNES) commune.run(id, `Xã ${id}`, 'Asia/Ho_Chi_Minh', now, now, 'phu-tho');
-      opened = await engine.open(dir, places);
-      clock = new ManualClock(now);
-    });
-
-    afterEach(async () => {
-      for (const s of started.splice(0).reverse()) await s.stop();
-      for (const file of files.splice(0)) if (file.open) file.close();
-      await opened.close();
-      rmSync(dir, { recursive: true, force: true });
+    beforeEach(() => {
+      ({ dir, opened, clock } = test);
     });
 
     /** One instance: its registry (the communes receipts refer to) and its bulletins. */

@@ -1,16 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { CommandService } from '../../services/commands/command-service.js';
+import { ControlScheduler } from '../../services/commands/control-schedules.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../../services/errors.js';
 import { type RecipientChange, RecipientStore } from '../../services/notifications/recipient-store.js';
 import { RegistryStore } from '../../services/registry/registry-store.js';
 import { type StationChange, StationStore } from '../../services/stations/station-store.js';
 import { type Db, openDatabase } from '../../services/storage/database.js';
 import type { StateDatabase } from '../../services/storage/sql/state-database.js';
-import { ManualClock } from '../support/manual-clock.js';
-import { engines, type Opened } from '../support/state-engines.js';
+import type { ManualClock } from '../support/manual-clock.js';
+import { engines, engineTest, type Opened, TEST_COMMUNES } from '../support/state-engines.js';
 
 /*
  * The stations and each commune's notification recipients, rules and settings kept the same way on
@@ -25,39 +25,17 @@ const page = { limit: 100, offset: 0 };
 describe.each(engines)('the configuration stores on $name', (engine) => {
   const run = engine.skip ? describe.skip : describe;
   run(engine.skip ?? 'stations and notification recipients', () => {
+    const test = engineTest(engine, {
+      prefix: 'sc-config-',
+      now: Date.UTC(2026, 11, 7),
+      communes: TEST_COMMUNES,
+    });
+    const { started, files } = test;
     let dir = '';
     let opened: Opened;
     let clock: ManualClock;
-    const started: { stop(): Promise<void> }[] = [];
-    const files: Db[] = [];
-
-    beforeAll(async () => {
-      await engine.setup?.();
-    }, 60_000);
-    afterAll(async () => {
-      await engine.teardown?.();
-    });
-
-    beforeEach(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'sc-config-'));
-      const places = openDatabase(join(dir, 'smart-commune.sqlite'), silent);
-      const now = Date.UTC(2026, 11, 7);
-      const commune = places.prepare(
-        'INSERT INTO communes (id, name, timezone, created_at, updated_at, province_id) VALUES (?, ?, ?, ?, ?, ?)',
-      );
-      commune.run('huong-dao', 'Xã Hướng Đạo', 'Asia/Ho_Chi_Minh', now, now, 'phu-tho');
-      commune.run('hop-thinh', 'Xã Hợp Thịnh', 'Asia/Ho_Chi_Minh', now, now, 'phu-tho');
-      commune.run('tan-thanh', 'Xã Tân Thành', 'Asia/Ho_Chi_Minh', now, now, 'ca-mau');
-      opened = await engine.open(dir, places);
-      clock = new ManualClock(now);
-    });
-
-    afterEach(async () => {
-      // Stores first (their LISTEN connections), then the other files, then the engine.
-      await Promise.all(started.splice(0).map((s) => s.stop()));
-      for (const file of files.splice(0)) if (file.open) file.close();
-      await opened.close();
-      rmSync(dir, { recursive: true, force: true });
+    beforeEach(() => {
+      ({ dir, opened, clock } = test);
     });
 
     /** The registry as an instance starts it: with PostgreSQL, its communes and villages are copied. */
@@ -376,6 +354,62 @@ describe.each(engines)('the configuration stores on $name', (engine) => {
             'contact deleted',
             'rule updated',
           ]);
+      });
+    });
+
+    describe('control schedules', () => {
+      /**
+       * The schedules as an instance keeps them. Not started: nothing falls due here, so no command
+       * is sent and the command service is not needed.
+       */
+      const controlsOn = async (state: StateDatabase, db: Db) => {
+        const controls = new ControlScheduler({
+          db,
+          state,
+          commands: {} as CommandService,
+          isOnline: () => false,
+          resolveTargets: () => [],
+          clock,
+          logger: silent,
+          defaultTimezone: 'Asia/Ho_Chi_Minh',
+        });
+        started.push({ stop: () => controls.close() });
+        await controls.open();
+        return controls;
+      };
+      const nightly = {
+        name: 'Tắt tăng âm ban đêm',
+        targets: { communeIds: ['huong-dao'], villageIds: [], clusterIds: [], groupIds: [] },
+        command: { type: 'power' as const, on: false },
+        start: '2026-12-07T22:00',
+        rrule: 'FREQ=DAILY',
+        enabled: true,
+      };
+
+      it('keeps schedules with their next run, renames, pauses and removes them, and says which is missing', async () => {
+        const controls = await controlsOn(opened.state, opened.places);
+        const made = await controls.create(nightly, 'operator');
+        expect(made).toMatchObject({ name: nightly.name, enabled: true, next: '2026-12-07T15:00:00.000Z' });
+        const paused = await controls.update(made.id, { enabled: false, name: 'Tắt đêm' });
+        expect(paused).toMatchObject({ name: 'Tắt đêm', enabled: false, next: null });
+        await expect(controls.update('ctl-none', { enabled: true })).rejects.toBeInstanceOf(NotFoundError);
+        await controls.delete(made.id);
+        expect(controls.list()).toEqual([]);
+        await expect(controls.delete(made.id)).rejects.toBeInstanceOf(NotFoundError);
+      });
+
+      it("sees another instance's schedules at once, and keeps them across a restart", async () => {
+        const a = await controlsOn(opened.state, opened.places);
+        const other = await otherInstance();
+        const b = await controlsOn(other.state, other.db);
+        const made = await a.create(nightly, 'operator');
+        await vi.waitFor(() => expect(b.list().map((c) => c.id)).toEqual([made.id]));
+        // Paused through B at once, as soon as it was made on A.
+        expect(await b.update(made.id, { enabled: false })).toMatchObject({ enabled: false });
+        await vi.waitFor(() => expect(a.get(made.id).enabled).toBe(false));
+        const again = await opened.reopen();
+        const restarted = await controlsOn(again, opened.places);
+        expect(restarted.get(made.id)).toMatchObject({ name: nightly.name, enabled: false });
       });
     });
   });

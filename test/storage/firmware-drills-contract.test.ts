@@ -1,10 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConflictError, NotFoundError, UnprocessableError } from '../../services/errors.js';
 import { FirmwareLibrary } from '../../services/firmware/firmware-library.js';
 import {
@@ -22,8 +21,8 @@ import { RegistryStore } from '../../services/registry/registry-store.js';
 import { type Db, openDatabase } from '../../services/storage/database.js';
 import { type StateDatabase, sqliteState } from '../../services/storage/sql/state-database.js';
 import type { TableTouch } from '../../services/storage/sql/table-copy.js';
-import { ManualClock } from '../support/manual-clock.js';
-import { engines, type Opened } from '../support/state-engines.js';
+import type { ManualClock } from '../support/manual-clock.js';
+import { engines, engineTest, type Opened, TEST_COMMUNES } from '../support/state-engines.js';
 
 /*
  * Firmware images (rows and files), rollouts and readiness drills on both engines of the query
@@ -47,36 +46,17 @@ interface Instance {
 describe.each(engines)('firmware, rollouts and drills on $name', (engine) => {
   const run = engine.skip ? describe.skip : describe;
   run(engine.skip ?? 'firmware and drills contract', () => {
+    const test = engineTest(engine, {
+      prefix: 'sc-firmware-',
+      now: NOW,
+      communes: TEST_COMMUNES.slice(0, 2),
+    });
+    const { started, files: others } = test;
     let dir = '';
     let opened: Opened;
     let clock: ManualClock;
-    const started: { stop(): Promise<void> }[] = [];
-    const others: Db[] = [];
-
-    beforeAll(async () => {
-      await engine.setup?.();
-    }, 60_000);
-    afterAll(async () => {
-      await engine.teardown?.();
-    });
-
-    beforeEach(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'sc-firmware-'));
-      const places = openDatabase(join(dir, 'smart-commune.sqlite'), silent);
-      const commune = places.prepare(
-        'INSERT INTO communes (id, name, timezone, created_at, updated_at, province_id) VALUES (?, ?, ?, ?, ?, ?)',
-      );
-      commune.run('huong-dao', 'Xã Hướng Đạo', 'Asia/Ho_Chi_Minh', NOW, NOW, 'phu-tho');
-      commune.run('hop-thinh', 'Xã Hợp Thịnh', 'Asia/Ho_Chi_Minh', NOW, NOW, 'phu-tho');
-      opened = await engine.open(dir, places);
-      clock = new ManualClock(NOW);
-    });
-
-    afterEach(async () => {
-      for (const s of started.splice(0).reverse()) await s.stop();
-      for (const db of others.splice(0)) db.close();
-      await opened.close();
-      rmSync(dir, { recursive: true, force: true });
+    beforeEach(() => {
+      ({ dir, opened, clock } = test);
     });
 
     const track = <T extends { stop(): Promise<void> }>(thing: T): T => {

@@ -1,10 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConflictError, NotFoundError } from '../../services/errors.js';
 import { CHUNK_BYTES } from '../../services/media/media-chunks.js';
 import { MediaLibrary } from '../../services/media/media-library.js';
@@ -13,8 +12,8 @@ import { type StateDatabase, sqliteState } from '../../services/storage/sql/stat
 import { SpeechCache } from '../../services/tts/speech-cache.js';
 import type { TtsEngine } from '../../services/tts/tts-engine.js';
 import { wavTone } from '../media/audio-fixtures.js';
-import { ManualClock } from '../support/manual-clock.js';
-import { engines, type Opened } from '../support/state-engines.js';
+import type { ManualClock } from '../support/manual-clock.js';
+import { engines, engineTest, type Opened } from '../support/state-engines.js';
 
 /*
  * The media library's contract on both engines of the query layer: its rows, and with PostgreSQL
@@ -27,33 +26,15 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 describe.each(engines)('the media library on $name', (engine) => {
   const run = engine.skip ? describe.skip : describe;
   run(engine.skip ?? 'media contract', () => {
+    const test = engineTest(engine, { prefix: 'sc-media-', now: Date.UTC(2026, 11, 7, 8) });
+    const { started, files: others } = test;
+    const used = new Map<string, string[]>();
     let dir = '';
     let opened: Opened;
     let clock: ManualClock;
-    const started: { stop(): Promise<void> }[] = [];
-    const others: Db[] = [];
-    const used = new Map<string, string[]>();
-
-    beforeAll(async () => {
-      await engine.setup?.();
-    }, 60_000);
-    afterAll(async () => {
-      await engine.teardown?.();
-    });
-
-    beforeEach(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'sc-media-'));
-      const places = openDatabase(join(dir, 'smart-commune.sqlite'), silent);
-      opened = await engine.open(dir, places);
-      clock = new ManualClock(Date.UTC(2026, 11, 7, 8));
+    beforeEach(() => {
+      ({ dir, opened, clock } = test);
       used.clear();
-    });
-
-    afterEach(async () => {
-      for (const s of started.splice(0).reverse()) await s.stop();
-      for (const db of others.splice(0)) db.close();
-      await opened.close();
-      rmSync(dir, { recursive: true, force: true });
     });
 
     const libraryOn = async (state: StateDatabase, db: Db, mediaDir: string) => {

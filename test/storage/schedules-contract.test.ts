@@ -1,16 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConflictError, NotFoundError } from '../../services/errors.js';
 import type { ScheduleChange } from '../../services/event-bus.js';
 import { RegistryStore } from '../../services/registry/registry-store.js';
 import { ScheduleService } from '../../services/schedules/schedule-service.js';
 import { type Db, openDatabase } from '../../services/storage/database.js';
 import { type StateDatabase, sqliteState } from '../../services/storage/sql/state-database.js';
-import { ManualClock } from '../support/manual-clock.js';
-import { engines, type Opened } from '../support/state-engines.js';
+import type { ManualClock } from '../support/manual-clock.js';
+import { engines, engineTest, type Opened, TEST_COMMUNES } from '../support/state-engines.js';
 
 /*
  * Schedules, cluster groups and content approval on both engines of the query layer: on SQLite the
@@ -37,37 +35,17 @@ const relay = (name: string, start: string, extra: object = {}) => ({
 describe.each(engines)('schedules, groups and approvals on $name', (engine) => {
   const run = engine.skip ? describe.skip : describe;
   run(engine.skip ?? 'schedule store', () => {
+    const test = engineTest(engine, {
+      prefix: 'sc-schedules-',
+      now: Date.UTC(2026, 11, 7),
+      communes: TEST_COMMUNES.slice(0, 2),
+    });
+    const { started, files } = test;
     let dir = '';
     let opened: Opened;
     let clock: ManualClock;
-    const started: { stop(): Promise<void> }[] = [];
-    const files: Db[] = [];
-
-    beforeAll(async () => {
-      await engine.setup?.();
-    }, 60_000);
-    afterAll(async () => {
-      await engine.teardown?.();
-    });
-
-    beforeEach(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'sc-schedules-'));
-      const places = openDatabase(join(dir, 'smart-commune.sqlite'), silent);
-      const now = Date.UTC(2026, 11, 7);
-      const commune = places.prepare(
-        'INSERT INTO communes (id, name, timezone, created_at, updated_at, province_id) VALUES (?, ?, ?, ?, ?, ?)',
-      );
-      commune.run('huong-dao', 'Xã Hướng Đạo', 'Asia/Ho_Chi_Minh', now, now, 'phu-tho');
-      commune.run('hop-thinh', 'Xã Hợp Thịnh', 'Asia/Ho_Chi_Minh', now, now, 'phu-tho');
-      opened = await engine.open(dir, places);
-      clock = new ManualClock(now);
-    });
-
-    afterEach(async () => {
-      for (const s of started.splice(0).reverse()) await s.stop();
-      for (const file of files.splice(0)) if (file.open) file.close();
-      await opened.close();
-      rmSync(dir, { recursive: true, force: true });
+    beforeEach(() => {
+      ({ dir, opened, clock } = test);
     });
 
     /** One instance: its registry and its schedules, on this state, reading this SQLite file. */

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { initialCameraHealth } from '../../devices/onvif-camera/index.js';
 import { AccountStore, registryPlaces } from '../../services/accounts/account-store.js';
 import { AuthService } from '../../services/accounts/auth-service.js';
@@ -17,9 +15,9 @@ import { type RegistryChange, RegistryStore } from '../../services/registry/regi
 import { type Db, openDatabase } from '../../services/storage/database.js';
 import { POSTGRES_MIGRATIONS } from '../../services/storage/sql/postgres-migrations.js';
 import type { StateDatabase } from '../../services/storage/sql/state-database.js';
-import { ManualClock } from '../support/manual-clock.js';
+import type { ManualClock } from '../support/manual-clock.js';
 import { TEST_PASSWORD_PARAMS } from '../support/platform-harness.js';
-import { engines, type Opened } from '../support/state-engines.js';
+import { engines, engineTest, type Opened, TEST_COMMUNES } from '../support/state-engines.js';
 
 /*
  * The contract every engine of the query layer keeps for the stores converted to it: the same
@@ -34,34 +32,16 @@ const DAY = 24 * HOUR;
 describe.each(engines)('the state store contract on $name', (engine) => {
   const run = engine.skip ? describe.skip : describe;
   run(engine.skip ?? 'converted stores', () => {
+    const test = engineTest(engine, {
+      prefix: 'sc-state-',
+      now: Date.UTC(2026, 11, 7),
+      communes: TEST_COMMUNES,
+    });
     let dir = '';
     let opened: Opened;
     let clock: ManualClock;
-
-    beforeAll(async () => {
-      await engine.setup?.();
-    }, 60_000);
-    afterAll(async () => {
-      await engine.teardown?.();
-    });
-
-    beforeEach(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'sc-state-'));
-      const places = openDatabase(join(dir, 'smart-commune.sqlite'), silent);
-      const now = Date.UTC(2026, 11, 7);
-      const commune = places.prepare(
-        'INSERT INTO communes (id, name, timezone, created_at, updated_at, province_id) VALUES (?, ?, ?, ?, ?, ?)',
-      );
-      commune.run('huong-dao', 'Xã Hướng Đạo', 'Asia/Ho_Chi_Minh', now, now, 'phu-tho');
-      commune.run('hop-thinh', 'Xã Hợp Thịnh', 'Asia/Ho_Chi_Minh', now, now, 'phu-tho');
-      commune.run('tan-thanh', 'Xã Tân Thành', 'Asia/Ho_Chi_Minh', now, now, 'ca-mau');
-      opened = await engine.open(dir, places);
-      clock = new ManualClock(now);
-    });
-
-    afterEach(async () => {
-      await opened.close();
-      rmSync(dir, { recursive: true, force: true });
+    beforeEach(() => {
+      ({ dir, opened, clock } = test);
     });
 
     const accounts = (state = opened.state) => new AccountStore(state, registryPlaces(opened.places));

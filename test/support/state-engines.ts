@@ -1,13 +1,17 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { type Db, openDatabase } from '../../services/storage/database.js';
 import { postgresState, type StateDatabase, sqliteState } from '../../services/storage/sql/state-database.js';
+import { ManualClock } from './manual-clock.js';
 import { PostgresServer, postgresSkipReason } from './postgres.js';
 
 /*
  * The engines the query layer runs on, for contract suites that run every case on each: the
  * platform's SQLite file, and a real PostgreSQL (Debian's package, started on a loopback port with
- * a database per test). Use with describe.each(engines), calling setup/teardown in beforeAll/afterAll.
+ * a database per test). Use with describe.each(engines) and engineTest.
  */
 
 const silent = pino({ level: 'silent' });
@@ -94,3 +98,63 @@ export const engines: Engine[] = [
     },
   },
 ];
+
+/** The communes a contract test finds in the SQLite file: [id, name, province]. */
+export const TEST_COMMUNES = [
+  ['huong-dao', 'Xã Hướng Đạo', 'phu-tho'],
+  ['hop-thinh', 'Xã Hợp Thịnh', 'phu-tho'],
+  ['tan-thanh', 'Xã Tân Thành', 'ca-mau'],
+] as const;
+
+/** What each test of a contract suite runs on, fresh for every test. */
+export interface EngineTest {
+  dir: string;
+  opened: Opened;
+  clock: ManualClock;
+  /** Stores a test started: stopped after it, last first (their LISTEN connections go first). */
+  readonly started: { stop(): Promise<void> }[];
+  /** Other SQLite files a test opened (other instances'): closed after it. */
+  readonly files: Db[];
+}
+
+/**
+ * Registers a contract suite's hooks on one engine: the engine started for the suite, and for each
+ * test a temp directory, the platform's SQLite file with `communes` in it, the engine opened on it
+ * and a manual clock at `now`; after each test what it started is stopped and everything removed.
+ */
+export function engineTest(
+  engine: Engine,
+  options: { prefix: string; now: number; communes?: readonly (readonly [string, string, string])[] },
+): EngineTest {
+  const test: EngineTest = {
+    dir: '',
+    opened: undefined as unknown as Opened,
+    clock: new ManualClock(options.now),
+    started: [],
+    files: [],
+  };
+  beforeAll(async () => {
+    await engine.setup?.();
+  }, 60_000);
+  afterAll(async () => {
+    await engine.teardown?.();
+  });
+  beforeEach(async () => {
+    test.dir = mkdtempSync(join(tmpdir(), options.prefix));
+    const places = openDatabase(join(test.dir, 'smart-commune.sqlite'), silent);
+    const commune = places.prepare(
+      'INSERT INTO communes (id, name, timezone, created_at, updated_at, province_id) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    for (const [id, name, provinceId] of options.communes ?? [])
+      commune.run(id, name, 'Asia/Ho_Chi_Minh', options.now, options.now, provinceId);
+    test.opened = await engine.open(test.dir, places);
+    test.clock = new ManualClock(options.now);
+  });
+  afterEach(async () => {
+    for (const store of test.started.splice(0).reverse()) await store.stop();
+    for (const file of test.files.splice(0)) if (file.open) file.close();
+    await test.opened.close();
+    rmSync(test.dir, { recursive: true, force: true });
+  });
+  return test;
+}

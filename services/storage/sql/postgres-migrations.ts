@@ -288,6 +288,23 @@ CREATE TABLE copy_fills (
 );
 `;
 
+/** Control schedules (SQLite 0013): volume and power on a calendar, copied by every instance. */
+const controlSchedules = /* sql */ `
+CREATE TABLE control_schedules (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL,
+  targets      TEXT NOT NULL,
+  command      TEXT NOT NULL,
+  starts_local TEXT NOT NULL,
+  rrule        TEXT,
+  timezone     TEXT NOT NULL,
+  enabled      SMALLINT NOT NULL DEFAULT 1,
+  last_run     TEXT,
+  created_by   TEXT,
+  created_at   BIGINT NOT NULL
+);
+`;
+
 const raw = (text: string): Migration => ({
   async up(db: Kysely<unknown>) {
     await sql.raw(text).execute(db);
@@ -306,6 +323,7 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0008-firmware-and-drills': raw(firmwareAndDrillsMigration),
   '0009-alarms-and-webhooks': raw(alarmsAndWebhooksMigration),
   '0010-bulletins': raw(bulletinsMigration),
+  '0011-control-schedules': raw(controlSchedules),
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...POSTGRES_MIGRATIONS }) };

@@ -362,6 +362,24 @@ export interface BulletinReceiptsTable {
   updated_at: number;
 }
 
+/** Volume and power on a calendar, with the last run as JSON. */
+export interface ControlSchedulesTable {
+  id: string;
+  name: string;
+  /** JSON Targets. */
+  targets: string;
+  /** JSON {type: volume, level} | {type: power, on}. */
+  command: string;
+  starts_local: string;
+  rrule: string | null;
+  timezone: string;
+  enabled: number;
+  /** JSON {at, done, offline, failed}. */
+  last_run: string | null;
+  created_by: string | null;
+  created_at: number;
+}
+
 /** The stores copied from PostgreSQL whose tables an instance's SQLite file has filled once. */
 export interface CopyFillsTable {
   channel: string;
@@ -576,6 +594,7 @@ export interface StateSchema {
   device_credentials: DeviceCredentialsTable;
   key_fingerprints: KeyFingerprintsTable;
   copy_fills: CopyFillsTable;
+  control_schedules: ControlSchedulesTable;
   cluster_groups: ClusterGroupsTable;
   cluster_group_members: ClusterGroupMembersTable;
   schedules: SchedulesTable;

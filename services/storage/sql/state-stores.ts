@@ -14,6 +14,11 @@ export interface StateStore {
 /** On the query layer: in PostgreSQL when DATABASE_URL is set. */
 export const STORES_ON_QUERY_LAYER: readonly StateStore[] = [
   {
+    name: 'control schedules',
+    // Written through the query layer; read from this instance's copy (table-copy.ts).
+    files: ['services/commands/control-schedules.ts'],
+  },
+  {
     name: 'registry (provinces, communes, villages, clusters, device secrets)',
     // Written through the query layer; read from the SQLite file, which with DATABASE_URL holds
     // this instance's copy of PostgreSQL's registry (table-copy.ts).
@@ -107,10 +112,7 @@ export const STORES_ON_QUERY_LAYER: readonly StateStore[] = [
 /** Still in DATA_DIR's SQLite file, whatever DATABASE_URL says. */
 export const STORES_ON_SQLITE_ONLY: readonly StateStore[] = [
   { name: 'presence', files: ['services/presence/presence-store.ts'] },
-  {
-    name: 'commands and control schedules',
-    files: ['services/commands/command-store.ts', 'services/commands/control-schedules.ts'],
-  },
+  { name: 'device commands', files: ['services/commands/command-store.ts'] },
   { name: 'broadcasts and deliveries', files: ['services/broadcasts/broadcast-store.ts'] },
   { name: 'reports', files: ['services/reports/summary-queries.ts', 'services/reports/report-rollup.ts'] },
   // Written for every notice and send: the outbox and its log.
