@@ -321,5 +321,49 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
         password: 'mat-khau-camera-1',
       });
     });
+
+    it('listens on one connection per instance, and catches up on what it missed while that connection was cut', async () => {
+      const url = await server.createDatabase();
+      const database = url.split('/').at(-1);
+      const keys = mkdtempSync(join(tmpdir(), 'sc-pg-keys-'));
+      const config = {
+        DATABASE_URL: url,
+        DATABASE_PARTIAL: true,
+        SEED_PRESET: 'huong-dao' as const,
+        KEYS_DIR: keys,
+      };
+      const [dirA, dirB] = [mkdtempSync(join(tmpdir(), 'sc-pg-a-')), mkdtempSync(join(tmpdir(), 'sc-pg-b-'))];
+      dirs.push(dirA, dirB, keys);
+      t = await startTestPlatform({ dataDir: dirA, config });
+      other = await startTestPlatform({ dataDir: dirB, config });
+      const a = t;
+      const b = other;
+      const listening = () =>
+        server.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN %'",
+          [database],
+        );
+      // Every copied store listens on its own channel, all on one connection per instance.
+      await vi.waitFor(async () => expect(await listening()).toHaveLength(2));
+
+      // Both connections cut (a network blip, a PostgreSQL restart): a change made meanwhile is
+      // not heard, and is copied all the same once each instance has listened again.
+      await server.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query ILIKE $2',
+        [database, 'LISTEN %'],
+      );
+      const village = await a.api('/api/v1/villages', {
+        method: 'POST',
+        body: { communeId: 'huong-dao', name: 'Thôn Sau Sự Cố' },
+      });
+      expect(village.status).toBe(201);
+      await vi.waitFor(
+        async () => expect((await b.api(`/api/v1/villages/${village.body.id}`)).status).toBe(200),
+        {
+          timeout: 10_000,
+        },
+      );
+      await vi.waitFor(async () => expect(await listening()).toHaveLength(2), { timeout: 10_000 });
+    });
   });
 });

@@ -119,7 +119,7 @@ export async function postgresState(options: PostgresStateOptions): Promise<Stat
       cause: error,
     });
   }
-  const listeners = new Set<PostgresListener>();
+  const listener = new PostgresListener(options.url, log);
   return {
     engine: 'postgres',
     db,
@@ -128,19 +128,11 @@ export async function postgresState(options: PostgresStateOptions): Promise<Stat
       await sql`SELECT pg_notify(${channel}, ${payload})`.execute(trx);
     },
     listen(channel, onMessage, onResync) {
-      const listener = new PostgresListener(options.url, channel, onMessage, onResync, log);
-      listeners.add(listener);
-      listener.start();
-      return {
-        close: async () => {
-          listeners.delete(listener);
-          await listener.close();
-        },
-      };
+      const remove = listener.add({ channel, onMessage, onResync });
+      return { close: async () => remove() };
     },
     async close() {
-      await Promise.all([...listeners].map((l) => l.close()));
-      listeners.clear();
+      await listener.close();
       await db.destroy();
     },
   };
@@ -149,61 +141,113 @@ export async function postgresState(options: PostgresStateOptions): Promise<Stat
 const RELISTEN_MIN_MS = 500;
 const RELISTEN_MAX_MS = 15_000;
 
+interface Subscription {
+  channel: string;
+  onMessage(payload: string): void;
+  onResync(): void;
+}
+
 /**
- * One LISTEN connection, outside the pool (a pooled connection may be handed to anyone). A lost
- * connection is opened again after a growing pause, then `onResync` runs, since whatever was sent
- * meanwhile went unheard.
+ * One LISTEN connection for every channel of an instance, outside the pool (a pooled connection
+ * may be handed to anyone, and a connection per store would spend PostgreSQL's connection limit).
+ * It is opened with the first channel; a lost connection is opened again after a growing pause,
+ * every channel is listened to again, and each one's `onResync` runs, since whatever was sent
+ * meanwhile went unheard. A channel added while connected is listened to at once.
  */
 class PostgresListener {
   private client: pg.Client | null = null;
+  private connected = false;
   private closed = false;
   private retry: NodeJS.Timeout | null = null;
   private pauseMs = RELISTEN_MIN_MS;
+  private readonly subscriptions = new Set<Subscription>();
 
   constructor(
     private readonly url: string,
-    private readonly channel: string,
-    private readonly onMessage: (payload: string) => void,
-    private readonly onResync: () => void,
     private readonly log: Logger,
   ) {}
 
-  start(): void {
-    if (this.closed) return;
+  /** Listens on the subscription's channel; returns what stops it (the last one ends the connection). */
+  add(subscription: Subscription): () => Promise<void> {
+    this.subscriptions.add(subscription);
+    if (this.closed) return async () => {};
+    if (!this.client) this.open();
+    else if (this.connected) {
+      const client = this.client;
+      client
+        .query(`LISTEN ${pg.escapeIdentifier(subscription.channel)}`)
+        .then(() => {
+          if (this.subscriptions.has(subscription)) subscription.onResync();
+        })
+        // The connection was lost meanwhile: its reopening listens to every channel again.
+        .catch((error: unknown) => this.log.debug({ err: error }, 'LISTEN failed on a closing connection'));
+    }
+    return async () => {
+      this.subscriptions.delete(subscription);
+      if ([...this.subscriptions].some((s) => s.channel === subscription.channel)) return;
+      if (this.subscriptions.size === 0) await this.close(false);
+      else if (this.connected)
+        await this.client
+          ?.query(`UNLISTEN ${pg.escapeIdentifier(subscription.channel)}`)
+          .catch(() => undefined);
+    };
+  }
+
+  private open(): void {
+    if (this.closed || this.subscriptions.size === 0) return;
     const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 10_000 });
     this.client = client;
+    this.connected = false;
     let lost = false;
     const again = (error?: Error) => {
-      if (lost || this.closed) return;
+      if (lost || this.closed || this.client !== client) return;
       lost = true;
-      if (error) this.log.warn({ err: error, channel: this.channel }, 'PostgreSQL LISTEN connection lost');
+      this.connected = false;
+      if (error) this.log.warn({ err: error }, 'PostgreSQL LISTEN connection lost');
       client.removeAllListeners('notification');
       client.end().catch(() => undefined);
-      this.retry = setTimeout(() => this.start(), this.pauseMs);
+      this.retry = setTimeout(() => this.open(), this.pauseMs);
       this.retry.unref();
       this.pauseMs = Math.min(this.pauseMs * 2, RELISTEN_MAX_MS);
     };
     client.on('error', again);
     client.on('end', () => again());
     client.on('notification', (message) => {
-      if (message.channel === this.channel && message.payload !== undefined) this.onMessage(message.payload);
+      if (message.payload === undefined) return;
+      for (const subscription of [...this.subscriptions])
+        if (subscription.channel === message.channel) subscription.onMessage(message.payload);
     });
     client
       .connect()
-      .then(() => client.query(`LISTEN ${pg.escapeIdentifier(this.channel)}`))
-      .then(() => {
-        if (this.closed) return;
+      .then(async () => {
+        // Until no channel is left out: one may be added while the others are being listened to.
+        const listened = new Set<string>();
+        for (;;) {
+          const pending = [...new Set([...this.subscriptions].map((s) => s.channel))].filter(
+            (channel) => !listened.has(channel),
+          );
+          if (pending.length === 0) break;
+          for (const channel of pending) {
+            await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+            listened.add(channel);
+          }
+        }
+        if (this.closed || this.client !== client) return;
+        this.connected = true;
         this.pauseMs = RELISTEN_MIN_MS;
-        this.onResync();
+        for (const subscription of [...this.subscriptions]) subscription.onResync();
       })
       .catch(again);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
+  /** Ends the connection: for good when the database closes, until the next channel otherwise. */
+  async close(forGood = true): Promise<void> {
+    if (forGood) this.closed = true;
     if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
     const client = this.client;
     this.client = null;
+    this.connected = false;
     if (client) await client.end().catch(() => undefined);
   }
 }
