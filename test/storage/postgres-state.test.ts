@@ -345,6 +345,10 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
         );
       // Every copied store listens on its own channel, all on one connection per instance.
       await vi.waitFor(async () => expect(await listening()).toHaveLength(2));
+      const first = await a.platform.registry.issueSecret('hd-c01');
+      await vi.waitFor(async () =>
+        expect(await b.platform.registry.verifySecret('hd-c01', first.secret)).toBe(true),
+      );
 
       // Both connections cut (a network blip, a PostgreSQL restart): a change made meanwhile is
       // not heard, and is copied all the same once each instance has listened again.
@@ -357,6 +361,8 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
         body: { communeId: 'huong-dao', name: 'Thôn Sau Sự Cố' },
       });
       expect(village.status).toBe(201);
+      // A secret rotated meanwhile: the cluster's row is unchanged, its credential is not.
+      const rotated = await a.platform.registry.issueSecret('hd-c01');
       await vi.waitFor(
         async () => expect((await b.api(`/api/v1/villages/${village.body.id}`)).status).toBe(200),
         {
@@ -364,6 +370,8 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
         },
       );
       await vi.waitFor(async () => expect(await listening()).toHaveLength(2), { timeout: 10_000 });
+      expect(await b.platform.registry.verifySecret('hd-c01', first.secret)).toBe(false);
+      expect(await b.platform.registry.verifySecret('hd-c01', rotated.secret)).toBe(true);
     });
   });
 });

@@ -55,6 +55,8 @@ interface Notice extends TableTouch {
 
 /** How long a start waits for its LISTEN connection before copying without it. */
 const LISTEN_WAIT_MS = 15_000;
+/** Rows written per SQLite transaction by a full copy, the event loop let go between them. */
+const COPY_SLICE = 500;
 /** How long after a failed copy everything is copied again. */
 const COPY_AGAIN_MS = 1_000;
 
@@ -83,6 +85,10 @@ export class TableCopy {
   private listening: { close(): Promise<void> } | null = null;
   private queue: Promise<void> = Promise.resolve();
   private again: NodeJS.Timeout | null = null;
+  private readonly childStatements = new Map<
+    CopiedChild,
+    { drop: ReturnType<Db['prepare']>; insert: ReturnType<Db['prepare']> }
+  >();
   private readonly tables = new Map<string, CopiedTable>();
 
   constructor(
@@ -252,45 +258,59 @@ export class TableCopy {
     );
     const changes: TableTouch[] = [];
     const gone: { table: CopiedTable; id: string }[] = [];
-    this.db.transaction(() => {
-      tables.forEach((table, i) => {
-        const theirs = rows[i] ?? [];
-        const here = new Map(
-          (
-            this.db
-              .prepare(
-                `SELECT ${table.key} AS id${table.version ? `, ${table.version} AS v` : ''} FROM ${table.name}`,
-              )
-              .all() as { id: string; v?: unknown }[]
-          ).map((r) => [r.id, r.v]),
-        );
-        const upsert = this.db.prepare(upsertSql(table.name, table.columns, table.key));
-        for (const row of theirs) {
-          const id = String(row[table.key]);
-          if (!here.has(id)) changes.push({ table: table.name, id, change: 'created' });
-          else if (table.version && here.get(id) !== row[table.version])
-            changes.push({ table: table.name, id, change: 'updated' });
-          here.delete(id);
-          upsert.run(pick(row, table.columns));
+    for (const [i, table] of tables.entries()) {
+      const theirs = rows[i] ?? [];
+      const here = new Map(
+        (
+          this.db
+            .prepare(
+              `SELECT ${table.key} AS id${table.version ? `, ${table.version} AS v` : ''} FROM ${table.name}`,
+            )
+            .all() as { id: string; v?: unknown }[]
+        ).map((r) => [r.id, r.v]),
+      );
+      const upsert = this.db.prepare(upsertSql(table.name, table.columns, table.key));
+      const childrenOf = (table.children ?? []).map((child, c) => {
+        const byParent = new Map<string, Row[]>();
+        for (const row of childRows[i]?.[c] ?? []) {
+          const parent = String(row[child.foreignKey]);
+          const list = byParent.get(parent);
+          if (list) list.push(row);
+          else byParent.set(parent, [row]);
         }
-        (table.children ?? []).forEach((child, c) => {
-          const byParent = new Map<string, Row[]>();
-          for (const row of childRows[i]?.[c] ?? []) {
-            const parent = String(row[child.foreignKey]);
-            byParent.set(parent, [...(byParent.get(parent) ?? []), row]);
-          }
-          this.db.prepare(`DELETE FROM ${child.name}${child.where ? ` WHERE ${child.where}` : ''}`).run();
-          const insert = this.db.prepare(
-            `INSERT INTO ${child.name} (${child.columns.join(', ')}) VALUES (${child.columns.map((col) => `@${col}`).join(', ')})`,
-          );
-          for (const row of theirs)
-            for (const childRow of byParent.get(String(row[table.key])) ?? [])
-              insert.run(pick(childRow, child.columns));
-        });
-        for (const id of here.keys()) gone.push({ table, id });
+        return byParent;
       });
-      // Dependants first: a child before its parent.
+      const written: { row: Row; id: string; same: boolean }[] = [];
+      for (const row of theirs) {
+        const id = String(row[table.key]);
+        const known = here.has(id);
+        // Unchanged by its version: the row is not written again (its children are, below).
+        const same = known && table.version !== undefined && here.get(id) === row[table.version];
+        if (!known) changes.push({ table: table.name, id, change: 'created' });
+        else if (table.version && !same) changes.push({ table: table.name, id, change: 'updated' });
+        here.delete(id);
+        written.push({ row, id, same });
+      }
+      // A slice of rows per transaction, the event loop (the broker, the dispatcher) let go between
+      // slices: a copy of a large store after a reconnection never holds it for long.
+      for (let at = 0; at < written.length; at += COPY_SLICE) {
+        const slice = written.slice(at, at + COPY_SLICE);
+        this.db.transaction(() => {
+          for (const { row, id, same } of slice) {
+            if (!same) upsert.run(pick(row, table.columns));
+            for (const [c, child] of (table.children ?? []).entries())
+              this.replaceChildren(child, id, childrenOf[c]?.get(id) ?? []);
+          }
+        })();
+        if (at + COPY_SLICE < written.length) await new Promise((resolve) => setImmediate(resolve));
+      }
+      for (const id of here.keys()) gone.push({ table, id });
+    }
+    // Dependants first: a child before its parent.
+    this.db.transaction(() => {
       for (const { table, id } of gone.reverse()) {
+        // Children too: one kept in a table shared with another store has no cascade to go with it.
+        for (const child of table.children ?? []) this.replaceChildren(child, id, []);
         this.db.prepare(`DELETE FROM ${table.name} WHERE ${table.key} = ?`).run(id);
         changes.push({ table: table.name, id, change: 'deleted' });
       }
@@ -304,15 +324,20 @@ export class TableCopy {
   }
 
   private replaceChildren(child: CopiedChild, parentId: string, rows: Row[]): void {
-    this.db
-      .prepare(
-        `DELETE FROM ${child.name} WHERE ${child.foreignKey} = ?${child.where ? ` AND ${child.where}` : ''}`,
-      )
-      .run(parentId);
-    const insert = this.db.prepare(
-      `INSERT INTO ${child.name} (${child.columns.join(', ')}) VALUES (${child.columns.map((c) => `@${c}`).join(', ')})`,
-    );
-    for (const row of rows) insert.run(pick(row, child.columns));
+    let statements = this.childStatements.get(child);
+    if (!statements) {
+      statements = {
+        drop: this.db.prepare(
+          `DELETE FROM ${child.name} WHERE ${child.foreignKey} = ?${child.where ? ` AND ${child.where}` : ''}`,
+        ),
+        insert: this.db.prepare(
+          `INSERT INTO ${child.name} (${child.columns.join(', ')}) VALUES (${child.columns.map((c) => `@${c}`).join(', ')})`,
+        ),
+      };
+      this.childStatements.set(child, statements);
+    }
+    statements.drop.run(parentId);
+    for (const row of rows) statements.insert.run(pick(row, child.columns));
   }
 
   /**
