@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Selectable } from 'kysely';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Targets } from '../../contracts/broadcasts.js';
@@ -12,6 +13,7 @@ import { NotFoundError } from '../errors.js';
 import { normalizeRecurrence } from '../schedules/recurrence-rule.js';
 import { expandOccurrences, nextOccurrence, normalizeWall } from '../schedules/schedule-expansion.js';
 import type { Db } from '../storage/database.js';
+import type { ControlSchedulesTable } from '../storage/sql/schema.js';
 import type { StateDatabase } from '../storage/sql/state-database.js';
 import { TableCopy } from '../storage/sql/table-copy.js';
 import { isoTime } from '../time.js';
@@ -20,19 +22,7 @@ import type { CommandService } from './command-service.js';
 type Command = ControlSchedule['command'];
 type LastRun = { at: number; done: number; offline: number; failed: number };
 
-interface Row {
-  id: string;
-  name: string;
-  targets: string;
-  command: string;
-  starts_local: string;
-  rrule: string | null;
-  timezone: string;
-  enabled: number;
-  last_run: string | null;
-  created_by: string | null;
-  created_at: number;
-}
+type Row = Selectable<ControlSchedulesTable>;
 
 /** The longest it sleeps with nothing due: the wall clock may have been set meanwhile. */
 const MAX_SLEEP_MS = 3_600_000;

@@ -1,9 +1,11 @@
+import type { Selectable } from 'kysely';
 import type { Logger } from 'pino';
 import type { RolloutCreate, RolloutOutcome, RolloutStage, RolloutState } from '../../contracts/firmware.js';
 import type { Command } from '../../devices/index.js';
 import { ClusterProgress } from '../storage/cluster-progress.js';
 import { translateConstraintAsync } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import type { FirmwareRolloutClustersTable } from '../storage/sql/schema.js';
 import type { StateDatabase, StateTransaction } from '../storage/sql/state-database.js';
 import type { TableCopy, TableTouch } from '../storage/sql/table-copy.js';
 import { rolloutsCopy } from './firmware-copy.js';
@@ -66,24 +68,7 @@ interface RolloutRow {
   finished_at: number | null;
 }
 
-interface ClusterRow {
-  rollout_id: string;
-  cluster_id: string;
-  position: number;
-  batch: number;
-  commune_id: string;
-  village_id: string;
-  from_version: string | null;
-  reported_version: string | null;
-  stage: string;
-  outcome: string;
-  error: string | null;
-  command_id: string | null;
-  command: string | null;
-  started_at: number | null;
-  deadline_at: number | null;
-  updated_at: number;
-}
+type ClusterRow = Selectable<FirmwareRolloutClustersTable>;
 
 const COLUMNS: Record<keyof ClusterPatch, string> = {
   reportedVersion: 'reported_version',

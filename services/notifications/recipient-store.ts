@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Selectable } from 'kysely';
 import type { Logger } from 'pino';
 import type { Severity } from '../../contracts/alarms.js';
 import type {
@@ -17,6 +18,7 @@ import { NotFoundError } from '../errors.js';
 import { type CommuneFilter, communeConditions, type Page, type Paged } from '../registry/registry-store.js';
 import { translateConstraintAsync } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import type { NotificationContactsTable } from '../storage/sql/schema.js';
 import type { StateDatabase, StateTransaction } from '../storage/sql/state-database.js';
 import type { TableCopy, TableTouch } from '../storage/sql/table-copy.js';
 import { isoTime } from '../time.js';
@@ -59,21 +61,7 @@ export interface RuleRecord {
   updatedAt: number;
 }
 
-interface ContactRow {
-  id: string;
-  commune_id: string;
-  name: string;
-  email: string | null;
-  telegram_chat_id: string | null;
-  zalo_user_id: string | null;
-  village_head: number;
-  village_id: string | null;
-  quiet_start: string | null;
-  quiet_end: string | null;
-  enabled: number;
-  created_at: number;
-  updated_at: number;
-}
+type ContactRow = Selectable<NotificationContactsTable>;
 
 interface RuleRow {
   id: string;

@@ -1,3 +1,4 @@
+import type { Selectable } from 'kysely';
 import type { Logger } from 'pino';
 import type { Targets } from '../../contracts/broadcasts.js';
 import type { DrillOutcome } from '../../contracts/readiness.js';
@@ -5,6 +6,7 @@ import type { SelftestResult } from '../../devices/index.js';
 import { ClusterProgress } from '../storage/cluster-progress.js';
 import { translateConstraintAsync } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import type { ReadinessSchedulesTable } from '../storage/sql/schema.js';
 import type { StateDatabase, StateTransaction } from '../storage/sql/state-database.js';
 import type { TableCopy, TableTouch } from '../storage/sql/table-copy.js';
 import { drillsCopy } from './drill-copy.js';
@@ -72,18 +74,7 @@ interface ResultRow {
   tested_at: number | null;
 }
 
-interface ScheduleRow {
-  commune_id: string;
-  enabled: number;
-  weekday: number;
-  hour: number;
-  minute: number;
-  tone: number;
-  last_run_at: number | null;
-  last_drill_id: string | null;
-  updated_by: string | null;
-  updated_at: number;
-}
+type ScheduleRow = Selectable<ReadinessSchedulesTable>;
 
 /** A commune without a schedule of its own: off, Sunday 09:00, silent. */
 export const DEFAULT_SCHEDULE = { enabled: false, weekday: 7, hour: 9, minute: 0, tone: false } as const;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Selectable } from 'kysely';
 import type { Logger } from 'pino';
 import type {
   WEBHOOK_DELIVERY_STATES,
@@ -11,6 +12,7 @@ import { NotFoundError } from '../errors.js';
 import type { Page, Paged } from '../registry/registry-store.js';
 import { translateConstraintAsync } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
+import type { WebhooksTable } from '../storage/sql/schema.js';
 import type { StateDatabase, StateTransaction } from '../storage/sql/state-database.js';
 import type { TableCopy, TableTouch } from '../storage/sql/table-copy.js';
 import { isoTime, isoTimeOrNull } from '../time.js';
@@ -42,19 +44,7 @@ export interface AttemptRecord {
   durationMs: number;
 }
 
-interface WebhookRow {
-  id: string;
-  url: string;
-  events: string;
-  description: string | null;
-  province_id: string | null;
-  secret: string;
-  previous_secret: string | null;
-  previous_until: number | null;
-  created_by: string | null;
-  created_at: number;
-  secret_rotated_at: number;
-}
+type WebhookRow = Selectable<WebhooksTable>;
 
 interface DeliveryRow {
   id: string;

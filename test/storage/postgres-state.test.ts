@@ -144,6 +144,27 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
     let t: TestPlatform | null = null;
     let other: TestPlatform | null = null;
     const dirs: string[] = [];
+    /**
+     * Two platforms with their own DATA_DIR on a new PostgreSQL database, sharing their key files
+     * (KEYS_DIR), both seeding Hướng Đạo: A is `t`, B is `other`, closed after the test.
+     */
+    const twoInstances = async () => {
+      const url = await server.createDatabase();
+      const keys = mkdtempSync(join(tmpdir(), 'sc-pg-keys-'));
+      const config = {
+        DATABASE_URL: url,
+        DATABASE_PARTIAL: true,
+        SEED_PRESET: 'huong-dao' as const,
+        KEYS_DIR: keys,
+      };
+      const [dirA, dirB] = [mkdtempSync(join(tmpdir(), 'sc-pg-a-')), mkdtempSync(join(tmpdir(), 'sc-pg-b-'))];
+      dirs.push(dirA, dirB, keys);
+      const a = await startTestPlatform({ dataDir: dirA, config });
+      t = a;
+      const b = await startTestPlatform({ dataDir: dirB, config });
+      other = b;
+      return { url, a, b };
+    };
     afterEach(async () => {
       await Promise.all([t?.close(), other?.close()]);
       t = null;
@@ -232,20 +253,7 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
     });
 
     it("shares the registry: a cluster registered and issued a secret on one instance connects to another's broker at once", async () => {
-      const url = await server.createDatabase();
-      const keys = mkdtempSync(join(tmpdir(), 'sc-pg-keys-'));
-      const config = {
-        DATABASE_URL: url,
-        DATABASE_PARTIAL: true,
-        SEED_PRESET: 'huong-dao' as const,
-        KEYS_DIR: keys,
-      };
-      const [dirA, dirB] = [mkdtempSync(join(tmpdir(), 'sc-pg-a-')), mkdtempSync(join(tmpdir(), 'sc-pg-b-'))];
-      dirs.push(dirA, dirB, keys);
-      t = await startTestPlatform({ dataDir: dirA, config });
-      other = await startTestPlatform({ dataDir: dirB, config });
-      const a = t;
-      const b = other;
+      const { url, a, b } = await twoInstances();
       // Both seeded the preset; it is in PostgreSQL once, and each instance has all of it.
       const [onA, onB] = await Promise.all([
         a.api('/api/v1/clusters?limit=100'),
@@ -323,21 +331,8 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
     });
 
     it('listens on one connection per instance, and catches up on what it missed while that connection was cut', async () => {
-      const url = await server.createDatabase();
+      const { url, a, b } = await twoInstances();
       const database = url.split('/').at(-1);
-      const keys = mkdtempSync(join(tmpdir(), 'sc-pg-keys-'));
-      const config = {
-        DATABASE_URL: url,
-        DATABASE_PARTIAL: true,
-        SEED_PRESET: 'huong-dao' as const,
-        KEYS_DIR: keys,
-      };
-      const [dirA, dirB] = [mkdtempSync(join(tmpdir(), 'sc-pg-a-')), mkdtempSync(join(tmpdir(), 'sc-pg-b-'))];
-      dirs.push(dirA, dirB, keys);
-      t = await startTestPlatform({ dataDir: dirA, config });
-      other = await startTestPlatform({ dataDir: dirB, config });
-      const a = t;
-      const b = other;
       const listening = () =>
         server.query<{ pid: number }>(
           "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN %'",
