@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -7,7 +7,14 @@ import type { FirmwareImage } from '../../contracts/firmware.js';
 import type { Clock } from '../../devices/index.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
 import { receiveFile, removeUnfinishedUploads, uploadTempPath } from '../media/file-transfer.js';
-import { fetchChunks, itemsWithoutChunks, storeChunks, storeMissingChunks } from '../media/media-chunks.js';
+import {
+  fetchChunks,
+  fileExists,
+  itemsWithoutChunks,
+  removeOrphanFiles,
+  storeChunks,
+  storeMissingChunks,
+} from '../media/media-chunks.js';
 import { translateConstraintAsync } from '../storage/constraints.js';
 import type { Db } from '../storage/database.js';
 import type { StateDatabase } from '../storage/sql/state-database.js';
@@ -112,24 +119,11 @@ export class FirmwareLibrary {
   private async sweep(): Promise<void> {
     const { db, dir, state } = this.options;
     const ids = db.prepare('SELECT id FROM firmware_images').pluck().all() as string[];
-    const known = new Set(ids);
-    const started = Date.now();
-    // Files of images this instance no longer knows (a database restored from an older backup);
-    // not one a commit here has just renamed into place and is about to add a row for.
-    for (const name of await readdir(dir)) {
-      const id = IMAGE_FILE.exec(name)?.[1];
-      if (!id || known.has(id)) continue;
-      const path = join(dir, name);
-      const modified = await stat(path).then(
-        (s) => s.mtimeMs,
-        () => started,
-      );
-      if (modified < started - 60_000 && !this.find(id)) await rm(path, { force: true });
-    }
+    await removeOrphanFiles(dir, IMAGE_FILE, new Set(ids), (id) => this.find(id) !== null);
     for (const id of await itemsWithoutChunks(state, FIRMWARE_FILES)) {
       if (this.stopped) return;
       const path = this.pathOf(id);
-      if (!this.find(id) || !(await exists(path))) continue;
+      if (!this.find(id) || !(await fileExists(path))) continue;
       const stored = await storeMissingChunks(
         state,
         id,
@@ -155,7 +149,7 @@ export class FirmwareLibrary {
   async localFile(id: string): Promise<string> {
     const image = await this.present(id);
     const path = this.pathOf(image.id);
-    if (!this.copy.remote || (await exists(path))) return path;
+    if (!this.copy.remote || (await fileExists(path))) return path;
     let work = this.fetching.get(id);
     if (!work) {
       const temp = uploadTempPath(this.options.dir, `${id}-${randomBytes(4).toString('hex')}`);
@@ -298,12 +292,6 @@ export class FirmwareLibrary {
     return join(this.options.dir, `${id}.bin`);
   }
 }
-
-const exists = (path: string): Promise<boolean> =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 function toImage(row: Row): FirmwareImage {
   return {

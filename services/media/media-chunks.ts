@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { access, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { sql } from 'kysely';
 import type { StateDatabase, StateTransaction } from '../storage/sql/state-database.js';
@@ -127,5 +128,37 @@ export async function fetchChunks(
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
+  }
+}
+
+/** Whether a file is there. */
+export const fileExists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Removes the files in `dir` named for an item (the first group of `name`) that this instance's
+ * copy no longer has — deleted while it was away, or a database restored from an older backup —
+ * but not one written in the last minute: an upload here renames its file into place before it
+ * adds the row.
+ */
+export async function removeOrphanFiles(
+  dir: string,
+  name: RegExp,
+  known: ReadonlySet<string>,
+  stillKnown: (id: string) => boolean,
+): Promise<void> {
+  const started = Date.now();
+  for (const file of await readdir(dir)) {
+    const id = name.exec(file)?.[1];
+    if (!id || known.has(id)) continue;
+    const path = join(dir, file);
+    const modified = await stat(path).then(
+      (s) => s.mtimeMs,
+      () => started,
+    );
+    if (modified < started - 60_000 && !stillKnown(id)) await rm(path, { force: true });
   }
 }

@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileTypeFromFile } from 'file-type';
@@ -15,7 +15,14 @@ import type { StateDatabase, StateTransaction } from '../storage/sql/state-datab
 import type { TableCopy, TableTouch } from '../storage/sql/table-copy.js';
 import { type AudioFormat, acceptedFormat } from './audio-formats.js';
 import { receiveFile, removeUnfinishedUploads, uploadTempPath } from './file-transfer.js';
-import { fetchChunks, itemsWithoutChunks, storeChunks, storeMissingChunks } from './media-chunks.js';
+import {
+  fetchChunks,
+  fileExists,
+  itemsWithoutChunks,
+  removeOrphanFiles,
+  storeChunks,
+  storeMissingChunks,
+} from './media-chunks.js';
 import { mediaCopy } from './media-copy.js';
 import { WebmRefusal, webmToOggOpus } from './webm-remux.js';
 
@@ -136,25 +143,12 @@ export class MediaLibrary {
 
   private async sweep(): Promise<void> {
     const { db, dir } = this.options;
-    const started = Date.now();
-    const names = await readdir(dir);
     const ids = new Set(db.prepare('SELECT id FROM media').pluck().all() as string[]);
-    // Files of items deleted while this instance was away; not one an upload here has just renamed
-    // into place and is about to add a row for.
-    for (const name of names) {
-      const id = MEDIA_FILE.exec(name)?.[1];
-      if (!id || ids.has(id)) continue;
-      const path = join(dir, name);
-      const modified = await stat(path).then(
-        (s) => s.mtimeMs,
-        () => started,
-      );
-      if (modified < started - 60_000 && !this.find(id)) await rm(path, { force: true });
-    }
+    await removeOrphanFiles(dir, MEDIA_FILE, ids, (id) => this.find(id) !== null);
     for (const id of await itemsWithoutChunks(this.options.state)) {
       if (this.stopped) return;
       const record = this.find(id);
-      if (record && (await exists(this.pathOf(record))))
+      if (record && (await fileExists(this.pathOf(record))))
         if (
           await storeMissingChunks(this.options.state, id, this.pathOf(record), (trx) =>
             this.copy.announce(trx, { table: 'media', id, change: 'updated' }),
@@ -185,7 +179,7 @@ export class MediaLibrary {
    */
   async localFile(record: MediaRecord): Promise<string> {
     const path = this.pathOf(record);
-    if (!this.copy.remote || (await exists(path))) return path;
+    if (!this.copy.remote || (await fileExists(path))) return path;
     let work = this.fetching.get(record.id);
     if (!work) {
       const temp = uploadTempPath(this.options.dir, `${record.id}-${randomBytes(4).toString('hex')}`);
@@ -474,12 +468,6 @@ function visibleTo(record: MediaRecord, communes: readonly string[] | null | und
     throw new NotFoundError('media', record.id);
   return record;
 }
-
-const exists = (path: string): Promise<boolean> =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 /** The given name, else the file name without its directory or extension. */
 function nameFor(given: string | undefined, filename: string): string {
