@@ -5,6 +5,8 @@ import type { Lease } from '../cluster/lease.js';
 import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
 import type { EventBus } from '../event-bus.js';
 import type { Feature } from '../platform/feature.js';
+import type { ShippedLog } from '../storage/sql/shipped-log.js';
+import { broadcastLog } from './broadcast-log.js';
 import { broadcastRoutes } from './broadcast-routes.js';
 import { BroadcastStore } from './broadcast-store.js';
 import { Dispatcher } from './dispatcher.js';
@@ -34,6 +36,8 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
   let relay: DispatcherRelay | null = null;
   let lease: Lease | null = null;
   let run: SingletonRun | null = null;
+  /** With DATABASE_URL: the broadcast log shipped to PostgreSQL and copied from the other instances. */
+  let log: ShippedLog | null = null;
   return {
     name: 'broadcasts',
     dependsOn: [
@@ -47,9 +51,21 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
       'schedules',
       'cluster',
     ],
-    start(ctx) {
+    async start(ctx) {
       const { config, clock, logger } = ctx;
-      const { db, disk } = ctx.get('storage');
+      const { db, disk, state } = ctx.get('storage');
+      // Copied before the store reads its open deliveries; a broadcast another instance recorded
+      // is taken in by the engine here as soon as it is copied (when the engine runs here).
+      let copiedActive: (broadcastId: string) => void = () => undefined;
+      const shipped = broadcastLog(db, state, logger);
+      log = shipped;
+      let copied: () => void = () => undefined;
+      await shipped.start((changes) => {
+        for (const change of changes)
+          if (change.table === 'broadcasts' && change.row?.status === 'active')
+            copiedActive(String(change.row.id));
+        copied();
+      });
       const presence = ctx.get('presence');
       const media = ctx.get('media');
       const stations = ctx.get('stations');
@@ -73,6 +89,8 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
         disk,
       });
       dispatcher = service;
+      copiedActive = (id) => service.adopt(id);
+      copied = () => service.noteCopied();
       const cluster = ctx.get('cluster');
       engine = cluster.redis ? { cluster, store, logger, events: ctx.events } : null;
       watch = new RelayWatch({
@@ -126,6 +144,11 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
         dispatcher: service,
         events,
         logger,
+        synced: async () => {
+          await log
+            ?.catchUp()
+            .catch((err: unknown) => logger.warn({ err }, 'could not catch up with the broadcast log'));
+        },
       });
       await relay.start();
       service.setRemote(relay);
@@ -133,7 +156,11 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
       run = runWhileHeld(
         lease,
         {
-          resume: () => {
+          resume: async () => {
+            // Goes on from what the last holder shipped, as after a restart.
+            await log
+              ?.catchUp()
+              .catch((err: unknown) => logger.warn({ err }, 'could not catch up with the broadcast log'));
             store.reload();
             service.start();
             watching.start();
@@ -161,6 +188,9 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
       const stopping = dispatcher;
       dispatcher = null;
       await stopping?.stop();
+      const shipping = log;
+      log = null;
+      await shipping?.stop();
     },
   };
 }

@@ -58,6 +58,11 @@ export class DispatcherRelay implements RemoteEngine {
       dispatcher: Dispatcher;
       events: EventBus;
       logger: Logger;
+      /**
+       * With DATABASE_URL: ships what this instance recorded and copies what the others shipped,
+       * so a stop's answer and the asker's own copy of the log agree.
+       */
+      synced?: () => Promise<void>;
     },
   ) {
     this.channels = {
@@ -172,7 +177,10 @@ export class DispatcherRelay implements RemoteEngine {
         );
         const answer = receivers > 0 ? await answered : null;
         this.waiting.delete(id);
-        if (answer?.ok) return answer.broadcast;
+        if (answer?.ok) {
+          await this.options.synced?.();
+          return answer.broadcast;
+        }
         if (answer && !answer.notHolder) throw rebuild(answer);
         if (receivers > 0 && !answer) break;
       }
@@ -197,8 +205,9 @@ export class DispatcherRelay implements RemoteEngine {
           ok: true,
           broadcast: dispatcher.stopBroadcast(stop.id, stop.actor, scopeOf(stop), stop.reason ?? undefined),
         };
-        // The asker answers its API request from the database.
+        // The asker answers its API request from the database (its copy, shipped to first).
         dispatcher.flushRecord();
+        await this.options.synced?.();
       } catch (error) {
         if (!(error instanceof DomainError))
           this.logger.error({ err: error }, 'a stop asked by another instance failed');

@@ -188,6 +188,7 @@ export class Dispatcher {
   /** Command ids open when this process started: a download failure among them may be the restart's doing. */
   private readonly openAtRestart = new Set<string>();
   private startedAt = 0;
+  private readonly copiedListeners = new Set<() => void>();
   /** Reports received since the last batch was stored, and the pending turn that will store them. */
   private readonly reports: { deviceId: string; commandId: string; input: DeliveryInput; at: number }[] = [];
   private reportsTurn: NodeJS.Immediate | null = null;
@@ -613,6 +614,11 @@ export class Dispatcher {
    * Resolves once no cluster of the broadcast is still waiting to acknowledge (or after timeoutMs),
    * so an operator firing an emergency sees the answers within seconds.
    */
+  /** The broadcast log was copied from another instance (DATABASE_URL): answers may have landed. */
+  noteCopied(): void {
+    for (const listener of [...this.copiedListeners]) listener();
+  }
+
   waitForAnswers(broadcastId: string, timeoutMs: number): Promise<void> {
     const waiting = () => {
       const held = this.unrecorded.get(broadcastId);
@@ -625,6 +631,7 @@ export class Dispatcher {
     return new Promise((resolve) => {
       const done = () => {
         unsubscribe();
+        this.copiedListeners.delete(copied);
         this.options.clock.clearTimeout(timer);
         resolve();
       };
@@ -635,6 +642,11 @@ export class Dispatcher {
         },
         'dispatcher',
       );
+      // With its own copy of the log, this instance may hear of an answer before it is copied.
+      const copied = () => {
+        if (!waiting()) done();
+      };
+      this.copiedListeners.add(copied);
       const timer = this.options.clock.setTimeout(done, timeoutMs);
     });
   }

@@ -6,7 +6,7 @@ import type { Lease } from './lease.js';
 /** A background loop that must run on one instance at a time (docs/scale-out.md). */
 export interface SingletonLoop {
   /** Lease taken: go on from what the database holds, as after a restart. */
-  resume(): void;
+  resume(): Promise<void> | void;
   /** Lease lost or the platform stops: stop acting; work under way is abandoned and made again by the next holder. */
   pause(): Promise<void> | void;
   /**
@@ -45,14 +45,14 @@ export function runWhileHeld(
       // meanwhile, so it resumes from the database again.
       if (want) {
         await loop.pause();
-        loop.resume();
+        await loop.resume();
       }
       return;
     }
     running = want;
     if (want) {
       logger.info('singleton loop resumed on this instance');
-      loop.resume();
+      await loop.resume();
     } else {
       logger.info('singleton loop paused on this instance');
       await loop.pause();
@@ -69,7 +69,11 @@ export function runWhileHeld(
   // Held now (always, for a single instance): resumed before this returns, as a plain start was.
   if (lease.held()) {
     running = true;
-    loop.resume();
+    const resuming = loop.resume();
+    if (resuming)
+      chain = chain.then(() =>
+        resuming.catch((err: unknown) => logger.error({ err }, 'a singleton loop could not resume')),
+      );
   }
   const every = options.recheckEveryMs;
   const timer =

@@ -1,5 +1,6 @@
 import type { AckStatus, Command } from '../../devices/index.js';
 import type { Db } from '../storage/database.js';
+import type { ShippedTable } from '../storage/sql/shipped-log.js';
 
 export type CommandStatus = 'sent' | AckStatus | 'expired';
 export const FINAL_STATUSES: readonly CommandStatus[] = ['rejected', 'done', 'failed', 'expired'];
@@ -33,6 +34,29 @@ interface Row {
  * also kept in memory: most acks answer broadcast plays, which are not these commands, and an
  * emergency to thousands of clusters must not cost a database read per ack to learn that.
  */
+/**
+ * Device commands as shipped to PostgreSQL with DATABASE_URL (shipped-log.ts): an acknowledgement
+ * reaching another instance's broker finds the command there.
+ */
+export const COMMAND_LOG_TABLES: readonly ShippedTable[] = [
+  {
+    name: 'device_commands',
+    key: ['id'],
+    columns: [
+      'id',
+      'device_id',
+      'type',
+      'payload',
+      'issued_at',
+      'expires_at',
+      'status',
+      'error',
+      'updated_at',
+    ],
+    version: 'updated_at',
+  },
+];
+
 export class CommandStore {
   private readonly open = new Set<string>();
 

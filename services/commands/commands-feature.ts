@@ -2,8 +2,9 @@ import type { Targets } from '../../contracts/broadcasts.js';
 import { routePlugin } from '../api/route-plugin.js';
 import { type HeldLoop, heldLoop } from '../cluster/singleton-loop.js';
 import type { Feature } from '../platform/feature.js';
+import { ShippedLog } from '../storage/sql/shipped-log.js';
 import { CommandService } from './command-service.js';
-import { CommandStore } from './command-store.js';
+import { COMMAND_LOG_TABLES, CommandStore } from './command-store.js';
 import { controlScheduleRoutes } from './control-schedule-routes.js';
 import { ControlScheduler } from './control-schedules.js';
 import { deviceRoutes } from './device-routes.js';
@@ -22,15 +23,26 @@ export function commandsFeature(): Feature<'commands'> {
   let commands: CommandService | null = null;
   let scheduler: HeldLoop | null = null;
   let controlSchedules: ControlScheduler | null = null;
+  let log: ShippedLog | null = null;
   return {
     name: 'commands',
     dependsOn: ['storage', 'registry', 'mqtt', 'presence', 'schedules', 'cluster'],
     async start(ctx) {
       const presence = ctx.get('presence');
+      const { db, state } = ctx.get('storage');
+      // With DATABASE_URL, shipped to PostgreSQL and copied from the other instances.
+      log = new ShippedLog(
+        db,
+        state,
+        ctx.logger.child({ component: 'command-log' }),
+        'device_commands_log',
+        COMMAND_LOG_TABLES,
+      );
+      await log.start(() => undefined);
       const service = new CommandService({
         bus: ctx.get('mqtt').bus,
         events: ctx.events,
-        store: new CommandStore(ctx.get('storage').db),
+        store: new CommandStore(db),
         clock: ctx.clock,
         logger: ctx.logger,
         isOnline: (id) => presence.isOnline(id),
@@ -94,6 +106,9 @@ export function commandsFeature(): Feature<'commands'> {
       controlSchedules = null;
       commands?.stop();
       commands = null;
+      const shipping = log;
+      log = null;
+      await shipping?.stop();
     },
   };
 }

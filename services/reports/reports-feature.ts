@@ -47,15 +47,26 @@ export function reportsFeature(): Feature<'reports'> {
         },
         'reports',
       );
-      // With several instances one builds the rollup (the same days, in the shared database); a
-      // new holder starts as after a restart.
-      building = heldLoop(ctx, 'report-rollup', {
-        resume: () => days.start(),
-        pause: () => days.pause(),
-        stop: async () => {
-          await days.stop();
-        },
-      });
+      // With several instances sharing a database one builds the rollup (the same days); a new
+      // holder starts as after a restart. With DATABASE_URL each instance's file holds its own copy
+      // of the broadcast log, and each builds its own rollup of it.
+      building =
+        ctx.get('storage').state.engine === 'postgres'
+          ? {
+              start: async () => {
+                await days.start();
+              },
+              stop: async () => {
+                await days.stop();
+              },
+            }
+          : heldLoop(ctx, 'report-rollup', {
+              resume: () => days.start(),
+              pause: () => days.pause(),
+              stop: async () => {
+                await days.stop();
+              },
+            });
       await building.start();
       const reports = new ReportService({
         queries,

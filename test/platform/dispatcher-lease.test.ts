@@ -10,25 +10,40 @@ import { type CommandObserver, observeCommands } from '../support/command-observ
 import { ManualClock } from '../support/manual-clock.js';
 import { uploadWav } from '../support/media-upload.js';
 import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
+import { PostgresServer, postgresSkipReason } from '../support/postgres.js';
 import { instanceConfig } from '../support/redis-instances.js';
 import { RedisServer, redisSkipReason } from '../support/redis-server.js';
 import { startFleet } from '../support/simulated-fleet.js';
 
 /*
- * The broadcast dispatcher on two in-process platforms sharing one real redis-server and one data
- * directory, as instances behind a load balancer do. A, started first, holds the `dispatcher`
+ * The broadcast dispatcher on two in-process platforms sharing one real redis-server and either one
+ * data directory, or PostgreSQL with a data directory each (the broadcast log shipped to PostgreSQL
+ * by each and copied by the other), as instances behind a load balancer do. A, started first, holds the `dispatcher`
  * lease; the simulated clusters are connected to B over real MQTT, and the operator uses B. A
  * separate MQTT client with the platform's own credential counts every command published to the
  * clusters; the clusters' own play log counts what they played. Leases run on real time; the
  * schedules, the dispatcher and the clusters on one manual clock.
  */
-const skip = redisSkipReason();
 const SIX_AM = Date.UTC(2026, 11, 1, 23, 0, 0);
 const CLUSTERS = ['hd-c01', 'hd-c02', 'hd-c03'];
+const layouts = [
+  { layout: 'one shared data directory', skip: redisSkipReason(), postgres: false },
+  {
+    layout: 'PostgreSQL and a data directory each',
+    skip: redisSkipReason() ?? postgresSkipReason(),
+    postgres: true,
+  },
+];
 
-describe.skipIf(skip !== null)(`the dispatcher on two instances${skip ? ` — skipped: ${skip}` : ''}`, () => {
+describe.each(layouts)('the dispatcher on two instances, $layout', ({ skip, postgres }) => {
+  if (skip !== null) {
+    it.skip(`skipped: ${skip}`, () => undefined);
+    return;
+  }
   const clock = new ManualClock(SIX_AM - 5 * 60_000);
   const dataDir = mkdtempSync(join(tmpdir(), 'sc-dispatcher-lease-'));
+  const otherDir = mkdtempSync(join(tmpdir(), 'sc-dispatcher-lease-b-'));
+  let pg: PostgresServer | undefined;
   let redis: RedisServer;
   let client: Redis;
   let a: TestPlatform;
@@ -40,9 +55,18 @@ describe.skipIf(skip !== null)(`the dispatcher on two instances${skip ? ` — sk
   beforeAll(async () => {
     redis = await RedisServer.start();
     client = new Redis(redis.url);
-    const config = instanceConfig(redis.url, { HEARTBEAT_MISSED_LIMIT: 20, DISPATCH_LEAD_S: 120 });
+    let config = instanceConfig(redis.url, { HEARTBEAT_MISSED_LIMIT: 20, DISPATCH_LEAD_S: 120 });
+    if (postgres) {
+      pg = await PostgresServer.create();
+      config = {
+        ...config,
+        DATABASE_URL: await pg.createDatabase(),
+        DATABASE_PARTIAL: true,
+        KEYS_DIR: dataDir,
+      };
+    }
     a = await startTestPlatform({ clock, config, dataDir });
-    b = await startTestPlatform({ clock, config, dataDir });
+    b = await startTestPlatform({ clock, config, dataDir: postgres ? otherDir : dataDir });
     observer = await observeCommands(b);
     fleet = await startFleet(b, CLUSTERS, { clock, heartbeatIntervalS: 30, plays });
   }, 60_000);
@@ -53,7 +77,8 @@ describe.skipIf(skip !== null)(`the dispatcher on two instances${skip ? ` — sk
     await a?.close();
     await client?.quit();
     await redis?.cleanup();
-    rmSync(dataDir, { recursive: true, force: true });
+    await pg?.cleanup();
+    for (const dir of [dataDir, otherDir]) rmSync(dir, { recursive: true, force: true });
   });
 
   const states = (b: Json) => Object.fromEntries((b.deliveries as Json[]).map((d) => [d.clusterId, d.state]));

@@ -178,9 +178,7 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
       dirs.push(dataDir);
       const refused = startTestPlatform({ dataDir, config: { DATABASE_URL: url } });
       await expect(refused).rejects.toThrow(/only these stores are on PostgreSQL yet/);
-      await expect(refused).rejects.toThrow(
-        /broadcasts and deliveries .*\(services\/broadcasts\/broadcast-store\.ts\)/,
-      );
+      await expect(refused).rejects.toThrow(/presence history .*\(services\/presence\/presence-store\.ts\)/);
       await expect(refused).rejects.toThrow(/DATABASE_PARTIAL=true/);
       // Nothing was created in the database it refused.
       const tables = await server.query(

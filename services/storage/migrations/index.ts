@@ -24,6 +24,7 @@ import m0023 from './0023-firmware-readiness.js';
 import m0024 from './0024-report-rollup.js';
 import m0025 from './0025-camera-snapshot-account.js';
 import m0026 from './0026-reach-notices.js';
+import m0027 from './0027-log-outbox.js';
 
 /**
  * Forward-only migrations, applied in order and never edited once released: a change to the
@@ -56,4 +57,5 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 24, name: 'report-rollup', sql: m0024 },
   { version: 25, name: 'camera-snapshot-account', sql: m0025 },
   { version: 26, name: 'reach-notices', sql: m0026 },
+  { version: 27, name: 'log-outbox', sql: m0027 },
 ];

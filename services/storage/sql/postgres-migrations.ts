@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import { alarmsAndWebhooksMigration } from './postgres-alarms-webhooks.js';
+import { broadcastLogMigration } from './postgres-broadcast-log.js';
 import { bulletinsMigration } from './postgres-bulletins.js';
 import { firmwareAndDrillsMigration } from './postgres-firmware-drills.js';
 import { mediaMigration } from './postgres-media.js';
@@ -324,6 +325,7 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0009-alarms-and-webhooks': raw(alarmsAndWebhooksMigration),
   '0010-bulletins': raw(bulletinsMigration),
   '0011-control-schedules': raw(controlSchedules),
+  '0012-broadcast-log': raw(broadcastLogMigration),
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...POSTGRES_MIGRATIONS }) };

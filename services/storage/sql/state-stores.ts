@@ -107,14 +107,28 @@ export const STORES_ON_QUERY_LAYER: readonly StateStore[] = [
     // Read from this instance's copy (webhook-copy.ts): the outbox is bounded per webhook.
     files: ['services/sharing/webhook-store.ts', 'services/sharing/webhook-copy.ts'],
   },
+
+  {
+    name: 'broadcasts and deliveries, relay switches, emergency reviews, the dispatcher state',
+    // Written to this instance's SQLite file on the dispatcher's hot path and shipped to PostgreSQL
+    // behind it; the other instances copy it from there (broadcast-log.ts, shipped-log.ts).
+    files: ['services/broadcasts/broadcast-store.ts', 'services/broadcasts/broadcast-log.ts'],
+  },
+  {
+    name: 'device commands',
+    // Shipped and copied like the broadcast log.
+    files: ['services/commands/command-store.ts'],
+  },
+  {
+    name: 'reports',
+    // Read from this instance's copy of the broadcast log; each instance builds its own rollup.
+    files: ['services/reports/summary-queries.ts', 'services/reports/report-rollup.ts'],
+  },
 ];
 
 /** Still in DATA_DIR's SQLite file, whatever DATABASE_URL says. */
 export const STORES_ON_SQLITE_ONLY: readonly StateStore[] = [
-  { name: 'presence', files: ['services/presence/presence-store.ts'] },
-  { name: 'device commands', files: ['services/commands/command-store.ts'] },
-  { name: 'broadcasts and deliveries', files: ['services/broadcasts/broadcast-store.ts'] },
-  { name: 'reports', files: ['services/reports/summary-queries.ts', 'services/reports/report-rollup.ts'] },
+  { name: 'presence history', files: ['services/presence/presence-store.ts'] },
   // Written for every notice and send: the outbox and its log.
   { name: 'notification log', files: ['services/notifications/notification-log.ts'] },
 ];

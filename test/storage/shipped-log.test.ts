@@ -1,0 +1,261 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BROADCAST_LOG_TABLES } from '../../services/broadcasts/broadcast-log.js';
+import { type Db, openDatabase } from '../../services/storage/database.js';
+import { type CopiedChange, ShippedLog } from '../../services/storage/sql/shipped-log.js';
+import { postgresState, type StateDatabase, sqliteState } from '../../services/storage/sql/state-database.js';
+import { PostgresServer, postgresSkipReason } from '../support/postgres.js';
+
+/*
+ * The broadcast log shipped to a real PostgreSQL by instances that each write their own SQLite
+ * file (services/storage/sql/shipped-log.ts): what one writes reaches the others, column by column;
+ * a change left unshipped by a crash and shipped late never undoes a newer one; a new instance copies
+ * everything; a value PostgreSQL refuses is dropped without stopping the log.
+ */
+const skip = postgresSkipReason();
+const silent = pino({ level: 'silent' });
+const T0 = Date.UTC(2026, 11, 7, 1, 0, 0);
+
+interface Instance {
+  db: Db;
+  state: StateDatabase;
+  log: ShippedLog;
+  heard: CopiedChange[];
+}
+
+describe('the broadcast log on SQLite alone', () => {
+  it('ships nothing and writes no outbox: the file is the log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sc-shipped-'));
+    const db = openDatabase(join(dir, 'smart-commune.sqlite'), silent);
+    const log = new ShippedLog(db, sqliteState(db), silent, 'broadcast_log', BROADCAST_LOG_TABLES);
+    await log.start(() => undefined);
+    insertBroadcast(db, 'b-1');
+    expect(log.unshipped).toBe(0);
+    await log.stop();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe.skipIf(skip !== null)(
+  `the broadcast log shipped to PostgreSQL${skip ? ` — skipped: ${skip}` : ''}`,
+  () => {
+    let server: PostgresServer;
+    let url = '';
+    const dirs: string[] = [];
+    const instances: Instance[] = [];
+
+    beforeAll(async () => {
+      server = await PostgresServer.create();
+    }, 60_000);
+    afterAll(async () => {
+      await server?.cleanup();
+    });
+    afterEach(async () => {
+      for (const i of instances.splice(0).reverse()) await close(i);
+      for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    });
+
+    const open = async (dir?: string): Promise<Instance> => {
+      const at = dir ?? mkdtempSync(join(tmpdir(), 'sc-shipped-'));
+      if (!dir) dirs.push(at);
+      const db = openDatabase(join(at, 'smart-commune.sqlite'), silent);
+      const state = await postgresState({ url, logger: silent, poolMax: 3 });
+      const log = new ShippedLog(db, state, silent, 'broadcast_log', BROADCAST_LOG_TABLES);
+      const instance: Instance = { db, state, log, heard: [] };
+      await log.start((changes) => instance.heard.push(...changes));
+      instances.push(instance);
+      return instance;
+    };
+    const close = async (i: Instance) => {
+      await i.log.stop();
+      await i.state.close();
+      if (i.db.open) i.db.close();
+    };
+    const dirOf = (i: Instance) => i.db.name.replace(/\/smart-commune\.sqlite$/, '');
+    const row = (i: Instance, sql: string, ...params: unknown[]) => i.db.prepare(sql).get(...params);
+    const inPostgres = async (text: string) => server.query(text, [], url.split('/').at(-1));
+
+    it('ships what each instance writes, and both changes to one row land', async () => {
+      url = await server.createDatabase();
+      const a = await open();
+      const b = await open();
+      insertBroadcast(a.db, 'b-1');
+      insertDelivery(a.db, 'b-1', 'hd-c01', T0);
+      insertDelivery(a.db, 'b-1', 'hd-c02', T0);
+      await vi.waitFor(() => expect(row(b, 'SELECT COUNT(*) AS n FROM deliveries')).toEqual({ n: 2 }));
+      expect(row(b, 'SELECT name, status FROM broadcasts')).toEqual({
+        name: 'Cảnh báo lũ',
+        status: 'active',
+      });
+      expect(b.heard.map((c) => `${c.table} ${c.op}`)).toEqual([
+        'broadcasts insert',
+        'deliveries insert',
+        'deliveries insert',
+      ]);
+
+      // A (the engine) finishes it while B reviews it, each before hearing of the other.
+      a.db.transaction(() => {
+        a.db
+          .prepare("UPDATE deliveries SET state = 'done', updated_at = ? WHERE cluster_id = 'hd-c01'")
+          .run(T0 + 5);
+        a.db.prepare("UPDATE broadcasts SET status = 'finished' WHERE id = 'b-1'").run();
+      })();
+      b.db
+        .prepare("UPDATE broadcasts SET review_state = 'reviewed', reviewed_by = 'lan' WHERE id = 'b-1'")
+        .run();
+      for (const i of [a, b])
+        await vi.waitFor(() =>
+          expect(row(i, "SELECT status, review_state, reviewed_by FROM broadcasts WHERE id = 'b-1'")).toEqual(
+            {
+              status: 'finished',
+              review_state: 'reviewed',
+              reviewed_by: 'lan',
+            },
+          ),
+        );
+      await vi.waitFor(() =>
+        expect(row(b, "SELECT state FROM deliveries WHERE cluster_id = 'hd-c01'")).toEqual({ state: 'done' }),
+      );
+      expect(await inPostgres("SELECT status, review_state FROM broadcasts WHERE id = 'b-1'")).toEqual([
+        { status: 'finished', review_state: 'reviewed' },
+      ]);
+      expect(a.log.unshipped + b.log.unshipped).toBe(0);
+    });
+
+    it('never lets a change a crash left unshipped undo what another instance recorded since', async () => {
+      url = await server.createDatabase();
+      const a = await open();
+      const b = await open();
+      insertBroadcast(a.db, 'b-2');
+      insertDelivery(a.db, 'b-2', 'hd-c01', T0);
+      await vi.waitFor(() => expect(row(b, 'SELECT COUNT(*) AS n FROM deliveries')).toEqual({ n: 1 }));
+      // A dies with its last change still in its outbox (written, not shipped).
+      const dirA = dirOf(a);
+      instances.splice(instances.indexOf(a), 1);
+      await close(a);
+      const left = openDatabase(join(dirA, 'smart-commune.sqlite'), silent);
+      left
+        .prepare(
+          "UPDATE deliveries SET state = 'sent', attempts = 1, updated_at = ? WHERE broadcast_id = 'b-2'",
+        )
+        .run(T0 + 1_000);
+      left
+        .prepare(
+          `INSERT INTO log_outbox (tbl, op, key, cols) VALUES ('deliveries', 'update', json_array('b-2', 'hd-c01'),
+          json_object('state', 'sent', 'attempts', 1, 'updated_at', ?))`,
+        )
+        .run(T0 + 1_000);
+      left
+        .prepare(
+          `INSERT INTO log_outbox (tbl, op, key, cols) VALUES ('broadcasts', 'update', json_array('b-2'),
+          json_object('status', 'stopped', 'stopped_by', 'an'))`,
+        )
+        .run();
+      left.close();
+      // B takes over: asks again, hears the cluster finished, and the broadcast ends.
+      b.db
+        .prepare(
+          "UPDATE deliveries SET state = 'done', attempts = 2, updated_at = ? WHERE broadcast_id = 'b-2'",
+        )
+        .run(T0 + 2_000);
+      b.db.prepare("UPDATE broadcasts SET status = 'finished' WHERE id = 'b-2'").run();
+      await vi.waitFor(async () =>
+        expect(await inPostgres("SELECT state FROM deliveries WHERE broadcast_id = 'b-2'")).toEqual([
+          { state: 'done' },
+        ]),
+      );
+
+      // A starts again: its late change is shipped, refused by the newer record, and A copies B's.
+      const again = await open(dirA);
+      expect(again.log.unshipped).toBe(0);
+      await vi.waitFor(() =>
+        expect(row(again, "SELECT state, attempts FROM deliveries WHERE broadcast_id = 'b-2'")).toEqual({
+          state: 'done',
+          attempts: 2,
+        }),
+      );
+      expect(await inPostgres("SELECT state, attempts FROM deliveries WHERE broadcast_id = 'b-2'")).toEqual([
+        { state: 'done', attempts: 2 },
+      ]);
+      expect(row(b, "SELECT state FROM deliveries WHERE broadcast_id = 'b-2'")).toEqual({ state: 'done' });
+      // Nor does a stop it had not shipped reopen or restate a broadcast finished since.
+      expect(await inPostgres("SELECT status, stopped_by FROM broadcasts WHERE id = 'b-2'")).toEqual([
+        { status: 'finished', stopped_by: null },
+      ]);
+      await vi.waitFor(() =>
+        expect(row(again, "SELECT status FROM broadcasts WHERE id = 'b-2'")).toEqual({ status: 'finished' }),
+      );
+    });
+
+    it('gives a new instance the whole log, and drops only what PostgreSQL refuses', async () => {
+      url = await server.createDatabase();
+      const a = await open();
+      insertBroadcast(a.db, 'b-3');
+      for (let i = 1; i <= 1_200; i++) insertDelivery(a.db, 'b-3', `c-${String(i).padStart(4, '0')}`, T0);
+      a.db
+        .prepare(
+          "INSERT INTO approval_steps (subject_type, subject_id, step, actor, comment, at) VALUES ('broadcast', 'b-3', 'reviewed', 'lan', 'ổn', ?)",
+        )
+        .run(T0 + 9);
+      // A value SQLite keeps and PostgreSQL's BIGINT refuses, then a change after it.
+      a.db.prepare("UPDATE deliveries SET sent_at = 'soon' WHERE cluster_id = 'c-0001'").run();
+      a.db
+        .prepare("UPDATE deliveries SET state = 'failed', updated_at = ? WHERE cluster_id = 'c-0002'")
+        .run(T0 + 3);
+      await vi.waitFor(() => expect(a.log.unshipped).toBe(0), { timeout: 15_000 });
+      expect(a.log.refused).toBe(1);
+
+      const fresh = await open();
+      expect(row(fresh, 'SELECT COUNT(*) AS n FROM deliveries')).toEqual({ n: 1_200 });
+      expect(row(fresh, "SELECT state FROM deliveries WHERE cluster_id = 'c-0002'")).toEqual({
+        state: 'failed',
+      });
+      expect(row(fresh, "SELECT actor, comment FROM approval_steps WHERE subject_id = 'b-3'")).toEqual({
+        actor: 'lan',
+        comment: 'ổn',
+      });
+    });
+
+    it('keeps what is written while PostgreSQL is down and ships it when it is back', async () => {
+      url = await server.createDatabase();
+      const a = await open();
+      const b = await open();
+      await server.stop();
+      try {
+        insertBroadcast(a.db, 'b-4');
+        insertDelivery(a.db, 'b-4', 'hd-c01', T0);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(a.log.unshipped).toBe(2);
+      } finally {
+        await server.start();
+      }
+      await vi.waitFor(
+        () =>
+          expect(row(b, "SELECT COUNT(*) AS n FROM deliveries WHERE broadcast_id = 'b-4'")).toEqual({ n: 1 }),
+        {
+          timeout: 20_000,
+        },
+      );
+      expect(a.log.unshipped).toBe(0);
+    }, 40_000);
+  },
+);
+
+function insertBroadcast(db: Db, id: string): void {
+  db.prepare(
+    `INSERT INTO broadcasts (id, kind, name, level, content, repeat, start_at, end_at, expires_at, status, created_at,
+       review_state)
+     VALUES (?, 'emergency', 'Cảnh báo lũ', 'emergency', '{"kind":"media","mediaId":"m-1"}', 1, ?, ?, ?, 'active', ?, 'pending')`,
+  ).run(id, T0, T0 + 60_000, T0 + 3_600_000, T0);
+}
+
+function insertDelivery(db: Db, broadcastId: string, clusterId: string, at: number): void {
+  db.prepare(
+    `INSERT INTO deliveries (broadcast_id, cluster_id, command_id, state, next_attempt_at, updated_at)
+     VALUES (?, ?, ?, 'scheduled', ?, ?)`,
+  ).run(broadcastId, clusterId, `${broadcastId}-${clusterId}`, at, at);
+}
