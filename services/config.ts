@@ -73,13 +73,8 @@ export const ConfigSchema = z.object({
     .url({ protocol: /^postgres(ql)?$/ })
     .optional()
     .describe(
-      'postgres://user:pass@host/db: the stores on the query layer keep their state there (docs/scale-out.md)',
+      'postgres://user:pass@host/db: the state of every store is kept there, each instance keeping a copy in DATA_DIR (docs/scale-out.md)',
     ),
-  DATABASE_PARTIAL: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true')
-    .describe('with DATABASE_URL: start although some stores still keep their state in SQLite'),
   TZ_DEFAULT: z
     .string()
     .refine((tz) => {

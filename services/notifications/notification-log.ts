@@ -3,6 +3,7 @@ import type { Severity } from '../../contracts/alarms.js';
 import type { Notification, NotificationStatus, NotifyChannel } from '../../contracts/notifications.js';
 import type { Page, Paged } from '../registry/registry-store.js';
 import type { Db } from '../storage/database.js';
+import type { ShippedTable } from '../storage/sql/shipped-log.js';
 import { isoTime, isoTimeOrNull } from '../time.js';
 import type { AlarmNotice } from './alarm-notices.js';
 
@@ -98,6 +99,52 @@ const view = (r: Row): Notification => ({
  * message (one notice, a digest or a test) sent or retried at `due_at`. On SQLite, so a restart
  * resumes what waits; bounded by age and count (prune).
  */
+/**
+ * The notification log as shipped to PostgreSQL with DATABASE_URL (shipped-log.ts): queued on the
+ * instance that decided a notice, sent by the outbox's holder, read on every instance.
+ */
+export const NOTIFICATION_LOG_TABLES: readonly ShippedTable[] = [
+  {
+    name: 'notification_notices',
+    key: ['id'],
+    columns: ['id', 'ref_id', 'change', 'commune_id', 'held', 'at'],
+  },
+  {
+    name: 'notifications',
+    key: ['id'],
+    columns: [
+      'id',
+      'commune_id',
+      'kind',
+      'notice_id',
+      'alarm_id',
+      'incident_id',
+      'change',
+      'severity',
+      'contact_id',
+      'contact_name',
+      'channel',
+      'status',
+      'reason',
+      'subject',
+      'title',
+      'body',
+      'digest_id',
+      'items',
+      'formed',
+      'attempts',
+      'last_error',
+      'due_at',
+      'created_at',
+      'formed_at',
+      'sent_at',
+      'finished_at',
+      'broadcast_id',
+      'village_id',
+    ],
+  },
+];
+
 export class NotificationLog {
   constructor(private readonly db: Db) {}
 

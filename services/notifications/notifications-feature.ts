@@ -8,10 +8,11 @@ import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
 import { NotFoundError } from '../errors.js';
 import type { Feature } from '../platform/feature.js';
 import { WebhookAddressPolicy } from '../sharing/webhook-address-policy.js';
+import { ShippedLog } from '../storage/sql/shipped-log.js';
 import type { Channel } from './channel.js';
 import { TelegramChannel, ZaloChannel } from './chat-channels.js';
 import { EmailChannel } from './email-channel.js';
-import { NotificationLog } from './notification-log.js';
+import { NOTIFICATION_LOG_TABLES, NotificationLog } from './notification-log.js';
 import { notificationRoutes } from './notification-routes.js';
 import { type NoticeLookups, Notifier } from './notifier.js';
 import { Outbox } from './outbox.js';
@@ -46,6 +47,7 @@ export function notificationsFeature(): Feature<'notifications'> {
   let recheckEveryMs: number | null = null;
   let logger: Logger | null = null;
   let recipientStore: RecipientStore | null = null;
+  let shippedLog: ShippedLog | null = null;
   return {
     name: 'notifications',
     dependsOn: ['storage', 'registry', 'cameras', 'alarms', 'broadcasts', 'cluster'],
@@ -69,6 +71,19 @@ export function notificationsFeature(): Feature<'notifications'> {
       recipientStore = recipients;
       await recipients.start();
       const log = new NotificationLog(db);
+      // With DATABASE_URL, shipped to PostgreSQL and copied from the other instances: what one
+      // queued, the outbox's holder sends. A notice queued elsewhere wakes the holder when copied.
+      const shipped = new ShippedLog(
+        db,
+        state,
+        ctx.logger.child({ component: 'notification-log' }),
+        'notification_log',
+        NOTIFICATION_LOG_TABLES,
+      );
+      shippedLog = shipped;
+      await shipped.start((changes) => {
+        if (changes.some((c) => c.table === 'notifications')) outbox?.wake();
+      });
       // Chat APIs are reached like webhooks: no loopback, private or link-local addresses, nor the
       // platform's own ports, unless WEBHOOK_ALLOW_* says so (SSRF).
       const policy = new WebhookAddressPolicy({
@@ -184,6 +199,9 @@ export function notificationsFeature(): Feature<'notifications'> {
       ctx.keptRunning('reach-notices', () => reachErrors);
       ctx.on('broadcast.delivery', ({ broadcastId, state }) => {
         if (!FINAL_DELIVERY_STATES.includes(state)) return;
+        // Followed up where the dispatcher runs, once: the other instances hear of the same
+        // deliveries, and with their own files would each decide the same notice.
+        if (!broadcasts.dispatcher.running()) return;
         if (ending.size === 0)
           setImmediate(() => {
             const ids = [...ending];
@@ -221,7 +239,17 @@ export function notificationsFeature(): Feature<'notifications'> {
       await held.start();
       run = runWhileHeld(
         held,
-        { resume: () => sending.start(), pause: () => sending.pause(), recheck: () => sending.wake() },
+        {
+          // Goes on from what the last holder shipped (DATABASE_URL), as after a restart.
+          resume: async () => {
+            await shippedLog
+              ?.catchUp()
+              .catch((err: unknown) => log.warn({ err }, 'could not catch up with the notification log'));
+            sending.start();
+          },
+          pause: () => sending.pause(),
+          recheck: () => sending.wake(),
+        },
         { logger: log, recheckEveryMs },
       );
     },
@@ -236,6 +264,9 @@ export function notificationsFeature(): Feature<'notifications'> {
       await stopping?.stop();
       await recipientStore?.stop();
       recipientStore = null;
+      const shipping = shippedLog;
+      shippedLog = null;
+      await shipping?.stop();
     },
   };
 }

@@ -1,7 +1,9 @@
 import { Gauge } from 'prom-client';
+import { type HeldLoop, heldLoop } from '../cluster/singleton-loop.js';
 import type { Feature } from '../platform/feature.js';
+import { ShippedLog } from '../storage/sql/shipped-log.js';
 import { PresenceService } from './presence-service.js';
-import { PresenceStore } from './presence-store.js';
+import { PRESENCE_LOG_TABLES, PresenceStore } from './presence-store.js';
 import { SharedConnections } from './shared-connections.js';
 
 declare module '../platform/feature.js' {
@@ -18,6 +20,8 @@ declare module '../platform/feature.js' {
 export function presenceFeature(): Feature<'presence'> {
   let presence: PresenceService | null = null;
   let shared: SharedConnections | null = null;
+  let recorder: HeldLoop | null = null;
+  let log: ShippedLog | null = null;
   return {
     name: 'presence',
     // After history: the transitions it replays at start are recorded too.
@@ -25,9 +29,40 @@ export function presenceFeature(): Feature<'presence'> {
     async start(ctx) {
       const { config, clock, logger } = ctx;
       const cluster = ctx.get('cluster');
+      const { db, state } = ctx.get('storage');
+      // With several instances the history is recorded by one (each follows every device, so each
+      // would record the same periods into the shared file or PostgreSQL at slightly different
+      // times); with DATABASE_URL it is shipped to PostgreSQL and the others copy it.
+      const shipped = new ShippedLog(
+        db,
+        state,
+        logger.child({ component: 'presence-log' }),
+        'presence_log',
+        PRESENCE_LOG_TABLES,
+      );
+      log = shipped;
+      await shipped.start(() => undefined);
+      let recording = !cluster.redis && state.engine !== 'postgres';
+      if (!recording) {
+        recorder = heldLoop(ctx, 'presence-history', {
+          resume: async () => {
+            await shipped
+              .catchUp()
+              .catch((err: unknown) => logger.warn({ err }, 'could not catch up with the presence history'));
+            recording = true;
+          },
+          pause: () => {
+            recording = false;
+          },
+          stop: async () => {
+            recording = false;
+          },
+        });
+        await recorder.start();
+      }
       const service = new PresenceService({
         events: ctx.events,
-        store: new PresenceStore(ctx.get('storage').db),
+        store: new PresenceStore(db, () => recording),
         clock,
         logger,
         heartbeatIntervalS: config.HEARTBEAT_INTERVAL_S,
@@ -67,6 +102,11 @@ export function presenceFeature(): Feature<'presence'> {
       await stopping?.stop();
       presence?.stop();
       presence = null;
+      const [recording, shipping] = [recorder, log];
+      recorder = null;
+      log = null;
+      await recording?.stop();
+      await shipping?.stop();
     },
     health: () => ({ devicesOnline: presence?.onlineCount() ?? 0 }),
   };

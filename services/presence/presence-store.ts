@@ -1,4 +1,5 @@
 import type { Db } from '../storage/database.js';
+import type { ShippedTable } from '../storage/sql/shipped-log.js';
 
 export interface StoredStatus {
   deviceId: string;
@@ -38,9 +39,29 @@ interface StatusRow {
   heartbeat_at: number | null;
 }
 
-/** Current device status and the online/offline periods, in SQLite. */
+/**
+ * Presence history as shipped to PostgreSQL with DATABASE_URL (shipped-log.ts): recorded by one
+ * instance (the `presence-history` lease's holder), copied by the others.
+ */
+export const PRESENCE_LOG_TABLES: readonly ShippedTable[] = [
+  {
+    name: 'presence_periods',
+    key: ['device_id', 'started_at'],
+    columns: ['device_id', 'online', 'started_at', 'start_reason', 'ended_at', 'end_reason'],
+    unique: false,
+  },
+];
+
+/**
+ * Current device status and the online/offline periods, in SQLite. The status is each instance's
+ * own (with REDIS_URL every instance follows every device's sessions); the periods are recorded
+ * where `recordsHistory` says, one instance when several share PostgreSQL.
+ */
 export class PresenceStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly recordsHistory: () => boolean = () => true,
+  ) {}
 
   loadStatuses(): StoredStatus[] {
     const rows = this.db.prepare('SELECT * FROM device_status').all() as StatusRow[];
@@ -59,16 +80,18 @@ export class PresenceStore {
   /** Closes the device's open period and opens the next one, atomically with its status row. */
   recordTransition(deviceId: string, online: boolean, reason: string, at: number): void {
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          'UPDATE presence_periods SET ended_at = ?, end_reason = ? WHERE device_id = ? AND ended_at IS NULL',
-        )
-        .run(at, reason, deviceId);
-      this.db
-        .prepare(
-          'INSERT INTO presence_periods (device_id, online, started_at, start_reason) VALUES (?, ?, ?, ?)',
-        )
-        .run(deviceId, online ? 1 : 0, at, reason);
+      if (this.recordsHistory()) {
+        this.db
+          .prepare(
+            'UPDATE presence_periods SET ended_at = ?, end_reason = ? WHERE device_id = ? AND ended_at IS NULL',
+          )
+          .run(at, reason, deviceId);
+        this.db
+          .prepare(
+            'INSERT INTO presence_periods (device_id, online, started_at, start_reason) VALUES (?, ?, ?, ?)',
+          )
+          .run(deviceId, online ? 1 : 0, at, reason);
+      }
       this.db
         .prepare(
           `INSERT INTO device_status (device_id, online, since, reason) VALUES (?, ?, ?, ?)

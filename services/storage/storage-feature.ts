@@ -5,7 +5,7 @@ import { isoTimeOrNull } from '../time.js';
 import { DATABASE_FILE } from './backup.js';
 import { type Db, openDatabase } from './database.js';
 import { DiskGuard } from './disk-guard.js';
-import { checkStateConfig, openState, type StateDatabase } from './sql/state-database.js';
+import { openState, type StateDatabase } from './sql/state-database.js';
 
 declare module '../platform/feature.js' {
   interface Provides {
@@ -26,8 +26,7 @@ declare module '../platform/feature.js' {
 
 /**
  * The state database in DATA_DIR and the guard of the disk it lives on, and with DATABASE_URL the
- * PostgreSQL pool of the stores on the query layer. Until every store is converted, DATABASE_URL
- * needs DATABASE_PARTIAL=true: the rest stays in this instance's SQLite file.
+ * PostgreSQL pool that holds every store's state (the SQLite file then holds this instance's copy).
  */
 export function storageFeature(): Feature<'storage'> {
   let disk: DiskGuard | null = null;
@@ -37,7 +36,6 @@ export function storageFeature(): Feature<'storage'> {
     name: 'storage',
     dependsOn: [],
     async start({ config, clock, logger }) {
-      checkStateConfig(config);
       // Before the database: on a disk already full, the reserve is given up so the platform starts.
       disk = new DiskGuard({
         dir: config.DATA_DIR,

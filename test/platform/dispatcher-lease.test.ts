@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Cluster } from '../../services/cluster/cluster-feature.js';
@@ -10,9 +7,13 @@ import { type CommandObserver, observeCommands } from '../support/command-observ
 import { ManualClock } from '../support/manual-clock.js';
 import { uploadWav } from '../support/media-upload.js';
 import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
-import { PostgresServer, postgresSkipReason } from '../support/postgres.js';
-import { instanceConfig } from '../support/redis-instances.js';
-import { RedisServer, redisSkipReason } from '../support/redis-server.js';
+import {
+  INSTANCE_LAYOUTS,
+  type InstanceLayout,
+  instanceConfig,
+  instanceLayout,
+} from '../support/redis-instances.js';
+import { RedisServer } from '../support/redis-server.js';
 import { startFleet } from '../support/simulated-fleet.js';
 
 /*
@@ -26,24 +27,13 @@ import { startFleet } from '../support/simulated-fleet.js';
  */
 const SIX_AM = Date.UTC(2026, 11, 1, 23, 0, 0);
 const CLUSTERS = ['hd-c01', 'hd-c02', 'hd-c03'];
-const layouts = [
-  { layout: 'one shared data directory', skip: redisSkipReason(), postgres: false },
-  {
-    layout: 'PostgreSQL and a data directory each',
-    skip: redisSkipReason() ?? postgresSkipReason(),
-    postgres: true,
-  },
-];
-
-describe.each(layouts)('the dispatcher on two instances, $layout', ({ skip, postgres }) => {
+describe.each(INSTANCE_LAYOUTS)('the dispatcher on two instances, $layout', ({ skip, postgres }) => {
   if (skip !== null) {
     it.skip(`skipped: ${skip}`, () => undefined);
     return;
   }
   const clock = new ManualClock(SIX_AM - 5 * 60_000);
-  const dataDir = mkdtempSync(join(tmpdir(), 'sc-dispatcher-lease-'));
-  const otherDir = mkdtempSync(join(tmpdir(), 'sc-dispatcher-lease-b-'));
-  let pg: PostgresServer | undefined;
+  let layout: InstanceLayout | undefined;
   let redis: RedisServer;
   let client: Redis;
   let a: TestPlatform;
@@ -55,18 +45,14 @@ describe.each(layouts)('the dispatcher on two instances, $layout', ({ skip, post
   beforeAll(async () => {
     redis = await RedisServer.start();
     client = new Redis(redis.url);
-    let config = instanceConfig(redis.url, { HEARTBEAT_MISSED_LIMIT: 20, DISPATCH_LEAD_S: 120 });
-    if (postgres) {
-      pg = await PostgresServer.create();
-      config = {
-        ...config,
-        DATABASE_URL: await pg.createDatabase(),
-        DATABASE_PARTIAL: true,
-        KEYS_DIR: dataDir,
-      };
-    }
-    a = await startTestPlatform({ clock, config, dataDir });
-    b = await startTestPlatform({ clock, config, dataDir: postgres ? otherDir : dataDir });
+    layout = await instanceLayout(postgres);
+    const config = instanceConfig(redis.url, {
+      HEARTBEAT_MISSED_LIMIT: 20,
+      DISPATCH_LEAD_S: 120,
+      ...layout.config,
+    });
+    a = await startTestPlatform({ clock, config, dataDir: layout.dirs[0] });
+    b = await startTestPlatform({ clock, config, dataDir: layout.dirs[1] });
     observer = await observeCommands(b);
     fleet = await startFleet(b, CLUSTERS, { clock, heartbeatIntervalS: 30, plays });
   }, 60_000);
@@ -77,8 +63,7 @@ describe.each(layouts)('the dispatcher on two instances, $layout', ({ skip, post
     await a?.close();
     await client?.quit();
     await redis?.cleanup();
-    await pg?.cleanup();
-    for (const dir of [dataDir, otherDir]) rmSync(dir, { recursive: true, force: true });
+    await layout?.cleanup();
   });
 
   const states = (b: Json) => Object.fromEntries((b.deliveries as Json[]).map((d) => [d.clusterId, d.state]));
@@ -188,4 +173,21 @@ describe.each(layouts)('the dispatcher on two instances, $layout', ({ skip, post
     expect(playsOf(scheduled.id)).toHaveLength(CLUSTERS.length);
     expect(await broadcast(a, emergency.body.id)).toMatchObject({ status: 'finished' });
   }, 120_000);
+
+  it("records each cluster's presence history once, on the holder of its lease, and both instances show it", async () => {
+    const range = `from=${new Date(SIX_AM - 3_600_000).toISOString()}&to=${new Date(clock.now() + 60_000).toISOString()}`;
+    const historyOn = async (t: TestPlatform, id: string) => {
+      const res = await t.api(`/api/v1/devices/${id}/presence?${range}`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body as { items: { online: boolean; startedAt: string }[]; total: number };
+    };
+    for (const id of CLUSTERS) {
+      await vi.waitFor(async () => {
+        const [onA, onB] = [await historyOn(a, id), await historyOn(b, id)];
+        // Online since the fleet connected, one period, whichever instance answers.
+        expect(onA.items.filter((p) => p.online)).toHaveLength(1);
+        expect(onB).toEqual(onA);
+      });
+    }
+  });
 });

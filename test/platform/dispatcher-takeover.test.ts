@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -10,49 +8,66 @@ import type { PlayLog } from '../../simulators/speaker-cluster/play-log.js';
 import { platformBuild } from '../support/platform-build.js';
 import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 import { PlatformProcess } from '../support/platform-process.js';
-import { instanceConfig, LEASE_MS } from '../support/redis-instances.js';
-import { RedisServer, redisSkipReason } from '../support/redis-server.js';
+import {
+  INSTANCE_LAYOUTS,
+  type InstanceLayout,
+  instanceConfig,
+  instanceLayout,
+  LEASE_MS,
+} from '../support/redis-instances.js';
+import { RedisServer } from '../support/redis-server.js';
 import { freePort } from '../support/server-process.js';
 import { startFleet } from '../support/simulated-fleet.js';
 import { wavTone } from '../support/wav.js';
 
 /*
  * Instance A is a real child process (the built entry point) holding the `dispatcher` lease;
- * instance B runs in this process; both share one real redis-server and one data directory. The
+ * instance B runs in this process; both share one real redis-server, and one data directory or
+ * PostgreSQL (each its own data directory, the broadcast log shipped and copied). The
  * simulated clusters are connected to B. An emergency asked of B is being sent and played by the
  * clusters when A is killed with SIGKILL (no release, nothing flushed at exit): B must take the
  * lease within its bound and go on from the database as after a restart, so that every delivery
  * ends final, no cluster plays twice, and the record says what the clusters played. Real time
  * throughout (the child has no other clock).
  */
-const skip = redisSkipReason();
 const ADMIN_PASSWORD = 'admin-password-for-takeover-tests';
 /** The lease's lifetime, one renewal round (a third of it), and room for a loaded machine. */
 const BOUND_MS = LEASE_MS + LEASE_MS / 3 + 1_500;
 const CLUSTERS = ['hd-c01', 'hd-c02', 'hd-c03', 'hd-c04'];
 
-describe.skipIf(skip !== null)(
-  `the dispatcher's holder killed with SIGKILL${skip ? ` — skipped: ${skip}` : ''}`,
-  () => {
+describe.each(INSTANCE_LAYOUTS)(
+  "the dispatcher's holder killed with SIGKILL, $layout",
+  ({ skip, postgres }) => {
+    if (skip !== null) {
+      it.skip(`skipped: ${skip}`, () => undefined);
+      return;
+    }
     let redis: RedisServer;
     let client: Redis;
     let child: PlatformProcess;
     let b: TestPlatform;
     let fleet: SimulatedFleet | undefined;
-    const dataDir = mkdtempSync(join(tmpdir(), 'sc-dispatcher-takeover-'));
+    let layout: InstanceLayout | undefined;
     const plays: PlayLog[] = [];
 
     beforeAll(async () => {
       const BUILD = await platformBuild();
       redis = await RedisServer.start();
       client = new Redis(redis.url);
+      layout = await instanceLayout(postgres);
+      const shared = Object.fromEntries(Object.entries(layout.config).map(([k, v]) => [k, String(v)]));
       child = new PlatformProcess({
         main: join(BUILD, 'bin', 'main.js'),
-        dataDir,
+        dataDir: layout.dirs[0],
         httpPort: await freePort(),
         mqttPort: await freePort(),
         adminPassword: ADMIN_PASSWORD,
-        env: { REDIS_URL: redis.url, CLUSTER_LEASE_MS: String(LEASE_MS), SEED_PRESET: 'huong-dao' },
+        env: {
+          REDIS_URL: redis.url,
+          CLUSTER_LEASE_MS: String(LEASE_MS),
+          SEED_PRESET: 'huong-dao',
+          ...shared,
+        },
         startTimeoutMs: 30_000,
       });
       await child.start();
@@ -61,8 +76,8 @@ describe.skipIf(skip !== null)(
       });
       b = await startTestPlatform({
         clock: systemClock,
-        dataDir,
-        config: instanceConfig(redis.url, { HEARTBEAT_MISSED_LIMIT: 20 }),
+        dataDir: layout.dirs[1],
+        config: instanceConfig(redis.url, { HEARTBEAT_MISSED_LIMIT: 20, ...layout.config }),
       });
       fleet = await startFleet(b, CLUSTERS, { heartbeatIntervalS: 30, plays });
     }, 240_000);
@@ -73,7 +88,7 @@ describe.skipIf(skip !== null)(
       await child?.kill();
       await client?.quit();
       await redis?.cleanup();
-      rmSync(dataDir, { recursive: true, force: true });
+      await layout?.cleanup();
     });
 
     it('hands the open deliveries to the survivor, which ends each once and records what played', async () => {

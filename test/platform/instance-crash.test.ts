@@ -156,7 +156,9 @@ describe.skipIf(skip !== null)(`an instance killed with SIGKILL${skip ? ` — sk
       { from: 0, to: clock.now() + 1 },
       { limit: 10, offset: 0 },
     );
-    expect(periods.items.map((p) => p.online)).toEqual([true]);
+    // No offline period for the device that moved: the online period A recorded goes on (B, which
+    // took the `presence-history` lease over, has a file of its own here and records nothing new).
+    expect(periods.items.filter((p) => !p.online)).toEqual([]);
 
     // The poller: every B interval is a chance; the lease passes to B once A's lapses.
     const polls = camera.rtspStats().connections;

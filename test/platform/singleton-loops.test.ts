@@ -14,7 +14,13 @@ import { connected, consoleSocket, type Recorded } from '../realtime/console-soc
 import { type CommandObserver, observeCommands } from '../support/command-observer.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
-import { instanceConfig, LEASE_MS } from '../support/redis-instances.js';
+import {
+  INSTANCE_LAYOUTS,
+  type InstanceLayout,
+  instanceConfig,
+  instanceLayout,
+  LEASE_MS,
+} from '../support/redis-instances.js';
 import { RedisServer, redisSkipReason } from '../support/redis-server.js';
 import { startFleet } from '../support/simulated-fleet.js';
 
@@ -43,9 +49,13 @@ const LEASES = [
   'readiness-drills',
 ] as const;
 
-describe.skipIf(skip !== null)(`singleton loops on two instances${skip ? ` — skipped: ${skip}` : ''}`, () => {
+describe.each(INSTANCE_LAYOUTS)('singleton loops on two instances, $layout', ({ skip, postgres }) => {
+  if (skip !== null) {
+    it.skip(`skipped: ${skip}`, () => undefined);
+    return;
+  }
   const clock = new ManualClock(Date.parse('2026-12-07T10:00:00+07:00'));
-  const dataDir = mkdtempSync(join(tmpdir(), 'sc-singleton-'));
+  let layout: InstanceLayout | undefined;
   let redis: RedisServer;
   let client: Redis;
   let smtp: SmtpSink;
@@ -61,15 +71,17 @@ describe.skipIf(skip !== null)(`singleton loops on two instances${skip ? ` — s
     client = new Redis(redis.url);
     smtp = await startSmtpSink(SMTP);
     receiver = await startHttpStub(() => ({ status: 200 }));
+    layout = await instanceLayout(postgres);
     const config = instanceConfig(redis.url, {
       HEARTBEAT_MISSED_LIMIT: 3,
       SMTP_URL: `smtp://${SMTP.user}:${SMTP.pass}@127.0.0.1:${smtp.port}`,
       SMTP_FROM: 'Đài truyền thanh Hướng Đạo <loa@huong-dao.test>',
       WEBHOOK_ALLOW_HTTP: true,
       WEBHOOK_ALLOW_LOOPBACK: true,
+      ...layout.config,
     });
-    a = await startTestPlatform({ clock, config, dataDir });
-    b = await startTestPlatform({ clock, config, dataDir });
+    a = await startTestPlatform({ clock, config, dataDir: layout.dirs[0] });
+    b = await startTestPlatform({ clock, config, dataDir: layout.dirs[1] });
   }, 60_000);
   afterAll(async () => {
     for (const c of consoles) c.socket.disconnect();
@@ -80,11 +92,13 @@ describe.skipIf(skip !== null)(`singleton loops on two instances${skip ? ` — s
     await redis?.cleanup();
     await smtp?.close();
     await receiver?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await layout?.cleanup();
   });
 
+  // With PostgreSQL each instance builds the report rollup of its own copy of the log.
+  const leases = postgres ? LEASES.filter((name) => name !== 'report-rollup') : LEASES;
   const owners = async () =>
-    Promise.all(LEASES.map(async (name) => (await client.get(`sc:lease:${name}`))?.split(' ')[0]));
+    Promise.all(leases.map(async (name) => (await client.get(`sc:lease:${name}`))?.split(' ')[0]));
   const technicianConsole = async (t: TestPlatform) => {
     const c = consoleSocket(t.httpUrl, { headers: await t.headersFor('technician') });
     consoles.push(c);
@@ -104,7 +118,7 @@ describe.skipIf(skip !== null)(`singleton loops on two instances${skip ? ` — s
     // Everything is set up through A, which holds every lease.
     const [first] = await owners();
     expect(first).toBeTruthy();
-    expect(await owners()).toEqual(LEASES.map(() => first));
+    expect(await owners()).toEqual(leases.map(() => first));
     const contact = await a.api('/api/v1/notification-contacts', {
       method: 'POST',
       as: 'technician',
@@ -292,12 +306,16 @@ describe.skipIf(skip !== null)(
   },
 );
 
-describe.skipIf(skip !== null)(
-  `scheduled commands and drills on two instances${skip ? ` — skipped: ${skip}` : ''}`,
-  () => {
+describe.each(INSTANCE_LAYOUTS)(
+  'scheduled commands and drills on two instances, $layout',
+  ({ skip, postgres }) => {
+    if (skip !== null) {
+      it.skip(`skipped: ${skip}`, () => undefined);
+      return;
+    }
     // Monday 7 December 2026, 21:58 in Hướng Đạo (UTC+7).
     const clock = new ManualClock(Date.parse('2026-12-07T21:58:00+07:00'));
-    const dataDir = mkdtempSync(join(tmpdir(), 'sc-singleton-'));
+    let layout: InstanceLayout | undefined;
     const ONLINE = ['hd-c01', 'hd-c02', 'hd-c03'];
     let redis: RedisServer;
     let client: Redis;
@@ -309,9 +327,10 @@ describe.skipIf(skip !== null)(
     beforeAll(async () => {
       redis = await RedisServer.start();
       client = new Redis(redis.url);
-      const config = instanceConfig(redis.url, { HEARTBEAT_MISSED_LIMIT: 20 });
-      a = await startTestPlatform({ clock, config, dataDir });
-      b = await startTestPlatform({ clock, config, dataDir });
+      layout = await instanceLayout(postgres);
+      const config = instanceConfig(redis.url, { HEARTBEAT_MISSED_LIMIT: 20, ...layout.config });
+      a = await startTestPlatform({ clock, config, dataDir: layout.dirs[0] });
+      b = await startTestPlatform({ clock, config, dataDir: layout.dirs[1] });
       observer = await observeCommands(b);
       // The clusters are connected to B, which holds no lease: A acts on them through the shared broker.
       fleet = await startFleet(b, ONLINE, { clock, heartbeatIntervalS: 30 });
@@ -323,7 +342,7 @@ describe.skipIf(skip !== null)(
       await a?.close();
       await client?.quit();
       await redis?.cleanup();
-      rmSync(dataDir, { recursive: true, force: true });
+      await layout?.cleanup();
     });
 
     /** The clusters each command of this type was published to, counted on the broker. */

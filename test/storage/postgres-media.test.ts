@@ -39,7 +39,7 @@ describe.skipIf(skip !== null)('media shared through PostgreSQL', () => {
     const url = await server.createDatabase();
     // Instances on one PostgreSQL share their key files (KEYS_DIR).
     const keys = mkdtempSync(join(tmpdir(), 'sc-media-keys-'));
-    const config = { DATABASE_URL: url, DATABASE_PARTIAL: true, KEYS_DIR: keys };
+    const config = { DATABASE_URL: url, KEYS_DIR: keys };
     const [dirA, dirB] = [
       mkdtempSync(join(tmpdir(), 'sc-media-a-')),
       mkdtempSync(join(tmpdir(), 'sc-media-b-')),

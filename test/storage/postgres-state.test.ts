@@ -8,6 +8,7 @@ import { openDatabase } from '../../services/storage/database.js';
 import { POSTGRES_MIGRATIONS } from '../../services/storage/sql/postgres-migrations.js';
 import { postgresState, type StateDatabase } from '../../services/storage/sql/state-database.js';
 import { ManualClock } from '../support/manual-clock.js';
+import { uploadWav } from '../support/media-upload.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 import { freshDatabaseName, PostgresServer, postgresSkipReason } from '../support/postgres.js';
 
@@ -153,7 +154,7 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
       const keys = mkdtempSync(join(tmpdir(), 'sc-pg-keys-'));
       const config = {
         DATABASE_URL: url,
-        DATABASE_PARTIAL: true,
+
         SEED_PRESET: 'huong-dao' as const,
         KEYS_DIR: keys,
       };
@@ -172,21 +173,52 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
       for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
     });
 
-    it('refuses to start while stores are still in SQLite, naming them, unless DATABASE_PARTIAL=true', async () => {
-      const url = await server.createDatabase();
-      const dataDir = mkdtempSync(join(tmpdir(), 'sc-pg-'));
-      dirs.push(dataDir);
-      const refused = startTestPlatform({ dataDir, config: { DATABASE_URL: url } });
-      await expect(refused).rejects.toThrow(/only these stores are on PostgreSQL yet/);
-      await expect(refused).rejects.toThrow(/presence history .*\(services\/presence\/presence-store\.ts\)/);
-      await expect(refused).rejects.toThrow(/DATABASE_PARTIAL=true/);
-      // Nothing was created in the database it refused.
-      const tables = await server.query(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
-        [],
-        url.split('/').at(-1),
+    it('keeps the broadcast log in PostgreSQL: an instance with a new data directory shows what another recorded', async () => {
+      const name = freshDatabaseName();
+      const url = await server.createDatabase(name);
+      const [dirA, dirB, keys] = ['sc-pg-a-', 'sc-pg-b-', 'sc-pg-keys-'].map((p) =>
+        mkdtempSync(join(tmpdir(), p)),
       );
-      expect(tables).toEqual([]);
+      dirs.push(dirA as string, dirB as string, keys as string);
+      const config = { DATABASE_URL: url, KEYS_DIR: keys, SEED_PRESET: 'huong-dao' as const };
+      t = await startTestPlatform({ dataDir: dirA, config });
+      const media = await uploadWav(t, 2);
+      // No cluster is connected: the deliveries wait, and the operator stops the bulletin.
+      const sent = await t.api('/api/v1/broadcasts/emergency?waitMs=0', {
+        method: 'POST',
+        as: 'operator',
+        body: {
+          name: 'Cảnh báo lũ quét',
+          content: { kind: 'media', mediaId: media },
+          targets: { clusterIds: ['hd-c01', 'hd-c02'] },
+        },
+      });
+      expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+      const stopped = await t.api(`/api/v1/broadcasts/${sent.body.id}/stop`, {
+        method: 'POST',
+        as: 'operator',
+      });
+      expect(stopped.status).toBe(200);
+      await vi.waitFor(async () =>
+        expect(
+          await server.query<{ status: string; n: number }>(
+            "SELECT b.status, COUNT(d.*)::int AS n FROM broadcasts b JOIN deliveries d ON d.broadcast_id = b.id WHERE d.state = 'stopped' GROUP BY b.status",
+            [],
+            name,
+          ),
+        ).toEqual([{ status: 'stopped', n: 2 }]),
+      );
+      await t.close();
+      t = null;
+
+      other = await startTestPlatform({ dataDir: dirB, config });
+      const seen = await other.api(`/api/v1/broadcasts/${sent.body.id}`, { as: 'operator' });
+      expect(seen.status).toBe(200);
+      expect(seen.body).toMatchObject({ name: 'Cảnh báo lũ quét', status: 'stopped' });
+      expect((seen.body.deliveries as { state: string }[]).map((d) => d.state)).toEqual([
+        'stopped',
+        'stopped',
+      ]);
     });
 
     it('keeps accounts, sessions and the audit log in PostgreSQL, where a second instance finds them', async () => {
@@ -199,7 +231,7 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
       dirs.push(keys);
       t = await startTestPlatform({
         dataDir,
-        config: { DATABASE_URL: url, DATABASE_PARTIAL: true, KEYS_DIR: keys },
+        config: { DATABASE_URL: url, KEYS_DIR: keys },
       });
       const created = await t.api('/api/v1/users', {
         method: 'POST',
@@ -238,7 +270,7 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
       dirs.push(otherDir);
       t = await startTestPlatform({
         dataDir: otherDir,
-        config: { DATABASE_URL: url, DATABASE_PARTIAL: true, KEYS_DIR: keys },
+        config: { DATABASE_URL: url, KEYS_DIR: keys },
       });
       const login = await t.api('/api/v1/auth/login', {
         method: 'POST',
@@ -303,7 +335,7 @@ describe.skipIf(skip !== null)('state in PostgreSQL', () => {
 
     it("refuses an instance whose key files are not the others', and with the same KEYS_DIR opens what another sealed", async () => {
       const url = await server.createDatabase();
-      const config = { DATABASE_URL: url, DATABASE_PARTIAL: true, SEED_PRESET: 'huong-dao' as const };
+      const config = { DATABASE_URL: url, SEED_PRESET: 'huong-dao' as const };
       const [dirA, dirB, keys] = ['sc-pg-a-', 'sc-pg-b-', 'sc-pg-keys-'].map((p) =>
         mkdtempSync(join(tmpdir(), p)),
       );

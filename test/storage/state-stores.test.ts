@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { STORES_ON_QUERY_LAYER, STORES_ON_SQLITE_ONLY } from '../../services/storage/sql/state-stores.js';
+import { STATE_STORES } from '../../services/storage/sql/state-stores.js';
 
 /*
- * With DATABASE_URL the platform tells operators which stores are not in PostgreSQL yet. That list
- * must not forget a store: every file outside services/storage that takes the SQLite handle is in it.
+ * With DATABASE_URL every store's state is in PostgreSQL. The list of how each store gets there must
+ * not forget one: every file outside services/storage that takes the SQLite handle is in it.
  */
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -25,13 +25,13 @@ describe('the list of stores and their engines', () => {
       .filter((file) => /from '(\.\.\/)+storage\/database\.js'/.test(readFileSync(join(ROOT, file), 'utf8')))
       .map((file) => relative('.', file).split('\\').join('/'))
       .sort();
-    const listed = [...STORES_ON_QUERY_LAYER, ...STORES_ON_SQLITE_ONLY].flatMap((store) => store.files);
+    const listed = STATE_STORES.flatMap((store) => store.files);
     expect(usingSqlite.filter((file) => !listed.includes(file))).toEqual([]);
     expect(usingSqlite.length).toBeGreaterThan(20);
   });
 
-  it('names only files that exist, each in one list', () => {
-    const listed = [...STORES_ON_QUERY_LAYER, ...STORES_ON_SQLITE_ONLY].flatMap((store) => store.files);
+  it('names only files that exist, each once', () => {
+    const listed = STATE_STORES.flatMap((store) => store.files);
     expect(new Set(listed).size).toBe(listed.length);
     for (const file of listed) expect(() => readFileSync(join(ROOT, file)), file).not.toThrow();
   });

@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Config } from '../../services/config.js';
 import type { ManualClock } from './manual-clock.js';
 import { startTestPlatform, type TestPlatform } from './platform-harness.js';
-import { RedisServer } from './redis-server.js';
+import { PostgresServer, postgresSkipReason } from './postgres.js';
+import { RedisServer, redisSkipReason } from './redis-server.js';
 
 /** The lease of the instance suites: short, so a takeover happens within seconds. */
 export const LEASE_MS = 1_500;
@@ -53,4 +57,40 @@ export async function startInstancePair(clock: ManualClock): Promise<InstancePai
   }
   const [a, b] = started as [TestPlatform, TestPlatform];
   return { redis, a, b, close };
+}
+
+/** How two instances of a suite share their state: one data directory, or PostgreSQL. */
+export const INSTANCE_LAYOUTS = [
+  { layout: 'one shared data directory', postgres: false, skip: redisSkipReason() },
+  {
+    layout: 'PostgreSQL and a data directory each',
+    postgres: true,
+    skip: redisSkipReason() ?? postgresSkipReason(),
+  },
+];
+
+export interface InstanceLayout {
+  /** The data directories of A and B (the same one when shared). */
+  dirs: [string, string];
+  /** DATABASE_URL and KEYS_DIR with PostgreSQL; nothing otherwise. */
+  config: Partial<Config>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * The data directories of two instances, and with `postgres` a real PostgreSQL with a new database
+ * they share (their key files in A's directory), as a province deployment has it.
+ */
+export async function instanceLayout(postgres: boolean): Promise<InstanceLayout> {
+  const dirA = mkdtempSync(join(tmpdir(), 'sc-instance-a-'));
+  const dirB = postgres ? mkdtempSync(join(tmpdir(), 'sc-instance-b-')) : dirA;
+  const server = postgres ? await PostgresServer.create() : null;
+  return {
+    dirs: [dirA, dirB],
+    config: server ? { DATABASE_URL: await server.createDatabase(), KEYS_DIR: dirA } : {},
+    async cleanup() {
+      await server?.cleanup();
+      for (const dir of new Set([dirA, dirB])) rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -5,7 +5,7 @@ import type { Config } from '../../config.js';
 import type { Db } from '../database.js';
 import { migratePostgres } from './postgres-migrations.js';
 import type { StateSchema } from './schema.js';
-import { PartialStateError, STORES_ON_QUERY_LAYER, STORES_ON_SQLITE_ONLY } from './state-stores.js';
+import { STATE_STORES } from './state-stores.js';
 
 export type StateEngine = 'sqlite' | 'postgres';
 export type StateTransaction = Transaction<StateSchema>;
@@ -263,30 +263,19 @@ export function describeUrl(url: string): string {
 }
 
 /**
- * The query layer as the configuration asks: PostgreSQL with DATABASE_URL (refused with a
- * PartialStateError unless DATABASE_PARTIAL=true, while stores remain in SQLite), else the SQLite
- * handle given. Call checkStateConfig before opening anything, so a refused start leaves no file.
+ * The query layer as the configuration asks: PostgreSQL with DATABASE_URL, else the SQLite handle
+ * given.
  */
 export async function openState(
-  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_PARTIAL'>,
+  config: Pick<Config, 'DATABASE_URL'>,
   sqlite: Db,
   logger: Logger,
 ): Promise<StateDatabase> {
-  checkStateConfig(config);
   if (!config.DATABASE_URL) return sqliteState(sqlite);
   const state = await postgresState({ url: config.DATABASE_URL, logger });
-  logger.warn(
-    {
-      postgres: describeUrl(config.DATABASE_URL),
-      inPostgres: STORES_ON_QUERY_LAYER.map((s) => s.name),
-      sqliteOnly: STORES_ON_SQLITE_ONLY.map((s) => s.name),
-    },
-    "DATABASE_PARTIAL: some stores are in PostgreSQL; the others stay in this instance's SQLite file",
+  logger.info(
+    { postgres: describeUrl(config.DATABASE_URL), stores: STATE_STORES.map((s) => s.name) },
+    "state in PostgreSQL; this instance's SQLite file holds its copy",
   );
   return state;
-}
-
-/** Throws PartialStateError for DATABASE_URL without DATABASE_PARTIAL=true. */
-export function checkStateConfig(config: Pick<Config, 'DATABASE_URL' | 'DATABASE_PARTIAL'>): void {
-  if (config.DATABASE_URL && !config.DATABASE_PARTIAL) throw new PartialStateError();
 }

@@ -1,9 +1,8 @@
 /*
- * Which stores the query layer holds, and so follow DATABASE_URL to PostgreSQL, and which still use
- * the SQLite file in DATA_DIR through prepared statements. A store moves from the second list to
- * the first when it is converted (its tables in schema.ts, a PostgreSQL migration, its cases in the
- * contract suite over both engines). test/storage/state-stores.test.ts checks that every file using
- * the SQLite handle is named here.
+ * Every store and how it follows DATABASE_URL to PostgreSQL: written through the query layer and
+ * copied into each instance's SQLite file (table-copy.ts), or written to that file and shipped
+ * (shipped-log.ts). test/storage/state-stores.test.ts checks that every file using the SQLite
+ * handle is named here, so no store is left local to one instance.
  */
 
 export interface StateStore {
@@ -11,8 +10,8 @@ export interface StateStore {
   files: readonly string[];
 }
 
-/** On the query layer: in PostgreSQL when DATABASE_URL is set. */
-export const STORES_ON_QUERY_LAYER: readonly StateStore[] = [
+/** In PostgreSQL when DATABASE_URL is set. */
+export const STATE_STORES: readonly StateStore[] = [
   {
     name: 'control schedules',
     // Written through the query layer; read from this instance's copy (table-copy.ts).
@@ -107,7 +106,6 @@ export const STORES_ON_QUERY_LAYER: readonly StateStore[] = [
     // Read from this instance's copy (webhook-copy.ts): the outbox is bounded per webhook.
     files: ['services/sharing/webhook-store.ts', 'services/sharing/webhook-copy.ts'],
   },
-
   {
     name: 'broadcasts and deliveries, relay switches, emergency reviews, the dispatcher state',
     // Written to this instance's SQLite file on the dispatcher's hot path and shipped to PostgreSQL
@@ -120,33 +118,19 @@ export const STORES_ON_QUERY_LAYER: readonly StateStore[] = [
     files: ['services/commands/command-store.ts'],
   },
   {
+    name: 'presence history',
+    // Recorded by the `presence-history` lease's holder and shipped; the current status is each
+    // instance's own, every instance following every device's sessions through Redis.
+    files: ['services/presence/presence-store.ts'],
+  },
+  {
+    name: 'the notification log',
+    // Shipped and copied like the broadcast log; the outbox's holder sends what any instance queued.
+    files: ['services/notifications/notification-log.ts'],
+  },
+  {
     name: 'reports',
     // Read from this instance's copy of the broadcast log; each instance builds its own rollup.
     files: ['services/reports/summary-queries.ts', 'services/reports/report-rollup.ts'],
   },
 ];
-
-/** Still in DATA_DIR's SQLite file, whatever DATABASE_URL says. */
-export const STORES_ON_SQLITE_ONLY: readonly StateStore[] = [
-  { name: 'presence history', files: ['services/presence/presence-store.ts'] },
-  // Written for every notice and send: the outbox and its log.
-  { name: 'notification log', files: ['services/notifications/notification-log.ts'] },
-];
-
-const listed = (stores: readonly StateStore[]) =>
-  stores.map((s) => `  - ${s.name} (${s.files.join(', ')})`).join('\n');
-
-/** DATABASE_URL without DATABASE_PARTIAL=true: instances would not share what stays in SQLite. */
-export class PartialStateError extends Error {
-  constructor() {
-    super(
-      'DATABASE_URL is set, but only these stores are on PostgreSQL yet:\n' +
-        `${listed(STORES_ON_QUERY_LAYER)}\n` +
-        "These stay in DATA_DIR's SQLite file, local to this instance and shared with no other:\n" +
-        `${listed(STORES_ON_SQLITE_ONLY)}\n` +
-        'Set DATABASE_PARTIAL=true to start this way anyway (see docs/scale-out.md), ' +
-        'or unset DATABASE_URL to keep all state in SQLite.',
-    );
-    this.name = 'PartialStateError';
-  }
-}
