@@ -1,5 +1,7 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Logger } from 'pino';
+import { systemClock } from '../../../devices/index.js';
+import { BurstLogger } from '../../burst-logger.js';
 import type { Db } from '../database.js';
 import type { Listening, StateDatabase, StateTransaction } from './state-database.js';
 
@@ -105,6 +107,8 @@ export class ShippedLog {
   private oneByOne = false;
   /** Changes PostgreSQL refused for their data (never for an outage), dropped and logged. */
   refused = 0;
+  /** One line per table and minute, however many are refused. */
+  private readonly refusals: BurstLogger;
   private copyFailures = 0;
   private copyWanted = false;
   private onCopied: (changes: CopiedChange[]) => void = () => undefined;
@@ -119,6 +123,7 @@ export class ShippedLog {
     tables: readonly ShippedTable[],
   ) {
     for (const table of tables) this.tables.set(table.name, table);
+    this.refusals = new BurstLogger(logger, systemClock, 60_000);
   }
 
   get remote(): boolean {
@@ -177,6 +182,8 @@ export class ShippedLog {
     await this.ship().catch(() => undefined);
     this.running = false;
     await this.shipping;
+    if (this.shipAgain) clearTimeout(this.shipAgain);
+    this.shipAgain = null;
     this.dropTriggers();
   }
 
@@ -249,12 +256,15 @@ export class ShippedLog {
             if (!code.startsWith('22') && !code.startsWith('23')) throw error;
             await sql`ROLLBACK TO SAVEPOINT one_change`.execute(trx);
             this.refused++;
-            this.logger.error(
+            this.refusals.warn(
+              entry.table.name,
               {
-                err: error,
                 table: entry.table.name,
                 op: entry.op,
                 key: JSON.stringify(entry.key).slice(0, 200),
+                code,
+                error: String((error as Error).message).slice(0, 300),
+                refused: this.refused,
               },
               'PostgreSQL refused a change of the log: dropped',
             );
@@ -598,13 +608,19 @@ export class ShippedLog {
     for (const table of this.tables.values()) {
       const keys = new Set<string>();
       seen.set(table, keys);
-      const order = sql.join(table.key.map((k) => sql.ref(k)));
-      for (let offset = 0; ; offset += ROWS_PER_STATEMENT) {
+      const keyColumns = sql.join(table.key.map((k) => sql.ref(k)));
+      // Paged by key, not by offset: rows deleted meanwhile shift no page.
+      let after: unknown[] | null = null;
+      for (;;) {
+        const conditions: RawBuilder<unknown>[] = [
+          ...(table.only ? [sql`${sql.ref(table.only.column)} = ${table.only.value}`] : []),
+          ...(after ? [sql`(${keyColumns}) > (${sql.join(after.map((v) => sql`${v}`))})`] : []),
+        ];
         const { rows } =
           await sql<Row>`SELECT ${sql.join(table.columns.map((c) => sql.ref(c)))} FROM ${sql.table(table.name)}
-          ${table.only ? sql`WHERE ${sql.ref(table.only.column)} = ${table.only.value}` : sql``}
-          ORDER BY ${order} LIMIT ${ROWS_PER_STATEMENT} OFFSET ${offset}`.execute(this.state.db);
-        const changes = rows.map((r) => {
+          ${conditions.length > 0 ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``}
+          ORDER BY ${keyColumns} LIMIT ${ROWS_PER_STATEMENT}`.execute(this.state.db);
+        const changes: CopiedChange[] = rows.map((r) => {
           const row = fromPostgres(table, r);
           const key = table.key.map((k) => row[k]);
           keys.add(JSON.stringify(key));
@@ -613,6 +629,7 @@ export class ShippedLog {
         this.applyHere(changes);
         copied += changes.length;
         if (rows.length < ROWS_PER_STATEMENT) break;
+        after = (changes[changes.length - 1] as CopiedChange).key;
         await new Promise((resolve) => setImmediate(resolve));
       }
     }
