@@ -220,6 +220,34 @@ describe.skipIf(skip !== null)(
       });
     });
 
+    it('fills a new PostgreSQL once from the file of a commune PC moving to it, and only once', async () => {
+      url = await server.createDatabase();
+      // The commune's log, written on SQLite alone before DATABASE_URL was set.
+      const dir = mkdtempSync(join(tmpdir(), 'sc-shipped-'));
+      dirs.push(dir);
+      const before = openDatabase(join(dir, 'smart-commune.sqlite'), silent);
+      insertBroadcast(before, 'b-old');
+      insertDelivery(before, 'b-old', 'hd-c01', T0);
+      before.close();
+      const pc = await open(dir);
+      expect(await inPostgres("SELECT id FROM broadcasts WHERE id = 'b-old'")).toEqual([{ id: 'b-old' }]);
+      const other = await open();
+      expect(row(other, "SELECT state FROM deliveries WHERE broadcast_id = 'b-old'")).toEqual({
+        state: 'scheduled',
+      });
+      // Deleted since: an instance starting later with an old copy of the file does not bring it back.
+      pc.db.prepare("DELETE FROM broadcasts WHERE id = 'b-old'").run();
+      await vi.waitFor(async () => expect(await inPostgres('SELECT id FROM broadcasts')).toEqual([]));
+      const oldCopy = mkdtempSync(join(tmpdir(), 'sc-shipped-'));
+      dirs.push(oldCopy);
+      const stale = openDatabase(join(oldCopy, 'smart-commune.sqlite'), silent);
+      insertBroadcast(stale, 'b-old');
+      stale.close();
+      const late = await open(oldCopy);
+      expect(row(late, 'SELECT COUNT(*) AS n FROM broadcasts')).toEqual({ n: 0 });
+      expect(await inPostgres('SELECT id FROM broadcasts')).toEqual([]);
+    });
+
     it('keeps what is written while PostgreSQL is down and ships it when it is back', async () => {
       url = await server.createDatabase();
       const a = await open();
