@@ -5,7 +5,7 @@ import type { Lease } from '../cluster/lease.js';
 import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
 import type { EventBus } from '../event-bus.js';
 import type { Feature } from '../platform/feature.js';
-import type { ShippedLog } from '../storage/sql/shipped-log.js';
+import type { CopiedChange, ShippedLog } from '../storage/sql/shipped-log.js';
 import { broadcastLog } from './broadcast-log.js';
 import { broadcastRoutes } from './broadcast-routes.js';
 import { BroadcastStore } from './broadcast-store.js';
@@ -54,18 +54,13 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
     async start(ctx) {
       const { config, clock, logger } = ctx;
       const { db, disk, state } = ctx.get('storage');
-      // Copied before the store reads its open deliveries; a broadcast another instance recorded
-      // is taken in by the engine here as soon as it is copied (when the engine runs here).
-      let copiedActive: (broadcastId: string) => void = () => undefined;
+      // Copied before the store reads its open deliveries. Once the dispatcher exists it hears what
+      // is copied: a broadcast another instance recorded is taken in by the engine (when it runs
+      // here), and an emergency's `waitMs` may find its answers.
+      let heard: (changes: CopiedChange[]) => void = () => undefined;
       const shipped = broadcastLog(db, state, logger);
       log = shipped;
-      let copied: () => void = () => undefined;
-      await shipped.start((changes) => {
-        for (const change of changes)
-          if (change.table === 'broadcasts' && change.row?.status === 'active')
-            copiedActive(String(change.row.id));
-        copied();
-      });
+      await shipped.start((changes) => heard(changes));
       const presence = ctx.get('presence');
       const media = ctx.get('media');
       const stations = ctx.get('stations');
@@ -89,8 +84,12 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
         disk,
       });
       dispatcher = service;
-      copiedActive = (id) => service.adopt(id);
-      copied = () => service.noteCopied();
+      heard = (changes) => {
+        for (const change of changes)
+          if (change.table === 'broadcasts' && change.row?.status === 'active')
+            service.adopt(String(change.row.id));
+        service.noteCopied();
+      };
       const cluster = ctx.get('cluster');
       engine = cluster.redis ? { cluster, store, logger, events: ctx.events } : null;
       watch = new RelayWatch({
