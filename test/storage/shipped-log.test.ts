@@ -132,7 +132,8 @@ describe.skipIf(skip !== null)(
       const b = await open();
       insertBroadcast(a.db, 'b-2');
       insertDelivery(a.db, 'b-2', 'hd-c01', T0);
-      await vi.waitFor(() => expect(row(b, 'SELECT COUNT(*) AS n FROM deliveries')).toEqual({ n: 1 }));
+      insertDelivery(a.db, 'b-2', 'hd-c02', T0);
+      await vi.waitFor(() => expect(row(b, 'SELECT COUNT(*) AS n FROM deliveries')).toEqual({ n: 2 }));
       // A dies with its last change still in its outbox (written, not shipped).
       const dirA = dirOf(a);
       instances.splice(instances.indexOf(a), 1);
@@ -143,12 +144,14 @@ describe.skipIf(skip !== null)(
           "UPDATE deliveries SET state = 'sent', attempts = 1, updated_at = ? WHERE broadcast_id = 'b-2'",
         )
         .run(T0 + 1_000);
-      left
-        .prepare(
-          `INSERT INTO log_outbox (tbl, op, key, cols) VALUES ('deliveries', 'update', json_array('b-2', 'hd-c01'),
-          json_object('state', 'sent', 'attempts', 1, 'updated_at', ?))`,
-        )
-        .run(T0 + 1_000);
+      // Both deliveries' changes, shipped together: the one B has since passed is refused alone.
+      for (const cluster of ['hd-c01', 'hd-c02'])
+        left
+          .prepare(
+            `INSERT INTO log_outbox (tbl, op, key, cols) VALUES ('deliveries', 'update', json_array('b-2', ?),
+            json_object('state', 'sent', 'attempts', 1, 'updated_at', ?))`,
+          )
+          .run(cluster, T0 + 1_000);
       left
         .prepare(
           `INSERT INTO log_outbox (tbl, op, key, cols) VALUES ('broadcasts', 'update', json_array('b-2'),
@@ -159,29 +162,30 @@ describe.skipIf(skip !== null)(
       // B takes over: asks again, hears the cluster finished, and the broadcast ends.
       b.db
         .prepare(
-          "UPDATE deliveries SET state = 'done', attempts = 2, updated_at = ? WHERE broadcast_id = 'b-2'",
+          "UPDATE deliveries SET state = 'done', attempts = 2, updated_at = ? WHERE broadcast_id = 'b-2' AND cluster_id = 'hd-c01'",
         )
         .run(T0 + 2_000);
       b.db.prepare("UPDATE broadcasts SET status = 'finished' WHERE id = 'b-2'").run();
       await vi.waitFor(async () =>
-        expect(await inPostgres("SELECT state FROM deliveries WHERE broadcast_id = 'b-2'")).toEqual([
-          { state: 'done' },
-        ]),
+        expect(
+          await inPostgres(
+            "SELECT state FROM deliveries WHERE broadcast_id = 'b-2' AND cluster_id = 'hd-c01'",
+          ),
+        ).toEqual([{ state: 'done' }]),
       );
 
       // A starts again: its late change is shipped, refused by the newer record, and A copies B's.
       const again = await open(dirA);
       expect(again.log.unshipped).toBe(0);
-      await vi.waitFor(() =>
-        expect(row(again, "SELECT state, attempts FROM deliveries WHERE broadcast_id = 'b-2'")).toEqual({
-          state: 'done',
-          attempts: 2,
-        }),
-      );
-      expect(await inPostgres("SELECT state, attempts FROM deliveries WHERE broadcast_id = 'b-2'")).toEqual([
-        { state: 'done', attempts: 2 },
-      ]);
-      expect(row(b, "SELECT state FROM deliveries WHERE broadcast_id = 'b-2'")).toEqual({ state: 'done' });
+      const states = [
+        { cluster_id: 'hd-c01', state: 'done', attempts: 2 },
+        { cluster_id: 'hd-c02', state: 'sent', attempts: 1 },
+      ];
+      const ofB2 =
+        "SELECT cluster_id, state, attempts FROM deliveries WHERE broadcast_id = 'b-2' ORDER BY cluster_id";
+      await vi.waitFor(() => expect(again.db.prepare(ofB2).all()).toEqual(states));
+      expect(await inPostgres(ofB2)).toEqual(states);
+      await vi.waitFor(() => expect(b.db.prepare(ofB2).all()).toEqual(states));
       // Nor does a stop it had not shipped reopen or restate a broadcast finished since.
       expect(await inPostgres("SELECT status, stopped_by FROM broadcasts WHERE id = 'b-2'")).toEqual([
         { status: 'finished', stopped_by: null },

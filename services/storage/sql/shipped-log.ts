@@ -94,6 +94,7 @@ const toPostgres = (value: unknown) =>
 export class ShippedLog {
   readonly origin = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   private readonly tables = new Map<string, ShippedTable>();
+  private readonly types = new Map<string, Map<string, string>>();
   private listening: Listening | null = null;
   private running = false;
   private shipping: Promise<void> = Promise.resolve();
@@ -271,25 +272,7 @@ export class ShippedLog {
           }
         }
       }
-      for (let i = 0; !this.oneByOne && i < batch.length; ) {
-        const entry = batch[i] as Shipping;
-        if (entry.op === 'insert' && entry.table.unique !== false) {
-          // A run of inserts into one table: one statement.
-          let end = i;
-          while (
-            end < batch.length &&
-            end - i < ROWS_PER_STATEMENT &&
-            batch[end]?.op === 'insert' &&
-            batch[end]?.table === entry.table
-          )
-            end++;
-          applied.push(...(await this.insertRemote(trx, batch.slice(i, end))));
-          i = end;
-          continue;
-        }
-        if (await this.applyRemote(trx, entry)) applied.push(entry);
-        i++;
-      }
+      if (!this.oneByOne) applied.push(...(await this.applyBatch(trx, batch)));
       const at = Date.now();
       for (let i = 0; i < applied.length; i += ROWS_PER_STATEMENT) {
         const part = applied.slice(i, i + ROWS_PER_STATEMENT);
@@ -306,6 +289,114 @@ export class ShippedLog {
     const last = (entries[entries.length - 1] as OutboxEntry).id;
     this.db.prepare('DELETE FROM log_outbox WHERE id <= ?').run(last);
     return entries.length;
+  }
+
+  /**
+   * A folded batch in few statements. Between two deletes no row is both inserted and updated (the
+   * updates are folded into the insert), so each stretch runs its inserts first, in order (parents
+   * first; a run into one table is one statement), then its updates, one statement per table and
+   * set of columns changed.
+   */
+  private async applyBatch(trx: StateTransaction, batch: Shipping[]): Promise<Shipping[]> {
+    const applied: Shipping[] = [];
+    let stretch: Shipping[] = [];
+    const flush = async () => {
+      const inserts = stretch.filter((s) => s.op === 'insert');
+      for (let i = 0; i < inserts.length; ) {
+        const entry = inserts[i] as Shipping;
+        if (entry.table.unique === false) {
+          if (await this.applyRemote(trx, entry)) applied.push(entry);
+          i++;
+          continue;
+        }
+        let end = i;
+        while (end < inserts.length && end - i < ROWS_PER_STATEMENT && inserts[end]?.table === entry.table)
+          end++;
+        applied.push(...(await this.insertRemote(trx, inserts.slice(i, end))));
+        i = end;
+      }
+      const groups = new Map<string, Shipping[]>();
+      for (const s of stretch) {
+        if (s.op !== 'update') continue;
+        const group = `${s.table.name}\u0000${Object.keys(s.cols).sort().join(',')}`;
+        const list = groups.get(group) ?? [];
+        list.push(s);
+        groups.set(group, list);
+      }
+      for (const group of groups.values())
+        for (let i = 0; i < group.length; i += ROWS_PER_STATEMENT)
+          applied.push(...(await this.updateRemote(trx, group.slice(i, i + ROWS_PER_STATEMENT))));
+      stretch = [];
+    };
+    for (const entry of batch) {
+      if (entry.op !== 'delete') {
+        stretch.push(entry);
+        continue;
+      }
+      await flush();
+      if (await this.applyRemote(trx, entry)) applied.push(entry);
+    }
+    await flush();
+    return applied;
+  }
+
+  /** PostgreSQL's type of each column of a table, for the casts of a multi-row UPDATE's values. */
+  private async columnTypes(trx: StateTransaction, table: ShippedTable): Promise<Map<string, string>> {
+    const known = this.types.get(table.name);
+    if (known) return known;
+    const { rows } = await sql<{ column_name: string; udt_name: string }>`
+      SELECT column_name, udt_name FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = ${table.name}`.execute(trx);
+    const types = new Map(
+      rows.filter((r) => /^[a-z0-9_]+$/.test(r.udt_name)).map((r) => [r.column_name, r.udt_name]),
+    );
+    this.types.set(table.name, types);
+    return types;
+  }
+
+  /**
+   * Updates of one table changing the same columns, in one statement; those applied (not refused by
+   * a newer version or a settled column) are returned.
+   */
+  private async updateRemote(trx: StateTransaction, group: Shipping[]): Promise<Shipping[]> {
+    const first = group[0] as Shipping;
+    const { table } = first;
+    if (group.length === 1) return (await this.applyRemote(trx, first)) ? [first] : [];
+    const sets = Object.keys(first.cols).filter((c) => table.columns.includes(c) && !table.key.includes(c));
+    if (sets.length === 0) return [];
+    const types = await this.columnTypes(trx, table);
+    const columns = [...table.key, ...sets];
+    const typed = (column: string, value: unknown) => {
+      const type = types.get(column);
+      return type ? sql`${toPostgres(value)}::${sql.raw(type)}` : sql`${toPostgres(value)}`;
+    };
+    const values = sql.join(
+      group.map(
+        (s) =>
+          sql`(${sql.join(
+            columns.map((c) => typed(c, table.key.includes(c) ? s.key[table.key.indexOf(c)] : s.cols[c])),
+          )})`,
+      ),
+    );
+    const target = (c: string) => sql.ref(`t.${c}`);
+    const given = (c: string) => sql.ref(`v.${c}`);
+    const guards = table.key.map((k) => sql`${target(k)} = ${given(k)}`);
+    const { version, settled } = table;
+    if (version && sets.includes(version))
+      guards.push(
+        sql`(${target(version)} IS NULL OR ${given(version)} IS NULL OR ${target(version)} <= ${given(version)})`,
+      );
+    if (settled && sets.includes(settled.column))
+      guards.push(
+        sql`(${target(settled.column)} = ${settled.open} OR ${target(settled.column)} = ${given(settled.column)})`,
+      );
+    const { rows } = await sql<Row>`UPDATE ${sql.table(table.name)} AS t
+      SET ${sql.join(sets.map((c) => sql`${sql.ref(c)} = ${given(c)}`))}
+      FROM (VALUES ${values}) AS v (${sql.join(columns.map((c) => sql.ref(c)))})
+      WHERE ${sql.join(guards, sql` AND `)}
+      RETURNING ${sql.join(table.key.map((k) => target(k)))}`.execute(trx);
+    const updated = new Set(rows.map((r) => JSON.stringify(table.key.map((k) => r[k]))));
+    return group.filter((s) => updated.has(JSON.stringify(s.key)));
   }
 
   /**
