@@ -6,6 +6,7 @@ import { connectionsBench } from './connections.js';
 import { consoleBench } from './console.js';
 import { crashRecoveryBench } from './crash-recovery.js';
 import { fanoutBench } from './fanout.js';
+import { fanoutPostgresBench } from './fanout-postgres.js';
 import { historyBench } from './history.js';
 import { ingestBench } from './ingest.js';
 import { liveBench } from './live.js';
@@ -18,6 +19,7 @@ const SCENARIOS: Record<string, () => Promise<BenchResult>> = {
   history: historyBench,
   ingest: ingestBench,
   fanout: fanoutBench,
+  'fanout-postgres': fanoutPostgresBench,
   connections: connectionsBench,
   reconnect: reconnectBench,
   cameras: camerasBench,
