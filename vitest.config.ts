@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /** Kills a platform child process while 18 simulated clusters play: alone, so no other suite's load skews its timing or its load theirs. */
 const CRASH_SUITES = ['test/broadcasts/crash-recovery.test.ts'];
+/** Three platform processes, PostgreSQL, Redis and 2,000 simulated clusters: alone, after the crash suite. */
+const PROVINCE_SUITES = ['test/platform/province-failover.test.ts'];
 
 export default defineConfig({
   test: {
@@ -17,11 +19,12 @@ export default defineConfig({
         test: {
           name: 'suites',
           include: ['test/**/*.test.ts'],
-          exclude: CRASH_SUITES,
+          exclude: [...CRASH_SUITES, ...PROVINCE_SUITES],
           sequence: { groupOrder: 0 },
         },
       },
       { extends: true, test: { name: 'crash', include: CRASH_SUITES, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'province', include: PROVINCE_SUITES, sequence: { groupOrder: 2 } } },
     ],
   },
 });

@@ -234,6 +234,26 @@ export class BroadcastStore {
       | { status: string }
       | undefined;
     if (row?.status !== 'active') return false;
+    this.takeOpen(broadcastId);
+    this.activeBroadcasts.add(broadcastId);
+    return true;
+  }
+
+  /**
+   * Takes into memory the open deliveries of a broadcast memory knows that were copied here after
+   * it (with DATABASE_URL a broadcast to thousands of clusters arrives from another instance in
+   * several batches); true when there were any. What memory holds is written first, so a delivery
+   * that ended here is not read back as open.
+   */
+  adoptCopied(broadcastId: string): boolean {
+    if (!this.activeBroadcasts.has(broadcastId)) return false;
+    this.flush();
+    return this.takeOpen(broadcastId) > 0;
+  }
+
+  /** Tracks the broadcast's open deliveries in the database that memory does not hold. */
+  private takeOpen(broadcastId: string): number {
+    let taken = 0;
     for (const d of (
       this.db
         .prepare(
@@ -241,9 +261,11 @@ export class BroadcastStore {
         )
         .all(broadcastId, ...OPEN_STATES) as DeliveryRow[]
     ).map(toDelivery))
-      if (!this.openByCommand.has(d.commandId)) this.track(d);
-    this.activeBroadcasts.add(broadcastId);
-    return true;
+      if (!this.openByCommand.has(d.commandId)) {
+        this.track(d);
+        taken++;
+      }
+    return taken;
   }
 
   /** Forgets a broadcast this instance recorded for another's dispatcher: that one keeps it in memory. */

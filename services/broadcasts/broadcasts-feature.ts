@@ -85,9 +85,15 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
       });
       dispatcher = service;
       heard = (changes) => {
-        for (const change of changes)
+        const more = new Set<string>();
+        for (const change of changes) {
           if (change.table === 'broadcasts' && change.row?.status === 'active')
             service.adopt(String(change.row.id));
+          else if (change.table === 'deliveries' && change.op === 'insert' && change.row)
+            more.add(String(change.row.broadcast_id));
+        }
+        // A broadcast to thousands of clusters is copied in several batches: the rest after the first.
+        for (const id of more) service.adoptCopied(id);
         service.noteCopied();
       };
       const cluster = ctx.get('cluster');

@@ -354,6 +354,12 @@ export class Dispatcher {
     if (this.options.store.adopt(broadcastId)) this.wake();
   }
 
+  /** More of a broadcast's deliveries were copied from the instance that recorded it: due here too. */
+  adoptCopied(broadcastId: string): void {
+    if (!this.engine) return;
+    if (this.options.store.adoptCopied(broadcastId)) this.wake();
+  }
+
   /**
    * Takes in the broadcasts other instances recorded that no notice brought (a lost message), and
    * runs a pass: a schedule changed through another instance may be due sooner than it slept for.

@@ -7,6 +7,10 @@ export interface PublishedCommand {
   id: string;
   type: string;
   broadcastId?: string;
+  /** When the platform issued this copy (a retry of the same command is issued anew). */
+  issuedAt?: number;
+  /** A play's media address, which names the HTTP port of the instance that built the command. */
+  mediaUrl?: string;
 }
 
 export interface CommandObserver {
@@ -20,19 +24,32 @@ export interface CommandObserver {
  * platform's own credential, subscribed to every cluster's command topic (with several instances
  * sharing the broker through Redis, whichever instance published them).
  */
-export async function observeCommands(t: TestPlatform): Promise<CommandObserver> {
-  const client = await mqtt.connectAsync(t.mqttUrl, {
-    ...t.platform.internalMqttCredential,
-    reconnectPeriod: 0,
-  });
+export function observeCommands(t: TestPlatform): Promise<CommandObserver> {
+  return observeCommandsAt(t.mqttUrl, t.platform.internalMqttCredential);
+}
+
+/** The same on any broker: a platform instance in another process, given its internal credential. */
+export async function observeCommandsAt(
+  mqttUrl: string,
+  credential: { username: string; password: string },
+): Promise<CommandObserver> {
+  const client = await mqtt.connectAsync(mqttUrl, { ...credential, reconnectPeriod: 0 });
   const commands: PublishedCommand[] = [];
   client.on('message', (topic, payload) => {
-    const cmd = JSON.parse(payload.toString()) as { id: string; type: string; broadcastId?: string };
+    const cmd = JSON.parse(payload.toString()) as {
+      id: string;
+      type: string;
+      broadcastId?: string;
+      issuedAt?: number;
+      source?: { url?: string };
+    };
     commands.push({
       clusterId: topic.split('/')[2] as string,
       id: cmd.id,
       type: cmd.type,
       broadcastId: cmd.broadcastId,
+      ...(cmd.issuedAt === undefined ? {} : { issuedAt: cmd.issuedAt }),
+      ...(cmd.source?.url === undefined ? {} : { mediaUrl: cmd.source.url }),
     });
   });
   await client.subscribeAsync('sc/v1/+/cmd', { qos: 1 });

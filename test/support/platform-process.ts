@@ -37,6 +37,11 @@ export class PlatformProcess {
     return this.latestOutput;
   }
 
+  /** The running (or last) child's process id; the instance id the platform gives itself holds it. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Spawns the platform and resolves once /healthz answers 200; rejects if it exits first. */
   async start(): Promise<void> {
     const { options } = this;
