@@ -5,7 +5,7 @@ import type { Lease } from '../cluster/lease.js';
 import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
 import type { EventBus } from '../event-bus.js';
 import type { Feature } from '../platform/feature.js';
-import type { CopiedChange, ShippedLog } from '../storage/sql/shipped-log.js';
+import { type CopiedChange, exposeShippedLog, type ShippedLog } from '../storage/sql/shipped-log.js';
 import { broadcastLog } from './broadcast-log.js';
 import { broadcastRoutes } from './broadcast-routes.js';
 import { BroadcastStore } from './broadcast-store.js';
@@ -61,6 +61,7 @@ export function broadcastsFeature(): Feature<'broadcasts'> {
       const shipped = broadcastLog(db, state, logger);
       log = shipped;
       await shipped.start((changes) => heard(changes));
+      exposeShippedLog(ctx.metrics, ctx.keptRunning, shipped);
       const presence = ctx.get('presence');
       const media = ctx.get('media');
       const stations = ctx.get('stations');

@@ -2,7 +2,7 @@ import type { Targets } from '../../contracts/broadcasts.js';
 import { routePlugin } from '../api/route-plugin.js';
 import { type HeldLoop, heldLoop } from '../cluster/singleton-loop.js';
 import type { Feature } from '../platform/feature.js';
-import { ShippedLog } from '../storage/sql/shipped-log.js';
+import { exposeShippedLog, ShippedLog } from '../storage/sql/shipped-log.js';
 import { CommandService } from './command-service.js';
 import { COMMAND_LOG_TABLES, CommandStore } from './command-store.js';
 import { controlScheduleRoutes } from './control-schedule-routes.js';
@@ -39,6 +39,7 @@ export function commandsFeature(): Feature<'commands'> {
         COMMAND_LOG_TABLES,
       );
       await log.start(() => undefined);
+      exposeShippedLog(ctx.metrics, ctx.keptRunning, log);
       const service = new CommandService({
         bus: ctx.get('mqtt').bus,
         events: ctx.events,

@@ -8,7 +8,7 @@ import { runWhileHeld, type SingletonRun } from '../cluster/singleton-loop.js';
 import { NotFoundError } from '../errors.js';
 import type { Feature } from '../platform/feature.js';
 import { WebhookAddressPolicy } from '../sharing/webhook-address-policy.js';
-import { ShippedLog } from '../storage/sql/shipped-log.js';
+import { exposeShippedLog, ShippedLog } from '../storage/sql/shipped-log.js';
 import type { Channel } from './channel.js';
 import { TelegramChannel, ZaloChannel } from './chat-channels.js';
 import { EmailChannel } from './email-channel.js';
@@ -84,6 +84,7 @@ export function notificationsFeature(): Feature<'notifications'> {
       await shipped.start((changes) => {
         if (changes.some((c) => c.table === 'notifications')) outbox?.wake();
       });
+      exposeShippedLog(ctx.metrics, ctx.keptRunning, shipped);
       // Chat APIs are reached like webhooks: no loopback, private or link-local addresses, nor the
       // platform's own ports, unless WEBHOOK_ALLOW_* says so (SSRF).
       const policy = new WebhookAddressPolicy({

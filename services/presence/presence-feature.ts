@@ -1,7 +1,7 @@
 import { Gauge } from 'prom-client';
 import { type HeldLoop, heldLoop } from '../cluster/singleton-loop.js';
 import type { Feature } from '../platform/feature.js';
-import { ShippedLog } from '../storage/sql/shipped-log.js';
+import { exposeShippedLog, ShippedLog } from '../storage/sql/shipped-log.js';
 import { PresenceService } from './presence-service.js';
 import { PRESENCE_LOG_TABLES, PresenceStore } from './presence-store.js';
 import { SharedConnections } from './shared-connections.js';
@@ -42,6 +42,7 @@ export function presenceFeature(): Feature<'presence'> {
       );
       log = shipped;
       await shipped.start(() => undefined);
+      exposeShippedLog(ctx.metrics, ctx.keptRunning, shipped);
       let recording = !cluster.redis && state.engine !== 'postgres';
       if (!recording) {
         recorder = heldLoop(ctx, 'presence-history', {

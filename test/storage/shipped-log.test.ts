@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BROADCAST_LOG_TABLES } from '../../services/broadcasts/broadcast-log.js';
 import { type Db, openDatabase } from '../../services/storage/database.js';
-import { type CopiedChange, ShippedLog } from '../../services/storage/sql/shipped-log.js';
+import { type CopiedChange, exposeShippedLog, ShippedLog } from '../../services/storage/sql/shipped-log.js';
 import { postgresState, type StateDatabase, sqliteState } from '../../services/storage/sql/state-database.js';
 import { PostgresServer, postgresSkipReason } from '../support/postgres.js';
 
@@ -256,12 +257,23 @@ describe.skipIf(skip !== null)(
       url = await server.createDatabase();
       const a = await open();
       const b = await open();
+      // What an operator sees: the backlog, and the failed attempts among the errors kept running.
+      const metrics = new Registry();
+      const kept = new Map<string, () => number>();
+      exposeShippedLog(metrics, (kind, count) => kept.set(kind, count), a.log);
+      const backlog = async () =>
+        (await metrics.getSingleMetric('sc_log_unshipped')?.get())?.values.find(
+          (v) => v.labels.log === 'broadcast_log',
+        )?.value;
       await server.stop();
       try {
         insertBroadcast(a.db, 'b-4');
         insertDelivery(a.db, 'b-4', 'hd-c01', T0);
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await vi.waitFor(() => expect(kept.get('broadcast_log-ship')?.()).toBeGreaterThan(0), {
+          timeout: 10_000,
+        });
         expect(a.log.unshipped).toBe(2);
+        expect(await backlog()).toBe(2);
       } finally {
         await server.start();
       }
@@ -273,6 +285,8 @@ describe.skipIf(skip !== null)(
         },
       );
       expect(a.log.unshipped).toBe(0);
+      expect(await backlog()).toBe(0);
+      expect(kept.get('broadcast_log-refused')?.()).toBe(0);
     }, 40_000);
   },
 );

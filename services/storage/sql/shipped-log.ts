@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Logger } from 'pino';
+import { Gauge, type Registry } from 'prom-client';
 import { systemClock } from '../../../devices/index.js';
 import { BurstLogger } from '../../burst-logger.js';
 import type { Db } from '../database.js';
@@ -108,6 +109,8 @@ export class ShippedLog {
   private oneByOne = false;
   /** Changes PostgreSQL refused for their data (never for an outage), dropped and logged. */
   refused = 0;
+  /** Shipping attempts that failed (PostgreSQL away), each tried again later. */
+  failedShips = 0;
   /** One line per table and minute, however many are refused. */
   private readonly refusals: BurstLogger;
   private copyFailures = 0;
@@ -119,7 +122,7 @@ export class ShippedLog {
     private readonly state: StateDatabase,
     private readonly logger: Logger,
     /** The NOTIFY channel, and this log's name in `log_changes`, `copy_fills` and `log_position`. */
-    private readonly channel: string,
+    readonly channel: string,
     /** Parents first. */
     tables: readonly ShippedTable[],
   ) {
@@ -129,6 +132,11 @@ export class ShippedLog {
 
   get remote(): boolean {
     return this.state.engine === 'postgres';
+  }
+
+  /** Whether it ships and copies now (started on PostgreSQL, not stopped). */
+  get active(): boolean {
+    return this.running;
   }
 
   /** How many changes made here wait to be shipped. */
@@ -212,6 +220,7 @@ export class ShippedLog {
         const code = String((error as { code?: unknown }).code ?? '');
         if (code.startsWith('22') || code.startsWith('23')) this.oneByOne = true;
         this.shipFailures++;
+        this.failedShips++;
         const pause = Math.min(RETRY_FIRST_MS * 2 ** (this.shipFailures - 1), RETRY_MAX_MS);
         this.logger.warn(
           { err: error, unshipped: this.unshipped, retryInMs: pause },
@@ -881,4 +890,37 @@ function fromPostgres(table: ShippedTable, row: Row): Row {
   const out: Row = {};
   for (const c of table.columns) out[c] = row[c] ?? null;
   return out;
+}
+
+const exposed = new WeakMap<Registry, Set<ShippedLog>>();
+
+/**
+ * A platform's shipped logs in its metrics: `sc_log_unshipped{log}` (changes written here and not
+ * yet in PostgreSQL: it grows while PostgreSQL is away), and as errors the platform kept running
+ * through, failed shipping attempts (`<log>-ship`) and changes PostgreSQL refused (`<log>-refused`).
+ */
+export function exposeShippedLog(
+  metrics: Registry,
+  keptRunning: (kind: string, count: () => number) => void,
+  log: ShippedLog,
+): void {
+  let logs = exposed.get(metrics);
+  if (!logs) {
+    const all = new Set<ShippedLog>();
+    logs = all;
+    exposed.set(metrics, all);
+    new Gauge({
+      name: 'sc_log_unshipped',
+      help: 'Changes of a log written on this instance and not yet shipped to PostgreSQL (DATABASE_URL)',
+      labelNames: ['log'] as const,
+      registers: [metrics],
+      collect() {
+        this.reset();
+        for (const one of all) if (one.active) this.set({ log: one.channel }, one.unshipped);
+      },
+    });
+  }
+  logs.add(log);
+  keptRunning(`${log.channel}-ship`, () => log.failedShips);
+  keptRunning(`${log.channel}-refused`, () => log.refused);
 }
