@@ -25,9 +25,9 @@ export interface AccountScope {
 }
 
 /**
- * Provinces and communes as the registry holds them. The registry is still in SQLite, and with
- * DATABASE_URL accounts are not, so a scope is checked here before it is written instead of by a
- * foreign key across engines.
+ * Provinces and communes as this instance's SQLite file holds them (with DATABASE_URL, its copy of
+ * the registry, while accounts are read and written in PostgreSQL): a scope is checked here before
+ * it is written instead of by a foreign key.
  */
 export interface PlaceDirectory {
   /** The communes of a province, as they stand now. */

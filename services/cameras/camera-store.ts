@@ -44,9 +44,9 @@ function translate<T>(write: () => Promise<T>): Promise<T> {
 }
 
 /**
- * The registry's communes and villages. The registry is still in SQLite, and with DATABASE_URL the
- * cameras are not, so a camera's commune and village are checked here before it is written instead
- * of by a foreign key across engines.
+ * The registry's communes and villages, as this instance's SQLite file holds them (with
+ * DATABASE_URL, its copy of the registry, while cameras are read and written in PostgreSQL): a
+ * camera's commune and village are checked here before it is written instead of by a foreign key.
  */
 export interface CameraPlaces {
   exists(communeId: string, villageId: string | null): boolean;

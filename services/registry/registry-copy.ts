@@ -5,8 +5,8 @@ import { type CopiedTable, TableCopy } from '../storage/sql/table-copy.js';
 /*
  * The registry's tables as each instance copies them from PostgreSQL (services/storage/sql/
  * table-copy.ts): the broker checks a device and the dispatcher resolves its targets on every
- * message from this instance's SQLite file, where the stores still in SQLite also find the communes,
- * villages and clusters they refer to. Provinces are not copied: both engines' migrations insert
+ * message from this instance's SQLite file, where the logs written there (shipped-log.ts) also find
+ * the communes, villages and clusters they refer to. Provinces are not copied: both engines' migrations insert
  * the same 34 and nothing changes them.
  */
 

@@ -171,7 +171,7 @@ CREATE INDEX camera_events_started ON camera_events (started_at);
 /**
  * The registry: provinces (with their 34 rows), communes, villages, clusters, their speakers and
  * device credentials (SQLite 0001 + 0014 + 0015 + 0024's codes, which the presets carry). The
- * tables of stores still in SQLite refer to these through each instance's read copy.
+ * shipped logs refer to these through each instance's read copy.
  */
 const registry = /* sql */ `
 CREATE TABLE provinces (

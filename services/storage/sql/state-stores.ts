@@ -73,7 +73,7 @@ export const STATE_STORES: readonly StateStore[] = [
   {
     name: 'provincial bulletins and their receipts',
     // Written through the query layer; read from this instance's copy (table-copy.ts), where the
-    // broadcasts and reports still in SQLite meet them.
+    // broadcast log and the reports meet them.
     files: ['services/bulletins/bulletin-store.ts', 'services/bulletins/bulletin-copy.ts'],
   },
   {

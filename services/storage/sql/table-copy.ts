@@ -6,8 +6,8 @@ import type { StateDatabase, StateTransaction } from './state-database.js';
 /*
  * With DATABASE_URL, a store whose records change seldom but are read on every message (the
  * registry, media, schedules) keeps them in PostgreSQL and a read copy in each instance's SQLite
- * file: reads stay synchronous and local, and the stores still in SQLite keep their foreign keys
- * and joins to them. Every write goes to PostgreSQL first and is announced to the other instances
+ * file: reads stay synchronous and local, and the logs written to that file (shipped-log.ts) keep
+ * their foreign keys and joins to them. Every write goes to PostgreSQL first and is announced to the other instances
  * (NOTIFY, delivered on commit); each copies what changed, and copies everything again whenever
  * its LISTEN connection was (re)opened. On SQLite alone the file is the store and nothing is copied.
  */
