@@ -264,7 +264,7 @@ export class RegistryStore {
   }
 
   /**
-   * With PostgreSQL, refuses a delete this instance's SQLite-only records still hold on to (ON
+   * With PostgreSQL, refuses a delete the records in this instance's file still hold on to (ON
    * DELETE RESTRICT), before PostgreSQL deletes it: the delete is tried here and rolled back.
    */
   private refusedHere(what: string, table: 'communes' | 'villages' | 'clusters', id: string): Promise<void> {

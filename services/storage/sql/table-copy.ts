@@ -32,7 +32,7 @@ export interface CopiedChild {
   columns: readonly string[];
   /**
    * An SQL condition on the child table's own columns naming the rows this copy owns, where a
-   * SQLite-only store keeps rows in the same table (approval steps of schedules, not broadcasts).
+   * shipped log keeps rows in the same table (approval steps of schedules, not broadcasts).
    */
   where?: string;
   /** The order rows are copied in, for a child whose SQLite key is assigned as it is inserted. */
