@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BROADCAST_LOG_TABLES } from '../../services/broadcasts/broadcast-log.js';
+import { COMMAND_LOG_TABLES } from '../../services/commands/command-store.js';
 import { type Db, openDatabase } from '../../services/storage/database.js';
 import { type CopiedChange, exposeShippedLog, ShippedLog } from '../../services/storage/sql/shipped-log.js';
 import { postgresState, type StateDatabase, sqliteState } from '../../services/storage/sql/state-database.js';
@@ -223,6 +224,48 @@ describe.skipIf(skip !== null)(
         actor: 'lan',
         comment: 'ổn',
       });
+    });
+
+    it("ships each log's changes, however the logs of one file share its outbox", async () => {
+      url = await server.createDatabase();
+      const commandsOf = async (i: Instance) => {
+        const log = new ShippedLog(i.db, i.state, silent, 'device_commands_log', COMMAND_LOG_TABLES);
+        await log.start(() => undefined);
+        instances.push({ ...i, log });
+        return log;
+      };
+      const b = await open();
+      await commandsOf(b);
+      // A's file holds a command a crash left unshipped; its broadcast log starts (and ships) first,
+      // as the broadcasts feature would after a restart, then its command log.
+      const dirA = mkdtempSync(join(tmpdir(), 'sc-shipped-'));
+      dirs.push(dirA);
+      const left = openDatabase(join(dirA, 'smart-commune.sqlite'), silent);
+      left
+        .prepare(
+          `INSERT INTO device_commands (id, device_id, type, payload, issued_at, expires_at, status, updated_at)
+           VALUES ('cmd-1', 'hd-c01', 'volume', '{}', ?, ?, 'sent', ?)`,
+        )
+        .run(T0, T0 + 60_000, T0);
+      left
+        .prepare(
+          `INSERT INTO log_outbox (tbl, op, key, cols) VALUES ('device_commands', 'insert', json_array('cmd-1'),
+           (SELECT json_object('id', id, 'device_id', device_id, 'type', type, 'payload', payload, 'issued_at',
+             issued_at, 'expires_at', expires_at, 'status', status, 'error', error, 'updated_at', updated_at)
+            FROM device_commands WHERE id = 'cmd-1'))`,
+        )
+        .run();
+      left.close();
+      const a = await open(dirA);
+      insertBroadcast(a.db, 'b-5');
+      await vi.waitFor(() =>
+        expect(row(b, "SELECT id FROM broadcasts WHERE id = 'b-5'")).toEqual({ id: 'b-5' }),
+      );
+      const commandsA = await commandsOf(a);
+      await vi.waitFor(() =>
+        expect(row(b, "SELECT status FROM device_commands WHERE id = 'cmd-1'")).toEqual({ status: 'sent' }),
+      );
+      expect(a.log.unshipped + commandsA.unshipped).toBe(0);
     });
 
     it('fills a new PostgreSQL once from the file of a commune PC moving to it, and only once', async () => {

@@ -96,6 +96,11 @@ export class ShippedLog {
   readonly origin = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   private readonly tables = new Map<string, ShippedTable>();
   private readonly types = new Map<string, Map<string, string>>();
+  /**
+   * This log's rows of the outbox, which every shipped log of the file shares: each ships, counts
+   * and drops only its own tables' changes.
+   */
+  private readonly own: string;
   private listening: Listening | null = null;
   private running = false;
   private shipping: Promise<void> = Promise.resolve();
@@ -127,6 +132,7 @@ export class ShippedLog {
     tables: readonly ShippedTable[],
   ) {
     for (const table of tables) this.tables.set(table.name, table);
+    this.own = `tbl IN (${tables.map((t) => `'${t.name.replace(/'/g, "''")}'`).join(', ')})`;
     this.refusals = new BurstLogger(logger, systemClock, 60_000);
   }
 
@@ -141,7 +147,8 @@ export class ShippedLog {
 
   /** How many changes made here wait to be shipped. */
   get unshipped(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM log_outbox').get() as { n: number }).n;
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM log_outbox WHERE ${this.own}`).get() as { n: number })
+      .n;
   }
 
   /**
@@ -243,7 +250,7 @@ export class ShippedLog {
 
   private async shipBatch(): Promise<number> {
     const entries = this.db
-      .prepare('SELECT * FROM log_outbox ORDER BY id LIMIT ?')
+      .prepare(`SELECT * FROM log_outbox WHERE ${this.own} ORDER BY id LIMIT ?`)
       .all(SHIP_BATCH) as OutboxEntry[];
     if (entries.length === 0) return 0;
     // Change by change, none folded into another, after a refusal: only the refused one is dropped.
@@ -296,7 +303,7 @@ export class ShippedLog {
     });
     this.oneByOne = false;
     const last = (entries[entries.length - 1] as OutboxEntry).id;
-    this.db.prepare('DELETE FROM log_outbox WHERE id <= ?').run(last);
+    this.db.prepare(`DELETE FROM log_outbox WHERE id <= ? AND ${this.own}`).run(last);
     return entries.length;
   }
 
@@ -630,7 +637,7 @@ export class ShippedLog {
       }
       if (mark > 0 && touched.size > 0) {
         const own = this.db
-          .prepare('SELECT * FROM log_outbox WHERE id <= ? ORDER BY id')
+          .prepare(`SELECT * FROM log_outbox WHERE id <= ? AND ${this.own} ORDER BY id`)
           .all(mark) as OutboxEntry[];
         for (const entry of own) {
           const table = this.tables.get(entry.tbl);
@@ -735,9 +742,12 @@ export class ShippedLog {
     }
     // What PostgreSQL does not have goes, children before parents, unless it waits to be shipped.
     const pending = new Set(
-      (this.db.prepare('SELECT tbl, key FROM log_outbox').all() as { tbl: string; key: string }[]).map((e) =>
-        keyText(e.tbl, JSON.parse(e.key) as unknown[]),
-      ),
+      (
+        this.db.prepare(`SELECT tbl, key FROM log_outbox WHERE ${this.own}`).all() as {
+          tbl: string;
+          key: string;
+        }[]
+      ).map((e) => keyText(e.tbl, JSON.parse(e.key) as unknown[])),
     );
     const gone: CopiedChange[] = [];
     for (const table of [...this.tables.values()].reverse()) {
@@ -812,7 +822,7 @@ export class ShippedLog {
     if (filled < 0) return;
     // This file is what PostgreSQL now has: nothing to ship from before, nothing to copy back.
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM log_outbox').run();
+      this.db.prepare(`DELETE FROM log_outbox WHERE ${this.own}`).run();
       this.setPosition(0);
     })();
     if (filled > 0)
