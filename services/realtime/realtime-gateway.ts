@@ -29,6 +29,7 @@ import type { PresenceService } from '../presence/presence-service.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import { type Credential, credentialOf, inCommune, type Streams, sameGrant, streamsFor } from './access.js';
 import { cameraEventLive, cameraLive, clusterLive, rawMessage } from './live-records.js';
+import { streamAdapterClient } from './stream-cursor.js';
 
 export interface RealtimeGatewayOptions {
   events: EventBus;
@@ -126,7 +127,7 @@ export class RealtimeGateway {
         // A short block, so a stopping instance's stream reader lets go within a second.
         ...(this.options.redis
           ? {
-              adapter: createAdapter(this.options.redis, {
+              adapter: createAdapter(streamAdapterClient(this.options.redis), {
                 streamName: 'sc:socket.io',
                 blockTimeInMs: 1_000,
               }),

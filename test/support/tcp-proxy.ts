@@ -19,6 +19,9 @@ export class TcpProxy {
   /** Open client ↔ backend pairs, by backend port. */
   private readonly open = new Map<number, Set<Socket>>();
   private readonly clients = new Set<Socket>();
+  /** Relayed pairs, client → backend. */
+  private readonly pairs = new Map<Socket, Socket>();
+  private held = false;
   /** Connections dropped because every backend refused them. */
   refused = 0;
 
@@ -40,6 +43,28 @@ export class TcpProxy {
   /** Connections open now to each backend port. */
   openTo(port: number): number {
     return this.open.get(port)?.size ?? 0;
+  }
+
+  /** The proxy's own ports towards the backends: how a backend (Redis' CLIENT LIST) sees its clients. */
+  backendSidePorts(): number[] {
+    return [...this.pairs.values()].flatMap((upstream) => (upstream.localPort ? [upstream.localPort] : []));
+  }
+
+  /**
+   * A stalled link: what clients send waits in the proxy until `release()`, while what backends
+   * send still reaches them.
+   */
+  hold(): void {
+    this.held = true;
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      client.pause();
+    }
+  }
+
+  release(): void {
+    this.held = false;
+    for (const [client, upstream] of this.pairs) client.pipe(upstream);
   }
 
   async close(): Promise<void> {
@@ -83,10 +108,13 @@ export class TcpProxy {
         sockets.delete(upstream);
         client.destroy();
       });
-      client.once('close', () => upstream.destroy());
-      client.pipe(upstream);
+      client.once('close', () => {
+        this.pairs.delete(client);
+        upstream.destroy();
+      });
+      this.pairs.set(client, upstream);
       upstream.pipe(client);
-      client.resume();
+      if (!this.held) client.pipe(upstream);
     });
     upstream.on('error', () => {
       if (established) upstream.destroy();
