@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import type { Cluster } from '../../services/cluster/cluster-feature.js';
 import type { SimulatedFleet } from '../../simulators/speaker-cluster/fleet.js';
 import type { PlayLog } from '../../simulators/speaker-cluster/play-log.js';
@@ -8,7 +8,7 @@ import { ManualClock } from '../support/manual-clock.js';
 import { uploadWav } from '../support/media-upload.js';
 import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 import {
-  INSTANCE_LAYOUTS,
+  describeLayouts,
   type InstanceLayout,
   instanceConfig,
   instanceLayout,
@@ -27,11 +27,7 @@ import { startFleet } from '../support/simulated-fleet.js';
  */
 const SIX_AM = Date.UTC(2026, 11, 1, 23, 0, 0);
 const CLUSTERS = ['hd-c01', 'hd-c02', 'hd-c03'];
-describe.each(INSTANCE_LAYOUTS)('the dispatcher on two instances, $layout', ({ skip, postgres }) => {
-  if (skip !== null) {
-    it.skip(`skipped: ${skip}`, () => undefined);
-    return;
-  }
+describeLayouts('the dispatcher on two instances, $layout', (postgres) => {
   const clock = new ManualClock(SIX_AM - 5 * 60_000);
   let layout: InstanceLayout | undefined;
   let redis: RedisServer;

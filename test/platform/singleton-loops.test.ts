@@ -15,7 +15,7 @@ import { type CommandObserver, observeCommands } from '../support/command-observ
 import { ManualClock } from '../support/manual-clock.js';
 import { type Json, startTestPlatform, type TestPlatform } from '../support/platform-harness.js';
 import {
-  INSTANCE_LAYOUTS,
+  describeLayouts,
   type InstanceLayout,
   instanceConfig,
   instanceLayout,
@@ -49,11 +49,7 @@ const LEASES = [
   'readiness-drills',
 ] as const;
 
-describe.each(INSTANCE_LAYOUTS)('singleton loops on two instances, $layout', ({ skip, postgres }) => {
-  if (skip !== null) {
-    it.skip(`skipped: ${skip}`, () => undefined);
-    return;
-  }
+describeLayouts('singleton loops on two instances, $layout', (postgres) => {
   const clock = new ManualClock(Date.parse('2026-12-07T10:00:00+07:00'));
   let layout: InstanceLayout | undefined;
   let redis: RedisServer;
@@ -306,141 +302,134 @@ describe.skipIf(skip !== null)(
   },
 );
 
-describe.each(INSTANCE_LAYOUTS)(
-  'scheduled commands and drills on two instances, $layout',
-  ({ skip, postgres }) => {
-    if (skip !== null) {
-      it.skip(`skipped: ${skip}`, () => undefined);
-      return;
-    }
-    // Monday 7 December 2026, 21:58 in Hướng Đạo (UTC+7).
-    const clock = new ManualClock(Date.parse('2026-12-07T21:58:00+07:00'));
-    let layout: InstanceLayout | undefined;
-    const ONLINE = ['hd-c01', 'hd-c02', 'hd-c03'];
-    let redis: RedisServer;
-    let client: Redis;
-    let a: TestPlatform;
-    let b: TestPlatform;
-    let fleet: SimulatedFleet | undefined;
-    let observer: CommandObserver | undefined;
+describeLayouts('scheduled commands and drills on two instances, $layout', (postgres) => {
+  // Monday 7 December 2026, 21:58 in Hướng Đạo (UTC+7).
+  const clock = new ManualClock(Date.parse('2026-12-07T21:58:00+07:00'));
+  let layout: InstanceLayout | undefined;
+  const ONLINE = ['hd-c01', 'hd-c02', 'hd-c03'];
+  let redis: RedisServer;
+  let client: Redis;
+  let a: TestPlatform;
+  let b: TestPlatform;
+  let fleet: SimulatedFleet | undefined;
+  let observer: CommandObserver | undefined;
 
-    beforeAll(async () => {
-      redis = await RedisServer.start();
-      client = new Redis(redis.url);
-      layout = await instanceLayout(postgres);
-      const config = instanceConfig(redis.url, { HEARTBEAT_MISSED_LIMIT: 20, ...layout.config });
-      a = await startTestPlatform({ clock, config, dataDir: layout.dirs[0] });
-      b = await startTestPlatform({ clock, config, dataDir: layout.dirs[1] });
-      observer = await observeCommands(b);
-      // The clusters are connected to B, which holds no lease: A acts on them through the shared broker.
-      fleet = await startFleet(b, ONLINE, { clock, heartbeatIntervalS: 30 });
-    }, 60_000);
-    afterAll(async () => {
-      await observer?.close();
-      await fleet?.stop();
-      await b?.close();
-      await a?.close();
-      await client?.quit();
-      await redis?.cleanup();
-      await layout?.cleanup();
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    client = new Redis(redis.url);
+    layout = await instanceLayout(postgres);
+    const config = instanceConfig(redis.url, { HEARTBEAT_MISSED_LIMIT: 20, ...layout.config });
+    a = await startTestPlatform({ clock, config, dataDir: layout.dirs[0] });
+    b = await startTestPlatform({ clock, config, dataDir: layout.dirs[1] });
+    observer = await observeCommands(b);
+    // The clusters are connected to B, which holds no lease: A acts on them through the shared broker.
+    fleet = await startFleet(b, ONLINE, { clock, heartbeatIntervalS: 30 });
+  }, 60_000);
+  afterAll(async () => {
+    await observer?.close();
+    await fleet?.stop();
+    await b?.close();
+    await a?.close();
+    await client?.quit();
+    await redis?.cleanup();
+    await layout?.cleanup();
+  });
+
+  /** The clusters each command of this type was published to, counted on the broker. */
+  const commandsOf = (type: string) =>
+    (observer?.commands ?? []).filter((c) => c.type === type).map((c) => c.clusterId);
+  const holderOf = async (name: string) => (await client.get(`sc:lease:${name}`))?.split(' ')[0];
+  const instanceOf = (t: TestPlatform) =>
+    (t.platform as unknown as { use(name: 'cluster'): Cluster }).use('cluster').instanceId;
+
+  it('sends a schedule set through the instance without the lease once, from the holder', async () => {
+    const holder = await holderOf('control-scheduler');
+    expect(holder).toBe(instanceOf(a));
+    const created = await b.api('/api/v1/control-schedules', {
+      method: 'POST',
+      as: 'operator',
+      body: {
+        name: 'Tắt tăng âm ban đêm',
+        targets: { clusterIds: ONLINE },
+        command: { type: 'power', on: false },
+        start: '2026-12-07T22:00',
+        rrule: 'FREQ=DAILY',
+      },
     });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    // The holder reads the schedules again within a lease's lifetime.
+    await new Promise((resolve) => setTimeout(resolve, LEASE_MS + 500));
+    for (let i = 0; i < 4; i++) {
+      clock.advance(30_000);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await vi.waitFor(
+      async () => {
+        const [schedule] = (await a.api('/api/v1/control-schedules', { as: 'operator' })).body;
+        expect(schedule.lastRun).toMatchObject({ at: '2026-12-07T15:00:00.000Z', done: 3, offline: 0 });
+      },
+      { timeout: 10_000 },
+    );
+    await settle();
+    expect(commandsOf('power').sort()).toEqual(ONLINE);
+    for (const id of ONLINE) expect(fleet?.get(id)?.status().power).toBe(false);
+  }, 60_000);
 
-    /** The clusters each command of this type was published to, counted on the broker. */
-    const commandsOf = (type: string) =>
-      (observer?.commands ?? []).filter((c) => c.type === type).map((c) => c.clusterId);
-    const holderOf = async (name: string) => (await client.get(`sc:lease:${name}`))?.split(' ')[0];
-    const instanceOf = (t: TestPlatform) =>
-      (t.platform as unknown as { use(name: 'cluster'): Cluster }).use('cluster').instanceId;
+  it('carries out a firmware rollout started through the instance without the lease once, from the holder', async () => {
+    expect(await holderOf('firmware-rollouts')).toBe(instanceOf(a));
+    const technicianOnB = await b.headersFor('technician', { communeId: 'huong-dao' });
+    const image = randomBytes(64 * 1024);
+    const form = new FormData();
+    form.set('version', '2.0.0');
+    form.set('sha256', createHash('sha256').update(image).digest('hex'));
+    form.set('file', new Blob([image]), 'sc-2.0.0.bin');
+    const uploaded = await fetch(`${b.httpUrl}/api/v1/firmware`, {
+      method: 'POST',
+      body: form,
+      headers: technicianOnB,
+    });
+    const stored = (await uploaded.json()) as Json;
+    expect(uploaded.status, JSON.stringify(stored)).toBe(201);
+    const started = await b.api(`/api/v1/firmware/${stored.id}/rollouts`, {
+      method: 'POST',
+      as: { headers: technicianOnB },
+      body: { targets: { clusterIds: ONLINE }, batchSize: 3, failureThreshold: 50 },
+    });
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    let rollout: Json = null;
+    await vi.waitFor(
+      async () => {
+        clock.advance(1000);
+        rollout = (await a.api(`/api/v1/firmware/rollouts/${started.body.id}`, { as: 'technician' })).body;
+        expect(rollout.state).toBe('completed');
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+    expect(rollout.counts).toMatchObject({ total: 3, updated: 3, failed: 0, rolledBack: 0 });
+    await settle();
+    expect(commandsOf('firmware').sort()).toEqual(ONLINE);
+  }, 60_000);
 
-    it('sends a schedule set through the instance without the lease once, from the holder', async () => {
-      const holder = await holderOf('control-scheduler');
-      expect(holder).toBe(instanceOf(a));
-      const created = await b.api('/api/v1/control-schedules', {
-        method: 'POST',
-        as: 'operator',
-        body: {
-          name: 'Tắt tăng âm ban đêm',
-          targets: { clusterIds: ONLINE },
-          command: { type: 'power', on: false },
-          start: '2026-12-07T22:00',
-          rrule: 'FREQ=DAILY',
-        },
-      });
-      expect(created.status, JSON.stringify(created.body)).toBe(201);
-      // The holder reads the schedules again within a lease's lifetime.
-      await new Promise((resolve) => setTimeout(resolve, LEASE_MS + 500));
-      for (let i = 0; i < 4; i++) {
-        clock.advance(30_000);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      await vi.waitFor(
-        async () => {
-          const [schedule] = (await a.api('/api/v1/control-schedules', { as: 'operator' })).body;
-          expect(schedule.lastRun).toMatchObject({ at: '2026-12-07T15:00:00.000Z', done: 3, offline: 0 });
-        },
-        { timeout: 10_000 },
-      );
-      await settle();
-      expect(commandsOf('power').sort()).toEqual(ONLINE);
-      for (const id of ONLINE) expect(fleet?.get(id)?.status().power).toBe(false);
-    }, 60_000);
-
-    it('carries out a firmware rollout started through the instance without the lease once, from the holder', async () => {
-      expect(await holderOf('firmware-rollouts')).toBe(instanceOf(a));
-      const technicianOnB = await b.headersFor('technician', { communeId: 'huong-dao' });
-      const image = randomBytes(64 * 1024);
-      const form = new FormData();
-      form.set('version', '2.0.0');
-      form.set('sha256', createHash('sha256').update(image).digest('hex'));
-      form.set('file', new Blob([image]), 'sc-2.0.0.bin');
-      const uploaded = await fetch(`${b.httpUrl}/api/v1/firmware`, {
-        method: 'POST',
-        body: form,
-        headers: technicianOnB,
-      });
-      const stored = (await uploaded.json()) as Json;
-      expect(uploaded.status, JSON.stringify(stored)).toBe(201);
-      const started = await b.api(`/api/v1/firmware/${stored.id}/rollouts`, {
-        method: 'POST',
-        as: { headers: technicianOnB },
-        body: { targets: { clusterIds: ONLINE }, batchSize: 3, failureThreshold: 50 },
-      });
-      expect(started.status, JSON.stringify(started.body)).toBe(201);
-      let rollout: Json = null;
-      await vi.waitFor(
-        async () => {
-          clock.advance(1000);
-          rollout = (await a.api(`/api/v1/firmware/rollouts/${started.body.id}`, { as: 'technician' })).body;
-          expect(rollout.state).toBe('completed');
-        },
-        { timeout: 30_000, interval: 100 },
-      );
-      expect(rollout.counts).toMatchObject({ total: 3, updated: 3, failed: 0, rolledBack: 0 });
-      await settle();
-      expect(commandsOf('firmware').sort()).toEqual(ONLINE);
-    }, 60_000);
-
-    it('ends a drill started through the instance without the lease with every answer, sent once', async () => {
-      expect(await holderOf('readiness-drills')).toBe(instanceOf(a));
-      // Each instance with accounts of its own: signing in on one instance resets the password.
-      const made = await b.api('/api/v1/readiness/drills', {
-        method: 'POST',
-        as: { headers: await b.headersFor('operator', { communeId: 'huong-dao' }) },
-        body: { targets: { clusterIds: [...ONLINE, 'hd-c04'] } },
-      });
-      expect(made.status, JSON.stringify(made.body)).toBe(201);
-      let report: Json = null;
-      await vi.waitFor(
-        async () => {
-          clock.advance(500);
-          report = (await a.api(`/api/v1/readiness/drills/${made.body.id}`, { as: 'technician' })).body;
-          expect(report.state).toBe('finished');
-        },
-        { timeout: 15_000, interval: 50 },
-      );
-      expect(report.summary).toMatchObject({ clusters: 4, ready: 3, notTested: 1 });
-      await settle();
-      expect(commandsOf('selftest').sort()).toEqual(ONLINE);
-    }, 60_000);
-  },
-);
+  it('ends a drill started through the instance without the lease with every answer, sent once', async () => {
+    expect(await holderOf('readiness-drills')).toBe(instanceOf(a));
+    // Each instance with accounts of its own: signing in on one instance resets the password.
+    const made = await b.api('/api/v1/readiness/drills', {
+      method: 'POST',
+      as: { headers: await b.headersFor('operator', { communeId: 'huong-dao' }) },
+      body: { targets: { clusterIds: [...ONLINE, 'hd-c04'] } },
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    let report: Json = null;
+    await vi.waitFor(
+      async () => {
+        clock.advance(500);
+        report = (await a.api(`/api/v1/readiness/drills/${made.body.id}`, { as: 'technician' })).body;
+        expect(report.state).toBe('finished');
+      },
+      { timeout: 15_000, interval: 50 },
+    );
+    expect(report.summary).toMatchObject({ clusters: 4, ready: 3, notTested: 1 });
+    await settle();
+    expect(commandsOf('selftest').sort()).toEqual(ONLINE);
+  }, 60_000);
+});

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, it } from 'vitest';
 import type { Config } from '../../services/config.js';
 import type { ManualClock } from './manual-clock.js';
 import { startTestPlatform, type TestPlatform } from './platform-harness.js';
@@ -68,6 +69,20 @@ export const INSTANCE_LAYOUTS = [
     skip: redisSkipReason() ?? postgresSkipReason(),
   },
 ];
+
+/**
+ * `describe(name)` once per layout, with `body(postgres)`; a layout whose server is missing here
+ * shows as one skipped case that says which (and fails on CI, where every server must be present).
+ */
+export function describeLayouts(name: string, body: (postgres: boolean) => void): void {
+  describe.each(INSTANCE_LAYOUTS)(name, ({ skip, postgres }) => {
+    if (skip !== null) {
+      it.skip(`skipped: ${skip}`, () => undefined);
+      return;
+    }
+    body(postgres);
+  });
+}
 
 export interface InstanceLayout {
   /** The data directories of A and B (the same one when shared). */
