@@ -28,7 +28,7 @@ export const ConfigSchema = z.object({
     .max(268_435_455)
     .default(256 * 1024),
   REDIS_URL: optionalUrl.describe(
-    'redis:// for the embedded broker to share pub/sub and sessions with other instances (docs/scale-out.md)',
+    'redis:// shared by several instances: leases for the singleton loops, presence, console events and, for the embedded broker, pub/sub and sessions (docs/scale-out.md)',
   ),
   CLUSTER_LEASE_MS: z.coerce
     .number()
@@ -365,8 +365,5 @@ function crossFieldProblems(config: Config): string[] {
     problems.push('EMQX_HOOK_TOKEN_PREVIOUS_UNTIL: at most 31 days ahead; a rotation should not linger');
   if (config.EMQX_HOOK_TOKEN_PREVIOUS && !config.EMQX_HOOK_TOKEN)
     problems.push('EMQX_HOOK_TOKEN_PREVIOUS: only with EMQX_HOOK_TOKEN (the token that replaces it)');
-  if (config.REDIS_URL && config.MQTT_URL) {
-    problems.push('REDIS_URL: only the embedded broker uses it; with MQTT_URL the external broker clusters');
-  }
   return problems;
 }

@@ -85,6 +85,13 @@ export function credentialStamp(issuedAt: number | null): string {
   return `${MANAGED_MARK}; ${issuedAt === null ? 'no credential' : `credential issued ${new Date(issuedAt).toISOString()}`}`;
 }
 
+/** When the credential a client's description records was issued: null for none or unreadable. */
+export function stampedIssuedAt(client: DynsecClient): number | null {
+  const issued = /credential issued (\S+)$/.exec(client.textdescription ?? '')?.[1];
+  const at = issued === undefined ? Number.NaN : Date.parse(issued);
+  return Number.isNaN(at) ? null : at;
+}
+
 export function isManaged(client: DynsecClient): boolean {
   return client.textdescription?.startsWith(MANAGED_MARK) === true;
 }
@@ -150,7 +157,10 @@ export function planDevice(
   // A password older than the registry's secret must stop working: the new one was issued by
   // another process (or before a restart) and is known here only as a hash.
   if (!upToDate && !client.disabled) commands.push({ command: 'disableClient', username: desired.id });
-  if (upToDate && client.disabled) commands.push({ command: 'enableClient', username: desired.id });
+  // With a new secret, enabled even if it looked enabled: another instance may have disabled the
+  // old password since it was read, which the new one overtakes.
+  if (upToDate && (client.disabled || pending))
+    commands.push({ command: 'enableClient', username: desired.id });
   return commands;
 }
 

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { DynsecControl } from '../../broker/dynsec/dynsec-control.js';
 import { systemClock } from '../../devices/index.js';
+import { type HeldLoop, heldLoop } from '../cluster/singleton-loop.js';
 import type { Feature } from '../platform/feature.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import { type DeviceAccounts, DynsecSync } from './dynsec-sync.js';
@@ -15,6 +16,12 @@ declare module '../platform/feature.js' {
 
 /** How long start waits for the first reconcile before carrying on (it keeps retrying after). */
 const FIRST_RECONCILE_WAIT_MS = 15_000;
+/**
+ * With several instances: how long the keeper leaves a password newer than its copy of the
+ * registry (which catches up within milliseconds), and after how long it looks again at an
+ * account it disabled (which a secret handed over by another instance may have overtaken).
+ */
+const STALE_GRACE_MS = 5_000;
 
 /** The registry's clusters as broker accounts. */
 export function deviceAccounts(registry: RegistryStore): DeviceAccounts {
@@ -37,20 +44,25 @@ export function deviceAccounts(registry: RegistryStore): DeviceAccounts {
  * plugin follow the registry (created, given each new secret, deleted), through the plugin's
  * `$CONTROL` API as the platform's internal user, which must be a dynsec admin. Started before the
  * features that subscribe, so the platform's own role exists by the time they do.
+ *
+ * With several instances (REDIS_URL) the holder of the `dynsec` lease keeps every account in step;
+ * each instance hands over the secrets issued through it, which exist nowhere else in plaintext.
  */
 export function dynsecFeature(): Feature<'dynsec'> {
   let control: DynsecControl | null = null;
   let sync: DynsecSync | null = null;
+  let keeper: HeldLoop | null = null;
   let unhook = () => {};
   return {
     name: 'dynsec',
-    dependsOn: ['registry', 'mqtt'],
+    dependsOn: ['registry', 'mqtt', 'cluster'],
     async start(ctx) {
       const { config, clock } = ctx;
       if (!config.MQTT_DYNSEC || !config.MQTT_URL) return null;
       const logger = ctx.logger.child({ component: 'dynsec' });
       const registry = ctx.get('registry');
       const credential = ctx.get('mqtt').internalCredential;
+      const several = ctx.get('cluster').redis !== null;
       let firstDone: () => void = () => {};
       const first = new Promise<void>((resolve) => {
         firstDone = resolve;
@@ -64,7 +76,7 @@ export function dynsecFeature(): Feature<'dynsec'> {
         onConnected: () => {
           current.connected();
           void current.settled().then(() => {
-            if (current.lastReconciledAt !== null) firstDone();
+            if (current.ready) firstDone();
           });
         },
       });
@@ -74,6 +86,7 @@ export function dynsecFeature(): Feature<'dynsec'> {
         platformUser: credential.username,
         clock,
         logger,
+        ...(several ? { keeping: false, staleGraceMs: STALE_GRACE_MS } : {}),
       });
       control = own;
       sync = current;
@@ -82,17 +95,28 @@ export function dynsecFeature(): Feature<'dynsec'> {
       });
       unhook = registry.onSecretIssued((id, secret, issuedAt) => current.secretIssued(id, secret, issuedAt));
       metrics(ctx.metrics, own, current);
+      if (several) {
+        keeper = heldLoop(ctx, 'dynsec', {
+          resume: () => current.keep(true),
+          pause: () => current.keep(false),
+          stop: () => current.keep(false),
+        });
+        await keeper.start();
+      }
       own.start();
       const timer = clock.setTimeout(firstDone, FIRST_RECONCILE_WAIT_MS);
       await first;
       clock.clearTimeout(timer);
-      if (current.lastReconciledAt === null)
+      if (!current.ready)
         logger.warn('the broker accounts are not reconciled yet; devices may be refused until they are');
       return current;
     },
     async stop() {
       unhook();
       unhook = () => {};
+      const holding = keeper;
+      keeper = null;
+      await holding?.stop();
       await sync?.stop();
       await control?.close();
       sync = null;
@@ -124,6 +148,14 @@ function metrics(registry: Registry, control: DynsecControl, sync: DynsecSync): 
     registers: [registry],
     collect() {
       this.set(sync.failingAttempts);
+    },
+  });
+  new Gauge({
+    name: 'sc_dynsec_keeper',
+    help: '1 on the instance that keeps every broker account in step (the dynsec lease holder)',
+    registers: [registry],
+    collect() {
+      this.set(sync.keeper ? 1 : 0);
     },
   });
   new Gauge({

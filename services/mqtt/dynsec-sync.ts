@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { DynsecControl, DynsecResponse } from '../../broker/dynsec/dynsec-control.js';
 import {
+  DEVICE_ROLE_PREFIX,
   type DesiredDevice,
   type DynsecClient,
   type DynsecCommand,
@@ -12,6 +13,7 @@ import {
   planPlatform,
   planReconcile,
   planRemoval,
+  stampedIssuedAt,
 } from '../../broker/dynsec/dynsec-plan.js';
 import type { Clock, TimerHandle } from '../../devices/index.js';
 
@@ -37,6 +39,18 @@ export interface DynsecSyncOptions {
   /** First retry delay after a failure; doubles up to maxRetryMs. */
   retryMs?: number;
   maxRetryMs?: number;
+  /**
+   * With several instances: whether this one starts as the keeper of every account (the holder
+   * of the `dynsec` lease; see keep()). Default true: a single instance keeps them all.
+   */
+  keeping?: boolean;
+  /**
+   * With several instances: how long an account whose password is newer than this instance's
+   * copy of the registry may stay so before it is disabled (the copy catches up within
+   * milliseconds), and after how long a disabled account is looked at again. Default 0: stale
+   * accounts are disabled at once and not looked at again, as a single instance does.
+   */
+  staleGraceMs?: number;
 }
 
 const MAX_LOGGED_IDS = 10;
@@ -57,11 +71,40 @@ export class DynsecSync {
   private retryTimer: TimerHandle | null = null;
   private failures = 0;
   private stopped = false;
+  private keeping: boolean;
+  /** When each account was first seen stale (epoch ms), while the grace runs. */
+  private readonly staleSince = new Map<string, number>();
+  /** Looks again at accounts whose grace runs out, or that were just disabled. */
+  private readonly rechecks = new Map<string, TimerHandle>();
   /** When the plugin last matched the registry in full (epoch ms), for health. */
   lastReconciledAt: number | null = null;
+  /** When the platform's own account and role were last found in place (epoch ms). */
+  platformReadyAt: number | null = null;
   lastError: string | null = null;
 
-  constructor(private readonly options: DynsecSyncOptions) {}
+  constructor(private readonly options: DynsecSyncOptions) {
+    this.keeping = options.keeping ?? true;
+  }
+
+  /**
+   * Whether this instance keeps every account in step (it holds the `dynsec` lease). The others
+   * only hand over the secrets issued through them, which exist nowhere else in plaintext, and
+   * check the platform's own account; the keeper follows every registry change and reconciles.
+   */
+  get keeper(): boolean {
+    return this.keeping;
+  }
+
+  /** In step as far as this instance's part goes: every account when keeping, else its own. */
+  get ready(): boolean {
+    return this.keeping ? this.lastReconciledAt !== null : this.platformReadyAt !== null;
+  }
+
+  keep(keeping: boolean): void {
+    if (keeping === this.keeping) return;
+    this.keeping = keeping;
+    if (keeping) this.connected();
+  }
 
   /** The broker connection is (again) up: everything may have changed meanwhile. */
   connected(): void {
@@ -99,6 +142,8 @@ export class DynsecSync {
     this.stopped = true;
     if (this.retryTimer) this.options.clock.clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    for (const timer of this.rechecks.values()) this.options.clock.clearTimeout(timer);
+    this.rechecks.clear();
     await this.settled();
     this.pending.clear();
   }
@@ -125,12 +170,17 @@ export class DynsecSync {
     if (!control.connected) return; // the next connection reconciles
     const reconciling = this.reconcileWanted;
     try {
-      if (reconciling) {
+      if (reconciling && this.keeping) {
         this.reconcileWanted = false;
         this.dirty.clear();
         await this.reconcile();
       } else {
-        const ids = [...this.dirty];
+        if (reconciling) {
+          this.reconcileWanted = false;
+          if ((await this.ensurePlatform()) === 'dropped') return;
+        }
+        // Not the keeper: only the secrets issued here, which no other instance can hand over.
+        const ids = this.keeping ? [...this.dirty] : [...this.pending.keys()];
         this.dirty.clear();
         try {
           for (const id of ids) await this.syncDevice(id);
@@ -171,35 +221,82 @@ export class DynsecSync {
     return { ...device, pendingSecret: this.pending.get(device.id) };
   }
 
+  /** What the plugin holds for one account and one role (null where it has none). */
+  private async current(
+    username: string,
+    rolename: string,
+  ): Promise<{ client: DynsecClient | null; role: DynsecRole | null }> {
+    const [clientAnswer, roleAnswer] = await this.options.control.send([
+      { command: 'getClient', username },
+      { command: 'getRole', rolename },
+    ]);
+    return {
+      client: clientAnswer?.error
+        ? null
+        : ((clientAnswer?.data as { client?: DynsecClient } | undefined)?.client ?? null),
+      role: roleAnswer?.error
+        ? null
+        : ((roleAnswer?.data as { role?: DynsecRole } | undefined)?.role ?? null),
+    };
+  }
+
+  /**
+   * Gives the platform's account its role when it lacks it: 'ready' when it had it, 'given' when
+   * it has it now. Giving it makes the plugin drop that account's connections, this one included:
+   * 'dropped' then, and the reconnection starts again.
+   */
+  private async ensurePlatform(listed?: {
+    clients: DynsecClient[];
+    roles: DynsecRole[];
+  }): Promise<'ready' | 'given' | 'dropped'> {
+    const { control, platformUser, logger, clock } = this.options;
+    const current = listed
+      ? {
+          client: listed.clients.find((c) => c.username === platformUser) ?? null,
+          role: listed.roles.find((r) => r.rolename === PLATFORM_ROLE) ?? null,
+        }
+      : await this.current(platformUser, PLATFORM_ROLE);
+    const platform = planPlatform(platformUser, current);
+    if (platform.length === 0) {
+      this.platformReadyAt = clock.now();
+      return 'ready';
+    }
+    logger.info('giving the platform its broker role; its connections start again');
+    let dropped = false;
+    await control.send(platform).catch((error: Error) => {
+      if (control.connected) throw error;
+      dropped = true;
+    });
+    if (dropped) {
+      this.reconcileWanted = true;
+      return 'dropped';
+    }
+    return (await this.ensurePlatform()) === 'dropped' ? 'dropped' : 'given';
+  }
+
   private async reconcile(): Promise<void> {
     const { control, devices, platformUser, logger, clock } = this.options;
     const [clients, roles] = [await control.listClients(), await control.listRoles()];
-    const platform = planPlatform(platformUser, {
-      client: clients.find((c) => c.username === platformUser) ?? null,
-      role: roles.find((r) => r.rolename === PLATFORM_ROLE) ?? null,
-    });
-    if (platform.length > 0) {
-      // Giving the platform's account its role makes the plugin drop that account's connections,
-      // this one included: the reconnection reconciles the rest.
-      logger.info('giving the platform its broker role; its connections start again');
-      let dropped = false;
-      await control.send(platform).catch((error: Error) => {
-        if (control.connected) throw error;
-        dropped = true;
-      });
-      if (dropped) {
-        this.reconcileWanted = true;
-        return;
-      }
-      return this.reconcile();
-    }
+    const platform = await this.ensurePlatform({ clients, roles });
+    if (platform === 'dropped') return;
+    // The platform's role was just given: the lists are from before it.
+    if (platform === 'given') return this.reconcile();
     const registered = devices.list();
-    const { commands, conflicts } = planReconcile({
+    const planned = planReconcile({
       platformUser,
       devices: registered.map((d) => this.desired(d)),
       clients,
       roles,
     });
+    const { conflicts } = planned;
+    const byName = new Map(clients.map((c) => [c.username, c]));
+    const commands = this.holdOrphans(
+      this.holdStale(
+        planned.commands,
+        registered.map((d) => d.id),
+        (id) => byName.get(id) ?? null,
+      ),
+    );
     if (conflicts.length > 0)
       logger.warn(
         { count: conflicts.length, devices: conflicts.slice(0, MAX_LOGGED_IDS) },
@@ -216,17 +313,8 @@ export class DynsecSync {
   }
 
   private async syncDevice(id: string): Promise<void> {
-    const { control, devices, logger } = this.options;
-    const [clientAnswer, roleAnswer] = await control.send([
-      { command: 'getClient', username: id },
-      { command: 'getRole', rolename: deviceRole(id) },
-    ]);
-    const client = clientAnswer?.error
-      ? null
-      : ((clientAnswer?.data as { client?: DynsecClient } | undefined)?.client ?? null);
-    const role = roleAnswer?.error
-      ? null
-      : ((roleAnswer?.data as { role?: DynsecRole } | undefined)?.role ?? null);
+    const { devices, logger } = this.options;
+    const { client, role } = await this.current(id, deviceRole(id));
     if (client && !isManaged(client)) {
       logger.warn(
         { deviceId: id },
@@ -237,10 +325,85 @@ export class DynsecSync {
     const device = devices.find(id);
     if (!device) {
       this.pending.delete(id);
+      // Not the keeper: the keeper removes it when its copy of the registry says so.
+      if (!this.keeping) return;
       await this.apply(planRemoval(id, { client: client !== null, role: role !== null }));
       return;
     }
-    await this.apply(planDevice(this.desired(device), { client, role }));
+    await this.apply(this.holdStale(planDevice(this.desired(device), { client, role }), [id], () => client));
+  }
+
+  /**
+   * With several instances (staleGraceMs). An account whose password is newer than this
+   * instance's copy of the registry says (the copy has not caught up with a secret issued on
+   * another instance) is disabled only if it still looks so once the grace has run out. An older
+   * one (a secret replaced, not yet handed over) is disabled at once, and looked at again after
+   * the grace, in case the issuing instance handed the new one over just before the disable.
+   */
+  private holdStale(
+    commands: DynsecCommand[],
+    examined: string[],
+    clientOf: (id: string) => DynsecClient | null,
+  ): DynsecCommand[] {
+    const grace = this.options.staleGraceMs ?? 0;
+    if (grace <= 0) return commands;
+    const now = this.options.clock.now();
+    const disabling = new Set(
+      commands.filter((c) => c.command === 'disableClient').map((c) => String(c.username)),
+    );
+    for (const id of examined) if (!disabling.has(id)) this.staleSince.delete(id);
+    return commands.filter((command) => {
+      if (command.command !== 'disableClient') return true;
+      const id = String(command.username);
+      const client = clientOf(id);
+      const held = client ? stampedIssuedAt(client) : null;
+      const registered = this.options.devices.find(id)?.issuedAt ?? null;
+      const ahead = held !== null && (registered === null || held > registered);
+      const since = ahead ? (this.staleSince.get(id) ?? now) : now - grace;
+      if (now - since >= grace) {
+        this.staleSince.delete(id);
+        this.recheck(id, grace);
+        return true;
+      }
+      this.staleSince.set(id, since);
+      this.recheck(id, since + grace - now);
+      return false;
+    });
+  }
+
+  /**
+   * With several instances: the accounts a full reconcile finds for clusters this instance's copy
+   * does not have are removed only after the grace, by looking at each again, as another instance
+   * may have just registered the cluster and handed its secret over. A cluster deleted is removed
+   * at once when the copy tells of the deletion (syncDevice).
+   */
+  private holdOrphans(commands: DynsecCommand[]): DynsecCommand[] {
+    const grace = this.options.staleGraceMs ?? 0;
+    if (grace <= 0) return commands;
+    return commands.filter((command) => {
+      const id =
+        command.command === 'deleteClient'
+          ? String(command.username)
+          : command.command === 'deleteRole'
+            ? String(command.rolename).slice(DEVICE_ROLE_PREFIX.length)
+            : null;
+      if (id === null) return true;
+      this.recheck(id, grace);
+      return false;
+    });
+  }
+
+  private recheck(id: string, afterMs: number): void {
+    const { clock } = this.options;
+    const earlier = this.rechecks.get(id);
+    if (earlier) clock.clearTimeout(earlier);
+    this.rechecks.set(
+      id,
+      clock.setTimeout(() => {
+        this.rechecks.delete(id);
+        if (this.keeping) this.deviceChanged(id);
+      }, afterMs),
+    );
   }
 
   /** Sends commands; a refused one fails the attempt (after what was accepted took effect). */

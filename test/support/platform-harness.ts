@@ -104,7 +104,8 @@ export async function startTestPlatform(
   options.beforeStart?.(platform);
   await platform.start();
   const clients: MqttClient[] = [];
-  const mqttUrl = `mqtt://127.0.0.1:${platform.mqttPort}`;
+  // With MQTT_URL the devices' broker is that external one.
+  const mqttUrl = config.MQTT_URL ?? `mqtt://127.0.0.1:${platform.mqttPort}`;
   const httpUrl = `${platform.httpScheme}://127.0.0.1:${platform.httpPort}`;
   let villageReady = false;
   const sessions = new Map<string, Record<string, string>>();
