@@ -194,11 +194,16 @@ export class ScheduleService {
   }
 
   /**
-   * Writes of this instance one at a time: the checks before a write (a clash, a group in use, an
-   * approval's state) see every write made before it here.
+   * Writes one at a time, on this instance and (with PostgreSQL) across instances: the checks
+   * before a write (a clash, a group in use, an approval's state) see every write made before it,
+   * here or elsewhere.
    */
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.turn.then(work);
+    const run = this.turn.then(() =>
+      this.store.guarded(work, (touches) => {
+        for (const touch of touches) this.heard(touch);
+      }),
+    );
     this.turn = run.catch(() => undefined);
     return run;
   }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Content, Level, Targets } from '../../contracts/broadcasts.js';
 import type { ApprovalState } from '../../contracts/schedules.js';
 import { NotFoundError } from '../errors.js';
@@ -114,6 +115,9 @@ export function scheduleConstraints<T>(write: () => Promise<T>): Promise<T> {
   return translateConstraintAsync({ duplicateId: 'a schedule with this id already exists' }, write);
 }
 
+/** The advisory lock every instance's schedule and group writes take, one at a time. */
+const SCHEDULE_WRITES = 'schedule-writes';
+
 /**
  * Schedules (table `schedules`, SQLite 0003 and later; PostgreSQL 0005). Reads are answered from
  * the platform's SQLite file at once (the dispatcher reads every schedule on each wake-up); writes
@@ -147,6 +151,21 @@ export class ScheduleStore {
   async present(id: string): Promise<ScheduleRecord> {
     await this.copy.copy({ table: 'schedules', id });
     return this.get(id);
+  }
+
+  /**
+   * Runs `work` (the checks before a write, and the write) while no other instance runs one, so
+   * a clash check sees every schedule saved before it wherever it was saved: with PostgreSQL
+   * under a transaction-scoped advisory lock (let go however the transaction ends, even with its
+   * connection), after copying what the others wrote; `copied` hears what that copy changed.
+   */
+  async guarded<T>(work: () => Promise<T>, copied: (touches: TableTouch[]) => void): Promise<T> {
+    if (!this.copy.remote) return work();
+    return this.state.transaction(async (lock) => {
+      await sql`SELECT pg_advisory_xact_lock(hashtext(${SCHEDULE_WRITES}))`.execute(lock);
+      copied(await this.copy.catchUp());
+      return work();
+    });
   }
 
   /**

@@ -207,6 +207,20 @@ export class TableCopy {
     await this.queue;
   }
 
+  /**
+   * Copies everything now, after the changes already heard and in their order, so no older read
+   * lands after it; returns what changed.
+   */
+  catchUp(): Promise<TableTouch[]> {
+    if (!this.remote) return Promise.resolve([]);
+    const run = this.queue.then(() => this.copyAll());
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
   /** Copies one row (with its children) from PostgreSQL, or its absence. */
   async copy(touch: Pick<TableTouch, 'table' | 'id'>): Promise<void> {
     if (!this.remote) return;
