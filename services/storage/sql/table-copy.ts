@@ -77,6 +77,21 @@ const pick = (row: Row, columns: readonly string[]): Row =>
   Object.fromEntries(columns.map((c) => [c, row[c] ?? null]));
 
 /**
+ * A row's values as one string, equal for PostgreSQL's row (as picked for SQLite) and the row
+ * SQLite gives back once it is stored: numbers, text and blobs compared by their text.
+ */
+const rowValues = (row: Row, columns: readonly string[]): string =>
+  JSON.stringify(
+    columns.map((c) => {
+      const value = row[c];
+      if (value === null || value === undefined) return null;
+      if (Buffer.isBuffer(value)) return `blob:${value.toString('hex')}`;
+      if (typeof value === 'boolean') return value ? '1' : '0';
+      return String(value);
+    }),
+  );
+
+/**
  * Keeps `tables` (parents first) of an instance's SQLite file equal to PostgreSQL's. `channel`
  * names the NOTIFY channel, one per store.
  */
@@ -274,14 +289,19 @@ export class TableCopy {
     const gone: { table: CopiedTable; id: string }[] = [];
     for (const [i, table] of tables.entries()) {
       const theirs = rows[i] ?? [];
+      // What each row here is: its version, or without one its columns' values as one string.
+      const version = table.version;
       const here = new Map(
-        (
-          this.db
-            .prepare(
-              `SELECT ${table.key} AS id${table.version ? `, ${table.version} AS v` : ''} FROM ${table.name}`,
-            )
-            .all() as { id: string; v?: unknown }[]
-        ).map((r) => [r.id, r.v]),
+        version
+          ? (
+              this.db.prepare(`SELECT ${table.key} AS id, ${version} AS v FROM ${table.name}`).all() as {
+                id: string;
+                v: unknown;
+              }[]
+            ).map((r) => [String(r.id), r.v])
+          : (this.db.prepare(`SELECT ${table.columns.join(', ')} FROM ${table.name}`).all() as Row[]).map(
+              (r) => [String(r[table.key]), rowValues(r, table.columns)],
+            ),
       );
       const upsert = this.db.prepare(upsertSql(table.name, table.columns, table.key));
       const childrenOf = (table.children ?? []).map((child, c) => {
@@ -298,10 +318,13 @@ export class TableCopy {
       for (const row of theirs) {
         const id = String(row[table.key]);
         const known = here.has(id);
-        // Unchanged by its version: the row is not written again (its children are, below).
-        const same = known && table.version !== undefined && here.get(id) === row[table.version];
+        // Unchanged (by its version, or by every column's value): the row is not written again
+        // (its children are, below).
+        const same =
+          known &&
+          here.get(id) === (version ? row[version] : rowValues(pick(row, table.columns), table.columns));
         if (!known) changes.push({ table: table.name, id, change: 'created' });
-        else if (table.version && !same) changes.push({ table: table.name, id, change: 'updated' });
+        else if (!same) changes.push({ table: table.name, id, change: 'updated' });
         here.delete(id);
         written.push({ row, id, same });
       }
