@@ -31,6 +31,19 @@ const PLATFORM = { username: '_platform', password: 'internal-password-for-insta
 /** services/mqtt/dynsec-feature.ts: how long an account must look stale before it is disabled. */
 const STALE_GRACE_MS = 5_000;
 
+/** A device's own connection to the broker, added to `open` to be closed after the suite. */
+async function connectDevice(url: string, id: string, password: string, open: MqttClient[]) {
+  const device = await mqtt.connectAsync(url, {
+    clientId: id,
+    username: id,
+    password,
+    reconnectPeriod: 0,
+    connectTimeout: 5_000,
+  });
+  open.push(device);
+  return device;
+}
+
 describe.skipIf(skip !== null)(
   `two instances on one Mosquitto with dynamic security${skip ? ` — skipped: ${skip}` : ''}`,
   () => {
@@ -87,17 +100,7 @@ describe.skipIf(skip !== null)(
 
     const dynsecOf = (t: TestPlatform) =>
       (t.platform as unknown as { use(name: 'dynsec'): DynsecSync | null }).use('dynsec');
-    const connect = async (id: string, password: string) => {
-      const device = await mqtt.connectAsync(mosquitto.url, {
-        clientId: id,
-        username: id,
-        password,
-        reconnectPeriod: 0,
-        connectTimeout: 5_000,
-      });
-      devices.push(device);
-      return device;
-    };
+    const connect = (id: string, password: string) => connectDevice(mosquitto.url, id, password, devices);
     /** The issuing instance hands the secret over after answering: it works within moments. */
     const connectSoon = (id: string, password: string) =>
       vi.waitFor(() => connect(id, password), { timeout: 5_000, interval: 50 });
@@ -268,17 +271,7 @@ describe.skipIf(mosquittoSkipReason({ dynsec: true }) !== null)(
       control.start();
       return sync;
     };
-    const connect = async (password: string, id = 'lag-1') => {
-      const device = await mqtt.connectAsync(mosquitto.url, {
-        clientId: id,
-        username: id,
-        password,
-        reconnectPeriod: 0,
-        connectTimeout: 5_000,
-      });
-      devices.push(device);
-      return device;
-    };
+    const connect = (password: string, id = 'lag-1') => connectDevice(mosquitto.url, id, password, devices);
     const refused = async (password: string) => {
       await expect(connect(password)).rejects.toThrow(/Not authorized|Bad username or password/);
     };
