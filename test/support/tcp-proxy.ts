@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 
-/** One address behind the proxy: a platform instance's MQTT port on loopback. */
+/** One address behind the proxy: a platform instance's MQTT port, or Redis, on loopback. */
 export interface Backend {
   host: string;
   port: number;
@@ -12,6 +12,7 @@ export interface Backend {
  * backend that refuses (its process is gone) is skipped for the next one. Bytes are relayed as
  * they are, both ways; when either side closes or fails, the other is closed too, so a device
  * sees its broker's death as a lost connection and reconnects through the proxy to a live one.
+ * With one backend it is a link that a suite can stall (`hold()`), as a slow network does.
  */
 export class TcpProxy {
   private server: Server | null = null;
