@@ -55,6 +55,11 @@ export const HealthSchema = z.object({
       eventListenerFailures: z
         .array(z.object({ owner: z.string(), event: z.string(), count: z.int() }))
         .describe('services whose event listeners failed since start'),
+      databaseSharedWithoutRedis: z
+        .boolean()
+        .describe(
+          'another instance uses this PostgreSQL and one of them has no REDIS_URL: each runs every loop and would send every broadcast',
+        ),
     })
     .describe('errors the platform kept running through; each is also on /metrics'),
   https: z

@@ -5,6 +5,7 @@ import { isoTimeOrNull } from '../time.js';
 import { DATABASE_FILE } from './backup.js';
 import { type Db, openDatabase } from './database.js';
 import { DiskGuard } from './disk-guard.js';
+import { InstanceSharingCheck } from './sql/instance-sharing.js';
 import { openState, type StateDatabase } from './sql/state-database.js';
 
 declare module '../platform/feature.js' {
@@ -32,6 +33,7 @@ export function storageFeature(): Feature<'storage'> {
   let disk: DiskGuard | null = null;
   let db: Db | null = null;
   let state: StateDatabase | null = null;
+  let sharing: InstanceSharingCheck | null = null;
   return {
     name: 'storage',
     dependsOn: [],
@@ -47,10 +49,20 @@ export function storageFeature(): Feature<'storage'> {
       db = openDatabase(join(config.DATA_DIR, DATABASE_FILE), logger);
       disk.check(); // a new DATA_DIR exists only now
       state = await openState(config, db, logger);
+      if (config.DATABASE_URL) {
+        sharing = new InstanceSharingCheck({
+          url: config.DATABASE_URL,
+          coordinated: Boolean(config.REDIS_URL),
+          logger: logger.child({ component: 'instances' }),
+        });
+        sharing.start();
+      }
       const opened = state;
       return { db, disk, state, key: (name) => loadSharedKey(opened, keyPath(config, name), name) };
     },
     async stop() {
+      await sharing?.stop();
+      sharing = null;
       await state?.close();
       state = null;
       db?.close();
@@ -60,8 +72,13 @@ export function storageFeature(): Feature<'storage'> {
     },
     health() {
       if (!disk) return {};
+      // Looked at again for whoever asks (at most every two seconds), besides once a minute.
+      sharing?.refresh();
       const { lastErrorAt, ...rest } = disk.status();
-      return { disk: { ...rest, lastErrorAt: isoTimeOrNull(lastErrorAt) } };
+      return {
+        disk: { ...rest, lastErrorAt: isoTimeOrNull(lastErrorAt) },
+        problems: { databaseSharedWithoutRedis: sharing?.uncoordinated ?? false },
+      };
     },
   };
 }
