@@ -94,15 +94,14 @@ export class InstanceSharingCheck {
       if (this.client === client) this.client = null;
     });
     await client.connect();
-    if (this.stopped) {
-      await client.end();
-      throw new Error('stopped');
-    }
     await client.query('SELECT pg_advisory_lock_shared(hashtext($1))', [PRESENT]);
     if (!this.options.coordinated)
       await client.query('SELECT pg_advisory_lock_shared(hashtext($1))', [UNCOORDINATED]);
+    if (this.stopped) {
+      await client.end();
+      throw new Error('stopped while connecting');
+    }
     this.client = client;
-    if (this.stopped) await this.stop();
     return client;
   }
 
