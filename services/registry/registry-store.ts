@@ -705,14 +705,19 @@ export class RegistryStore {
         | { secret_hash: string }
         | undefined;
     let row = read();
-    if (!row && this.copy.remote) {
-      // Issued on another instance a moment ago, perhaps: its news may not have arrived yet.
+    let ok = row ? await verifyDeviceSecret(secret, row.secret_hash) : false;
+    if (!ok && this.copy.remote) {
+      // Issued or rotated on another instance a moment ago, perhaps: its news may not have arrived
+      // yet. Only a refusal asks PostgreSQL (and the broker throttles repeated refusals).
       await this.copy.copy({ table: 'clusters', id: deviceId });
-      row = read();
+      const fresh = read();
+      if (fresh && fresh.secret_hash !== row?.secret_hash) {
+        row = fresh;
+        ok = await verifyDeviceSecret(secret, fresh.secret_hash);
+      }
     }
-    if (!row) return false;
-    const ok = await verifyDeviceSecret(secret, row.secret_hash);
-    if (ok && isLegacyDeviceHash(row.secret_hash)) {
+    if (!row || !ok) return false;
+    if (isLegacyDeviceHash(row.secret_hash)) {
       // Upgrade a slow hash from an earlier version, unless the secret was rotated meanwhile.
       const legacy = row.secret_hash;
       await this.write(
@@ -727,7 +732,7 @@ export class RegistryStore {
             .execute(),
       );
     }
-    return ok;
+    return true;
   }
 
   private async replaceSpeakers(
